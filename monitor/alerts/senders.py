@@ -1,0 +1,247 @@
+"""Sends one alert to one sink (standard webhook, Slack or Discord) over a given httpx client.
+
+Failures raise ``DeliveryError`` with a stable ``reason`` (see ``DELIVERY_REASONS``), the HTTP
+``status`` when there was one, and ``retry_after`` (seconds, or None). Messages never contain the
+sink URL: Slack and Discord webhook URLs are credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+import httpx
+
+from monitor.alerts.payload import MessageFormat, encode_body, render_message
+from monitor.alerts.signing import sign
+from monitor.errors import DeliveryError, FetchError
+
+__all__ = [
+    "DELIVERY_REASONS",
+    "MAX_ERROR_BODY_BYTES",
+    "SinkTarget",
+    "send",
+]
+
+DELIVERY_REASONS = (
+    "http_4xx",  # the receiver answered 4xx (``status`` is set)
+    "http_5xx",  # the receiver answered 5xx (``status`` is set)
+    "http_status",  # any other non-2xx, non-3xx final status
+    "redirect",  # 3xx: webhook sends never follow redirects
+    "timeout",  # no full answer within the sink's timeout
+    "connect_error",  # no connection (refused, DNS failure, unreachable)
+    "network_error",  # the connection broke while sending or reading
+    "blocked_address",  # the egress guard refused the address
+    "bad_url",  # the sink URL cannot be requested
+    "bad_header",  # a configured extra header is not a valid HTTP header
+    "bad_secret",  # the sink secret is not usable (whsec_ without valid base64, empty)
+    "bad_payload",  # the stored payload cannot be rendered for the sink's format
+)
+
+MAX_ERROR_BODY_BYTES = 64 * 1024
+_MESSAGE_CHARS = 300
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class SinkTarget:
+    """Where and how to send alerts; ``timeout`` is the total seconds allowed per send."""
+
+    name: str
+    url: str
+    secret: str | None
+    format: MessageFormat = "standard"
+    timeout: float = 15.0
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _delivery_error(
+    sink: SinkTarget,
+    reason: str,
+    message: str,
+    status: int | None = None,
+    retry_after: float | None = None,
+) -> DeliveryError:
+    error = DeliveryError(sink.name, reason, _redact(sink, message), status)
+    # Every DeliveryError from send() carries retry_after, so the outbox can honour it.
+    error.retry_after = retry_after
+    return error
+
+
+def _redact(sink: SinkTarget, message: str) -> str:
+    """``message`` without the sink URL or its path (chat webhook URLs carry the token)."""
+    if sink.url:
+        message = message.replace(sink.url, "<sink URL>")
+        try:
+            path = httpx.URL(sink.url).path
+        except (httpx.InvalidURL, ValueError, TypeError):
+            path = ""
+        if len(path) > 1:
+            message = message.replace(path, "<sink path>")
+    return message
+
+
+def _retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from ``now``: delta-seconds or an HTTP date; None if unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    reference = now if now.tzinfo else now.replace(tzinfo=UTC)
+    return max(0.0, (when - reference).total_seconds())
+
+
+def _one_line(text: str) -> str:
+    line = _WHITESPACE.sub(" ", text).strip()
+    return line if len(line) <= _MESSAGE_CHARS else line[: _MESSAGE_CHARS - 1] + "…"
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    """Up to MAX_ERROR_BODY_BYTES of the raw body; the rest is never read."""
+    received = bytearray()
+    async for chunk in response.aiter_raw():
+        received += chunk
+        if len(received) >= MAX_ERROR_BODY_BYTES:
+            break
+    return bytes(received[:MAX_ERROR_BODY_BYTES])
+
+
+def _status_error(
+    sink: SinkTarget, response: httpx.Response, body: bytes, now: datetime
+) -> DeliveryError:
+    status = response.status_code
+    retry_after = _retry_after_seconds(response.headers.get("retry-after"), now)
+    if 300 <= status < 400:
+        reason = "redirect"
+        detail = "redirects are not followed for webhooks; configure the final URL"
+    else:
+        if 400 <= status < 500:
+            reason = "http_4xx"
+        elif 500 <= status < 600:
+            reason = "http_5xx"
+        else:
+            reason = "http_status"
+        detail = _one_line(body.decode("utf-8", errors="replace"))
+    message = f"HTTP {status}"
+    if response.reason_phrase:
+        message += f" {response.reason_phrase}"
+    if detail:
+        message += f": {detail}"
+    return _delivery_error(sink, reason, message, status, retry_after)
+
+
+def _transport_error(sink: SinkTarget, exc: Exception) -> DeliveryError:
+    if isinstance(exc, FetchError):
+        reason = exc.reason if exc.reason in ("blocked_address", "timeout") else "connect_error"
+        message = str(exc).removeprefix(f"{exc.url}: ")
+        return _delivery_error(sink, reason, message, exc.status)
+    if isinstance(exc, httpx.TimeoutException):
+        reason = "timeout"
+    elif isinstance(exc, httpx.ConnectError):
+        reason = "connect_error"
+    elif isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        reason = "bad_url"
+    else:
+        reason = "network_error"
+    detail = _one_line(str(exc)) or type(exc).__name__
+    return _delivery_error(sink, reason, f"{type(exc).__name__}: {detail}")
+
+
+def _check_url(sink: SinkTarget) -> httpx.URL:
+    try:
+        url = httpx.URL(sink.url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise _delivery_error(sink, "bad_url", "sink URL cannot be parsed") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise _delivery_error(sink, "bad_url", "sink URL must be an absolute http(s) URL")
+    return url
+
+
+_BAD_HEADER_CHARS = re.compile(r"[\r\n\x00]")
+
+
+def _request_headers(sink: SinkTarget, delivery_id: str, timestamp: int) -> httpx.Headers:
+    """The configured extra headers plus the protocol headers (which always win)."""
+    for name, value in sink.headers.items():
+        if _BAD_HEADER_CHARS.search(name) or _BAD_HEADER_CHARS.search(value):
+            raise _delivery_error(sink, "bad_header", f"header {name!r} has a line break or NUL")
+    try:
+        headers = httpx.Headers(dict(sink.headers))
+    except (UnicodeError, TypeError, ValueError) as exc:
+        raise _delivery_error(sink, "bad_header", f"extra headers are not usable: {exc}") from exc
+    headers["content-type"] = "application/json"
+    # The body is only read for an error message; ask for it uncompressed so it stays small.
+    headers["accept-encoding"] = "identity"
+    headers["webhook-id"] = delivery_id
+    headers["webhook-timestamp"] = str(timestamp)
+    if "webhook-signature" in headers:
+        del headers["webhook-signature"]
+    return headers
+
+
+async def send(
+    client: httpx.AsyncClient,
+    sink: SinkTarget,
+    delivery_id: str,
+    payload: Mapping[str, object],
+    *,
+    now: datetime,
+) -> None:
+    """POST the alert ``payload`` to ``sink`` as delivery ``delivery_id`` (the ``webhook-id``).
+
+    Returns when the receiver answered 2xx; raises ``DeliveryError`` otherwise. ``now`` gives
+    the ``webhook-timestamp`` (a naive ``now`` is taken as UTC). The body is encoded once and
+    the signature covers exactly those bytes.
+    """
+    url = _check_url(sink)
+    try:
+        body = encode_body(render_message(sink.format, payload))
+    except (ValueError, TypeError) as exc:
+        raise _delivery_error(sink, "bad_payload", f"alert cannot be rendered: {exc}") from exc
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    timestamp = int(now.timestamp())
+    headers = _request_headers(sink, delivery_id, timestamp)
+    if sink.secret:
+        try:
+            headers["webhook-signature"] = sign(sink.secret, delivery_id, timestamp, body)
+        except ValueError as exc:
+            raise _delivery_error(sink, "bad_secret", str(exc)) from exc
+    response: httpx.Response | None = None
+    response_body = b""
+    try:
+        # httpx timeouts apply per phase and per read; the asyncio deadline bounds the whole send.
+        async with asyncio.timeout(sink.timeout):
+            async with client.stream(
+                "POST",
+                url,
+                content=body,
+                headers=headers,
+                timeout=httpx.Timeout(sink.timeout),
+                follow_redirects=False,
+            ) as response:
+                response_body = await _read_capped(response)
+    except TimeoutError as exc:
+        if response is None:
+            raise _delivery_error(sink, "timeout", f"no answer within {sink.timeout:g}s") from exc
+    except (httpx.HTTPError, FetchError) as exc:
+        if response is None:
+            raise _transport_error(sink, exc) from exc
+    # Past this point the status line arrived: a body that broke off or came too slowly only
+    # shortens the error message, and a 2xx counts as delivered whatever happened after it.
+    if response is None:
+        raise _delivery_error(sink, "network_error", "no response")
+    if not response.is_success:
+        raise _status_error(sink, response, response_body, now)

@@ -1,0 +1,109 @@
+"""``monitor check``: every problem in the config and its watchlists, each naming the file,
+the line or field, and the fix. Keeps going after the first problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import ConfigError, DatabaseError
+from monitor.match import check_examples, load_watchlist
+from monitor.runtime import source_specs
+from monitor.settings import config_path, line_of, load_settings, read_yaml
+
+
+def _raw_watchlists(data: dict[str, Any]) -> list[tuple[int, str | None, list[Any] | None]]:
+    entries = data.get("watchlists") or []
+    if not isinstance(entries, list):
+        return []
+    found: list[tuple[int, str | None, list[Any] | None]] = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, str):
+            found.append((index, entry, None))
+        elif isinstance(entry, dict):
+            file = entry.get("file")
+            sinks = entry.get("sinks")
+            found.append(
+                (
+                    index,
+                    file if isinstance(file, str) else None,
+                    sinks if isinstance(sinks, list) else None,
+                )
+            )
+    return found
+
+
+def _raw_sink_names(data: dict[str, Any]) -> set[str]:
+    sinks = data.get("sinks") or []
+    if not isinstance(sinks, list):
+        return set()
+    return {s["name"] for s in sinks if isinstance(s, dict) and isinstance(s.get("name"), str)}
+
+
+def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
+    """Return (problems, notes): problems make the check fail, notes say what was checked."""
+    path = config_path(explicit)
+    notes: list[str] = []
+    try:
+        data, node = read_yaml(path)
+    except ConfigError as error:
+        return error.problems, notes
+    problems: list[str] = []
+    loaded = None
+    try:
+        loaded = load_settings(path)
+    except ConfigError as error:
+        problems.extend(error.problems)
+
+    base = path.resolve().parent
+    sink_names = _raw_sink_names(data)
+    for index, file, sinks in _raw_watchlists(data):
+        where = f"{path}:{line_of(node, ('watchlists', index)) or '?'}"
+        if file is None:
+            continue  # the settings validation above already named this entry
+        watchlist_path = Path(file) if Path(file).is_absolute() else base / file
+        if not watchlist_path.is_file():
+            problems.append(
+                f"{where}: watchlists[{index}]: watchlist file {watchlist_path} not found; "
+                "fix the path (it is relative to the config file) or create the file"
+            )
+        else:
+            try:
+                watchlist = load_watchlist(watchlist_path)
+            except ConfigError as error:
+                problems.extend(error.problems)
+            else:
+                failures = check_examples(watchlist)
+                problems.extend(failures)
+                notes.append(
+                    f"watchlist {watchlist.name!r} ({watchlist_path}): "
+                    f"{len(watchlist.entities)} entities, examples "
+                    f"{'all hold' if not failures else f'{len(failures)} failing'}"
+                )
+        for sink in sinks or []:
+            if sink not in sink_names:
+                problems.append(
+                    f"{where}: watchlists[{index}].sinks: unknown sink {sink!r}; "
+                    f"define it under `sinks:` or use one of: "
+                    f"{', '.join(sorted(sink_names)) or '(no sinks defined)'}"
+                )
+
+    if loaded is not None:
+        try:
+            loaded.require_variables("sinks")
+        except ConfigError as error:
+            problems.extend(error.problems)
+        try:
+            specs = source_specs(loaded)
+            notes.append(f"{len(specs)} sources ({sum(s.enabled for s in specs)} enabled)")
+        except ConfigError as error:
+            problems.extend(error.problems)
+        if not loaded.settings.sinks:
+            notes.append("no sinks: matches are stored but no alert is sent")
+        try:
+            from monitor.db.engine import open_engine
+
+            open_engine(loaded.settings.database_url).dispose()
+        except DatabaseError as error:
+            problems.append(f"{path}: database_url: {error}")
+    return problems, notes

@@ -1,0 +1,436 @@
+"""The ``monitor`` command line (typer). Thin: parses arguments and calls the modules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor import __version__
+from monitor.errors import ConfigError, DatabaseError, MonitorError
+from monitor.settings import LoadedSettings, load_settings
+
+app = typer.Typer(
+    help="Watch news feeds for named actors and places; send signed webhook alerts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+alerts_app = typer.Typer(help="Alert deliveries: list them, re-queue dead ones.")
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $MONITOR_CONFIG, else config/monitor.yaml).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
+    problems = error.problems if isinstance(error, ConfigError) else [str(error)]
+    for problem in problems:
+        err.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None) -> LoadedSettings:
+    try:
+        return load_settings(config)
+    except ConfigError as error:
+        fail(error)
+
+
+def _runtime(config: Path | None, *, need_sinks: bool, create: bool = True):  # type: ignore[no-untyped-def]
+    from monitor.runtime import Runtime
+
+    loaded = _settings(config)
+    try:
+        runtime = Runtime.build(loaded, need_sinks=need_sinks)
+        runtime.db.prepare(allow_create=create)
+    except MonitorError as error:
+        fail(error)
+    return runtime
+
+
+@app.callback()
+def main_callback(
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "info",
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"news-monitor {__version__}")
+        raise typer.Exit(0)
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run the service until SIGTERM/SIGINT (then finish the feed in hand and exit 0)."""
+    from monitor.service import run_service
+
+    runtime = _runtime(config, need_sinks=True)
+    try:
+        asyncio.run(run_service(runtime))
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.db.close()
+
+
+@app.command()
+def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Poll every enabled source now, run one delivery pass, and exit (for cron and scripts)."""
+    from monitor.service import run_once
+
+    runtime = _runtime(config, need_sinks=True)
+    try:
+        polls, sent = asyncio.run(run_once(runtime))
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.db.close()
+    if as_json:
+        out.print_json(
+            data={
+                "polls": [p.__dict__ for p in polls],
+                "deliveries": [d.__dict__ for d in sent],
+            }
+        )
+        return
+    for poll in polls:
+        if poll.status == "error":
+            out.print(f"[red]error[/red] {poll.source}: {poll.error}")
+        elif poll.status == "not_modified":
+            out.print(f"[dim]not modified[/dim] {poll.source}")
+        else:
+            out.print(
+                f"ok {poll.source}: {poll.entries} entries, {poll.new_articles} new, "
+                f"{poll.matches} matches, {poll.deliveries} alerts queued"
+            )
+    delivered = sum(d.status == "delivered" for d in sent)
+    out.print(f"alerts: {delivered} delivered, {len(sent) - delivered} not delivered")
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate the config and its watchlists (and their examples); exit 1 on any problem."""
+    from monitor.check import check_config
+
+    problems, notes = check_config(config)
+    for note in notes:
+        out.print(f"[dim]checked:[/dim] {note}")
+    if problems:
+        for problem in problems:
+            err.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+        err.print(f"{len(problems)} problem(s) found")
+        raise typer.Exit(1)
+    out.print("[green]config OK[/green]")
+
+
+@app.command()
+def match(
+    jsonl: Annotated[
+        str,
+        typer.Option("--jsonl", help="JSON-lines file of articles, or - for standard input."),
+    ] = "-",
+    config: ConfigOption = None,
+    watchlist: Annotated[
+        list[Path] | None,
+        typer.Option("--watchlist", "-w", help="Watchlist file(s) to use instead of the config's."),
+    ] = None,
+) -> None:
+    """Match articles offline: one JSON line in ({"id","title","summary","content"}), one out."""
+    from monitor.match import Matcher, load_watchlist
+    from monitor.matchio import LineError, match_lines
+    from monitor.runtime import load_watchlists
+
+    try:
+        if watchlist:
+            watchlists = [load_watchlist(path) for path in watchlist]
+            excerpt_chars = 300
+        else:
+            loaded = _settings(config)
+            watchlists = load_watchlists(loaded)
+            excerpt_chars = loaded.settings.match.excerpt_chars
+    except ConfigError as error:
+        fail(error)
+    matcher = Matcher(watchlists, excerpt_chars=excerpt_chars)
+    try:
+        stream = sys.stdin if jsonl == "-" else open(jsonl, encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        fail(f"cannot read {jsonl}: {error.strerror}")
+    errors = 0
+    with stream:
+        for result in match_lines(matcher, stream):
+            if isinstance(result, LineError):
+                errors += 1
+                err.print(f"[red]error:[/red] {jsonl}: {result}", markup=True, highlight=False)
+            else:
+                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    since: Annotated[
+        str, typer.Option("--since", help="How far back, e.g. 24h or 7d (fetch time).")
+    ] = "7d",
+    watchlist: Annotated[
+        str | None, typer.Option("--watchlist", help="Only this watchlist (by name).")
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="An older watchlist file: show what the change does."),
+    ] = None,
+    deliver: Annotated[
+        bool, typer.Option("--deliver", help="Queue the alerts (never twice per sink).")
+    ] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run the current watchlists over stored articles and show what would have alerted."""
+    from monitor.durations import parse_duration
+    from monitor.replay import render_replay, replay_articles
+
+    try:
+        window = parse_duration(since)
+    except ValueError as error:
+        fail(f"--since: {error}")
+    runtime = _runtime(config, need_sinks=deliver)
+    try:
+        report = replay_articles(
+            runtime,
+            since=runtime.clock() - window,
+            watchlist=watchlist,
+            against=against,
+            deliver=deliver,
+        )
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.db.close()
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+    else:
+        render_replay(out, report)
+
+
+@app.command()
+def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Feed health: last poll, status, consecutive failures, last error, next poll."""
+    from monitor.db import sources as source_queries
+    from monitor.runtime import source_specs
+
+    runtime = _runtime(config, need_sinks=False)
+    try:
+        specs = source_specs(runtime.loaded)
+        now = runtime.clock()
+        runtime.db.run_sync(lambda c: source_queries.sync_sources(c, specs, now))
+        rows = runtime.db.run_sync(source_queries.list_sources)
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.db.close()
+    if as_json:
+        data = [
+            {
+                "name": r.name,
+                "url": r.url,
+                "enabled": r.enabled,
+                "interval_seconds": int(r.interval.total_seconds()),
+                "last_polled_at": _iso(r.last_polled_at),
+                "last_success_at": _iso(r.last_success_at),
+                "next_poll_at": _iso(r.next_poll_at),
+                "last_status": r.last_status,
+                "consecutive_failures": r.consecutive_failures,
+                "last_error_reason": r.last_error_reason,
+                "last_error": r.last_error,
+                "articles_stored": r.articles_stored,
+            }
+            for r in rows
+        ]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    table = Table("name", "status", "fails", "last poll", "next poll", "stored", "last error")
+    for r in rows:
+        state = "disabled" if not r.enabled else (str(r.last_status or "-"))
+        table.add_row(
+            r.name,
+            state,
+            str(r.consecutive_failures),
+            _short(r.last_polled_at),
+            _short(r.next_poll_at),
+            str(r.articles_stored),
+            (f"{r.last_error_reason}: {r.last_error}" if r.last_error else "")[:80],
+        )
+    out.print(table)
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, delivered or dead.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """List alert deliveries (pending, delivered, dead), newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from monitor.db import deliveries as delivery_queries
+    from monitor.text import html_to_text
+
+    runtime = _runtime(config, need_sinks=False)
+    try:
+        rows = runtime.db.run_sync(
+            lambda c: delivery_queries.list_deliveries(c, status=status, limit=limit)
+        )
+        counts = runtime.db.run_sync(delivery_queries.count_by_status)
+    finally:
+        runtime.db.close()
+    if as_json:
+        data = {
+            "counts": counts,
+            "deliveries": [
+                {
+                    "id": r.id,
+                    "sink": r.sink,
+                    "status": r.status,
+                    "attempts": r.attempts,
+                    "watchlist": r.watchlist,
+                    "entities": list(r.entities),
+                    "title": html_to_text(r.title),
+                    "created_at": _iso(r.created_at),
+                    "delivered_at": _iso(r.delivered_at),
+                    "next_attempt_at": _iso(r.next_attempt_at),
+                    "last_error_reason": r.last_error_reason,
+                    "last_error": r.last_error,
+                }
+                for r in rows
+            ],
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "sink", "status", "tries", "watchlist", "entities", "title", "last error")
+    for r in rows:
+        table.add_row(
+            r.id[:8],
+            r.sink,
+            r.status,
+            str(r.attempts),
+            r.watchlist,
+            ", ".join(r.entities),
+            html_to_text(r.title)[:60],
+            (r.last_error or "")[:60],
+        )
+    out.print(table)
+    out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no deliveries yet")
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    delivery_id: Annotated[
+        str | None, typer.Argument(help="One delivery id (default: every dead delivery).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Put dead deliveries (or one delivery) back in the queue for the next delivery pass."""
+    from monitor.db import deliveries as delivery_queries
+
+    runtime = _runtime(config, need_sinks=False)
+    try:
+        now = runtime.clock()
+        count = runtime.db.run_sync(
+            lambda c: delivery_queries.requeue(c, now=now, delivery_id=delivery_id)
+        )
+    finally:
+        runtime.db.close()
+    out.print(f"{count} deliveries re-queued")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create the database, or migrate it to the current schema (back it up first)."""
+    from monitor.db.engine import Database, upgrade
+
+    loaded = _settings(config)
+    try:
+        db = Database(loaded.settings.database_url)
+        before, after = upgrade(db.engine)
+        db.close()
+    except DatabaseError as error:
+        fail(error)
+    if before == after:
+        out.print(f"database already at revision {after}")
+    else:
+        out.print(f"database upgraded from {before or 'empty'} to {after}")
+
+
+@app.command()
+def demo(
+    seeds: Annotated[
+        Path | None, typer.Option("--seeds", help="Folder with the sample feeds (seeds/).")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Give up after this many seconds.")
+    ] = 45.0,
+) -> None:
+    """Offline demo: serve seeds/ on 127.0.0.1, run the real pipeline, print the alerts."""
+    from monitor.demo import run_demo
+
+    if logging.getLogger().level == logging.INFO:
+        # The demo prints what matters; per-feed log lines would bury the alerts.
+        logging.getLogger("monitor").setLevel(logging.WARNING)
+    try:
+        code = run_demo(out, seeds=seeds, timeout=timeout)
+    except MonitorError as error:
+        fail(error)
+    raise typer.Exit(code)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _short(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

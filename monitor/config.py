@@ -1,0 +1,152 @@
+"""Pydantic models of the config file (sources, watchlists, sinks, polling, HTTP limits).
+
+Unknown keys are errors: a typo must never be silently ignored. Durations accept ``90s``,
+``10m``, ``6h``, ``7d``. Loading the file and the environment lives in ``settings.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from monitor.durations import parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+FirstRun = Literal["store_only", "alert_recent", "alert_all"]
+UNRESOLVED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    None: 1,
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
+
+
+def parse_size(value: object) -> int:
+    """Turn ``10MB``, ``512KiB`` or an int (bytes) into a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        found = _SIZE.match(value)
+        if found:
+            unit = found.group(2).lower() if found.group(2) else None
+            return int(float(found.group(1)) * _SIZE_UNITS[unit])
+    raise ValueError(f"{value!r} is not a size; write e.g. 10MB, 512KiB or a number of bytes")
+
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+class Strict(BaseModel):
+    """Base of every config section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _http_url(value: str, field: str) -> str:
+    if UNRESOLVED.search(value):
+        return value  # checked by the commands that need the value (see Settings.unset_variables)
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"{field} must be an http:// or https:// URL, got {value!r}")
+    return value
+
+
+class PollConfig(Strict):
+    interval: Duration = timedelta(minutes=10)
+    min_interval: Duration = timedelta(minutes=1)
+    max_interval: Duration = timedelta(hours=6)
+    allow_private_networks: bool = False
+    concurrency: int = Field(default=8, ge=1, le=256)
+    per_host: int = Field(default=2, ge=1, le=64)
+    tick: Duration = timedelta(seconds=15)
+    lease: Duration = timedelta(minutes=5)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PollConfig:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be larger than max_interval")
+        return self
+
+
+class FetchConfig(Strict):
+    user_agent: str = "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)"
+    connect_timeout: Duration = timedelta(seconds=10)
+    read_timeout: Duration = timedelta(seconds=20)
+    total_timeout: Duration = timedelta(seconds=60)
+    max_body: Size = 10 * 1024 * 1024
+    max_redirects: int = Field(default=5, ge=0, le=20)
+
+
+class SourceConfig(Strict):
+    name: str = Field(min_length=1)
+    url: str
+    interval: Duration | None = None
+    enabled: bool = True
+    first_run: FirstRun | None = None
+    first_run_window: Duration | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value, "url")
+
+
+class OpmlConfig(Strict):
+    """A list of sources kept in an OPML file (path relative to the config file)."""
+
+    opml: str
+    interval: Duration | None = None
+    enabled: bool = True
+    first_run: FirstRun | None = None
+    first_run_window: Duration | None = None
+
+
+class WatchlistConfig(Strict):
+    """A watchlist file and, optionally, the sinks its alerts go to (default: every sink)."""
+
+    file: str
+    sinks: list[str] | None = None
+
+
+class SinkConfig(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    url: str
+    secret: str | None = None
+    format: Literal["standard", "slack", "discord"] = "standard"
+    retry_schedule: list[Duration] = Field(
+        default_factory=lambda: [
+            parse_duration(d) for d in ("5s", "5m", "30m", "2h", "5h", "10h", "10h")
+        ]
+    )
+    timeout: Duration = timedelta(seconds=15)
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value, "url")
+
+
+class DeliveryConfig(Strict):
+    tick: Duration = timedelta(seconds=5)
+    batch: int = Field(default=50, ge=1, le=10000)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    lease: Duration = timedelta(minutes=2)
+
+
+class HttpServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class MatchConfig(Strict):
+    excerpt_chars: int = Field(default=300, ge=40, le=5000)

@@ -1,0 +1,1 @@
+"""Storage: tables, queries and migrations (SQLAlchemy 2, SQLite or PostgreSQL)."""

@@ -1,0 +1,211 @@
+"""Queries on the ``deliveries`` outbox: claim due deliveries with a lease, mark them delivered,
+schedule a retry, or dead-letter them; list and re-queue for the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from monitor.db.schema import articles, deliveries, matches, sources
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A claimed delivery with everything needed to build its payload."""
+
+    id: str
+    sink: str
+    attempts: int
+    created_at: datetime
+    watchlist: str
+    entities: tuple[str, ...]
+    detail: dict[str, Any]
+    match_created_at: datetime
+    article_id: int
+    title: str
+    url: str | None
+    published_at: datetime | None
+    source_name: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """A delivery as listed by ``monitor alerts``."""
+
+    id: str
+    sink: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    last_error_reason: str | None
+    last_status: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+    watchlist: str
+    entities: tuple[str, ...]
+    title: str
+
+
+def claim_due(
+    conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[DueDelivery]:
+    """Lease up to ``limit`` pending deliveries whose next attempt is due."""
+    free = or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now)
+    query = (
+        select(deliveries.c.id)
+        .where(and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now, free))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = [row.id for row in conn.execute(query)]
+    if not ids:
+        return []
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids))
+        .values(lease_owner=owner, lease_expires_at=now + lease)
+    )
+    rows = conn.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.sink,
+            deliveries.c.attempts,
+            deliveries.c.created_at,
+            matches.c.watchlist,
+            matches.c.entities,
+            matches.c.detail,
+            matches.c.created_at.label("match_created_at"),
+            articles.c.id.label("article_id"),
+            articles.c.title,
+            articles.c.canonical_url.label("url"),
+            articles.c.published_at,
+            sources.c.name.label("source_name"),
+            sources.c.url.label("source_url"),
+        )
+        .join(matches, matches.c.id == deliveries.c.match_id)
+        .join(articles, articles.c.id == matches.c.article_id)
+        .join(sources, sources.c.id == articles.c.source_id)
+        .where(deliveries.c.id.in_(ids))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
+    )
+    return [DueDelivery(**{**row._mapping, "entities": tuple(row.entities)}) for row in rows]
+
+
+def mark_delivered(conn: Connection, delivery_id: str, *, now: datetime, status: int) -> None:
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            status="delivered",
+            attempts=deliveries.c.attempts + 1,
+            delivered_at=now,
+            last_status=status,
+            last_error=None,
+            last_error_reason=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+
+
+def mark_failed(
+    conn: Connection,
+    delivery_id: str,
+    *,
+    now: datetime,
+    next_attempt_at: datetime | None,
+    reason: str,
+    error: str,
+    status: int | None,
+) -> None:
+    """Record a failed attempt: retry at ``next_attempt_at``, or dead-letter when None."""
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            status="pending" if next_attempt_at is not None else "dead",
+            attempts=deliveries.c.attempts + 1,
+            next_attempt_at=next_attempt_at or now,
+            last_error=error,
+            last_error_reason=reason,
+            last_status=status,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+
+
+def postpone(conn: Connection, delivery_id: str, *, until: datetime, reason: str) -> None:
+    """Keep a delivery pending without counting an attempt (e.g. its sink is not configured)."""
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id)
+        .values(
+            next_attempt_at=until,
+            last_error=reason,
+            last_error_reason="sink_missing",
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+
+
+def list_deliveries(
+    conn: Connection, *, status: str | None = None, limit: int = 100
+) -> list[DeliveryRow]:
+    query = (
+        select(
+            deliveries.c.id,
+            deliveries.c.sink,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.next_attempt_at,
+            deliveries.c.last_error,
+            deliveries.c.last_error_reason,
+            deliveries.c.last_status,
+            deliveries.c.created_at,
+            deliveries.c.delivered_at,
+            matches.c.watchlist,
+            matches.c.entities,
+            articles.c.title,
+        )
+        .join(matches, matches.c.id == deliveries.c.match_id)
+        .join(articles, articles.c.id == matches.c.article_id)
+        .order_by(deliveries.c.created_at.desc())
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(deliveries.c.status == status)
+    return [
+        DeliveryRow(**{**row._mapping, "entities": tuple(row.entities)})
+        for row in conn.execute(query)
+    ]
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def requeue(conn: Connection, *, now: datetime, delivery_id: str | None = None) -> int:
+    """Put dead deliveries (or one, by id, whatever its state but delivered) back in the queue."""
+    condition = (
+        deliveries.c.status == "dead"
+        if delivery_id is None
+        else and_(deliveries.c.id == delivery_id, deliveries.c.status != "delivered")
+    )
+    result = conn.execute(
+        update(deliveries)
+        .where(condition)
+        .values(status="pending", attempts=0, next_attempt_at=now, lease_owner=None)
+    )
+    return int(result.rowcount)

@@ -1,0 +1,46 @@
+"""Durations as people write them in config and on the command line: ``90s``, ``10m``, ``6h``,
+``7d``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+
+
+def parse_duration(value: object) -> timedelta:
+    """Turn ``"90s"``, ``"1h30m"``, ``600`` (seconds) or a timedelta into a timedelta.
+
+    Raises ValueError with a message that shows the accepted forms.
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 10m, 6h or 7d")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"{value!r} is negative; a duration must be 0 or more")
+        return timedelta(seconds=float(value))
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        if text and _PART.sub("", text) == "":
+            seconds = sum(float(n) * _UNITS[u.lower()] for n, u in _PART.findall(text))
+            return timedelta(seconds=seconds)
+        if text.replace(".", "", 1).isdigit():
+            return timedelta(seconds=float(text))
+    raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 10m, 6h or 7d")
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest readable form of a duration, e.g. ``1h30m`` or ``45s``."""
+    seconds = int(round(delta.total_seconds()))
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

@@ -1,0 +1,625 @@
+"""The one way out: the HTTP client factory for every outbound request (feeds and webhooks).
+
+It sets the User-Agent, timeouts and connection limits, and guards every connection against
+private and special-purpose addresses (SSRF) at the moment of connecting, after DNS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import zlib
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Final
+
+import anyio
+import httpcore
+import httpx
+
+__all__ = [
+    "AddressCheck",
+    "DEFAULT_USER_AGENT",
+    "BlockedAddressError",
+    "DeadlineExceededError",
+    "EgressFailure",
+    "GuardedNetworkBackend",
+    "GuardedTransport",
+    "HttpOptions",
+    "IPAddress",
+    "NameResolutionError",
+    "ResponseTooLargeError",
+    "blocked_address_reason",
+    "describe_http_error",
+    "make_client",
+    "read_limited",
+    "status_reason",
+]
+
+DEFAULT_USER_AGENT: Final = "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """Limits and identity for outbound HTTP. Times are seconds; sizes are bytes."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    # Per request, enforced by us: a server dripping one byte at a time never trips httpx's
+    # per-read timeout, so only a deadline over the whole exchange bounds it.
+    total_timeout: float = 60.0
+    # On the decoded body, enforced while streaming: Content-Length may lie or be absent.
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+    max_connections: int = 20
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"HttpOptions.{name} must be more than 0 seconds")
+        if self.max_body_bytes < 1 or self.max_connections < 1:
+            raise ValueError("HttpOptions.max_body_bytes and max_connections must be at least 1")
+        if self.max_redirects < 0:
+            raise ValueError("HttpOptions.max_redirects must be 0 or more")
+
+
+# --- errors raised by the guarded client --------------------------------------------------
+# They subclass httpx's own errors, so code that handles httpx.HTTPError handles them too;
+# `describe_http_error` turns any of them into a stable reason code.
+
+
+class BlockedAddressError(httpx.ConnectError):
+    """The host resolved to an address that outbound requests may not reach."""
+
+    def __init__(self, host: str, address: IPAddress, category: str) -> None:
+        self.host = host
+        self.address = address
+        self.category = category
+        target = host if host == str(address) else f"{host}: it resolves to {address}"
+        super().__init__(
+            f"refused to connect to {target}, a {category} address "
+            "(private networks are not allowed; see allow_private_networks)"
+        )
+
+
+class NameResolutionError(httpx.ConnectError):
+    """The host name could not be resolved to any address."""
+
+    def __init__(self, host: str, detail: str) -> None:
+        self.host = host
+        super().__init__(f"could not resolve host name {host!r}: {detail}")
+
+
+class ResponseTooLargeError(httpx.RequestError):
+    """The (decoded) response body is larger than the configured limit."""
+
+    def __init__(self, limit: int, *, request: httpx.Request | None = None) -> None:
+        self.limit = limit
+        super().__init__(
+            f"the response body is larger than the limit of {limit:,} bytes", request=request
+        )
+
+
+class DeadlineExceededError(httpx.TimeoutException):
+    """The whole exchange took longer than the total time allowed for one request."""
+
+    def __init__(self, seconds: float, *, request: httpx.Request | None = None) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"no complete answer within {seconds:g} s (total time limit)", request=request
+        )
+
+
+# --- address policy ------------------------------------------------------------------------
+
+_CGNAT: Final = ipaddress.IPv4Network("100.64.0.0/10")
+_UNIQUE_LOCAL: Final = ipaddress.IPv6Network("fc00::/7")
+_NAT64_WELL_KNOWN: Final = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE: Final = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address that an IPv6 address carries and that a connection would reach."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64_WELL_KNOWN:
+        return ipaddress.IPv4Address(address.packed[-4:])
+    if address.sixtofour is not None:
+        return address.sixtofour
+    return None
+
+
+def blocked_address_reason(address: IPAddress) -> str | None:
+    """Why outbound requests may not connect to ``address`` (a category in plain words), or
+    None when it is a public, globally reachable unicast address.
+
+    IPv6 forms that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, NAT64
+    ``64:ff9b::/96``, 6to4 ``2002::/16``) are judged by the IPv4 address they reach.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            address = ipaddress.IPv6Address(address.compressed.split("%", 1)[0])
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            inner = blocked_address_reason(embedded)
+            return None if inner is None else f"{inner} (IPv4 inside IPv6)"
+        if address in _IPV4_COMPATIBLE and not (address.is_loopback or address.is_unspecified):
+            return "deprecated IPv4-compatible"
+    if address.is_unspecified:
+        return "unspecified"
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        # 169.254.0.0/16 holds the cloud metadata services (169.254.169.254).
+        return "link-local"
+    if address.is_multicast:
+        return "multicast"
+    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
+        return "shared (carrier-grade NAT)"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _UNIQUE_LOCAL:
+            return "unique local"
+        if address.is_site_local:
+            return "site-local"
+    if address.is_reserved:
+        return "reserved"
+    if address.is_private:
+        return "private"
+    if not address.is_global:
+        return "not globally reachable"
+    return None
+
+
+# --- the guarded connection ----------------------------------------------------------------
+
+AddressCheck = Callable[[str, IPAddress, int], str | None]
+"""(host, resolved address, port) -> why the connection is refused, or None to allow it."""
+
+
+def _public_addresses_only(host: str, address: IPAddress, port: int) -> str | None:
+    return blocked_address_reason(address)
+
+
+class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that resolves the host itself, checks every address it
+    resolves to, and connects only to a checked numeric address.
+
+    TLS is layered on the returned stream by httpcore with the original host name, so SNI
+    and certificate verification still use the name from the URL.
+
+    The check is ``address_check`` when given, else public addresses only
+    (`blocked_address_reason`), else, with ``allow_private_networks=True``, none.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private_networks: bool,
+        address_check: AddressCheck | None = None,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        if address_check is None and not allow_private_networks:
+            address_check = _public_addresses_only
+        self._address_check = address_check
+        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+
+    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        try:
+            # anyio runs getaddrinfo in the event loop's resolver, so the loop is not blocked.
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            raise NameResolutionError(host, str(error) or type(error).__name__) from error
+        addresses: list[IPAddress] = []
+        for _family, _type, _proto, _canonname, sockaddr in infos:
+            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+            if address not in addresses:
+                addresses.append(address)
+        if not addresses:
+            raise NameResolutionError(host, "no addresses")
+        return addresses
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore calls it with this signature
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        with anyio.move_on_after(timeout) as scope:
+            addresses = await self._resolve(host, port)
+            if self._address_check is not None:
+                # The SSRF guard. It runs here, on the addresses this connection will use,
+                # after DNS and for every new connection (so on every redirect hop), because a
+                # check on the URL beforehand is bypassed by DNS rebinding (the name resolves
+                # to a public address for the check and to 127.0.0.1 or the metadata service
+                # for the connection). A name with any refused address is refused as a whole,
+                # so the outcome does not depend on the resolver's order.
+                for address in addresses:
+                    category = self._address_check(host, address, port)
+                    if category is not None:
+                        raise BlockedAddressError(host, address, category)
+            last_error: Exception | None = None
+            for address in addresses:
+                remaining = (
+                    None if timeout is None else max(0.0, scope.deadline - anyio.current_time())
+                )
+                try:
+                    return await self._inner.connect_tcp(
+                        str(address),
+                        port,
+                        timeout=remaining,
+                        local_address=local_address,
+                        socket_options=socket_options,
+                    )
+                except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                    last_error = error
+            assert last_error is not None  # _resolve never returns an empty list
+            raise last_error
+        raise httpcore.ConnectTimeout(f"connecting to {host}:{port} took more than {timeout:g} s")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+# --- the transport and the client factory --------------------------------------------------
+
+# Most specific first: the first match wins.
+_HTTPCORE_TO_HTTPX: Final[tuple[tuple[type[Exception], type[httpx.TransportError]], ...]] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+def _as_httpx_error(error: Exception, request: httpx.Request) -> Exception:
+    """The httpx error for an httpcore error; any other error unchanged."""
+    for core_type, httpx_type in _HTTPCORE_TO_HTTPX:
+        if isinstance(error, core_type):
+            return httpx_type(str(error) or type(error).__name__, request=request)
+    return error
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """An httpcore response body seen as an httpx stream, with httpcore errors translated
+    and at most ``limit`` bytes on the wire."""
+
+    def __init__(
+        self, stream: AsyncIterable[bytes], request: httpx.Request, limit: int | None
+    ) -> None:
+        self._stream = stream
+        self._request = request
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        try:
+            async for part in self._stream:
+                received += len(part)
+                if self._limit is not None and received > self._limit:
+                    raise ResponseTooLargeError(self._limit, request=self._request)
+                yield part
+        except Exception as error:
+            translated = _as_httpx_error(error, self._request)
+            if translated is error:
+                raise
+            raise translated from error
+
+    async def aclose(self) -> None:
+        closer = getattr(self._stream, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore connection pool whose every connection goes
+    through `GuardedNetworkBackend` (HTTP/1.1, no proxies, no Unix sockets).
+
+    ``max_body_bytes`` caps the bytes on the wire of every response body, however it is read
+    (``response.aread()`` included): a backstop. `read_limited` caps the decoded body.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private_networks: bool,
+        address_check: AddressCheck | None = None,
+        max_body_bytes: int | None = None,
+        max_connections: int = 20,
+        keepalive_expiry: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._max_body_bytes = max_body_bytes
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context if ssl_context is not None else httpx.create_ssl_context(),
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=GuardedNetworkBackend(
+                allow_private_networks=allow_private_networks, address_check=address_check
+            ),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.AsyncByteStream):
+            raise TypeError("GuardedTransport needs an async request body")
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        try:
+            core_response = await self._pool.handle_async_request(core_request)
+        except httpx.RequestError as error:
+            # Raised by the guard inside the pool: give it the request, as httpx does.
+            error.request = request
+            raise
+        except Exception as error:
+            translated = _as_httpx_error(error, request)
+            if translated is error:
+                raise
+            raise translated from error
+        if not isinstance(core_response.stream, AsyncIterable):
+            raise TypeError("httpcore returned a synchronous body to an async transport")
+        return httpx.Response(
+            status_code=core_response.status,
+            headers=core_response.headers,
+            stream=_ResponseStream(core_response.stream, request, self._max_body_bytes),
+            extensions=core_response.extensions,
+        )
+
+    async def __aenter__(self) -> GuardedTransport:
+        await self._pool.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self._pool.__aexit__(exc_type, exc_value, traceback)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def make_client(options: HttpOptions, *, follow_redirects: bool = True) -> httpx.AsyncClient:
+    """The HTTP client for every outbound request. Feeds use the default; webhook senders
+    pass ``follow_redirects=False``. Close it with ``await client.aclose()`` or ``async with``.
+    """
+    return httpx.AsyncClient(
+        transport=GuardedTransport(
+            allow_private_networks=options.allow_private_networks,
+            max_body_bytes=options.max_body_bytes,
+            max_connections=options.max_connections,
+        ),
+        headers={"User-Agent": options.user_agent},
+        timeout=httpx.Timeout(
+            connect=options.connect_timeout,
+            read=options.read_timeout,
+            write=options.read_timeout,
+            # Waiting for a free connection is bounded by the total deadline, not the
+            # connect timeout: many feeds at once on a small pool is normal, not a failure.
+            pool=options.total_timeout,
+        ),
+        follow_redirects=follow_redirects,
+        max_redirects=options.max_redirects,
+        # No proxies, .netrc or other settings from the environment: a proxy taken from
+        # HTTP(S)_PROXY would get its own transport, outside the guard, and the guard would
+        # then see the proxy's address rather than the one the request reaches.
+        trust_env=False,
+    )
+
+
+# Decoded output is produced at most this many bytes at a time, so a small compressed chunk
+# that inflates a thousandfold (a "zip bomb") never sits in memory beyond the size cap.
+_DECODED_PIECE: Final = 64 * 1024
+
+
+class _BoundedInflater:
+    """One gzip or deflate layer of a body, inflated in pieces of at most `_DECODED_PIECE`."""
+
+    def __init__(self, encoding: str) -> None:
+        # Like httpx: "deflate" is meant to be zlib-wrapped, but some servers send it raw, so
+        # a zlib header error before any output switches to raw deflate once.
+        self._may_be_raw = encoding == "deflate"
+        wbits = zlib.MAX_WBITS if self._may_be_raw else zlib.MAX_WBITS | 16
+        self._inflater = zlib.decompressobj(wbits)
+        self._produced = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        original = data
+        try:
+            while not self._inflater.eof:
+                piece = self._inflater.decompress(data, _DECODED_PIECE)
+                data = self._inflater.unconsumed_tail
+                if piece:
+                    self._produced = True
+                    yield piece
+                # A full piece may leave output pending inside zlib: go on until one is short.
+                if not data and len(piece) < _DECODED_PIECE:
+                    return
+        except zlib.error:
+            if not self._may_be_raw or self._produced:
+                raise
+            self._may_be_raw = False
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            yield from self.feed(original)
+
+    def flush(self) -> bytes:
+        return self._inflater.flush()
+
+
+def _inflate(layers: list[_BoundedInflater], data: bytes) -> Iterator[bytes]:
+    if not layers:
+        if data:
+            yield data
+        return
+    for piece in layers[0].feed(data):
+        yield from _inflate(layers[1:], piece)
+
+
+def _inflate_rest(layers: list[_BoundedInflater]) -> Iterator[bytes]:
+    for index, layer in enumerate(layers):
+        yield from _inflate(layers[index + 1 :], layer.flush())
+
+
+def _decoded_pieces(response: httpx.Response) -> AsyncIterator[bytes] | None:
+    """The decoded body in bounded pieces, when every content coding is gzip or deflate
+    (those httpx asks for); None otherwise, and httpx decodes."""
+    codings = [
+        coding.strip().lower()
+        for coding in response.headers.get("content-encoding", "").split(",")
+        if coding.strip().lower() not in ("", "identity")
+    ]
+    if not all(coding in ("gzip", "x-gzip", "deflate") for coding in codings):
+        return None
+    # Codings are listed in the order they were applied: undo the last one first.
+    layers = [_BoundedInflater(coding) for coding in reversed(codings)]
+
+    async def pieces() -> AsyncIterator[bytes]:
+        try:
+            async for raw in response.aiter_raw():
+                for piece in _inflate(layers, raw):
+                    yield piece
+            for piece in _inflate_rest(layers):
+                yield piece
+        except zlib.error as error:
+            message = f"the {'/'.join(codings)} body is corrupt: {error}"
+            raise httpx.DecodingError(message, request=response.request) from error
+
+    return pieces()
+
+
+async def read_limited(response: httpx.Response, options: HttpOptions) -> bytes:
+    """The decoded body of a streamed response (``client.stream(...)``), refused with
+    `ResponseTooLargeError` past ``options.max_body_bytes`` and with `DeadlineExceededError`
+    past ``options.total_timeout`` seconds, however the server paces or labels it.
+    """
+    limit = options.max_body_bytes
+    declared = response.headers.get("content-length", "").strip()
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity") and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLargeError(limit, request=response.request)
+    pieces = _decoded_pieces(response)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with anyio.fail_after(options.total_timeout):
+            async for chunk in pieces if pieces is not None else response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLargeError(limit, request=response.request)
+                chunks.append(chunk)
+    except TimeoutError as error:
+        raise DeadlineExceededError(options.total_timeout, request=response.request) from error
+    return b"".join(chunks)
+
+
+# --- reason codes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EgressFailure:
+    """A failed request as a stable reason code and a sentence in plain words."""
+
+    reason: str
+    message: str
+
+
+def status_reason(status: int) -> str:
+    """The stable reason code for an HTTP status that is not a success."""
+    if status == 429:
+        return "rate_limited"
+    if 400 <= status < 500:
+        return "http_4xx"
+    if 500 <= status < 600:
+        return "http_5xx"
+    return "http_error"
+
+
+def _request_of(error: httpx.HTTPError) -> httpx.Request | None:
+    try:
+        return error.request
+    except RuntimeError:  # httpx raises it when the error was not tied to a request
+        return None
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
+    """The stable reason code and a plain-words message for an error from the client."""
+    if isinstance(error, BlockedAddressError):
+        return EgressFailure("blocked_address", str(error))
+    if isinstance(error, NameResolutionError):
+        return EgressFailure("dns_error", str(error))
+    if isinstance(error, ResponseTooLargeError):
+        return EgressFailure("too_large", str(error))
+    if isinstance(error, DeadlineExceededError):
+        return EgressFailure("timeout", str(error))
+    if isinstance(error, httpx.HTTPStatusError):
+        status = error.response.status_code
+        phrase = error.response.reason_phrase
+        return EgressFailure(status_reason(status), f"the server answered {status} {phrase}")
+    if isinstance(error, httpx.ConnectTimeout):
+        return EgressFailure("timeout", "timed out while connecting to the server")
+    if isinstance(error, httpx.ReadTimeout):
+        return EgressFailure("timeout", "the server stopped sending (read timeout)")
+    if isinstance(error, httpx.WriteTimeout):
+        return EgressFailure("timeout", "timed out while sending the request")
+    if isinstance(error, httpx.PoolTimeout):
+        return EgressFailure("timeout", "no free connection in time (too many requests at once)")
+    if isinstance(error, httpx.TimeoutException):
+        return EgressFailure("timeout", f"timed out: {error}")
+    request = _request_of(error)
+    if isinstance(error, httpx.TooManyRedirects):
+        return EgressFailure(
+            "too_many_redirects", "too many redirects (a redirect loop, or a chain too long)"
+        )
+    if isinstance(error, httpx.UnsupportedProtocol):
+        where = f" ({request.url})" if request is not None else ""
+        return EgressFailure("bad_url", f"only http and https URLs can be fetched{where}")
+    if isinstance(error, httpx.ConnectError):
+        where = ""
+        if request is not None:
+            where = f" to {request.url.host}:{request.url.port or _default_port(request.url)}"
+        return EgressFailure("connect_error", f"could not connect{where}: {error}")
+    if isinstance(error, httpx.ProtocolError):
+        return EgressFailure("protocol_error", f"the server broke the HTTP protocol: {error}")
+    if isinstance(error, httpx.NetworkError):
+        return EgressFailure("network_error", f"the connection failed: {error}")
+    if isinstance(error, httpx.DecodingError):
+        return EgressFailure("decoding_error", f"the body could not be decoded: {error}")
+    return EgressFailure("http_error", f"the request failed: {error}")

@@ -1,0 +1,62 @@
+"""The error tree of news-monitor: one base, subclasses that say what went wrong and where.
+
+MonitorError
+ ├── ConfigError        bad config or watchlist file (names file, field and fix)
+ ├── FetchError         a feed could not be fetched (names the URL; stable ``reason`` code)
+ ├── ParseError         a feed body could not be read as RSS/Atom
+ ├── DeliveryError      a webhook/sink did not accept an alert
+ └── DatabaseError      schema too old, second SQLite instance, ...
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of every error that news-monitor raises on purpose."""
+
+
+class ConfigError(MonitorError, ValueError):
+    """A config or watchlist file is wrong. ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class FetchError(MonitorError):
+    """A feed URL could not be fetched. ``reason`` is a stable code stored on the source row;
+    ``retry_after`` (seconds) is set when the server asked us to wait (429/503)."""
+
+    retry_after: float | None = None
+
+    def __init__(self, url: str, reason: str, message: str, status: int | None = None) -> None:
+        self.url = url
+        self.reason = reason
+        self.status = status
+        super().__init__(f"{url}: {message}")
+
+
+class ParseError(MonitorError):
+    """A fetched body is not a feed that feedparser can read."""
+
+    def __init__(self, url: str, message: str) -> None:
+        self.url = url
+        self.reason = "parse_error"
+        super().__init__(f"{url}: {message}")
+
+
+class DeliveryError(MonitorError):
+    """A sink did not accept an alert (non-2xx, timeout, refused connection); ``retry_after``
+    (seconds) is set when the receiver asked us to wait."""
+
+    retry_after: float | None = None
+
+    def __init__(self, sink: str, reason: str, message: str, status: int | None = None) -> None:
+        self.sink = sink
+        self.reason = reason
+        self.status = status
+        super().__init__(f"sink {sink!r}: {message}")
+
+
+class DatabaseError(MonitorError):
+    """The database cannot be used as it is (old schema, locked by another instance, ...)."""

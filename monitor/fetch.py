@@ -1,0 +1,204 @@
+"""Fetching one feed: a conditional GET through the guarded client (`monitor.egress`), with a
+size cap, a total deadline and a stable reason code on every failure.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import time
+from dataclasses import dataclass
+from typing import Final
+
+import anyio
+import httpx
+
+from monitor.egress import (
+    HttpOptions,
+    describe_http_error,
+    make_client,
+    read_limited,
+    status_reason,
+)
+from monitor.errors import FetchError
+
+__all__ = [
+    "FEED_ACCEPT",
+    "FetchResult",
+    "HttpOptions",
+    "fetch_feed",
+    "make_client",
+    "parse_retry_after",
+    "read_limited",
+]
+
+FEED_ACCEPT: Final = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of a successful (2xx) or not-modified (304) feed request.
+
+    ``url`` is the final URL after redirects. ``body`` is the decoded body, None on 304.
+    ``etag``/``last_modified`` are the validators to send next time (on 304 the ones sent,
+    unless the server gave new ones). ``retry_after`` is in seconds, when the server said.
+    """
+
+    url: str
+    status: int
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    not_modified: bool
+    retry_after: float | None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date), or None
+    when absent or unreadable. ``now`` is a Unix time, by default the current one."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # a "-0000" zone: the time is still UTC
+        when = when.replace(tzinfo=datetime.UTC)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def _fetch_error(
+    url: str,
+    reason: str,
+    message: str,
+    *,
+    status: int | None = None,
+    retry_after: float | None = None,
+) -> FetchError:
+    error = FetchError(url, reason, message, status)
+    # Every FetchError from here carries `retry_after` (None when the server said nothing),
+    # so the scheduler can honour a 429/503's Retry-After.
+    error.retry_after = retry_after
+    return error
+
+
+def _checked_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as error:
+        raise _fetch_error(url, "bad_url", f"not a valid URL: {error}") from error
+    if parsed.scheme not in ("http", "https"):
+        shown = f"{parsed.scheme}:" if parsed.scheme else "a URL without a scheme"
+        raise _fetch_error(url, "bad_url", f"only http and https URLs can be fetched, not {shown}")
+    if not parsed.host:
+        raise _fetch_error(url, "bad_url", "the URL has no host name")
+    return parsed
+
+
+async def fetch_feed(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    options: HttpOptions,
+) -> FetchResult:
+    """GET a feed, sending ``etag``/``last_modified`` as If-None-Match/If-Modified-Since.
+
+    ``client`` comes from ``make_client(options)``, which sets the timeouts and the address
+    guard; redirects are followed here, up to ``options.max_redirects``. Raises `FetchError`
+    with a stable ``reason`` (timeout, connect_error, dns_error, blocked_address, http_4xx,
+    http_5xx, rate_limited, http_error, too_large, too_many_redirects, bad_url,
+    protocol_error, network_error, decoding_error) and a ``retry_after`` attribute.
+    """
+    target = _checked_url(url)
+    headers = {"Accept": FEED_ACCEPT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    try:
+        # One deadline over the whole exchange (redirects, headers, body): httpx's timeouts
+        # are per network operation and never trip on a server that drips bytes.
+        with anyio.fail_after(options.total_timeout):
+            request = client.build_request("GET", target, headers=headers)
+            for _hop in range(options.max_redirects + 1):
+                if request.url.scheme not in ("http", "https"):
+                    message = f"a redirect leads to {request.url}, not an http or https URL"
+                    raise _fetch_error(url, "bad_url", message)
+                # Redirects are followed here rather than by httpx, which reads the whole
+                # body of every redirect response, with no size limit, before following it.
+                response = await client.send(request, stream=True, follow_redirects=False)
+                try:
+                    if response.next_request is None:
+                        return await _read_feed_response(
+                            response, url, etag=etag, last_modified=last_modified, options=options
+                        )
+                    request = response.next_request
+                finally:
+                    await response.aclose()
+            message = (
+                f"more than {options.max_redirects} redirects (a redirect loop, or a chain "
+                f"too long); the last one leads to {request.url}"
+            )
+            raise _fetch_error(url, "too_many_redirects", message)
+    except TimeoutError as error:
+        message = f"no complete answer within {options.total_timeout:g} s (total time limit)"
+        raise _fetch_error(url, "timeout", message) from error
+    except httpx.HTTPError as error:
+        failure = describe_http_error(error)
+        raise _fetch_error(url, failure.reason, failure.message) from error
+
+
+async def _read_feed_response(
+    response: httpx.Response,
+    url: str,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    options: HttpOptions,
+) -> FetchResult:
+    status = response.status_code
+    final_url = str(response.url)
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    content_type = response.headers.get("content-type")
+    if status == 304:
+        # Not modified: no body to read; keep the validators unless the server sent new ones.
+        return FetchResult(
+            url=final_url,
+            status=status,
+            body=None,
+            etag=response.headers.get("etag") or etag,
+            last_modified=response.headers.get("last-modified") or last_modified,
+            content_type=content_type,
+            not_modified=True,
+            retry_after=retry_after,
+        )
+    if 200 <= status < 300:
+        body = await read_limited(response, options)
+        return FetchResult(
+            url=final_url,
+            status=status,
+            body=body,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            content_type=content_type,
+            not_modified=False,
+            retry_after=retry_after,
+        )
+    message = f"the server answered {status} {response.reason_phrase}".rstrip()
+    if 300 <= status < 400:
+        message += " (a redirect that cannot be followed)"
+    if final_url != url:
+        message += f" at {final_url}"
+    if retry_after is not None:
+        message += f"; it asks to wait {retry_after:g} s before trying again"
+    raise _fetch_error(url, status_reason(status), message, status=status, retry_after=retry_after)

@@ -1,0 +1,81 @@
+"""Entity context rules: drop a mention that is meant in another sense (Tripoli in Lebanon,
+GNA as the Ghana News Agency) or keep it only with the context the analyst requires."""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+
+from monitor.match.names import phrase_key
+from monitor.match.rules import word_distance
+from monitor.match.scan import FieldScan, Hit
+from monitor.match.watchlist import Entity, Proximity
+
+__all__ = ["EntityContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledProximity:
+    keys: frozenset[str]
+    within: int
+
+    @classmethod
+    def of(cls, proximity: Proximity | None) -> _CompiledProximity | None:
+        if proximity is None:
+            return None
+        return cls(frozenset(phrase_key(word) for word in proximity.words), proximity.within)
+
+    def near(self, mention: Hit, scan: FieldScan) -> bool:
+        span = scan.word_span(mention.norm_start, mention.norm_end)
+        for key in self.keys:
+            for hit in scan.phrases_by_key.get(key, ()):
+                if _overlaps(hit, mention):
+                    continue
+                if word_distance(span, scan.word_span(hit.norm_start, hit.norm_end)) <= self.within:
+                    return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class EntityContext:
+    """The context rules of one entity, with phrases as scan keys."""
+
+    exclude_phrases: frozenset[str]
+    exclude_if_near: _CompiledProximity | None
+    exclude_if_in_article: frozenset[str]
+    require_near: _CompiledProximity | None
+    require_in_article: frozenset[str]
+
+    @classmethod
+    def of(cls, entity: Entity) -> EntityContext:
+        def keys(phrases: tuple[str, ...]) -> frozenset[str]:
+            return frozenset(phrase_key(phrase) for phrase in phrases)
+
+        return cls(
+            exclude_phrases=keys(entity.exclude_phrases),
+            exclude_if_near=_CompiledProximity.of(entity.exclude_if_near),
+            exclude_if_in_article=keys(entity.exclude_if_in_article),
+            require_near=_CompiledProximity.of(entity.require_near),
+            require_in_article=keys(entity.require_in_article),
+        )
+
+    def keeps(self, mention: Hit, scan: FieldScan, article_phrases: AbstractSet[str]) -> bool:
+        """Whether a mention survives; ``article_phrases`` are the phrase keys found anywhere
+        in the article."""
+        if any(
+            _overlaps(hit, mention)
+            for key in self.exclude_phrases
+            for hit in scan.phrases_by_key.get(key, ())
+        ):
+            return False
+        if self.exclude_if_in_article & article_phrases:
+            return False
+        if self.require_in_article and not self.require_in_article & article_phrases:
+            return False
+        if self.exclude_if_near is not None and self.exclude_if_near.near(mention, scan):
+            return False
+        return self.require_near is None or self.require_near.near(mention, scan)
+
+
+def _overlaps(first: Hit, second: Hit) -> bool:
+    return first.norm_start < second.norm_end and second.norm_start < first.norm_end

@@ -1,0 +1,48 @@
+"""Watchlist self-tests: every ``examples`` text of an entity or rule must (not) match."""
+
+from __future__ import annotations
+
+import html
+
+from monitor.match.matcher import Matcher
+from monitor.match.watchlist import Example, Watchlist
+
+__all__ = ["check_examples"]
+
+
+def check_examples(watchlist: Watchlist) -> list[str]:
+    """One message per failing example, naming the file, the entity or rule and the text."""
+    matcher = Matcher([watchlist])
+    failures: list[str] = []
+    where = f"{watchlist.source} (watchlist {watchlist.name!r})"
+    for entity in watchlist.entities:
+        for example, expected in _cases(entity.examples.match, entity.examples.no_match):
+            result = matcher.match(_as_html(example))
+            found = [m for m in result.mentions if m.entity == entity.id]
+            if bool(found) != expected:
+                if expected:
+                    problem = "should mention it but does not"
+                else:
+                    texts = ", ".join(repr(m.text) for m in found)
+                    problem = f"should not mention it but does ({texts})"
+                failures.append(
+                    f"{where}: entity {entity.id!r}: example {example.describe()} {problem}"
+                )
+    for rule in watchlist.rules:
+        for example, expected in _cases(rule.examples.match, rule.examples.no_match):
+            fired = rule.name in matcher.rules_holding(_as_html(example))[watchlist.name]
+            if fired != expected:
+                problem = "should fire but does not" if expected else "should not fire but does"
+                failures.append(
+                    f"{where}: rule {rule.name!r}: example {example.describe()} {problem}"
+                )
+    return failures
+
+
+def _cases(match: tuple[Example, ...], no_match: tuple[Example, ...]) -> list[tuple[Example, bool]]:
+    return [(example, True) for example in match] + [(example, False) for example in no_match]
+
+
+def _as_html(example: Example) -> dict[str, str]:
+    # Examples are written as plain text; the matcher reads HTML fragments.
+    return {field: html.escape(text, quote=False) for field, text in example.fields}

@@ -1,0 +1,140 @@
+"""Excerpts: the sentence(s) around mentions, highlights merged, trimmed at word boundaries
+to a maximum length with an ellipsis."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from monitor.match.result import FIELDS, Excerpt, Mention
+from monitor.text import is_word_char, sentence_spans
+
+__all__ = ["ELLIPSIS", "build_excerpts", "merge_spans"]
+
+ELLIPSIS = "\u2026"
+Span = tuple[int, int]
+
+
+def merge_spans(spans: Sequence[Span]) -> list[Span]:
+    """Sorted spans with overlapping ones merged."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def build_excerpts(
+    plain_by_field: Mapping[str, str], mentions: Sequence[Mention], max_chars: int
+) -> tuple[Excerpt, ...]:
+    """One excerpt per run of neighbouring sentences with mentions (runs that fit in
+    ``max_chars``); a longer sentence is cut into windows around its mentions."""
+    excerpts: list[Excerpt] = []
+    for field in FIELDS:
+        spans = merge_spans([(m.start, m.end) for m in mentions if m.field == field])
+        if spans:
+            excerpts.extend(_field_excerpts(field, plain_by_field[field], spans, max_chars))
+    return tuple(excerpts)
+
+
+def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) -> list[Excerpt]:
+    # Sentences that hold a mention, each with its highlights (absolute offsets); a sentence
+    # that directly follows the previous one on the same line joins its excerpt if it fits.
+    groups: list[tuple[int, int, list[Span]]] = []
+    remaining = list(spans)
+    previous_index = -2
+    for index, (sentence_start, sentence_end) in enumerate(sentence_spans(text)):
+        inside = [s for s in remaining if s[0] < sentence_end and s[1] > sentence_start]
+        if not inside:
+            continue
+        start = min(sentence_start, inside[0][0])
+        end = max(sentence_end, max(s[1] for s in inside))
+        remaining = [s for s in remaining if s not in inside]
+        if (
+            groups
+            and previous_index == index - 1
+            and "\n" not in text[groups[-1][1] : start]
+            and end - groups[-1][0] <= max_chars
+        ):
+            groups[-1] = (groups[-1][0], end, groups[-1][2] + inside)
+        else:
+            groups.append((start, end, inside))
+        previous_index = index
+    excerpts: list[Excerpt] = []
+    for start, end, inside in groups:
+        if end - start <= max_chars:
+            relative = tuple((s - start, e - start) for s, e in inside)
+            excerpts.append(Excerpt(field, text[start:end], relative))
+        else:
+            excerpts.extend(_windows(field, text[start:end], start, inside, max_chars))
+    return excerpts
+
+
+def _windows(
+    field: str, sentence: str, offset: int, spans: list[Span], max_chars: int
+) -> list[Excerpt]:
+    """Cut a long sentence into windows of at most ``max_chars`` that cover every mention."""
+    relative = [(s - offset, e - offset) for s, e in spans]
+    budget = max(1, max_chars - 2 * len(ELLIPSIS))
+    excerpts: list[Excerpt] = []
+    index = 0
+    while index < len(relative):
+        first_start = relative[index][0]
+        last = index
+        while last + 1 < len(relative) and relative[last + 1][1] - first_start <= budget:
+            last += 1
+        covered_end = relative[last][1]
+        spare = max(0, budget - (covered_end - first_start))
+        # Context before the mention gets a third of the room; after the rest.
+        want_start = max(0, first_start - spare // 3)
+        start = _cut_start(sentence, want_start, first_start)
+        want_end = min(len(sentence), start + budget)
+        end = _cut_end(sentence, max(want_end, covered_end), covered_end)
+        while start < end and not is_word_char(sentence[start]) and start < first_start:
+            start += 1
+        while end > start and sentence[end - 1].isspace():
+            end -= 1
+        lead = ELLIPSIS if start > 0 else ""
+        tail = ELLIPSIS if end < len(sentence) else ""
+        shift = len(lead) - start
+        highlights = tuple((s + shift, e + shift) for s, e in relative[index : last + 1])
+        excerpts.append(Excerpt(field, lead + sentence[start:end] + tail, highlights))
+        index = last + 1
+    return excerpts
+
+
+def _inside_word(text: str, position: int) -> bool:
+    return (
+        0 < position < len(text)
+        and is_word_char(text[position - 1])
+        and is_word_char(text[position])
+    )
+
+
+def _cut_start(text: str, wanted: int, limit: int) -> int:
+    """The first cut at or after ``wanted`` (not after ``limit``) that is not inside a word;
+    else the start of the word that holds ``wanted``."""
+    position = wanted
+    while position < limit and _inside_word(text, position):
+        position += 1
+    if not _inside_word(text, position):
+        return position
+    position = wanted
+    while _inside_word(text, position):
+        position -= 1
+    return position
+
+
+def _cut_end(text: str, wanted: int, limit: int) -> int:
+    """The last cut at or before ``wanted`` (not before ``limit``) that is not inside a word;
+    else the end of the word that holds ``wanted``."""
+    position = wanted
+    while position > limit and _inside_word(text, position):
+        position -= 1
+    if not _inside_word(text, position):
+        return position
+    position = wanted
+    while _inside_word(text, position):
+        position += 1
+    return position

@@ -1,0 +1,168 @@
+"""The matcher: compiles watchlists once, then for each article scans its fields, applies
+context rules, resolves overlaps, evaluates boolean rules and builds excerpts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from monitor.errors import ConfigError
+from monitor.match.context import EntityContext
+from monitor.match.excerpts import build_excerpts
+from monitor.match.result import FIELDS, MatchResult, Mention, WatchlistMatch
+from monitor.match.rules import Evidence, WordSpan, evaluate_rule
+from monitor.match.scan import FieldScan, Hit, NameTarget, PatternIndex, PhraseTarget
+from monitor.match.watchlist import MIN_EXCERPT_CHARS, Watchlist
+
+__all__ = ["Matcher"]
+
+
+class Matcher:
+    """Matches articles against watchlists. Build once (compiles every name into one
+    automaton), then call ``match`` per article; it holds no per-article state."""
+
+    def __init__(self, watchlists: Sequence[Watchlist], excerpt_chars: int = 300) -> None:
+        if excerpt_chars < MIN_EXCERPT_CHARS:
+            raise ValueError(f"excerpt_chars must be at least {MIN_EXCERPT_CHARS}")
+        seen: dict[str, str] = {}
+        for watchlist in watchlists:
+            if watchlist.name in seen:
+                raise ConfigError(
+                    f"{watchlist.source}: watchlist name {watchlist.name!r} is already used by "
+                    f"{seen[watchlist.name]}: set a different `name:` in one of them"
+                )
+            seen[watchlist.name] = watchlist.source
+        self.watchlists: tuple[Watchlist, ...] = tuple(watchlists)
+        self.excerpt_chars = excerpt_chars
+        self._index = PatternIndex(self.watchlists)
+        self._contexts: list[dict[str, EntityContext]] = [
+            {entity.id: EntityContext.of(entity) for entity in watchlist.entities}
+            for watchlist in self.watchlists
+        ]
+
+    def match(self, fields: Mapping[str, str | None]) -> MatchResult:
+        """Match one article; ``fields`` maps title/summary/content to HTML fragments."""
+        scans, article_phrases = self._scan(fields)
+        plain_by_field = {scan.field: scan.plain for scan in scans}
+        every_mention: list[Mention] = []
+        alerts: list[WatchlistMatch] = []
+        for index, watchlist in enumerate(self.watchlists):
+            found = self._mentions(index, scans, article_phrases)
+            mentions = tuple(mention for mention, _ in found)
+            every_mention.extend(mentions)
+            holding = self._holding_rules(watchlist, scans, found)
+            fired_rule = holding[0] if holding else None
+            if fired_rule is None and (watchlist.alert == "rules" or not mentions):
+                continue
+            alerts.append(
+                WatchlistMatch(
+                    watchlist=watchlist.name,
+                    entities=tuple(sorted({mention.entity for mention in mentions})),
+                    mentions=mentions,
+                    excerpts=build_excerpts(
+                        plain_by_field, mentions, watchlist.excerpt_chars or self.excerpt_chars
+                    ),
+                    rule=fired_rule,
+                )
+            )
+        every_mention.sort(key=_mention_order)
+        return MatchResult(
+            mentions=tuple(every_mention),
+            excerpts=build_excerpts(plain_by_field, every_mention, self.excerpt_chars),
+            alerts=tuple(alerts),
+        )
+
+    def rules_holding(self, fields: Mapping[str, str | None]) -> dict[str, tuple[str, ...]]:
+        """For each watchlist name, every rule that holds on the article (not only the first,
+        which is the one an alert names): for tuning and ``check_examples``."""
+        scans, article_phrases = self._scan(fields)
+        return {
+            watchlist.name: tuple(
+                self._holding_rules(watchlist, scans, self._mentions(index, scans, article_phrases))
+            )
+            for index, watchlist in enumerate(self.watchlists)
+        }
+
+    def _scan(self, fields: Mapping[str, str | None]) -> tuple[list[FieldScan], frozenset[str]]:
+        unknown = sorted(set(fields) - set(FIELDS))
+        if unknown:
+            raise ValueError(f"unknown article fields {unknown}: use {', '.join(FIELDS)}")
+        scans = [self._index.scan(name, fields.get(name) or "") for name in FIELDS]
+        article_phrases = frozenset(
+            hit.target.key
+            for scan in scans
+            for hit in scan.phrases
+            if isinstance(hit.target, PhraseTarget)
+        )
+        return scans, article_phrases
+
+    def _mentions(
+        self, index: int, scans: Sequence[FieldScan], article_phrases: frozenset[str]
+    ) -> list[tuple[Mention, tuple[FieldScan, Hit]]]:
+        """Surviving mentions of one watchlist, in field order, each with where it was found."""
+        watchlist_name = self.watchlists[index].name
+        contexts = self._contexts[index]
+        found: list[tuple[Mention, tuple[FieldScan, Hit]]] = []
+        for scan in scans:
+            kept = [
+                hit
+                for hit in scan.names
+                if isinstance(hit.target, NameTarget)
+                and hit.target.watchlist == index
+                and contexts[hit.target.entity].keeps(hit, scan, article_phrases)
+            ]
+            for hit in _leftmost_longest(kept):
+                assert isinstance(hit.target, NameTarget)
+                mention = Mention(
+                    watchlist=watchlist_name,
+                    entity=hit.target.entity,
+                    field=scan.field,
+                    start=hit.start,
+                    end=hit.end,
+                    text=scan.plain[hit.start : hit.end],
+                )
+                found.append((mention, (scan, hit)))
+        return found
+
+    @staticmethod
+    def _holding_rules(
+        watchlist: Watchlist,
+        scans: Sequence[FieldScan],
+        found: Sequence[tuple[Mention, tuple[FieldScan, Hit]]],
+    ) -> list[str]:
+        """The names of the rules that hold, in watchlist order."""
+        if not watchlist.rules:
+            return []
+        entities: dict[tuple[str, str], list[WordSpan]] = {}
+        for mention, (scan, hit) in found:
+            span = scan.word_span(hit.norm_start, hit.norm_end)
+            entities.setdefault((mention.field, mention.entity), []).append(span)
+        phrases: dict[tuple[str, str], list[WordSpan]] = {}
+        for scan in scans:
+            for hit in scan.phrases:
+                if isinstance(hit.target, PhraseTarget):
+                    span = scan.word_span(hit.norm_start, hit.norm_end)
+                    phrases.setdefault((scan.field, hit.target.key), []).append(span)
+        evidence = Evidence(entities, phrases)
+        return [rule.name for rule in watchlist.rules if evaluate_rule(rule.tree, evidence)]
+
+
+def _leftmost_longest(hits: Sequence[Hit]) -> list[Hit]:
+    """Non-overlapping hits: the leftmost wins, then the longest ("Saddam Haftar" over
+    "Haftar", "Khalifa Haftar" over "Haftar")."""
+    chosen: list[Hit] = []
+    taken_until = -1
+    for hit in sorted(hits, key=lambda h: (h.norm_start, -h.norm_end)):
+        if hit.norm_start >= taken_until:
+            chosen.append(hit)
+            taken_until = hit.norm_end
+    return chosen
+
+
+def _mention_order(mention: Mention) -> tuple[int, int, int, str, str]:
+    return (
+        FIELDS.index(mention.field),
+        mention.start,
+        mention.end,
+        mention.watchlist,
+        mention.entity,
+    )

@@ -1,0 +1,203 @@
+"""One Aho-Corasick automaton for every name, acronym and phrase of every watchlist, and the
+scan of one field: normalise, find keys in C, keep whole words (Arabic prefixes allowed),
+map offsets back to the field's plain text."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+
+from monitor.match.names import (
+    ARABIC_ARTICLE,
+    ARABIC_PREFIXES,
+    ARABIC_PREFIXES_BEFORE_ARTICLE,
+    LONGEST_ARABIC_PREFIX,
+    acronym_form,
+    is_arabic_letter,
+    phrase_key,
+)
+from monitor.match.rules import WordSpan, rule_phrases
+from monitor.match.watchlist import Watchlist
+from monitor.text import NormalizedText, html_to_text, is_word_char, normalize_text
+
+__all__ = ["FieldScan", "Hit", "NameTarget", "PatternIndex", "PhraseTarget"]
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NameTarget:
+    """A key that is a name or acronym of an entity.
+
+    ``case_form`` is set for acronyms: the surface must equal it with case kept.
+    ``article_contracted``: the key is an ال-name without its article, valid only after لل.
+    """
+
+    watchlist: int
+    entity: str
+    case_form: str | None = None
+    article_contracted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseTarget:
+    """A key that is a context word/phrase or a quoted word of a rule (``key`` identifies it)."""
+
+    key: str
+    article_contracted: bool = False
+
+
+Target = NameTarget | PhraseTarget
+_Adder = Callable[[str, Target], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A whole-word occurrence: ``norm_*`` index the normalised text, ``start``/``end`` the
+    plain text."""
+
+    target: Target
+    norm_start: int
+    norm_end: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class FieldScan:
+    """One field after scanning: its plain and normalised text and every hit in it."""
+
+    field: str
+    plain: str
+    normalized: NormalizedText
+    names: tuple[Hit, ...]
+    phrases: tuple[Hit, ...]
+    word_starts: tuple[int, ...]
+    phrases_by_key: Mapping[str, tuple[Hit, ...]]
+
+    def word_span(self, norm_start: int, norm_end: int) -> WordSpan:
+        """First and last word index covered by a normalised span."""
+        first = max(0, bisect_right(self.word_starts, norm_start) - 1)
+        last = max(first, bisect_right(self.word_starts, max(norm_start, norm_end - 1)) - 1)
+        return first, last
+
+
+class PatternIndex:
+    """Compiles all keys of all watchlists into one automaton and scans fields with it."""
+
+    def __init__(self, watchlists: Sequence[Watchlist]) -> None:
+        targets: dict[str, dict[Target, None]] = {}
+
+        def add(key: str, target: Target) -> None:
+            targets.setdefault(key, {})[target] = None
+
+        for index, watchlist in enumerate(watchlists):
+            for entity in watchlist.entities:
+                for name in entity.names:
+                    key = phrase_key(name)
+                    add(key, NameTarget(index, entity.id))
+                    if _contractible(key):
+                        add(key[2:], NameTarget(index, entity.id, article_contracted=True))
+                for acronym in entity.acronyms:
+                    add(phrase_key(acronym), NameTarget(index, entity.id, acronym_form(acronym)))
+                for phrase in entity.context_phrases():
+                    self._add_phrase(phrase_key(phrase), add)
+            for rule in watchlist.rules:
+                for phrase in rule_phrases(rule.tree):
+                    self._add_phrase(phrase_key(phrase), add)
+        self._entries: list[tuple[str, tuple[Target, ...]]] = [
+            (key, tuple(found)) for key, found in targets.items()
+        ]
+        self._automaton = ahocorasick.Automaton()
+        for value, (key, _) in enumerate(self._entries):
+            self._automaton.add_word(key, value)
+        if self._entries:
+            self._automaton.make_automaton()
+
+    @staticmethod
+    def _add_phrase(key: str, add: _Adder) -> None:
+        add(key, PhraseTarget(key))
+        if _contractible(key):
+            add(key[2:], PhraseTarget(key, article_contracted=True))
+
+    def scan(self, field_name: str, fragment: str) -> FieldScan:
+        """Scan one HTML field."""
+        plain = html_to_text(fragment)
+        normalized = normalize_text(plain)
+        text = normalized.text
+        names: list[Hit] = []
+        phrases: list[Hit] = []
+        if self._entries and text:
+            for last, value in self._automaton.iter(text):
+                key, targets = self._entries[value]
+                self._accept(
+                    plain, normalized, key, last + 1 - len(key), last + 1, targets, names, phrases
+                )
+        word_starts = tuple(found.start() for found in _WORD.finditer(text))
+        by_key: dict[str, list[Hit]] = {}
+        for hit in phrases:
+            if isinstance(hit.target, PhraseTarget):
+                by_key.setdefault(hit.target.key, []).append(hit)
+        return FieldScan(
+            field_name,
+            plain,
+            normalized,
+            tuple(names),
+            tuple(phrases),
+            word_starts,
+            {key: tuple(hits) for key, hits in by_key.items()},
+        )
+
+    @staticmethod
+    def _accept(
+        plain: str,
+        normalized: NormalizedText,
+        key: str,
+        begin: int,
+        stop: int,
+        targets: Iterable[Target],
+        names: list[Hit],
+        phrases: list[Hit],
+    ) -> None:
+        text = normalized.text
+        if stop < len(text) and is_word_char(key[-1]) and is_word_char(text[stop]):
+            return  # the key ends inside a longer word
+        prefix: str | None = None
+        if begin > 0 and is_word_char(key[0]) and is_word_char(text[begin - 1]):
+            if not is_arabic_letter(key[0]):
+                return  # the key starts inside a longer word
+            prefix = _arabic_prefix(text, begin)
+            if prefix is None:
+                return
+        start, end = normalized.source_span(begin, stop)
+        for target in targets:
+            if target.article_contracted:
+                if prefix not in ARABIC_PREFIXES_BEFORE_ARTICLE:
+                    continue
+            elif prefix is not None and prefix not in ARABIC_PREFIXES:
+                continue
+            if isinstance(target, PhraseTarget):
+                phrases.append(Hit(target, begin, stop, start, end))
+                continue
+            if target.case_form is not None and acronym_form(plain[start:end]) != target.case_form:
+                continue
+            names.append(Hit(target, begin, stop, start, end))
+
+
+def _contractible(key: str) -> bool:
+    """Whether a key starts with the Arabic article ال followed by more of the word."""
+    return key.startswith(ARABIC_ARTICLE) and len(key) > 3 and is_arabic_letter(key[2])
+
+
+def _arabic_prefix(text: str, begin: int) -> str | None:
+    """The attached letters before ``begin`` back to a word boundary, if short enough."""
+    start = begin
+    while start > 0 and begin - start < LONGEST_ARABIC_PREFIX and is_word_char(text[start - 1]):
+        start -= 1
+    if start > 0 and is_word_char(text[start - 1]):
+        return None
+    return text[start:begin]

@@ -1,0 +1,394 @@
+"""Watchlist files: the YAML format, its validation (every problem named with file, field and
+fix) and the frozen ``Watchlist`` value the matcher compiles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+
+from monitor.errors import ConfigError
+from monitor.match.names import acronym_form, has_word_char, phrase_key
+from monitor.match.result import FIELDS
+from monitor.match.rules import RuleNode, RuleSyntaxError, parse_rule
+
+__all__ = [
+    "ENTITY_KINDS",
+    "Entity",
+    "Example",
+    "Examples",
+    "Proximity",
+    "Rule",
+    "Watchlist",
+    "load_watchlist",
+    "parse_watchlist",
+]
+
+ENTITY_KINDS = ("person", "organization", "place", "group", "event", "topic", "other")
+_ENTITY_ID = re.compile(r"[a-z][a-z0-9_]*")
+MIN_EXCERPT_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Proximity:
+    """Words (any of them) within ``within`` words of a mention, in the same field."""
+
+    words: tuple[str, ...]
+    within: int
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A test article for ``check_examples``: field name -> text (plain, not HTML)."""
+
+    fields: tuple[tuple[str, str], ...]
+
+    def as_fields(self) -> dict[str, str]:
+        return dict(self.fields)
+
+    def describe(self) -> str:
+        if len(self.fields) == 1 and self.fields[0][0] == "content":
+            return repr(self.fields[0][1])
+        return ", ".join(f"{field}={text!r}" for field, text in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Examples:
+    """Texts that must (``match``) and must not (``no_match``) produce a hit."""
+
+    match: tuple[Example, ...] = ()
+    no_match: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A named actor or place and the context rules that drop a mention in another sense."""
+
+    id: str
+    kind: str
+    names: tuple[str, ...]
+    acronyms: tuple[str, ...] = ()
+    exclude_phrases: tuple[str, ...] = ()
+    exclude_if_near: Proximity | None = None
+    exclude_if_in_article: tuple[str, ...] = ()
+    require_near: Proximity | None = None
+    require_in_article: tuple[str, ...] = ()
+    examples: Examples = Examples()
+
+    def context_phrases(self) -> tuple[str, ...]:
+        """Every phrase the context rules look for."""
+        phrases = [*self.exclude_phrases, *self.exclude_if_in_article, *self.require_in_article]
+        for proximity in (self.exclude_if_near, self.require_near):
+            if proximity is not None:
+                phrases.extend(proximity.words)
+        return tuple(phrases)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A named boolean rule over entity ids and quoted words."""
+
+    name: str
+    expr: str
+    tree: RuleNode
+    examples: Examples = Examples()
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """A validated watchlist. ``source`` is the file it came from (for messages)."""
+
+    name: str
+    entities: tuple[Entity, ...]
+    rules: tuple[Rule, ...] = ()
+    alert: Literal["any", "rules"] = "any"
+    excerpt_chars: int | None = None
+    description: str = ""
+    source: str = "<watchlist>"
+
+
+# --- the YAML schema (pydantic at the config edge) -------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _ProximityModel(_Strict):
+    words: list[str] = Field(min_length=1)
+    within: int = Field(ge=1, le=1000)
+
+
+class _ExampleModel(_Strict):
+    title: str | None = None
+    summary: str | None = None
+    content: str | None = None
+
+
+class _ExamplesModel(_Strict):
+    match: list[_ExampleModel] = []
+    no_match: list[_ExampleModel] = []
+
+    @field_validator("match", "no_match", mode="before")
+    @classmethod
+    def _text_is_content(cls, value: object) -> object:
+        # A bare string is the article content; a mapping may set title/summary/content.
+        if isinstance(value, list):
+            return [{"content": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class _EntityModel(_Strict):
+    id: str
+    kind: Literal["person", "organization", "place", "group", "event", "topic", "other"] = "other"
+    description: str = ""
+    names: list[str] = []
+    acronyms: list[str] = []
+    exclude_phrases: list[str] = []
+    exclude_if_near: _ProximityModel | None = None
+    exclude_if_in_article: list[str] = []
+    require_near: _ProximityModel | None = None
+    require_in_article: list[str] = []
+    examples: _ExamplesModel = _ExamplesModel()
+
+
+class _RuleModel(_Strict):
+    name: str = Field(min_length=1)
+    expr: str
+    description: str = ""
+    examples: _ExamplesModel = _ExamplesModel()
+
+
+class _WatchlistModel(_Strict):
+    name: str | None = Field(default=None, min_length=1)
+    description: str = ""
+    alert: Literal["any", "rules"] = "any"
+    excerpt_chars: int | None = Field(default=None, ge=MIN_EXCERPT_CHARS)
+    entities: list[_EntityModel] = Field(min_length=1)
+    rules: list[_RuleModel] = []
+
+
+# Allowed keys by the name of the mapping that holds them (for "unknown key" messages).
+_KEYS_BY_PARENT: Mapping[str, tuple[str, ...]] = {
+    "": tuple(_WatchlistModel.model_fields),
+    "entities": tuple(_EntityModel.model_fields),
+    "rules": tuple(_RuleModel.model_fields),
+    "exclude_if_near": tuple(_ProximityModel.model_fields),
+    "require_near": tuple(_ProximityModel.model_fields),
+    "examples": tuple(_ExamplesModel.model_fields),
+    "match": tuple(_ExampleModel.model_fields),
+    "no_match": tuple(_ExampleModel.model_fields),
+}
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path or "(top level)"
+
+
+def _describe_error(error: ErrorDetails) -> str:
+    location = tuple(error["loc"])
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        parents = [part for part in location[:-1] if isinstance(part, str)]
+        allowed = _KEYS_BY_PARENT.get(parents[-1] if parents else "", ())
+        return (
+            f"unknown key {location[-1]!r}: remove it or fix the spelling "
+            f"(allowed here: {', '.join(allowed)})"
+        )
+    if kind == "missing":
+        return f"required key is missing: add `{location[-1]}:`"
+    if kind == "string_type":
+        return f"must be text, got {given!r}: write it as a quoted string"
+    if kind == "list_type":
+        return f"must be a list, got {given!r}: write [a, b] or one '- item' per line"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be a whole number, got {given!r}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"must be a mapping (key: value lines), got {given!r}"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{given!r} is not allowed: use {expected}"
+    return f"{error['msg']} (got {given!r})"
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read watchlist file ({exc.strerror or exc}): check the path"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}): save it as UTF-8") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: {where}invalid YAML ({problem}): fix the syntax") from exc
+
+
+def load_watchlist(path: Path) -> Watchlist:
+    """Read and validate a watchlist file; raises ConfigError listing every problem."""
+    return parse_watchlist(_read_yaml(path), path)
+
+
+def parse_watchlist(data: object, path: Path) -> Watchlist:
+    """Validate already-loaded YAML data; ``path`` names the file in messages and gives the
+    default watchlist name (its stem)."""
+    if data is None:
+        raise ConfigError(
+            f"{path}: the watchlist is empty: add `entities:` with at least one entity"
+        )
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: (top level): must be a mapping with `entities:`, got {type(data).__name__}"
+        )
+    try:
+        model = _WatchlistModel.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            [f"{path}: {_field_path(tuple(e['loc']))}: {_describe_error(e)}" for e in exc.errors()]
+        ) from None
+    return _build(model, path)
+
+
+def _build(model: _WatchlistModel, path: Path) -> Watchlist:
+    problems: list[str] = []
+    entities = [
+        _build_entity(model.entities[i], i, path, problems) for i in range(len(model.entities))
+    ]
+    _check_unique_ids(model, path, problems)
+    _check_shared_names(model, path, problems)
+    entity_ids = [entity.id for entity in model.entities]
+    rules: list[Rule] = []
+    seen_rules: dict[str, int] = {}
+    for index, rule in enumerate(model.rules):
+        where = f"{path}: rules[{index}]"
+        if rule.name in seen_rules:
+            problems.append(
+                f"{where}.name: rule name {rule.name!r} is already used by "
+                f"rules[{seen_rules[rule.name]}]: give each rule its own name"
+            )
+        seen_rules.setdefault(rule.name, index)
+        try:
+            tree = parse_rule(rule.expr, entity_ids, phrase_key)
+        except RuleSyntaxError as exc:
+            problems.append(
+                f"{where}.expr: rule {rule.name!r}: {exc.message} at character "
+                f"{exc.position + 1} of {rule.expr!r}"
+            )
+            continue
+        rules.append(Rule(rule.name, rule.expr, tree, _build_examples(rule.examples)))
+    if model.alert == "rules" and not model.rules:
+        problems.append(f"{path}: alert: 'rules' needs at least one rule under `rules:`")
+    if problems:
+        raise ConfigError(problems)
+    return Watchlist(
+        name=model.name or path.stem,
+        entities=tuple(entities),
+        rules=tuple(rules),
+        alert=model.alert,
+        excerpt_chars=model.excerpt_chars,
+        description=model.description,
+        source=str(path),
+    )
+
+
+def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[str]) -> Entity:
+    where = f"{path}: entities[{index}]"
+    if not _ENTITY_ID.fullmatch(model.id):
+        problems.append(
+            f"{where}.id: {model.id!r} is not a valid id: use lower-case letters, digits and "
+            "_ starting with a letter (e.g. haftar, tripoli_lebanon)"
+        )
+    if not model.names and not model.acronyms:
+        problems.append(f"{where}.names: entity {model.id!r} has no names or acronyms: add names")
+    lists = {
+        "names": model.names,
+        "acronyms": model.acronyms,
+        "exclude_phrases": model.exclude_phrases,
+        "exclude_if_in_article": model.exclude_if_in_article,
+        "require_in_article": model.require_in_article,
+    }
+    for key, proximity in (
+        ("exclude_if_near", model.exclude_if_near),
+        ("require_near", model.require_near),
+    ):
+        if proximity is not None:
+            lists[f"{key}.words"] = proximity.words
+    for key, values in lists.items():
+        for position, value in enumerate(values):
+            if not has_word_char(phrase_key(value)):
+                problems.append(
+                    f"{where}.{key}[{position}]: {value!r} has no letters or digits: remove it"
+                )
+    return Entity(
+        id=model.id,
+        kind=model.kind,
+        names=tuple(model.names),
+        acronyms=tuple(model.acronyms),
+        exclude_phrases=tuple(model.exclude_phrases),
+        exclude_if_near=_build_proximity(model.exclude_if_near),
+        exclude_if_in_article=tuple(model.exclude_if_in_article),
+        require_near=_build_proximity(model.require_near),
+        require_in_article=tuple(model.require_in_article),
+        examples=_build_examples(model.examples),
+    )
+
+
+def _build_proximity(model: _ProximityModel | None) -> Proximity | None:
+    return None if model is None else Proximity(tuple(model.words), model.within)
+
+
+def _build_examples(model: _ExamplesModel) -> Examples:
+    def convert(example: _ExampleModel) -> Example:
+        values = {"title": example.title, "summary": example.summary, "content": example.content}
+        return Example(tuple((f, values[f] or "") for f in FIELDS if values[f] is not None))
+
+    return Examples(
+        match=tuple(convert(e) for e in model.match),
+        no_match=tuple(convert(e) for e in model.no_match),
+    )
+
+
+def _check_unique_ids(model: _WatchlistModel, path: Path, problems: list[str]) -> None:
+    first_index: dict[str, int] = {}
+    for index, entity in enumerate(model.entities):
+        if entity.id in first_index:
+            problems.append(
+                f"{path}: entities[{index}].id: {entity.id!r} is already the id of "
+                f"entities[{first_index[entity.id]}]: ids must be unique"
+            )
+        first_index.setdefault(entity.id, index)
+
+
+def _check_shared_names(model: _WatchlistModel, path: Path, problems: list[str]) -> None:
+    # The same name in two entities would make every mention ambiguous.
+    owner: dict[str, tuple[str, str]] = {}
+    for index, entity in enumerate(model.entities):
+        keyed = [(f"names[{i}]", phrase_key(n)) for i, n in enumerate(entity.names)]
+        keyed += [(f"acronyms[{i}]", "\0" + acronym_form(a)) for i, a in enumerate(entity.acronyms)]
+        for field, key in keyed:
+            here = f"entities[{index}].{field}"
+            if key in owner and owner[key][0] != entity.id:
+                other_id, other_field = owner[key]
+                problems.append(
+                    f"{path}: {here}: {key.lstrip(chr(0))!r} is also listed for entity "
+                    f"{other_id!r} ({other_field}): keep it in one entity"
+                )
+            owner.setdefault(key, (entity.id, here))

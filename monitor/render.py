@@ -1,0 +1,55 @@
+"""How an alert looks in a terminal: watchlist, entities, title, highlighted excerpts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+
+def highlight(text: str, spans: Sequence[Sequence[int]], *, marks: bool = False) -> str:
+    """Rich markup of ``text`` with the ``spans`` in bold yellow (feed text is escaped);
+    with ``marks`` (output that is not a terminal) the spans are also wrapped in ``**``."""
+    parts: list[str] = []
+    position = 0
+    for start, end in sorted((int(s), int(e)) for s, e in spans):
+        if start < position:
+            continue
+        parts.append(escape(text[position:start]))
+        lit = escape(text[start:end])
+        parts.append(
+            f"[bold yellow]**{lit}**[/bold yellow]"
+            if marks
+            else f"[bold yellow]{lit}[/bold yellow]"
+        )
+        position = end
+    parts.append(escape(text[position:]))
+    return "".join(parts)
+
+
+def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
+    """Print one alert (a payload's ``data`` or a replay item)."""
+    article = alert.get("article") or {}
+    title = article.get("title") or alert.get("title") or "(no title)"
+    source = (article.get("source") or {}).get("name") or alert.get("source") or ""
+    url = article.get("url") or alert.get("url") or ""
+    entities = ", ".join(alert.get("entities", []))
+    rule = alert.get("rule")
+    console.print(
+        f"[bold]{escape(str(alert.get('watchlist')))}[/bold] · [cyan]{escape(entities)}[/cyan]"
+        + (f" · rule {escape(str(rule))}" if rule else "")
+    )
+    console.print(f"  {escape(title)}" + (f"  [dim]({escape(source)})[/dim]" if source else ""))
+    if url:
+        console.print(f"  [dim]{escape(url)}[/dim]")
+    for excerpt in alert.get("excerpts", []):
+        console.print(
+            f"  [dim]{escape(str(excerpt.get('field')))}:[/dim] "
+            + highlight(
+                str(excerpt.get("text", "")),
+                excerpt.get("highlights", []),
+                marks=not console.is_terminal,
+            )
+        )

@@ -1,0 +1,106 @@
+"""`monitor check`: every problem named with file, line/field and fix; non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.helpers import LIBYA_WATCHLIST, REPO
+
+
+def monitor(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd or REPO,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_three_problems_three_messages(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+database_url: sqlite:///{tmp_path}/m.db
+poll:
+  intervall: 5m
+sources:
+  - name: Wire
+    url: https://example.org/rss.xml
+watchlists:
+  - {LIBYA_WATCHLIST}
+  - file: watchlists/missing.yaml
+  - file: {LIBYA_WATCHLIST}
+    sinks: [pager]
+sinks:
+  - name: ops
+    url: https://hooks.example.org/x
+    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+""",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3, result.stderr
+    wrong, missing, unknown = errors
+    assert f"{config}:3" in wrong and "poll.intervall" in wrong and "unknown key" in wrong
+    assert "watchlists[1]" in missing and "missing.yaml" in missing and "not found" in missing
+    assert "watchlists[2].sinks" in unknown and "'pager'" in unknown and "ops" in unknown
+
+
+def test_shipped_config_checks_with_secrets_set() -> None:
+    env = {
+        "MONITOR_WEBHOOK_URL": "https://hooks.example.org/news",
+        "MONITOR_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    }
+    result = monitor("check", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "config OK" in result.stdout
+
+
+def test_unset_secret_is_named_for_check_but_not_for_match(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_WEBHOOK")}
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "check"],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "MONITOR_WEBHOOK_URL is not set" in result.stderr
+    matched = subprocess.run(
+        [sys.executable, "-m", "monitor", "match", "--jsonl", "-"],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        input='{"id": 1, "title": "Haftar visits Tripoli"}\n',
+        timeout=120,
+    )
+    assert matched.returncode == 0, matched.stderr
+    assert '"entity": "haftar"' in matched.stdout
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text("poll:\n  interval: 5m\n   bad: [\n", encoding="utf-8")
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    assert f"{config}:" in result.stderr and "YAML" in result.stderr
+
+
+def test_missing_config_file_says_how_to_fix(tmp_path: Path) -> None:
+    result = monitor("check", "--config", str(tmp_path / "nope.yaml"))
+    assert result.returncode != 0
+    assert "config file not found" in result.stderr and "--config" in result.stderr

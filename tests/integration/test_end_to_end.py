@@ -1,0 +1,230 @@
+"""The whole service on real parts: a feed server and a webhook receiver on 127.0.0.1, a real
+SQLite file or PostgreSQL schema, the shipped Libya watchlist."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
+
+from monitor.alerts import verify
+from monitor.db.schema import articles, deliveries, matches
+from monitor.runtime import Runtime
+from monitor.service import run_once
+from monitor.settings import load_settings
+from tests.integration.helpers import SECRET, rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+QUIET = ("calm-1", "Markets open higher in Tokyo", "<p>Shares rose in early trading.</p>")
+HAFTAR = (
+    "advance-1",
+    "Forces advance near the capital",
+    "<p>Officials met on Monday. Field Marshal Khalifa Haftar ordered his troops to move on "
+    "<b>Tripoli</b> at dawn. The UN called for calm.</p>",
+)
+UNRELATED = ("sport-1", "Local club wins the cup", "<p>The signature goal came late.</p>")
+
+
+def feed_reply(*entries: tuple[str, str, str]) -> Reply:
+    etag = f'"v{len(entries)}"'
+    return Reply(
+        body=rss(entries),
+        headers={"Content-Type": "application/rss+xml", "ETag": etag},
+        conditional=True,
+    )
+
+
+def build(path: Path) -> Runtime:
+    runtime = Runtime.build(load_settings(path), need_sinks=True)
+    runtime.db.prepare()
+    return runtime
+
+
+def count(runtime: Runtime, table: object) -> int:
+    return int(
+        runtime.db.run_sync(
+            lambda c: c.execute(select(func.count()).select_from(table)).scalar_one()
+        )
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+def test_new_entry_alerts_once_then_304_sends_nothing(tmp_path: Path, database_url: str) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/libya.xml", feed_reply(QUIET))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=receiver.url,
+        )
+        runtime = build(config)
+        try:
+            # First poll: the backlog is stored, nothing alerts (first_run: store_only).
+            polls, sent = asyncio.run(run_once(runtime))
+            assert [p.status for p in polls] == ["ok"]
+            assert polls[0].new_articles == 1 and sent == []
+
+            # A new entry naming Haftar and Tripoli: exactly one alert, signed, with excerpt.
+            feeds.route("/libya.xml", feed_reply(HAFTAR, QUIET))
+            polls, sent = asyncio.run(run_once(runtime))
+            assert polls[0].new_articles == 1 and polls[0].deliveries == 1
+            assert [d.status for d in sent] == ["delivered"]
+            (request,) = receiver.wait_for(1)
+            assert verify(SECRET, request.headers, request.body)
+            Webhook(SECRET).verify(request.body, request.headers)  # the reference library agrees
+            data = request.json["data"]
+            assert request.json["type"] == "watchlist.match"
+            assert data["watchlist"] == "libya"
+            assert {"haftar", "tripoli"} <= set(data["entities"])
+            assert data["article"]["title"] == "Forces advance near the capital"
+            assert data["article"]["url"] == "https://example.org/news/advance-1"
+            sentence = [e for e in data["excerpts"] if "ordered his troops" in e["text"]]
+            assert sentence, data["excerpts"]
+            excerpt = sentence[0]
+            lit = {excerpt["text"][s:e] for s, e in excerpt["highlights"]}
+            assert any("Haftar" in t for t in lit) and "Tripoli" in lit
+            assert "Officials met" not in excerpt["text"]  # the sentence, not the paragraph
+            for m in data["matches"]:
+                assert m["field"] in {"title", "summary", "content"}
+
+            # Polling again: a conditional request, 304, nothing stored, nothing sent.
+            before = len(feeds.requests_for("/libya.xml"))
+            polls, sent = asyncio.run(run_once(runtime))
+            assert [p.status for p in polls] == ["not_modified"]
+            last = feeds.requests_for("/libya.xml")[before]
+            assert last.headers.get("if-none-match") == '"v2"'
+            assert sent == []
+            assert count(runtime, articles) == 2
+            assert count(runtime, deliveries) == 1
+            assert len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
+
+
+def test_receiver_failing_twice_gets_alert_with_one_webhook_id(tmp_path: Path) -> None:
+    with FeedServer() as feeds, WebhookReceiver(script=[500, 500, 200]) as receiver:
+        feeds.route("/libya.xml", feed_reply(HAFTAR))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        runtime = build(config)
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["retry", "retry", "delivered"]
+            requests = receiver.wait_for(3)
+            assert [r.reply_status for r in requests] == [500, 500, 200]
+            ids = {r.headers["webhook-id"] for r in requests}
+            assert len(ids) == 1
+            bodies = {r.body for r in requests}
+            assert len(bodies) == 1  # the same payload on every retry
+            for r in requests:
+                assert verify(SECRET, r.headers, r.body)
+            row = runtime.db.run_sync(lambda c: c.execute(select(deliveries)).one())
+            assert row.status == "delivered" and row.attempts == 3 and row.id in ids
+        finally:
+            runtime.db.close()
+
+
+def test_entries_without_watched_names_store_but_send_nothing(tmp_path: Path) -> None:
+    tricky = (
+        "tricky-1",
+        "Lna signature line",
+        "<p>A lna test at the signature event in Tripolitania. "
+        "<a href='https://example.org/Tripoli/Haftar'>link</a></p>",
+    )
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/feed.xml", feed_reply(UNRELATED, tricky))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Sport", feeds.url("/feed.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        runtime = build(config)
+        try:
+            polls, sent = asyncio.run(run_once(runtime))
+            assert polls[0].new_articles == 2
+            assert polls[0].matches == 0 and sent == []
+            assert count(runtime, articles) == 2
+            assert count(runtime, matches) == 0
+            assert receiver.requests == []
+        finally:
+            runtime.db.close()
+
+
+def test_reordered_and_redated_feed_stores_nothing_twice(tmp_path: Path) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/feed.xml", Reply(body=rss([HAFTAR, QUIET])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/feed.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))
+            # Same entries, other order, new dates (rss() dates by position), no ETag.
+            feeds.route("/feed.xml", Reply(body=rss([QUIET, HAFTAR])))
+            polls, sent = asyncio.run(run_once(runtime))
+            assert polls[0].status == "ok" and polls[0].new_articles == 0 and sent == []
+            assert count(runtime, articles) == 2
+            assert len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
+
+
+def test_failing_source_is_recorded_and_does_not_stop_others(tmp_path: Path) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/good.xml", feed_reply(HAFTAR))
+        feeds.route("/broken.xml", Reply(status=500, body=b"oops"))
+        feeds.route(
+            "/html.xml",
+            Reply(
+                body=b"<html><body>Not a feed</body></html>", headers={"Content-Type": "text/html"}
+            ),
+        )
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[
+                ("Broken", feeds.url("/broken.xml")),
+                ("Html", feeds.url("/html.xml")),
+                ("Good", feeds.url("/good.xml")),
+            ],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        runtime = build(config)
+        try:
+            polls, sent = asyncio.run(run_once(runtime))
+            by_name = {p.source: p for p in polls}
+            assert by_name["Good"].status == "ok"
+            assert by_name["Broken"].status == "error" and by_name["Broken"].reason == "http_5xx"
+            assert by_name["Html"].status == "error" and by_name["Html"].reason == "parse_error"
+            assert [d.status for d in sent] == ["delivered"]
+            from monitor.db.sources import list_sources
+
+            rows = {r.name: r for r in runtime.db.run_sync(list_sources)}
+            broken = rows["Broken"]
+            assert broken.consecutive_failures == 1 and broken.last_status == 500
+            assert "broken.xml" in (broken.last_error or "")
+            assert broken.next_poll_at > broken.last_polled_at  # type: ignore[operator]
+            # `once` skips a source held back by error back-off.
+            before = len(feeds.requests_for("/broken.xml"))
+            polls, _ = asyncio.run(run_once(runtime))
+            assert "Broken" not in {p.source for p in polls}
+            assert len(feeds.requests_for("/broken.xml")) == before
+        finally:
+            runtime.db.close()

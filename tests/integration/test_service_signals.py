@@ -1,0 +1,112 @@
+"""`monitor run` as a real process: SIGTERM during a poll stops it cleanly (exit 0), and a
+restart continues without storing anything twice or losing a pending alert."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from monitor.db.schema import articles, deliveries
+from tests.integration.helpers import REPO, rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+ENTRIES = [
+    (
+        f"story-{i}",
+        f"Report {i} from the front",
+        f"<p>Haftar's forces shelled the southern outskirts of Tripoli on day {i}.</p>",
+    )
+    for i in range(3)
+]
+
+
+def start(config: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("MONITOR_DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def counts(database_url: str) -> tuple[int, int, int]:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(articles)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
+        done = conn.execute(
+            select(func.count()).select_from(deliveries).where(deliveries.c.status == "delivered")
+        ).scalar_one()
+    engine.dispose()
+    return int(stored), int(total), int(done)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_stop_during_poll_then_restart(tmp_path: Path, kill: signal.Signals) -> None:
+    database_url = f"sqlite:///{tmp_path}/monitor.db"
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        # The feed answers slowly, so the signal arrives while the poll is in hand.
+        slow = Reply(
+            body=rss(ENTRIES),
+            headers={"Content-Type": "application/rss+xml"},
+            drip_interval=0.05,
+            drip_bytes=64,
+        )
+        feeds.route("/slow.xml", slow)
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Slow Wire", feeds.url("/slow.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        process = start(config)
+        try:
+            feeds.wait_for_requests(1, path="/slow.xml", within=20)
+            process.send_signal(kill)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if kill is signal.SIGKILL:
+            assert process.returncode == -signal.SIGKILL
+        else:
+            assert process.returncode == 0, stderr.decode()
+            assert b"Traceback" not in stderr, stderr.decode()
+
+        stored, total, _ = counts(database_url)
+        # All of the feed or none of it: never a half-written poll.
+        assert (stored, total) in {(0, 0), (3, 3)}, (stored, total)
+
+        # Restart: continues where it stopped; nothing twice, every alert delivered.
+        feeds.route("/slow.xml", Reply(body=rss(ENTRIES)))
+        process = start(config)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                stored, total, done = counts(database_url)
+                if stored == 3 and done == 3:
+                    break
+                time.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 0, stderr.decode()
+        assert counts(database_url) == (3, 3, 3)
+        ids = {r.headers["webhook-id"] for r in receiver.requests}
+        assert len(ids) == 3

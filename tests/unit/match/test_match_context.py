@@ -1,0 +1,159 @@
+"""Context rules: exclude_phrases, exclude_if_near, exclude_if_in_article, require_near,
+require_in_article; and the disambiguations the shipped watchlist makes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from monitor.match import Matcher, Watchlist
+
+WriteWatchlist = Callable[..., Watchlist]
+
+
+def found(watchlist: Watchlist, **fields: str) -> list[str]:
+    return [mention.text for mention in Matcher([watchlist]).match(fields).mentions]
+
+
+def test_exclude_phrases_cancel_an_overlapping_mention(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: gna
+            acronyms: [GNA]
+            exclude_phrases: ["Ghana News Agency (GNA)"]
+        """
+    )
+    assert found(watchlist, content="The Ghana News Agency (GNA) said. The GNA said.") == ["GNA"]
+
+
+def test_exclude_if_near_counts_words(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            exclude_if_near: {words: [Lebanon, Lebanese], within: 3}
+        """
+    )
+    assert found(watchlist, content="Tripoli, Lebanon") == []
+    assert found(watchlist, content="Lebanese army in Tripoli") == []
+    # within: 3 means at most three word positions apart (1 = adjacent).
+    assert found(watchlist, content="Tripoli one two Lebanon") == []
+    assert found(watchlist, content="Tripoli one two three Lebanon") == ["Tripoli"]
+    # Another field is not near.
+    assert found(watchlist, title="Lebanon", content="Tripoli") == ["Tripoli"]
+
+
+def test_exclude_if_in_article_looks_at_every_field(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: gna
+            acronyms: [GNA]
+            exclude_if_in_article: [Ghana News Agency]
+        """
+    )
+    assert found(watchlist, title="GNA report", content="by the Ghana News Agency") == []
+    assert found(watchlist, title="GNA report", content="from Tripoli") == ["GNA"]
+
+
+def test_require_near_and_require_in_article(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: noc
+            names: [National Oil Corporation]
+            require_in_article: [Libya, ليبيا]
+          - id: sharara
+            names: [Sharara]
+            require_near: {words: [oil field, oilfield], within: 2}
+        """
+    )
+    assert found(watchlist, content="Kenya's National Oil Corporation") == []
+    assert found(watchlist, title="Libya", content="The National Oil Corporation") == [
+        "National Oil Corporation"
+    ]
+    assert found(watchlist, content="ليبيا: National Oil Corporation") == [
+        "National Oil Corporation"
+    ]
+    assert found(watchlist, content="The Sharara oil field reopened") == ["Sharara"]
+    assert found(watchlist, content="Sharara sang a song") == []
+
+
+def test_context_words_follow_the_same_matching_rules(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli, طرابلس]
+            exclude_if_near: {words: [Lebanon, لبنان], within: 5}
+        """
+    )
+    # "Lebanonian" is not the word Lebanon; an attached Arabic prefix is.
+    assert found(watchlist, content="Tripoli Lebanonian") == ["Tripoli"]
+    assert found(watchlist, content="طرابلس وفي لبنان") == []
+    assert found(watchlist, content="طرابلس ولبنان") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Clashes in Tripoli, Lebanon, left two dead.", []),
+        ("Lebanon's army moved into the northern city of Tripoli.", []),
+        ("اشتباكات في طرابلس شمال لبنان", []),
+        ("Clashes in Tripoli, the Libyan capital.", ["tripoli"]),
+        ("Accra, Nov 2 (GNA) - The cedi gained.", []),
+        ("The Ghana News Agency (GNA) reported.", []),
+        ("The GNA said its forces advanced.", ["gna"]),
+        ("The LNA (low-noise amplifier) sets the noise figure.", []),
+        ("An RF front end with an LNA and a mixer.", []),
+        ("The LNA shelled the airport.", ["lna"]),
+        ("The Government of National Unity in Tripoli.", ["gnu", "tripoli"]),
+        ("South Africa's Government of National Unity.", []),
+        ("The US House of Representatives voted.", []),
+    ],
+)
+def test_shipped_disambiguation(libya_matcher: Matcher, text: str, expected: list[str]) -> None:
+    assert [m.entity for m in libya_matcher.match({"content": text}).mentions] == expected
+
+
+def test_gnu_is_not_the_gna(libya: Watchlist) -> None:
+    gna = next(entity for entity in libya.entities if entity.id == "gna")
+    listed = [name.lower() for name in gna.names + gna.acronyms]
+    assert "gnu" not in listed
+    assert not any("national unity" in name for name in listed)
+
+
+def test_shipped_ids_and_languages(libya: Watchlist) -> None:
+    ids = [entity.id for entity in libya.entities]
+    assert ids[:1] == ["haftar"]
+    assert {"haftar", "lna", "gna", "tripoli", "sarraj", "dbeibah", "misrata", "benghazi"} <= set(
+        ids
+    )
+    by_id = {entity.id: entity for entity in libya.entities}
+    assert {
+        "Libyan National Army",
+        "Libyan Arab Armed Forces",
+        "Armée nationale libyenne",
+        "Esercito nazionale libico",
+        "الجيش الوطني الليبي",
+    } <= set(by_id["lna"].names)
+    assert {"LNA", "LAAF"} <= set(by_id["lna"].acronyms)
+    assert {
+        "Government of National Accord",
+        "Gouvernement d'union nationale",
+        "Governo di Accordo Nazionale",
+        "حكومة الوفاق الوطني",
+    } <= set(by_id["gna"].names)
+    assert {"Tripoli", "طرابلس", "Tarabulus"} <= set(by_id["tripoli"].names)
+    assert {
+        "Haftar",
+        "Hafter",
+        "Hifter",
+        "Haftir",
+        "Khalifa Belqasim Haftar",
+        "خليفة حفتر",
+        "حفتر",
+    } <= set(by_id["haftar"].names)

@@ -1,0 +1,152 @@
+"""Excerpts: sentences with mentions, merged highlights, trimming at word boundaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from monitor.match import Excerpt, Matcher, Mention, Watchlist
+from monitor.match.excerpts import ELLIPSIS, build_excerpts, merge_spans
+
+WriteWatchlist = Callable[..., Watchlist]
+
+
+def highlighted(excerpt: Excerpt) -> list[str]:
+    return [excerpt.text[start:end] for start, end in excerpt.highlights]
+
+
+def test_excerpt_is_the_sentence_with_the_mention(libya_matcher: Matcher) -> None:
+    content = "Markets were calm. Gen. Haftar visited Cairo on Monday. Oil prices rose."
+    result = libya_matcher.match({"content": content})
+    (excerpt,) = result.excerpts
+    assert excerpt.field == "content"
+    assert excerpt.text == "Gen. Haftar visited Cairo on Monday."
+    assert highlighted(excerpt) == ["Gen. Haftar"]
+
+
+def test_neighbouring_sentences_with_mentions_form_one_excerpt(libya_matcher: Matcher) -> None:
+    content = "Haftar spoke. Nothing else. The LNA moved. Tripoli was calm."
+    result = libya_matcher.match({"content": content})
+    assert [e.text for e in result.excerpts] == [
+        "Haftar spoke.",
+        "The LNA moved. Tripoli was calm.",
+    ]
+    assert highlighted(result.excerpts[1]) == ["LNA", "Tripoli"]
+
+
+def test_paragraphs_are_not_joined(libya_matcher: Matcher) -> None:
+    result = libya_matcher.match({"content": "<p>Haftar spoke.</p><p>Tripoli was calm.</p>"})
+    assert [e.text for e in result.excerpts] == ["Haftar spoke.", "Tripoli was calm."]
+
+
+def test_excerpts_for_each_field_in_order(libya_matcher: Matcher) -> None:
+    result = libya_matcher.match({"content": "In Tripoli.", "title": "Haftar"})
+    assert [(e.field, e.text) for e in result.excerpts] == [
+        ("title", "Haftar"),
+        ("content", "In Tripoli."),
+    ]
+
+
+def test_overlapping_highlights_are_merged(write_watchlist: WriteWatchlist) -> None:
+    first = write_watchlist("entities: [{id: k, names: [Khalifa Haftar]}]", stem="first")
+    second = write_watchlist("entities: [{id: h, names: [Haftar Forces]}]", stem="second")
+    result = Matcher([first, second]).match({"content": "Khalifa Haftar Forces moved."})
+    assert len(result.mentions) == 2
+    (excerpt,) = result.excerpts
+    assert excerpt.highlights == ((0, 21),)
+    assert merge_spans([(5, 9), (0, 3), (2, 6), (9, 10)]) == [(0, 9), (9, 10)]
+
+
+def test_long_sentence_is_trimmed_at_word_boundaries() -> None:
+    words = " ".join(f"word{i}" for i in range(60))
+    text = f"{words} Haftar {words}."
+    mention = Mention(
+        "w", "haftar", "content", text.index("Haftar"), text.index("Haftar") + 6, "Haftar"
+    )
+    (excerpt,) = build_excerpts({"content": text}, [mention], 80)
+    assert len(excerpt.text) <= 80
+    assert excerpt.text.startswith(ELLIPSIS) and excerpt.text.endswith(ELLIPSIS)
+    inner = excerpt.text[1:-1]
+    assert inner in text
+    start = text.index(inner)
+    assert not text[start - 1].isalnum() and not text[start + len(inner)].isalnum()
+    assert highlighted(excerpt) == ["Haftar"]
+
+
+def test_mentions_far_apart_in_one_sentence_get_their_own_windows() -> None:
+    filler = " ".join(["filler"] * 40)
+    text = f"Haftar {filler} Tripoli {filler} Misrata"
+    mentions = [
+        Mention("w", name.lower(), "content", text.index(name), text.index(name) + len(name), name)
+        for name in ("Haftar", "Tripoli", "Misrata")
+    ]
+    excerpts = build_excerpts({"content": text}, mentions, 100)
+    assert [highlighted(e) for e in excerpts] == [["Haftar"], ["Tripoli"], ["Misrata"]]
+    assert all(len(e.text) <= 100 for e in excerpts)
+    assert excerpts[0].text.endswith(ELLIPSIS) and excerpts[2].text.startswith(ELLIPSIS)
+
+
+@pytest.mark.parametrize("limit", [40, 57, 100, 300])
+def test_excerpt_length_respects_the_limit(libya_matcher: Matcher, limit: int) -> None:
+    content = (
+        "According to officials speaking on condition of anonymity, forces loyal to "
+        "Field Marshal Khalifa Haftar advanced overnight towards the southern outskirts of "
+        "Tripoli, where fighting with militias aligned with the Government of National Accord "
+        "continued for a third consecutive day despite international calls for restraint."
+    )
+    matcher = Matcher(libya_matcher.watchlists, excerpt_chars=limit)
+    result = matcher.match({"content": content})
+    shown = [text for e in result.excerpts for text in highlighted(e)]
+    assert shown == [
+        "Field Marshal Khalifa Haftar",
+        "Tripoli",
+        "Government of National Accord",
+    ]
+    for excerpt in result.excerpts:
+        assert len(excerpt.text) <= limit
+        for piece in excerpt.text.strip(ELLIPSIS).split():
+            assert piece.strip(",.") in content
+
+
+def test_watchlist_may_override_excerpt_length(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        excerpt_chars: 40
+        entities: [{id: haftar, names: [Haftar]}]
+        """
+    )
+    content = "Officials said on Monday that Haftar had travelled to Cairo for long talks."
+    result = Matcher([watchlist], excerpt_chars=300).match({"content": content})
+    assert result.excerpts[0].text == content
+    (alert,) = result.alerts
+    assert len(alert.excerpts[0].text) <= 40
+    assert highlighted(alert.excerpts[0]) == ["Haftar"]
+
+
+def test_to_json_shapes(libya_matcher: Matcher) -> None:
+    result = libya_matcher.match({"title": "Haftar in Tripoli"})
+    assert result.to_json("a1") == {
+        "id": "a1",
+        "matches": [
+            {"watchlist": "libya", "entity": "haftar", "field": "title", "start": 0, "end": 6,
+             "text": "Haftar"},
+            {"watchlist": "libya", "entity": "tripoli", "field": "title", "start": 10,
+             "end": 17, "text": "Tripoli"},
+        ],
+        "excerpts": [{"field": "title", "text": "Haftar in Tripoli",
+                      "highlights": [[0, 6], [10, 17]]}],
+    }  # fmt: skip
+    (alert,) = result.alerts
+    assert alert.to_json() == {
+        "watchlist": "libya",
+        "entities": ["haftar", "tripoli"],
+        "rule": "offensive-on-tripoli",
+        "matches": result.to_json("x")["matches"],
+        "excerpts": result.to_json("x")["excerpts"],
+    }
+
+
+def test_matcher_refuses_tiny_excerpts(libya: Watchlist) -> None:
+    with pytest.raises(ValueError, match="at least"):
+        Matcher([libya], excerpt_chars=5)

@@ -1,0 +1,165 @@
+"""Boolean rules: parsing (with positions in errors) and evaluation; alert: rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.match import Matcher, Watchlist
+from monitor.match.names import phrase_key
+from monitor.match.rules import (
+    And,
+    Near,
+    Not,
+    Or,
+    RuleNode,
+    RuleSyntaxError,
+    Scope,
+    Term,
+    parse_rule,
+)
+
+WriteWatchlist = Callable[..., Watchlist]
+IDS = ("haftar", "lna", "tripoli")
+
+
+def parse(expression: str) -> RuleNode:
+    return parse_rule(expression, IDS, phrase_key)
+
+
+def test_precedence_not_near_and_or() -> None:
+    tree = parse('haftar OR lna AND NOT "Cairo" NEAR/3 tripoli')
+    assert tree == Or(
+        Term("entity", "haftar", "haftar"),
+        And(
+            Term("entity", "lna", "lna"),
+            Not(Near(Term("phrase", "Cairo", "cairo"), Term("entity", "tripoli", "tripoli"), 3)),
+        ),
+    )
+
+
+def test_parentheses_and_field_scope() -> None:
+    tree = parse('title:(haftar OR lna) AND content:"Tripoli"')
+    assert tree == And(
+        Scope("title", Or(Term("entity", "haftar", "haftar"), Term("entity", "lna", "lna"))),
+        Scope("content", Term("phrase", "Tripoli", "tripoli")),
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "message", "position"),
+    [
+        ("haftar AND", "ends too early", 10),
+        ("(haftar OR lna", "missing ')'", 0),
+        ("haftar)", "unmatched ')'", 6),
+        ("haftar lna", "expected AND, OR or NEAR/n", 7),
+        ("haftar and lna", "operators are written in capitals (AND)", 7),
+        ("NOT and", "unknown entity 'and'", 4),
+        ("hafter", "unknown entity 'hafter'", 0),
+        ('haftar AND "Cairo', "unclosed quote", 11),
+        ("haftar NEAR lna", "NEAR needs a distance", 7),
+        ("body:haftar", "unknown field 'body'", 0),
+        ("(haftar AND lna) NEAR/5 tripoli", "NEAR joins", 17),
+        ("", "empty rule", 0),
+        ('""', "empty quoted phrase", 0),
+    ],
+)
+def test_syntax_errors_name_the_position(expression: str, message: str, position: int) -> None:
+    with pytest.raises(RuleSyntaxError) as caught:
+        parse(expression)
+    assert message in caught.value.message
+    assert caught.value.position == position
+
+
+RULES_WATCHLIST = """
+alert: rules
+entities:
+  - id: haftar
+    names: [Haftar]
+  - id: tripoli
+    names: [Tripoli]
+  - id: lna
+    acronyms: [LNA]
+rules:
+  - name: near
+    expr: haftar NEAR/3 tripoli
+  - name: headline
+    expr: title:lna
+  - name: words
+    expr: '"ceasefire" AND NOT "Gaza" AND (lna OR haftar)'
+"""
+
+
+@pytest.mark.parametrize(
+    ("fields", "rule"),
+    [
+        ({"content": "Haftar attacked Tripoli."}, "near"),
+        ({"content": "Tripoli attacked by Haftar's men."}, "near"),
+        ({"content": "Tripoli was attacked by Haftar's men."}, None),
+        ({"content": "Haftar flew from Cairo to Rome and then on to Tripoli."}, None),
+        ({"title": "Haftar", "content": "Tripoli"}, None),
+        ({"title": "LNA advances"}, "headline"),
+        ({"content": "LNA advances"}, None),
+        ({"content": "The LNA accepted a ceasefire."}, "words"),
+        ({"content": "The LNA accepted a ceasefire in Gaza."}, None),
+        ({"content": "A ceasefire was agreed."}, None),
+    ],
+)
+def test_alert_rules_fire_only_on_rules(
+    write_watchlist: WriteWatchlist, fields: dict[str, str], rule: str | None
+) -> None:
+    matcher = Matcher([write_watchlist(RULES_WATCHLIST)])
+    result = matcher.match(fields)
+    assert [alert.rule for alert in result.alerts] == ([] if rule is None else [rule])
+
+
+def test_mentions_are_reported_even_when_no_rule_fires(write_watchlist: WriteWatchlist) -> None:
+    result = Matcher([write_watchlist(RULES_WATCHLIST)]).match({"content": "Haftar"})
+    assert [m.entity for m in result.mentions] == ["haftar"]
+    assert result.alerts == ()
+
+
+def test_alert_any_names_the_rule_when_one_holds(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(RULES_WATCHLIST.replace("alert: rules", "alert: any"))
+    matcher = Matcher([watchlist])
+    assert [a.rule for a in matcher.match({"content": "Haftar"}).alerts] == [None]
+    assert [a.rule for a in matcher.match({"content": "Haftar in Tripoli"}).alerts] == ["near"]
+    assert matcher.rules_holding({"title": "LNA", "content": "Haftar in Tripoli"}) == {
+        "test": ("near", "headline")
+    }
+
+
+def test_excluded_mentions_do_not_count_for_rules(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        alert: rules
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            exclude_if_near: {words: [Lebanon], within: 2}
+        rules:
+          - name: any-tripoli
+            expr: tripoli
+        """
+    )
+    assert Matcher([watchlist]).match({"content": "Tripoli, Lebanon"}).alerts == ()
+
+
+def test_rule_errors_name_file_rule_and_position(write_watchlist: WriteWatchlist) -> None:
+    with pytest.raises(ConfigError) as caught:
+        write_watchlist(
+            """
+            entities:
+              - id: haftar
+                names: [Haftar]
+            rules:
+              - name: broken
+                expr: haftar AND (tripoli
+            """
+        )
+    (problem,) = caught.value.problems
+    assert "test.yaml: rules[0].expr: rule 'broken'" in problem
+    assert "unknown entity 'tripoli'" in problem
+    assert "at character 13" in problem

@@ -1,0 +1,155 @@
+"""load_watchlist: the format, defaults, and errors that name file, field and fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.match import Proximity, Watchlist, load_watchlist
+
+WriteWatchlist = Callable[..., Watchlist]
+
+
+def problems_of(write_watchlist: WriteWatchlist, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        write_watchlist(text)
+    return caught.value.problems
+
+
+def test_full_entity_loads(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        description: test list
+        excerpt_chars: 120
+        entities:
+          - id: tripoli
+            kind: place
+            names: [Tripoli, طرابلس]
+            acronyms: []
+            exclude_phrases: ["Tripoli, Lebanon"]
+            exclude_if_near: {words: [Lebanon], within: 10}
+            exclude_if_in_article: [Hezbollah]
+            require_near: {words: [Libya], within: 50}
+            require_in_article: [Libya]
+            examples:
+              match: [Tripoli, {title: Tripoli, content: "Libya"}]
+              no_match: ["Tripoli, Lebanon"]
+        """
+    )
+    assert watchlist.name == "test"
+    assert watchlist.excerpt_chars == 120
+    assert watchlist.alert == "any"
+    (entity,) = watchlist.entities
+    assert entity.names == ("Tripoli", "طرابلس")
+    assert entity.exclude_if_near == Proximity(("Lebanon",), 10)
+    assert entity.examples.match[1].as_fields() == {"title": "Tripoli", "content": "Libya"}
+    assert watchlist.source.endswith("test.yaml")
+
+
+def test_name_key_overrides_file_stem(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist("name: north-africa\nentities: [{id: a, names: [Alpha]}]")
+    assert watchlist.name == "north-africa"
+
+
+def test_unknown_keys_are_errors_with_allowed_keys(write_watchlist: WriteWatchlist) -> None:
+    problems = problems_of(
+        write_watchlist,
+        """
+        entites: []
+        entities:
+          - id: haftar
+            name: [Haftar]
+            exclude_if_near: {words: [x], within: 3, distance: 4}
+        """,
+    )
+    assert any(
+        p.endswith("test.yaml: entites: unknown key 'entites': remove it or fix the spelling "
+                   "(allowed here: name, description, alert, excerpt_chars, entities, rules)")
+        for p in problems
+    )  # fmt: skip
+    assert any("entities[0].name: unknown key 'name'" in p and "names" in p for p in problems)
+    assert any(
+        "entities[0].exclude_if_near.distance: unknown key" in p and "within" in p for p in problems
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "fix"),
+    [
+        ("entities: [{names: [A]}]", "entities[0].id", "add `id:`"),
+        ("entities: [{id: a, names: Haftar}]", "entities[0].names", "must be a list"),
+        ("entities: [{id: a, names: [yes]}]", "entities[0].names[0]", "quoted string"),
+        ("entities: [{id: a, names: [A], kind: persn}]", "entities[0].kind", "'person'"),
+        ("alert: sometimes\nentities: [{id: a, names: [A]}]", "alert", "'rules'"),
+        ("excerpt_chars: 5\nentities: [{id: a, names: [A]}]", "excerpt_chars", "40"),
+        ("entities: []", "entities", "at least 1"),
+        (
+            "entities: [{id: a, names: [A], require_near: {words: [b], within: '3'}}]",
+            "entities[0].require_near.within",
+            "whole number",
+        ),
+        ("entities: [{id: A-1, names: [A]}]", "entities[0].id", "lower-case"),
+        ("entities: [{id: a}]", "entities[0].names", "no names or acronyms"),
+        ("entities: [{id: a, names: ['--']}]", "entities[0].names[0]", "no letters or digits"),
+        (
+            "entities: [{id: a, names: [A]}, {id: a, names: [B]}]",
+            "entities[1].id",
+            "ids must be unique",
+        ),
+        (
+            "entities: [{id: a, names: [Haftar]}, {id: b, names: [HAFTAR]}]",
+            "entities[1].names[0]",
+            "keep it in one entity",
+        ),
+        ("alert: rules\nentities: [{id: a, names: [A]}]", "alert", "at least one rule"),
+        (
+            "entities: [{id: a, names: [A]}]\nrules: [{name: r, expr: a}, {name: r, expr: a}]",
+            "rules[1].name",
+            "its own name",
+        ),
+        ("entities: [{id: a, names: [A]}]\nrules: [{name: r}]", "rules[0].expr", "add `expr:`"),
+        (
+            "entities: [{id: a, names: [A], examples: {match: [x], nomatch: [y]}}]",
+            "entities[0].examples.nomatch",
+            "no_match",
+        ),
+        ("- just a list", "(top level)", "must be a mapping"),
+    ],
+)
+def test_each_problem_names_file_field_and_fix(
+    write_watchlist: WriteWatchlist, text: str, field: str, fix: str
+) -> None:
+    problems = problems_of(write_watchlist, text)
+    assert any(f"test.yaml: {field}" in p and fix in p for p in problems), problems
+
+
+def test_all_problems_are_reported_at_once(write_watchlist: WriteWatchlist) -> None:
+    problems = problems_of(
+        write_watchlist,
+        """
+        entities:
+          - {id: Bad, names: [A]}
+          - {id: b}
+        rules:
+          - {name: r, expr: "c AND"}
+        """,
+    )
+    assert len(problems) == 3
+
+
+def test_yaml_syntax_error_names_the_line(write_watchlist: WriteWatchlist) -> None:
+    problems = problems_of(write_watchlist, "entities:\n  - id: a\n    names: [A\n")
+    assert len(problems) == 1
+    assert "test.yaml: line" in problems[0] and "invalid YAML" in problems[0]
+
+
+def test_missing_and_empty_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read watchlist file"):
+        load_watchlist(tmp_path / "nope.yaml")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="empty.yaml: the watchlist is empty"):
+        load_watchlist(empty)

@@ -1,0 +1,667 @@
+"""monitor.parse: seed feeds, every RSS/Atom flavour, HTML fragments, keys, URLs, dates, errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.errors import ParseError
+from monitor.parse import FeedEntry, ParsedFeed, canonical_url, parse_feed
+
+FEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds" / "feeds"
+FEED_URL = "https://example.org/feeds/world/rss.xml"
+
+SEED_ENTRY_COUNTS = {
+    "wire-libya.rss.xml": 7,
+    "maghreb-fr.atom.xml": 6,
+    "arabic-desk.rss.xml": 6,
+    "world-briefs.atom.xml": 7,
+    "tech-and-misc.rss.xml": 5,
+    "coastal-bulletin-malformed.rss.xml": 4,
+}
+MALFORMED_SEEDS = {"coastal-bulletin-malformed.rss.xml"}
+
+
+def parse_seed(name: str, body: bytes | None = None) -> ParsedFeed:
+    data = (FEEDS_DIR / name).read_bytes() if body is None else body
+    return parse_feed(data, f"https://example.org/seeds/{name}", "application/xml")
+
+
+def by_key(feed: ParsedFeed) -> dict[str, FeedEntry]:
+    return {entry.key: entry for entry in feed.entries}
+
+
+def rss(items: str, channel_extra: str = "", version: str = "2.0") -> bytes:
+    """An RSS 2.0 document; a bare <guid> is marked isPermaLink="false" (RSS defaults to true)."""
+    items = items.replace("<guid>", '<guid isPermaLink="false">')
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="{version}"><channel>'
+        f"<title>Sample</title><link>https://example.org/</link><description>d</description>"
+        f"{channel_extra}{items}</channel></rss>"
+    ).encode()
+
+
+def atom(entries: str, extra: str = "") -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>Sample</title><id>urn:sample</id><updated>2026-01-01T00:00:00Z</updated>"
+        f"{extra}{entries}</feed>"
+    ).encode()
+
+
+def only_entry(body: bytes, url: str = FEED_URL) -> FeedEntry:
+    feed = parse_feed(body, url)
+    assert len(feed.entries) == 1
+    return feed.entries[0]
+
+
+# --- the shipped seed feeds --------------------------------------------------------------
+
+
+def test_every_seed_feed_is_listed_here() -> None:
+    assert {path.name for path in FEEDS_DIR.glob("*.xml")} == set(SEED_ENTRY_COUNTS)
+
+
+@pytest.mark.parametrize("name", sorted(SEED_ENTRY_COUNTS))
+def test_seed_feed_parses_with_unique_keys(name: str) -> None:
+    feed = parse_seed(name)
+
+    assert feed.title
+    assert feed.link is not None and re.match(r"https://example\.(org|com|net)/", feed.link)
+    assert len(feed.entries) == SEED_ENTRY_COUNTS[name]
+    assert len({entry.key for entry in feed.entries}) == len(feed.entries)
+    assert feed.bozo is (name in MALFORMED_SEEDS)
+    for entry in feed.entries:
+        assert entry.title
+        assert entry.summary or entry.content
+        assert re.fullmatch(r"[0-9a-f]{64}", entry.content_hash)
+        assert entry.url is None or re.match(r"https://example\.(org|com|net)/", entry.url)
+        for moment in (entry.published, entry.updated):
+            assert moment is None or (moment.tzinfo is UTC and moment.year == 2026)
+
+
+@pytest.mark.parametrize("name", sorted(SEED_ENTRY_COUNTS))
+def test_seed_feed_parses_the_same_twice(name: str) -> None:
+    assert parse_seed(name) == parse_seed(name)
+
+
+def _reorder_and_redate(body: bytes) -> bytes:
+    """Reverse the items/entries in place and give every one a different date."""
+    text = body.decode("utf-8")
+    block = re.compile(r"<(item|entry)>.*?</\1>", re.S)
+    blocks = [match.group(0) for match in block.finditer(text)]
+    assert len(blocks) >= 2
+    pieces = block.split(text)
+    # re.split with one group yields [before, tag, between, tag, ...]: rebuild reversed.
+    rebuilt = pieces[0]
+    for index, replacement in enumerate(reversed(blocks)):
+        rebuilt += replacement + pieces[2 * index + 2]
+    rebuilt = re.sub(
+        r"<pubDate>[^<]*</pubDate>", "<pubDate>Sun, 01 Mar 2026 00:00:00 GMT</pubDate>", rebuilt
+    )
+    rebuilt = re.sub(r"<(published|updated)>[^<]*</\1>", r"<\1>2026-03-01T00:00:00Z</\1>", rebuilt)
+    assert rebuilt != text
+    return rebuilt.encode("utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(SEED_ENTRY_COUNTS))
+def test_seed_keys_and_hashes_survive_reordering_and_redating(name: str) -> None:
+    original = parse_seed(name)
+    shuffled = parse_seed(name, _reorder_and_redate((FEEDS_DIR / name).read_bytes()))
+
+    assert [entry.key for entry in shuffled.entries] == [
+        entry.key for entry in reversed(original.entries)
+    ]
+    before, after = by_key(original), by_key(shuffled)
+    for key, entry in before.items():
+        assert after[key].content_hash == entry.content_hash
+        assert after[key].url == entry.url
+    assert any(entry.published != before[entry.key].published for entry in shuffled.entries)
+
+
+def test_wire_seed_fields() -> None:
+    entries = by_key(parse_seed("wire-libya.rss.xml"))
+
+    advance = entries["meridian-libya-20261112-0001"]
+    assert advance.url == ("https://example.org/libya/2026/11/12/haftar-forces-push-toward-tripoli")
+    assert advance.title == "Haftar's forces push toward Tripoli's southern suburbs"
+    assert advance.published == datetime(2026, 11, 12, 8, 40, tzinfo=UTC)
+    assert advance.updated is None
+    assert "<strong>Khalifa Haftar</strong>" in advance.content
+
+    # The only mention of Haftar is in content:encoded.
+    bank_row = entries["meridian-libya-20261106-0011"]
+    assert "Haftar" not in bank_row.title + bank_row.summary
+    assert "pro-Haftar" in bank_row.content
+
+    assert entries["meridian-libya-20261028-0004"].title.startswith("Analysis: Haftar\u2019s")
+
+
+def test_french_atom_seed_fields() -> None:
+    entries = by_key(parse_seed("maghreb-fr.atom.xml"))
+
+    first = entries["tag:example.net,2026:maghreb/4411"]
+    assert first.published == datetime(2026, 11, 12, 9, 5, tzinfo=UTC)  # +01:00 in the feed
+    assert first.updated == datetime(2026, 11, 12, 9, 40, tzinfo=UTC)
+    assert first.summary.startswith("Les unités de l'Armée nationale libyenne (ANL)")
+    assert first.content.startswith("<p>Les unités")
+
+    # xhtml content: the enclosing div is dropped, the paragraphs kept; GNA only there.
+    history = entries["tag:example.net,2026:maghreb/3920"]
+    assert "GNA" not in history.title + history.summary
+    assert "Gouvernement d'union nationale (GNA)" in history.content
+    assert history.content.startswith("<p>")
+
+
+def test_arabic_seed_fields() -> None:
+    feed = parse_seed("arabic-desk.rss.xml")
+    first = feed.entries[0]
+
+    assert feed.title == "مكتب الأخبار العربية"
+    assert first.key == first.url == "https://example.com/ar/news/2026/11/12/1001"
+    assert "حفتر" in first.title and "طرابلس" in first.title
+    assert first.published == datetime(2026, 11, 12, 7, 10, tzinfo=UTC)  # +0200 in the feed
+
+
+def test_malformed_seed_is_used_with_its_bozo_reason() -> None:
+    feed = parse_seed("coastal-bulletin-malformed.rss.xml")
+
+    assert feed.bozo is True
+    assert feed.bozo_reason is not None and "not well-formed" in feed.bozo_reason
+    assert feed.title == "Coastal Bulletin: Ports &amp; Shipping"
+    misrata, tankers, storm, ferry = feed.entries
+    assert (
+        misrata.key
+        == misrata.url
+        == ("https://example.org/coastal/2026/11/02/misrata-free-zone-record?page=2")
+    )
+    assert tankers.title == "Oil &amp; gas tankers queue off Tripoli as fuel imports rise"
+    assert tankers.published is None  # "Tuesdayish, sometime in October"
+    assert storm.url is None and storm.key.startswith("sha256:")
+    assert ferry.url == "https://example.org/coastal/2026/10/01/valletta-catania-winter-schedule"
+
+
+# --- the RSS and Atom flavours -----------------------------------------------------------
+
+
+def test_rss_091() -> None:
+    body = b"""<?xml version="1.0" encoding="ISO-8859-1"?>
+<!-- RSS 0.91 without its DOCTYPE -->
+<rss version="0.91"><channel>
+<title>Old Wire</title><link>https://example.org/old/</link><description>d</description>
+<language>en</language>
+<item><title>Ceasefire holds in Tripoli</title>
+<link>https://example.org/old/1</link>
+<description>Calm returned to the capital, caf\xe9 owners said.</description></item>
+</channel></rss>"""
+    feed = parse_feed(body, "https://example.org/old/rss.xml")
+
+    assert not feed.bozo
+    (entry,) = feed.entries
+    assert entry.key == entry.url == "https://example.org/old/1"
+    assert entry.summary == "Calm returned to the capital, caf\u00e9 owners said."
+    assert entry.published is None
+
+
+def test_rss_10_rdf() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://example.org/rdf/">
+    <title>RDF Wire</title><link>https://example.org/rdf/</link><description>d</description>
+    <items><rdf:Seq><rdf:li resource="https://example.org/rdf/1"/></rdf:Seq></items>
+  </channel>
+  <item rdf:about="https://example.org/rdf/1">
+    <title>Benghazi port reopens</title>
+    <link>https://example.org/rdf/1</link>
+    <description>Ships docked for the first time in a month.</description>
+    <dc:date>2026-02-03T08:30:00+01:00</dc:date>
+  </item>
+</rdf:RDF>"""
+    feed = parse_feed(body, "https://example.org/rdf/index.rdf")
+
+    assert feed.title == "RDF Wire"
+    (entry,) = feed.entries
+    assert entry.title == "Benghazi port reopens"
+    assert entry.url == "https://example.org/rdf/1"
+    assert entry.updated == datetime(2026, 2, 3, 7, 30, tzinfo=UTC)
+
+
+def test_atom_03() -> None:
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+  <title>Atom Zero Three</title>
+  <link rel="alternate" type="text/html" href="https://example.net/a03/"/>
+  <modified>2026-04-01T12:00:00Z</modified>
+  <entry>
+    <title>Misrata council elects mayor</title>
+    <link rel="alternate" type="text/html" href="https://example.net/a03/1"/>
+    <id>tag:example.net,2026:a03-1</id>
+    <issued>2026-04-01T10:00:00Z</issued>
+    <modified>2026-04-01T11:00:00Z</modified>
+    <summary>The vote was unanimous.</summary>
+  </entry>
+</feed>"""
+    feed = parse_feed(body, "https://example.net/a03/atom.xml")
+
+    assert feed.link == "https://example.net/a03/"
+    (entry,) = feed.entries
+    assert entry.key == "tag:example.net,2026:a03-1"
+    assert entry.url == "https://example.net/a03/1"
+    assert entry.published == datetime(2026, 4, 1, 10, tzinfo=UTC)
+    assert entry.updated == datetime(2026, 4, 1, 11, tzinfo=UTC)
+    assert entry.summary == "The vote was unanimous."
+
+
+def test_atom_10_text_html_and_xhtml_fields() -> None:
+    body = atom(
+        """<entry><id>urn:e1</id><title type="text">Prices &lt;up&gt; &amp; rising</title>
+        <link href="https://example.org/e1"/><updated>2026-05-05T05:05:05Z</updated>
+        <summary type="html">&lt;p&gt;Bread is &lt;b&gt;dearer&lt;/b&gt;&lt;script&gt;
+        alert(1)&lt;/script&gt;&lt;/p&gt;</summary>
+        <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">
+        <p>Flour <em>doubled</em>.</p></div></content>
+        </entry>"""
+    )
+    entry = only_entry(body)
+
+    assert entry.title == "Prices &lt;up&gt; &amp; rising"
+    assert entry.summary == "<p>Bread is <b>dearer</b></p>"  # feedparser's sanitiser
+    assert entry.content == "<p>Flour <em>doubled</em>.</p>"
+    assert entry.updated == datetime(2026, 5, 5, 5, 5, 5, tzinfo=UTC)
+    assert entry.published is None
+
+
+# --- HTML fragments ----------------------------------------------------------------------
+
+
+def test_plain_text_values_are_escaped() -> None:
+    body = atom(
+        """<entry><id>urn:plain</id><title type="text">x &lt; y &amp;&amp; "quoted"</title>
+        <summary type="text">&lt;script&gt;alert(1)&lt;/script&gt; stays text</summary>
+        <content type="text">Line one &lt;br&gt; line two</content></entry>"""
+    )
+    entry = only_entry(body)
+
+    assert entry.title == 'x &lt; y &amp;&amp; "quoted"'
+    assert entry.summary == "&lt;script&gt;alert(1)&lt;/script&gt; stays text"
+    assert entry.content == "Line one &lt;br&gt; line two"
+
+
+def test_rss_title_is_plain_text_unless_it_looks_like_html() -> None:
+    body = rss(
+        "<item><guid>a</guid><title>AT&amp;T &lt;3 Tripoli</title></item>"
+        "<item><guid>b</guid><title>&lt;b&gt;Breaking&lt;/b&gt;: Tripoli</title></item>"
+    )
+    plain, marked_up = parse_feed(body, FEED_URL).entries
+
+    assert plain.title == "AT&amp;T &lt;3 Tripoli"
+    assert marked_up.title == "<b>Breaking</b>: Tripoli"
+
+
+def test_html_is_sanitised() -> None:
+    body = rss(
+        "<item><guid>s</guid><title>t</title><description><![CDATA["
+        '<p onclick="steal()">Hello<script>steal()</script><iframe src="https://example.com/x">'
+        "</iframe> world</p>]]></description></item>"
+    )
+    entry = only_entry(body)
+
+    assert entry.summary == "<p>Hello world</p>"
+
+
+def test_content_equal_to_summary_is_not_repeated() -> None:
+    body = rss(
+        "<item><guid>same</guid><title>t</title>"
+        "<description><![CDATA[<p>The same  text.</p>]]></description>"
+        '<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        "<![CDATA[<p>The same text.</p>]]></content:encoded></item>"
+    )
+    entry = only_entry(body)
+
+    assert entry.summary == "<p>The same  text.</p>"
+    assert entry.content == ""
+
+
+def test_content_only_entry_keeps_summary_empty() -> None:
+    body = rss(
+        "<item><guid>c</guid><title>t</title>"
+        '<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        "<![CDATA[<p>Full story about Haftar.</p>]]></content:encoded></item>"
+    )
+    entry = only_entry(body)
+
+    assert entry.summary == ""
+    assert entry.content == "<p>Full story about Haftar.</p>"
+
+
+def test_html_content_is_preferred_over_its_plain_text_duplicate() -> None:
+    body = atom(
+        """<entry><id>urn:dup</id><title>t</title><summary>Short.</summary>
+        <content type="text">Long &amp; full story.</content>
+        <content type="html">&lt;p&gt;Long &amp;amp; &lt;i&gt;full&lt;/i&gt; story.&lt;/p&gt;
+        </content>
+        <content type="text">A different plain part.</content>
+        </entry>"""
+    )
+    entry = only_entry(body)
+
+    assert entry.summary == "Short."
+    assert entry.content == "<p>Long &amp; <i>full</i> story.</p>\nA different plain part."
+
+
+def test_missing_fields_are_empty_strings() -> None:
+    entry = only_entry(rss("<item><guid>bare</guid><title>Only a title</title></item>"))
+
+    assert (entry.summary, entry.content, entry.url) == ("", "", None)
+    assert (entry.published, entry.updated) == (None, None)
+
+
+def test_empty_item_is_skipped() -> None:
+    feed = parse_feed(rss("<item></item><item><guid>g</guid><title>t</title></item>"), FEED_URL)
+
+    assert [entry.key for entry in feed.entries] == ["g"]
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def test_key_is_the_stripped_guid_then_the_link_then_a_hash() -> None:
+    body = rss(
+        "<item><guid isPermaLink='false'>  id-1\n </guid><title>a</title>"
+        "<link>https://example.org/a</link></item>"
+        "<item><guid>   </guid><title>b</title>"
+        "<link>https://Example.org/b?utm_source=x#top</link></item>"
+        "<item><title>c</title><description>no guid, no link</description></item>"
+    )
+    first, second, third = parse_feed(body, FEED_URL).entries
+
+    assert first.key == "id-1"
+    assert second.key == second.url == "https://example.org/b"
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", third.key)
+
+
+def test_hash_key_depends_on_title_and_summary_only() -> None:
+    def key_of(item: str) -> str:
+        return only_entry(rss(item)).key
+
+    base = key_of("<item><title>T</title><description>S</description></item>")
+    assert base == key_of(
+        "<item><title>T</title><description>S</description>"
+        "<pubDate>Mon, 02 Feb 2026 10:00:00 GMT</pubDate></item>"
+    )
+    assert base == key_of("<item><title> T </title><description>S\n</description></item>")
+    assert base != key_of("<item><title>T2</title><description>S</description></item>")
+
+
+def test_permalink_guid_is_resolved_and_serves_as_the_link() -> None:
+    body = rss('<item><guid isPermaLink="true">/libya/2026/42</guid><title>t</title></item>')
+    entry = only_entry(body)
+
+    assert entry.key == entry.url == "https://example.org/libya/2026/42"
+
+
+def test_repeated_key_keeps_the_first_entry() -> None:
+    body = rss(
+        "<item><guid>dup</guid><title>first</title></item>"
+        "<item><guid>dup</guid><title>second</title></item>"
+    )
+    feed = parse_feed(body, FEED_URL)
+
+    assert [entry.title for entry in feed.entries] == ["first"]
+
+
+def test_content_hash_changes_with_the_text_not_the_date() -> None:
+    def entry_for(description: str, date: str) -> FeedEntry:
+        return only_entry(
+            rss(
+                f"<item><guid>h</guid><title>T</title><description>{description}</description>"
+                f"<pubDate>{date}</pubDate></item>"
+            )
+        )
+
+    first = entry_for("Text", "Mon, 02 Feb 2026 10:00:00 GMT")
+    assert first.content_hash == entry_for("Text", "Tue, 03 Feb 2026 10:00:00 GMT").content_hash
+    assert first.content_hash == entry_for("  Text ", "Mon, 02 Feb 2026 10:00:00 GMT").content_hash
+    assert first.content_hash != entry_for("Text!", "Mon, 02 Feb 2026 10:00:00 GMT").content_hash
+
+
+# --- links -------------------------------------------------------------------------------
+
+
+def test_relative_links_resolve_against_the_feed_url() -> None:
+    body = rss(
+        "<item><guid>r1</guid><title>t</title><link>/news/2026/1?utm_medium=rss</link>"
+        '<description><![CDATA[<a href="../img/map.html">map</a>]]></description></item>'
+        "<item><guid>r2</guid><title>t</title><link>story-2.html</link></item>",
+    )
+    first, second = parse_feed(body, "https://example.org/feeds/world/rss.xml").entries
+
+    assert first.url == "https://example.org/news/2026/1"
+    assert 'href="https://example.org/feeds/img/map.html"' in first.summary
+    assert second.url == "https://example.org/feeds/world/story-2.html"
+
+
+def test_atom_xml_base_is_honoured() -> None:
+    body = atom(
+        '<entry xml:base="https://example.net/base/"><id>urn:b</id><title>t</title>'
+        '<link rel="alternate" href="item.html"/></entry>'
+    )
+
+    assert only_entry(body).url == "https://example.net/base/item.html"
+
+
+@pytest.mark.parametrize(
+    "link", ["mailto:desk@example.org", "javascript:alert(1)", "ftp://example.org/file.txt"]
+)
+def test_non_http_links_give_no_url(link: str) -> None:
+    entry = only_entry(rss(f"<item><title>t</title><link>{link}</link></item>"))
+
+    assert entry.url is None
+    assert entry.key.startswith("sha256:")
+
+
+CANONICAL_URLS = [
+    ("HTTP://Example.ORG/Path/Page", "http://example.org/Path/Page"),
+    ("https://example.org:443/a", "https://example.org/a"),
+    ("http://example.org:80/a", "http://example.org/a"),
+    ("https://example.org:8443/a", "https://example.org:8443/a"),
+    ("http://example.org:443/a", "http://example.org:443/a"),
+    ("https://example.org", "https://example.org/"),
+    ("https://example.org/a#section-2", "https://example.org/a"),
+    ("https://example.org/a?", "https://example.org/a"),
+    ("https://example.org/a?utm_source=rss&utm_medium=feed", "https://example.org/a"),
+    ("https://example.org/a?b=2&utm_campaign=x&a=1", "https://example.org/a?b=2&a=1"),
+    ("https://example.org/a?UTM_Source=x&id=7", "https://example.org/a?id=7"),
+    (
+        "https://example.org/a?fbclid=1&gclid=2&mc_cid=3&mc_eid=4&ocid=5&cmpid=6&id=7",
+        "https://example.org/a?id=7",
+    ),
+    ("https://example.org/a?__twitter_impression=true", "https://example.org/a"),
+    ("https://example.org/a?at_medium=RSS&at_campaign=rss", "https://example.org/a"),
+    ("https://example.org/a?xtor=RSS-3208&p=2", "https://example.org/a?p=2"),
+    (
+        "https://example.org/a?q=tripoli%20libya&&page=2",
+        "https://example.org/a?q=tripoli%20libya&page=2",
+    ),
+    ("https://example.org/a?flag", "https://example.org/a?flag"),
+    ("https://user@Example.org:443/a", "https://user@example.org/a"),
+    ("http://[2001:DB8::1]:80/a", "http://[2001:db8::1]/a"),
+    ("  https://example.org/a  ", "https://example.org/a"),
+    (
+        "https://example.org/%D8%B7%D8%B1%D8%A7%D8%A8%D9%84%D8%B3",
+        "https://example.org/%D8%B7%D8%B1%D8%A7%D8%A8%D9%84%D8%B3",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), CANONICAL_URLS)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+    assert canonical_url(expected) == expected
+
+
+# --- dates -------------------------------------------------------------------------------
+
+
+def test_dates_are_utc_and_future_dates_are_kept() -> None:
+    body = rss(
+        "<item><guid>tz</guid><title>t</title>"
+        "<pubDate>Wed, 01 Jul 2026 23:30:00 -0500</pubDate></item>"
+        "<item><guid>future</guid><title>t</title>"
+        "<pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item>"
+        "<item><guid>junk</guid><title>t</title><pubDate>yesterday-ish</pubDate></item>"
+    )
+    offset, future, junk = parse_feed(body, FEED_URL).entries
+
+    assert offset.published == datetime(2026, 7, 2, 4, 30, tzinfo=UTC)
+    assert future.published == datetime(2100, 1, 1, tzinfo=UTC)
+    assert junk.published is None
+
+
+# --- malformed and unreadable bodies -----------------------------------------------------
+
+
+def test_readable_malformed_feed_is_used() -> None:
+    body = rss(
+        "<item><guid>m</guid><title>Fish & chips</title><description>a & b</description></item>"
+    )
+    feed = parse_feed(body, FEED_URL)
+
+    assert feed.bozo is True
+    assert feed.bozo_reason is not None and len(feed.bozo_reason) <= 200
+    assert feed.entries[0].title == "Fish &amp; chips"
+
+
+def test_loose_media_type_is_not_bozo() -> None:
+    feed = parse_feed(rss("<item><guid>x</guid><title>t</title></item>"), FEED_URL, "text/html")
+
+    assert (feed.bozo, feed.bozo_reason) == (False, None)
+    assert len(feed.entries) == 1
+
+
+def test_charset_from_the_content_type() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Caf\xe9</title>'
+        b"<item><guid>l</guid><title>Tripoli caf\xe9s reopen</title></item></channel></rss>"
+    )
+    feed = parse_feed(body, FEED_URL, "application/rss+xml; charset=iso-8859-1")
+
+    assert feed.entries[0].title == "Tripoli caf\u00e9s reopen"
+
+
+def test_feed_without_items_is_an_empty_feed() -> None:
+    feed = parse_feed(rss(""), FEED_URL)
+
+    assert feed.title == "Sample"
+    assert feed.entries == ()
+    assert not feed.bozo
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"", None, "empty body"),
+        (b" \n\t ", None, "empty body"),
+        (
+            b"<!DOCTYPE html><html><head><title>Libya news</title></head>"
+            b"<body><p>Welcome</p></body></html>",
+            "text/html; charset=utf-8",
+            "an HTML page",
+        ),
+        (b"<html><body>Moved</body></html>", None, "an HTML page"),
+        (
+            b'<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml">'
+            b"<body><p>Not found</p></body></html>",
+            "application/xhtml+xml",
+            "an HTML page",
+        ),
+        (b'{"items": []}', "application/json", "not an RSS or Atom feed"),
+        (b"\x00\x01\x02garbage\xff\xfe", None, "not an RSS or Atom feed"),
+        (b"just some words", "text/plain", "not an RSS or Atom feed"),
+        (b'<rss version="2.0"><chan', None, "nothing readable"),
+    ],
+)
+def test_unreadable_body_raises_parse_error(
+    body: bytes, content_type: str | None, message: str
+) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_feed(body, FEED_URL, content_type)
+
+    assert caught.value.url == FEED_URL
+    assert caught.value.reason == "parse_error"
+    assert str(caught.value).startswith(f"{FEED_URL}: ")
+    assert message in str(caught.value)
+
+
+def test_body_that_names_a_file_is_not_opened(tmp_path: Path) -> None:
+    feed_file = tmp_path / "feed.xml"
+    feed_file.write_bytes(rss("<item><guid>secret</guid><title>local file</title></item>"))
+
+    with pytest.raises(ParseError):
+        parse_feed(str(feed_file).encode(), FEED_URL)
+
+
+def test_parse_is_pure_data() -> None:
+    feed = parse_feed(rss("<item><guid>p</guid><title>t</title></item>"), FEED_URL)
+
+    with pytest.raises(AttributeError):
+        feed.entries[0].title = "changed"  # type: ignore[misc]
+    assert isinstance(feed.entries, tuple)
+
+
+# --- properties --------------------------------------------------------------------------
+
+_query_piece = st.from_regex(
+    r"(utm_[a-z]{1,6}|fbclid|id|page|q|ref)=[a-z0-9%]{0,6}", fullmatch=True
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scheme=st.sampled_from(["http", "HTTP", "https", "HttpS"]),
+    host=st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,10}\.(org|COM|net)", fullmatch=True),
+    port=st.sampled_from(["", ":80", ":443", ":8080"]),
+    path=st.from_regex(r"(/[A-Za-z0-9._~%-]{0,8}){0,3}", fullmatch=True),
+    query=st.lists(_query_piece, max_size=4),
+    fragment=st.sampled_from(["", "#", "#top"]),
+)
+def test_canonical_url_is_idempotent_and_drops_tracking(
+    scheme: str, host: str, port: str, path: str, query: list[str], fragment: str
+) -> None:
+    url = f"{scheme}://{host}{port}{path}{'?' + '&'.join(query) if query else ''}{fragment}"
+    canonical = canonical_url(url)
+
+    assert canonical_url(canonical) == canonical
+    assert "#" not in canonical and "utm_" not in canonical and "fbclid" not in canonical
+    assert canonical.startswith(("http://", "https://"))
+    kept = [piece for piece in query if not piece.startswith(("utm_", "fbclid"))]
+    assert canonical.partition("?")[2] == "&".join(kept)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.one_of(
+        st.binary(max_size=400),
+        st.builds(
+            lambda head, tail: head + tail,
+            st.sampled_from(
+                [rss("<item><guid>g</guid><title>t</title></item>")[:n] for n in (40, 90, 140, 200)]
+            ),
+            st.binary(max_size=60),
+        ),
+    )
+)
+def test_any_body_gives_a_feed_or_a_parse_error(body: bytes) -> None:
+    try:
+        feed = parse_feed(body, FEED_URL)
+    except ParseError as error:
+        assert error.url == FEED_URL
+    else:
+        assert isinstance(feed, ParsedFeed)
+        assert len({entry.key for entry in feed.entries}) == len(feed.entries)

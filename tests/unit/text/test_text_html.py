@@ -1,0 +1,70 @@
+"""html_to_text: visible text only, entities decoded, blocks as line breaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.text import html_to_text
+
+
+def test_entities_are_decoded() -> None:
+    assert (
+        html_to_text("Haftar&#8217;s &amp; the &quot;LNA&quot; &lt;3") == 'Haftar’s & the "LNA" <3'
+    )
+
+
+def test_escaped_plain_text_round_trips() -> None:
+    assert html_to_text("a &lt;b&gt; c") == "a <b> c"
+
+
+def test_script_style_and_comments_are_dropped() -> None:
+    fragment = (
+        "<p>Before</p><script>var lna = 'Haftar';</script><style>.gna{}</style>"
+        "<!-- Tripoli --><p>After</p>"
+    )
+    assert html_to_text(fragment) == "Before\nAfter"
+
+
+def test_attributes_and_urls_never_appear() -> None:
+    fragment = '<a href="https://example.org/haftar-tripoli" title="Haftar">a link</a>'
+    assert html_to_text(fragment) == "a link"
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "<p>One.</p><p>Two.</p>",
+        "<div>One.</div><div>Two.</div>",
+        "One.<br>Two.",
+        "One.<br/>Two.",
+        "<ul><li>One.</li><li>Two.</li></ul>",
+        "<h1>One.</h1>Two.",
+    ],
+)
+def test_block_elements_become_line_breaks(fragment: str) -> None:
+    assert html_to_text(fragment) == "One.\nTwo."
+
+
+def test_inline_elements_do_not_break_words() -> None:
+    assert html_to_text("Khalifa <b>Haf</b><i>tar</i> spoke") == "Khalifa Haftar spoke"
+
+
+def test_layout_whitespace_collapses_but_blank_lines_separate_paragraphs() -> None:
+    assert html_to_text("  Khalifa\n   Haftar  ") == "Khalifa Haftar"
+    assert html_to_text("First paragraph.\n\nSecond paragraph.") == (
+        "First paragraph.\nSecond paragraph."
+    )
+
+
+def test_nbsp_is_kept_for_the_normaliser() -> None:
+    assert html_to_text("Khalifa&nbsp;Haftar") == "Khalifa\xa0Haftar"
+
+
+def test_pre_keeps_line_breaks() -> None:
+    assert html_to_text("<pre>line one\nline two</pre>") == "line one\nline two"
+
+
+def test_empty_and_unbalanced_input() -> None:
+    assert html_to_text("") == ""
+    assert html_to_text("<p>unclosed <b>bold") == "unclosed bold"
+    assert html_to_text("</p>stray end tag") == "stray end tag"

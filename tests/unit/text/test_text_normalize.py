@@ -1,0 +1,80 @@
+"""normalize_text: folding rules and the offset map back to the plain text."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.text import is_word_char, normalize_text
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("HAFTAR", "haftar"),
+        ("Élysée Trípoli", "elysee tripoli"),
+        ("Haftar’s", "haftar's"),
+        ("pro–Haftar", "pro haftar"),
+        ("al-Sarraj", "al sarraj"),
+        ("Haf\u00adtar", "haftar"),
+        ("Haf\u200btar", "haftar"),
+        ("Khalifa\u00a0Haftar", "khalifa haftar"),
+        ("Straße", "strasse"),
+        ("ﬁeld", "field"),
+        ("أحمد إسلام آمال ٱلله", "احمد اسلام امال الله"),
+        ("مستشفى", "مستشفي"),
+        ("حكومة", "حكومه"),
+        ("حَفْتَر", "حفتر"),
+        ("حفـــتر", "حفتر"),
+    ],
+)
+def test_folding(source: str, expected: str) -> None:
+    assert normalize_text(source).text == expected
+
+
+def test_case_can_be_kept() -> None:
+    assert normalize_text("LNA Élysée", casefold=False).text == "LNA Elysee"
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["Straße Haftar", "Haf\u00adtar’s", "حَفْتَر وطرابلس", "e\u0301lan LNA", "ﬁeld ﷲ x", ""],
+)
+def test_offset_map_covers_the_source(source: str) -> None:
+    normalized = normalize_text(source)
+    assert len(normalized.starts) == len(normalized.ends) == len(normalized.text)
+    for index in range(len(normalized.text)):
+        start, end = normalized.source_span(index, index + 1)
+        assert 0 <= start < end <= len(source)
+    assert list(normalized.starts) == sorted(normalized.starts)
+
+
+def test_span_maps_back_to_the_surface_form() -> None:
+    source = "Le maréchal Haf\u00adtar’s"
+    normalized = normalize_text(source)
+    begin = normalized.text.index("haftar")
+    start, end = normalized.source_span(begin, begin + len("haftar"))
+    assert source[start:end] == "Haf\u00adtar"
+
+
+def test_trailing_harakat_belong_to_the_word() -> None:
+    source = "حفترُ قال"
+    normalized = normalize_text(source)
+    start, end = normalized.source_span(0, 4)
+    assert source[start:end] == "حفترُ"
+
+
+@pytest.mark.parametrize(
+    ("char", "word"),
+    [
+        ("a", True),
+        ("é", True),
+        ("ح", True),
+        ("٣", True),
+        ("'", False),
+        ("-", False),
+        (" ", False),
+        ("،", False),
+    ],
+)
+def test_word_chars(char: str, word: bool) -> None:
+    assert is_word_char(char) is word
