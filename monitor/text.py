@@ -153,7 +153,11 @@ def _fold_char(char: str, casefold: bool) -> str:
         return ""
     # Re-compose what NFKD split but did not strip (Hangul, ...), then unify variants.
     kept = unicodedata.normalize("NFC", kept)
-    return "".join(_REPLACED.get(c, c) for c in kept if c not in _DROPPED)
+    folded = "".join(_REPLACED.get(c, c) for c in kept if c not in _DROPPED)
+    if category[0] not in "LNM" and any(is_word_char(c) for c in folded):
+        # A symbol stays a word boundary even if NFKC spells it with letters (℃, ™, ㎞).
+        return " "
+    return folded
 
 
 @lru_cache(maxsize=65536)

@@ -42,15 +42,18 @@ def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) ->
     # Sentences that hold a mention, each with its highlights (absolute offsets); a sentence
     # that directly follows the previous one on the same line joins its excerpt if it fits.
     groups: list[tuple[int, int, list[Span]]] = []
-    remaining = list(spans)
+    next_span = 0
     previous_index = -2
     for index, (sentence_start, sentence_end) in enumerate(sentence_spans(text)):
-        inside = [s for s in remaining if s[0] < sentence_end and s[1] > sentence_start]
+        # Spans are sorted: those that start before this sentence ends belong to it.
+        first_inside = next_span
+        while next_span < len(spans) and spans[next_span][0] < sentence_end:
+            next_span += 1
+        inside = spans[first_inside:next_span]
         if not inside:
             continue
         start = min(sentence_start, inside[0][0])
         end = max(sentence_end, max(s[1] for s in inside))
-        remaining = [s for s in remaining if s not in inside]
         if (
             groups
             and previous_index == index - 1

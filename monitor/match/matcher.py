@@ -103,18 +103,19 @@ class Matcher:
         contexts = self._contexts[index]
         found: list[tuple[Mention, tuple[FieldScan, Hit]]] = []
         for scan in scans:
-            kept = [
-                hit
-                for hit in scan.names
-                if isinstance(hit.target, NameTarget)
-                and hit.target.watchlist == index
-                and contexts[hit.target.entity].keeps(hit, scan, article_phrases)
-            ]
+            kept: list[Hit] = []
+            for hit in scan.names:
+                target = hit.target
+                if (
+                    isinstance(target, NameTarget)
+                    and target.watchlist == index
+                    and contexts[target.entity].keeps(hit, scan, article_phrases)
+                ):
+                    kept.append(hit)
             for hit in _leftmost_longest(kept):
-                assert isinstance(hit.target, NameTarget)
                 mention = Mention(
                     watchlist=watchlist_name,
-                    entity=hit.target.entity,
+                    entity=_entity_of(hit),
                     field=scan.field,
                     start=hit.start,
                     end=hit.end,
@@ -156,6 +157,10 @@ def _leftmost_longest(hits: Sequence[Hit]) -> list[Hit]:
             chosen.append(hit)
             taken_until = hit.norm_end
     return chosen
+
+
+def _entity_of(hit: Hit) -> str:
+    return hit.target.entity if isinstance(hit.target, NameTarget) else ""
 
 
 def _mention_order(mention: Mention) -> tuple[int, int, int, str, str]:

@@ -224,6 +224,27 @@ def _describe_error(error: ErrorDetails) -> str:
     return f"{error['msg']} (got {given!r})"
 
 
+class _StrictKeysLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (YAML keeps the last one
+    silently, which would hide half of an analyst's list)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} appears twice (first on line {seen[key]}): merge the two",
+                    key_node.start_mark,
+                )
+            if isinstance(key, str):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> object:
     try:
         text = path.read_text(encoding="utf-8")
@@ -234,7 +255,7 @@ def _read_yaml(path: Path) -> object:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}): save it as UTF-8") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictKeysLoader)  # a SafeLoader: no object tags
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -385,10 +406,17 @@ def _check_shared_names(model: _WatchlistModel, path: Path, problems: list[str])
         keyed += [(f"acronyms[{i}]", "\0" + acronym_form(a)) for i, a in enumerate(entity.acronyms)]
         for field, key in keyed:
             here = f"entities[{index}].{field}"
-            if key in owner and owner[key][0] != entity.id:
+            if key in owner:
                 other_id, other_field = owner[key]
-                problems.append(
-                    f"{path}: {here}: {key.lstrip(chr(0))!r} is also listed for entity "
-                    f"{other_id!r} ({other_field}): keep it in one entity"
-                )
+                if other_id != entity.id:
+                    problems.append(
+                        f"{path}: {here}: {key.lstrip(chr(0))!r} is also listed for entity "
+                        f"{other_id!r} ({other_field}): keep it in one entity"
+                    )
+                else:
+                    problems.append(
+                        f"{path}: {here}: {key.lstrip(chr(0))!r} is the same name as "
+                        f"{other_field} (matching ignores case, accents, hyphens and Arabic "
+                        "letter variants): remove one"
+                    )
             owner.setdefault(key, (entity.id, here))

@@ -206,3 +206,17 @@ def test_excerpts_cover_every_mention_within_the_limit(words: list[str], limit: 
     for excerpt in excerpts:
         assert len(excerpt.text) <= limit
         assert excerpt.text.strip(ELLIPSIS) in text
+
+
+BOUNDARY_CHARS = st.characters(
+    categories=["Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs"]
+)
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(LATIN_NAMES)), BOUNDARY_CHARS, BOUNDARY_CHARS)
+def test_any_punctuation_or_symbol_is_a_boundary(
+    matcher: Matcher, name: str, left: str, right: str
+) -> None:
+    fragment = html.escape(f"{left}{name}{right}")
+    assert_found(matcher, fragment, name, LATIN_NAMES[name])

@@ -153,3 +153,32 @@ def test_missing_and_empty_files(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError, match="empty.yaml: the watchlist is empty"):
         load_watchlist(empty)
+
+
+def test_a_key_written_twice_is_an_error(write_watchlist: WriteWatchlist) -> None:
+    problems = problems_of(
+        write_watchlist,
+        """
+        entities:
+          - id: haftar
+            names: [Haftar]
+            names: [Hifter]
+        """,
+    )
+    assert len(problems) == 1
+    assert "test.yaml: line 5, column 5" in problems[0]
+    assert "key 'names' appears twice (first on line 4)" in problems[0]
+
+
+def test_yaml_tags_that_build_objects_are_refused(write_watchlist: WriteWatchlist) -> None:
+    problems = problems_of(write_watchlist, "entities: !!python/object:os.system {}")
+    assert "invalid YAML" in problems[0]
+
+
+def test_a_name_listed_twice_in_one_entity_is_an_error(write_watchlist: WriteWatchlist) -> None:
+    problems = problems_of(write_watchlist, "entities: [{id: a, names: [Trípoli, tripoli]}]")
+    assert problems == [
+        problems[0].split("test.yaml")[0]
+        + "test.yaml: entities[0].names[1]: 'tripoli' is the same name as entities[0].names[0] "
+        "(matching ignores case, accents, hyphens and Arabic letter variants): remove one"
+    ]

@@ -25,6 +25,8 @@ from monitor.text import is_word_char, normalize_text
         ("حكومة", "حكومه"),
         ("حَفْتَر", "حفتر"),
         ("حفـــتر", "حفتر"),
+        ("Haftar™ ℃", "haftar   "),
+        ("①", "1"),
     ],
 )
 def test_folding(source: str, expected: str) -> None:

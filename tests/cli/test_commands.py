@@ -1,0 +1,85 @@
+"""The other commands as a user runs them: demo, once, sources, alerts, db upgrade."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import SECRET, rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+HAFTAR = ("a-1", "Haftar's forces near Tripoli", "<p>Fighting south of Tripoli.</p>")
+
+
+def test_demo_runs_offline_and_prints_alerts(tmp_path: Path) -> None:
+    result = monitor("demo", cwd=tmp_path)  # seeds are found beside the package
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "alerts delivered" in result.stdout
+    assert "**Haftar**" in result.stdout  # highlighted excerpts (marked when not a terminal)
+    assert "with a valid signature" in result.stdout
+
+
+def test_once_sources_and_alerts(tmp_path: Path) -> None:
+    with FeedServer() as feeds, WebhookReceiver(script=[503]) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        feeds.route("/gone.xml", Reply(status=404))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml")), ("Gone", feeds.url("/gone.xml"))],
+            sink_url=receiver.url,
+            retry_schedule=["1h"],
+            first_run="alert_all",
+        )
+        once = monitor("once", "--config", str(config))
+        assert once.returncode == 0, once.stderr
+        assert "1 new" in once.stdout and "Gone" in once.stdout
+
+        listed = monitor("sources", "--json", "--config", str(config))
+        rows = {r["name"]: r for r in json.loads(listed.stdout)}
+        assert rows["Wire"]["last_status"] == 200 and rows["Wire"]["consecutive_failures"] == 0
+        assert rows["Gone"]["last_error_reason"] == "http_4xx"
+        assert rows["Gone"]["consecutive_failures"] == 1
+
+        alerts = json.loads(monitor("alerts", "--json", "--config", str(config)).stdout)
+        (pending,) = alerts["deliveries"]
+        assert pending["status"] == "pending" and pending["attempts"] == 1
+        assert pending["last_error_reason"] == "http_5xx"
+        table = monitor("alerts", "--config", str(config))
+        assert "pending" in table.stdout
+
+        # A dead delivery can be re-queued.
+        con = sqlite3.connect(tmp_path / "m.db")
+        con.execute("UPDATE deliveries SET status='dead'")
+        con.commit()
+        con.close()
+        retried = monitor("alerts", "retry", "--config", str(config))
+        assert "1 deliveries re-queued" in retried.stdout
+        again = monitor("once", "--config", str(config))
+        assert "1 delivered" in again.stdout, again.stdout
+        ids = {r.headers["webhook-id"] for r in receiver.requests}
+        assert ids == {pending["id"]}
+        assert SECRET  # the receiver saw signed requests (verified in test_end_to_end)
+
+
+def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=[], sink_url=None
+    )
+    created = monitor("db", "upgrade", "--config", str(config))
+    assert created.returncode == 0 and "upgraded from empty to 0001" in created.stdout
+    same = monitor("db", "upgrade", "--config", str(config))
+    assert "already at revision 0001" in same.stdout
+    con = sqlite3.connect(tmp_path / "m.db")
+    con.execute("UPDATE alembic_version SET version_num='0000'")
+    con.commit()
+    con.close()
+    refused = monitor("once", "--config", str(config))
+    assert refused.returncode != 0
+    assert "monitor db upgrade" in refused.stderr
+    unknown = monitor("db", "upgrade", "--config", str(config))
+    assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
+    assert "revision 0000" in unknown.stderr

@@ -1,0 +1,94 @@
+"""Several instances on one database split the work: each due source and each delivery is
+claimed by one instance only (leases; FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from monitor.db.engine import instance_lock
+from monitor.errors import DatabaseError
+from monitor.db.schema import articles, deliveries
+from monitor.runtime import Runtime
+from monitor.service import Service
+from monitor.settings import load_settings
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+
+def entries(n: int) -> list[tuple[str, str, str]]:
+    return [(f"s{n}-{i}", f"Haftar visits Benghazi ({n}/{i})", "<p>Talks.</p>") for i in range(2)]
+
+
+async def two_instances(config: Path) -> tuple[list[int], list[int]]:
+    runtimes = [Runtime.build(load_settings(config), need_sinks=True) for _ in range(2)]
+    runtimes[0].db.prepare()
+    try:
+        async with Service(runtimes[0]) as a, Service(runtimes[1]) as b:
+            a.sync_sources()
+            polls = await asyncio.gather(a.poll_due(), b.poll_due())
+            sent = await asyncio.gather(a.deliver(), b.deliver())
+        return [len(p) for p in polls], [len(s) for s in sent]
+    finally:
+        for runtime in runtimes:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_two_instances_split_sources_and_deliveries(tmp_path: Path, database_url: str) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        for n in range(8):
+            feeds.route(f"/f{n}.xml", Reply(body=rss(entries(n)), delay=0.05))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[(f"Feed {n}", feeds.url(f"/f{n}.xml")) for n in range(8)],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            extra={"poll": {"interval": "10m", "allow_private_networks": True, "concurrency": 2}},
+        )
+        polled, sent = asyncio.run(two_instances(config))
+        assert sum(polled) == 8
+        for n in range(8):
+            assert len(feeds.requests_for(f"/f{n}.xml")) == 1
+        assert sum(sent) == 16
+        ids = [r.headers["webhook-id"] for r in receiver.requests]
+        assert len(ids) == len(set(ids)) == 16
+
+        runtime = Runtime.build(load_settings(config), need_sinks=False)
+        try:
+            stored = runtime.db.run_sync(
+                lambda c: c.execute(select(func.count()).select_from(articles)).scalar_one()
+            )
+            done = runtime.db.run_sync(
+                lambda c: c.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(deliveries.c.status == "delivered")
+                ).scalar_one()
+            )
+        finally:
+            runtime.db.close()
+        assert (stored, done) == (16, 16)
+
+
+def test_second_instance_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=[], sink_url=None
+    )
+    first = Runtime.build(load_settings(config), need_sinks=False)
+    second = Runtime.build(load_settings(config), need_sinks=False)
+    try:
+        with instance_lock(first.db.engine):
+            with pytest.raises(DatabaseError, match="another monitor instance"):
+                with instance_lock(second.db.engine):
+                    pass
+        with instance_lock(second.db.engine):  # free again once the first is gone
+            pass
+    finally:
+        first.db.close()
+        second.db.close()
