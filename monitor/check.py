@@ -90,7 +90,7 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
 
     if loaded is not None:
         try:
-            loaded.require_variables("sinks")
+            loaded.require_sinks()
         except ConfigError as error:
             problems.extend(error.problems)
         try:

@@ -165,7 +165,7 @@ class Runtime:
         ``need_sinks`` makes an unset ``${VAR}`` in a sink an error (run, once, check).
         """
         if need_sinks:
-            loaded.require_variables("sinks")
+            loaded.require_sinks()
         watchlists = load_watchlists(loaded)
         routes = sink_routes(loaded, watchlists)
         settings = loaded.settings

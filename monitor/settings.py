@@ -107,6 +107,25 @@ class LoadedSettings:
         candidate = Path(os.path.expanduser(relative))
         return candidate if candidate.is_absolute() else self.path.parent / candidate
 
+    def require_sinks(self) -> None:
+        """Raise ConfigError when a sink cannot be used: an unset ``${VAR}`` or a bad secret."""
+        from monitor.alerts import decode_secret
+
+        self.require_variables("sinks")
+        problems = []
+        for index, sink in enumerate(self.settings.sinks):
+            if sink.secret is None:
+                continue
+            try:
+                decode_secret(sink.secret)
+            except ValueError as error:
+                problems.append(
+                    f"{self.path}: sinks[{index}].secret: {error}; write whsec_ followed by "
+                    "base64 (e.g. whsec_$(head -c 24 /dev/urandom | base64))"
+                )
+        if problems:
+            raise ConfigError(problems)
+
     def require_variables(self, prefix: str = "sinks") -> None:
         """Raise ConfigError for every ``${VAR}`` under ``prefix`` that is not set."""
         problems = [

@@ -321,9 +321,7 @@ def _holds(node: RuleNode, evidence: Evidence, fields: Sequence[str]) -> bool:
         return _holds(node.left, evidence, fields) or _holds(node.right, evidence, fields)
     if isinstance(node, Scope):
         return _holds(node.operand, evidence, [f for f in fields if f == node.field])
-    if isinstance(node, Near):
-        return bool(_near_spans(node, evidence, fields, first_only=True))
-    return bool(_spans(node, evidence, fields))
+    return bool(_near_spans(node, evidence, fields, first_only=True))
 
 
 def _near_spans(

@@ -104,3 +104,20 @@ def test_missing_config_file_says_how_to_fix(tmp_path: Path) -> None:
     result = monitor("check", "--config", str(tmp_path / "nope.yaml"))
     assert result.returncode != 0
     assert "config file not found" in result.stderr and "--config" in result.stderr
+
+
+def test_bad_secret_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+watchlists: [{LIBYA_WATCHLIST}]
+sinks:
+  - name: ops
+    url: https://hooks.example.org/x
+    secret: whsec_not*base64!
+""",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    assert "sinks[0].secret" in result.stderr and "base64" in result.stderr

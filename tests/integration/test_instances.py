@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor.db.engine import instance_lock
-from monitor.errors import DatabaseError
 from monitor.db.schema import articles, deliveries
+from monitor.errors import DatabaseError
 from monitor.runtime import Runtime
 from monitor.service import Service
 from monitor.settings import load_settings

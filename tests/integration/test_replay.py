@@ -87,13 +87,15 @@ def test_replay_deliver_queues_each_alert_once(tmp_path: Path) -> None:
         )
         config.write_text(text, encoding="utf-8")
         # first_run store_only: the backlog was stored without alerts.
-        first = monitor("replay", "--since", "3650d", "--json", "--deliver", "--config",
-                        str(config))
+        first = monitor(
+            "replay", "--since", "3650d", "--json", "--deliver", "--config", str(config)
+        )
         assert first.returncode == 0, first.stderr
         queued = json.loads(first.stdout)["queued"]
         assert queued == len(json.loads(first.stdout)["alerts"]) > 0
-        again = monitor("replay", "--since", "3650d", "--json", "--deliver", "--config",
-                        str(config))
+        again = monitor(
+            "replay", "--since", "3650d", "--json", "--deliver", "--config", str(config)
+        )
         assert json.loads(again.stdout)["queued"] == 0
     runtime = Runtime.build(load_settings(config), need_sinks=False)
     total = runtime.db.run_sync(lambda c: len(c.execute(select(deliveries.c.id)).all()))

@@ -163,3 +163,30 @@ def test_rule_errors_name_file_rule_and_position(write_watchlist: WriteWatchlist
     assert "test.yaml: rules[0].expr: rule 'broken'" in problem
     assert "unknown entity 'tripoli'" in problem
     assert "at character 13" in problem
+
+
+@pytest.mark.parametrize(
+    ("content", "holds"),
+    [
+        ("Haftar Tripoli LNA", True),
+        ("Haftar met envoys in Tripoli and the LNA", True),
+        ("Haftar x x x x Tripoli x x x x LNA", False),
+        ("LNA x Haftar x Tripoli", True),
+    ],
+)
+def test_chained_near_joins_spans(
+    write_watchlist: WriteWatchlist, content: str, holds: bool
+) -> None:
+    watchlist = write_watchlist(
+        """
+        alert: rules
+        entities:
+          - {id: haftar, names: [Haftar]}
+          - {id: tripoli, names: [Tripoli]}
+          - {id: lna, acronyms: [LNA]}
+        rules:
+          - name: three
+            expr: haftar NEAR/4 tripoli NEAR/4 content:lna
+        """
+    )
+    assert bool(Matcher([watchlist]).match({"content": content}).alerts) is holds

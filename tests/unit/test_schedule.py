@@ -1,0 +1,103 @@
+"""When the next poll and the next delivery attempt happen, and which entries alert on a
+source's first poll."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import SinkConfig
+from monitor.db.engine import Database
+from monitor.db.sources import SourceRow
+from monitor.delivery import next_attempt
+from monitor.match import Matcher
+from monitor.parse import FeedEntry
+from monitor.pipeline import backoff, next_poll, should_alert
+from monitor.runtime import Runtime, http_options
+from monitor.settings import LoadedSettings, Settings
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def runtime(tmp_path: Path) -> Runtime:
+    settings = Settings.model_validate(
+        {"poll": {"interval": "10m", "min_interval": "1m", "max_interval": "6h"}}
+    )
+    return Runtime(
+        loaded=LoadedSettings(settings, tmp_path / "m.yaml", ()),
+        db=Database(f"sqlite:///{tmp_path}/m.db"),
+        watchlists=[],
+        matcher=Matcher([]),
+        routes={},
+        sinks={},
+        http=http_options(settings),
+    )
+
+
+def source(**changes: object) -> SourceRow:
+    values: dict[str, object] = dict(
+        id=1,
+        name="s",
+        url="https://example.org/f",
+        enabled=True,
+        interval=timedelta(minutes=10),
+        first_run="store_only",
+        first_run_window=timedelta(hours=24),
+        next_poll_at=NOW,
+        etag=None,
+        last_modified=None,
+        consecutive_failures=0,
+        last_status=None,
+        last_error=None,
+        last_error_reason=None,
+        last_polled_at=None,
+        last_success_at=None,
+        first_polled_at=None,
+        entries_seen=0,
+        articles_stored=0,
+    )
+    values.update(changes)
+    return SourceRow(**values)  # type: ignore[arg-type]
+
+
+def entry(published: datetime | None) -> FeedEntry:
+    return FeedEntry("k", None, "t", "", "", published, None, "h")
+
+
+def test_next_poll_uses_interval_and_honours_retry_after(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    assert next_poll(rt, source(), NOW, None) == NOW + timedelta(minutes=10)
+    assert next_poll(rt, source(), NOW, 3600) == NOW + timedelta(hours=1)
+    assert next_poll(rt, source(), NOW, 10 * 86400) == NOW + timedelta(days=1)  # capped
+
+
+@pytest.mark.parametrize(("failures", "minutes"), [(0, 10), (1, 20), (2, 40), (5, 320), (9, 360)])
+def test_backoff_doubles_with_jitter_up_to_max(tmp_path: Path, failures: int, minutes: int) -> None:
+    rt = runtime(tmp_path)
+    delay = backoff(rt, source(consecutive_failures=failures), NOW, None) - NOW
+    assert timedelta(minutes=minutes * 0.9) <= delay <= timedelta(minutes=minutes * 1.1)
+
+
+def test_backoff_never_sooner_than_retry_after(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    assert backoff(rt, source(), NOW, 7200) - NOW == timedelta(hours=2)
+
+
+def test_first_run_policies() -> None:
+    recent, old = entry(NOW - timedelta(hours=2)), entry(NOW - timedelta(days=3))
+    assert not should_alert(source(), recent, NOW)
+    assert should_alert(source(first_polled_at=NOW - timedelta(days=1)), old, NOW)
+    assert should_alert(source(first_run="alert_all"), old, NOW)
+    assert should_alert(source(first_run="alert_recent"), recent, NOW)
+    assert not should_alert(source(first_run="alert_recent"), old, NOW)
+    assert not should_alert(source(first_run="alert_recent"), entry(None), NOW)
+
+
+def test_delivery_retry_schedule_then_dead() -> None:
+    sink = SinkConfig(name="ops", url="https://x.example/h", retry_schedule=["5s", "5m"])
+    assert next_attempt(sink, 0, NOW, None) == NOW + timedelta(seconds=5)
+    assert next_attempt(sink, 1, NOW, None) == NOW + timedelta(minutes=5)
+    assert next_attempt(sink, 2, NOW, None) is None
+    assert next_attempt(sink, 0, NOW, 120) == NOW + timedelta(minutes=2)
