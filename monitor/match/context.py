@@ -43,6 +43,7 @@ class EntityContext:
     exclude_phrases: frozenset[str]
     exclude_if_near: _CompiledProximity | None
     exclude_if_in_article: frozenset[str]
+    unless_in_article: frozenset[str]
     require_near: _CompiledProximity | None
     require_in_article: frozenset[str]
 
@@ -55,6 +56,7 @@ class EntityContext:
             exclude_phrases=keys(entity.exclude_phrases),
             exclude_if_near=_CompiledProximity.of(entity.exclude_if_near),
             exclude_if_in_article=keys(entity.exclude_if_in_article),
+            unless_in_article=keys(entity.unless_in_article),
             require_near=_CompiledProximity.of(entity.require_near),
             require_in_article=keys(entity.require_in_article),
         )
@@ -68,7 +70,9 @@ class EntityContext:
             for hit in scan.phrases_by_key.get(key, ())
         ):
             return False
-        if self.exclude_if_in_article & article_phrases:
+        if self.exclude_if_in_article & article_phrases and not (
+            self.unless_in_article & article_phrases
+        ):
             return False
         if self.require_in_article and not self.require_in_article & article_phrases:
             return False

@@ -77,13 +77,19 @@ class Entity:
     exclude_phrases: tuple[str, ...] = ()
     exclude_if_near: Proximity | None = None
     exclude_if_in_article: tuple[str, ...] = ()
+    unless_in_article: tuple[str, ...] = ()
     require_near: Proximity | None = None
     require_in_article: tuple[str, ...] = ()
     examples: Examples = Examples()
 
     def context_phrases(self) -> tuple[str, ...]:
         """Every phrase the context rules look for."""
-        phrases = [*self.exclude_phrases, *self.exclude_if_in_article, *self.require_in_article]
+        phrases = [
+            *self.exclude_phrases,
+            *self.exclude_if_in_article,
+            *self.unless_in_article,
+            *self.require_in_article,
+        ]
         for proximity in (self.exclude_if_near, self.require_near):
             if proximity is not None:
                 phrases.extend(proximity.words)
@@ -153,6 +159,7 @@ class _EntityModel(_Strict):
     exclude_phrases: list[str] = []
     exclude_if_near: _ProximityModel | None = None
     exclude_if_in_article: list[str] = []
+    unless_in_article: list[str] = []
     require_near: _ProximityModel | None = None
     require_in_article: list[str] = []
     examples: _ExamplesModel = _ExamplesModel()
@@ -344,8 +351,14 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         "acronyms": model.acronyms,
         "exclude_phrases": model.exclude_phrases,
         "exclude_if_in_article": model.exclude_if_in_article,
+        "unless_in_article": model.unless_in_article,
         "require_in_article": model.require_in_article,
     }
+    if model.unless_in_article and not model.exclude_if_in_article:
+        problems.append(
+            f"{where}.unless_in_article: it only qualifies exclude_if_in_article, which "
+            f"entity {model.id!r} does not have: add exclude_if_in_article or remove it"
+        )
     for key, proximity in (
         ("exclude_if_near", model.exclude_if_near),
         ("require_near", model.require_near),
@@ -366,6 +379,7 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         exclude_phrases=tuple(model.exclude_phrases),
         exclude_if_near=_build_proximity(model.exclude_if_near),
         exclude_if_in_article=tuple(model.exclude_if_in_article),
+        unless_in_article=tuple(model.unless_in_article),
         require_near=_build_proximity(model.require_near),
         require_in_article=tuple(model.require_in_article),
         examples=_build_examples(model.examples),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from monitor.errors import ConfigError
 from monitor.match import Matcher, Watchlist
 
 WriteWatchlist = Callable[..., Watchlist]
@@ -57,6 +58,35 @@ def test_exclude_if_in_article_looks_at_every_field(write_watchlist: WriteWatchl
     )
     assert found(watchlist, title="GNA report", content="by the Ghana News Agency") == []
     assert found(watchlist, title="GNA report", content="from Tripoli") == ["GNA"]
+
+
+def test_unless_in_article_keeps_the_mention(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            exclude_if_in_article: [Lebanon, Lebanese]
+            unless_in_article: [Libya, Libyan]
+        """
+    )
+    assert found(watchlist, title="Gunfire in Tripoli", content="The Lebanese army deployed.") == []
+    assert found(watchlist, title="Lebanon and Libya sign a deal", content="Met in Tripoli.") == [
+        "Tripoli"
+    ]
+    assert found(watchlist, content="Talks in Tripoli.") == ["Tripoli"]
+
+
+def test_unless_in_article_needs_exclude_if_in_article(write_watchlist: WriteWatchlist) -> None:
+    with pytest.raises(ConfigError, match=r"entities\[0\]\.unless_in_article"):
+        write_watchlist(
+            """
+            entities:
+              - id: tripoli
+                names: [Tripoli]
+                unless_in_article: [Libya]
+            """
+        )
 
 
 def test_require_near_and_require_in_article(write_watchlist: WriteWatchlist) -> None:
