@@ -3,13 +3,17 @@ the line or field, and the fix. Keeps going after the first problem."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from monitor.db.sources import SourceSpec
+from monitor.egress import blocked_address_reason
 from monitor.errors import ConfigError, DatabaseError
 from monitor.match import check_examples, load_watchlist
 from monitor.runtime import source_specs
-from monitor.settings import config_path, line_of, load_settings, read_yaml
+from monitor.settings import LoadedSettings, config_path, line_of, load_settings, read_yaml
 
 
 def _raw_watchlists(data: dict[str, Any]) -> list[tuple[int, str | None, list[Any] | None]]:
@@ -38,6 +42,40 @@ def _raw_sink_names(data: dict[str, Any]) -> set[str]:
     if not isinstance(sinks, list):
         return set()
     return {s["name"] for s in sinks if isinstance(s, dict) and isinstance(s.get("name"), str)}
+
+
+def private_target(url: str) -> str | None:
+    """Why ``url`` names a host the egress guard refuses (loopback, private, ...), judged
+    without DNS: literal addresses and ``localhost`` only."""
+    host = (urlsplit(url).hostname or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    try:
+        return blocked_address_reason(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def refused_targets(loaded: LoadedSettings, specs: list[SourceSpec]) -> list[str]:
+    """A message for each enabled source or sink the egress guard will refuse."""
+    if loaded.settings.poll.allow_private_networks:
+        return []
+    targets = [(f"source {s.name!r}", s.url) for s in specs if s.enabled]
+    targets += [
+        (f"sinks[{i}] ({sink.name})", sink.url)
+        for i, sink in enumerate(loaded.settings.sinks)
+        if sink.enabled
+    ]
+    messages = []
+    for label, url in targets:
+        reason = private_target(url)
+        if reason:
+            messages.append(
+                f"{loaded.path}: {label}: {url} is a {reason} address, which outbound "
+                "requests refuse; set poll.allow_private_networks: true if that is "
+                "intended (intranet feeds, a local receiver)"
+            )
+    return messages
 
 
 def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
@@ -98,6 +136,8 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
             notes.append(f"{len(specs)} sources ({sum(s.enabled for s in specs)} enabled)")
         except ConfigError as error:
             problems.extend(error.problems)
+            specs = []
+        problems.extend(refused_targets(loaded, specs))
         if not loaded.settings.sinks:
             notes.append("no sinks: matches are stored but no alert is sent")
         try:

@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.table import Table
 from monitor import __version__
 from monitor.errors import ConfigError, DatabaseError, MonitorError
 from monitor.settings import LoadedSettings, load_settings
+
+if TYPE_CHECKING:
+    from monitor.runtime import Runtime
 
 app = typer.Typer(
     help="Watch news feeds for named actors and places; send signed webhook alerts.",
@@ -58,7 +61,7 @@ def _settings(config: Path | None) -> LoadedSettings:
         fail(error)
 
 
-def _runtime(config: Path | None, *, need_sinks: bool, create: bool = True):  # type: ignore[no-untyped-def]
+def _runtime(config: Path | None, *, need_sinks: bool, create: bool = True) -> Runtime:
     from monitor.runtime import Runtime
 
     loaded = _settings(config)
@@ -67,6 +70,12 @@ def _runtime(config: Path | None, *, need_sinks: bool, create: bool = True):  # 
         runtime.db.prepare(allow_create=create)
     except MonitorError as error:
         fail(error)
+    if need_sinks:
+        from monitor.check import refused_targets
+        from monitor.runtime import source_specs
+
+        for message in refused_targets(loaded, source_specs(loaded)):
+            logging.getLogger("monitor").warning("%s", message)
     return runtime
 
 

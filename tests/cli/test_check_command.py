@@ -121,3 +121,24 @@ sinks:
     result = monitor("check", "--config", str(config))
     assert result.returncode != 0
     assert "sinks[0].secret" in result.stderr and "base64" in result.stderr
+
+
+def test_loopback_targets_are_named_unless_private_networks_allowed(tmp_path: Path) -> None:
+    text = f"""\
+database_url: sqlite:///{tmp_path}/m.db
+sources:
+  - name: Local
+    url: http://127.0.0.1:8000/feed.xml
+watchlists: [{LIBYA_WATCHLIST}]
+sinks:
+  - name: ops
+    url: http://localhost:9000/hook
+"""
+    config = tmp_path / "monitor.yaml"
+    config.write_text(text, encoding="utf-8")
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    assert "source 'Local'" in result.stderr and "loopback" in result.stderr
+    assert "sinks[0] (ops)" in result.stderr and "allow_private_networks" in result.stderr
+    config.write_text(text + "poll:\n  allow_private_networks: true\n", encoding="utf-8")
+    assert monitor("check", "--config", str(config)).returncode == 0
