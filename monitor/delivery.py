@@ -77,11 +77,13 @@ async def deliver_one(
         await db.run(lambda c: delivery_queries.postpone(c, due.id, until=until, reason=message))
         return DeliveryOutcome(due.id, due.sink, "postponed", message)
     try:
-        await send(client, sink_target(sink), due.id, payload_for(due), now=runtime.clock())
+        status = await send(
+            client, sink_target(sink), due.id, payload_for(due), now=runtime.clock()
+        )
     except DeliveryError as error:
         return await _record_failure(runtime, sink, due, error)
     now = runtime.clock()
-    await db.run(lambda c: delivery_queries.mark_delivered(c, due.id, now=now, status=200))
+    await db.run(lambda c: delivery_queries.mark_delivered(c, due.id, now=now, status=status))
     log.info("delivered %s to %s (%s)", due.id, due.sink, due.watchlist)
     return DeliveryOutcome(due.id, due.sink, "delivered")
 

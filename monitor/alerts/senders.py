@@ -198,10 +198,10 @@ async def send(
     payload: Mapping[str, object],
     *,
     now: datetime,
-) -> None:
+) -> int:
     """POST the alert ``payload`` to ``sink`` as delivery ``delivery_id`` (the ``webhook-id``).
 
-    Returns when the receiver answered 2xx; raises ``DeliveryError`` otherwise. ``now`` gives
+    Returns the 2xx status when the receiver accepted it; raises ``DeliveryError`` otherwise. ``now`` gives
     the ``webhook-timestamp`` (a naive ``now`` is taken as UTC). The body is encoded once and
     the signature covers exactly those bytes.
     """
@@ -245,3 +245,4 @@ async def send(
         raise _delivery_error(sink, "network_error", "no response")
     if not response.is_success:
         raise _status_error(sink, response, response_body, now)
+    return response.status_code

@@ -130,6 +130,7 @@ def test_receiver_failing_twice_gets_alert_with_one_webhook_id(tmp_path: Path) -
                 assert verify(SECRET, r.headers, r.body)
             row = runtime.db.run_sync(lambda c: c.execute(select(deliveries)).one())
             assert row.status == "delivered" and row.attempts == 3 and row.id in ids
+            assert row.last_status == 200
         finally:
             runtime.db.close()
 
