@@ -14,7 +14,6 @@ import os
 import platform
 import random
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -816,7 +815,7 @@ def run_raw_scan(
 @dataclass(frozen=True, slots=True)
 class MemoryResult:
     """Memory of the matcher at one size: ``tracemalloc`` figures (Python allocations,
-    pyahocorasick's included) and, if probed, the ru_maxrss growth of a fresh process."""
+    pyahocorasick's included) and, if probed, the peak RSS growth (VmHWM) of a fresh process."""
 
     names: int
     scanned_bytes: int
@@ -832,14 +831,34 @@ def _match_all(watchlist_path: Path, articles: Sequence[Article]) -> Matcher:
     return matcher
 
 
-def _rss_probe(watchlist_path: str, articles: list[tuple[str, str, str]]) -> float:
-    """In a fresh process: peak RSS growth (MB) from loading, compiling and matching."""
+def _proc_status_kib(key: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _rss_probe(watchlist_path: str, articles: list[tuple[str, str, str]]) -> float | None:
+    """In a fresh process: peak RSS growth (MB) from loading, compiling and matching.
+
+    Linux keeps ``ru_maxrss`` across exec, so a spawned child starts with its parent's peak;
+    instead the kernel's high-water mark (VmHWM) is reset (clear_refs 5) and read back.
+    """
     sample = [Article(*fields) for fields in articles]
     gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    before = _proc_status_kib("VmRSS")
     matcher = _match_all(Path(watchlist_path), sample)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = _proc_status_kib("VmHWM")
     del matcher
+    if before is None or after is None:
+        return None
     return (after - before) * 1024 / MB
 
 
@@ -928,11 +947,20 @@ class Report:
                 )
             )
         if ours is not None:
+            loaded = (ours.load_seconds or 0.0) + ours.compile_seconds
             rows.append(
                 (
-                    f"compile {largest:,} names < {TARGET_COMPILE_SECONDS:g} s (Matcher())",
-                    f"{ours.compile_seconds:.3f} s (+ {ours.load_seconds or 0:.3f} s YAML load)",
+                    f"compile {largest:,} names < {TARGET_COMPILE_SECONDS:g} s, Matcher() alone",
+                    f"{ours.compile_seconds:.3f} s",
                     ours.compile_seconds < TARGET_COMPILE_SECONDS,
+                )
+            )
+            rows.append(
+                (
+                    f"compile {largest:,} names < {TARGET_COMPILE_SECONDS:g} s, "
+                    "load_watchlist (YAML) + Matcher()",
+                    f"{loaded:.3f} s",
+                    loaded < TARGET_COMPILE_SECONDS,
                 )
             )
         if self.memory is not None:
@@ -940,7 +968,7 @@ class Report:
             rows.append(
                 (
                     f"memory at {self.memory.names:,} names < {TARGET_MEMORY_MB:g} MB",
-                    f"{worst:.1f} MB (worst of tracemalloc peak and ru_maxrss growth)",
+                    f"{worst:.1f} MB (worst of tracemalloc peak and peak RSS growth)",
                     worst < TARGET_MEMORY_MB,
                 )
             )
@@ -1081,7 +1109,8 @@ def format_report(report: Report) -> str:
         f"Text: {report.total_bytes / MB:.2f} MB (10^6 bytes of UTF-8 article HTML, title + "
         f"summary + content) in {report.articles:,} articles of 1-5 KB, "
         f"{report.arabic_articles:,} in Arabic; {report.planted:,} planted mentions and "
-        f"{report.decoys:,} decoys (names in another sense) over the 10,000-name list.",
+        f"{report.decoys:,} decoys (names in another sense) for the "
+        f"{max(report.config.sizes):,}-name list.",
         "",
     ]
     rows = list(_rows(report))
@@ -1105,17 +1134,18 @@ def format_report(report: Report) -> str:
         "without an attached Arabic prefix, plus decoys, which only context rules drop).",
     ]
     if sampled:
-        lines.append(
+        lines += [
             f"* regex at {', '.join(f'{r.names:,}' for r in sampled)} names: run on the first "
-            f"{report.regex_sample_bytes / MB:.2f} MB only; 's for all' is extrapolated "
-            "linearly to the whole text (hits and expected are for the sample)."
-        )
+            f"{report.regex_sample_bytes / MB:.2f} MB only,",
+            "  's for all' is extrapolated linearly to the whole text; hits and expected are",
+            "  for that sample.",
+        ]
     if report.memory is not None:
         memory = report.memory
         rss = (
             "not probed"
             if memory.rss_delta_mb is None
-            else f"{memory.rss_delta_mb:.1f} MB ru_maxrss growth in a fresh process"
+            else f"{memory.rss_delta_mb:.1f} MB peak RSS growth (VmHWM) in a fresh process"
         )
         lines += [
             "",

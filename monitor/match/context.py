@@ -41,6 +41,7 @@ class EntityContext:
     """The context rules of one entity, with phrases as scan keys."""
 
     exclude_phrases: frozenset[str]
+    keep_if_near: _CompiledProximity | None
     exclude_if_near: _CompiledProximity | None
     exclude_if_in_article: frozenset[str]
     unless_in_article: frozenset[str]
@@ -54,6 +55,7 @@ class EntityContext:
 
         return cls(
             exclude_phrases=keys(entity.exclude_phrases),
+            keep_if_near=_CompiledProximity.of(entity.keep_if_near),
             exclude_if_near=_CompiledProximity.of(entity.exclude_if_near),
             exclude_if_in_article=keys(entity.exclude_if_in_article),
             unless_in_article=keys(entity.unless_in_article),
@@ -63,7 +65,9 @@ class EntityContext:
 
     def keeps(self, mention: Hit, scan: FieldScan, article_phrases: AbstractSet[str]) -> bool:
         """Whether a mention survives; ``article_phrases`` are the phrase keys found anywhere
-        in the article."""
+        in the article. ``keep_if_near`` wins over every exclusion ("Tripoli, Libya")."""
+        if self.keep_if_near is not None and self.keep_if_near.near(mention, scan):
+            return True
         if any(
             _overlaps(hit, mention)
             for key in self.exclude_phrases

@@ -75,6 +75,7 @@ class Entity:
     names: tuple[str, ...]
     acronyms: tuple[str, ...] = ()
     exclude_phrases: tuple[str, ...] = ()
+    keep_if_near: Proximity | None = None
     exclude_if_near: Proximity | None = None
     exclude_if_in_article: tuple[str, ...] = ()
     unless_in_article: tuple[str, ...] = ()
@@ -90,7 +91,7 @@ class Entity:
             *self.unless_in_article,
             *self.require_in_article,
         ]
-        for proximity in (self.exclude_if_near, self.require_near):
+        for proximity in (self.keep_if_near, self.exclude_if_near, self.require_near):
             if proximity is not None:
                 phrases.extend(proximity.words)
         return tuple(phrases)
@@ -157,6 +158,7 @@ class _EntityModel(_Strict):
     names: list[str] = []
     acronyms: list[str] = []
     exclude_phrases: list[str] = []
+    keep_if_near: _ProximityModel | None = None
     exclude_if_near: _ProximityModel | None = None
     exclude_if_in_article: list[str] = []
     unless_in_article: list[str] = []
@@ -186,6 +188,7 @@ _KEYS_BY_PARENT: Mapping[str, tuple[str, ...]] = {
     "": tuple(_WatchlistModel.model_fields),
     "entities": tuple(_EntityModel.model_fields),
     "rules": tuple(_RuleModel.model_fields),
+    "keep_if_near": tuple(_ProximityModel.model_fields),
     "exclude_if_near": tuple(_ProximityModel.model_fields),
     "require_near": tuple(_ProximityModel.model_fields),
     "examples": tuple(_ExamplesModel.model_fields),
@@ -360,6 +363,7 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
             f"entity {model.id!r} does not have: add exclude_if_in_article or remove it"
         )
     for key, proximity in (
+        ("keep_if_near", model.keep_if_near),
         ("exclude_if_near", model.exclude_if_near),
         ("require_near", model.require_near),
     ):
@@ -377,6 +381,7 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         names=tuple(model.names),
         acronyms=tuple(model.acronyms),
         exclude_phrases=tuple(model.exclude_phrases),
+        keep_if_near=_build_proximity(model.keep_if_near),
         exclude_if_near=_build_proximity(model.exclude_if_near),
         exclude_if_in_article=tuple(model.exclude_if_in_article),
         unless_in_article=tuple(model.unless_in_article),

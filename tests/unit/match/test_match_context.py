@@ -187,3 +187,22 @@ def test_shipped_ids_and_languages(libya: Watchlist) -> None:
         "خليفة حفتر",
         "حفتر",
     } <= set(by_id["haftar"].names)
+
+
+def test_keep_if_near_wins_over_exclusions(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            keep_if_near: {words: [Libya], within: 2}
+            exclude_if_near: {words: [Lebanon], within: 10}
+            exclude_if_in_article: [Lebanese]
+        """
+    )
+    text = "Tripoli in Lebanon signed a deal with the port of Tripoli, Libya."
+    assert found(watchlist, content=text) == ["Tripoli"]
+    assert found(watchlist, title="Lebanese exports", content="Tripoli, Libya, said.") == [
+        "Tripoli"
+    ]
+    assert found(watchlist, title="Lebanese exports", content="Tripoli said.") == []

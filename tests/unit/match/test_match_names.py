@@ -51,8 +51,11 @@ def test_no_mention_inside_words_or_in_wrong_case(libya_matcher: Matcher, text: 
 
 
 def test_acronyms_are_case_sensitive(libya_matcher: Matcher) -> None:
-    result = libya_matcher.match({"content": "LNA, not lna or Lna; GNA, not gna."})
+    result = libya_matcher.match({"content": "LNA, not lna or lNA; GNA, not gna or gNA."})
     assert surfaces(result) == ["LNA", "GNA"]
+    # Each listed form is matched exactly as written: the Italian wire style "Lna" is listed.
+    italian = libya_matcher.match({"content": "l'Lna e il Gna; not LnA."})
+    assert surfaces(italian) == ["Lna", "Gna"]
 
 
 @pytest.mark.parametrize(
@@ -125,10 +128,29 @@ def test_titles_and_variants_match(libya_matcher: Matcher) -> None:
     ]
 
 
-def test_longest_leftmost_name_wins(libya_matcher: Matcher) -> None:
-    result = libya_matcher.match({"content": "Saddam Haftar and Khalifa Haftar"})
+def test_longest_leftmost_name_wins(write_watchlist: Callable[..., Watchlist]) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+          - id: airport
+            names: [Tripoli International Airport]
+        """
+    )
+    result = Matcher([watchlist]).match({"content": "Tripoli International Airport, Tripoli"})
     assert [(m.entity, m.text) for m in result.mentions] == [
-        ("saddam_haftar", "Saddam Haftar"),
+        ("airport", "Tripoli International Airport"),
+        ("tripoli", "Tripoli"),
+    ]
+
+
+def test_saddam_haftar_is_both_the_son_and_the_family(libya_matcher: Matcher) -> None:
+    text = "Saddam Haftar and Khalifa Haftar met. Iraq's Saddam Hussein did not."
+    result = libya_matcher.match({"content": text})
+    assert [(m.entity, m.text) for m in result.mentions] == [
+        ("saddam_haftar", "Saddam"),
+        ("haftar", "Haftar"),
         ("haftar", "Khalifa Haftar"),
     ]
 

@@ -1,0 +1,266 @@
+"""The hand-labelled evaluation set for the Libya watchlist: load it, run the matcher, score it.
+
+``python -m tests.unit.match.labelled`` (from the repository root) prints the scores and every miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.match import Matcher, load_watchlist
+
+__all__ = [
+    "ENTITIES",
+    "LABELLED_DIR",
+    "LANGUAGES",
+    "WATCHLIST",
+    "EntityScore",
+    "Evaluation",
+    "LabelledArticle",
+    "LabelledSetError",
+    "Miss",
+    "evaluate",
+    "load_labelled",
+    "main",
+]
+
+REPO = Path(__file__).resolve().parents[3]
+LABELLED_DIR = REPO / "tests" / "data" / "labelled"
+WATCHLIST = REPO / "config" / "watchlists" / "libya.yaml"
+
+# The four entities every line labels; each is also the entity id in the watchlist.
+ENTITIES: tuple[str, ...] = ("haftar", "lna", "gna", "tripoli")
+LANGUAGES: tuple[str, ...] = ("en", "ar", "fr", "it")
+TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")
+_REQUIRED_KEYS = frozenset({"id", "lang", "title", "summary", "expect"})
+_KNOWN_KEYS = _REQUIRED_KEYS | {"content", "note"}
+
+
+class LabelledSetError(ValueError):
+    """A line of the labelled set is malformed; the message names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledArticle:
+    """One labelled line: the article's HTML fields and the analyst's verdict per entity."""
+
+    id: str
+    lang: str
+    fields: Mapping[str, str]
+    expect: Mapping[str, bool]
+    note: str
+    source: str  # "file.jsonl:line", for messages
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """A line where the matcher disagrees with the label for one entity."""
+
+    article_id: str
+    entity: str
+    kind: str  # "FP" (matched, label says no) or "FN" (label says yes, not matched)
+    found: tuple[str, ...]  # "field: surface text" of each mention (empty for FN)
+    title: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityScore:
+    """Confusion counts of one entity over a set of lines."""
+
+    entity: str
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def precision(self) -> float:
+        predicted = self.tp + self.fp
+        return self.tp / predicted if predicted else 1.0
+
+    @property
+    def recall(self) -> float:
+        actual = self.tp + self.fn
+        return self.tp / actual if actual else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Scores per entity (over all lines and per language) and every miss."""
+
+    scores: tuple[EntityScore, ...]
+    by_language: Mapping[str, tuple[EntityScore, ...]]
+    misses: tuple[Miss, ...]
+    lines: int
+
+    def below(self, threshold: float) -> list[str]:
+        """Descriptions of every entity whose precision or recall is under ``threshold``."""
+        failing: list[str] = []
+        for score in self.scores:
+            if score.precision < threshold:
+                failing.append(f"{score.entity} precision {score.precision:.3f} < {threshold}")
+            if score.recall < threshold:
+                failing.append(f"{score.entity} recall {score.recall:.3f} < {threshold}")
+        return failing
+
+    def table(self) -> str:
+        header = f"{'entity':<9} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4} {'prec':>6} {'recall':>6}"
+        rows = [f"labelled set: {self.lines} lines", header]
+        for score in self.scores:
+            rows.append(
+                f"{score.entity:<9} {score.tp:>4} {score.fp:>4} {score.fn:>4} {score.tn:>4} "
+                f"{score.precision:>6.3f} {score.recall:>6.3f}"
+            )
+        rows.append("")
+        rows.append("precision / recall per language:")
+        rows.append(f"{'entity':<9} " + " ".join(f"{lang:>11}" for lang in self.by_language))
+        for index, entity in enumerate(ENTITIES):
+            cells = [
+                f"{scores[index].precision:.2f}/{scores[index].recall:.2f}".rjust(11)
+                for scores in self.by_language.values()
+            ]
+            rows.append(f"{entity:<9} " + " ".join(cells))
+        return "\n".join(rows)
+
+    def misses_report(self) -> str:
+        if not self.misses:
+            return "no misses"
+        rows = [f"{len(self.misses)} misses:"]
+        for miss in self.misses:
+            found = f" matched {'; '.join(miss.found)}" if miss.found else ""
+            note = f" -- {miss.note}" if miss.note else ""
+            rows.append(
+                f"  {miss.article_id:<9} {miss.entity:<8} {miss.kind} {miss.title!r}{found}{note}"
+            )
+        return "\n".join(rows)
+
+
+def load_labelled(directory: Path = LABELLED_DIR) -> list[LabelledArticle]:
+    """Every line of every ``*.jsonl`` file in ``directory`` (files in name order).
+
+    Raises LabelledSetError for a line that is not a JSON object of the documented shape.
+    """
+    files = sorted(directory.glob("*.jsonl"))
+    if not files:
+        raise LabelledSetError(f"{directory}: no *.jsonl files")
+    articles: list[LabelledArticle] = []
+    for path in files:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.strip():
+                    articles.append(_parse_line(line, f"{path.name}:{number}"))
+    return articles
+
+
+def _parse_line(line: str, source: str) -> LabelledArticle:
+    try:
+        raw: object = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise LabelledSetError(f"{source}: not JSON: {error}") from error
+    if not isinstance(raw, dict):
+        raise LabelledSetError(f"{source}: a line must be a JSON object")
+    missing = _REQUIRED_KEYS - raw.keys()
+    if missing:
+        raise LabelledSetError(f"{source}: missing keys {sorted(missing)}")
+    unknown = raw.keys() - _KNOWN_KEYS
+    if unknown:
+        raise LabelledSetError(f"{source}: unknown keys {sorted(unknown)}")
+    for key in ("id", "lang", *TEXT_FIELDS, "note"):
+        if key in raw and not isinstance(raw[key], str):
+            raise LabelledSetError(f"{source}: {key!r} must be a string")
+    if raw["lang"] not in LANGUAGES:
+        raise LabelledSetError(f"{source}: lang {raw['lang']!r} is not one of {LANGUAGES}")
+    expect = raw["expect"]
+    if not isinstance(expect, dict) or set(expect) != set(ENTITIES):
+        raise LabelledSetError(f"{source}: 'expect' must label exactly {list(ENTITIES)}")
+    if not all(isinstance(value, bool) for value in expect.values()):
+        raise LabelledSetError(f"{source}: every 'expect' value must be true or false")
+    return LabelledArticle(
+        id=raw["id"],
+        lang=raw["lang"],
+        fields={key: raw[key] for key in TEXT_FIELDS if key in raw},
+        expect={entity: expect[entity] for entity in ENTITIES},
+        note=raw.get("note", ""),
+        source=source,
+    )
+
+
+def evaluate(matcher: Matcher, articles: Sequence[LabelledArticle]) -> Evaluation:
+    """Run ``matcher`` on every article; an entity is predicted when any mention of it is found."""
+    misses: list[Miss] = []
+    outcomes: list[tuple[LabelledArticle, dict[str, tuple[str, ...]]]] = []
+    for article in articles:
+        found: dict[str, list[str]] = {entity: [] for entity in ENTITIES}
+        for mention in matcher.match(article.fields).mentions:
+            if mention.entity in found:
+                found[mention.entity].append(f"{mention.field}: {mention.text!r}")
+        predicted = {entity: tuple(texts) for entity, texts in found.items()}
+        outcomes.append((article, predicted))
+        for entity in ENTITIES:
+            expected, hit = article.expect[entity], bool(predicted[entity])
+            if expected != hit:
+                misses.append(
+                    Miss(
+                        article_id=article.id,
+                        entity=entity,
+                        kind="FP" if hit else "FN",
+                        found=predicted[entity],
+                        title=article.fields.get("title", ""),
+                        note=article.note,
+                    )
+                )
+    by_language = {
+        lang: _scores(outcome for outcome in outcomes if outcome[0].lang == lang)
+        for lang in LANGUAGES
+    }
+    return Evaluation(
+        scores=_scores(outcomes),
+        by_language=by_language,
+        misses=tuple(misses),
+        lines=len(articles),
+    )
+
+
+def _scores(
+    outcomes: Iterable[tuple[LabelledArticle, dict[str, tuple[str, ...]]]],
+) -> tuple[EntityScore, ...]:
+    counts = {entity: [0, 0, 0, 0] for entity in ENTITIES}  # tp, fp, fn, tn
+    for article, predicted in outcomes:
+        for entity in ENTITIES:
+            expected, hit = article.expect[entity], bool(predicted[entity])
+            slot = (0 if hit else 2) if expected else (1 if hit else 3)
+            counts[entity][slot] += 1
+    return tuple(EntityScore(entity, *counts[entity]) for entity in ENTITIES)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the score table and every miss; exit 1 when an entity is under the threshold."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.unit.match.labelled",
+        description="Score a watchlist against the hand-labelled set and list every miss.",
+    )
+    parser.add_argument("--watchlist", type=Path, default=WATCHLIST)
+    parser.add_argument("--data", type=Path, default=LABELLED_DIR, help="folder of *.jsonl")
+    parser.add_argument("--threshold", type=float, default=0.95)
+    options = parser.parse_args(argv)
+    matcher = Matcher([load_watchlist(options.watchlist)])
+    evaluation = evaluate(matcher, load_labelled(options.data))
+    print(evaluation.table())
+    print()
+    print(evaluation.misses_report())
+    failing = evaluation.below(options.threshold)
+    if failing:
+        print()
+        print("below threshold: " + "; ".join(failing))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Scores the shipped Libya watchlist on the hand-labelled set (tests/data/labelled) and checks
+that the set itself is well formed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from monitor.match import Matcher, load_watchlist
+from tests.unit.match.labelled import (
+    ENTITIES,
+    LABELLED_DIR,
+    LANGUAGES,
+    WATCHLIST,
+    LabelledArticle,
+    LabelledSetError,
+    evaluate,
+    load_labelled,
+)
+
+THRESHOLD = 0.95
+MIN_LINES = 200
+MIN_LINES_PER_LANGUAGE = 30
+MIN_POSITIVES_PER_ENTITY = 25
+
+
+@pytest.fixture(scope="module")
+def labelled() -> list[LabelledArticle]:
+    return load_labelled(LABELLED_DIR)
+
+
+def test_set_is_large_and_varied_enough(labelled: list[LabelledArticle]) -> None:
+    ids = Counter(article.id for article in labelled)
+    assert [key for key, count in ids.items() if count > 1] == []
+    assert len(labelled) >= MIN_LINES
+    per_language = Counter(article.lang for article in labelled)
+    assert set(per_language) == set(LANGUAGES)
+    assert all(per_language[lang] >= MIN_LINES_PER_LANGUAGE for lang in LANGUAGES), per_language
+    for entity in ENTITIES:
+        positives = sum(article.expect[entity] for article in labelled)
+        assert positives >= MIN_POSITIVES_PER_ENTITY, f"{entity}: {positives} positive lines"
+        assert len(labelled) - positives >= MIN_POSITIVES_PER_ENTITY, f"{entity}: few negatives"
+
+
+def test_every_line_labels_all_four_entities_and_has_a_title(
+    labelled: list[LabelledArticle],
+) -> None:
+    for article in labelled:
+        assert tuple(article.expect) == ENTITIES, article.source
+        assert article.fields.get("title", "").strip(), article.source
+        language_prefix = article.id.split("-", 1)[0]
+        assert language_prefix in (article.lang, "trap"), f"{article.source}: id {article.id}"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "not JSON"),
+        ('["a list"]', "JSON object"),
+        ('{"id": "en-1", "lang": "en", "title": "t", "summary": "s"}', "missing keys"),
+        (
+            '{"id": "en-1", "lang": "de", "title": "t", "summary": "s", "expect": {}}',
+            "lang 'de'",
+        ),
+        (
+            '{"id": "en-1", "lang": "en", "title": "t", "summary": "s", '
+            '"expect": {"haftar": true, "lna": false, "gna": false}}',
+            "label exactly",
+        ),
+        (
+            '{"id": "en-1", "lang": "en", "title": "t", "summary": "s", '
+            '"expect": {"haftar": 1, "lna": false, "gna": false, "tripoli": false}}',
+            "true or false",
+        ),
+        (
+            '{"id": "en-1", "lang": "en", "title": "t", "summary": "s", "label": 1, '
+            '"expect": {"haftar": true, "lna": false, "gna": false, "tripoli": false}}',
+            "unknown keys",
+        ),
+    ],
+)
+def test_loader_rejects_malformed_lines_naming_file_and_line(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    good = (
+        '{"id": "en-0", "lang": "en", "title": "t", "summary": "s", '
+        '"expect": {"haftar": false, "lna": false, "gna": false, "tripoli": false}}'
+    )
+    (tmp_path / "set.jsonl").write_text(f"{good}\n{line}\n", encoding="utf-8")
+    with pytest.raises(LabelledSetError, match=rf"set\.jsonl:2: .*{message}"):
+        load_labelled(tmp_path)
+
+
+def test_shipped_watchlist_precision_and_recall(
+    labelled: list[LabelledArticle], capsys: pytest.CaptureFixture[str]
+) -> None:
+    evaluation = evaluate(Matcher([load_watchlist(WATCHLIST)]), labelled)
+    with capsys.disabled():
+        print(f"\n{evaluation.table()}\n")
+    failing = evaluation.below(THRESHOLD)
+    assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
