@@ -32,6 +32,7 @@ from monitor.runtime import Runtime, source_specs
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 90.0
+PRUNE_EVERY = timedelta(hours=6)
 
 
 def instance_name() -> str:
@@ -169,33 +170,24 @@ class Service:
                 pass
         settings = self.runtime.settings
         scheduler = AsyncIOScheduler(event_loop=loop)
-        # APScheduler is only a timer here: coalescing or skipping a tick loses nothing.
-        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
         now = self.runtime.clock()
-        scheduler.add_job(
-            self._job(self.poll_due),
-            "interval",
-            seconds=settings.poll.tick.total_seconds(),
-            next_run_time=now,
-            id="poll",
-            **common,
-        )
-        scheduler.add_job(
-            self._job(self.deliver),
-            "interval",
-            seconds=settings.delivery.tick.total_seconds(),
-            next_run_time=now,
-            id="deliver",
-            **common,
-        )
-        scheduler.add_job(
-            self._job(self.prune),
-            "interval",
-            seconds=timedelta(hours=6).total_seconds(),
-            next_run_time=now + timedelta(minutes=1),
-            id="prune",
-            **common,
-        )
+        jobs: list[tuple[str, Callable[[], Awaitable[object]], timedelta, timedelta]] = [
+            ("poll", self.poll_due, settings.poll.tick, timedelta(0)),
+            ("deliver", self.deliver, settings.delivery.tick, timedelta(0)),
+            ("prune", self.prune, PRUNE_EVERY, timedelta(minutes=1)),
+        ]
+        for name, work, every, first_in in jobs:
+            # APScheduler is only a timer here: coalescing or skipping a tick loses nothing.
+            scheduler.add_job(
+                self._job(work),
+                "interval",
+                seconds=every.total_seconds(),
+                next_run_time=now + first_in,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         scheduler.start()
         log.info("monitor running as %s", self.owner)
         if ready is not None:

@@ -201,9 +201,9 @@ async def send(
 ) -> int:
     """POST the alert ``payload`` to ``sink`` as delivery ``delivery_id`` (the ``webhook-id``).
 
-    Returns the 2xx status when the receiver accepted it; raises ``DeliveryError`` otherwise. ``now`` gives
-    the ``webhook-timestamp`` (a naive ``now`` is taken as UTC). The body is encoded once and
-    the signature covers exactly those bytes.
+    Returns the 2xx status when the receiver accepted it; raises ``DeliveryError`` otherwise.
+    ``now`` gives the ``webhook-timestamp`` (a naive ``now`` is taken as UTC). The body is
+    encoded once and the signature covers exactly those bytes.
     """
     url = _check_url(sink)
     try:
