@@ -101,3 +101,18 @@ def test_shipped_watchlist_precision_and_recall(
         print(f"\n{evaluation.table()}\n")
     failing = evaluation.below(THRESHOLD)
     assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
+
+
+HELDOUT_DIR = LABELLED_DIR.parent / "heldout"
+
+
+def test_shipped_watchlist_on_the_held_out_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """A second set, written by someone who had not seen the watchlist nor the first set."""
+    heldout = load_labelled(HELDOUT_DIR)
+    assert len(heldout) >= 150
+    assert len({article.id for article in heldout}) == len(heldout)
+    evaluation = evaluate(Matcher([load_watchlist(WATCHLIST)]), heldout)
+    with capsys.disabled():
+        print(f"\nheld-out set:\n{evaluation.table()}\n")
+    failing = evaluation.below(THRESHOLD)
+    assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
