@@ -82,6 +82,10 @@ async def deliver_one(
         )
     except DeliveryError as error:
         return await _record_failure(runtime, sink, due, error)
+    except Exception as error:  # noqa: BLE001 - a bad row must not stop the other deliveries
+        log.exception("delivery %s failed unexpectedly", due.id)
+        problem = DeliveryError(due.sink, "internal_error", repr(error))
+        return await _record_failure(runtime, sink, due, problem)
     now = runtime.clock()
     await db.run(lambda c: delivery_queries.mark_delivered(c, due.id, now=now, status=status))
     log.info("delivered %s to %s (%s)", due.id, due.sink, due.watchlist)

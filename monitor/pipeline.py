@@ -105,7 +105,18 @@ def _new_entries(conn: Connection, source_id: int, entries: Sequence[FeedEntry])
 async def poll_source(
     runtime: Runtime, client: httpx.AsyncClient, source: SourceRow
 ) -> PollOutcome:
-    """Poll one leased source and record the outcome; never raises for a feed's fault."""
+    """Poll one leased source and record the outcome; never raises, whatever the feed does
+    (a bug of ours is recorded on the source as ``internal_error`` and backed off too)."""
+    try:
+        return await _poll(runtime, client, source)
+    except Exception as error:  # noqa: BLE001 - one feed must never stop the others
+        log.exception("polling %s failed unexpectedly", source.url)
+        return await record_failure(
+            runtime, source, "internal_error", f"{source.url}: {error!r}", None, None
+        )
+
+
+async def _poll(runtime: Runtime, client: httpx.AsyncClient, source: SourceRow) -> PollOutcome:
     db = runtime.db
     try:
         fetched = await fetch_feed(
@@ -116,7 +127,7 @@ async def poll_source(
             options=runtime.http,
         )
     except FetchError as error:
-        return await _record_failure(
+        return await record_failure(
             runtime,
             source,
             error.reason,
@@ -144,9 +155,7 @@ async def poll_source(
     try:
         parsed = await asyncio.to_thread(_parse, fetched)
     except ParseError as error:
-        return await _record_failure(
-            runtime, source, error.reason, str(error), fetched.status, None
-        )
+        return await record_failure(runtime, source, error.reason, str(error), fetched.status, None)
 
     new = await db.run(lambda conn: _new_entries(conn, source.id, parsed.entries))
     records = await asyncio.to_thread(_records, runtime, source, new, now)
@@ -229,7 +238,7 @@ def _records(
     return records
 
 
-async def _record_failure(
+async def record_failure(
     runtime: Runtime,
     source: SourceRow,
     reason: str,

@@ -229,3 +229,51 @@ def test_failing_source_is_recorded_and_does_not_stop_others(tmp_path: Path) -> 
             assert len(feeds.requests_for("/broken.xml")) == before
         finally:
             runtime.db.close()
+
+
+def test_a_broken_stored_alert_does_not_stop_the_others(tmp_path: Path) -> None:
+
+    from sqlalchemy import update
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/libya.xml", feed_reply(HAFTAR, ("second", "Tripoli talks", "<p>Talks.</p>")))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=None,
+            first_run="alert_all",
+        )
+        runtime = build(config)
+        asyncio.run(run_once(runtime))  # stores two matches, no sink yet
+        runtime.db.close()
+        config.write_text(
+            config.read_text(encoding="utf-8").replace(
+                "sinks: []", f"sinks:\n- name: ops\n  url: {receiver.url}\n  secret: {SECRET}"
+            ),
+            encoding="utf-8",
+        )
+        runtime = build(config)
+        try:
+            from monitor.replay import replay_articles
+
+            assert replay_articles(runtime, since=None, deliver=True)["queued"] == 2
+            first = runtime.db.run_sync(lambda c: c.execute(select(matches.c.id)).first())
+            assert first is not None
+            # A row the payload builder cannot read (e.g. written by a buggy older version).
+            runtime.db.run_sync(
+                lambda c: c.execute(
+                    update(matches)
+                    .where(matches.c.id == first.id)
+                    .values(detail={"matches": [{"nonsense": True}]})
+                )
+            )
+            _, sent = asyncio.run(run_once(runtime))
+            assert sorted(d.status for d in sent) == ["delivered", "retry"]
+            rows = runtime.db.run_sync(lambda c: c.execute(select(deliveries)).all())
+            broken = [r for r in rows if r.status == "pending"]
+            assert len(broken) == 1 and broken[0].last_error_reason == "internal_error"
+            assert broken[0].attempts == 1  # retried later (default schedule: 5s)
+            assert len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
