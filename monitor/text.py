@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from html import unescape
 from html.parser import HTMLParser
 
 __all__ = [
     "NormalizedText",
     "html_to_text",
     "is_word_char",
+    "iter_sentence_spans",
     "normalize_text",
     "sentence_spans",
 ]
@@ -30,7 +32,10 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 # A private marker for a block break while pieces are collected; input NULs are replaced first.
 _BREAK = "\x00"
-_WHITESPACE_RUN = re.compile(r"[ \t\r\n\f\v\x00]+")
+# What a browser collapses; a blank line (two line breaks in one run) separates paragraphs
+# in escaped plain text.
+_LAYOUT_WHITESPACE = " \t\r\n\f\v"
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
 class _VisibleTextParser(HTMLParser):
@@ -72,15 +77,6 @@ class _VisibleTextParser(HTMLParser):
         self.pieces.append(data)
 
 
-def _collapse_whitespace(match: re.Match[str]) -> str:
-    run = match.group()
-    # A block edge or a blank line (paragraphs in escaped plain text) is a line break;
-    # any other run of layout whitespace is one space, as a browser shows it.
-    if _BREAK in run or run.count("\n") >= 2:
-        return "\n"
-    return " "
-
-
 def html_to_text(fragment: str) -> str:
     """The visible text of an HTML fragment.
 
@@ -90,11 +86,76 @@ def html_to_text(fragment: str) -> str:
     """
     if not fragment:
         return ""
+    if "<" not in fragment and "&" not in fragment:
+        # No tag and no entity: the parser would hand the text back unchanged.
+        joined = fragment.replace(_BREAK, "\ufffd")
+    else:
+        joined = "".join(_visible_pieces(fragment))
+    return _collapse_whitespace(joined)
+
+
+# A start or end tag in the plain form that feeds use: ASCII name, attributes separated by
+# whitespace, values quoted or simple words. Group 1 is the "/" of an end tag, group 2 the
+# name. For such tags HTMLParser's rules are simple (see _visible_pieces).
+_SIMPLE_TAG = re.compile(
+    r"""<(/)?([a-zA-Z][a-zA-Z0-9]*)
+    (?(1)[ \t\n\r\f]*
+      | (?:[ \t\n\r\f]+[a-zA-Z][-a-zA-Z0-9_:.]*
+            (?:="[^"<>]*"|='[^'<>]*'|=[-a-zA-Z0-9_.:]+(?=[ \t\n\r\f>]))?
+        )*
+        [ \t\n\r\f]*/?
+    )>""",
+    re.VERBOSE,
+)
+# A start tag after which the parser keeps state: hidden content, raw text (script, style)
+# or <pre> line breaks. Loosely matched: a false alarm only means the parser is used.
+_STATEFUL_START = re.compile(
+    r"<(?:script|style|template|noscript|pre)[ \t\n\r\f/>]", re.IGNORECASE | re.ASCII
+)
+
+
+def _visible_pieces(fragment: str) -> list[str]:
+    """The visible text pieces and break markers of a fragment, as _VisibleTextParser
+    collects them.
+
+    HTMLParser spends most of its time on bookkeeping (line numbers, attribute values that
+    are never read). When every "<" opens a simple tag and no tag starts hidden content or
+    <pre>, what it would collect is plain: each text between tags with its entities decoded,
+    a break for each block tag (start, end or self-closing), nothing for other tags. That is
+    built from one regex split; anything else goes through the parser. Both paths give the
+    same pieces (tests/unit/text/test_text_html_paths.py).
+    """
+    if not _STATEFUL_START.search(fragment):
+        # Input NULs become U+FFFD as in handle_data (decoding entities never makes a NUL).
+        parts = _SIMPLE_TAG.split(fragment.replace(_BREAK, "\ufffd"))
+        # [text, "/" or None, name, text, ...]: three parts per tag, one "<" in each tag.
+        if len(parts) // 3 == fragment.count("<"):
+            parts[0::3] = map(unescape, parts[0::3])
+            parts[1::3] = [""] * (len(parts) // 3)
+            parts[2::3] = [_BREAK if name.lower() in _BLOCK_TAGS else "" for name in parts[2::3]]
+            return parts
     parser = _VisibleTextParser()
     parser.feed(fragment)
     parser.close()
-    joined = "".join(parser.pieces)
-    return _WHITESPACE_RUN.sub(_collapse_whitespace, joined).strip(" \n")
+    return parser.pieces
+
+
+def _collapse_whitespace(text: str) -> str:
+    """Each whitespace run as a browser shows it: a line break if it holds a block edge or a
+    blank line, else one space; the text trimmed."""
+    # Done with C-level string operations rather than a regex callback per run: most runs are
+    # the single space between two words, which stays as it is.
+    if text.count("\n") >= 2:
+        text = _BLANK_LINE.sub(_BREAK, text)  # the run now holds a break marker
+    if _BREAK in text:
+        # A run that holds a break marker becomes exactly one marker.
+        trimmed = (segment.strip(_LAYOUT_WHITESPACE) for segment in text.split(_BREAK))
+        text = _BREAK.join(segment for segment in trimmed if segment)
+    for char in "\t\r\n\f\v":
+        text = text.replace(char, " ")
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text.replace(_BREAK, "\n").strip(" \n")
 
 
 # --- normalisation ---------------------------------------------------------------------
@@ -124,11 +185,9 @@ _REPLACED = {
     "\t": " ", "\r": " ", "\f": " ", "\v": " ",
 }  # fmt: skip
 
-# ASCII is the common case and maps one character to one: a C-level translate does it.
 _ASCII_FOLD = {ord(c): ord(c.lower()) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 _ASCII_FOLD.update({ord("-"): ord(" "), 9: 32, 13: 32, 12: 32, 11: 32})
 _ASCII_KEEP_CASE = {ord("-"): ord(" "), 9: 32, 13: 32, 12: 32, 11: 32}
-_ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
 
 
 def _fold_char(char: str, casefold: bool) -> str:
@@ -160,23 +219,64 @@ def _fold_char(char: str, casefold: bool) -> str:
     return folded
 
 
-@lru_cache(maxsize=65536)
-def _fold_folded(char: str) -> str:
-    return _fold_char(char, True)
+# Characters remembered by a fold table; past this, new characters are folded but not kept
+# (a text made of every code point must not grow the table without bound).
+_MAX_REMEMBERED_CHARS = 65536
 
 
-@lru_cache(maxsize=65536)
-def _fold_keep_case(char: str) -> str:
-    return _fold_char(char, False)
+class _FoldTable(dict[int, str]):
+    """A ``str.translate`` table filled on first use: code point -> what the char becomes.
+
+    Translating a whole text in C is what makes normalisation fast; the table also knows
+    which characters do not become exactly one character, so a caller can tell cheaply
+    whether a text's offset map is the identity.
+    """
+
+    def __init__(self, casefold: bool, ascii_table: dict[int, int]) -> None:
+        # ASCII as the ASCII table says (the same as _fold_char, without its cost).
+        super().__init__({code: chr(ascii_table.get(code, code)) for code in range(128)})
+        self._casefold = casefold
+        self._irregular: set[str] = set()  # chars that become zero or several chars
+        # A character class of the irregular chars and how many it covers, replaced as one
+        # value so that threads sharing the table never see a pattern with a wrong count.
+        self._irregular_pattern: tuple[re.Pattern[str] | None, int] = (None, 0)
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = _fold_char(char, self._casefold)
+        if len(folded) != 1:
+            # Recorded before the table entry exists: whoever finds the entry also finds
+            # the char here (another thread may translate with this table at the same time).
+            self._irregular.add(char)
+        if len(self) < _MAX_REMEMBERED_CHARS:
+            self[code] = folded
+        return folded
+
+    def one_to_one(self, text: str) -> bool:
+        """Whether every char of ``text`` (already translated with this table) became one."""
+        pattern, covers = self._irregular_pattern
+        if covers != len(self._irregular):
+            # Recompiled at most once per call, only after new irregular chars were met.
+            chars = sorted(self._irregular.copy())
+            pattern = re.compile("[" + "".join(re.escape(char) for char in chars) + "]")
+            self._irregular_pattern = (pattern, len(chars))
+        return pattern is None or pattern.search(text) is None
+
+
+_FOLD_TABLES = {True: _FoldTable(True, _ASCII_FOLD), False: _FoldTable(False, _ASCII_KEEP_CASE)}
 
 
 @dataclass(frozen=True, slots=True)
 class NormalizedText:
-    """A normalised copy of a text; ``starts[i]``/``ends[i]`` give the source span of char i."""
+    """A normalised copy of a text; ``starts[i]``/``ends[i]`` give the source span of char i.
+
+    When every char became exactly one char (the usual case) the map is the identity and is
+    held as two ``range`` objects instead of two tuples with an entry per char.
+    """
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: Sequence[int]
+    ends: Sequence[int]
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the source text that normalised chars ``start:end`` came from."""
@@ -191,36 +291,22 @@ def normalize_text(text: str, *, casefold: bool = True) -> NormalizedText:
     NBSP as space, Arabic alef/yeh/taa marbuta variants unified, harakat removed. A removed
     combining mark is counted into the span of the character before it.
     """
+    table = _FOLD_TABLES[casefold]
+    folded = text.translate(table)
+    if len(folded) == len(text) and table.one_to_one(text):
+        return NormalizedText(folded, range(len(text)), range(1, len(text) + 1))
+    # Some char was dropped or expanded: build the map char by char.
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    ascii_table = _ASCII_FOLD if casefold else _ASCII_KEEP_CASE
-    fold = _fold_folded if casefold else _fold_keep_case
-    for run in _ASCII_RUNS.finditer(text):
-        begin, stop = run.span()
-        chunk = run.group()
-        if chunk[0] < "\x80":
-            out.append(chunk.translate(ascii_table))
-            starts.extend(range(begin, stop))
-            ends.extend(range(begin + 1, stop + 1))
-            continue
-        folded_chars = list(map(fold, chunk))
-        if "" not in folded_chars:
-            joined = "".join(folded_chars)
-            if len(joined) == len(chunk):  # every char became exactly one char
-                out.append(joined)
-                starts.extend(range(begin, stop))
-                ends.extend(range(begin + 1, stop + 1))
-                continue
-        for offset, char in enumerate(chunk):
-            index = begin + offset
-            folded = folded_chars[offset]
-            if folded:
-                out.append(folded)
-                starts.extend([index] * len(folded))
-                ends.extend([index + 1] * len(folded))
-            elif ends and unicodedata.category(char)[0] == "M" and ends[-1] == index:
-                ends[-1] = index + 1
+    for index, char in enumerate(text):
+        folded_char = table[ord(char)]
+        if folded_char:
+            out.append(folded_char)
+            starts.extend([index] * len(folded_char))
+            ends.extend([index + 1] * len(folded_char))
+        elif ends and unicodedata.category(char)[0] == "M" and ends[-1] == index:
+            ends[-1] = index + 1
     return NormalizedText("".join(out), tuple(starts), tuple(ends))
 
 
@@ -233,6 +319,7 @@ def is_word_char(char: str) -> bool:
 
 # Candidate sentence ends: terminal punctuation, closing quotes/brackets, then whitespace;
 # or a line break (block edges from html_to_text).
+_TERMINAL_PUNCTUATION = ".!?\u2026\u061f\u3002"
 _SENTENCE_END = re.compile(r"[.!?\u2026\u061f\u3002]+[\"'\u2019\u201d\u00bb)\]]*[ \t]+|\n+")
 _ABBREVIATIONS = frozenset(
     {
@@ -274,31 +361,39 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     A sentence ends at a line break, or at . ! ? … ؟ followed by space unless the period
     ends a known abbreviation or initials, or the next word starts in lower case.
     """
-    spans: list[tuple[int, int]] = []
+    return list(iter_sentence_spans(text))
+
+
+def iter_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """``sentence_spans`` one at a time: a caller that needs only the first sentences (those
+    up to its last mention) does not pay for the rest of the text."""
     start = 0
     for found in _SENTENCE_END.finditer(text):
-        if found.group()[0] != "\n":
-            next_char = text[found.end()] if found.end() < len(text) else ""
-            if next_char and next_char.islower():
+        found_start, found_end = found.span()
+        if text[found_start] == "\n":
+            end = found_start
+        else:
+            if found_end < len(text) and text[found_end].islower():
                 continue
-            punct_end = found.start()
-            while punct_end < found.end() and text[punct_end] in ".!?\u2026\u061f\u3002":
+            punct_end = found_start
+            while punct_end < found_end and text[punct_end] in _TERMINAL_PUNCTUATION:
                 punct_end += 1
-            if text[punct_end - 1] == "." and punct_end - found.start() == 1:
-                if _is_abbreviation(text, found.start()):
+            if punct_end - found_start == 1 and text[found_start] == ".":
+                if _is_abbreviation(text, found_start):
                     continue
-        _append_trimmed(
-            text, start, found.start() if found.group()[0] == "\n" else found.end(), spans
-        )
-        start = found.end()
-    _append_trimmed(text, start, len(text), spans)
-    return spans
+            end = found_end
+        span = _trimmed(text, start, end)
+        if span is not None:
+            yield span
+        start = found_end
+    span = _trimmed(text, start, len(text))
+    if span is not None:
+        yield span
 
 
-def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if start < end:
-        spans.append((start, end))
+    return (start, end) if start < end else None

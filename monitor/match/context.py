@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from monitor.match.names import phrase_key
 from monitor.match.rules import word_distance
-from monitor.match.scan import FieldScan, Hit
+from monitor.match.scan import FieldScan, Hit, NameTarget
 from monitor.match.watchlist import Entity, Proximity
 
 __all__ = ["EntityContext"]
@@ -47,6 +47,7 @@ class EntityContext:
     unless_in_article: frozenset[str]
     require_near: _CompiledProximity | None
     require_in_article: frozenset[str]
+    conditional_in_article: frozenset[str]
 
     @classmethod
     def of(cls, entity: Entity) -> EntityContext:
@@ -61,11 +62,21 @@ class EntityContext:
             unless_in_article=keys(entity.unless_in_article),
             require_near=_CompiledProximity.of(entity.require_near),
             require_in_article=keys(entity.require_in_article),
+            conditional_in_article=keys(
+                entity.conditional_acronyms.if_in_article if entity.conditional_acronyms else ()
+            ),
         )
 
     def keeps(self, mention: Hit, scan: FieldScan, article_phrases: AbstractSet[str]) -> bool:
         """Whether a mention survives; ``article_phrases`` are the phrase keys found anywhere
         in the article. ``keep_if_near`` wins over every exclusion ("Tripoli, Libya")."""
+        target = mention.target
+        if (
+            isinstance(target, NameTarget)
+            and target.conditional
+            and not self.conditional_in_article & article_phrases
+        ):
+            return False
         if self.keep_if_near is not None and self.keep_if_near.near(mention, scan):
             return True
         if any(

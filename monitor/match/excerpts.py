@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from monitor.match.result import FIELDS, Excerpt, Mention
-from monitor.text import is_word_char, sentence_spans
+from monitor.text import is_word_char, iter_sentence_spans
 
 __all__ = ["ELLIPSIS", "build_excerpts", "merge_spans"]
 
@@ -29,13 +29,26 @@ def build_excerpts(
     plain_by_field: Mapping[str, str], mentions: Sequence[Mention], max_chars: int
 ) -> tuple[Excerpt, ...]:
     """One excerpt per run of neighbouring sentences with mentions (runs that fit in
-    ``max_chars``); a longer sentence is cut into windows around its mentions."""
-    excerpts: list[Excerpt] = []
+    ``max_chars``); a longer sentence is cut into windows around its mentions. Excerpts that
+    hold more distinct entities come first; ties keep field and text order."""
+    ranked: list[tuple[int, Excerpt]] = []
     for field in FIELDS:
-        spans = merge_spans([(m.start, m.end) for m in mentions if m.field == field])
-        if spans:
-            excerpts.extend(_field_excerpts(field, plain_by_field[field], spans, max_chars))
-    return tuple(excerpts)
+        in_field = [m for m in mentions if m.field == field]
+        spans = merge_spans([(m.start, m.end) for m in in_field])
+        if not spans:
+            continue
+        entities_by_text: dict[str, set[tuple[str, str]]] = {}
+        for mention in in_field:
+            entities_by_text.setdefault(mention.text, set()).add(
+                (mention.watchlist, mention.entity)
+            )
+        for excerpt in _field_excerpts(field, plain_by_field[field], spans, max_chars):
+            held: set[tuple[str, str]] = set()
+            for start, end in excerpt.highlights:
+                held |= entities_by_text.get(excerpt.text[start:end], set())
+            ranked.append((len(held), excerpt))
+    # sorted() is stable: equal counts keep their field and text order.
+    return tuple(excerpt for _, excerpt in sorted(ranked, key=lambda item: -item[0]))
 
 
 def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) -> list[Excerpt]:
@@ -44,7 +57,7 @@ def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) ->
     groups: list[tuple[int, int, list[Span]]] = []
     next_span = 0
     previous_index = -2
-    for index, (sentence_start, sentence_end) in enumerate(sentence_spans(text)):
+    for index, (sentence_start, sentence_end) in enumerate(iter_sentence_spans(text)):
         # Spans are sorted: those that start before this sentence ends belong to it.
         first_inside = next_span
         while next_span < len(spans) and spans[next_span][0] < sentence_end:
@@ -64,6 +77,8 @@ def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) ->
         else:
             groups.append((start, end, inside))
         previous_index = index
+        if next_span == len(spans):
+            break  # every mention has its sentence: the rest of the text is not needed
     excerpts: list[Excerpt] = []
     for start, end, inside in groups:
         if end - start <= max_chars:

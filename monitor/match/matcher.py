@@ -3,13 +3,13 @@ context rules, resolves overlaps, evaluates boolean rules and builds excerpts.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from monitor.errors import ConfigError
 from monitor.match.context import EntityContext
 from monitor.match.excerpts import build_excerpts
-from monitor.match.result import FIELDS, MatchResult, Mention, WatchlistMatch
-from monitor.match.rules import Evidence, WordSpan, evaluate_rule
+from monitor.match.result import FIELDS, Excerpt, MatchResult, Mention, WatchlistMatch
+from monitor.match.rules import Evidence, WordSpan, evaluate_rule, rule_terms
 from monitor.match.scan import FieldScan, Hit, NameTarget, PatternIndex, PhraseTarget
 from monitor.match.watchlist import MIN_EXCERPT_CHARS, Watchlist
 
@@ -38,18 +38,39 @@ class Matcher:
             {entity.id: EntityContext.of(entity) for entity in watchlist.entities}
             for watchlist in self.watchlists
         ]
+        # The entities and phrases each watchlist's rules name: only their word positions
+        # are worth computing.
+        self._rule_keys: list[tuple[frozenset[str], frozenset[str]]] = []
+        for watchlist in self.watchlists:
+            terms = [term for rule in watchlist.rules for term in rule_terms(rule.tree)]
+            self._rule_keys.append(
+                (
+                    frozenset(term.key for term in terms if term.kind == "entity"),
+                    frozenset(term.key for term in terms if term.kind == "phrase"),
+                )
+            )
 
     def match(self, fields: Mapping[str, str | None]) -> MatchResult:
         """Match one article; ``fields`` maps title/summary/content to HTML fragments."""
         scans, article_phrases = self._scan(fields)
         plain_by_field = {scan.field: scan.plain for scan in scans}
+        built: dict[tuple[frozenset[tuple[str, int, int]], int], tuple[Excerpt, ...]] = {}
+
+        def excerpts(mentions: Sequence[Mention], max_chars: int) -> tuple[Excerpt, ...]:
+            # Excerpts depend only on the mentioned spans and the length limit: an alert over
+            # the same mentions as the whole result (one watchlist) reuses its excerpts.
+            key = (frozenset((m.field, m.start, m.end) for m in mentions), max_chars)
+            if key not in built:
+                built[key] = build_excerpts(plain_by_field, mentions, max_chars)
+            return built[key]
+
         every_mention: list[Mention] = []
         alerts: list[WatchlistMatch] = []
         for index, watchlist in enumerate(self.watchlists):
             found = self._mentions(index, scans, article_phrases)
             mentions = tuple(mention for mention, _ in found)
             every_mention.extend(mentions)
-            holding = self._holding_rules(watchlist, scans, found)
+            holding = self._holding_rules(index, scans, found)
             fired_rule = holding[0] if holding else None
             if fired_rule is None and (watchlist.alert == "rules" or not mentions):
                 continue
@@ -58,16 +79,14 @@ class Matcher:
                     watchlist=watchlist.name,
                     entities=tuple(sorted({mention.entity for mention in mentions})),
                     mentions=mentions,
-                    excerpts=build_excerpts(
-                        plain_by_field, mentions, watchlist.excerpt_chars or self.excerpt_chars
-                    ),
+                    excerpts=excerpts(mentions, watchlist.excerpt_chars or self.excerpt_chars),
                     rule=fired_rule,
                 )
             )
         every_mention.sort(key=_mention_order)
         return MatchResult(
             mentions=tuple(every_mention),
-            excerpts=build_excerpts(plain_by_field, every_mention, self.excerpt_chars),
+            excerpts=excerpts(every_mention, self.excerpt_chars),
             alerts=tuple(alerts),
         )
 
@@ -77,7 +96,7 @@ class Matcher:
         scans, article_phrases = self._scan(fields)
         return {
             watchlist.name: tuple(
-                self._holding_rules(watchlist, scans, self._mentions(index, scans, article_phrases))
+                self._holding_rules(index, scans, self._mentions(index, scans, article_phrases))
             )
             for index, watchlist in enumerate(self.watchlists)
         }
@@ -124,27 +143,63 @@ class Matcher:
                 found.append((mention, (scan, hit)))
         return found
 
-    @staticmethod
     def _holding_rules(
-        watchlist: Watchlist,
+        self,
+        index: int,
         scans: Sequence[FieldScan],
         found: Sequence[tuple[Mention, tuple[FieldScan, Hit]]],
     ) -> list[str]:
         """The names of the rules that hold, in watchlist order."""
+        watchlist = self.watchlists[index]
         if not watchlist.rules:
             return []
-        entities: dict[tuple[str, str], list[WordSpan]] = {}
+        # Evidence holds only what the rules look up: other entities and phrases would cost
+        # word positions and change nothing.
+        entity_keys, phrase_keys = self._rule_keys[index]
+        entities: dict[tuple[str, str], _HitWordSpans] = {}
         for mention, (scan, hit) in found:
-            span = scan.word_span(hit.norm_start, hit.norm_end)
-            entities.setdefault((mention.field, mention.entity), []).append(span)
-        phrases: dict[tuple[str, str], list[WordSpan]] = {}
+            if mention.entity in entity_keys:
+                _add_hit(entities, (mention.field, mention.entity), scan, hit)
+        phrases: dict[tuple[str, str], _HitWordSpans] = {}
         for scan in scans:
             for hit in scan.phrases:
-                if isinstance(hit.target, PhraseTarget):
-                    span = scan.word_span(hit.norm_start, hit.norm_end)
-                    phrases.setdefault((scan.field, hit.target.key), []).append(span)
+                if isinstance(hit.target, PhraseTarget) and hit.target.key in phrase_keys:
+                    _add_hit(phrases, (scan.field, hit.target.key), scan, hit)
         evidence = Evidence(entities, phrases)
         return [rule.name for rule in watchlist.rules if evaluate_rule(rule.tree, evidence)]
+
+
+class _HitWordSpans(Collection[WordSpan]):
+    """The word spans of some hits in one field, computed when first read: a rule reads
+    word positions only under NEAR (finding words is costly); elsewhere it only asks whether
+    there are any."""
+
+    def __init__(self, scan: FieldScan) -> None:
+        self.scan = scan
+        self.hits: list[Hit] = []
+        self._spans: list[WordSpan] | None = None
+
+    def _word_spans(self) -> list[WordSpan]:
+        if self._spans is None:
+            self._spans = [self.scan.word_span(h.norm_start, h.norm_end) for h in self.hits]
+        return self._spans
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __iter__(self) -> Iterator[WordSpan]:
+        return iter(self._word_spans())
+
+    def __contains__(self, span: object) -> bool:
+        return span in self._word_spans()
+
+
+def _add_hit(
+    table: dict[tuple[str, str], _HitWordSpans], key: tuple[str, str], scan: FieldScan, hit: Hit
+) -> None:
+    if key not in table:
+        table[key] = _HitWordSpans(scan)
+    table[key].hits.append(hit)
 
 
 def _leftmost_longest(hits: Sequence[Hit]) -> list[Hit]:

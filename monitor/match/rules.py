@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +25,7 @@ __all__ = [
     "evaluate_rule",
     "parse_rule",
     "rule_phrases",
+    "rule_terms",
     "word_distance",
 ]
 
@@ -284,6 +285,15 @@ def parse_rule(
     return _Parser(expression, frozenset(entity_ids), phrase_key).parse()
 
 
+def rule_terms(node: RuleNode) -> list[Term]:
+    """Every entity and phrase term of a rule."""
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not | Scope):
+        return rule_terms(node.operand)
+    return rule_terms(node.left) + rule_terms(node.right)
+
+
 def rule_phrases(node: RuleNode) -> list[str]:
     """The quoted words/phrases a rule uses (the scanner must look for them)."""
     if isinstance(node, Term):
@@ -297,10 +307,12 @@ def rule_phrases(node: RuleNode) -> list[str]:
 class Evidence:
     """Where entities (surviving mentions) and phrases occur, per field, in word positions."""
 
-    entities: Mapping[tuple[str, str], Sequence[WordSpan]]  # (field, entity id) -> spans
-    phrases: Mapping[tuple[str, str], Sequence[WordSpan]]  # (field, phrase key) -> spans
+    # Collections, not sequences: a rule iterates them or asks whether they are empty, so
+    # the matcher can compute word positions only when a NEAR reads them.
+    entities: Mapping[tuple[str, str], Collection[WordSpan]]  # (field, entity id) -> spans
+    phrases: Mapping[tuple[str, str], Collection[WordSpan]]  # (field, phrase key) -> spans
 
-    def spans(self, term: Term, field: str) -> Sequence[WordSpan]:
+    def spans(self, term: Term, field: str) -> Collection[WordSpan]:
         table = self.entities if term.kind == "entity" else self.phrases
         return table.get((field, term.key), ())
 

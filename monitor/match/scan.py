@@ -8,6 +8,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import ahocorasick
 
@@ -35,12 +36,14 @@ class NameTarget:
 
     ``case_form`` is set for acronyms: the surface must equal it with case kept.
     ``article_contracted``: the key is an ال-name without its article, valid only after لل.
+    ``conditional``: a conditional acronym, kept only with its entity's article words.
     """
 
     watchlist: int
     entity: str
     case_form: str | None = None
     article_contracted: bool = False
+    conditional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ class Hit:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FieldScan:
     """One field after scanning: its plain and normalised text and every hit in it."""
 
@@ -76,14 +79,41 @@ class FieldScan:
     normalized: NormalizedText
     names: tuple[Hit, ...]
     phrases: tuple[Hit, ...]
-    word_starts: tuple[int, ...]
     phrases_by_key: Mapping[str, tuple[Hit, ...]]
+
+    @cached_property
+    def _words(self) -> _WordStarts:
+        return _WordStarts(self.normalized.text)
 
     def word_span(self, norm_start: int, norm_end: int) -> WordSpan:
         """First and last word index covered by a normalised span."""
-        first = max(0, bisect_right(self.word_starts, norm_start) - 1)
-        last = max(first, bisect_right(self.word_starts, max(norm_start, norm_end - 1)) - 1)
+        first = max(0, self._words.count_until(norm_start) - 1)
+        last = max(first, self._words.count_until(max(norm_start, norm_end - 1)) - 1)
         return first, last
+
+
+class _WordStarts:
+    """Where the words of a text start, found only as far as asked.
+
+    Only boolean and proximity rules ask for word positions, and only about a few hits;
+    finding words is a Unicode regex over the text, the costly part, so the text is read up
+    to the last position asked about and no further.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] = []
+        self._read_until = 0  # every word that starts before this is in _starts
+
+    def count_until(self, position: int) -> int:
+        """How many words start at or before ``position``."""
+        if position >= self._read_until:
+            # The last word found may have been cut at the old limit: read it again.
+            resume = self._starts.pop() if self._starts else self._read_until
+            self._read_until = position + 1
+            words = _WORD.finditer(self._text, resume, self._read_until)
+            self._starts.extend(map(re.Match.start, words))
+        return bisect_right(self._starts, position)
 
 
 class PatternIndex:
@@ -104,6 +134,12 @@ class PatternIndex:
                         add(key[2:], NameTarget(index, entity.id, article_contracted=True))
                 for acronym in entity.acronyms:
                     add(phrase_key(acronym), NameTarget(index, entity.id, acronym_form(acronym)))
+                if entity.conditional_acronyms is not None:
+                    for acronym in entity.conditional_acronyms.acronyms:
+                        target = NameTarget(
+                            index, entity.id, acronym_form(acronym), conditional=True
+                        )
+                        add(phrase_key(acronym), target)
                 for phrase in entity.context_phrases():
                     self._add_phrase(phrase_key(phrase), add)
             for rule in watchlist.rules:
@@ -137,7 +173,6 @@ class PatternIndex:
                 self._accept(
                     plain, normalized, key, last + 1 - len(key), last + 1, targets, names, phrases
                 )
-        word_starts = tuple(found.start() for found in _WORD.finditer(text))
         by_key: dict[str, list[Hit]] = {}
         for hit in phrases:
             if isinstance(hit.target, PhraseTarget):
@@ -148,7 +183,6 @@ class PatternIndex:
             normalized,
             tuple(names),
             tuple(phrases),
-            word_starts,
             {key: tuple(hits) for key, hits in by_key.items()},
         )
 

@@ -206,3 +206,25 @@ def test_keep_if_near_wins_over_exclusions(write_watchlist: WriteWatchlist) -> N
         "Tripoli"
     ]
     assert found(watchlist, title="Lebanese exports", content="Tripoli said.") == []
+
+
+def test_conditional_acronyms_need_their_article_words(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            acronyms: [LNA]
+            conditional_acronyms: {acronyms: [Lna], if_in_article: [Libia]}
+        """
+    )
+    assert found(watchlist, title="Lna signature line") == []
+    assert found(watchlist, title="Libia, l'Lna avanza", content="L'LNA e lna.") == ["Lna", "LNA"]
+    with pytest.raises(ConfigError, match=r"conditional_acronyms\.if_in_article"):
+        write_watchlist(
+            """
+            entities:
+              - id: lna
+                acronyms: [LNA]
+                conditional_acronyms: {acronyms: [Lna], if_in_article: []}
+            """
+        )

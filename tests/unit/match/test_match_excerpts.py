@@ -28,11 +28,26 @@ def test_excerpt_is_the_sentence_with_the_mention(libya_matcher: Matcher) -> Non
 def test_neighbouring_sentences_with_mentions_form_one_excerpt(libya_matcher: Matcher) -> None:
     content = "Haftar spoke. Nothing else. The LNA moved. Tripoli was calm."
     result = libya_matcher.match({"content": content})
+    # The excerpt with two entities ranks before the one with one.
     assert [e.text for e in result.excerpts] == [
-        "Haftar spoke.",
         "The LNA moved. Tripoli was calm.",
+        "Haftar spoke.",
     ]
-    assert highlighted(result.excerpts[1]) == ["LNA", "Tripoli"]
+    assert highlighted(result.excerpts[0]) == ["LNA", "Tripoli"]
+
+
+def test_excerpts_ranked_by_distinct_entities(libya_matcher: Matcher) -> None:
+    result = libya_matcher.match(
+        {
+            "title": "Tripoli calm",
+            "content": "<p>Haftar spoke.</p><p>Haftar and the LNA moved on Tripoli.</p>",
+        }
+    )
+    assert [(e.field, e.text) for e in result.excerpts] == [
+        ("content", "Haftar and the LNA moved on Tripoli."),
+        ("title", "Tripoli calm"),
+        ("content", "Haftar spoke."),
+    ]
 
 
 def test_paragraphs_are_not_joined(libya_matcher: Matcher) -> None:

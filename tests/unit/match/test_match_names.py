@@ -53,8 +53,10 @@ def test_no_mention_inside_words_or_in_wrong_case(libya_matcher: Matcher, text: 
 def test_acronyms_are_case_sensitive(libya_matcher: Matcher) -> None:
     result = libya_matcher.match({"content": "LNA, not lna or lNA; GNA, not gna or gNA."})
     assert surfaces(result) == ["LNA", "GNA"]
-    # Each listed form is matched exactly as written: the Italian wire style "Lna" is listed.
-    italian = libya_matcher.match({"content": "l'Lna e il Gna; not LnA."})
+    # Italian wires write "Lna"/"Gna": listed as conditional acronyms, counted only in an
+    # article about Libya; elsewhere the exact case rule holds.
+    assert surfaces(libya_matcher.match({"content": "Lna signature, Gna line."})) == []
+    italian = libya_matcher.match({"content": "In Libia l'Lna e il Gna; LnA no."})
     assert surfaces(italian) == ["Lna", "Gna"]
 
 
