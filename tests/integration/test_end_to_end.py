@@ -277,3 +277,27 @@ def test_a_broken_stored_alert_does_not_stop_the_others(tmp_path: Path) -> None:
             assert len(receiver.requests) == 1
         finally:
             runtime.db.close()
+
+
+def test_rate_limited_source_waits_for_retry_after(tmp_path: Path) -> None:
+    from monitor.db.sources import list_sources
+
+    with FeedServer() as feeds:
+        feeds.route("/busy.xml", Reply(status=429, headers={"Retry-After": "7200"}))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Busy", feeds.url("/busy.xml"))],
+            sink_url=None,
+        )
+        runtime = build(config)
+        try:
+            (poll,), _ = asyncio.run(run_once(runtime))
+            assert poll.status == "error" and poll.reason == "rate_limited"
+            (row,) = runtime.db.run_sync(list_sources)
+            assert row.last_status == 429 and row.consecutive_failures == 1
+            assert row.last_polled_at is not None
+            wait = row.next_poll_at - row.last_polled_at
+            assert wait.total_seconds() >= 7200 - 1  # never sooner than the server asked
+        finally:
+            runtime.db.close()
