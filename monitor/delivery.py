@@ -48,6 +48,7 @@ def payload_for(due: DueDelivery) -> dict[str, object]:
         matches=list(detail.get("matches", [])),
         excerpts=list(detail.get("excerpts", [])),
         rule=detail.get("rule"),
+        rule_expr=detail.get("rule_expr"),
         timestamp=due.match_created_at,
     )
 

@@ -37,6 +37,8 @@ def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
     url = article.get("url") or alert.get("url") or ""
     entities = ", ".join(alert.get("entities", []))
     rule = alert.get("rule")
+    if rule and alert.get("rule_expr"):
+        rule = f"{rule} ({alert['rule_expr']})"
     console.print(
         f"[bold]{escape(str(alert.get('watchlist')))}[/bold] · [cyan]{escape(entities)}[/cyan]"
         + (f" · rule {escape(str(rule))}" if rule else "")

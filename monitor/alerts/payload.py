@@ -100,6 +100,7 @@ def build_payload(
     excerpts: Sequence[Mapping[str, object]],
     rule: str | None,
     timestamp: datetime,
+    rule_expr: str | None = None,
 ) -> dict[str, object]:
     """The webhook body (DESIGN.md "Webhook") as JSON-ready plain data.
 
@@ -123,6 +124,7 @@ def build_payload(
             "matches": [_match_entry(match) for match in matches],
             "excerpts": [_excerpt_entry(excerpt) for excerpt in excerpts],
             "rule": rule,
+            "rule_expr": rule_expr,
         },
     }
 

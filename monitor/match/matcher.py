@@ -81,6 +81,9 @@ class Matcher:
                     mentions=mentions,
                     excerpts=excerpts(mentions, watchlist.excerpt_chars or self.excerpt_chars),
                     rule=fired_rule,
+                    rule_expr=next(
+                        (rule.expr for rule in watchlist.rules if rule.name == fired_rule), None
+                    ),
                 )
             )
         every_mention.sort(key=_mention_order)

@@ -56,7 +56,8 @@ class WatchlistMatch:
     """A watchlist that fires for an article (what one alert is about).
 
     ``rule`` names the boolean rule that fired, or is None when the watchlist fired on
-    any entity mention and no rule matched.
+    any entity mention and no rule matched; ``rule_expr`` is that rule's expression (why it
+    fired, with the mentions that satisfy it in ``mentions``).
     """
 
     watchlist: str
@@ -64,6 +65,7 @@ class WatchlistMatch:
     mentions: tuple[Mention, ...]
     excerpts: tuple[Excerpt, ...]
     rule: str | None
+    rule_expr: str | None = None
 
     def to_json(self) -> JsonObject:
         """The match part of the webhook payload: matches and excerpts as in ``monitor match``."""
@@ -71,6 +73,7 @@ class WatchlistMatch:
             "watchlist": self.watchlist,
             "entities": list(self.entities),
             "rule": self.rule,
+            "rule_expr": self.rule_expr,
             "matches": _mentions_json(self.mentions),
             "excerpts": _excerpts_json(self.excerpts),
         }

@@ -81,6 +81,8 @@ def test_new_entry_alerts_once_then_304_sends_nothing(tmp_path: Path, database_u
             assert request.json["type"] == "watchlist.match"
             assert data["watchlist"] == "libya"
             assert {"haftar", "tripoli"} <= set(data["entities"])
+            assert data["rule"] == "offensive-on-tripoli"  # Haftar NEAR/15 Tripoli
+            assert "NEAR/15" in data["rule_expr"]
             assert data["article"]["title"] == "Forces advance near the capital"
             assert data["article"]["url"] == "https://example.org/news/advance-1"
             sentence = [e for e in data["excerpts"] if "ordered his troops" in e["text"]]

@@ -88,6 +88,7 @@ def test_payload_has_the_documented_shape() -> None:
                 {"field": "title", "text": ARTICLE.title, "highlights": [[0, 6], [13, 16]]}
             ],
             "rule": None,
+            "rule_expr": None,
         },
     }
 

@@ -157,6 +157,7 @@ def test_to_json_shapes(libya_matcher: Matcher) -> None:
         "watchlist": "libya",
         "entities": ["haftar", "tripoli"],
         "rule": "offensive-on-tripoli",
+        "rule_expr": "(haftar OR lna OR saddam_haftar) NEAR/15 tripoli",
         "matches": result.to_json("x")["matches"],
         "excerpts": result.to_json("x")["excerpts"],
     }
