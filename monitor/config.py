@@ -18,6 +18,8 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 FirstRun = Literal["store_only", "alert_recent", "alert_all"]
 UNRESOLVED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 
+MAX_URL_LENGTH = 2048  # the sources.url column
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
     None: 1,
@@ -57,6 +59,8 @@ def _http_url(value: str, field: str) -> str:
         return value  # checked by the commands that need the value (see Settings.unset_variables)
     if not re.match(r"^https?://[^\s/]+", value):
         raise ValueError(f"{field} must be an http:// or https:// URL, got {value!r}")
+    if len(value) > MAX_URL_LENGTH:
+        raise ValueError(f"{field} is longer than {MAX_URL_LENGTH} characters; shorten it")
     return value
 
 

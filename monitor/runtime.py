@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts import SinkTarget
-from monitor.config import OpmlConfig, SinkConfig
+from monitor.config import MAX_URL_LENGTH, OpmlConfig, SinkConfig
 from monitor.db.engine import Database
 from monitor.db.sources import SourceSpec
 from monitor.errors import ConfigError
@@ -54,6 +54,12 @@ def source_specs(loaded: LoadedSettings) -> list[SourceSpec]:
             entries = [(source.name, source.url)]
         for name, url in entries:
             if url in specs:
+                continue
+            if len(url) > MAX_URL_LENGTH:
+                problems.append(
+                    f"{loaded.path}: sources[{index}]: {url[:80]}... is longer than "
+                    f"{MAX_URL_LENGTH} characters; shorten it"
+                )
                 continue
             specs[url] = SourceSpec(
                 name=name,
