@@ -133,7 +133,7 @@ async def _poll(runtime: Runtime, client: httpx.AsyncClient, source: SourceRow) 
             error.reason,
             str(error),
             error.status,
-            getattr(error, "retry_after", None),
+            error.retry_after,
         )
     now = runtime.clock()
     if fetched.not_modified:
