@@ -110,3 +110,43 @@ def test_stop_during_poll_then_restart(tmp_path: Path, kill: signal.Signals) -> 
         assert counts(database_url) == (3, 3, 3)
         ids = {r.headers["webhook-id"] for r in receiver.requests}
         assert len(ids) == 3
+
+
+@pytest.mark.slow
+def test_run_polls_each_source_on_its_interval(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route(
+            "/fast.xml", Reply(body=rss(ENTRIES[:1]), headers={"ETag": '"v1"'}, conditional=True)
+        )
+        feeds.route("/slow.xml", Reply(body=rss(ENTRIES[1:2])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/monitor.db",
+            sources=[("Fast", feeds.url("/fast.xml")), ("Slow", feeds.url("/slow.xml"))],
+            sink_url=None,
+            extra={
+                "poll": {
+                    "interval": "1h",
+                    "min_interval": "1s",
+                    "allow_private_networks": True,
+                    "tick": "1s",
+                },
+            },
+        )
+        text = config.read_text(encoding="utf-8").replace(
+            f"url: {feeds.url('/fast.xml')}", f"url: {feeds.url('/fast.xml')}\n  interval: 2s"
+        )
+        config.write_text(text, encoding="utf-8")
+        process = start(config)
+        try:
+            feeds.wait_for_requests(3, path="/fast.xml", within=30)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 0, stderr.decode()
+        fast = feeds.requests_for("/fast.xml")
+        assert all(r.headers.get("if-none-match") == '"v1"' for r in fast[1:])  # conditional
+        assert len(feeds.requests_for("/slow.xml")) == 1  # its interval is an hour
