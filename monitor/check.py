@@ -13,7 +13,15 @@ from monitor.egress import blocked_address_reason
 from monitor.errors import ConfigError, DatabaseError
 from monitor.match import check_examples, load_watchlist
 from monitor.runtime import source_specs
-from monitor.settings import LoadedSettings, config_path, line_of, load_settings, read_yaml
+from monitor.settings import (
+    LoadedSettings,
+    config_path,
+    line_of,
+    load_settings,
+    missing_watchlist,
+    read_yaml,
+    resolve_from,
+)
 
 
 def _raw_watchlists(data: dict[str, Any]) -> list[tuple[int, str | None, list[Any] | None]]:
@@ -93,18 +101,14 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
     except ConfigError as error:
         problems.extend(error.problems)
 
-    base = path.resolve().parent
     sink_names = _raw_sink_names(data)
     for index, file, sinks in _raw_watchlists(data):
         where = f"{path}:{line_of(node, ('watchlists', index)) or '?'}"
         if file is None:
             continue  # the settings validation above already named this entry
-        watchlist_path = Path(file) if Path(file).is_absolute() else base / file
+        watchlist_path = resolve_from(path, file)
         if not watchlist_path.is_file():
-            problems.append(
-                f"{where}: watchlists[{index}]: watchlist file {watchlist_path} not found; "
-                "fix the path (it is relative to the config file) or create the file"
-            )
+            problems.append(missing_watchlist(where, index, watchlist_path))
         else:
             try:
                 watchlist = load_watchlist(watchlist_path)

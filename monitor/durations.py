@@ -31,16 +31,3 @@ def parse_duration(value: object) -> timedelta:
         if text.replace(".", "", 1).isdigit():
             return timedelta(seconds=float(text))
     raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 10m, 6h or 7d")
-
-
-def format_duration(delta: timedelta) -> str:
-    """The shortest readable form of a duration, e.g. ``1h30m`` or ``45s``."""
-    seconds = int(round(delta.total_seconds()))
-    if seconds == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)

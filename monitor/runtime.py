@@ -15,7 +15,7 @@ from monitor.errors import ConfigError
 from monitor.fetch import HttpOptions
 from monitor.match import Matcher, Watchlist, load_watchlist
 from monitor.opml import read_opml
-from monitor.settings import LoadedSettings, Settings, watchlist_entries
+from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries
 
 
 def utc_now() -> datetime:
@@ -85,10 +85,7 @@ def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
     for index, entry in enumerate(watchlist_entries(loaded.settings)):
         path = loaded.resolve(entry.file)
         if not path.is_file():
-            problems.append(
-                f"{loaded.path}: watchlists[{index}]: watchlist file {path} not found; "
-                "fix the path (relative to the config file) or create the file"
-            )
+            problems.append(missing_watchlist(str(loaded.path), index, path))
             continue
         try:
             watchlists.append(load_watchlist(path))

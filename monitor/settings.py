@@ -19,7 +19,6 @@ from pydantic import Discriminator, Field, Tag, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.config import (
-    UNRESOLVED,
     DeliveryConfig,
     Duration,
     FetchConfig,
@@ -94,6 +93,19 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
+def resolve_from(config_file: Path, relative: str) -> Path:
+    """A path written in ``config_file``: ``~`` expanded, relative to the file's folder."""
+    candidate = Path(os.path.expanduser(relative))
+    return candidate if candidate.is_absolute() else config_file.resolve().parent / candidate
+
+
+def missing_watchlist(where: str, index: int, path: Path) -> str:
+    return (
+        f"{where}: watchlists[{index}]: watchlist file {path} not found; "
+        "fix the path (it is relative to the config file) or create the file"
+    )
+
+
 @dataclass(frozen=True)
 class LoadedSettings:
     """Settings with where they came from, needed to resolve relative paths and name errors."""
@@ -104,8 +116,7 @@ class LoadedSettings:
 
     def resolve(self, relative: str) -> Path:
         """A path from the config file, relative to the config file's folder."""
-        candidate = Path(os.path.expanduser(relative))
-        return candidate if candidate.is_absolute() else self.path.parent / candidate
+        return resolve_from(self.path, relative)
 
     def require_sinks(self) -> None:
         """Raise ConfigError when a sink cannot be used: an unset ``${VAR}`` or a bad secret."""
@@ -281,17 +292,9 @@ def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
     return LoadedSettings(settings=settings, path=path.resolve(), unset_variables=tuple(unset))
 
 
-def sink_names(settings: Settings) -> list[str]:
-    return [sink.name for sink in settings.sinks]
-
-
 def watchlist_entries(settings: Settings) -> list[WatchlistConfig]:
     """The watchlists as ``WatchlistConfig`` whether written as a path or a mapping."""
     return [
         entry if isinstance(entry, WatchlistConfig) else WatchlistConfig(file=entry)
         for entry in settings.watchlists
     ]
-
-
-def has_unresolved(value: str) -> bool:
-    return bool(UNRESOLVED.search(value))

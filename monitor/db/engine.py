@@ -173,11 +173,8 @@ class Database:
         self.url = url
         self.engine = open_engine(url)
 
-    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
-        """A transaction that commits on success and rolls back on any error."""
-        return self.engine.begin()
-
     def run_sync(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction: committed on success, rolled back on any error."""
         with self.engine.begin() as connection:
             return work(connection)
 

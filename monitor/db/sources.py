@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from monitor.db.schema import sources
+from monitor.db.schema import deliveries, sources
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,5 @@ def record_failure(
 def clear_leases(conn: Connection) -> None:
     """Forget every lease on sources and deliveries. Only safe when no other instance can be
     running: a single SQLite instance holding the instance lock after a crash."""
-    from monitor.db.schema import deliveries
-
     conn.execute(update(sources).values(lease_owner=None, lease_expires_at=None))
     conn.execute(update(deliveries).values(lease_owner=None, lease_expires_at=None))

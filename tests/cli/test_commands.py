@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from monitor.alerts import verify
 from tests.cli.test_check_command import monitor
 from tests.integration.helpers import SECRET, rss, write_config
 from tests.support.feed_server import FeedServer, Reply
@@ -62,7 +63,7 @@ def test_once_sources_and_alerts(tmp_path: Path) -> None:
         assert "1 delivered" in again.stdout, again.stdout
         ids = {r.headers["webhook-id"] for r in receiver.requests}
         assert ids == {pending["id"]}
-        assert SECRET  # the receiver saw signed requests (verified in test_end_to_end)
+        assert all(verify(SECRET, r.headers, r.body) for r in receiver.requests)
 
 
 def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:

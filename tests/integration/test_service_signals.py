@@ -3,11 +3,13 @@ restart continues without storing anything twice or losing a pending alert."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,25 @@ def start(config: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+@contextlib.contextmanager
+def running(config: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`monitor run` in a child process, killed at the end whatever the test did."""
+    process = start(config)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def stop(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM) -> str:
+    """Send ``sig`` and wait for the process to end; its stderr."""
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    return stderr.decode()
 
 
 def counts(database_url: str) -> tuple[int, int, int]:
@@ -71,20 +92,14 @@ def test_stop_during_poll_then_restart(tmp_path: Path, kill: signal.Signals) -> 
             sink_url=receiver.url,
             first_run="alert_all",
         )
-        process = start(config)
-        try:
+        with running(config) as process:
             feeds.wait_for_requests(1, path="/slow.xml", within=20)
-            process.send_signal(kill)
-            _, stderr = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            stderr = stop(process, kill)
         if kill is signal.SIGKILL:
             assert process.returncode == -signal.SIGKILL
         else:
-            assert process.returncode == 0, stderr.decode()
-            assert b"Traceback" not in stderr, stderr.decode()
+            assert process.returncode == 0, stderr
+            assert "Traceback" not in stderr, stderr
 
         stored, total, _ = counts(database_url)
         # All of the feed or none of it: never a half-written poll.
@@ -92,21 +107,15 @@ def test_stop_during_poll_then_restart(tmp_path: Path, kill: signal.Signals) -> 
 
         # Restart: continues where it stopped; nothing twice, every alert delivered.
         feeds.route("/slow.xml", Reply(body=rss(ENTRIES)))
-        process = start(config)
-        try:
+        with running(config) as process:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 stored, total, done = counts(database_url)
                 if stored == 3 and done == 3:
                     break
                 time.sleep(0.1)
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        assert process.returncode == 0, stderr.decode()
+            stderr = stop(process)
+        assert process.returncode == 0, stderr
         assert counts(database_url) == (3, 3, 3)
         ids = {r.headers["webhook-id"] for r in receiver.requests}
         assert len(ids) == 3
@@ -137,16 +146,10 @@ def test_run_polls_each_source_on_its_interval(tmp_path: Path) -> None:
             f"url: {feeds.url('/fast.xml')}", f"url: {feeds.url('/fast.xml')}\n  interval: 2s"
         )
         config.write_text(text, encoding="utf-8")
-        process = start(config)
-        try:
+        with running(config) as process:
             feeds.wait_for_requests(3, path="/fast.xml", within=30)
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        assert process.returncode == 0, stderr.decode()
+            stderr = stop(process)
+        assert process.returncode == 0, stderr
         fast = feeds.requests_for("/fast.xml")
         assert all(r.headers.get("if-none-match") == '"v1"' for r in fast[1:])  # conditional
         assert len(feeds.requests_for("/slow.xml")) == 1  # its interval is an hour

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import parse_size
-from monitor.durations import format_duration, parse_duration
+from monitor.durations import parse_duration
 from monitor.errors import ConfigError
 from monitor.settings import config_path, load_settings
 
@@ -41,11 +41,6 @@ def test_durations(text: object, seconds: float) -> None:
 def test_bad_durations_say_what_is_accepted(bad: object) -> None:
     with pytest.raises(ValueError, match="90s, 10m"):
         parse_duration(bad)
-
-
-def test_format_duration() -> None:
-    assert format_duration(timedelta(seconds=5400)) == "1h30m"
-    assert format_duration(timedelta(0)) == "0s"
 
 
 def test_sizes() -> None:
