@@ -67,7 +67,7 @@ def _runtime(config: Path | None, *, need_sinks: bool, create: bool = True) -> R
     loaded = _settings(config)
     try:
         runtime = Runtime.build(loaded, need_sinks=need_sinks)
-        runtime.db.prepare(allow_create=create)
+        runtime.store.prepare(allow_create=create)
     except MonitorError as error:
         fail(error)
     if need_sinks:
@@ -109,7 +109,7 @@ def run(config: ConfigOption = None) -> None:
     except MonitorError as error:
         fail(error)
     finally:
-        runtime.db.close()
+        runtime.store.close()
 
 
 @app.command()
@@ -123,7 +123,7 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     except MonitorError as error:
         fail(error)
     finally:
-        runtime.db.close()
+        runtime.store.close()
     if as_json:
         out.print_json(
             data={
@@ -245,7 +245,7 @@ def replay(
     except MonitorError as error:
         fail(error)
     finally:
-        runtime.db.close()
+        runtime.store.close()
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
     else:
@@ -255,19 +255,16 @@ def replay(
 @app.command()
 def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Feed health: last poll, status, consecutive failures, last error, next poll."""
-    from monitor.db import sources as source_queries
     from monitor.runtime import source_specs
 
     runtime = _runtime(config, need_sinks=False)
     try:
-        specs = source_specs(runtime.loaded)
-        now = runtime.clock()
-        runtime.db.run_sync(lambda c: source_queries.sync_sources(c, specs, now))
-        rows = runtime.db.run_sync(source_queries.list_sources)
+        runtime.store.sync_sources(source_specs(runtime.loaded), runtime.clock())
+        rows = runtime.store.list_sources()
     except MonitorError as error:
         fail(error)
     finally:
-        runtime.db.close()
+        runtime.store.close()
     if as_json:
         data = [
             {
@@ -316,17 +313,14 @@ def alerts(
     """List alert deliveries (pending, delivered, dead), newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from monitor.db import deliveries as delivery_queries
     from monitor.text import html_to_text
 
     runtime = _runtime(config, need_sinks=False)
     try:
-        rows = runtime.db.run_sync(
-            lambda c: delivery_queries.list_deliveries(c, status=status, limit=limit)
-        )
-        counts = runtime.db.run_sync(delivery_queries.count_by_status)
+        rows = runtime.store.list_deliveries(status=status, limit=limit)
+        counts = runtime.store.count_deliveries()
     finally:
-        runtime.db.close()
+        runtime.store.close()
     if as_json:
         data = {
             "counts": counts,
@@ -374,16 +368,11 @@ def alerts_retry(
     config: ConfigOption = None,
 ) -> None:
     """Put dead deliveries (or one delivery) back in the queue for the next delivery pass."""
-    from monitor.db import deliveries as delivery_queries
-
     runtime = _runtime(config, need_sinks=False)
     try:
-        now = runtime.clock()
-        count = runtime.db.run_sync(
-            lambda c: delivery_queries.requeue(c, now=now, delivery_id=delivery_id)
-        )
+        count = runtime.store.requeue(now=runtime.clock(), delivery_id=delivery_id)
     finally:
-        runtime.db.close()
+        runtime.store.close()
     out.print(f"{count} deliveries re-queued")
 
 

@@ -73,6 +73,8 @@ class PollConfig(Strict):
     per_host: int = Field(default=2, ge=1, le=64)
     tick: Duration = timedelta(seconds=15)
     lease: Duration = timedelta(minutes=5)
+    # Processes that parse and match fetched feeds; None: one per core, 0: in the main process.
+    workers: int | None = Field(default=None, ge=0, le=64)
 
     @model_validator(mode="after")
     def _bounds(self) -> PollConfig:

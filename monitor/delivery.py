@@ -1,5 +1,5 @@
-"""The outbox worker: claim due deliveries, POST them, then mark them delivered, schedule a
-retry with back-off, or dead-letter them. Send first, mark after: never zero sends."""
+"""The outbox: claim due deliveries, POST them, then mark them delivered, schedule a retry with
+back-off, or dead-letter them. Send first, mark after: never zero sends."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from monitor.alerts import ArticleRef, build_payload, send
+from monitor import metrics
+from monitor.alerts import send
 from monitor.config import SinkConfig
-from monitor.db import deliveries as delivery_queries
 from monitor.db.deliveries import DueDelivery
 from monitor.errors import DeliveryError
 from monitor.runtime import Runtime, sink_target
-from monitor.text import html_to_text
+from monitor.wait import wait_first
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +29,6 @@ class DeliveryOutcome:
     sink: str
     status: str  # "delivered", "retry", "dead" or "postponed"
     error: str | None = None
-
-
-def payload_for(due: DueDelivery) -> dict[str, object]:
-    """The webhook body of a delivery; the same bytes on every retry."""
-    detail = due.detail
-    return build_payload(
-        watchlist=due.watchlist,
-        entities=list(due.entities),
-        article=ArticleRef(
-            id=due.article_id,
-            title=html_to_text(due.title),  # stored fields are HTML fragments
-            url=due.url,
-            published=due.published_at,
-            source_name=due.source_name,
-            source_url=due.source_url,
-        ),
-        matches=list(detail.get("matches", [])),
-        excerpts=list(detail.get("excerpts", [])),
-        rule=detail.get("rule"),
-        rule_expr=detail.get("rule_expr"),
-        timestamp=due.match_created_at,
-    )
 
 
 def next_attempt(
@@ -69,17 +47,21 @@ def next_attempt(
 async def deliver_one(
     runtime: Runtime, client: httpx.AsyncClient, due: DueDelivery
 ) -> DeliveryOutcome:
+    """Send one claimed delivery, then record the result (send first, mark after)."""
     sink = runtime.sinks.get(due.sink)
-    db = runtime.db
+    store = runtime.store
     if sink is None:
         # The sink left the config (or was disabled): keep the alert, look again later.
         until = runtime.clock() + SINK_MISSING_RECHECK
         message = f"sink {due.sink!r} is not configured or disabled; the alert is kept pending"
-        await db.run(lambda c: delivery_queries.postpone(c, due.id, until=until, reason=message))
+        await store.postpone(due.id, until=until, reason=message)
         return DeliveryOutcome(due.id, due.sink, "postponed", message)
+    if due.alert is None:
+        problem = DeliveryError(due.sink, "internal_error", due.problem or "unreadable alert")
+        return await _record_failure(runtime, sink, due, problem)
     try:
         status = await send(
-            client, sink_target(sink), due.id, payload_for(due), now=runtime.clock()
+            client, sink_target(sink), due.id, due.alert.payload(), now=runtime.clock()
         )
     except DeliveryError as error:
         return await _record_failure(runtime, sink, due, error)
@@ -87,9 +69,8 @@ async def deliver_one(
         log.exception("delivery %s failed unexpectedly", due.id)
         problem = DeliveryError(due.sink, "internal_error", repr(error))
         return await _record_failure(runtime, sink, due, problem)
-    now = runtime.clock()
-    await db.run(lambda c: delivery_queries.mark_delivered(c, due.id, now=now, status=status))
-    log.info("delivered %s to %s (%s)", due.id, due.sink, due.watchlist)
+    await store.mark_delivered(due.id, now=runtime.clock(), status=status)
+    log.info("delivered %s to %s (%s)", due.id, due.sink, due.alert.match.watchlist)
     return DeliveryOutcome(due.id, due.sink, "delivered")
 
 
@@ -98,45 +79,95 @@ async def _record_failure(
 ) -> DeliveryOutcome:
     now = runtime.clock()
     when = next_attempt(sink, due.attempts, now, error.retry_after)
-    await runtime.db.run(
-        lambda c: delivery_queries.mark_failed(
-            c,
-            due.id,
-            now=now,
-            next_attempt_at=when,
-            reason=error.reason,
-            error=str(error),
-            status=error.status,
-        )
+    await runtime.store.mark_failed(
+        due.id,
+        now=now,
+        next_attempt_at=when,
+        reason=error.reason,
+        error=str(error),
+        status=error.status,
     )
     state = "retry" if when is not None else "dead"
     log.warning("delivery %s to %s failed (%s): %s", due.id, due.sink, state, error)
     return DeliveryOutcome(due.id, due.sink, state, str(error))
 
 
-async def deliver_due(
-    runtime: Runtime,
-    client: httpx.AsyncClient,
-    *,
-    owner: str,
-    stopping: asyncio.Event | None = None,
-) -> list[DeliveryOutcome]:
-    """One delivery pass: every delivery due now, bounded concurrency, batch by batch."""
-    config = runtime.settings.delivery
-    outcomes: list[DeliveryOutcome] = []
-    limit = asyncio.Semaphore(config.concurrency)
+class Outbox:
+    """Sends due deliveries: one task per configured sink, so that a slow sink never delays
+    the others and each sink gets its alerts in the order they were queued. `wake` sends what
+    was just queued at once; ``delivery.tick`` remains as a safety net."""
 
-    async def guarded(due: DueDelivery) -> DeliveryOutcome:
-        async with limit:
-            return await deliver_one(runtime, client, due)
+    def __init__(
+        self,
+        runtime: Runtime,
+        client: httpx.AsyncClient,
+        *,
+        owner: str,
+        stopping: asyncio.Event,
+    ) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.owner = owner
+        self.stopping = stopping
+        self._wake = {name: asyncio.Event() for name in runtime.sinks}
 
-    while stopping is None or not stopping.is_set():
-        batch = await runtime.db.run(
-            lambda c: delivery_queries.claim_due(
-                c, owner=owner, now=runtime.clock(), lease=config.lease, limit=config.batch
+    def wake(self) -> None:
+        """Alerts were queued (here or, through NOTIFY, by another instance)."""
+        for event in self._wake.values():
+            event.set()
+
+    async def _pass(self, sink: str | None) -> list[DeliveryOutcome]:
+        """Send everything due now for ``sink`` (None: sinks that are not configured)."""
+        config = self.runtime.settings.delivery
+        outcomes: list[DeliveryOutcome] = []
+        others = tuple(self.runtime.sinks) if sink is None else ()
+        while not self.stopping.is_set():
+            batch = await self.runtime.store.claim_deliveries(
+                owner=self.owner,
+                now=self.runtime.clock(),
+                lease=config.lease,
+                limit=config.batch,
+                sink=sink,
+                other_than=others,
             )
-        )
-        if not batch:
-            break
-        outcomes.extend(await asyncio.gather(*(guarded(due) for due in batch)))
-    return outcomes
+            if not batch:
+                break
+            for due in batch:
+                if self.stopping.is_set():
+                    break  # the rest keep their lease until it expires: nothing is lost
+                outcome = await deliver_one(self.runtime, self.client, due)
+                metrics.deliveries.labels(outcome.status).inc()
+                outcomes.append(outcome)
+            if sink is None:
+                break  # postponed ones are not due again until later
+        return outcomes
+
+    async def deliver_pending(self) -> list[DeliveryOutcome]:
+        """One pass over every sink, concurrently (``monitor once``)."""
+        passes = [self._pass(name) for name in self.runtime.sinks] + [self._pass(None)]
+        results = await asyncio.gather(*passes)
+        return [outcome for result in results for outcome in result]
+
+    async def _sink_loop(self, sink: str | None) -> None:
+        tick = self.runtime.settings.delivery.tick.total_seconds()
+        event = self._wake.get(sink) if sink is not None else None
+        while not self.stopping.is_set():
+            if event is not None:
+                event.clear()
+            try:
+                await self._pass(sink)
+                others = tuple(self.runtime.sinks) if sink is None else ()
+                next_at = await self.runtime.store.next_attempt_at(sink=sink, other_than=others)
+            except Exception:
+                log.exception("delivery pass for sink %r failed; trying again", sink)
+                next_at = None
+            delay = tick
+            if next_at is not None:
+                delay = min(tick, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
+            waits = [self.stopping.wait()] + ([event.wait()] if event is not None else [])
+            await wait_first(*waits, within=delay)
+
+    async def run(self) -> None:
+        """Deliver until ``stopping``; a send in hand finishes first."""
+        loops = [self._sink_loop(name) for name in self.runtime.sinks] + [self._sink_loop(None)]
+        await asyncio.gather(*loops)

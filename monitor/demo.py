@@ -21,8 +21,6 @@ from typing import Any
 from rich.console import Console
 
 from monitor.alerts import verify
-from monitor.db import deliveries as delivery_queries
-from monitor.db import sources as source_queries
 from monitor.errors import ConfigError
 from monitor.render import print_alert
 from monitor.runtime import Runtime
@@ -121,8 +119,8 @@ async def _run(runtime: Runtime, expected_sources: int, limit_seconds: float) ->
         service.sync_sources()
 
         async def finished() -> bool:
-            rows = await runtime.db.run(source_queries.list_sources)
-            counts = await runtime.db.run(delivery_queries.count_by_status)
+            rows = await runtime.store.alist_sources()
+            counts = await runtime.store.acount_deliveries()
             polled = sum(r.last_polled_at is not None for r in rows)
             return polled >= expected_sources and counts.get("pending", 0) == 0
 
@@ -157,12 +155,12 @@ def run_demo(console: Console, *, seeds: Path | None = None, timeout: float = 45
         console.print(f"webhook receiver at {receiver_url}, database in {tmp}\n")
         loaded = demo_settings(Path(tmp), feeds_url, feeds, watchlist, receiver_url, secret)
         runtime = Runtime.build(loaded, need_sinks=True)
-        runtime.db.prepare()
+        runtime.store.prepare()
         try:
             complete = asyncio.run(_run(runtime, len(feeds), timeout))
-            rows = runtime.db.run_sync(source_queries.list_sources)
+            rows = runtime.store.list_sources()
         finally:
-            runtime.db.close()
+            runtime.store.close()
     alerts = sorted(receiver.received, key=lambda r: r["body"]["data"]["article"]["title"])
     for alert in alerts:
         print_alert(console, alert["body"]["data"])

@@ -41,8 +41,13 @@ class ParseError(MonitorError):
 
     def __init__(self, url: str, message: str) -> None:
         self.url = url
+        self.message = message
         self.reason = "parse_error"
         super().__init__(f"{url}: {message}")
+
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, str]]:
+        # Raised in a parsing worker process and re-raised here: it must survive pickling.
+        return (ParseError, (self.url, self.message))
 
 
 class DeliveryError(MonitorError):

@@ -1,27 +1,25 @@
-"""One feed's trip: fetch -> parse -> keep new entries -> match -> store articles, matches and
-pending deliveries in ONE transaction, with the source's new state. It only orchestrates."""
+"""One feed's trip: fetch -> parse and match (in a worker process) -> keep new entries -> store
+articles, matches and pending deliveries in ONE transaction with the source's new state. A poll
+that stores nothing only hands its source's new state to the caller, which batches them."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Connection
 
-from monitor.db import articles as article_queries
-from monitor.db import sources as source_queries
-from monitor.db.articles import ArticleRecord, MatchRecord
-from monitor.db.sources import SourceRow
-from monitor.errors import FetchError, ParseError
-from monitor.fetch import FetchResult, fetch_feed
-from monitor.match import MatchResult
-from monitor.parse import FeedEntry, ParsedFeed, parse_feed
+from monitor.analysis import AnalysedFeed, Analyser
+from monitor.db.articles import ArticleRecord
+from monitor.db.sources import PollRecord, SourceRow
+from monitor.errors import FetchError, MonitorError
+from monitor.fetch import fetch_feed
+from monitor.match import WatchlistMatch
+from monitor.parse import FeedEntry
 from monitor.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -53,13 +51,18 @@ def entry_key(entry: FeedEntry) -> str:
 
 
 def next_poll(
-    runtime: Runtime, source: SourceRow, now: datetime, retry_after: float | None
+    source: SourceRow, planned: datetime, now: datetime, retry_after: float | None
 ) -> datetime:
-    """The next poll after a success: the source's interval, or later if the server asked."""
-    delay = source.interval
+    """The next poll after a success: one interval after the *planned* time (so a slow fetch
+    does not stretch the interval), the next free slot when polling fell behind, and never
+    sooner than a server's Retry-After."""
+    step = source.interval
+    planned = min(planned, now)
+    missed = (now - planned) // step if step > timedelta(0) else 0
+    upcoming = planned + step * (missed + 1)
     if retry_after:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
-    return now + delay
+        upcoming = max(upcoming, now + min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    return upcoming
 
 
 def backoff(
@@ -87,137 +90,16 @@ def should_alert(source: SourceRow, entry: FeedEntry, now: datetime) -> bool:
     return False
 
 
-def match_records(result: MatchResult) -> tuple[MatchRecord, ...]:
-    return tuple(
-        MatchRecord(watchlist=m.watchlist, entities=tuple(m.entities), detail=m.to_json())
-        for m in result.alerts
-    )
-
-
-def _new_entries(conn: Connection, source_id: int, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
-    unique: dict[str, FeedEntry] = {}
-    for entry in entries:
-        unique.setdefault(entry_key(entry), entry)
-    stored = article_queries.existing_keys(conn, source_id, unique)
-    return [entry for key, entry in unique.items() if key not in stored]
-
-
-async def poll_source(
-    runtime: Runtime, client: httpx.AsyncClient, source: SourceRow
-) -> PollOutcome:
-    """Poll one leased source and record the outcome; never raises, whatever the feed does
-    (a bug of ours is recorded on the source as ``internal_error`` and backed off too)."""
-    try:
-        return await _poll(runtime, client, source)
-    except Exception as error:  # noqa: BLE001 - one feed must never stop the others
-        log.exception("polling %s failed unexpectedly", source.url)
-        return await record_failure(
-            runtime, source, "internal_error", f"{source.url}: {error!r}", None, None
-        )
-
-
-async def _poll(runtime: Runtime, client: httpx.AsyncClient, source: SourceRow) -> PollOutcome:
-    db = runtime.db
-    try:
-        fetched = await fetch_feed(
-            client,
-            source.url,
-            etag=source.etag,
-            last_modified=source.last_modified,
-            options=runtime.http,
-        )
-    except FetchError as error:
-        return await record_failure(
-            runtime,
-            source,
-            error.reason,
-            str(error),
-            error.status,
-            error.retry_after,
-        )
-    now = runtime.clock()
-    if fetched.not_modified:
-        await db.run(
-            lambda conn: source_queries.record_success(
-                conn,
-                source,
-                now=now,
-                next_poll_at=next_poll(runtime, source, now, fetched.retry_after),
-                status=fetched.status,
-                etag=fetched.etag or source.etag,
-                last_modified=fetched.last_modified or source.last_modified,
-                final_url=fetched.url,
-                entries_seen=0,
-                articles_stored=0,
-            )
-        )
-        return PollOutcome(source.name, source.url, "not_modified")
-    try:
-        parsed = await asyncio.to_thread(_parse, fetched)
-    except ParseError as error:
-        return await record_failure(runtime, source, error.reason, str(error), fetched.status, None)
-
-    new = await db.run(lambda conn: _new_entries(conn, source.id, parsed.entries))
-    records = await asyncio.to_thread(_records, runtime, source, new, now)
-
-    def store(conn: Connection) -> PollOutcome:
-        # Re-check inside the write transaction: the lease makes a race unlikely, the unique
-        # constraint makes it harmless, this makes it quiet.
-        still_new = article_queries.existing_keys(conn, source.id, (r.entry_key for r in records))
-        fresh = [r for r in records if r.entry_key not in still_new]
-        counts = article_queries.store_articles(conn, source.id, fresh, now)
-        source_queries.record_success(
-            conn,
-            source,
-            now=now,
-            next_poll_at=next_poll(runtime, source, now, fetched.retry_after),
-            status=fetched.status,
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-            final_url=fetched.url,
-            entries_seen=len(parsed.entries),
-            articles_stored=counts.articles,
-            warning=f"feed is malformed but readable: {parsed.bozo_reason}"
-            if parsed.bozo
-            else None,
-        )
-        return PollOutcome(
-            source.name,
-            source.url,
-            "ok",
-            entries=len(parsed.entries),
-            new_articles=counts.articles,
-            matches=counts.matches,
-            deliveries=counts.deliveries,
-        )
-
-    outcome = await db.run(store)
-    log.info(
-        "polled %s: %d entries, %d new, %d matches, %d alerts queued",
-        source.url,
-        outcome.entries,
-        outcome.new_articles,
-        outcome.matches,
-        outcome.deliveries,
-    )
-    return outcome
-
-
-def _parse(fetched: FetchResult) -> ParsedFeed:
-    assert fetched.body is not None
-    return parse_feed(fetched.body, fetched.url, fetched.content_type)
-
-
-def _records(
-    runtime: Runtime, source: SourceRow, entries: Sequence[FeedEntry], now: datetime
+def records_for(
+    runtime: Runtime,
+    source: SourceRow,
+    entries: Sequence[tuple[FeedEntry, tuple[WatchlistMatch, ...]]],
+    now: datetime,
 ) -> list[ArticleRecord]:
+    """The articles to store for new entries, with the sinks each watchlist match alerts."""
     records = []
-    for entry in entries:
-        result = runtime.matcher.match(
-            {"title": entry.title, "summary": entry.summary, "content": entry.content}
-        )
+    for entry, matches in entries:
         alert = should_alert(source, entry, now)
-        matches = match_records(result)
         records.append(
             ArticleRecord(
                 entry_key=entry_key(entry),
@@ -238,21 +120,131 @@ def _records(
     return records
 
 
-async def record_failure(
+RecordPoll = Callable[[PollRecord], None]
+
+
+async def poll_source(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    analyser: Analyser,
+    source: SourceRow,
+    record: RecordPoll,
+) -> PollOutcome:
+    """Poll one leased source. New articles are stored here, in one transaction with the
+    source's state; a poll that stores nothing (304, nothing new, a failure) hands the
+    source's new state to ``record``, which writes it with others later. Never raises,
+    whatever the feed does (a bug of ours is recorded on the source as ``internal_error``)."""
+    try:
+        return await _poll(runtime, client, analyser, source, record)
+    except Exception as error:  # noqa: BLE001 - one feed must never stop the others
+        log.exception("polling %s failed unexpectedly", source.url)
+        return failure(runtime, source, record, "internal_error", f"{source.url}: {error!r}")
+
+
+async def _poll(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    analyser: Analyser,
+    source: SourceRow,
+    record: RecordPoll,
+) -> PollOutcome:
+    try:
+        fetched = await fetch_feed(
+            client,
+            source.url,
+            etag=source.etag,
+            last_modified=source.last_modified,
+            options=runtime.http,
+        )
+    except FetchError as error:
+        return failure(
+            runtime, source, record, error.reason, str(error), error.status, error.retry_after
+        )
+    now = runtime.clock()
+    success = PollRecord(
+        source_id=source.id,
+        polled_at=now,
+        next_poll_at=next_poll(source, source.next_poll_at, now, fetched.retry_after),
+        ok=True,
+        status=fetched.status,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        final_url=fetched.url,
+    )
+    if fetched.not_modified:
+        record(success)
+        return PollOutcome(source.name, source.url, "not_modified")
+    assert fetched.body is not None
+    try:
+        analysed = await analyser.analyse(fetched.body, fetched.url, fetched.content_type)
+    except MonitorError as error:  # ParseError, WorkerDied
+        reason = getattr(error, "reason", "parse_error")
+        return failure(runtime, source, record, reason, str(error), fetched.status)
+    feed = analysed.feed
+    if feed.bozo:
+        warning = f"feed is malformed but readable: {feed.bozo_reason}"
+        success = _with(success, reason="bozo", error=warning)
+    success = _with(success, entries_seen=len(feed.entries))
+    new = await _new_entries(runtime, source, analysed)
+    if not new:
+        record(success)
+        return PollOutcome(source.name, source.url, "ok", entries=len(feed.entries))
+    records = records_for(runtime, source, new, now)
+    counts = await runtime.store.store_feed(source.id, records, success, now)
+    outcome = PollOutcome(
+        source.name,
+        source.url,
+        "ok",
+        entries=len(feed.entries),
+        new_articles=counts.articles,
+        matches=counts.matches,
+        deliveries=counts.deliveries,
+    )
+    log.info(
+        "polled %s: %d entries, %d new, %d matches, %d alerts queued",
+        source.url,
+        outcome.entries,
+        outcome.new_articles,
+        outcome.matches,
+        outcome.deliveries,
+    )
+    return outcome
+
+
+def _with(poll: PollRecord, **changes: object) -> PollRecord:
+    return replace(poll, **changes)  # type: ignore[arg-type]
+
+
+async def _new_entries(
+    runtime: Runtime, source: SourceRow, analysed: AnalysedFeed
+) -> list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]]:
+    """The entries (with their matches) whose key is not stored yet: one read, no lock."""
+    unique: dict[str, tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = {}
+    for entry, matches in zip(analysed.feed.entries, analysed.matches, strict=True):
+        unique.setdefault(entry_key(entry), (entry, matches))
+    if not unique:
+        return []
+    stored = await runtime.store.known_keys(source.id, unique.keys())
+    return [pair for key, pair in unique.items() if key not in stored]
+
+
+def failure(
     runtime: Runtime,
     source: SourceRow,
+    record: RecordPoll,
     reason: str,
     message: str,
-    status: int | None,
-    retry_after: float | None,
+    status: int | None = None,
+    retry_after: float | None = None,
 ) -> PollOutcome:
+    """Record a failed poll: back off, never sooner than a server's Retry-After."""
     now = runtime.clock()
-    await runtime.db.run(
-        lambda conn: source_queries.record_failure(
-            conn,
-            source,
-            now=now,
+    record(
+        PollRecord(
+            source_id=source.id,
+            polled_at=now,
             next_poll_at=backoff(runtime, source, now, retry_after),
+            ok=False,
             status=status,
             reason=reason,
             error=message,

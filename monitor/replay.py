@@ -10,68 +10,45 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import Connection, and_, select
 
-from monitor.db import articles as article_queries
-from monitor.db.articles import MatchRecord, StoredArticle
-from monitor.db.schema import deliveries
+from monitor.alerts import ArticleRef
+from monitor.alerts.record import Alert
+from monitor.db.articles import StoredArticle
 from monitor.errors import ConfigError
 from monitor.match import Matcher, load_watchlist
 from monitor.runtime import Runtime
 from monitor.text import html_to_text
 
 
-def _fields(article: StoredArticle) -> dict[str, str]:
-    return {"title": article.title, "summary": article.summary, "content": article.content}
-
-
-def _alerts(
-    matcher: Matcher, stored: list[StoredArticle], watchlist: str | None
-) -> list[dict[str, Any]]:
+def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None) -> list[Alert]:
     alerts = []
     for article in stored:
-        for hit in matcher.match(_fields(article)).alerts:
+        fields = {"title": article.title, "summary": article.summary, "content": article.content}
+        for hit in matcher.match(fields).alerts:
             if watchlist is not None and hit.watchlist != watchlist:
                 continue
-            alerts.append(
-                {
-                    "article_id": article.id,
-                    "title": html_to_text(article.title),
-                    "url": article.canonical_url,
-                    "source": article.source_name,
-                    "fetched_at": article.fetched_at.isoformat(),
-                    **hit.to_json(),
-                    "watchlist": hit.watchlist,
-                    "entities": list(hit.entities),
-                }
+            ref = ArticleRef(
+                id=article.id,
+                title=html_to_text(article.title),
+                url=article.canonical_url,
+                published=article.published_at,
+                source_name=article.source_name,
+                source_url=article.source_url,
             )
+            alerts.append(Alert(match=hit, article=ref, created_at=article.fetched_at))
     return alerts
 
 
-def _queue(conn: Connection, runtime: Runtime, alerts: list[dict[str, Any]], now: datetime) -> int:
-    queued = 0
-    for alert in alerts:
-        match_id = article_queries.find_match(conn, alert["article_id"], alert["watchlist"])
-        if match_id is None:
-            detail: dict[str, Any] = {
-                k: alert[k] for k in ("matches", "excerpts", "rule") if k in alert
-            }
-            match_id = article_queries.insert_match(
-                conn,
-                alert["article_id"],
-                MatchRecord(alert["watchlist"], tuple(alert["entities"]), detail),
-                now,
-            )
-        for sink in runtime.routes.get(alert["watchlist"], ()):
-            exists = conn.execute(
-                select(deliveries.c.id).where(
-                    and_(deliveries.c.match_id == match_id, deliveries.c.sink == sink)
-                )
-            ).first()
-            if exists is None:
-                article_queries.insert_delivery(conn, match_id, sink, now)
-                queued += 1
-    return queued
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """An alert as a replay report lists it: the article, then the match as stored."""
+    return {
+        "article_id": alert.article.id,
+        "title": alert.article.title,
+        "url": alert.article.url,
+        "source": alert.article.source_name,
+        "fetched_at": alert.created_at.isoformat(),
+        **alert.match.to_json(),
+    }
 
 
 def replay_articles(
@@ -88,8 +65,9 @@ def replay_articles(
         raise ConfigError(
             f"--watchlist {watchlist!r}: no such watchlist; known: {', '.join(sorted(names))}"
         )
-    stored = runtime.db.run_sync(lambda c: article_queries.articles_since(c, since))
-    alerts = _alerts(runtime.matcher, stored, watchlist)
+    stored = runtime.store.articles_since(since)
+    typed = _alerts(runtime.matcher, stored, watchlist)
+    alerts = [alert_json(alert) for alert in typed]
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for alert in alerts:
         for mention in alert["matches"]:
@@ -109,9 +87,12 @@ def replay_articles(
             raise ConfigError(
                 f"--against {against}: the configured watchlists have none named {target!r}"
             )
-        old_alerts = _alerts(
-            Matcher([old], excerpt_chars=runtime.settings.match.excerpt_chars), stored, target
-        )
+        old_alerts = [
+            alert_json(alert)
+            for alert in _alerts(
+                Matcher([old], excerpt_chars=runtime.settings.match.excerpt_chars), stored, target
+            )
+        ]
         new_ids = {a["article_id"] for a in alerts if a["watchlist"] == target}
         old_ids = {a["article_id"] for a in old_alerts}
         report["against"] = str(against)
@@ -120,8 +101,10 @@ def replay_articles(
             a for a in old_alerts if a["article_id"] in old_ids - new_ids
         ]
     if deliver:
-        now = runtime.clock()
-        report["queued"] = runtime.db.run_sync(lambda c: _queue(c, runtime, alerts, now))
+        items = [
+            (int(a.article.id), a.match, runtime.routes.get(a.match.watchlist, ())) for a in typed
+        ]
+        report["queued"] = runtime.store.queue_alerts(items, runtime.clock())
     return report
 
 

@@ -11,6 +11,7 @@ from monitor.alerts import SinkTarget
 from monitor.config import MAX_URL_LENGTH, OpmlConfig, SinkConfig
 from monitor.db.engine import Database
 from monitor.db.sources import SourceSpec
+from monitor.db.store import Store
 from monitor.errors import ConfigError
 from monitor.fetch import HttpOptions
 from monitor.match import Matcher, Watchlist, load_watchlist
@@ -143,7 +144,7 @@ class Runtime:
     """The parts of a running monitor, shared by the pipeline, delivery and the CLI."""
 
     loaded: LoadedSettings
-    db: Database
+    store: Store
     watchlists: list[Watchlist]
     matcher: Matcher
     routes: dict[str, tuple[str, ...]]
@@ -154,6 +155,11 @@ class Runtime:
     @property
     def settings(self) -> Settings:
         return self.loaded.settings
+
+    @property
+    def db(self) -> Database:
+        """The database under the store, for tests and ``monitor db``; code uses ``store``."""
+        return self.store.database
 
     @classmethod
     def build(
@@ -172,10 +178,9 @@ class Runtime:
         watchlists = load_watchlists(loaded)
         routes = sink_routes(loaded, watchlists)
         settings = loaded.settings
-        db = Database(settings.database_url)
         return cls(
             loaded=loaded,
-            db=db,
+            store=Store(settings.database_url),
             watchlists=watchlists,
             matcher=Matcher(watchlists, excerpt_chars=settings.match.excerpt_chars),
             routes=routes,

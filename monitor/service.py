@@ -1,5 +1,6 @@
-"""The long-running service: APScheduler ticks claim due sources and deliveries from the
-database (the real schedule lives there), SIGTERM/SIGINT stop it cleanly."""
+"""The long-running service: a due queue polls sources as they come due, an outbox sends
+alerts the moment they are queued (the schedule lives in the database), APScheduler runs the
+periodic jobs, and SIGTERM/SIGINT stop it cleanly."""
 
 from __future__ import annotations
 
@@ -9,24 +10,20 @@ import os
 import signal
 import socket
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Connection
 
-from monitor import metrics
-from monitor.db import articles as article_queries
-from monitor.db import sources as source_queries
-from monitor.db.engine import instance_lock, is_sqlite
-from monitor.delivery import DeliveryOutcome, deliver_due
+from monitor.analysis import Analyser, default_workers
+from monitor.db.notify import listen_for_deliveries
+from monitor.delivery import DeliveryOutcome, Outbox
 from monitor.fetch import make_client
 from monitor.health import serve_health
-from monitor.pipeline import PollOutcome, poll_source
+from monitor.pipeline import PollOutcome
+from monitor.poller import Poller
 from monitor.runtime import Runtime, source_specs
 
 log = logging.getLogger(__name__)
@@ -47,87 +44,65 @@ class Service:
     runtime: Runtime
     owner: str = field(default_factory=instance_name)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    _busy: set[asyncio.Task[object]] = field(default_factory=set)
     _feed_client: httpx.AsyncClient | None = None
     _sink_client: httpx.AsyncClient | None = None
+    _analyser: Analyser | None = None
+    _outbox: Outbox | None = None
 
     def sync_sources(self) -> None:
-        """Make the sources table follow the config. On SQLite, where the instance lock proves
-        no other instance runs, also forget leases left by a process that was killed."""
-        specs = source_specs(self.runtime.loaded)
-        now = self.runtime.clock()
-        db = self.runtime.db
-
-        def sync(conn: Connection) -> None:
-            source_queries.sync_sources(conn, specs, now)
-            if is_sqlite(db.engine):
-                source_queries.clear_leases(conn)
-
-        db.run_sync(sync)
+        """Make the sources table follow the config; on SQLite also forget the leases of a
+        killed process (the instance lock proves no other instance runs)."""
+        self.runtime.store.start_instance(source_specs(self.runtime.loaded), self.runtime.clock())
 
     async def __aenter__(self) -> Service:
-        self._feed_client = make_client(self.runtime.http, follow_redirects=True)
-        self._sink_client = make_client(self.runtime.http, follow_redirects=False)
+        runtime = self.runtime
+        workers = runtime.settings.poll.workers
+        self._analyser = Analyser(
+            runtime.matcher,
+            runtime.watchlists,
+            excerpt_chars=runtime.settings.match.excerpt_chars,
+            workers=default_workers() if workers is None else workers,
+        )
+        self._feed_client = make_client(runtime.http, follow_redirects=True)
+        self._sink_client = make_client(runtime.http, follow_redirects=False)
+        self._outbox = Outbox(runtime, self._sink_client, owner=self.owner, stopping=self.stopping)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         for client in (self._feed_client, self._sink_client):
             if client is not None:
                 await client.aclose()
+        if self._analyser is not None:
+            await asyncio.to_thread(self._analyser.close)
 
-    async def poll_due(self, *, ignore_schedule: bool = False) -> list[PollOutcome]:
-        """Claim the sources due now and poll them, bounded overall and per host."""
-        assert self._feed_client is not None, "use `async with Service(...)`"
-        poll = self.runtime.settings.poll
-        now = self.runtime.clock()
-        claimed = await self.runtime.db.run(
-            lambda c: source_queries.claim_due(
-                c,
-                owner=self.owner,
-                now=now,
-                lease=poll.lease,
-                limit=10_000 if ignore_schedule else poll.concurrency * 4,
-                ignore_schedule=ignore_schedule,
-            )
+    def _poller(self) -> Poller:
+        assert self._feed_client is not None and self._analyser is not None, "use `async with`"
+        assert self._outbox is not None
+        return Poller(
+            self.runtime,
+            self._feed_client,
+            self._analyser,
+            owner=self.owner,
+            stopping=self.stopping,
+            on_queued=self._outbox.wake,
         )
-        overall = asyncio.Semaphore(poll.concurrency)
-        per_host: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(poll.per_host)
-        )
-        client = self._feed_client
 
-        async def one(source: source_queries.SourceRow) -> PollOutcome | None:
-            host = urlsplit(source.url).hostname or ""
-            async with overall, per_host[host]:
-                if self.stopping.is_set():
-                    # Stop claiming work: give the lease back untouched.
-                    await self.runtime.db.run(
-                        lambda c: source_queries.release(c, source.id, self.owner)
-                    )
-                    return None
-                return await poll_source(self.runtime, client, source)
-
-        results = [r for r in await asyncio.gather(*(one(s) for s in claimed)) if r is not None]
-        metrics.last_tick.set_to_current_time()
-        for result in results:
-            metrics.polls.labels(result.status).inc()
-            metrics.articles_stored.inc(result.new_articles)
-            metrics.alerts_queued.inc(result.deliveries)
-        return results
+    async def poll_all(self) -> list[PollOutcome]:
+        """``monitor once``: poll every enabled source not held back by back-off, once."""
+        poller = self._poller()
+        poller.keep_outcomes = True
+        await poller.run(once_since=self.runtime.clock())
+        return poller.outcomes
 
     async def deliver(self) -> list[DeliveryOutcome]:
-        assert self._sink_client is not None, "use `async with Service(...)`"
-        outcomes = await deliver_due(
-            self.runtime, self._sink_client, owner=self.owner, stopping=self.stopping
-        )
-        for outcome in outcomes:
-            metrics.deliveries.labels(outcome.status).inc()
-        return outcomes
+        """One delivery pass over every sink."""
+        assert self._outbox is not None, "use `async with Service(...)`"
+        return await self._outbox.deliver_pending()
 
     async def ready(self) -> bool:
         """Readiness: the database answers."""
         try:
-            await self.runtime.db.run(lambda c: c.exec_driver_sql("SELECT 1").scalar())
+            await self.runtime.store.aping()
         except Exception:
             log.exception("readiness check failed")
             return False
@@ -138,7 +113,7 @@ class Service:
         if retention is None:
             return 0
         cutoff = self.runtime.clock() - retention
-        deleted = await self.runtime.db.run(lambda c: article_queries.delete_older_than(c, cutoff))
+        deleted = await self.runtime.store.prune(cutoff)
         if deleted:
             log.info("retention: deleted %d articles fetched before %s", deleted, cutoff)
         return deleted
@@ -147,16 +122,10 @@ class Service:
         async def run() -> None:
             if self.stopping.is_set():
                 return
-            task = asyncio.current_task()
-            assert task is not None
-            self._busy.add(task)
             try:
                 await work()
             except Exception:
-                # A tick must never kill the service; the schedule in the database is intact.
-                log.exception("scheduled work failed; it will run again on the next tick")
-            finally:
-                self._busy.discard(task)
+                log.exception("periodic job failed; it will run again")
 
         return run
 
@@ -168,37 +137,37 @@ class Service:
                 loop.add_signal_handler(sig, self._request_stop, sig)
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
-        settings = self.runtime.settings
+        assert self._outbox is not None, "use `async with Service(...)`"
         scheduler = AsyncIOScheduler(event_loop=loop)
-        now = self.runtime.clock()
-        jobs: list[tuple[str, Callable[[], Awaitable[object]], timedelta, timedelta]] = [
-            ("poll", self.poll_due, settings.poll.tick, timedelta(0)),
-            ("deliver", self.deliver, settings.delivery.tick, timedelta(0)),
-            ("prune", self.prune, PRUNE_EVERY, timedelta(minutes=1)),
-        ]
-        for name, work, every, first_in in jobs:
-            # APScheduler is only a timer here: coalescing or skipping a tick loses nothing.
-            scheduler.add_job(
-                self._job(work),
-                "interval",
-                seconds=every.total_seconds(),
-                next_run_time=now + first_in,
-                id=name,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-            )
+        # APScheduler is only a timer for periodic jobs; polling and delivery run on their own.
+        scheduler.add_job(
+            self._job(self.prune),
+            "interval",
+            seconds=PRUNE_EVERY.total_seconds(),
+            next_run_time=self.runtime.clock() + timedelta(minutes=1),
+            id="prune",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
+        tasks = [
+            asyncio.create_task(self._poller().run(), name="poller"),
+            asyncio.create_task(self._outbox.run(), name="outbox"),
+        ]
+        if self.runtime.store.is_postgresql:
+            tasks.append(
+                asyncio.create_task(
+                    listen_for_deliveries(self.runtime.store.url, self._outbox.wake, self.stopping),
+                    name="listener",
+                )
+            )
         log.info("monitor running as %s", self.owner)
         if ready is not None:
             ready()
         try:
-            await self.stopping.wait()
+            await self._until_stopped(tasks)
         finally:
-            # Pause first and drain, then shut down: APScheduler's shutdown cancels the
-            # coroutine jobs still running, and we want the feed in hand to finish.
-            scheduler.pause()
-            await self._drain()
             scheduler.shutdown(wait=False)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 try:
@@ -207,26 +176,30 @@ class Service:
                     pass
         log.info("monitor stopped")
 
-    def _request_stop(self, sig: signal.Signals) -> None:
-        log.info("received %s: finishing the work in hand, then stopping", sig.name)
+    async def _until_stopped(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for ``stopping``; then let the polls and sends in hand finish, and cancel what
+        is left after a grace period (transactions roll back, leases expire)."""
+        stop = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stop and task.exception() is not None:
+                log.error("%s stopped unexpectedly", task.get_name(), exc_info=task.exception())
         self.stopping.set()
-
-    async def _drain(self) -> None:
-        """Let the feed and deliveries in hand finish; cancel them after a grace period (their
-        transactions roll back, their leases expire, nothing is half-written)."""
-        busy = set(self._busy)
-        if not busy:
-            return
-        done, pending = await asyncio.wait(busy, timeout=STOP_GRACE_SECONDS)
+        _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+        await stop
+
+    def _request_stop(self, sig: signal.Signals) -> None:
+        log.info("received %s: finishing the work in hand, then stopping", sig.name)
+        self.stopping.set()
 
 
 async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = None) -> None:
     """``monitor run``: lock (SQLite), sync sources, run until stopped."""
-    with instance_lock(runtime.db.engine):
+    with runtime.store.instance_lock():
         service = Service(runtime)
         service.sync_sources()
         async with service:
@@ -240,10 +213,10 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
 
 async def run_once(runtime: Runtime) -> tuple[list[PollOutcome], list[DeliveryOutcome]]:
     """``monitor once``: poll every enabled source now, then one delivery pass."""
-    with instance_lock(runtime.db.engine):
+    with runtime.store.instance_lock():
         service = Service(runtime)
         service.sync_sources()
         async with service:
-            polls = await service.poll_due(ignore_schedule=True)
+            polls = await service.poll_all()
             sent = await service.deliver()
     return polls, sent

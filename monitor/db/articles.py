@@ -7,25 +7,16 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
 from monitor.db.schema import articles, deliveries, matches, sources
-
-
-@dataclass(frozen=True)
-class MatchRecord:
-    """One watchlist's match on an article, as stored (``detail`` is JSON)."""
-
-    watchlist: str
-    entities: tuple[str, ...]
-    detail: Mapping[str, Any]
+from monitor.match import WatchlistMatch
 
 
 @dataclass(frozen=True)
 class ArticleRecord:
-    """A new article to store, its matches, and the sinks to alert per watchlist."""
+    """A new article to store, its watchlist matches, and the sinks to alert per watchlist."""
 
     entry_key: str
     canonical_url: str | None
@@ -34,7 +25,7 @@ class ArticleRecord:
     content: str
     published_at: datetime | None
     content_hash: str
-    matches: tuple[MatchRecord, ...] = ()
+    matches: tuple[WatchlistMatch, ...] = ()
     alert_sinks: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
@@ -80,65 +71,93 @@ def existing_keys(conn: Connection, source_id: int, keys: Iterable[str]) -> set[
 def store_articles(
     conn: Connection, source_id: int, records: Sequence[ArticleRecord], now: datetime
 ) -> StoredCounts:
-    """Insert articles, their matches and one pending delivery per (match, sink)."""
-    counts = StoredCounts()
-    for record in records:
-        article_id = conn.execute(
-            articles.insert()
-            .values(
-                source_id=source_id,
-                entry_key=record.entry_key,
-                canonical_url=record.canonical_url,
-                title=record.title,
-                summary=record.summary,
-                content=record.content,
-                published_at=record.published_at,
-                fetched_at=now,
-                content_hash=record.content_hash,
-            )
-            .returning(articles.c.id)
-        ).scalar_one()
-        created = 0
-        for match in record.matches:
-            match_id = insert_match(conn, article_id, match, now)
-            for sink in record.alert_sinks.get(match.watchlist, ()):
-                insert_delivery(conn, match_id, sink, now)
-                created += 1
-        counts = StoredCounts(
-            counts.articles + 1, counts.matches + len(record.matches), counts.deliveries + created
+    """Insert articles, their matches and one pending delivery per (match, sink): three bulk
+    statements, whatever the number of articles."""
+    if not records:
+        return StoredCounts()
+    article_ids = (
+        conn.execute(
+            articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "source_id": source_id,
+                    "entry_key": r.entry_key,
+                    "canonical_url": r.canonical_url,
+                    "title": r.title,
+                    "summary": r.summary,
+                    "content": r.content,
+                    "published_at": r.published_at,
+                    "fetched_at": now,
+                    "content_hash": r.content_hash,
+                }
+                for r in records
+            ],
         )
-    return counts
-
-
-def insert_match(conn: Connection, article_id: int, match: MatchRecord, now: datetime) -> int:
-    match_id: int = conn.execute(
-        matches.insert()
-        .values(
-            article_id=article_id,
-            watchlist=match.watchlist,
-            entities=list(match.entities),
-            detail=dict(match.detail),
-            created_at=now,
-        )
-        .returning(matches.c.id)
-    ).scalar_one()
-    return match_id
-
-
-def insert_delivery(conn: Connection, match_id: int, sink: str, now: datetime) -> str:
-    delivery_id = str(uuid.uuid4())
-    conn.execute(
-        deliveries.insert().values(
-            id=delivery_id,
-            match_id=match_id,
-            sink=sink,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        .scalars()
+        .all()
     )
-    return delivery_id
+    pairs = [
+        (article_id, match, record.alert_sinks.get(match.watchlist, ()))
+        for article_id, record in zip(article_ids, records, strict=True)
+        for match in record.matches
+    ]
+    queued = insert_matches(conn, [(a, m) for a, m, _ in pairs], now, [s for _, _, s in pairs])
+    return StoredCounts(len(records), len(pairs), queued)
+
+
+def insert_matches(
+    conn: Connection,
+    pairs: Sequence[tuple[int, WatchlistMatch]],
+    now: datetime,
+    sinks: Sequence[Sequence[str]],
+) -> int:
+    """Insert (article id, match) rows and a pending delivery per sink of each; the count of
+    deliveries."""
+    if not pairs:
+        return 0
+    match_ids = (
+        conn.execute(
+            matches.insert().returning(matches.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "article_id": article_id,
+                    "watchlist": match.watchlist,
+                    "entities": list(match.entities),
+                    "detail": match.to_json(),
+                    "created_at": now,
+                }
+                for article_id, match in pairs
+            ],
+        )
+        .scalars()
+        .all()
+    )
+    rows = [
+        (match_id, sink) for match_id, names in zip(match_ids, sinks, strict=True) for sink in names
+    ]
+    insert_deliveries(conn, rows, now)
+    return len(rows)
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, str]], now: datetime) -> None:
+    """A pending delivery per (match id, sink), due now; ids are new UUIDs (the webhook-id)."""
+    if not rows:
+        return
+    conn.execute(
+        deliveries.insert(),
+        [
+            {
+                "id": str(uuid.uuid4()),
+                "match_id": match_id,
+                "sink": sink,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for match_id, sink in rows
+        ],
+    )
 
 
 _ARTICLE_COLUMNS = (
@@ -165,13 +184,31 @@ def articles_since(conn: Connection, since: datetime | None) -> list[StoredArtic
     return [StoredArticle(**row._mapping) for row in conn.execute(query)]
 
 
-def find_match(conn: Connection, article_id: int, watchlist: str) -> int | None:
-    row = conn.execute(
-        select(matches.c.id).where(
-            and_(matches.c.article_id == article_id, matches.c.watchlist == watchlist)
+def queue_alerts(
+    conn: Connection, items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]], now: datetime
+) -> int:
+    """Queue (article id, match, sinks) alerts that were not queued before: the match is
+    stored when missing, and a delivery added per sink that has none for it. The count added."""
+    queued = 0
+    for article_id, match, sinks in items:
+        match_id = conn.execute(
+            select(matches.c.id).where(
+                and_(matches.c.article_id == article_id, matches.c.watchlist == match.watchlist)
+            )
+        ).scalar()
+        if match_id is None:
+            insert_matches(conn, [(article_id, match)], now, [sinks])
+            queued += len(sinks)
+            continue
+        have = set(
+            conn.execute(select(deliveries.c.sink).where(deliveries.c.match_id == match_id))
+            .scalars()
+            .all()
         )
-    ).first()
-    return None if row is None else int(row.id)
+        rows = [(int(match_id), sink) for sink in sinks if sink not in have]
+        insert_deliveries(conn, rows, now)
+        queued += len(rows)
+    return queued
 
 
 def delete_older_than(conn: Connection, cutoff: datetime) -> int:

@@ -3,33 +3,30 @@ schedule a retry, or dead-letter them; list and re-queue for the CLI."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
+from monitor.alerts.payload import ArticleRef
+from monitor.alerts.record import Alert, match_from_json
 from monitor.db.schema import articles, deliveries, matches, sources
+from monitor.text import html_to_text
 
 
 @dataclass(frozen=True)
 class DueDelivery:
-    """A claimed delivery with everything needed to build its payload."""
+    """A claimed delivery: its id (the webhook-id), sink, attempts so far, and the alert.
+
+    ``alert`` is None when the stored match cannot be read back (``problem`` says why).
+    """
 
     id: str
     sink: str
     attempts: int
-    created_at: datetime
-    watchlist: str
-    entities: tuple[str, ...]
-    detail: dict[str, Any]
-    match_created_at: datetime
-    article_id: int
-    title: str
-    url: str | None
-    published_at: datetime | None
-    source_name: str
-    source_url: str
+    alert: Alert | None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,14 +48,31 @@ class DeliveryRow:
     title: str
 
 
-def claim_due(
-    conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
-) -> list[DueDelivery]:
-    """Lease up to ``limit`` pending deliveries whose next attempt is due."""
+def _due(now: datetime, sink: str | None, other_than: Collection[str]) -> ColumnElement[bool]:
     free = or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now)
+    condition = and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now, free)
+    if sink is not None:
+        condition = and_(condition, deliveries.c.sink == sink)
+    if other_than:
+        condition = and_(condition, deliveries.c.sink.not_in(list(other_than)))
+    return condition
+
+
+def claim_due(
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    sink: str | None = None,
+    other_than: Collection[str] = (),
+) -> list[DueDelivery]:
+    """Lease up to ``limit`` pending deliveries whose next attempt is due, oldest first: all
+    sinks, one ``sink``, or those of sinks ``other_than`` the given ones."""
     query = (
         select(deliveries.c.id)
-        .where(and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now, free))
+        .where(_due(now, sink, other_than))
         .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
         .limit(limit)
     )
@@ -77,9 +91,6 @@ def claim_due(
             deliveries.c.id,
             deliveries.c.sink,
             deliveries.c.attempts,
-            deliveries.c.created_at,
-            matches.c.watchlist,
-            matches.c.entities,
             matches.c.detail,
             matches.c.created_at.label("match_created_at"),
             articles.c.id.label("article_id"),
@@ -95,7 +106,41 @@ def claim_due(
         .where(deliveries.c.id.in_(ids))
         .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
     )
-    return [DueDelivery(**{**row._mapping, "entities": tuple(row.entities)}) for row in rows]
+    return [_due_delivery(row) for row in rows]
+
+
+def _due_delivery(row: object) -> DueDelivery:
+    m = row._mapping  # type: ignore[attr-defined]
+    try:
+        match = match_from_json(m["detail"])
+    except (ValueError, AttributeError) as error:
+        problem = f"the stored match cannot be read: {error}"
+        return DueDelivery(m["id"], m["sink"], m["attempts"], None, problem)
+    article = ArticleRef(
+        id=m["article_id"],
+        title=html_to_text(m["title"]),  # stored fields are HTML fragments
+        url=m["url"],
+        published=m["published_at"],
+        source_name=m["source_name"],
+        source_url=m["source_url"],
+    )
+    alert = Alert(match=match, article=article, created_at=m["match_created_at"])
+    return DueDelivery(m["id"], m["sink"], m["attempts"], alert)
+
+
+def next_attempt_at(
+    conn: Connection, *, sink: str | None = None, other_than: Collection[str] = ()
+) -> datetime | None:
+    """The earliest next attempt of a pending delivery (of ``sink``), or None."""
+    condition = deliveries.c.status == "pending"
+    if sink is not None:
+        condition = and_(condition, deliveries.c.sink == sink)
+    if other_than:
+        condition = and_(condition, deliveries.c.sink.not_in(list(other_than)))
+    value: datetime | None = conn.execute(
+        select(func.min(deliveries.c.next_attempt_at)).where(condition)
+    ).scalar()
+    return value
 
 
 def mark_delivered(conn: Connection, delivery_id: str, *, now: datetime, status: int) -> None:

@@ -13,20 +13,24 @@ import fcntl
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from monitor.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# alembic is imported only where the schema is created, checked against files or migrated: it
+# costs a tenth of a second at every start otherwise, and the schema check below needs none.
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The newest migration's revision, so that start-up can check the schema without loading
+# alembic; a test keeps it equal to alembic's head.
+SCHEMA_REVISION = "0001"
 T = TypeVar("T")
 
 
@@ -75,7 +79,11 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # Take the write lock up front: WAL refuses a later read->write upgrade at once.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction (Database.read_sync) takes no lock and never waits for one.
+        if connection.get_execution_options().get("monitor_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -85,6 +93,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", "monitor.db:migrations")
     if connection is not None:
@@ -93,18 +103,27 @@ def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in ``alembic_version``; None for a database without one."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to the newest revision; returns (before, after)."""
+    from alembic import command
+    from alembic.util.exc import CommandError
+
     before = current_revision(engine)
     try:
         with engine.begin() as connection:
@@ -127,9 +146,9 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> None:
         has_tables = bool(inspect(engine).get_table_names())
     except OperationalError as error:
         raise DatabaseError(f"cannot open the database: {error.orig}") from None
-    head = head_revision()
-    if revision == head:
+    if revision == SCHEMA_REVISION:
         return
+    head = head_revision()
     if revision is None and not has_tables:
         if not allow_create:
             raise DatabaseError("the database is empty; run `monitor db upgrade` to create it")
@@ -177,6 +196,13 @@ class Database:
         """Run ``work`` in one transaction: committed on success, rolled back on any error."""
         with self.engine.begin() as connection:
             return work(connection)
+
+    def read_sync(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work``, which only reads, in one transaction that takes no write lock."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(monitor_read_only=True)
+            with connection.begin():
+                return work(connection)
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction in a worker thread, so the event loop never blocks."""

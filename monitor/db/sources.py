@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from monitor.db.schema import deliveries, sources
 
@@ -47,6 +47,28 @@ class SourceRow:
     first_polled_at: datetime | None
     entries_seen: int
     articles_stored: int
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """What one poll did to its source: written with other polls' records in one transaction.
+
+    ``ok`` polls reset the failure count and keep the validators; failed ones count up.
+    ``error``/``reason`` are the failure, or on an ``ok`` poll a warning (a malformed feed).
+    """
+
+    source_id: int
+    polled_at: datetime
+    next_poll_at: datetime
+    ok: bool
+    status: int | None
+    etag: str | None = None
+    last_modified: str | None = None
+    final_url: str | None = None
+    entries_seen: int = 0
+    articles_stored: int = 0
+    reason: str | None = None
+    error: str | None = None
 
 
 def _row(row: object) -> SourceRow:
@@ -122,17 +144,21 @@ def claim_due(
     now: datetime,
     lease: timedelta,
     limit: int,
-    ignore_schedule: bool = False,
+    not_polled_since: datetime | None = None,
 ) -> list[SourceRow]:
-    """Lease up to ``limit`` enabled sources whose poll is due and whose lease is free.
+    """Lease up to ``limit`` enabled sources whose poll is due and whose lease is free, the
+    most overdue first.
 
-    With ``ignore_schedule`` (``monitor once``) every enabled source is due, except those held
-    back by a server's Retry-After or by error back-off.
+    With ``not_polled_since`` (``monitor once``) every enabled source not polled since then is
+    due, except those held back by a server's Retry-After or by error back-off.
     """
     free = or_(sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now)
     due = sources.c.next_poll_at <= now
-    if ignore_schedule:
-        due = or_(due, sources.c.consecutive_failures == 0)
+    if not_polled_since is not None:
+        due = and_(
+            or_(due, sources.c.consecutive_failures == 0),
+            or_(sources.c.last_polled_at.is_(None), sources.c.last_polled_at < not_polled_since),
+        )
     query = (
         select(sources.c.id)
         .where(and_(sources.c.enabled.is_(True), free, due))
@@ -154,76 +180,93 @@ def claim_due(
     return [by_id[i] for i in ids]
 
 
-def release(conn: Connection, source_id: int, owner: str) -> None:
-    """Give back a lease without recording a poll (e.g. on shutdown before fetching)."""
+def next_due_at(conn: Connection) -> datetime | None:
+    """The earliest planned poll of an enabled source (leased ones included), or None."""
+    value: datetime | None = conn.execute(
+        select(func.min(sources.c.next_poll_at)).where(sources.c.enabled.is_(True))
+    ).scalar()
+    return value
+
+
+def release(conn: Connection, source_ids: Sequence[int], owner: str) -> None:
+    """Give back leases without recording a poll (e.g. on shutdown before fetching)."""
+    if not source_ids:
+        return
     conn.execute(
         update(sources)
-        .where(and_(sources.c.id == source_id, sources.c.lease_owner == owner))
+        .where(and_(sources.c.id.in_(list(source_ids)), sources.c.lease_owner == owner))
         .values(lease_owner=None, lease_expires_at=None)
     )
 
 
-def record_success(
-    conn: Connection,
-    source: SourceRow,
-    *,
-    now: datetime,
-    next_poll_at: datetime,
-    status: int,
-    etag: str | None,
-    last_modified: str | None,
-    final_url: str | None,
-    entries_seen: int,
-    articles_stored: int,
-    warning: str | None = None,
-) -> None:
-    conn.execute(
-        update(sources)
-        .where(sources.c.id == source.id)
-        .values(
-            next_poll_at=next_poll_at,
-            etag=etag,
-            last_modified=last_modified,
-            final_url=final_url,
-            consecutive_failures=0,
-            last_status=status,
-            last_error=warning,
-            last_error_reason="bozo" if warning else None,
-            last_polled_at=now,
-            last_success_at=now,
-            first_polled_at=source.first_polled_at or now,
-            entries_seen=sources.c.entries_seen + entries_seen,
-            articles_stored=sources.c.articles_stored + articles_stored,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
+_SUCCESS = (
+    update(sources)
+    .where(sources.c.id == bindparam("b_id"))
+    .values(
+        next_poll_at=bindparam("b_next"),
+        etag=bindparam("b_etag"),
+        last_modified=bindparam("b_last_modified"),
+        final_url=bindparam("b_final_url"),
+        consecutive_failures=0,
+        last_status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        last_error_reason=bindparam("b_reason"),
+        last_polled_at=bindparam("b_now"),
+        last_success_at=bindparam("b_now"),
+        first_polled_at=func.coalesce(sources.c.first_polled_at, bindparam("b_now")),
+        entries_seen=sources.c.entries_seen + bindparam("b_entries"),
+        articles_stored=sources.c.articles_stored + bindparam("b_articles"),
+        lease_owner=None,
+        lease_expires_at=None,
     )
+)
+
+_FAILURE = (
+    update(sources)
+    .where(sources.c.id == bindparam("b_id"))
+    .values(
+        next_poll_at=bindparam("b_next"),
+        consecutive_failures=sources.c.consecutive_failures + 1,
+        last_status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        last_error_reason=bindparam("b_reason"),
+        last_polled_at=bindparam("b_now"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
 
 
-def record_failure(
-    conn: Connection,
-    source: SourceRow,
-    *,
-    now: datetime,
-    next_poll_at: datetime,
-    status: int | None,
-    reason: str,
-    error: str,
-) -> None:
-    conn.execute(
-        update(sources)
-        .where(sources.c.id == source.id)
-        .values(
-            next_poll_at=next_poll_at,
-            consecutive_failures=sources.c.consecutive_failures + 1,
-            last_status=status,
-            last_error=error,
-            last_error_reason=reason,
-            last_polled_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
+def _params(poll: PollRecord) -> dict[str, object]:
+    return {
+        "b_id": poll.source_id,
+        "b_next": poll.next_poll_at,
+        "b_now": poll.polled_at,
+        "b_status": poll.status,
+        "b_error": poll.error,
+        "b_reason": poll.reason,
+        "b_etag": poll.etag,
+        "b_last_modified": poll.last_modified,
+        "b_final_url": poll.final_url,
+        "b_entries": poll.entries_seen,
+        "b_articles": poll.articles_stored,
+    }
+
+
+def record_polls(conn: Connection, polls: Sequence[PollRecord]) -> None:
+    """Write the outcome of many polls (one statement per kind) and release their leases."""
+    ok = [_params(p) for p in polls if p.ok]
+    failed = [_params(p) for p in polls if not p.ok]
+    if ok:
+        conn.execute(_SUCCESS, ok)
+    if failed:
+        conn.execute(
+            _FAILURE,
+            [{k: v for k, v in p.items() if k in _FAILURE_KEYS} for p in failed],
         )
-    )
+
+
+_FAILURE_KEYS = frozenset({"b_id", "b_next", "b_now", "b_status", "b_error", "b_reason"})
 
 
 def clear_leases(conn: Connection) -> None:

@@ -30,7 +30,7 @@ async def two_instances(config: Path) -> tuple[list[int], list[int]]:
     try:
         async with Service(runtimes[0]) as a, Service(runtimes[1]) as b:
             a.sync_sources()
-            polls = await asyncio.gather(a.poll_due(), b.poll_due())
+            polls = await asyncio.gather(a.poll_all(), b.poll_all())
             sent = await asyncio.gather(a.deliver(), b.deliver())
         return [len(p) for p in polls], [len(s) for s in sent]
     finally:

@@ -11,13 +11,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
-from monitor.db.engine import Database
+from monitor.db.engine import SCHEMA_REVISION, Database, head_revision
 from monitor.db.schema import articles, metadata
 from monitor.runtime import Runtime
 from monitor.service import run_once
 from monitor.settings import load_settings
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
+
+
+def test_start_up_knows_the_newest_migration() -> None:
+    # prepare() checks the schema against SCHEMA_REVISION without loading alembic.
+    assert SCHEMA_REVISION == head_revision()
 
 
 @pytest.mark.postgres

@@ -1,0 +1,125 @@
+"""Parse and match fetched feed bodies in worker processes, so both cores work and the event
+loop only does I/O. Each worker compiles the watchlists once, when it starts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from monitor.errors import MonitorError
+from monitor.match import Matcher, Watchlist, WatchlistMatch
+from monitor.parse import ParsedFeed, parse_feed
+
+__all__ = ["AnalysedFeed", "Analyser", "WorkerDied", "analyse"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnalysedFeed:
+    """A parsed feed and, for each of its entries (same order), the watchlists that fire."""
+
+    feed: ParsedFeed
+    matches: tuple[tuple[WatchlistMatch, ...], ...]
+
+
+class WorkerDied(MonitorError):
+    """A parsing worker process died (killed, or out of memory) while reading a feed."""
+
+    reason = "worker_died"
+
+
+def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
+    """Parse ``body`` and match every entry (pure). Raises ParseError."""
+    feed = parse_feed(body, url, content_type)
+    matches = tuple(
+        matcher.match({"title": e.title, "summary": e.summary, "content": e.content}).alerts
+        for e in feed.entries
+    )
+    return AnalysedFeed(feed, matches)
+
+
+_worker_matcher: Matcher | None = None
+
+
+def _start_worker(watchlists: Sequence[Watchlist], excerpt_chars: int) -> None:
+    global _worker_matcher
+    # The service handles SIGINT/SIGTERM and stops the pool itself; a Ctrl-C sent to the
+    # whole process group must not kill a worker in the middle of a feed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _worker_matcher = Matcher(watchlists, excerpt_chars=excerpt_chars)
+
+
+def _analyse_in_worker(body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
+    assert _worker_matcher is not None, "worker started without its watchlists"
+    return analyse(_worker_matcher, body, url, content_type)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class Analyser:
+    """Runs `analyse` in ``workers`` processes (0: in this process, on the calling thread).
+
+    A worker that dies takes its pool with it (that is how `ProcessPoolExecutor` works): the
+    pool is replaced and the feeds that were in it are tried once more; a feed that kills a
+    worker twice raises `WorkerDied` and nothing of it is stored.
+    """
+
+    def __init__(
+        self, matcher: Matcher, watchlists: Sequence[Watchlist], *, excerpt_chars: int, workers: int
+    ) -> None:
+        self._matcher = matcher
+        self._watchlists = tuple(watchlists)
+        self._excerpt_chars = excerpt_chars
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # forkserver: workers start from a clean process, not a fork of this one with its
+        # threads and open database connections.
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_start_worker,
+            initargs=(self._watchlists, self._excerpt_chars),
+        )
+
+    async def analyse(self, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
+        if self.workers == 0:
+            return analyse(self._matcher, body, url, content_type)
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            if self._pool is None:
+                self._pool = self._new_pool()
+            pool = self._pool
+            try:
+                return await loop.run_in_executor(pool, _analyse_in_worker, body, url, content_type)
+            except BrokenProcessPool:
+                if self._pool is pool:
+                    log.warning("a parsing worker died; starting new workers")
+                    self._pool = None
+                    pool.shutdown(wait=False, cancel_futures=True)
+                if attempt == 2:
+                    break
+        raise WorkerDied(f"{url}: the worker process parsing this feed died, twice")
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the current workers (for tests and logs)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return list(processes)
+
+    def close(self) -> None:
+        """Stop the workers: the ones in the middle of a feed finish it first."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

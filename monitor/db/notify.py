@@ -1,0 +1,65 @@
+"""PostgreSQL LISTEN: wake this instance's outbox when any instance queued deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from monitor.db.store import DELIVERY_CHANNEL
+
+log = logging.getLogger(__name__)
+
+RECONNECT_SECONDS = 5.0
+
+
+def _conninfo(url: str) -> str:
+    """A libpq URL for psycopg from the SQLAlchemy one (``postgresql+psycopg://`` ...)."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+async def listen_for_deliveries(
+    url: str, on_notify: Callable[[], None], stopping: asyncio.Event
+) -> None:
+    """Call ``on_notify`` for every NOTIFY on the delivery channel until ``stopping``. A lost
+    connection is re-opened; meanwhile the delivery tick still sends everything."""
+    while not stopping.is_set():
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                _conninfo(url), autocommit=True
+            ) as conn:
+                await conn.execute(f"LISTEN {DELIVERY_CHANNEL}")
+                # Something may have been queued before LISTEN took effect.
+                on_notify()
+                gen = conn.notifies()
+                stop = asyncio.ensure_future(stopping.wait())
+                try:
+                    while not stopping.is_set():
+                        nxt = asyncio.ensure_future(anext(gen))
+                        done, _ = await asyncio.wait(
+                            {nxt, stop}, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        if nxt not in done:
+                            nxt.cancel()
+                            await asyncio.gather(nxt, return_exceptions=True)
+                            break
+                        nxt.result()
+                        on_notify()
+                finally:
+                    stop.cancel()
+                    await asyncio.gather(stop, return_exceptions=True)
+                    await gen.aclose()
+        except (psycopg.Error, OSError) as error:
+            log.warning(
+                "listening for queued alerts failed (%s); retrying in %g s",
+                error,
+                RECONNECT_SECONDS,
+            )
+            try:
+                await asyncio.wait_for(stopping.wait(), RECONNECT_SECONDS)
+            except TimeoutError:
+                pass

@@ -1,0 +1,200 @@
+"""The due queue: a claimer leases due sources from the database as long as workers have room
+and sleeps until the next planned poll; workers poll them, bounded overall and per host; the
+new state of sources whose poll stored nothing is written in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from monitor import metrics
+from monitor.analysis import Analyser
+from monitor.db.sources import PollRecord, SourceRow
+from monitor.pipeline import PollOutcome, poll_source
+from monitor.runtime import Runtime
+from monitor.wait import wait_first
+
+__all__ = ["PollWriter", "Poller"]
+
+log = logging.getLogger(__name__)
+
+# Poll outcomes that store nothing are written together: every FLUSH_SECONDS or FLUSH_SIZE
+# records, whichever comes first. A crash loses at most those poll times (the sources are
+# polled again when their lease expires), never an article or an alert.
+FLUSH_SECONDS = 0.1
+FLUSH_SIZE = 200
+# The longest the claimer sleeps without looking at the database (other instances and config
+# changes may add due sources it was not told about).
+MAX_IDLE_SECONDS = 5.0
+
+
+class PollWriter:
+    """Collects `PollRecord`s and writes them in one transaction per batch."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._pending: list[PollRecord] = []
+        self._added = asyncio.Event()
+        self._full = asyncio.Event()
+
+    def add(self, record: PollRecord) -> None:
+        self._pending.append(record)
+        self._added.set()
+        if len(self._pending) >= FLUSH_SIZE:
+            self._full.set()
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        self._full.clear()
+        if batch:
+            try:
+                await self._runtime.store.record_polls(batch)
+            except Exception:
+                # The leases expire and the sources are polled again: nothing is lost.
+                log.exception("could not record %d polls; they will be polled again", len(batch))
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Flush batches until ``stopping``, then once more."""
+        while not stopping.is_set():
+            self._added.clear()
+            if not self._pending:
+                await wait_first(self._added.wait(), stopping.wait())
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), FLUSH_SECONDS)
+            await self.flush()
+        await self.flush()
+
+
+class Poller:
+    """Polls due sources continuously with ``poll.concurrency`` workers."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        client: httpx.AsyncClient,
+        analyser: Analyser,
+        *,
+        owner: str,
+        stopping: asyncio.Event,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.analyser = analyser
+        self.owner = owner
+        self.stopping = stopping
+        self.on_queued = on_queued
+        self.writer = PollWriter(runtime)
+        self.wake = asyncio.Event()
+        poll = runtime.settings.poll
+        self._queue: asyncio.Queue[SourceRow] = asyncio.Queue()
+        self._room = asyncio.Event()
+        self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(poll.per_host)
+        )
+        self._done = asyncio.Event()
+        self._busy = 0
+        self.outcomes: list[PollOutcome] = []
+        self.keep_outcomes = False
+
+    async def poll_one(self, source: SourceRow) -> PollOutcome:
+        host = urlsplit(source.url).hostname or ""
+        async with self._per_host[host]:
+            outcome = await poll_source(
+                self.runtime, self.client, self.analyser, source, self.writer.add
+            )
+        metrics.polls.labels(outcome.status).inc()
+        metrics.articles_stored.inc(outcome.new_articles)
+        metrics.alerts_queued.inc(outcome.deliveries)
+        if outcome.deliveries:
+            self.on_queued()
+        if self.keep_outcomes:
+            self.outcomes.append(outcome)
+        return outcome
+
+    async def _worker(self) -> None:
+        while True:
+            source = await self._queue.get()
+            self._room.set()
+            self._busy += 1
+            try:
+                if self.stopping.is_set():
+                    await self.runtime.store.release_sources([source.id], self.owner)
+                else:
+                    await self.poll_one(source)
+            except Exception:
+                log.exception("polling %s failed; its lease will expire", source.url)
+            finally:
+                self._busy -= 1
+                self._queue.task_done()
+
+    async def _claim(self, limit: int, not_polled_since: datetime | None) -> list[SourceRow]:
+        poll = self.runtime.settings.poll
+        return await self.runtime.store.claim_sources(
+            owner=self.owner,
+            now=self.runtime.clock(),
+            lease=poll.lease,
+            limit=limit,
+            not_polled_since=not_polled_since,
+        )
+
+    async def _sleep_until_due(self) -> None:
+        """Sleep until the next planned poll, a wake-up, or MAX_IDLE_SECONDS."""
+        next_at = await self.runtime.store.next_poll_at()
+        delay = MAX_IDLE_SECONDS
+        if next_at is not None:
+            delay = min(delay, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
+        await wait_first(self.wake.wait(), self.stopping.wait(), within=delay)
+
+    async def run(self, *, once_since: datetime | None = None) -> None:
+        """Poll until ``stopping`` (or, with ``once_since``, until every source not polled
+        since then was polled once), then let the polls in hand finish."""
+        concurrency = self.runtime.settings.poll.concurrency
+        writer = asyncio.create_task(self.writer.run(self._done))
+        workers = [asyncio.create_task(self._worker()) for _ in range(concurrency)]
+        try:
+            while not self.stopping.is_set():
+                room = 2 * concurrency - self._queue.qsize()
+                if room <= 0:
+                    self._room.clear()
+                    await wait_first(self._room.wait(), self.stopping.wait())
+                    continue
+                self.wake.clear()
+                claimed = await self._claim(room, once_since)
+                for source in claimed:
+                    self._queue.put_nowait(source)
+                metrics.last_tick.set_to_current_time()
+                if claimed:
+                    continue
+                if once_since is not None:
+                    # Polled sources stay leased until their batch is written, then count as
+                    # polled: when nothing is claimable after the queue drained, all are done.
+                    if self._queue.empty() and self._idle_workers() == concurrency:
+                        break
+                    await wait_first(self._queue.join(), self.stopping.wait())
+                    continue
+                await self._sleep_until_due()
+            await self._queue.join()
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._done.set()
+            await writer
+            # Sources claimed but not started (stopping): give them back.
+            left = []
+            while not self._queue.empty():
+                left.append(self._queue.get_nowait().id)
+            if left:
+                await self.runtime.store.release_sources(left, self.owner)
+
+    def _idle_workers(self) -> int:
+        return self.runtime.settings.poll.concurrency - self._busy
