@@ -2,4 +2,6 @@
 
 from monitor.cli import main
 
-main()
+# Guarded: parsing worker processes import this module again under another name.
+if __name__ == "__main__":
+    main()

@@ -4,10 +4,12 @@ loop only does I/O. Each worker compiles the watchlists once, when it starts."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -49,8 +51,22 @@ def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -
 _worker_matcher: Matcher | None = None
 
 
-def _start_worker(watchlists: Sequence[Watchlist], excerpt_chars: int) -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the service dies, even by SIGKILL: an orphaned
+    worker would otherwise wait forever to hand back a result nobody reads."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the service died before the line above took effect
+        os._exit(1)
+
+
+def _start_worker(parent: int, watchlists: Sequence[Watchlist], excerpt_chars: int) -> None:
     global _worker_matcher
+    _die_with(parent)
     # The service handles SIGINT/SIGTERM and stops the pool itself; a Ctrl-C sent to the
     # whole process group must not kill a worker in the middle of a feed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -85,13 +101,13 @@ class Analyser:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # forkserver: workers start from a clean process, not a fork of this one with its
-        # threads and open database connections.
+        # spawn: each worker is a fresh interpreter and a direct child of the service (so
+        # it can die with it), not a fork of this process with its threads and connections.
         return ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("forkserver"),
+            mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self._watchlists, self._excerpt_chars),
+            initargs=(os.getpid(), self._watchlists, self._excerpt_chars),
         )
 
     async def analyse(self, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:

@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 # polled again when their lease expires), never an article or an alert.
 FLUSH_SECONDS = 0.1
 FLUSH_SIZE = 200
-# The longest the claimer sleeps without looking at the database (other instances and config
-# changes may add due sources it was not told about).
-MAX_IDLE_SECONDS = 5.0
 
 
 class PollWriter:
@@ -147,9 +144,10 @@ class Poller:
         )
 
     async def _sleep_until_due(self) -> None:
-        """Sleep until the next planned poll, a wake-up, or MAX_IDLE_SECONDS."""
+        """Sleep until the next planned poll, a wake-up, or ``poll.tick`` (another instance or
+        a config change may have added due sources this one was not told about)."""
         next_at = await self.runtime.store.next_poll_at()
-        delay = MAX_IDLE_SECONDS
+        delay = self.runtime.settings.poll.tick.total_seconds()
         if next_at is not None:
             delay = min(delay, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
         await wait_first(self.wake.wait(), self.stopping.wait(), within=delay)

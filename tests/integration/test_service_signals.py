@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,8 +31,8 @@ ENTRIES = [
 ]
 
 
-def start(config: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def start(config: Path, marker: str = "") -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MONITOR_TEST_MARKER": marker}
     env.pop("MONITOR_DATABASE_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "monitor", "run", "--config", str(config)],
@@ -42,9 +43,9 @@ def start(config: Path) -> subprocess.Popen[bytes]:
 
 
 @contextlib.contextmanager
-def running(config: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running(config: Path, marker: str = "") -> Iterator[subprocess.Popen[bytes]]:
     """`monitor run` in a child process, killed at the end whatever the test did."""
-    process = start(config)
+    process = start(config, marker)
     try:
         yield process
     finally:
@@ -153,3 +154,68 @@ def test_run_polls_each_source_on_its_interval(tmp_path: Path) -> None:
         fast = feeds.requests_for("/fast.xml")
         assert all(r.headers.get("if-none-match") == '"v1"' for r in fast[1:])  # conditional
         assert len(feeds.requests_for("/slow.xml")) == 1  # its interval is an hour
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Processes (the service and every process it started) whose environment has ``marker``."""
+    needle = f"MONITOR_TEST_MARKER={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def cpu_ticks(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11])
+    except OSError:
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", [signal.SIGTERM, signal.SIGKILL])
+def test_stop_while_workers_parse_leaves_no_process_behind(
+    tmp_path: Path, kill: signal.Signals
+) -> None:
+    marker = uuid.uuid4().hex
+    database_url = f"sqlite:///{tmp_path}/monitor.db"
+    big = [(f"b{i}", f"Item {i}: Haftar", "<p>" + "word " * 12000 + "</p>") for i in range(50)]
+    with FeedServer() as feeds:
+        feeds.route("/big.xml", Reply(body=rss(big)))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Big", feeds.url("/big.xml"))],
+            sink_url=None,
+            extra={"poll": {"interval": "1h", "allow_private_networks": True, "workers": 2}},
+        )
+        with running(config, marker) as process:
+            feeds.wait_for_requests(1, path="/big.xml", within=20)
+            # Wait until a parsing worker (not the service itself) is busy with the feed.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                workers = [p for p in marked_processes(marker) if p != process.pid]
+                if any(cpu_ticks(p) > 30 for p in workers):
+                    break
+                time.sleep(0.01)
+            else:
+                raise AssertionError("no worker got busy")
+            stderr = stop(process, kill)
+        if kill is signal.SIGTERM:
+            assert process.returncode == 0, stderr
+            assert "Traceback" not in stderr, stderr
+        stored, _, _ = counts(database_url)
+        assert stored in (0, 50)
+        # Every worker (and the forkserver) is gone, whether stopped or orphaned by SIGKILL.
+        deadline = time.monotonic() + 20
+        while marked_processes(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marked_processes(marker) == []

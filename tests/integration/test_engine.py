@@ -1,0 +1,305 @@
+"""The engine's promises: a 304 pass writes poll times only, a burst of due sources is polled
+without waiting for a tick, queued alerts leave at once (also across instances on PostgreSQL),
+and a parsing worker that dies costs a retry, never a half-stored feed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+
+from monitor.db.schema import articles, deliveries, sources
+from monitor.runtime import Runtime
+from monitor.service import Service
+from monitor.settings import load_settings
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+HAFTAR = ("h1", "Haftar's forces advance on Tripoli", "<p>The LNA said on Monday.</p>")
+QUIET = ("q1", "Weather in Lisbon", "<p>Sunny.</p>")
+FIXED_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def count(runtime: Runtime, table: Any, *where: Any) -> int:
+    query = select(func.count()).select_from(table)
+    for condition in where:
+        query = query.where(condition)
+    return int(runtime.db.run_sync(lambda c: c.execute(query).scalar_one()))
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+async def _until(condition: Any, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {within} s")
+        await asyncio.sleep(0.02)
+
+
+def test_a_304_pass_writes_poll_times_only(
+    tmp_path: Path, database_url: str, feeds: FeedServer
+) -> None:
+    for n in range(5):
+        feeds.route(
+            f"/f{n}.xml", Reply(body=rss([HAFTAR]), headers={"ETag": '"v1"'}, conditional=True)
+        )
+    config = write_config(
+        tmp_path,
+        database_url=database_url,
+        sources=[(f"F{n}", feeds.url(f"/f{n}.xml")) for n in range(5)],
+        sink_url=None,
+        first_run="alert_all",
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    async def two_passes() -> list[str]:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            first = await service.poll_all()
+            assert [o.status for o in first] == ["ok"] * 5
+            event.listen(runtime.db.engine, "before_cursor_execute", record)
+            try:
+                second = await service.poll_all()
+            finally:
+                event.remove(runtime.db.engine, "before_cursor_execute", record)
+            assert [o.status for o in second] == ["not_modified"] * 5
+        return statements
+
+    try:
+        written = [s for s in asyncio.run(two_passes()) if not s.startswith(("SELECT", "BEGIN"))]
+        # Claims take leases (UPDATE sources ... lease_owner) and one batched UPDATE records
+        # the five polls; nothing touches articles, matches or deliveries.
+        assert written and all(s.startswith("UPDATE SOURCES") for s in written), written
+        recorded = [s for s in written if "LAST_POLLED_AT" in s]
+        assert recorded and all("ETAG" in s for s in recorded)
+        assert len(recorded) == 1, "the five 304s are written in one statement"
+        assert count(runtime, articles) == 5
+    finally:
+        runtime.store.close()
+
+
+def test_a_burst_larger_than_any_batch_is_polled_without_waiting_for_a_tick(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    n_sources = 60
+    for n in range(n_sources):
+        feeds.route(f"/f{n}.xml", Reply(body=rss([(f"q{n}", f"Quiet {n}", "<p>x</p>")])))
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/m.db",
+        sources=[(f"F{n}", feeds.url(f"/f{n}.xml")) for n in range(n_sources)],
+        sink_url=None,
+        # A tick of an hour: only the due queue can poll them all now.
+        extra={
+            "poll": {
+                "interval": "10m",
+                "allow_private_networks": True,
+                "tick": "1h",
+                "concurrency": 2,
+                "per_host": 2,
+                "workers": 0,
+            }
+        },
+    )
+    # The clock stands still: every source is due at FIXED_NOW and not again for 10 minutes.
+    runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: FIXED_NOW)
+    runtime.db.prepare()
+
+    async def run() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            task = asyncio.create_task(service.run_forever())
+            try:
+                await _until(lambda: len(feeds.requests) >= n_sources)
+                await _until(lambda: count(runtime, articles) == n_sources)
+            finally:
+                service.stopping.set()
+                await task
+
+    try:
+        asyncio.run(run())
+        for n in range(n_sources):
+            assert len(feeds.requests_for(f"/f{n}.xml")) == 1  # each once: planned 10 min on
+        assert count(runtime, sources, sources.c.lease_owner.is_not(None)) == 0
+    finally:
+        runtime.store.close()
+
+
+def test_a_queued_alert_leaves_without_waiting_for_the_delivery_tick(
+    tmp_path: Path, database_url: str, feeds: FeedServer
+) -> None:
+    feeds.route("/f.xml", Reply(body=rss([QUIET])))
+    with WebhookReceiver() as receiver:
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            extra={
+                "poll": {"interval": "1m", "min_interval": "1s", "allow_private_networks": True},
+                "delivery": {"tick": "1h"},
+            },
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+
+        async def run() -> float:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                task = asyncio.create_task(service.run_forever())
+                try:
+                    await _until(lambda: count(runtime, articles) == 1)  # first poll: backlog
+                    feeds.route("/f.xml", Reply(body=rss([QUIET, HAFTAR])))
+                    runtime.store.database.run_sync(
+                        lambda c: c.execute(sources.update().values(next_poll_at=FIXED_NOW))
+                    )
+                    started = time.monotonic()
+                    await _until(lambda: len(receiver.requests) == 1)
+                    return time.monotonic() - started
+                finally:
+                    service.stopping.set()
+                    await task
+
+        try:
+            waited = asyncio.run(run())
+            assert count(runtime, deliveries, deliveries.c.status == "delivered") == 1
+        finally:
+            runtime.store.close()
+        # The claimer looks again within poll.tick (1 s): no waiting for the hour-long tick.
+        assert waited < 30
+
+
+@pytest.mark.postgres
+def test_an_alert_queued_by_one_instance_is_sent_at_once_by_another(
+    tmp_path: Path, postgres_url: str, feeds: FeedServer
+) -> None:
+    feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+    with WebhookReceiver() as receiver:
+        config = write_config(
+            tmp_path,
+            database_url=postgres_url,
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            extra={
+                "poll": {"interval": "10m", "allow_private_networks": True, "workers": 0},
+                "delivery": {"tick": "1h"},
+            },
+        )
+        sender = Runtime.build(load_settings(config), need_sinks=True)
+        poller = Runtime.build(load_settings(config), need_sinks=True)
+        sender.db.prepare()
+
+        async def run() -> None:
+            async with Service(sender) as b, Service(poller) as a:
+                a.sync_sources()
+                # Not due: b's own due queue leaves it alone; `a.poll_all()` polls it anyway.
+                poller.store.database.run_sync(
+                    lambda c: c.execute(
+                        sources.update().values(next_poll_at=datetime(2100, 1, 1, tzinfo=UTC))
+                    )
+                )
+                task = asyncio.create_task(b.run_forever())
+                try:
+                    await asyncio.sleep(0.5)  # b is listening, its delivery pass is done
+                    # a polls and queues the alert; it never runs its own outbox here.
+                    (outcome,) = await a.poll_all()
+                    assert outcome.deliveries == 1
+                    await _until(lambda: len(receiver.requests) == 1, within=10)
+                finally:
+                    b.stopping.set()
+                    await task
+
+        try:
+            asyncio.run(run())
+        finally:
+            sender.store.close()
+            poller.store.close()
+
+
+def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # A large feed keeps the worker busy long enough to kill it while it parses.
+    big = [(f"b{i}", f"Item {i} about Haftar", "<p>" + "word " * 12000 + "</p>") for i in range(50)]
+    feeds.route("/big.xml", Reply(body=rss(big)))
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/m.db",
+        sources=[("Big", feeds.url("/big.xml"))],
+        sink_url=None,
+        extra={"poll": {"interval": "10m", "allow_private_networks": True, "workers": 1}},
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+    killed: list[int] = []
+
+    async def run() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            analyser = service._analyser
+            assert analyser is not None
+            # Start the worker and let it load the watchlists, so the first kill is mid-parse.
+            await analyser.analyse(rss([QUIET]), feeds.url("/warm.xml"), None)
+            (first,) = analyser.worker_pids()
+            idle = _cpu_ticks(first)
+
+            async def killer() -> None:
+                # The first worker when it is busy parsing the big feed; then its replacement,
+                # which is given the same feed again, as soon as it exists.
+                while len(killed) < 2:
+                    for pid in analyser.worker_pids():
+                        if pid in killed or (pid == first and _cpu_ticks(pid) < idle + 10):
+                            continue
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                    await asyncio.sleep(0.005)
+
+            kill = asyncio.create_task(killer())
+            (outcome,) = await service.poll_all()
+            kill.cancel()
+            assert outcome.status == "error" and outcome.reason == "worker_died", outcome
+            assert count(runtime, articles) == 0  # nothing half-stored
+            (row,) = runtime.store.list_sources()
+            assert row.last_error_reason == "worker_died" and row.consecutive_failures == 1
+            # A later poll, on new workers, stores the feed.
+            runtime.store.database.run_sync(
+                lambda c: c.execute(sources.update().values(next_poll_at=FIXED_NOW))
+            )
+            (again,) = await service.poll_all()
+            assert again.status == "ok" and again.new_articles == 50
+
+    try:
+        asyncio.run(run())
+    finally:
+        runtime.store.close()
+    assert len(killed) == 2
+
+
+def _cpu_ticks(pid: int) -> int:
+    """The user CPU time of a process in clock ticks (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11])
