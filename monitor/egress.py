@@ -6,6 +6,7 @@ private and special-purpose addresses (SSRF) at the moment of connecting, after 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -331,6 +332,13 @@ class _ResponseStream(httpx.AsyncByteStream):
             await closer()
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context every client shares: loading the CA bundle takes ~60 ms, and
+    a context is only read once made (it may wrap sockets for many connections at once)."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport over an httpcore connection pool whose every connection goes
     through `GuardedNetworkBackend` (HTTP/1.1, no proxies, no Unix sockets).
@@ -351,7 +359,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._max_body_bytes = max_body_bytes
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context if ssl_context is not None else httpx.create_ssl_context(),
+            ssl_context=ssl_context if ssl_context is not None else _default_ssl_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=keepalive_expiry,

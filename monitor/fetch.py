@@ -171,7 +171,10 @@ async def _read_feed_response(
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     content_type = response.headers.get("content-type")
     if status == 304:
-        # Not modified: no body to read; keep the validators unless the server sent new ones.
+        # Not modified: keep the validators unless the server sent new ones. A 304 has no body
+        # (HTTP says so, and h11 reads none), but closing it unread drops the connection:
+        # reading the empty body ends the exchange, so the connection goes back to the pool.
+        await response.aread()
         return FetchResult(
             url=final_url,
             status=status,

@@ -1,6 +1,6 @@
 """Turn a fetched feed body (RSS 0.9x/1.0/2.0, Atom 0.3/1.0) into frozen entries, with feedparser.
 
-Pure: no I/O. Text fields come back as HTML fragments (see docs/interfaces.md).
+Pure: no I/O. Text fields come back as unsanitised HTML fragments (see docs/interfaces.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
@@ -65,9 +65,18 @@ _TRACKING_PARAMS = frozenset(
 )
 _TRACKING_PREFIXES = ("utm_", "at_medium", "at_campaign", "at_custom", "at_link", "at_format")
 
-_WHITESPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
 _HTML_PAGE = re.compile(rb"<!doctype\s+html|<html[\s>]", re.I)
+
+# What no database text column takes: NUL (PostgreSQL refuses it) and lone surrogates (not
+# encodable in UTF-8). Each becomes U+FFFD, as an HTML parser makes of them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_REPLACEMENT = "\ufffd"
+# Numeric character references that may name one of those, or no character at all (past
+# U+10FFFF): values below 0x1000 (hex) or 10000 (decimal) can only be bad when zero, so only
+# longer ones and zeros are looked at. feedparser's fallback parser crashes on them.
+_SUSPECT_CHARREF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{4,}|0)|0*([0-9]{5,}|0));")
+_REPLACEMENT_CHARREF = b"&#xFFFD;"
 
 
 @dataclass(frozen=True)
@@ -116,14 +125,24 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     response_headers = {"content-location": url}
     if content_type:
         response_headers["content-type"] = content_type
-    # Always hand feedparser a stream: given a str or bytes it may treat the value as a
-    # URL to fetch or a path to open.
-    result = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=response_headers,
-        resolve_relative_uris=True,
-        sanitize_html=True,
-    )
+    if b"&#" in body:
+        body = _SUSPECT_CHARREF.sub(_charref_replacement, body)
+    try:
+        # Always hand feedparser a stream: given a str or bytes it may treat the value as a
+        # URL to fetch or a path to open. Neither sanitising nor resolving links inside the
+        # HTML: the stored fragments are only ever shown as text (html_to_text), and the two
+        # passes cost a third of the parse. Entry and feed links are resolved below.
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=response_headers,
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except (ValueError, OverflowError) as error:
+        # A character reference feedparser's fallback parser cannot decode, in an encoding
+        # the clean-up above does not read (UTF-16, UTF-32).
+        detail = _storable(f"{type(error).__name__}: {error}")
+        raise ParseError(url, f"not a readable feed ({detail})") from None
 
     version = str(_get(result, "version") or "")
     raw_entries: list[Mapping[str, Any]] = list(_get(result, "entries") or [])
@@ -166,35 +185,58 @@ def canonical_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return url
+    return _canonical(parts)[0]
+
+
+def _canonical(parts: SplitResult) -> tuple[str, str]:
+    """The canonical form of a split URL and its host (without brackets; "" when none)."""
     scheme = parts.scheme.lower()
-    netloc = _canonical_netloc(parts.netloc, scheme)
+    netloc, host = _canonical_netloc(parts.netloc, scheme)
     path = parts.path
     if scheme in _DEFAULT_PORTS and netloc and not path:
         path = "/"
-    query = "&".join(
-        piece for piece in parts.query.split("&") if piece and not _is_tracking_param(piece)
-    )
-    return urlunsplit((scheme, netloc, path, query, ""))
+    query = parts.query
+    if query:
+        query = "&".join(
+            piece for piece in query.split("&") if piece and not _is_tracking_param(piece)
+        )
+    return urlunsplit((scheme, netloc, path, query, "")), host
 
 
-def _canonical_netloc(netloc: str, scheme: str) -> str:
+def _canonical_netloc(netloc: str, scheme: str) -> tuple[str, str]:
     userinfo, at, hostport = netloc.rpartition("@")
     if hostport.startswith("["):
         host, bracket, port = hostport.partition("]")
-        host += bracket
+        host = host.lower() + bracket
         port = port.removeprefix(":")
+        bare_host = host.strip("[]")
     else:
         host, _, port = hostport.partition(":")
-    host = host.lower().rstrip(".") if not host.startswith("[") else host.lower()
+        host = bare_host = host.lower().rstrip(".")
     if port and port.isdigit() and int(port) == _DEFAULT_PORTS.get(scheme):
         port = ""
     rebuilt = f"{host}:{port}" if port else host
-    return f"{userinfo}{at}{rebuilt}"
+    return f"{userinfo}{at}{rebuilt}", bare_host
 
 
 def _is_tracking_param(piece: str) -> bool:
     name = piece.partition("=")[0].lower()
     return name in _TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
+
+
+def _charref_replacement(found: re.Match[bytes]) -> bytes:
+    hex_digits, decimal_digits = found.groups()
+    value = int(hex_digits, 16) if hex_digits is not None else int(decimal_digits)
+    if value == 0 or 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        return _REPLACEMENT_CHARREF
+    return found.group(0)
+
+
+def _storable(text: str) -> str:
+    """``text`` with NUL and lone surrogates replaced by U+FFFD: valid in every database."""
+    if text.isascii():  # a flag on the string: no scan
+        return text.replace("\x00", _REPLACEMENT) if "\x00" in text else text
+    return _UNSTORABLE.sub(_REPLACEMENT, text)
 
 
 def _get(mapping: Mapping[str, Any], key: str) -> Any:
@@ -215,7 +257,7 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
     if exception is None:
         return "malformed feed"
     message = str(exception).strip() or "malformed feed"
-    reason = f"{type(exception).__name__}: {message}"
+    reason = _storable(f"{type(exception).__name__}: {message}")
     if len(reason) > _BOZO_REASON_MAX_CHARS:
         return reason[: _BOZO_REASON_MAX_CHARS - 3] + "..."
     return reason
@@ -238,14 +280,21 @@ def _build_entry(raw: Mapping[str, Any], feed_url: str) -> FeedEntry | None:
     if not (title or summary or content or url):
         return None
 
-    guid = str(_get(raw, "id") or "").strip()
+    # Each field normalised once, for both the key and the content hash.
+    plain_title, plain_summary, plain_content = (
+        _normalise(title),
+        _normalise(summary),
+        _normalise(content),
+    )
+    guid = _storable(str(_get(raw, "id") or "").strip())
     if guid:
         key = guid
     elif url is not None:
         key = url
+    elif title or summary:
+        key = "sha256:" + _digest(plain_title, plain_summary)
     else:
-        basis = [title, summary] if (title or summary) else [content]
-        key = "sha256:" + _digest(basis)
+        key = "sha256:" + _digest(plain_content)
 
     return FeedEntry(
         key=key,
@@ -255,7 +304,7 @@ def _build_entry(raw: Mapping[str, Any], feed_url: str) -> FeedEntry | None:
         content=content,
         published=_utc_datetime(_get(raw, "published_parsed")),
         updated=_utc_datetime(_get(raw, "updated_parsed")),
-        content_hash=_digest([title, summary, content]),
+        content_hash=_digest(plain_title, plain_summary, plain_content),
     )
 
 
@@ -264,11 +313,11 @@ def _text_field(container: Mapping[str, Any], name: str) -> str:
     if not value:
         return ""
     detail = _get(container, f"{name}_detail") or {}
-    return _as_fragment(str(value), _get(detail, "type"))
+    return _as_fragment(_storable(str(value)), _get(detail, "type"))
 
 
 def _as_fragment(value: str, media_type: object) -> str:
-    """feedparser sanitises HTML values but returns plain text as is: escape that.
+    """HTML values are kept as they are (unsanitised); plain text is escaped.
 
     Quotes stay as they are: a fragment is text content, never an attribute value.
     """
@@ -287,10 +336,12 @@ def _content(raw: Mapping[str, Any], summary: str) -> str:
         if not value.strip():
             continue  # out-of-line content (src=...) or an empty element
         if media_type in _HTML_TYPES:
-            html_parts.append(value)
+            html_parts.append(_storable(value))
         elif media_type.startswith("text/"):
-            plain_parts.append(html.escape(value, quote=False))
+            plain_parts.append(html.escape(_storable(value), quote=False))
         # Other media types (base64 images, application/*) are not text to match on.
+    if not html_parts and not plain_parts:
+        return ""
 
     seen = {_visible_text(summary)} if summary else set()
     kept: list[str] = []
@@ -305,35 +356,52 @@ def _content(raw: Mapping[str, Any], summary: str) -> str:
 
 def _visible_text(fragment: str) -> str:
     """A rough text of a fragment, only to tell duplicate fields apart."""
-    return _normalise(html.unescape(_TAG.sub(" ", fragment)))
+    if "<" in fragment:
+        fragment = _TAG.sub(" ", fragment)
+    if "&" in fragment:
+        fragment = html.unescape(fragment)
+    return _normalise(fragment)
 
 
 def _normalise(text: str) -> str:
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    # split() and join: each whitespace run (str.isspace, as the regex \s) becomes one space.
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def _digest(fields: list[str]) -> str:
-    joined = "\x1f".join(_normalise(field) for field in fields)
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+def _digest(*normalised: str) -> str:
+    return hashlib.sha256("\x1f".join(normalised).encode("utf-8")).hexdigest()
 
 
 def _http_url(link: object, feed_url: str) -> str | None:
-    if not isinstance(link, str) or not link.strip():
+    """An absolute, canonical http(s) link, resolved against ``feed_url`` when relative."""
+    if not isinstance(link, str):
+        return None
+    link = _storable(link.strip())
+    if not link:
         return None
     try:
-        absolute = urljoin(feed_url, link.strip())
-        if urlsplit(absolute).scheme.lower() not in _DEFAULT_PORTS:
-            return None
-        canonical = canonical_url(absolute)
-        return canonical if urlsplit(canonical).hostname else None
+        # feedparser already resolves links against xml:base and the feed URL; join only
+        # what is still not an absolute http(s) URL.
+        parts = urlsplit(link)
+        if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.netloc:
+            parts = urlsplit(urljoin(feed_url, link))
+            if parts.scheme.lower() not in _DEFAULT_PORTS:
+                return None
+        canonical, host = _canonical(parts)
     except ValueError:
         return None
+    return canonical if host else None
 
 
 def _utc_datetime(parsed: object) -> datetime | None:
     """feedparser's ``*_parsed`` values are struct_time in UTC (or None)."""
     if not isinstance(parsed, time.struct_time | tuple) or len(parsed) < 6:
         return None
+    year, month, day, hour, minute, second = parsed[:6]
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except (ValueError, TypeError, OverflowError):
+        pass  # a leap second or another field out of range: let timegm carry it over
     try:
         return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     except (OverflowError, ValueError, OSError, TypeError):

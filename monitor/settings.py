@@ -165,14 +165,26 @@ def expand_variables(
     An unset variable stays as written, so that only the commands that need the value fail.
     """
     unset = [] if unset is None else unset
+    return _expanded(data, path, unset), unset
+
+
+def _needs_expanding(value: Any) -> bool:
+    return isinstance(value, dict | list) or (isinstance(value, str) and "${" in value)
+
+
+def _expanded(data: Any, path: str, unset: list[tuple[str, str]]) -> Any:
+    # A field path is only built for what may hold a variable: most values are plain.
     if isinstance(data, dict):
         return {
-            k: expand_variables(v, f"{path}.{k}" if path else str(k), unset)[0]
+            k: _expanded(v, f"{path}.{k}" if path else str(k), unset) if _needs_expanding(v) else v
             for k, v in data.items()
-        }, unset
+        }
     if isinstance(data, list):
-        return [expand_variables(v, f"{path}[{i}]", unset)[0] for i, v in enumerate(data)], unset
-    if isinstance(data, str):
+        return [
+            _expanded(v, f"{path}[{i}]", unset) if _needs_expanding(v) else v
+            for i, v in enumerate(data)
+        ]
+    if isinstance(data, str) and "${" in data:
 
         def replace(found: re.Match[str]) -> str:
             name, default = found.group(1), found.group(2)
@@ -184,14 +196,20 @@ def expand_variables(
             unset.append((path, name))
             return found.group(0)
 
-        return _VAR.sub(replace, data), unset
-    return data, unset
+        return _VAR.sub(replace, data)
+    return data
 
 
-def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
-    """The YAML mapping in ``path`` and its node tree (for line numbers)."""
+# libyaml's parser (in the PyYAML wheels) reads a config with thousands of sources ~10x faster
+# than the pure-Python one; its nodes carry the same line marks.
+_FAST_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
+    yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+)
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: config file not found; pass --config PATH, set MONITOR_CONFIG, "
@@ -199,21 +217,65 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
         ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the config file: {error.strerror}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(
-            f"{path}{where}: not valid YAML: {problem}; check indentation and quoting"
-        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
+
+
+# What PyYAML's constructors raise for a value with an explicit tag it cannot read
+# (``!!timestamp soon``, ``!!int x``): not YAMLError, and without a position.
+_CONSTRUCTION_ERRORS = (ValueError, TypeError, AttributeError)
+
+
+def _unreadable_value(path: Path, error: Exception) -> ConfigError:
+    return ConfigError(
+        f"{path}: not valid YAML: a tagged value cannot be read ({type(error).__name__}: "
+        f"{error}); remove the !!tag or fix the value"
+    )
+
+
+def _yaml_problem(path: Path, text: str, fast_error: yaml.YAMLError) -> ConfigError:
+    """The ConfigError for a file that is not YAML, worded by the pure-Python parser, whose
+    messages say more than libyaml's (it reads the text again; only on this error path)."""
+    error: yaml.YAMLError = fast_error
+    if _FAST_LOADER is not yaml.SafeLoader:
+        try:
+            yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as slow_error:
+            error = slow_error
+    mark = getattr(error, "problem_mark", None)
+    where = f":{mark.line + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error)
+    return ConfigError(f"{path}{where}: not valid YAML: {problem}; check indentation and quoting")
+
+
+def _mapping(path: Path, data: object) -> dict[str, Any]:
     if data is None:
-        data = {}
+        return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config file must be a mapping of keys (database_url: ...)")
-    return data, node
+    return data
+
+
+def _compose(path: Path, text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError as error:
+        raise _yaml_problem(path, text, error) from None
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    """The YAML mapping in ``path`` and its node tree (for line numbers), from one parse."""
+    text = _read_text(path)
+    node = _compose(path, text)
+    if node is None:
+        return {}, None
+    try:
+        data = _FAST_LOADER("").construct_document(node)
+    except yaml.YAMLError as error:
+        raise _yaml_problem(path, text, error) from None
+    except _CONSTRUCTION_ERRORS as error:
+        raise _unreadable_value(path, error) from None
+    return _mapping(path, data), node
 
 
 def line_of(node: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:
@@ -283,12 +345,21 @@ def validation_problems(error: ValidationError, path: Path, node: yaml.Node | No
 def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
     """Read, expand and validate the config file; raise ConfigError with every problem."""
     path = config_path(explicit)
-    data, node = read_yaml(path)
+    text = _read_text(path)
+    try:
+        # One parse; the node tree is not kept (it is several times the size of the data).
+        data = _mapping(path, yaml.load(text, Loader=_FAST_LOADER))  # a safe loader
+    except yaml.YAMLError as error:
+        raise _yaml_problem(path, text, error) from None
+    except _CONSTRUCTION_ERRORS as error:
+        raise _unreadable_value(path, error) from None
     expanded, unset = expand_variables(data)
+    del data
     try:
         settings = Settings(**expanded)
     except ValidationError as error:
-        raise ConfigError(validation_problems(error, path, node)) from None
+        # Only now are line numbers needed: read the nodes (the error path parses twice).
+        raise ConfigError(validation_problems(error, path, _compose(path, text))) from None
     return LoadedSettings(settings=settings, path=path.resolve(), unset_variables=tuple(unset))
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.parse import FeedEntry, ParsedFeed, canonical_url, parse_feed
+from monitor.text import html_to_text
 
 FEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds" / "feeds"
 FEED_URL = "https://example.org/feeds/world/rss.xml"
@@ -271,7 +272,9 @@ def test_atom_10_text_html_and_xhtml_fields() -> None:
     entry = only_entry(body)
 
     assert entry.title == "Prices &lt;up&gt; &amp; rising"
-    assert entry.summary == "<p>Bread is <b>dearer</b></p>"  # feedparser's sanitiser
+    # Stored as sent (not sanitised); its text, the only way it is ever shown, has no script.
+    assert entry.summary == "<p>Bread is <b>dearer</b><script>\n        alert(1)</script></p>"
+    assert html_to_text(entry.summary) == "Bread is dearer"
     assert entry.content == "<p>Flour <em>doubled</em>.</p>"
     assert entry.updated == datetime(2026, 5, 5, 5, 5, 5, tzinfo=UTC)
     assert entry.published is None
@@ -304,15 +307,19 @@ def test_rss_title_is_plain_text_unless_it_looks_like_html() -> None:
     assert marked_up.title == "<b>Breaking</b>: Tripoli"
 
 
-def test_html_is_sanitised() -> None:
-    body = rss(
-        "<item><guid>s</guid><title>t</title><description><![CDATA["
+def test_html_is_stored_as_sent_and_read_as_text() -> None:
+    fragment = (
         '<p onclick="steal()">Hello<script>steal()</script><iframe src="https://example.com/x">'
-        "</iframe> world</p>]]></description></item>"
+        "</iframe> world</p>"
+    )
+    body = rss(
+        f"<item><guid>s</guid><title>t</title><description><![CDATA[{fragment}]]></description>"
+        "</item>"
     )
     entry = only_entry(body)
 
-    assert entry.summary == "<p>Hello world</p>"
+    assert entry.summary == fragment  # not sanitised: never shown as HTML
+    assert html_to_text(entry.summary) == "Hello world"
 
 
 def test_content_equal_to_summary_is_not_repeated() -> None:
@@ -443,7 +450,7 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     first, second = parse_feed(body, "https://example.org/feeds/world/rss.xml").entries
 
     assert first.url == "https://example.org/news/2026/1"
-    assert 'href="https://example.org/feeds/img/map.html"' in first.summary
+    assert 'href="../img/map.html"' in first.summary  # links inside HTML are not text
     assert second.url == "https://example.org/feeds/world/story-2.html"
 
 

@@ -6,11 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
+import monitor.settings as settings_module
 from monitor.config import parse_size
 from monitor.durations import parse_duration
 from monitor.errors import ConfigError
-from monitor.settings import config_path, load_settings
+from monitor.settings import config_path, line_of, load_settings, read_yaml
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -110,3 +112,95 @@ def test_config_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONITOR_CONFIG", "/etc/monitor.yaml")
     assert config_path(None) == Path("/etc/monitor.yaml")
     assert config_path("x.yaml") == Path("x.yaml")
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+
+def test_the_file_is_read_with_libyaml_when_the_wheel_has_it() -> None:
+    expected = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    assert settings_module._FAST_LOADER is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("poll:\n  interval: 10m\n tick: 5s\n", 3, "expected <block end>"),
+        ("sources:\n  - name: a\n    url: [unclosed\n", 4, "expected ',' or ']'"),
+        ("database_url: 'open\n", 2, "found unexpected end of stream"),
+        ("a: 1\n---\nb: 2\n", 2, "but found another document"),
+    ],
+)
+def test_invalid_yaml_names_the_line_and_the_problem(
+    tmp_path: Path, text: str, line: int, problem: str
+) -> None:
+    path = write(tmp_path, text)
+
+    for read in (load_settings, read_yaml):
+        with pytest.raises(ConfigError) as raised:
+            read(path)
+        (message,) = raised.value.problems
+        assert message.startswith(f"{path}:{line}: not valid YAML: ")
+        assert problem in message
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_an_empty_file_is_the_defaults(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+
+    assert load_settings(path).settings.sources == []
+    assert read_yaml(path)[0] == {}
+
+
+def test_a_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "- a\n- b\n")
+
+    for read in (load_settings, read_yaml):
+        with pytest.raises(ConfigError, match="must be a mapping of keys"):
+            read(path)
+
+
+def test_read_yaml_gives_the_data_and_the_lines_of_one_parse(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "database_url: sqlite:///x.db\nsources:\n  - name: A\n    url: https://a.example/\n"
+        "  - name: B\n    url: https://b.example/\nwatchlists:\n  - file: w.yaml\n",
+    )
+
+    data, node = read_yaml(path)
+
+    assert data["sources"][1] == {"name": "B", "url": "https://b.example/"}
+    assert line_of(node, ("sources", 1)) == 5
+    assert line_of(node, ("sources", 1, "url")) == 6
+    assert line_of(node, ("watchlists", 0)) == 8
+
+
+def test_a_thousand_sources_load_quickly_with_their_lines(tmp_path: Path) -> None:
+    entries = "".join(
+        f"  - name: Source {i}\n    url: https://news{i}.example.org/rss.xml\n" for i in range(1000)
+    )
+    path = write(tmp_path, f"sources:\n{entries}  - name: Bad\n    url: gopher://x\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+
+    assert raised.value.problems == [
+        f"{path}:2003: sources[1000].url: url must be an http:// or https:// URL, got 'gopher://x'"
+    ]
+
+
+@pytest.mark.parametrize("value", ["!!timestamp soon", "!!int ten", "!!float x"])
+def test_a_tagged_value_that_cannot_be_read_is_a_config_error(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f"retention: {value}\n")
+
+    for read in (load_settings, read_yaml):
+        with pytest.raises(ConfigError, match="a tagged value cannot be read"):
+            read(path)
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_bytes(b"database_url: caf\xe9\n")
+
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_settings(path)

@@ -1,0 +1,120 @@
+"""Keep-alive through the guarded client, against a real server on 127.0.0.1: conditional GETs
+reuse one TCP connection, and every new connection is still checked by the guard."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from monitor.egress import GuardedTransport, IPAddress
+from monitor.fetch import HttpOptions, fetch_feed, make_client
+from tests.support.feed_server import FeedServer, Reply
+
+RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title></channel></rss>'
+ETAG = '"feed-v1"'
+OPEN = HttpOptions(allow_private_networks=True)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+def record_client_ports(client: httpx.AsyncClient) -> list[int]:
+    """The local port of the TCP connection each response arrived on, in order."""
+    ports: list[int] = []
+
+    async def on_response(response: httpx.Response) -> None:
+        stream = response.extensions["network_stream"]
+        ports.append(stream.get_extra_info("client_addr")[1])
+
+    client.event_hooks["response"].append(on_response)
+    return ports
+
+
+async def test_conditional_gets_reuse_one_connection(feed_server: FeedServer) -> None:
+    feed_server.route("/rss.xml", Reply(body=RSS, headers={"ETag": ETAG}, conditional=True))
+    url = feed_server.url("/rss.xml")
+
+    async with make_client(OPEN) as client:
+        ports = record_client_ports(client)
+        results = [
+            await fetch_feed(client, url, etag=etag, last_modified=None, options=OPEN)
+            for etag in (None, ETAG, ETAG)
+        ]
+
+    assert [result.status for result in results] == [200, 304, 304]
+    assert len(ports) == 3
+    assert len(set(ports)) == 1, f"one connection per request: ports {ports}"
+    assert [request.headers.get("if-none-match") for request in feed_server.requests] == [
+        None,
+        ETAG,
+        ETAG,
+    ]
+
+
+async def test_two_304s_in_a_row_reuse_one_connection(feed_server: FeedServer) -> None:
+    feed_server.route("/rss.xml", Reply(body=RSS, headers={"ETag": ETAG}, conditional=True))
+    url = feed_server.url("/rss.xml")
+
+    async with make_client(OPEN) as client:
+        ports = record_client_ports(client)
+        for _ in range(2):
+            result = await fetch_feed(client, url, etag=ETAG, last_modified=None, options=OPEN)
+            assert result.not_modified and result.body is None
+
+    assert len(ports) == 2 and ports[0] == ports[1]
+
+
+async def test_the_guard_checks_every_new_connection_and_only_new_ones(
+    feed_server: FeedServer,
+) -> None:
+    # /keep answers with keep-alive; /close closes the connection after its reply, so the
+    # request after it needs a new connection, which the guard must check again.
+    feed_server.route("/keep", Reply(body=RSS, headers={"ETag": ETAG}, conditional=True))
+    feed_server.route("/close", Reply(body=RSS, content_length=None))
+    checked: list[tuple[str, IPAddress, int]] = []
+
+    def address_check(host: str, address: IPAddress, port: int) -> str | None:
+        checked.append((host, address, port))
+        return None
+
+    transport = GuardedTransport(allow_private_networks=False, address_check=address_check)
+    async with httpx.AsyncClient(transport=transport) as client:
+        ports = record_client_ports(client)
+        for path, etag in (("/keep", None), ("/keep", ETAG), ("/close", None), ("/keep", ETAG)):
+            async with client.stream(
+                "GET", feed_server.url(path), headers={"If-None-Match": etag} if etag else {}
+            ) as response:
+                await response.aread()
+
+    assert len(set(ports[:3])) == 1 and ports[3] != ports[0]
+    assert [str(address) for _, address, _ in checked] == ["127.0.0.1", "127.0.0.1"]
+    assert {port for _, _, port in checked} == {feed_server.port}
+
+
+async def test_a_refused_address_is_refused_on_a_new_connection(
+    feed_server: FeedServer,
+) -> None:
+    feed_server.route("/close", Reply(body=RSS, content_length=None))
+    verdicts = iter([None, "refused for the test"])
+
+    def address_check(host: str, address: IPAddress, port: int) -> str | None:
+        return next(verdicts)
+
+    transport = GuardedTransport(allow_private_networks=False, address_check=address_check)
+    async with httpx.AsyncClient(transport=transport) as client:
+        first = await client.get(feed_server.url("/close"))
+        assert first.status_code == 200
+        with pytest.raises(httpx.ConnectError, match="refused for the test"):
+            await client.get(feed_server.url("/close"))
+
+
+def test_sniffio_is_installed() -> None:
+    # httpcore tries `import sniffio` several times per request; when it is missing, every
+    # failed import searches sys.path again (about 0.1 ms each, four per request).
+    assert importlib.util.find_spec("sniffio") is not None
