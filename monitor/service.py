@@ -18,7 +18,6 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.analysis import Analyser, default_workers
-from monitor.db.notify import listen_for_deliveries
 from monitor.delivery import DeliveryOutcome, Outbox
 from monitor.fetch import make_client
 from monitor.health import serve_health
@@ -156,6 +155,8 @@ class Service:
             asyncio.create_task(self._outbox.run(), name="outbox"),
         ]
         if self.runtime.store.is_postgresql:
+            from monitor.db.notify import listen_for_deliveries  # imports psycopg
+
             tasks.append(
                 asyncio.create_task(
                     listen_for_deliveries(self.runtime.store.url, self._outbox.wake, self.stopping),
