@@ -10,12 +10,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from monitor.db.schema import articles, deliveries
+from monitor.replay import replay_articles
 from monitor.runtime import Runtime
 from monitor.service import run_once
 from monitor.settings import load_settings
 from tests.cli.test_check_command import monitor
 from tests.integration.helpers import LIBYA_WATCHLIST, REPO, write_config
 from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
 
 SEED_FEEDS = sorted((REPO / "seeds" / "feeds").glob("*.xml"))
 
@@ -124,3 +126,44 @@ def test_replay_against_an_old_watchlist_shows_the_difference(tmp_path: Path) ->
     assert old_ids, "some articles alert under both"
     human = monitor("replay", "--since", "3650d", "--against", str(old), "--config", str(config))
     assert human.returncode == 0 and "newly alerting" in human.stdout
+
+
+def test_a_replayed_alert_is_the_live_alert(tmp_path: Path) -> None:
+    """Replay and the live path build the payload from one typed record: the bodies are the
+    same but for the article id and the timestamp."""
+
+    def bodies(
+        feeds: FeedServer, folder: Path, first_run: str, replay: bool
+    ) -> dict[str, dict[str, object]]:
+        folder.mkdir()
+        with WebhookReceiver() as receiver:
+            config = write_config(
+                folder,
+                database_url=f"sqlite:///{folder}/m.db",
+                sources=[(feed.stem, feeds.url(f"/{feed.name}")) for feed in SEED_FEEDS],
+                sink_url=receiver.url,
+                first_run=first_run,
+            )
+            runtime = Runtime.build(load_settings(config), need_sinks=True)
+            runtime.db.prepare()
+            try:
+                asyncio.run(run_once(runtime))
+                if replay:
+                    replay_articles(runtime, since=None, deliver=True)
+                    asyncio.run(run_once(runtime))
+            finally:
+                runtime.store.close()
+            received = [json.loads(r.body) for r in receiver.requests]
+        by_url: dict[str, dict[str, object]] = {}
+        for body in received:
+            data = body["data"]
+            by_url[data["article"]["url"]] = data
+            del data["article"]["id"]
+        return by_url
+
+    with FeedServer() as feeds:
+        for feed in SEED_FEEDS:
+            feeds.route(f"/{feed.name}", Reply(body=feed.read_bytes()))
+        live = bodies(feeds, tmp_path / "live", "alert_all", replay=False)
+        replayed = bodies(feeds, tmp_path / "replayed", "store_only", replay=True)
+    assert live and live == replayed
