@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from monitor.match import Matcher
 
 TEXT_FIELDS = ("title", "summary", "content")
+
+# A UTF-16 surrogate left alone by a JSON escape ("\ud800"): it cannot be written as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -20,31 +26,84 @@ class LineError:
         return f"line {self.line}: {self.message}"
 
 
-def match_lines(matcher: Matcher, lines: Iterable[str]) -> Iterator[dict[str, object] | LineError]:
-    """One result per non-blank input line, in order: the DESIGN.md output object, or an error
-    naming the line number (the other lines still come out)."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+class _BadLine(ValueError):
+    """Why an input line is skipped."""
+
+
+def match_lines(
+    matcher: Matcher, lines: Iterable[str] | Iterable[bytes]
+) -> Iterator[dict[str, object] | LineError]:
+    """One result per non-blank input line, in order: the output object, or an error naming the
+    line number (the other lines still come out). Every result can be written as standard JSON
+    in UTF-8. Given a text file, its bytes are read and decoded here line by line, so that a
+    line that is not UTF-8 is one bad line, not the end of the input."""
+    source: Iterable[str | bytes] = getattr(lines, "buffer", lines)
+    for number, line in enumerate(source, start=1):
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield LineError(number, f"not valid JSON ({error.msg} at column {error.colno})")
+            item = _parse(line, first=number == 1)
+        except _BadLine as error:
+            yield LineError(number, str(error))
             continue
-        if not isinstance(item, dict):
-            yield LineError(number, 'expected a JSON object like {"id": 1, "title": "..."}')
+        if item is not None:
+            yield matcher.match(item[1]).to_json(item[0])
+
+
+def _parse(line: str | bytes, *, first: bool) -> tuple[object, dict[str, str]] | None:
+    """The id and text fields of one line, None for a blank line; raises _BadLine."""
+    try:
+        # A byte order mark may start the file.
+        text = line.decode("utf-8-sig" if first else "utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError as error:
+        bad = error.object[error.start]
+        raise _BadLine(f"not UTF-8 (byte {error.start + 1} is 0x{bad:02x})") from None
+    if not text.strip():
+        return None
+    try:
+        item = json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_integer
+        )
+    except json.JSONDecodeError as error:
+        raise _BadLine(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except _BadLine as error:
+        raise _BadLine(f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise _BadLine("not valid JSON (nested too deeply)") from None
+    if not isinstance(item, dict):
+        raise _BadLine('expected a JSON object like {"id": 1, "title": "..."}')
+    fields: dict[str, str] = {}
+    for name in TEXT_FIELDS:
+        value = item.get(name)
+        if value is None:
             continue
-        fields: dict[str, str] = {}
-        bad = [
-            name
-            for name in TEXT_FIELDS
-            if item.get(name) is not None and not isinstance(item.get(name), str)
-        ]
-        if bad:
-            yield LineError(number, f"field {bad[0]!r} must be a string or missing")
-            continue
-        for name in TEXT_FIELDS:
-            value = item.get(name)
-            if isinstance(value, str):
-                fields[name] = value
-        yield matcher.match(fields).to_json(item.get("id"))
+        if not isinstance(value, str):
+            raise _BadLine(f"field {name!r} must be a string or missing")
+        _check_text(value, f"field {name!r}")
+        fields[name] = value
+    id = item.get("id")
+    _check_text(json.dumps(id, ensure_ascii=False), "'id'")
+    return id, fields
+
+
+def _check_text(text: str, what: str) -> None:
+    found = _SURROGATE.search(text)
+    if found:
+        raise _BadLine(f"{what} holds an unpaired surrogate (\\u{ord(found.group()):04x})")
+
+
+def _refuse_constant(name: str) -> object:
+    raise _BadLine(f"{name} is not standard JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadLine(f"number {text[:20]} is out of range")
+    return value
+
+
+def _integer(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    limit = sys.get_int_max_str_digits()  # 0: no limit
+    if limit and digits > limit:
+        raise _BadLine(f"an integer of {digits} digits, more than {limit}")
+    return int(text)

@@ -101,6 +101,7 @@ def build_payload(
     rule: str | None,
     timestamp: datetime,
     rule_expr: str | None = None,
+    truncated: bool = False,
 ) -> dict[str, object]:
     """The webhook body (DESIGN.md "Webhook") as JSON-ready plain data.
 
@@ -125,6 +126,7 @@ def build_payload(
             "excerpts": [_excerpt_entry(excerpt) for excerpt in excerpts],
             "rule": rule,
             "rule_expr": rule_expr,
+            "truncated": truncated,
         },
     }
 

@@ -32,6 +32,7 @@ class Alert:
             excerpts=[excerpt.to_json() for excerpt in match.excerpts],
             rule=match.rule,
             rule_expr=match.rule_expr,
+            truncated=match.truncated,
             timestamp=self.created_at,
         )
 
@@ -99,4 +100,5 @@ def match_from_json(detail: Mapping[str, object]) -> WatchlistMatch:
         excerpts=tuple(excerpts),
         rule=_optional_str(detail.get("rule")),
         rule_expr=_optional_str(detail.get("rule_expr")),
+        truncated=detail.get("truncated") is True,
     )

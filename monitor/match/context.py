@@ -26,11 +26,11 @@ class _CompiledProximity:
         return cls(frozenset(phrase_key(word) for word in proximity.words), proximity.within)
 
     def near(self, mention: Hit, scan: FieldScan) -> bool:
+        # Of the occurrences that do not overlap the mention, the nearest on either side are
+        # the nearest in words.
         span = scan.word_span(mention.norm_start, mention.norm_end)
         for key in self.keys:
-            for hit in scan.phrases_by_key.get(key, ()):
-                if _overlaps(hit, mention):
-                    continue
+            for hit in scan.phrases_beside(key, mention):
                 if word_distance(span, scan.word_span(hit.norm_start, hit.norm_end)) <= self.within:
                     return True
         return False
@@ -79,11 +79,7 @@ class EntityContext:
             return False
         if self.keep_if_near is not None and self.keep_if_near.near(mention, scan):
             return True
-        if any(
-            _overlaps(hit, mention)
-            for key in self.exclude_phrases
-            for hit in scan.phrases_by_key.get(key, ())
-        ):
+        if any(scan.phrases_overlapping(key, mention) for key in self.exclude_phrases):
             return False
         if self.exclude_if_in_article & article_phrases and not (
             self.unless_in_article & article_phrases
@@ -94,7 +90,3 @@ class EntityContext:
         if self.exclude_if_near is not None and self.exclude_if_near.near(mention, scan):
             return False
         return self.require_near is None or self.require_near.near(mention, scan)
-
-
-def _overlaps(first: Hit, second: Hit) -> bool:
-    return first.norm_start < second.norm_end and second.norm_start < first.norm_end

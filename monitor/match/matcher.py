@@ -3,12 +3,21 @@ context rules, resolves overlaps, evaluates boolean rules and builds excerpts.""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 
 from monitor.errors import ConfigError
 from monitor.match.context import EntityContext
 from monitor.match.excerpts import build_excerpts
-from monitor.match.result import FIELDS, Excerpt, MatchResult, Mention, WatchlistMatch
+from monitor.match.limits import MAX_DETAIL_BYTES, MAX_EXCERPTS, MAX_MENTIONS_PER_ENTITY
+from monitor.match.result import (
+    FIELDS,
+    Excerpt,
+    MatchResult,
+    Mention,
+    WatchlistMatch,
+    fit_detail,
+)
 from monitor.match.rules import Evidence, WordSpan, evaluate_rule, rule_terms
 from monitor.match.scan import FieldScan, Hit, NameTarget, PatternIndex, PhraseTarget
 from monitor.match.watchlist import MIN_EXCERPT_CHARS, Watchlist
@@ -51,8 +60,12 @@ class Matcher:
             )
 
     def match(self, fields: Mapping[str, str | None]) -> MatchResult:
-        """Match one article; ``fields`` maps title/summary/content to HTML fragments."""
+        """Match one article; ``fields`` maps title/summary/content to HTML fragments.
+
+        What it returns is bounded by ``monitor.match.limits``; ``truncated`` says when a
+        limit was reached."""
         scans, article_phrases = self._scan(fields)
+        text_cut = any(scan.truncated for scan in scans)
         plain_by_field = {scan.field: scan.plain for scan in scans}
         built: dict[tuple[frozenset[tuple[str, int, int]], int], tuple[Excerpt, ...]] = {}
 
@@ -65,32 +78,38 @@ class Matcher:
             return built[key]
 
         every_mention: list[Mention] = []
+        mentions_cut = False
         alerts: list[WatchlistMatch] = []
         for index, watchlist in enumerate(self.watchlists):
             found = self._mentions(index, scans, article_phrases)
-            mentions = tuple(mention for mention, _ in found)
+            # Rules see every mention; results keep the first ones of each entity and field.
+            mentions, cut = _first_per_entity([mention for mention, _ in found])
+            mentions_cut |= cut
             every_mention.extend(mentions)
             holding = self._holding_rules(index, scans, found)
             fired_rule = holding[0] if holding else None
             if fired_rule is None and (watchlist.alert == "rules" or not mentions):
                 continue
-            alerts.append(
-                WatchlistMatch(
-                    watchlist=watchlist.name,
-                    entities=tuple(sorted({mention.entity for mention in mentions})),
-                    mentions=mentions,
-                    excerpts=excerpts(mentions, watchlist.excerpt_chars or self.excerpt_chars),
-                    rule=fired_rule,
-                    rule_expr=next(
-                        (rule.expr for rule in watchlist.rules if rule.name == fired_rule), None
-                    ),
-                )
+            alert_excerpts = excerpts(mentions, watchlist.excerpt_chars or self.excerpt_chars)
+            match = WatchlistMatch(
+                watchlist=watchlist.name,
+                entities=tuple(sorted({mention.entity for mention in mentions})),
+                mentions=mentions,
+                excerpts=alert_excerpts[:MAX_EXCERPTS],
+                rule=fired_rule,
+                rule_expr=next(
+                    (rule.expr for rule in watchlist.rules if rule.name == fired_rule), None
+                ),
+                truncated=text_cut or cut or len(alert_excerpts) > MAX_EXCERPTS,
             )
+            alerts.append(fit_detail(match, MAX_DETAIL_BYTES))
         every_mention.sort(key=_mention_order)
+        all_excerpts = excerpts(every_mention, self.excerpt_chars)
         return MatchResult(
             mentions=tuple(every_mention),
-            excerpts=excerpts(every_mention, self.excerpt_chars),
+            excerpts=all_excerpts[:MAX_EXCERPTS],
             alerts=tuple(alerts),
+            truncated=text_cut or mentions_cut or len(all_excerpts) > MAX_EXCERPTS,
         )
 
     def rules_holding(self, fields: Mapping[str, str | None]) -> dict[str, tuple[str, ...]]:
@@ -203,6 +222,20 @@ def _add_hit(
     if key not in table:
         table[key] = _HitWordSpans(scan)
     table[key].hits.append(hit)
+
+
+def _first_per_entity(mentions: Sequence[Mention]) -> tuple[tuple[Mention, ...], bool]:
+    """The first ``MAX_MENTIONS_PER_ENTITY`` mentions of each entity in each field, and
+    whether any were left out."""
+    if len(mentions) <= MAX_MENTIONS_PER_ENTITY:
+        return tuple(mentions), False
+    counts: Counter[tuple[str, str]] = Counter()
+    kept: list[Mention] = []
+    for mention in mentions:
+        counts[mention.entity, mention.field] += 1
+        if counts[mention.entity, mention.field] <= MAX_MENTIONS_PER_ENTITY:
+            kept.append(mention)
+    return tuple(kept), len(kept) < len(mentions)
 
 
 def _leftmost_longest(hits: Sequence[Hit]) -> list[Hit]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
-__all__ = ["FIELDS", "Excerpt", "MatchResult", "Mention", "WatchlistMatch"]
+__all__ = ["FIELDS", "Excerpt", "MatchResult", "Mention", "WatchlistMatch", "fit_detail"]
 
 # The article fields the matcher reads, in the order results list them.
 FIELDS: tuple[str, ...] = ("title", "summary", "content")
@@ -57,7 +59,8 @@ class WatchlistMatch:
 
     ``rule`` names the boolean rule that fired, or is None when the watchlist fired on
     any entity mention and no rule matched; ``rule_expr`` is that rule's expression (why it
-    fired, with the mentions that satisfy it in ``mentions``).
+    fired, with the mentions that satisfy it in ``mentions``). ``truncated``: a limit of
+    ``monitor.match.limits`` left text unmatched or mentions or excerpts out.
     """
 
     watchlist: str
@@ -66,6 +69,7 @@ class WatchlistMatch:
     excerpts: tuple[Excerpt, ...]
     rule: str | None
     rule_expr: str | None = None
+    truncated: bool = False
 
     def to_json(self) -> JsonObject:
         """The match part of the webhook payload: matches and excerpts as in ``monitor match``."""
@@ -76,16 +80,19 @@ class WatchlistMatch:
             "rule_expr": self.rule_expr,
             "matches": _mentions_json(self.mentions),
             "excerpts": _excerpts_json(self.excerpts),
+            "truncated": self.truncated,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class MatchResult:
-    """Everything found in one article: every mention, excerpts, and the alerts that fire."""
+    """Everything found in one article: every mention, excerpts, and the alerts that fire
+    (``truncated``: a limit of ``monitor.match.limits`` left text, mentions or excerpts out)."""
 
     mentions: tuple[Mention, ...]
     excerpts: tuple[Excerpt, ...]
     alerts: tuple[WatchlistMatch, ...]
+    truncated: bool = False
 
     def to_json(self, id: object) -> JsonObject:
         """The ``monitor match`` output line for the input line with this ``id``."""
@@ -93,7 +100,50 @@ class MatchResult:
             "id": id,
             "matches": _mentions_json(self.mentions),
             "excerpts": _excerpts_json(self.excerpts),
+            "truncated": self.truncated,
         }
+
+
+_Item = TypeVar("_Item", Mention, Excerpt)
+
+
+def fit_detail(match: WatchlistMatch, max_bytes: int) -> WatchlistMatch:
+    """The match with its last excerpts, then its last mentions, left out until
+    ``json.dumps(match.to_json())`` is at most ``max_bytes`` long; that is also an upper bound
+    of its compact UTF-8 form."""
+    if _rough_size(match) <= max_bytes:
+        return match
+    room = max_bytes - len(json.dumps(replace(match, mentions=(), excerpts=()).to_json()))
+    excerpts, room = _first_fitting(match.excerpts, room)
+    mentions, _ = _first_fitting(match.mentions, room)
+    return replace(match, mentions=mentions, excerpts=excerpts, truncated=True)
+
+
+def _first_fitting(items: Sequence[_Item], room: int) -> tuple[tuple[_Item, ...], int]:
+    kept: list[_Item] = []
+    for item in items:
+        size = len(json.dumps(item.to_json())) + len(", ")
+        if size > room:
+            break
+        room -= size
+        kept.append(item)
+    return tuple(kept), room
+
+
+def _rough_size(match: WatchlistMatch) -> int:
+    """More than ``len(json.dumps(match.to_json()))`` can be, without writing it: a character
+    takes at most 12 (an escaped surrogate pair), the rest of an item less than 200."""
+    chars = len(match.watchlist) + len(match.rule or "") + len(match.rule_expr or "")
+    chars += sum(map(len, match.entities))
+    for mention in match.mentions:
+        chars += len(mention.text) + len(mention.watchlist) + len(mention.entity)
+        chars += len(mention.field)
+    highlights = 0
+    for excerpt in match.excerpts:
+        chars += len(excerpt.text) + len(excerpt.field)
+        highlights += len(excerpt.highlights)
+    items = 1 + len(match.entities) + len(match.mentions) + len(match.excerpts) + highlights
+    return 12 * chars + 200 * items
 
 
 def _mentions_json(mentions: Sequence[Mention]) -> list[JsonObject]:

@@ -5,13 +5,15 @@ map offsets back to the field's plain text."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import islice
 
 import ahocorasick
 
+from monitor.match.limits import MAX_FIELD_CHARS, MAX_FIELD_HITS, MAX_FIELD_HTML_CHARS
 from monitor.match.names import (
     ARABIC_ARTICLE,
     ARABIC_PREFIXES,
@@ -72,7 +74,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class FieldScan:
-    """One field after scanning: its plain and normalised text and every hit in it."""
+    """One field after scanning: its plain and normalised text and every hit in it;
+    ``truncated`` when only the start of the field was matched (``monitor.match.limits``)."""
 
     field: str
     plain: str
@@ -80,6 +83,7 @@ class FieldScan:
     names: tuple[Hit, ...]
     phrases: tuple[Hit, ...]
     phrases_by_key: Mapping[str, tuple[Hit, ...]]
+    truncated: bool = False
 
     @cached_property
     def _words(self) -> _WordStarts:
@@ -90,6 +94,70 @@ class FieldScan:
         first = max(0, self._words.count_until(norm_start) - 1)
         last = max(first, self._words.count_until(max(norm_start, norm_end - 1)) - 1)
         return first, last
+
+    @cached_property
+    def _phrase_order(self) -> dict[str, _PhraseOrder]:
+        return {}
+
+    def phrases_overlapping(self, key: str, hit: Hit) -> bool:
+        """Whether an occurrence of the phrase ``key`` overlaps ``hit``."""
+        hits = self.phrases_by_key.get(key, ())
+        if len(hits) <= _FEW_HITS:
+            return any(_overlaps(other, hit) for other in hits)
+        return self._phrases(key).overlapping(hit)
+
+    def phrases_beside(self, key: str, hit: Hit) -> Sequence[Hit]:
+        """Occurrences of the phrase ``key`` that do not overlap ``hit``: all of them when
+        there are few, else the last one that ends before it and the first that starts after."""
+        hits = self.phrases_by_key.get(key, ())
+        if len(hits) <= _FEW_HITS:
+            return [other for other in hits if not _overlaps(other, hit)]
+        return self._phrases(key).beside(hit)
+
+    def _phrases(self, key: str) -> _PhraseOrder:
+        if key not in self._phrase_order:
+            self._phrase_order[key] = _PhraseOrder(self.phrases_by_key[key])
+        return self._phrase_order[key]
+
+
+# Up to this many occurrences of a phrase in a field, looking at each is quicker than sorting.
+_FEW_HITS = 16
+
+
+def _overlaps(first: Hit, second: Hit) -> bool:
+    return first.norm_start < second.norm_end and second.norm_start < first.norm_end
+
+
+class _PhraseOrder:
+    """The occurrences of one phrase sorted by end and by start, so that the ones near a
+    mention are found by bisection (a field can hold thousands of both)."""
+
+    def __init__(self, hits: Sequence[Hit]) -> None:
+        self.by_end = sorted(hits, key=lambda h: h.norm_end)
+        self.ends = [h.norm_end for h in self.by_end]
+        self.by_start = sorted(hits, key=lambda h: h.norm_start)
+        self.starts = [h.norm_start for h in self.by_start]
+        self.longest = max((h.norm_end - h.norm_start for h in hits), default=0)
+
+    def overlapping(self, hit: Hit) -> bool:
+        # Those that end after the hit starts and, being at most `longest` long, may start
+        # before it ends.
+        index = bisect_right(self.ends, hit.norm_start)
+        while index < len(self.ends) and self.ends[index] - self.longest < hit.norm_end:
+            if self.by_end[index].norm_start < hit.norm_end:
+                return True
+            index += 1
+        return False
+
+    def beside(self, hit: Hit) -> list[Hit]:
+        found: list[Hit] = []
+        before = bisect_right(self.ends, hit.norm_start) - 1
+        if before >= 0:
+            found.append(self.by_end[before])
+        after = bisect_left(self.starts, hit.norm_end)
+        if after < len(self.starts):
+            found.append(self.by_start[after])
+        return found
 
 
 class _WordStarts:
@@ -161,18 +229,27 @@ class PatternIndex:
             add(key[2:], PhraseTarget(key, article_contracted=True))
 
     def scan(self, field_name: str, fragment: str) -> FieldScan:
-        """Scan one HTML field."""
+        """Scan one HTML field (only its start if it is longer than the limits)."""
+        truncated = len(fragment) > MAX_FIELD_HTML_CHARS
+        if truncated:
+            fragment = _cut_html(fragment, MAX_FIELD_HTML_CHARS)
         plain = html_to_text(fragment)
+        if len(plain) > MAX_FIELD_CHARS:
+            truncated = True
+            plain = _cut_text(plain, MAX_FIELD_CHARS)
         normalized = normalize_text(plain)
         text = normalized.text
         names: list[Hit] = []
         phrases: list[Hit] = []
         if self._entries and text:
-            for last, value in self._automaton.iter(text):
+            found = self._automaton.iter(text)
+            for last, value in islice(found, MAX_FIELD_HITS):
                 key, targets = self._entries[value]
                 self._accept(
                     plain, normalized, key, last + 1 - len(key), last + 1, targets, names, phrases
                 )
+            if next(found, None) is not None:
+                truncated = True  # each occurrence costs Python work: the rest is not read
         by_key: dict[str, list[Hit]] = {}
         for hit in phrases:
             if isinstance(hit.target, PhraseTarget):
@@ -184,6 +261,7 @@ class PatternIndex:
             tuple(names),
             tuple(phrases),
             {key: tuple(hits) for key, hits in by_key.items()},
+            truncated,
         )
 
     @staticmethod
@@ -220,6 +298,21 @@ class PatternIndex:
             if target.case_form is not None and acronym_form(plain[start:end]) != target.case_form:
                 continue
             names.append(Hit(target, begin, stop, start, end))
+
+
+def _cut_html(fragment: str, limit: int) -> str:
+    """The first ``limit`` characters of HTML, cut before a tag if one starts near the end."""
+    tag = fragment.rfind("<", limit - 1000, limit)
+    return fragment[: tag if tag > 0 else limit]
+
+
+def _cut_text(text: str, limit: int) -> str:
+    """The first ``limit`` characters, cut before a word if one is cut nearby (so that the
+    start of a longer word does not match as a name)."""
+    for cut in range(limit, limit - 100, -1):
+        if not (is_word_char(text[cut - 1]) and is_word_char(text[cut])):
+            return text[:cut]
+    return text[:limit]
 
 
 def _contractible(key: str) -> bool:

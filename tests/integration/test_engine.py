@@ -42,7 +42,7 @@ def feeds() -> Iterator[FeedServer]:
         yield server
 
 
-async def _until(condition: Any, within: float = 15.0) -> None:
+async def _until(condition: Any, within: float = 45.0) -> None:
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:

@@ -89,6 +89,7 @@ def test_payload_has_the_documented_shape() -> None:
             ],
             "rule": None,
             "rule_expr": None,
+            "truncated": False,
         },
     }
 

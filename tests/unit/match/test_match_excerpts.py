@@ -151,6 +151,7 @@ def test_to_json_shapes(libya_matcher: Matcher) -> None:
         ],
         "excerpts": [{"field": "title", "text": "Haftar in Tripoli",
                       "highlights": [[0, 6], [10, 17]]}],
+        "truncated": False,
     }  # fmt: skip
     (alert,) = result.alerts
     assert alert.to_json() == {
@@ -160,6 +161,7 @@ def test_to_json_shapes(libya_matcher: Matcher) -> None:
         "rule_expr": "(haftar OR lna OR saddam_haftar) NEAR/15 tripoli",
         "matches": result.to_json("x")["matches"],
         "excerpts": result.to_json("x")["excerpts"],
+        "truncated": False,
     }
 
 
