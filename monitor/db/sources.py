@@ -98,9 +98,11 @@ def _row(row: object) -> SourceRow:
 
 def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -> None:
     """Make the table follow the config: add new sources, update changed ones, and disable
-    the ones no longer configured (their articles and history stay)."""
+    the ones no longer configured (their articles and history stay). New sources are
+    inserted in one statement."""
     existing = {row.url: row for row in conn.execute(select(sources)).all()}
     wanted = {spec.url for spec in specs}
+    added = []
     for spec in specs:
         values = {
             "name": spec.name,
@@ -111,22 +113,24 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         }
         row = existing.get(spec.url)
         if row is None:
-            conn.execute(
-                sources.insert().values(
-                    url=spec.url,
-                    next_poll_at=now,
-                    consecutive_failures=0,
-                    entries_seen=0,
-                    articles_stored=0,
-                    created_at=now,
+            added.append(
+                {
+                    "url": spec.url,
+                    "next_poll_at": now,
+                    "consecutive_failures": 0,
+                    "entries_seen": 0,
+                    "articles_stored": 0,
+                    "created_at": now,
                     **values,
-                )
+                }
             )
         elif any(row._mapping[key] != value for key, value in values.items()):
             conn.execute(update(sources).where(sources.c.id == row.id).values(**values))
-    for url, row in existing.items():
-        if url not in wanted and row.enabled:
-            conn.execute(update(sources).where(sources.c.id == row.id).values(enabled=False))
+    if added:
+        conn.execute(sources.insert(), added)
+    gone = [row.id for url, row in existing.items() if url not in wanted and row.enabled]
+    if gone:
+        conn.execute(update(sources).where(sources.c.id.in_(gone)).values(enabled=False))
 
 
 def list_sources(conn: Connection) -> list[SourceRow]:
