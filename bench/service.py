@@ -1,0 +1,224 @@
+"""`monitor run` against the loopback farm: feeds polled per minute and the lag between each
+source's planned and actual poll (cold pass, steady state), then SIGTERM and its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.farm import MONITOR, Farm, child_env, monitor_code, percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+WATCHLIST = ROOT / "config" / "watchlists" / "libya.yaml"
+STOP_WAIT = 150.0  # seconds to wait after SIGTERM (the service's own grace is 90 s)
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Lags:
+    count: int
+    p50: float
+    p99: float
+    max: float
+
+
+def lags(values: list[float]) -> Lags:
+    return Lags(len(values), percentile(values, 0.5), percentile(values, 0.99), max(values or [0]))
+
+
+@dataclass
+class Report:
+    feeds: int
+    interval_s: float
+    minutes: float
+    poll_settings: dict[str, str]
+    polls: int
+    polls_per_min: float
+    needed_per_min: float
+    steady_polls_per_min: float | None  # after every feed had its first poll
+    cold_pass_s: float | None  # start to the last feed's first poll; None if never done
+    never_polled: int
+    cold: Lags  # first poll - start (never polled: end - start)
+    steady: Lags  # poll - (previous poll + interval), and still-overdue polls at the end
+    overdue_at_end: int
+    statuses: dict[str, int]
+    exit_code: int | None
+    stop_s: float
+
+
+def analyse(farm: Farm, start: float, end: float, interval: float) -> dict:
+    polled = farm.polled()
+    cold, steady, overdue = [], [], 0
+    for feed in range(len(farm)):
+        times = [t for t in polled.get(feed, []) if t <= end]
+        if not times:
+            cold.append(end - start)
+            continue
+        cold.append(times[0] - start)
+        steady += [b - (a + interval) for a, b in zip(times, times[1:], strict=False)]
+        if times[-1] + interval < end:  # due and not polled yet: lag so far
+            steady.append(end - (times[-1] + interval))
+            overdue += 1
+    firsts = [t[0] for t in polled.values() if t]
+    done = max(firsts) if len(firsts) == len(farm) else None
+    later = [t for times in polled.values() for t in times[1:] if done and done < t <= end]
+    statuses: dict[str, int] = {}
+    for r in farm.requests:
+        statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
+    return {
+        "polls": sum(len(t) for t in polled.values()),
+        "cold_pass_s": None if done is None else done - start,
+        "never_polled": len(farm) - len(firsts),
+        "steady_polls_per_min": len(later) / (end - done) * 60 if done and end > done else None,
+        "cold": lags(cold),
+        "steady": lags(steady),
+        "overdue_at_end": overdue,
+        "statuses": statuses,
+    }
+
+
+def parse_seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+
+
+def run(args: argparse.Namespace) -> Report:
+    interval = parse_seconds(args.interval)
+    poll = {"interval": f"{interval:g}s", "min_interval": "1s", **dict(args.poll)}
+    progress(f"farm: building {args.feeds} feeds")
+    with (
+        Farm(args.feeds, single_host=args.single_host) as farm,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        work = Path(tmp)
+        farm.write_opml(work / "farm.opml")
+        config = work / "monitor.yaml"
+        config.write_text(
+            f"database_url: sqlite:///{work / 'monitor.db'}\n"
+            "poll:\n  allow_private_networks: true\n"
+            + "".join(f"  {k}: {v}\n" for k, v in poll.items())
+            + f"sources:\n  - opml: farm.opml\nwatchlists:\n  - {WATCHLIST}\n",
+            encoding="utf-8",
+        )
+        log = (work / "monitor.log").open("wb")
+        cmd = [*MONITOR, "--log-level", "warning", "run", "--config", str(config)]
+        start = time.time()
+        process = subprocess.Popen(cmd, cwd=work, env=child_env(), stdout=log, stderr=log)
+        progress(f"monitor run: {args.feeds} feeds every {interval:g} s, for {args.minutes} min")
+        deadline = start + args.minutes * 60
+        while time.time() < deadline and process.poll() is None:
+            time.sleep(min(5.0, max(0.0, deadline - time.time())))
+            progress(f"  {time.time() - start:5.0f} s: {len(farm.requests)} requests")
+        end = time.time()
+        process.send_signal(signal.SIGTERM)
+        try:
+            exit_code: int | None = process.wait(STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            exit_code = None
+        stop_s = time.time() - end
+        log.close()
+        tail = (work / "monitor.log").read_text(errors="replace").splitlines()[-5:]
+        for line in tail:
+            progress(f"  log: {line[:200]}")
+        found = analyse(farm, start, end, interval)
+    minutes = (end - start) / 60
+    return Report(
+        feeds=args.feeds,
+        interval_s=interval,
+        minutes=round(minutes, 2),
+        poll_settings=poll,
+        polls_per_min=found["polls"] / minutes,
+        needed_per_min=args.feeds / interval * 60,
+        exit_code=exit_code,
+        stop_s=stop_s,
+        **found,
+    )
+
+
+def table(report: Report, context: dict) -> str:
+    r = report
+
+    def row(name: str, lag: Lags) -> str:
+        return f"  {name:<13} {lag.count:>7,} {lag.p50:>8.1f} {lag.p99:>8.1f} {lag.max:>8.1f}"
+
+    steady = "-" if r.steady_polls_per_min is None else f"{r.steady_polls_per_min:,.0f}"
+    cold = "not finished" if r.cold_pass_s is None else f"{r.cold_pass_s:.1f} s"
+    return "\n".join(
+        [
+            f"Service benchmark, {context['when']}; {context['cpus']} CPUs, Python "
+            f"{context['python']}, commit {context['commit']}; load average {context['load']};\n"
+            f"monitor from {context['monitor']}",
+            f"monitor run: {r.feeds:,} feeds on {context['hosts']} host(s), interval "
+            f"{r.interval_s:g} s, {r.minutes:.2f} min; poll settings {r.poll_settings} "
+            "(others at their defaults)",
+            "",
+            f"polls: {r.polls:,} ({r.polls_per_min:,.0f}/min; needed {r.needed_per_min:,.0f}/min"
+            f"; after the cold pass {steady}/min); by status {r.statuses}",
+            f"cold pass (every feed polled once): {cold}; never polled: {r.never_polled:,}",
+            "",
+            f"  {'lag, s':<13} {'count':>7} {'p50':>8} {'p99':>8} {'max':>8}",
+            row("cold pass", r.cold),
+            row("steady state", r.steady),
+            "",
+            "cold pass lag: first poll - service start (never polled: end - start).",
+            "steady lag: poll - (previous poll + interval); a poll due and not made by the end "
+            f"counts with its lag so far ({r.overdue_at_end:,} such).",
+            f"SIGTERM: exit code {r.exit_code}, stopped in {r.stop_s:.1f} s.",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--interval", default="1m", help="poll interval, e.g. 1m or 10m")
+    parser.add_argument("--minutes", type=float, default=2.5, help="how long the service runs")
+    parser.add_argument("--quick", action="store_true", help="30 feeds every 5 s for 0.3 min")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--single-host", action="store_true", help="every feed on 127.0.0.1")
+    parser.add_argument("--monitor", help="command that runs monitor (default: .venv/bin/monitor)")
+    parser.add_argument(
+        "--poll", action="append", default=[], type=lambda s: s.split("=", 1),
+        metavar="KEY=VALUE", help="extra poll: setting, e.g. --poll tick=5s (repeatable)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.feeds, args.interval, args.minutes = 30, "5s", 0.3
+    if args.monitor:
+        MONITOR[:] = shlex.split(args.monitor)
+    report = run(args)
+    context = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+        "hosts": 1 if args.single_host else 50,
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "monitor": monitor_code(),
+    }
+    if args.json:
+        print(json.dumps({"context": context, **asdict(report)}, indent=1))
+    else:
+        print(table(report, context))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
