@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # polled again when their lease expires), never an article or an alert.
 FLUSH_SECONDS = 0.1
 FLUSH_SIZE = 200
+# Sources claimed ahead of the fetch workers (at least; 4 per worker otherwise). Each waits in
+# the queue far less than its lease (`poll.lease`).
+QUEUE_MIN = 64
 
 
 class PollWriter:
@@ -160,8 +163,11 @@ class Poller:
         workers = [asyncio.create_task(self._worker()) for _ in range(concurrency)]
         try:
             while not self.stopping.is_set():
-                room = 2 * concurrency - self._queue.qsize()
-                if room <= 0:
+                # Claim in batches: refill when the queue is down to half, so one claim (a
+                # write transaction) serves many polls rather than one.
+                target = max(4 * concurrency, QUEUE_MIN)
+                room = target - self._queue.qsize()
+                if room < target // 2:
                     self._room.clear()
                     await wait_first(self._room.wait(), self.stopping.wait())
                     continue
