@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.db.schema import deliveries, sources
 
@@ -127,7 +128,9 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         elif any(row._mapping[key] != value for key, value in values.items()):
             conn.execute(update(sources).where(sources.c.id == row.id).values(**values))
     if added:
-        conn.execute(sources.insert(), added)
+        # Another instance starting at the same moment may add the same sources: theirs win.
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(insert(sources).on_conflict_do_nothing(index_elements=["url"]), added)
     gone = [row.id for url, row in existing.items() if url not in wanted and row.enabled]
     if gone:
         conn.execute(update(sources).where(sources.c.id.in_(gone)).values(enabled=False))

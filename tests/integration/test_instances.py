@@ -4,13 +4,18 @@ claimed by one instance only (leases; FOR UPDATE SKIP LOCKED on PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from monitor.db.engine import instance_lock
 from monitor.db.schema import articles, deliveries
+from monitor.db.sources import SourceSpec, sync_sources
+from monitor.db.store import Store
 from monitor.errors import DatabaseError
 from monitor.runtime import Runtime
 from monitor.service import Service
@@ -92,3 +97,55 @@ def test_second_instance_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
     finally:
         first.db.close()
         second.db.close()
+
+
+@pytest.mark.postgres
+def test_instances_starting_together_add_the_same_sources_once(postgres_url: str) -> None:
+    specs = [
+        SourceSpec(
+            f"F{n}",
+            f"https://example.org/{n}.xml",
+            timedelta(minutes=10),
+            True,
+            "store_only",
+            timedelta(hours=24),
+        )  # fmt: skip
+        for n in range(200)
+    ]
+    first, second = Store(postgres_url), Store(postgres_url)
+    first.prepare()
+    errors: list[BaseException] = []
+
+    def sync_second() -> None:
+        try:
+            second.start_instance(specs, datetime.now(UTC))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    def blocked_on_a_lock() -> bool:
+        return bool(
+            first.database.read_sync(
+                lambda c: c.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                ).scalar()
+            )
+        )
+
+    def sync_first_while_second_starts(conn: Connection) -> None:
+        # The first instance has inserted but not committed; the second reads no sources,
+        # inserts the same ones and waits for this transaction.
+        sync_sources(conn, specs, datetime.now(UTC))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not blocked_on_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=sync_second)
+    try:
+        first.database.run_sync(sync_first_while_second_starts)
+        thread.join(60)
+        assert errors == []
+        assert len(first.list_sources()) == 200
+    finally:
+        first.close()
+        second.close()
