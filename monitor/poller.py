@@ -93,7 +93,6 @@ class Poller:
         self.stopping = stopping
         self.on_queued = on_queued
         self.writer = PollWriter(runtime)
-        self.wake = asyncio.Event()
         poll = runtime.settings.poll
         self._queue: asyncio.Queue[SourceRow] = asyncio.Queue()
         self._room = asyncio.Event()
@@ -147,13 +146,13 @@ class Poller:
         )
 
     async def _sleep_until_due(self) -> None:
-        """Sleep until the next planned poll, a wake-up, or ``poll.tick`` (another instance or
+        """Sleep until the next planned poll, a stop, or ``poll.tick`` (another instance or
         a config change may have added due sources this one was not told about)."""
         next_at = await self.runtime.store.next_poll_at()
         delay = self.runtime.settings.poll.tick.total_seconds()
         if next_at is not None:
             delay = min(delay, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
-        await wait_first(self.wake.wait(), self.stopping.wait(), within=delay)
+        await wait_first(self.stopping.wait(), within=delay)
 
     async def run(self, *, once_since: datetime | None = None) -> None:
         """Poll until ``stopping`` (or, with ``once_since``, until every source not polled
@@ -171,7 +170,6 @@ class Poller:
                     self._room.clear()
                     await wait_first(self._room.wait(), self.stopping.wait())
                     continue
-                self.wake.clear()
                 claimed = await self._claim(room, once_since)
                 for source in claimed:
                     self._queue.put_nowait(source)

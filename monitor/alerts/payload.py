@@ -103,7 +103,7 @@ def build_payload(
     rule_expr: str | None = None,
     truncated: bool = False,
 ) -> dict[str, object]:
-    """The webhook body (DESIGN.md "Webhook") as JSON-ready plain data.
+    """The webhook body (README, "The alert") as JSON-ready plain data.
 
     ``matches`` and ``excerpts`` are in the ``monitor match`` shape; only the documented keys are
     kept, in a stable order, so the receiver's contract does not drift with internal fields.

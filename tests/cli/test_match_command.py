@@ -1,4 +1,4 @@
-"""`monitor match --jsonl`: one JSON line out per line in, DESIGN.md fields, errors by line."""
+"""`monitor match --jsonl`: one JSON line out per line in, the documented fields, errors by line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The webhook body: its shape (DESIGN.md "Webhook") and its exact bytes."""
+"""The webhook body: its shape (as in the README) and its exact bytes."""
 
 from __future__ import annotations
 
