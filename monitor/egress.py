@@ -6,6 +6,7 @@ private and special-purpose addresses (SSRF) at the moment of connecting, after 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ipaddress
 import socket
@@ -19,6 +20,8 @@ from typing import Final
 import anyio
 import httpcore
 import httpx
+
+from monitor.netstream import AsyncioBackend
 
 __all__ = [
     "AddressCheck",
@@ -208,7 +211,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         if address_check is None and not allow_private_networks:
             address_check = _public_addresses_only
         self._address_check = address_check
-        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+        self._inner = inner if inner is not None else AsyncioBackend()
 
     async def _resolve(self, host: str, port: int) -> list[IPAddress]:
         try:
@@ -216,8 +219,9 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         except ValueError:
             pass
         try:
-            # anyio runs getaddrinfo in the event loop's resolver, so the loop is not blocked.
-            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            # The event loop runs getaddrinfo in its executor, so the loop is not blocked.
+            loop = asyncio.get_running_loop()
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as error:
             raise NameResolutionError(host, str(error) or type(error).__name__) from error
         addresses: list[IPAddress] = []
@@ -237,37 +241,45 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        with anyio.move_on_after(timeout) as scope:
-            addresses = await self._resolve(host, port)
-            if self._address_check is not None:
-                # The SSRF guard. It runs here, on the addresses this connection will use,
-                # after DNS and for every new connection (so on every redirect hop), because a
-                # check on the URL beforehand is bypassed by DNS rebinding (the name resolves
-                # to a public address for the check and to 127.0.0.1 or the metadata service
-                # for the connection). A name with any refused address is refused as a whole,
-                # so the outcome does not depend on the resolver's order.
-                for address in addresses:
-                    category = self._address_check(host, address, port)
-                    if category is not None:
-                        raise BlockedAddressError(host, address, category)
-            last_error: Exception | None = None
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                addresses = await self._resolve(host, port)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(
+                f"resolving {host} took more than {timeout:g} s"
+            ) from None
+        if self._address_check is not None:
+            # The SSRF guard. It runs here, on the addresses this connection will use,
+            # after DNS and for every new connection (so on every redirect hop), because a
+            # check on the URL beforehand is bypassed by DNS rebinding (the name resolves
+            # to a public address for the check and to 127.0.0.1 or the metadata service
+            # for the connection). A name with any refused address is refused as a whole,
+            # so the outcome does not depend on the resolver's order.
             for address in addresses:
-                remaining = (
-                    None if timeout is None else max(0.0, scope.deadline - anyio.current_time())
+                category = self._address_check(host, address, port)
+                if category is not None:
+                    raise BlockedAddressError(host, address, category)
+        last_error: Exception | None = None
+        for address in addresses:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=remaining,
+                    local_address=local_address,
+                    socket_options=socket_options,
                 )
-                try:
-                    return await self._inner.connect_tcp(
-                        str(address),
-                        port,
-                        timeout=remaining,
-                        local_address=local_address,
-                        socket_options=socket_options,
-                    )
-                except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                    last_error = error
-            assert last_error is not None  # _resolve never returns an empty list
-            raise last_error
-        raise httpcore.ConnectTimeout(f"connecting to {host}:{port} took more than {timeout:g} s")
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                last_error = error
+        assert last_error is not None  # _resolve never returns an empty list
+        if isinstance(last_error, httpcore.ConnectTimeout):
+            raise httpcore.ConnectTimeout(
+                f"connecting to {host}:{port} took more than {timeout:g} s"
+            ) from last_error
+        raise last_error
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
-import feedparser
-
 from monitor.errors import ParseError
 
 __all__ = ["FeedEntry", "ParsedFeed", "canonical_url", "parse_feed"]
@@ -127,6 +125,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         response_headers["content-type"] = content_type
     if b"&#" in body:
         body = _SUSPECT_CHARREF.sub(_charref_replacement, body)
+    import feedparser  # here: the service process only needs it when parsing in-process
+
     try:
         # Always hand feedparser a stream: given a str or bytes it may treat the value as a
         # URL to fetch or a path to open. Neither sanitising nor resolving links inside the
@@ -252,6 +252,8 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
     exception = _get(result, "bozo_exception")
     # A missing or non-XML Content-Type says how the server labelled the body, not that the
     # document is malformed: feedparser only keeps this exception when the XML parsed cleanly.
+    import feedparser  # loaded already: this runs after a parse
+
     if isinstance(exception, feedparser.NonXMLContentType):
         return None
     if exception is None:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.analysis import Analyser, default_workers
 from monitor.delivery import DeliveryOutcome, Outbox
@@ -137,6 +136,8 @@ class Service:
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
         assert self._outbox is not None, "use `async with Service(...)`"
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only `run` needs it
+
         scheduler = AsyncIOScheduler(event_loop=loop)
         # APScheduler is only a timer for periodic jobs; polling and delivery run on their own.
         scheduler.add_job(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.db.schema import deliveries, sources
 
@@ -129,8 +129,16 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
             conn.execute(update(sources).where(sources.c.id == row.id).values(**values))
     if added:
         # Another instance starting at the same moment may add the same sources: theirs win.
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(insert(sources).on_conflict_do_nothing(index_elements=["url"]), added)
+        # (the dialect's module is imported here: SQLite users never load PostgreSQL's)
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            statement: Any = postgresql.insert(sources)
+        else:
+            from sqlalchemy.dialects import sqlite
+
+            statement = sqlite.insert(sources)
+        conn.execute(statement.on_conflict_do_nothing(index_elements=["url"]), added)
     gone = [row.id for url, row in existing.items() if url not in wanted and row.enabled]
     if gone:
         conn.execute(update(sources).where(sources.c.id.in_(gone)).values(enabled=False))

@@ -3,6 +3,7 @@ reuse one TCP connection, and every new connection is still checked by the guard
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from collections.abc import Iterator
 
@@ -118,3 +119,29 @@ def test_sniffio_is_installed() -> None:
     # httpcore tries `import sniffio` several times per request; when it is missing, every
     # failed import searches sys.path again (about 0.1 ms each, four per request).
     assert importlib.util.find_spec("sniffio") is not None
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
+    """A server that closes each connection after its answer, without saying so: the pooled
+    connection is seen to be closed (the server's FIN) and the next request opens a new one."""
+    answered: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        answered.append(writer.get_extra_info("peername")[1])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(RSS), RSS))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/rss.xml"
+    try:
+        async with make_client(OPEN) as client:
+            for _ in range(3):
+                result = await fetch_feed(client, url, etag=None, last_modified=None, options=OPEN)
+                assert result.body == RSS
+                await asyncio.sleep(0.05)  # the server's FIN arrives while the connection idles
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(set(answered)) == 3, f"a new connection each time: client ports {answered}"
