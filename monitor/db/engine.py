@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 # costs a tenth of a second at every start otherwise, and the schema check below needs none.
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The SQLite instance lock is the database's full file name with this appended (news.db ->
+# news.db.monitor-lock): it never equals the database or its -wal, -shm and -journal files, and
+# databases that differ only in their suffix (news.db, news.sqlite) get separate locks. A
+# database whose name ends in it is refused, so no lock can ever be another database.
+LOCK_SUFFIX = ".monitor-lock"
 # The newest migration's revision, so that start-up can check the schema without loading
 # alembic; a test keeps it equal to alembic's head.
 SCHEMA_REVISION = "0001"
@@ -58,6 +63,11 @@ def open_engine(url: str) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
+        if parsed.database.endswith(LOCK_SUFFIX):
+            raise DatabaseError(
+                f"database_url {url!r}: the file name ends in {LOCK_SUFFIX}, which names the "
+                "lock file of another database; rename the database file"
+            )
         folder = Path(parsed.database).expanduser().resolve().parent
         if not folder.is_dir():
             raise DatabaseError(
@@ -160,6 +170,12 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> None:
     )
 
 
+def lock_path_of(database: str) -> Path:
+    """The instance lock file of the SQLite database at ``database`` (see `LOCK_SUFFIX`)."""
+    path = Path(database).expanduser().resolve()
+    return path.with_name(path.name + LOCK_SUFFIX)
+
+
 @contextlib.contextmanager
 def instance_lock(engine: Engine) -> Iterator[None]:
     """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock)."""
@@ -167,7 +183,7 @@ def instance_lock(engine: Engine) -> Iterator[None]:
     if not is_sqlite(engine) or not database or database == ":memory:":
         yield
         return
-    lock_path = Path(database).expanduser().resolve().with_suffix(".lock")
+    lock_path = lock_path_of(database)
     handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
