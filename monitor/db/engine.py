@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from monitor.errors import DatabaseError
 
@@ -33,6 +33,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # databases that differ only in their suffix (news.db, news.sqlite) get separate locks. A
 # database whose name ends in it is refused, so no lock can ever be another database.
 LOCK_SUFFIX = ".monitor-lock"
+# PostgreSQL advisory lock held while one process creates or migrates the schema ("nmschema").
+SCHEMA_LOCK_KEY = 0x6E6D_7363_6865_6D61
 # The newest migration's revision, so that start-up can check the schema without loading
 # alembic; a test keeps it equal to alembic's head.
 SCHEMA_REVISION = "0001"
@@ -120,29 +122,66 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The revision stamped in ``alembic_version``; None for a database without one."""
-    with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     return str(rows[0][0]) if len(rows) == 1 else None
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after)."""
+def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in ``alembic_version``; None for a database without one."""
+    with engine.connect() as connection:
+        return _revision(connection)
+
+
+@contextlib.contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction in which to read the schema's revision and create or migrate it, held
+    by one process at a time, so instances starting together on a new database create it
+    once (the others then find it at the newest revision).
+
+    PostgreSQL: a session advisory lock on `SCHEMA_LOCK_KEY`, taken on this connection before
+    its transaction and released after it (or when the connection dies). SQLite: the
+    transaction's ``BEGIN IMMEDIATE`` takes the write lock.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            with connection.begin():
+                yield connection
+            return
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
+        connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            try:
+                connection.rollback()
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
+                connection.commit()
+            except DBAPIError:
+                connection.invalidate()  # closing the session releases the lock
+
+
+def _migrate(connection: Connection, before: str | None) -> None:
     from alembic import command
     from alembic.util.exc import CommandError
 
-    before = current_revision(engine)
     try:
-        with engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "head")
+        command.upgrade(_alembic_config(connection), "head")
     except CommandError as error:
         raise DatabaseError(
             f"cannot upgrade the database from revision {before}: {error}; "
             "was it written by a newer news-monitor?"
         ) from None
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after)."""
+    with _schema_transaction(engine) as connection:
+        before = _revision(connection)
+        _migrate(connection, before)
     return before, head_revision()
 
 
@@ -150,23 +189,27 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> None:
     """Create a new database at the current schema; refuse one on an older schema.
 
     An existing database is never changed silently: ``monitor db upgrade`` does that.
+    Instances that start together on a new database create it once (`_schema_transaction`).
     """
     try:
-        revision = current_revision(engine)
-        has_tables = bool(inspect(engine).get_table_names())
+        if current_revision(engine) == SCHEMA_REVISION:
+            return  # the usual start: no lock needed
+        with _schema_transaction(engine) as connection:
+            revision = _revision(connection)  # again: another instance may have created it
+            if revision == SCHEMA_REVISION:
+                return
+            if revision is None and not inspect(connection).get_table_names():
+                if not allow_create:
+                    raise DatabaseError(
+                        "the database is empty; run `monitor db upgrade` to create it"
+                    )
+                _migrate(connection, None)
+                return
     except OperationalError as error:
         raise DatabaseError(f"cannot open the database: {error.orig}") from None
-    if revision == SCHEMA_REVISION:
-        return
-    head = head_revision()
-    if revision is None and not has_tables:
-        if not allow_create:
-            raise DatabaseError("the database is empty; run `monitor db upgrade` to create it")
-        upgrade(engine)
-        return
     raise DatabaseError(
         f"the database schema is at revision {revision or 'unknown'}, this version needs "
-        f"{head}; back it up, then run `monitor db upgrade`"
+        f"{head_revision()}; back it up, then run `monitor db upgrade`"
     )
 
 
