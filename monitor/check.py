@@ -4,6 +4,8 @@ the line or field, and the fix. Keeps going after the first problem."""
 from __future__ import annotations
 
 import ipaddress
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -144,10 +146,40 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
         problems.extend(refused_targets(loaded, specs))
         if not loaded.settings.sinks:
             notes.append("no sinks: matches are stored but no alert is sent")
-        try:
-            from monitor.db.engine import open_engine
-
-            open_engine(loaded.settings.database_url).dispose()
-        except DatabaseError as error:
-            problems.append(f"{path}: database_url: {error}")
+        problems.extend(f"{path}: {p}" for p in database_problems(loaded.settings.database_url))
     return problems, notes
+
+
+def database_problems(url: str) -> list[str]:
+    """What stops the commands from using the database at ``url``, found without creating
+    it: the URL is parsed; a SQLite file that exists is opened and written (a write rolled
+    back), a new one's folder is tried. No connection is made to a PostgreSQL server."""
+    from monitor.db.engine import check_lock_file, check_writable, open_engine
+    from monitor.db.problems import sqlite_path
+
+    try:
+        engine = open_engine(url)
+    except DatabaseError as error:
+        return [f"database_url: {error}"]
+    try:
+        database = sqlite_path(engine)
+        if database is None:
+            return []
+        if database.exists():
+            check_writable(engine)
+            check_lock_file(engine)
+            return []
+        try:
+            with tempfile.TemporaryFile(dir=database.parent):
+                pass
+        except OSError as error:
+            return [
+                f"database_url: cannot create the SQLite database {database}: "
+                f"{error.strerror} in {database.parent}; make the folder writable for the "
+                f"user running monitor (uid {os.geteuid()})"
+            ]
+        return []
+    except DatabaseError as error:
+        return [f"database_url: {error}"]
+    finally:
+        engine.dispose()

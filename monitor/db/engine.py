@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from monitor.db.problems import read_only_postgresql, redact_url, sqlite_path, unusable
 from monitor.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -47,8 +48,13 @@ def open_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"database_url {url!r} is not a database URL; "
+            f"database_url {redact_url(url)!r} is not a database URL; "
             "write e.g. sqlite:///monitor.db or postgresql+psycopg://user@host/db"
+        ) from None
+    except ValueError:  # the only one make_url raises: a port that is not a number
+        raise DatabaseError(
+            f"database_url {redact_url(url)!r}: the port is not a number; "
+            "write e.g. postgresql+psycopg://user@host:5432/db, or leave the port out"
         ) from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -205,12 +211,30 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> None:
                     )
                 _migrate(connection, None)
                 return
-    except OperationalError as error:
-        raise DatabaseError(f"cannot open the database: {error.orig}") from None
+    except DBAPIError as error:
+        raise unusable(engine, error) from None
     raise DatabaseError(
         f"the database schema is at revision {revision or 'unknown'}, this version needs "
         f"{head_revision()}; back it up, then run `monitor db upgrade`"
     )
+
+
+def check_writable(engine: Engine) -> None:
+    """Fail now with a `DatabaseError` that names the database, rather than at the first
+    write, when this process cannot write it: a read-only SQLite file or folder, a read-only
+    PostgreSQL (a standby). SQLite: one write, rolled back."""
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            if engine.dialect.name == "postgresql":
+                read_only = connection.exec_driver_sql("SHOW transaction_read_only").scalar()
+                if read_only == "on":
+                    raise read_only_postgresql(engine)
+            else:
+                version = int(connection.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+                connection.exec_driver_sql(f"PRAGMA user_version = {version}")
+            transaction.rollback()
+    except DBAPIError as error:
+        raise unusable(engine, error) from None
 
 
 def lock_path_of(database: str) -> Path:
@@ -219,15 +243,34 @@ def lock_path_of(database: str) -> Path:
     return path.with_name(path.name + LOCK_SUFFIX)
 
 
+def _open_lock(lock_path: Path, database: Path) -> int:
+    try:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise DatabaseError(
+            f"cannot open the lock file {lock_path} of the SQLite database {database}: "
+            f"{error.strerror}; make the folder {lock_path.parent} and that file writable "
+            f"for the user running monitor (uid {os.geteuid()})"
+        ) from None
+
+
+def check_lock_file(engine: Engine) -> None:
+    """Fail with a `DatabaseError` when `instance_lock` could not open its lock file; the
+    lock itself is not taken, so a running instance is not disturbed."""
+    database = sqlite_path(engine)
+    if database is not None:
+        os.close(_open_lock(lock_path_of(str(database)), database))
+
+
 @contextlib.contextmanager
 def instance_lock(engine: Engine) -> Iterator[None]:
     """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock)."""
-    database = engine.url.database
-    if not is_sqlite(engine) or not database or database == ":memory:":
+    database = sqlite_path(engine)
+    if database is None:
         yield
         return
-    lock_path = lock_path_of(database)
-    handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock_path = lock_path_of(str(database))
+    handle = _open_lock(lock_path, database)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -267,8 +310,12 @@ class Database:
         """Run ``work`` in one transaction in a worker thread, so the event loop never blocks."""
         return await asyncio.to_thread(self.run_sync, work)
 
-    def prepare(self, *, allow_create: bool = True) -> None:
+    def prepare(self, *, allow_create: bool = True, writable: bool = True) -> None:
+        """Create or check the schema (`prepare`); with ``writable``, also make sure that
+        this process can write the database (`check_writable`)."""
         prepare(self.engine, allow_create=allow_create)
+        if writable:
+            check_writable(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
