@@ -83,7 +83,8 @@ def _runtime(
         from monitor.check import refused_targets
         from monitor.runtime import source_specs
 
-        for message in refused_targets(loaded, source_specs(loaded)):
+        targets = refused_targets(loaded, source_specs(loaded), look_up_names=False)
+        for message in targets.refused:
             logging.getLogger("monitor").warning("%s", message)
     return runtime
 
@@ -160,9 +161,11 @@ def check(config: ConfigOption = None) -> None:
     """Validate the config and its watchlists (and their examples); exit 1 on any problem."""
     from monitor.check import check_config
 
-    problems, notes = check_config(config)
+    problems, warnings, notes = check_config(config)
     for note in notes:
-        out.print(f"[dim]checked:[/dim] {note}")
+        out.print(f"[dim]checked:[/dim] {escape(note)}")
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True, highlight=False)
     if problems:
         for problem in problems:
             err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
