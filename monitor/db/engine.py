@@ -185,9 +185,12 @@ def _migrate(connection: Connection, before: str | None) -> None:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to the newest revision; returns (before, after)."""
-    with _schema_transaction(engine) as connection:
-        before = _revision(connection)
-        _migrate(connection, before)
+    try:
+        with _schema_transaction(engine) as connection:
+            before = _revision(connection)
+            _migrate(connection, before)
+    except DBAPIError as error:
+        raise unusable(engine, error) from None
     return before, head_revision()
 
 

@@ -95,7 +95,7 @@ def test_read_only_database_file_is_one_line(
     assert str(database) in line and "read-only" in line and "writable" in line, line
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("command", [*COMMANDS, ("db", "upgrade")], ids=" ".join)
 def test_read_only_database_folder_is_one_line(
     tmp_path: Path, read_only: Callable[[Path], None], command: tuple[str, ...]
 ) -> None:
