@@ -3,13 +3,24 @@ the line or field, and the fix. Keeps going after the first problem."""
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
+import os
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+import httpx
+
+from monitor.config import UNRESOLVED
 from monitor.db.sources import SourceSpec
-from monitor.egress import blocked_address_reason
+from monitor.egress import (
+    BlockedAddressError,
+    NameResolutionError,
+    address_policy,
+    connection_target,
+    guarded_addresses,
+)
 from monitor.errors import ConfigError, DatabaseError
 from monitor.match import check_examples, load_watchlist
 from monitor.runtime import source_specs
@@ -52,49 +63,93 @@ def _raw_sink_names(data: dict[str, Any]) -> set[str]:
     return {s["name"] for s in sinks if isinstance(s, dict) and isinstance(s.get("name"), str)}
 
 
-def private_target(url: str) -> str | None:
-    """Why ``url`` names a host the egress guard refuses (loopback, private, ...), judged
-    without DNS: literal addresses and ``localhost`` only."""
-    host = (urlsplit(url).hostname or "").strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return "loopback"
-    try:
-        return blocked_address_reason(ipaddress.ip_address(host))
-    except ValueError:
-        return None
+@dataclass(frozen=True)
+class TargetReport:
+    """What the egress guard makes of the configured URLs: ``refused`` (each one message)
+    and ``unresolved`` (names that could not be looked up, so were not judged)."""
+
+    refused: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
 
 
-def refused_targets(loaded: LoadedSettings, specs: list[SourceSpec]) -> list[str]:
-    """A message for each enabled source or sink the egress guard will refuse."""
+async def _judge(
+    targets: list[tuple[str, str]], *, look_up_names: bool
+) -> dict[tuple[str, int], Exception | None]:
+    """For each distinct (host, port): None when the guard lets it through, else its error."""
+    check = address_policy(allow_private_networks=False)
+    outcomes: dict[tuple[str, int], Exception | None] = {}
+
+    async def judge(target: tuple[str, int]) -> None:
+        try:
+            await guarded_addresses(*target, check, numeric_only=not look_up_names)
+        except (BlockedAddressError, NameResolutionError) as error:
+            outcomes[target] = error
+        else:
+            outcomes[target] = None
+
+    distinct = {connection_target(url) for _, url in targets}
+    await asyncio.gather(*(judge(target) for target in distinct))
+    return outcomes
+
+
+def refused_targets(
+    loaded: LoadedSettings, specs: list[SourceSpec], *, look_up_names: bool = True
+) -> TargetReport:
+    """Each enabled source or sink that the egress guard will refuse, judged by the guard
+    itself (`monitor.egress.guarded_addresses`): every spelling of an address, and names as
+    the system resolver answers now. Without ``look_up_names`` (start-up: no DNS wait),
+    names are left to the guard at connection time."""
+    report = TargetReport()
     if loaded.settings.poll.allow_private_networks:
-        return []
+        return report
     targets = [(f"source {s.name!r}", s.url) for s in specs if s.enabled]
     targets += [
         (f"sinks[{i}] ({sink.name})", sink.url)
         for i, sink in enumerate(loaded.settings.sinks)
         if sink.enabled
     ]
-    messages = []
+    judged: list[tuple[str, str]] = []
     for label, url in targets:
-        reason = private_target(url)
-        if reason:
-            messages.append(
-                f"{loaded.path}: {label}: {url} is a {reason} address, which outbound "
-                "requests refuse; set poll.allow_private_networks: true if that is "
-                "intended (intranet feeds, a local receiver)"
+        if UNRESOLVED.search(url):
+            continue  # a variable that is not set: named by require_sinks
+        try:
+            if connection_target(url)[0]:
+                judged.append((label, url))
+        except (httpx.InvalidURL, UnicodeError):
+            continue  # not a URL the client would request; the fetch records bad_url
+    outcomes = asyncio.run(_judge(judged, look_up_names=look_up_names))
+    for label, url in judged:
+        error = outcomes[connection_target(url)]
+        if isinstance(error, BlockedAddressError):
+            where = (
+                f"{url} is a {error.category} address"
+                if error.host == str(error.address)
+                else f"{url}: {error.host} resolves to {error.address}, a {error.category} address"
             )
-    return messages
+            report.refused.append(
+                f"{loaded.path}: {label}: {where}, which outbound requests refuse; set "
+                "poll.allow_private_networks: true if that is intended (intranet feeds, a "
+                "local receiver)"
+            )
+        elif isinstance(error, NameResolutionError) and look_up_names:
+            report.unresolved.append(
+                f"{loaded.path}: {label}: {url}: {error}; its addresses were not checked "
+                "(outbound requests refuse it if it resolves to a private or loopback address)"
+            )
+    return report
 
 
-def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
-    """Return (problems, notes): problems make the check fail, notes say what was checked."""
+def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], list[str]]:
+    """Return (problems, warnings, notes): problems make the check fail, warnings do not (a
+    name that could not be resolved now), notes say what was checked."""
     path = config_path(explicit)
     notes: list[str] = []
     try:
         data, node = read_yaml(path)
     except ConfigError as error:
-        return error.problems, notes
+        return error.problems, [], notes
     problems: list[str] = []
+    warnings: list[str] = []
     loaded = None
     try:
         loaded = load_settings(path)
@@ -141,13 +196,45 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
         except ConfigError as error:
             problems.extend(error.problems)
             specs = []
-        problems.extend(refused_targets(loaded, specs))
+        targets = refused_targets(loaded, specs)
+        problems.extend(targets.refused)
+        warnings.extend(targets.unresolved)
         if not loaded.settings.sinks:
             notes.append("no sinks: matches are stored but no alert is sent")
-        try:
-            from monitor.db.engine import open_engine
+        problems.extend(f"{path}: {p}" for p in database_problems(loaded.settings.database_url))
+    return problems, warnings, notes
 
-            open_engine(loaded.settings.database_url).dispose()
-        except DatabaseError as error:
-            problems.append(f"{path}: database_url: {error}")
-    return problems, notes
+
+def database_problems(url: str) -> list[str]:
+    """What stops the commands from using the database at ``url``, found without creating
+    it: the URL is parsed; a SQLite file that exists is opened and written (a write rolled
+    back), a new one's folder is tried. No connection is made to a PostgreSQL server."""
+    from monitor.db.engine import check_lock_file, check_writable, open_engine
+    from monitor.db.problems import sqlite_path
+
+    try:
+        engine = open_engine(url)
+    except DatabaseError as error:
+        return [f"database_url: {error}"]
+    try:
+        database = sqlite_path(engine)
+        if database is None:
+            return []
+        if database.exists():
+            check_writable(engine)
+            check_lock_file(engine)
+            return []
+        try:
+            with tempfile.TemporaryFile(dir=database.parent):
+                pass
+        except OSError as error:
+            return [
+                f"database_url: cannot create the SQLite database {database}: "
+                f"{error.strerror} in {database.parent}; make the folder writable for the "
+                f"user running monitor (uid {os.geteuid()})"
+            ]
+        return []
+    except DatabaseError as error:
+        return [f"database_url: {error}"]
+    finally:
+        engine.dispose()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from monitor import __version__
@@ -50,7 +51,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
     problems = error.problems if isinstance(error, ConfigError) else [str(error)]
     for problem in problems:
-        err.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -61,20 +62,29 @@ def _settings(config: Path | None) -> LoadedSettings:
         fail(error)
 
 
-def _runtime(config: Path | None, *, need_sinks: bool, create: bool = True) -> Runtime:
+def _runtime(
+    config: Path | None, *, need_sinks: bool, create: bool = True, writes: bool = True
+) -> Runtime:
+    """The runtime of a command, its database checked (and writable when the command
+    ``writes``); every problem ends the command with one line each."""
     from monitor.runtime import Runtime
 
     loaded = _settings(config)
     try:
         runtime = Runtime.build(loaded, need_sinks=need_sinks)
-        runtime.store.prepare(allow_create=create)
     except MonitorError as error:
+        fail(error)
+    try:
+        runtime.store.prepare(allow_create=create, writable=writes)
+    except MonitorError as error:
+        runtime.store.close()
         fail(error)
     if need_sinks:
         from monitor.check import refused_targets
         from monitor.runtime import source_specs
 
-        for message in refused_targets(loaded, source_specs(loaded)):
+        targets = refused_targets(loaded, source_specs(loaded), look_up_names=False)
+        for message in targets.refused:
             logging.getLogger("monitor").warning("%s", message)
     return runtime
 
@@ -151,12 +161,14 @@ def check(config: ConfigOption = None) -> None:
     """Validate the config and its watchlists (and their examples); exit 1 on any problem."""
     from monitor.check import check_config
 
-    problems, notes = check_config(config)
+    problems, warnings, notes = check_config(config)
     for note in notes:
-        out.print(f"[dim]checked:[/dim] {note}")
+        out.print(f"[dim]checked:[/dim] {escape(note)}")
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True, highlight=False)
     if problems:
         for problem in problems:
-            err.print(f"[red]error:[/red] {problem}", markup=True, highlight=False)
+            err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         err.print(f"{len(problems)} problem(s) found")
         raise typer.Exit(1)
     out.print("[green]config OK[/green]")
@@ -233,7 +245,7 @@ def replay(
         window = parse_duration(since)
     except ValueError as error:
         fail(f"--since: {error}")
-    runtime = _runtime(config, need_sinks=deliver)
+    runtime = _runtime(config, need_sinks=deliver, writes=deliver)
     try:
         report = replay_articles(
             runtime,
@@ -315,7 +327,7 @@ def alerts(
         return
     from monitor.text import html_to_text
 
-    runtime = _runtime(config, need_sinks=False)
+    runtime = _runtime(config, need_sinks=False, writes=False)
     try:
         rows = runtime.store.list_deliveries(status=status, limit=limit)
         counts = runtime.store.count_deliveries()

@@ -35,10 +35,14 @@ __all__ = [
     "IPAddress",
     "NameResolutionError",
     "ResponseTooLargeError",
+    "address_policy",
     "blocked_address_reason",
+    "connection_target",
     "describe_http_error",
+    "guarded_addresses",
     "make_client",
     "read_limited",
+    "resolve_host",
     "status_reason",
 ]
 
@@ -190,6 +194,67 @@ def _public_addresses_only(host: str, address: IPAddress, port: int) -> str | No
     return blocked_address_reason(address)
 
 
+def address_policy(allow_private_networks: bool) -> AddressCheck | None:
+    """The check every outbound connection makes: public addresses only, or, with
+    ``allow_private_networks``, none."""
+    return None if allow_private_networks else _public_addresses_only
+
+
+def connection_target(url: str) -> tuple[str, int]:
+    """The host and port that a request to ``url`` connects to, as the transport passes
+    them to `guarded_addresses` (httpx.InvalidURL for a URL that httpx refuses)."""
+    parsed = httpx.URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return parsed.raw_host.decode("ascii"), port
+
+
+async def resolve_host(host: str, port: int, *, numeric_only: bool = False) -> list[IPAddress]:
+    """The addresses a connection to ``host`` tries, in the resolver's order: an address as
+    it is written, any other spelling of one (``127.1``, ``0x7f.1``, ``2130706433``) and
+    names through the system resolver (getaddrinfo). `NameResolutionError` when there is
+    none; with ``numeric_only`` a name is not looked up and raises it too."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        if numeric_only:  # parsing only: it never waits, so no worker thread is needed
+            found = socket.getaddrinfo(
+                host.encode("ascii"), port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+            )
+            hosts = [str(sockaddr[0]) for *_, sockaddr in found]
+        else:
+            # anyio runs getaddrinfo in the event loop's resolver: the loop is not blocked.
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            hosts = [str(sockaddr[0]) for *_, sockaddr in infos]
+    except (OSError, UnicodeError) as error:
+        raise NameResolutionError(host, str(error) or type(error).__name__) from error
+    addresses: list[IPAddress] = []
+    for text in hosts:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise NameResolutionError(host, "no addresses")
+    return addresses
+
+
+async def guarded_addresses(
+    host: str, port: int, address_check: AddressCheck | None, *, numeric_only: bool = False
+) -> list[IPAddress]:
+    """The SSRF guard: the addresses of ``host`` (`resolve_host`) once ``address_check``
+    allowed every one, else `BlockedAddressError` for the first refused. A name with any
+    refused address is refused as a whole, so the outcome does not depend on the
+    resolver's order. Every outbound connection goes through it, and ``monitor check``."""
+    addresses = await resolve_host(host, port, numeric_only=numeric_only)
+    if address_check is not None:
+        for address in addresses:
+            category = address_check(host, address, port)
+            if category is not None:
+                raise BlockedAddressError(host, address, category)
+    return addresses
+
+
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend that resolves the host itself, checks every address it
     resolves to, and connects only to a checked numeric address.
@@ -208,30 +273,10 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         address_check: AddressCheck | None = None,
         inner: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        if address_check is None and not allow_private_networks:
-            address_check = _public_addresses_only
+        if address_check is None:
+            address_check = address_policy(allow_private_networks)
         self._address_check = address_check
         self._inner = inner if inner is not None else AsyncioBackend()
-
-    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
-        try:
-            return [ipaddress.ip_address(host)]
-        except ValueError:
-            pass
-        try:
-            # The event loop runs getaddrinfo in its executor, so the loop is not blocked.
-            loop = asyncio.get_running_loop()
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as error:
-            raise NameResolutionError(host, str(error) or type(error).__name__) from error
-        addresses: list[IPAddress] = []
-        for _family, _type, _proto, _canonname, sockaddr in infos:
-            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-            if address not in addresses:
-                addresses.append(address)
-        if not addresses:
-            raise NameResolutionError(host, "no addresses")
-        return addresses
 
     async def connect_tcp(
         self,
@@ -245,22 +290,17 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         deadline = None if timeout is None else loop.time() + timeout
         try:
             async with asyncio.timeout_at(deadline):
-                addresses = await self._resolve(host, port)
+                # The SSRF guard. It runs here, on the addresses this connection will use,
+                # after DNS and for every new connection (so on every redirect hop), because
+                # a check on the URL beforehand is bypassed by DNS rebinding (the name
+                # resolves to a public address for the check and to 127.0.0.1 or the
+                # metadata service for the connection). `monitor check` calls it too, but
+                # can only warn in advance.
+                addresses = await guarded_addresses(host, port, self._address_check)
         except TimeoutError:
             raise httpcore.ConnectTimeout(
                 f"resolving {host} took more than {timeout:g} s"
             ) from None
-        if self._address_check is not None:
-            # The SSRF guard. It runs here, on the addresses this connection will use,
-            # after DNS and for every new connection (so on every redirect hop), because a
-            # check on the URL beforehand is bypassed by DNS rebinding (the name resolves
-            # to a public address for the check and to 127.0.0.1 or the metadata service
-            # for the connection). A name with any refused address is refused as a whole,
-            # so the outcome does not depend on the resolver's order.
-            for address in addresses:
-                category = self._address_check(host, address, port)
-                if category is not None:
-                    raise BlockedAddressError(host, address, category)
         last_error: Exception | None = None
         for address in addresses:
             remaining = None if deadline is None else max(0.0, deadline - loop.time())
@@ -274,7 +314,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last_error = error
-        assert last_error is not None  # _resolve never returns an empty list
+        assert last_error is not None  # resolve_host never returns an empty list
         if isinstance(last_error, httpcore.ConnectTimeout):
             raise httpcore.ConnectTimeout(
                 f"connecting to {host}:{port} took more than {timeout:g} s"

@@ -45,10 +45,15 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteError(str(error) or type(error).__name__) from error
 
     async def aclose(self) -> None:
-        # close() hands the socket back to the loop, which closes it once the write buffer
-        # is flushed; waiting for that (wait_closed) can hang on a TLS peer that never
-        # answers the close, and gains nothing here.
-        self._writer.close()
+        # As anyio does: a polite close, one turn of the loop for it to start, then abort.
+        # Waiting for the close to finish (wait_closed) can hang on a TLS peer that never
+        # answers it, and leaving the close to a later turn leaks the socket if the loop
+        # stops first.
+        transport = self._writer.transport
+        if not transport.is_closing():
+            transport.close()
+            await asyncio.sleep(0)
+        transport.abort()
 
     async def start_tls(
         self,
@@ -60,8 +65,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
         except TimeoutError as error:
+            await self.aclose()
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from error
         except (OSError, ssl.SSLError) as error:
+            # A failed handshake leaves the plain connection open: nobody else will close it.
+            await self.aclose()
             raise httpcore.ConnectError(str(error) or type(error).__name__) from error
         return self
 

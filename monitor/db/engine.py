@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from monitor.db.problems import read_only_postgresql, redact_url, sqlite_path, unusable
 from monitor.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
 # costs a tenth of a second at every start otherwise, and the schema check below needs none.
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The SQLite instance lock is the database's full file name with this appended (news.db ->
+# news.db.monitor-lock): it never equals the database or its -wal, -shm and -journal files, and
+# databases that differ only in their suffix (news.db, news.sqlite) get separate locks. A
+# database whose name ends in it is refused, so no lock can ever be another database.
+LOCK_SUFFIX = ".monitor-lock"
+# PostgreSQL advisory lock held while one process creates or migrates the schema ("nmschema").
+SCHEMA_LOCK_KEY = 0x6E6D_7363_6865_6D61
 # The newest migration's revision, so that start-up can check the schema without loading
 # alembic; a test keeps it equal to alembic's head.
 SCHEMA_REVISION = "0001"
@@ -40,8 +48,13 @@ def open_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"database_url {url!r} is not a database URL; "
+            f"database_url {redact_url(url)!r} is not a database URL; "
             "write e.g. sqlite:///monitor.db or postgresql+psycopg://user@host/db"
+        ) from None
+    except ValueError:  # the only one make_url raises: a port that is not a number
+        raise DatabaseError(
+            f"database_url {redact_url(url)!r}: the port is not a number; "
+            "write e.g. postgresql+psycopg://user@host:5432/db, or leave the port out"
         ) from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -58,6 +71,11 @@ def open_engine(url: str) -> Engine:
 def _sqlite_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
+        if parsed.database.endswith(LOCK_SUFFIX):
+            raise DatabaseError(
+                f"database_url {url!r}: the file name ends in {LOCK_SUFFIX}, which names the "
+                "lock file of another database; rename the database file"
+            )
         folder = Path(parsed.database).expanduser().resolve().parent
         if not folder.is_dir():
             raise DatabaseError(
@@ -110,29 +128,69 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The revision stamped in ``alembic_version``; None for a database without one."""
-    with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+def _revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     return str(rows[0][0]) if len(rows) == 1 else None
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after)."""
+def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in ``alembic_version``; None for a database without one."""
+    with engine.connect() as connection:
+        return _revision(connection)
+
+
+@contextlib.contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction in which to read the schema's revision and create or migrate it, held
+    by one process at a time, so instances starting together on a new database create it
+    once (the others then find it at the newest revision).
+
+    PostgreSQL: a session advisory lock on `SCHEMA_LOCK_KEY`, taken on this connection before
+    its transaction and released after it (or when the connection dies). SQLite: the
+    transaction's ``BEGIN IMMEDIATE`` takes the write lock.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            with connection.begin():
+                yield connection
+            return
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
+        connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            try:
+                connection.rollback()
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
+                connection.commit()
+            except DBAPIError:
+                connection.invalidate()  # closing the session releases the lock
+
+
+def _migrate(connection: Connection, before: str | None) -> None:
     from alembic import command
     from alembic.util.exc import CommandError
 
-    before = current_revision(engine)
     try:
-        with engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "head")
+        command.upgrade(_alembic_config(connection), "head")
     except CommandError as error:
         raise DatabaseError(
             f"cannot upgrade the database from revision {before}: {error}; "
             "was it written by a newer news-monitor?"
         ) from None
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after)."""
+    try:
+        with _schema_transaction(engine) as connection:
+            before = _revision(connection)
+            _migrate(connection, before)
+    except DBAPIError as error:
+        raise unusable(engine, error) from None
     return before, head_revision()
 
 
@@ -140,35 +198,82 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> None:
     """Create a new database at the current schema; refuse one on an older schema.
 
     An existing database is never changed silently: ``monitor db upgrade`` does that.
+    Instances that start together on a new database create it once (`_schema_transaction`).
     """
     try:
-        revision = current_revision(engine)
-        has_tables = bool(inspect(engine).get_table_names())
-    except OperationalError as error:
-        raise DatabaseError(f"cannot open the database: {error.orig}") from None
-    if revision == SCHEMA_REVISION:
-        return
-    head = head_revision()
-    if revision is None and not has_tables:
-        if not allow_create:
-            raise DatabaseError("the database is empty; run `monitor db upgrade` to create it")
-        upgrade(engine)
-        return
+        if current_revision(engine) == SCHEMA_REVISION:
+            return  # the usual start: no lock needed
+        with _schema_transaction(engine) as connection:
+            revision = _revision(connection)  # again: another instance may have created it
+            if revision == SCHEMA_REVISION:
+                return
+            if revision is None and not inspect(connection).get_table_names():
+                if not allow_create:
+                    raise DatabaseError(
+                        "the database is empty; run `monitor db upgrade` to create it"
+                    )
+                _migrate(connection, None)
+                return
+    except DBAPIError as error:
+        raise unusable(engine, error) from None
     raise DatabaseError(
         f"the database schema is at revision {revision or 'unknown'}, this version needs "
-        f"{head}; back it up, then run `monitor db upgrade`"
+        f"{head_revision()}; back it up, then run `monitor db upgrade`"
     )
+
+
+def check_writable(engine: Engine) -> None:
+    """Fail now with a `DatabaseError` that names the database, rather than at the first
+    write, when this process cannot write it: a read-only SQLite file or folder, a read-only
+    PostgreSQL (a standby). SQLite: one write, rolled back."""
+    try:
+        with engine.connect() as connection, connection.begin() as transaction:
+            if engine.dialect.name == "postgresql":
+                read_only = connection.exec_driver_sql("SHOW transaction_read_only").scalar()
+                if read_only == "on":
+                    raise read_only_postgresql(engine)
+            else:
+                version = int(connection.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+                connection.exec_driver_sql(f"PRAGMA user_version = {version}")
+            transaction.rollback()
+    except DBAPIError as error:
+        raise unusable(engine, error) from None
+
+
+def lock_path_of(database: str) -> Path:
+    """The instance lock file of the SQLite database at ``database`` (see `LOCK_SUFFIX`)."""
+    path = Path(database).expanduser().resolve()
+    return path.with_name(path.name + LOCK_SUFFIX)
+
+
+def _open_lock(lock_path: Path, database: Path) -> int:
+    try:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise DatabaseError(
+            f"cannot open the lock file {lock_path} of the SQLite database {database}: "
+            f"{error.strerror}; make the folder {lock_path.parent} and that file writable "
+            f"for the user running monitor (uid {os.geteuid()})"
+        ) from None
+
+
+def check_lock_file(engine: Engine) -> None:
+    """Fail with a `DatabaseError` when `instance_lock` could not open its lock file; the
+    lock itself is not taken, so a running instance is not disturbed."""
+    database = sqlite_path(engine)
+    if database is not None:
+        os.close(_open_lock(lock_path_of(str(database)), database))
 
 
 @contextlib.contextmanager
 def instance_lock(engine: Engine) -> Iterator[None]:
     """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock)."""
-    database = engine.url.database
-    if not is_sqlite(engine) or not database or database == ":memory:":
+    database = sqlite_path(engine)
+    if database is None:
         yield
         return
-    lock_path = Path(database).expanduser().resolve().with_suffix(".lock")
-    handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock_path = lock_path_of(str(database))
+    handle = _open_lock(lock_path, database)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -208,8 +313,12 @@ class Database:
         """Run ``work`` in one transaction in a worker thread, so the event loop never blocks."""
         return await asyncio.to_thread(self.run_sync, work)
 
-    def prepare(self, *, allow_create: bool = True) -> None:
+    def prepare(self, *, allow_create: bool = True, writable: bool = True) -> None:
+        """Create or check the schema (`prepare`); with ``writable``, also make sure that
+        this process can write the database (`check_writable`)."""
         prepare(self.engine, allow_create=allow_create)
+        if writable:
+            check_writable(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -44,8 +44,8 @@ class Store:
     def is_postgresql(self) -> bool:
         return self.database.engine.dialect.name == "postgresql"
 
-    def prepare(self, *, allow_create: bool = True) -> None:
-        self.database.prepare(allow_create=allow_create)
+    def prepare(self, *, allow_create: bool = True, writable: bool = True) -> None:
+        self.database.prepare(allow_create=allow_create, writable=writable)
 
     def close(self) -> None:
         self.database.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.helpers import LIBYA_WATCHLIST, REPO
+from tests.integration.helpers import LIBYA_WATCHLIST, REPO, rss, write_config
+from tests.support.feed_server import FeedServer, Reply
 
 
 def monitor(
@@ -142,3 +144,56 @@ sinks:
     assert "sinks[0] (ops)" in result.stderr and "allow_private_networks" in result.stderr
     config.write_text(text + "poll:\n  allow_private_networks: true\n", encoding="utf-8")
     assert monitor("check", "--config", str(config)).returncode == 0
+
+
+# Spellings of loopback that the guard refuses after resolving them (getaddrinfo reads the
+# numeric forms itself and `localhost` from /etc/hosts: no DNS query is sent).
+LOOPBACK_SPELLINGS = ["127.1", "0x7f.1", "2130706433", "017700000001", "localhost"]
+# A 64-character label is not a valid DNS name: the system resolver fails it without sending
+# a query, as it fails any name while DNS is down.
+UNRESOLVABLE = "x" * 64 + ".example"
+
+
+def test_check_refuses_every_loopback_spelling_that_once_refuses(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([("a", "Haftar in Tripoli", "<p>x</p>")])))
+        sources = [
+            (f"Feed {host}", f"http://{host}:{feeds.port}/f.xml") for host in LOOPBACK_SPELLINGS
+        ]
+        sources.append(("Unknown", f"http://{UNRESOLVABLE}/f.xml"))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=sources,
+            sink_url=None,
+            extra={"poll": {"interval": "10m", "allow_private_networks": False}},
+        )
+
+        checked = monitor("check", "--config", str(config))
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        errors = [line for line in checked.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == len(LOOPBACK_SPELLINGS), checked.stderr
+        for host, error in zip(LOOPBACK_SPELLINGS, errors, strict=True):
+            assert f"source 'Feed {host}'" in error and "loopback" in error, error
+            assert f"{host} resolves to 127.0.0.1" in error, error
+            assert "allow_private_networks" in error
+        (warning,) = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+        assert "source 'Unknown'" in warning and "could not resolve" in warning, warning
+
+        # `once` refuses the same sources, at the moment of connecting.
+        once = monitor("once", "--json", "--config", str(config))
+        assert once.returncode == 0, once.stderr
+        reasons = {
+            row["name"]: row["last_error_reason"]
+            for row in json.loads(monitor("sources", "--json", "--config", str(config)).stdout)
+        }
+        assert reasons == {
+            **{f"Feed {host}": "blocked_address" for host in LOOPBACK_SPELLINGS},
+            "Unknown": "dns_error",
+        }
+        assert feeds.requests == []
+
+        allowed = write_config(
+            tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=sources, sink_url=None
+        )
+        assert monitor("check", "--config", str(allowed)).returncode == 0

@@ -303,3 +303,44 @@ def test_rate_limited_source_waits_for_retry_after(tmp_path: Path) -> None:
             assert wait.total_seconds() >= 7200 - 1  # never sooner than the server asked
         finally:
             runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_an_entry_with_a_nul_reference_is_stored_clean_and_polled_again(
+    tmp_path: Path, database_url: str
+) -> None:
+    # PostgreSQL refuses NUL in text: one such title would fail the feed's whole transaction
+    # (and every later poll of it). The parser makes the character U+FFFD, as an HTML parser
+    # does; both entries are stored.
+    body = rss([("nul-1", "Haftar NUL visits Tripoli", "<p>Talks NUL.</p>"), QUIET])
+    body = body.replace(b"NUL", b"&#0;")
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=body))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        runtime = build(config)
+        try:
+            (poll,), _ = asyncio.run(run_once(runtime))
+            assert (poll.status, poll.entries, poll.new_articles) == ("ok", 2, 2), poll
+            (again,), _ = asyncio.run(run_once(runtime))
+            assert (again.status, again.new_articles) == ("ok", 0), again
+            assert len(feeds.requests_for("/f.xml")) == 2
+            stored = runtime.db.run_sync(
+                lambda c: {
+                    key: (title, summary)
+                    for key, title, summary in c.execute(
+                        select(articles.c.entry_key, articles.c.title, articles.c.summary)
+                    )
+                }
+            )
+        finally:
+            runtime.db.close()
+    assert set(stored) == {"nul-1", QUIET[0]}
+    title, summary = stored["nul-1"]
+    assert title == "Haftar \ufffd visits Tripoli" and "\x00" not in summary
+    assert "Talks \ufffd." in summary
+    assert stored[QUIET[0]][0] == QUIET[1]

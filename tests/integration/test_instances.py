@@ -4,6 +4,7 @@ claimed by one instance only (leases; FOR UPDATE SKIP LOCKED on PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select
 
-from monitor.db.engine import instance_lock
+from monitor.db.engine import LOCK_SUFFIX, instance_lock
 from monitor.db.schema import articles, deliveries
 from monitor.db.sources import SourceSpec, sync_sources
 from monitor.db.store import Store
@@ -20,6 +21,7 @@ from monitor.errors import DatabaseError
 from monitor.runtime import Runtime
 from monitor.service import Service
 from monitor.settings import load_settings
+from tests.cli.test_check_command import monitor
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
 from tests.support.webhook_receiver import WebhookReceiver
@@ -97,6 +99,44 @@ def test_second_instance_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
     finally:
         first.db.close()
         second.db.close()
+
+
+def test_a_database_named_like_a_lock_file_survives_runs(tmp_path: Path) -> None:
+    # The lock was once the database path with its suffix replaced by .lock: for x.lock that
+    # is the database itself, which the second run found truncated to a process id.
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss(entries(1))))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/x.lock",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        for run in range(2):
+            result = monitor("once", "--config", str(config))
+            assert result.returncode == 0, result.stderr
+            assert ("2 new" if run == 0 else "0 new") in result.stdout, result.stdout
+    with sqlite3.connect(tmp_path / "x.lock") as con:
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (2,)
+
+
+def test_databases_differing_only_in_suffix_have_separate_locks(tmp_path: Path) -> None:
+    # a.db and a.sqlite once shared the lock a.lock, so each refused the other's instance.
+    stores = [Store(f"sqlite:///{tmp_path}/a.db"), Store(f"sqlite:///{tmp_path}/a.sqlite")]
+    try:
+        with stores[0].instance_lock(), stores[1].instance_lock():
+            locks = sorted(p.name for p in tmp_path.iterdir())
+        assert locks == [f"a.db{LOCK_SUFFIX}", f"a.sqlite{LOCK_SUFFIX}"]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_database_named_like_a_lock_is_refused(tmp_path: Path) -> None:
+    # The lock of a.db is a.db.monitor-lock: a database of that name would be overwritten.
+    with pytest.raises(DatabaseError, match=f"ends in {LOCK_SUFFIX}") as caught:
+        Store(f"sqlite:///{tmp_path}/a.db{LOCK_SUFFIX}")
+    assert str(tmp_path) in str(caught.value)
 
 
 @pytest.mark.postgres

@@ -4,6 +4,9 @@ and what real feeds send (long URLs, long validators) fits in them."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 
-from monitor.db.engine import SCHEMA_REVISION, Database, head_revision
+from monitor.db.engine import SCHEMA_REVISION, Database, current_revision, head_revision
 from monitor.db.schema import articles, metadata
 from monitor.runtime import Runtime
 from monitor.service import run_once
@@ -60,3 +63,54 @@ def test_long_urls_and_validators_are_stored(tmp_path: Path, database_url: str) 
             assert url is not None and long_path in url
         finally:
             runtime.db.close()
+
+
+def prepare_when_released(url: str, barrier: Barrier, results: Queue[str]) -> None:
+    """One instance starting: everything slow done first, then ``prepare`` at the barrier."""
+    import alembic.command  # noqa: F401 - loaded before the start, as the race needs
+
+    db = Database(url)
+    try:
+        assert current_revision(db.engine) is None  # connected, and the schema is empty
+        barrier.wait(timeout=60)
+        db.prepare()
+        results.put("ok")
+    except BaseException as error:  # noqa: BLE001 - reported to the test
+        results.put(f"{type(error).__name__}: {error}")
+    finally:
+        db.close()
+
+
+@pytest.mark.postgres
+def test_instances_starting_together_on_a_new_database_all_start(postgres_url: str) -> None:
+    # Each instance saw an empty schema and created it: all but one then failed on a
+    # duplicate alembic_version key or table. Four processes are released at once.
+    count = 4
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(count)
+    results: Queue[str] = context.Queue()
+    processes = [
+        context.Process(target=prepare_when_released, args=(postgres_url, barrier, results))
+        for _ in range(count)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        outcomes = [results.get(timeout=120) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+    assert outcomes == ["ok"] * count
+    db = Database(postgres_url)
+    try:
+        assert current_revision(db.engine) == head_revision()
+        versions = db.run_sync(
+            lambda c: c.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar()
+        )
+        assert versions == 1
+        with db.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    finally:
+        db.close()

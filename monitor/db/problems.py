@@ -1,0 +1,79 @@
+"""A database that cannot be used, in one line for the operator: which database (a SQLite
+path, a PostgreSQL URL without its password), what went wrong, and what to do."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from monitor.errors import DatabaseError
+
+# SQLAlchemy's own grammar for the user part: the password runs from the first ':' after the
+# user name up to the '@' (see sqlalchemy.engine.url).
+_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/]*:)[^@]*@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``, even when it does not parse."""
+    return _PASSWORD.sub(r"\g<head>***@", url, count=1)
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The absolute path of a SQLite engine's database file; None for another database or
+    an in-memory one."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _user() -> str:
+    return f"the user running monitor (uid {os.geteuid()})"
+
+
+def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
+    """The `DatabaseError` to show for ``error``, raised while opening or checking the
+    database of ``engine``."""
+    detail = _one_line(str(error.orig))
+    path = sqlite_path(engine)
+    if path is not None:
+        code = str(getattr(error.orig, "sqlite_errorname", ""))
+        folder = path.parent
+        if code == "SQLITE_READONLY_DIRECTORY":
+            return DatabaseError(
+                f"cannot write the SQLite database {path}: its folder {folder} is read-only "
+                f"({detail}); SQLite writes {path.name}-wal and {path.name}-shm beside the "
+                f"database: make the folder writable for {_user()}"
+            )
+        if code.startswith("SQLITE_READONLY"):
+            return DatabaseError(
+                f"cannot write the SQLite database {path}: the file is read-only ({detail}); "
+                f"make it and its folder writable for {_user()}"
+            )
+        if code.startswith("SQLITE_CANTOPEN"):
+            return DatabaseError(
+                f"cannot open the SQLite database {path} ({detail}); make sure it and its "
+                f"folder {folder} are readable and writable for {_user()}"
+            )
+        return DatabaseError(f"cannot use the SQLite database {path}: {detail}")
+    where = engine.url.render_as_string(hide_password=True)
+    return DatabaseError(
+        f"cannot use the database {where}: {detail}; check that the server runs and that "
+        "database_url names it, with the right user and password"
+    )
+
+
+def read_only_postgresql(engine: Engine) -> DatabaseError:
+    where = engine.url.render_as_string(hide_password=True)
+    return DatabaseError(
+        f"the PostgreSQL database {where} is read-only (a standby, or "
+        "default_transaction_read_only is on); set database_url to the primary"
+    )
