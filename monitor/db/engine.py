@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The newest migration's revision, so that start-up can check the schema without loading
 # alembic; a test keeps it equal to alembic's head.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 T = TypeVar("T")
 
 
@@ -119,21 +119,21 @@ def current_revision(engine: Engine) -> str | None:
     return str(rows[0][0]) if len(rows) == 1 else None
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after)."""
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the schema to ``revision`` (the newest by default); returns (before, after)."""
     from alembic import command
     from alembic.util.exc import CommandError
 
     before = current_revision(engine)
     try:
         with engine.begin() as connection:
-            command.upgrade(_alembic_config(connection), "head")
+            command.upgrade(_alembic_config(connection), revision)
     except CommandError as error:
         raise DatabaseError(
             f"cannot upgrade the database from revision {before}: {error}; "
             "was it written by a newer news-monitor?"
         ) from None
-    return before, head_revision()
+    return before, current_revision(engine)
 
 
 def prepare(engine: Engine, *, allow_create: bool = True) -> None:
