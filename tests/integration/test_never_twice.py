@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from monitor.db.schema import articles
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceSpec
 from monitor.db.store import Pruned, Store
-from monitor.runtime import Runtime
+from monitor.runtime import Runtime, utc_now
 from monitor.service import Service, run_once
 from monitor.settings import load_settings
 from tests.integration.helpers import rss, write_config
@@ -61,16 +61,13 @@ def build(
             "retention": "90d",
         },
     )
-    if clock is None:
-        runtime = Runtime.build(load_settings(config), need_sinks=True)
-    else:
-        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=clock)
+    runtime = Runtime.build(load_settings(config), need_sinks=True, clock=clock or utc_now)
     runtime.db.prepare()
     return runtime
 
 
 def count(runtime: Runtime, table: object) -> int:
-    query = select(func.count()).select_from(table)  # type: ignore[arg-type]
+    query = select(func.count()).select_from(table)
     return int(runtime.db.run_sync(lambda c: c.execute(query).scalar_one()))
 
 
@@ -81,7 +78,9 @@ def poll_once(runtime: Runtime) -> int:
     return poll.new_articles
 
 
-def churning(*documents: Sequence[tuple[str, str, str, str]]) -> Reply | object:
+def churning(
+    *documents: Sequence[tuple[str, str, str, str]],
+) -> Callable[[RecordedRequest], Reply]:
     """A reply script for a feed that gives every entry a new guid on every request. Each
     document is a list of (guid, title, description, link); request n serves document n (the
     last one again afterwards), each guid prefixed with n."""
@@ -157,7 +156,7 @@ def test_a_feed_that_changes_every_guid_alerts_each_story_once(
         ("again", *ADVANCE[1:], advance_link),  # the same story twice in one document
     ]
     with FeedServer() as feeds, WebhookReceiver() as receiver:
-        feeds.route("/churn.xml", churning(document))  # type: ignore[arg-type]
+        feeds.route("/churn.xml", churning(document))
         runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
         try:
             assert [poll_once(runtime) for _ in range(4)] == [2, 0, 0, 0]
@@ -182,7 +181,7 @@ def test_entries_alike_but_for_their_link_or_text_are_distinct_stories(
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         feeds.route(
             "/churn.xml",
-            churning([north, south, monday], [north, south, monday], [tuesday, north, south]),  # type: ignore[arg-type]
+            churning([north, south, monday], [north, south, monday], [tuesday, north, south]),
         )
         runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
         try:
