@@ -8,8 +8,11 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import pickle
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -19,7 +22,14 @@ from monitor.errors import MonitorError
 from monitor.match import Matcher, Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
 
-__all__ = ["AnalysedFeed", "Analyser", "WorkerDied", "analyse"]
+__all__ = [
+    "ANALYSIS_DEADLINE",
+    "AnalysedFeed",
+    "Analyser",
+    "AnalysisTimeout",
+    "WorkerDied",
+    "analyse",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +46,17 @@ class WorkerDied(MonitorError):
     """A parsing worker process died (killed, or out of memory) while reading a feed."""
 
     reason = "worker_died"
+
+
+class AnalysisTimeout(MonitorError):
+    """Parsing and matching one feed took longer than `ANALYSIS_DEADLINE`."""
+
+    reason = "parse_timeout"
+
+
+# Seconds one feed may take to parse and match in a worker (a 10 MB feed takes a few): past
+# it the workers are killed and replaced, so a parser that never returns cannot hold a poll.
+ANALYSIS_DEADLINE = 120.0
 
 
 def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
@@ -74,9 +95,29 @@ def _start_worker(parent: int, watchlists: Sequence[Watchlist], excerpt_chars: i
     _worker_matcher = Matcher(watchlists, excerpt_chars=excerpt_chars)
 
 
-def _analyse_in_worker(body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
+def _analyse_in_worker(body: bytes, url: str, content_type: str | None, folder: str) -> str:
+    """Analyse, write the result to a file in ``folder``, return the file's path.
+
+    Why a file: a result sent back through the pool's pipe arrives in several writes when it
+    is large, and a worker killed between them (the OOM killer, an operator) leaves half a
+    message that the pool's result thread waits on forever: the whole service would hang.
+    A path is one short write, which the kernel never splits.
+    """
     assert _worker_matcher is not None, "worker started without its watchlists"
-    return analyse(_worker_matcher, body, url, content_type)
+    result = analyse(_worker_matcher, body, url, content_type)
+    handle, path = tempfile.mkstemp(dir=folder, suffix=".pickle")
+    with os.fdopen(handle, "wb") as out:
+        pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _take_result(path: str) -> AnalysedFeed:
+    try:
+        with open(path, "rb") as source:
+            result: AnalysedFeed = pickle.load(source)
+    finally:
+        os.unlink(path)
+    return result
 
 
 def default_workers() -> int:
@@ -98,7 +139,17 @@ class Analyser:
         self._watchlists = tuple(watchlists)
         self._excerpt_chars = excerpt_chars
         self.workers = workers
+        self.deadline = ANALYSIS_DEADLINE
         self._pool: ProcessPoolExecutor | None = None
+        self._folder: str | None = None
+
+    def _results_folder(self) -> str:
+        if self._folder is None:
+            # A private folder (0700) for the workers' results; in memory where there is one.
+            shm = "/dev/shm"
+            base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+            self._folder = tempfile.mkdtemp(prefix="monitor-analysis-", dir=base)
+        return self._folder
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: each worker is a fresh interpreter and a direct child of the service (so
@@ -114,20 +165,41 @@ class Analyser:
         if self.workers == 0:
             return analyse(self._matcher, body, url, content_type)
         loop = asyncio.get_running_loop()
+        folder = self._results_folder()
         for attempt in (1, 2):
             if self._pool is None:
                 self._pool = self._new_pool()
             pool = self._pool
+            work = loop.run_in_executor(pool, _analyse_in_worker, body, url, content_type, folder)
             try:
-                return await loop.run_in_executor(pool, _analyse_in_worker, body, url, content_type)
+                path = await asyncio.wait_for(work, self.deadline)
             except BrokenProcessPool:
-                if self._pool is pool:
-                    log.warning("a parsing worker died; starting new workers")
-                    self._pool = None
-                    pool.shutdown(wait=False, cancel_futures=True)
+                self._discard(pool, "a parsing worker died; starting new workers")
                 if attempt == 2:
                     break
+                continue
+            except TimeoutError:
+                self._discard(pool, f"{url}: parsing took more than {self.deadline:g} s")
+                raise AnalysisTimeout(
+                    f"{url}: parsing and matching took more than {self.deadline:g} s; "
+                    "the workers were replaced"
+                ) from None
+            return _take_result(path)
         raise WorkerDied(f"{url}: the worker process parsing this feed died, twice")
+
+    def _discard(self, pool: ProcessPoolExecutor, why: str) -> None:
+        """Replace ``pool`` (once, whichever feed finds it broken first): kill its workers,
+        so none is left running a feed nobody waits for."""
+        if self._pool is not pool:
+            return
+        log.warning("%s", why)
+        self._pool = None
+        for pid in list(getattr(pool, "_processes", None) or {}):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def worker_pids(self) -> list[int]:
         """The process ids of the current workers (for tests and logs)."""
@@ -139,3 +211,6 @@ class Analyser:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None

@@ -20,7 +20,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from monitor.errors import ParseError
 
-__all__ = ["FeedEntry", "ParsedFeed", "canonical_url", "parse_feed"]
+__all__ = ["FeedEntry", "ParsedFeed", "canonical_url", "parse_feed", "story_fingerprint"]
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _PLAIN_TYPE = "text/plain"
@@ -82,7 +82,9 @@ class FeedEntry:
     """One item of a feed. ``title``, ``summary`` and ``content`` are HTML fragments.
 
     ``key`` identifies the entry within its feed across polls: the guid/id, else the
-    canonical link, else ``sha256:`` of the title and summary.
+    canonical link, else ``sha256:`` of the title and summary. ``content_hash`` is the
+    SHA-256 of the title, summary and content as parsed (each NFC, whitespace runs made one
+    space): it changes with the text, never with the dates.
     """
 
     key: str
@@ -93,6 +95,11 @@ class FeedEntry:
     published: datetime | None
     updated: datetime | None
     content_hash: str
+
+    @property
+    def fingerprint(self) -> str:
+        """The story this entry tells, whatever its key: see `story_fingerprint`."""
+        return story_fingerprint(self.url, self.content_hash)
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,17 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         bozo=bozo_reason is not None,
         bozo_reason=bozo_reason,
     )
+
+
+def story_fingerprint(url: str | None, content_hash: str) -> str:
+    """SHA-256 of an entry's canonical link ("" when it has none) and its ``content_hash``.
+
+    Two entries of one feed with the same fingerprint are the same story under two keys: the
+    same link and the same title, summary and content, only the guid (or dates) differ.
+    Entries with the same title but another link, or the same link but another text (a
+    daily briefing at a fixed URL), are different stories.
+    """
+    return hashlib.sha256(f"{url or ''}\x1f{content_hash}".encode()).hexdigest()
 
 
 def canonical_url(url: str) -> str:

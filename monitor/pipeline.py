@@ -1,6 +1,7 @@
-"""One feed's trip: fetch -> parse and match (in a worker process) -> keep new entries -> store
-articles, matches and pending deliveries in ONE transaction with the source's new state. A poll
-that stores nothing only hands its source's new state to the caller, which batches them."""
+"""One feed's trip: fetch -> parse and match (in a worker process) -> keep new entries (neither
+their key nor their story seen before) -> store articles, matches and pending deliveries in ONE
+transaction with the source's new state. A poll that stores nothing only hands its source's
+new state (and its sightings) to the caller, which batches them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import httpx
 
 from monitor.analysis import AnalysedFeed, Analyser
 from monitor.db.articles import ArticleRecord
+from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
 from monitor.fetch import fetch_feed
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 512
 MAX_RETRY_AFTER = timedelta(days=1)
+# A known entry still in its feed has its last sighting re-dated at most this often (a
+# quarter of a shorter retention), so retention never forgets an entry its feed still shows.
+SIGHTING_REFRESH = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class PollOutcome:
     status: str  # "ok", "not_modified" or "error"
     entries: int = 0
     new_articles: int = 0
+    repeats: int = 0  # entries with a new key telling a story already seen: not stored
     matches: int = 0
     deliveries: int = 0
     error: str | None = None
@@ -48,6 +54,20 @@ def entry_key(entry: FeedEntry) -> str:
     if len(entry.key) <= MAX_KEY_LENGTH:
         return entry.key
     return "sha256:" + hashlib.sha256(entry.key.encode("utf-8")).hexdigest()
+
+
+def sighting_refresh(retention: timedelta | None) -> timedelta:
+    """How old a known entry's last sighting may be before a poll re-dates it."""
+    return SIGHTING_REFRESH if retention is None else min(SIGHTING_REFRESH, retention / 4)
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A feed's entries sorted against what its source has shown before."""
+
+    new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]]
+    sightings: tuple[SeenEntry, ...] = ()  # aliases, and known keys to re-date
+    repeats: int = 0  # aliases: new keys of known stories
 
 
 def next_poll(
@@ -109,6 +129,7 @@ def records_for(
                 content=entry.content,
                 published_at=entry.published or entry.updated,
                 content_hash=entry.content_hash,
+                fingerprint=entry.fingerprint,
                 matches=matches,
                 alert_sinks=(
                     {m.watchlist: runtime.routes.get(m.watchlist, ()) for m in matches}
@@ -184,12 +205,14 @@ async def _poll(
     if feed.bozo:
         warning = f"feed is malformed but readable: {feed.bozo_reason}"
         success = _with(success, reason="bozo", error=warning)
-    success = _with(success, entries_seen=len(feed.entries))
-    new = await _new_entries(runtime, source, analysed)
-    if not new:
+    triage = await _triage(runtime, source, analysed, now)
+    success = _with(success, entries_seen=len(feed.entries), sightings=triage.sightings)
+    if not triage.new:
         record(success)
-        return PollOutcome(source.name, source.url, "ok", entries=len(feed.entries))
-    records = records_for(runtime, source, new, now)
+        return PollOutcome(
+            source.name, source.url, "ok", entries=len(feed.entries), repeats=triage.repeats
+        )
+    records = records_for(runtime, source, triage.new, now)
     counts = await runtime.store.store_feed(source.id, records, success, now)
     outcome = PollOutcome(
         source.name,
@@ -197,14 +220,16 @@ async def _poll(
         "ok",
         entries=len(feed.entries),
         new_articles=counts.articles,
+        repeats=triage.repeats,
         matches=counts.matches,
         deliveries=counts.deliveries,
     )
     log.info(
-        "polled %s: %d entries, %d new, %d matches, %d alerts queued",
+        "polled %s: %d entries, %d new, %d repeated stories, %d matches, %d alerts queued",
         source.url,
         outcome.entries,
         outcome.new_articles,
+        outcome.repeats,
         outcome.matches,
         outcome.deliveries,
     )
@@ -215,17 +240,38 @@ def _with(poll: PollRecord, **changes: object) -> PollRecord:
     return replace(poll, **changes)  # type: ignore[arg-type]
 
 
-async def _new_entries(
-    runtime: Runtime, source: SourceRow, analysed: AnalysedFeed
-) -> list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]]:
-    """The entries (with their matches) whose key is not stored yet: one read, no lock."""
+async def _triage(
+    runtime: Runtime, source: SourceRow, analysed: AnalysedFeed, now: datetime
+) -> Triage:
+    """Sort the entries against what the source has shown before (one read, no lock): new
+    (neither the key nor the story seen: stored, maybe alerted), an alias (a new key of a
+    known story, or of a story earlier in this document: only remembered), or known (the key
+    was seen: re-dated when its last sighting is older than `sighting_refresh`)."""
     unique: dict[str, tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = {}
     for entry, matches in zip(analysed.feed.entries, analysed.matches, strict=True):
         unique.setdefault(entry_key(entry), (entry, matches))
     if not unique:
-        return []
-    stored = await runtime.store.known_keys(source.id, unique.keys())
-    return [pair for key, pair in unique.items() if key not in stored]
+        return Triage([])
+    known = await runtime.store.known_keys(
+        source.id, unique.keys(), {entry.fingerprint for entry, _ in unique.values()}
+    )
+    stale = now - sighting_refresh(runtime.settings.retention)
+    stories = set(known.fingerprints)
+    new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = []
+    sightings: list[SeenEntry] = []
+    repeats = 0
+    for key, (entry, matches) in unique.items():
+        last_seen = known.last_seen.get(key)
+        if last_seen is not None:
+            if last_seen < stale:
+                sightings.append(SeenEntry(key, entry.fingerprint))
+        elif entry.fingerprint in stories:
+            sightings.append(SeenEntry(key, entry.fingerprint))
+            repeats += 1
+        else:
+            stories.add(entry.fingerprint)
+            new.append((entry, matches))
+    return Triage(new, tuple(sightings), repeats)
 
 
 def failure(

@@ -17,6 +17,7 @@ from datetime import timedelta
 import httpx
 
 from monitor.analysis import Analyser, default_workers
+from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
 from monitor.fetch import make_client
 from monitor.health import serve_health
@@ -106,15 +107,24 @@ class Service:
             return False
         return True
 
-    async def prune(self) -> int:
+    async def prune(self) -> Pruned:
+        """Retention: delete articles older than ``retention``, and forget the entries that
+        were not seen in their feed for as long (docs/operations.md, "Never sent twice")."""
         retention = self.runtime.settings.retention
         if retention is None:
-            return 0
+            return Pruned()
         cutoff = self.runtime.clock() - retention
-        deleted = await self.runtime.store.prune(cutoff)
-        if deleted:
-            log.info("retention: deleted %d articles fetched before %s", deleted, cutoff)
-        return deleted
+        pruned = await self.runtime.store.prune(cutoff)
+        if pruned != Pruned():
+            log.info(
+                "retention: deleted %d articles fetched before %s; forgot %d keys and %d "
+                "stories not seen since",
+                pruned.articles,
+                cutoff,
+                pruned.keys,
+                pruned.stories,
+            )
+        return pruned
 
     def _job(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:

@@ -1,10 +1,10 @@
-"""Queries on ``articles`` and ``matches``: which entries are new, and storing an article with
-its matches and its pending deliveries in the caller's (single) transaction."""
+"""Queries on ``articles`` and ``matches``: storing an article with its matches and its pending
+deliveries in the caller's (single) transaction, reading them back, retention."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +16,8 @@ from monitor.match import WatchlistMatch
 
 @dataclass(frozen=True)
 class ArticleRecord:
-    """A new article to store, its watchlist matches, and the sinks to alert per watchlist."""
+    """A new article to store, its watchlist matches, and the sinks to alert per watchlist.
+    ``fingerprint`` names its story (`monitor.parse.story_fingerprint`)."""
 
     entry_key: str
     canonical_url: str | None
@@ -25,6 +26,7 @@ class ArticleRecord:
     content: str
     published_at: datetime | None
     content_hash: str
+    fingerprint: str
     matches: tuple[WatchlistMatch, ...] = ()
     alert_sinks: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
@@ -51,21 +53,6 @@ class StoredArticle:
     content: str
     published_at: datetime | None
     fetched_at: datetime
-
-
-def existing_keys(conn: Connection, source_id: int, keys: Iterable[str]) -> set[str]:
-    """The entry keys among ``keys`` already stored for this source."""
-    wanted = list(dict.fromkeys(keys))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = conn.execute(
-            select(articles.c.entry_key).where(
-                and_(articles.c.source_id == source_id, articles.c.entry_key.in_(chunk))
-            )
-        )
-        found.update(row.entry_key for row in rows)
-    return found
 
 
 def store_articles(

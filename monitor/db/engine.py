@@ -38,7 +38,7 @@ LOCK_SUFFIX = ".monitor-lock"
 SCHEMA_LOCK_KEY = 0x6E6D_7363_6865_6D61
 # The newest migration's revision, so that start-up can check the schema without loading
 # alembic; a test keeps it equal to alembic's head.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 T = TypeVar("T")
 
 
@@ -170,12 +170,12 @@ def _schema_transaction(engine: Engine) -> Iterator[Connection]:
                 connection.invalidate()  # closing the session releases the lock
 
 
-def _migrate(connection: Connection, before: str | None) -> None:
+def _migrate(connection: Connection, before: str | None, revision: str = "head") -> None:
     from alembic import command
     from alembic.util.exc import CommandError
 
     try:
-        command.upgrade(_alembic_config(connection), "head")
+        command.upgrade(_alembic_config(connection), revision)
     except CommandError as error:
         raise DatabaseError(
             f"cannot upgrade the database from revision {before}: {error}; "
@@ -183,15 +183,15 @@ def _migrate(connection: Connection, before: str | None) -> None:
         ) from None
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after)."""
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the schema to ``revision`` (the newest by default); returns (before, after)."""
     try:
         with _schema_transaction(engine) as connection:
             before = _revision(connection)
-            _migrate(connection, before)
+            _migrate(connection, before, revision)
     except DBAPIError as error:
         raise unusable(engine, error) from None
-    return before, head_revision()
+    return before, head_revision() if revision == "head" else revision
 
 
 def prepare(engine: Engine, *, allow_create: bool = True) -> None:

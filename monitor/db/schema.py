@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -97,6 +98,30 @@ articles = Table(
     Column("content_hash", String(64), nullable=False),
     UniqueConstraint("source_id", "entry_key"),
     Index("ix_articles_fetched_at", "fetched_at"),
+)
+
+# What each source's feed has shown, outliving the articles (see docs/operations.md, "Never
+# sent twice"): every entry key, and every story (`monitor.parse.story_fingerprint`), with
+# when it was last seen in the feed. Retention forgets a row once it has not been seen for
+# `retention` and no stored article has its key.
+seen_keys = Table(
+    "seen_keys",
+    metadata,
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("entry_key", String(512), nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source_id", "entry_key"),
+    Index("ix_seen_keys_last_seen_at", "last_seen_at"),
+)
+
+seen_stories = Table(
+    "seen_stories",
+    metadata,
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source_id", "fingerprint"),
+    Index("ix_seen_stories_last_seen_at", "last_seen_at"),
 )
 
 matches = Table(

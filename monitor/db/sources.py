@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from monitor.db.schema import deliveries, sources
+from monitor.db.seen import SeenEntry
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class PollRecord:
 
     ``ok`` polls reset the failure count and keep the validators; failed ones count up.
     ``error``/``reason`` are the failure, or on an ``ok`` poll a warning (a malformed feed).
+    ``sightings`` are entries to remember as seen at ``polled_at`` (no article is stored for
+    them): new keys of known stories, and known keys last seen too long ago.
     """
 
     source_id: int
@@ -70,6 +73,7 @@ class PollRecord:
     articles_stored: int = 0
     reason: str | None = None
     error: str | None = None
+    sightings: tuple[SeenEntry, ...] = ()
 
 
 def _row(row: object) -> SourceRow:

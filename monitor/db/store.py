@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -14,19 +14,30 @@ from sqlalchemy import Connection
 
 from monitor.db import articles as article_queries
 from monitor.db import deliveries as delivery_queries
+from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
 from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts
 from monitor.db.deliveries import DeliveryRow, DueDelivery
 from monitor.db.engine import Database, instance_lock, is_sqlite
+from monitor.db.seen import KnownEntries, SeenEntry
 from monitor.db.sources import PollRecord, SourceRow, SourceSpec
 from monitor.match import WatchlistMatch
 
-__all__ = ["DELIVERY_CHANNEL", "Store"]
+__all__ = ["DELIVERY_CHANNEL", "Pruned", "Store"]
 
 T = TypeVar("T")
 
 # PostgreSQL NOTIFY channel: "deliveries were queued", so every instance's outbox wakes up.
 DELIVERY_CHANNEL = "monitor_deliveries"
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one retention run deleted: articles, and the keys and stories it forgot."""
+
+    articles: int = 0
+    keys: int = 0
+    stories: int = 0
 
 
 class Store:
@@ -118,23 +129,56 @@ class Store:
         await self._run(lambda c: source_queries.release(c, source_ids, owner))
 
     async def record_polls(self, polls: Sequence[PollRecord]) -> None:
-        """The outcomes of many polls that stored nothing, in one transaction."""
-        if polls:
-            await self._run(lambda c: source_queries.record_polls(c, polls))
+        """The outcomes of many polls that stored nothing, and their sightings, in one
+        transaction."""
+        if not polls:
+            return
+
+        def work(conn: Connection) -> None:
+            source_queries.record_polls(conn, polls)
+            seen_queries.remember(
+                conn, ((p.source_id, p.polled_at, s) for p in polls for s in p.sightings)
+            )
+
+        await self._run(work)
 
     async def store_feed(
         self, source_id: int, records: Sequence[ArticleRecord], poll: PollRecord, now: datetime
     ) -> StoredCounts:
-        """The new articles of one poll, their matches, their pending deliveries and the
-        source's new state, all in one transaction. Entries already stored (by a poll that
-        raced this one) are skipped. Wakes every instance's outbox when deliveries were
-        queued (PostgreSQL NOTIFY, sent on commit)."""
+        """The new articles of one poll, their matches, their pending deliveries, the
+        sightings of their keys and stories (and the poll's other sightings) and the source's
+        new state, all in one transaction. A record whose key or story became known since
+        the caller looked (a poll that raced this one) is not stored, only remembered. Wakes
+        every instance's outbox when deliveries were queued (PostgreSQL NOTIFY, sent on
+        commit)."""
         postgresql = self.is_postgresql
 
         def work(conn: Connection) -> StoredCounts:
-            stored = article_queries.existing_keys(conn, source_id, (r.entry_key for r in records))
-            fresh = [r for r in records if r.entry_key not in stored]
+            known = seen_queries.known(
+                conn,
+                source_id,
+                (r.entry_key for r in records),
+                (r.fingerprint for r in records),
+            )
+            stories = set(known.fingerprints)
+            fresh = []
+            for record in records:
+                if record.entry_key in known.last_seen or record.fingerprint in stories:
+                    continue
+                stories.add(record.fingerprint)
+                fresh.append(record)
             counts = article_queries.store_articles(conn, source_id, fresh, now)
+            seen_queries.remember(
+                conn,
+                [
+                    *(
+                        (source_id, now, SeenEntry(r.entry_key, r.fingerprint))
+                        for r in records
+                        if r.entry_key not in known.last_seen
+                    ),
+                    *((source_id, poll.polled_at, s) for s in poll.sightings),
+                ],
+            )
             source_queries.record_polls(conn, [replace(poll, articles_stored=counts.articles)])
             if counts.deliveries and postgresql:
                 _notify(conn)
@@ -142,11 +186,14 @@ class Store:
 
         return await self._run(work)
 
-    async def known_keys(self, source_id: int, keys: Collection[str]) -> set[str]:
-        """The entry keys among ``keys`` already stored for this source."""
+    async def known_keys(
+        self, source_id: int, keys: Collection[str], fingerprints: Collection[str]
+    ) -> KnownEntries:
+        """Which of these entry keys and story fingerprints this source has shown before
+        (stored articles, pruned ones, other keys of a known story): one read, no lock."""
         return await asyncio.to_thread(
             self.database.read_sync,
-            lambda c: article_queries.existing_keys(c, source_id, keys),
+            lambda c: seen_queries.known(c, source_id, keys, fingerprints),
         )
 
     # --- articles ------------------------------------------------------------------------
@@ -168,9 +215,17 @@ class Store:
 
         return self.database.run_sync(work)
 
-    async def prune(self, cutoff: datetime) -> int:
-        """Retention: delete articles fetched before ``cutoff`` with no pending delivery."""
-        return await self._run(lambda c: article_queries.delete_older_than(c, cutoff))
+    async def prune(self, cutoff: datetime) -> Pruned:
+        """Retention: delete articles fetched before ``cutoff`` with no pending delivery, and
+        forget the keys and stories not seen in their feed since ``cutoff`` (the keys of
+        articles still stored are kept)."""
+
+        def work(conn: Connection) -> Pruned:
+            deleted = article_queries.delete_older_than(conn, cutoff)
+            forgotten = seen_queries.forget_unseen(conn, cutoff)
+            return Pruned(deleted, forgotten.keys, forgotten.stories)
+
+        return await self._run(work)
 
     # --- deliveries ----------------------------------------------------------------------
 

@@ -15,15 +15,21 @@ LIBYA_WATCHLIST = REPO / "config" / "watchlists" / "libya.yaml"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-def rss(entries: Sequence[tuple[str, str, str]], title: str = "Test Wire") -> bytes:
-    """An RSS 2.0 document; entries are (guid, title, description-HTML)."""
+def rss(
+    entries: Sequence[tuple[str, str, str]],
+    title: str = "Test Wire",
+    links: Sequence[str] | None = None,
+) -> bytes:
+    """An RSS 2.0 document; entries are (guid, title, description-HTML). Each entry links to
+    ``https://example.org/news/<guid>`` unless ``links`` gives its link."""
     items = []
     for index, (guid, headline, description) in enumerate(entries):
         published = format_datetime(datetime(2026, 11, 20, 8, index, tzinfo=UTC))
+        link = links[index] if links else f"https://example.org/news/{guid}?utm_source=rss"
         items.append(
             f"<item><guid isPermaLink='false'>{escape(guid)}</guid>"
             f"<title>{escape(headline)}</title>"
-            f"<link>https://example.org/news/{escape(guid)}?utm_source=rss</link>"
+            f"<link>{escape(link)}</link>"
             f"<description>{escape(description)}</description>"
             f"<pubDate>{published}</pubDate></item>"
         )

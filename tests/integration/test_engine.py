@@ -239,8 +239,9 @@ def test_an_alert_queued_by_one_instance_is_sent_at_once_by_another(
 def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
-    # A large feed keeps the worker busy long enough to kill it while it parses.
-    big = [(f"b{i}", f"Item {i} about Haftar", "<p>" + "word " * 12000 + "</p>") for i in range(50)]
+    # A large feed (8 MB, under the 10 MB cap) keeps the worker busy long enough to kill it
+    # while it parses, however fast the machine.
+    big = [(f"b{i}", f"Item {i} about Haftar", "<p>" + "word " * 26000 + "</p>") for i in range(58)]
     feeds.route("/big.xml", Reply(body=rss(big)))
     config = write_config(
         tmp_path,
@@ -268,7 +269,7 @@ def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
                 # which is given the same feed again, as soon as it exists.
                 while len(killed) < 2:
                     for pid in analyser.worker_pids():
-                        if pid in killed or (pid == first and _cpu_ticks(pid) < idle + 10):
+                        if pid in killed or (pid == first and _cpu_ticks(pid) < idle + 2):
                             continue
                         os.kill(pid, signal.SIGKILL)
                         killed.append(pid)
@@ -286,13 +287,70 @@ def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
                 lambda c: c.execute(sources.update().values(next_poll_at=FIXED_NOW))
             )
             (again,) = await service.poll_all()
-            assert again.status == "ok" and again.new_articles == 50
+            assert again.status == "ok" and again.new_articles == 58
 
     try:
         asyncio.run(run())
     finally:
         runtime.store.close()
     assert len(killed) == 2
+
+
+def test_a_feed_past_the_analysis_deadline_fails_alone_and_the_workers_are_replaced(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # A parser that never returns (or a feed that takes far too long) must not hold a poll
+    # worker forever: past the deadline the feed fails with parse_timeout, its worker is
+    # killed, and the next poll runs on new workers. The deadline is shortened for the test.
+    big = [(f"b{i}", f"Item {i} about Haftar", "<p>" + "word " * 26000 + "</p>") for i in range(58)]
+    feeds.route("/big.xml", Reply(body=rss(big)))
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/m.db",
+        sources=[("Big", feeds.url("/big.xml"))],
+        sink_url=None,
+        extra={"poll": {"interval": "10m", "allow_private_networks": True, "workers": 1}},
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+
+    async def run() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            analyser = service._analyser
+            assert analyser is not None
+            await analyser.analyse(rss([QUIET]), feeds.url("/warm.xml"), None)
+            (first,) = analyser.worker_pids()
+            analyser.deadline = 0.02
+            (outcome,) = await service.poll_all()
+            assert outcome.status == "error" and outcome.reason == "parse_timeout", outcome
+            assert count(runtime, articles) == 0
+            for _ in range(200):
+                if not _running(first):
+                    break
+                await asyncio.sleep(0.01)
+            assert not _running(first), "the timed-out worker still runs"
+            analyser.deadline = 120.0
+            runtime.store.database.run_sync(
+                lambda c: c.execute(sources.update().values(next_poll_at=FIXED_NOW))
+            )
+            (again,) = await service.poll_all()
+            assert again.status == "ok" and again.new_articles == 58
+            assert first not in analyser.worker_pids()
+
+    try:
+        asyncio.run(run())
+    finally:
+        runtime.store.close()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _cpu_ticks(pid: int) -> int:

@@ -49,6 +49,7 @@ def test_source_and_delivery_leases(database_url: str) -> None:
             content="",
             published_at=None,
             content_hash="h",
+            fingerprint="f",
             matches=(match,),
             alert_sinks={"libya": ("ops",)},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -12,15 +13,17 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from monitor.db.engine import SCHEMA_REVISION, Database, current_revision, head_revision
-from monitor.db.schema import articles, metadata
+from monitor.db.engine import SCHEMA_REVISION, Database, current_revision, head_revision, upgrade
+from monitor.db.schema import articles, metadata, sources
+from monitor.parse import parse_feed
 from monitor.runtime import Runtime
-from monitor.service import run_once
+from monitor.service import Service, run_once
 from monitor.settings import load_settings
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
 
 
 def test_start_up_knows_the_newest_migration() -> None:
@@ -114,3 +117,79 @@ def test_instances_starting_together_on_a_new_database_all_start(postgres_url: s
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:
         db.close()
+
+
+@pytest.mark.postgres
+def test_a_database_at_0001_upgrades_and_still_knows_its_articles(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An article stored 200 days ago by 0001, whose entry the feed still shows; after the
+    # upgrade, retention deletes the article (90 days), and neither the entry nor the same
+    # story under a new guid (same link and text) is stored or alerted again.
+    haftar = ("advance-1", "Haftar moves on Tripoli", "<p>Haftar's forces near Tripoli.</p>")
+    link = "https://example.org/news/advance-1"
+    fetched = datetime.now(UTC) - timedelta(days=200)
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        url = feeds.url("/wire.xml")
+        (entry,) = parse_feed(rss([haftar], links=[link]), url).entries
+        db = Database(database_url)
+        try:
+            assert upgrade(db.engine, "0001") == (None, "0001")
+
+            def write_as_0001(conn: Connection) -> None:
+                source_id = conn.execute(
+                    sources.insert().returning(sources.c.id),
+                    {
+                        "url": url,
+                        "name": "Wire",
+                        "enabled": True,
+                        "interval_seconds": 600,
+                        "first_run": "alert_all",
+                        "first_run_window_seconds": 86400,
+                        "next_poll_at": fetched,
+                        "consecutive_failures": 0,
+                        "entries_seen": 1,
+                        "articles_stored": 1,
+                        "first_polled_at": fetched,
+                        "created_at": fetched,
+                    },
+                ).scalar_one()
+                conn.execute(
+                    articles.insert(),
+                    {
+                        "source_id": source_id,
+                        "entry_key": entry.key,
+                        "canonical_url": entry.url,
+                        "title": entry.title,
+                        "summary": entry.summary,
+                        "content": entry.content,
+                        "published_at": entry.published,
+                        "fetched_at": fetched,
+                        "content_hash": entry.content_hash,
+                    },
+                )
+
+            db.run_sync(write_as_0001)
+            assert upgrade(db.engine) == ("0001", SCHEMA_REVISION)
+        finally:
+            db.close()
+
+        renamed = ("advance-1-v2", *haftar[1:])
+        feeds.route("/wire.xml", Reply(body=rss([haftar, renamed], links=[link, link])))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Wire", url)],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            extra={"retention": "90d"},
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+        try:
+            assert asyncio.run(Service(runtime).prune()).articles == 1
+            (poll,), sent = asyncio.run(run_once(runtime))
+            assert poll.status == "ok" and poll.new_articles == 0 and poll.repeats == 1
+            assert sent == [] and receiver.requests == []
+        finally:
+            runtime.db.close()

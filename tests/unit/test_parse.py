@@ -438,6 +438,26 @@ def test_content_hash_changes_with_the_text_not_the_date() -> None:
     assert first.content_hash != entry_for("Text!", "Mon, 02 Feb 2026 10:00:00 GMT").content_hash
 
 
+def test_the_fingerprint_is_the_link_and_text_whatever_the_guid_and_dates() -> None:
+    def entry_for(guid: str, link: str, title: str, description: str, day: int = 2) -> FeedEntry:
+        return only_entry(
+            rss(
+                f"<item><guid>{guid}</guid><link>{link}</link><title>{title}</title>"
+                f"<description>{description}</description>"
+                f"<pubDate>Mon, {day:02d} Feb 2026 10:00:00 GMT</pubDate></item>"
+            )
+        )
+
+    link = "https://example.org/n/1"
+    first = entry_for("a-1", link, "Talks", "Envoys met.")
+    renamed = entry_for("a-2", link + "?utm_source=rss", "Talks", "Envoys met.", day=3)
+    assert renamed.key != first.key and renamed.fingerprint == first.fingerprint
+    # Another link (same title and text), or another text (same title and link): other stories.
+    elsewhere = entry_for("a-1", "https://example.org/n/2", "Talks", "Envoys met.")
+    rewritten = entry_for("a-1", link, "Talks", "They left.")
+    assert len({first.fingerprint, elsewhere.fingerprint, rewritten.fingerprint}) == 3
+
+
 # --- links -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,141 @@
+"""Queries on ``seen_keys`` and ``seen_stories``: what a source's feed has shown before (one
+statement per feed), remembering what it shows, and forgetting what it stopped showing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Select,
+    Table,
+    and_,
+    exists,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.db.schema import articles, seen_keys, seen_stories
+
+# Entries per lookup statement: a feed of up to this many entries is one statement.
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class SeenEntry:
+    """An entry a feed showed: its stored key and the fingerprint of its story."""
+
+    entry_key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class KnownEntries:
+    """What a source has shown before, among the keys and fingerprints asked about: when
+    each known key was last seen, and which stories are known."""
+
+    last_seen: Mapping[str, datetime]
+    fingerprints: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What one retention run forgot."""
+
+    keys: int = 0
+    stories: int = 0
+
+
+def known(
+    conn: Connection, source_id: int, keys: Iterable[str], fingerprints: Iterable[str]
+) -> KnownEntries:
+    """The keys and stories among these that the source has shown before: ONE statement (both
+    tables, UNION ALL) per ``CHUNK`` entries. Each row read is one asked about, found
+    through its table's primary key."""
+    wanted_keys = list(dict.fromkeys(keys))
+    wanted_stories = list(dict.fromkeys(fingerprints))
+    last_seen: dict[str, datetime] = {}
+    found: set[str] = set()
+    for start in range(0, max(len(wanted_keys), len(wanted_stories)), CHUNK):
+        query = union_all(
+            _lookup(seen_keys, seen_keys.c.entry_key, "key", source_id, wanted_keys, start),
+            _lookup(
+                seen_stories, seen_stories.c.fingerprint, "story", source_id, wanted_stories, start
+            ),
+        )
+        for row in conn.execute(query):
+            if row.kind == "key":
+                last_seen[row.value] = row.last_seen_at
+            else:
+                found.add(row.value)
+    return KnownEntries(last_seen, frozenset(found))
+
+
+def _lookup(
+    table: Table,
+    column: Column[str],
+    kind: str,
+    source_id: int,
+    values: Sequence[str],
+    start: int,
+) -> Select[str, str, datetime]:
+    chunk = values[start : start + CHUNK]
+    return select(literal(kind).label("kind"), column.label("value"), table.c.last_seen_at).where(
+        and_(table.c.source_id == source_id, column.in_(chunk))
+    )
+
+
+def remember(conn: Connection, sightings: Iterable[tuple[int, datetime, SeenEntry]]) -> None:
+    """Record (source id, when, entry) sightings: each key and story is added, or its last
+    sighting moved forward (never back). Two statements, whatever the number of entries."""
+    keys: dict[tuple[int, str], datetime] = {}
+    stories: dict[tuple[int, str], datetime] = {}
+    for source_id, seen_at, entry in sightings:
+        for rows, value in ((keys, entry.entry_key), (stories, entry.fingerprint)):
+            previous = rows.get((source_id, value))
+            rows[(source_id, value)] = seen_at if previous is None else max(previous, seen_at)
+    _upsert(conn, seen_keys, "entry_key", keys)
+    _upsert(conn, seen_stories, "fingerprint", stories)
+
+
+def _upsert(
+    conn: Connection, table: Table, column: str, rows: Mapping[tuple[int, str], datetime]
+) -> None:
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["source_id", column],
+        set_={"last_seen_at": statement.excluded.last_seen_at},
+        where=table.c.last_seen_at < statement.excluded.last_seen_at,
+    )
+    # Sorted: concurrent writers (other sources' polls) lock rows in one order.
+    conn.execute(
+        statement,
+        [
+            {"source_id": source_id, column: value, "last_seen_at": seen_at}
+            for (source_id, value), seen_at in sorted(rows.items())
+        ],
+    )
+
+
+def forget_unseen(conn: Connection, cutoff: datetime) -> Forgotten:
+    """Retention: forget the keys and stories not seen since ``cutoff``, except the keys of
+    articles still stored (kept for a pending delivery). Run after the articles' deletion."""
+    stored = select(articles.c.id).where(
+        and_(
+            articles.c.source_id == seen_keys.c.source_id,
+            articles.c.entry_key == seen_keys.c.entry_key,
+        )
+    )
+    keys = conn.execute(
+        seen_keys.delete().where(and_(seen_keys.c.last_seen_at < cutoff, ~exists(stored)))
+    )
+    stories = conn.execute(seen_stories.delete().where(seen_stories.c.last_seen_at < cutoff))
+    return Forgotten(keys.rowcount, stories.rowcount)

@@ -1,0 +1,247 @@
+"""Never the same news twice: not after retention deleted the article while its entry is still
+in the feed, and not when a feed gives the same story a new guid on every request. Real feed
+server, webhook receiver and database (SQLite and PostgreSQL); only the clock is controlled."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select
+
+from monitor.db.articles import ArticleRecord
+from monitor.db.schema import articles
+from monitor.db.seen import SeenEntry
+from monitor.db.sources import PollRecord, SourceSpec
+from monitor.db.store import Pruned, Store
+from monitor.runtime import Runtime, utc_now
+from monitor.service import Service, run_once
+from monitor.settings import load_settings
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, RecordedRequest, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+ADVANCE = (
+    "advance-1",
+    "Forces advance near the capital",
+    "<p>Field Marshal Khalifa Haftar ordered his troops to move on Tripoli.</p>",
+)
+TALKS = ("talks-1", "Talks in Geneva", "<p>Envoys of Haftar met in Geneva.</p>")
+QUIET = ("calm-1", "Markets open higher in Tokyo", "<p>Shares rose in early trading.</p>")
+
+
+class Clock:
+    """The runtime's clock, set by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def build(
+    tmp_path: Path, database_url: str, feed_url: str, sink_url: str, clock: Clock | None = None
+) -> Runtime:
+    config = write_config(
+        tmp_path,
+        database_url=database_url,
+        sources=[("Wire", feed_url)],
+        sink_url=sink_url,
+        first_run="alert_all",
+        extra={
+            "poll": {"interval": "10m", "allow_private_networks": True, "workers": 0},
+            "retention": "90d",
+        },
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True, clock=clock or utc_now)
+    runtime.db.prepare()
+    return runtime
+
+
+def count(runtime: Runtime, table: object) -> int:
+    query = select(func.count()).select_from(table)
+    return int(runtime.db.run_sync(lambda c: c.execute(query).scalar_one()))
+
+
+def poll_once(runtime: Runtime) -> int:
+    """One `monitor once` pass over the single source: the number of new articles."""
+    (poll,), _ = asyncio.run(run_once(runtime))
+    assert poll.status == "ok", poll
+    return poll.new_articles
+
+
+def churning(
+    *documents: Sequence[tuple[str, str, str, str]],
+) -> Callable[[RecordedRequest], Reply]:
+    """A reply script for a feed that gives every entry a new guid on every request. Each
+    document is a list of (guid, title, description, link); request n serves document n (the
+    last one again afterwards), each guid prefixed with n."""
+    served = itertools.count()
+
+    def reply(_request: RecordedRequest) -> Reply:
+        n = next(served)
+        document = documents[min(n, len(documents) - 1)]
+        body = rss(
+            [(f"{n}-{guid}", title, text) for guid, title, text, _ in document],
+            links=[link for *_, link in document],
+        )
+        return Reply(body=body, headers={"Content-Type": "application/rss+xml"})
+
+    return reply
+
+
+@pytest.mark.postgres
+def test_retention_never_makes_an_entry_still_in_its_feed_alert_again(
+    tmp_path: Path, database_url: str
+) -> None:
+    clock = Clock(T0)
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/wire.xml", Reply(body=rss([ADVANCE, QUIET])))
+        runtime = build(tmp_path, database_url, feeds.url("/wire.xml"), receiver.url, clock)
+        service = Service(runtime)
+        try:
+            # Polled every 30 days with retention (90 days) run after each poll: the articles
+            # fetched on day 0 are deleted on day 120, while their entries are still served.
+            for day in range(0, 210, 30):
+                clock.now = T0 + timedelta(days=day)
+                assert poll_once(runtime) == (2 if day == 0 else 0), f"day {day}"
+                asyncio.run(service.prune())
+            assert count(runtime, articles) == 0
+            assert len(receiver.requests) == 1
+
+            # A genuinely new entry still alerts, under a new webhook-id.
+            feeds.route("/wire.xml", Reply(body=rss([TALKS, ADVANCE, QUIET])))
+            clock.now = T0 + timedelta(days=210)
+            assert poll_once(runtime) == 1
+            requests = receiver.wait_for(2)
+            assert len({r.headers["webhook-id"] for r in requests}) == 2
+            assert requests[1].json["data"]["article"]["title"] == "Talks in Geneva"
+
+            # Entries gone from the feed (last seen on day 210) are forgotten once unseen for
+            # the retention (90 days).
+            from monitor.db.schema import seen_keys
+
+            feeds.route("/wire.xml", Reply(body=rss([TALKS])))
+            for day in range(240, 360, 30):
+                clock.now = T0 + timedelta(days=day)
+                assert poll_once(runtime) == 0
+                asyncio.run(service.prune())
+                keys = runtime.db.run_sync(
+                    lambda c: c.execute(select(seen_keys.c.entry_key)).scalars().all()
+                )
+                remembered = ["advance-1", "calm-1", "talks-1"] if day <= 300 else ["talks-1"]
+                assert sorted(keys) == remembered, f"day {day}"
+            assert len(receiver.requests) == 2
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_a_feed_that_changes_every_guid_alerts_each_story_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    advance_link = "https://example.org/news/advance"
+    talks_link = "https://example.org/news/talks"
+    document = [
+        (*ADVANCE, advance_link),
+        (*TALKS, talks_link),
+        ("again", *ADVANCE[1:], advance_link),  # the same story twice in one document
+    ]
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/churn.xml", churning(document))
+        runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
+        try:
+            assert [poll_once(runtime) for _ in range(4)] == [2, 0, 0, 0]
+            assert len(feeds.requests_for("/churn.xml")) == 4
+            assert count(runtime, articles) == 2
+            urls = sorted(r.json["data"]["article"]["url"] for r in receiver.requests)
+            assert urls == [advance_link, talks_link]
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_entries_alike_but_for_their_link_or_text_are_distinct_stories(
+    tmp_path: Path, database_url: str
+) -> None:
+    title, text = "Haftar moves on Tripoli", "<p>Haftar's forces advanced on Tripoli.</p>"
+    north = ("north", title, text, "https://example.org/news/north")
+    south = ("south", title, text, "https://example.org/news/south")
+    digest = "https://example.org/briefing"
+    monday = ("mon", "Libya briefing", "<p>Monday: Haftar met envoys.</p>", digest)
+    tuesday = ("tue", "Libya briefing", "<p>Tuesday: Haftar flew to Cairo.</p>", digest)
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route(
+            "/churn.xml",
+            churning([north, south, monday], [north, south, monday], [tuesday, north, south]),
+        )
+        runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
+        try:
+            assert [poll_once(runtime) for _ in range(3)] == [3, 0, 1]
+            summaries = sorted(
+                (r.json["data"]["article"]["url"], r.json["data"]["article"]["title"])
+                for r in receiver.requests
+            )
+            assert summaries == [
+                (digest, "Libya briefing"),
+                (digest, "Libya briefing"),
+                ("https://example.org/news/north", title),
+                ("https://example.org/news/south", title),
+            ]
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_one_statement_tells_known_keys_and_stories_stored_pruned_or_aliased(
+    database_url: str,
+) -> None:
+    store = Store(database_url)
+    store.prepare()
+    try:
+        spec = SourceSpec(
+            "Wire", "https://example.org/rss", timedelta(minutes=10), True, "alert_all", DAY
+        )
+        store.sync_sources([spec], T0)
+        (source,) = store.list_sources()
+        article = ArticleRecord("k0", None, "Title", "", "", None, "h0", "f0")
+        later = T0 + timedelta(days=20)
+
+        def poll(at: datetime, *sightings: SeenEntry) -> PollRecord:
+            return PollRecord(
+                source.id, at, at + timedelta(minutes=10), True, 200, sightings=sightings
+            )
+
+        asyncio.run(store.store_feed(source.id, [article], poll(T0), T0))
+        # 20 days later the feed still shows k0, and the same story under a new key, k1.
+        asyncio.run(store.record_polls([poll(later, SeenEntry("k0", "f0"), SeenEntry("k1", "f0"))]))
+        assert asyncio.run(store.prune(T0 + timedelta(days=10))) == Pruned(articles=1)
+
+        statements: list[str] = []
+
+        def count_statement(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if "seen_" in statement:
+                statements.append(statement)
+
+        event.listen(store.database.engine, "before_cursor_execute", count_statement)
+        keys = [f"k{n}" for n in range(400)]
+        stories = [f"f{n}" for n in range(400)]
+        known = asyncio.run(store.known_keys(source.id, keys, stories))
+        assert len(statements) == 1
+        assert known.last_seen == {"k0": later, "k1": later}
+        assert known.fingerprints == {"f0"}
+
+        # Unseen for longer than the retention: forgotten.
+        assert asyncio.run(store.prune(later + timedelta(seconds=1))) == Pruned(0, 2, 1)
+        known = asyncio.run(store.known_keys(source.id, keys, stories))
+        assert known.last_seen == {} and known.fingerprints == frozenset()
+    finally:
+        store.close()
