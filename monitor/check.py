@@ -12,6 +12,7 @@ from monitor.db.sources import SourceSpec
 from monitor.egress import blocked_address_reason
 from monitor.errors import ConfigError, DatabaseError
 from monitor.match import check_examples, load_watchlist
+from monitor.redact import redact_url, use_secret_params
 from monitor.runtime import source_specs
 from monitor.settings import (
     LoadedSettings,
@@ -79,7 +80,7 @@ def refused_targets(loaded: LoadedSettings, specs: list[SourceSpec]) -> list[str
         reason = private_target(url)
         if reason:
             messages.append(
-                f"{loaded.path}: {label}: {url} is a {reason} address, which outbound "
+                f"{loaded.path}: {label}: {redact_url(url)} is a {reason} address, which outbound "
                 "requests refuse; set poll.allow_private_networks: true if that is "
                 "intended (intranet feeds, a local receiver)"
             )
@@ -100,6 +101,8 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str]]:
         loaded = load_settings(path)
     except ConfigError as error:
         problems.extend(error.problems)
+    else:
+        use_secret_params(loaded.settings.redact_query_params)
 
     sink_names = _raw_sink_names(data)
     for index, file, sinks in _raw_watchlists(data):
