@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from monitor.errors import MonitorError
 from monitor.match import Matcher, Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
+from monitor.redact import redact_url
 
 __all__ = ["AnalysedFeed", "Analyser", "WorkerDied", "analyse"]
 
@@ -127,7 +128,7 @@ class Analyser:
                     pool.shutdown(wait=False, cancel_futures=True)
                 if attempt == 2:
                     break
-        raise WorkerDied(f"{url}: the worker process parsing this feed died, twice")
+        raise WorkerDied(f"{redact_url(url)}: the worker process parsing this feed died, twice")
 
     def worker_pids(self) -> list[int]:
         """The process ids of the current workers (for tests and logs)."""

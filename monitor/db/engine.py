@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from monitor.errors import DatabaseError
+from monitor.redact import redact_url
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -40,7 +41,7 @@ def open_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(
-            f"database_url {url!r} is not a database URL; "
+            f"database_url {redact_url(url)!r} is not a database URL; "
             "write e.g. sqlite:///monitor.db or postgresql+psycopg://user@host/db"
         ) from None
     if parsed.get_backend_name() == "sqlite":
