@@ -267,7 +267,7 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         runtime.store.close()
     # The stored URL is the one fetched, credentials included: only its redacted form is shown
     # (in the name too: a source from an OPML outline without a title is named by its URL).
-    names = {r.id: redact_text(r.name, r.url) for r in rows}
+    names = {r.id: redact_text(r.name) for r in rows}
     errors = {r.id: redact_text(r.last_error, r.url) if r.last_error else None for r in rows}
     if as_json:
         data = [

@@ -125,7 +125,7 @@ def build_payload(
                 "url": redact_url(article.url) if article.url else article.url,
                 "published": _iso(article.published) if article.published else None,
                 "source": {
-                    "name": redact_text(article.source_name, article.source_url),
+                    "name": redact_text(article.source_name),  # it may be a URL
                     "url": redact_url(article.source_url),
                 },
             },
