@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from monitor.errors import MonitorError
 from monitor.match import Matcher, Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
+from monitor.redact import redact_url
 
 __all__ = [
     "ANALYSIS_DEADLINE",
@@ -185,7 +186,7 @@ class Analyser:
                     "the workers were replaced"
                 ) from None
             return _take_result(path)
-        raise WorkerDied(f"{url}: the worker process parsing this feed died, twice")
+        raise WorkerDied(f"{redact_url(url)}: the worker process parsing this feed died, twice")
 
     def _discard(self, pool: ProcessPoolExecutor, why: str) -> None:
         """Replace ``pool`` (once, whichever feed finds it broken first): kill its workers,

@@ -23,6 +23,7 @@ from monitor.egress import (
 )
 from monitor.errors import ConfigError, DatabaseError
 from monitor.match import check_examples, load_watchlist
+from monitor.redact import redact_url, use_secret_params
 from monitor.runtime import source_specs
 from monitor.settings import (
     LoadedSettings,
@@ -121,10 +122,12 @@ def refused_targets(
     for label, url in judged:
         error = outcomes[connection_target(url)]
         if isinstance(error, BlockedAddressError):
+            shown = redact_url(url)
             where = (
-                f"{url} is a {error.category} address"
+                f"{shown} is a {error.category} address"
                 if error.host == str(error.address)
-                else f"{url}: {error.host} resolves to {error.address}, a {error.category} address"
+                else f"{shown}: {error.host} resolves to {error.address}, "
+                f"a {error.category} address"
             )
             report.refused.append(
                 f"{loaded.path}: {label}: {where}, which outbound requests refuse; set "
@@ -133,8 +136,9 @@ def refused_targets(
             )
         elif isinstance(error, NameResolutionError) and look_up_names:
             report.unresolved.append(
-                f"{loaded.path}: {label}: {url}: {error}; its addresses were not checked "
-                "(outbound requests refuse it if it resolves to a private or loopback address)"
+                f"{loaded.path}: {label}: {redact_url(url)}: {error}; its addresses were not "
+                "checked (outbound requests refuse it if it resolves to a private or "
+                "loopback address)"
             )
     return report
 
@@ -155,6 +159,8 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
         loaded = load_settings(path)
     except ConfigError as error:
         problems.extend(error.problems)
+    else:
+        use_secret_params(loaded.settings.redact_query_params)
 
     sink_names = _raw_sink_names(data)
     for index, file, sinks in _raw_watchlists(data):

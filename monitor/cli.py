@@ -17,6 +17,7 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.errors import ConfigError, DatabaseError, MonitorError
+from monitor.redact import RedactingFormatter, redact_text, redact_url
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
@@ -99,11 +100,10 @@ def main_callback(
     if version:
         out.print(f"news-monitor {__version__}")
         raise typer.Exit(0)
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Every log line, from any library and with its traceback, has its URLs redacted.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), handlers=[handler])
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
@@ -277,11 +277,15 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         fail(error)
     finally:
         runtime.store.close()
+    # The stored URL is the one fetched, credentials included: only its redacted form is shown
+    # (in the name too: a source from an OPML outline without a title is named by its URL).
+    names = {r.id: redact_text(r.name) for r in rows}
+    errors = {r.id: redact_text(r.last_error, r.url) if r.last_error else None for r in rows}
     if as_json:
         data = [
             {
-                "name": r.name,
-                "url": r.url,
+                "name": names[r.id],
+                "url": redact_url(r.url),
                 "enabled": r.enabled,
                 "interval_seconds": int(r.interval.total_seconds()),
                 "last_polled_at": _iso(r.last_polled_at),
@@ -290,7 +294,7 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
                 "last_status": r.last_status,
                 "consecutive_failures": r.consecutive_failures,
                 "last_error_reason": r.last_error_reason,
-                "last_error": r.last_error,
+                "last_error": errors[r.id],
                 "articles_stored": r.articles_stored,
             }
             for r in rows
@@ -301,13 +305,13 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     for r in rows:
         state = "disabled" if not r.enabled else (str(r.last_status or "-"))
         table.add_row(
-            r.name,
+            names[r.id],
             state,
             str(r.consecutive_failures),
             _short(r.last_polled_at),
             _short(r.next_poll_at),
             str(r.articles_stored),
-            (f"{r.last_error_reason}: {r.last_error}" if r.last_error else "")[:80],
+            (f"{r.last_error_reason}: {errors[r.id]}" if r.last_error else "")[:80],
         )
     out.print(table)
 
@@ -333,6 +337,8 @@ def alerts(
         counts = runtime.store.count_deliveries()
     finally:
         runtime.store.close()
+    sink_urls = [sink.url for sink in runtime.settings.sinks]
+    errors = {r.id: redact_text(r.last_error, *sink_urls) if r.last_error else None for r in rows}
     if as_json:
         data = {
             "counts": counts,
@@ -349,7 +355,7 @@ def alerts(
                     "delivered_at": _iso(r.delivered_at),
                     "next_attempt_at": _iso(r.next_attempt_at),
                     "last_error_reason": r.last_error_reason,
-                    "last_error": r.last_error,
+                    "last_error": errors[r.id],
                 }
                 for r in rows
             ],
@@ -366,7 +372,7 @@ def alerts(
             r.watchlist,
             ", ".join(r.entities),
             html_to_text(r.title)[:60],
-            (r.last_error or "")[:60],
+            (errors[r.id] or "")[:60],
         )
     out.print(table)
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no deliveries yet")

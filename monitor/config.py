@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from monitor.durations import parse_duration
+from monitor.redact import redact_url
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 FirstRun = Literal["store_only", "alert_recent", "alert_all"]
@@ -58,7 +59,7 @@ def _http_url(value: str, field: str) -> str:
     if UNRESOLVED.search(value):
         return value  # checked by the commands that need the value (see Settings.unset_variables)
     if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError(f"{field} must be an http:// or https:// URL, got {value!r}")
+        raise ValueError(f"{field} must be an http:// or https:// URL, got {redact_url(value)!r}")
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"{field} is longer than {MAX_URL_LENGTH} characters; shorten it")
     return value

@@ -15,6 +15,7 @@ from monitor.alerts import send
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
 from monitor.errors import DeliveryError
+from monitor.redact import redact_text
 from monitor.runtime import Runtime, sink_target
 from monitor.wait import wait_first
 
@@ -79,17 +80,18 @@ async def _record_failure(
 ) -> DeliveryOutcome:
     now = runtime.clock()
     when = next_attempt(sink, due.attempts, now, error.retry_after)
+    message = redact_text(str(error), sink.url)
     await runtime.store.mark_failed(
         due.id,
         now=now,
         next_attempt_at=when,
         reason=error.reason,
-        error=str(error),
+        error=message,
         status=error.status,
     )
     state = "retry" if when is not None else "dead"
-    log.warning("delivery %s to %s failed (%s): %s", due.id, due.sink, state, error)
-    return DeliveryOutcome(due.id, due.sink, state, str(error))
+    log.warning("delivery %s to %s failed (%s): %s", due.id, due.sink, state, message)
+    return DeliveryOutcome(due.id, due.sink, state, message)
 
 
 class Outbox:

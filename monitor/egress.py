@@ -22,6 +22,7 @@ import httpcore
 import httpx
 
 from monitor.netstream import AsyncioBackend
+from monitor.redact import redact_url
 
 __all__ = [
     "AddressCheck",
@@ -669,7 +670,7 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
             "too_many_redirects", "too many redirects (a redirect loop, or a chain too long)"
         )
     if isinstance(error, httpx.UnsupportedProtocol):
-        where = f" ({request.url})" if request is not None else ""
+        where = f" ({redact_url(str(request.url))})" if request is not None else ""
         return EgressFailure("bad_url", f"only http and https URLs can be fetched{where}")
     if isinstance(error, httpx.ConnectError):
         where = ""

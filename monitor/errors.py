@@ -10,6 +10,8 @@ MonitorError
 
 from __future__ import annotations
 
+from monitor.redact import redact_text, redact_url
+
 
 class MonitorError(Exception):
     """Base of every error that news-monitor raises on purpose."""
@@ -25,7 +27,8 @@ class ConfigError(MonitorError, ValueError):
 
 class FetchError(MonitorError):
     """A feed URL could not be fetched. ``reason`` is a stable code stored on the source row;
-    ``retry_after`` (seconds) is set when the server asked us to wait (429/503)."""
+    ``retry_after`` (seconds) is set when the server asked us to wait (429/503). The message
+    shows the URL redacted (``monitor.redact``); ``url`` is the URL as given."""
 
     retry_after: float | None = None
 
@@ -33,7 +36,7 @@ class FetchError(MonitorError):
         self.url = url
         self.reason = reason
         self.status = status
-        super().__init__(f"{url}: {message}")
+        super().__init__(f"{redact_url(url)}: {redact_text(message, url)}")
 
 
 class ParseError(MonitorError):
@@ -43,7 +46,7 @@ class ParseError(MonitorError):
         self.url = url
         self.message = message
         self.reason = "parse_error"
-        super().__init__(f"{url}: {message}")
+        super().__init__(f"{redact_url(url)}: {redact_text(message, url)}")
 
     def __reduce__(self) -> tuple[type[ParseError], tuple[str, str]]:
         # Raised in a parsing worker process and re-raised here: it must survive pickling.

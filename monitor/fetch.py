@@ -21,6 +21,7 @@ from monitor.egress import (
     status_reason,
 )
 from monitor.errors import FetchError
+from monitor.redact import redact_url
 
 __all__ = [
     "FEED_ACCEPT",
@@ -132,7 +133,8 @@ async def fetch_feed(
             request = client.build_request("GET", target, headers=headers)
             for _hop in range(options.max_redirects + 1):
                 if request.url.scheme not in ("http", "https"):
-                    message = f"a redirect leads to {request.url}, not an http or https URL"
+                    shown = redact_url(str(request.url))
+                    message = f"a redirect leads to {shown}, not an http or https URL"
                     raise _fetch_error(url, "bad_url", message)
                 # Redirects are followed here rather than by httpx, which reads the whole
                 # body of every redirect response, with no size limit, before following it.
@@ -147,7 +149,7 @@ async def fetch_feed(
                     await response.aclose()
             message = (
                 f"more than {options.max_redirects} redirects (a redirect loop, or a chain "
-                f"too long); the last one leads to {request.url}"
+                f"too long); the last one leads to {redact_url(str(request.url))}"
             )
             raise _fetch_error(url, "too_many_redirects", message)
     except TimeoutError as error:
@@ -201,7 +203,7 @@ async def _read_feed_response(
     if 300 <= status < 400:
         message += " (a redirect that cannot be followed)"
     if final_url != url:
-        message += f" at {final_url}"
+        message += f" at {redact_url(final_url)}"
     if retry_after is not None:
         message += f"; it asks to wait {retry_after:g} s before trying again"
     raise _fetch_error(url, status_reason(status), message, status=status, retry_after=retry_after)

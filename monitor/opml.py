@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError
+from monitor.redact import redact_url
 
 __all__ = ["OpmlSource", "read_opml"]
 
@@ -72,7 +73,8 @@ def read_opml(path: Path) -> list[OpmlSource]:
         if not url:
             continue  # a folder, or a plain link that is not a feed
         feed_type = (outline.get("type") or "").strip().lower()
-        name = (outline.get("title") or outline.get("text") or "").strip() or url
+        # Without a title the source is named by its URL: shown, so redacted.
+        name = (outline.get("title") or outline.get("text") or "").strip() or redact_url(url)
         if feed_type and feed_type not in _FEED_TYPES:
             problems.append(
                 f"{path}: outline {name!r} has type={feed_type!r}; a feed needs type "
@@ -81,8 +83,8 @@ def read_opml(path: Path) -> list[OpmlSource]:
             continue
         if not _is_http_url(url):
             problems.append(
-                f"{path}: outline {name!r} has xmlUrl={url!r}; a feed URL must be an absolute "
-                "http:// or https:// URL"
+                f"{path}: outline {name!r} has xmlUrl={redact_url(url)!r}; a feed URL must be an "
+                "absolute http:// or https:// URL"
             )
             continue
         if url in seen_urls:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from monitor.errors import ParseError
+from monitor.redact import without_credentials
 
 __all__ = ["FeedEntry", "ParsedFeed", "canonical_url", "parse_feed", "story_fingerprint"]
 
@@ -127,7 +128,10 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if not body.strip():
         raise ParseError(url, "empty body: not an RSS or Atom feed")
 
-    response_headers = {"content-location": url}
+    # Links are resolved against the feed URL without its credentials (userinfo, secret query
+    # parameters): an entry's key or link never inherits them.
+    base = without_credentials(url)
+    response_headers = {"content-location": base}
     if content_type:
         response_headers["content-type"] = content_type
     if b"&#" in body:
@@ -165,7 +169,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     entries: list[FeedEntry] = []
     seen_keys: set[str] = set()
     for raw_entry in raw_entries:
-        entry = _build_entry(raw_entry, url)
+        entry = _build_entry(raw_entry, base)
         if entry is None or entry.key in seen_keys:
             continue
         seen_keys.add(entry.key)
@@ -173,7 +177,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
 
     return ParsedFeed(
         title=feed_title,
-        link=_http_url(_get(feed_info, "link"), url),
+        link=_http_url(_get(feed_info, "link"), base),
         entries=tuple(entries),
         bozo=bozo_reason is not None,
         bozo_reason=bozo_reason,
@@ -194,9 +198,10 @@ def story_fingerprint(url: str | None, content_hash: str) -> str:
 def canonical_url(url: str) -> str:
     """Normalise an absolute URL so the same article found by different links compares equal.
 
-    Lower-cases scheme and host, drops the default port, the fragment, tracking query
-    parameters (``utm_*``, ``fbclid``, ...) and an empty query; keeps the order of the
-    remaining query parameters. A URL that cannot be split is returned stripped.
+    Lower-cases scheme and host, drops userinfo (``user:password@``: credentials are never
+    stored with an article), the default port, the fragment, tracking query parameters
+    (``utm_*``, ``fbclid``, ...) and an empty query; keeps the order of the remaining query
+    parameters. A URL that cannot be split is returned stripped.
     """
     url = url.strip()
     try:
@@ -222,7 +227,7 @@ def _canonical(parts: SplitResult) -> tuple[str, str]:
 
 
 def _canonical_netloc(netloc: str, scheme: str) -> tuple[str, str]:
-    userinfo, at, hostport = netloc.rpartition("@")
+    hostport = netloc.rpartition("@")[2]
     if hostport.startswith("["):
         host, bracket, port = hostport.partition("]")
         host = host.lower() + bracket
@@ -234,7 +239,7 @@ def _canonical_netloc(netloc: str, scheme: str) -> tuple[str, str]:
     if port and port.isdigit() and int(port) == _DEFAULT_PORTS.get(scheme):
         port = ""
     rebuilt = f"{host}:{port}" if port else host
-    return f"{userinfo}{at}{rebuilt}", bare_host
+    return rebuilt, bare_host
 
 
 def _is_tracking_param(piece: str) -> bool:

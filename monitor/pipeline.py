@@ -22,6 +22,7 @@ from monitor.errors import FetchError, MonitorError
 from monitor.fetch import fetch_feed
 from monitor.match import WatchlistMatch
 from monitor.parse import FeedEntry
+from monitor.redact import redact_text, redact_url, without_credentials
 from monitor.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ SIGHTING_REFRESH = timedelta(days=1)
 
 @dataclass(frozen=True)
 class PollOutcome:
-    """What one poll of one source did, for logs, metrics and the CLI."""
+    """What one poll of one source did, for logs, metrics and the CLI (``url`` redacted)."""
 
     source: str
     url: str
@@ -158,8 +159,9 @@ async def poll_source(
     try:
         return await _poll(runtime, client, analyser, source, record)
     except Exception as error:  # noqa: BLE001 - one feed must never stop the others
-        log.exception("polling %s failed unexpectedly", source.url)
-        return failure(runtime, source, record, "internal_error", f"{source.url}: {error!r}")
+        shown = redact_url(source.url)
+        log.exception("polling %s failed unexpectedly", shown)
+        return failure(runtime, source, record, "internal_error", f"{shown}: {error!r}")
 
 
 async def _poll(
@@ -190,14 +192,17 @@ async def _poll(
         status=fetched.status,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
-        final_url=fetched.url,
+        final_url=redact_url(fetched.url),
     )
+    shown = redact_url(source.url)
     if fetched.not_modified:
         record(success)
-        return PollOutcome(source.name, source.url, "not_modified")
+        return PollOutcome(source.name, shown, "not_modified")
     assert fetched.body is not None
+    # Relative links resolve against the URL without credentials: articles never keep them.
+    base = without_credentials(fetched.url)
     try:
-        analysed = await analyser.analyse(fetched.body, fetched.url, fetched.content_type)
+        analysed = await analyser.analyse(fetched.body, base, fetched.content_type)
     except MonitorError as error:  # ParseError, WorkerDied
         reason = getattr(error, "reason", "parse_error")
         return failure(runtime, source, record, reason, str(error), fetched.status)
@@ -210,13 +215,13 @@ async def _poll(
     if not triage.new:
         record(success)
         return PollOutcome(
-            source.name, source.url, "ok", entries=len(feed.entries), repeats=triage.repeats
+            source.name, shown, "ok", entries=len(feed.entries), repeats=triage.repeats
         )
     records = records_for(runtime, source, triage.new, now)
     counts = await runtime.store.store_feed(source.id, records, success, now)
     outcome = PollOutcome(
         source.name,
-        source.url,
+        shown,
         "ok",
         entries=len(feed.entries),
         new_articles=counts.articles,
@@ -226,7 +231,7 @@ async def _poll(
     )
     log.info(
         "polled %s: %d entries, %d new, %d repeated stories, %d matches, %d alerts queued",
-        source.url,
+        shown,
         outcome.entries,
         outcome.new_articles,
         outcome.repeats,
@@ -283,8 +288,11 @@ def failure(
     status: int | None = None,
     retry_after: float | None = None,
 ) -> PollOutcome:
-    """Record a failed poll: back off, never sooner than a server's Retry-After."""
+    """Record a failed poll: back off, never sooner than a server's Retry-After. ``message``
+    is stored and logged with the source URL's credentials redacted."""
     now = runtime.clock()
+    message = redact_text(message, source.url)
+    shown = redact_url(source.url)
     record(
         PollRecord(
             source_id=source.id,
@@ -296,5 +304,5 @@ def failure(
             error=message,
         )
     )
-    log.warning("poll failed for %s (%s): %s", source.url, reason, message)
-    return PollOutcome(source.name, source.url, "error", error=message, reason=reason)
+    log.warning("poll failed for %s (%s): %s", shown, reason, message)
+    return PollOutcome(source.name, shown, "error", error=message, reason=reason)

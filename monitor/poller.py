@@ -18,6 +18,7 @@ from monitor import metrics
 from monitor.analysis import Analyser
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.pipeline import PollOutcome, poll_source
+from monitor.redact import redact_url
 from monitor.runtime import Runtime
 from monitor.wait import wait_first
 
@@ -130,7 +131,7 @@ class Poller:
                 else:
                     await self.poll_one(source)
             except Exception:
-                log.exception("polling %s failed; its lease will expire", source.url)
+                log.exception("polling %s failed; its lease will expire", redact_url(source.url))
             finally:
                 self._busy -= 1
                 self._queue.task_done()

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from monitor.redact import redact_url
+
 
 def highlight(text: str, spans: Sequence[Sequence[int]], *, marks: bool = False) -> str:
     """Rich markup of ``text`` with the ``spans`` in bold yellow (feed text is escaped);
@@ -45,7 +47,7 @@ def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
     )
     console.print(f"  {escape(title)}" + (f"  [dim]({escape(source)})[/dim]" if source else ""))
     if url:
-        console.print(f"  [dim]{escape(url)}[/dim]")
+        console.print(f"  [dim]{escape(redact_url(url))}[/dim]")
     for excerpt in alert.get("excerpts", []):
         console.print(
             f"  [dim]{escape(str(excerpt.get('field')))}:[/dim] "

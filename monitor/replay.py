@@ -16,6 +16,7 @@ from monitor.alerts.record import Alert
 from monitor.db.articles import StoredArticle
 from monitor.errors import ConfigError
 from monitor.match import Matcher, load_watchlist
+from monitor.redact import redact_url
 from monitor.runtime import Runtime
 from monitor.text import html_to_text
 
@@ -44,7 +45,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     return {
         "article_id": alert.article.id,
         "title": alert.article.title,
-        "url": alert.article.url,
+        "url": redact_url(alert.article.url) if alert.article.url else None,
         "source": alert.article.source_name,
         "fetched_at": alert.created_at.isoformat(),
         **alert.match.to_json(),

@@ -16,6 +16,7 @@ from monitor.errors import ConfigError
 from monitor.fetch import HttpOptions
 from monitor.match import Matcher, Watchlist, load_watchlist
 from monitor.opml import read_opml
+from monitor.redact import redact_url, use_secret_params
 from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries
 
 
@@ -58,7 +59,7 @@ def source_specs(loaded: LoadedSettings) -> list[SourceSpec]:
                 continue
             if len(url) > MAX_URL_LENGTH:
                 problems.append(
-                    f"{loaded.path}: sources[{index}]: {url[:80]}... is longer than "
+                    f"{loaded.path}: sources[{index}]: {redact_url(url)[:80]}... is longer than "
                     f"{MAX_URL_LENGTH} characters; shorten it"
                 )
                 continue
@@ -173,6 +174,7 @@ class Runtime:
 
         ``need_sinks`` makes an unset ``${VAR}`` in a sink an error (run, once, check).
         """
+        use_secret_params(loaded.settings.redact_query_params)
         if need_sinks:
             loaded.require_sinks()
         watchlists = load_watchlists(loaded)

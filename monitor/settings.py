@@ -32,6 +32,7 @@ from monitor.config import (
     WatchlistConfig,
 )
 from monitor.errors import ConfigError
+from monitor.redact import DEFAULT_SECRET_PARAMS
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -79,6 +80,8 @@ class Settings(BaseSettings):
     match: MatchConfig = MatchConfig()
     retention: Duration | None = timedelta(days=90)
     http: HttpServerConfig | None = None
+    # Query parameters whose values are credentials: masked wherever a URL is shown.
+    redact_query_params: list[str] = Field(default_factory=lambda: list(DEFAULT_SECRET_PARAMS))
 
     @classmethod
     def settings_customise_sources(

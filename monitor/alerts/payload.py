@@ -1,5 +1,6 @@
 """What an alert says: the Standard Webhooks JSON body, its exact bytes, and its Slack and Discord
-renderings (pure; feed text is untrusted, so each rendering escapes it for its own markup).
+renderings (pure; feed text is untrusted, so each rendering escapes it for its own markup; URLs
+are redacted, so no credential in a feed URL reaches a receiver).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
+
+from monitor.redact import redact_text, redact_url
 
 __all__ = [
     "DISCORD_LIMITS",
@@ -107,7 +110,8 @@ def build_payload(
 
     ``matches`` and ``excerpts`` are in the ``monitor match`` shape; only the documented keys are
     kept, in a stable order, so the receiver's contract does not drift with internal fields.
-    Datetimes are written in UTC (``...Z``). Raises ``ValueError`` on a malformed match/excerpt.
+    Datetimes are written in UTC (``...Z``); the article and source URLs are redacted
+    (``monitor.redact``). Raises ``ValueError`` on a malformed match/excerpt.
     """
     return {
         "type": EVENT_TYPE,
@@ -118,9 +122,12 @@ def build_payload(
             "article": {
                 "id": article.id,
                 "title": article.title,
-                "url": article.url,
+                "url": redact_url(article.url) if article.url else article.url,
                 "published": _iso(article.published) if article.published else None,
-                "source": {"name": article.source_name, "url": article.source_url},
+                "source": {
+                    "name": redact_text(article.source_name),  # it may be a URL
+                    "url": redact_url(article.source_url),
+                },
             },
             "matches": [_match_entry(match) for match in matches],
             "excerpts": [_excerpt_entry(excerpt) for excerpt in excerpts],
@@ -179,6 +186,11 @@ def _optional_text(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+def _optional_url(value: object) -> str | None:
+    text = _optional_text(value)
+    return redact_url(text) if text else None
+
+
 def _read_alert(payload: Mapping[str, object]) -> _Alert:
     data = _mapping(payload.get("data"), "data")
     article = _mapping(data.get("article"), "data.article")
@@ -204,10 +216,10 @@ def _read_alert(payload: Mapping[str, object]) -> _Alert:
         watchlist=_text(data.get("watchlist")),
         entities=tuple(_text(entity) for entity in entities),
         title=_text(article.get("title")),
-        url=_optional_text(article.get("url")),
+        url=_optional_url(article.get("url")),
         published=_optional_text(article.get("published")),
         source_name=_text(source.get("name")),
-        source_url=_optional_text(source.get("url")),
+        source_url=_optional_url(source.get("url")),
         excerpts=tuple(excerpts),
         rule=_optional_text(data.get("rule")),
         timestamp=_optional_text(payload.get("timestamp")),

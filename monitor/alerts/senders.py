@@ -1,8 +1,9 @@
 """Sends one alert to one sink (standard webhook, Slack or Discord) over a given httpx client.
 
 Failures raise ``DeliveryError`` with a stable ``reason`` (see ``DELIVERY_REASONS``), the HTTP
-``status`` when there was one, and ``retry_after`` (seconds, or None). Messages never contain the
-sink URL: Slack and Discord webhook URLs are credentials.
+``status`` when there was one, and ``retry_after`` (seconds, or None). Messages never show the
+sink URL's credentials (userinfo, secret query parameters, Slack and Discord webhook tokens):
+they pass through ``monitor.redact.redact_text``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 from monitor.alerts.payload import MessageFormat, encode_body, render_message
 from monitor.alerts.signing import sign
 from monitor.errors import DeliveryError, FetchError
+from monitor.redact import redact_text, redact_url
 
 __all__ = [
     "DELIVERY_REASONS",
@@ -67,23 +69,10 @@ def _delivery_error(
     status: int | None = None,
     retry_after: float | None = None,
 ) -> DeliveryError:
-    error = DeliveryError(sink.name, reason, _redact(sink, message), status)
+    error = DeliveryError(sink.name, reason, redact_text(message, sink.url), status)
     # Every DeliveryError from send() carries retry_after, so the outbox can honour it.
     error.retry_after = retry_after
     return error
-
-
-def _redact(sink: SinkTarget, message: str) -> str:
-    """``message`` without the sink URL or its path (chat webhook URLs carry the token)."""
-    if sink.url:
-        message = message.replace(sink.url, "<sink URL>")
-        try:
-            path = httpx.URL(sink.url).path
-        except (httpx.InvalidURL, ValueError, TypeError):
-            path = ""
-        if len(path) > 1:
-            message = message.replace(path, "<sink path>")
-    return message
 
 
 def _retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -145,7 +134,7 @@ def _status_error(
 def _transport_error(sink: SinkTarget, exc: Exception) -> DeliveryError:
     if isinstance(exc, FetchError):
         reason = exc.reason if exc.reason in ("blocked_address", "timeout") else "connect_error"
-        message = str(exc).removeprefix(f"{exc.url}: ")
+        message = str(exc).removeprefix(f"{redact_url(exc.url)}: ")
         return _delivery_error(sink, reason, message, exc.status)
     if isinstance(exc, httpx.TimeoutException):
         reason = "timeout"

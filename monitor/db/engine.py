@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from monitor.db.problems import read_only_postgresql, redact_url, sqlite_path, unusable
+from monitor.db.problems import read_only_postgresql, sqlite_path, unusable
 from monitor.errors import DatabaseError
+from monitor.redact import redact_url
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig

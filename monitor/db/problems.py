@@ -4,22 +4,12 @@ path, a PostgreSQL URL without its password), what went wrong, and what to do.""
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from monitor.errors import DatabaseError
-
-# SQLAlchemy's own grammar for the user part: the password runs from the first ':' after the
-# user name up to the '@' (see sqlalchemy.engine.url).
-_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/]*:)[^@]*@")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password (if any) shown as ``***``, even when it does not parse."""
-    return _PASSWORD.sub(r"\g<head>***@", url, count=1)
 
 
 def sqlite_path(engine: Engine) -> Path | None:

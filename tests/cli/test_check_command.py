@@ -197,3 +197,24 @@ def test_check_refuses_every_loopback_spelling_that_once_refuses(tmp_path: Path)
             tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=sources, sink_url=None
         )
         assert monitor("check", "--config", str(allowed)).returncode == 0
+
+
+def test_redact_query_params_names_the_secret_parameters(tmp_path: Path) -> None:
+    # The refused-address problems show the URLs; `redact_query_params` says which query
+    # parameters hide their value there (it replaces the default list).
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+database_url: sqlite:///{tmp_path}/m.db
+redact_query_params: [Session, ticket]
+sources:
+  - name: Intranet
+    url: http://10.0.0.5/feed.xml?session=abc123&ticket=xyz789&token=plain1
+watchlists: [{LIBYA_WATCHLIST}]
+""",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    assert "feed.xml?session=REDACTED&ticket=REDACTED&token=plain1 is a private" in result.stderr
+    assert "abc123" not in result.stderr and "xyz789" not in result.stderr

@@ -129,7 +129,7 @@ def test_non_numeric_port_is_one_line_without_the_password(
     line = one_error_line(monitor_in(tmp_path, *command, "--config", str(config)))
 
     assert "hunter2" not in line
-    assert "postgresql+psycopg://u:***@127.0.0.1:abc/db" in line and "port" in line, line
+    assert "postgresql+psycopg://REDACTED@127.0.0.1:abc/db" in line and "port" in line, line
 
 
 @pytest.mark.postgres

@@ -474,6 +474,28 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     assert second.url == "https://example.org/feeds/world/story-2.html"
 
 
+def test_links_never_keep_credentials() -> None:
+    # Relative links resolved against a feed URL with credentials, and an absolute link with
+    # its own: the stored URL (and a key made from it) has no user:password@ and no token.
+    body = rss(
+        "<item><guid>r1</guid><title>t</title><link>/news/1</link></item>"
+        "<item><title>t2</title><link>story-2.html</link></item>"
+        "<item><guid>a1</guid><title>t</title><link>https://bob:pw9@example.net/a</link></item>"
+        '<item><guid isPermaLink="true">/libya/42</guid><title>t</title></item>'
+        '<item><guid isPermaLink="true">#top</guid><title>t</title></item>'
+    )
+    feed = parse_feed(body, "https://user:s3cret@example.org/feeds/rss.xml?token=abc&p=2")
+    relative, keyless, absolute, permalink, fragment = feed.entries
+
+    assert relative.url == "https://example.org/news/1"
+    assert keyless.url == keyless.key == "https://example.org/feeds/story-2.html"
+    assert absolute.url == "https://example.net/a"
+    assert permalink.key == permalink.url == "https://example.org/libya/42"
+    # A link to the feed itself does not inherit its secret query parameters either.
+    assert fragment.url == "https://example.org/feeds/rss.xml?p=2"
+    assert "s3cret" not in fragment.key and "abc" not in fragment.key
+
+
 def test_atom_xml_base_is_honoured() -> None:
     body = atom(
         '<entry xml:base="https://example.net/base/"><id>urn:b</id><title>t</title>'
@@ -517,7 +539,8 @@ CANONICAL_URLS = [
         "https://example.org/a?q=tripoli%20libya&page=2",
     ),
     ("https://example.org/a?flag", "https://example.org/a?flag"),
-    ("https://user@Example.org:443/a", "https://user@example.org/a"),
+    ("https://user@Example.org:443/a", "https://example.org/a"),
+    ("http://user:pw@[2001:DB8::1]:8080/a", "http://[2001:db8::1]:8080/a"),
     ("http://[2001:DB8::1]:80/a", "http://[2001:db8::1]/a"),
     ("  https://example.org/a  ", "https://example.org/a"),
     (

@@ -268,3 +268,16 @@ def test_long_urls_and_rules_keep_both_formats_valid() -> None:
     discord = discord_message(payload)
     _assert_discord_limits(discord)
     assert _embed(discord)["url"] == url
+
+
+def test_slack_and_discord_never_link_credentials() -> None:
+    # A payload as stored or built elsewhere, with the URLs as a feed wrote them.
+    payload = _payload(url="https://bob:pw1@news.example.org/a?id=3")
+    article = payload["data"]["article"]  # type: ignore[index]
+    article["source"]["url"] = "https://user:s3cret@news.example.org/rss.xml?Token=t0ken"
+    article["url"] = "https://bob:pw1@news.example.org/a?id=3&key=k3y"
+    for message in (slack_message(payload), discord_message(payload)):
+        text = repr(message)
+        for secret in ("pw1", "k3y", "s3cret", "t0ken"):
+            assert secret not in text, text
+        assert "https://REDACTED@news.example.org/rss.xml?Token=REDACTED" in text

@@ -161,3 +161,30 @@ def test_body_refuses_nan_and_survives_lone_surrogates() -> None:
     with pytest.raises(ValueError):
         encode_body({"value": float("nan")})
     assert json.loads(encode_body({"text": "a\ud800b"})) == {"text": "a?b"}
+
+
+def test_article_and_source_urls_are_redacted() -> None:
+    article = ArticleRef(
+        id=7,
+        title="t",
+        url="https://bob:pw1@news.example.org/a?id=3&access_token=tok1",
+        published=None,
+        # A source from an OPML outline without a title is named by its URL.
+        source_name="https://user:s3cret@news.example.org/rss.xml?token=t0ken&page=2",
+        source_url="https://user:s3cret@news.example.org/rss.xml?token=t0ken&page=2",
+    )
+    payload = build_payload(
+        watchlist="libya",
+        entities=(),
+        article=article,
+        matches=[],
+        excerpts=[],
+        rule=None,
+        timestamp=NOW,
+    )
+    shown = payload["data"]["article"]  # type: ignore[index]
+    assert shown["url"] == "https://REDACTED@news.example.org/a?id=3&access_token=REDACTED"
+    source = "https://REDACTED@news.example.org/rss.xml?token=REDACTED&page=2"
+    assert shown["source"] == {"name": source, "url": source}
+    for secret in ("pw1", "tok1", "s3cret", "t0ken"):
+        assert secret not in encode_body(payload).decode()

@@ -1,0 +1,170 @@
+"""What of a URL may be shown: userinfo, secret query parameters and chat-webhook tokens become
+``REDACTED`` in every URL that is logged, printed, stored for display or sent in an alert."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Final
+from urllib.parse import unquote, unquote_plus
+
+__all__ = [
+    "DEFAULT_SECRET_PARAMS",
+    "MASK",
+    "RedactingFormatter",
+    "redact_text",
+    "redact_url",
+    "use_secret_params",
+    "without_credentials",
+]
+
+MASK: Final = "REDACTED"
+# Query (and fragment) parameters whose value is a credential; names compare case-insensitively.
+# The config key `redact_query_params` replaces this list.
+DEFAULT_SECRET_PARAMS: Final = (
+    "token",
+    "key",
+    "api_key",
+    "apikey",
+    "access_token",
+    "secret",
+    "password",
+    "sig",
+    "signature",
+    "auth",
+)
+# A secret shorter than this is not searched for on its own in free text (it would mask
+# ordinary words); inside a URL it is masked whatever its length.
+MIN_SECRET_CHARS: Final = 4
+
+_secret_params: frozenset[str] = frozenset(DEFAULT_SECRET_PARAMS)
+
+# RFC 3986, appendix B: matches every string, so splitting never fails.
+_PARTS = re.compile(
+    r"(?P<scheme>[^:/?#]+:)?(?P<authority>//[^/?#]*)?(?P<path>[^?#]*)"
+    r"(?P<query>\?[^#]*)?(?P<fragment>#.*)?",
+    re.DOTALL,
+)
+# Paths whose last part is the credential: Slack incoming webhooks and Discord webhooks.
+_TOKEN_PATHS = (
+    re.compile(r"(/services/[^/]+/[^/]+/)([^/]+)"),
+    re.compile(r"(/api(?:/v\d+)?/webhooks/[^/]+/)([^/]+)"),
+)
+_SEPARATORS = re.compile(r"([&;])")
+# A URL inside free text: up to a space or quote, without trailing punctuation.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]")
+
+
+def use_secret_params(names: Iterable[str]) -> None:
+    """Make ``names`` the query parameters whose values are masked (the `redact_query_params`
+    setting; `Runtime.build` and `monitor check` apply it)."""
+    global _secret_params
+    _secret_params = frozenset(name.strip().lower() for name in names if name.strip())
+
+
+def _is_secret_param(name: str) -> bool:
+    return unquote_plus(name).strip().lower() in _secret_params
+
+
+def _params(text: str, keep: bool) -> str:
+    """``a=1&token=x`` with each secret parameter's value masked (``keep``) or dropped."""
+    pieces = _SEPARATORS.split(text)
+    kept: list[str] = []
+    for index in range(0, len(pieces), 2):
+        name, equals, value = pieces[index].partition("=")
+        if equals and value and _is_secret_param(name):
+            if not keep:
+                continue
+            pieces[index] = f"{name}={MASK}"
+        if kept and index:
+            kept.append(pieces[index - 1])
+        kept.append(pieces[index])
+    return "".join(kept)
+
+
+def _odd_port(authority: str) -> bool:
+    """An authority whose port is not a number: a password holding ``/``, ``?`` or ``#``."""
+    host_port = authority.rsplit("]", 1)[-1]
+    _, colon, port = host_port.rpartition(":")
+    return bool(colon) and bool(port) and not port.isdigit()
+
+
+def _split(url: str) -> tuple[str, str, str, str, str, str]:
+    """(scheme, userinfo, authority, path, query, fragment), each part but the userinfo with
+    its delimiter; the authority without the userinfo (``//host:port``)."""
+    found = _PARTS.fullmatch(url)
+    assert found is not None  # the pattern matches every string
+    scheme, authority, path, query, fragment = (found.group(k) or "" for k in _PARTS.groupindex)
+    if "@" in authority:
+        userinfo, _, host = authority[2:].rpartition("@")
+        return scheme, userinfo, "//" + host, path, query, fragment
+    rest = url[len(scheme) + len(authority) :]
+    if _odd_port(authority) and "@" in rest:
+        # A password holding "/", "?" or "#": the userinfo runs to the last "@".
+        userinfo, _, after = url[len(scheme) + 2 :].rpartition("@")
+        _, _, authority, path, query, fragment = _split(f"{scheme}//{after}")
+        return scheme, userinfo, authority, path, query, fragment
+    return scheme, "", authority, path, query, fragment
+
+
+def _masked_path(path: str) -> str:
+    for pattern in _TOKEN_PATHS:
+        path = pattern.sub(lambda found: found.group(1) + MASK, path)
+    return path
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown: userinfo, the values of secret query and fragment
+    parameters, and Slack/Discord webhook tokens replaced by ``REDACTED``; everything else as
+    written. Never raises, whatever the text."""
+    scheme, userinfo, authority, path, query, fragment = _split(url)
+    if userinfo:
+        authority = f"//{MASK}@{authority[2:]}"
+    if query:
+        query = "?" + _params(query[1:], keep=True)
+    if fragment:
+        fragment = "#" + _params(fragment[1:], keep=True)
+    return scheme + authority + _masked_path(path) + query + fragment
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without its userinfo and secret query parameters (not masked: gone), e.g. as
+    the base that relative links are resolved against."""
+    scheme, _, authority, path, query, fragment = _split(url)
+    if query:
+        kept = _params(query[1:], keep=False)
+        query = "?" + kept if kept else ""
+    return scheme + authority + path + query + fragment
+
+
+def _secrets_of(url: str) -> set[str]:
+    """The credentials written in ``url``: userinfo, password, secret parameter values and
+    webhook tokens, as written and percent-decoded."""
+    _, userinfo, _, path, query, fragment = _split(url)
+    secrets = {userinfo, userinfo.partition(":")[2]}
+    for part in (query[1:], fragment[1:]):
+        for piece in _SEPARATORS.split(part):
+            name, equals, value = piece.partition("=")
+            if equals and _is_secret_param(name):
+                secrets.add(value)
+    for pattern in _TOKEN_PATHS:
+        secrets.update(match.group(2) for match in pattern.finditer(path))
+    decoded = {unquote(secret) for secret in secrets}
+    return {secret for secret in secrets | decoded if len(secret) >= MIN_SECRET_CHARS}
+
+
+def redact_text(text: str, *urls: str) -> str:
+    """``text`` (an error message, a receiver's answer) with every URL in it redacted, and
+    every credential of ``urls`` masked wherever it appears on its own."""
+    text = _URL_IN_TEXT.sub(lambda found: redact_url(found.group()), text)
+    for secret in sorted({s for url in urls for s in _secrets_of(url)}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter that redacts every URL in the formatted line (traceback included)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))

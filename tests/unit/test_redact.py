@@ -1,0 +1,199 @@
+"""`monitor.redact`: what of a URL may be shown, and what a text naming URLs becomes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.redact import (
+    DEFAULT_SECRET_PARAMS,
+    RedactingFormatter,
+    redact_text,
+    redact_url,
+    use_secret_params,
+    without_credentials,
+)
+
+
+@pytest.fixture
+def default_params() -> Iterator[None]:
+    use_secret_params(DEFAULT_SECRET_PARAMS)
+    yield
+    use_secret_params(DEFAULT_SECRET_PARAMS)
+
+
+pytestmark = pytest.mark.usefixtures("default_params")
+
+REDACTED_URLS = [
+    # userinfo, with and without a password, whatever the host
+    ("http://user:s3cret@example.org/feed", "http://REDACTED@example.org/feed"),
+    ("https://t0ken@example.org/feed", "https://REDACTED@example.org/feed"),
+    ("http://user:@example.org/", "http://REDACTED@example.org/"),
+    ("http://user:pw@example.org:8080/a", "http://REDACTED@example.org:8080/a"),
+    ("http://user:pw@127.0.0.1:8080/a", "http://REDACTED@127.0.0.1:8080/a"),
+    ("http://user:pw@[2001:db8::1]:8443/a", "http://REDACTED@[2001:db8::1]:8443/a"),
+    ("http://[2001:db8::1]:8443/a?b=1", "http://[2001:db8::1]:8443/a?b=1"),
+    ("http://us%40er:p%3Aw@example.org/", "http://REDACTED@example.org/"),
+    ("http://user:p@ss@example.org/", "http://REDACTED@example.org/"),  # "@" not encoded
+    ("http://user:pa/ss@example.org/a", "http://REDACTED@example.org/a"),  # "/" not encoded
+    ("http://user:pa#ss@example.org/a", "http://REDACTED@example.org/a"),  # "#" not encoded
+    ("postgresql+psycopg://app:pw@db/monitor", "postgresql+psycopg://REDACTED@db/monitor"),
+    # secret query parameters, case-insensitive, the others kept in order
+    ("https://example.org/rss?token=abc&page=2", "https://example.org/rss?token=REDACTED&page=2"),
+    ("https://example.org/rss?page=2&TOKEN=abc", "https://example.org/rss?page=2&TOKEN=REDACTED"),
+    ("https://example.org/rss?Api_Key=abc", "https://example.org/rss?Api_Key=REDACTED"),
+    (
+        "https://example.org/rss?apikey=a&key=b",
+        "https://example.org/rss?apikey=REDACTED&key=REDACTED",
+    ),
+    (
+        "https://example.org/rss?access_token=a;sig=b",
+        "https://example.org/rss?access_token=REDACTED;sig=REDACTED",
+    ),
+    ("https://example.org/rss?to%6Ben=abc", "https://example.org/rss?to%6Ben=REDACTED"),
+    ("https://example.org/rss?token=", "https://example.org/rss?token="),  # nothing to hide
+    ("https://example.org/rss?token", "https://example.org/rss?token"),
+    ("https://example.org/rss?tokens=abc&monkey=1", "https://example.org/rss?tokens=abc&monkey=1"),
+    # fragments: kept, unless they carry a secret parameter (OAuth implicit flow)
+    ("https://example.org/a#section-2", "https://example.org/a#section-2"),
+    (
+        "https://example.org/cb#access_token=abc&x=1",
+        "https://example.org/cb#access_token=REDACTED&x=1",
+    ),
+    (
+        "https://example.org/a?secret=x#password=y",
+        "https://example.org/a?secret=REDACTED#password=REDACTED",
+    ),
+    # chat webhook tokens in the path
+    (
+        "https://hooks.slack.com/services/T0001/B0001/XXXXabcd",
+        "https://hooks.slack.com/services/T0001/B0001/REDACTED",
+    ),
+    (
+        "https://discord.com/api/webhooks/123456/tok-EN_1",
+        "https://discord.com/api/webhooks/123456/REDACTED",
+    ),
+    (
+        "https://discord.com/api/v10/webhooks/123456/tok/slack?wait=true",
+        "https://discord.com/api/v10/webhooks/123456/REDACTED/slack?wait=true",
+    ),
+    # nothing secret: the URL as written (no normalisation)
+    ("HTTP://Example.ORG:80/a/../b?q=1&&p#f", "HTTP://Example.ORG:80/a/../b?q=1&&p#f"),
+    ("https://example.org/@alice.rss", "https://example.org/@alice.rss"),
+]
+
+
+@pytest.mark.parametrize(("url", "shown"), REDACTED_URLS)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+    assert redact_url(shown) == shown  # redacting twice changes nothing
+
+
+MALFORMED = [
+    "",
+    " ",
+    "http://",
+    "http://[::1",
+    "http://user:pw@",
+    "::::",
+    "?token",
+    "#",
+    "@",
+    "http://h:99999999999/",
+    "http://\x00:\ud800@h",
+    "//u:p@h",
+    "%zz://%zz@%zz",
+]
+
+
+@pytest.mark.parametrize("text", MALFORMED)
+def test_malformed_urls_never_raise(text: str) -> None:
+    assert isinstance(redact_url(text), str)
+    assert isinstance(without_credentials(text), str)
+    assert isinstance(redact_text(f"see {text} now", text), str)
+
+
+@given(st.text())
+def test_any_text_is_redacted_without_raising(text: str) -> None:
+    assert redact_url(redact_url(text)) == redact_url(text)
+    redact_text(text, text)
+    without_credentials(text)
+
+
+_SECRET = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._~", min_size=1, max_size=20)
+
+
+@given(
+    user=_SECRET,
+    password=_SECRET,
+    token=_SECRET,
+    port=st.integers(1, 65535),
+    host=st.sampled_from(["example.org", "127.0.0.1", "[::1]", "[2001:db8::7]"]),
+    name=st.sampled_from(DEFAULT_SECRET_PARAMS),
+    upper=st.booleans(),
+)
+def test_credentials_never_survive(
+    user: str, password: str, token: str, port: int, host: str, name: str, upper: bool
+) -> None:
+    user, password, token = "U" + user, "P" + password, "T" + token  # never in the rest
+    name = name.upper() if upper else name
+    url = f"https://{user}:{password}@{host}:{port}/feed.xml?page=2&{name}={token}#top"
+    shown = redact_url(url)
+    assert user not in shown and password not in shown and token not in shown
+    assert shown == f"https://REDACTED@{host}:{port}/feed.xml?page=2&{name}=REDACTED#top"
+    bare = without_credentials(url)
+    assert bare == f"https://{host}:{port}/feed.xml?page=2#top"
+
+
+def test_configured_params_replace_the_defaults() -> None:
+    use_secret_params(["X-Session", "code"])
+    assert redact_url("https://h/a?x-session=1&CODE=2&token=3") == (
+        "https://h/a?x-session=REDACTED&CODE=REDACTED&token=3"
+    )
+
+
+def test_without_credentials_drops_userinfo_and_secret_params() -> None:
+    url = "http://user:pw@127.0.0.1:8080/feed.xml?Token=abc&page=2&sig=x"
+    assert without_credentials(url) == "http://127.0.0.1:8080/feed.xml?page=2"
+    assert without_credentials("http://u:p@h/f?token=a") == "http://h/f"
+    assert without_credentials("https://h/services/T/B/tok") == "https://h/services/T/B/tok"
+
+
+def test_text_redacts_every_url_and_the_known_credentials_alone() -> None:
+    feed = "http://user:s3cretpw@h:81/f?token=t0ken123"
+    slack = "https://hooks.slack.com/services/T1/B1/xoxbTOKEN"
+    message = (
+        f"GET {feed}, then 'http://other:pw99@h2/x'. Server said: bad token t0ken123 for user:"
+        "s3cretpw at /services/T1/B1/xoxbTOKEN."
+    )
+    shown = redact_text(message, feed, slack)
+    assert shown == (
+        "GET http://REDACTED@h:81/f?token=REDACTED, then 'http://REDACTED@h2/x'. Server said: "
+        "bad token REDACTED for REDACTED at /services/T1/B1/REDACTED."
+    )
+
+
+def test_short_credentials_are_masked_in_urls_but_not_searched_for_in_text() -> None:
+    url = "http://a:pw@h/?key=1"
+    assert redact_url(url) == "http://REDACTED@h/?key=REDACTED"
+    assert redact_text("key 1 of 1: pw", url) == "key 1 of 1: pw"
+
+
+def test_log_lines_are_redacted_tracebacks_included() -> None:
+    formatter = RedactingFormatter("%(levelname)s %(message)s")
+    try:
+        raise ValueError("cannot open http://u:s3cret@h/f?token=abcd")
+    except ValueError:
+        record = logging.LogRecord(
+            "monitor", logging.WARNING, __file__, 1, "polled %s", ("http://u:pw@h/",), None
+        )
+        record.exc_info = sys.exc_info()
+    line = formatter.format(record)
+    assert line.startswith("WARNING polled http://REDACTED@h/")
+    assert "ValueError: cannot open http://REDACTED@h/f?token=REDACTED" in line
+    assert "s3cret" not in line and "abcd" not in line
