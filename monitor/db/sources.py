@@ -101,11 +101,23 @@ def _row(row: object) -> SourceRow:
     )
 
 
+SYNC_CHUNK = 1000
+
+
 def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -> None:
     """Make the table follow the config: add new sources, update changed ones, and disable
     the ones no longer configured (their articles and history stay). New sources are
     inserted in one statement."""
-    existing = {row.url: row for row in conn.execute(select(sources)).all()}
+    compared = [
+        sources.c.id,
+        sources.c.url,
+        sources.c.name,
+        sources.c.enabled,
+        sources.c.interval_seconds,
+        sources.c.first_run,
+        sources.c.first_run_window_seconds,
+    ]
+    existing = {row.url: row for row in conn.execute(select(*compared)).all()}
     wanted = {spec.url for spec in specs}
     added = []
     for spec in specs:
@@ -142,7 +154,9 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
             from sqlalchemy.dialects import sqlite
 
             statement = sqlite.insert(sources)
-        conn.execute(statement.on_conflict_do_nothing(index_elements=["url"]), added)
+        statement = statement.on_conflict_do_nothing(index_elements=["url"])
+        for start in range(0, len(added), SYNC_CHUNK):  # bounded memory for 10,000 sources
+            conn.execute(statement, added[start : start + SYNC_CHUNK])
     gone = [row.id for url, row in existing.items() if url not in wanted and row.enabled]
     if gone:
         conn.execute(update(sources).where(sources.c.id.in_(gone)).values(enabled=False))

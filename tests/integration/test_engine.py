@@ -236,12 +236,16 @@ def test_an_alert_queued_by_one_instance_is_sent_at_once_by_another(
             poller.store.close()
 
 
-def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
-    tmp_path: Path, feeds: FeedServer
-) -> None:
-    # A large feed (8 MB, under the 10 MB cap) keeps the worker busy long enough to kill it
-    # while it parses, however fast the machine.
-    big = [(f"b{i}", f"Item {i} about Haftar", "<p>" + "word " * 26000 + "</p>") for i in range(58)]
+BIG_ENTRIES = 58
+
+
+def _big_feed_runtime(tmp_path: Path, feeds: FeedServer) -> Runtime:
+    """One source: an 8 MB feed (under the 10 MB cap) of 58 entries naming Haftar, which keeps
+    a parsing worker busy for a while however fast the machine; one worker."""
+    big = [
+        (f"b{i}", f"Item {i} about Haftar", "<p>" + "word " * 26000 + "</p>")
+        for i in range(BIG_ENTRIES)
+    ]
     feeds.route("/big.xml", Reply(body=rss(big)))
     config = write_config(
         tmp_path,
@@ -252,6 +256,14 @@ def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
     )
     runtime = Runtime.build(load_settings(config), need_sinks=True)
     runtime.db.prepare()
+    return runtime
+
+
+def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # The large feed keeps the worker busy long enough to kill it while it parses.
+    runtime = _big_feed_runtime(tmp_path, feeds)
     killed: list[int] = []
 
     async def run() -> None:
@@ -287,7 +299,7 @@ def test_a_worker_that_dies_mid_parse_is_replaced_and_nothing_is_half_stored(
                 lambda c: c.execute(sources.update().values(next_poll_at=FIXED_NOW))
             )
             (again,) = await service.poll_all()
-            assert again.status == "ok" and again.new_articles == 58
+            assert again.status == "ok" and again.new_articles == BIG_ENTRIES
 
     try:
         asyncio.run(run())
@@ -302,17 +314,7 @@ def test_a_feed_past_the_analysis_deadline_fails_alone_and_the_workers_are_repla
     # A parser that never returns (or a feed that takes far too long) must not hold a poll
     # worker forever: past the deadline the feed fails with parse_timeout, its worker is
     # killed, and the next poll runs on new workers. The deadline is shortened for the test.
-    big = [(f"b{i}", f"Item {i} about Haftar", "<p>" + "word " * 26000 + "</p>") for i in range(58)]
-    feeds.route("/big.xml", Reply(body=rss(big)))
-    config = write_config(
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path}/m.db",
-        sources=[("Big", feeds.url("/big.xml"))],
-        sink_url=None,
-        extra={"poll": {"interval": "10m", "allow_private_networks": True, "workers": 1}},
-    )
-    runtime = Runtime.build(load_settings(config), need_sinks=True)
-    runtime.db.prepare()
+    runtime = _big_feed_runtime(tmp_path, feeds)
 
     async def run() -> None:
         async with Service(runtime) as service:
@@ -335,7 +337,7 @@ def test_a_feed_past_the_analysis_deadline_fails_alone_and_the_workers_are_repla
                 lambda c: c.execute(sources.update().values(next_poll_at=FIXED_NOW))
             )
             (again,) = await service.poll_all()
-            assert again.status == "ok" and again.new_articles == 58
+            assert again.status == "ok" and again.new_articles == BIG_ENTRIES
             assert first not in analyser.worker_pids()
 
     try:
