@@ -142,16 +142,21 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             }
         )
         return
+    # One print for all the lines (rich costs about 0.1 ms a call: 10,000 sources, 1 s), with
+    # source names and errors escaped so that "[...]" in them is shown, not read as markup.
+    lines = []
     for poll in polls:
         if poll.status == "error":
-            out.print(f"[red]error[/red] {poll.source}: {poll.error}")
+            lines.append(f"[red]error[/red] {escape(poll.source)}: {escape(poll.error or '')}")
         elif poll.status == "not_modified":
-            out.print(f"[dim]not modified[/dim] {poll.source}")
+            lines.append(f"[dim]not modified[/dim] {escape(poll.source)}")
         else:
-            out.print(
-                f"ok {poll.source}: {poll.entries} entries, {poll.new_articles} new, "
+            lines.append(
+                f"ok {escape(poll.source)}: {poll.entries} entries, {poll.new_articles} new, "
                 f"{poll.matches} matches, {poll.deliveries} alerts queued"
             )
+    if lines:
+        out.print("\n".join(lines))
     delivered = sum(d.status == "delivered" for d in sent)
     out.print(f"alerts: {delivered} delivered, {len(sent) - delivered} not delivered")
 
