@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -323,3 +323,15 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """``INSERT`` for ``table`` in the connection's dialect, which has ``ON CONFLICT``.
+    The dialect's module is imported here: SQLite users never load PostgreSQL's (20 ms)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)

@@ -18,8 +18,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor.db.engine import dialect_insert
 from monitor.db.schema import articles, seen_keys, seen_stories
 
 # Entries per lookup statement: a feed of up to this many entries is one statement.
@@ -108,8 +108,7 @@ def _upsert(
 ) -> None:
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table)
+    statement = dialect_insert(conn, table)
     statement = statement.on_conflict_do_update(
         index_elements=["source_id", column],
         set_={"last_seen_at": statement.excluded.last_seen_at},

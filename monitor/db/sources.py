@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
+from monitor.db.engine import dialect_insert
 from monitor.db.schema import deliveries, sources
 from monitor.db.seen import SeenEntry
 
@@ -145,16 +145,7 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
             conn.execute(update(sources).where(sources.c.id == row.id).values(**values))
     if added:
         # Another instance starting at the same moment may add the same sources: theirs win.
-        # (the dialect's module is imported here: SQLite users never load PostgreSQL's)
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects import postgresql
-
-            statement: Any = postgresql.insert(sources)
-        else:
-            from sqlalchemy.dialects import sqlite
-
-            statement = sqlite.insert(sources)
-        statement = statement.on_conflict_do_nothing(index_elements=["url"])
+        statement = dialect_insert(conn, sources).on_conflict_do_nothing(index_elements=["url"])
         for start in range(0, len(added), SYNC_CHUNK):  # bounded memory for 10,000 sources
             conn.execute(statement, added[start : start + SYNC_CHUNK])
     gone = [row.id for url, row in existing.items() if url not in wanted and row.enabled]
