@@ -5,7 +5,6 @@ new state of sources whose poll stored nothing is written in batches."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -68,8 +67,8 @@ class PollWriter:
             if not self._pending:
                 await wait_first(self._added.wait(), stopping.wait())
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), FLUSH_SECONDS)
+            # A batch is written when full, after FLUSH_SECONDS, or at once when polling ends.
+            await wait_first(self._full.wait(), stopping.wait(), within=FLUSH_SECONDS)
             await self.flush()
         await self.flush()
 
