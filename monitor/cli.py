@@ -21,6 +21,7 @@ from monitor.redact import RedactingFormatter, redact_text, redact_url
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
+    from monitor.db.sources import SourceRow
     from monitor.runtime import Runtime
 
 app = typer.Typer(
@@ -128,12 +129,25 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     from monitor.service import run_once
 
     runtime = _runtime(config, need_sinks=True)
+    waiting: list[SourceRow] = []
     try:
         polls, sent = asyncio.run(run_once(runtime))
+        if not polls:
+            # Say why nothing was polled: sources in error back-off or asked to wait by
+            # their server (Retry-After) are left alone by `once` too.
+            waiting = [s for s in runtime.store.list_sources() if s.enabled]
     except MonitorError as error:
         fail(error)
     finally:
         runtime.store.close()
+    if waiting and not as_json:
+        soonest = min(s.next_poll_at for s in waiting)
+        err.print(
+            f"no source was polled: {len(waiting)} enabled source(s) wait out an error "
+            f"back-off or a server's Retry-After, the first until {soonest:%Y-%m-%d %H:%M:%S}Z; "
+            "`monitor sources` shows why",
+            markup=False,
+        )
     if as_json:
         out.print_json(
             data={

@@ -66,6 +66,25 @@ def test_once_sources_and_alerts(tmp_path: Path) -> None:
         assert all(verify(SECRET, r.headers, r.body) for r in receiver.requests)
 
 
+def test_once_says_why_nothing_was_polled(tmp_path: Path) -> None:
+    # Every source failed and waits out its back-off: a second `once` polls nothing, and
+    # says so (it used to print nothing at all but the alert count).
+    with FeedServer() as feeds:
+        feeds.route("/gone.xml", Reply(status=404))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Gone", feeds.url("/gone.xml"))],
+            sink_url=None,
+        )
+        first = monitor("once", "--config", str(config))
+        assert first.returncode == 0 and "Gone" in first.stdout, first.stderr
+        second = monitor("once", "--config", str(config))
+    assert second.returncode == 0, second.stderr
+    assert "no source was polled: 1 enabled source(s) wait out" in second.stderr
+    assert "monitor sources" in second.stderr
+
+
 def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:
     config = write_config(
         tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=[], sink_url=None
