@@ -83,9 +83,8 @@ def _runtime(
         fail(error)
     if need_sinks:
         from monitor.check import refused_targets
-        from monitor.runtime import source_specs
 
-        targets = refused_targets(loaded, source_specs(loaded), look_up_names=False)
+        targets = refused_targets(loaded, runtime.specs(), look_up_names=False)
         for message in targets.refused:
             logging.getLogger("monitor").warning("%s", message)
     return runtime
@@ -286,11 +285,10 @@ def replay(
 @app.command()
 def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Feed health: last poll, status, consecutive failures, last error, next poll."""
-    from monitor.runtime import source_specs
 
     runtime = _runtime(config, need_sinks=False)
     try:
-        runtime.store.sync_sources(source_specs(runtime.loaded), runtime.clock())
+        runtime.store.sync_sources(runtime.specs(), runtime.clock())
         rows = runtime.store.list_sources()
     except MonitorError as error:
         fail(error)

@@ -152,10 +152,17 @@ class Runtime:
     sinks: dict[str, SinkConfig]
     http: HttpOptions
     clock: Callable[[], datetime] = field(default=utc_now)
+    _specs: list[SourceSpec] | None = field(default=None, init=False, repr=False)
 
     @property
     def settings(self) -> Settings:
         return self.loaded.settings
+
+    def specs(self) -> list[SourceSpec]:
+        """`source_specs` of the config, read once (OPML files included)."""
+        if self._specs is None:
+            self._specs = source_specs(self.loaded)
+        return self._specs
 
     @property
     def db(self) -> Database:

@@ -24,7 +24,7 @@ from monitor.fetch import make_client
 from monitor.health import serve_health
 from monitor.pipeline import PollOutcome
 from monitor.poller import Poller
-from monitor.runtime import Runtime, source_specs
+from monitor.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Service:
     def sync_sources(self) -> None:
         """Make the sources table follow the config; on SQLite also forget the leases of a
         killed process (the instance lock proves no other instance runs)."""
-        self.runtime.store.start_instance(source_specs(self.runtime.loaded), self.runtime.clock())
+        self.runtime.store.start_instance(self.runtime.specs(), self.runtime.clock())
 
     async def __aenter__(self) -> Service:
         runtime = self.runtime
