@@ -101,6 +101,8 @@ def _checked_url(url: str) -> httpx.URL:
         raise _fetch_error(url, "bad_url", f"only http and https URLs can be fetched, not {shown}")
     if not parsed.host:
         raise _fetch_error(url, "bad_url", "the URL has no host name")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise _fetch_error(url, "bad_url", f"the port {parsed.port} is not 1-65535")
     return parsed
 
 

@@ -12,14 +12,14 @@ import io
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from monitor.errors import ParseError
-from monitor.redact import without_credentials
+from monitor.redact import mask_credentials_of, without_credentials
 
 __all__ = ["FeedEntry", "ParsedFeed", "canonical_url", "parse_feed", "story_fingerprint"]
 
@@ -131,6 +131,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     # Links are resolved against the feed URL without its credentials (userinfo, secret query
     # parameters): an entry's key or link never inherits them.
     base = without_credentials(url)
+    mask = mask_credentials_of(url)
     response_headers = {"content-location": base}
     if content_type:
         response_headers["content-type"] = content_type
@@ -169,7 +170,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     entries: list[FeedEntry] = []
     seen_keys: set[str] = set()
     for raw_entry in raw_entries:
-        entry = _build_entry(raw_entry, base)
+        entry = _build_entry(raw_entry, base, mask)
         if entry is None or entry.key in seen_keys:
             continue
         seen_keys.add(entry.key)
@@ -295,13 +296,19 @@ def _unreadable_message(body: bytes, bozo_reason: str | None) -> str:
     return f"not an RSS or Atom feed{detail}"
 
 
-def _build_entry(raw: Mapping[str, Any], feed_url: str) -> FeedEntry | None:
+def _build_entry(
+    raw: Mapping[str, Any], feed_url: str, mask: Callable[[str], str]
+) -> FeedEntry | None:
+    """One entry; ``mask`` hides the feed URL's own credentials where the entry repeats
+    them (a guid or a link that is the feed URL itself, a private feed's token)."""
     title = _text_field(raw, "title")
     # feedparser copies the first content into `summary` when an entry has no summary of
     # its own; only a `summary_detail` shows the feed really had one.
     summary = _text_field(raw, "summary") if _get(raw, "summary_detail") is not None else ""
     content = _content(raw, summary)
     url = _http_url(_get(raw, "link"), feed_url)
+    if url is not None:
+        url = mask(url)
     if not (title or summary or content or url):
         return None
 
@@ -311,7 +318,7 @@ def _build_entry(raw: Mapping[str, Any], feed_url: str) -> FeedEntry | None:
         _normalise(summary),
         _normalise(content),
     )
-    guid = _storable(str(_get(raw, "id") or "").strip())
+    guid = mask(_storable(str(_get(raw, "id") or "").strip()))
     if guid:
         key = guid
     elif url is not None:

@@ -105,7 +105,10 @@ class Poller:
         self.keep_outcomes = False
 
     async def poll_one(self, source: SourceRow) -> PollOutcome:
-        host = urlsplit(source.url).hostname or ""
+        try:
+            host = urlsplit(source.url).hostname or ""
+        except ValueError:  # not a URL: the fetch records it as bad_url
+            host = ""
         async with self._per_host[host]:
             outcome = await poll_source(
                 self.runtime, self.client, self.analyser, source, self.writer.add

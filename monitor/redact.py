@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 from urllib.parse import unquote, unquote_plus
 
@@ -151,7 +152,26 @@ def _secrets_of(url: str) -> set[str]:
     for pattern in _TOKEN_PATHS:
         secrets.update(match.group(2) for match in pattern.finditer(path))
     decoded = {unquote(secret) for secret in secrets}
+    if userinfo:
+        # The userinfo as sent in the request's "Authorization: Basic" header, which a
+        # receiver or a feed server may echo back in an error page.
+        user, _, password = userinfo.partition(":")
+        basic = f"{unquote(user)}:{unquote(password)}".encode("utf-8", "surrogatepass")
+        decoded.add(base64.b64encode(basic).decode("ascii"))
     return {secret for secret in secrets | decoded if len(secret) >= MIN_SECRET_CHARS}
+
+
+def mask_credentials_of(url: str) -> Callable[[str], str]:
+    """A function that masks, in any text, the credentials written in ``url`` (and only
+    those): for what a feed repeats of its own URL in its entries (a guid, a link)."""
+    secrets = sorted(_secrets_of(url), key=len, reverse=True)
+
+    def mask(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    return mask
 
 
 def redact_text(text: str, *urls: str) -> str:

@@ -85,6 +85,29 @@ def test_once_says_why_nothing_was_polled(tmp_path: Path) -> None:
     assert "monitor sources" in second.stderr
 
 
+def test_once_records_unusable_urls_as_bad_url_without_a_traceback(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[
+                ("Broken IPv6", "http://u:pw@[::1/feed.xml"),
+                ("Bad port", "http://127.0.0.1:99999/feed.xml"),
+                ("Wire", feeds.url("/f.xml")),
+            ],
+            sink_url=None,
+        )
+        once = monitor("once", "--config", str(config))
+    assert once.returncode == 0, once.stderr
+    assert "Traceback" not in once.stderr, once.stderr
+    assert "error Broken IPv6" in once.stdout and "error Bad port" in once.stdout, once.stdout
+    assert "ok Wire" in once.stdout
+    rows = json.loads(monitor("sources", "--json", "--config", str(config)).stdout)
+    reasons = {row["name"]: row["last_error_reason"] for row in rows}
+    assert reasons == {"Broken IPv6": "bad_url", "Bad port": "bad_url", "Wire": None}
+
+
 def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:
     config = write_config(
         tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=[], sink_url=None

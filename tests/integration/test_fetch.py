@@ -452,6 +452,7 @@ async def test_a_closed_port_is_a_connect_error() -> None:
         "127.0.0.1/feed.xml",
         "http:///feed.xml",
         "http://[::1/feed.xml",
+        "http://127.0.0.1:99999/feed.xml",
     ],
 )
 async def test_only_http_and_https_urls_are_fetched(url: str) -> None:

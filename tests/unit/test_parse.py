@@ -715,3 +715,25 @@ def test_any_body_gives_a_feed_or_a_parse_error(body: bytes) -> None:
     else:
         assert isinstance(feed, ParsedFeed)
         assert len({entry.key for entry in feed.entries}) == len(feed.entries)
+
+
+def test_a_guid_or_link_repeating_the_feed_urls_credentials_has_them_masked() -> None:
+    # A private feed that repeats its own URL (password, token) in a guid or a link: the
+    # stored key and URL hide those credentials; another link's own parameters are kept.
+    feed = "http://duser:SEKRITDYNPW@127.0.0.1:18081/dyn.xml?token=SEKRITDYNTOK&x=1"
+    body = (
+        b"<rss version='2.0'><channel><title>t</title>"
+        b"<item><guid isPermaLink='false'>http://duser:SEKRITDYNPW@127.0.0.1:18081/dyn.xml"
+        b"?token=SEKRITDYNTOK&amp;x=1#item3</guid><title>Haftar a</title></item>"
+        b"<item><title>Haftar b</title>"
+        b"<link>http://127.0.0.1:18081/dyn.xml?token=SEKRITDYNTOK&amp;x=1</link></item>"
+        b"<item><title>Haftar c</title><link>http://example.org/a?key=123</link></item>"
+        b"</channel></rss>"
+    )
+    first, second, third = parse_feed(body, feed).entries
+    for entry in (first, second):
+        stored = f"{entry.key} {entry.url}"
+        assert "SEKRIT" not in stored and "REDACTED" in stored, stored
+    assert first.key == "http://REDACTED@127.0.0.1:18081/dyn.xml?token=REDACTED&x=1#item3"
+    assert second.url == "http://127.0.0.1:18081/dyn.xml?token=REDACTED&x=1"
+    assert third.url == "http://example.org/a?key=123"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import sys
 from collections.abc import Iterator
@@ -176,6 +177,21 @@ def test_text_redacts_every_url_and_the_known_credentials_alone() -> None:
         "GET http://REDACTED@h:81/f?token=REDACTED, then 'http://REDACTED@h2/x'. Server said: "
         "bad token REDACTED for REDACTED at /services/T1/B1/REDACTED."
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("http://su:SEKRITECHOPW@h/hook", "su:SEKRITECHOPW"),
+        ("http://SEKRITECHOUSERTOK@h/hook", "SEKRITECHOUSERTOK:"),
+        ("http://us%40er:p%40ss%2Fword@h/hook", "us@er:p@ss/word"),
+    ],
+)
+def test_the_basic_auth_header_a_server_echoes_is_masked(url: str, sent: str) -> None:
+    # What the client sends for userinfo, as a receiver's error page may repeat it.
+    header = "Basic " + base64.b64encode(sent.encode()).decode()
+    shown = redact_text(f"403 Forbidden: auth={header}", url)
+    assert shown == "403 Forbidden: auth=Basic REDACTED", shown
 
 
 def test_short_credentials_are_masked_in_urls_but_not_searched_for_in_text() -> None:
