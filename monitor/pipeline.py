@@ -251,7 +251,8 @@ async def _triage(
     """Sort the entries against what the source has shown before (one read, no lock): new
     (neither the key nor the story seen: stored, maybe alerted), an alias (a new key of a
     known story, or of a story earlier in this document: only remembered), or known (the key
-    was seen: re-dated when its last sighting is older than `sighting_refresh`)."""
+    was seen: re-dated when its last sighting is older than `sighting_refresh`, and its
+    story remembered when its text changed)."""
     unique: dict[str, tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = {}
     for entry, matches in zip(analysed.feed.entries, analysed.matches, strict=True):
         unique.setdefault(entry_key(entry), (entry, matches))
@@ -268,8 +269,12 @@ async def _triage(
     for key, (entry, matches) in unique.items():
         last_seen = known.last_seen.get(key)
         if last_seen is not None:
-            if last_seen < stale:
+            # A known key is re-dated when its sighting is old, and its story remembered
+            # again when its text was edited: the edited story under a new guid later is
+            # then an alias too, not news.
+            if last_seen < stale or entry.fingerprint not in stories:
                 sightings.append(SeenEntry(key, entry.fingerprint))
+                stories.add(entry.fingerprint)
         elif entry.fingerprint in stories:
             sightings.append(SeenEntry(key, entry.fingerprint))
             repeats += 1

@@ -169,6 +169,30 @@ def test_a_feed_that_changes_every_guid_alerts_each_story_once(
 
 
 @pytest.mark.postgres
+def test_an_edited_entry_given_a_new_guid_later_is_not_news_again(
+    tmp_path: Path, database_url: str
+) -> None:
+    # Poll 1: guid u1, first headline (alerts). Poll 2: u1, headline edited (not new). Poll 3:
+    # the edited text under a new guid u2: the source has shown that story (poll 2), so it is
+    # an alias, not a second alert.
+    link = "https://example.org/news/upd"
+    first = ("u1", "Haftar first headline", "<p>Tripoli update test</p>")
+    edited = ("u1", "Haftar edited headline", "<p>Tripoli update test</p>")
+    moved = ("u2", *edited[1:])
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route(
+            "/upd.xml",
+            *(Reply(body=rss([entry], links=[link])) for entry in (first, edited, moved)),
+        )
+        runtime = build(tmp_path, database_url, feeds.url("/upd.xml"), receiver.url)
+        try:
+            assert [poll_once(runtime) for _ in range(3)] == [1, 0, 0]
+            assert len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
 def test_entries_alike_but_for_their_link_or_text_are_distinct_stories(
     tmp_path: Path, database_url: str
 ) -> None:
