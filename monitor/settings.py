@@ -16,7 +16,12 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import Discriminator, Field, Tag, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from monitor.config import (
     DeliveryConfig,
@@ -360,6 +365,15 @@ def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
     del data
     try:
         settings = Settings(**expanded)
+    except SettingsError as error:
+        # An environment variable that pydantic-settings cannot read (MONITOR_SOURCES=notjson).
+        cause = f": {error.__cause__}" if error.__cause__ else ""
+        raise ConfigError(
+            [
+                f"{path}: the environment: {error}{cause}; complex values (lists, mappings) in "
+                "MONITOR_* variables are written as JSON"
+            ]
+        ) from None
     except ValidationError as error:
         # Only now are line numbers needed: read the nodes (the error path parses twice).
         raise ConfigError(validation_problems(error, path, _compose(path, text))) from None

@@ -58,6 +58,13 @@ def open_engine(url: str) -> Engine:
             "write e.g. postgresql+psycopg://user@host:5432/db, or leave the port out"
         ) from None
     if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            # Every connection of the pool would get its own empty in-memory database.
+            raise DatabaseError(
+                f"database_url {redact_url(url)!r} names no database file; "
+                "write e.g. sqlite:///monitor.db or "
+                "sqlite:////var/lib/monitor/monitor.db"
+            )
         return _sqlite_engine(url)
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":

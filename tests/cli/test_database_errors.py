@@ -132,6 +132,37 @@ def test_non_numeric_port_is_one_line_without_the_password(
     assert "postgresql+psycopg://REDACTED@127.0.0.1:abc/db" in line and "port" in line, line
 
 
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://", "'sqlite:///:memory:'"])
+def test_a_sqlite_url_without_a_file_is_one_line(
+    tmp_path: Path, command: tuple[str, ...], url: str
+) -> None:
+    # Each pooled connection would open its own empty in-memory database: "no such table"
+    # tracebacks, about 200 lines.
+    config = config_for(tmp_path, url)
+
+    line = one_error_line(monitor_in(tmp_path, *command, "--config", str(config)))
+
+    assert "names no database file" in line and "sqlite:///monitor.db" in line, line
+
+
+def test_an_environment_value_that_is_not_json_is_one_line(tmp_path: Path) -> None:
+    config = config_for(tmp_path, f"sqlite:///{tmp_path}/m.db")
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "check", "--config", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO), "MONITOR_SOURCES": "notjson"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    line = one_error_line(result)
+
+    assert "MONITOR_SOURCES" in line or "sources" in line, line
+    assert "JSON" in line, line
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("command", [("once",), ("run",)], ids=lambda c: c[0])
 def test_read_only_postgresql_is_one_line(
