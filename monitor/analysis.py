@@ -180,9 +180,10 @@ class Analyser:
                     break
                 continue
             except TimeoutError:
-                self._discard(pool, f"{url}: parsing took more than {self.deadline:g} s")
+                shown = redact_url(url)
+                self._discard(pool, f"{shown}: parsing took more than {self.deadline:g} s")
                 raise AnalysisTimeout(
-                    f"{url}: parsing and matching took more than {self.deadline:g} s; "
+                    f"{shown}: parsing and matching took more than {self.deadline:g} s; "
                     "the workers were replaced"
                 ) from None
             return _take_result(path)

@@ -134,7 +134,9 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         if not polls:
             # Say why nothing was polled: sources in error back-off or asked to wait by
             # their server (Retry-After) are left alone by `once` too.
-            waiting = [s for s in runtime.store.list_sources() if s.enabled]
+            waiting = [
+                s for s in runtime.store.list_sources() if s.enabled and s.consecutive_failures
+            ]
     except MonitorError as error:
         fail(error)
     finally:

@@ -161,10 +161,10 @@ def _secrets_of(url: str) -> set[str]:
     return {secret for secret in secrets | decoded if len(secret) >= MIN_SECRET_CHARS}
 
 
-def mask_credentials_of(url: str) -> Callable[[str], str]:
-    """A function that masks, in any text, the credentials written in ``url`` (and only
-    those): for what a feed repeats of its own URL in its entries (a guid, a link)."""
-    secrets = sorted(_secrets_of(url), key=len, reverse=True)
+def mask_credentials_of(*urls: str) -> Callable[[str], str]:
+    """A function that masks, in any text, the credentials written in ``urls`` (and only
+    those; the longest first): e.g. what a feed repeats of its own URL in its entries."""
+    secrets = sorted({s for url in urls for s in _secrets_of(url)}, key=len, reverse=True)
 
     def mask(text: str) -> str:
         for secret in secrets:
@@ -178,9 +178,7 @@ def redact_text(text: str, *urls: str) -> str:
     """``text`` (an error message, a receiver's answer) with every URL in it redacted, and
     every credential of ``urls`` masked wherever it appears on its own."""
     text = _URL_IN_TEXT.sub(lambda found: redact_url(found.group()), text)
-    for secret in sorted({s for url in urls for s in _secrets_of(url)}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+    return mask_credentials_of(*urls)(text) if urls else text
 
 
 class RedactingFormatter(logging.Formatter):

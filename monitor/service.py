@@ -5,14 +5,13 @@ periodic jobs, and SIGTERM/SIGINT stop it cleanly."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import signal
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import httpx
@@ -66,7 +65,7 @@ class Service:
         # As many feed connections as polls at once: a larger pool only keeps idle
         # connections to other hosts, which the pool scans on every request (real feeds are
         # on many hosts and polled minutes apart, so they are rarely reused anyway).
-        feeds = dataclasses.replace(runtime.http, max_connections=runtime.settings.poll.concurrency)
+        feeds = replace(runtime.http, max_connections=runtime.settings.poll.concurrency)
         self._feed_client = make_client(feeds, follow_redirects=True)
         self._sink_client = make_client(runtime.http, follow_redirects=False)
         self._outbox = Outbox(runtime, self._sink_client, owner=self.owner, stopping=self.stopping)
