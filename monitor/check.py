@@ -22,9 +22,8 @@ from monitor.egress import (
     guarded_addresses,
 )
 from monitor.errors import ConfigError, DatabaseError
-from monitor.match import check_examples, load_watchlist
+from monitor.match import Watchlist, check_examples, load_watchlist
 from monitor.redact import redact_url, use_secret_params
-from monitor.runtime import source_specs
 from monitor.settings import (
     LoadedSettings,
     config_path,
@@ -33,7 +32,9 @@ from monitor.settings import (
     missing_watchlist,
     read_yaml,
     resolve_from,
+    watchlist_entries,
 )
+from monitor.validate import read_sources, validate_config
 
 
 def _raw_watchlists(data: dict[str, Any]) -> list[tuple[int, str | None, list[Any] | None]]:
@@ -55,13 +56,6 @@ def _raw_watchlists(data: dict[str, Any]) -> list[tuple[int, str | None, list[An
                 )
             )
     return found
-
-
-def _raw_sink_names(data: dict[str, Any]) -> set[str]:
-    sinks = data.get("sinks") or []
-    if not isinstance(sinks, list):
-        return set()
-    return {s["name"] for s in sinks if isinstance(s, dict) and isinstance(s.get("name"), str)}
 
 
 @dataclass(frozen=True)
@@ -144,71 +138,107 @@ def refused_targets(
 
 
 def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], list[str]]:
-    """Return (problems, warnings, notes): problems make the check fail, warnings do not (a
-    name that could not be resolved now), notes say what was checked."""
+    """Return (problems, warnings, notes): problems make the check fail, warnings do not,
+    notes say what was checked. The verdict is `validate_config`'s, the one `run` and
+    `once` obey, plus what only a check does: watchlist examples, the egress guard's view of
+    every URL (names resolved now) and the database."""
     path = config_path(explicit)
     notes: list[str] = []
     try:
         data, node = read_yaml(path)
     except ConfigError as error:
         return error.problems, [], notes
-    problems: list[str] = []
-    warnings: list[str] = []
-    loaded = None
     try:
         loaded = load_settings(path)
     except ConfigError as error:
+        # The settings are unusable; still report the watchlist files' own problems, so that
+        # one run shows every problem there is.
+        return error.problems + _raw_watchlist_problems(path, data, node), [], notes
+    use_secret_params(loaded.settings.redact_query_params)
+    problems: list[str] = []
+    warnings: list[str] = []
+    try:
+        valid = validate_config(loaded, need_sinks=True)
+    except ConfigError as error:
         problems.extend(error.problems)
+        watchlists = _loadable_watchlists(loaded)
+        specs = _readable_sources(loaded)
     else:
-        use_secret_params(loaded.settings.redact_query_params)
+        watchlists, specs = valid.watchlists, valid.specs
+        warnings.extend(valid.warnings)
+    for watchlist in watchlists:
+        failures = check_examples(watchlist)
+        problems.extend(failures)
+        notes.append(
+            f"watchlist {watchlist.name!r} ({watchlist.source}): {len(watchlist.entities)} "
+            f"entities, examples {'all hold' if not failures else f'{len(failures)} failing'}"
+        )
+    notes.append(f"{len(specs)} sources ({sum(s.enabled for s in specs)} enabled)")
+    targets = refused_targets(loaded, specs)
+    problems.extend(targets.refused)
+    warnings.extend(targets.unresolved)
+    problems.extend(f"{path}: {p}" for p in database_problems(loaded.settings.database_url))
+    return problems, warnings, notes
 
-    sink_names = _raw_sink_names(data)
+
+def _loadable_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
+    """The watchlist files that load on their own (their examples are checked even when
+    another part of the config has a problem)."""
+    found: dict[Path, Watchlist] = {}
+    for entry in watchlist_entries(loaded.settings):
+        path = loaded.resolve(entry.file)
+        if path in found or not path.is_file():
+            continue
+        try:
+            found[path] = load_watchlist(path)
+        except ConfigError:
+            continue  # reported by validate_config
+    return list(found.values())
+
+
+def _readable_sources(loaded: LoadedSettings) -> list[SourceSpec]:
+    try:
+        return read_sources(loaded)[0]
+    except ConfigError:
+        return []  # reported by validate_config
+
+
+def _raw_watchlist_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
+    """Problems of the watchlist files named in a config whose settings do not load."""
+    problems: list[str] = []
+    raw_sinks = data.get("sinks")
+    sink_names = {
+        s["name"]
+        for s in (raw_sinks if isinstance(raw_sinks, list) else [])
+        if isinstance(s, dict) and isinstance(s.get("name"), str)
+    }
+    first_entry: dict[Path, int] = {}
     for index, file, sinks in _raw_watchlists(data):
-        where = f"{path}:{line_of(node, ('watchlists', index)) or '?'}"
         if file is None:
-            continue  # the settings validation above already named this entry
-        watchlist_path = resolve_from(path, file)
-        if not watchlist_path.is_file():
-            problems.append(missing_watchlist(where, index, watchlist_path))
-        else:
-            try:
-                watchlist = load_watchlist(watchlist_path)
-            except ConfigError as error:
-                problems.extend(error.problems)
-            else:
-                failures = check_examples(watchlist)
-                problems.extend(failures)
-                notes.append(
-                    f"watchlist {watchlist.name!r} ({watchlist_path}): "
-                    f"{len(watchlist.entities)} entities, examples "
-                    f"{'all hold' if not failures else f'{len(failures)} failing'}"
-                )
+            continue
+        where = f"{path}:{line_of(node, ('watchlists', index)) or '?'}"
         for sink in sinks or []:
             if sink not in sink_names:
                 problems.append(
-                    f"{where}: watchlists[{index}].sinks: unknown sink {sink!r}; "
-                    f"define it under `sinks:` or use one of: "
-                    f"{', '.join(sorted(sink_names)) or '(no sinks defined)'}"
+                    f"{where}: watchlists[{index}].sinks: unknown sink {sink!r}; define it "
+                    f"under `sinks:` or use one of: {', '.join(sorted(sink_names)) or '(none)'}"
                 )
-
-    if loaded is not None:
+        watchlist_path = resolve_from(path, file)
+        if watchlist_path in first_entry:
+            problems.append(
+                f"{where}: watchlists[{index}]: {watchlist_path} is already listed as "
+                f"watchlists[{first_entry[watchlist_path]}]; list each watchlist once"
+            )
+            continue
+        first_entry[watchlist_path] = index
+        if not watchlist_path.is_file():
+            problems.append(missing_watchlist(where, index, watchlist_path))
+            continue
         try:
-            loaded.require_sinks()
+            problems.extend(check_examples(load_watchlist(watchlist_path)))
         except ConfigError as error:
             problems.extend(error.problems)
-        try:
-            specs = source_specs(loaded)
-            notes.append(f"{len(specs)} sources ({sum(s.enabled for s in specs)} enabled)")
-        except ConfigError as error:
-            problems.extend(error.problems)
-            specs = []
-        targets = refused_targets(loaded, specs)
-        problems.extend(targets.refused)
-        warnings.extend(targets.unresolved)
-        if not loaded.settings.sinks:
-            notes.append("no sinks: matches are stored but no alert is sent")
-        problems.extend(f"{path}: {p}" for p in database_problems(loaded.settings.database_url))
-    return problems, warnings, notes
+    return problems
 
 
 def database_problems(url: str) -> list[str]:

@@ -82,10 +82,11 @@ def _runtime(
         runtime.store.close()
         fail(error)
     if need_sinks:
+        # The commands that poll or send say at start what `monitor check` warns about.
         from monitor.check import refused_targets
 
         targets = refused_targets(loaded, runtime.specs(), look_up_names=False)
-        for message in targets.refused:
+        for message in [*runtime.warnings, *targets.refused]:
             logging.getLogger("monitor").warning("%s", message)
     return runtime
 
@@ -209,7 +210,7 @@ def match(
     """Match articles offline: one JSON line in ({"id","title","summary","content"}), one out."""
     from monitor.match import Matcher, load_watchlist
     from monitor.matchio import LineError, match_lines
-    from monitor.runtime import load_watchlists
+    from monitor.validate import load_watchlists
 
     try:
         if watchlist:
@@ -265,7 +266,7 @@ def replay(
         window = parse_duration(since)
     except ValueError as error:
         fail(f"--since: {error}")
-    runtime = _runtime(config, need_sinks=deliver, writes=deliver)
+    runtime = _runtime(config, need_sinks=deliver, create=False, writes=deliver)
     try:
         report = replay_articles(
             runtime,
@@ -288,7 +289,7 @@ def replay(
 def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Feed health: last poll, status, consecutive failures, last error, next poll."""
 
-    runtime = _runtime(config, need_sinks=False)
+    runtime = _runtime(config, need_sinks=False, create=False)
     try:
         runtime.store.sync_sources(runtime.specs(), runtime.clock())
         rows = runtime.store.list_sources()
@@ -350,7 +351,7 @@ def alerts(
         return
     from monitor.text import html_to_text
 
-    runtime = _runtime(config, need_sinks=False, writes=False)
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
     try:
         rows = runtime.store.list_deliveries(status=status, limit=limit)
         counts = runtime.store.count_deliveries()
@@ -405,7 +406,7 @@ def alerts_retry(
     config: ConfigOption = None,
 ) -> None:
     """Put dead deliveries (or one delivery) back in the queue for the next delivery pass."""
-    runtime = _runtime(config, need_sinks=False)
+    runtime = _runtime(config, need_sinks=False, create=False)
     try:
         count = runtime.store.requeue(now=runtime.clock(), delivery_id=delivery_id)
     finally:

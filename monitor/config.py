@@ -10,12 +10,31 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from monitor.durations import parse_duration
 from monitor.redact import redact_url
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0s; write e.g. 30s, 10m or 1h")
+    return value
+
+
+# A wait, timeout or period: zero would defeat its purpose (a poll loop without pause, an
+# alert dead on its first try), so it is refused.
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 FirstRun = Literal["store_only", "alert_recent", "alert_all"]
 UNRESOLVED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 
@@ -66,14 +85,14 @@ def _http_url(value: str, field: str) -> str:
 
 
 class PollConfig(Strict):
-    interval: Duration = timedelta(minutes=10)
-    min_interval: Duration = timedelta(minutes=1)
-    max_interval: Duration = timedelta(hours=6)
+    interval: PositiveDuration = timedelta(minutes=10)
+    min_interval: PositiveDuration = timedelta(minutes=1)
+    max_interval: PositiveDuration = timedelta(hours=6)
     allow_private_networks: bool = False
     concurrency: int = Field(default=8, ge=1, le=256)
     per_host: int = Field(default=2, ge=1, le=64)
-    tick: Duration = timedelta(seconds=15)
-    lease: Duration = timedelta(minutes=5)
+    tick: PositiveDuration = timedelta(seconds=15)
+    lease: PositiveDuration = timedelta(minutes=5)
     # Processes that parse and match fetched feeds; None: one per core, 0: in the main process.
     workers: int | None = Field(default=None, ge=0, le=64)
 
@@ -86,9 +105,9 @@ class PollConfig(Strict):
 
 class FetchConfig(Strict):
     user_agent: str = "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)"
-    connect_timeout: Duration = timedelta(seconds=10)
-    read_timeout: Duration = timedelta(seconds=20)
-    total_timeout: Duration = timedelta(seconds=60)
+    connect_timeout: PositiveDuration = timedelta(seconds=10)
+    read_timeout: PositiveDuration = timedelta(seconds=20)
+    total_timeout: PositiveDuration = timedelta(seconds=60)
     max_body: Size = 10 * 1024 * 1024
     max_redirects: int = Field(default=5, ge=0, le=20)
 
@@ -96,10 +115,10 @@ class FetchConfig(Strict):
 class SourceConfig(Strict):
     name: str = Field(min_length=1)
     url: str
-    interval: Duration | None = None
+    interval: PositiveDuration | None = None
     enabled: bool = True
     first_run: FirstRun | None = None
-    first_run_window: Duration | None = None
+    first_run_window: PositiveDuration | None = None
 
     @field_validator("url")
     @classmethod
@@ -111,10 +130,10 @@ class OpmlConfig(Strict):
     """A list of sources kept in an OPML file (path relative to the config file)."""
 
     opml: str
-    interval: Duration | None = None
+    interval: PositiveDuration | None = None
     enabled: bool = True
     first_run: FirstRun | None = None
-    first_run_window: Duration | None = None
+    first_run_window: PositiveDuration | None = None
 
 
 class WatchlistConfig(Strict):
@@ -129,12 +148,16 @@ class SinkConfig(Strict):
     url: str
     secret: str | None = None
     format: Literal["standard", "slack", "discord"] = "standard"
+    # standard format: HMAC-SHA256 signature headers with `secret`; `none` sends unsigned
+    # on purpose (a receiver that authenticates by its URL).
+    signing: Literal["hmac-sha256", "none"] = "hmac-sha256"
     retry_schedule: list[Duration] = Field(
         default_factory=lambda: [
             parse_duration(d) for d in ("5s", "5m", "30m", "2h", "5h", "10h", "10h")
-        ]
+        ],
+        min_length=1,
     )
-    timeout: Duration = timedelta(seconds=15)
+    timeout: PositiveDuration = timedelta(seconds=15)
     enabled: bool = True
 
     @field_validator("url")
@@ -142,12 +165,26 @@ class SinkConfig(Strict):
     def _url(cls, value: str) -> str:
         return _http_url(value, "url")
 
+    @model_validator(mode="after")
+    def _signed(self) -> SinkConfig:
+        if self.signing == "none" and self.secret is not None:
+            raise ValueError(
+                "has a secret and signing: none; remove the secret to send unsigned, or "
+                "remove signing: none to sign with it"
+            )
+        if self.format == "standard" and self.signing != "none" and self.secret is None:
+            raise ValueError(
+                "has no secret, so its alerts could not be signed; set secret: whsec_<base64> "
+                "(shared with the receiver), or write signing: none to send them unsigned"
+            )
+        return self
+
 
 class DeliveryConfig(Strict):
-    tick: Duration = timedelta(seconds=5)
+    tick: PositiveDuration = timedelta(seconds=5)
     batch: int = Field(default=50, ge=1, le=10000)
     concurrency: int = Field(default=4, ge=1, le=64)
-    lease: Duration = timedelta(minutes=2)
+    lease: PositiveDuration = timedelta(minutes=2)
 
 
 class HttpServerConfig(Strict):

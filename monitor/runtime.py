@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from monitor.alerts import SinkTarget
-from monitor.config import MAX_URL_LENGTH, OpmlConfig, SinkConfig
+from monitor.config import SinkConfig
 from monitor.db.engine import Database
 from monitor.db.sources import SourceSpec
 from monitor.db.store import Store
-from monitor.errors import ConfigError
 from monitor.fetch import HttpOptions
-from monitor.match import Matcher, Watchlist, load_watchlist
-from monitor.opml import read_opml
-from monitor.redact import redact_url, use_secret_params
-from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries
+from monitor.match import Matcher, Watchlist
+from monitor.redact import use_secret_params
+from monitor.settings import LoadedSettings, Settings
+from monitor.validate import validate_config
 
 
 def utc_now() -> datetime:
@@ -35,99 +34,6 @@ def http_options(settings: Settings) -> HttpOptions:
         max_redirects=fetch.max_redirects,
         allow_private_networks=settings.poll.allow_private_networks,
     )
-
-
-def source_specs(loaded: LoadedSettings) -> list[SourceSpec]:
-    """The configured sources, OPML files expanded, first one wins on a repeated URL."""
-    settings = loaded.settings
-    specs: dict[str, SourceSpec] = {}
-    problems: list[str] = []
-    for index, source in enumerate(settings.sources):
-        if isinstance(source, OpmlConfig):
-            try:
-                outlines = read_opml(loaded.resolve(source.opml))
-            except ConfigError as error:
-                problems.extend(
-                    f"{loaded.path}: sources[{index}].opml: {p}" for p in error.problems
-                )
-                continue
-            entries = [(o.name, o.url) for o in outlines]
-        else:
-            entries = [(source.name, source.url)]
-        for name, url in entries:
-            if url in specs:
-                continue
-            if len(url) > MAX_URL_LENGTH:
-                problems.append(
-                    f"{loaded.path}: sources[{index}]: {redact_url(url)[:80]}... is longer than "
-                    f"{MAX_URL_LENGTH} characters; shorten it"
-                )
-                continue
-            specs[url] = SourceSpec(
-                name=name,
-                url=url,
-                interval=_bounded(source.interval or settings.poll.interval, settings),
-                enabled=source.enabled,
-                first_run=source.first_run or settings.first_run,
-                first_run_window=source.first_run_window or settings.first_run_window,
-            )
-    if problems:
-        raise ConfigError(problems)
-    return list(specs.values())
-
-
-def _bounded(interval: timedelta, settings: Settings) -> timedelta:
-    return max(settings.poll.min_interval, min(settings.poll.max_interval, interval))
-
-
-def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
-    """Every configured watchlist, or ConfigError naming each file and problem."""
-    watchlists: list[Watchlist] = []
-    problems: list[str] = []
-    for index, entry in enumerate(watchlist_entries(loaded.settings)):
-        path = loaded.resolve(entry.file)
-        if not path.is_file():
-            problems.append(missing_watchlist(str(loaded.path), index, path))
-            continue
-        try:
-            watchlists.append(load_watchlist(path))
-        except ConfigError as error:
-            problems.extend(error.problems)
-    names = [w.name for w in watchlists]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(
-            f"{loaded.path}: watchlists: two watchlists are named {name!r}; "
-            "give each a distinct `name:`"
-        )
-    if problems:
-        raise ConfigError(problems)
-    return watchlists
-
-
-def sink_routes(loaded: LoadedSettings, watchlists: list[Watchlist]) -> dict[str, tuple[str, ...]]:
-    """Which enabled sinks each watchlist alerts; ConfigError on an unknown sink name."""
-    settings = loaded.settings
-    known = {sink.name for sink in settings.sinks}
-    enabled = tuple(sink.name for sink in settings.sinks if sink.enabled)
-    routes: dict[str, tuple[str, ...]] = {}
-    problems: list[str] = []
-    entries = watchlist_entries(settings)
-    for index, entry in enumerate(entries):
-        if entry.sinks is None:
-            continue
-        for name in entry.sinks:
-            if name not in known:
-                problems.append(
-                    f"{loaded.path}: watchlists[{index}].sinks: unknown sink {name!r}; "
-                    f"known sinks: {', '.join(sorted(known)) or '(none)'}"
-                )
-    if problems:
-        raise ConfigError(problems)
-    # load_watchlists keeps the order of the entries (and fails whole on any problem).
-    for entry, watchlist in zip(entries, watchlists, strict=True):
-        chosen = entry.sinks if entry.sinks is not None else enabled
-        routes[watchlist.name] = tuple(name for name in chosen if name in enabled)
-    return routes
 
 
 def sink_target(sink: SinkConfig) -> SinkTarget:
@@ -151,18 +57,18 @@ class Runtime:
     routes: dict[str, tuple[str, ...]]
     sinks: dict[str, SinkConfig]
     http: HttpOptions
+    specs_: list[SourceSpec]
+    # What `validate_config` warns about: logged by the commands that poll.
+    warnings: list[str] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=utc_now)
-    _specs: list[SourceSpec] | None = field(default=None, init=False, repr=False)
 
     @property
     def settings(self) -> Settings:
         return self.loaded.settings
 
     def specs(self) -> list[SourceSpec]:
-        """`source_specs` of the config, read once (OPML files included)."""
-        if self._specs is None:
-            self._specs = source_specs(self.loaded)
-        return self._specs
+        """The configured sources, read once by `validate_config` (OPML files included)."""
+        return self.specs_
 
     @property
     def db(self) -> Database:
@@ -177,22 +83,22 @@ class Runtime:
         need_sinks: bool,
         clock: Callable[[], datetime] = utc_now,
     ) -> Runtime:
-        """Load watchlists and sinks and open the database (created when new).
+        """Validate the config (`validate_config`: ConfigError with every problem), load
+        watchlists and sinks, and open the database (not yet prepared).
 
         ``need_sinks`` makes an unset ``${VAR}`` in a sink an error (run, once, check).
         """
         use_secret_params(loaded.settings.redact_query_params)
-        if need_sinks:
-            loaded.require_sinks()
-        watchlists = load_watchlists(loaded)
-        routes = sink_routes(loaded, watchlists)
+        valid = validate_config(loaded, need_sinks=need_sinks)
         settings = loaded.settings
         return cls(
             loaded=loaded,
             store=Store(settings.database_url),
-            watchlists=watchlists,
-            matcher=Matcher(watchlists, excerpt_chars=settings.match.excerpt_chars),
-            routes=routes,
+            watchlists=valid.watchlists,
+            matcher=Matcher(valid.watchlists, excerpt_chars=settings.match.excerpt_chars),
+            routes=valid.routes,
+            specs_=valid.specs,
+            warnings=valid.warnings,
             sinks={sink.name: sink for sink in settings.sinks if sink.enabled},
             http=http_options(settings),
             clock=clock,

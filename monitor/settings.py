@@ -25,13 +25,13 @@ from pydantic_settings import (
 
 from monitor.config import (
     DeliveryConfig,
-    Duration,
     FetchConfig,
     FirstRun,
     HttpServerConfig,
     MatchConfig,
     OpmlConfig,
     PollConfig,
+    PositiveDuration,
     SinkConfig,
     SourceConfig,
     WatchlistConfig,
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     poll: PollConfig = PollConfig()
     fetch: FetchConfig = FetchConfig()
     first_run: FirstRun = "store_only"
-    first_run_window: Duration = timedelta(hours=24)
+    first_run_window: PositiveDuration = timedelta(hours=24)
     sources: list[
         Annotated[
             Annotated[SourceConfig, Tag("source")] | Annotated[OpmlConfig, Tag("opml")],
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     sinks: list[SinkConfig] = Field(default_factory=list)
     delivery: DeliveryConfig = DeliveryConfig()
     match: MatchConfig = MatchConfig()
-    retention: Duration | None = timedelta(days=90)
+    retention: PositiveDuration | None = timedelta(days=90)
     http: HttpServerConfig | None = None
     # Query parameters whose values are credentials: masked wherever a URL is shown.
     redact_query_params: list[str] = Field(default_factory=lambda: list(DEFAULT_SECRET_PARAMS))
@@ -377,7 +377,32 @@ def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
     except ValidationError as error:
         # Only now are line numbers needed: read the nodes (the error path parses twice).
         raise ConfigError(validation_problems(error, path, _compose(path, text))) from None
+    anchored = anchored_database_url(settings.database_url, path)
+    if anchored != settings.database_url:
+        settings = settings.model_copy(update={"database_url": anchored})
     return LoadedSettings(settings=settings, path=path.resolve(), unset_variables=tuple(unset))
+
+
+def anchored_database_url(url: str, config_file: Path) -> str:
+    """``url`` with a relative SQLite file made relative to the config file's folder (like
+    every other path in the config), so that any working directory opens the same database.
+    Other URLs, and SQLite URLs naming no file, are returned as they are."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith("sqlite"):
+        return url
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # named by the database's own error when a command opens it
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return url
+    resolved = resolve_from(config_file, database)
+    if str(resolved) == database:
+        return url
+    return parsed.set(database=str(resolved)).render_as_string(hide_password=False)
 
 
 def watchlist_entries(settings: Settings) -> list[WatchlistConfig]:

@@ -36,7 +36,9 @@ def decode_secret(secret: str) -> bytes:
     config loader can call this to reject a bad secret before anything is sent.
     """
     if secret.startswith(SECRET_PREFIX):
-        encoded = secret[len(SECRET_PREFIX) :].strip()
+        # Whitespace is dropped: `base64` wraps its output at 76 characters, and a secret
+        # pasted from it carries the line break.
+        encoded = "".join(secret[len(SECRET_PREFIX) :].split())
         try:
             # Missing padding is tolerated, as the reference implementation does.
             key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)

@@ -323,7 +323,16 @@ class Database:
 
     def prepare(self, *, allow_create: bool = True, writable: bool = True) -> None:
         """Create or check the schema (`prepare`); with ``writable``, also make sure that
-        this process can write the database (`check_writable`)."""
+        this process can write the database (`check_writable`). Without ``allow_create``
+        a missing SQLite file is an error that names it (and is not created)."""
+        if not allow_create:
+            database = sqlite_path(self.engine)
+            if database is not None and not database.exists():
+                raise DatabaseError(
+                    f"no database at {database}: this command only reads an existing one; "
+                    "check database_url (a relative path is relative to the config file), or "
+                    "run `monitor once` or `monitor db upgrade` to create it"
+                )
         prepare(self.engine, allow_create=allow_create)
         if writable:
             check_writable(self.engine)

@@ -52,11 +52,15 @@ sinks:
     result = monitor("check", "--config", str(config))
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 3, result.stderr
-    wrong, missing, unknown = errors
+    assert len(errors) == 4, result.stderr
+    wrong, missing, unknown, twice = errors
     assert f"{config}:3" in wrong and "poll.intervall" in wrong and "unknown key" in wrong
     assert "watchlists[1]" in missing and "missing.yaml" in missing and "not found" in missing
     assert "watchlists[2].sinks" in unknown and "'pager'" in unknown and "ops" in unknown
+    assert twice.endswith(
+        f"watchlists[2]: {LIBYA_WATCHLIST} is already listed as watchlists[0]; "
+        "list each watchlist once"
+    )
 
 
 def test_shipped_config_checks_with_secrets_set() -> None:
@@ -135,6 +139,7 @@ watchlists: [{LIBYA_WATCHLIST}]
 sinks:
   - name: ops
     url: http://localhost:9000/hook
+    signing: none
 """
     config = tmp_path / "monitor.yaml"
     config.write_text(text, encoding="utf-8")
@@ -177,7 +182,11 @@ def test_check_refuses_every_loopback_spelling_that_once_refuses(tmp_path: Path)
             assert f"source 'Feed {host}'" in error and "loopback" in error, error
             assert f"{host} resolves to 127.0.0.1" in error, error
             assert "allow_private_networks" in error
-        (warning,) = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+        (warning,) = [
+            line
+            for line in checked.stderr.splitlines()
+            if line.startswith("warning:") and "could not resolve" in line
+        ]
         assert "source 'Unknown'" in warning and "could not resolve" in warning, warning
 
         # `once` refuses the same sources, at the moment of connecting.

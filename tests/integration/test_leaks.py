@@ -117,7 +117,7 @@ def _write_config(folder: Path, feeds: FeedServer, hooks: WebhookReceiver, pager
                 "url": f"http://{hook}/api/webhooks/123/disc0rdtok",
                 "format": "discord",
             },
-            {"name": "pager", "url": pager, "retry_schedule": ["1h"]},
+            {"name": "pager", "url": pager, "retry_schedule": ["1h"], "signing": "none"},
         ],
         "delivery": {"tick": "1s"},
     }

@@ -33,6 +33,7 @@ def runtime(tmp_path: Path) -> Runtime:
         routes={},
         sinks={},
         http=http_options(settings),
+        specs_=[],
     )
 
 
@@ -106,7 +107,9 @@ def test_first_run_policies() -> None:
 
 
 def test_delivery_retry_schedule_then_dead() -> None:
-    sink = SinkConfig(name="ops", url="https://x.example/h", retry_schedule=["5s", "5m"])
+    sink = SinkConfig(
+        name="ops", url="https://x.example/h", retry_schedule=["5s", "5m"], signing="none"
+    )
     assert next_attempt(sink, 0, NOW, None) == NOW + timedelta(seconds=5)
     assert next_attempt(sink, 1, NOW, None) == NOW + timedelta(minutes=5)
     assert next_attempt(sink, 2, NOW, None) is None

@@ -59,7 +59,7 @@ def test_defaults_and_environment_override(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("MONITOR_POLL__MAX_INTERVAL", "2h")
     loaded = load_settings(path)
     settings = loaded.settings
-    assert settings.database_url == "sqlite:///other.db"
+    assert settings.database_url == f"sqlite:///{path.resolve().parent}/other.db"
     assert settings.poll.interval == timedelta(minutes=5)  # from the file
     assert settings.poll.max_interval == timedelta(hours=2)  # from the environment
     assert settings.first_run == "store_only"
@@ -68,7 +68,7 @@ def test_defaults_and_environment_override(tmp_path: Path, monkeypatch: pytest.M
 def test_environment_wins_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "database_url: sqlite:///file.db\n")
     monkeypatch.setenv("MONITOR_DATABASE_URL", "sqlite:///env.db")
-    assert load_settings(path).settings.database_url == "sqlite:///env.db"
+    assert load_settings(path).settings.database_url == f"sqlite:///{tmp_path.resolve()}/env.db"
 
 
 def test_variables_expand_and_unset_ones_fail_only_when_needed(
@@ -83,7 +83,7 @@ def test_variables_expand_and_unset_ones_fail_only_when_needed(
     )
     loaded = load_settings(path)
     assert loaded.settings.sinks[0].url == "https://hooks.example.org/a"
-    assert loaded.settings.database_url == "sqlite:///default.db"
+    assert loaded.settings.database_url == f"sqlite:///{tmp_path.resolve()}/default.db"
     with pytest.raises(ConfigError, match=r"sinks\[0\]\.secret: environment variable HOOK_SECRET"):
         loaded.require_sinks()
 

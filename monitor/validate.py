@@ -1,0 +1,276 @@
+"""The one validation of a loaded config, called by ``check``, ``run``, ``once`` and every
+command that builds a runtime: every problem at once, and a warning for whatever would
+otherwise be changed or ignored silently (a URL listed twice, nothing to poll)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from monitor.config import MAX_URL_LENGTH, OpmlConfig
+from monitor.db.sources import SourceSpec
+from monitor.errors import ConfigError
+from monitor.match import Watchlist, load_watchlist
+from monitor.opml import read_opml
+from monitor.redact import redact_url
+from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries
+
+
+@dataclass(frozen=True)
+class ValidConfig:
+    """What a valid config yields: the watchlists, their sink routes, the sources, and the
+    warnings a command shows (``check``) or logs at start (``run``, ``once``)."""
+
+    watchlists: list[Watchlist]
+    routes: dict[str, tuple[str, ...]]
+    specs: list[SourceSpec]
+    warnings: list[str] = field(default_factory=list)
+
+
+def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
+    """Validate everything the settings model cannot see alone (files it names, names that
+    must be unique, sinks it routes to); raise ConfigError with every problem found.
+
+    ``need_sinks`` makes an unset ``${VAR}`` or a bad secret in a sink a problem (the
+    commands that send: run, once, check, replay --deliver)."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    if need_sinks:
+        try:
+            loaded.require_sinks()
+        except ConfigError as error:
+            problems.extend(error.problems)
+    problems.extend(_duplicate_sinks(loaded))
+    watchlists: list[Watchlist] = []
+    try:
+        watchlists = load_watchlists(loaded)
+    except ConfigError as error:
+        problems.extend(error.problems)
+    routes: dict[str, tuple[str, ...]] = {}
+    try:
+        routes = sink_routes(loaded, watchlists)
+    except ConfigError as error:
+        problems.extend(error.problems)
+    specs: list[SourceSpec] = []
+    try:
+        specs, repeated = read_sources(loaded)
+        warnings.extend(repeated)
+    except ConfigError as error:
+        problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems)
+    warnings.extend(_idle_warnings(loaded, watchlists, specs, routes))
+    return ValidConfig(watchlists=watchlists, routes=routes, specs=specs, warnings=warnings)
+
+
+def _duplicate_sinks(loaded: LoadedSettings) -> list[str]:
+    first: dict[str, int] = {}
+    problems = []
+    for index, sink in enumerate(loaded.settings.sinks):
+        if sink.name in first:
+            problems.append(
+                f"{loaded.path}: sinks[{index}].name: {sink.name!r} is already the name of "
+                f"sinks[{first[sink.name]}]; give each sink its own name (alerts are routed "
+                "and recorded by sink name)"
+            )
+        first.setdefault(sink.name, index)
+    return problems
+
+
+def _idle_warnings(
+    loaded: LoadedSettings,
+    watchlists: list[Watchlist],
+    specs: list[SourceSpec],
+    routes: dict[str, tuple[str, ...]],
+) -> list[str]:
+    """What makes a valid config do less than its user may think."""
+    path = loaded.path
+    warnings = []
+    if not specs:
+        warnings.append(
+            f"{path}: sources: no sources, so nothing is polled; add sources (or an opml: file)"
+        )
+    elif not any(spec.enabled for spec in specs):
+        warnings.append(
+            f"{path}: sources: every source is disabled (enabled: false), so nothing is polled"
+        )
+    if not watchlists:
+        warnings.append(
+            f"{path}: watchlists: no watchlists, so articles are stored but nothing matches; "
+            "add a watchlist file"
+        )
+    sinks = loaded.settings.sinks
+    if watchlists and not any(sink.enabled for sink in sinks):
+        warnings.append(
+            f"{path}: sinks: no enabled sink, so matches are stored but no alert is sent"
+        )
+    elif sinks:
+        for watchlist in watchlists:
+            if not routes.get(watchlist.name):
+                warnings.append(
+                    f"{path}: watchlists: {watchlist.name!r} routes to no enabled sink, so its "
+                    "matches are stored but not sent"
+                )
+    for index, sink in enumerate(sinks):
+        if sink.enabled and sink.format == "standard" and sink.signing == "none":
+            warnings.append(
+                f"{path}: sinks[{index}] ({sink.name}): signing: none: its alerts are sent "
+                "unsigned; the receiver cannot tell them from forged ones"
+            )
+    return warnings
+
+
+def source_specs(loaded: LoadedSettings) -> list[SourceSpec]:
+    """The configured sources, OPML files expanded (see `read_sources`)."""
+    return read_sources(loaded)[0]
+
+
+def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
+    """The configured sources, OPML files expanded, and a warning per URL listed twice with
+    the same settings (polled once, as its first entry). A URL listed twice with different
+    settings is a ConfigError naming both entries: one of them would be ignored."""
+    settings = loaded.settings
+    specs: dict[str, SourceSpec] = {}
+    origin: dict[str, str] = {}
+    problems: list[str] = []
+    warnings: list[str] = []
+    for index, source in enumerate(settings.sources):
+        if isinstance(source, OpmlConfig):
+            opml_path = loaded.resolve(source.opml)
+            try:
+                outlines = read_opml(opml_path)
+            except ConfigError as error:
+                problems.extend(
+                    f"{loaded.path}: sources[{index}].opml: {p}" for p in error.problems
+                )
+                continue
+            entries = [
+                (o.name, o.url, f"sources[{index}] ({opml_path.name}: {o.name!r})")
+                for o in outlines
+            ]
+        else:
+            entries = [(source.name, source.url, f"sources[{index}] ({source.name!r})")]
+        for name, url, where in entries:
+            if len(url) > MAX_URL_LENGTH:
+                problems.append(
+                    f"{loaded.path}: sources[{index}]: {redact_url(url)[:80]}... is longer than "
+                    f"{MAX_URL_LENGTH} characters; shorten it"
+                )
+                continue
+            spec = SourceSpec(
+                name=name,
+                url=url,
+                interval=_bounded(source.interval or settings.poll.interval, settings),
+                enabled=source.enabled,
+                first_run=source.first_run or settings.first_run,
+                first_run_window=source.first_run_window or settings.first_run_window,
+            )
+            known = specs.get(url)
+            if known is None:
+                specs[url] = spec
+                origin[url] = where
+                continue
+            differences = _differences(known, spec)
+            if differences:
+                problems.append(
+                    f"{loaded.path}: {where} lists the URL {redact_url(url)} of "
+                    f"{origin[url]} with other settings ({'; '.join(differences)}); it is "
+                    "polled once, so keep one entry or make the settings agree"
+                )
+            else:
+                warnings.append(
+                    f"{loaded.path}: {where} lists the URL {redact_url(url)} of {origin[url]} "
+                    "again; it is polled once, as the first entry"
+                )
+    if problems:
+        raise ConfigError(problems)
+    return list(specs.values()), warnings
+
+
+def _differences(first: SourceSpec, second: SourceSpec) -> list[str]:
+    shown = []
+    for name in ("interval", "enabled", "first_run", "first_run_window"):
+        a, b = getattr(first, name), getattr(second, name)
+        if a != b:
+            shown.append(f"{name} {_show(a)} there, {_show(b)} here")
+    return shown
+
+
+def _show(value: object) -> str:
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds and seconds % size == 0:
+                return f"{seconds // size}{unit}"
+        return f"{seconds}s"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _bounded(interval: timedelta, settings: Settings) -> timedelta:
+    return max(settings.poll.min_interval, min(settings.poll.max_interval, interval))
+
+
+def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
+    """Every configured watchlist, or ConfigError naming each file and problem (a file listed
+    twice, two watchlists with one name)."""
+    watchlists: list[Watchlist] = []
+    problems: list[str] = []
+    first_entry: dict[Path, int] = {}
+    for index, entry in enumerate(watchlist_entries(loaded.settings)):
+        path = loaded.resolve(entry.file)
+        if path in first_entry:
+            problems.append(
+                f"{loaded.path}: watchlists[{index}]: {path} is already listed as "
+                f"watchlists[{first_entry[path]}]; list each watchlist once (give one entry "
+                "every sink it should alert)"
+            )
+            continue
+        first_entry[path] = index
+        if not path.is_file():
+            problems.append(missing_watchlist(str(loaded.path), index, path))
+            continue
+        try:
+            watchlists.append(load_watchlist(path))
+        except ConfigError as error:
+            problems.extend(error.problems)
+    names = [w.name for w in watchlists]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        files = ", ".join(w.source for w in watchlists if w.name == name)
+        problems.append(
+            f"{loaded.path}: watchlists: two watchlists are named {name!r} ({files}); "
+            "give each a distinct `name:`"
+        )
+    if problems:
+        raise ConfigError(problems)
+    return watchlists
+
+
+def sink_routes(loaded: LoadedSettings, watchlists: list[Watchlist]) -> dict[str, tuple[str, ...]]:
+    """Which enabled sinks each watchlist alerts; ConfigError on an unknown sink name."""
+    settings = loaded.settings
+    known = {sink.name for sink in settings.sinks}
+    enabled = tuple(dict.fromkeys(sink.name for sink in settings.sinks if sink.enabled))
+    routes: dict[str, tuple[str, ...]] = {}
+    problems: list[str] = []
+    entries = watchlist_entries(settings)
+    for index, entry in enumerate(entries):
+        if entry.sinks is None:
+            continue
+        for name in entry.sinks:
+            if name not in known:
+                problems.append(
+                    f"{loaded.path}: watchlists[{index}].sinks: unknown sink {name!r}; "
+                    f"define it under `sinks:` or use one of: "
+                    f"{', '.join(sorted(known)) or '(no sinks defined)'}"
+                )
+    if problems:
+        raise ConfigError(problems)
+    by_file = {Path(w.source): w for w in watchlists}
+    for entry in entries:
+        watchlist = by_file.get(loaded.resolve(entry.file))
+        if watchlist is None:
+            continue  # not loaded: its problem is reported by load_watchlists
+        chosen = entry.sinks if entry.sinks is not None else enabled
+        routes[watchlist.name] = tuple(name for name in chosen if name in enabled)
+    return routes
