@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -17,12 +18,13 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.errors import ConfigError, DatabaseError, MonitorError
+from monitor.plural import plural
 from monitor.redact import RedactingFormatter, redact_text, redact_url
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
-    from monitor.db.sources import SourceRow
     from monitor.runtime import Runtime
+    from monitor.service import OnceReport, SkippedSource
 
 app = typer.Typer(
     help="Watch news feeds for named actors and places; send signed webhook alerts.",
@@ -48,6 +50,13 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+# Exit codes (README.md, "Exit codes"; docs/operations.md): the same for every command.
+EXIT_OK = 0
+EXIT_PROBLEM = 1  # the command ran and found a problem (check, match, alerts retry ID)
+EXIT_USAGE = 2  # a usage error, or the command could not start (config, database)
+EXIT_SOURCE_FAILED = 3  # once: a source failed, or waits out a back-off after failing
+EXIT_NOT_DELIVERED = 4  # once: an alert is not delivered (waits for a retry, or dead); wins
 
 
 def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
@@ -91,20 +100,45 @@ def _runtime(
     return runtime
 
 
+class LogLevel(StrEnum):
+    """The values ``--log-level`` accepts (any other is a usage error)."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class DeliveryStatus(StrEnum):
+    """The values ``monitor alerts --status`` accepts (any other is a usage error)."""
+
+    pending = "pending"
+    delivered = "delivered"
+    dead = "dead"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"news-monitor {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def main_callback(
     log_level: Annotated[
-        str, typer.Option("--log-level", help="debug, info, warning or error.")
-    ] = "info",
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+        LogLevel, typer.Option("--log-level", case_sensitive=False, help="How much to log.")
+    ] = LogLevel.info,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        out.print(f"news-monitor {__version__}")
-        raise typer.Exit(0)
     # Every log line, from any library and with its traceback, has its URLs redacted.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), handlers=[handler])
+    logging.basicConfig(level=getattr(logging, log_level.value.upper()), handlers=[handler])
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
@@ -125,56 +159,137 @@ def run(config: ConfigOption = None) -> None:
 
 @app.command()
 def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Poll every enabled source now, run one delivery pass, and exit (for cron and scripts)."""
-    from monitor.service import run_once
+    """Poll every enabled source now, run one delivery pass, and exit (for cron and scripts).
+
+    Exit 0: every enabled source polled and every alert delivered; 3: a source failed (or
+    waits out a back-off after failing); 4: an alert is not delivered (waiting for a retry,
+    or dead); 2: it could not start (config, database)."""
+    from monitor.service import run_once_report
 
     runtime = _runtime(config, need_sinks=True)
-    waiting: list[SourceRow] = []
     try:
-        polls, sent = asyncio.run(run_once(runtime))
-        if not polls:
-            # Say why nothing was polled: sources in error back-off or asked to wait by
-            # their server (Retry-After) are left alone by `once` too.
-            waiting = [
-                s for s in runtime.store.list_sources() if s.enabled and s.consecutive_failures
-            ]
+        report = asyncio.run(run_once_report(runtime))
     except MonitorError as error:
         fail(error)
     finally:
         runtime.store.close()
-    if waiting and not as_json:
-        soonest = min(s.next_poll_at for s in waiting)
-        err.print(
-            f"no source was polled: {len(waiting)} enabled source(s) wait out an error "
-            f"back-off or a server's Retry-After, the first until {soonest:%Y-%m-%d %H:%M:%S}Z; "
-            "`monitor sources` shows why",
-            markup=False,
-        )
+    code = EXIT_OK
+    if report.undelivered:
+        code = EXIT_NOT_DELIVERED
+    elif report.failed_sources:
+        code = EXIT_SOURCE_FAILED
     if as_json:
-        out.print_json(
-            data={
-                "polls": [p.__dict__ for p in polls],
-                "deliveries": [d.__dict__ for d in sent],
+        sys.stdout.write(json.dumps(_once_json(report, code), ensure_ascii=False) + "\n")
+        raise typer.Exit(code)
+    _print_once(report)
+    raise typer.Exit(code)
+
+
+def _once_counts(report: OnceReport) -> dict[str, int]:
+    from monitor.service import SKIPPED_BACKOFF, SKIPPED_BUSY, SKIPPED_RETRY_AFTER
+
+    statuses = [poll.status for poll in report.polls]
+    whys = [s.why for s in report.skipped]
+    return {
+        "enabled": len(statuses) + len(whys),
+        "ok": statuses.count("ok"),
+        "not_modified": statuses.count("not_modified"),
+        "failed": statuses.count("error"),
+        "skipped": len(whys),
+        "skipped_error_backoff": whys.count(SKIPPED_BACKOFF),
+        "skipped_retry_after": whys.count(SKIPPED_RETRY_AFTER),
+        "skipped_busy": whys.count(SKIPPED_BUSY),
+        "disabled": report.disabled,
+    }
+
+
+def _once_json(report: OnceReport, code: int) -> dict[str, object]:
+    outcomes = [d.status for d in report.deliveries]
+    return {
+        "exit_code": code,
+        "sources": _once_counts(report),
+        "alerts": {
+            "delivered": outcomes.count("delivered"),
+            "retrying": report.pending,
+            "next_attempt_at": _iso(report.next_attempt_at),
+            "dead": outcomes.count("dead"),
+            "dead_before": report.dead_before,
+        },
+        "polls": [p.__dict__ for p in report.polls],
+        "skipped": [
+            {
+                "source": s.source,
+                "url": s.url,
+                "why": s.why,
+                "until": _iso(s.until),
+                "consecutive_failures": s.failures,
+                "last_error_reason": s.last_error_reason,
             }
-        )
-        return
+            for s in report.skipped
+        ],
+        "deliveries": [
+            {**d.__dict__, "next_attempt_at": _iso(d.next_attempt_at)} for d in report.deliveries
+        ],
+    }
+
+
+def _skip_text(skipped: SkippedSource) -> str:
+    from monitor.service import SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER
+
+    until = _short(skipped.until)
+    failed = f"after {plural(skipped.failures, 'failure')} ({skipped.last_error_reason})"
+    if skipped.why == SKIPPED_BACKOFF:
+        return f"in error back-off until {until}, {failed}"
+    if skipped.why == SKIPPED_RETRY_AFTER:
+        return f"its server's Retry-After holds it until {until}, {failed}"
+    return "held by another instance"
+
+
+def _print_once(report: OnceReport) -> None:
     # One print for all the lines (rich costs about 0.1 ms a call: 10,000 sources, 1 s), with
     # source names and errors escaped so that "[...]" in them is shown, not read as markup.
     lines = []
-    for poll in polls:
+    for poll in report.polls:
         if poll.status == "error":
             lines.append(f"[red]error[/red] {escape(poll.source)}: {escape(poll.error or '')}")
         elif poll.status == "not_modified":
             lines.append(f"[dim]not modified[/dim] {escape(poll.source)}")
         else:
             lines.append(
-                f"ok {escape(poll.source)}: {poll.entries} entries, {poll.new_articles} new, "
-                f"{poll.matches} matches, {poll.deliveries} alerts queued"
+                f"ok {escape(poll.source)}: {plural(poll.entries, 'entry', 'entries')}, "
+                f"{poll.new_articles} new, {plural(poll.matches, 'match', 'matches')}, "
+                f"{plural(poll.deliveries, 'alert')} queued"
             )
-    if lines:
-        out.print("\n".join(lines))
-    delivered = sum(d.status == "delivered" for d in sent)
-    out.print(f"alerts: {delivered} delivered, {len(sent) - delivered} not delivered")
+    for skipped in report.skipped:
+        lines.append(f"[yellow]skipped[/yellow] {escape(skipped.source)}: {_skip_text(skipped)}")
+    counts = _once_counts(report)
+    lines.append(
+        f"sources: {counts['enabled']} enabled: {counts['ok']} polled ok, "
+        f"{counts['not_modified']} not modified, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped; {counts['disabled']} disabled"
+    )
+    delivered = sum(d.status == "delivered" for d in report.deliveries)
+    dead = sum(d.status == "dead" for d in report.deliveries)
+    retrying = f"{report.pending} retrying"
+    if report.next_attempt_at is not None:
+        retrying += f" (next attempt {_short(report.next_attempt_at)})"
+    summary = f"alerts: {delivered} delivered, {retrying}, {dead} dead"
+    if report.dead_before:
+        summary += (
+            f"; {report.dead_before} dead from earlier runs "
+            "(`monitor alerts --status dead`, `monitor alerts retry`)"
+        )
+    lines.append(summary)
+    out.print("\n".join(lines))
+    if not report.polls and report.skipped:
+        soonest = min((s.until for s in report.skipped if s.until is not None), default=None)
+        when = f", the first until {_short(soonest)}" if soonest is not None else ""
+        err.print(
+            f"no source was polled: {plural(len(report.skipped), 'enabled source')} "
+            f"{'is' if len(report.skipped) == 1 else 'are'} held back{when}; "
+            "`monitor sources` shows why",
+            markup=False,
+        )
 
 
 @app.command()
@@ -340,7 +455,7 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 def alerts(
     ctx: typer.Context,
     status: Annotated[
-        str | None, typer.Option("--status", help="pending, delivered or dead.")
+        DeliveryStatus | None, typer.Option("--status", help="Only deliveries in this state.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
     as_json: JsonOption = False,
@@ -353,7 +468,9 @@ def alerts(
 
     runtime = _runtime(config, need_sinks=False, create=False, writes=False)
     try:
-        rows = runtime.store.list_deliveries(status=status, limit=limit)
+        rows = runtime.store.list_deliveries(
+            status=status.value if status is not None else None, limit=limit
+        )
         counts = runtime.store.count_deliveries()
     finally:
         runtime.store.close()
@@ -401,17 +518,54 @@ def alerts(
 @alerts_app.command("retry")
 def alerts_retry(
     delivery_id: Annotated[
-        str | None, typer.Argument(help="One delivery id (default: every dead delivery).")
+        str | None,
+        typer.Argument(
+            help="A delivery id, or the short id `monitor alerts` shows (any unique prefix); "
+            "default: every dead delivery.",
+            show_default=False,
+        ),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Put dead deliveries (or one delivery) back in the queue for the next delivery pass."""
     runtime = _runtime(config, need_sinks=False, create=False)
     try:
-        count = runtime.store.requeue(now=runtime.clock(), delivery_id=delivery_id)
+        if delivery_id is None:
+            count = runtime.store.requeue(now=runtime.clock())
+        else:
+            full = _one_delivery(runtime, delivery_id)
+            count = runtime.store.requeue(now=runtime.clock(), delivery_id=full)
+            if not count:
+                fail(
+                    f"delivery {full[:8]} was delivered already: nothing to re-queue", EXIT_PROBLEM
+                )
+    except MonitorError as error:
+        fail(error)
     finally:
         runtime.store.close()
-    out.print(f"{count} deliveries re-queued")
+    out.print(f"{plural(count, 'delivery', 'deliveries')} re-queued")
+
+
+def _one_delivery(runtime: Runtime, given: str) -> str:
+    """The full id of the one delivery whose id starts with ``given``; else one line, exit 1."""
+    prefix = given.strip().lower()
+    found = runtime.store.delivery_ids(prefix, limit=4) if prefix else []
+    shown = _shown_id(given)
+    if not found:
+        fail(f"no delivery has the id {shown}; `monitor alerts` lists them", EXIT_PROBLEM)
+    if len(found) > 1:
+        some = ", ".join(i[: max(12, len(prefix) + 4)] for i in found[:3])
+        more = ", ..." if len(found) > 3 else ""
+        fail(
+            f"the id {shown} is ambiguous: it starts {some}{more}; give more of it",
+            EXIT_PROBLEM,
+        )
+    return found[0]
+
+
+def _shown_id(given: str) -> str:
+    """A delivery id as typed, shown on one line."""
+    return repr(given[:64])
 
 
 @db_app.command("upgrade")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -15,7 +15,7 @@ from monitor.alerts import send
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
 from monitor.errors import DeliveryError
-from monitor.redact import redact_text
+from monitor.redact import redact_text, redact_url
 from monitor.runtime import Runtime, sink_target
 from monitor.wait import wait_first
 
@@ -24,12 +24,38 @@ log = logging.getLogger(__name__)
 SINK_MISSING_RECHECK = timedelta(minutes=10)
 
 
+TITLE_CHARS = 80  # an article title in a log line is cut to this
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
+    """What one attempt did; ``next_attempt_at`` is when a "retry" or "postponed" one is
+    tried again."""
+
     delivery_id: str
     sink: str
     status: str  # "delivered", "retry", "dead" or "postponed"
     error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as log lines and the CLI show it: UTC, to the second, ``Z``."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def describe_alert(due: DueDelivery) -> str:
+    """The article an alert is about, for a log line: its title and redacted URL."""
+    if due.alert is None:
+        return f"delivery {due.id}"
+    article = due.alert.article
+    title = " ".join(article.title.split())
+    if len(title) > TITLE_CHARS:
+        title = title[: TITLE_CHARS - 1] + "…"
+    shown = redact_url(article.url) if article.url else "no link"
+    return f"{title!r} ({shown}; {due.alert.match.watchlist}; delivery {due.id})"
 
 
 def next_attempt(
@@ -56,7 +82,8 @@ async def deliver_one(
         until = runtime.clock() + SINK_MISSING_RECHECK
         message = f"sink {due.sink!r} is not configured or disabled; the alert is kept pending"
         await store.postpone(due.id, until=until, reason=message)
-        return DeliveryOutcome(due.id, due.sink, "postponed", message)
+        log.warning("%s: %s; looking again at %s", describe_alert(due), message, utc_text(until))
+        return DeliveryOutcome(due.id, due.sink, "postponed", message, until)
     if due.alert is None:
         problem = DeliveryError(due.sink, "internal_error", due.problem or "unreadable alert")
         return await _record_failure(runtime, sink, due, problem)
@@ -67,11 +94,11 @@ async def deliver_one(
     except DeliveryError as error:
         return await _record_failure(runtime, sink, due, error)
     except Exception as error:  # noqa: BLE001 - a bad row must not stop the other deliveries
-        log.exception("delivery %s failed unexpectedly", due.id)
+        log.exception("delivery of %s failed unexpectedly", describe_alert(due))
         problem = DeliveryError(due.sink, "internal_error", repr(error))
         return await _record_failure(runtime, sink, due, problem)
     await store.mark_delivered(due.id, now=runtime.clock(), status=status)
-    log.info("delivered %s to %s (%s)", due.id, due.sink, due.alert.match.watchlist)
+    log.info("delivered %s to %s", describe_alert(due), due.sink)
     return DeliveryOutcome(due.id, due.sink, "delivered")
 
 
@@ -89,9 +116,31 @@ async def _record_failure(
         error=message,
         status=error.status,
     )
-    state = "retry" if when is not None else "dead"
-    log.warning("delivery %s to %s failed (%s): %s", due.id, due.sink, state, message)
-    return DeliveryOutcome(due.id, due.sink, state, message)
+    attempt = due.attempts + 1
+    if when is not None:
+        state = "retry"
+        log.warning(
+            "delivery of %s to %s failed (%s, attempt %d): %s; next try at %s",
+            describe_alert(due),
+            due.sink,
+            error.reason,
+            attempt,
+            message,
+            utc_text(when),
+        )
+    else:
+        state = "dead"
+        log.warning(
+            "delivery of %s to %s failed (%s, attempt %d): %s; no tries left, it is dead "
+            "(`monitor alerts retry %s`)",
+            describe_alert(due),
+            due.sink,
+            error.reason,
+            attempt,
+            message,
+            due.id[:8],
+        )
+    return DeliveryOutcome(due.id, due.sink, state, message, when)
 
 
 class Outbox:

@@ -38,6 +38,7 @@ __all__ = [
     "ResponseTooLargeError",
     "address_policy",
     "blocked_address_reason",
+    "classify_error",
     "connection_target",
     "describe_http_error",
     "guarded_addresses",
@@ -640,6 +641,19 @@ def _default_port(url: httpx.URL) -> int:
     return 443 if url.scheme == "https" else 80
 
 
+def _tls_error_in(error: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind ``error`` (its causes and contexts), if any: httpx reports a
+    refused certificate as a `httpx.ConnectError` raised from it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
     """The stable reason code and a plain-words message for an error from the client."""
     if isinstance(error, BlockedAddressError):
@@ -676,6 +690,12 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
         where = ""
         if request is not None:
             where = f" to {request.url.host}:{request.url.port or _default_port(request.url)}"
+        tls = _tls_error_in(error)
+        if tls is not None:
+            detail = (
+                getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
+            )
+            return EgressFailure("tls_error", f"the TLS handshake{where} failed: {detail}")
         return EgressFailure("connect_error", f"could not connect{where}: {error}")
     if isinstance(error, httpx.ProtocolError):
         return EgressFailure("protocol_error", f"the server broke the HTTP protocol: {error}")
@@ -684,3 +704,20 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
     if isinstance(error, httpx.DecodingError):
         return EgressFailure("decoding_error", f"the body could not be decoded: {error}")
     return EgressFailure("http_error", f"the request failed: {error}")
+
+
+def classify_error(error: BaseException, *, deadline: float | None = None) -> EgressFailure | None:
+    """THE classifier of a failed outbound request, for feeds and webhook sinks alike: the
+    stable reason code (``blocked_address``, ``dns_error``, ``connect_error``, ``tls_error``,
+    ``timeout``, ``too_many_redirects``, ``too_large``, ``protocol_error``, ``network_error``,
+    ...) and a plain-words message. ``TimeoutError`` is the caller's ``deadline`` (seconds)
+    over the whole exchange. None for an error that is not about the request (a bug: the
+    caller lets it through)."""
+    if isinstance(error, TimeoutError):
+        within = f" within {deadline:g} s" if deadline is not None else " in time"
+        return EgressFailure("timeout", f"no complete answer{within} (total time limit)")
+    if isinstance(error, httpx.InvalidURL):
+        return EgressFailure("bad_url", f"the URL cannot be requested: {error}")
+    if isinstance(error, httpx.HTTPError):
+        return describe_http_error(error)
+    return None

@@ -15,7 +15,7 @@ import httpx
 
 from monitor.egress import (
     HttpOptions,
-    describe_http_error,
+    classify_error,
     make_client,
     read_limited,
     status_reason,
@@ -118,9 +118,10 @@ async def fetch_feed(
 
     ``client`` comes from ``make_client(options)``, which sets the timeouts and the address
     guard; redirects are followed here, up to ``options.max_redirects``. Raises `FetchError`
-    with a stable ``reason`` (timeout, connect_error, dns_error, blocked_address, http_4xx,
-    http_5xx, rate_limited, http_error, too_large, too_many_redirects, bad_url,
-    protocol_error, network_error, decoding_error) and a ``retry_after`` attribute.
+    with a stable ``reason`` (timeout, connect_error, dns_error, blocked_address, tls_error,
+    http_4xx, http_5xx, rate_limited, http_error, too_large, too_many_redirects, bad_url,
+    protocol_error, network_error, decoding_error; `monitor.egress.classify_error`, shared
+    with the webhook senders) and a ``retry_after`` attribute.
     """
     target = _checked_url(url)
     headers = {"Accept": FEED_ACCEPT}
@@ -154,11 +155,11 @@ async def fetch_feed(
                 f"too long); the last one leads to {redact_url(str(request.url))}"
             )
             raise _fetch_error(url, "too_many_redirects", message)
-    except TimeoutError as error:
-        message = f"no complete answer within {options.total_timeout:g} s (total time limit)"
-        raise _fetch_error(url, "timeout", message) from error
-    except httpx.HTTPError as error:
-        failure = describe_http_error(error)
+    except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as error:
+        # One classifier for feeds and sinks (monitor.egress.classify_error).
+        failure = classify_error(error, deadline=options.total_timeout)
+        if failure is None:
+            raise
         raise _fetch_error(url, failure.reason, failure.message) from error
 
 

@@ -22,6 +22,7 @@ from monitor.errors import FetchError, MonitorError
 from monitor.fetch import fetch_feed
 from monitor.match import WatchlistMatch
 from monitor.parse import FeedEntry
+from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, without_credentials
 from monitor.runtime import Runtime
 
@@ -86,16 +87,25 @@ def next_poll(
     return upcoming
 
 
+BACKOFF_JITTER = 0.1  # a back-off delay is spread by up to this fraction either way
+
+
+def backoff_delay(runtime: Runtime, interval: timedelta, failures: int) -> timedelta:
+    """The back-off after ``failures`` failures in a row, before jitter: interval x 2^(n-1),
+    capped at ``poll.max_interval``."""
+    poll = runtime.settings.poll
+    base = max(poll.min_interval, min(interval, poll.max_interval))
+    delay: timedelta = min(base * (2 ** min(failures - 1, 10)), poll.max_interval)
+    return delay
+
+
 def backoff(
     runtime: Runtime, source: SourceRow, now: datetime, retry_after: float | None
 ) -> datetime:
     """The next poll after a failure: exponential back-off with jitter, capped at max_interval,
     never sooner than a server's Retry-After."""
-    poll = runtime.settings.poll
-    failures = source.consecutive_failures + 1
-    base = max(poll.min_interval, min(source.interval, poll.max_interval))
-    delay: timedelta = min(base * (2 ** min(failures - 1, 10)), poll.max_interval)
-    delay = delay * (0.9 + 0.2 * random.random())  # spread retries of many sources
+    delay = backoff_delay(runtime, source.interval, source.consecutive_failures + 1)
+    delay = delay * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random.random())  # spread retries
     if retry_after:
         delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
     return now + delay
@@ -230,13 +240,13 @@ async def _poll(
         deliveries=counts.deliveries,
     )
     log.info(
-        "polled %s: %d entries, %d new, %d repeated stories, %d matches, %d alerts queued",
+        "polled %s: %s, %d new, %s, %s, %s queued",
         shown,
-        outcome.entries,
+        plural(outcome.entries, "entry", "entries"),
         outcome.new_articles,
-        outcome.repeats,
-        outcome.matches,
-        outcome.deliveries,
+        plural(outcome.repeats, "repeated story", "repeated stories"),
+        plural(outcome.matches, "match", "matches"),
+        plural(outcome.deliveries, "alert"),
     )
     return outcome
 

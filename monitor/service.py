@@ -12,17 +12,20 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
 from monitor.analysis import Analyser, default_workers
+from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
 from monitor.fetch import make_client
 from monitor.health import serve_health
-from monitor.pipeline import PollOutcome
+from monitor.pipeline import BACKOFF_JITTER, PollOutcome, backoff_delay
+from monitor.plural import plural
 from monitor.poller import Poller
+from monitor.redact import redact_text, redact_url
 from monitor.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -218,6 +221,7 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
     with runtime.store.instance_lock():
         service = Service(runtime)
         service.sync_sources()
+        log_loaded(runtime)
         async with service:
             http = runtime.settings.http
             if http is None:
@@ -227,12 +231,127 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
                     await service.run_forever(ready=ready)
 
 
-async def run_once(runtime: Runtime) -> tuple[list[PollOutcome], list[DeliveryOutcome]]:
-    """``monitor once``: poll every enabled source now, then one delivery pass."""
+def log_loaded(runtime: Runtime) -> None:
+    """The start-up line of ``run`` and ``once``: what the config loaded."""
+    specs = runtime.specs()
+    enabled = sum(spec.enabled for spec in specs)
+    log.info(
+        "loaded %s (%d enabled), %s and %s",
+        plural(len(specs), "source"),
+        enabled,
+        plural(len(runtime.watchlists), "watchlist"),
+        plural(len(runtime.sinks), "enabled sink"),
+    )
+
+
+# Why `monitor once` left an enabled source alone.
+SKIPPED_BACKOFF = "error_backoff"  # it failed and waits out its back-off
+SKIPPED_RETRY_AFTER = "retry_after"  # it failed and its server asked to wait longer
+SKIPPED_BUSY = "busy"  # another instance holds it (PostgreSQL)
+
+
+@dataclass(frozen=True)
+class SkippedSource:
+    """An enabled source that ``monitor once`` did not poll, why, and until when."""
+
+    source: str
+    url: str  # redacted
+    why: str  # SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER or SKIPPED_BUSY
+    until: datetime | None
+    failures: int
+    last_error_reason: str | None
+
+
+@dataclass(frozen=True)
+class OnceReport:
+    """Everything ``monitor once`` did and left, for its summary and exit code.
+
+    ``pending``/``next_attempt_at``: alerts still waiting for a (re)try after the delivery
+    pass, whenever they were queued; ``dead_before``: alerts dead-lettered by earlier runs.
+    """
+
+    polls: list[PollOutcome]
+    skipped: list[SkippedSource]
+    disabled: int
+    deliveries: list[DeliveryOutcome]
+    pending: int
+    next_attempt_at: datetime | None
+    dead_before: int
+
+    @property
+    def failed_sources(self) -> int:
+        """Sources that failed now, or wait out a back-off after failing before."""
+        failed = sum(poll.status == "error" for poll in self.polls)
+        return failed + sum(s.why != SKIPPED_BUSY for s in self.skipped)
+
+    @property
+    def undelivered(self) -> int:
+        """Alerts not delivered: still pending, or dead-lettered by this run."""
+        return self.pending + sum(d.status == "dead" for d in self.deliveries)
+
+
+def skipped_sources(
+    runtime: Runtime, rows: list[SourceRow], since: datetime
+) -> list[SkippedSource]:
+    """The enabled sources not polled since ``since`` (the start of ``once``), and why.
+
+    A failed source's next poll is its back-off (``backoff_delay`` with jitter) or, when
+    longer, the server's Retry-After: a wait longer than the back-off can be is Retry-After.
+    """
+    now = runtime.clock()
+    skipped = []
+    for row in rows:
+        if not row.enabled or (row.last_polled_at is not None and row.last_polled_at >= since):
+            continue
+        why, until = SKIPPED_BUSY, None
+        if row.consecutive_failures and row.next_poll_at > now:
+            until = row.next_poll_at
+            why = SKIPPED_BACKOFF
+            if row.last_polled_at is not None:
+                most = backoff_delay(runtime, row.interval, row.consecutive_failures)
+                longest = most * (1 + BACKOFF_JITTER) + timedelta(seconds=1)
+                if row.next_poll_at - row.last_polled_at > longest:
+                    why = SKIPPED_RETRY_AFTER
+        skipped.append(
+            SkippedSource(
+                source=redact_text(row.name, row.url),
+                url=redact_url(row.url),
+                why=why,
+                until=until,
+                failures=row.consecutive_failures,
+                last_error_reason=row.last_error_reason,
+            )
+        )
+    return skipped
+
+
+async def run_once_report(runtime: Runtime) -> OnceReport:
+    """``monitor once``: poll every enabled source now (except those held back by back-off),
+    then one delivery pass; report every source and every alert."""
     with runtime.store.instance_lock():
         service = Service(runtime)
         service.sync_sources()
+        log_loaded(runtime)
+        dead_before = (await runtime.store.acount_deliveries()).get("dead", 0)
+        started = runtime.clock()
         async with service:
             polls = await service.poll_all()
             sent = await service.deliver()
-    return polls, sent
+        rows = await runtime.store.alist_sources()
+        counts = await runtime.store.acount_deliveries()
+        next_at = await runtime.store.next_attempt_at() if counts.get("pending") else None
+    return OnceReport(
+        polls=polls,
+        skipped=skipped_sources(runtime, rows, started),
+        disabled=sum(not row.enabled for row in rows),
+        deliveries=sent,
+        pending=counts.get("pending", 0),
+        next_attempt_at=next_at,
+        dead_before=dead_before,
+    )
+
+
+async def run_once(runtime: Runtime) -> tuple[list[PollOutcome], list[DeliveryOutcome]]:
+    """``monitor once`` for callers that want only the polls and the delivery outcomes."""
+    report = await run_once_report(runtime)
+    return report.polls, report.deliveries

@@ -20,6 +20,7 @@ import httpx
 
 from monitor.alerts.payload import MessageFormat, encode_body, render_message
 from monitor.alerts.signing import sign
+from monitor.egress import classify_error, status_reason
 from monitor.errors import DeliveryError, FetchError
 from monitor.redact import redact_text, redact_url
 
@@ -31,15 +32,23 @@ __all__ = [
 ]
 
 DELIVERY_REASONS = (
-    "http_4xx",  # the receiver answered 4xx (``status`` is set)
-    "http_5xx",  # the receiver answered 5xx (``status`` is set)
-    "http_status",  # any other non-2xx, non-3xx final status
+    # The receiver's answer (``status`` is set): the codes of `monitor.egress.status_reason`,
+    # as for feeds, except that webhook sends never follow a redirect.
+    "http_4xx",  # the receiver answered 4xx
+    "rate_limited",  # the receiver answered 429 (its Retry-After is honoured)
+    "http_5xx",  # the receiver answered 5xx
+    "http_error",  # any other non-2xx, non-3xx final status
     "redirect",  # 3xx: webhook sends never follow redirects
+    # No answer: `monitor.egress.classify_error`, the one classifier shared with feeds.
     "timeout",  # no full answer within the sink's timeout
-    "connect_error",  # no connection (refused, DNS failure, unreachable)
+    "blocked_address",  # the egress guard refused the address (private, loopback, ...)
+    "dns_error",  # the host name could not be resolved
+    "connect_error",  # no connection (refused, unreachable)
+    "tls_error",  # the TLS handshake failed (certificate not trusted, wrong name, ...)
+    "protocol_error",  # the receiver broke the HTTP protocol
     "network_error",  # the connection broke while sending or reading
-    "blocked_address",  # the egress guard refused the address
     "bad_url",  # the sink URL cannot be requested
+    # Before sending.
     "bad_header",  # a configured extra header is not a valid HTTP header
     "bad_secret",  # the sink secret is not usable (whsec_ without valid base64, empty)
     "bad_payload",  # the stored payload cannot be rendered for the sink's format
@@ -116,12 +125,7 @@ def _status_error(
         reason = "redirect"
         detail = "redirects are not followed for webhooks; configure the final URL"
     else:
-        if 400 <= status < 500:
-            reason = "http_4xx"
-        elif 500 <= status < 600:
-            reason = "http_5xx"
-        else:
-            reason = "http_status"
+        reason = status_reason(status)
         detail = _one_line(body.decode("utf-8", errors="replace"))
     message = f"HTTP {status}"
     if response.reason_phrase:
@@ -132,20 +136,15 @@ def _status_error(
 
 
 def _transport_error(sink: SinkTarget, exc: Exception) -> DeliveryError:
+    """No answer from the receiver, classified as feeds are (`classify_error`)."""
     if isinstance(exc, FetchError):
-        reason = exc.reason if exc.reason in ("blocked_address", "timeout") else "connect_error"
         message = str(exc).removeprefix(f"{redact_url(exc.url)}: ")
-        return _delivery_error(sink, reason, message, exc.status)
-    if isinstance(exc, httpx.TimeoutException):
-        reason = "timeout"
-    elif isinstance(exc, httpx.ConnectError):
-        reason = "connect_error"
-    elif isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        reason = "bad_url"
-    else:
-        reason = "network_error"
-    detail = _one_line(str(exc)) or type(exc).__name__
-    return _delivery_error(sink, reason, f"{type(exc).__name__}: {detail}")
+        return _delivery_error(sink, exc.reason, message, exc.status)
+    failure = classify_error(exc, deadline=sink.timeout)
+    if failure is None:
+        detail = _one_line(str(exc)) or type(exc).__name__
+        return _delivery_error(sink, "network_error", f"{type(exc).__name__}: {detail}")
+    return _delivery_error(sink, failure.reason, _one_line(failure.message))
 
 
 def _check_url(sink: SinkTarget) -> httpx.URL:
@@ -222,10 +221,7 @@ async def send(
                 follow_redirects=False,
             ) as response:
                 response_body = await _read_capped(response)
-    except TimeoutError as exc:
-        if response is None:
-            raise _delivery_error(sink, "timeout", f"no answer within {sink.timeout:g}s") from exc
-    except (httpx.HTTPError, FetchError) as exc:
+    except (TimeoutError, httpx.HTTPError, httpx.InvalidURL, FetchError) as exc:
         if response is None:
             raise _transport_error(sink, exc) from exc
     # Past this point the status line arrived: a body that broke off or came too slowly only

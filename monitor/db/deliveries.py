@@ -241,6 +241,18 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
+def ids_starting_with(conn: Connection, prefix: str, *, limit: int = 10) -> list[str]:
+    """Up to ``limit`` delivery ids that start with ``prefix`` (the short id `monitor alerts`
+    shows is the first 8 characters), in order."""
+    query = (
+        select(deliveries.c.id)
+        .where(deliveries.c.id.startswith(prefix, autoescape=True))
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    return [str(row.id) for row in conn.execute(query)]
+
+
 def requeue(conn: Connection, *, now: datetime, delivery_id: str | None = None) -> int:
     """Put dead deliveries (or one, by id, whatever its state but delivered) back in the queue."""
     condition = (

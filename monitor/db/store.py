@@ -291,6 +291,12 @@ class Store:
             lambda c: delivery_queries.list_deliveries(c, status=status, limit=limit)
         )
 
+    def delivery_ids(self, prefix: str, *, limit: int = 10) -> list[str]:
+        """Delivery ids starting with ``prefix`` (at most ``limit``)."""
+        return self.database.read_sync(
+            lambda c: delivery_queries.ids_starting_with(c, prefix, limit=limit)
+        )
+
     def count_deliveries(self) -> dict[str, int]:
         return self.database.read_sync(delivery_queries.count_by_status)
 

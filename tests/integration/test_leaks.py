@@ -183,7 +183,8 @@ def test_credentials_in_feed_and_sink_urls_are_never_shown_or_sent(
         pager_requests = pager.requests
 
     for name, run in runs.items():
-        assert run.returncode in (0, 1), f"{name}: {run.stdout}\n{run.stderr}"
+        # `once` says 3 (a feed failed) or 4 (an alert not delivered): failures are set up.
+        assert run.returncode in (0, 1, 3, 4), f"{name}: {run.stdout}\n{run.stderr}"
         for stream, text in (("stdout", run.stdout), ("stderr", run.stderr)):
             assert _leaks(text) == [], f"`monitor {name}` {stream} shows a secret:\n{text}"
 

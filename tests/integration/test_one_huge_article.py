@@ -81,4 +81,4 @@ def test_a_5_mb_article_of_one_name_stays_under_the_memory_cap_and_sends_a_flagg
         assert len(alert.body) < PAYLOAD_CAP_BYTES, len(alert.body)
         assert alert.json is not None and alert.json["data"]["truncated"] is True
         assert alert.json["data"]["entities"], alert.json["data"]
-        assert b"ok Huge: 1 entries, 1 new" in stdout, stdout.decode()
+        assert b"ok Huge: 1 entry, 1 new" in stdout, stdout.decode()

@@ -159,7 +159,7 @@ async def test_retry_after_seconds_and_date_are_reported(client: httpx.AsyncClie
             await send(client, sink, DELIVERY_ID, _payload(), now=now)
         with pytest.raises(DeliveryError) as second:
             await send(client, sink, DELIVERY_ID, _payload(), now=now)
-    assert (first.value.reason, first.value.status) == ("http_4xx", 429)
+    assert (first.value.reason, first.value.status) == ("rate_limited", 429)  # as for feeds
     assert first.value.retry_after == 7.0
     assert second.value.retry_after == 120.0
 

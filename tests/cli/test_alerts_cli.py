@@ -1,0 +1,124 @@
+"""`monitor alerts retry ID` takes the short id `monitor alerts` shows (any unique prefix) and
+refuses an unknown or ambiguous one in one line; bad option values are usage errors; and
+`monitor --version` works. Subprocesses, started in another folder than their config."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from monitor import __version__
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+ENTRIES = [
+    ("a-1", "Haftar's forces near Tripoli", "<p>Fighting south of Tripoli.</p>"),
+    ("a-2", "Haftar meets envoys", "<p>Talks in Benghazi.</p>"),
+]
+FIRST = "aaaa1111-0000-4000-8000-000000000001"
+SECOND = "aaaa2222-0000-4000-8000-000000000002"
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    result = monitor(*args, cwd=elsewhere)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result
+
+
+def _flat(text: str) -> str:
+    """typer's usage error box as one line of words."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def _two_dead_deliveries(tmp_path: Path) -> Path:
+    """A database with two dead deliveries whose ids share the prefix ``aaaa``."""
+    with FeedServer() as feeds, WebhookReceiver(default=503) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(ENTRIES)))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            retry_schedule=[],
+            first_run="alert_all",
+        )
+        once = _run(tmp_path, "once", "--config", str(config))
+    assert once.returncode == 4, once.stdout + once.stderr
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        ids = [row[0] for row in con.execute("SELECT id FROM deliveries ORDER BY created_at")]
+        assert len(ids) == 2
+        for old, new in zip(ids, (FIRST, SECOND), strict=True):
+            con.execute("UPDATE deliveries SET id = ? WHERE id = ?", (new, old))
+    con.close()
+    return config
+
+
+def test_retry_takes_the_short_id_and_refuses_unknown_or_ambiguous_ones(tmp_path: Path) -> None:
+    config = _two_dead_deliveries(tmp_path)
+    args = ("--config", str(config))
+    table = _run(tmp_path, "alerts", *args)
+    assert FIRST[:8] in table.stdout and SECOND[:8] in table.stdout
+
+    ambiguous = _run(tmp_path, "alerts", "retry", "aaaa", *args)
+    assert ambiguous.returncode == 1
+    assert ambiguous.stderr.splitlines() == [
+        "error: the id 'aaaa' is ambiguous: it starts aaaa1111-000, aaaa2222-000; give more of it"
+    ]
+    unknown = _run(tmp_path, "alerts", "retry", "ffff0000", *args)
+    assert unknown.returncode == 1
+    assert unknown.stderr.splitlines() == [
+        "error: no delivery has the id 'ffff0000'; `monitor alerts` lists them"
+    ]
+    wildcard = _run(tmp_path, "alerts", "retry", "%", *args)
+    assert wildcard.returncode == 1 and "no delivery has the id '%'" in wildcard.stderr
+
+    retried = _run(tmp_path, "alerts", "retry", FIRST[:8].upper(), *args)
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.splitlines() == ["1 delivery re-queued"]
+    listed = json.loads(_run(tmp_path, "alerts", "--json", *args).stdout)
+    states = {row["id"]: row["status"] for row in listed["deliveries"]}
+    assert states == {FIRST: "pending", SECOND: "dead"}
+
+    everything = _run(tmp_path, "alerts", "retry", *args)
+    assert everything.stdout.splitlines() == ["1 delivery re-queued"]
+    none_left = _run(tmp_path, "alerts", "retry", *args)
+    assert none_left.stdout.splitlines() == ["0 deliveries re-queued"]
+
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        con.execute("UPDATE deliveries SET status = 'delivered' WHERE id = ?", (SECOND,))
+    con.close()
+    delivered = _run(tmp_path, "alerts", "retry", SECOND, *args)
+    assert delivered.returncode == 1
+    assert delivered.stderr.splitlines() == [
+        "error: delivery aaaa2222 was delivered already: nothing to re-queue"
+    ]
+
+
+def test_status_filter_takes_only_the_known_states(tmp_path: Path) -> None:
+    config = _two_dead_deliveries(tmp_path)
+    bogus = _run(tmp_path, "alerts", "--status", "bogus", "--config", str(config))
+    assert bogus.returncode == 2
+    assert "'bogus' is not one of 'pending', 'delivered', 'dead'" in _flat(bogus.stderr)
+    dead = _run(tmp_path, "alerts", "--status", "dead", "--json", "--config", str(config))
+    assert dead.returncode == 0, dead.stderr
+    assert len(json.loads(dead.stdout)["deliveries"]) == 2
+
+
+def test_an_unknown_log_level_is_a_usage_error(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--log-level", "verbose", "check", "--config", "x.yaml")
+    assert result.returncode == 2
+    assert "'verbose' is not one of 'debug', 'info', 'warning', 'error'" in _flat(result.stderr)
+    upper = _run(tmp_path, "--log-level", "DEBUG", "--help")
+    assert upper.returncode == 0, upper.stderr
+
+
+def test_version_is_printed(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"news-monitor {__version__}\n"

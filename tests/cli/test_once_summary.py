@@ -1,0 +1,238 @@
+"""`monitor once` tells the truth, for cron: its exit code (0 all good, 3 a source failed or
+is held back after failing, 4 an alert is not delivered) and a summary that counts every
+enabled source and every alert. Run as a user runs it: a subprocess started in another
+folder than its config, loopback feeds and receivers."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+HAFTAR = ("a-1", "Haftar's forces near Tripoli", "<p>Fighting south of Tripoli.</p>")
+QUIET = ("q-1", "Weather in Oslo", "<p>Rain.</p>")
+TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ"
+
+
+def _once(config: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    result = monitor("once", "--config", str(config), *args, cwd=elsewhere)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result
+
+
+def _lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return result.stdout.splitlines()
+
+
+def test_all_good_exits_0_with_singular_counts(tmp_path: Path) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        result = _once(config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _lines(result) == [
+        "ok Wire: 1 entry, 1 new, 1 match, 1 alert queued",
+        "sources: 1 enabled: 1 polled ok, 0 not modified, 0 failed, 0 skipped; 0 disabled",
+        "alerts: 1 delivered, 0 retrying, 0 dead",
+    ]
+    assert "loaded 1 source (1 enabled), 1 watchlist and 1 enabled sink" in result.stderr
+
+
+def test_plural_counts(tmp_path: Path) -> None:
+    second = ("a-2", "Haftar again", "<p>Tripoli.</p>")
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR, second, QUIET])))
+        feeds.route("/e.xml", Reply(body=rss([])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml")), ("Empty", feeds.url("/e.xml"))],
+            sink_url=None,
+            first_run="alert_all",
+        )
+        result = _once(config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok Wire: 3 entries, 3 new, 2 matches, 0 alerts queued" in _lines(result)
+    assert "ok Empty: 0 entries, 0 new, 0 matches, 0 alerts queued" in _lines(result)
+    assert (
+        "sources: 2 enabled: 2 polled ok, 0 not modified, 0 failed, 0 skipped; 0 disabled"
+        in _lines(result)
+    )
+    assert "loaded 2 sources (2 enabled), 1 watchlist and 0 enabled sinks" in result.stderr
+
+
+def test_every_source_failing_exits_3_and_a_held_back_source_is_named(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/gone.xml", Reply(status=404))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Gone", feeds.url("/gone.xml"))],
+            sink_url=None,
+        )
+        first = _once(config, tmp_path)
+        second = _once(config, tmp_path)
+        third = _once(config, tmp_path, "--json")
+    assert first.returncode == 3, first.stdout + first.stderr
+    error, sources, alerts = _lines(first)
+    assert error.startswith("error Gone: ") and "404" in error
+    assert sources == (
+        "sources: 1 enabled: 0 polled ok, 0 not modified, 1 failed, 0 skipped; 0 disabled"
+    )
+    assert alerts == "alerts: 0 delivered, 0 retrying, 0 dead"
+
+    # Held back by its back-off: still failing, still exit 3, and the summary says until when.
+    assert second.returncode == 3, second.stdout + second.stderr
+    skipped, sources, alerts = _lines(second)
+    assert re.fullmatch(
+        f"skipped Gone: in error back-off until {TIME}, after 1 failure \\(http_4xx\\)", skipped
+    ), skipped
+    assert sources == (
+        "sources: 1 enabled: 0 polled ok, 0 not modified, 0 failed, 1 skipped; 0 disabled"
+    )
+    assert re.search(
+        f"^no source was polled: 1 enabled source is held back, the first until {TIME}; "
+        "`monitor sources` shows why$",
+        second.stderr,
+        re.MULTILINE,
+    ), second.stderr
+
+    assert third.returncode == 3
+    report = json.loads(third.stdout)
+    assert report["exit_code"] == 3
+    assert report["sources"] == {
+        "enabled": 1,
+        "ok": 0,
+        "not_modified": 0,
+        "failed": 0,
+        "skipped": 1,
+        "skipped_error_backoff": 1,
+        "skipped_retry_after": 0,
+        "skipped_busy": 0,
+        "disabled": 0,
+    }
+    (held,) = report["skipped"]
+    assert held["source"] == "Gone" and held["why"] == "error_backoff" and held["until"]
+    assert held["consecutive_failures"] == 1 and held["last_error_reason"] == "http_4xx"
+
+
+def test_a_server_retry_after_is_named_as_such(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/busy.xml", Reply(status=429, headers={"Retry-After": "7200"}))
+        feeds.route("/f.xml", Reply(body=rss([QUIET])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Busy", feeds.url("/busy.xml")), ("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        first = _once(config, tmp_path)
+        second = _once(config, tmp_path)
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert second.returncode == 3, second.stdout + second.stderr
+    lines = _lines(second)
+    assert "ok Wire: 1 entry, 0 new, 0 matches, 0 alerts queued" in lines
+    (skipped,) = [line for line in lines if line.startswith("skipped ")]
+    assert re.fullmatch(
+        f"skipped Busy: its server's Retry-After holds it until {TIME}, "
+        "after 1 failure \\(rate_limited\\)",
+        skipped,
+    ), skipped
+    assert (
+        "sources: 2 enabled: 1 polled ok, 0 not modified, 0 failed, 1 skipped; 0 disabled" in lines
+    )
+    assert "no source was polled" not in second.stderr
+
+
+def test_an_alert_waiting_for_a_retry_exits_4_and_says_when(tmp_path: Path) -> None:
+    with FeedServer() as feeds, WebhookReceiver(default=503) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            retry_schedule=["1h"],
+            first_run="alert_all",
+        )
+        first = _once(config, tmp_path)
+        # Nothing is due in the second run: the alert still waits, and cron hears it.
+        second = _once(config, tmp_path)
+        report = json.loads(_once(config, tmp_path, "--json").stdout)
+    assert first.returncode == 4, first.stdout + first.stderr
+    assert re.fullmatch(
+        f"alerts: 0 delivered, 1 retrying \\(next attempt {TIME}\\), 0 dead", _lines(first)[-1]
+    ), first.stdout
+    retry = [line for line in first.stderr.splitlines() if "failed (http_5xx, attempt 1)" in line]
+    assert retry, first.stderr
+    assert "Haftar's forces near Tripoli" in retry[0], retry[0]
+    assert re.search(f"; next try at {TIME}$", retry[0]), retry[0]
+    assert second.returncode == 4, second.stdout + second.stderr
+    assert re.fullmatch(
+        f"alerts: 0 delivered, 1 retrying \\(next attempt {TIME}\\), 0 dead", _lines(second)[-1]
+    ), second.stdout
+    assert report["exit_code"] == 4
+    assert report["alerts"]["retrying"] == 1 and report["alerts"]["next_attempt_at"]
+    assert report["alerts"]["delivered"] == report["alerts"]["dead"] == 0
+
+
+def test_an_alert_dead_in_this_run_exits_4_and_later_runs_only_mention_it(
+    tmp_path: Path,
+) -> None:
+    with FeedServer() as feeds, WebhookReceiver(default=500) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            retry_schedule=["0s"],
+            first_run="alert_all",
+        )
+        first = _once(config, tmp_path)
+        second = _once(config, tmp_path)
+    assert first.returncode == 4, first.stdout + first.stderr
+    assert _lines(first)[-1] == "alerts: 0 delivered, 0 retrying, 1 dead"
+    assert "no tries left, it is dead (`monitor alerts retry " in first.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert _lines(second)[-1] == (
+        "alerts: 0 delivered, 0 retrying, 0 dead; 1 dead from earlier runs "
+        "(`monitor alerts --status dead`, `monitor alerts retry`)"
+    )
+
+
+def test_disabled_sources_are_counted_apart(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([QUIET])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[],
+            sink_url=None,
+            extra={
+                "sources": [
+                    {"name": "Wire", "url": feeds.url("/f.xml")},
+                    {"name": "Paused", "url": feeds.url("/p.xml"), "enabled": False},
+                ]
+            },
+        )
+        result = _once(config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _lines(result)[-2] == (
+        "sources: 1 enabled: 1 polled ok, 0 not modified, 0 failed, 0 skipped; 1 disabled"
+    )
+    assert "loaded 2 sources (1 enabled), 1 watchlist and 0 enabled sinks" in result.stderr

@@ -1,0 +1,191 @@
+"""One classifier for failed requests (`monitor.egress.classify_error`): a feed and a webhook
+sink that fail the same way get the same reason code, through the real guarded client and
+real servers on 127.0.0.1 (blocked address, unresolvable name, refused connection, timeout,
+TLS, redirects)."""
+
+from __future__ import annotations
+
+import http.server
+import ipaddress
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.alerts import ArticleRef, SinkTarget, build_payload, send
+from monitor.egress import (
+    BlockedAddressError,
+    HttpOptions,
+    NameResolutionError,
+    classify_error,
+    make_client,
+)
+from monitor.errors import DeliveryError, FetchError
+from monitor.fetch import fetch_feed
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import Reply as HookReply
+from tests.support.webhook_receiver import WebhookReceiver
+
+# A 64-character label is not a valid DNS name: the resolver fails it without a query.
+UNRESOLVABLE = "x" * 64 + ".example"
+
+
+def _payload() -> dict[str, object]:
+    article = ArticleRef(
+        id=1,
+        title="Haftar near Tripoli",
+        url="https://example.org/a",
+        published=None,
+        source_name="Wire",
+        source_url="https://example.org/rss.xml",
+    )
+    return build_payload(
+        watchlist="libya",
+        entities=["haftar"],
+        article=article,
+        matches=[],
+        excerpts=[],
+        rule=None,
+        timestamp=datetime.now(UTC),
+    )
+
+
+async def _feed_reason(url: str, *, private: bool = True, total: float = 10.0) -> str:
+    options = HttpOptions(allow_private_networks=private, total_timeout=total, max_redirects=3)
+    async with make_client(options) as client:
+        with pytest.raises(FetchError) as caught:
+            await fetch_feed(client, url, etag=None, last_modified=None, options=options)
+    return caught.value.reason
+
+
+async def _sink_reason(url: str, *, private: bool = True, seconds: float = 5.0) -> str:
+    options = HttpOptions(allow_private_networks=private)
+    sink = SinkTarget(name="ops", url=url, secret=None, timeout=seconds)
+    async with make_client(options, follow_redirects=False) as client:
+        with pytest.raises(DeliveryError) as caught:
+            await send(client, sink, "d-1", _payload(), now=datetime.now(UTC))
+    return caught.value.reason
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_a_loopback_address_is_blocked_for_a_feed_and_a_sink() -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/f.xml", Reply(body=b"<rss/>"))
+        assert await _feed_reason(feeds.url("/f.xml"), private=False) == "blocked_address"
+        assert await _sink_reason(receiver.url, private=False) == "blocked_address"
+        assert feeds.requests == [] and receiver.requests == []
+
+
+async def test_a_name_that_does_not_resolve_is_a_dns_error_for_both() -> None:
+    url = f"http://{UNRESOLVABLE}/x"
+    assert await _feed_reason(url) == "dns_error"
+    assert await _sink_reason(url) == "dns_error"
+
+
+async def test_a_refused_connection_is_a_connect_error_for_both() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/x"
+    assert await _feed_reason(url) == "connect_error"
+    assert await _sink_reason(url) == "connect_error"
+
+
+async def test_a_server_that_does_not_answer_is_a_timeout_for_both() -> None:
+    with FeedServer() as feeds, WebhookReceiver(script=[HookReply(200, delay=30)]) as receiver:
+        feeds.route("/slow.xml", Reply(body=b"<rss/>", delay=30))
+        assert await _feed_reason(feeds.url("/slow.xml"), total=0.3) == "timeout"
+        assert await _sink_reason(receiver.url, seconds=0.3) == "timeout"
+
+
+async def test_redirects_a_feed_loops_on_and_a_sink_is_sent() -> None:
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[HookReply(307, headers={"Location": "/elsewhere"})]) as receiver,
+    ):
+        feeds.route("/loop.xml", Reply.redirect("/loop.xml"))
+        assert await _feed_reason(feeds.url("/loop.xml")) == "too_many_redirects"
+        # Webhook sends never follow a redirect: the first one is the failure.
+        assert await _sink_reason(receiver.url) == "redirect"
+
+
+@pytest.fixture
+def untrusted_tls_url(tmp_path: Path) -> Iterator[str]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=monitor-test", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/x"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+async def test_an_untrusted_certificate_is_a_tls_error_for_both(untrusted_tls_url: str) -> None:
+    assert await _feed_reason(untrusted_tls_url) == "tls_error"
+    assert await _sink_reason(untrusted_tls_url) == "tls_error"
+
+
+REQUEST = httpx.Request("GET", "https://example.org/x")
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            BlockedAddressError("h", ipaddress.ip_address("10.0.0.1"), "private"),
+            "blocked_address",
+        ),
+        (NameResolutionError("h", "no such name"), "dns_error"),
+        (httpx.ConnectError("refused", request=REQUEST), "connect_error"),
+        (httpx.ReadTimeout("x", request=REQUEST), "timeout"),
+        (TimeoutError(), "timeout"),
+        (httpx.TooManyRedirects("x", request=REQUEST), "too_many_redirects"),
+        (httpx.RemoteProtocolError("x", request=REQUEST), "protocol_error"),
+        (httpx.ReadError("x", request=REQUEST), "network_error"),
+        (httpx.InvalidURL("x"), "bad_url"),
+    ],
+)
+def test_the_one_classifier_names_each_failure(error: Exception, reason: str) -> None:
+    failure = classify_error(error)
+    assert failure is not None and failure.reason == reason
+
+
+def test_a_refused_certificate_behind_a_connect_error_is_a_tls_error() -> None:
+    try:
+        try:
+            raise ssl.SSLCertVerificationError(1, "certificate verify failed")
+        except ssl.SSLError as tls:
+            raise httpx.ConnectError("handshake failed", request=REQUEST) from tls
+    except httpx.ConnectError as error:
+        failure = classify_error(error)
+    assert failure is not None and failure.reason == "tls_error"
+
+
+def test_an_error_that_is_not_about_the_request_is_not_classified() -> None:
+    assert classify_error(ValueError("a bug")) is None
