@@ -45,7 +45,7 @@ def _two_dead_deliveries(tmp_path: Path) -> Path:
             database_url=f"sqlite:///{tmp_path}/m.db",
             sources=[("Wire", feeds.url("/f.xml"))],
             sink_url=receiver.url,
-            retry_schedule=[],
+            retry_schedule=["1h"],
             first_run="alert_all",
         )
         once = _run(tmp_path, "once", "--config", str(config))
@@ -54,7 +54,12 @@ def _two_dead_deliveries(tmp_path: Path) -> Path:
         ids = [row[0] for row in con.execute("SELECT id FROM deliveries ORDER BY created_at")]
         assert len(ids) == 2
         for old, new in zip(ids, (FIRST, SECOND), strict=True):
-            con.execute("UPDATE deliveries SET id = ? WHERE id = ?", (new, old))
+            # Dead as after the last retry (a schedule cannot be empty), ids made to share
+            # a prefix.
+            con.execute(
+                "UPDATE deliveries SET id = ?, status = 'dead' WHERE id = ?",
+                (new, old),
+            )
     con.close()
     return config
 
