@@ -36,6 +36,13 @@ from monitor.config import (
     SourceConfig,
     WatchlistConfig,
 )
+from monitor.config_errors import (
+    MEANINGS,
+    describe,
+    environment_problem,
+    environment_variable,
+    meaning_key,
+)
 from monitor.errors import ConfigError
 from monitor.redact import DEFAULT_SECRET_PARAMS
 
@@ -328,22 +335,23 @@ def _clean_location(location: tuple[int | str, ...]) -> tuple[int | str, ...]:
 
 
 def validation_problems(error: ValidationError, path: Path, node: yaml.Node | None) -> list[str]:
-    """One readable message per pydantic error, naming file, line, field and the fix."""
+    """One readable message per pydantic error, naming where the value came from (the file
+    and line, or the ``MONITOR_*`` variable that overrode it), the field, its meaning and the
+    fix."""
     problems: list[str] = []
     seen: set[str] = set()
     for item in error.errors():
         location = _clean_location(tuple(item["loc"]))
         field = _field_path(location) or "(top level)"
-        line = line_of(node, location)
-        where = f"{path}:{line}" if line else str(path)
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            message = f"unknown key {str(location[-1])!r}; check the spelling (see docs/config.md)"
-        elif kind == "missing":
-            message = "this key is required"
+        variable = environment_variable(location)
+        if variable is not None:
+            where = f"environment variable {variable} (overriding {path})"
         else:
-            message = str(item["msg"]).removeprefix("Value error, ")
-        text = f"{where}: {field}: {message}"
+            line = line_of(node, location)
+            where = f"{path}:{line}" if line else str(path)
+        meaning = MEANINGS.get(meaning_key(location))
+        named = f"{field} ({meaning})" if meaning and item["type"] != "extra_forbidden" else field
+        text = f"{where}: {named}: {describe(item, location, Settings)}"
         if text not in seen:
             seen.add(text)
             problems.append(text)
@@ -367,13 +375,7 @@ def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
         settings = Settings(**expanded)
     except SettingsError as error:
         # An environment variable that pydantic-settings cannot read (MONITOR_SOURCES=notjson).
-        cause = f": {error.__cause__}" if error.__cause__ else ""
-        raise ConfigError(
-            [
-                f"{path}: the environment: {error}{cause}; complex values (lists, mappings) in "
-                "MONITOR_* variables are written as JSON"
-            ]
-        ) from None
+        raise ConfigError([environment_problem(str(error), error.__cause__)]) from None
     except ValidationError as error:
         # Only now are line numbers needed: read the nodes (the error path parses twice).
         raise ConfigError(validation_problems(error, path, _compose(path, text))) from None

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from monitor.config import MAX_URL_LENGTH, OpmlConfig
+from monitor.config_errors import did_you_mean, environment_variable
 from monitor.db.sources import SourceSpec
 from monitor.errors import ConfigError
 from monitor.match import Watchlist, load_watchlist
@@ -64,13 +65,23 @@ def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
     return ValidConfig(watchlists=watchlists, routes=routes, specs=specs, warnings=warnings)
 
 
+def _where(loaded: LoadedSettings, key: str) -> str:
+    """Where the value of a top-level ``key`` came from: its ``MONITOR_*`` variable when one
+    overrides the file, else the config file."""
+    variable = environment_variable((key,))
+    if variable is not None:
+        return f"environment variable {variable} (overriding {loaded.path})"
+    return str(loaded.path)
+
+
 def _duplicate_sinks(loaded: LoadedSettings) -> list[str]:
     first: dict[str, int] = {}
     problems = []
     for index, sink in enumerate(loaded.settings.sinks):
         if sink.name in first:
             problems.append(
-                f"{loaded.path}: sinks[{index}].name: {sink.name!r} is already the name of "
+                f"{_where(loaded, 'sinks')}: sinks[{index}].name: {sink.name!r} is already "
+                "the name of "
                 f"sinks[{first[sink.name]}]; give each sink its own name (alerts are routed "
                 "and recorded by sink name)"
             )
@@ -131,6 +142,7 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
     the same settings (polled once, as its first entry). A URL listed twice with different
     settings is a ConfigError naming both entries: one of them would be ignored."""
     settings = loaded.settings
+    where_sources = _where(loaded, "sources")
     specs: dict[str, SourceSpec] = {}
     origin: dict[str, str] = {}
     problems: list[str] = []
@@ -142,7 +154,7 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
                 outlines = read_opml(opml_path)
             except ConfigError as error:
                 problems.extend(
-                    f"{loaded.path}: sources[{index}].opml: {p}" for p in error.problems
+                    f"{where_sources}: sources[{index}].opml: {p}" for p in error.problems
                 )
                 continue
             entries = [
@@ -154,7 +166,7 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
         for name, url, where in entries:
             if len(url) > MAX_URL_LENGTH:
                 problems.append(
-                    f"{loaded.path}: sources[{index}]: {redact_url(url)[:80]}... is longer than "
+                    f"{where_sources}: sources[{index}]: {redact_url(url)[:80]}... is longer than "
                     f"{MAX_URL_LENGTH} characters; shorten it"
                 )
                 continue
@@ -174,13 +186,13 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
             differences = _differences(known, spec)
             if differences:
                 problems.append(
-                    f"{loaded.path}: {where} lists the URL {redact_url(url)} of "
+                    f"{where_sources}: {where} lists the URL {redact_url(url)} of "
                     f"{origin[url]} with other settings ({'; '.join(differences)}); it is "
                     "polled once, so keep one entry or make the settings agree"
                 )
             else:
                 warnings.append(
-                    f"{loaded.path}: {where} lists the URL {redact_url(url)} of {origin[url]} "
+                    f"{where_sources}: {where} lists the URL {redact_url(url)} of {origin[url]} "
                     "again; it is polled once, as the first entry"
                 )
     if problems:
@@ -214,6 +226,7 @@ def _bounded(interval: timedelta, settings: Settings) -> timedelta:
 def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
     """Every configured watchlist, or ConfigError naming each file and problem (a file listed
     twice, two watchlists with one name)."""
+    origin = _where(loaded, "watchlists")
     watchlists: list[Watchlist] = []
     problems: list[str] = []
     first_entry: dict[Path, int] = {}
@@ -221,14 +234,14 @@ def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
         path = loaded.resolve(entry.file)
         if path in first_entry:
             problems.append(
-                f"{loaded.path}: watchlists[{index}]: {path} is already listed as "
+                f"{origin}: watchlists[{index}]: {path} is already listed as "
                 f"watchlists[{first_entry[path]}]; list each watchlist once (give one entry "
                 "every sink it should alert)"
             )
             continue
         first_entry[path] = index
         if not path.is_file():
-            problems.append(missing_watchlist(str(loaded.path), index, path))
+            problems.append(missing_watchlist(origin, index, path))
             continue
         try:
             watchlists.append(load_watchlist(path))
@@ -238,7 +251,7 @@ def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
     for name in sorted({n for n in names if names.count(n) > 1}):
         files = ", ".join(w.source for w in watchlists if w.name == name)
         problems.append(
-            f"{loaded.path}: watchlists: two watchlists are named {name!r} ({files}); "
+            f"{origin}: watchlists: two watchlists are named {name!r} ({files}); "
             "give each a distinct `name:`"
         )
     if problems:
@@ -260,9 +273,13 @@ def sink_routes(loaded: LoadedSettings, watchlists: list[Watchlist]) -> dict[str
         for name in entry.sinks:
             if name not in known:
                 problems.append(
-                    f"{loaded.path}: watchlists[{index}].sinks: unknown sink {name!r}; "
-                    f"define it under `sinks:` or use one of: "
-                    f"{', '.join(sorted(known)) or '(no sinks defined)'}"
+                    f"{_where(loaded, 'watchlists')}: watchlists[{index}].sinks: "
+                    f"unknown sink {name!r}; "
+                    + (
+                        did_you_mean(name, sorted(known))
+                        if known
+                        else "define it under `sinks:` (no sinks are defined)"
+                    )
                 )
     if problems:
         raise ConfigError(problems)

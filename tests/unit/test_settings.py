@@ -98,10 +98,10 @@ def test_every_problem_is_reported_with_line_and_field(tmp_path: Path) -> None:
         load_settings(path)
     problems = raised.value.problems
     text = "\n".join(problems)
-    assert f"{path}:2: poll.interval: 'soon' is not a duration" in text
-    assert f"{path}:3: first_run:" in text
-    assert f"{path}:6: sources[0].url: url must be an http" in text
-    assert f"{path}:8: sources[1].colour: unknown key 'colour'" in text
+    assert f"{path}:2: poll.interval (how often a source is polled): 'soon' is not a dur" in text
+    assert f"{path}:3: first_run (what a new source's existing entries do): 'sometimes'" in text
+    assert f"{path}:6: sources[0].url (the feed's URL): url must be an http" in text
+    assert f"{path}:8: sources[1].colour: unknown key 'colour'; allowed here: " in text
     assert f"{path}:9: typo_key: unknown key" in text
     assert len(problems) == 5
 
@@ -185,7 +185,8 @@ def test_a_thousand_sources_load_quickly_with_their_lines(tmp_path: Path) -> Non
         load_settings(path)
 
     assert raised.value.problems == [
-        f"{path}:2003: sources[1000].url: url must be an http:// or https:// URL, got 'gopher://x'"
+        f"{path}:2003: sources[1000].url (the feed's URL): url must be an http:// or "
+        "https:// URL, got 'gopher://x'"
     ]
 
 
