@@ -1,6 +1,7 @@
 """``monitor demo``: the real pipeline, offline. Serves ``seeds/`` on 127.0.0.1, starts a local
-webhook receiver that verifies signatures, runs the service on a fresh SQLite file, and prints
-every alert it received."""
+webhook receiver that verifies signatures, runs the service on a fresh SQLite file in a
+temporary folder (deleted at the end) with ``first_run: alert_all`` (both said on screen), and
+prints every alert it received."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ from monitor.service import Service
 from monitor.settings import LoadedSettings, Settings
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+FIRST_RUN_NOTE = (
+    "first_run: alert_all, so the sample feeds' existing entries alert (a real config "
+    "defaults to store_only: a new source's entries are stored without alerting)"
+)
 
 
 def find_seeds(explicit: Path | None) -> Path:
@@ -152,7 +157,11 @@ def run_demo(console: Console, *, seeds: Path | None = None, timeout: float = 45
         _serve(receiver) as receiver_url,
     ):
         console.print(f"serving {len(feeds)} sample feeds from {seeds_dir} at {feeds_url}")
-        console.print(f"webhook receiver at {receiver_url}, database in {tmp}\n")
+        console.print(
+            f"webhook receiver at {receiver_url}; database in the temporary folder {tmp} "
+            "(deleted when the demo ends)"
+        )
+        console.print(f"{FIRST_RUN_NOTE}\n")
         loaded = demo_settings(Path(tmp), feeds_url, feeds, watchlist, receiver_url, secret)
         runtime = Runtime.build(loaded, need_sinks=True)
         runtime.store.prepare()

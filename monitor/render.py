@@ -10,6 +10,28 @@ from rich.markup import escape
 
 from monitor.redact import redact_url
 
+FIELD_ORDER = ("title", "summary", "content")
+
+
+def excerpts_to_show(excerpts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The excerpts in reading order (title, summary, content; unknown fields last, each
+    field's excerpts in their given order), without one whose text equals an earlier one's
+    (a feed's summary is often its content's first paragraph)."""
+
+    def rank(excerpt: Mapping[str, Any]) -> int:
+        field = excerpt.get("field")
+        return FIELD_ORDER.index(field) if field in FIELD_ORDER else len(FIELD_ORDER)
+
+    shown: list[Mapping[str, Any]] = []
+    seen: set[str] = set()
+    for excerpt in sorted(excerpts, key=rank):  # sorted() is stable
+        text = " ".join(str(excerpt.get("text", "")).split())
+        if text in seen:
+            continue
+        seen.add(text)
+        shown.append(excerpt)
+    return shown
+
 
 def highlight(text: str, spans: Sequence[Sequence[int]], *, marks: bool = False) -> str:
     """Rich markup of ``text`` with the ``spans`` in bold yellow (feed text is escaped);
@@ -32,7 +54,8 @@ def highlight(text: str, spans: Sequence[Sequence[int]], *, marks: bool = False)
 
 
 def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
-    """Print one alert (a payload's ``data`` or a replay item)."""
+    """Print one alert (a payload's ``data`` or a replay item): its excerpts in reading order,
+    each text once."""
     article = alert.get("article") or {}
     title = article.get("title") or alert.get("title") or "(no title)"
     source = (article.get("source") or {}).get("name") or alert.get("source") or ""
@@ -48,7 +71,7 @@ def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
     console.print(f"  {escape(title)}" + (f"  [dim]({escape(source)})[/dim]" if source else ""))
     if url:
         console.print(f"  [dim]{escape(redact_url(url))}[/dim]")
-    for excerpt in alert.get("excerpts", []):
+    for excerpt in excerpts_to_show(alert.get("excerpts", [])):
         console.print(
             f"  [dim]{escape(str(excerpt.get('field')))}:[/dim] "
             + highlight(
