@@ -29,6 +29,7 @@ import re
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -220,7 +221,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         for feed in feeds:
             server.route(f"/{feed.name}", Reply(body=feed.read_bytes()))
         config = {
-            "database_url": f"sqlite:///{folder / 'config' / 'monitor.db'}",
+            # Relative to the config file, whatever the working directory (docs/config.md).
+            "database_url": "sqlite:///monitor.db",
             "poll": {"interval": "10m", "allow_private_networks": True, "tick": "1s", "workers": 0},
             "first_run": "alert_all",
             "sources": [{"name": f.name, "url": server.url(f"/{f.name}")} for f in feeds],
@@ -249,8 +251,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         once = world.run(["once"])
         assert once.returncode == 0, once.stdout + once.stderr
         assert receiver.requests, "the set-up sent no alert: " + once.stdout
+        delivery_id = receiver.requests[0].headers["webhook-id"]  # the delivery's id
+        # Dead, as after its last retry: what `monitor alerts retry ID` is for.
+        with sqlite3.connect(folder / "config" / "monitor.db") as database:
+            database.execute("UPDATE deliveries SET status = 'dead' WHERE id = ?", (delivery_id,))
+        database.close()
         world.values = {
-            "delivery_id": receiver.requests[0].headers["webhook-id"],  # the delivery's id
+            "delivery_id": delivery_id,
             "articles": str(REPO / "seeds" / "articles.jsonl"),
         }
         yield world
