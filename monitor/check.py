@@ -22,7 +22,8 @@ from monitor.egress import (
     guarded_addresses,
 )
 from monitor.errors import ConfigError, DatabaseError
-from monitor.match import Watchlist, check_examples, load_watchlist
+from monitor.match import Watchlist, check_examples, watchlist_report
+from monitor.plural import plural
 from monitor.redact import redact_url, use_secret_params
 from monitor.settings import (
     LoadedSettings,
@@ -169,11 +170,12 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     for watchlist in watchlists:
         failures = check_examples(watchlist)
         problems.extend(failures)
+        verdict = f"{len(failures)} failing" if failures else "all hold"
+        entities = plural(len(watchlist.entities), "entity", "entities")
         notes.append(
-            f"watchlist {watchlist.name!r} ({watchlist.source}): {len(watchlist.entities)} "
-            f"entities, examples {'all hold' if not failures else f'{len(failures)} failing'}"
+            f"watchlist {watchlist.name!r} ({watchlist.source}): {entities}, examples {verdict}"
         )
-    notes.append(f"{len(specs)} sources ({sum(s.enabled for s in specs)} enabled)")
+    notes.append(f"{plural(len(specs), 'source')} ({sum(s.enabled for s in specs)} enabled)")
     targets = refused_targets(loaded, specs)
     problems.extend(targets.refused)
     warnings.extend(targets.unresolved)
@@ -182,17 +184,16 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
 
 
 def _loadable_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
-    """The watchlist files that load on their own (their examples are checked even when
-    another part of the config has a problem)."""
+    """The watchlists, each made of its valid parts when its file has problems (reported by
+    `validate_config`), so that their examples are checked in the same run."""
     found: dict[Path, Watchlist] = {}
     for entry in watchlist_entries(loaded.settings):
         path = loaded.resolve(entry.file)
         if path in found or not path.is_file():
             continue
-        try:
-            found[path] = load_watchlist(path)
-        except ConfigError:
-            continue  # reported by validate_config
+        watchlist, _ = watchlist_report(path)
+        if watchlist is not None:
+            found[path] = watchlist
     return list(found.values())
 
 
@@ -234,10 +235,10 @@ def _raw_watchlist_problems(path: Path, data: dict[str, Any], node: Any) -> list
         if not watchlist_path.is_file():
             problems.append(missing_watchlist(where, index, watchlist_path))
             continue
-        try:
-            problems.extend(check_examples(load_watchlist(watchlist_path)))
-        except ConfigError as error:
-            problems.extend(error.problems)
+        watchlist, found = watchlist_report(watchlist_path)
+        problems.extend(found)
+        if watchlist is not None:
+            problems.extend(check_examples(watchlist))
     return problems
 
 

@@ -305,7 +305,7 @@ def check(config: ConfigOption = None) -> None:
     if problems:
         for problem in problems:
             err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
-        err.print(f"{len(problems)} problem(s) found")
+        err.print(f"{plural(len(problems), 'problem')} found")
         raise typer.Exit(1)
     out.print("[green]config OK[/green]")
 

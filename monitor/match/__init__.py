@@ -13,6 +13,7 @@ from monitor.match.watchlist import (
     Watchlist,
     load_watchlist,
     parse_watchlist,
+    watchlist_report,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "check_examples",
     "load_watchlist",
     "parse_watchlist",
+    "watchlist_report",
 ]

@@ -3,6 +3,7 @@ expressions (AND, OR, NOT, NEAR/n, parentheses, field scope) and evaluate them o
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from bisect import bisect_left, bisect_right
@@ -254,11 +255,13 @@ class _Parser:
         if token.kind == "word":
             if token.text not in self.entity_ids:
                 known = ", ".join(sorted(self.entity_ids))
-                hint = (
-                    "operators are written in capitals (AND, OR, NOT)"
-                    if token.text.upper() in ("AND", "OR", "NOT")
-                    else f'use an entity id ({known}) or quote a word: "{token.text}"'
-                )
+                close = difflib.get_close_matches(token.text, sorted(self.entity_ids), n=1)
+                if token.text.upper() in ("AND", "OR", "NOT"):
+                    hint = "operators are written in capitals (AND, OR, NOT)"
+                elif close:
+                    hint = f'did you mean {close[0]!r}? (or quote a word: "{token.text}")'
+                else:
+                    hint = f'use an entity id ({known}) or quote a word: "{token.text}"'
                 raise RuleSyntaxError(f"unknown entity {token.text!r}: {hint}", token.position)
             return Term("entity", token.text, token.text)
         if token.kind == "close":

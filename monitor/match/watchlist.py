@@ -3,6 +3,7 @@ fix) and the frozen ``Watchlist`` value the matcher compiles."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -235,6 +236,9 @@ def _describe_error(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         parents = [part for part in location[:-1] if isinstance(part, str)]
         allowed = _KEYS_BY_PARENT.get(parents[-1] if parents else "", ())
+        close = difflib.get_close_matches(str(location[-1]), allowed, n=1, cutoff=0.6)
+        if close:
+            return f"unknown key {location[-1]!r}: did you mean {close[0]!r}?"
         return (
             f"unknown key {location[-1]!r}: remove it or fix the spelling "
             f"(allowed here: {', '.join(allowed)})"
@@ -251,7 +255,10 @@ def _describe_error(error: ErrorDetails) -> str:
         return f"must be a mapping (key: value lines), got {given!r}"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{given!r} is not allowed: use {expected}"
+        choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
+        close = difflib.get_close_matches(str(given), choices, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{given!r} is not allowed: use {expected}{hint}"
     return f"{error['msg']} (got {given!r})"
 
 
@@ -326,6 +333,21 @@ def load_watchlist(path: Path) -> Watchlist:
     return parse_watchlist(_read_yaml(path), path)
 
 
+def watchlist_report(path: Path) -> tuple[Watchlist | None, list[str]]:
+    """Every problem of a watchlist file in one pass, and the watchlist made of its valid
+    entities and rules (None when nothing is usable), so that ``monitor check`` can also run
+    the examples of the valid parts: one run reports everything there is to fix."""
+    try:
+        data = _read_yaml(path)
+    except ConfigError as error:
+        return None, error.problems
+    try:
+        return parse_watchlist(data, path), []
+    except ConfigError as error:
+        partial = _partial(data, path) if isinstance(data, dict) else None
+        return partial, error.problems
+
+
 def parse_watchlist(data: object, path: Path) -> Watchlist:
     """Validate already-loaded YAML data; ``path`` names the file in messages and gives the
     default watchlist name (its stem)."""
@@ -340,23 +362,96 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
     try:
         model = _WatchlistModel.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(
-            [f"{path}: {_field_path(tuple(e['loc']))}: {_describe_error(e)}" for e in exc.errors()]
-        ) from None
-    return _build(model, path)
-
-
-def _build(model: _WatchlistModel, path: Path) -> Watchlist:
+        found = [
+            f"{path}: {_field_path(tuple(e['loc']))}: {_describe_error(e)}" for e in exc.errors()
+        ]
+        # The parts that are valid on their own are checked too, so that fixing these
+        # problems does not reveal a second batch.
+        _build_parts(*_valid_parts(data), path, _raw_entity_ids(data), found)
+        raise ConfigError(found) from None
     problems: list[str] = []
-    entities = [
-        _build_entity(model.entities[i], i, path, problems) for i in range(len(model.entities))
-    ]
-    _check_unique_ids(model, path, problems)
-    _check_shared_names(model, path, problems)
-    entity_ids = [entity.id for entity in model.entities]
+    entities, rules = _build_parts(
+        list(enumerate(model.entities)),
+        list(enumerate(model.rules)),
+        path,
+        [entity.id for entity in model.entities],
+        problems,
+    )
+    if model.alert == "rules" and not model.rules:
+        problems.append(f"{path}: alert: 'rules' needs at least one rule under `rules:`")
+    if problems:
+        raise ConfigError(problems)
+    return Watchlist(
+        name=model.name or path.stem,
+        entities=tuple(entities),
+        rules=tuple(rules),
+        alert=model.alert,
+        excerpt_chars=model.excerpt_chars,
+        description=model.description,
+        source=str(path),
+    )
+
+
+def _raw_entity_ids(data: dict[object, object]) -> list[str]:
+    raw = data.get("entities")
+    items = raw if isinstance(raw, list) else []
+    return [e["id"] for e in items if isinstance(e, dict) and isinstance(e.get("id"), str)]
+
+
+def _valid_parts(
+    data: dict[object, object],
+) -> tuple[list[tuple[int, _EntityModel]], list[tuple[int, _RuleModel]]]:
+    """The entities and rules of ``data`` that validate on their own, with their indexes."""
+    entities: list[tuple[int, _EntityModel]] = []
+    rules: list[tuple[int, _RuleModel]] = []
+    raw_entities = data.get("entities")
+    for index, raw in enumerate(raw_entities if isinstance(raw_entities, list) else []):
+        try:
+            entities.append((index, _EntityModel.model_validate(raw)))
+        except ValidationError:
+            continue
+    raw_rules = data.get("rules")
+    for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        try:
+            rules.append((index, _RuleModel.model_validate(raw)))
+        except ValidationError:
+            continue
+    return entities, rules
+
+
+def _partial(data: dict[object, object], path: Path) -> Watchlist | None:
+    """A watchlist of the valid entities, and of the rules that parse and name only them."""
+    entity_models, rule_models = _valid_parts(data)
+    scratch: list[str] = []
+    entities, rules = _build_parts(
+        entity_models, rule_models, path, [m.id for _, m in entity_models], scratch
+    )
+    if not entities:
+        return None
+    name = data.get("name")
+    return Watchlist(
+        name=name if isinstance(name, str) and name else path.stem,
+        entities=tuple(entities),
+        rules=tuple(rules),
+        source=str(path),
+    )
+
+
+def _build_parts(
+    entity_models: list[tuple[int, _EntityModel]],
+    rule_models: list[tuple[int, _RuleModel]],
+    path: Path,
+    entity_ids: list[str],
+    problems: list[str],
+) -> tuple[list[Entity], list[Rule]]:
+    """Entities and rules from their models (with their indexes in the file), every problem
+    appended to ``problems``."""
+    entities = [_build_entity(model, index, path, problems) for index, model in entity_models]
+    _check_unique_ids(entity_models, path, problems)
+    _check_shared_names(entity_models, path, problems)
     rules: list[Rule] = []
     seen_rules: dict[str, int] = {}
-    for index, rule in enumerate(model.rules):
+    for index, rule in rule_models:
         where = f"{path}: rules[{index}]"
         if rule.name in seen_rules:
             problems.append(
@@ -373,19 +468,7 @@ def _build(model: _WatchlistModel, path: Path) -> Watchlist:
             )
             continue
         rules.append(Rule(rule.name, rule.expr, tree, _build_examples(rule.examples)))
-    if model.alert == "rules" and not model.rules:
-        problems.append(f"{path}: alert: 'rules' needs at least one rule under `rules:`")
-    if problems:
-        raise ConfigError(problems)
-    return Watchlist(
-        name=model.name or path.stem,
-        entities=tuple(entities),
-        rules=tuple(rules),
-        alert=model.alert,
-        excerpt_chars=model.excerpt_chars,
-        description=model.description,
-        source=str(path),
-    )
+    return entities, rules
 
 
 def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[str]) -> Entity:
@@ -465,9 +548,11 @@ def _build_examples(model: _ExamplesModel) -> Examples:
     )
 
 
-def _check_unique_ids(model: _WatchlistModel, path: Path, problems: list[str]) -> None:
+def _check_unique_ids(
+    entities: list[tuple[int, _EntityModel]], path: Path, problems: list[str]
+) -> None:
     first_index: dict[str, int] = {}
-    for index, entity in enumerate(model.entities):
+    for index, entity in entities:
         if entity.id in first_index:
             problems.append(
                 f"{path}: entities[{index}].id: {entity.id!r} is already the id of "
@@ -476,10 +561,12 @@ def _check_unique_ids(model: _WatchlistModel, path: Path, problems: list[str]) -
         first_index.setdefault(entity.id, index)
 
 
-def _check_shared_names(model: _WatchlistModel, path: Path, problems: list[str]) -> None:
+def _check_shared_names(
+    entities: list[tuple[int, _EntityModel]], path: Path, problems: list[str]
+) -> None:
     # The same name in two entities would make every mention ambiguous.
     owner: dict[str, tuple[str, str]] = {}
-    for index, entity in enumerate(model.entities):
+    for index, entity in entities:
         keyed = [(f"names[{i}]", phrase_key(n)) for i, n in enumerate(entity.names)]
         keyed += [(f"acronyms[{i}]", "\0" + acronym_form(a)) for i, a in enumerate(entity.acronyms)]
         if entity.conditional_acronyms is not None:
