@@ -179,7 +179,7 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     targets = refused_targets(loaded, specs)
     problems.extend(targets.refused)
     warnings.extend(targets.unresolved)
-    problems.extend(f"{path}: {p}" for p in database_problems(loaded.settings.database_url))
+    problems.extend(database_problems(loaded.settings.database_url))
     return problems, warnings, notes
 
 
@@ -252,7 +252,7 @@ def database_problems(url: str) -> list[str]:
     try:
         engine = open_engine(url)
     except DatabaseError as error:
-        return [f"database_url: {error}"]
+        return [str(error)]  # as the other commands say it
     try:
         database = sqlite_path(engine)
         if database is None:
@@ -266,12 +266,12 @@ def database_problems(url: str) -> list[str]:
                 pass
         except OSError as error:
             return [
-                f"database_url: cannot create the SQLite database {database}: "
+                f"cannot create the SQLite database {database}: "
                 f"{error.strerror} in {database.parent}; make the folder writable for the "
                 f"user running monitor (uid {os.geteuid()})"
             ]
         return []
     except DatabaseError as error:
-        return [f"database_url: {error}"]
+        return [str(error)]  # as the other commands say it
     finally:
         engine.dispose()

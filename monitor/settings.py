@@ -364,11 +364,12 @@ def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
     text = _read_text(path)
     try:
         # One parse; the node tree is not kept (it is several times the size of the data).
-        data = _mapping(path, yaml.load(text, Loader=_FAST_LOADER))  # a safe loader
+        document = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader
     except yaml.YAMLError as error:
         raise _yaml_problem(path, text, error) from None
     except _CONSTRUCTION_ERRORS as error:
         raise _unreadable_value(path, error) from None
+    data = _mapping(path, document)
     expanded, unset = expand_variables(data)
     del data
     try:

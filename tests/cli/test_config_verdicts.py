@@ -1,0 +1,316 @@
+"""`check` and `once` give one verdict on every config: broken configs and environments are
+refused by both with the same messages (file or variable, field, fix), never a traceback; a
+relative SQLite path means the config file's folder; the read-only commands never create a
+database. Every command runs as a subprocess from a folder other than the config's."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+REPO = Path(__file__).resolve().parents[2]
+LIBYA = REPO / "config" / "watchlists" / "libya.yaml"
+SECRET = "whsec_" + base64.b64encode(b"k" * 24).decode()
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
+<item><guid>a</guid><title>Weather in Oslo</title><description>Rain.</description></item>
+</channel></rss>"""
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        env={**base, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result
+
+
+def errors_of(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+@dataclass
+class Case:
+    """A config (as data, or raw bytes), environment, and a piece of its expected error."""
+
+    name: str
+    expected: str
+    change: dict[str, object] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def base_config(feed_url: str, sink_url: str) -> dict[str, object]:
+    return {
+        "database_url": "sqlite:///data/m.db",
+        "poll": {"allow_private_networks": True},
+        "sources": [{"name": "Wire", "url": feed_url}],
+        "watchlists": [str(LIBYA)],
+        "sinks": [{"name": "ops", "url": sink_url, "secret": SECRET}],
+    }
+
+
+def sink(**changes: object) -> dict[str, object]:
+    return {"name": "ops", "url": "http://127.0.0.1:9/h", "secret": SECRET, **changes}
+
+
+BROKEN_WATCHLIST = "entities:\n  - id: haftar\n    nmaes: [Haftar]\n"
+CASES = [
+    Case("poll interval 0s", "poll.interval (how often a source is polled): must be longer than 0s",
+         {"poll": {"interval": "0s", "allow_private_networks": True}}),
+    Case("total timeout 0s", "fetch.total_timeout (the longest a whole request may take): must be",
+         {"fetch": {"total_timeout": "0s"}}),
+    Case("retention 0s", "retention (how long articles are kept): must be longer than 0s",
+         {"retention": "0s"}),
+    Case("sink timeout 0s", "sinks[0].timeout (the longest one delivery attempt may take): must",
+         {"sinks": [sink(timeout="0s")]}),
+    Case("empty retry schedule", "sinks[0].retry_schedule (the waits between delivery attempts): "
+         "must not be empty", {"sinks": [sink(retry_schedule=[])]}),
+    Case("unsigned sink", "sinks[0]: has no secret, so its alerts could not be signed; set secret: "
+         "whsec_<base64> (shared with the receiver), or write signing: none to send them unsigned",
+         {"sinks": [{"name": "ops", "url": "http://127.0.0.1:9/h"}]}),
+    Case("secret and signing none", "sinks[0]: has a secret and signing: none",
+         {"sinks": [sink(signing="none")]}),
+    Case("two sinks one name", "sinks[1].name: 'ops' is already the name of sinks[0]",
+         {"sinks": [sink(), sink()]}),
+    Case("watchlist twice", f"watchlists[1]: {LIBYA} is already listed as watchlists[0]",
+         {"watchlists": [str(LIBYA), str(LIBYA)]}),
+    Case("one URL, two intervals", "lists the URL http://127.0.0.1:9/f.xml of sources[0] ('A') "
+         "with other settings (interval 10m there, 5m here)",
+         {"sources": [{"name": "A", "url": "http://127.0.0.1:9/f.xml"},
+                      {"name": "B", "url": "http://127.0.0.1:9/f.xml", "interval": "5m"}]}),
+    Case("misspelled key", "poll.intervall: unknown key 'intervall'; did you mean 'interval'?",
+         {"poll": {"intervall": "5m"}}),
+    Case("unknown routed sink", "watchlists[0].sinks: unknown sink 'opps'; did you mean 'ops'?",
+         {"watchlists": [{"file": str(LIBYA), "sinks": ["opps"]}]}),
+    Case("missing watchlist", "watchlist file", {"watchlists": ["nowhere.yaml"]}),
+    Case("broken watchlist", "entities[0].nmaes: unknown key 'nmaes': did you mean 'names'?",
+         {"watchlists": ["broken.yaml"]}, files={"broken.yaml": BROKEN_WATCHLIST}),
+    Case("rule naming a misspelled entity", "unknown entity 'hafter': did you mean 'haftar'?",
+         {"watchlists": ["rule.yaml"]},
+         files={"rule.yaml": "entities:\n  - id: haftar\n    names: [Haftar]\nrules:\n"
+                "  - name: r\n    expr: hafter\n"}),
+    Case("not UTF-8", "not UTF-8 text", raw=b"poll:\n  interval: \xff\xfe\n"),
+    Case("not YAML", "not valid YAML", raw=b"poll:\n  interval: [5m\n"),
+    Case("a list, not a mapping", "must be a mapping of keys", raw=b"- a\n- b\n"),
+    Case("watchlists variable not JSON", "environment variable MONITOR_WATCHLISTS: not JSON",
+         env={"MONITOR_WATCHLISTS": "watchlists/libya.yaml"}),
+    Case("sources variable not JSON", "environment variable MONITOR_SOURCES: not JSON",
+         env={"MONITOR_SOURCES": "notjson"}),
+    Case("interval variable 0s", "environment variable MONITOR_POLL__INTERVAL (overriding ",
+         env={"MONITOR_POLL__INTERVAL": "0s"}),
+    Case("concurrency variable not a number", "environment variable MONITOR_POLL__CONCURRENCY",
+         env={"MONITOR_POLL__CONCURRENCY": "eight"}),
+    Case("first_run variable bogus", "environment variable MONITOR_FIRST_RUN",
+         env={"MONITOR_FIRST_RUN": "bogus"}),
+    Case("sink URL not http", "sinks[0].url (where alerts are POSTed): url must be an http",
+         {"sinks": [sink(url="ftp://127.0.0.1/h")]}),
+    Case("secret not base64", "sinks[0].secret: webhook secret starts with 'whsec_' but the rest "
+         "is not base64", {"sinks": [sink(secret="whsec_!!!")]}),
+    Case("unset variable in sink", "sinks[0].url: environment variable NO_SUCH_HOOK_URL is not set",
+         {"sinks": [sink(url="${NO_SUCH_HOOK_URL}")]}),
+    Case("min above max interval", "min_interval must not be larger than max_interval",
+         {"poll": {"min_interval": "2h", "max_interval": "1h"}}),
+    Case("source URL gopher", "sources[0].url (the feed's URL): url must be an http",
+         {"sources": [{"name": "G", "url": "gopher://x"}]}),
+    Case("first_run misspelled", "'store-only' is not one of 'store_only', 'alert_recent' or "
+         "'alert_all'; did you mean 'store_only'?", {"first_run": "store-only"}),
+    Case("SQLite URL without a file", "names no database file", {"database_url": "sqlite://"}),
+    Case("missing OPML file", "sources[0].opml:", {"sources": [{"opml": "none.opml"}]}),
+    Case("format misspelled", "did you mean 'slack'?", {"sinks": [sink(format="slak")]}),
+    Case("concurrency 0", "poll.concurrency (feeds fetched at once): must be at least 1, got 0",
+         {"poll": {"concurrency": 0}}),
+    Case("source name empty", "sources[0].name (the source's name in alerts): must not be empty",
+         {"sources": [{"name": "", "url": "http://127.0.0.1:9/f.xml"}]}),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def services() -> Iterator[tuple[str, str]]:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/f.xml", Reply(body=FEED))
+        yield feeds.url("/f.xml"), receiver.url
+
+
+def write_case(folder: Path, case: Case, feed_url: str, sink_url: str) -> Path:
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    (folder / "elsewhere").mkdir(exist_ok=True)
+    for name, text in case.files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    config = folder / "monitor.yaml"
+    if case.raw is not None:
+        config.write_bytes(case.raw)
+    else:
+        data = {**base_config(feed_url, sink_url), **case.change}
+        config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return config
+
+
+def test_check_and_once_refuse_every_broken_config_alike(
+    tmp_path: Path, services: tuple[str, str]
+) -> None:
+    assert len(CASES) >= 30
+
+    def verdicts(index: int) -> tuple[Case, list[str], list[str], int, int]:
+        case = CASES[index]
+        folder = tmp_path / f"case{index}"
+        config = write_case(folder, case, *services)
+        elsewhere = folder / "elsewhere"
+        checked = run("check", "--config", str(config), cwd=elsewhere, env=case.env)
+        once = run("once", "--config", str(config), cwd=elsewhere, env=case.env)
+        return case, errors_of(checked), errors_of(once), checked.returncode, once.returncode
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(verdicts, range(len(CASES))))
+    for case, check_errors, once_errors, check_code, once_code in results:
+        assert check_code == 1, (case.name, check_errors)
+        assert once_code == 2, (case.name, once_errors)
+        assert any(case.expected in line for line in check_errors), (case.name, check_errors)
+        # Whatever `once` refuses, `check` reported first, in the same words.
+        assert once_errors and set(once_errors) <= set(check_errors), (
+            case.name,
+            once_errors,
+            check_errors,
+        )
+        assert not (tmp_path / f"case{CASES.index(case)}" / "data" / "m.db").exists(), case.name
+
+
+def test_a_valid_config_passes_both_and_the_database_is_beside_the_config(
+    tmp_path: Path, services: tuple[str, str]
+) -> None:
+    config = write_case(tmp_path, Case("valid", ""), *services)
+    elsewhere = tmp_path / "elsewhere"
+    checked = run("check", "--config", str(config), cwd=elsewhere)
+    assert checked.returncode == 0, checked.stderr
+    assert "config OK" in checked.stdout
+    once = run("once", "--config", str(config), cwd=elsewhere)
+    assert once.returncode == 0, once.stdout + once.stderr
+    # `sqlite:///data/m.db` is relative to the config file, not to the working directory.
+    assert (tmp_path / "data" / "m.db").is_file()
+    assert not (elsewhere / "data").exists()
+    listed = run("sources", "--config", str(config), cwd=tmp_path.parent)
+    assert listed.returncode == 0 and "Wire" in listed.stdout
+
+
+def test_nothing_to_poll_is_a_warning_in_check_and_a_log_line_of_once(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    config = tmp_path / "monitor.yaml"
+    config.write_text("database_url: sqlite:///m.db\nsources: []\n", encoding="utf-8")
+    expected = [
+        f"{config}: sources: no sources, so nothing is polled; add sources (or an opml: file)",
+        f"{config}: watchlists: no watchlists, so articles are stored but nothing matches; add "
+        "a watchlist file",
+    ]
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 0, checked.stderr
+    warnings = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: {text}" for text in expected]
+    once = run("once", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert once.returncode == 0, once.stderr
+    for text in expected:
+        assert f"WARNING monitor: {text}" in once.stderr
+
+
+def test_an_unsigned_sink_on_purpose_is_accepted_and_named(
+    tmp_path: Path, services: tuple[str, str]
+) -> None:
+    feed_url, sink_url = services
+    change = {"sinks": [{"name": "ops", "url": sink_url, "signing": "none"}]}
+    config = write_case(tmp_path, Case("unsigned", "", change), feed_url, sink_url)
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        f"warning: {config}: sinks[0] (ops): signing: none: its alerts are sent unsigned; the "
+        "receiver cannot tell them from forged ones"
+    ) in checked.stderr.splitlines()
+
+
+def test_a_secret_wrapped_by_base64_is_accepted(tmp_path: Path, services: tuple[str, str]) -> None:
+    feed_url, sink_url = services
+    wrapped = "whsec_" + base64.encodebytes(b"s" * 64).decode().strip()  # a line break inside
+    assert "\n" in wrapped
+    change = {"sinks": [{"name": "ops", "url": sink_url, "secret": wrapped}]}
+    config = write_case(tmp_path, Case("wrapped", "", change), feed_url, sink_url)
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("command", [["sources"], ["alerts"], ["replay"], ["alerts", "retry"]])
+def test_read_only_commands_never_create_a_database(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"database_url: sqlite:///rel.db\nwatchlists: [{LIBYA}]\nsources: []\n", encoding="utf-8"
+    )
+    result = run(*command, "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert result.returncode == 2
+    assert errors_of(result) == [
+        f"error: no database at {tmp_path / 'rel.db'}: this command only reads an existing one; "
+        "check database_url (a relative path is relative to the config file), or run `monitor "
+        "once` or `monitor db upgrade` to create it"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "monitor.yaml"]
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_every_problem_of_a_watchlist_in_one_run(tmp_path: Path) -> None:
+    watchlist = tmp_path / "wl.yaml"
+    watchlist.write_text(
+        """\
+entities:
+  - id: haftar
+    names: [Haftar]
+    exampels: {match: ["Haftar spoke"]}
+  - id: tripoli
+    kind: plcae
+    names: [Tripoli]
+  - id: Bad-Id
+    names: [Benghazi]
+  - id: misrata
+    names: [Misrata]
+    examples:
+      match: ["Fighting near Sirte"]
+rules:
+  - name: clash
+    expr: hafter AND misrata
+""",
+        encoding="utf-8",
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"database_url: sqlite:///m.db\nwatchlists: [{watchlist}]\n", "utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 1
+    assert errors_of(checked) == [
+        f"error: {watchlist}: entities[0].exampels: unknown key 'exampels': did you mean "
+        "'examples'?",
+        f"error: {watchlist}: entities[1].kind: 'plcae' is not allowed: use 'person', "
+        "'organization', 'place', 'group', 'event', 'topic' or 'other'; did you mean 'place'?",
+        f"error: {watchlist}: entities[2].id: 'Bad-Id' is not a valid id: use lower-case "
+        "letters, digits and _ starting with a letter (e.g. haftar, tripoli_lebanon)",
+        f"error: {watchlist}: rules[0].expr: rule 'clash': unknown entity 'hafter': did you "
+        "mean 'haftar'? (or quote a word: \"hafter\") at character 1 of 'hafter AND misrata'",
+        f"error: {watchlist} (watchlist 'wl'): entity 'misrata': example 'Fighting near "
+        "Sirte' should mention it but does not",
+    ]
+    assert checked.stderr.splitlines()[-1] == "5 problems found"
