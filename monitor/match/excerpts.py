@@ -54,15 +54,19 @@ def build_excerpts(
             entities_by_text.setdefault(mention.text, set()).add(
                 (mention.watchlist, mention.entity)
             )
-        terms_in = _terms_in(spans, of_rule)
+        terms_in = _terms_in(spans, of_rule) if of_rule else {}
         for excerpt, inside in _field_excerpts(field, plain_by_field[field], spans, max_chars):
             held: set[tuple[str, str]] = set()
             for start, end in excerpt.highlights:
                 held |= entities_by_text.get(excerpt.text[start:end], set())
             shown: set[str] = set()
-            for span in inside:
-                shown |= terms_in.get(span, set())
+            if terms_in:
+                for span in inside:
+                    shown |= terms_in.get(span, set())
             ranked.append((shown, len(held), excerpt))
+    if not rule_spans:
+        # sorted() is stable: equal counts keep their field and text order.
+        return tuple(excerpt for _, _, excerpt in sorted(ranked, key=lambda item: -item[1]))
     first_showing: set[int] = set()
     for term in dict.fromkeys(term for term, _, _, _ in rule_spans):
         first = next((i for i, (shown, _, _) in enumerate(ranked) if term in shown), None)

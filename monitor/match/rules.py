@@ -366,10 +366,11 @@ def _support(node: RuleNode, evidence: Evidence, fields: Sequence[str]) -> list[
     if isinstance(node, And):
         return _support(node.left, evidence, fields) + _support(node.right, evidence, fields)
     if isinstance(node, Or):
+        # A term supports nothing where it does not hold: only other sides need evaluating.
         return [
             support
-            for side in (node.left, node.right)
-            if _holds(side, evidence, fields)
+            for side in _alternatives(node)
+            if isinstance(side, Term) or _holds(side, evidence, fields)
             for support in _support(side, evidence, fields)
         ]
     if isinstance(node, Scope):
@@ -380,6 +381,14 @@ def _support(node: RuleNode, evidence: Evidence, fields: Sequence[str]) -> list[
         for field, first, last in _near_spans(node, evidence, fields, limit=MAX_SUPPORT_WINDOWS)
         for term in terms
     ]
+
+
+def _alternatives(node: Or) -> list[RuleNode]:
+    """The sides of a chain of ORs (``a OR b OR c`` is ``Or(Or(a, b), c)``)."""
+    sides: list[RuleNode] = []
+    for side in (node.left, node.right):
+        sides.extend(_alternatives(side) if isinstance(side, Or) else [side])
+    return sides
 
 
 def _near_spans(
