@@ -356,6 +356,86 @@ def match(
 
 
 @app.command()
+def explain(
+    file: Annotated[
+        str | None,
+        typer.Argument(
+            help="The article: a JSON object {title, summary, content} or its content as "
+            "text/HTML; - for standard input.",
+            show_default=False,
+        ),
+    ] = None,
+    article_id: Annotated[
+        int | None, typer.Option("--id", help="A stored article, by id.", show_default=False)
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="A stored article, by its URL.", show_default=False),
+    ] = None,
+    config: ConfigOption = None,
+    watchlist: Annotated[
+        list[Path] | None,
+        typer.Option("--watchlist", "-w", help="Watchlist file(s) to use instead of the config's."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Explain one article: every name found (kept or dropped, and by what), every rule's
+    value, and whether each watchlist would alert, and to which sinks. Exit 1 on a problem."""
+    from monitor.config import SinkConfig
+    from monitor.explain import (
+        ArticleInput,
+        explanation_json,
+        missing_sqlite_file,
+        read_article,
+        render_explanation,
+        stored_article,
+    )
+    from monitor.match import Matcher, Watchlist, load_watchlist
+    from monitor.runtime import Runtime, load_watchlists, sink_routes
+
+    if sum(given is not None for given in (file, article_id, url)) != 1:
+        fail("give one article: a FILE (or - for standard input), --id N or --url URL", 2)
+    try:
+        # The config gives the watchlists and sinks, and the database of --id/--url.
+        needs_config = config is not None or not watchlist or file is None
+        loaded = load_settings(config) if needs_config else None
+        article: ArticleInput
+        if file is not None:
+            article = read_article(file, sys.stdin.read() if file == "-" else None)
+        else:
+            assert loaded is not None
+            missing = missing_sqlite_file(loaded.settings.database_url)
+            if missing is not None:
+                fail(f"database {missing} does not exist (database_url in {loaded.path})", 1)
+            runtime = Runtime.build(loaded, need_sinks=False)
+            try:
+                runtime.store.prepare(allow_create=False, writable=False)
+                article = stored_article(runtime.store, article_id=article_id, url=url)
+            finally:
+                runtime.store.close()
+        watchlists: list[Watchlist]
+        sinks: list[SinkConfig] | None = None
+        routes: dict[str, tuple[str, ...]] = {}
+        if watchlist:
+            watchlists = [load_watchlist(path) for path in watchlist]
+            excerpt_chars = 300
+        else:
+            assert loaded is not None
+            watchlists = load_watchlists(loaded)
+            routes = sink_routes(loaded, watchlists)
+            sinks = list(loaded.settings.sinks)
+            excerpt_chars = loaded.settings.match.excerpt_chars
+        explanation = Matcher(watchlists, excerpt_chars=excerpt_chars).explain(article.fields)
+    except MonitorError as error:
+        fail(error, 1)
+    document = explanation_json(article, explanation, sinks, routes)
+    if as_json:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_explanation(document) + "\n")
+
+
+@app.command()
 def replay(
     since: Annotated[
         str, typer.Option("--since", help="How far back, e.g. 24h or 7d (fetch time).")

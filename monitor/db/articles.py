@@ -171,6 +171,28 @@ def articles_since(conn: Connection, since: datetime | None) -> list[StoredArtic
     return [StoredArticle(**row._mapping) for row in conn.execute(query)]
 
 
+def article_by_id(conn: Connection, article_id: int) -> StoredArticle | None:
+    """The stored article with this id, or None."""
+    query = (
+        select(*_ARTICLE_COLUMNS)
+        .join(sources, sources.c.id == articles.c.source_id)
+        .where(articles.c.id == article_id)
+    )
+    row = conn.execute(query).first()
+    return StoredArticle(**row._mapping) if row is not None else None
+
+
+def articles_at_url(conn: Connection, urls: Sequence[str]) -> list[StoredArticle]:
+    """The stored articles whose canonical URL is one of ``urls``, newest first."""
+    query = (
+        select(*_ARTICLE_COLUMNS)
+        .join(sources, sources.c.id == articles.c.source_id)
+        .where(articles.c.canonical_url.in_(list(urls)))
+        .order_by(articles.c.fetched_at.desc(), articles.c.id.desc())
+    )
+    return [StoredArticle(**row._mapping) for row in conn.execute(query)]
+
+
 def queue_alerts(
     conn: Connection, items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]], now: datetime
 ) -> int:

@@ -201,6 +201,13 @@ class Store:
     def articles_since(self, since: datetime | None) -> list[StoredArticle]:
         return self.database.read_sync(lambda c: article_queries.articles_since(c, since))
 
+    def article(self, article_id: int) -> StoredArticle | None:
+        return self.database.read_sync(lambda c: article_queries.article_by_id(c, article_id))
+
+    def articles_at_url(self, urls: Sequence[str]) -> list[StoredArticle]:
+        """Stored articles whose canonical URL is one of ``urls``, newest first."""
+        return self.database.read_sync(lambda c: article_queries.articles_at_url(c, urls))
+
     def queue_alerts(
         self, items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]], now: datetime
     ) -> int:

@@ -11,7 +11,24 @@ from monitor.match.rules import word_distance
 from monitor.match.scan import FieldScan, Hit, NameTarget
 from monitor.match.watchlist import Entity, Proximity
 
-__all__ = ["EntityContext"]
+__all__ = ["KEPT", "EntityContext", "Verdict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the context rules of an entity decided about one mention. ``rule`` names the rule
+    that decided (a watchlist key such as ``exclude_if_near``; "" when none applied),
+    ``phrases`` the context words it found (scan keys), ``cause`` the occurrence of one that
+    was near enough (the proximity rules)."""
+
+    kept: bool
+    rule: str = ""
+    phrases: tuple[str, ...] = ()
+    cause: Hit | None = None
+
+
+# A mention that no context rule touched.
+KEPT = Verdict(True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +42,16 @@ class _CompiledProximity:
             return None
         return cls(frozenset(phrase_key(word) for word in proximity.words), proximity.within)
 
-    def near(self, mention: Hit, scan: FieldScan) -> bool:
+    def near(self, mention: Hit, scan: FieldScan) -> Hit | None:
+        """An occurrence of one of the words at most ``within`` words from the mention."""
         # Of the occurrences that do not overlap the mention, the nearest on either side are
         # the nearest in words.
         span = scan.word_span(mention.norm_start, mention.norm_end)
         for key in self.keys:
             for hit in scan.phrases_beside(key, mention):
                 if word_distance(span, scan.word_span(hit.norm_start, hit.norm_end)) <= self.within:
-                    return True
-        return False
+                    return hit
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,26 +85,33 @@ class EntityContext:
             ),
         )
 
-    def keeps(self, mention: Hit, scan: FieldScan, article_phrases: AbstractSet[str]) -> bool:
-        """Whether a mention survives; ``article_phrases`` are the phrase keys found anywhere
-        in the article. ``keep_if_near`` wins over every exclusion ("Tripoli, Libya")."""
+    def verdict(self, mention: Hit, scan: FieldScan, article_phrases: AbstractSet[str]) -> Verdict:
+        """Whether a mention survives, and which rule decided; ``article_phrases`` are the
+        phrase keys found anywhere in the article. ``keep_if_near`` wins over every
+        exclusion ("Tripoli, Libya")."""
         target = mention.target
         if (
             isinstance(target, NameTarget)
             and target.conditional
             and not self.conditional_in_article & article_phrases
         ):
-            return False
-        if self.keep_if_near is not None and self.keep_if_near.near(mention, scan):
-            return True
-        if any(scan.phrases_overlapping(key, mention) for key in self.exclude_phrases):
-            return False
-        if self.exclude_if_in_article & article_phrases and not (
-            self.unless_in_article & article_phrases
-        ):
-            return False
+            return Verdict(False, "conditional_acronyms")
+        if self.keep_if_near is not None:
+            near = self.keep_if_near.near(mention, scan)
+            if near is not None:
+                return Verdict(True, "keep_if_near", cause=near)
+        for key in self.exclude_phrases:
+            if scan.phrases_overlapping(key, mention):
+                return Verdict(False, "exclude_phrases", (key,))
+        excluding = self.exclude_if_in_article & article_phrases
+        if excluding and not self.unless_in_article & article_phrases:
+            return Verdict(False, "exclude_if_in_article", tuple(sorted(excluding)))
         if self.require_in_article and not self.require_in_article & article_phrases:
-            return False
-        if self.exclude_if_near is not None and self.exclude_if_near.near(mention, scan):
-            return False
-        return self.require_near is None or self.require_near.near(mention, scan)
+            return Verdict(False, "require_in_article")
+        if self.exclude_if_near is not None:
+            near = self.exclude_if_near.near(mention, scan)
+            if near is not None:
+                return Verdict(False, "exclude_if_near", cause=near)
+        if self.require_near is not None and self.require_near.near(mention, scan) is None:
+            return Verdict(False, "require_near")
+        return KEPT

@@ -1,8 +1,9 @@
-"""Excerpts: the sentence(s) around mentions, highlights merged, trimmed at word boundaries
-to a maximum length with an ellipsis."""
+"""Excerpts: the sentence(s) around mentions and the words of the rule that fired, highlights
+merged, trimmed at word boundaries to a maximum length with an ellipsis."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 
 from monitor.match.result import FIELDS, Excerpt, Mention
@@ -12,6 +13,9 @@ __all__ = ["ELLIPSIS", "build_excerpts", "merge_spans"]
 
 ELLIPSIS = "\u2026"
 Span = tuple[int, int]
+# (term, field, start, end): an occurrence of a term of the rule that fired, in the field's
+# plain text; ``term`` tells the rule's terms apart (any label).
+RuleSpan = tuple[str, str, int, int]
 
 
 def merge_spans(spans: Sequence[Span]) -> list[Span]:
@@ -26,15 +30,23 @@ def merge_spans(spans: Sequence[Span]) -> list[Span]:
 
 
 def build_excerpts(
-    plain_by_field: Mapping[str, str], mentions: Sequence[Mention], max_chars: int
+    plain_by_field: Mapping[str, str],
+    mentions: Sequence[Mention],
+    max_chars: int,
+    rule_spans: Sequence[RuleSpan] = (),
 ) -> tuple[Excerpt, ...]:
-    """One excerpt per run of neighbouring sentences with mentions (runs that fit in
-    ``max_chars``); a longer sentence is cut into windows around its mentions. Excerpts that
-    hold more distinct entities come first; ties keep field and text order."""
-    ranked: list[tuple[int, Excerpt]] = []
+    """One excerpt per run of neighbouring sentences with mentions or ``rule_spans`` (runs
+    that fit in ``max_chars``); a longer sentence is cut into windows around them.
+
+    Order: first, for each term of the rule, the first excerpt that shows it (so the
+    evidence of the rule survives the cap on excerpts); then the other excerpts that show
+    the rule's words; then those that hold more distinct entities. Ties keep field and text
+    order."""
+    ranked: list[tuple[set[str], int, Excerpt]] = []
     for field in FIELDS:
         in_field = [m for m in mentions if m.field == field]
-        spans = merge_spans([(m.start, m.end) for m in in_field])
+        of_rule = [(term, start, end) for term, name, start, end in rule_spans if name == field]
+        spans = merge_spans([(m.start, m.end) for m in in_field] + [s[1:] for s in of_rule])
         if not spans:
             continue
         entities_by_text: dict[str, set[tuple[str, str]]] = {}
@@ -42,16 +54,46 @@ def build_excerpts(
             entities_by_text.setdefault(mention.text, set()).add(
                 (mention.watchlist, mention.entity)
             )
-        for excerpt in _field_excerpts(field, plain_by_field[field], spans, max_chars):
+        terms_in = _terms_in(spans, of_rule) if of_rule else {}
+        for excerpt, inside in _field_excerpts(field, plain_by_field[field], spans, max_chars):
             held: set[tuple[str, str]] = set()
             for start, end in excerpt.highlights:
                 held |= entities_by_text.get(excerpt.text[start:end], set())
-            ranked.append((len(held), excerpt))
-    # sorted() is stable: equal counts keep their field and text order.
-    return tuple(excerpt for _, excerpt in sorted(ranked, key=lambda item: -item[0]))
+            shown: set[str] = set()
+            if terms_in:
+                for span in inside:
+                    shown |= terms_in.get(span, set())
+            ranked.append((shown, len(held), excerpt))
+    if not rule_spans:
+        # sorted() is stable: equal counts keep their field and text order.
+        return tuple(excerpt for _, _, excerpt in sorted(ranked, key=lambda item: -item[1]))
+    first_showing: set[int] = set()
+    for term in dict.fromkeys(term for term, _, _, _ in rule_spans):
+        first = next((i for i, (shown, _, _) in enumerate(ranked) if term in shown), None)
+        if first is not None:
+            first_showing.add(first)
+    order = sorted(
+        range(len(ranked)),
+        key=lambda i: (i not in first_showing, not ranked[i][0], -ranked[i][1], i),
+    )
+    return tuple(ranked[i][2] for i in order)
 
 
-def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) -> list[Excerpt]:
+def _terms_in(
+    merged: Sequence[Span], rule_spans: Sequence[tuple[str, int, int]]
+) -> dict[Span, set[str]]:
+    """The rule's terms that each merged span shows (each rule span is inside one of them)."""
+    starts = [start for start, _ in merged]
+    terms: dict[Span, set[str]] = {}
+    for term, start, _ in rule_spans:
+        terms.setdefault(merged[bisect_right(starts, start) - 1], set()).add(term)
+    return terms
+
+
+def _field_excerpts(
+    field: str, text: str, spans: list[Span], max_chars: int
+) -> list[tuple[Excerpt, list[Span]]]:
+    """The excerpts of one field, each with the (absolute) spans it highlights."""
     # Sentences that hold a mention, each with its highlights (absolute offsets); a sentence
     # that directly follows the previous one on the same line joins its excerpt if it fits.
     groups: list[tuple[int, int, list[Span]]] = []
@@ -79,11 +121,11 @@ def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) ->
         previous_index = index
         if next_span == len(spans):
             break  # every mention has its sentence: the rest of the text is not needed
-    excerpts: list[Excerpt] = []
+    excerpts: list[tuple[Excerpt, list[Span]]] = []
     for start, end, inside in groups:
         if end - start <= max_chars:
             relative = tuple((s - start, e - start) for s, e in inside)
-            excerpts.append(Excerpt(field, text[start:end], relative))
+            excerpts.append((Excerpt(field, text[start:end], relative), inside))
         else:
             excerpts.extend(_windows(field, text[start:end], start, inside, max_chars))
     return excerpts
@@ -91,11 +133,11 @@ def _field_excerpts(field: str, text: str, spans: list[Span], max_chars: int) ->
 
 def _windows(
     field: str, sentence: str, offset: int, spans: list[Span], max_chars: int
-) -> list[Excerpt]:
+) -> list[tuple[Excerpt, list[Span]]]:
     """Cut a long sentence into windows of at most ``max_chars`` that cover every mention."""
     relative = [(s - offset, e - offset) for s, e in spans]
     budget = max(1, max_chars - 2 * len(ELLIPSIS))
-    excerpts: list[Excerpt] = []
+    excerpts: list[tuple[Excerpt, list[Span]]] = []
     index = 0
     while index < len(relative):
         first_start = relative[index][0]
@@ -117,7 +159,8 @@ def _windows(
         tail = ELLIPSIS if end < len(sentence) else ""
         shift = len(lead) - start
         highlights = tuple((s + shift, e + shift) for s, e in relative[index : last + 1])
-        excerpts.append(Excerpt(field, lead + sentence[start:end] + tail, highlights))
+        excerpt = Excerpt(field, lead + sentence[start:end] + tail, highlights)
+        excerpts.append((excerpt, spans[index : last + 1]))
         index = last + 1
     return excerpts
 

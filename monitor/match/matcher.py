@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from monitor.errors import ConfigError
 from monitor.match.context import EntityContext
-from monitor.match.excerpts import build_excerpts
+from monitor.match.excerpts import RuleSpan, build_excerpts
+from monitor.match.explain import Explanation, explain_trace
 from monitor.match.limits import MAX_DETAIL_BYTES, MAX_EXCERPTS, MAX_MENTIONS_PER_ENTITY
 from monitor.match.result import (
     FIELDS,
@@ -18,8 +20,16 @@ from monitor.match.result import (
     WatchlistMatch,
     fit_detail,
 )
-from monitor.match.rules import Evidence, WordSpan, evaluate_rule, rule_terms
+from monitor.match.rules import (
+    Evidence,
+    Support,
+    WordSpan,
+    evaluate_rule,
+    rule_support,
+    rule_terms,
+)
 from monitor.match.scan import FieldScan, Hit, NameTarget, PatternIndex, PhraseTarget
+from monitor.match.trace import MatchTrace
 from monitor.match.watchlist import MIN_EXCERPT_CHARS, Watchlist
 
 __all__ = ["Matcher"]
@@ -64,47 +74,79 @@ class Matcher:
 
         What it returns is bounded by ``monitor.match.limits``; ``truncated`` says when a
         limit was reached."""
-        scans, article_phrases = self._scan(fields)
+        return self._match(fields, None)
+
+    def explain(self, fields: Mapping[str, str | None]) -> Explanation:
+        """Match one article as ``match`` does, recording every decision on the way: each
+        name found (kept, or dropped and by what), each rule's value, each watchlist's
+        alert. ``Explanation.result`` is what ``match`` returns for the same fields."""
+        trace = MatchTrace()
+        result = self._match(fields, trace)
+        return explain_trace(self.watchlists, trace, result)
+
+    def _match(self, fields: Mapping[str, str | None], trace: MatchTrace | None) -> MatchResult:
+        """``match``, recording its decisions in ``trace`` when one is given."""
+        scans, article_phrases = self._scan(fields, trace)
         text_cut = any(scan.truncated for scan in scans)
         plain_by_field = {scan.field: scan.plain for scan in scans}
-        built: dict[tuple[frozenset[tuple[str, int, int]], int], tuple[Excerpt, ...]] = {}
+        built: dict[
+            tuple[frozenset[tuple[str, int, int]], frozenset[RuleSpan], int], tuple[Excerpt, ...]
+        ] = {}
 
-        def excerpts(mentions: Sequence[Mention], max_chars: int) -> tuple[Excerpt, ...]:
-            # Excerpts depend only on the mentioned spans and the length limit: an alert over
-            # the same mentions as the whole result (one watchlist) reuses its excerpts.
-            key = (frozenset((m.field, m.start, m.end) for m in mentions), max_chars)
+        def excerpts(
+            mentions: Sequence[Mention], rule_spans: Sequence[RuleSpan], max_chars: int
+        ) -> tuple[Excerpt, ...]:
+            # Excerpts depend only on the spans shown and the length limit: an alert over the
+            # same spans as the whole result (one watchlist) reuses its excerpts.
+            key = (
+                frozenset((m.field, m.start, m.end) for m in mentions),
+                frozenset(rule_spans),
+                max_chars,
+            )
             if key not in built:
-                built[key] = build_excerpts(plain_by_field, mentions, max_chars)
+                built[key] = build_excerpts(plain_by_field, mentions, max_chars, rule_spans)
             return built[key]
 
         every_mention: list[Mention] = []
+        every_rule_span: list[RuleSpan] = []
         mentions_cut = False
         alerts: list[WatchlistMatch] = []
         for index, watchlist in enumerate(self.watchlists):
-            found = self._mentions(index, scans, article_phrases)
+            found = self._mentions(index, scans, article_phrases, trace)
             # Rules see every mention; results keep the first ones of each entity and field.
             mentions, cut = _first_per_entity([mention for mention, _ in found])
             mentions_cut |= cut
             every_mention.extend(mentions)
-            holding = self._holding_rules(index, scans, found)
-            fired_rule = holding[0] if holding else None
-            if fired_rule is None and (watchlist.alert == "rules" or not mentions):
+            evidence = self._rule_evidence(index, scans, found)
+            holding = [
+                rule for rule in watchlist.rules if evaluate_rule(rule.tree, evidence.evidence)
+            ]
+            if trace is not None:
+                trace.evidence[index] = evidence.evidence
+                trace.holding[index] = tuple(rule.name for rule in holding)
+            fired = holding[0] if holding else None
+            if fired is None and (watchlist.alert == "rules" or not mentions):
                 continue
-            alert_excerpts = excerpts(mentions, watchlist.excerpt_chars or self.excerpt_chars)
+            # The words that make the rule that fired hold are shown, whatever else is.
+            rule_spans = (
+                evidence.spans(rule_support(fired.tree, evidence.evidence)) if fired else []
+            )
+            every_rule_span.extend(rule_spans)
+            alert_excerpts = excerpts(
+                mentions, rule_spans, watchlist.excerpt_chars or self.excerpt_chars
+            )
             match = WatchlistMatch(
                 watchlist=watchlist.name,
                 entities=tuple(sorted({mention.entity for mention in mentions})),
                 mentions=mentions,
                 excerpts=alert_excerpts[:MAX_EXCERPTS],
-                rule=fired_rule,
-                rule_expr=next(
-                    (rule.expr for rule in watchlist.rules if rule.name == fired_rule), None
-                ),
+                rule=fired.name if fired else None,
+                rule_expr=fired.expr if fired else None,
                 truncated=text_cut or cut or len(alert_excerpts) > MAX_EXCERPTS,
             )
             alerts.append(fit_detail(match, MAX_DETAIL_BYTES))
         every_mention.sort(key=_mention_order)
-        all_excerpts = excerpts(every_mention, self.excerpt_chars)
+        all_excerpts = excerpts(every_mention, every_rule_span, self.excerpt_chars)
         return MatchResult(
             mentions=tuple(every_mention),
             excerpts=all_excerpts[:MAX_EXCERPTS],
@@ -115,19 +157,26 @@ class Matcher:
     def rules_holding(self, fields: Mapping[str, str | None]) -> dict[str, tuple[str, ...]]:
         """For each watchlist name, every rule that holds on the article (not only the first,
         which is the one an alert names): for tuning and ``check_examples``."""
-        scans, article_phrases = self._scan(fields)
+        trace = MatchTrace()
+        self._match(fields, trace)
         return {
-            watchlist.name: tuple(
-                self._holding_rules(index, scans, self._mentions(index, scans, article_phrases))
-            )
+            watchlist.name: trace.holding.get(index, ())
             for index, watchlist in enumerate(self.watchlists)
         }
 
-    def _scan(self, fields: Mapping[str, str | None]) -> tuple[list[FieldScan], frozenset[str]]:
+    def _scan(
+        self, fields: Mapping[str, str | None], trace: MatchTrace | None
+    ) -> tuple[list[FieldScan], frozenset[str]]:
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
             raise ValueError(f"unknown article fields {unknown}: use {', '.join(FIELDS)}")
-        scans = [self._index.scan(name, fields.get(name) or "") for name in FIELDS]
+        record = trace is not None
+        scans = [
+            self._index.scan(name, fields.get(name) or "", record_rejected=record)
+            for name in FIELDS
+        ]
+        if trace is not None:
+            trace.scans.extend(scans)
         article_phrases = frozenset(
             hit.target.key
             for scan in scans
@@ -137,7 +186,11 @@ class Matcher:
         return scans, article_phrases
 
     def _mentions(
-        self, index: int, scans: Sequence[FieldScan], article_phrases: frozenset[str]
+        self,
+        index: int,
+        scans: Sequence[FieldScan],
+        article_phrases: frozenset[str],
+        trace: MatchTrace | None,
     ) -> list[tuple[Mention, tuple[FieldScan, Hit]]]:
         """Surviving mentions of one watchlist, in field order, each with where it was found."""
         watchlist_name = self.watchlists[index].name
@@ -147,13 +200,14 @@ class Matcher:
             kept: list[Hit] = []
             for hit in scan.names:
                 target = hit.target
-                if (
-                    isinstance(target, NameTarget)
-                    and target.watchlist == index
-                    and contexts[target.entity].keeps(hit, scan, article_phrases)
-                ):
-                    kept.append(hit)
-            for hit in _leftmost_longest(kept):
+                if isinstance(target, NameTarget) and target.watchlist == index:
+                    verdict = contexts[target.entity].verdict(hit, scan, article_phrases)
+                    if trace is not None:
+                        trace.verdicts.append((index, scan.field, hit, verdict))
+                    if verdict.kept:
+                        kept.append(hit)
+            overlapped = trace.overlapped if trace is not None else None
+            for hit in _leftmost_longest(kept, index, scan.field, overlapped):
                 mention = Mention(
                     watchlist=watchlist_name,
                     entity=_entity_of(hit),
@@ -165,30 +219,63 @@ class Matcher:
                 found.append((mention, (scan, hit)))
         return found
 
-    def _holding_rules(
+    def _rule_evidence(
         self,
         index: int,
         scans: Sequence[FieldScan],
         found: Sequence[tuple[Mention, tuple[FieldScan, Hit]]],
-    ) -> list[str]:
-        """The names of the rules that hold, in watchlist order."""
-        watchlist = self.watchlists[index]
-        if not watchlist.rules:
-            return []
+    ) -> _RuleEvidence:
+        """Where the entities and phrases the watchlist's rules name occur."""
         # Evidence holds only what the rules look up: other entities and phrases would cost
         # word positions and change nothing.
-        entity_keys, phrase_keys = self._rule_keys[index]
         entities: dict[tuple[str, str], _HitWordSpans] = {}
+        phrases: dict[tuple[str, str], _HitWordSpans] = {}
+        if not self.watchlists[index].rules:
+            return _RuleEvidence(entities, phrases)
+        entity_keys, phrase_keys = self._rule_keys[index]
         for mention, (scan, hit) in found:
             if mention.entity in entity_keys:
                 _add_hit(entities, (mention.field, mention.entity), scan, hit)
-        phrases: dict[tuple[str, str], _HitWordSpans] = {}
         for scan in scans:
             for hit in scan.phrases:
                 if isinstance(hit.target, PhraseTarget) and hit.target.key in phrase_keys:
                     _add_hit(phrases, (scan.field, hit.target.key), scan, hit)
-        evidence = Evidence(entities, phrases)
-        return [rule.name for rule in watchlist.rules if evaluate_rule(rule.tree, evidence)]
+        return _RuleEvidence(entities, phrases)
+
+
+@dataclass
+class _RuleEvidence:
+    """The occurrences a watchlist's rules read, as hits (for highlights) and as ``Evidence``
+    (word positions, for the rules)."""
+
+    entities: dict[tuple[str, str], _HitWordSpans]
+    phrases: dict[tuple[str, str], _HitWordSpans]
+    evidence: Evidence = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evidence = Evidence(self.entities, self.phrases)
+
+    def spans(self, supports: Sequence[Support]) -> list[RuleSpan]:
+        """The plain-text spans of the occurrences that support a rule (the first
+        ``MAX_MENTIONS_PER_ENTITY`` of each term in each field), each with its term."""
+        found: dict[RuleSpan, None] = {}
+        for support in supports:
+            table = self.entities if support.term.kind == "entity" else self.phrases
+            occurrences = table.get((support.field, support.term.key))
+            if occurrences is None:
+                continue
+            hits = occurrences.hits
+            if support.window is not None:
+                first, last = support.window
+                hits = [
+                    hit
+                    for hit, (start, end) in zip(hits, occurrences, strict=True)
+                    if first <= start and end <= last
+                ]
+            term = f"{support.term.kind}:{support.term.key}"
+            for hit in hits[:MAX_MENTIONS_PER_ENTITY]:
+                found[term, support.field, hit.start, hit.end] = None
+        return list(found)
 
 
 class _HitWordSpans(Collection[WordSpan]):
@@ -238,15 +325,23 @@ def _first_per_entity(mentions: Sequence[Mention]) -> tuple[tuple[Mention, ...],
     return tuple(kept), len(kept) < len(mentions)
 
 
-def _leftmost_longest(hits: Sequence[Hit]) -> list[Hit]:
+def _leftmost_longest(
+    hits: Sequence[Hit],
+    watchlist: int,
+    field: str,
+    overlapped: list[tuple[int, str, Hit, Hit]] | None,
+) -> list[Hit]:
     """Non-overlapping hits: the leftmost wins, then the longest ("Saddam Haftar" over
-    "Haftar", "Khalifa Haftar" over "Haftar")."""
+    "Haftar", "Khalifa Haftar" over "Haftar"). ``overlapped`` receives each hit left out,
+    with the one that won over it."""
     chosen: list[Hit] = []
     taken_until = -1
     for hit in sorted(hits, key=lambda h: (h.norm_start, -h.norm_end)):
         if hit.norm_start >= taken_until:
             chosen.append(hit)
             taken_until = hit.norm_end
+        elif overlapped is not None:
+            overlapped.append((watchlist, field, hit, chosen[-1]))
     return chosen
 
 

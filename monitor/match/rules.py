@@ -22,10 +22,12 @@ __all__ = [
     "RuleNode",
     "RuleSyntaxError",
     "Scope",
+    "Support",
     "Term",
     "evaluate_rule",
     "parse_rule",
     "rule_phrases",
+    "rule_support",
     "rule_terms",
     "word_distance",
 ]
@@ -336,13 +338,67 @@ def _holds(node: RuleNode, evidence: Evidence, fields: Sequence[str]) -> bool:
         return _holds(node.left, evidence, fields) or _holds(node.right, evidence, fields)
     if isinstance(node, Scope):
         return _holds(node.operand, evidence, [f for f in fields if f == node.field])
-    return bool(_near_spans(node, evidence, fields, first_only=True))
+    return bool(_near_spans(node, evidence, fields, limit=1))
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """Occurrences that make a rule hold: those of ``term`` in ``field``, every one, or only
+    those inside ``window`` (first and last word of a pair that a NEAR joined)."""
+
+    term: Term
+    field: str
+    window: WordSpan | None = None
+
+
+# NEAR pairs whose words are shown as the evidence of a rule (the excerpts keep 20 at most).
+MAX_SUPPORT_WINDOWS = 20
+
+
+def rule_support(node: RuleNode, evidence: Evidence) -> list[Support]:
+    """Where a rule that holds is satisfied: the terms (and, under NEAR, the pairs) that make
+    it hold. Terms under NOT support nothing; of an OR, only the sides that hold do."""
+    return _support(node, evidence, FIELDS)
+
+
+def _support(node: RuleNode, evidence: Evidence, fields: Sequence[str]) -> list[Support]:
+    if isinstance(node, Term):
+        return [Support(node, field) for field in fields if evidence.spans(node, field)]
+    if isinstance(node, Not):
+        return []
+    if isinstance(node, And):
+        return _support(node.left, evidence, fields) + _support(node.right, evidence, fields)
+    if isinstance(node, Or):
+        # A term supports nothing where it does not hold: only other sides need evaluating.
+        return [
+            support
+            for side in _alternatives(node)
+            if isinstance(side, Term) or _holds(side, evidence, fields)
+            for support in _support(side, evidence, fields)
+        ]
+    if isinstance(node, Scope):
+        return _support(node.operand, evidence, [f for f in fields if f == node.field])
+    terms = rule_terms(node)
+    return [
+        Support(term, field, (first, last))
+        for field, first, last in _near_spans(node, evidence, fields, limit=MAX_SUPPORT_WINDOWS)
+        for term in terms
+    ]
+
+
+def _alternatives(node: Or) -> list[RuleNode]:
+    """The sides of a chain of ORs (``a OR b OR c`` is ``Or(Or(a, b), c)``)."""
+    sides: list[RuleNode] = []
+    for side in (node.left, node.right):
+        sides.extend(_alternatives(side) if isinstance(side, Or) else [side])
+    return sides
 
 
 def _near_spans(
-    node: Near, evidence: Evidence, fields: Sequence[str], *, first_only: bool
+    node: Near, evidence: Evidence, fields: Sequence[str], *, limit: int
 ) -> list[tuple[str, int, int]]:
-    """Joined spans of left/right pairs in one field at most ``within`` words apart."""
+    """Joined spans of left/right pairs in one field at most ``within`` words apart (the
+    first ``limit`` found)."""
     lefts = _spans(node.left, evidence, fields)
     rights = sorted(_spans(node.right, evidence, fields) if lefts else [])
     if not rights:
@@ -356,7 +412,7 @@ def _near_spans(
         for _, right_first, right_last in rights[low:high]:
             if word_distance((first, last), (right_first, right_last)) <= node.within:
                 found.append((field, min(first, right_first), max(last, right_last)))
-                if first_only:
+                if len(found) >= limit:
                     return found
     return found
 
@@ -371,5 +427,5 @@ def _spans(node: RuleNode, evidence: Evidence, fields: Sequence[str]) -> list[tu
     if isinstance(node, Scope):
         return _spans(node.operand, evidence, [f for f in fields if f == node.field])
     if isinstance(node, Near):
-        return _near_spans(node, evidence, fields, first_only=False)
+        return _near_spans(node, evidence, fields, limit=sys.maxsize)
     raise TypeError(f"{type(node).__name__} has no word positions")  # parse_rule prevents it

@@ -27,7 +27,7 @@ from monitor.match.rules import WordSpan, rule_phrases
 from monitor.match.watchlist import Watchlist
 from monitor.text import NormalizedText, html_to_text, is_word_char, normalize_text
 
-__all__ = ["FieldScan", "Hit", "NameTarget", "PatternIndex", "PhraseTarget"]
+__all__ = ["FieldScan", "Hit", "NameTarget", "PatternIndex", "PhraseTarget", "Rejection"]
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -72,6 +72,18 @@ class Hit:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A name the automaton found that is no mention (recorded only when asked): ``reason``
+    is ``inside_word`` (part of a longer word), ``arabic_prefix`` (joined to letters that are
+    no Arabic prefix) or ``acronym_case`` (an acronym written in another case)."""
+
+    target: NameTarget
+    start: int
+    end: int
+    reason: str
+
+
 @dataclass(frozen=True)
 class FieldScan:
     """One field after scanning: its plain and normalised text and every hit in it;
@@ -84,6 +96,7 @@ class FieldScan:
     phrases: tuple[Hit, ...]
     phrases_by_key: Mapping[str, tuple[Hit, ...]]
     truncated: bool = False
+    rejected: tuple[Rejection, ...] = ()
 
     @cached_property
     def _words(self) -> _WordStarts:
@@ -228,8 +241,9 @@ class PatternIndex:
         if _contractible(key):
             add(key[2:], PhraseTarget(key, article_contracted=True))
 
-    def scan(self, field_name: str, fragment: str) -> FieldScan:
-        """Scan one HTML field (only its start if it is longer than the limits)."""
+    def scan(self, field_name: str, fragment: str, *, record_rejected: bool = False) -> FieldScan:
+        """Scan one HTML field (only its start if it is longer than the limits);
+        ``record_rejected`` keeps the names found that are no mentions (``FieldScan.rejected``)."""
         truncated = len(fragment) > MAX_FIELD_HTML_CHARS
         if truncated:
             fragment = _cut_html(fragment, MAX_FIELD_HTML_CHARS)
@@ -241,12 +255,21 @@ class PatternIndex:
         text = normalized.text
         names: list[Hit] = []
         phrases: list[Hit] = []
+        rejected: list[Rejection] | None = [] if record_rejected else None
         if self._entries and text:
             found = self._automaton.iter(text)
             for last, value in islice(found, MAX_FIELD_HITS):
                 key, targets = self._entries[value]
                 self._accept(
-                    plain, normalized, key, last + 1 - len(key), last + 1, targets, names, phrases
+                    plain,
+                    normalized,
+                    key,
+                    last + 1 - len(key),
+                    last + 1,
+                    targets,
+                    names,
+                    phrases,
+                    rejected,
                 )
             if next(found, None) is not None:
                 truncated = True  # each occurrence costs Python work: the rest is not read
@@ -262,6 +285,7 @@ class PatternIndex:
             tuple(phrases),
             {key: tuple(hits) for key, hits in by_key.items()},
             truncated,
+            tuple(rejected or ()),
         )
 
     @staticmethod
@@ -274,30 +298,51 @@ class PatternIndex:
         targets: Iterable[Target],
         names: list[Hit],
         phrases: list[Hit],
+        rejected: list[Rejection] | None,
     ) -> None:
         text = normalized.text
         if stop < len(text) and is_word_char(key[-1]) and is_word_char(text[stop]):
-            return  # the key ends inside a longer word
+            if rejected is not None:  # the key ends inside a longer word
+                _reject(rejected, normalized, begin, stop, targets, "inside_word")
+            return
         prefix: str | None = None
         if begin > 0 and is_word_char(key[0]) and is_word_char(text[begin - 1]):
-            if not is_arabic_letter(key[0]):
-                return  # the key starts inside a longer word
-            prefix = _arabic_prefix(text, begin)
+            prefix = _arabic_prefix(text, begin) if is_arabic_letter(key[0]) else None
             if prefix is None:
+                if rejected is not None:  # the key starts inside a longer word
+                    _reject(rejected, normalized, begin, stop, targets, "inside_word")
                 return
         start, end = normalized.source_span(begin, stop)
         for target in targets:
             if target.article_contracted:
                 if prefix not in ARABIC_PREFIXES_BEFORE_ARTICLE:
-                    continue
+                    continue  # the article-less key of a name that needs لل before it
             elif prefix is not None and prefix not in ARABIC_PREFIXES:
+                if rejected is not None and isinstance(target, NameTarget):
+                    rejected.append(Rejection(target, start, end, "arabic_prefix"))
                 continue
             if isinstance(target, PhraseTarget):
                 phrases.append(Hit(target, begin, stop, start, end))
                 continue
             if target.case_form is not None and acronym_form(plain[start:end]) != target.case_form:
+                if rejected is not None:
+                    rejected.append(Rejection(target, start, end, "acronym_case"))
                 continue
             names.append(Hit(target, begin, stop, start, end))
+
+
+def _reject(
+    rejected: list[Rejection],
+    normalized: NormalizedText,
+    begin: int,
+    stop: int,
+    targets: Iterable[Target],
+    reason: str,
+) -> None:
+    start, end = normalized.source_span(begin, stop)
+    for target in targets:
+        if isinstance(target, NameTarget) and not target.article_contracted:
+            rejected.append(Rejection(target, start, end, reason))
 
 
 def _cut_html(fragment: str, limit: int) -> str:

@@ -1,0 +1,240 @@
+"""``monitor explain``: read one article (a file, standard input, or the database by id or URL),
+and say how the watchlists match it and which sinks it would alert, as text or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from monitor.config import SinkConfig
+from monitor.db.articles import StoredArticle
+from monitor.db.store import Store
+from monitor.errors import MonitorError
+from monitor.match import FIELDS
+from monitor.match.explain import Explanation, WatchlistDecision
+from monitor.parse import canonical_url
+from monitor.redact import redact_url
+from monitor.text import html_to_text
+
+__all__ = [
+    "ArticleInput",
+    "ExplainError",
+    "SinkDecision",
+    "explanation_json",
+    "missing_sqlite_file",
+    "read_article",
+    "render_explanation",
+    "sink_decisions",
+    "stored_article",
+]
+
+
+class ExplainError(MonitorError):
+    """An article that cannot be read or found; the message names it."""
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    """The article to explain: its HTML fields and where it came from (``origin`` is
+    ``file``, ``stdin`` or ``database``)."""
+
+    fields: dict[str, str]
+    origin: str
+    label: str
+    article_id: int | None = None
+    url: str | None = None
+
+
+def read_article(name: str, text: str | None = None) -> ArticleInput:
+    """The article in file ``name`` (``-``: standard input, whose ``text`` is given): a JSON
+    object with ``title``, ``summary`` and/or ``content`` (other keys ignored) when it starts
+    with ``{``; else the whole text is the article's content (HTML or plain text)."""
+    origin = "stdin" if name == "-" else "file"
+    label = "standard input" if name == "-" else name
+    if text is None:
+        try:
+            text = Path(name).read_bytes().decode("utf-8-sig")
+        except OSError as error:
+            raise ExplainError(f"cannot read {name}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise ExplainError(f"{name}: not UTF-8 (byte {error.start + 1})") from None
+    if not text.lstrip().startswith("{"):
+        return ArticleInput({"content": text}, origin, label)
+    try:
+        item = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ExplainError(
+            f"{label}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
+    if not isinstance(item, dict):
+        raise ExplainError(
+            f'{label}: expected a JSON object like {{"title": "...", "content": ...}}'
+        )
+    fields: dict[str, str] = {}
+    for field in FIELDS:
+        value = item.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ExplainError(f"{label}: field {field!r} must be a string or missing")
+        fields[field] = value
+    return ArticleInput(fields, origin, label)
+
+
+def missing_sqlite_file(database_url: str) -> str | None:
+    """The file a SQLite ``database_url`` names when it does not exist (opening it would
+    create it), else None."""
+    try:
+        parsed = make_url(database_url)
+    except Exception:  # noqa: BLE001 - the store reports a malformed URL itself
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or Path(parsed.database).expanduser().exists():
+        return None
+    return parsed.database
+
+
+def stored_article(
+    store: Store, *, article_id: int | None = None, url: str | None = None
+) -> ArticleInput:
+    """A stored article by id, or the newest stored under ``url`` (as given or canonical)."""
+    found: StoredArticle | None
+    if article_id is not None:
+        found = store.article(article_id)
+        if found is None:
+            raise ExplainError(f"no stored article has id {article_id}")
+        label = f"id {article_id}"
+    else:
+        assert url is not None
+        candidates = store.articles_at_url(sorted({url.strip(), canonical_url(url)}))
+        if not candidates:
+            raise ExplainError(f"no stored article has the URL {redact_url(url.strip())}")
+        found = candidates[0]
+        label = f"id {found.id}"
+    fields = {"title": found.title, "summary": found.summary, "content": found.content}
+    return ArticleInput(fields, "database", label, found.id, found.canonical_url)
+
+
+@dataclass(frozen=True)
+class SinkDecision:
+    """Whether one configured sink would get the watchlist's alert, and why."""
+
+    sink: str
+    sends: bool
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"sink": self.sink, "sends": self.sends, "reason": self.reason}
+
+
+def sink_decisions(
+    decision: WatchlistDecision, sinks: Sequence[SinkConfig], routes: Mapping[str, Sequence[str]]
+) -> list[SinkDecision]:
+    """Every configured sink for one watchlist: routed to it (``sink_routes``) and enabled,
+    and the watchlist alerts."""
+    routed = routes.get(decision.watchlist, ())
+    decisions = []
+    for sink in sinks:
+        if not sink.enabled:
+            decisions.append(SinkDecision(sink.name, False, "the sink is disabled"))
+        elif sink.name not in routed:
+            decisions.append(
+                SinkDecision(sink.name, False, "not one of the sinks this watchlist alerts")
+            )
+        elif decision.alerts:
+            decisions.append(SinkDecision(sink.name, True, "would send the alert"))
+        else:
+            decisions.append(SinkDecision(sink.name, False, "the watchlist does not alert"))
+    return decisions
+
+
+def explanation_json(
+    article: ArticleInput,
+    explanation: Explanation,
+    sinks: Sequence[SinkConfig] | None,
+    routes: Mapping[str, Sequence[str]],
+) -> dict[str, Any]:
+    """The ``monitor explain --json`` document (docs/matching.md, "Explaining a match");
+    ``sinks`` None: not known (watchlists given with ``--watchlist``)."""
+    document: dict[str, Any] = {
+        "article": {
+            "origin": article.origin,
+            "label": article.label,
+            "id": article.article_id,
+            "url": redact_url(article.url) if article.url else None,
+            "title": html_to_text(article.fields.get("title") or ""),
+        },
+        **explanation.to_json(),
+    }
+    for decision, shown in zip(explanation.decisions, document["watchlists"], strict=True):
+        shown["sinks"] = (
+            None
+            if sinks is None
+            else [item.to_json() for item in sink_decisions(decision, sinks, routes)]
+        )
+    return document
+
+
+def render_explanation(document: Mapping[str, Any]) -> str:
+    """The text form of an ``explanation_json`` document."""
+    article = document["article"]
+    lines = [f"article: {article['label']}" + (f" ({article['url']})" if article["url"] else "")]
+    if article["title"]:
+        lines.append(f"title: {article['title']}")
+    if document["truncated_fields"]:
+        lines.append(
+            f"only the start of {', '.join(document['truncated_fields'])} was matched "
+            "(size limits, docs/matching.md)"
+        )
+    candidates = document["candidates"]
+    lines.append("")
+    lines.append(f"names found: {len(candidates)}")
+    for c in candidates:
+        state = "KEPT   " if c["kept"] else "DROPPED"
+        lines.append(
+            f"  {state} {c['watchlist']}/{c['entity']} {c['field']} {c['start']}-{c['end']} "
+            f"{c['text']!r}: {c['reason']}"
+        )
+    lines.append("")
+    lines.append(f"rules: {len(document['rules'])}")
+    for rule in document["rules"]:
+        value = "true" if rule["holds"] else "false"
+        fired = ", fired" if rule["fired"] else ""
+        lines.append(f"  {rule['watchlist']}/{rule['rule']}: {value}{fired}   {rule['expr']}")
+        for term in rule["terms"]:
+            shown = term["term"] if term["kind"] == "entity" else f'"{term["term"]}"'
+            where = ", ".join(term["found_in"]) if term["found_in"] else "not found"
+            negated = "NOT " if term["negated"] else ""
+            lines.append(f"      {negated}{shown}: {where}")
+    lines.append("")
+    lines.append("decision:")
+    for watchlist in document["watchlists"]:
+        verdict = "WOULD ALERT" if watchlist["alerts"] else "would not alert"
+        lines.append(f"  {watchlist['watchlist']}: {verdict}: {watchlist['reason']}")
+        if watchlist["sinks"] is None:
+            lines.append("    sinks: not known (watchlists given with --watchlist)")
+        elif not watchlist["sinks"]:
+            lines.append("    sinks: none configured")
+        for sink in watchlist["sinks"] or ():
+            sends = "SENDS" if sink["sends"] else "no"
+            lines.append(f"    sink {sink['sink']}: {sends}: {sink['reason']}")
+        alert = watchlist["alert"]
+        for excerpt in alert["excerpts"] if alert else ():
+            lines.append(f"    excerpt ({excerpt['field']}): {_marked(excerpt)}")
+    return "\n".join(lines)
+
+
+def _marked(excerpt: Mapping[str, Any]) -> str:
+    """An excerpt's text with its highlights in [brackets]."""
+    text: str = excerpt["text"]
+    out, at = [], 0
+    for start, end in excerpt["highlights"]:
+        out.append(text[at:start] + "[" + text[start:end] + "]")
+        at = end
+    return "".join(out) + text[at:]

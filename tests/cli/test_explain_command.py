@@ -1,0 +1,274 @@
+"""`monitor explain` on the seeds: a mention a context rule drops (named), a rule that holds,
+the alert decision per watchlist and sink, as text and as JSON; and the errors a user can
+cause, each one line and exit 1. Run as a subprocess from a folder other than the config's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import LIBYA_WATCHLIST, REPO, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+SEED_FEEDS = sorted((REPO / "seeds" / "feeds").glob("*.xml"))
+LEBANON_URL = "https://example.com/briefs/2026/11/11/lebanon-tripoli-gunfire"
+OFFENSIVE_URL = "https://example.org/libya/2026/11/12/haftar-forces-push-toward-tripoli"
+UNLESS_IN_ARTICLE = (
+    "and none of unless_in_article ('Libya', 'Libyan', 'Libyans', 'Libye', 'libyen', "
+    "'libyenne' and 18 more)"
+)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """(config, another folder): a database filled from the seed feeds by `monitor once`,
+    with one sink (nothing is sent: a new source's entries are stored without alerts)."""
+    folder = tmp_path_factory.mktemp("seeded")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        for feed in SEED_FEEDS:
+            feeds.route(f"/{feed.name}", Reply(body=feed.read_bytes()))
+        config = write_config(
+            folder,
+            database_url=f"sqlite:///{folder}/m.db",
+            sources=[(feed.stem, feeds.url(f"/{feed.name}")) for feed in SEED_FEEDS],
+            sink_url=receiver.url,
+        )
+        polled = monitor("once", "--config", str(config), cwd=elsewhere)
+        assert polled.returncode == 0, polled.stderr
+        assert receiver.requests == []
+    yield config, elsewhere
+
+
+def explain_json(*args: str, cwd: Path, stdin: str | None = None) -> dict[str, Any]:
+    result = monitor("explain", *args, "--json", cwd=cwd, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def one_error(result: Any) -> str:
+    """The single `error:` line of a failed command (no traceback)."""
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    line: str = lines[0]
+    return line
+
+
+def test_a_context_rule_drops_tripoli_in_lebanon(seeded: tuple[Path, Path]) -> None:
+    config, elsewhere = seeded
+    document = explain_json("--url", LEBANON_URL, "--config", str(config), cwd=elsewhere)
+    assert document["article"]["origin"] == "database"
+    assert document["article"]["url"] == LEBANON_URL
+    assert document["article"]["title"] == (
+        "Gunfire in Lebanon's Tripoli as army deploys in old souks"
+    )
+    assert document["candidates"] == [
+        {
+            "watchlist": "libya",
+            "entity": "tripoli",
+            "field": field,
+            "start": start,
+            "end": start + 7,
+            "text": "Tripoli",
+            "kept": False,
+            "decided_by": "exclude_if_in_article",
+            "reason": "dropped by exclude_if_in_article of tripoli: the article has 'Lebanon', "
+            f"'Lebanese' {UNLESS_IN_ARTICLE}",
+        }
+        for field, start in (("title", 21), ("summary", 67))
+    ]
+    assert [(r["rule"], r["holds"], r["fired"]) for r in document["rules"]] == [
+        ("offensive-on-tripoli", False, False),
+        ("headline-actor", False, False),
+        ("ceasefire", False, False),
+    ]
+    (libya,) = document["watchlists"]
+    assert libya["alerts"] is False
+    assert libya["reason"] == "no mention survived and no rule holds"
+    assert libya["alert"] is None
+    assert libya["sinks"] == [
+        {"sink": "ops", "sends": False, "reason": "the watchlist does not alert"}
+    ]
+
+
+def test_a_rule_that_holds_and_the_alert_it_makes(seeded: tuple[Path, Path]) -> None:
+    config, elsewhere = seeded
+    # The link as the feed has it (tracking parameters and all) finds the stored article.
+    by_url = explain_json(
+        "--url", OFFENSIVE_URL + "?utm_source=rss", "--config", str(config), cwd=elsewhere
+    )
+    article_id = by_url["article"]["id"]
+    document = explain_json("--id", str(article_id), "--config", str(config), cwd=elsewhere)
+    assert document == by_url
+    rules = {r["rule"]: r for r in document["rules"]}
+    offensive = rules["offensive-on-tripoli"]
+    assert (offensive["holds"], offensive["fired"]) == (True, True)
+    assert offensive["expr"] == "(haftar OR lna OR saddam_haftar) NEAR/15 tripoli"
+    assert [(t["term"], t["found_in"]) for t in offensive["terms"]] == [
+        ("haftar", ["title", "summary", "content"]),
+        ("lna", ["summary", "content"]),
+        ("saddam_haftar", []),
+        ("tripoli", ["title", "summary", "content"]),
+    ]
+    assert (rules["headline-actor"]["holds"], rules["headline-actor"]["fired"]) == (True, False)
+    assert rules["ceasefire"]["holds"] is False
+    # "Haftar" inside "Khalifa Haftar" is overlapped by the longer name.
+    overlapped = [c for c in document["candidates"] if c["decided_by"] == "overlap"]
+    assert overlapped[0] == {
+        "watchlist": "libya",
+        "entity": "haftar",
+        "field": "summary",
+        "start": 41,
+        "end": 47,
+        "text": "Haftar",
+        "kept": False,
+        "decided_by": "overlap",
+        "reason": "overlapped by a longer name of entity haftar: 'Khalifa Haftar' (summary 33-47)",
+    }
+    (libya,) = document["watchlists"]
+    assert libya["alerts"] is True
+    assert libya["alert_mode"] == "any"
+    assert (
+        libya["reason"]
+        == "rule 'offensive-on-tripoli' holds (11 mention(s) of haftar, lna, tripoli)"
+    )
+    assert libya["sinks"] == [{"sink": "ops", "sends": True, "reason": "would send the alert"}]
+    assert libya["alert"]["rule"] == "offensive-on-tripoli"
+    assert libya["alert"]["rule_expr"] == offensive["expr"]
+    assert libya["alert"]["entities"] == ["haftar", "lna", "tripoli"]
+
+
+def test_the_text_form_says_the_same(seeded: tuple[Path, Path]) -> None:
+    config, elsewhere = seeded
+    result = monitor("explain", "--url", LEBANON_URL, "--config", str(config), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        "  DROPPED libya/tripoli title 21-28 'Tripoli': dropped by exclude_if_in_article of "
+        f"tripoli: the article has 'Lebanon', 'Lebanese' {UNLESS_IN_ARTICLE}"
+    ) in lines
+    assert (
+        "  libya/ceasefire: false   "
+        + (
+            '("ceasefire" OR "cease-fire" OR "truce" OR "cessez-le-feu" OR "وقف إطلاق النار") '
+            "AND (haftar OR lna OR gna OR gnu OR tripoli)"
+        )
+        in lines
+    )
+    assert "  libya: would not alert: no mention survived and no rule holds" in lines
+    assert "    sink ops: no: the watchlist does not alert" in lines
+
+    result = monitor("explain", "--url", OFFENSIVE_URL, "--config", str(config), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        "  libya/offensive-on-tripoli: true, fired   "
+        + ("(haftar OR lna OR saddam_haftar) NEAR/15 tripoli")
+        in lines
+    )
+    assert "      saddam_haftar: not found" in lines
+    assert (
+        "  libya: WOULD ALERT: rule 'offensive-on-tripoli' holds "
+        "(11 mention(s) of haftar, lna, tripoli)"
+    ) in lines
+    assert "    sink ops: SENDS: would send the alert" in lines
+    assert (
+        "    excerpt (title): [Haftar]'s forces push toward [Tripoli]'s southern suburbs" in lines
+    )
+
+
+def test_a_file_or_standard_input_with_watchlist_files(tmp_path: Path) -> None:
+    article = {
+        "id": "en-06",
+        "title": "Army deploys in Tripoli, Lebanon, after night of clashes",
+        "summary": "The GNA accepted a truce in Tripoli, Libya.",
+    }
+    path = tmp_path / "article.json"
+    path.write_text(json.dumps(article), encoding="utf-8")
+    args = ("--watchlist", str(LIBYA_WATCHLIST))
+    document = explain_json(str(path), *args, cwd=tmp_path)
+    assert document["article"] == {
+        "origin": "file",
+        "label": str(path),
+        "id": None,
+        "url": None,
+        "title": article["title"],
+    }
+    decided = [(c["field"], c["text"], c["kept"], c["decided_by"]) for c in document["candidates"]]
+    assert decided == [
+        ("title", "Tripoli", False, "exclude_phrases"),
+        ("summary", "GNA", True, ""),
+        ("summary", "Tripoli", True, "keep_if_near"),
+    ]
+    assert document["candidates"][0]["reason"] == (
+        "dropped by exclude_phrases of tripoli: 'Tripoli, Lebanon' (title 16-32) overlaps it"
+    )
+    assert document["candidates"][2]["reason"] == (
+        "kept by keep_if_near of tripoli: 'Libya' (summary 37-42) is 1 word(s) away "
+        "(within 2), so no exclusion applies"
+    )
+    ceasefire = next(r for r in document["rules"] if r["rule"] == "ceasefire")
+    assert (ceasefire["holds"], ceasefire["fired"]) == (True, True)
+    held = [t["term"] for t in ceasefire["terms"] if t["found_in"]]
+    assert held == ["truce", "gna", "tripoli"]
+    (libya,) = document["watchlists"]
+    assert libya["sinks"] is None  # watchlist files given: no config, no sinks
+    # The rule's word is highlighted in the alert's excerpt.
+    (excerpt,) = libya["alert"]["excerpts"]
+    assert excerpt["text"] == article["summary"]
+    shown = [excerpt["text"][start:end] for start, end in excerpt["highlights"]]
+    assert shown == ["GNA", "truce", "Tripoli"]
+
+    piped = explain_json("-", *args, cwd=tmp_path, stdin=path.read_text(encoding="utf-8"))
+    assert piped["article"]["origin"] == "stdin"
+    assert piped["candidates"] == document["candidates"]
+
+    # Anything that is not a JSON object is the article's content (HTML or plain text).
+    text = tmp_path / "article.txt"
+    text.write_text("<p>Haftar spoke in Cairo.</p>", encoding="utf-8")
+    plain = explain_json(str(text), *args, cwd=tmp_path)
+    assert [(c["field"], c["text"]) for c in plain["candidates"]] == [("content", "Haftar")]
+    assert plain["watchlists"][0]["alerts"] is True
+
+
+def test_errors_are_one_line_and_exit_1(seeded: tuple[Path, Path], tmp_path: Path) -> None:
+    config, elsewhere = seeded
+    missing = monitor("explain", "nope.json", "--config", str(config), cwd=tmp_path)
+    assert one_error(missing) == "error: cannot read nope.json: No such file or directory"
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"title": "Haftar"', encoding="utf-8")
+    result = monitor("explain", str(broken), "--config", str(config), cwd=tmp_path)
+    assert one_error(result) == (
+        f"error: {broken}: not valid JSON (Expecting ',' delimiter at line 1 column 19)"
+    )
+
+    unknown = monitor("explain", "--id", "999999", "--config", str(config), cwd=elsewhere)
+    assert one_error(unknown) == "error: no stored article has id 999999"
+
+    url = "https://example.org/never/stored"
+    absent = monitor("explain", "--url", url, "--config", str(config), cwd=elsewhere)
+    assert one_error(absent) == f"error: no stored article has the URL {url}"
+
+    database = tmp_path / "none.db"
+    lonely = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
+    nodb = monitor("explain", "--id", "1", "--config", str(lonely), cwd=elsewhere)
+    assert one_error(nodb) == (
+        f"error: database {database} does not exist (database_url in {lonely})"
+    )
+    assert not database.exists()  # read-only: never creates one
+
+    neither = monitor("explain", "--config", str(config), cwd=elsewhere)
+    assert neither.returncode == 2
+    assert neither.stderr.strip() == (
+        "error: give one article: a FILE (or - for standard input), --id N or --url URL"
+    )

@@ -1,0 +1,99 @@
+"""`Matcher.explain` records the decisions of `Matcher.match` itself: its result is match's
+for any article, and every name found is listed with what kept or dropped it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.match import Matcher, Watchlist, parse_watchlist
+from monitor.match.limits import MAX_MENTIONS_PER_ENTITY
+from tests.integration.helpers import REPO
+
+
+def articles() -> list[dict[str, str]]:
+    lines = (REPO / "seeds" / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    fields = ("title", "summary", "content")
+    return [{k: v for k, v in json.loads(line).items() if k in fields} for line in lines]
+
+
+@pytest.mark.parametrize("fields", articles(), ids=lambda f: f.get("title", "")[:30])
+def test_explain_and_match_agree(libya_matcher: Matcher, fields: dict[str, str]) -> None:
+    explanation = libya_matcher.explain(fields)
+    assert explanation.result == libya_matcher.match(fields)
+    kept = sorted((c.field, c.start, c.end, c.entity) for c in explanation.candidates if c.kept)
+    assert kept == sorted((m.field, m.start, m.end, m.entity) for m in explanation.result.mentions)
+    alerting = {d.watchlist for d in explanation.decisions if d.alerts}
+    assert alerting == {a.watchlist for a in explanation.result.alerts}
+
+
+def test_each_context_rule_is_named(libya_matcher: Matcher) -> None:
+    explanation = libya_matcher.explain(
+        {
+            "title": "Lna chief speaks",  # a conditional acronym in an article not about Libya
+            "content": "The LNA module of the receiver. Saddam Hussein ruled Iraq.",
+        }
+    )
+    decided = [(c.text, c.kept, c.decided_by) for c in explanation.candidates]
+    assert decided == [
+        ("Lna", False, "conditional_acronyms"),
+        ("LNA", False, "exclude_phrases"),
+        ("Saddam", False, "require_near"),
+    ]
+    assert explanation.candidates[2].reason == (
+        "dropped by require_near of saddam_haftar: none of 'Haftar', 'Hafter', 'Hifter', "
+        "'حفتر' within 1 word(s)"
+    )
+    (libya,) = explanation.decisions
+    assert (libya.alerts, libya.reason) == (False, "no mention survived and no rule holds")
+
+
+def test_exclude_if_near_names_the_word_and_its_distance(libya_matcher: Matcher) -> None:
+    explanation = libya_matcher.explain({"content": "Clashes in Tripoli, said Lebanese media."})
+    (tripoli,) = explanation.candidates
+    assert tripoli.decided_by == "exclude_if_in_article"  # the article names Lebanon's people
+    explanation = libya_matcher.explain(
+        {"content": "Libya: clashes in Tripoli, a Lebanese reporter wrote."}
+    )
+    (tripoli,) = explanation.candidates
+    assert tripoli.decided_by == "exclude_if_near"
+    assert tripoli.reason == (
+        "dropped by exclude_if_near of tripoli: 'Lebanese' (content 29-37) is 2 word(s) away "
+        "(within 10)"
+    )
+
+
+def test_names_that_are_no_mentions(libya_matcher: Matcher) -> None:
+    explanation = libya_matcher.explain({"content": "Tripolitania and the ulna; lna too."})
+    decided = [(c.text, c.decided_by, c.reason) for c in explanation.candidates]
+    assert decided == [
+        (
+            "Tripoli",
+            "inside_word",
+            "not a mention: 'Tripoli' is part of the longer word 'Tripolitania'",
+        ),
+        ("lna", "inside_word", "not a mention: 'lna' is part of the longer word 'ulna'"),
+        (
+            "lna",
+            "acronym_case",
+            "not a mention: the acronym 'LNA' is case-sensitive and the text has 'lna'",
+        ),
+    ]
+
+
+def test_the_mention_cap_is_named(tmp_path: Path) -> None:
+    watchlist: Watchlist = parse_watchlist(
+        {"entities": [{"id": "haftar", "names": ["Haftar"]}]}, tmp_path / "w.yaml"
+    )
+    matcher = Matcher([watchlist])
+    count = MAX_MENTIONS_PER_ENTITY + 3
+    explanation = matcher.explain({"content": " ".join(["Haftar"] * count)})
+    capped = [c for c in explanation.candidates if c.decided_by == "cap"]
+    assert len(explanation.candidates) == count and len(capped) == 3
+    assert all(c.kept for c in capped)
+    assert capped[0].reason.endswith(
+        f"the first {MAX_MENTIONS_PER_ENTITY} mentions of an entity in a field are (cap reached)"
+    )
+    assert explanation.result.truncated
