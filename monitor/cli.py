@@ -385,13 +385,13 @@ def explain(
     from monitor.explain import (
         ArticleInput,
         explanation_json,
-        missing_sqlite_file,
         read_article,
         render_explanation,
         stored_article,
     )
     from monitor.match import Matcher, Watchlist, load_watchlist
-    from monitor.runtime import Runtime, load_watchlists, sink_routes
+    from monitor.runtime import Runtime
+    from monitor.validate import load_watchlists, sink_routes
 
     if sum(given is not None for given in (file, article_id, url)) != 1:
         fail("give one article: a FILE (or - for standard input), --id N or --url URL", 2)
@@ -404,9 +404,6 @@ def explain(
             article = read_article(file, sys.stdin.read() if file == "-" else None)
         else:
             assert loaded is not None
-            missing = missing_sqlite_file(loaded.settings.database_url)
-            if missing is not None:
-                fail(f"database {missing} does not exist (database_url in {loaded.path})", 1)
             runtime = Runtime.build(loaded, need_sinks=False)
             try:
                 runtime.store.prepare(allow_create=False, writable=False)

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from monitor.config import SinkConfig
 from monitor.db.articles import StoredArticle
 from monitor.db.store import Store
@@ -26,7 +24,6 @@ __all__ = [
     "ExplainError",
     "SinkDecision",
     "explanation_json",
-    "missing_sqlite_file",
     "read_article",
     "render_explanation",
     "sink_decisions",
@@ -84,20 +81,6 @@ def read_article(name: str, text: str | None = None) -> ArticleInput:
             raise ExplainError(f"{label}: field {field!r} must be a string or missing")
         fields[field] = value
     return ArticleInput(fields, origin, label)
-
-
-def missing_sqlite_file(database_url: str) -> str | None:
-    """The file a SQLite ``database_url`` names when it does not exist (opening it would
-    create it), else None."""
-    try:
-        parsed = make_url(database_url)
-    except Exception:  # noqa: BLE001 - the store reports a malformed URL itself
-        return None
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    if parsed.database == ":memory:" or Path(parsed.database).expanduser().exists():
-        return None
-    return parsed.database
 
 
 def stored_article(

@@ -263,7 +263,9 @@ def test_errors_are_one_line_and_exit_1(seeded: tuple[Path, Path], tmp_path: Pat
     lonely = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
     nodb = monitor("explain", "--id", "1", "--config", str(lonely), cwd=elsewhere)
     assert one_error(nodb) == (
-        f"error: database {database} does not exist (database_url in {lonely})"
+        f"error: no database at {database}: this command only reads an existing one; check "
+        "database_url (a relative path is relative to the config file), or run `monitor once` "
+        "or `monitor db upgrade` to create it"
     )
     assert not database.exists()  # read-only: never creates one
 

@@ -88,6 +88,36 @@ SPECIAL: dict[str, Plan] = {
         stdin=ONE_ARTICLE,
         words=('"matches"',),
     ),
+    "monitor explain": Plan(
+        "the command's name alone: without an article it says what to give (exit 2)",
+        exit_code=2,
+        words=("give one article",),
+    ),
+    "monitor explain FILE|-|--id N|--url URL": Plan(
+        "the forms of the argument: a stored article by id",
+        argv=("explain", "--id", "{article_id}"),
+        words=("decision",),
+    ),
+    "monitor explain --id 42": Plan(
+        "42 stands for a stored article's id: the first the set-up stored",
+        argv=("explain", "--id", "{article_id}"),
+        words=("decision",),
+    ),
+    "monitor explain --id 42 --json": Plan(
+        "42 stands for a stored article's id: the first the set-up stored",
+        argv=("explain", "--id", "{article_id}", "--json"),
+        words=('"watchlists"',),
+    ),
+    "monitor explain --url https://example.org/world/libya-advance": Plan(
+        "the URL stands for a stored article's link: the first the set-up stored",
+        argv=("explain", "--url", "{article_url}"),
+        words=("decision",),
+    ),
+    "monitor explain article.json -w config/watchlists/libya.yaml": Plan(
+        "the watchlist path is relative to the repository: given as an absolute path",
+        argv=("explain", "article.json", "-w", "{watchlist}"),
+        words=("haftar",),
+    ),
     "monitor demo": Plan(
         "runs as written; it starts its own feeds and receiver",
         words=("alerts delivered",),
@@ -255,9 +285,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         # Dead, as after its last retry: what `monitor alerts retry ID` is for.
         with sqlite3.connect(folder / "config" / "monitor.db") as database:
             database.execute("UPDATE deliveries SET status = 'dead' WHERE id = ?", (delivery_id,))
+            article_id, article_url = database.execute(
+                "SELECT id, canonical_url FROM articles WHERE canonical_url IS NOT NULL "
+                "ORDER BY id LIMIT 1"
+            ).fetchone()
         database.close()
+        # The article files `monitor explain` is shown reading, in the working directory.
+        (world.cwd / "article.json").write_text(ONE_ARTICLE, encoding="utf-8")
+        (world.cwd / "article.html").write_text(
+            "<p>Haftar's forces advanced on Tripoli.</p>", encoding="utf-8"
+        )
         world.values = {
             "delivery_id": delivery_id,
+            "article_id": str(article_id),
+            "article_url": article_url,
+            "watchlist": str(folder / "config" / "watchlists" / "libya.yaml"),
             "articles": str(REPO / "seeds" / "articles.jsonl"),
         }
         yield world
