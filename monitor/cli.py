@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -435,7 +435,12 @@ def explain(
 @app.command()
 def replay(
     since: Annotated[
-        str, typer.Option("--since", help="How far back, e.g. 24h or 7d (fetch time).")
+        str,
+        typer.Option(
+            "--since",
+            help="How far back (fetch time): a duration (24h, 7d) or a UTC date or time "
+            "(2026-12-01, 2026-12-01T06:00).",
+        ),
     ] = "7d",
     watchlist: Annotated[
         str | None, typer.Option("--watchlist", help="Only this watchlist (by name).")
@@ -451,18 +456,14 @@ def replay(
     config: ConfigOption = None,
 ) -> None:
     """Run the current watchlists over stored articles and show what would have alerted."""
-    from monitor.durations import parse_duration
     from monitor.replay import render_replay, replay_articles
 
-    try:
-        window = parse_duration(since)
-    except ValueError as error:
-        fail(f"--since: {error}")
+    start = _since(since)
     runtime = _runtime(config, need_sinks=deliver, create=False, writes=deliver)
     try:
         report = replay_articles(
             runtime,
-            since=runtime.clock() - window,
+            since=start if isinstance(start, datetime) else runtime.clock() - start,
             watchlist=watchlist,
             against=against,
             deliver=deliver,
@@ -523,7 +524,7 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             _short(r.last_polled_at),
             _short(r.next_poll_at),
             str(r.articles_stored),
-            (f"{r.last_error_reason}: {errors[r.id]}" if r.last_error else "")[:80],
+            f"{r.last_error_reason}: {_without_url(errors[r.id], r.url)}" if r.last_error else "",
         )
     out.print(table)
 
@@ -683,6 +684,30 @@ def demo(
     except MonitorError as error:
         fail(error)
     raise typer.Exit(code)
+
+
+def _without_url(error: str | None, url: str) -> str:
+    """An error text without the source's own URL in front (the row already names it)."""
+    text = error or ""
+    return text.removeprefix(f"{redact_url(url)}: ")
+
+
+def _since(text: str) -> datetime | timedelta:
+    """``--since``: a duration back from now, or a date or time (UTC unless it says)."""
+    from monitor.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(
+            f"--since: {text!r} is neither a duration (24h, 7d) nor a date or time "
+            "(2026-12-01, 2026-12-01T06:00, 2026-12-01T06:00+02:00)"
+        )
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -78,7 +78,10 @@ def _http_url(value: str, field: str) -> str:
     if UNRESOLVED.search(value):
         return value  # checked by the commands that need the value (see Settings.unset_variables)
     if not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError(f"{field} must be an http:// or https:// URL, got {redact_url(value)!r}")
+        # Not a URL, so redact_url may not find its userinfo (`https//user:pw@host`): whatever
+        # stands before an @ is masked too.
+        shown = re.sub(r"[^\s/@]+@", "REDACTED@", redact_url(value))
+        raise ValueError(f"{field} must be an http:// or https:// URL, got {shown!r}")
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"{field} is longer than {MAX_URL_LENGTH} characters; shorten it")
     return value

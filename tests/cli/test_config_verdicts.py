@@ -314,3 +314,46 @@ rules:
         "Sirte' should mention it but does not",
     ]
     assert checked.stderr.splitlines()[-1] == "5 problems found"
+
+
+def test_a_mistyped_url_never_shows_its_password(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "sources:\n  - name: A\n    url: https//user:hunter2@example.org/feed\n", "utf-8"
+    )
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert "hunter2" not in checked.stdout + checked.stderr
+    assert errors_of(checked) == [
+        f"error: {config}:3: sources[0].url (the feed's URL): url must be an http:// or "
+        "https:// URL, got 'https//REDACTED@example.org/feed'"
+    ]
+
+
+def test_replay_since_takes_a_date_and_names_what_it_takes(
+    tmp_path: Path, services: tuple[str, str]
+) -> None:
+    config = write_case(tmp_path, Case("valid", ""), *services)
+    elsewhere = tmp_path / "elsewhere"
+    assert run("once", "--config", str(config), cwd=elsewhere).returncode == 0
+    for since in ("2026-01-01", "2026-01-01T06:00", "2026-01-01T06:00+02:00", "7d"):
+        replayed = run("replay", "--since", since, "--json", "--config", str(config), cwd=elsewhere)
+        assert replayed.returncode == 0, (since, replayed.stderr)
+    bogus = run("replay", "--since", "last week", "--config", str(config), cwd=elsewhere)
+    assert bogus.returncode == 2
+    assert errors_of(bogus) == [
+        "error: --since: 'last week' is neither a duration (24h, 7d) nor a date or time "
+        "(2026-12-01, 2026-12-01T06:00, 2026-12-01T06:00+02:00)"
+    ]
+
+
+def test_sources_shows_the_last_error_without_repeating_the_url(tmp_path: Path) -> None:
+    down = "http://127.0.0.1:9/feed.xml"  # the discard port: nothing listens
+    config = write_case(tmp_path, Case("down", "", {"sources": [{"name": "Down", "url": down}]}),
+                        "unused", "http://127.0.0.1:9/h")  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    run("once", "--config", str(config), cwd=elsewhere)
+    listed = run("sources", "--config", str(config), cwd=elsewhere, env={"COLUMNS": "400"})
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "Down" in line)
+    assert "connect_error: " in row and down not in row, row
