@@ -28,7 +28,6 @@ from monitor.redact import redact_url, use_secret_params
 from monitor.settings import (
     LoadedSettings,
     config_path,
-    line_of,
     load_settings,
     missing_watchlist,
     read_yaml,
@@ -36,6 +35,7 @@ from monitor.settings import (
     watchlist_entries,
 )
 from monitor.validate import read_sources, validate_config
+from monitor.yamllines import line_of
 
 
 def _raw_watchlists(data: dict[str, Any]) -> list[tuple[int, str | None, list[Any] | None]]:

@@ -45,6 +45,7 @@ from monitor.config_errors import (
 )
 from monitor.errors import ConfigError
 from monitor.redact import DEFAULT_SECRET_PARAMS
+from monitor.yamllines import line_of
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -291,28 +292,6 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     except _CONSTRUCTION_ERRORS as error:
         raise _unreadable_value(path, error) from None
     return _mapping(path, data), node
-
-
-def line_of(node: yaml.Node | None, location: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the YAML node at ``location`` (keys and list indexes), if found."""
-    line = None
-    for part in location:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    line = key.start_mark.line + 1
-                    node = value
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
 
 
 def _field_path(location: tuple[int | str, ...]) -> str:

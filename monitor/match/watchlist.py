@@ -19,6 +19,7 @@ from monitor.errors import ConfigError
 from monitor.match.names import acronym_form, has_word_char, phrase_key
 from monitor.match.result import FIELDS
 from monitor.match.rules import RuleNode, RuleSyntaxError, parse_rule
+from monitor.yamllines import line_of, location_of
 
 __all__ = [
     "ENTITY_KINDS",
@@ -293,6 +294,9 @@ class _StrictKeysLoader(_StrictKeys, yaml.SafeLoader):
     """SafeLoader (no object tags) with strict keys; its error messages name what it found."""
 
 
+_FAST_COMPOSER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
+    yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+)
 _FAST_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = _StrictKeysLoader
 if yaml.__with_libyaml__:
 
@@ -303,15 +307,18 @@ if yaml.__with_libyaml__:
     _FAST_LOADER = _FastStrictKeysLoader
 
 
-def _read_yaml(path: Path) -> object:
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             f"{path}: cannot read watchlist file ({exc.strerror or exc}): check the path"
         ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason}): save it as UTF-8") from exc
+
+
+def _read_yaml(path: Path, text: str) -> object:
     try:
         return yaml.load(text, Loader=_FAST_LOADER)  # safe loaders: no object tags
     except yaml.YAMLError as fast_error:
@@ -329,8 +336,13 @@ def _read_yaml(path: Path) -> object:
 
 
 def load_watchlist(path: Path) -> Watchlist:
-    """Read and validate a watchlist file; raises ConfigError listing every problem."""
-    return parse_watchlist(_read_yaml(path), path)
+    """Read and validate a watchlist file; raises ConfigError listing every problem, each
+    with the line to fix."""
+    text = _read_text(path)
+    try:
+        return parse_watchlist(_read_yaml(path, text), path)
+    except ConfigError as error:
+        raise ConfigError(_with_lines(error.problems, path, text)) from None
 
 
 def watchlist_report(path: Path) -> tuple[Watchlist | None, list[str]]:
@@ -338,14 +350,35 @@ def watchlist_report(path: Path) -> tuple[Watchlist | None, list[str]]:
     entities and rules (None when nothing is usable), so that ``monitor check`` can also run
     the examples of the valid parts: one run reports everything there is to fix."""
     try:
-        data = _read_yaml(path)
+        text = _read_text(path)
+        data = _read_yaml(path, text)
     except ConfigError as error:
         return None, error.problems
     try:
         return parse_watchlist(data, path), []
     except ConfigError as error:
         partial = _partial(data, path) if isinstance(data, dict) else None
-        return partial, error.problems
+        return partial, _with_lines(error.problems, path, text)
+
+
+_FIELD = re.compile(r"[A-Za-z_][\w.\[\]]*")
+
+
+def _with_lines(problems: list[str], path: Path, text: str) -> list[str]:
+    """``file: field: ...`` made ``file:line: field: ...`` (the form of config errors)."""
+    prefix = f"{path}: "
+    try:
+        node = yaml.compose(text, Loader=_FAST_COMPOSER)
+    except yaml.YAMLError:
+        return problems
+    lined = []
+    for problem in problems:
+        field, _, rest = problem.removeprefix(prefix).partition(": ")
+        line = None
+        if problem.startswith(prefix) and rest and _FIELD.fullmatch(field):
+            line = line_of(node, location_of(field))
+        lined.append(f"{path}:{line}: {field}: {rest}" if line else problem)
+    return lined
 
 
 def parse_watchlist(data: object, path: Path) -> Watchlist:

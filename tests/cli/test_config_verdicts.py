@@ -302,13 +302,13 @@ rules:
     checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
     assert checked.returncode == 1
     assert errors_of(checked) == [
-        f"error: {watchlist}: entities[0].exampels: unknown key 'exampels': did you mean "
+        f"error: {watchlist}:4: entities[0].exampels: unknown key 'exampels': did you mean "
         "'examples'?",
-        f"error: {watchlist}: entities[1].kind: 'plcae' is not allowed: use 'person', "
+        f"error: {watchlist}:6: entities[1].kind: 'plcae' is not allowed: use 'person', "
         "'organization', 'place', 'group', 'event', 'topic' or 'other'; did you mean 'place'?",
-        f"error: {watchlist}: entities[2].id: 'Bad-Id' is not a valid id: use lower-case "
+        f"error: {watchlist}:8: entities[2].id: 'Bad-Id' is not a valid id: use lower-case "
         "letters, digits and _ starting with a letter (e.g. haftar, tripoli_lebanon)",
-        f"error: {watchlist}: rules[0].expr: rule 'clash': unknown entity 'hafter': did you "
+        f"error: {watchlist}:16: rules[0].expr: rule 'clash': unknown entity 'hafter': did you "
         "mean 'haftar'? (or quote a word: \"hafter\") at character 1 of 'hafter AND misrata'",
         f"error: {watchlist} (watchlist 'wl'): entity 'misrata': example 'Fighting near "
         "Sirte' should mention it but does not",

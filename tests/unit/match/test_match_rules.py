@@ -160,7 +160,7 @@ def test_rule_errors_name_file_rule_and_position(write_watchlist: WriteWatchlist
             """
         )
     (problem,) = caught.value.problems
-    assert "test.yaml: rules[0].expr: rule 'broken'" in problem
+    assert "test.yaml:7: rules[0].expr: rule 'broken'" in problem
     assert "unknown entity 'tripoli'" in problem
     assert "at character 13" in problem
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_unknown_keys_are_errors_with_allowed_keys(write_watchlist: WriteWatchli
         """,
     )
     assert any(
-        p.endswith("test.yaml: entites: unknown key 'entites': did you mean 'entities'?")
+        p.endswith("test.yaml:2: entites: unknown key 'entites': did you mean 'entities'?")
         for p in problems
     )
     assert any(
@@ -124,7 +125,9 @@ def test_each_problem_names_file_field_and_fix(
     write_watchlist: WriteWatchlist, text: str, field: str, fix: str
 ) -> None:
     problems = problems_of(write_watchlist, text)
-    assert any(f"test.yaml: {field}" in p and fix in p for p in problems), problems
+    assert any(
+        re.search(rf"test\.yaml(:\d+)?: {re.escape(field)}", p) and fix in p for p in problems
+    ), problems
 
 
 def test_all_problems_are_reported_at_once(write_watchlist: WriteWatchlist) -> None:
@@ -180,6 +183,6 @@ def test_a_name_listed_twice_in_one_entity_is_an_error(write_watchlist: WriteWat
     problems = problems_of(write_watchlist, "entities: [{id: a, names: [Trípoli, tripoli]}]")
     assert problems == [
         problems[0].split("test.yaml")[0]
-        + "test.yaml: entities[0].names[1]: 'tripoli' is the same name as entities[0].names[0] "
+        + "test.yaml:1: entities[0].names[1]: 'tripoli' is the same name as entities[0].names[0] "
         "(matching ignores case, accents, hyphens and Arabic letter variants): remove one"
     ]
