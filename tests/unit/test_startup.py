@@ -58,7 +58,9 @@ def test_an_invalid_value_reads_the_nodes_again_for_its_line(
 ) -> None:
     path = write_sources(tmp_path, 10, extra="  - name: Bad\n    url: gopher://x\n")
 
-    with pytest.raises(ConfigError, match=r":23: sources\[10\]\.url: url must be an http"):
+    with pytest.raises(
+        ConfigError, match=r":23: sources\[10\]\.url \(the feed.s URL\): url must be an http"
+    ):
         load_settings(path)
     assert parsers == {"libyaml": 2, "python": 0}
 
