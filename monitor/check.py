@@ -158,11 +158,13 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     use_secret_params(loaded.settings.redact_query_params)
     problems: list[str] = []
     warnings: list[str] = []
+    partial: set[str] = set()  # watchlist files with problems: only their valid parts
+    specs: list[SourceSpec] | None
     try:
         valid = validate_config(loaded, need_sinks=True)
     except ConfigError as error:
         problems.extend(error.problems)
-        watchlists = _loadable_watchlists(loaded)
+        watchlists, partial = _loadable_watchlists(loaded)
         specs = _readable_sources(loaded)
     else:
         watchlists, specs = valid.watchlists, valid.specs
@@ -172,10 +174,20 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
         problems.extend(failures)
         verdict = f"{len(failures)} failing" if failures else "all hold"
         entities = plural(len(watchlist.entities), "entity", "entities")
-        notes.append(
-            f"watchlist {watchlist.name!r} ({watchlist.source}): {entities}, examples {verdict}"
-        )
-    notes.append(f"{plural(len(specs), 'source')} ({sum(s.enabled for s in specs)} enabled)")
+        if watchlist.source in partial:
+            notes.append(
+                f"watchlist {watchlist.name!r} ({watchlist.source}) has problems; the examples "
+                f"of its {entities} without one: {verdict}"
+            )
+        else:
+            notes.append(
+                f"watchlist {watchlist.name!r} ({watchlist.source}): {entities}, examples {verdict}"
+            )
+    if specs is None:
+        notes.append("sources: not all could be read (see the errors)")
+        specs = []
+    else:
+        notes.append(f"{plural(len(specs), 'source')} ({sum(s.enabled for s in specs)} enabled)")
     targets = refused_targets(loaded, specs)
     problems.extend(targets.refused)
     warnings.extend(targets.unresolved)
@@ -183,25 +195,30 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     return problems, warnings, notes
 
 
-def _loadable_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
+def _loadable_watchlists(loaded: LoadedSettings) -> tuple[list[Watchlist], set[str]]:
     """The watchlists, each made of its valid parts when its file has problems (reported by
-    `validate_config`), so that their examples are checked in the same run."""
+    `validate_config`), so that their examples are checked in the same run; and the files
+    that had problems."""
     found: dict[Path, Watchlist] = {}
+    partial: set[str] = set()
     for entry in watchlist_entries(loaded.settings):
         path = loaded.resolve(entry.file)
         if path in found or not path.is_file():
             continue
-        watchlist, _ = watchlist_report(path)
+        watchlist, problems = watchlist_report(path)
         if watchlist is not None:
             found[path] = watchlist
-    return list(found.values())
+            if problems:
+                partial.add(watchlist.source)
+    return list(found.values()), partial
 
 
-def _readable_sources(loaded: LoadedSettings) -> list[SourceSpec]:
+def _readable_sources(loaded: LoadedSettings) -> list[SourceSpec] | None:
+    """The sources, or None when they cannot all be read (reported by validate_config)."""
     try:
         return read_sources(loaded)[0]
     except ConfigError:
-        return []  # reported by validate_config
+        return None
 
 
 def _raw_watchlist_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:

@@ -423,6 +423,8 @@ def explain(
             sinks = list(loaded.settings.sinks)
             excerpt_chars = loaded.settings.match.excerpt_chars
         explanation = Matcher(watchlists, excerpt_chars=excerpt_chars).explain(article.fields)
+    except (ConfigError, DatabaseError) as error:
+        fail(error, 2)  # could not start, as for every command
     except MonitorError as error:
         fail(error, 1)
     document = explanation_json(article, explanation, sinks, routes)

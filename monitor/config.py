@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -77,11 +78,20 @@ class Strict(BaseModel):
 def _http_url(value: str, field: str) -> str:
     if UNRESOLVED.search(value):
         return value  # checked by the commands that need the value (see Settings.unset_variables)
-    if not re.match(r"^https?://[^\s/]+", value):
-        # Not a URL, so redact_url may not find its userinfo (`https//user:pw@host`): whatever
-        # stands before an @ is masked too.
-        shown = re.sub(r"[^\s/@]+@", "REDACTED@", redact_url(value))
+    # Not a URL, so redact_url may not find its userinfo (`https//user:pw@host`): whatever
+    # stands before an @ is masked too.
+    shown = re.sub(r"[^\s/@]+@", "REDACTED@", redact_url(value))
+    if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
         raise ValueError(f"{field} must be an http:// or https:// URL, got {shown!r}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError as error:
+        raise ValueError(
+            f"{field} is not a valid URL ({error}), got {shown!r}; check the host and port"
+        ) from None
+    if not parts.hostname:
+        raise ValueError(f"{field} names no host, got {shown!r}")
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"{field} is longer than {MAX_URL_LENGTH} characters; shorten it")
     return value

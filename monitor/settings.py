@@ -45,7 +45,7 @@ from monitor.config_errors import (
 )
 from monitor.errors import ConfigError
 from monitor.redact import DEFAULT_SECRET_PARAMS
-from monitor.yamllines import line_of
+from monitor.yamllines import FAST_STRICT_LOADER, line_of
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -156,7 +156,7 @@ class LoadedSettings:
     def require_variables(self, prefix: str = "sinks") -> None:
         """Raise ConfigError for every ``${VAR}`` under ``prefix`` that is not set."""
         problems = [
-            f"{self.path}: {field}: environment variable {var} is not set; "
+            f"{self.path}: {field}: environment variable {var} is not set (or is empty); "
             f"set it (export {var}=...) or write the value in the file"
             for field, var in self.unset_variables
             if field == prefix or field.startswith(prefix + "[") or field.startswith(prefix + ".")
@@ -218,9 +218,7 @@ def _expanded(data: Any, path: str, unset: list[tuple[str, str]]) -> Any:
 
 # libyaml's parser (in the PyYAML wheels) reads a config with thousands of sources ~10x faster
 # than the pure-Python one; its nodes carry the same line marks.
-_FAST_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
-    yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-)
+_FAST_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = FAST_STRICT_LOADER
 
 
 def _read_text(path: Path) -> str:
@@ -261,6 +259,8 @@ def _yaml_problem(path: Path, text: str, fast_error: yaml.YAMLError) -> ConfigEr
     mark = getattr(error, "problem_mark", None)
     where = f":{mark.line + 1}" if mark is not None else ""
     problem = getattr(error, "problem", None) or str(error)
+    if "appears twice" in problem:  # StrictKeys: the message says the fix
+        return ConfigError(f"{path}{where}: {problem}")
     return ConfigError(f"{path}{where}: not valid YAML: {problem}; check indentation and quoting")
 
 

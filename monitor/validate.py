@@ -148,6 +148,14 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
     problems: list[str] = []
     warnings: list[str] = []
     for index, source in enumerate(settings.sources):
+        if source.interval is not None:
+            bounded = _bounded(source.interval, settings)
+            if bounded != source.interval:
+                bound = "min_interval" if bounded > source.interval else "max_interval"
+                warnings.append(
+                    f"{where_sources}: sources[{index}].interval: {_show(source.interval)} is "
+                    f"outside poll.{bound}, so {_show(bounded)} is used; change one of them"
+                )
         if isinstance(source, OpmlConfig):
             opml_path = loaded.resolve(source.opml)
             try:
@@ -197,6 +205,15 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
                 )
     if problems:
         raise ConfigError(problems)
+    names: dict[str, str] = {}
+    for spec in specs.values():
+        if spec.name in names:
+            warnings.append(
+                f"{where_sources}: two sources are named {spec.name!r} "
+                f"({redact_url(names[spec.name])} and {redact_url(spec.url)}); alerts and "
+                "`monitor sources` cannot tell them apart: give each its own name"
+            )
+        names.setdefault(spec.name, spec.url)
     return list(specs.values()), warnings
 
 

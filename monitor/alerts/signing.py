@@ -47,6 +47,8 @@ def decode_secret(secret: str) -> bytes:
                 f"webhook secret starts with {SECRET_PREFIX!r} but the rest is not base64"
             ) from exc
     else:
+        if not secret.strip():
+            raise ValueError("webhook secret is empty or only spaces")
         key = secret.encode("utf-8")
     if not key:
         raise ValueError("webhook secret is empty")

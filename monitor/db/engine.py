@@ -71,7 +71,7 @@ def open_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True, future=True)
     raise DatabaseError(
-        f"database_url {parsed.render_as_string(hide_password=True)!r}: "
+        f"database_url {redact_url(parsed.render_as_string(hide_password=True))!r}: "
         "only sqlite:/// and postgresql+psycopg:// are supported"
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from monitor.errors import DatabaseError
+from monitor.redact import redact_text, redact_url
 
 
 def sqlite_path(engine: Engine) -> Path | None:
@@ -54,7 +55,10 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
                 f"folder {folder} are readable and writable for {_user()}"
             )
         return DatabaseError(f"cannot use the SQLite database {path}: {detail}")
-    where = engine.url.render_as_string(hide_password=True)
+    where = redact_url(engine.url.render_as_string(hide_password=True))
+    # The driver's message may repeat connection parameters: the URL's credentials are
+    # masked wherever they appear in it.
+    detail = redact_text(detail, engine.url.render_as_string(hide_password=False))
     return DatabaseError(
         f"cannot use the database {where}: {detail}; check that the server runs and that "
         "database_url names it, with the right user and password"
@@ -62,7 +66,7 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
 
 
 def read_only_postgresql(engine: Engine) -> DatabaseError:
-    where = engine.url.render_as_string(hide_password=True)
+    where = redact_url(engine.url.render_as_string(hide_password=True))
     return DatabaseError(
         f"the PostgreSQL database {where} is read-only (a standby, or "
         "default_transaction_read_only is on); set database_url to the primary"

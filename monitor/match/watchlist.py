@@ -13,13 +13,18 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
-from yaml.constructor import SafeConstructor
 
 from monitor.errors import ConfigError
 from monitor.match.names import acronym_form, has_word_char, phrase_key
 from monitor.match.result import FIELDS
 from monitor.match.rules import RuleNode, RuleSyntaxError, parse_rule
-from monitor.yamllines import line_of, location_of
+from monitor.yamllines import (
+    FAST_COMPOSER,
+    FAST_STRICT_LOADER,
+    StrictKeysLoader,
+    line_of,
+    location_of,
+)
 
 __all__ = [
     "ENTITY_KINDS",
@@ -263,48 +268,10 @@ def _describe_error(error: ErrorDetails) -> str:
     return f"{error['msg']} (got {given!r})"
 
 
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-class _StrictKeys(SafeConstructor):
-    """Refuses a key written twice in one mapping (YAML keeps the last one silently, which
-    would hide half of an analyst's list)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
-        seen: dict[object, int] = {}
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
-                key: object = key_node.value  # what constructing the str key would give
-            else:
-                key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if isinstance(key, str) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"key {key!r} appears twice (first on line {seen[key]}): merge the two",
-                    key_node.start_mark,
-                )
-            if isinstance(key, str):
-                seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-class _StrictKeysLoader(_StrictKeys, yaml.SafeLoader):
-    """SafeLoader (no object tags) with strict keys; its error messages name what it found."""
-
-
-_FAST_COMPOSER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
-    yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-)
-_FAST_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = _StrictKeysLoader
-if yaml.__with_libyaml__:
-
-    class _FastStrictKeysLoader(_StrictKeys, yaml.CSafeLoader):
-        """The same on libyaml's parser (in the PyYAML wheel): several times faster on a
-        large watchlist."""
-
-    _FAST_LOADER = _FastStrictKeysLoader
+# The YAML loaders (a key written twice is an error), shared with the config file.
+_StrictKeysLoader = StrictKeysLoader
+_FAST_LOADER = FAST_STRICT_LOADER
+_FAST_COMPOSER = FAST_COMPOSER
 
 
 def _read_text(path: Path) -> str:

@@ -140,6 +140,15 @@ CASES = [
     Case("format misspelled", "did you mean 'slack'?", {"sinks": [sink(format="slak")]}),
     Case("concurrency 0", "poll.concurrency (feeds fetched at once): must be at least 1, got 0",
          {"poll": {"concurrency": 0}}),
+    Case("a key written twice", "key 'database_url' appears twice (first on line 1): merge the "
+         "two", raw=b"database_url: sqlite:///x.db\ndatabase_url: sqlite:///y.db\n"),
+    Case("port not a number", "sources[0].url (the feed's URL): url is not a valid URL (Port "
+         "could not be cast to integer value as 'abc')",
+         {"sources": [{"name": "P", "url": "http://127.0.0.1:abc/f.xml"}]}),
+    Case("unclosed IPv6 host", "url is not a valid URL (Invalid IPv6 URL)",
+         {"sinks": [sink(url="http://[::1/h")]}),
+    Case("secret only spaces", "sinks[0].secret: webhook secret is empty or only spaces",
+         {"sinks": [sink(secret="   ")]}),
     Case("source name empty", "sources[0].name (the source's name in alerts): must not be empty",
          {"sources": [{"name": "", "url": "http://127.0.0.1:9/f.xml"}]}),
 ]  # fmt: skip
@@ -357,3 +366,58 @@ def test_sources_shows_the_last_error_without_repeating_the_url(tmp_path: Path) 
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if "Down" in line)
     assert "connect_error: " in row and down not in row, row
+
+
+def test_a_password_in_the_database_url_query_is_never_shown(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    config = tmp_path / "monitor.yaml"
+    config.write_text("sources: []\n", "utf-8")
+    url = "postgresql+psycopg:///db?password=PGPASS_6&host=127.0.0.1&port=1"  # nothing listens
+    for command in (["sources"], ["once"], ["db", "upgrade"]):
+        result = run(*command, "--config", str(config), cwd=tmp_path / "elsewhere",
+                     env={"MONITOR_DATABASE_URL": url})  # fmt: skip
+        assert result.returncode == 2, (command, result.stderr)
+        assert "PGPASS_6" not in result.stdout + result.stderr, command
+        assert "password=REDACTED" in result.stderr, (command, result.stderr)
+
+
+def test_check_says_which_notes_come_from_a_watchlist_with_problems(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "wl.yaml").write_text(
+        "entities:\n  - id: a\n    names: [Alpha]\n  - id: b\n    nmaes: [Beta]\n", "utf-8"
+    )
+    (tmp_path / "list.opml").write_text("<opml><body><outline", "utf-8")  # not readable
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "database_url: sqlite:///m.db\nwatchlists: [wl.yaml]\nsources:\n  - opml: list.opml\n",
+        "utf-8",
+    )
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 1
+    assert checked.stdout.splitlines() == [
+        f"checked: watchlist 'wl' ({tmp_path / 'wl.yaml'}) has problems; the examples of its "
+        "1 entity without one: all hold",
+        "checked: sources: not all could be read (see the errors)",
+    ]
+
+
+def test_an_interval_outside_the_bounds_and_a_name_used_twice_are_warnings(
+    tmp_path: Path, services: tuple[str, str]
+) -> None:
+    feed_url, sink_url = services
+    change = {
+        "sources": [
+            {"name": "Wire", "url": feed_url, "interval": "10s"},
+            {"name": "Wire", "url": feed_url + "?page=2"},
+        ]
+    }
+    config = write_case(tmp_path, Case("bounds", "", change), feed_url, sink_url)
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 0, checked.stderr
+    warnings = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: {config}: sources[0].interval: 10s is outside poll.min_interval, so 1m is "
+        "used; change one of them",
+        f"warning: {config}: two sources are named 'Wire' ({feed_url} and {feed_url}?page=2); "
+        "alerts and `monitor sources` cannot tell them apart: give each its own name",
+    ]

@@ -53,9 +53,9 @@ def explain_json(*args: str, cwd: Path, stdin: str | None = None) -> dict[str, A
     return document
 
 
-def one_error(result: Any) -> str:
+def one_error(result: Any, code: int = 1) -> str:
     """The single `error:` line of a failed command (no traceback)."""
-    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.returncode == code, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -262,7 +262,7 @@ def test_errors_are_one_line_and_exit_1(seeded: tuple[Path, Path], tmp_path: Pat
     database = tmp_path / "none.db"
     lonely = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
     nodb = monitor("explain", "--id", "1", "--config", str(lonely), cwd=elsewhere)
-    assert one_error(nodb) == (
+    assert one_error(nodb, code=2) == (
         f"error: no database at {database}: this command only reads an existing one; check "
         "database_url (a relative path is relative to the config file), or run `monitor once` "
         "or `monitor db upgrade` to create it"
