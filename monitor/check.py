@@ -23,6 +23,7 @@ from monitor.egress import (
 )
 from monitor.errors import ConfigError, DatabaseError
 from monitor.match import Watchlist, check_examples, watchlist_report
+from monitor.opml import read_opml
 from monitor.plural import plural
 from monitor.redact import redact_url, use_secret_params
 from monitor.settings import (
@@ -154,7 +155,7 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     except ConfigError as error:
         # The settings are unusable; still report the watchlist files' own problems, so that
         # one run shows every problem there is.
-        return error.problems + _raw_watchlist_problems(path, data, node), [], notes
+        return error.problems + _raw_problems(path, data, node), [], notes
     use_secret_params(loaded.settings.redact_query_params)
     problems: list[str] = []
     warnings: list[str] = []
@@ -221,15 +222,34 @@ def _readable_sources(loaded: LoadedSettings) -> list[SourceSpec] | None:
         return None
 
 
-def _raw_watchlist_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
-    """Problems of the watchlist files named in a config whose settings do not load."""
+def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
+    """For a config whose settings do not load: the problems that are found in the file as
+    written (sink names used twice, OPML and watchlist files), so that fixing the settings
+    does not reveal a second batch."""
     problems: list[str] = []
     raw_sinks = data.get("sinks")
-    sink_names = {
-        s["name"]
-        for s in (raw_sinks if isinstance(raw_sinks, list) else [])
-        if isinstance(s, dict) and isinstance(s.get("name"), str)
-    }
+    sink_list = raw_sinks if isinstance(raw_sinks, list) else []
+    first_sink: dict[str, int] = {}
+    for index, raw in enumerate(sink_list):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in first_sink:
+            problems.append(
+                f"{path}:{line_of(node, ('sinks', index, 'name')) or '?'}: sinks[{index}].name: "
+                f"{name!r} is already the name of sinks[{first_sink[name]}]; give each sink its "
+                "own name (alerts are routed and recorded by sink name)"
+            )
+        elif isinstance(name, str):
+            first_sink[name] = index
+    sink_names = set(first_sink)
+    raw_sources = data.get("sources")
+    for index, raw in enumerate(raw_sources if isinstance(raw_sources, list) else []):
+        opml = raw.get("opml") if isinstance(raw, dict) else None
+        if isinstance(opml, str):
+            try:
+                read_opml(resolve_from(path, opml))
+            except ConfigError as error:
+                where = f"{path}:{line_of(node, ('sources', index, 'opml')) or '?'}"
+                problems.extend(f"{where}: sources[{index}].opml: {p}" for p in error.problems)
     first_entry: dict[Path, int] = {}
     for index, file, sinks in _raw_watchlists(data):
         if file is None:

@@ -421,3 +421,35 @@ def test_an_interval_outside_the_bounds_and_a_name_used_twice_are_warnings(
         f"warning: {config}: two sources are named 'Wire' ({feed_url} and {feed_url}?page=2); "
         "alerts and `monitor sources` cannot tell them apart: give each its own name",
     ]
+
+
+def test_a_settings_problem_does_not_hide_the_others(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+poll:
+  intervall: 5m
+sources:
+  - opml: missing.opml
+watchlists: [{LIBYA}]
+sinks:
+  - name: ops
+    url: http://127.0.0.1:9/a
+    secret: {SECRET}
+  - name: ops
+    url: http://127.0.0.1:9/b
+    secret: {SECRET}
+""",
+        "utf-8",
+    )
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    errors = errors_of(checked)
+    assert len(errors) == 3, checked.stderr
+    assert errors[0].startswith(f"error: {config}:2: poll.intervall: unknown key")
+    assert errors[1] == (
+        f"error: {config}:10: sinks[1].name: 'ops' is already the name of sinks[0]; give each "
+        "sink its own name (alerts are routed and recorded by sink name)"
+    )
+    assert errors[2].startswith(f"error: {config}:4: sources[0].opml: ")
+    assert "missing.opml" in errors[2]
