@@ -4,12 +4,14 @@ otherwise be changed or ignored silently (a URL listed twice, nothing to poll)."
 
 from __future__ import annotations
 
+import difflib
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from monitor.config import MAX_URL_LENGTH, OpmlConfig
-from monitor.config_errors import did_you_mean, environment_variable
+from monitor.config_errors import ENV_PREFIX, did_you_mean, environment_variable
 from monitor.db.sources import SourceSpec
 from monitor.errors import ConfigError
 from monitor.match import Watchlist, load_watchlist
@@ -62,6 +64,7 @@ def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
     if problems:
         raise ConfigError(problems)
     warnings.extend(_idle_warnings(loaded, watchlists, specs, routes))
+    warnings.extend(_unknown_variables(loaded))
     return ValidConfig(watchlists=watchlists, routes=routes, specs=specs, warnings=warnings)
 
 
@@ -87,6 +90,38 @@ def _duplicate_sinks(loaded: LoadedSettings) -> list[str]:
             )
         first.setdefault(sink.name, index)
     return problems
+
+
+# MONITOR_* variables that are not settings: the config file's name, and the tests' database.
+_OTHER_VARIABLES = {"MONITOR_CONFIG", "MONITOR_TEST_POSTGRES_URL"}
+
+
+def _unknown_variables(loaded: LoadedSettings) -> list[str]:
+    """A ``MONITOR_*`` variable that looks meant as a setting but names none (a typo such as
+    MONITOR_DATABSE_URL or MONITOR_POLLL__INTERVAL is otherwise ignored without a word).
+    Variables the config file uses as ``${NAME}`` are the user's own and never named."""
+    try:
+        text = loaded.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    fields = [name.upper() for name in Settings.model_fields]
+    warnings = []
+    for variable in sorted(os.environ):
+        upper = variable.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in _OTHER_VARIABLES:
+            continue
+        if "${" + variable in text:
+            continue
+        first = upper.removeprefix(ENV_PREFIX).split("__")[0]
+        if first in fields:
+            continue
+        close = difflib.get_close_matches(first, fields, n=1, cutoff=0.8)
+        if "__" in upper or close:
+            hint = f"; did you mean {ENV_PREFIX}{close[0]}?" if close else ""
+            warnings.append(
+                f"environment variable {variable} names no setting, so it is ignored{hint}"
+            )
+    return warnings
 
 
 def _idle_warnings(

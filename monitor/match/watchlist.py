@@ -265,6 +265,14 @@ def _describe_error(error: ErrorDetails) -> str:
         close = difflib.get_close_matches(str(given), choices, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"{given!r} is not allowed: use {expected}{hint}"
+    ctx = error.get("ctx", {})
+    if kind in ("greater_than_equal", "less_than_equal"):
+        word, bound = (
+            ("at least", ctx.get("ge")) if "greater" in kind else ("at most", ctx.get("le"))
+        )
+        return f"must be {word} {bound}, got {given!r}"
+    if kind == "too_short":
+        return f"must not be empty: list at least {ctx.get('min_length', 1)} item(s)"
     return f"{error['msg']} (got {given!r})"
 
 

@@ -453,3 +453,23 @@ sinks:
     )
     assert errors[2].startswith(f"error: {config}:4: sources[0].opml: ")
     assert "missing.opml" in errors[2]
+
+
+def test_a_mistyped_variable_is_named_not_ignored_silently(
+    tmp_path: Path, services: tuple[str, str]
+) -> None:
+    config = write_case(tmp_path, Case("valid", ""), *services)
+    env = {
+        "MONITOR_DATABSE_URL": "sqlite:///other.db",
+        "MONITOR_POLLL__INTERVAL": "5m",
+        "MONITOR_WEBHOOK_URL": "http://127.0.0.1:9/h",  # a user's own variable: not named
+    }
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere", env=env)
+    assert checked.returncode == 0, checked.stderr
+    warnings = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: environment variable MONITOR_DATABSE_URL names no setting, so it is ignored; "
+        "did you mean MONITOR_DATABASE_URL?",
+        "warning: environment variable MONITOR_POLLL__INTERVAL names no setting, so it is "
+        "ignored; did you mean MONITOR_POLL?",
+    ]
