@@ -29,6 +29,7 @@ from monitor.redact import redact_url, use_secret_params
 from monitor.settings import (
     LoadedSettings,
     config_path,
+    expand_variables,
     load_settings,
     missing_watchlist,
     read_yaml,
@@ -241,6 +242,12 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
         elif isinstance(name, str):
             first_sink[name] = index
     sink_names = set(first_sink)
+    _, unset = expand_variables({"sinks": sink_list})
+    for where_unset, variable in unset:
+        problems.append(
+            f"{path}: {where_unset}: environment variable {variable} is not set (or is "
+            f"empty); set it (export {variable}=...) or write the value in the file"
+        )
     raw_sources = data.get("sources")
     for index, raw in enumerate(raw_sources if isinstance(raw_sources, list) else []):
         opml = raw.get("opml") if isinstance(raw, dict) else None

@@ -440,19 +440,26 @@ sinks:
   - name: ops
     url: http://127.0.0.1:9/b
     secret: {SECRET}
+  - name: pager
+    url: http://127.0.0.1:9/c
+    secret: ${{NO_SUCH_SECRET}}
 """,
         "utf-8",
     )
     checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
     errors = errors_of(checked)
-    assert len(errors) == 3, checked.stderr
+    assert len(errors) == 4, checked.stderr
     assert errors[0].startswith(f"error: {config}:2: poll.intervall: unknown key")
     assert errors[1] == (
         f"error: {config}:10: sinks[1].name: 'ops' is already the name of sinks[0]; give each "
         "sink its own name (alerts are routed and recorded by sink name)"
     )
-    assert errors[2].startswith(f"error: {config}:4: sources[0].opml: ")
-    assert "missing.opml" in errors[2]
+    assert errors[2] == (
+        f"error: {config}: sinks[2].secret: environment variable NO_SUCH_SECRET is not set (or "
+        "is empty); set it (export NO_SUCH_SECRET=...) or write the value in the file"
+    )
+    assert errors[3].startswith(f"error: {config}:4: sources[0].opml: ")
+    assert "missing.opml" in errors[3]
 
 
 def test_a_mistyped_variable_is_named_not_ignored_silently(
