@@ -84,7 +84,7 @@ def read_opml(path: Path) -> list[OpmlSource]:
         if not _is_http_url(url):
             problems.append(
                 f"{path}: outline {name!r} has xmlUrl={redact_url(url)!r}; a feed URL must be an "
-                "absolute http:// or https:// URL"
+                "absolute http:// or https:// URL with a valid host and port"
             )
             continue
         if url in seen_urls:
@@ -100,6 +100,7 @@ def read_opml(path: Path) -> list[OpmlSource]:
 def _is_http_url(url: str) -> bool:
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
         return parts.scheme.lower() in _FEED_SCHEMES and bool(parts.hostname)
     except ValueError:
         return False

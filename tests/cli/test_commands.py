@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import yaml
+
 from monitor.alerts import verify
 from tests.cli.test_check_command import monitor
 from tests.integration.helpers import SECRET, rss, write_config
@@ -87,27 +89,42 @@ def test_once_says_why_nothing_was_polled(tmp_path: Path) -> None:
     assert "monitor sources" in second.stderr
 
 
-def test_once_records_unusable_urls_as_bad_url_without_a_traceback(tmp_path: Path) -> None:
-    with FeedServer() as feeds:
-        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
-        config = write_config(
-            tmp_path,
-            database_url=f"sqlite:///{tmp_path}/m.db",
-            sources=[
-                ("Broken IPv6", "http://u:pw@[::1/feed.xml"),
-                ("Bad port", "http://127.0.0.1:99999/feed.xml"),
-                ("Wire", feeds.url("/f.xml")),
-            ],
-            sink_url=None,
+def test_unusable_urls_in_an_opml_file_are_refused_by_check_and_once_alike(
+    tmp_path: Path,
+) -> None:
+    # Written in the config file, such URLs are refused by the settings
+    # (tests/cli/test_config_verdicts.py); an OPML file's outlines get the same verdict. (The
+    # fetch still records bad_url for one that reaches it: tests/integration/test_fetch.py.)
+    (tmp_path / "list.opml").write_text(
+        '<opml version="2.0"><body>'
+        '<outline text="Broken IPv6" xmlUrl="http://u:pw@[::1/feed.xml"/>'
+        '<outline text="Bad port" xmlUrl="http://127.0.0.1:99999/feed.xml"/>'
+        "</body></opml>",
+        encoding="utf-8",
+    )
+    config = write_config(
+        tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=[], sink_url=None
+    )
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["sources"] = [{"opml": "list.opml"}]
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    expected = [
+        f"error: {config}: sources[0].opml: {tmp_path / 'list.opml'}: outline '{name}' has "
+        f"xmlUrl='{url}'; a feed URL must be an absolute http:// or https:// URL with a valid "
+        "host and port"
+        for name, url in (
+            ("Broken IPv6", "http://REDACTED@[::1/feed.xml"),
+            ("Bad port", "http://127.0.0.1:99999/feed.xml"),
         )
-        once = monitor("once", "--config", str(config))
-    assert once.returncode == 3, once.stderr
-    assert "Traceback" not in once.stderr, once.stderr
-    assert "error Broken IPv6" in once.stdout and "error Bad port" in once.stdout, once.stdout
-    assert "ok Wire" in once.stdout
-    rows = json.loads(monitor("sources", "--json", "--config", str(config)).stdout)
-    reasons = {row["name"]: row["last_error_reason"] for row in rows}
-    assert reasons == {"Broken IPv6": "bad_url", "Bad port": "bad_url", "Wire": None}
+    ]
+    for command, code in (("check", 1), ("once", 2)):
+        result = monitor(command, "--config", str(config))
+        assert result.returncode == code, result.stderr
+        assert "Traceback" not in result.stderr and "pw@" not in result.stderr
+        assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == (
+            expected
+        )
+    assert not (tmp_path / "m.db").exists()
 
 
 def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:
