@@ -480,3 +480,22 @@ def test_a_mistyped_variable_is_named_not_ignored_silently(
         "warning: environment variable MONITOR_POLLL__INTERVAL names no setting, so it is "
         "ignored; did you mean MONITOR_POLL?",
     ]
+
+
+def test_the_delivery_log_line_names_the_article(tmp_path: Path) -> None:
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
+<item><guid>h1</guid><link>http://127.0.0.1/news/h1?token=SECRET1</link>
+<title>Haftar visits Tripoli</title><description>Talks.</description></item>
+</channel></rss>"""
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/h.xml", Reply(body=feed))
+        change = {"first_run": "alert_all", "sources": [{"name": "W", "url": feeds.url("/h.xml")}]}
+        config = write_case(tmp_path, Case("log", "", change), feeds.url("/h.xml"), receiver.url)
+        once = run("once", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert once.returncode == 0, once.stderr
+    (line,) = [line for line in once.stderr.splitlines() if " delivered " in line]
+    assert (
+        "INFO monitor.delivery: delivered 'Haftar visits Tripoli' (http://127.0.0.1/news/h1" in line
+    )
+    assert "token=REDACTED; libya; delivery " in line and line.endswith(" to ops"), line
+    assert "SECRET1" not in once.stderr
