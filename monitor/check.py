@@ -34,9 +34,16 @@ from monitor.settings import (
     missing_watchlist,
     read_yaml,
     resolve_from,
+    unset_variable,
     watchlist_entries,
 )
-from monitor.validate import read_sources, validate_config
+from monitor.validate import (
+    read_sources,
+    sink_name_taken,
+    unknown_sink,
+    validate_config,
+    watchlist_listed_twice,
+)
 from monitor.yamllines import line_of
 
 
@@ -234,20 +241,13 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
     for index, raw in enumerate(sink_list):
         name = raw.get("name") if isinstance(raw, dict) else None
         if isinstance(name, str) and name in first_sink:
-            problems.append(
-                f"{path}:{line_of(node, ('sinks', index, 'name')) or '?'}: sinks[{index}].name: "
-                f"{name!r} is already the name of sinks[{first_sink[name]}]; give each sink its "
-                "own name (alerts are routed and recorded by sink name)"
-            )
+            where = f"{path}:{line_of(node, ('sinks', index, 'name')) or '?'}"
+            problems.append(f"{where}: {sink_name_taken(index, name, first_sink[name])}")
         elif isinstance(name, str):
             first_sink[name] = index
     sink_names = set(first_sink)
     _, unset = expand_variables({"sinks": sink_list})
-    for where_unset, variable in unset:
-        problems.append(
-            f"{path}: {where_unset}: environment variable {variable} is not set (or is "
-            f"empty); set it (export {variable}=...) or write the value in the file"
-        )
+    problems.extend(f"{path}: {unset_variable(field, var)}" for field, var in unset)
     raw_sources = data.get("sources")
     for index, raw in enumerate(raw_sources if isinstance(raw_sources, list) else []):
         opml = raw.get("opml") if isinstance(raw, dict) else None
@@ -264,16 +264,11 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
         where = f"{path}:{line_of(node, ('watchlists', index)) or '?'}"
         for sink in sinks or []:
             if sink not in sink_names:
-                problems.append(
-                    f"{where}: watchlists[{index}].sinks: unknown sink {sink!r}; define it "
-                    f"under `sinks:` or use one of: {', '.join(sorted(sink_names)) or '(none)'}"
-                )
+                problems.append(f"{where}: {unknown_sink(index, sink, sink_names)}")
         watchlist_path = resolve_from(path, file)
         if watchlist_path in first_entry:
-            problems.append(
-                f"{where}: watchlists[{index}]: {watchlist_path} is already listed as "
-                f"watchlists[{first_entry[watchlist_path]}]; list each watchlist once"
-            )
+            first = first_entry[watchlist_path]
+            problems.append(f"{where}: {watchlist_listed_twice(index, watchlist_path, first)}")
             continue
         first_entry[watchlist_path] = index
         if not watchlist_path.is_file():

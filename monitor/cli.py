@@ -382,6 +382,7 @@ def explain(
     """Explain one article: every name found (kept or dropped, and by what), every rule's
     value, and whether each watchlist would alert, and to which sinks. Exit 1 on a problem."""
     from monitor.config import SinkConfig
+    from monitor.db.store import Store
     from monitor.explain import (
         ArticleInput,
         explanation_json,
@@ -390,8 +391,7 @@ def explain(
         stored_article,
     )
     from monitor.match import Matcher, Watchlist, load_watchlist
-    from monitor.runtime import Runtime
-    from monitor.validate import load_watchlists, sink_routes
+    from monitor.validate import validate_config
 
     if sum(given is not None for given in (file, article_id, url)) != 1:
         fail("give one article: a FILE (or - for standard input), --id N or --url URL", 2)
@@ -404,12 +404,12 @@ def explain(
             article = read_article(file, sys.stdin.read() if file == "-" else None)
         else:
             assert loaded is not None
-            runtime = Runtime.build(loaded, need_sinks=False)
+            store = Store(loaded.settings.database_url)
             try:
-                runtime.store.prepare(allow_create=False, writable=False)
-                article = stored_article(runtime.store, article_id=article_id, url=url)
+                store.prepare(allow_create=False, writable=False)
+                article = stored_article(store, article_id=article_id, url=url)
             finally:
-                runtime.store.close()
+                store.close()
         watchlists: list[Watchlist]
         sinks: list[SinkConfig] | None = None
         routes: dict[str, tuple[str, ...]] = {}
@@ -418,8 +418,8 @@ def explain(
             excerpt_chars = 300
         else:
             assert loaded is not None
-            watchlists = load_watchlists(loaded)
-            routes = sink_routes(loaded, watchlists)
+            valid = validate_config(loaded, need_sinks=False)
+            watchlists, routes = valid.watchlists, valid.routes
             sinks = list(loaded.settings.sinks)
             excerpt_chars = loaded.settings.match.excerpt_chars
         explanation = Matcher(watchlists, excerpt_chars=excerpt_chars).explain(article.fields)

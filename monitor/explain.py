@@ -3,7 +3,6 @@ and say how the watchlists match it and which sinks it would alert, as text or J
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +12,8 @@ from monitor.config import SinkConfig
 from monitor.db.articles import StoredArticle
 from monitor.db.store import Store
 from monitor.errors import MonitorError
-from monitor.match import FIELDS
 from monitor.match.explain import Explanation, WatchlistDecision
+from monitor.matchio import BadArticle, article_json
 from monitor.parse import canonical_url
 from monitor.redact import redact_url
 from monitor.text import html_to_text
@@ -63,23 +62,9 @@ def read_article(name: str, text: str | None = None) -> ArticleInput:
     if not text.lstrip().startswith("{"):
         return ArticleInput({"content": text}, origin, label)
     try:
-        item = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ExplainError(
-            f"{label}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
-        ) from None
-    if not isinstance(item, dict):
-        raise ExplainError(
-            f'{label}: expected a JSON object like {{"title": "...", "content": ...}}'
-        )
-    fields: dict[str, str] = {}
-    for field in FIELDS:
-        value = item.get(field)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise ExplainError(f"{label}: field {field!r} must be a string or missing")
-        fields[field] = value
+        _, fields = article_json(text)
+    except BadArticle as error:
+        raise ExplainError(f"{label}: {error}") from None
     return ArticleInput(fields, origin, label)
 
 

@@ -26,8 +26,9 @@ class LineError:
         return f"line {self.line}: {self.message}"
 
 
-class _BadLine(ValueError):
-    """Why an input line is skipped."""
+class BadArticle(ValueError):
+    """Why an article (an input line of `monitor match`, the file of `monitor explain`) cannot
+    be read."""
 
 
 def match_lines(
@@ -41,7 +42,7 @@ def match_lines(
     for number, line in enumerate(source, start=1):
         try:
             item = _parse(line, first=number == 1)
-        except _BadLine as error:
+        except BadArticle as error:
             yield LineError(number, str(error))
             continue
         if item is not None:
@@ -49,34 +50,43 @@ def match_lines(
 
 
 def _parse(line: str | bytes, *, first: bool) -> tuple[object, dict[str, str]] | None:
-    """The id and text fields of one line, None for a blank line; raises _BadLine."""
+    """The id and text fields of one line, None for a blank line; raises BadArticle."""
     try:
         # A byte order mark may start the file.
         text = line.decode("utf-8-sig" if first else "utf-8") if isinstance(line, bytes) else line
     except UnicodeDecodeError as error:
         bad = error.object[error.start]
-        raise _BadLine(f"not UTF-8 (byte {error.start + 1} is 0x{bad:02x})") from None
+        raise BadArticle(f"not UTF-8 (byte {error.start + 1} is 0x{bad:02x})") from None
     if not text.strip():
         return None
+    return article_json(text)
+
+
+def article_json(text: str) -> tuple[object, dict[str, str]]:
+    """The ``id`` and the text fields of one JSON article object; raises BadArticle naming
+    what is wrong (not JSON, nested too deeply, not an object, a field that is not a string
+    or holds an unpaired surrogate)."""
     try:
         item = json.loads(
             text, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_integer
         )
     except json.JSONDecodeError as error:
-        raise _BadLine(f"not valid JSON ({error.msg} at column {error.colno})") from None
-    except _BadLine as error:
-        raise _BadLine(f"not valid JSON ({error})") from None
+        # One line of `monitor match` names its line already; a file of `explain` may span many.
+        at = f"line {error.lineno} column" if "\n" in text.strip() else "column"
+        raise BadArticle(f"not valid JSON ({error.msg} at {at} {error.colno})") from None
+    except BadArticle as error:
+        raise BadArticle(f"not valid JSON ({error})") from None
     except RecursionError:
-        raise _BadLine("not valid JSON (nested too deeply)") from None
+        raise BadArticle("not valid JSON (nested too deeply)") from None
     if not isinstance(item, dict):
-        raise _BadLine('expected a JSON object like {"id": 1, "title": "..."}')
+        raise BadArticle('expected a JSON object like {"id": 1, "title": "..."}')
     fields: dict[str, str] = {}
     for name in TEXT_FIELDS:
         value = item.get(name)
         if value is None:
             continue
         if not isinstance(value, str):
-            raise _BadLine(f"field {name!r} must be a string or missing")
+            raise BadArticle(f"field {name!r} must be a string or missing")
         _check_text(value, f"field {name!r}")
         fields[name] = value
     id = item.get("id")
@@ -87,17 +97,17 @@ def _parse(line: str | bytes, *, first: bool) -> tuple[object, dict[str, str]] |
 def _check_text(text: str, what: str) -> None:
     found = _SURROGATE.search(text)
     if found:
-        raise _BadLine(f"{what} holds an unpaired surrogate (\\u{ord(found.group()):04x})")
+        raise BadArticle(f"{what} holds an unpaired surrogate (\\u{ord(found.group()):04x})")
 
 
 def _refuse_constant(name: str) -> object:
-    raise _BadLine(f"{name} is not standard JSON")
+    raise BadArticle(f"{name} is not standard JSON")
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _BadLine(f"number {text[:20]} is out of range")
+        raise BadArticle(f"number {text[:20]} is out of range")
     return value
 
 
@@ -105,5 +115,5 @@ def _integer(text: str) -> int:
     digits = len(text.lstrip("-"))
     limit = sys.get_int_max_str_digits()  # 0: no limit
     if limit and digits > limit:
-        raise _BadLine(f"an integer of {digits} digits, more than {limit}")
+        raise BadArticle(f"an integer of {digits} digits, more than {limit}")
     return int(text)

@@ -156,13 +156,19 @@ class LoadedSettings:
     def require_variables(self, prefix: str = "sinks") -> None:
         """Raise ConfigError for every ``${VAR}`` under ``prefix`` that is not set."""
         problems = [
-            f"{self.path}: {field}: environment variable {var} is not set (or is empty); "
-            f"set it (export {var}=...) or write the value in the file"
+            f"{self.path}: {unset_variable(field, var)}"
             for field, var in self.unset_variables
             if field == prefix or field.startswith(prefix + "[") or field.startswith(prefix + ".")
         ]
         if problems:
             raise ConfigError(problems)
+
+
+def unset_variable(field: str, variable: str) -> str:
+    return (
+        f"{field}: environment variable {variable} is not set (or is empty); set it "
+        f"(export {variable}=...) or write the value in the file"
+    )
 
 
 def config_path(explicit: str | Path | None) -> Path:

@@ -77,16 +77,36 @@ def _where(loaded: LoadedSettings, key: str) -> str:
     return str(loaded.path)
 
 
+# The messages for problems that `monitor check` also finds in a config whose settings do not
+# load (check._raw_problems): one wording, whichever path finds them.
+
+
+def sink_name_taken(index: int, name: str, first: int) -> str:
+    return (
+        f"sinks[{index}].name: {name!r} is already the name of sinks[{first}]; give each sink "
+        "its own name (alerts are routed and recorded by sink name)"
+    )
+
+
+def watchlist_listed_twice(index: int, path: Path, first: int) -> str:
+    return (
+        f"watchlists[{index}]: {path} is already listed as watchlists[{first}]; list each "
+        "watchlist once (give one entry every sink it should alert)"
+    )
+
+
+def unknown_sink(index: int, name: str, known: set[str]) -> str:
+    hint = did_you_mean(name, sorted(known)) if known else "define it under `sinks:`"
+    return f"watchlists[{index}].sinks: unknown sink {name!r}; {hint}"
+
+
 def _duplicate_sinks(loaded: LoadedSettings) -> list[str]:
     first: dict[str, int] = {}
     problems = []
     for index, sink in enumerate(loaded.settings.sinks):
         if sink.name in first:
             problems.append(
-                f"{_where(loaded, 'sinks')}: sinks[{index}].name: {sink.name!r} is already "
-                "the name of "
-                f"sinks[{first[sink.name]}]; give each sink its own name (alerts are routed "
-                "and recorded by sink name)"
+                f"{_where(loaded, 'sinks')}: {sink_name_taken(index, sink.name, first[sink.name])}"
             )
         first.setdefault(sink.name, index)
     return problems
@@ -285,11 +305,7 @@ def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
     for index, entry in enumerate(watchlist_entries(loaded.settings)):
         path = loaded.resolve(entry.file)
         if path in first_entry:
-            problems.append(
-                f"{origin}: watchlists[{index}]: {path} is already listed as "
-                f"watchlists[{first_entry[path]}]; list each watchlist once (give one entry "
-                "every sink it should alert)"
-            )
+            problems.append(f"{origin}: {watchlist_listed_twice(index, path, first_entry[path])}")
             continue
         first_entry[path] = index
         if not path.is_file():
@@ -325,13 +341,7 @@ def sink_routes(loaded: LoadedSettings, watchlists: list[Watchlist]) -> dict[str
         for name in entry.sinks:
             if name not in known:
                 problems.append(
-                    f"{_where(loaded, 'watchlists')}: watchlists[{index}].sinks: "
-                    f"unknown sink {name!r}; "
-                    + (
-                        did_you_mean(name, sorted(known))
-                        if known
-                        else "define it under `sinks:` (no sinks are defined)"
-                    )
+                    f"{_where(loaded, 'watchlists')}: {unknown_sink(index, name, known)}"
                 )
     if problems:
         raise ConfigError(problems)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from monitor.match.limits import MAX_DETAIL_BYTES, MAX_MENTIONS_PER_ENTITY
 from monitor.match.names import phrase_key
-from monitor.match.result import FIELDS, MatchResult, WatchlistMatch
+from monitor.match.result import FIELDS, JsonObject, MatchResult, WatchlistMatch
 from monitor.match.rules import Evidence, Not, RuleNode, Scope, Term, word_distance
 from monitor.match.scan import FieldScan, Hit, NameTarget, Rejection
 from monitor.match.watchlist import Entity, Proximity, Watchlist
@@ -27,8 +27,6 @@ __all__ = [
     "WatchlistDecision",
     "explain_trace",
 ]
-
-JsonObject = dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ sinks:
     assert "watchlists[2].sinks" in unknown and "'pager'" in unknown and "ops" in unknown
     assert twice.endswith(
         f"watchlists[2]: {LIBYA_WATCHLIST} is already listed as watchlists[0]; "
-        "list each watchlist once"
+        "list each watchlist once (give one entry every sink it should alert)"
     )
 
 

@@ -249,7 +249,7 @@ def test_errors_are_one_line_and_exit_1(seeded: tuple[Path, Path], tmp_path: Pat
     broken.write_text('{"title": "Haftar"', encoding="utf-8")
     result = monitor("explain", str(broken), "--config", str(config), cwd=tmp_path)
     assert one_error(result) == (
-        f"error: {broken}: not valid JSON (Expecting ',' delimiter at line 1 column 19)"
+        f"error: {broken}: not valid JSON (Expecting ',' delimiter at column 19)"
     )
 
     unknown = monitor("explain", "--id", "999999", "--config", str(config), cwd=elsewhere)
@@ -274,3 +274,22 @@ def test_errors_are_one_line_and_exit_1(seeded: tuple[Path, Path], tmp_path: Pat
     assert neither.stderr.strip() == (
         "error: give one article: a FILE (or - for standard input), --id N or --url URL"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"title": "Haftar \\ud800"}', "field 'title' holds an unpaired surrogate (\\ud800)"),
+        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "not valid JSON (nested too deeply)"),
+        ('{"title": NaN}', "not valid JSON"),
+    ],
+)
+def test_an_article_file_is_read_as_monitor_match_reads_a_line(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    # One reader for both (monitor.matchio.article_json): what `match` refuses on a line,
+    # `explain` refuses in a file, with one line and no traceback.
+    article = tmp_path / "a.json"
+    article.write_text(text, encoding="utf-8")
+    result = monitor("explain", str(article), "-w", str(LIBYA_WATCHLIST), "--json", cwd=tmp_path)
+    assert one_error(result).startswith(f"error: {article}: {problem}")
