@@ -102,6 +102,8 @@ class PollConfig(Strict):
     min_interval: PositiveDuration = timedelta(minutes=1)
     max_interval: PositiveDuration = timedelta(hours=6)
     allow_private_networks: bool = False
+    # A source failing this many polls in a row is "unhealthy" (sources, status, /metrics).
+    unhealthy_after: int = Field(default=5, ge=1, le=1000)
     concurrency: int = Field(default=8, ge=1, le=256)
     per_host: int = Field(default=2, ge=1, le=64)
     tick: PositiveDuration = timedelta(seconds=15)

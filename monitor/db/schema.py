@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -78,6 +79,17 @@ sources = Table(
     Column("first_polled_at", UTCDateTime),
     Column("entries_seen", Integer, nullable=False, default=0),
     Column("articles_stored", Integer, nullable=False, default=0),
+    # The schedule (docs/operations.md, "Schedules"): whether the config pins the interval,
+    # the interval in use and why, the smoothed rate of new entries, and the feed's own hint.
+    Column("interval_pinned", Boolean, nullable=False, default=False),
+    Column("current_interval_seconds", Integer),
+    Column("schedule_reason", String(32)),
+    Column("entry_rate_per_hour", Float),
+    Column("hint_seconds", Integer),
+    # A permanent redirect (301/308): the URL polled instead of ``url`` until the config
+    # follows. ``gone_at``: the feed answered 410 Gone; it is not polled until its entry changes.
+    Column("moved_to", Text),
+    Column("gone_at", UTCDateTime),
     Column("lease_owner", String(128)),
     Column("lease_expires_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
@@ -154,4 +166,21 @@ deliveries = Table(
     Column("lease_expires_at", UTCDateTime),
     UniqueConstraint("match_id", "sink"),
     Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    # A running (or stopped) `monitor run`: what `monitor status` and `monitor reload` read.
+    Column("owner", String(128), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("config_path", Text),
+    Column("config_generation", Integer, nullable=False, default=1),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("reloaded_at", UTCDateTime),
+    Column("stopped_at", UTCDateTime),
+    Index("ix_instances_heartbeat_at", "heartbeat_at"),
 )

@@ -49,6 +49,33 @@ class SourceRow:
     first_polled_at: datetime | None
     entries_seen: int
     articles_stored: int
+    interval_pinned: bool = False
+    current_interval: timedelta | None = None  # the interval in use; None before a poll
+    schedule_reason: str | None = None  # SCHEDULE_REASONS
+    entry_rate_per_hour: float | None = None  # smoothed rate of new entries
+    hint: timedelta | None = None  # the feed's own ttl / sy:update* / Cache-Control hint
+    moved_to: str | None = None  # permanent redirect target, polled instead of ``url``
+    gone_at: datetime | None = None  # 410 Gone: not polled until its config entry changes
+
+    @property
+    def poll_url(self) -> str:
+        """The URL polled: the permanent redirect's target, else the configured one."""
+        return self.moved_to or self.url
+
+    def health(self, unhealthy_after: int) -> str:
+        """``disabled``, ``gone``, ``unhealthy`` (``unhealthy_after`` failures in a row or
+        more) or ``healthy``."""
+        if not self.enabled:
+            return "disabled"
+        if self.gone_at is not None:
+            return "gone"
+        if self.consecutive_failures >= unhealthy_after:
+            return "unhealthy"
+        return "healthy"
+
+
+# Why a source's next poll is when it is (shown by `monitor sources`).
+SCHEDULE_REASONS = ("pinned", "adaptive", "hint", "backoff", "initial", "gone")
 
 
 @dataclass(frozen=True)
@@ -98,7 +125,18 @@ def _row(row: object) -> SourceRow:
         first_polled_at=m["first_polled_at"],
         entries_seen=m["entries_seen"],
         articles_stored=m["articles_stored"],
+        interval_pinned=m["interval_pinned"],
+        current_interval=_seconds(m["current_interval_seconds"]),
+        schedule_reason=m["schedule_reason"],
+        entry_rate_per_hour=m["entry_rate_per_hour"],
+        hint=_seconds(m["hint_seconds"]),
+        moved_to=m["moved_to"],
+        gone_at=m["gone_at"],
     )
+
+
+def _seconds(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
 
 
 SYNC_CHUNK = 1000

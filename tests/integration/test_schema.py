@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, column, select, table
 
 from monitor.db.engine import SCHEMA_REVISION, Database, current_revision, head_revision, upgrade
 from monitor.db.schema import articles, metadata, sources
@@ -24,6 +24,12 @@ from monitor.settings import load_settings
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
 from tests.support.webhook_receiver import WebhookReceiver
+
+AT_0001 = {
+    "id", "url", "name", "enabled", "interval_seconds", "first_run", "first_run_window_seconds",
+    "next_poll_at", "consecutive_failures", "entries_seen", "articles_stored", "first_polled_at",
+    "created_at",
+}  # fmt: skip
 
 
 def test_start_up_knows_the_newest_migration() -> None:
@@ -136,9 +142,14 @@ def test_a_database_at_0001_upgrades_and_still_knows_its_articles(
         try:
             assert upgrade(db.engine, "0001") == (None, "0001")
 
+            # The sources table as 0001 made it: later revisions added columns.
+            sources_0001 = table(
+                "sources", *(column(c.name, c.type) for c in sources.c if c.name in AT_0001)
+            )
+
             def write_as_0001(conn: Connection) -> None:
                 source_id = conn.execute(
-                    sources.insert().returning(sources.c.id),
+                    sources_0001.insert().returning(sources_0001.c.id),
                     {
                         "url": url,
                         "name": "Wire",
