@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from monitor import __version__
 from monitor.analysis import Analyser, default_workers
+from monitor.db.instances import HEARTBEAT
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
@@ -50,6 +52,20 @@ class Service:
     _sink_client: httpx.AsyncClient | None = None
     _analyser: Analyser | None = None
     _outbox: Outbox | None = None
+
+    def register(self) -> None:
+        """Record this service in the ``instances`` table (`monitor status`, `reload`)."""
+        self.runtime.store.register_instance(
+            owner=self.owner,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            version=__version__,
+            config_path=str(self.runtime.loaded.path.resolve()),
+            now=self.runtime.clock(),
+        )
+
+    async def heartbeat(self) -> None:
+        await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
 
     def sync_sources(self) -> None:
         """Make the sources table follow the config; on SQLite also forget the leases of a
@@ -167,6 +183,15 @@ class Service:
             coalesce=True,
             misfire_grace_time=None,
         )
+        scheduler.add_job(
+            self._job(self.heartbeat),
+            "interval",
+            seconds=HEARTBEAT.total_seconds(),
+            id="heartbeat",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
         scheduler.start()
         tasks = [
             asyncio.create_task(self._poller().run(), name="poller"),
@@ -222,13 +247,20 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
         service = Service(runtime)
         service.sync_sources()
         log_loaded(runtime)
-        async with service:
-            http = runtime.settings.http
-            if http is None:
-                await service.run_forever(ready=ready)
-            else:
-                async with serve_health(http.host, http.port, service.ready):
+        service.register()
+        try:
+            async with service:
+                http = runtime.settings.http
+                if http is None:
                     await service.run_forever(ready=ready)
+                else:
+                    async with serve_health(http.host, http.port, service.ready):
+                        await service.run_forever(ready=ready)
+        finally:
+            try:
+                runtime.store.instance_stopped(service.owner, runtime.clock())
+            except Exception:  # the database may be what failed; status then sees it stale
+                log.warning("could not record the stop of %s", service.owner, exc_info=True)
 
 
 def log_loaded(runtime: Runtime) -> None:

@@ -14,11 +14,13 @@ from sqlalchemy import Connection
 
 from monitor.db import articles as article_queries
 from monitor.db import deliveries as delivery_queries
+from monitor.db import instances as instance_queries
 from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
 from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts
 from monitor.db.deliveries import DeliveryRow, DueDelivery
 from monitor.db.engine import Database, instance_lock, is_sqlite
+from monitor.db.instances import InstanceRow
 from monitor.db.seen import KnownEntries, SeenEntry
 from monitor.db.sources import PollRecord, SourceRow, SourceSpec
 from monitor.match import WatchlistMatch
@@ -321,6 +323,42 @@ class Store:
             return count
 
         return self.database.run_sync(work)
+
+    # --- instances (`monitor status`, `monitor reload`) ----------------------------------
+
+    def register_instance(
+        self,
+        *,
+        owner: str,
+        hostname: str,
+        pid: int,
+        version: str,
+        config_path: str | None,
+        now: datetime,
+    ) -> None:
+        self.database.run_sync(
+            lambda c: instance_queries.register(
+                c,
+                owner=owner,
+                hostname=hostname,
+                pid=pid,
+                version=version,
+                config_path=config_path,
+                now=now,
+            )
+        )
+
+    async def instance_beat(self, owner: str, now: datetime) -> None:
+        await self._run(lambda c: instance_queries.beat(c, owner, now))
+
+    async def instance_reloaded(self, owner: str, generation: int, now: datetime) -> None:
+        await self._run(lambda c: instance_queries.reloaded(c, owner, generation, now))
+
+    def instance_stopped(self, owner: str, now: datetime) -> None:
+        self.database.run_sync(lambda c: instance_queries.stopped(c, owner, now))
+
+    def list_instances(self) -> list[InstanceRow]:
+        return self.database.read_sync(instance_queries.list_instances)
 
 
 def _notify(conn: Connection) -> None:
