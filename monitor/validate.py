@@ -237,6 +237,7 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
                 name=name,
                 url=url,
                 interval=_bounded(source.interval or settings.poll.interval, settings),
+                pinned=source.interval is not None,
                 enabled=source.enabled,
                 first_run=source.first_run or settings.first_run,
                 first_run_window=source.first_run_window or settings.first_run_window,

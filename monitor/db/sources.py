@@ -24,6 +24,8 @@ class SourceSpec:
     enabled: bool
     first_run: str
     first_run_window: timedelta
+    # The config sets this source's interval: polled on it, not adaptively.
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
