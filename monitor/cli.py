@@ -18,8 +18,9 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor.errors import ConfigError, DatabaseError, MonitorError
+from monitor.logs import apply_config, configure_logging
 from monitor.plural import plural
-from monitor.redact import RedactingFormatter, redact_text, redact_url
+from monitor.redact import redact_text, redact_url
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
@@ -68,9 +69,17 @@ def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
 
 def _settings(config: Path | None) -> LoadedSettings:
     try:
-        return load_settings(config)
+        loaded = load_settings(config)
     except ConfigError as error:
         fail(error)
+    _log_as_configured(loaded)
+    return loaded
+
+
+def _log_as_configured(loaded: LoadedSettings) -> None:
+    """Log as the config's ``log:`` section says, where the command line did not say."""
+    log = loaded.settings.log
+    apply_config(log.level, log.format)
 
 
 def _runtime(
@@ -109,6 +118,13 @@ class LogLevel(StrEnum):
     error = "error"
 
 
+class LogFormat(StrEnum):
+    """The values ``--log-format`` accepts."""
+
+    human = "human"
+    json = "json"
+
+
 class DeliveryStatus(StrEnum):
     """The values ``monitor alerts --status`` accepts (any other is a usage error)."""
 
@@ -126,8 +142,24 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def main_callback(
     log_level: Annotated[
-        LogLevel, typer.Option("--log-level", case_sensitive=False, help="How much to log.")
-    ] = LogLevel.info,
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            case_sensitive=False,
+            help="How much to log (default: the config's log.level, else info).",
+            show_default=False,
+        ),
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            case_sensitive=False,
+            help="Log lines as text or as JSON objects (default: the config's log.format, "
+            "else human).",
+            show_default=False,
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -135,12 +167,12 @@ def main_callback(
         ),
     ] = False,
 ) -> None:
-    # Every log line, from any library and with its traceback, has its URLs redacted.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=getattr(logging, log_level.value.upper()), handlers=[handler])
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # Every log line, from any library and with its traceback, has its URLs redacted. The
+    # config's `log:` section applies once a command has loaded it (monitor.logs).
+    configure_logging(
+        log_level.value if log_level is not None else None,
+        log_format.value if log_format is not None else None,
+    )
 
 
 @app.command()
@@ -399,6 +431,8 @@ def explain(
         # The config gives the watchlists and sinks, and the database of --id/--url.
         needs_config = config is not None or not watchlist or file is None
         loaded = load_settings(config) if needs_config else None
+        if loaded is not None:
+            _log_as_configured(loaded)
         article: ArticleInput
         if file is not None:
             article = read_article(file, sys.stdin.read() if file == "-" else None)

@@ -209,3 +209,10 @@ class HttpServerConfig(Strict):
 
 class MatchConfig(Strict):
     excerpt_chars: int = Field(default=300, ge=40, le=5000)
+
+
+class LogConfig(Strict):
+    """Log lines on standard error; ``--log-format`` and ``--log-level`` win over these."""
+
+    format: Literal["human", "json"] = "human"
+    level: Literal["debug", "info", "warning", "error"] = "info"

@@ -62,6 +62,8 @@ MEANINGS: Mapping[str, str] = {
     "retention": "how long articles are kept",
     "http.host": "the address of /healthz and /metrics",
     "http.port": "the port of /healthz and /metrics",
+    "log.format": "how log lines are written (human or json)",
+    "log.level": "how much is logged",
     "redact_query_params": "query parameters whose values are never shown",
 }
 

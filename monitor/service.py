@@ -24,6 +24,7 @@ from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
 from monitor.fetch import make_client
 from monitor.health import serve_health
+from monitor.logs import log_fields
 from monitor.pipeline import BACKOFF_JITTER, PollOutcome, backoff_delay
 from monitor.plural import plural
 from monitor.poller import Poller
@@ -146,17 +147,23 @@ class Service:
                 cutoff,
                 pruned.keys,
                 pruned.stories,
+                extra=log_fields(job="prune", instance=self.owner),
             )
         return pruned
 
-    def _job(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    def _job(
+        self, work: Callable[[], Awaitable[object]], name: str
+    ) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             if self.stopping.is_set():
                 return
             try:
                 await work()
             except Exception:
-                log.exception("periodic job failed; it will run again")
+                log.exception(
+                    "periodic job failed; it will run again",
+                    extra=log_fields(job=name, instance=self.owner),
+                )
 
         return run
 
@@ -174,7 +181,7 @@ class Service:
         scheduler = AsyncIOScheduler(event_loop=loop)
         # APScheduler is only a timer for periodic jobs; polling and delivery run on their own.
         scheduler.add_job(
-            self._job(self.prune),
+            self._job(self.prune, "prune"),
             "interval",
             seconds=PRUNE_EVERY.total_seconds(),
             next_run_time=self.runtime.clock() + timedelta(minutes=1),
@@ -184,7 +191,7 @@ class Service:
             misfire_grace_time=None,
         )
         scheduler.add_job(
-            self._job(self.heartbeat),
+            self._job(self.heartbeat, "heartbeat"),
             "interval",
             seconds=HEARTBEAT.total_seconds(),
             id="heartbeat",
@@ -206,7 +213,7 @@ class Service:
                     name="listener",
                 )
             )
-        log.info("monitor running as %s", self.owner)
+        log.info("monitor running as %s", self.owner, extra=log_fields(instance=self.owner))
         if ready is not None:
             ready()
         try:
@@ -218,7 +225,7 @@ class Service:
                     loop.remove_signal_handler(sig)
                 except (NotImplementedError, RuntimeError):
                     pass
-        log.info("monitor stopped")
+        log.info("monitor stopped", extra=log_fields(instance=self.owner))
 
     async def _until_stopped(self, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for ``stopping``; then let the polls and sends in hand finish, and cancel what
@@ -227,7 +234,12 @@ class Service:
         done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not stop and task.exception() is not None:
-                log.error("%s stopped unexpectedly", task.get_name(), exc_info=task.exception())
+                log.error(
+                    "%s stopped unexpectedly",
+                    task.get_name(),
+                    exc_info=task.exception(),
+                    extra=log_fields(instance=self.owner),
+                )
         self.stopping.set()
         _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
         for task in pending:
@@ -237,7 +249,11 @@ class Service:
         await stop
 
     def _request_stop(self, sig: signal.Signals) -> None:
-        log.info("received %s: finishing the work in hand, then stopping", sig.name)
+        log.info(
+            "received %s: finishing the work in hand, then stopping",
+            sig.name,
+            extra=log_fields(signal=sig.name, instance=self.owner),
+        )
         self.stopping.set()
 
 
@@ -260,7 +276,12 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
             try:
                 runtime.store.instance_stopped(service.owner, runtime.clock())
             except Exception:  # the database may be what failed; status then sees it stale
-                log.warning("could not record the stop of %s", service.owner, exc_info=True)
+                log.warning(
+                    "could not record the stop of %s",
+                    service.owner,
+                    exc_info=True,
+                    extra=log_fields(instance=service.owner),
+                )
 
 
 def log_loaded(runtime: Runtime) -> None:
@@ -273,6 +294,12 @@ def log_loaded(runtime: Runtime) -> None:
         enabled,
         plural(len(runtime.watchlists), "watchlist"),
         plural(len(runtime.sinks), "enabled sink"),
+        extra=log_fields(
+            source_count=len(specs),
+            enabled_source_count=enabled,
+            watchlist_count=len(runtime.watchlists),
+            sink_count=len(runtime.sinks),
+        ),
     )
 
 

@@ -28,6 +28,7 @@ from monitor.config import (
     FetchConfig,
     FirstRun,
     HttpServerConfig,
+    LogConfig,
     MatchConfig,
     OpmlConfig,
     PollConfig,
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     match: MatchConfig = MatchConfig()
     retention: PositiveDuration | None = timedelta(days=90)
     http: HttpServerConfig | None = None
+    log: LogConfig = LogConfig()
     # Query parameters whose values are credentials: masked wherever a URL is shown.
     redact_query_params: list[str] = Field(default_factory=lambda: list(DEFAULT_SECRET_PARAMS))
 

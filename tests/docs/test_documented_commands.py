@@ -309,7 +309,7 @@ def _placeholders(command: str) -> list[str]:
     return [token for token in command.split()[1:] if PLACEHOLDER.fullmatch(token)]
 
 
-TOP_LEVEL_VALUES = {"--log-level"}  # options of `monitor` itself that take a value
+TOP_LEVEL_VALUES = {"--log-level", "--log-format"}  # options of `monitor` that take a value
 
 
 def _subcommand(words: list[str]) -> list[str]:
@@ -376,6 +376,7 @@ def test_a_command_the_test_cannot_run_makes_it_fail() -> None:
     assert cannot_run("monitor alerts retry ID") is None  # a SPECIAL row
     assert cannot_run("monitor --help") is None
     assert cannot_run("monitor --log-level debug once") is None
+    assert cannot_run("monitor --log-format json --log-level debug run") is None
     assert cannot_run("monitor frobnicate --now")
     assert cannot_run("monitor alerts retry OTHER_ID")
     assert cannot_run("monitor replay --against OLD.yaml")
