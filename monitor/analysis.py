@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from monitor.errors import MonitorError
+from monitor.logs import LogSetup, configure_worker_logging, current_log_setup
 from monitor.match import Matcher, Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.redact import redact_url
@@ -86,9 +87,16 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _start_worker(parent: int, watchlists: Sequence[Watchlist], excerpt_chars: int) -> None:
+def _start_worker(
+    parent: int,
+    watchlists: Sequence[Watchlist],
+    excerpt_chars: int,
+    log_setup: LogSetup | None = None,
+) -> None:
     global _worker_matcher
     _die_with(parent)
+    # A spawned worker logs (and shows warnings) as the service does: JSON lines stay JSON.
+    configure_worker_logging(log_setup)
     # The service handles SIGINT/SIGTERM and stops the pool itself; a Ctrl-C sent to the
     # whole process group must not kill a worker in the middle of a feed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -159,7 +167,7 @@ class Analyser:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(os.getpid(), self._watchlists, self._excerpt_chars),
+            initargs=(os.getpid(), self._watchlists, self._excerpt_chars, current_log_setup()),
         )
 
     async def analyse(self, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:

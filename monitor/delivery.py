@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from monitor.alerts import send
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
 from monitor.errors import DeliveryError
+from monitor.logs import log_fields
 from monitor.redact import redact_text, redact_url
 from monitor.runtime import Runtime, sink_target
 from monitor.wait import wait_first
@@ -58,6 +60,20 @@ def describe_alert(due: DueDelivery) -> str:
     return f"{title!r} ({shown}; {due.alert.match.watchlist}; delivery {due.id})"
 
 
+def delivery_log_fields(due: DueDelivery, **more: object) -> dict[str, object]:
+    """``extra=`` for a log line about a delivery: its id, sink and article (id, redacted
+    URL, watchlist)."""
+    article = due.alert.article if due.alert is not None else None
+    return log_fields(
+        delivery_id=due.id,
+        sink=due.sink,
+        article_id=article.id if article is not None else None,
+        url=redact_url(article.url) if article is not None and article.url else None,
+        watchlist=due.alert.match.watchlist if due.alert is not None else None,
+        **more,
+    )
+
+
 def next_attempt(
     sink: SinkConfig, attempts_before: int, now: datetime, retry_after: float | None
 ) -> datetime | None:
@@ -82,28 +98,56 @@ async def deliver_one(
         until = runtime.clock() + SINK_MISSING_RECHECK
         message = f"sink {due.sink!r} is not configured or disabled; the alert is kept pending"
         await store.postpone(due.id, until=until, reason=message)
-        log.warning("%s: %s; looking again at %s", describe_alert(due), message, utc_text(until))
+        log.warning(
+            "%s: %s; looking again at %s",
+            describe_alert(due),
+            message,
+            utc_text(until),
+            extra=delivery_log_fields(due, status="postponed", reason="sink_missing"),
+        )
         return DeliveryOutcome(due.id, due.sink, "postponed", message, until)
     if due.alert is None:
         problem = DeliveryError(due.sink, "internal_error", due.problem or "unreadable alert")
         return await _record_failure(runtime, sink, due, problem)
+    started = time.monotonic()
     try:
         status = await send(
             client, sink_target(sink), due.id, due.alert.payload(), now=runtime.clock()
         )
     except DeliveryError as error:
-        return await _record_failure(runtime, sink, due, error)
+        return await _record_failure(runtime, sink, due, error, started)
     except Exception as error:  # noqa: BLE001 - a bad row must not stop the other deliveries
-        log.exception("delivery of %s failed unexpectedly", describe_alert(due))
+        log.exception(
+            "delivery of %s failed unexpectedly",
+            describe_alert(due),
+            extra=delivery_log_fields(
+                due, reason="internal_error", attempt=due.attempts + 1, duration_ms=_ms(started)
+            ),
+        )
         problem = DeliveryError(due.sink, "internal_error", repr(error))
-        return await _record_failure(runtime, sink, due, problem)
+        return await _record_failure(runtime, sink, due, problem, started)
     await store.mark_delivered(due.id, now=runtime.clock(), status=status)
-    log.info("delivered %s to %s", describe_alert(due), due.sink)
+    log.info(
+        "delivered %s to %s",
+        describe_alert(due),
+        due.sink,
+        extra=delivery_log_fields(
+            due, status="delivered", attempt=due.attempts + 1, duration_ms=_ms(started)
+        ),
+    )
     return DeliveryOutcome(due.id, due.sink, "delivered")
 
 
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
 async def _record_failure(
-    runtime: Runtime, sink: SinkConfig, due: DueDelivery, error: DeliveryError
+    runtime: Runtime,
+    sink: SinkConfig,
+    due: DueDelivery,
+    error: DeliveryError,
+    started: float | None = None,
 ) -> DeliveryOutcome:
     now = runtime.clock()
     when = next_attempt(sink, due.attempts, now, error.retry_after)
@@ -117,6 +161,7 @@ async def _record_failure(
         status=error.status,
     )
     attempt = due.attempts + 1
+    duration = _ms(started) if started is not None else None
     if when is not None:
         state = "retry"
         log.warning(
@@ -127,6 +172,9 @@ async def _record_failure(
             attempt,
             message,
             utc_text(when),
+            extra=delivery_log_fields(
+                due, status=state, reason=error.reason, attempt=attempt, duration_ms=duration
+            ),
         )
     else:
         state = "dead"
@@ -139,6 +187,9 @@ async def _record_failure(
             attempt,
             message,
             due.id[:8],
+            extra=delivery_log_fields(
+                due, status=state, reason=error.reason, attempt=attempt, duration_ms=duration
+            ),
         )
     return DeliveryOutcome(due.id, due.sink, state, message, when)
 
@@ -210,7 +261,11 @@ class Outbox:
                 others = tuple(self.runtime.sinks) if sink is None else ()
                 next_at = await self.runtime.store.next_attempt_at(sink=sink, other_than=others)
             except Exception:
-                log.exception("delivery pass for sink %r failed; trying again", sink)
+                log.exception(
+                    "delivery pass for sink %r failed; trying again",
+                    sink,
+                    extra=log_fields(sink=sink),
+                )
                 next_at = None
             delay = tick
             if next_at is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
 from monitor.fetch import fetch_feed
+from monitor.logs import log_fields
 from monitor.match import WatchlistMatch
 from monitor.parse import FeedEntry
 from monitor.plural import plural
@@ -49,6 +51,20 @@ class PollOutcome:
     deliveries: int = 0
     error: str | None = None
     reason: str | None = None
+
+
+def source_log_fields(source: SourceRow, **more: object) -> dict[str, object]:
+    """``extra=`` for a log line about ``source``: its name, id and redacted URL."""
+    return log_fields(
+        source=redact_text(source.name, source.url),
+        source_id=source.id,
+        url=redact_url(source.url),
+        **more,
+    )
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
 
 
 def entry_key(entry: FeedEntry) -> str:
@@ -166,12 +182,21 @@ async def poll_source(
     source's state; a poll that stores nothing (304, nothing new, a failure) hands the
     source's new state to ``record``, which writes it with others later. Never raises,
     whatever the feed does (a bug of ours is recorded on the source as ``internal_error``)."""
+    started = time.monotonic()
     try:
-        return await _poll(runtime, client, analyser, source, record)
+        return await _poll(runtime, client, analyser, source, record, started)
     except Exception as error:  # noqa: BLE001 - one feed must never stop the others
         shown = redact_url(source.url)
-        log.exception("polling %s failed unexpectedly", shown)
-        return failure(runtime, source, record, "internal_error", f"{shown}: {error!r}")
+        log.exception(
+            "polling %s failed unexpectedly",
+            shown,
+            extra=source_log_fields(
+                source, status="error", reason="internal_error", duration_ms=_elapsed_ms(started)
+            ),
+        )
+        return failure(
+            runtime, source, record, "internal_error", f"{shown}: {error!r}", started=started
+        )
 
 
 async def _poll(
@@ -180,6 +205,7 @@ async def _poll(
     analyser: Analyser,
     source: SourceRow,
     record: RecordPoll,
+    started: float,
 ) -> PollOutcome:
     try:
         fetched = await fetch_feed(
@@ -191,7 +217,14 @@ async def _poll(
         )
     except FetchError as error:
         return failure(
-            runtime, source, record, error.reason, str(error), error.status, error.retry_after
+            runtime,
+            source,
+            record,
+            error.reason,
+            str(error),
+            error.status,
+            error.retry_after,
+            started=started,
         )
     now = runtime.clock()
     success = PollRecord(
@@ -207,6 +240,13 @@ async def _poll(
     shown = redact_url(source.url)
     if fetched.not_modified:
         record(success)
+        log.debug(
+            "polled %s: not modified",
+            shown,
+            extra=source_log_fields(
+                source, status="not_modified", duration_ms=_elapsed_ms(started)
+            ),
+        )
         return PollOutcome(source.name, shown, "not_modified")
     assert fetched.body is not None
     # Relative links resolve against the URL without credentials: articles never keep them.
@@ -215,7 +255,7 @@ async def _poll(
         analysed = await analyser.analyse(fetched.body, base, fetched.content_type)
     except MonitorError as error:  # ParseError, WorkerDied
         reason = getattr(error, "reason", "parse_error")
-        return failure(runtime, source, record, reason, str(error), fetched.status)
+        return failure(runtime, source, record, reason, str(error), fetched.status, started=started)
     feed = analysed.feed
     if feed.bozo:
         warning = f"feed is malformed but readable: {feed.bozo_reason}"
@@ -224,6 +264,12 @@ async def _poll(
     success = _with(success, entries_seen=len(feed.entries), sightings=triage.sightings)
     if not triage.new:
         record(success)
+        log.debug(
+            "polled %s: %s, nothing new",
+            shown,
+            plural(len(feed.entries), "entry", "entries"),
+            extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
+        )
         return PollOutcome(
             source.name, shown, "ok", entries=len(feed.entries), repeats=triage.repeats
         )
@@ -247,6 +293,7 @@ async def _poll(
         plural(outcome.repeats, "repeated story", "repeated stories"),
         plural(outcome.matches, "match", "matches"),
         plural(outcome.deliveries, "alert"),
+        extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
     )
     return outcome
 
@@ -302,9 +349,12 @@ def failure(
     message: str,
     status: int | None = None,
     retry_after: float | None = None,
+    *,
+    started: float | None = None,
 ) -> PollOutcome:
     """Record a failed poll: back off, never sooner than a server's Retry-After. ``message``
-    is stored and logged with the source URL's credentials redacted."""
+    is stored and logged with the source URL's credentials redacted; ``started`` (monotonic)
+    is when the poll began, for the log line's ``duration_ms``."""
     now = runtime.clock()
     message = redact_text(message, source.url)
     shown = redact_url(source.url)
@@ -319,5 +369,16 @@ def failure(
             error=message,
         )
     )
-    log.warning("poll failed for %s (%s): %s", shown, reason, message)
+    log.warning(
+        "poll failed for %s (%s): %s",
+        shown,
+        reason,
+        message,
+        extra=source_log_fields(
+            source,
+            status="error",
+            reason=reason,
+            duration_ms=_elapsed_ms(started) if started is not None else None,
+        ),
+    )
     return PollOutcome(source.name, shown, "error", error=message, reason=reason)

@@ -16,7 +16,8 @@ import httpx
 from monitor import metrics
 from monitor.analysis import Analyser
 from monitor.db.sources import PollRecord, SourceRow
-from monitor.pipeline import PollOutcome, poll_source
+from monitor.logs import log_fields
+from monitor.pipeline import PollOutcome, poll_source, source_log_fields
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
 from monitor.wait import wait_first
@@ -58,7 +59,11 @@ class PollWriter:
                 await self._runtime.store.record_polls(batch)
             except Exception:
                 # The leases expire and the sources are polled again: nothing is lost.
-                log.exception("could not record %d polls; they will be polled again", len(batch))
+                log.exception(
+                    "could not record %d polls; they will be polled again",
+                    len(batch),
+                    extra=log_fields(source_ids=[poll.source_id for poll in batch]),
+                )
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Flush batches until ``stopping``, then once more."""
@@ -133,7 +138,11 @@ class Poller:
                 else:
                     await self.poll_one(source)
             except Exception:
-                log.exception("polling %s failed; its lease will expire", redact_url(source.url))
+                log.exception(
+                    "polling %s failed; its lease will expire",
+                    redact_url(source.url),
+                    extra=source_log_fields(source, status="error", reason="internal_error"),
+                )
             finally:
                 self._busy -= 1
                 self._queue.task_done()
