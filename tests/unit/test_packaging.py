@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +194,89 @@ def test_named_volumes_are_declared(service: str) -> None:
         source = str(volume).partition(":")[0]
         if not source.startswith((".", "/")):
             assert source in document["volumes"]
+
+
+# --- the two together, against the current config and CLI ---------------------------------
+
+
+def image_environment() -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for arguments in instruction_values("ENV"):
+        for item in shlex.split(arguments):
+            key, _, value = item.partition("=")
+            pairs[key] = value
+    return pairs
+
+
+def monitor_command() -> list[str]:
+    """What the `monitor` container runs: compose's `command`, else the image's CMD."""
+    command = compose()["services"]["monitor"].get("command")
+    if command is None:
+        (cmd,) = instruction_values("CMD")
+        return exec_form(cmd)
+    return command if isinstance(command, list) else shlex.split(command)
+
+
+def test_the_container_command_is_one_monitor_accepts() -> None:
+    program, *arguments = monitor_command()
+    assert program == "monitor" and "run" in arguments
+    accepted = subprocess.run(
+        [sys.executable, "-m", "monitor", *arguments, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+def test_the_container_environment_loads_the_shipped_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.settings import load_settings
+    from monitor.validate import validate_config
+
+    for name in list(os.environ):
+        if name.startswith("MONITOR_"):
+            monkeypatch.delenv(name)
+    given = {
+        "MONITOR_WEBHOOK_URL": "https://hooks.example.org/news",
+        "MONITOR_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "MONITOR_LOG__FORMAT": "json",
+    }
+    env = {**image_environment()}
+    for key, value in environment(compose()["services"]["monitor"]).items():
+        if value is None:  # passed through from the host (or .env)
+            assert key in given, f"{key} is passed through: give it a value in this test"
+            env[key] = given[key]
+        else:
+            env[key] = value.replace("${POSTGRES_PASSWORD:-monitor}", "monitor")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    mounted = ROOT / "config" / "monitor.yaml"  # ./config is mounted at /etc/monitor
+    assert env["MONITOR_CONFIG"] == "/etc/monitor/monitor.yaml"
+    loaded = load_settings(mounted)
+    settings = loaded.settings
+    assert settings.database_url == "postgresql+psycopg://monitor:monitor@db:5432/monitor"
+    assert settings.http is not None and settings.http.host == "0.0.0.0"
+    assert settings.log.format == "json"
+    loaded.require_sinks()
+    validate_config(loaded, need_sinks=True)  # the watchlists load, the sinks are usable
+    # The health check asks the port the service listens on.
+    (healthcheck,) = instruction_values("HEALTHCHECK")
+    assert f"http://127.0.0.1:{settings.http.port}/healthz" in healthcheck
+    own = compose()["services"]["monitor"].get("healthcheck")
+    assert own is None or "/healthz" in str(own["test"]), "a compose health check replaces it"
+
+
+def test_the_data_volume_is_where_the_image_keeps_sqlite() -> None:
+    monitor = compose()["services"]["monitor"]
+    assert "monitor-data:/data" in monitor["volumes"]
+    assert image_environment()["MONITOR_DATABASE_URL"] == "sqlite:////data/monitor.db"
+
+
+def test_compose_waits_longer_than_the_stop_grace() -> None:
+    from monitor.service import STOP_GRACE_SECONDS
+
+    grace = str(compose()["services"]["monitor"]["stop_grace_period"])
+    assert grace.endswith("s") and float(grace[:-1]) > STOP_GRACE_SECONDS
