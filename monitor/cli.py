@@ -17,12 +17,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor import __version__
+from monitor.durations import format_duration
 from monitor.errors import ConfigError, DatabaseError, MonitorError
 from monitor.plural import plural
 from monitor.redact import RedactingFormatter, redact_text, redact_url
+from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
+    from monitor.db.sources import SourceRow
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, SkippedSource
 
@@ -234,7 +237,7 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
 
 
 def _skip_text(skipped: SkippedSource) -> str:
-    from monitor.service import SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER
+    from monitor.service import SKIPPED_BACKOFF, SKIPPED_GONE, SKIPPED_RETRY_AFTER
 
     until = _short(skipped.until)
     failed = f"after {plural(skipped.failures, 'failure')} ({skipped.last_error_reason})"
@@ -242,6 +245,8 @@ def _skip_text(skipped: SkippedSource) -> str:
         return f"in error back-off until {until}, {failed}"
     if skipped.why == SKIPPED_RETRY_AFTER:
         return f"its server's Retry-After holds it until {until}, {failed}"
+    if skipped.why == SKIPPED_GONE:
+        return "gone (410): not polled until its config entry changes"
     return "held by another instance"
 
 
@@ -496,16 +501,24 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     # (in the name too: a source from an OPML outline without a title is named by its URL).
     names = {r.id: redact_text(r.name) for r in rows}
     errors = {r.id: redact_text(r.last_error, r.url) if r.last_error else None for r in rows}
+    unhealthy_after = runtime.settings.poll.unhealthy_after
     if as_json:
         data = [
             {
                 "name": names[r.id],
                 "url": redact_url(r.url),
                 "enabled": r.enabled,
-                "interval_seconds": int(r.interval.total_seconds()),
+                "health": r.health(unhealthy_after),
+                "interval_seconds": int(r.base_interval.total_seconds()),
+                "schedule": _schedule_reason(r),
+                "pinned": r.interval_pinned,
+                "entry_rate_per_hour": r.entry_rate_per_hour,
+                "hint_seconds": int(r.hint.total_seconds()) if r.hint else None,
+                "moved_to": redact_url(r.moved_to) if r.moved_to else None,
+                "gone_at": _iso(r.gone_at),
                 "last_polled_at": _iso(r.last_polled_at),
                 "last_success_at": _iso(r.last_success_at),
-                "next_poll_at": _iso(r.next_poll_at),
+                "next_poll_at": None if r.gone_at or not r.enabled else _iso(r.next_poll_at),
                 "last_status": r.last_status,
                 "consecutive_failures": r.consecutive_failures,
                 "last_error_reason": r.last_error_reason,
@@ -516,19 +529,39 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         ]
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
-    table = Table("name", "status", "fails", "last poll", "next poll", "stored", "last error")
+    table = Table(
+        "name", "health", "status", "interval", "fails", "last poll", "next poll", "stored", "note"
+    )
     for r in rows:
-        state = "disabled" if not r.enabled else (str(r.last_status or "-"))
+        note = f"{r.last_error_reason}: {_without_url(errors[r.id], r.url)}" if r.last_error else ""
+        if r.moved_to:
+            note = (
+                f"moved permanently to {redact_url(r.moved_to)}: update its URL in the config"
+                + (f"; {note}" if note else "")
+            )
+        pollable = r.enabled and r.gone_at is None
         table.add_row(
             names[r.id],
-            state,
+            r.health(unhealthy_after),
+            str(r.last_status or "-"),
+            f"{format_duration(r.base_interval)} {_schedule_reason(r)}",
             str(r.consecutive_failures),
             _short(r.last_polled_at),
-            _short(r.next_poll_at),
+            _short(r.next_poll_at) if pollable else "-",
             str(r.articles_stored),
-            f"{r.last_error_reason}: {_without_url(errors[r.id], r.url)}" if r.last_error else "",
+            note,
         )
     out.print(table)
+
+
+def _schedule_reason(row: SourceRow) -> str:
+    """Why the source's interval is what it is (`monitor.schedule`): pinned, initial,
+    adaptive, hint, backoff or gone."""
+    if row.gone_at is not None:
+        return GONE
+    if row.consecutive_failures:
+        return BACKOFF
+    return row.schedule_reason or (PINNED if row.interval_pinned else INITIAL)
 
 
 @alerts_app.callback(invoke_without_command=True)

@@ -280,6 +280,7 @@ def log_loaded(runtime: Runtime) -> None:
 SKIPPED_BACKOFF = "error_backoff"  # it failed and waits out its back-off
 SKIPPED_RETRY_AFTER = "retry_after"  # it failed and its server asked to wait longer
 SKIPPED_BUSY = "busy"  # another instance holds it (PostgreSQL)
+SKIPPED_GONE = "gone"  # it answered 410 Gone: not polled until its config entry changes
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,7 @@ class SkippedSource:
 
     source: str
     url: str  # redacted
-    why: str  # SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER or SKIPPED_BUSY
+    why: str  # SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER, SKIPPED_BUSY or SKIPPED_GONE
     until: datetime | None
     failures: int
     last_error_reason: str | None
@@ -336,11 +337,13 @@ def skipped_sources(
         if not row.enabled or (row.last_polled_at is not None and row.last_polled_at >= since):
             continue
         why, until = SKIPPED_BUSY, None
-        if row.consecutive_failures and row.next_poll_at > now:
+        if row.gone_at is not None:
+            why = SKIPPED_GONE
+        elif row.consecutive_failures and row.next_poll_at > now:
             until = row.next_poll_at
             why = SKIPPED_BACKOFF
             if row.last_polled_at is not None:
-                most = backoff_delay(runtime, row.interval, row.consecutive_failures)
+                most = backoff_delay(runtime, row.base_interval, row.consecutive_failures)
                 longest = most * (1 + BACKOFF_JITTER) + timedelta(seconds=1)
                 if row.next_poll_at - row.last_polled_at > longest:
                     why = SKIPPED_RETRY_AFTER
