@@ -232,3 +232,44 @@ def test_a_broken_config_is_refused_and_logged_and_a_fixed_one_reloads(tmp_path:
     for problem in problems:  # each problem on its own log line, as `check` words it
         assert any(line.endswith(f": {problem}") for line in log_lines), (problem, stderr)
     assert "reload refused" in stderr
+
+
+@pytest.mark.slow
+def test_monitor_reload_signals_the_service_and_reports_the_generation(
+    tmp_path: Path, database_url: str
+) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/one.xml", Reply(body=rss(HAFTAR)))
+        feeds.route("/two.xml", Reply(body=rss(ZORBLAX)))
+        config = base_config(tmp_path, database_url, feeds, receiver.url)
+
+        # No service yet (SQLite: no database at all yet; PostgreSQL: an empty schema).
+        nothing = monitor("reload", "--config", str(config))
+        assert nothing.returncode == 3, nothing.stdout + nothing.stderr
+        assert "no service is running on" in nothing.stderr
+
+        with running(config) as process:
+            receiver.wait_for(1, timeout=30)
+            add_source_and_watchlist(config, feeds)
+            reloaded = monitor("reload", "--config", str(config))
+            assert reloaded.returncode == 0, reloaded.stdout + reloaded.stderr
+            assert reloaded.stdout.strip() == "reloaded: generation 2"
+            feeds.wait_for_requests(1, path="/two.xml", within=10)
+
+            # A broken config: its problems, exit 2, and the service is not signalled.
+            edit(config, lambda data: data.update(bogus_key=1))
+            refused = monitor("reload", "--config", str(config))
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert "bogus_key" in refused.stderr
+            assert "not signalled" in refused.stderr
+            assert process.poll() is None
+            stderr = stop(process)
+        assert process.returncode == 0, stderr
+        assert stderr.count("received SIGHUP") == 1, stderr
+        assert generation(database_url) == 2
+
+        # Stopped: no service any more.
+        edit(config, lambda data: data.pop("bogus_key"))
+        after = monitor("reload", "--config", str(config))
+        assert after.returncode == 3, after.stdout + after.stderr
+        assert "no service is running on" in after.stderr
