@@ -89,10 +89,12 @@ def _die_with(parent: int) -> None:
 def _start_worker(parent: int, watchlists: Sequence[Watchlist], excerpt_chars: int) -> None:
     global _worker_matcher
     _die_with(parent)
-    # The service handles SIGINT/SIGTERM and stops the pool itself; a Ctrl-C sent to the
-    # whole process group must not kill a worker in the middle of a feed.
+    # The service handles SIGINT/SIGTERM/SIGHUP and stops the pool itself; a Ctrl-C (or a
+    # terminal's hangup) sent to the whole process group must not kill a worker in the
+    # middle of a feed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _worker_matcher = Matcher(watchlists, excerpt_chars=excerpt_chars)
 
 

@@ -60,6 +60,25 @@ def generation(database_url: str) -> int:
     return int(value[0])
 
 
+def instance_pids(database_url: str) -> list[int]:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        pids = list(conn.execute(select(instances.c.pid)).scalars())
+    engine.dispose()
+    return pids
+
+
+def delivery_rows(database_url: str) -> dict[str, tuple[str, str, str | None]]:
+    """Every delivery: id -> (sink, status, last error)."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(deliveries.c.id, deliveries.c.sink, deliveries.c.status, deliveries.c.last_error)
+        ).all()
+    engine.dispose()
+    return {row.id: (row.sink, row.status, row.last_error) for row in rows}
+
+
 def pending(database_url: str) -> list[str]:
     engine = create_engine(database_url)
     with engine.connect() as conn:
@@ -147,6 +166,7 @@ def test_sighup_adds_a_source_and_a_watchlist_and_keeps_a_pending_delivery(
             wait_until(lambda: pending(database_url) == [first.headers["webhook-id"]])
             assert metric(port, "monitor_config_generation") == 1
             assert not feeds.requests_for("/two.xml")
+            assert instance_pids(database_url) == [process.pid]
 
             add_source_and_watchlist(config, feeds)
             process.send_signal(signal.SIGHUP)
@@ -158,6 +178,7 @@ def test_sighup_adds_a_source_and_a_watchlist_and_keeps_a_pending_delivery(
             except AssertionError:
                 raise AssertionError(f"{counts(database_url)}\n{stop(process)}") from None
             assert process.poll() is None
+            assert instance_pids(database_url) == [process.pid]  # not restarted
             assert metric(port, "monitor_config_generation") == 2
             assert generation(database_url) == 2
             assert (metric(port, "monitor_config_reload_timestamp_seconds") or 0) > 0
@@ -174,6 +195,49 @@ def test_sighup_adds_a_source_and_a_watchlist_and_keeps_a_pending_delivery(
     assert first.headers["webhook-id"] in ids
     watchlists = sorted(r.json["data"]["watchlist"] for r in taken)  # type: ignore[index]
     assert watchlists == ["extra", "libya"]
+
+
+@pytest.mark.slow
+def test_a_removed_sink_keeps_its_pending_deliveries_and_a_new_sink_gets_alerts(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path}/monitor.db"
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[500]) as old_sink,
+        WebhookReceiver() as new_sink,
+    ):
+        feeds.route("/one.xml", Reply(body=rss(HAFTAR)))
+        feeds.route("/two.xml", Reply(body=rss(ZORBLAX)))
+        config = base_config(tmp_path, database_url, feeds, old_sink.url)
+        with running(config) as process:
+            first = old_sink.wait_for(1, timeout=30)[0].headers["webhook-id"]
+            wait_until(lambda: pending(database_url) == [first])
+
+            def swap_sink(data: dict[str, object]) -> None:
+                sinks = data["sinks"]
+                assert isinstance(sinks, list)
+                sinks[0] = {**sinks[0], "name": "other", "url": new_sink.url}
+
+            edit(config, swap_sink)
+            add_source_and_watchlist(config, feeds)
+            process.send_signal(signal.SIGHUP)
+
+            # The new sink gets the new article's alert; the old sink's alert, due again 3 s
+            # after its 500, is kept pending (postponed), not sent, dead or lost.
+            new_sink.wait_for(1, timeout=30)
+            wait_until(lambda: "not configured" in (delivery_rows(database_url)[first][2] or ""))
+            stderr = stop(process)
+        assert process.returncode == 0, stderr
+        assert "Traceback" not in stderr, stderr
+    rows = delivery_rows(database_url)
+    assert rows[first][:2] == ("ops", "pending")
+    assert len(old_sink.requests) == 1
+    assert [r.json["data"]["watchlist"] for r in new_sink.requests] == ["extra"]  # type: ignore[index]
+    assert sorted((sink, status) for sink, status, _ in rows.values()) == [
+        ("ops", "pending"),
+        ("other", "delivered"),
+    ]
 
 
 def check_errors(config: Path) -> list[str]:
