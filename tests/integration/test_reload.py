@@ -109,7 +109,7 @@ def base_config(tmp_path: Path, database_url: str, feeds: FeedServer, sink: str)
     )
 
 
-def edit(config: Path, change: Callable[[dict[str, object]], None]) -> None:
+def edit(config: Path, change: Callable[[dict[str, object]], object]) -> None:
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     change(data)
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

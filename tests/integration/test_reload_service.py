@@ -1,5 +1,6 @@
 """`Service.reload` in process: the settings that need a restart are logged and kept while
-the rest applies, and reloads run one at a time (a request during one makes one more)."""
+the rest applies, reloads run one at a time (a request during one makes one more), and an
+analysis in hand finishes on the old watchlists while the next one uses the new."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitor.analysis import Analyser
+from monitor.match import Matcher, WatchlistMatch, load_watchlist
 from monitor.reload import keeping_restart_only, restart_only_changes
 from monitor.runtime import Runtime
 from monitor.service import Service
 from monitor.settings import Settings, load_settings
-from tests.integration.helpers import write_config
+from tests.integration.helpers import LIBYA_WATCHLIST, rss, write_config
 
 
-def edit(config: Path, change: Callable[[dict[str, object]], None]) -> None:
+def edit(config: Path, change: Callable[[dict[str, object]], object]) -> None:
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     change(data)
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -170,3 +173,51 @@ async def test_reloads_never_overlap_and_a_request_during_one_makes_one_more(
         assert (service.generation, calls, most) == (3, 2, 1)
         service.stopping.set()
         await running
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_an_analysis_in_hand_finishes_on_the_old_watchlists_and_the_next_uses_the_new(
+    tmp_path: Path,
+) -> None:
+    libya = load_watchlist(LIBYA_WATCHLIST)
+    extra_file = tmp_path / "extra.yaml"
+    extra_file.write_text(
+        "name: extra\nentities:\n  - id: zorblax\n    kind: person\n"
+        "    names: [Zorblax Quintana]\n",
+        encoding="utf-8",
+    )
+    extra = load_watchlist(extra_file)
+    text = "<p>Haftar and Zorblax Quintana met. " + "word " * 26000 + "</p>"
+    big = rss([(f"b{i}", f"Haftar and Zorblax Quintana, {i}", text) for i in range(20)])
+    small = rss([("s1", "Zorblax Quintana and Haftar", "<p>Both spoke.</p>")])
+    analyser = Analyser(Matcher([libya]), [libya], excerpt_chars=300, workers=1)
+    try:
+        await analyser.analyse(small, "http://example.org/warm.xml", None)
+        (old_worker,) = analyser.worker_pids()
+        in_hand = asyncio.create_task(analyser.analyse(big, "http://example.org/big.xml", None))
+        await asyncio.sleep(0.1)  # handed to the old workers
+        analyser.reload(Matcher([extra]), [extra], excerpt_chars=300, workers=1)
+        after = await analyser.analyse(small, "http://example.org/small.xml", None)
+        before = await in_hand
+
+        def watchlists(feed_matches: tuple[tuple[WatchlistMatch, ...], ...]) -> set[str]:
+            return {match.watchlist for entry in feed_matches for match in entry}
+
+        assert len(before.feed.entries) == 20
+        assert watchlists(before.matches) == {"libya"}
+        assert watchlists(after.matches) == {"extra"}
+        assert old_worker not in analyser.worker_pids()
+        for _ in range(200):  # the old workers exit once their work is done
+            if not _running(old_worker):
+                break
+            await asyncio.sleep(0.05)
+        assert not _running(old_worker)
+    finally:
+        await asyncio.to_thread(analyser.close)
