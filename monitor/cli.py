@@ -25,7 +25,11 @@ from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from monitor.db.instances import InstanceRow
     from monitor.db.sources import SourceRow
+    from monitor.db.store import Store
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, SkippedSource
 
@@ -59,6 +63,7 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1  # the command ran and found a problem (check, match, alerts retry ID)
 EXIT_USAGE = 2  # a usage error, or the command could not start (config, database)
 EXIT_SOURCE_FAILED = 3  # once: a source failed, or waits out a back-off after failing
+EXIT_NO_SERVICE = 3  # reload: no service runs on the database (none was signalled)
 EXIT_NOT_DELIVERED = 4  # once: an alert is not delivered (waits for a retry, or dead); wins
 
 
@@ -313,6 +318,153 @@ def check(config: ConfigOption = None) -> None:
         err.print(f"{plural(len(problems), 'problem')} found")
         raise typer.Exit(1)
     out.print("[green]config OK[/green]")
+
+
+@app.command()
+def reload(
+    config: ConfigOption = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Seconds to wait for the service to take the new config."),
+    ] = 10.0,
+    no_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-check",
+            help="Signal without validating the config here first (when this shell lacks "
+            "the environment of the service, such as its ${VAR}s).",
+        ),
+    ] = False,
+) -> None:
+    """Make the running service re-read its config (SIGHUP), and say whether it took it.
+
+    The config is validated here first, as `monitor check` words it. Exit 0: reloaded (the
+    new generation is printed); 1: the service refused the new config (its log says why) or
+    could not be signalled; 2: the config is invalid (nothing was signalled), or the
+    database cannot be read; 3: no service runs on the database."""
+    from monitor.db.problems import sqlite_path
+    from monitor.db.store import Store
+    from monitor.redact import use_secret_params
+    from monitor.reload import find_services, send_sighup
+    from monitor.validate import validate_config
+
+    try:
+        loaded = load_settings(config)
+        if not no_check:
+            use_secret_params(loaded.settings.redact_query_params)
+            validate_config(loaded, need_sinks=True)
+    except ConfigError as error:
+        for problem in error.problems:
+            err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
+        err.print(f"{plural(len(error.problems), 'problem')} found")
+        err.print("the service was not signalled: fix the config, then run `monitor reload` again")
+        raise typer.Exit(EXIT_USAGE) from None
+    store = Store(loaded.settings.database_url)
+    try:
+        database = sqlite_path(store.database.engine)
+        shown = str(database) if database else redact_url(store.url)
+        instances = []
+        if _has_schema(store, database):  # else no service ever ran on it
+            store.prepare(allow_create=False, writable=False)
+            instances = store.list_instances()
+        found = find_services(instances, datetime.now(UTC), sqlite=database)
+        if not found.here:
+            if found.not_a_service:
+                err.print(f"{found.not_a_service}; nothing was signalled", markup=False)
+            for row in found.elsewhere:
+                _print_elsewhere(row)
+            err.print(f"no service is running on {shown}", markup=False)
+            raise typer.Exit(EXIT_NO_SERVICE)
+        if len(found.here) > 1:
+            out.print(
+                f"{len(found.here)} services run on {shown} on this host: signalling each",
+                markup=False,
+            )
+        for row in found.elsewhere:
+            _print_elsewhere(row)
+        for row in found.here:
+            if row.config_path and Path(row.config_path) != loaded.path:
+                err.print(
+                    f"note: the service (pid {row.pid}) reads {row.config_path}, not "
+                    f"{loaded.path}: it reloads its own file",
+                    markup=False,
+                )
+        code = _signal_and_wait(store, found.here, wait, send_sighup)
+    except MonitorError as error:
+        fail(error)
+    finally:
+        store.close()
+    raise typer.Exit(code)
+
+
+def _has_schema(store: Store, database: Path | None) -> bool:
+    """Whether the database exists and has a schema (``database``: its SQLite file)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from monitor.db.engine import current_revision
+    from monitor.db.problems import unusable
+
+    if database is not None and not database.exists():
+        return False
+    try:
+        return current_revision(store.database.engine) is not None
+    except DBAPIError as error:
+        raise unusable(store.database.engine, error) from None
+
+
+def _print_elsewhere(row: InstanceRow) -> None:
+    err.print(
+        f"a service runs on host {row.hostname} (pid {row.pid}): it cannot be signalled "
+        "from here; reload it on that host (`monitor reload` there, `systemctl reload "
+        "<unit>`, or `docker compose kill -s HUP <service>`)",
+        markup=False,
+    )
+
+
+def _signal_and_wait(
+    store: Store,
+    rows: list[InstanceRow],
+    wait: float,
+    send_sighup: Callable[[int], str | None],
+) -> int:
+    """SIGHUP each instance of ``rows``; wait up to ``wait`` seconds for the generation of
+    each to go up; print one line each; the exit code."""
+    import time
+
+    several = len(rows) > 1
+    waiting = {}
+    code = EXIT_OK
+    for row in rows:
+        prefix = f"{row.hostname}:{row.pid}: " if several else ""
+        problem = send_sighup(row.pid)
+        if problem:
+            err.print(f"{prefix}could not signal the service (pid {row.pid}): {problem}")
+            code = EXIT_PROBLEM
+        else:
+            waiting[row.owner] = (row, prefix)
+    deadline = time.monotonic() + wait
+    while waiting:
+        now = {r.owner: r for r in store.list_instances() if r.owner in waiting}
+        for owner, (before, prefix) in list(waiting.items()):
+            after = now.get(owner)
+            if after is not None and after.config_generation > before.config_generation:
+                out.print(f"{prefix}reloaded: generation {after.config_generation}", markup=False)
+                del waiting[owner]
+            elif after is None or after.stopped_at is not None:
+                err.print(f"{prefix}the service stopped before it reloaded", markup=False)
+                code = EXIT_PROBLEM
+                del waiting[owner]
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    for before, prefix in waiting.values():
+        err.print(
+            f"{prefix}the service refused the new config: see its log (generation still "
+            f"{before.config_generation} after {wait:g} s)",
+            markup=False,
+        )
+        code = EXIT_PROBLEM
+    return code
 
 
 @app.command()

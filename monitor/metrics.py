@@ -25,3 +25,18 @@ deliveries = Counter(
 last_tick = Gauge(
     "monitor_last_poll_tick_timestamp_seconds", "When the last poll tick ran.", registry=registry
 )
+config_generation = Gauge(
+    "monitor_config_generation",
+    "The config in force: 1 at start, one more at each successful reload (SIGHUP).",
+    registry=registry,
+)
+config_reload_timestamp = Gauge(
+    "monitor_config_reload_timestamp_seconds",
+    "When the config in force was loaded (at start, or by the last successful reload).",
+    registry=registry,
+)
+config_reload_failures = Counter(
+    "monitor_config_reload_failures",
+    "Reloads refused (an invalid config: the previous one stays in force) or failed.",
+    registry=registry,
+)

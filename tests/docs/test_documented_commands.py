@@ -118,6 +118,13 @@ SPECIAL: dict[str, Plan] = {
         argv=("explain", "article.json", "-w", "{watchlist}"),
         words=("haftar",),
     ),
+    "monitor reload": Plan(
+        "runs as written, but no service runs here (the set-up ran `monitor once`, whose "
+        "lock is released): it says so, exit 3; tests/integration/test_reload.py reloads a "
+        "running one",
+        exit_code=3,
+        words=("no service is running on",),
+    ),
     "monitor demo": Plan(
         "runs as written; it starts its own feeds and receiver",
         words=("alerts delivered",),
