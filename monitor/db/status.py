@@ -249,7 +249,7 @@ def last_failures(conn: Connection) -> tuple[list[SourceFailure], list[DeliveryF
             sources.c.consecutive_failures,
         )
         .where(and_(sources.c.enabled.is_(True), sources.c.consecutive_failures > 0))
-        .order_by(sources.c.last_polled_at.desc(), sources.c.name)
+        .order_by(sources.c.last_polled_at.desc().nulls_last(), sources.c.name)
         .limit(LAST_ERRORS)
     ).all()
     delivery_rows = conn.execute(
