@@ -240,8 +240,6 @@ def _source_line(row: SourceProblem, kind: str) -> str:
             f"  moved {name} ({url}): permanently redirected to {_moved_to(row)}; "
             "update its URL in the config"
         )
-    error = redact_text(row.last_error, row.url) if row.last_error else ""
-    error = error.removeprefix(f"{url}: ")
     since = (
         f"last ok {_short(row.last_success_at)}"
         if row.last_success_at is not None
@@ -249,9 +247,18 @@ def _source_line(row: SourceProblem, kind: str) -> str:
     )
     return (
         f"  unhealthy {name} ({url}): {plural(row.consecutive_failures, 'failure')} in a row, "
-        f"{row.last_error_reason or 'unknown'}: {error} (last try {_short(row.last_polled_at)}, "
+        f"{_failure(row.last_error_reason, row.last_error, row.url)} "
+        f"(last try {_short(row.last_polled_at)}, "
         f"{since})"
     )
+
+
+def _failure(reason: str | None, error: str | None, *urls: str) -> str:
+    """``reason: message``, redacted, without the source's own URL in front."""
+    text = redact_text(error, *urls) if error else ""
+    if urls:
+        text = text.removeprefix(f"{redact_url(urls[0])}: ")
+    return f"{reason or 'unknown'}: {text}" if text else reason or "unknown"
 
 
 def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]) -> str:
@@ -311,7 +318,7 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
     if health.dead:
         outbox += " (`monitor alerts --status dead`, `monitor alerts retry`)"
     lines.append(outbox)
-    if len(health.sinks) > 1 or (health.sinks and health.dead and health.pending):
+    if len(health.sinks) > 1:  # one sink: the totals are its own
         for name, sink in health.sinks.items():
             oldest = (
                 f" (oldest {age(now - sink.oldest_pending_at)})"
@@ -322,14 +329,15 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
     if status.source_failures or status.delivery_failures:
         lines.append("last errors:")
     for f in status.source_failures:
-        error = redact_text(f.error, f.url) if f.error else ""
-        error = error.removeprefix(f"{redact_url(f.url)}: ")
-        lines.append(f"  {_short(f.at)} source {redact_text(f.name, f.url)}: {f.reason}: {error}")
+        lines.append(
+            f"  {_short(f.at)} source {redact_text(f.name, f.url)}: "
+            f"{_failure(f.reason, f.error, f.url)}"
+        )
     for d in status.delivery_failures:
         when = "dead since" if d.status == "dead" else "retry at"
         error = redact_text(d.error, *sink_urls) if d.error else ""
         lines.append(
-            f"  delivery {d.id[:8]} to {d.sink}: {d.reason}: {error} "
+            f"  delivery {d.id[:8]} to {d.sink}: {_failure(d.reason, error)} "
             f"({plural(d.attempts, 'attempt')}; {when} {_short(d.next_attempt_at)})"
         )
     lines.append(_verdict_line(judged, status))
