@@ -285,11 +285,12 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
         lines.append(
             "sources: none stored yet (`monitor run` or `monitor once` stores the configured ones)"
         )
-    lines.append(
-        f"sources: {counts['healthy']} healthy, {counts['unhealthy']} unhealthy "
-        f"({unhealthy_after}+ failures in a row), {counts['gone']} gone, "
-        f"{counts['disabled']} disabled; {status.moved_total} moved"
-    )
+    else:
+        lines.append(
+            f"sources: {counts['healthy']} healthy, {counts['unhealthy']} unhealthy "
+            f"({unhealthy_after}+ failures in a row), {counts['gone']} gone, "
+            f"{counts['disabled']} disabled; {status.moved_total} moved"
+        )
     for kind, rows, total in (
         ("unhealthy", status.unhealthy, counts["unhealthy"]),
         ("gone", status.gone, counts["gone"]),
