@@ -716,6 +716,33 @@ def _schedule_reason(row: SourceRow) -> str:
     return row.schedule_reason or (PINNED if row.interval_pinned else INITIAL)
 
 
+@app.command()
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """One screen for an operator: is a service running on this database, source health,
+    recent activity, the outbox, the last errors. Reads only; never creates a database.
+
+    Exit 0: running and healthy; 1: running but degraded (unhealthy or gone sources, dead
+    letters, a delivery pending for over 15 min); 3: no service running on this database;
+    2: it could not start (config, database)."""
+    from monitor.status import render_status, status_json, verdict
+
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
+    unhealthy_after = runtime.settings.poll.unhealthy_after
+    try:
+        report = runtime.store.status(runtime.clock(), unhealthy_after=unhealthy_after)
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.store.close()
+    sink_urls = [sink.url for sink in runtime.settings.sinks]
+    if as_json:
+        document = status_json(report, unhealthy_after, sink_urls)
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_status(report, unhealthy_after, sink_urls) + "\n")
+    raise typer.Exit(verdict(report).exit_code)
+
+
 @alerts_app.callback(invoke_without_command=True)
 def alerts(
     ctx: typer.Context,

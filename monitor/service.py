@@ -77,7 +77,18 @@ class Service:
         )
 
     async def heartbeat(self) -> None:
+        """Every `HEARTBEAT`: tell `monitor status` this instance lives, and refresh the
+        health gauges of /metrics."""
         await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
+        await self.refresh_health()
+
+    async def refresh_health(self) -> None:
+        """Set the health gauges from `Store.status`, the numbers `monitor status` shows."""
+        now = self.runtime.clock()
+        status = await self.runtime.store.astatus(
+            now, unhealthy_after=self.runtime.settings.poll.unhealthy_after, details=False
+        )
+        metrics.show_health(status.health, now)
 
     def sync_sources(self) -> None:
         """Make the sources table follow the config; on SQLite also forget the leases of a
@@ -354,6 +365,7 @@ class Service:
         )
         scheduler.start()
         self._poller_running = self._poller()
+        await self._job(self.refresh_health)()  # the gauges from the start, not after 30 s
         tasks = [
             asyncio.create_task(self._poller_running.run(), name="poller"),
             asyncio.create_task(self._outbox.run(), name="outbox"),

@@ -125,6 +125,16 @@ SPECIAL: dict[str, Plan] = {
         exit_code=3,
         words=("no service is running on",),
     ),
+    "monitor status": Plan(
+        "the set-up used `monitor once`, no `monitor run` runs on its database: exit 3",
+        exit_code=3,
+        words=("status: not running",),
+    ),
+    "monitor status --json": Plan(
+        "the set-up used `monitor once`, no `monitor run` runs on its database: exit 3",
+        exit_code=3,
+        words=('"state": "not_running"',),
+    ),
     "monitor demo": Plan(
         "runs as written; it starts its own feeds and receiver",
         words=("alerts delivered",),
