@@ -100,6 +100,8 @@ def base_config(tmp_path: Path, database_url: str, feeds: FeedServer, sink: str)
             "poll": {
                 "interval": "1s",
                 "min_interval": "1s",
+                # The feeds never change: adaptive schedules would poll them at max_interval.
+                "max_interval": "2s",
                 "allow_private_networks": True,
                 "tick": "1s",
                 "workers": 1,
