@@ -450,6 +450,16 @@ def _signal_and_wait(
             if after is not None and after.config_generation > before.config_generation:
                 out.print(f"{prefix}reloaded: generation {after.config_generation}", markup=False)
                 del waiting[owner]
+            elif after is not None and after.reload_failed_at != before.reload_failed_at:
+                err.print(
+                    f"{prefix}the service refused the new config (generation still "
+                    f"{after.config_generation}):",
+                    markup=False,
+                )
+                for line in (after.reload_error or "").splitlines():
+                    err.print(f"{prefix}  {line}", markup=False)
+                code = EXIT_PROBLEM
+                del waiting[owner]
             elif after is None or after.stopped_at is not None:
                 err.print(f"{prefix}the service stopped before it reloaded", markup=False)
                 code = EXIT_PROBLEM

@@ -147,6 +147,13 @@ class Service:
                     self.generation,
                 )
 
+    async def _record_refusal(self, error: str) -> None:
+        """Tell `monitor reload` (through the instances row) that the reload was refused."""
+        try:
+            await self.runtime.store.instance_reload_failed(self.owner, error, self.runtime.clock())
+        except Exception:
+            log.warning("could not record the refused reload in the database", exc_info=True)
+
     async def reload(self) -> bool:
         """Read the config file again (same path, same environment) and validate it as at
         start-up (`load_settings`, `Runtime.build`). A valid config takes effect at once
@@ -162,12 +169,12 @@ class Service:
             for problem in error.problems:
                 log.error("%s", problem)
             metrics.config_reload_failures.inc()
-            log.error(
-                "reload refused: %s in %s; the config of generation %d stays in force",
-                plural(len(error.problems), "problem"),
-                path,
-                self.generation,
+            summary = (
+                f"reload refused: {plural(len(error.problems), 'problem')} in {path}; the "
+                f"config of generation {self.generation} stays in force"
             )
+            log.error("%s", summary)
+            await self._record_refusal("\n".join([summary, *error.problems]))
             return False
         for warning in warnings:
             log.warning("%s", warning)
@@ -189,12 +196,12 @@ class Service:
             self._apply(previous)
             use_secret_params(previous.settings.redact_query_params)
             metrics.config_reload_failures.inc()
-            log.error(
-                "reload failed: the sources could not be updated in the database (%s); the "
-                "config of generation %d stays in force",
-                error,
-                self.generation,
+            summary = (
+                f"reload failed: the sources could not be updated in the database ({error}); "
+                f"the config of generation {self.generation} stays in force"
             )
+            log.error("%s", summary)
+            await self._record_refusal(summary)
             return False
         self.generation += 1
         metrics.config_generation.set(self.generation)

@@ -356,6 +356,9 @@ class Store:
     async def instance_reloaded(self, owner: str, generation: int, now: datetime) -> None:
         await self._run(lambda c: instance_queries.reloaded(c, owner, generation, now))
 
+    async def instance_reload_failed(self, owner: str, error: str, now: datetime) -> None:
+        await self._run(lambda c: instance_queries.reload_failed(c, owner, error, now))
+
     def instance_stopped(self, owner: str, now: datetime) -> None:
         self.database.run_sync(lambda c: instance_queries.stopped(c, owner, now))
 

@@ -329,13 +329,27 @@ def test_monitor_reload_signals_the_service_and_reports_the_generation(
             assert "bogus_key" in refused.stderr
             assert "not signalled" in refused.stderr
             assert process.poll() is None
+
+            # A config whose settings load but that validation refuses (a missing watchlist
+            # file), sent anyway (--no-check): the service refuses it and `reload` says why
+            # at once, from the refusal the service recorded, not after waiting out --wait.
+            edit(config, lambda data: data.pop("bogus_key"))
+            edit(config, lambda data: data["watchlists"].append("missing-list.yaml"))  # type: ignore[attr-defined]
+            started = time.monotonic()
+            sent = monitor("reload", "--no-check", "--wait", "30", "--config", str(config))
+            assert time.monotonic() - started < 20
+            assert sent.returncode == 1, sent.stdout + sent.stderr
+            assert "the service refused the new config (generation still 2)" in sent.stderr
+            assert "reload refused: 1 problem in" in sent.stderr
+            assert "missing-list.yaml" in sent.stderr
+            assert process.poll() is None
             stderr = stop(process)
         assert process.returncode == 0, stderr
-        assert stderr.count("received SIGHUP") == 1, stderr
+        assert stderr.count("received SIGHUP") == 2, stderr
         assert generation(database_url) == 2
 
         # Stopped: no service any more.
-        edit(config, lambda data: data.pop("bogus_key"))
+        edit(config, lambda data: data["watchlists"].remove("missing-list.yaml"))  # type: ignore[attr-defined]
         after = monitor("reload", "--config", str(config))
         assert after.returncode == 3, after.stdout + after.stderr
         assert "no service is running on" in after.stderr
