@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, SkippedSource
-    from monitor.sourceedit import Edit, FeedCheck
+    from monitor.sourceedit import Edit, FeedCheck, Located
     from monitor.validate import ValidConfig
 
 app = typer.Typer(
@@ -705,14 +705,21 @@ def _validated(loaded: LoadedSettings, edit: Edit, before: ValidConfig) -> None:
             err.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
 
 
-def _save(loaded: LoadedSettings, edit: Edit, before: ValidConfig) -> None:
-    from monitor.sourceedit import SourceEditError, apply
+def _save(
+    loaded: LoadedSettings, plan: Callable[[LoadedSettings], Edit], before: ValidConfig
+) -> None:
+    """Plan the edit on the config as it is now, validate it and write it, with the config
+    folder locked throughout (another command may have changed the files meanwhile)."""
+    from monitor.sourceedit import SourceEditError, apply, editing
 
-    _validated(loaded, edit, before)
-    try:
-        apply(loaded, edit)
-    except SourceEditError as error:
-        fail(error, EXIT_PROBLEM)
+    with editing(loaded):
+        current = _settings(loaded.path)
+        edit = plan(current)
+        _validated(current, edit, before)
+        try:
+            apply(current, edit)
+        except SourceEditError as error:
+            fail(error, EXIT_PROBLEM)
     for note in edit.notes:
         out.print(escape(note))
 
@@ -829,7 +836,7 @@ def sources_add(
         entries = plural(check.entries, "entry", "entries")
         out.print(f"feed OK: {escape(title)}, {entries}")
     chosen = name or default_name(url, check)
-    _save(loaded, _plan_add(loaded, [entry(chosen)]), before)
+    _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before)
     out.print(
         f"added {escape(repr(chosen))} ({escape(redact_url(url))}) to "
         f"{escape(str(loaded.resolve(MANAGED_FILE)))}"
@@ -846,13 +853,19 @@ def sources_remove(
     from monitor.sourceedit import SourceEditError, plan_remove
 
     loaded, before = _sources_config(ctx, config)
-    try:
-        edit, removed = plan_remove(loaded, source.strip())
-    except SourceEditError as error:
-        fail(error, EXIT_PROBLEM)
-    except ConfigError as error:
-        fail(error)
-    _save(loaded, edit, before)
+    removed: list[Located] = []
+
+    def plan(current: LoadedSettings) -> Edit:
+        try:
+            edit, found = plan_remove(current, source.strip())
+        except SourceEditError as error:
+            fail(error, EXIT_PROBLEM)
+        except ConfigError as error:
+            fail(error)
+        removed.extend(found)
+        return edit
+
+    _save(loaded, plan, before)
     for item in removed:
         out.print(
             f"removed {escape(repr(item.name))} ({escape(redact_url(item.url))}) from "
@@ -901,7 +914,7 @@ def sources_import(
         good = [item for item, check in zip(new, checks, strict=True) if check.error is None]
         failed = [(i, c) for i, c in zip(new, checks, strict=True) if c.error is not None]
     if good:
-        _save(loaded, _plan_add(loaded, good), before)
+        _save(loaded, lambda current: _plan_add(current, good), before)
     out.print(
         f"added {plural(len(good), 'source')} to {escape(str(loaded.resolve(MANAGED_FILE)))}"
         + (f"; {len(failed)} failed, not added:" if failed else "")

@@ -14,14 +14,16 @@ the file's mode.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import email.utils
+import fcntl
 import io
 import os
 import stat
 import tempfile
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -425,6 +427,23 @@ def write_atomically(path: Path, text: str) -> None:
             raise
     except OSError as error:
         raise SourceEditError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+@contextlib.contextmanager
+def editing(loaded: LoadedSettings) -> Iterator[None]:
+    """Hold the config folder's lock while an edit is planned, validated and written, so
+    that two commands editing the sources at once do not lose one's change (an advisory
+    lock on the folder itself: no lock file is left behind)."""
+    try:
+        handle = os.open(loaded.path.parent, os.O_RDONLY)
+    except OSError:
+        yield  # a folder that cannot be opened: the write says what is wrong
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def apply(loaded: LoadedSettings, edit: Edit) -> None:

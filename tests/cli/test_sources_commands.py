@@ -410,3 +410,43 @@ def test_included_files_are_validated_with_their_file_and_line(tmp_path: Path) -
     result = run("check", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "2 sources" in result.stdout
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def test_writes_keep_the_mode_and_the_group_option_names_the_config(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = small_config(tmp_path / "c")
+    config.chmod(0o600)
+    url = server.url("/wire.xml")
+    result = run("sources", "--config", str(config), "add", url, "--no-check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert b"- include: sources.d/*.yaml" in config.read_bytes()
+    (config.parent / MANAGED).chmod(0o640)
+    other = server.url("/other.xml")
+    assert run("sources", "add", other, "-c", str(config), cwd=tmp_path).returncode == 0
+    assert (config.parent / MANAGED).stat().st_mode & 0o777 == 0o640
+    assert managed_urls(config) == [url, other]
+    assert not [p for p in (config.parent / "sources.d").iterdir() if p.name != "cli.yaml"]
+
+
+def test_commands_editing_at_once_lose_no_change(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = small_config(tmp_path / "c")
+    urls = [f"https://example.org/feed-{n}.xml" for n in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(
+                lambda url: run(
+                    "sources", "add", url, "--no-check", "-c", str(config), cwd=tmp_path
+                ),
+                urls,
+            )
+        )
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert sorted(managed_urls(config)) == urls
+    assert config.read_text(encoding="utf-8").count("- include: sources.d/*.yaml") == 1
