@@ -450,3 +450,20 @@ def test_commands_editing_at_once_lose_no_change(tmp_path: Path) -> None:
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
     assert sorted(managed_urls(config)) == urls
     assert config.read_text(encoding="utf-8").count("- include: sources.d/*.yaml") == 1
+
+
+def test_a_credential_in_the_url_is_saved_but_never_shown(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = small_config(tmp_path / "c")
+    url = server.url("/wire.xml").replace("http://", "http://reader:hunter2@") + "?token=s3cr3t"
+    added = run("sources", "add", url, "-c", str(config), cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    removed_typo = run("sources", "remove", url + "x", "-c", str(config), cwd=tmp_path)
+    assert removed_typo.returncode == 1
+    for result in (added, removed_typo):
+        shown = result.stdout + result.stderr
+        assert "hunter2" not in shown and "s3cr3t" not in shown, shown
+        assert "REDACTED" in shown
+    assert managed_urls(config) == [url]  # the config keeps it, as written
+    assert server.requests[0].headers["authorization"].startswith("Basic ")
