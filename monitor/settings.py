@@ -137,7 +137,7 @@ class LoadedSettings:
     unset_variables: tuple[tuple[str, str], ...]  # (field path, variable name)
     # Files read as if they held this text (`monitor sources add` validates an edit before
     # writing it): included source files, by resolved path.
-    overlay: Mapping[Path, str] = field(default_factory=dict)
+    overlay: Mapping[Path, str] = field(default_factory=dict, hash=False)
 
     def resolve(self, relative: str) -> Path:
         """A path from the config file, relative to the config file's folder."""

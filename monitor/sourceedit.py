@@ -20,6 +20,7 @@ import email.utils
 import fcntl
 import io
 import os
+import re
 import stat
 import tempfile
 import xml.etree.ElementTree as ElementTree
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
@@ -125,12 +127,18 @@ def _edited(
     what: str,
 ) -> str:
     """``text`` (the file at ``path``) changed by ``change`` on its round-trip data, which
-    returns the lines it may replace; ConfigError when no indentation reproduces the rest."""
+    returns the lines it may replace. Every other line stays as it is: the editor's output is
+    used when it reproduces them, else only its inserted (or deleted) lines are applied to
+    the file's own lines, and kept when the result reads as the edited data. ConfigError
+    when neither works."""
     if not text.endswith("\n"):
         text += "\n"
+    original = text.splitlines(keepends=True)
     for indent in _INDENTS:
         yaml = _yaml(indent)
+        yaml.explicit_start = _EXPLICIT_START.match(text) is not None
         try:
+            base = _dump(yaml, yaml.load(text))
             data = yaml.load(text)
         except RuamelError as error:
             raise ConfigError(f"{path}: not valid YAML ({error}); fix it first") from None
@@ -138,10 +146,46 @@ def _edited(
         new = _dump(yaml, data)
         if _only(kind, text, new, free):
             return new
+        spliced = _splice(original, base, new, kind, free)
+        if spliced is not None and _same_data(spliced, new):
+            return spliced
     raise ConfigError(
         f"{path}: {what} would rewrite other lines of this file (its layout is one the YAML "
         "editor cannot reproduce), so nothing was changed; make the change by hand"
     )
+
+
+_EXPLICIT_START = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*---(?:[ \t]|\n|$)")
+
+
+def _splice(original: list[str], base: str, new: str, kind: str, free: set[int]) -> str | None:
+    """``original`` with the lines that ``new`` inserts into (or deletes from) ``base``, the
+    editor's rendering of it, when the two have one line for each line."""
+    rendered = base.splitlines(keepends=True)
+    if len(rendered) != len(original):
+        return None
+    edited = new.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, rendered, edited, autojunk=False)
+    result: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            result.extend(original[i1:i2])
+        elif tag == kind == "insert":
+            result.extend(edited[j1:j2])
+        elif tag == kind == "delete":
+            continue
+        elif tag == "replace" and set(range(i1, i2)) <= free:
+            result.extend(edited[j1:j2])
+        else:
+            return None
+    return "".join(result)
+
+
+def _same_data(first: str, second: str) -> bool:
+    try:
+        return bool(pyyaml.safe_load(first) == pyyaml.safe_load(second))
+    except pyyaml.YAMLError:
+        return False
 
 
 def _trailing_slots(item: Any) -> list[Any] | None:
@@ -380,7 +424,14 @@ def _without_items(path: Path, indexes: list[int], loaded: LoadedSettings) -> st
             if index > 0:
                 _carry_trailing_comment(seq[index], seq[index - 1])
             del seq[index]
-        return set()
+        if len(seq) or not is_config:
+            return set()
+        # The list is empty now (`sources: []`): its key's line and its items' may change.
+        keys = list(data.keys())
+        first = data.lc.key("sources")[0]
+        after = keys.index("sources") + 1
+        last = data.lc.key(keys[after])[0] if after < len(keys) else len(text.splitlines())
+        return set(range(first, last))
 
     if not is_config and path == managed_path(loaded):
         data = _yaml().load(text)

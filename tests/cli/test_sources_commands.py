@@ -467,3 +467,36 @@ def test_a_credential_in_the_url_is_saved_but_never_shown(
         assert "REDACTED" in shown
     assert managed_urls(config) == [url]  # the config keeps it, as written
     assert server.requests[0].headers["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(
+    ("layout", "after_line"),
+    [
+        ("---\nsources:\n  - opml: list.opml\nfirst_run: store_only\n", 2),
+        ("poll: { interval: 10m }   # flow\nsources:\n- opml: list.opml\n\n# end\n", 2),
+        ("database_url:   sqlite:///m.db\nsources:\n    - opml: list.opml   # c\n", 2),
+        (
+            "sources:\n  - opml: list.opml\nsinks:\n- name: ops\n  url: https://h.example.org/x\n"
+            "  signing: none\n",
+            1,
+        ),
+    ],
+)
+def test_the_include_line_is_the_only_change_whatever_the_layout(
+    tmp_path: Path, layout: str, after_line: int
+) -> None:
+    config = small_config(tmp_path / "c", layout)
+    text = config.read_text(encoding="utf-8")
+    (config.parent / "list.opml").write_text(
+        '<opml><body><outline text="L" xmlUrl="https://l.example.org/f"/></body></opml>',
+        encoding="utf-8",
+    )
+    url = "https://n.example.org/feed"
+    result = run("sources", "add", url, "--no-check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = text.splitlines(keepends=True)
+    indent = lines[after_line][: len(lines[after_line]) - len(lines[after_line].lstrip())]
+    expected = lines[: after_line + 1] + [f"{indent}- include: sources.d/*.yaml\n"]
+    assert config.read_text(encoding="utf-8") == "".join(expected + lines[after_line + 1 :])
+    assert run("sources", "remove", url, "-c", str(config), cwd=tmp_path).returncode == 0
+    assert managed_urls(config) == []
