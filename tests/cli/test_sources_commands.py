@@ -500,3 +500,14 @@ def test_the_include_line_is_the_only_change_whatever_the_layout(
     assert config.read_text(encoding="utf-8") == "".join(expected + lines[after_line + 1 :])
     assert run("sources", "remove", url, "-c", str(config), cwd=tmp_path).returncode == 0
     assert managed_urls(config) == []
+
+
+def test_check_reports_an_included_files_problems_with_the_configs_own(tmp_path: Path) -> None:
+    config = small_config(
+        tmp_path / "c", "poll: {intervall: 5m}\nsources:\n  - include: more.yaml\n"
+    )
+    (config.parent / "more.yaml").write_text("- name: B\n  urll: https://b.example.org/f\n")
+    result = run("check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "poll.intervall: unknown key" in result.stderr
+    assert f"{config.parent / 'more.yaml'}:2: sources[0].urll: unknown key" in result.stderr
