@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from monitor.db.store import Store
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, SkippedSource
+    from monitor.sourceedit import Edit, FeedCheck, Located
+    from monitor.validate import ValidConfig
 
 app = typer.Typer(
     help="Watch news feeds for named actors and places; send signed webhook alerts.",
@@ -41,8 +43,10 @@ app = typer.Typer(
 )
 alerts_app = typer.Typer(help="Alert deliveries: list them, re-queue dead ones.")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sources_app = typer.Typer()
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -647,9 +651,14 @@ def replay(
         render_replay(out, report)
 
 
-@app.command()
-def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Feed health: last poll, status, consecutive failures, last error, next poll."""
+@sources_app.callback(invoke_without_command=True)
+def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Feed health: last poll, status, consecutive failures, last error, next poll.
+
+    Subcommands add, remove, import and export the configured sources."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = config  # `monitor sources --config X add URL`
+        return
 
     runtime = _runtime(config, need_sinks=False, create=False)
     try:
@@ -868,6 +877,305 @@ def _one_delivery(runtime: Runtime, given: str) -> str:
 def _shown_id(given: str) -> str:
     """A delivery id as typed, shown on one line."""
     return repr(given[:64])
+
+
+# --- monitor sources add / remove / import / export (monitor/sourceedit.py) ----------------
+
+NoCheckOption = Annotated[
+    bool,
+    typer.Option("--no-check", help="Save without fetching the feed first."),
+]
+
+
+class ExportFormat(StrEnum):
+    """The formats ``monitor sources export`` writes."""
+
+    opml = "opml"
+    yaml = "yaml"
+
+
+def _sources_config(ctx: typer.Context, config: Path | None) -> tuple[LoadedSettings, ValidConfig]:
+    """The config a sources subcommand edits, valid as `monitor check` wants it (sinks'
+    secrets aside); else one line per problem, exit 2."""
+    from monitor.redact import use_secret_params
+    from monitor.validate import validate_config
+
+    loaded = _settings(config or (ctx.obj if isinstance(ctx.obj, Path) else None))
+    use_secret_params(loaded.settings.redact_query_params)
+    try:
+        return loaded, validate_config(loaded, need_sinks=False)
+    except ConfigError as error:
+        fail(error)
+
+
+def _validated(loaded: LoadedSettings, edit: Edit, before: ValidConfig) -> None:
+    """Refuse ``edit`` (exit 2, nothing written) unless the config it makes is valid; show
+    the warnings it adds."""
+    from monitor.sourceedit import validate_edit
+
+    try:
+        after = validate_edit(loaded, edit)
+    except ConfigError as error:
+        for problem in error.problems:
+            err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
+        err.print("the config would not be valid: nothing was changed", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    for warning in after.warnings:
+        if warning not in before.warnings:
+            err.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
+
+
+def _save(
+    loaded: LoadedSettings, plan: Callable[[LoadedSettings], Edit], before: ValidConfig
+) -> None:
+    """Plan the edit on the config as it is now, validate it and write it, with the config
+    folder locked throughout (another command may have changed the files meanwhile)."""
+    from monitor.sourceedit import SourceEditError, apply, editing
+
+    with editing(loaded):
+        current = _settings(loaded.path)
+        edit = plan(current)
+        _validated(current, edit, before)
+        try:
+            apply(current, edit)
+        except SourceEditError as error:
+            fail(error, EXIT_PROBLEM)
+    for note in edit.notes:
+        out.print(escape(note))
+
+
+def _plan_add(loaded: LoadedSettings, items: list[dict[str, object]]) -> Edit:
+    from monitor.sourceedit import plan_add
+
+    try:
+        return plan_add(loaded, items)
+    except ConfigError as error:
+        fail(error)
+
+
+def _checked(loaded: LoadedSettings, urls: list[str], progress: bool) -> list[FeedCheck]:
+    """Fetch and parse each feed once, as the service would (its limits, its address guard),
+    showing progress on standard error."""
+    from monitor.runtime import http_options
+    from monitor.sourceedit import check_feeds
+
+    settings = loaded.settings
+    total = len(urls)
+    count = 0
+
+    def line(check: FeedCheck) -> None:
+        nonlocal count
+        count += 1
+        if check.error is None:
+            entries = plural(check.entries, "entry", "entries")
+            err.print(f"[{count}/{total}] ok {redact_url(check.url)}: {entries}", markup=False)
+        else:
+            err.print(f"[{count}/{total}] failed {check.error}", markup=False)
+
+    def run(done: Callable[[FeedCheck], None] | None) -> list[FeedCheck]:
+        return asyncio.run(
+            check_feeds(
+                urls,
+                http_options(settings),
+                concurrency=settings.poll.concurrency,
+                per_host=settings.poll.per_host,
+                done=done,
+            )
+        )
+
+    if not progress:
+        return run(None)
+    if not err.is_terminal:
+        return run(line)
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=False) as bar:
+        task = bar.add_task("checking feeds", total=total)
+        return run(lambda _check: bar.advance(task))
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The feed's URL (http:// or https://).")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Its name (default: the feed's title).", show_default=False),
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option("--interval", help="Its own poll interval (10m, 1h).", show_default=False),
+    ] = None,
+    watchlist: Annotated[
+        str | None,
+        typer.Option("--watchlist", help="Not supported yet (every watchlist sees every source)."),
+    ] = None,
+    no_check: NoCheckOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a source to sources.d/cli.yaml beside the config (fetched once first)."""
+    from monitor.config_errors import did_you_mean
+    from monitor.sourceedit import MANAGED_FILE, default_name
+
+    loaded, before = _sources_config(ctx, config)
+    if watchlist is not None:
+        names = [w.name for w in before.watchlists]
+        if watchlist not in names:
+            hint = did_you_mean(watchlist, names) if names else "the config lists none"
+            fail(f"--watchlist: no watchlist is named {watchlist!r}; {hint}")
+        fail(
+            f"--watchlist {watchlist}: tying a source to one watchlist is not supported yet; "
+            "every watchlist matches the articles of every source, so add it without "
+            "--watchlist (nothing was saved)"
+        )
+    url = url.strip()
+    known = {spec.url: spec.name for spec in before.specs}
+    if url in known:
+        fail(
+            f"{redact_url(url)} is already configured, as {known[url]!r}: nothing was changed",
+            EXIT_PROBLEM,
+        )
+
+    def entry(chosen: str) -> dict[str, object]:
+        item: dict[str, object] = {"name": chosen, "url": url}
+        if interval is not None:
+            item["interval"] = interval
+        return item
+
+    # The URL and interval are judged before any request: a bad one writes and fetches nothing.
+    _validated(loaded, _plan_add(loaded, [entry(name or default_name(url, None))]), before)
+    check = None
+    if not no_check:
+        (check,) = _checked(loaded, [url], progress=False)
+        if check.error is not None:
+            fail(
+                f"{check.error}; nothing was saved (add --no-check to save it anyway)",
+                EXIT_PROBLEM,
+            )
+        title = repr(check.title) if check.title else "(no title)"
+        entries = plural(check.entries, "entry", "entries")
+        out.print(f"feed OK: {escape(title)}, {entries}")
+    chosen = name or default_name(url, check)
+    _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before)
+    out.print(
+        f"added {escape(repr(chosen))} ({escape(redact_url(url))}) to "
+        f"{escape(str(loaded.resolve(MANAGED_FILE)))}"
+    )
+
+
+@sources_app.command("remove")
+def sources_remove(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The source's name or URL.", show_default=False)],
+    config: ConfigOption = None,
+) -> None:
+    """Remove a source from the YAML file that lists it (comments kept)."""
+    from monitor.sourceedit import SourceEditError, plan_remove
+
+    loaded, before = _sources_config(ctx, config)
+    removed: list[Located] = []
+
+    def plan(current: LoadedSettings) -> Edit:
+        try:
+            edit, found = plan_remove(current, source.strip())
+        except SourceEditError as error:
+            fail(error, EXIT_PROBLEM)
+        except ConfigError as error:
+            fail(error)
+        removed.extend(found)
+        return edit
+
+    _save(loaded, plan, before)
+    for item in removed:
+        out.print(
+            f"removed {escape(repr(item.name))} ({escape(redact_url(item.url))}) from "
+            f"{escape(str(item.file))}"
+        )
+
+
+@sources_app.command("import")
+def sources_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="An OPML file, or a YAML sources list (what `export --format yaml` writes).",
+            show_default=False,
+        ),
+    ],
+    no_check: NoCheckOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add the feeds of an OPML (or YAML) file that are not configured yet.
+
+    Each new feed is fetched once first (unless --no-check); the good ones are saved in one
+    write, the failed ones listed and left out (then exit 1)."""
+    from monitor.sourceedit import MANAGED_FILE, read_import
+
+    loaded, before = _sources_config(ctx, config)
+    try:
+        found = read_import(file)
+    except ConfigError as error:
+        fail(error)
+    known = {spec.url for spec in before.specs}
+    new = [item for item in found if str(item["url"]) not in known]
+    skipped = len(found) - len(new)
+    out.print(
+        f"{escape(str(file))}: {plural(len(found), 'feed')}, "
+        f"{skipped} already configured (skipped), {len(new)} new"
+    )
+    if not new:
+        return
+    _validated(loaded, _plan_add(loaded, new), before)  # nothing fetched for a bad file
+    failed: list[tuple[dict[str, object], FeedCheck]] = []
+    good = new
+    if not no_check:
+        checks = _checked(loaded, [str(item["url"]) for item in new], progress=True)
+        good = [item for item, check in zip(new, checks, strict=True) if check.error is None]
+        failed = [(i, c) for i, c in zip(new, checks, strict=True) if c.error is not None]
+    if good:
+        _save(loaded, lambda current: _plan_add(current, good), before)
+    out.print(
+        f"added {plural(len(good), 'source')} to {escape(str(loaded.resolve(MANAGED_FILE)))}"
+        + (f"; {len(failed)} failed, not added:" if failed else "")
+    )
+    for item, check in failed:
+        out.print(f"  {escape(repr(item['name']))}: {escape(check.error or '')}")
+    if failed:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+@sources_app.command("export")
+def sources_export(
+    ctx: typer.Context,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", case_sensitive=False, help="opml or yaml.")
+    ] = ExportFormat.opml,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (default: standard output)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write every configured source as OPML 2.0 or as a YAML `sources:` list.
+
+    OPML files are expanded and included files included; URLs are written as configured,
+    credentials included."""
+    from monitor.sourceedit import SourceEditError, export_opml, export_yaml, write_atomically
+
+    loaded, valid = _sources_config(ctx, config)
+    if format is ExportFormat.yaml:
+        text = export_yaml(valid.specs, loaded.settings)
+    else:
+        text = export_opml(valid.specs)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomically(output, text)
+    except SourceEditError as error:
+        fail(error, EXIT_PROBLEM)
+    err.print(f"wrote {plural(len(valid.specs), 'source')} to {output}", markup=False)
 
 
 @db_app.command("upgrade")
