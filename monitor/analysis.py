@@ -97,10 +97,12 @@ def _start_worker(
     _die_with(parent)
     # A spawned worker logs (and shows warnings) as the service does: JSON lines stay JSON.
     configure_worker_logging(log_setup)
-    # The service handles SIGINT/SIGTERM and stops the pool itself; a Ctrl-C sent to the
-    # whole process group must not kill a worker in the middle of a feed.
+    # The service handles SIGINT/SIGTERM/SIGHUP and stops the pool itself; a Ctrl-C (or a
+    # terminal's hangup) sent to the whole process group must not kill a worker in the
+    # middle of a feed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _worker_matcher = Matcher(watchlists, excerpt_chars=excerpt_chars)
 
 
@@ -150,6 +152,8 @@ class Analyser:
         self.workers = workers
         self.deadline = ANALYSIS_DEADLINE
         self._pool: ProcessPoolExecutor | None = None
+        # Pools of earlier watchlists (`reload`) finishing the feeds they had in hand.
+        self._retired: list[ProcessPoolExecutor] = []
         self._folder: str | None = None
 
     def _results_folder(self) -> str:
@@ -197,13 +201,31 @@ class Analyser:
             return _take_result(path)
         raise WorkerDied(f"{redact_url(url)}: the worker process parsing this feed died, twice")
 
+    def reload(
+        self, matcher: Matcher, watchlists: Sequence[Watchlist], *, excerpt_chars: int, workers: int
+    ) -> None:
+        """Analyse with new watchlists from the next feed on (a config reload): new workers
+        load them; the feeds the current workers have in hand finish on them, with the
+        watchlists they started with, and then those workers exit."""
+        self._matcher = matcher
+        self._watchlists = tuple(watchlists)
+        self._excerpt_chars = excerpt_chars
+        self.workers = workers
+        old, self._pool = self._pool, None
+        if old is not None:
+            self._retired.append(old)
+            old.shutdown(wait=False)  # the work in hand still finishes; then the workers exit
+
     def _discard(self, pool: ProcessPoolExecutor, why: str) -> None:
         """Replace ``pool`` (once, whichever feed finds it broken first): kill its workers,
         so none is left running a feed nobody waits for."""
-        if self._pool is not pool:
+        if self._pool is pool:
+            self._pool = None
+        elif pool in self._retired:
+            self._retired.remove(pool)
+        else:
             return
         log.warning("%s", why)
-        self._pool = None
         for pid in list(getattr(pool, "_processes", None) or {}):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -221,6 +243,9 @@ class Analyser:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        for pool in self._retired:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._retired.clear()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

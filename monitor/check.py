@@ -4,6 +4,7 @@ the line or field, and the fix. Keeps going after the first problem."""
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from monitor.settings import (
     unset_variable,
     watchlist_entries,
 )
+from monitor.sourcefiles import read_included
 from monitor.validate import (
     read_sources,
     sink_name_taken,
@@ -257,6 +259,15 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
             except ConfigError as error:
                 where = f"{path}:{line_of(node, ('sources', index, 'opml')) or '?'}"
                 problems.extend(f"{where}: sources[{index}].opml: {p}" for p in error.problems)
+        include = raw.get("include") if isinstance(raw, dict) else None
+        if isinstance(include, str) and include:
+            pattern = resolve_from(path, include)
+            matched = sorted(glob.glob(str(pattern))) if glob.has_magic(include) else [pattern]
+            for included in matched:
+                try:
+                    read_included(Path(included))
+                except ConfigError as error:
+                    problems.extend(error.problems)
     first_entry: dict[Path, int] = {}
     for index, file, sinks in _raw_watchlists(data):
         if file is None:

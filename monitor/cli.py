@@ -17,15 +17,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor import __version__
+from monitor.durations import format_duration
 from monitor.errors import ConfigError, DatabaseError, MonitorError
 from monitor.logs import apply_config, configure_logging
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url
+from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from monitor.db.instances import InstanceRow
+    from monitor.db.sources import SourceRow
+    from monitor.db.store import Store
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, SkippedSource
+    from monitor.sourceedit import Edit, FeedCheck, Located
+    from monitor.validate import ValidConfig
 
 app = typer.Typer(
     help="Watch news feeds for named actors and places; send signed webhook alerts.",
@@ -35,8 +44,10 @@ app = typer.Typer(
 )
 alerts_app = typer.Typer(help="Alert deliveries: list them, re-queue dead ones.")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sources_app = typer.Typer()
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -57,6 +68,7 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1  # the command ran and found a problem (check, match, alerts retry ID)
 EXIT_USAGE = 2  # a usage error, or the command could not start (config, database)
 EXIT_SOURCE_FAILED = 3  # once: a source failed, or waits out a back-off after failing
+EXIT_NO_SERVICE = 3  # reload: no service runs on the database (none was signalled)
 EXIT_NOT_DELIVERED = 4  # once: an alert is not delivered (waits for a retry, or dead); wins
 
 
@@ -266,7 +278,7 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
 
 
 def _skip_text(skipped: SkippedSource) -> str:
-    from monitor.service import SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER
+    from monitor.service import SKIPPED_BACKOFF, SKIPPED_GONE, SKIPPED_RETRY_AFTER
 
     until = _short(skipped.until)
     failed = f"after {plural(skipped.failures, 'failure')} ({skipped.last_error_reason})"
@@ -274,6 +286,8 @@ def _skip_text(skipped: SkippedSource) -> str:
         return f"in error back-off until {until}, {failed}"
     if skipped.why == SKIPPED_RETRY_AFTER:
         return f"its server's Retry-After holds it until {until}, {failed}"
+    if skipped.why == SKIPPED_GONE:
+        return "gone (410): not polled until its config entry changes"
     return "held by another instance"
 
 
@@ -340,6 +354,163 @@ def check(config: ConfigOption = None) -> None:
         err.print(f"{plural(len(problems), 'problem')} found")
         raise typer.Exit(1)
     out.print("[green]config OK[/green]")
+
+
+@app.command()
+def reload(
+    config: ConfigOption = None,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="Seconds to wait for the service to take the new config."),
+    ] = 10.0,
+    no_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-check",
+            help="Signal without validating the config here first (when this shell lacks "
+            "the environment of the service, such as its ${VAR}s).",
+        ),
+    ] = False,
+) -> None:
+    """Make the running service re-read its config (SIGHUP), and say whether it took it.
+
+    The config is validated here first, as `monitor check` words it. Exit 0: reloaded (the
+    new generation is printed); 1: the service refused the new config (its log says why) or
+    could not be signalled; 2: the config is invalid (nothing was signalled), or the
+    database cannot be read; 3: no service runs on the database."""
+    from monitor.db.problems import sqlite_path
+    from monitor.db.store import Store
+    from monitor.redact import use_secret_params
+    from monitor.reload import find_services, send_sighup
+    from monitor.validate import validate_config
+
+    try:
+        loaded = load_settings(config)
+        if not no_check:
+            use_secret_params(loaded.settings.redact_query_params)
+            validate_config(loaded, need_sinks=True)
+    except ConfigError as error:
+        for problem in error.problems:
+            err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
+        err.print(f"{plural(len(error.problems), 'problem')} found")
+        err.print("the service was not signalled: fix the config, then run `monitor reload` again")
+        raise typer.Exit(EXIT_USAGE) from None
+    store = Store(loaded.settings.database_url)
+    try:
+        database = sqlite_path(store.database.engine)
+        shown = str(database) if database else redact_url(store.url)
+        instances = []
+        if _has_schema(store, database):  # else no service ever ran on it
+            store.prepare(allow_create=False, writable=False)
+            instances = store.list_instances()
+        found = find_services(instances, datetime.now(UTC), sqlite=database)
+        if not found.here:
+            if found.not_a_service:
+                err.print(f"{found.not_a_service}; nothing was signalled", markup=False)
+            for row in found.elsewhere:
+                _print_elsewhere(row)
+            err.print(f"no service is running on {shown}", markup=False)
+            raise typer.Exit(EXIT_NO_SERVICE)
+        if len(found.here) > 1:
+            out.print(
+                f"{len(found.here)} services run on {shown} on this host: signalling each",
+                markup=False,
+            )
+        for row in found.elsewhere:
+            _print_elsewhere(row)
+        for row in found.here:
+            if row.config_path and Path(row.config_path) != loaded.path:
+                err.print(
+                    f"note: the service (pid {row.pid}) reads {row.config_path}, not "
+                    f"{loaded.path}: it reloads its own file",
+                    markup=False,
+                )
+        code = _signal_and_wait(store, found.here, wait, send_sighup)
+    except MonitorError as error:
+        fail(error)
+    finally:
+        store.close()
+    raise typer.Exit(code)
+
+
+def _has_schema(store: Store, database: Path | None) -> bool:
+    """Whether the database exists and has a schema (``database``: its SQLite file)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from monitor.db.engine import current_revision
+    from monitor.db.problems import unusable
+
+    if database is not None and not database.exists():
+        return False
+    try:
+        return current_revision(store.database.engine) is not None
+    except DBAPIError as error:
+        raise unusable(store.database.engine, error) from None
+
+
+def _print_elsewhere(row: InstanceRow) -> None:
+    err.print(
+        f"a service runs on host {row.hostname} (pid {row.pid}): it cannot be signalled "
+        "from here; reload it on that host (`monitor reload` there, `systemctl reload "
+        "<unit>`, or `docker compose kill -s HUP <service>`)",
+        markup=False,
+    )
+
+
+def _signal_and_wait(
+    store: Store,
+    rows: list[InstanceRow],
+    wait: float,
+    send_sighup: Callable[[int], str | None],
+) -> int:
+    """SIGHUP each instance of ``rows``; wait up to ``wait`` seconds for the generation of
+    each to go up; print one line each; the exit code."""
+    import time
+
+    several = len(rows) > 1
+    waiting = {}
+    code = EXIT_OK
+    for row in rows:
+        prefix = f"{row.hostname}:{row.pid}: " if several else ""
+        problem = send_sighup(row.pid)
+        if problem:
+            err.print(f"{prefix}could not signal the service (pid {row.pid}): {problem}")
+            code = EXIT_PROBLEM
+        else:
+            waiting[row.owner] = (row, prefix)
+    deadline = time.monotonic() + wait
+    while waiting:
+        now = {r.owner: r for r in store.list_instances() if r.owner in waiting}
+        for owner, (before, prefix) in list(waiting.items()):
+            after = now.get(owner)
+            if after is not None and after.config_generation > before.config_generation:
+                out.print(f"{prefix}reloaded: generation {after.config_generation}", markup=False)
+                del waiting[owner]
+            elif after is not None and after.reload_failed_at != before.reload_failed_at:
+                err.print(
+                    f"{prefix}the service refused the new config (generation still "
+                    f"{after.config_generation}):",
+                    markup=False,
+                )
+                for line in (after.reload_error or "").splitlines():
+                    err.print(f"{prefix}  {line}", markup=False)
+                code = EXIT_PROBLEM
+                del waiting[owner]
+            elif after is None or after.stopped_at is not None:
+                err.print(f"{prefix}the service stopped before it reloaded", markup=False)
+                code = EXIT_PROBLEM
+                del waiting[owner]
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    for before, prefix in waiting.values():
+        err.print(
+            f"{prefix}the service refused the new config: see its log (generation still "
+            f"{before.config_generation} after {wait:g} s)",
+            markup=False,
+        )
+        code = EXIT_PROBLEM
+    return code
 
 
 @app.command()
@@ -514,9 +685,14 @@ def replay(
         render_replay(out, report)
 
 
-@app.command()
-def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Feed health: last poll, status, consecutive failures, last error, next poll."""
+@sources_app.callback(invoke_without_command=True)
+def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Feed health: last poll, status, consecutive failures, last error, next poll.
+
+    Subcommands add, remove, import and export the configured sources."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = config  # `monitor sources --config X add URL`
+        return
 
     runtime = _runtime(config, need_sinks=False, create=False)
     try:
@@ -530,16 +706,24 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     # (in the name too: a source from an OPML outline without a title is named by its URL).
     names = {r.id: redact_text(r.name) for r in rows}
     errors = {r.id: redact_text(r.last_error, r.url) if r.last_error else None for r in rows}
+    unhealthy_after = runtime.settings.poll.unhealthy_after
     if as_json:
         data = [
             {
                 "name": names[r.id],
                 "url": redact_url(r.url),
                 "enabled": r.enabled,
-                "interval_seconds": int(r.interval.total_seconds()),
+                "health": r.health(unhealthy_after),
+                "interval_seconds": int(r.base_interval.total_seconds()),
+                "schedule": _schedule_reason(r),
+                "pinned": r.interval_pinned,
+                "entry_rate_per_hour": r.entry_rate_per_hour,
+                "hint_seconds": int(r.hint.total_seconds()) if r.hint else None,
+                "moved_to": redact_url(r.moved_to) if r.moved_to else None,
+                "gone_at": _iso(r.gone_at),
                 "last_polled_at": _iso(r.last_polled_at),
                 "last_success_at": _iso(r.last_success_at),
-                "next_poll_at": _iso(r.next_poll_at),
+                "next_poll_at": None if r.gone_at or not r.enabled else _iso(r.next_poll_at),
                 "last_status": r.last_status,
                 "consecutive_failures": r.consecutive_failures,
                 "last_error_reason": r.last_error_reason,
@@ -550,19 +734,66 @@ def sources(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         ]
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
-    table = Table("name", "status", "fails", "last poll", "next poll", "stored", "last error")
+    table = Table(
+        "name", "health", "status", "interval", "fails", "last poll", "next poll", "stored", "note"
+    )
     for r in rows:
-        state = "disabled" if not r.enabled else (str(r.last_status or "-"))
+        note = f"{r.last_error_reason}: {_without_url(errors[r.id], r.url)}" if r.last_error else ""
+        if r.moved_to:
+            note = (
+                f"moved permanently to {redact_url(r.moved_to)}: update its URL in the config"
+                + (f"; {note}" if note else "")
+            )
+        pollable = r.enabled and r.gone_at is None
         table.add_row(
             names[r.id],
-            state,
+            r.health(unhealthy_after),
+            str(r.last_status or "-"),
+            f"{format_duration(r.base_interval)} {_schedule_reason(r)}",
             str(r.consecutive_failures),
             _short(r.last_polled_at),
-            _short(r.next_poll_at),
+            _short(r.next_poll_at) if pollable else "-",
             str(r.articles_stored),
-            f"{r.last_error_reason}: {_without_url(errors[r.id], r.url)}" if r.last_error else "",
+            note,
         )
     out.print(table)
+
+
+def _schedule_reason(row: SourceRow) -> str:
+    """Why the source's interval is what it is (`monitor.schedule`): pinned, initial,
+    adaptive, hint, backoff or gone."""
+    if row.gone_at is not None:
+        return GONE
+    if row.consecutive_failures:
+        return BACKOFF
+    return row.schedule_reason or (PINNED if row.interval_pinned else INITIAL)
+
+
+@app.command()
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """One screen for an operator: is a service running on this database, source health,
+    recent activity, the outbox, the last errors. Reads only; never creates a database.
+
+    Exit 0: running and healthy; 1: running but degraded (unhealthy or gone sources, dead
+    letters, a delivery pending for over 15 min); 3: no service running on this database;
+    2: it could not start (config, database)."""
+    from monitor.status import render_status, status_json, verdict
+
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
+    unhealthy_after = runtime.settings.poll.unhealthy_after
+    try:
+        report = runtime.store.status(runtime.clock(), unhealthy_after=unhealthy_after)
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.store.close()
+    sink_urls = [sink.url for sink in runtime.settings.sinks]
+    if as_json:
+        document = status_json(report, unhealthy_after, sink_urls)
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_status(report, unhealthy_after, sink_urls) + "\n")
+    raise typer.Exit(verdict(report).exit_code)
 
 
 @alerts_app.callback(invoke_without_command=True)
@@ -680,6 +911,305 @@ def _one_delivery(runtime: Runtime, given: str) -> str:
 def _shown_id(given: str) -> str:
     """A delivery id as typed, shown on one line."""
     return repr(given[:64])
+
+
+# --- monitor sources add / remove / import / export (monitor/sourceedit.py) ----------------
+
+NoCheckOption = Annotated[
+    bool,
+    typer.Option("--no-check", help="Save without fetching the feed first."),
+]
+
+
+class ExportFormat(StrEnum):
+    """The formats ``monitor sources export`` writes."""
+
+    opml = "opml"
+    yaml = "yaml"
+
+
+def _sources_config(ctx: typer.Context, config: Path | None) -> tuple[LoadedSettings, ValidConfig]:
+    """The config a sources subcommand edits, valid as `monitor check` wants it (sinks'
+    secrets aside); else one line per problem, exit 2."""
+    from monitor.redact import use_secret_params
+    from monitor.validate import validate_config
+
+    loaded = _settings(config or (ctx.obj if isinstance(ctx.obj, Path) else None))
+    use_secret_params(loaded.settings.redact_query_params)
+    try:
+        return loaded, validate_config(loaded, need_sinks=False)
+    except ConfigError as error:
+        fail(error)
+
+
+def _validated(loaded: LoadedSettings, edit: Edit, before: ValidConfig) -> None:
+    """Refuse ``edit`` (exit 2, nothing written) unless the config it makes is valid; show
+    the warnings it adds."""
+    from monitor.sourceedit import validate_edit
+
+    try:
+        after = validate_edit(loaded, edit)
+    except ConfigError as error:
+        for problem in error.problems:
+            err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
+        err.print("the config would not be valid: nothing was changed", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    for warning in after.warnings:
+        if warning not in before.warnings:
+            err.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
+
+
+def _save(
+    loaded: LoadedSettings, plan: Callable[[LoadedSettings], Edit], before: ValidConfig
+) -> None:
+    """Plan the edit on the config as it is now, validate it and write it, with the config
+    folder locked throughout (another command may have changed the files meanwhile)."""
+    from monitor.sourceedit import SourceEditError, apply, editing
+
+    with editing(loaded):
+        current = _settings(loaded.path)
+        edit = plan(current)
+        _validated(current, edit, before)
+        try:
+            apply(current, edit)
+        except SourceEditError as error:
+            fail(error, EXIT_PROBLEM)
+    for note in edit.notes:
+        out.print(escape(note))
+
+
+def _plan_add(loaded: LoadedSettings, items: list[dict[str, object]]) -> Edit:
+    from monitor.sourceedit import plan_add
+
+    try:
+        return plan_add(loaded, items)
+    except ConfigError as error:
+        fail(error)
+
+
+def _checked(loaded: LoadedSettings, urls: list[str], progress: bool) -> list[FeedCheck]:
+    """Fetch and parse each feed once, as the service would (its limits, its address guard),
+    showing progress on standard error."""
+    from monitor.runtime import http_options
+    from monitor.sourceedit import check_feeds
+
+    settings = loaded.settings
+    total = len(urls)
+    count = 0
+
+    def line(check: FeedCheck) -> None:
+        nonlocal count
+        count += 1
+        if check.error is None:
+            entries = plural(check.entries, "entry", "entries")
+            err.print(f"[{count}/{total}] ok {redact_url(check.url)}: {entries}", markup=False)
+        else:
+            err.print(f"[{count}/{total}] failed {check.error}", markup=False)
+
+    def run(done: Callable[[FeedCheck], None] | None) -> list[FeedCheck]:
+        return asyncio.run(
+            check_feeds(
+                urls,
+                http_options(settings),
+                concurrency=settings.poll.concurrency,
+                per_host=settings.poll.per_host,
+                done=done,
+            )
+        )
+
+    if not progress:
+        return run(None)
+    if not err.is_terminal:
+        return run(line)
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=False) as bar:
+        task = bar.add_task("checking feeds", total=total)
+        return run(lambda _check: bar.advance(task))
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The feed's URL (http:// or https://).")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Its name (default: the feed's title).", show_default=False),
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option("--interval", help="Its own poll interval (10m, 1h).", show_default=False),
+    ] = None,
+    watchlist: Annotated[
+        str | None,
+        typer.Option("--watchlist", help="Not supported yet (every watchlist sees every source)."),
+    ] = None,
+    no_check: NoCheckOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a source to sources.d/cli.yaml beside the config (fetched once first)."""
+    from monitor.config_errors import did_you_mean
+    from monitor.sourceedit import MANAGED_FILE, default_name
+
+    loaded, before = _sources_config(ctx, config)
+    if watchlist is not None:
+        names = [w.name for w in before.watchlists]
+        if watchlist not in names:
+            hint = did_you_mean(watchlist, names) if names else "the config lists none"
+            fail(f"--watchlist: no watchlist is named {watchlist!r}; {hint}")
+        fail(
+            f"--watchlist {watchlist}: tying a source to one watchlist is not supported yet; "
+            "every watchlist matches the articles of every source, so add it without "
+            "--watchlist (nothing was saved)"
+        )
+    url = url.strip()
+    known = {spec.url: spec.name for spec in before.specs}
+    if url in known:
+        fail(
+            f"{redact_url(url)} is already configured, as {known[url]!r}: nothing was changed",
+            EXIT_PROBLEM,
+        )
+
+    def entry(chosen: str) -> dict[str, object]:
+        item: dict[str, object] = {"name": chosen, "url": url}
+        if interval is not None:
+            item["interval"] = interval
+        return item
+
+    # The URL and interval are judged before any request: a bad one writes and fetches nothing.
+    _validated(loaded, _plan_add(loaded, [entry(name or default_name(url, None))]), before)
+    check = None
+    if not no_check:
+        (check,) = _checked(loaded, [url], progress=False)
+        if check.error is not None:
+            fail(
+                f"{check.error}; nothing was saved (add --no-check to save it anyway)",
+                EXIT_PROBLEM,
+            )
+        title = repr(check.title) if check.title else "(no title)"
+        entries = plural(check.entries, "entry", "entries")
+        out.print(f"feed OK: {escape(title)}, {entries}")
+    chosen = name or default_name(url, check)
+    _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before)
+    out.print(
+        f"added {escape(repr(chosen))} ({escape(redact_url(url))}) to "
+        f"{escape(str(loaded.resolve(MANAGED_FILE)))}"
+    )
+
+
+@sources_app.command("remove")
+def sources_remove(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The source's name or URL.", show_default=False)],
+    config: ConfigOption = None,
+) -> None:
+    """Remove a source from the YAML file that lists it (comments kept)."""
+    from monitor.sourceedit import SourceEditError, plan_remove
+
+    loaded, before = _sources_config(ctx, config)
+    removed: list[Located] = []
+
+    def plan(current: LoadedSettings) -> Edit:
+        try:
+            edit, found = plan_remove(current, source.strip())
+        except SourceEditError as error:
+            fail(error, EXIT_PROBLEM)
+        except ConfigError as error:
+            fail(error)
+        removed.extend(found)
+        return edit
+
+    _save(loaded, plan, before)
+    for item in removed:
+        out.print(
+            f"removed {escape(repr(item.name))} ({escape(redact_url(item.url))}) from "
+            f"{escape(str(item.file))}"
+        )
+
+
+@sources_app.command("import")
+def sources_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="An OPML file, or a YAML sources list (what `export --format yaml` writes).",
+            show_default=False,
+        ),
+    ],
+    no_check: NoCheckOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add the feeds of an OPML (or YAML) file that are not configured yet.
+
+    Each new feed is fetched once first (unless --no-check); the good ones are saved in one
+    write, the failed ones listed and left out (then exit 1)."""
+    from monitor.sourceedit import MANAGED_FILE, read_import
+
+    loaded, before = _sources_config(ctx, config)
+    try:
+        found = read_import(file)
+    except ConfigError as error:
+        fail(error)
+    known = {spec.url for spec in before.specs}
+    new = [item for item in found if str(item["url"]) not in known]
+    skipped = len(found) - len(new)
+    out.print(
+        f"{escape(str(file))}: {plural(len(found), 'feed')}, "
+        f"{skipped} already configured (skipped), {len(new)} new"
+    )
+    if not new:
+        return
+    _validated(loaded, _plan_add(loaded, new), before)  # nothing fetched for a bad file
+    failed: list[tuple[dict[str, object], FeedCheck]] = []
+    good = new
+    if not no_check:
+        checks = _checked(loaded, [str(item["url"]) for item in new], progress=True)
+        good = [item for item, check in zip(new, checks, strict=True) if check.error is None]
+        failed = [(i, c) for i, c in zip(new, checks, strict=True) if c.error is not None]
+    if good:
+        _save(loaded, lambda current: _plan_add(current, good), before)
+    out.print(
+        f"added {plural(len(good), 'source')} to {escape(str(loaded.resolve(MANAGED_FILE)))}"
+        + (f"; {len(failed)} failed, not added:" if failed else "")
+    )
+    for item, check in failed:
+        out.print(f"  {escape(repr(item['name']))}: {escape(check.error or '')}")
+    if failed:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
+@sources_app.command("export")
+def sources_export(
+    ctx: typer.Context,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", case_sensitive=False, help="opml or yaml.")
+    ] = ExportFormat.opml,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (default: standard output)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write every configured source as OPML 2.0 or as a YAML `sources:` list.
+
+    OPML files are expanded and included files included; URLs are written as configured,
+    credentials included."""
+    from monitor.sourceedit import SourceEditError, export_opml, export_yaml, write_atomically
+
+    loaded, valid = _sources_config(ctx, config)
+    if format is ExportFormat.yaml:
+        text = export_yaml(valid.specs, loaded.settings)
+    else:
+        text = export_opml(valid.specs)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomically(output, text)
+    except SourceEditError as error:
+        fail(error, EXIT_PROBLEM)
+    err.print(f"wrote {plural(len(valid.specs), 'source')} to {output}", markup=False)
 
 
 @db_app.command("upgrade")

@@ -151,6 +151,13 @@ class OpmlConfig(Strict):
     first_run_window: PositiveDuration | None = None
 
 
+class IncludeConfig(Strict):
+    """Files of more sources: a glob relative to the config file (``sources.d/*.yaml``), each
+    file a YAML list of source entries (see ``monitor.sourcefiles``)."""
+
+    include: str = Field(min_length=1)
+
+
 class WatchlistConfig(Strict):
     """A watchlist file and, optionally, the sinks its alerts go to (default: every sink)."""
 

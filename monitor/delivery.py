@@ -212,18 +212,33 @@ class Outbox:
         self.owner = owner
         self.stopping = stopping
         self._wake = {name: asyncio.Event() for name in runtime.sinks}
+        self._sinks_changed = asyncio.Event()
 
     def wake(self) -> None:
         """Alerts were queued (here or, through NOTIFY, by another instance)."""
         for event in self._wake.values():
             event.set()
 
+    def sinks_changed(self) -> None:
+        """The runtime's sinks changed (a config reload): `run` starts a task for each new
+        sink; the task of a sink no longer configured stops after the send in hand, and its
+        pending deliveries stay in the database (kept pending by the task for the sinks
+        that are not configured). A changed sink is sent to with its new settings from its
+        next delivery on."""
+        for name in self.runtime.sinks:
+            self._wake.setdefault(name, asyncio.Event())
+        self.wake()
+        self._sinks_changed.set()
+
+    def _configured(self, sink: str | None) -> bool:
+        return sink is None or sink in self.runtime.sinks
+
     async def _pass(self, sink: str | None) -> list[DeliveryOutcome]:
         """Send everything due now for ``sink`` (None: sinks that are not configured)."""
         config = self.runtime.settings.delivery
         outcomes: list[DeliveryOutcome] = []
         others = tuple(self.runtime.sinks) if sink is None else ()
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self._configured(sink):
             batch = await self.runtime.store.claim_deliveries(
                 owner=self.owner,
                 now=self.runtime.clock(),
@@ -235,7 +250,7 @@ class Outbox:
             if not batch:
                 break
             for due in batch:
-                if self.stopping.is_set():
+                if self.stopping.is_set() or not self._configured(sink):
                     break  # the rest keep their lease until it expires: nothing is lost
                 outcome = await deliver_one(self.runtime, self.client, due)
                 metrics.deliveries.labels(outcome.status).inc()
@@ -253,7 +268,7 @@ class Outbox:
     async def _sink_loop(self, sink: str | None) -> None:
         tick = self.runtime.settings.delivery.tick.total_seconds()
         event = self._wake.get(sink) if sink is not None else None
-        while not self.stopping.is_set():
+        while not self.stopping.is_set() and self._configured(sink):
             if event is not None:
                 event.clear()
             try:
@@ -274,6 +289,23 @@ class Outbox:
             await wait_first(*waits, within=delay)
 
     async def run(self) -> None:
-        """Deliver until ``stopping``; a send in hand finishes first."""
-        loops = [self._sink_loop(name) for name in self.runtime.sinks] + [self._sink_loop(None)]
-        await asyncio.gather(*loops)
+        """Deliver until ``stopping``; a send in hand finishes first. One task per sink, and
+        one for the deliveries of sinks that are not configured; `sinks_changed` starts the
+        tasks of new sinks."""
+        loops: dict[str | None, asyncio.Task[None]] = {}
+        while True:
+            self._sinks_changed.clear()
+            for name, task in list(loops.items()):
+                if task.done():  # a sink no longer configured, or an unexpected error
+                    del loops[name]
+                    task.result()  # raises that error, as one failing task always did
+            if self.stopping.is_set():
+                break
+            for name in [None, *self.runtime.sinks]:
+                if name not in loops:
+                    loops[name] = asyncio.create_task(
+                        self._sink_loop(name), name=f"outbox {name or '(sinks not configured)'}"
+                    )
+            ended = asyncio.wait(list(loops.values()), return_when=asyncio.FIRST_COMPLETED)
+            await wait_first(self.stopping.wait(), self._sinks_changed.wait(), ended)
+        await asyncio.gather(*loops.values())

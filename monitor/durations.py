@@ -31,3 +31,21 @@ def parse_duration(value: object) -> timedelta:
         if text.replace(".", "", 1).isdigit():
             return timedelta(seconds=float(text))
     raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 10m, 6h or 7d")
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration in at most two units, as people read them: ``45s``, ``12m``, ``1h16m``,
+    ``2d6h`` (rounded down)."""
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+        elif parts:
+            break
+        if len(parts) == 2:
+            break
+    return "".join(parts)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import anyio
@@ -22,6 +22,7 @@ from monitor.egress import (
 )
 from monitor.errors import FetchError
 from monitor.redact import redact_url
+from monitor.schedule import cache_hint
 
 __all__ = [
     "FEED_ACCEPT",
@@ -32,6 +33,8 @@ __all__ = [
     "parse_retry_after",
     "read_limited",
 ]
+
+PERMANENT_REDIRECTS: Final = (301, 308)
 
 FEED_ACCEPT: Final = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -56,6 +59,11 @@ class FetchResult:
     content_type: str | None
     not_modified: bool
     retry_after: float | None
+    # Where permanent redirects (301/308, and only those, from the first hop on) lead: the
+    # URL to poll from now on. None when the first hop was not a permanent redirect.
+    moved_to: str | None = None
+    # How long the server says the answer stays fresh (Cache-Control max-age, Expires).
+    cache_hint: datetime.timedelta | None = None
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -119,8 +127,8 @@ async def fetch_feed(
     ``client`` comes from ``make_client(options)``, which sets the timeouts and the address
     guard; redirects are followed here, up to ``options.max_redirects``. Raises `FetchError`
     with a stable ``reason`` (timeout, connect_error, dns_error, blocked_address, tls_error,
-    http_4xx, http_5xx, rate_limited, http_error, too_large, too_many_redirects, bad_url,
-    protocol_error, network_error, decoding_error; `monitor.egress.classify_error`, shared
+    http_4xx, gone (410), http_5xx, rate_limited, http_error, too_large, too_many_redirects,
+    bad_url, protocol_error, network_error, decoding_error; `monitor.egress.classify_error`, shared
     with the webhook senders) and a ``retry_after`` attribute.
     """
     target = _checked_url(url)
@@ -134,6 +142,8 @@ async def fetch_feed(
         # are per network operation and never trip on a server that drips bytes.
         with anyio.fail_after(options.total_timeout):
             request = client.build_request("GET", target, headers=headers)
+            moved_to: str | None = None
+            permanent = True  # every hop so far was a 301/308
             for _hop in range(options.max_redirects + 1):
                 if request.url.scheme not in ("http", "https"):
                     shown = redact_url(str(request.url))
@@ -144,10 +154,14 @@ async def fetch_feed(
                 response = await client.send(request, stream=True, follow_redirects=False)
                 try:
                     if response.next_request is None:
-                        return await _read_feed_response(
+                        result = await _read_feed_response(
                             response, url, etag=etag, last_modified=last_modified, options=options
                         )
+                        return replace(result, moved_to=moved_to)
                     request = response.next_request
+                    permanent = permanent and response.status_code in PERMANENT_REDIRECTS
+                    if permanent:
+                        moved_to = str(request.url)
                 finally:
                     await response.aclose()
             message = (
@@ -174,6 +188,12 @@ async def _read_feed_response(
     status = response.status_code
     final_url = str(response.url)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
+    fresh_for = cache_hint(
+        response.headers.get("cache-control"),
+        response.headers.get("expires"),
+        response.headers.get("date"),
+        datetime.datetime.now(datetime.UTC),
+    )
     content_type = response.headers.get("content-type")
     if status == 304:
         # Not modified: keep the validators unless the server sent new ones. A 304 has no body
@@ -189,6 +209,7 @@ async def _read_feed_response(
             content_type=content_type,
             not_modified=True,
             retry_after=retry_after,
+            cache_hint=fresh_for,
         )
     if 200 <= status < 300:
         body = await read_limited(response, options)
@@ -201,6 +222,7 @@ async def _read_feed_response(
             content_type=content_type,
             not_modified=False,
             retry_after=retry_after,
+            cache_hint=fresh_for,
         )
     message = f"the server answered {status} {response.reason_phrase}".rstrip()
     if 300 <= status < 400:
@@ -209,4 +231,6 @@ async def _read_feed_response(
         message += f" at {redact_url(final_url)}"
     if retry_after is not None:
         message += f"; it asks to wait {retry_after:g} s before trying again"
-    raise _fetch_error(url, status_reason(status), message, status=status, retry_after=retry_after)
+    # 410 Gone: the feed was removed for good; the scheduler stops polling it.
+    reason = "gone" if status == 410 else status_reason(status)
+    raise _fetch_error(url, reason, message, status=status, retry_after=retry_after)

@@ -64,7 +64,7 @@ FIELDS: Final = (
     "duration_ms",  # how long the poll or the send took
     "instance",  # the service instance (host:pid:random), as in the instances table
     "signal",  # the signal that stops the service
-    "job",  # a periodic job (prune, heartbeat)
+    "job",  # a periodic job (prune, heartbeat, health)
     "source_count",  # at start: the sources the config names,
     "enabled_source_count",  # those enabled,
     "watchlist_count",  # the watchlists,

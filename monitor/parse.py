@@ -14,17 +14,20 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from monitor.errors import ParseError
 from monitor.redact import mask_credentials_of, without_credentials
+from monitor.schedule import feed_hint
 
 __all__ = ["FeedEntry", "ParsedFeed", "canonical_url", "parse_feed", "story_fingerprint"]
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _PLAIN_TYPE = "text/plain"
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+=*")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BOZO_REASON_MAX_CHARS = 200
 
@@ -116,6 +119,8 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     bozo: bool
     bozo_reason: str | None
+    # The feed's own hint of how often it changes (RSS ttl, sy:updatePeriod/Frequency).
+    update_hint: timedelta | None = None
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -182,6 +187,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         entries=tuple(entries),
         bozo=bozo_reason is not None,
         bozo_reason=bozo_reason,
+        update_hint=feed_hint(
+            _get(feed_info, "ttl"),
+            _get(feed_info, "sy_updateperiod"),
+            _get(feed_info, "sy_updatefrequency"),
+        ),
     )
 
 
@@ -369,9 +379,9 @@ def _content(raw: Mapping[str, Any], summary: str) -> str:
             continue  # out-of-line content (src=...) or an empty element
         if media_type in _HTML_TYPES:
             html_parts.append(_storable(value))
-        elif media_type.startswith("text/"):
+        elif media_type.startswith("text/") or _decoded_text(value):
             plain_parts.append(html.escape(_storable(value), quote=False))
-        # Other media types (base64 images, application/*) are not text to match on.
+        # Other media types (images, binary application/*) are not text to match on.
     if not html_parts and not plain_parts:
         return ""
 
@@ -384,6 +394,18 @@ def _content(raw: Mapping[str, Any], summary: str) -> str:
         seen.add(text)
         kept.append(fragment)
     return "\n".join(kept)
+
+
+def _decoded_text(value: str) -> bool:
+    """Whether content of a media type that is not text is text after all: feedparser
+    decodes base64 content (Atom 1.0 binary types, Atom 0.3 ``mode="base64"``) when the bytes
+    are UTF-8 text, and leaves the base64 as it was otherwise (an image)."""
+    if _CONTROL.search(value):
+        return False
+    # Base64 left as it was: lines (as encoders wrap it) of base64 characters only.
+    lines = [line.strip() for line in value.splitlines() if line.strip()]
+    encoded = all(_BASE64.fullmatch(line) for line in lines)
+    return not (encoded and sum(map(len, lines)) >= 16)
 
 
 def _visible_text(fragment: str) -> str:

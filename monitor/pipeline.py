@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -20,13 +21,22 @@ from monitor.db.articles import ArticleRecord
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
-from monitor.fetch import fetch_feed
+from monitor.fetch import FetchResult, fetch_feed
 from monitor.logs import log_fields
 from monitor.match import WatchlistMatch
-from monitor.parse import FeedEntry
+from monitor.parse import FeedEntry, ParsedFeed
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, without_credentials
 from monitor.runtime import Runtime
+from monitor.schedule import (
+    BACKOFF,
+    GONE,
+    Bounds,
+    plan,
+    seed_rate,
+    update_rate,
+    with_jitter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +99,16 @@ class Triage:
 
 
 def next_poll(
-    source: SourceRow, planned: datetime, now: datetime, retry_after: float | None
+    step: timedelta,
+    planned: datetime,
+    now: datetime,
+    retry_after: float | None,
+    spread: float = 0.0,
 ) -> datetime:
-    """The next poll after a success: one interval after the *planned* time (so a slow fetch
-    does not stretch the interval), the next free slot when polling fell behind, and never
-    sooner than a server's Retry-After."""
-    step = source.interval
+    """The next poll after a success: one interval (``step``, moved by ``spread`` -1..1 times
+    the jitter) after the *planned* time (so a slow fetch does not stretch the interval), the
+    next free slot when polling fell behind, and never sooner than a server's Retry-After."""
+    step = with_jitter(step, spread)
     planned = min(planned, now)
     missed = (now - planned) // step if step > timedelta(0) else 0
     upcoming = planned + step * (missed + 1)
@@ -120,7 +134,7 @@ def backoff(
 ) -> datetime:
     """The next poll after a failure: exponential back-off with jitter, capped at max_interval,
     never sooner than a server's Retry-After."""
-    delay = backoff_delay(runtime, source.interval, source.consecutive_failures + 1)
+    delay = backoff_delay(runtime, source.base_interval, source.consecutive_failures + 1)
     delay = delay * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random.random())  # spread retries
     if retry_after:
         delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
@@ -210,7 +224,7 @@ async def _poll(
     try:
         fetched = await fetch_feed(
             client,
-            source.url,
+            source.poll_url,
             etag=source.etag,
             last_modified=source.last_modified,
             options=runtime.http,
@@ -230,16 +244,17 @@ async def _poll(
     success = PollRecord(
         source_id=source.id,
         polled_at=now,
-        next_poll_at=next_poll(source, source.next_poll_at, now, fetched.retry_after),
+        next_poll_at=now,  # `scheduled` sets it, once the new entries are counted
         ok=True,
         status=fetched.status,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         final_url=redact_url(fetched.url),
+        moved_to=moved_to(source, fetched.moved_to),
     )
     shown = redact_url(source.url)
     if fetched.not_modified:
-        record(success)
+        record(scheduled(runtime, source, success, fetched, new_entries=0))
         log.debug(
             "polled %s: not modified",
             shown,
@@ -262,6 +277,7 @@ async def _poll(
         success = _with(success, reason="bozo", error=warning)
     triage = await _triage(runtime, source, analysed, now)
     success = _with(success, entries_seen=len(feed.entries), sightings=triage.sightings)
+    success = scheduled(runtime, source, success, fetched, new_entries=len(triage.new), feed=feed)
     if not triage.new:
         record(success)
         log.debug(
@@ -296,6 +312,80 @@ async def _poll(
         extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
     )
     return outcome
+
+
+def schedule_bounds(runtime: Runtime) -> Bounds:
+    poll = runtime.settings.poll
+    return Bounds(poll.min_interval, poll.max_interval, poll.interval)
+
+
+def scheduled(
+    runtime: Runtime,
+    source: SourceRow,
+    success: PollRecord,
+    fetched: FetchResult,
+    *,
+    new_entries: int,
+    feed: ParsedFeed | None = None,
+) -> PollRecord:
+    """``success`` with its schedule (`monitor.schedule`): the smoothed rate of new entries
+    (on the first poll, estimated from the entries' dates), the feed's and the server's
+    hints, the interval and why, and the next poll on it, jittered."""
+    now = success.polled_at
+    bounds = schedule_bounds(runtime)
+    rate: float | None
+    if source.first_polled_at is None and feed is not None:
+        rate = seed_rate((e.published or e.updated for e in feed.entries), now)
+    else:
+        since = source.last_success_at or source.last_polled_at
+        elapsed = now - since if since is not None else timedelta(0)
+        rate = update_rate(source.entry_rate_per_hour, new_entries, elapsed, bounds.initial)
+    # A 304 carries no document: the feed's own hint is the one seen last.
+    feed_said = feed.update_hint if feed is not None else source.hint
+    hints = [h for h in (feed_said, fetched.cache_hint) if h is not None]
+    plan_ = plan(
+        pinned=source.interval if source.interval_pinned else None,
+        rate=rate,
+        hint=max(hints) if hints else None,
+        bounds=bounds,
+    )
+    step = plan_.interval
+    return _with(
+        success,
+        next_poll_at=next_poll(
+            step, source.next_poll_at, now, fetched.retry_after, random.uniform(-1, 1)
+        ),
+        interval=step,
+        schedule_reason=plan_.reason,
+        rate=plan_.rate,
+        hint=plan_.hint,
+    )
+
+
+def moved_to(source: SourceRow, target: str | None) -> str | None:
+    """The URL to poll from now on after a poll that permanent redirects led to ``target``
+    (logged once, when it changes), else the one stored. The configured URL's credentials
+    go along to the same origin, never to another one."""
+    if target is None or target == source.poll_url:
+        return source.moved_to
+    original = urlsplit(source.url)
+    moved = urlsplit(target)
+    same_origin = (original.scheme, original.hostname, original.port) == (
+        moved.scheme,
+        moved.hostname,
+        moved.port,
+    )
+    if same_origin and "@" in original.netloc and "@" not in moved.netloc:
+        target = urlunsplit(moved._replace(netloc=original.netloc))
+    if target == source.url:
+        return None
+    log.warning(
+        "%s moved permanently to %s: polled there from now on; update its URL in the config",
+        redact_url(source.url),
+        redact_url(target),
+        extra=source_log_fields(source, reason="moved"),
+    )
+    return target
 
 
 def _with(poll: PollRecord, **changes: object) -> PollRecord:
@@ -358,6 +448,7 @@ def failure(
     now = runtime.clock()
     message = redact_text(message, source.url)
     shown = redact_url(source.url)
+    gone = reason == "gone"
     record(
         PollRecord(
             source_id=source.id,
@@ -367,18 +458,23 @@ def failure(
             status=status,
             reason=reason,
             error=message,
+            schedule_reason=GONE if gone else BACKOFF,
+            gone=gone,
         )
     )
-    log.warning(
-        "poll failed for %s (%s): %s",
-        shown,
-        reason,
-        message,
-        extra=source_log_fields(
-            source,
-            status="error",
-            reason=reason,
-            duration_ms=_elapsed_ms(started) if started is not None else None,
-        ),
+    fields = source_log_fields(
+        source,
+        status="error",
+        reason=reason,
+        duration_ms=_elapsed_ms(started) if started is not None else None,
     )
+    if gone:
+        log.warning(
+            "%s is gone (410): it is no longer polled; remove it from the config, or change "
+            "its entry to poll it again",
+            shown,
+            extra=fields,
+        )
+    else:
+        log.warning("poll failed for %s (%s): %s", shown, reason, message, extra=fields)
     return PollOutcome(source.name, shown, "error", error=message, reason=reason)

@@ -105,6 +105,7 @@ class Poller:
             lambda: asyncio.Semaphore(poll.per_host)
         )
         self._done = asyncio.Event()
+        self._woken = asyncio.Event()
         self._busy = 0
         self.outcomes: list[PollOutcome] = []
         self.keep_outcomes = False
@@ -157,14 +158,19 @@ class Poller:
             not_polled_since=not_polled_since,
         )
 
+    def wake(self) -> None:
+        """Look for due sources now (a config reload added or changed some)."""
+        self._woken.set()
+
     async def _sleep_until_due(self) -> None:
         """Sleep until the next planned poll, a stop, or ``poll.tick`` (another instance or
         a config change may have added due sources this one was not told about)."""
+        self._woken.clear()  # before reading: a wake after this read is not lost
         next_at = await self.runtime.store.next_poll_at()
         delay = self.runtime.settings.poll.tick.total_seconds()
         if next_at is not None:
             delay = min(delay, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
-        await wait_first(self.stopping.wait(), within=delay)
+        await wait_first(self.stopping.wait(), self._woken.wait(), within=delay)
 
     async def run(self, *, once_since: datetime | None = None) -> None:
         """Poll until ``stopping`` (or, with ``once_since``, until every source not polled

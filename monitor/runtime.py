@@ -82,18 +82,20 @@ class Runtime:
         *,
         need_sinks: bool,
         clock: Callable[[], datetime] = utc_now,
+        store: Store | None = None,
     ) -> Runtime:
         """Validate the config (`validate_config`: ConfigError with every problem), load
         watchlists and sinks, and open the database (not yet prepared).
 
         ``need_sinks`` makes an unset ``${VAR}`` in a sink an error (run, once, check).
+        ``store``: the database already open (a reload keeps it), instead of opening one.
         """
         use_secret_params(loaded.settings.redact_query_params)
         valid = validate_config(loaded, need_sinks=need_sinks)
         settings = loaded.settings
         return cls(
             loaded=loaded,
-            store=Store(settings.database_url),
+            store=Store(settings.database_url) if store is None else store,
             watchlists=valid.watchlists,
             matcher=Matcher(valid.watchlists, excerpt_chars=settings.match.excerpt_chars),
             routes=valid.routes,
@@ -103,3 +105,16 @@ class Runtime:
             http=http_options(settings),
             clock=clock,
         )
+
+    def adopt(self, other: Runtime) -> None:
+        """Take the config of ``other`` (a reload): settings, watchlists and matcher, routes,
+        sinks, HTTP options and sources. The store and the clock stay: whoever holds this
+        runtime (poller, pipeline, outbox) reads the new config from its next step on."""
+        self.loaded = other.loaded
+        self.watchlists = other.watchlists
+        self.matcher = other.matcher
+        self.routes = other.routes
+        self.sinks = other.sinks
+        self.http = other.http
+        self.specs_ = other.specs_
+        self.warnings = other.warnings

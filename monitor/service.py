@@ -1,35 +1,40 @@
 """The long-running service: a due queue polls sources as they come due, an outbox sends
 alerts the moment they are queued (the schedule lives in the database), APScheduler runs the
-periodic jobs, and SIGTERM/SIGINT stop it cleanly."""
+periodic jobs, SIGTERM/SIGINT stop it cleanly, and SIGHUP reloads the config."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import httpx
 
-from monitor import __version__
+from monitor import __version__, metrics
 from monitor.analysis import Analyser, default_workers
 from monitor.db.instances import HEARTBEAT
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
-from monitor.fetch import make_client
+from monitor.errors import ConfigError
+from monitor.fetch import HttpOptions, make_client
 from monitor.health import serve_health
-from monitor.logs import log_fields
+from monitor.logs import apply_config, log_fields
 from monitor.pipeline import BACKOFF_JITTER, PollOutcome, backoff_delay
 from monitor.plural import plural
 from monitor.poller import Poller
-from monitor.redact import redact_text, redact_url
+from monitor.redact import redact_text, redact_url, use_secret_params
+from monitor.reload import keeping_restart_only, restart_only_changes
 from monitor.runtime import Runtime
+from monitor.settings import load_settings
+from monitor.wait import wait_first
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +54,17 @@ class Service:
     runtime: Runtime
     owner: str = field(default_factory=instance_name)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The config in force: 1 at start, one more at each successful reload.
+    generation: int = 1
     _feed_client: httpx.AsyncClient | None = None
     _sink_client: httpx.AsyncClient | None = None
     _analyser: Analyser | None = None
     _outbox: Outbox | None = None
+    _poller_running: Poller | None = None
+    _reload_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    # Clients of an earlier config, closed once the requests they had in hand are over.
+    _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
+    _closers: set[asyncio.Task[None]] = field(default_factory=set)
 
     def register(self) -> None:
         """Record this service in the ``instances`` table (`monitor status`, `reload`)."""
@@ -66,7 +78,18 @@ class Service:
         )
 
     async def heartbeat(self) -> None:
+        """Every `HEARTBEAT`: tell `monitor status` this instance lives, and refresh the
+        health gauges of /metrics."""
         await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
+        await self.refresh_health()
+
+    async def refresh_health(self) -> None:
+        """Set the health gauges from `Store.status`, the numbers `monitor status` shows."""
+        now = self.runtime.clock()
+        status = await self.runtime.store.astatus(
+            now, unhealthy_after=self.runtime.settings.poll.unhealthy_after, details=False
+        )
+        metrics.show_health(status.health, now)
 
     def sync_sources(self) -> None:
         """Make the sources table follow the config; on SQLite also forget the leases of a
@@ -82,21 +105,178 @@ class Service:
             excerpt_chars=runtime.settings.match.excerpt_chars,
             workers=default_workers() if workers is None else workers,
         )
-        # As many feed connections as polls at once: a larger pool only keeps idle
-        # connections to other hosts, which the pool scans on every request (real feeds are
-        # on many hosts and polled minutes apart, so they are rarely reused anyway).
-        feeds = replace(runtime.http, max_connections=runtime.settings.poll.concurrency)
-        self._feed_client = make_client(feeds, follow_redirects=True)
-        self._sink_client = make_client(runtime.http, follow_redirects=False)
+        self._feed_client, self._sink_client = self._clients(runtime.http)
         self._outbox = Outbox(runtime, self._sink_client, owner=self.owner, stopping=self.stopping)
         return self
 
+    def _clients(self, http: HttpOptions) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+        """The feed client and the sink client for ``http``."""
+        # As many feed connections as polls at once: a larger pool only keeps idle
+        # connections to other hosts, which the pool scans on every request (real feeds are
+        # on many hosts and polled minutes apart, so they are rarely reused anyway).
+        feeds = replace(http, max_connections=self.runtime.settings.poll.concurrency)
+        return make_client(feeds, follow_redirects=True), make_client(http, follow_redirects=False)
+
     async def __aexit__(self, *exc: object) -> None:
-        for client in (self._feed_client, self._sink_client):
+        for closer in self._closers:
+            closer.cancel()
+        for client in (self._feed_client, self._sink_client, *self._old_clients):
             if client is not None:
                 await client.aclose()
         if self._analyser is not None:
             await asyncio.to_thread(self._analyser.close)
+
+    def request_reload(self) -> None:
+        """SIGHUP: reload the config soon (`reload`, in the service's reloader task). A
+        request during a reload makes one more reload after it; reloads never overlap."""
+        log.info("received SIGHUP: reloading the config from %s", self.runtime.loaded.path)
+        self._reload_wanted.set()
+
+    async def _reloader(self) -> None:
+        """Run the requested reloads one after the other, until ``stopping``."""
+        while True:
+            await wait_first(self._reload_wanted.wait(), self.stopping.wait())
+            if self.stopping.is_set():
+                return
+            self._reload_wanted.clear()
+            try:
+                await self.reload()
+            except Exception:
+                metrics.config_reload_failures.inc()
+                log.exception(
+                    "reload failed unexpectedly; the config of generation %d stays in force",
+                    self.generation,
+                )
+
+    async def _record_refusal(self, error: str) -> None:
+        """Tell `monitor reload` (through the instances row) that the reload was refused."""
+        try:
+            await self.runtime.store.instance_reload_failed(self.owner, error, self.runtime.clock())
+        except Exception:
+            log.warning("could not record the refused reload in the database", exc_info=True)
+
+    async def reload(self) -> bool:
+        """Read the config file again (same path, same environment) and validate it as at
+        start-up (`load_settings`, `Runtime.build`). A valid config takes effect at once
+        (sources, watchlists, sinks and routes, fetch options, intervals, retention), except
+        the settings that need a restart (`restart_only_changes`: logged, and kept as they
+        are); every problem of an invalid one is logged and the config in force stays.
+        True when the new config is in force (the generation went up)."""
+        runtime = self.runtime
+        path = runtime.loaded.path
+        try:
+            new, warnings = await asyncio.to_thread(self._read_config)
+        except ConfigError as error:
+            for problem in error.problems:
+                log.error("%s", problem)
+            metrics.config_reload_failures.inc()
+            summary = (
+                f"reload refused: {plural(len(error.problems), 'problem')} in {path}; the "
+                f"config of generation {self.generation} stays in force"
+            )
+            log.error("%s", summary)
+            await self._record_refusal("\n".join([summary, *error.problems]))
+            return False
+        for warning in warnings:
+            log.warning("%s", warning)
+        restart = restart_only_changes(runtime.settings, new.settings)
+        for change in restart:
+            log.warning(
+                "reload: %s changed: needs a restart to take effect; until then the old "
+                "value stays in force",
+                change,
+            )
+        if restart:
+            settings = keeping_restart_only(runtime.settings, new.settings)
+            new.loaded = replace(new.loaded, settings=settings)
+        previous = replace(runtime)  # the config in force, to go back to
+        self._apply(new)
+        try:
+            await asyncio.to_thread(runtime.store.sync_sources, new.specs(), runtime.clock())
+        except Exception as error:
+            self._apply(previous)
+            use_secret_params(previous.settings.redact_query_params)
+            metrics.config_reload_failures.inc()
+            summary = (
+                f"reload failed: the sources could not be updated in the database ({error}); "
+                f"the config of generation {self.generation} stays in force"
+            )
+            log.error("%s", summary)
+            await self._record_refusal(summary)
+            return False
+        self.generation += 1
+        metrics.config_generation.set(self.generation)
+        metrics.config_reload_timestamp.set_to_current_time()
+        if self._poller_running is not None:
+            self._poller_running.wake()  # added sources are due now
+        try:
+            await runtime.store.instance_reloaded(self.owner, self.generation, runtime.clock())
+        except Exception:
+            log.warning(
+                "could not record generation %d of %s in the database",
+                self.generation,
+                self.owner,
+                exc_info=True,
+            )
+        # The log section too (the command line's --log-format/--log-level still win).
+        apply_config(runtime.settings.log.level, runtime.settings.log.format)
+        log_loaded(runtime)
+        log.info("config reloaded from %s: generation %d in force", path, self.generation)
+        return True
+
+    def _read_config(self) -> tuple[Runtime, list[str]]:
+        """The config file read and validated again, as at start-up, with the warnings
+        `monitor run` logs at start (run in a thread: it reads files, and may compile large
+        watchlists). Raises ConfigError with every problem."""
+        from monitor.check import refused_targets
+
+        current = self.runtime
+        loaded = load_settings(current.loaded.path)
+        try:
+            new = Runtime.build(loaded, need_sinks=True, clock=current.clock, store=current.store)
+        except ConfigError:
+            use_secret_params(current.settings.redact_query_params)  # build set the new ones
+            raise
+        targets = refused_targets(loaded, new.specs(), look_up_names=False)
+        return new, [*new.warnings, *targets.refused]
+
+    def _apply(self, new: Runtime) -> None:
+        """Make ``new``'s config the one in force, in one step of the event loop: the
+        runtime everyone holds takes it, new analyses use workers with its watchlists (the
+        analyses in hand finish on the old ones), the outbox follows its sinks, and new
+        clients are made when the HTTP options changed (the old ones finish their requests
+        in hand, and are closed after their longest deadline)."""
+        runtime = self.runtime
+        old_http = runtime.http
+        deadline = max(
+            [old_http.total_timeout, *(s.timeout.total_seconds() for s in runtime.sinks.values())]
+        )
+        runtime.adopt(new)
+        assert self._analyser is not None and self._outbox is not None, "use `async with`"
+        workers = runtime.settings.poll.workers
+        self._analyser.reload(
+            runtime.matcher,
+            runtime.watchlists,
+            excerpt_chars=runtime.settings.match.excerpt_chars,
+            workers=default_workers() if workers is None else workers,
+        )
+        if runtime.http != old_http:
+            old = [c for c in (self._feed_client, self._sink_client) if c is not None]
+            self._feed_client, self._sink_client = self._clients(runtime.http)
+            self._outbox.client = self._sink_client
+            if self._poller_running is not None:
+                self._poller_running.client = self._feed_client
+            self._old_clients.extend(old)
+            closer = asyncio.create_task(self._close_later(old, deadline + 5))
+            self._closers.add(closer)
+            closer.add_done_callback(self._closers.discard)
+        self._outbox.sinks_changed()
+
+    async def _close_later(self, clients: list[httpx.AsyncClient], delay: float) -> None:
+        await asyncio.sleep(delay)
+        for client in clients:
+            await client.aclose()
+            self._old_clients.remove(client)
 
     def _poller(self) -> Poller:
         assert self._feed_client is not None and self._analyser is not None, "use `async with`"
@@ -200,9 +380,13 @@ class Service:
             misfire_grace_time=None,
         )
         scheduler.start()
+        self._poller_running = self._poller()
+        # The gauges from the start, not after 30 s.
+        await self._job(self.refresh_health, "health")()
         tasks = [
-            asyncio.create_task(self._poller().run(), name="poller"),
+            asyncio.create_task(self._poller_running.run(), name="poller"),
             asyncio.create_task(self._outbox.run(), name="outbox"),
+            asyncio.create_task(self._reloader(), name="reloader"),
         ]
         if self.runtime.store.is_postgresql:
             from monitor.db.notify import listen_for_deliveries  # imports psycopg
@@ -257,13 +441,31 @@ class Service:
         self.stopping.set()
 
 
+@contextlib.contextmanager
+def reload_on_sighup(service: Service) -> Iterator[None]:
+    """SIGHUP asks ``service`` to reload its config while the block runs (installed before
+    the service can be found, so that `monitor reload` never kills a starting service)."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, service.request_reload)
+    except (NotImplementedError, RuntimeError, AttributeError):  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+
 async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = None) -> None:
-    """``monitor run``: lock (SQLite), sync sources, run until stopped."""
-    with runtime.store.instance_lock():
-        service = Service(runtime)
+    """``monitor run``: lock (SQLite), sync sources, run until stopped; SIGHUP reloads."""
+    service = Service(runtime)
+    with reload_on_sighup(service), runtime.store.instance_lock():
         service.sync_sources()
         log_loaded(runtime)
         service.register()
+        metrics.config_generation.set(service.generation)
+        metrics.config_reload_timestamp.set_to_current_time()
         try:
             async with service:
                 http = runtime.settings.http
@@ -307,6 +509,7 @@ def log_loaded(runtime: Runtime) -> None:
 SKIPPED_BACKOFF = "error_backoff"  # it failed and waits out its back-off
 SKIPPED_RETRY_AFTER = "retry_after"  # it failed and its server asked to wait longer
 SKIPPED_BUSY = "busy"  # another instance holds it (PostgreSQL)
+SKIPPED_GONE = "gone"  # it answered 410 Gone: not polled until its config entry changes
 
 
 @dataclass(frozen=True)
@@ -315,7 +518,7 @@ class SkippedSource:
 
     source: str
     url: str  # redacted
-    why: str  # SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER or SKIPPED_BUSY
+    why: str  # SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER, SKIPPED_BUSY or SKIPPED_GONE
     until: datetime | None
     failures: int
     last_error_reason: str | None
@@ -363,11 +566,13 @@ def skipped_sources(
         if not row.enabled or (row.last_polled_at is not None and row.last_polled_at >= since):
             continue
         why, until = SKIPPED_BUSY, None
-        if row.consecutive_failures and row.next_poll_at > now:
+        if row.gone_at is not None:
+            why = SKIPPED_GONE
+        elif row.consecutive_failures and row.next_poll_at > now:
             until = row.next_poll_at
             why = SKIPPED_BACKOFF
             if row.last_polled_at is not None:
-                most = backoff_delay(runtime, row.interval, row.consecutive_failures)
+                most = backoff_delay(runtime, row.base_interval, row.consecutive_failures)
                 longest = most * (1 + BACKOFF_JITTER) + timedelta(seconds=1)
                 if row.next_poll_at - row.last_polled_at > longest:
                     why = SKIPPED_RETRY_AFTER

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from monitor.config import (
     FetchConfig,
     FirstRun,
     HttpServerConfig,
+    IncludeConfig,
     LogConfig,
     MatchConfig,
     OpmlConfig,
@@ -55,6 +57,8 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 def _source_kind(value: object) -> str:
     if isinstance(value, OpmlConfig) or (isinstance(value, dict) and "opml" in value):
         return "opml"
+    if isinstance(value, IncludeConfig) or (isinstance(value, dict) and "include" in value):
+        return "include"
     return "source"
 
 
@@ -79,7 +83,9 @@ class Settings(BaseSettings):
     first_run_window: PositiveDuration = timedelta(hours=24)
     sources: list[
         Annotated[
-            Annotated[SourceConfig, Tag("source")] | Annotated[OpmlConfig, Tag("opml")],
+            Annotated[SourceConfig, Tag("source")]
+            | Annotated[OpmlConfig, Tag("opml")]
+            | Annotated[IncludeConfig, Tag("include")],
             Discriminator(_source_kind),
         ]
     ] = Field(default_factory=list)
@@ -131,6 +137,9 @@ class LoadedSettings:
     settings: Settings
     path: Path
     unset_variables: tuple[tuple[str, str], ...]  # (field path, variable name)
+    # Files read as if they held this text (`monitor sources add` validates an edit before
+    # writing it): included source files, by resolved path.
+    overlay: Mapping[Path, str] = field(default_factory=dict, hash=False)
 
     def resolve(self, relative: str) -> Path:
         """A path from the config file, relative to the config file's folder."""
@@ -309,7 +318,7 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return text
 
 
-_TAGS = {"source", "opml", "path", "mapping"}
+_TAGS = {"source", "opml", "include", "path", "mapping"}
 
 
 def _clean_location(location: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -345,10 +354,20 @@ def validation_problems(error: ValidationError, path: Path, node: yaml.Node | No
     return problems
 
 
-def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
-    """Read, expand and validate the config file; raise ConfigError with every problem."""
+def load_settings(
+    explicit: str | Path | None = None,
+    *,
+    text: str | None = None,
+    overlay: Mapping[Path, str] | None = None,
+) -> LoadedSettings:
+    """Read, expand and validate the config file; raise ConfigError with every problem.
+
+    ``text`` is used instead of the file's content, and ``overlay`` instead of the content
+    of the included source files it names (by resolved path): a config as it would be after
+    an edit, validated before anything is written."""
     path = config_path(explicit)
-    text = _read_text(path)
+    if text is None:
+        text = _read_text(path)
     try:
         # One parse; the node tree is not kept (it is several times the size of the data).
         document = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader
@@ -370,7 +389,12 @@ def load_settings(explicit: str | Path | None = None) -> LoadedSettings:
     anchored = anchored_database_url(settings.database_url, path)
     if anchored != settings.database_url:
         settings = settings.model_copy(update={"database_url": anchored})
-    return LoadedSettings(settings=settings, path=path.resolve(), unset_variables=tuple(unset))
+    return LoadedSettings(
+        settings=settings,
+        path=path.resolve(),
+        unset_variables=tuple(unset),
+        overlay=dict(overlay or {}),
+    )
 
 
 def anchored_database_url(url: str, config_file: Path) -> str:

@@ -18,6 +18,7 @@ from monitor.match import Watchlist, load_watchlist
 from monitor.opml import read_opml
 from monitor.redact import redact_url
 from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries
+from monitor.sourcefiles import source_entries
 
 
 @dataclass(frozen=True)
@@ -200,36 +201,36 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
     where_sources = _where(loaded, "sources")
     specs: dict[str, SourceSpec] = {}
     origin: dict[str, str] = {}
-    problems: list[str] = []
     warnings: list[str] = []
-    for index, source in enumerate(settings.sources):
+    listed, problems = source_entries(loaded, where_sources)
+    for entry in listed:
+        source, label, where_entry = entry.source, entry.label, entry.where(where_sources)
         if source.interval is not None:
             bounded = _bounded(source.interval, settings)
             if bounded != source.interval:
                 bound = "min_interval" if bounded > source.interval else "max_interval"
                 warnings.append(
-                    f"{where_sources}: sources[{index}].interval: {_show(source.interval)} is "
+                    f"{where_entry}: {label}.interval: {_show(source.interval)} is "
                     f"outside poll.{bound}, so {_show(bounded)} is used; change one of them"
                 )
+        in_file = f" in {entry.file.name}" if entry.file is not None else ""
         if isinstance(source, OpmlConfig):
-            opml_path = loaded.resolve(source.opml)
+            opml_path = entry.resolve(loaded, source.opml)
             try:
                 outlines = read_opml(opml_path)
             except ConfigError as error:
-                problems.extend(
-                    f"{where_sources}: sources[{index}].opml: {p}" for p in error.problems
-                )
+                problems.extend(f"{where_entry}: {label}.opml: {p}" for p in error.problems)
                 continue
             entries = [
-                (o.name, o.url, f"sources[{index}] ({opml_path.name}: {o.name!r})")
+                (o.name, o.url, f"{label}{in_file} ({opml_path.name}: {o.name!r})")
                 for o in outlines
             ]
         else:
-            entries = [(source.name, source.url, f"sources[{index}] ({source.name!r})")]
+            entries = [(source.name, source.url, f"{label}{in_file} ({source.name!r})")]
         for name, url, where in entries:
             if len(url) > MAX_URL_LENGTH:
                 problems.append(
-                    f"{where_sources}: sources[{index}]: {redact_url(url)[:80]}... is longer than "
+                    f"{where_entry}: {label}: {redact_url(url)[:80]}... is longer than "
                     f"{MAX_URL_LENGTH} characters; shorten it"
                 )
                 continue
@@ -250,13 +251,13 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
             differences = _differences(known, spec)
             if differences:
                 problems.append(
-                    f"{where_sources}: {where} lists the URL {redact_url(url)} of "
+                    f"{where_entry}: {where} lists the URL {redact_url(url)} of "
                     f"{origin[url]} with other settings ({'; '.join(differences)}); it is "
                     "polled once, so keep one entry or make the settings agree"
                 )
             else:
                 warnings.append(
-                    f"{where_sources}: {where} lists the URL {redact_url(url)} of {origin[url]} "
+                    f"{where_entry}: {where} lists the URL {redact_url(url)} of {origin[url]} "
                     "again; it is polled once, as the first entry"
                 )
     if problems:

@@ -32,6 +32,8 @@ class InstanceRow:
     heartbeat_at: datetime
     reloaded_at: datetime | None
     stopped_at: datetime | None
+    reload_failed_at: datetime | None = None
+    reload_error: str | None = None
 
     def running(self, now: datetime) -> bool:
         """Not stopped, and heard from within STALE_AFTER."""
@@ -75,6 +77,19 @@ def reloaded(conn: Connection, owner: str, generation: int, now: datetime) -> No
         update(instances)
         .where(instances.c.owner == owner)
         .values(config_generation=generation, reloaded_at=now, heartbeat_at=now)
+    )
+
+
+# The refusal recorded for `monitor reload` is cut to this many characters.
+MAX_RELOAD_ERROR = 4000
+
+
+def reload_failed(conn: Connection, owner: str, error: str, now: datetime) -> None:
+    """A reload was refused (the config in force stays): when, and the problems."""
+    conn.execute(
+        update(instances)
+        .where(instances.c.owner == owner)
+        .values(reload_failed_at=now, reload_error=error[:MAX_RELOAD_ERROR], heartbeat_at=now)
     )
 
 

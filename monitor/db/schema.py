@@ -181,6 +181,9 @@ instances = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("reloaded_at", UTCDateTime),
+    # The last reload the service refused (an invalid config) and why, for `monitor reload`.
+    Column("reload_failed_at", UTCDateTime),
+    Column("reload_error", Text),
     Column("stopped_at", UTCDateTime),
     Index("ix_instances_heartbeat_at", "heartbeat_at"),
 )

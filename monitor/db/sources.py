@@ -60,6 +60,12 @@ class SourceRow:
     gone_at: datetime | None = None  # 410 Gone: not polled until its config entry changes
 
     @property
+    def base_interval(self) -> timedelta:
+        """The interval in use (adaptive, hinted or pinned); the configured one before the
+        first poll. Error back-off starts from it."""
+        return self.current_interval or self.interval
+
+    @property
     def poll_url(self) -> str:
         """The URL polled: the permanent redirect's target, else the configured one."""
         return self.moved_to or self.url
@@ -74,10 +80,6 @@ class SourceRow:
         if self.consecutive_failures >= unhealthy_after:
             return "unhealthy"
         return "healthy"
-
-
-# Why a source's next poll is when it is (shown by `monitor sources`).
-SCHEDULE_REASONS = ("pinned", "adaptive", "hint", "backoff", "initial", "gone")
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,15 @@ class PollRecord:
     reason: str | None = None
     error: str | None = None
     sightings: tuple[SeenEntry, ...] = ()
+    # The schedule (monitor.schedule): on success the interval used and why, the smoothed
+    # rate of new entries, the feed's hint and where permanent redirects lead; on failure
+    # why (backoff or gone) and, for 410 Gone, ``gone``.
+    interval: timedelta | None = None
+    schedule_reason: str | None = None
+    rate: float | None = None
+    hint: timedelta | None = None
+    moved_to: str | None = None
+    gone: bool = False
 
 
 def _row(row: object) -> SourceRow:
@@ -156,9 +167,17 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         sources.c.interval_seconds,
         sources.c.first_run,
         sources.c.first_run_window_seconds,
+        sources.c.interval_pinned,
+        sources.c.moved_to,
+        sources.c.gone_at,
     ]
     existing = {row.url: row for row in conn.execute(select(*compared)).all()}
     wanted = {spec.url for spec in specs}
+    # A config that now names the URL a source was permanently redirected to: the same
+    # source (its history and seen entries stay), under its new URL.
+    moved = {
+        row.moved_to: row for url, row in existing.items() if row.moved_to and url not in wanted
+    }
     added = []
     for spec in specs:
         values = {
@@ -167,8 +186,19 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
             "interval_seconds": int(spec.interval.total_seconds()),
             "first_run": spec.first_run,
             "first_run_window_seconds": int(spec.first_run_window.total_seconds()),
+            "interval_pinned": spec.pinned,
         }
         row = existing.get(spec.url)
+        if row is None and spec.url in moved:
+            row = moved.pop(spec.url)
+            conn.execute(
+                update(sources)
+                .where(sources.c.id == row.id)
+                .values(url=spec.url, moved_to=None, **values)
+            )
+            existing[spec.url] = row
+            del existing[row.url]
+            continue
         if row is None:
             added.append(
                 {
@@ -182,7 +212,9 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
                 }
             )
         elif any(row._mapping[key] != value for key, value in values.items()):
-            conn.execute(update(sources).where(sources.c.id == row.id).values(**values))
+            # A changed entry also ends a 410 Gone: the operator looked at it.
+            revived = {"gone_at": None, "next_poll_at": now} if row.gone_at else {}
+            conn.execute(update(sources).where(sources.c.id == row.id).values(**values, **revived))
     if added:
         # Another instance starting at the same moment may add the same sources: theirs win.
         statement = dialect_insert(conn, sources).on_conflict_do_nothing(index_elements=["url"])
@@ -217,6 +249,7 @@ def claim_due(
     due, except those held back by a server's Retry-After or by error back-off.
     """
     free = or_(sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now)
+    pollable = and_(sources.c.enabled.is_(True), sources.c.gone_at.is_(None))
     due = sources.c.next_poll_at <= now
     if not_polled_since is not None:
         due = and_(
@@ -225,7 +258,7 @@ def claim_due(
         )
     query = (
         select(sources.c.id)
-        .where(and_(sources.c.enabled.is_(True), free, due))
+        .where(and_(pollable, free, due))
         .order_by(sources.c.next_poll_at)
         .limit(limit)
     )
@@ -245,9 +278,12 @@ def claim_due(
 
 
 def next_due_at(conn: Connection) -> datetime | None:
-    """The earliest planned poll of an enabled source (leased ones included), or None."""
+    """The earliest planned poll of an enabled source that is not gone (leased ones
+    included), or None."""
     value: datetime | None = conn.execute(
-        select(func.min(sources.c.next_poll_at)).where(sources.c.enabled.is_(True))
+        select(func.min(sources.c.next_poll_at)).where(
+            sources.c.enabled.is_(True), sources.c.gone_at.is_(None)
+        )
     ).scalar()
     return value
 
@@ -280,6 +316,12 @@ _SUCCESS = (
         first_polled_at=func.coalesce(sources.c.first_polled_at, bindparam("b_now")),
         entries_seen=sources.c.entries_seen + bindparam("b_entries"),
         articles_stored=sources.c.articles_stored + bindparam("b_articles"),
+        current_interval_seconds=bindparam("b_interval"),
+        schedule_reason=bindparam("b_schedule"),
+        entry_rate_per_hour=bindparam("b_rate"),
+        hint_seconds=bindparam("b_hint"),
+        moved_to=bindparam("b_moved_to"),
+        gone_at=None,
         lease_owner=None,
         lease_expires_at=None,
     )
@@ -295,10 +337,16 @@ _FAILURE = (
         last_error=bindparam("b_error"),
         last_error_reason=bindparam("b_reason"),
         last_polled_at=bindparam("b_now"),
+        schedule_reason=bindparam("b_schedule"),
+        gone_at=bindparam("b_gone_at"),
         lease_owner=None,
         lease_expires_at=None,
     )
 )
+
+
+def _seconds_of(value: timedelta | None) -> int | None:
+    return None if value is None else round(value.total_seconds())
 
 
 def _params(poll: PollRecord) -> dict[str, object]:
@@ -314,6 +362,12 @@ def _params(poll: PollRecord) -> dict[str, object]:
         "b_final_url": poll.final_url,
         "b_entries": poll.entries_seen,
         "b_articles": poll.articles_stored,
+        "b_interval": _seconds_of(poll.interval),
+        "b_schedule": poll.schedule_reason,
+        "b_rate": poll.rate,
+        "b_hint": _seconds_of(poll.hint),
+        "b_moved_to": poll.moved_to,
+        "b_gone_at": poll.polled_at if poll.gone else None,
     }
 
 
@@ -330,7 +384,9 @@ def record_polls(conn: Connection, polls: Sequence[PollRecord]) -> None:
         )
 
 
-_FAILURE_KEYS = frozenset({"b_id", "b_next", "b_now", "b_status", "b_error", "b_reason"})
+_FAILURE_KEYS = frozenset(
+    {"b_id", "b_next", "b_now", "b_status", "b_error", "b_reason", "b_schedule", "b_gone_at"}
+)
 
 
 def clear_leases(conn: Connection) -> None:

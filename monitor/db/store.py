@@ -17,12 +17,14 @@ from monitor.db import deliveries as delivery_queries
 from monitor.db import instances as instance_queries
 from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
+from monitor.db import status as status_queries
 from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts
 from monitor.db.deliveries import DeliveryRow, DueDelivery
 from monitor.db.engine import Database, instance_lock, is_sqlite
 from monitor.db.instances import InstanceRow
 from monitor.db.seen import KnownEntries, SeenEntry
 from monitor.db.sources import PollRecord, SourceRow, SourceSpec
+from monitor.db.status import Status
 from monitor.match import WatchlistMatch
 
 __all__ = ["DELIVERY_CHANNEL", "Pruned", "Store"]
@@ -354,11 +356,30 @@ class Store:
     async def instance_reloaded(self, owner: str, generation: int, now: datetime) -> None:
         await self._run(lambda c: instance_queries.reloaded(c, owner, generation, now))
 
+    async def instance_reload_failed(self, owner: str, error: str, now: datetime) -> None:
+        await self._run(lambda c: instance_queries.reload_failed(c, owner, error, now))
+
     def instance_stopped(self, owner: str, now: datetime) -> None:
         self.database.run_sync(lambda c: instance_queries.stopped(c, owner, now))
 
     def list_instances(self) -> list[InstanceRow]:
         return self.database.read_sync(instance_queries.list_instances)
+
+    # --- status (`monitor status`, the health gauges of /metrics) ------------------------
+
+    def status(self, now: datetime, *, unhealthy_after: int, details: bool = True) -> Status:
+        """Sources by state and the outbox (``health``: what the gauges show), and with
+        ``details`` the instances, recent activity, problem sources and last failures: one
+        read-only transaction. `monitor status` and the gauges both call this, so their
+        numbers cannot disagree."""
+        return self.database.read_sync(
+            lambda c: status_queries.status(c, now, unhealthy_after, details=details)
+        )
+
+    async def astatus(self, now: datetime, *, unhealthy_after: int, details: bool = True) -> Status:
+        return await asyncio.to_thread(
+            self.status, now, unhealthy_after=unhealthy_after, details=details
+        )
 
 
 def _notify(conn: Connection) -> None:

@@ -236,3 +236,31 @@ def test_disabled_sources_are_counted_apart(tmp_path: Path) -> None:
         "sources: 1 enabled: 1 polled ok, 0 not modified, 0 failed, 0 skipped; 1 disabled"
     )
     assert "loaded 2 sources (1 enabled), 1 watchlist and 0 enabled sinks" in result.stderr
+
+
+def test_a_gone_feed_is_skipped_until_its_entry_changes_and_exits_3(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(status=410))
+        feeds.route("/ok.xml", Reply(body=rss([QUIET])))
+        sources = [("Gone Wire", feeds.url("/f.xml")), ("Quiet", feeds.url("/ok.xml"))]
+        database_url = f"sqlite:///{tmp_path}/m.db"
+        config = write_config(tmp_path, database_url=database_url, sources=sources, sink_url=None)
+        first = _once(config, tmp_path)
+        assert first.returncode == 3, first.stdout + first.stderr
+        assert any(
+            line.startswith("error Gone Wire") and "410" in line for line in _lines(first)
+        ), first.stdout
+        assert "is gone (410): it is no longer polled" in first.stderr
+        second = _once(config, tmp_path)
+        assert second.returncode == 3, second.stdout + second.stderr
+        assert "skipped Gone Wire: gone (410): not polled until its config entry changes" in _lines(
+            second
+        )
+        assert len(feeds.requests_for("/f.xml")) == 1
+        # The operator changes its entry (here: its name): it is polled again.
+        feeds.route("/f.xml", Reply(body=rss([QUIET])))
+        sources[0] = ("Back Wire", feeds.url("/f.xml"))
+        config = write_config(tmp_path, database_url=database_url, sources=sources, sink_url=None)
+        third = _once(config, tmp_path)
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert len(feeds.requests_for("/f.xml")) == 2

@@ -63,6 +63,9 @@ class Plan:
     words: tuple[str, ...] = ()  # each must appear in stdout or stderr
 
 
+QUIET_FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title>
+<item><guid>q1</guid><title>Weather in Oslo</title></item>
+<item><guid>q2</guid><title>Rain in Bergen</title></item></channel></rss>"""
 ONE_ARTICLE = json.dumps({"id": "a1", "title": "Haftar's forces near Tripoli"}) + "\n"
 
 # Documented command -> how it is run here, and why not as written.
@@ -118,6 +121,58 @@ SPECIAL: dict[str, Plan] = {
         argv=("explain", "article.json", "-w", "{watchlist}"),
         words=("haftar",),
     ),
+    "monitor reload": Plan(
+        "runs as written, but no service runs here (the set-up ran `monitor once`, whose "
+        "lock is released): it says so, exit 3; tests/integration/test_reload.py reloads a "
+        "running one",
+        exit_code=3,
+        words=("no service is running on",),
+    ),
+    "monitor status": Plan(
+        "the set-up used `monitor once`, no `monitor run` runs on its database: exit 3",
+        exit_code=3,
+        words=("status: not running",),
+    ),
+    "monitor status --json": Plan(
+        "the set-up used `monitor once`, no `monitor run` runs on its database: exit 3",
+        exit_code=3,
+        words=('"state": "not_running"',),
+    ),
+    "monitor sources add https://example.org/world/rss.xml": Plan(
+        "the URL stands for a feed: a loopback feed the config does not list yet",
+        argv=("sources", "add", "{new_feed_a}"),
+        words=("feed OK", "2 entries"),
+    ),
+    "monitor sources add https://example.org/africa/rss.xml --name Africa --interval 5m "
+    "--no-check": Plan(
+        "the URL stands for a feed: a loopback feed the config does not list yet",
+        argv=(
+            "sources",
+            "add",
+            "{new_feed_b}",
+            "--name",
+            "Africa",
+            "--interval",
+            "5m",
+            "--no-check",
+        ),
+        words=("added 'Africa'",),
+    ),
+    "monitor sources add URL": Plan(
+        "URL stands for a feed: a loopback feed the config does not list yet",
+        argv=("sources", "add", "{new_feed_c}"),
+        words=("added",),
+    ),
+    "monitor sources remove NAME|URL": Plan(
+        "NAME|URL stands for a configured source: the set-up's spare one, by URL",
+        argv=("sources", "remove", "{spare_feed}"),
+        words=("removed",),
+    ),
+    "monitor sources import FILE.opml": Plan(
+        "FILE.opml stands for an OPML file: the one the set-up wrote (feeds.opml)",
+        argv=("sources", "import", "{opml}"),
+        words=("feeds.opml",),
+    ),
     "monitor demo": Plan(
         "runs as written; it starts its own feeds and receiver",
         words=("alerts delivered",),
@@ -126,10 +181,7 @@ SPECIAL: dict[str, Plan] = {
 
 # Documented commands this version cannot run, and why; each is skipped only while
 # `monitor` lacks its subcommand (once it is there, it runs like any other).
-NOT_RUNNABLE: dict[str, str] = {
-    "monitor status": "being built with its gauges (docs/operations.md, What to alert on); "
-    "not in this version's `monitor --help`",
-}
+NOT_RUNNABLE: dict[str, str] = {}
 
 # Subcommands that run until SIGTERM/SIGINT: started on a fresh database (MONITOR_DATABASE_URL),
 # stopped with SIGTERM once the receiver got their first alert (at most RUN_WAIT seconds), and
@@ -257,12 +309,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with FeedServer() as server, WebhookReceiver() as receiver:
         for feed in feeds:
             server.route(f"/{feed.name}", Reply(body=feed.read_bytes()))
+        # Feeds without a match for the sources commands: two configured (Wire, Spare), the
+        # others new (added and imported by the documented commands).
+        extra = ("wire", "spare", "new-a", "new-b", "new-c", "imported-1", "imported-2")
+        for name in extra:
+            server.route(f"/{name}.xml", Reply(body=QUIET_FEED))
         config = {
             # Relative to the config file, whatever the working directory (docs/config.md).
             "database_url": "sqlite:///monitor.db",
             "poll": {"interval": "10m", "allow_private_networks": True, "tick": "1s", "workers": 0},
             "first_run": "alert_all",
-            "sources": [{"name": f.name, "url": server.url(f"/{f.name}")} for f in feeds],
+            "sources": [{"name": f.name, "url": server.url(f"/{f.name}")} for f in feeds]
+            + [
+                {"name": "Wire", "url": server.url("/wire.xml")},
+                {"name": "Spare", "url": server.url("/spare.xml")},
+            ],
             "watchlists": ["watchlists/libya.yaml"],  # relative to the config file
             "sinks": [
                 {
@@ -302,12 +363,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         (world.cwd / "article.html").write_text(
             "<p>Haftar's forces advanced on Tripoli.</p>", encoding="utf-8"
         )
+        # The OPML file `monitor sources import feeds.opml` reads, in the working directory.
+        outlines = "".join(
+            f'<outline text="Imported {n}" xmlUrl="{server.url(f"/imported-{n}.xml")}"/>'
+            for n in (1, 2)
+        )
+        opml = world.cwd / "feeds.opml"
+        opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
         world.values = {
             "delivery_id": delivery_id,
             "article_id": str(article_id),
             "article_url": article_url,
             "watchlist": str(folder / "config" / "watchlists" / "libya.yaml"),
             "articles": str(REPO / "seeds" / "articles.jsonl"),
+            "opml": str(opml),
+            "spare_feed": server.url("/spare.xml"),
+            **{f"new_feed_{x}": server.url(f"/new-{x}.xml") for x in "abc"},
         }
         yield world
 
@@ -501,7 +572,8 @@ def test_cli_json_times_are_written_as_the_readme_says(world: World) -> None:
     assert "writes UTC times with `+00:00`" in " ".join(readme.split())
     listed = world.run(["sources", "--json"])
     assert listed.returncode == 0, listed.stderr
-    (first, *_) = json.loads(listed.stdout)
+    # The first polled one: the documented sources commands add sources not polled yet.
+    first = next(row for row in json.loads(listed.stdout) if row["last_polled_at"])
     assert OFFSET.fullmatch(first["last_polled_at"]), first
 
 

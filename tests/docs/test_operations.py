@@ -224,7 +224,7 @@ def _metrics_table() -> dict[str, bool]:
     for line in section.splitlines():
         found = re.match(r"\| `(monitor_[a-z_]+)(\{[a-z_,]+\})?` \|", line)
         if found:
-            rows[found.group(1)] = "coming with `monitor status`" in line
+            rows[found.group(1)] = "(coming with " in line
     return rows
 
 

@@ -382,7 +382,7 @@ async def test_a_redirect_to_a_non_http_scheme_is_a_bad_url(feed_server: FeedSer
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [(404, "http_4xx"), (410, "http_4xx"), (500, "http_5xx"), (502, "http_5xx")],
+    [(404, "http_4xx"), (410, "gone"), (500, "http_5xx"), (502, "http_5xx")],
 )
 async def test_error_statuses_have_stable_reasons(
     feed_server: FeedServer, status: int, reason: str

@@ -170,6 +170,8 @@ def test_credentials_in_feed_and_sink_urls_are_never_shown_or_sent(
         runs["alerts --json"] = monitor("alerts", "--json", *args)
         runs["replay"] = monitor("--log-level", "debug", "replay", *args)
         runs["replay --json"] = monitor("replay", "--json", *args)
+        runs["status"] = monitor("--log-level", "debug", "status", *args)
+        runs["status --json"] = monitor("status", "--json", *args)
         runs["check"] = monitor("--log-level", "debug", "check", *args)
         runs["check (private refused)"] = monitor("check", *args, env=refuse_private)
         # Start-up warnings name every refused source and sink; every poll then fails.
@@ -183,7 +185,8 @@ def test_credentials_in_feed_and_sink_urls_are_never_shown_or_sent(
         pager_requests = pager.requests
 
     for name, run in runs.items():
-        # `once` says 3 (a feed failed) or 4 (an alert not delivered): failures are set up.
+        # `once` says 3 (a feed failed) or 4 (an alert not delivered): failures are set up;
+        # `status` says 3: no `monitor run` runs on the database.
         assert run.returncode in (0, 1, 3, 4), f"{name}: {run.stdout}\n{run.stderr}"
         for stream, text in (("stdout", run.stdout), ("stderr", run.stderr)):
             assert _leaks(text) == [], f"`monitor {name}` {stream} shows a secret:\n{text}"
@@ -207,6 +210,9 @@ def test_credentials_in_feed_and_sink_urls_are_never_shown_or_sent(
     }
     dead_or_pending = json.loads(runs["alerts --json"].stdout)["deliveries"]
     assert any(d["sink"] == "pager" and d["last_error"] for d in dead_or_pending)
+    status = json.loads(runs["status --json"].stdout)
+    assert any(e["sink"] == "pager" and e["error"] for e in status["last_errors"]["deliveries"])
+    assert status["last_errors"]["sources"], status
     polls = json.loads(runs["once --json"].stdout)["polls"]
     assert any(p["url"].startswith("http://REDACTED@") for p in polls)
 

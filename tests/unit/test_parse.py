@@ -737,3 +737,58 @@ def test_a_guid_or_link_repeating_the_feed_urls_credentials_has_them_masked() ->
     assert first.key == "http://REDACTED@127.0.0.1:18081/dyn.xml?token=REDACTED&x=1#item3"
     assert second.url == "http://127.0.0.1:18081/dyn.xml?token=REDACTED&x=1"
     assert third.url == "http://example.org/a?key=123"
+
+
+def _atom_with_content(attributes: str, value: str) -> bytes:
+    return (
+        "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry><id>x1</id>"
+        f"<title>T</title><content {attributes}>{value}</content></entry></feed>"
+    ).encode()
+
+
+def _b64(text: str | bytes) -> str:
+    import base64
+
+    return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "value", "expected"),
+    [
+        # Atom 1.0: a binary media type's content is base64 (feedparser decodes it).
+        (
+            "type='application/octet-stream'",
+            _b64("Haftar entered Tripoli."),
+            "Haftar entered Tripoli.",
+        ),
+        ("type='base64'", _b64("قوات حفتر دخلت طرابلس"), "قوات حفتر دخلت طرابلس"),
+        # Atom 0.3: mode="base64" on any type.
+        (
+            "type='text/plain' mode='base64'",
+            _b64("LNA forces near Sirte."),
+            "LNA forces near Sirte.",
+        ),
+        (
+            "type='text/html' mode='base64'",
+            _b64("<p>GNA in <b>Tripoli</b></p>"),
+            "<p>GNA in <b>Tripoli</b></p>",
+        ),
+        (
+            "type='application/octet-stream' mode='base64'",
+            _b64("a <b>tag</b>"),
+            "a &lt;b&gt;tag&lt;/b&gt;",
+        ),
+        # Wrapped across lines, as encoders do.
+        (
+            "type='application/octet-stream'",
+            _b64("Haftar " * 30)[:76] + "\n" + _b64("Haftar " * 30)[76:],
+            ("Haftar " * 30).strip(),
+        ),
+        # Binary (an image): not text, nothing stored.
+        ("type='image/png'", _b64(bytes(range(256))), ""),
+        ("type='application/octet-stream'", _b64(b"\x89PNG\r\n\x1a\n\x00\x00"), ""),
+    ],
+)
+def test_base64_content_is_stored_decoded(attributes: str, value: str, expected: str) -> None:
+    (entry,) = parse_feed(_atom_with_content(attributes, value), "https://example.org/f").entries
+    assert entry.content.strip() == expected

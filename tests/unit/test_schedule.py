@@ -19,6 +19,7 @@ from monitor.runtime import Runtime, http_options
 from monitor.settings import LoadedSettings, Settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+TEN = timedelta(minutes=10)
 
 
 def runtime(tmp_path: Path) -> Runtime:
@@ -68,20 +69,20 @@ def entry(published: datetime | None) -> FeedEntry:
 
 
 def test_next_poll_uses_interval_and_honours_retry_after(tmp_path: Path) -> None:
-    assert next_poll(source(), NOW, NOW, None) == NOW + timedelta(minutes=10)
-    assert next_poll(source(), NOW, NOW, 3600) == NOW + timedelta(hours=1)
-    assert next_poll(source(), NOW, NOW, 10 * 86400) == NOW + timedelta(days=1)  # capped
+    assert next_poll(TEN, NOW, NOW, None) == NOW + timedelta(minutes=10)
+    assert next_poll(TEN, NOW, NOW, 3600) == NOW + timedelta(hours=1)
+    assert next_poll(TEN, NOW, NOW, 10 * 86400) == NOW + timedelta(days=1)  # capped
 
 
 def test_next_poll_counts_from_the_planned_time_not_the_end_of_the_fetch() -> None:
     ten = timedelta(minutes=10)
     planned = NOW - timedelta(seconds=40)  # claimed late, or a slow fetch
-    assert next_poll(source(), planned, NOW, None) == planned + ten
+    assert next_poll(TEN, planned, NOW, None) == planned + ten
     # Fell behind by more than an interval: the next slot on the same grid, not a burst.
     way_behind = NOW - timedelta(minutes=25)
-    assert next_poll(source(), way_behind, NOW, None) == way_behind + 3 * ten
+    assert next_poll(TEN, way_behind, NOW, None) == way_behind + 3 * ten
     # Polled early (monitor once): one interval from now.
-    assert next_poll(source(), NOW + timedelta(minutes=5), NOW, None) == NOW + ten
+    assert next_poll(TEN, NOW + timedelta(minutes=5), NOW, None) == NOW + ten
 
 
 @pytest.mark.parametrize(("failures", "minutes"), [(0, 10), (1, 20), (2, 40), (5, 320), (9, 360)])

@@ -52,6 +52,8 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("heartbeat_at", sa.DateTime(), nullable=False),
         sa.Column("reloaded_at", sa.DateTime(), nullable=True),
+        sa.Column("reload_failed_at", sa.DateTime(), nullable=True),
+        sa.Column("reload_error", sa.Text(), nullable=True),
         sa.Column("stopped_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("owner", name=op.f("pk_instances")),
     )

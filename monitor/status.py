@@ -1,0 +1,365 @@
+"""`monitor status`: one screen for an operator (is a service running on this database, source
+health, recent activity, the outbox, the last errors), its ``--json`` form, and its exit code
+for a monitoring check. Every URL and error is shown redacted (`monitor.redact`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from monitor.db.instances import STALE_AFTER, InstanceRow
+from monitor.db.status import LIST_LIMIT, SOURCE_STATES, SourceProblem, Status
+from monitor.plural import plural
+from monitor.redact import redact_text, redact_url
+
+# The exit codes of `monitor status`, decided here and nowhere else (README, "Exit codes";
+# docs/operations.md, "Status"). 2 (could not start: usage, config, database) is the CLI's.
+STATUS_OK = 0  # a service is running on this database, and nothing below is wrong
+STATUS_DEGRADED = 1  # running, but: unhealthy or gone sources, dead letters, a stale outbox
+STATUS_NOT_RUNNING = 3  # no `monitor run` is running on this database (wins over 1)
+# A pending delivery older than this makes the outbox stale (degraded).
+OUTBOX_STALE_AFTER = timedelta(minutes=15)
+
+# Why the state is degraded: the stable names of --json "problems".
+PROBLEM_UNHEALTHY = "unhealthy_sources"
+PROBLEM_GONE = "gone_sources"
+PROBLEM_DEAD = "dead_letters"
+PROBLEM_STALE = "outbox_stale"
+
+
+def instance_state(row: InstanceRow, now: datetime) -> str:
+    """``running``, ``stopped`` (recorded its stop) or ``dead`` (not heard from for
+    `STALE_AFTER` and no stop recorded: killed, or its host is down)."""
+    if row.stopped_at is not None:
+        return "stopped"
+    return "running" if row.running(now) else "dead"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The state of the monitor as a check sees it: ``ok``, ``degraded`` or ``not_running``,
+    why (problem names), and the exit code."""
+
+    state: str
+    problems: tuple[str, ...]
+    exit_code: int
+
+
+def verdict(status: Status) -> Verdict:
+    """The one place that turns a status into ``state``, ``problems`` and the exit code."""
+    health = status.health
+    problems = []
+    if health.sources["unhealthy"]:
+        problems.append(PROBLEM_UNHEALTHY)
+    if health.sources["gone"]:
+        problems.append(PROBLEM_GONE)
+    if health.dead:
+        problems.append(PROBLEM_DEAD)
+    if health.pending and health.oldest_pending_age(status.now) > OUTBOX_STALE_AFTER:
+        problems.append(PROBLEM_STALE)
+    if not any(instance_state(row, status.now) == "running" for row in status.instances):
+        return Verdict("not_running", tuple(problems), STATUS_NOT_RUNNING)
+    if problems:
+        return Verdict("degraded", tuple(problems), STATUS_DEGRADED)
+    return Verdict("ok", (), STATUS_OK)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _seconds(value: timedelta) -> int:
+    return int(value.total_seconds())
+
+
+def _source_json(row: SourceProblem) -> dict[str, object]:
+    return {
+        "name": redact_text(row.name, row.url),
+        "url": redact_url(row.url),
+        "consecutive_failures": row.consecutive_failures,
+        "last_error_reason": row.last_error_reason,
+        "last_status": row.last_status,
+        "last_error": redact_text(row.last_error, row.url) if row.last_error else None,
+        "last_polled_at": _iso(row.last_polled_at),
+        "last_success_at": _iso(row.last_success_at),
+        "gone_at": _iso(row.gone_at),
+        "moved_to": _moved_to(row),
+    }
+
+
+def _moved_to(row: SourceProblem) -> str | None:
+    # The target may repeat the configured URL's credentials under a name not known secret.
+    return redact_text(redact_url(row.moved_to), row.url) if row.moved_to else None
+
+
+def status_json(
+    status: Status, unhealthy_after: int, sink_urls: Sequence[str]
+) -> dict[str, object]:
+    """The ``--json`` document (its keys are documented in docs/operations.md, "Status")."""
+    now, health = status.now, status.health
+    judged = verdict(status)
+    return {
+        "state": judged.state,
+        "exit_code": judged.exit_code,
+        "problems": list(judged.problems),
+        "checked_at": _iso(now),
+        "service": {
+            "running": sum(instance_state(row, now) == "running" for row in status.instances),
+            "heartbeat_stale_after_seconds": _seconds(STALE_AFTER),
+            "instances": [
+                {
+                    "state": instance_state(row, now),
+                    "owner": row.owner,
+                    "hostname": row.hostname,
+                    "pid": row.pid,
+                    "version": row.version,
+                    "config_path": row.config_path,
+                    "config_generation": row.config_generation,
+                    "started_at": _iso(row.started_at),
+                    "heartbeat_at": _iso(row.heartbeat_at),
+                    "reloaded_at": _iso(row.reloaded_at),
+                    "stopped_at": _iso(row.stopped_at),
+                }
+                for row in status.instances
+            ],
+        },
+        "sources": {
+            "total": sum(health.sources.values()),
+            **{state: health.sources[state] for state in SOURCE_STATES},
+            "moved": status.moved_total,
+            "unhealthy_after": unhealthy_after,
+            "unhealthy_sources": [_source_json(row) for row in status.unhealthy],
+            "gone_sources": [_source_json(row) for row in status.gone],
+            "moved_sources": [_source_json(row) for row in status.moved],
+        },
+        "activity": {
+            window: {
+                "articles_stored": counts.articles_stored,
+                "alerts_queued": counts.alerts_queued,
+                "delivered": counts.delivered,
+            }
+            for window, counts in status.activity.items()
+        },
+        "outbox": {
+            "pending": health.pending,
+            "oldest_pending_at": _iso(health.oldest_pending_at),
+            "oldest_pending_age_seconds": _seconds(health.oldest_pending_age(now)),
+            "stale_after_seconds": _seconds(OUTBOX_STALE_AFTER),
+            "dead": health.dead,
+            "sinks": {
+                name: {
+                    "pending": sink.pending,
+                    "oldest_pending_at": _iso(sink.oldest_pending_at),
+                    "dead": sink.dead,
+                }
+                for name, sink in health.sinks.items()
+            },
+        },
+        "last_errors": {
+            "sources": [
+                {
+                    "at": _iso(f.at),
+                    "source": redact_text(f.name, f.url),
+                    "url": redact_url(f.url),
+                    "reason": f.reason,
+                    "status": f.status,
+                    "error": redact_text(f.error, f.url) if f.error else None,
+                    "consecutive_failures": f.consecutive_failures,
+                }
+                for f in status.source_failures
+            ],
+            "deliveries": [
+                {
+                    "id": f.id,
+                    "sink": f.sink,
+                    "status": f.status,
+                    "attempts": f.attempts,
+                    "next_attempt_at": _iso(f.next_attempt_at),
+                    "reason": f.reason,
+                    "http_status": f.http_status,
+                    "error": redact_text(f.error, *sink_urls) if f.error else None,
+                }
+                for f in status.delivery_failures
+            ],
+        },
+    }
+
+
+def _short(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def age(value: timedelta) -> str:
+    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``: how long, for people."""
+    seconds = max(int(value.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def _instance_line(row: InstanceRow, now: datetime) -> str:
+    state = instance_state(row, now)
+    where = f"{row.pid}@{row.hostname}"
+    config = f"config generation {row.config_generation}"
+    if row.reloaded_at is not None:
+        config += f", reloaded {_short(row.reloaded_at)}"
+    if state == "running":
+        return (
+            f"running: {where}, version {row.version}, since {_short(row.started_at)} "
+            f"(up {age(now - row.started_at)}), {config}"
+        )
+    if state == "dead":
+        return (
+            f"dead: {where}, version {row.version}, started {_short(row.started_at)}, "
+            f"last heartbeat {_short(row.heartbeat_at)} ({age(now - row.heartbeat_at)} ago) "
+            "and no stop recorded: killed, or its host is down"
+        )
+    return f"stopped: {where}, version {row.version}, at {_short(row.stopped_at)}"
+
+
+def _source_line(row: SourceProblem, kind: str) -> str:
+    name = redact_text(row.name, row.url)
+    url = redact_url(row.url)
+    if kind == "gone":
+        return (
+            f"  gone {name} ({url}): the feed answered 410 Gone at {_short(row.gone_at)}; "
+            "remove it from the config or give it its new URL"
+        )
+    if kind == "moved":
+        return (
+            f"  moved {name} ({url}): permanently redirected to {_moved_to(row)}; "
+            "update its URL in the config"
+        )
+    since = (
+        f"last ok {_short(row.last_success_at)}"
+        if row.last_success_at is not None
+        else "never polled ok"
+    )
+    return (
+        f"  unhealthy {name} ({url}): {plural(row.consecutive_failures, 'failure')} in a row, "
+        f"{_failure(row.last_error_reason, row.last_error, row.url)} "
+        f"(last try {_short(row.last_polled_at)}, "
+        f"{since})"
+    )
+
+
+def _failure(reason: str | None, error: str | None, *urls: str) -> str:
+    """``reason: message``, redacted, without the source's own URL in front."""
+    text = redact_text(error, *urls) if error else ""
+    if urls:
+        text = text.removeprefix(f"{redact_url(urls[0])}: ")
+    return f"{reason or 'unknown'}: {text}" if text else reason or "unknown"
+
+
+def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]) -> str:
+    """The human form: a few sections, the verdict last."""
+    now, health = status.now, status.health
+    judged = verdict(status)
+    lines = []
+    shown = [r for r in status.instances if instance_state(r, now) != "stopped"]
+    if not status.instances:
+        lines.append("service: no `monitor run` has ever run on this database")
+    else:
+        running = sum(instance_state(r, now) == "running" for r in status.instances)
+        lines.append(
+            f"service: {plural(running, 'instance')} running" if running else "service: not running"
+        )
+        for row in shown:
+            lines.append("  " + _instance_line(row, now))
+        if not running:
+            stopped = [r for r in status.instances if instance_state(r, now) == "stopped"]
+            if stopped:
+                lines.append("  last " + _instance_line(stopped[0], now))
+    counts = health.sources
+    if not sum(counts.values()):
+        lines.append(
+            "sources: none stored yet (`monitor run` or `monitor once` stores the configured ones)"
+        )
+    else:
+        lines.append(
+            f"sources: {counts['healthy']} healthy, {counts['unhealthy']} unhealthy "
+            f"({unhealthy_after}+ failures in a row), {counts['gone']} gone, "
+            f"{counts['disabled']} disabled; {status.moved_total} moved"
+        )
+    for kind, rows, total in (
+        ("unhealthy", status.unhealthy, counts["unhealthy"]),
+        ("gone", status.gone, counts["gone"]),
+        ("moved", status.moved, status.moved_total),
+    ):
+        lines.extend(_source_line(row, kind) for row in rows)
+        if total > len(rows):
+            lines.append(
+                f"  ... and {total - len(rows)} more {kind} (the first {LIST_LIMIT} shown; "
+                "`monitor sources` lists every source)"
+            )
+    for window, label in (("last_hour", "last hour"), ("last_day", "last day")):
+        if window in status.activity:
+            done = status.activity[window]
+            lines.append(
+                f"{label}: {plural(done.articles_stored, 'article')} stored, "
+                f"{plural(done.alerts_queued, 'alert')} queued, {done.delivered} delivered"
+            )
+    outbox = f"outbox: {health.pending} pending"
+    if health.pending:
+        outbox += (
+            f", the oldest queued {age(health.oldest_pending_age(now))} ago "
+            f"({_short(health.oldest_pending_at)})"
+        )
+    outbox += f"; {health.dead} dead"
+    if health.dead:
+        outbox += " (`monitor alerts --status dead`, `monitor alerts retry`)"
+    lines.append(outbox)
+    if len(health.sinks) > 1:  # one sink: the totals are its own
+        for name, sink in health.sinks.items():
+            oldest = (
+                f" (oldest {age(now - sink.oldest_pending_at)})"
+                if sink.oldest_pending_at is not None
+                else ""
+            )
+            lines.append(f"  {name}: {sink.pending} pending{oldest}, {sink.dead} dead")
+    if status.source_failures or status.delivery_failures:
+        lines.append("last errors:")
+    for f in status.source_failures:
+        lines.append(
+            f"  {_short(f.at)} source {redact_text(f.name, f.url)}: "
+            f"{_failure(f.reason, f.error, f.url)}"
+        )
+    for d in status.delivery_failures:
+        when = "dead since" if d.status == "dead" else "retry at"
+        error = redact_text(d.error, *sink_urls) if d.error else ""
+        lines.append(
+            f"  delivery {d.id[:8]} to {d.sink}: {_failure(d.reason, error)} "
+            f"({plural(d.attempts, 'attempt')}; {when} {_short(d.next_attempt_at)})"
+        )
+    lines.append(_verdict_line(judged, status))
+    return "\n".join(lines)
+
+
+_PROBLEM_TEXT = {
+    PROBLEM_UNHEALTHY: "unhealthy sources",
+    PROBLEM_GONE: "gone sources",
+    PROBLEM_DEAD: "dead letters",
+    PROBLEM_STALE: f"a delivery pending for over {age(OUTBOX_STALE_AFTER)}",
+}
+
+
+def _verdict_line(judged: Verdict, status: Status) -> str:
+    why = ", ".join(_PROBLEM_TEXT[p] for p in judged.problems)
+    if judged.state == "ok":
+        return "status: ok"
+    if judged.state == "degraded":
+        return f"status: degraded: {why}"
+    line = "status: not running: no `monitor run` is running on this database"
+    if not status.instances:
+        line = "status: not running: no `monitor run` has ever run on this database"
+    return line + (f"; also {why}" if why else "")

@@ -1,0 +1,513 @@
+"""`monitor sources add|remove|import|export` edit the config files (never reformatting the
+user's own), validate every edit as `monitor check` would before writing it, and check feeds
+with the service's fetch stack. Real subprocesses, a real loopback feed server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.feed_server import FeedServer, Reply
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "whsec_" + base64.b64encode(b"k" * 24).decode()
+MANAGED = Path("sources.d") / "cli.yaml"
+
+
+def feed(title: str, items: int = 2) -> bytes:
+    entries = "".join(
+        f"<item><guid>{title}-{i}</guid><title>Weather {i}</title></item>" for i in range(items)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+        f"{entries}</channel></rss>"
+    ).encode()
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        env={**base, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        server.route("/wire.xml", Reply(body=feed("Wire", 3)))
+        server.route("/other.xml", Reply(body=feed("Other & Co", 1)))
+        server.route("/page.html", Reply(body=b"<html><body>Not a feed</body></html>"))
+        yield server
+
+
+def small_config(folder: Path, text: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "monitor.yaml"
+    path.write_text(
+        text
+        if text is not None
+        else "# my config\npoll:\n  allow_private_networks: true   # loopback feeds\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def managed_urls(config: Path) -> list[str]:
+    data = yaml.safe_load((config.parent / MANAGED).read_text(encoding="utf-8")) or []
+    return [entry["url"] for entry in data]
+
+
+# --- 1. the shipped config ----------------------------------------------------------------
+
+
+def test_add_then_remove_on_the_shipped_config_changes_one_line(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    config = tmp_path / "config" / "monitor.yaml"
+    original = config.read_bytes()
+    env = {
+        "MONITOR_CONFIG": str(config),
+        "MONITOR_WEBHOOK_URL": server.url("/hook"),
+        "MONITOR_WEBHOOK_SECRET": SECRET,
+        "MONITOR_POLL__ALLOW_PRIVATE_NETWORKS": "true",
+    }
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    assert run("check", cwd=cwd, env=env).returncode == 0
+    assert run("db", "upgrade", cwd=cwd, env=env).returncode == 0
+
+    added = run("sources", "add", server.url("/wire.xml"), cwd=cwd, env=env)
+    assert added.returncode == 0, added.stderr
+    assert "'Wire', 3 entries" in added.stdout
+    include = b"  - include: sources.d/*.yaml\n"
+    after_add = config.read_bytes()
+    assert after_add == original.replace(
+        b"  - opml: sources/libya.opml\n", b"  - opml: sources/libya.opml\n" + include
+    )
+    comments = [line for line in original.splitlines() if line.lstrip().startswith(b"#")]
+    assert len(comments) > 5
+    assert all(line in after_add.splitlines() for line in comments)
+    managed = config.parent / MANAGED
+    assert managed.read_text(encoding="utf-8").startswith("# Sources added by `monitor sources")
+    assert managed_urls(config) == [server.url("/wire.xml")]
+    checked = run("check", cwd=cwd, env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert "21 sources" in checked.stdout
+    listed = run("sources", "--json", cwd=cwd, env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["url"]: row for row in json.loads(listed.stdout)}
+    assert rows[server.url("/wire.xml")]["name"] == "Wire"
+    assert rows[server.url("/wire.xml")]["enabled"] is True
+
+    removed = run("sources", "remove", "Wire", cwd=cwd, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert config.read_bytes() == after_add  # only the include line differs from the original
+    assert managed_urls(config) == []
+    assert run("check", cwd=cwd, env=env).returncode == 0
+    listed = run("sources", "--json", cwd=cwd, env=env)
+    rows = {row["url"]: row for row in json.loads(listed.stdout)}
+    assert rows[server.url("/wire.xml")]["enabled"] is False  # gone from the config
+
+
+# --- 2. export and import -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["opml", "yaml"])
+def test_export_then_import_round_trips(tmp_path: Path, server: FeedServer, form: str) -> None:
+    first = small_config(
+        tmp_path / "a",
+        "poll: {allow_private_networks: true}\n"
+        "sources:\n"
+        "  - name: 'Quotes \"&\" <angles>'\n"
+        f"    url: {server.url('/wire.xml')}?a=1&b=2\n"
+        "  - opml: feeds.opml\n"
+        "  - include: more/*.yaml\n",
+    )
+    (first.parent / "feeds.opml").write_text(
+        '<opml version="2.0"><body>'
+        f'<outline text="Other" xmlUrl="{server.url("/other.xml")}"/></body></opml>',
+        encoding="utf-8",
+    )
+    (first.parent / "more").mkdir()
+    (first.parent / "more" / "x.yaml").write_text(
+        f"- name: Arabic العربية\n  url: {server.url('/ar.xml')}\n", encoding="utf-8"
+    )
+    exported = run("sources", "export", "--format", form, "-c", str(first), cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    if form == "opml":
+        ElementTree.fromstring(exported.stdout.split("\n", 1)[1])  # well-formed XML
+    path = tmp_path / f"exported.{form}"
+    path.write_text(exported.stdout, encoding="utf-8")
+
+    second = small_config(tmp_path / "b", "poll: {allow_private_networks: true}\n")
+    imported = run("sources", "import", str(path), "--no-check", "-c", str(second), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert "3 new" in imported.stdout
+
+    def named(config: Path) -> list[tuple[str, str]]:
+        shown = run("sources", "export", "--format", "yaml", "-c", str(config), cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        return sorted((s["name"], s["url"]) for s in yaml.safe_load(shown.stdout)["sources"])
+
+    assert named(second) == named(first)
+    assert len(named(first)) == 3
+    again = run("sources", "import", str(path), "-c", str(second), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "3 already configured (skipped), 0 new" in again.stdout
+
+
+# --- 3. bad URLs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ftp://user:hunter2@example.org/feed", "ftp://REDACTED@example.org/feed"),
+        ("http://example.org:99999/feed", "Port out of range"),
+        ("http:///feed", "must be an http:// or https:// URL"),
+        ("https://user:hunter2@/feed", "REDACTED"),
+        ("example.org/feed", "must be an http:// or https:// URL"),
+    ],
+)
+def test_a_bad_url_is_refused_before_writing(tmp_path: Path, url: str, expected: str) -> None:
+    config = small_config(tmp_path / "c")
+    before = config.read_bytes()
+    result = run("sources", "add", url, "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "nothing was changed" in result.stderr
+    assert config.read_bytes() == before
+    assert not (config.parent / "sources.d").exists()
+
+
+def test_a_bad_interval_is_refused_and_names_the_option(tmp_path: Path) -> None:
+    config = small_config(tmp_path / "c")
+    before = config.read_bytes()
+    result = run(
+        "sources",
+        "add",
+        "https://example.org/f",
+        "--interval",
+        "soon",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "interval" in result.stderr
+    assert config.read_bytes() == before
+
+
+# --- 4. the feed check ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/missing.xml", "404"), ("/page.html", "not an RSS or Atom feed")],
+)
+def test_add_of_a_feed_that_fails_saves_nothing_unless_no_check(
+    tmp_path: Path, server: FeedServer, path: str, expected: str
+) -> None:
+    config = small_config(tmp_path / "c")
+    before = config.read_bytes()
+    url = server.url(path)
+    failed = run("sources", "add", url, "-c", str(config), cwd=tmp_path)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert expected in failed.stderr or "not a feed" in failed.stderr, failed.stderr
+    assert "--no-check" in failed.stderr
+    assert config.read_bytes() == before
+    assert not (config.parent / "sources.d").exists()
+
+    saved = run(
+        "sources", "add", url, "--no-check", "--name", "Later", "-c", str(config), cwd=tmp_path
+    )
+    assert saved.returncode == 0, saved.stderr
+    assert managed_urls(config) == [url]
+    assert run("check", "-c", str(config), cwd=tmp_path).returncode == 0
+
+
+def test_add_refuses_private_addresses_unless_the_config_allows_them(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = small_config(tmp_path / "c", "poll: {interval: 10m}\n")
+    result = run("sources", "add", server.url("/wire.xml"), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "loopback" in result.stderr or "blocked" in result.stderr, result.stderr
+    assert not server.requests
+    assert not (config.parent / "sources.d").exists()
+
+
+def test_add_twice_and_watchlist_are_refused(tmp_path: Path, server: FeedServer) -> None:
+    config = small_config(tmp_path / "c")
+    url = server.url("/wire.xml")
+    assert run("sources", "add", url, "-c", str(config), cwd=tmp_path).returncode == 0
+    twice = run("sources", "add", url, "-c", str(config), cwd=tmp_path)
+    assert twice.returncode == 1
+    assert "already configured, as 'Wire'" in twice.stderr
+    other = server.url("/other.xml")
+    watch = run("sources", "add", other, "--watchlist", "libya", "-c", str(config), cwd=tmp_path)
+    assert watch.returncode == 2
+    assert "no watchlist is named 'libya'" in watch.stderr
+    assert managed_urls(config) == [url]
+
+
+# --- 5. import -----------------------------------------------------------------------------
+
+
+def test_import_checks_every_new_feed_and_adds_only_the_good_ones(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    for number in range(30):
+        if number % 7 == 3:
+            continue  # no route: 404
+        body = b"<html>no</html>" if number % 11 == 5 else feed(f"Feed {number}")
+        server.route(f"/f{number}.xml", Reply(body=body, delay=0.05))
+    bad = {n for n in range(30) if n % 7 == 3 or n % 11 == 5}
+    outlines = "".join(
+        f'<outline text="Feed {n} &amp; co" type="rss" xmlUrl="{server.url(f"/f{n}.xml")}"/>'
+        for n in range(30)
+    )
+    opml = tmp_path / "many.opml"
+    opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    config = small_config(
+        tmp_path / "c",
+        "poll:\n  allow_private_networks: true\n"
+        f"sources:\n  - name: Feed 0 & co\n    url: {server.url('/f0.xml')}\n",
+    )
+    result = run("sources", "import", str(opml), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "30 feeds, 1 already configured (skipped), 29 new" in result.stdout
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert len(progress) == 29, result.stderr
+    assert progress[-1].startswith("[29/29] ")
+    good = [server.url(f"/f{n}.xml") for n in range(1, 30) if n not in bad]
+    assert sorted(managed_urls(config)) == sorted(good)
+    assert f"added {len(good)} sources" in result.stdout
+    assert f"{len(bad)} failed, not added" in result.stdout
+    names = yaml.safe_load((config.parent / MANAGED).read_text(encoding="utf-8"))
+    assert names[0]["name"] == "Feed 1 & co"
+    assert run("check", "-c", str(config), cwd=tmp_path).returncode == 0
+
+
+def test_import_of_a_bad_opml_file_changes_nothing(tmp_path: Path) -> None:
+    opml = tmp_path / "bad.opml"
+    opml.write_text('<opml><body><outline xmlUrl="ftp://x/y"/></body></opml>', encoding="utf-8")
+    config = small_config(tmp_path / "c")
+    before = config.read_bytes()
+    result = run("sources", "import", str(opml), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad.opml" in result.stderr
+    assert config.read_bytes() == before
+
+
+# --- remove ---------------------------------------------------------------------------------
+
+
+def test_remove_from_the_users_config_keeps_its_comments(tmp_path: Path) -> None:
+    text = (
+        "# top\n"
+        "poll:\n"
+        "  allow_private_networks: true\n"
+        "sources:\n"
+        "  # the wires\n"
+        '  - name: "A wire"     # quoted\n'
+        "    url: https://a.example.org/feed\n"
+        "  - name: B\n"
+        "    url: https://b.example.org/feed   # B's feed\n"
+        "    interval: 5m\n"
+        "  - name: C\n"
+        "    url: 'https://c.example.org/feed'\n"
+        "\n"
+        "# after the sources\n"
+        "first_run: store_only\n"
+    )
+    config = small_config(tmp_path / "c", text)
+    result = run("sources", "remove", "https://b.example.org/feed", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = text.splitlines(keepends=True)
+    assert config.read_text(encoding="utf-8") == "".join(lines[:7] + lines[10:])
+    assert run("sources", "remove", "C", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert config.read_text(encoding="utf-8") == "".join(lines[:7] + lines[12:])
+
+
+def test_remove_refuses_opml_ambiguous_and_unknown_sources(tmp_path: Path) -> None:
+    config = small_config(
+        tmp_path / "c",
+        "sources:\n"
+        "  - name: Twin\n    url: https://a.example.org/feed\n"
+        "  - name: Twin\n    url: https://b.example.org/feed\n"
+        "  - opml: list.opml\n",
+    )
+    (config.parent / "list.opml").write_text(
+        '<opml><body><outline text="Listed" xmlUrl="https://c.example.org/feed"/></body></opml>',
+        encoding="utf-8",
+    )
+    before = config.read_bytes()
+    opml = run("sources", "remove", "Listed", "-c", str(config), cwd=tmp_path)
+    assert opml.returncode == 1
+    assert "list.opml" in opml.stderr and "remove its outline" in opml.stderr
+    twin = run("sources", "remove", "Twin", "-c", str(config), cwd=tmp_path)
+    assert twin.returncode == 1
+    assert "a.example.org" in twin.stderr and "b.example.org" in twin.stderr
+    assert "give the URL" in twin.stderr
+    unknown = run("sources", "remove", "Twim", "-c", str(config), cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert "did you mean 'Twin'?" in unknown.stderr
+    assert config.read_bytes() == before
+    by_url = run("sources", "remove", "https://b.example.org/feed", "-c", str(config), cwd=tmp_path)
+    assert by_url.returncode == 0, by_url.stderr
+    assert b"b.example.org" not in config.read_bytes()
+
+
+# --- include --------------------------------------------------------------------------------
+
+
+def test_included_files_are_validated_with_their_file_and_line(tmp_path: Path) -> None:
+    config = small_config(
+        tmp_path / "c",
+        "poll: {allow_private_networks: true}\n"
+        "sources:\n"
+        "  - name: A\n    url: https://a.example.org/feed\n"
+        "  - include: sources.d/*.yaml\n",
+    )
+    folder = config.parent / "sources.d"
+    folder.mkdir()
+    (folder / "one.yaml").write_text(
+        "# mine\n- name: B\n  url: https://b.example.org/feed\n- name: C\n  urll: x\n",
+        encoding="utf-8",
+    )
+    (folder / "two.yaml").write_text(
+        "- name: A again\n  url: https://a.example.org/feed\n  interval: 5m\n", encoding="utf-8"
+    )
+    result = run("check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{folder / 'one.yaml'}:5: sources[1].urll: unknown key 'urll'" in result.stderr
+    assert f"{folder / 'two.yaml'}:1: sources[0] in two.yaml ('A again')" in result.stderr
+    assert "with other settings" in result.stderr
+    (folder / "one.yaml").write_text("- name: B\n  url: https://b.example.org/feed\n")
+    (folder / "two.yaml").unlink()
+    result = run("check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 sources" in result.stdout
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def test_writes_keep_the_mode_and_the_group_option_names_the_config(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = small_config(tmp_path / "c")
+    config.chmod(0o600)
+    url = server.url("/wire.xml")
+    result = run("sources", "--config", str(config), "add", url, "--no-check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert b"- include: sources.d/*.yaml" in config.read_bytes()
+    (config.parent / MANAGED).chmod(0o640)
+    other = server.url("/other.xml")
+    assert run("sources", "add", other, "-c", str(config), cwd=tmp_path).returncode == 0
+    assert (config.parent / MANAGED).stat().st_mode & 0o777 == 0o640
+    assert managed_urls(config) == [url, other]
+    assert not [p for p in (config.parent / "sources.d").iterdir() if p.name != "cli.yaml"]
+
+
+def test_commands_editing_at_once_lose_no_change(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = small_config(tmp_path / "c")
+    urls = [f"https://example.org/feed-{n}.xml" for n in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(
+                lambda url: run(
+                    "sources", "add", url, "--no-check", "-c", str(config), cwd=tmp_path
+                ),
+                urls,
+            )
+        )
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert sorted(managed_urls(config)) == urls
+    assert config.read_text(encoding="utf-8").count("- include: sources.d/*.yaml") == 1
+
+
+def test_a_credential_in_the_url_is_saved_but_never_shown(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    config = small_config(tmp_path / "c")
+    url = server.url("/wire.xml").replace("http://", "http://reader:hunter2@") + "?token=s3cr3t"
+    added = run("sources", "add", url, "-c", str(config), cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    removed_typo = run("sources", "remove", url + "x", "-c", str(config), cwd=tmp_path)
+    assert removed_typo.returncode == 1
+    for result in (added, removed_typo):
+        shown = result.stdout + result.stderr
+        assert "hunter2" not in shown and "s3cr3t" not in shown, shown
+        assert "REDACTED" in shown
+    assert managed_urls(config) == [url]  # the config keeps it, as written
+    assert server.requests[0].headers["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(
+    ("layout", "after_line"),
+    [
+        ("---\nsources:\n  - opml: list.opml\nfirst_run: store_only\n", 2),
+        ("poll: { interval: 10m }   # flow\nsources:\n- opml: list.opml\n\n# end\n", 2),
+        ("database_url:   sqlite:///m.db\nsources:\n    - opml: list.opml   # c\n", 2),
+        (
+            "sources:\n  - opml: list.opml\nsinks:\n- name: ops\n  url: https://h.example.org/x\n"
+            "  signing: none\n",
+            1,
+        ),
+    ],
+)
+def test_the_include_line_is_the_only_change_whatever_the_layout(
+    tmp_path: Path, layout: str, after_line: int
+) -> None:
+    config = small_config(tmp_path / "c", layout)
+    text = config.read_text(encoding="utf-8")
+    (config.parent / "list.opml").write_text(
+        '<opml><body><outline text="L" xmlUrl="https://l.example.org/f"/></body></opml>',
+        encoding="utf-8",
+    )
+    url = "https://n.example.org/feed"
+    result = run("sources", "add", url, "--no-check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = text.splitlines(keepends=True)
+    indent = lines[after_line][: len(lines[after_line]) - len(lines[after_line].lstrip())]
+    expected = lines[: after_line + 1] + [f"{indent}- include: sources.d/*.yaml\n"]
+    assert config.read_text(encoding="utf-8") == "".join(expected + lines[after_line + 1 :])
+    assert run("sources", "remove", url, "-c", str(config), cwd=tmp_path).returncode == 0
+    assert managed_urls(config) == []
+
+
+def test_check_reports_an_included_files_problems_with_the_configs_own(tmp_path: Path) -> None:
+    config = small_config(
+        tmp_path / "c", "poll: {intervall: 5m}\nsources:\n  - include: more.yaml\n"
+    )
+    (config.parent / "more.yaml").write_text("- name: B\n  urll: https://b.example.org/f\n")
+    result = run("check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "poll.intervall: unknown key" in result.stderr
+    assert f"{config.parent / 'more.yaml'}:2: sources[0].urll: unknown key" in result.stderr

@@ -1,0 +1,223 @@
+"""`Service.reload` in process: the settings that need a restart are logged and kept while
+the rest applies, reloads run one at a time (a request during one makes one more), and an
+analysis in hand finishes on the old watchlists while the next one uses the new."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.analysis import Analyser
+from monitor.match import Matcher, WatchlistMatch, load_watchlist
+from monitor.reload import keeping_restart_only, restart_only_changes
+from monitor.runtime import Runtime
+from monitor.service import Service
+from monitor.settings import Settings, load_settings
+from tests.integration.helpers import LIBYA_WATCHLIST, rss, write_config
+
+
+def edit(config: Path, change: Callable[[dict[str, object]], object]) -> None:
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    change(data)
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def make_config(tmp_path: Path) -> Path:
+    return write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/monitor.db",
+        sources=[("One", "http://127.0.0.1:9/one.xml")],
+        sink_url="http://127.0.0.1:9/hook",
+        extra={"poll": {"interval": "10m", "allow_private_networks": True, "workers": 0}},
+    )
+
+
+@asynccontextmanager
+async def service_of(config: Path) -> AsyncIterator[Service]:
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.store.prepare()
+    try:
+        service = Service(runtime)
+        service.sync_sources()
+        service.register()
+        async with service:
+            yield service
+    finally:
+        runtime.store.close()
+
+
+def test_restart_only_changes_name_each_setting_and_never_the_database_url() -> None:
+    old = Settings.model_validate({"database_url": "postgresql://u:secret@db/one"})
+    new = Settings.model_validate(
+        {
+            "database_url": "postgresql://u:secret@db/two",
+            "http": {"host": "0.0.0.0", "port": 8081},
+            "poll": {"concurrency": 16, "per_host": 3, "interval": "20m"},
+            "retention": "30d",
+        }
+    )
+    changes = restart_only_changes(old, new)
+    assert changes == [
+        "database_url",
+        "http (none -> 0.0.0.0:8081)",
+        "poll.concurrency (8 -> 16)",
+        "poll.per_host (2 -> 3)",
+    ]
+    kept = keeping_restart_only(old, new)
+    assert restart_only_changes(old, kept) == []
+    assert kept.poll.interval == timedelta(minutes=20)
+    assert kept.retention == timedelta(days=30)
+    assert restart_only_changes(old, old) == []
+
+
+async def test_settings_that_need_a_restart_are_logged_and_kept_and_the_rest_applies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = make_config(tmp_path)
+    async with service_of(config) as service:
+        runtime = service.runtime
+        database_url = runtime.settings.database_url
+
+        def change(data: dict[str, object]) -> None:
+            poll = data["poll"]
+            assert isinstance(poll, dict)
+            poll.update(concurrency=16, interval="20m")
+            data.update(
+                database_url="postgresql://user:hunter2@db.example.org/news",
+                http={"host": "127.0.0.1", "port": 8089},
+                retention="30d",
+            )
+
+        edit(config, change)
+        with caplog.at_level(logging.INFO, logger="monitor"):
+            assert await service.reload()
+        assert service.generation == 2
+        settings = runtime.settings
+        assert (settings.database_url, settings.http, settings.poll.concurrency) == (
+            database_url,
+            None,
+            8,
+        )
+        assert settings.retention == timedelta(days=30)
+        assert settings.poll.interval == timedelta(minutes=20)
+        (row,) = runtime.store.list_sources()
+        assert row.interval == timedelta(minutes=20)
+        (instance,) = runtime.store.list_instances()
+        assert instance.config_generation == 2 and instance.reloaded_at is not None
+    text = caplog.text
+    for setting in ("database_url", "http (none -> 127.0.0.1:8089)", "poll.concurrency (8 -> 16)"):
+        assert f"reload: {setting} changed: needs a restart to take effect" in text, text
+    assert "hunter2" not in text
+
+
+async def test_an_invalid_config_is_refused_and_the_config_in_force_stays(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = make_config(tmp_path)
+    async with service_of(config) as service:
+        before = service.runtime.settings
+        edit(config, lambda data: data.update(bogus_key=1, retention="1d"))
+        with caplog.at_level(logging.INFO, logger="monitor"):
+            assert not await service.reload()
+        assert service.generation == 1
+        assert service.runtime.settings is before
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("bogus_key" in message for message in errors), errors
+    assert errors[-1].startswith("reload refused: 1 problem in "), errors
+
+
+async def test_reloads_never_overlap_and_a_request_during_one_makes_one_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path)
+    active = most = calls = 0
+    read = Service._read_config
+
+    def slow_read(self: Service) -> tuple[Runtime, list[str]]:
+        nonlocal active, most, calls
+        active += 1
+        calls += 1
+        most = max(most, active)
+        try:
+            time.sleep(0.3)
+            return read(self)
+        finally:
+            active -= 1
+
+    monkeypatch.setattr(Service, "_read_config", slow_read)
+
+    async def until(condition: Callable[[], bool]) -> None:
+        for _ in range(200):
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the condition did not hold in time")
+
+    async with service_of(config) as service:
+        running = asyncio.create_task(service.run_forever())
+        service.request_reload()
+        service.request_reload()  # before the first one started: the same reload
+        await until(lambda: calls == 1)
+        for _ in range(3):  # during the reload: one more, after it
+            service.request_reload()
+        await until(lambda: service.generation == 3)
+        await asyncio.sleep(0.6)
+        assert (service.generation, calls, most) == (3, 2, 1)
+        service.stopping.set()
+        await running
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_an_analysis_in_hand_finishes_on_the_old_watchlists_and_the_next_uses_the_new(
+    tmp_path: Path,
+) -> None:
+    libya = load_watchlist(LIBYA_WATCHLIST)
+    extra_file = tmp_path / "extra.yaml"
+    extra_file.write_text(
+        "name: extra\nentities:\n  - id: zorblax\n    kind: person\n"
+        "    names: [Zorblax Quintana]\n",
+        encoding="utf-8",
+    )
+    extra = load_watchlist(extra_file)
+    text = "<p>Haftar and Zorblax Quintana met. " + "word " * 26000 + "</p>"
+    big = rss([(f"b{i}", f"Haftar and Zorblax Quintana, {i}", text) for i in range(20)])
+    small = rss([("s1", "Zorblax Quintana and Haftar", "<p>Both spoke.</p>")])
+    analyser = Analyser(Matcher([libya]), [libya], excerpt_chars=300, workers=1)
+    try:
+        await analyser.analyse(small, "http://example.org/warm.xml", None)
+        (old_worker,) = analyser.worker_pids()
+        in_hand = asyncio.create_task(analyser.analyse(big, "http://example.org/big.xml", None))
+        await asyncio.sleep(0.1)  # handed to the old workers
+        analyser.reload(Matcher([extra]), [extra], excerpt_chars=300, workers=1)
+        after = await analyser.analyse(small, "http://example.org/small.xml", None)
+        before = await in_hand
+
+        def watchlists(feed_matches: tuple[tuple[WatchlistMatch, ...], ...]) -> set[str]:
+            return {match.watchlist for entry in feed_matches for match in entry}
+
+        assert len(before.feed.entries) == 20
+        assert watchlists(before.matches) == {"libya"}
+        assert watchlists(after.matches) == {"extra"}
+        assert old_worker not in analyser.worker_pids()
+        for _ in range(200):  # the old workers exit once their work is done
+            if not _running(old_worker):
+                break
+            await asyncio.sleep(0.05)
+        assert not _running(old_worker)
+    finally:
+        await asyncio.to_thread(analyser.close)

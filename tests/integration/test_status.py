@@ -1,0 +1,240 @@
+"""`Store.status` on SQLite and PostgreSQL (several instances, sources of every state, the
+outbox, activity windows, the last failures), and the health gauges a running service shows
+on /metrics: the same numbers as `monitor status`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import Connection, update
+
+from monitor.db.schema import articles, deliveries, matches, sources
+from monitor.db.sources import SourceSpec
+from monitor.db.status import SOURCE_STATES
+from monitor.db.store import Store
+from monitor.status import STATUS_DEGRADED, instance_state, verdict
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import LIBYA_WATCHLIST, REPO, SECRET, rss
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+
+def _spec(name: str) -> SourceSpec:
+    return SourceSpec(
+        name=name,
+        url=f"https://example.org/{name.lower()}.xml",
+        interval=timedelta(minutes=10),
+        enabled=True,
+        first_run="store_only",
+        first_run_window=timedelta(days=1),
+    )
+
+
+def _prepare(conn: Connection) -> None:
+    """Sources in every state, and an article with deliveries in every state. Written with
+    SQL: the queries are what is tested here (the CLI test makes them by real polls)."""
+    conn.execute(update(sources).where(sources.c.name == "Flaky").values(consecutive_failures=3))
+    conn.execute(
+        update(sources)
+        .where(sources.c.name == "Recovering")
+        .values(consecutive_failures=1, last_polled_at=NOW - timedelta(minutes=1))
+    )
+    conn.execute(update(sources).where(sources.c.name == "Gone").values(gone_at=NOW))
+    conn.execute(update(sources).where(sources.c.name == "Off").values(enabled=False))
+    conn.execute(
+        update(sources).where(sources.c.name == "Wire").values(moved_to="https://example.org/n")
+    )
+    source_id = conn.execute(sources.select().where(sources.c.name == "Wire")).one().id
+    for index, fetched in enumerate((NOW - timedelta(minutes=5), NOW - timedelta(hours=5))):
+        conn.execute(
+            articles.insert().values(
+                id=index + 1,
+                source_id=source_id,
+                entry_key=f"k{index}",
+                fetched_at=fetched,
+                content_hash="0" * 64,
+            )
+        )
+    rows = [
+        ("p-old", "ops", "pending", NOW - timedelta(minutes=20), None, "http_5xx"),
+        ("p-new", "pager", "pending", NOW - timedelta(minutes=1), None, None),
+        ("d-1", "pager", "dead", NOW - timedelta(hours=3), None, "timeout"),
+        ("ok-1", "chat", "delivered", NOW - timedelta(hours=2), NOW - timedelta(minutes=2), None),
+        ("ok-2", "chat2", "delivered", NOW - timedelta(days=2), NOW - timedelta(hours=2), None),
+    ]
+    for match_id, (delivery_id, sink, state, created, delivered, reason) in enumerate(rows, 1):
+        conn.execute(
+            matches.insert().values(
+                id=match_id,
+                article_id=1,
+                watchlist=f"w{match_id}",
+                entities=[],
+                detail={},
+                created_at=created,
+            )
+        )
+        conn.execute(
+            deliveries.insert().values(
+                id=delivery_id,
+                match_id=match_id,
+                sink=sink,
+                status=state,
+                attempts=1,
+                next_attempt_at=NOW + timedelta(hours=1),
+                created_at=created,
+                delivered_at=delivered,
+                last_error_reason=reason,
+                last_error=f"{reason} at https://u:pw@hooks.example.org/x" if reason else None,
+            )
+        )
+
+
+@pytest.mark.postgres
+def test_status_reads_sources_instances_and_the_outbox(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        store.prepare()
+        names = ("Wire", "Flaky", "Recovering", "Gone", "Off")
+        store.sync_sources([_spec(name) for name in names], NOW - timedelta(days=1))
+        store.database.run_sync(_prepare)
+        for owner, started in (("a", NOW), ("b", NOW - timedelta(seconds=60)), ("c", NOW)):
+            store.register_instance(
+                owner=owner, hostname="h", pid=1, version="v", config_path=None, now=started
+            )
+        store.register_instance(
+            owner="dead", hostname="h", pid=2, version="v", config_path=None,
+            now=NOW - timedelta(minutes=5),
+        )  # fmt: skip
+        store.instance_stopped("c", NOW)
+        status = store.status(NOW, unhealthy_after=3)
+        rows = store.list_sources()
+    finally:
+        store.close()
+
+    states = {row.owner: instance_state(row, NOW) for row in status.instances}
+    assert states == {"a": "running", "b": "running", "c": "stopped", "dead": "dead"}
+    assert status.health.sources == {
+        state: sum(r.health(3) == state for r in rows) for state in SOURCE_STATES
+    }
+    assert status.health.sources == {"healthy": 2, "unhealthy": 1, "gone": 1, "disabled": 1}
+    assert [p.name for p in status.unhealthy] == ["Flaky"]
+    assert [p.name for p in status.gone] == ["Gone"]
+    assert [p.name for p in status.moved] == ["Wire"] and status.moved_total == 1
+
+    health = status.health
+    assert (health.pending, health.dead) == (2, 1)
+    assert health.oldest_pending_at == NOW - timedelta(minutes=20)
+    assert health.oldest_pending_age(NOW) == timedelta(minutes=20)
+    assert set(health.sinks) == {"ops", "pager"}
+    assert health.sinks["pager"].pending == 1 and health.sinks["pager"].dead == 1
+    assert health.sinks["pager"].oldest_pending_at == NOW - timedelta(minutes=1)
+
+    hour, day = status.activity["last_hour"], status.activity["last_day"]
+    assert (hour.articles_stored, hour.alerts_queued, hour.delivered) == (1, 2, 1)
+    assert (day.articles_stored, day.alerts_queued, day.delivered) == (2, 4, 2)
+
+    assert [f.name for f in status.source_failures] == ["Recovering", "Flaky"]
+    assert {f.id for f in status.delivery_failures} == {"p-old", "d-1"}
+
+    judged = verdict(status)
+    assert judged.exit_code == STATUS_DEGRADED
+    assert judged.problems == ("unhealthy_sources", "gone_sources", "dead_letters", "outbox_stale")
+
+
+def _gauges(text: str) -> dict[str, float]:
+    """The health gauges in a /metrics page: name (with labels) -> value."""
+    found = re.findall(
+        r"^(monitor_(?:sources|outbox_backlog|outbox_oldest_age_seconds|dead_letters)"
+        r"(?:\{[^}]*\})?) (\S+)$",
+        text,
+        re.MULTILINE,
+    )
+    return {name: float(value) for name, value in found}
+
+
+def test_a_running_service_shows_the_health_gauges_status_counts(tmp_path: Path) -> None:
+    with FeedServer() as feeds, WebhookReceiver(default=500) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([("a-1", "Haftar in Tripoli", "<p>Talks.</p>")])))
+        feeds.route("/down.xml", Reply(status=500))
+        config = {
+            "database_url": f"sqlite:///{tmp_path}/m.db",
+            "poll": {"interval": "10m", "allow_private_networks": True, "unhealthy_after": 1},
+            "first_run": "alert_all",
+            "sources": [
+                {"name": "Wire", "url": feeds.url("/f.xml")},
+                {"name": "Down", "url": feeds.url("/down.xml")},
+            ],
+            "watchlists": [str(LIBYA_WATCHLIST)],
+            "sinks": [
+                {"name": "ops", "url": receiver.url, "secret": SECRET, "retry_schedule": ["0s"]}
+            ],
+            "http": {"host": "127.0.0.1", "port": 0},
+        }
+        path = tmp_path / "monitor.yaml"
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        # A failing source (unhealthy after 1 failure) and a dead delivery; the service then
+        # finds nothing due, so the numbers stay put while it runs.
+        once = monitor("once", "--config", str(path), cwd=tmp_path)
+        assert once.returncode == 4, once.stdout + once.stderr
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--config", str(path)],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        log: list[str] = []
+        ready = threading.Event()
+
+        def read() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                log.append(line)
+                if "monitor running as" in line:
+                    ready.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            assert ready.wait(60), "".join(log)
+            (port,) = re.findall(r"health and metrics on http://127\.0\.0\.1:(\d+)/", "".join(log))
+            page = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            status = monitor("status", "--json", "--config", str(path), cwd=tmp_path)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=100)
+            reader.join(timeout=10)
+            assert process.stderr is not None
+            process.stderr.close()
+    assert process.returncode == 0, "".join(log)
+    assert status.returncode == 1, status.stdout + status.stderr
+    report = json.loads(status.stdout)
+    assert report["service"]["running"] == 1
+    gauges = _gauges(page)
+    assert gauges == {
+        'monitor_sources{state="healthy"}': 1.0,
+        'monitor_sources{state="unhealthy"}': 1.0,
+        'monitor_sources{state="gone"}': 0.0,
+        'monitor_sources{state="disabled"}': 0.0,
+        "monitor_outbox_backlog": 0.0,
+        "monitor_outbox_oldest_age_seconds": 0.0,
+        "monitor_dead_letters": 1.0,
+    }, page
+    for state in SOURCE_STATES:
+        assert gauges[f'monitor_sources{{state="{state}"}}'] == report["sources"][state]
+    assert gauges["monitor_outbox_backlog"] == report["outbox"]["pending"]
+    assert gauges["monitor_dead_letters"] == report["outbox"]["dead"]

@@ -1,0 +1,104 @@
+"""How `monitor status` judges a reading (`monitor.status.verdict`): ok (0), degraded (1) and
+why, not running (3, which wins); and how it words an instance that is not running."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.db.instances import STALE_AFTER, InstanceRow
+from monitor.db.status import Health, SinkOutbox, Status
+from monitor.status import (
+    OUTBOX_STALE_AFTER,
+    STATUS_DEGRADED,
+    STATUS_NOT_RUNNING,
+    STATUS_OK,
+    render_status,
+    status_json,
+    verdict,
+)
+
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+HEALTHY = {"healthy": 3, "unhealthy": 0, "gone": 0, "disabled": 1}
+
+
+def _instance(heartbeat: datetime, stopped: datetime | None = None) -> InstanceRow:
+    return InstanceRow(
+        owner="h:1:abc",
+        hostname="h",
+        pid=1,
+        version="0.1.0",
+        config_path="/etc/monitor.yaml",
+        config_generation=2,
+        started_at=NOW - timedelta(hours=1),
+        heartbeat_at=heartbeat,
+        reloaded_at=NOW - timedelta(minutes=30),
+        stopped_at=stopped,
+    )
+
+
+RUNNING = _instance(NOW - timedelta(seconds=20))
+
+
+def _status(
+    sources: dict[str, int] = HEALTHY,
+    sinks: dict[str, SinkOutbox] | None = None,
+    instances: tuple[InstanceRow, ...] = (RUNNING,),
+) -> Status:
+    return Status(now=NOW, health=Health(dict(sources), sinks or {}), instances=list(instances))
+
+
+def test_running_and_healthy_is_ok() -> None:
+    pending = {"ops": SinkOutbox(pending=3, oldest_pending_at=NOW - OUTBOX_STALE_AFTER)}
+    judged = verdict(_status(sinks=pending))
+    assert (judged.state, judged.problems, judged.exit_code) == ("ok", (), STATUS_OK)
+    assert render_status(_status(), 5, []).splitlines()[-1] == "status: ok"
+
+
+@pytest.mark.parametrize(
+    ("sources", "sinks", "problem"),
+    [
+        ({**HEALTHY, "unhealthy": 1}, {}, "unhealthy_sources"),
+        ({**HEALTHY, "gone": 2}, {}, "gone_sources"),
+        (HEALTHY, {"ops": SinkOutbox(dead=1)}, "dead_letters"),
+        (
+            HEALTHY,
+            {"ops": SinkOutbox(1, NOW - OUTBOX_STALE_AFTER - timedelta(seconds=1))},
+            "outbox_stale",
+        ),
+    ],
+)
+def test_each_problem_makes_it_degraded(
+    sources: dict[str, int], sinks: dict[str, SinkOutbox], problem: str
+) -> None:
+    judged = verdict(_status(sources, sinks))
+    assert (judged.state, judged.problems, judged.exit_code) == (
+        "degraded",
+        (problem,),
+        STATUS_DEGRADED,
+    )
+
+
+def test_not_running_wins_and_still_names_the_problems() -> None:
+    dead = _instance(NOW - STALE_AFTER - timedelta(seconds=1))
+    stopped = _instance(NOW - timedelta(minutes=5), stopped=NOW - timedelta(minutes=5))
+    reading = _status({**HEALTHY, "unhealthy": 1}, instances=(dead, stopped))
+    judged = verdict(reading)
+    assert judged == replace(judged, state="not_running", exit_code=STATUS_NOT_RUNNING)
+    assert judged.problems == ("unhealthy_sources",)
+    lines = render_status(reading, 5, []).splitlines()
+    assert lines[0] == "service: not running"
+    assert lines[1].startswith("  dead: 1@h, version 0.1.0, started ")
+    assert lines[2].startswith("  last stopped: 1@h, version 0.1.0, at ")
+    assert lines[-1] == (
+        "status: not running: no `monitor run` is running on this database; also unhealthy sources"
+    )
+    document = json.loads(json.dumps(status_json(reading, 5, [])))
+    assert [i["state"] for i in document["service"]["instances"]] == ["dead", "stopped"]
+
+
+def test_a_heartbeat_just_within_stale_after_is_running() -> None:
+    assert verdict(_status(instances=(_instance(NOW - STALE_AFTER),))).exit_code == STATUS_OK
