@@ -221,7 +221,12 @@ class Service:
         # The log section too (the command line's --log-format/--log-level still win).
         apply_config(runtime.settings.log.level, runtime.settings.log.format)
         log_loaded(runtime)
-        log.info("config reloaded from %s: generation %d in force", path, self.generation)
+        log.info(
+            "config reloaded from %s: generation %d in force",
+            path,
+            self.generation,
+            extra=log_fields(instance=self.owner),
+        )
         return True
 
     def _read_config(self) -> tuple[Runtime, list[str]]:
