@@ -1190,18 +1190,37 @@ def sources_export(
         typer.Option("--output", "-o", help="Write to this file (default: standard output)."),
     ] = None,
     config: ConfigOption = None,
+    include_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--include-credentials",
+            help="Write URLs with their passwords and tokens (keep the file private).",
+        ),
+    ] = False,
 ) -> None:
     """Write every configured source as OPML 2.0 or as a YAML `sources:` list.
 
-    OPML files are expanded and included files included; URLs are written as configured,
-    credentials included."""
+    OPML files are expanded and included files included. Credentials in URLs (user:password,
+    tokens) are masked unless --include-credentials."""
     from monitor.sourceedit import SourceEditError, export_opml, export_yaml, write_atomically
 
     loaded, valid = _sources_config(ctx, config)
+
+    def as_configured(url: str) -> str:
+        return url
+
+    url_of = as_configured if include_credentials else redact_url
+    masked = sum(redact_url(spec.url) != spec.url for spec in valid.specs)
+    if masked and not include_credentials:
+        err.print(
+            f"{plural(masked, 'URL')} with credentials masked (REDACTED); "
+            "--include-credentials writes them as configured",
+            markup=False,
+        )
     if format is ExportFormat.yaml:
-        text = export_yaml(valid.specs, loaded.settings)
+        text = export_yaml(valid.specs, loaded.settings, url_of=url_of)
     else:
-        text = export_opml(valid.specs)
+        text = export_opml(valid.specs, url_of=url_of)
     if output is None:
         sys.stdout.write(text)
         return

@@ -44,7 +44,8 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import HttpOptions, fetch_feed, make_client
 from monitor.opml import read_opml
 from monitor.parse import parse_feed
-from monitor.redact import redact_url
+from monitor.plural import plural
+from monitor.redact import MASK, redact_url
 from monitor.settings import LoadedSettings, Settings, load_settings
 from monitor.sourcefiles import included_files, read_included, source_entries
 from monitor.validate import ValidConfig, validate_config
@@ -574,11 +575,14 @@ def _duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
-def export_yaml(specs: Iterable[SourceSpec], settings: Settings) -> str:
-    """A ``sources:`` list (loadable as a config) of every effective source."""
+def export_yaml(
+    specs: Iterable[SourceSpec], settings: Settings, url_of: Callable[[str], str] = redact_url
+) -> str:
+    """A ``sources:`` list (loadable as a config) of every effective source; URLs through
+    ``url_of`` (credentials masked unless the caller says otherwise)."""
     entries: list[dict[str, Any]] = []
     for spec in specs:
-        entry: dict[str, Any] = {"name": spec.name, "url": spec.url}
+        entry: dict[str, Any] = {"name": spec.name, "url": url_of(spec.url)}
         if spec.pinned:
             entry["interval"] = _duration(spec.interval)
         if not spec.enabled:
@@ -592,8 +596,13 @@ def export_yaml(specs: Iterable[SourceSpec], settings: Settings) -> str:
     return _dump(yaml, {"sources": [CommentedMap(e) for e in entries]})
 
 
-def export_opml(specs: Iterable[SourceSpec], now: datetime | None = None) -> str:
-    """An OPML 2.0 document with one outline per effective source."""
+def export_opml(
+    specs: Iterable[SourceSpec],
+    now: datetime | None = None,
+    url_of: Callable[[str], str] = redact_url,
+) -> str:
+    """An OPML 2.0 document with one outline per effective source; URLs through ``url_of``
+    (credentials masked unless the caller says otherwise)."""
     root = ElementTree.Element("opml", version="2.0")
     head = ElementTree.SubElement(root, "head")
     ElementTree.SubElement(head, "title").text = "news-monitor sources"
@@ -602,7 +611,7 @@ def export_opml(specs: Iterable[SourceSpec], now: datetime | None = None) -> str
     body = ElementTree.SubElement(root, "body")
     for spec in specs:
         ElementTree.SubElement(
-            body, "outline", type="rss", text=spec.name, title=spec.name, xmlUrl=spec.url
+            body, "outline", type="rss", text=spec.name, title=spec.name, xmlUrl=url_of(spec.url)
         )
     ElementTree.indent(root)
     document = ElementTree.tostring(root, encoding="unicode")
@@ -630,7 +639,19 @@ def read_import(path: Path) -> list[dict[str, Any]]:
         entries = [dict(item) for item in raw]
     else:
         entries = [{"name": o.name, "url": o.url} for o in read_opml(path)]
+    masked = [str(e["url"]) for e in entries if has_masked_credentials(str(e["url"]))]
+    if masked:
+        raise ConfigError(
+            f"{path}: {plural(len(masked), 'URL')} carry credentials masked by `monitor "
+            f"sources export` (REDACTED), e.g. {masked[0]}; export again with "
+            "--include-credentials, or write the credentials in"
+        )
     unique: dict[str, dict[str, Any]] = {}
     for entry in entries:
         unique.setdefault(str(entry["url"]), entry)
     return list(unique.values())
+
+
+def has_masked_credentials(url: str) -> bool:
+    """Whether ``url`` is a redacted one: its userinfo or a parameter value is REDACTED."""
+    return MASK in url and redact_url(url.replace(MASK, "x")) != url.replace(MASK, "x")

@@ -468,6 +468,24 @@ def test_a_credential_in_the_url_is_saved_but_never_shown(
     assert managed_urls(config) == [url]  # the config keeps it, as written
     assert server.requests[0].headers["authorization"].startswith("Basic ")
 
+    # export masks it unless told, and says so; import refuses a masked URL.
+    for form in ("opml", "yaml"):
+        masked = run("sources", "export", "--format", form, "-c", str(config), cwd=tmp_path)
+        assert masked.returncode == 0, masked.stderr
+        assert "hunter2" not in masked.stdout and "s3cr3t" not in masked.stdout
+        assert "1 URL with credentials masked (REDACTED)" in masked.stderr
+        exported = tmp_path / f"masked.{'yaml' if form == 'yaml' else 'opml'}"
+        exported.write_text(masked.stdout, encoding="utf-8")
+        other = small_config(tmp_path / f"other-{form}")
+        refused = run("sources", "import", str(exported), "-c", str(other), cwd=tmp_path)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "masked by `monitor sources export`" in refused.stderr
+        full = run(
+            "sources", "export", "--format", form, "--include-credentials",
+            "-c", str(config), cwd=tmp_path,
+        )  # fmt: skip
+        assert url in full.stdout.replace("&amp;", "&")
+
 
 @pytest.mark.parametrize(
     ("layout", "after_line"),
