@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Final
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 PERMANENT_REDIRECTS: Final = (301, 308)
+# Retry-After: ASCII digits only (str.isdigit() also takes "²"), read as at most a year.
+_DELTA_SECONDS: Final = re.compile(r"[0-9]{1,20}")
+MAX_RETRY_AFTER_SECONDS: Final = 366 * 86400
 
 FEED_ACCEPT: Final = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -72,16 +76,23 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
-        return float(int(text))
+    if _DELTA_SECONDS.fullmatch(text):
+        # Bounded, so that no later arithmetic overflows: nobody waits longer than a year.
+        return float(min(int(text), MAX_RETRY_AFTER_SECONDS))
+    if len(text) > 64:
+        return None
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:  # a "-0000" zone: the time is still UTC
         when = when.replace(tzinfo=datetime.UTC)
     current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    try:
+        seconds = when.timestamp() - current
+    except (OverflowError, ValueError):
+        return None
+    return min(max(0.0, seconds), float(MAX_RETRY_AFTER_SECONDS))
 
 
 def _fetch_error(
@@ -155,7 +166,12 @@ async def fetch_feed(
                 try:
                     if response.next_request is None:
                         result = await _read_feed_response(
-                            response, url, etag=etag, last_modified=last_modified, options=options
+                            response,
+                            url,
+                            etag=etag,
+                            last_modified=last_modified,
+                            options=options,
+                            permanent=permanent,
                         )
                         return replace(result, moved_to=moved_to)
                     request = response.next_request
@@ -184,7 +200,10 @@ async def _read_feed_response(
     etag: str | None,
     last_modified: str | None,
     options: HttpOptions,
+    permanent: bool = True,
 ) -> FetchResult:
+    """The final response of a fetch; ``permanent``: every redirect before it (if any) was
+    301/308, so a 410 here means the feed itself is gone."""
     status = response.status_code
     final_url = str(response.url)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -231,6 +250,7 @@ async def _read_feed_response(
         message += f" at {redact_url(final_url)}"
     if retry_after is not None:
         message += f"; it asks to wait {retry_after:g} s before trying again"
-    # 410 Gone: the feed was removed for good; the scheduler stops polling it.
-    reason = "gone" if status == 410 else status_reason(status)
+    # 410 Gone: the feed was removed for good; the scheduler stops polling it. Behind a
+    # temporary redirect it only says the temporary target is gone: an ordinary 4xx.
+    reason = "gone" if status == 410 and permanent else status_reason(status)
     raise _fetch_error(url, reason, message, status=status, retry_after=retry_after)

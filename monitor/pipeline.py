@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 
@@ -364,18 +364,13 @@ def scheduled(
 
 def moved_to(source: SourceRow, target: str | None) -> str | None:
     """The URL to poll from now on after a poll that permanent redirects led to ``target``
-    (logged once, when it changes), else the one stored. The configured URL's credentials
-    go along to the same origin, never to another one."""
+    (logged once, when it changes), else the one stored. The configured URL's userinfo goes
+    along to the same origin (or its upgrade from http to https), never to another host."""
     if target is None or target == source.poll_url:
         return source.moved_to
     original = urlsplit(source.url)
     moved = urlsplit(target)
-    same_origin = (original.scheme, original.hostname, original.port) == (
-        moved.scheme,
-        moved.hostname,
-        moved.port,
-    )
-    if same_origin and "@" in original.netloc and "@" not in moved.netloc:
+    if _same_site(original, moved) and "@" in original.netloc and "@" not in moved.netloc:
         target = urlunsplit(moved._replace(netloc=original.netloc))
     if target == source.url:
         return None
@@ -386,6 +381,25 @@ def moved_to(source: SourceRow, target: str | None) -> str | None:
         extra=source_log_fields(source, reason="moved"),
     )
     return target
+
+
+def _same_site(original: SplitResult, moved: SplitResult) -> bool:
+    """The same scheme, host and port, or the same host moved from http to https on the
+    default ports (the most common permanent redirect; httpx keeps credentials on it)."""
+    try:
+        before = (original.scheme, original.hostname, original.port)
+        after = (moved.scheme, moved.hostname, moved.port)
+    except ValueError:  # a port that is not a number
+        return False
+    if before == after:
+        return True
+    upgrade = (
+        original.scheme == "http"
+        and moved.scheme == "https"
+        and (original.port or 80) == 80
+        and (moved.port or 443) == 443
+    )
+    return upgrade and original.hostname == moved.hostname
 
 
 def _with(poll: PollRecord, **changes: object) -> PollRecord:
@@ -448,7 +462,8 @@ def failure(
     now = runtime.clock()
     message = redact_text(message, source.url)
     shown = redact_url(source.url)
-    gone = reason == "gone"
+    # A 410 from the URL a source moved to only ends the move (below), not the source.
+    gone = reason == "gone" and source.moved_to is None
     record(
         PollRecord(
             source_id=source.id,
@@ -462,6 +477,14 @@ def failure(
             gone=gone,
         )
     )
+    if source.moved_to is not None:
+        # The URL it moved to failed: forget the move, so the next poll tries the configured
+        # URL again (a redirect that was a mistake, or a hijack, cannot stick).
+        log.warning(
+            "%s: the URL it moved to (%s) failed; the configured URL is polled next",
+            shown,
+            redact_url(source.moved_to),
+        )
     fields = source_log_fields(
         source,
         status="error",

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 RATE_WEIGHT = 0.3
 # A new source's rate is first estimated from the dates of its entries of the last week.
 SEED_WINDOW = timedelta(days=7)
+SEED_MIN_SPAN = timedelta(minutes=10)
 # A poll is moved by up to this fraction of its interval, either way, so that sources that
 # started together drift apart instead of firing in lock-step.
 JITTER = 0.05
@@ -60,15 +61,20 @@ class Schedule:
 
 def seed_rate(published: Iterable[datetime | None], now: datetime) -> float | None:
     """New entries per hour, from the dates of a feed's entries of the last SEED_WINDOW: the
-    count over the time since the oldest of them. 0.0 when none is that recent; None when
-    no entry is dated (the rate is then learnt from polls alone)."""
+    count over the time since the oldest of them (at least SEED_MIN_SPAN, so entries that
+    came out together do not make a busy feed). 0.0 when none is that recent; None (the
+    rate is then learnt from polls alone) when fewer than two recent entries are dated, or
+    every date is in the future (a wrong clock or time zone). Future dates do not count."""
     dated = [when for when in published if when is not None]
-    if not dated:
+    past = [when for when in dated if when <= now]
+    if not past:
         return None
-    recent = [when for when in dated if now - SEED_WINDOW <= when <= now + timedelta(hours=1)]
+    recent = [when for when in past if now - SEED_WINDOW <= when]
     if not recent:
         return 0.0
-    span = max(now - min(recent), timedelta(minutes=1))
+    if len(recent) < 2:
+        return None
+    span = max(now - min(recent), SEED_MIN_SPAN)
     return len(recent) / (span / timedelta(hours=1))
 
 
@@ -119,8 +125,10 @@ def feed_hint(ttl: object, update_period: object, update_frequency: object) -> t
     if minutes is not None:
         hints.append(timedelta(minutes=minutes))
     period = _PERIODS.get(str(update_period or "").strip().lower())
-    if period is not None:
-        frequency = _positive_int(update_frequency) or 1
+    # sy:updateFrequency defaults to 1 when absent; an unreadable one voids the hint, as
+    # does a frequency above one a minute (a typo, not a promise).
+    frequency = 1 if update_frequency in (None, "") else _positive_int(update_frequency)
+    if period is not None and frequency is not None and period / frequency >= timedelta(minutes=1):
         hints.append(period / frequency)
     return max(hints) if hints else None
 
@@ -160,8 +168,10 @@ def _positive_int(value: object) -> int | None:
 
 
 def _http_date(value: str) -> datetime | None:
+    if len(value) > 64:
+        return None
     try:
         when = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when

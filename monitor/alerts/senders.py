@@ -9,7 +9,6 @@ they pass through ``monitor.redact.redact_text``.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from monitor.alerts.payload import MessageFormat, encode_body, render_message
 from monitor.alerts.signing import sign
 from monitor.egress import classify_error, status_reason
 from monitor.errors import DeliveryError, FetchError
+from monitor.fetch import parse_retry_after
 from monitor.redact import redact_text, redact_url
 
 __all__ = [
@@ -86,19 +86,9 @@ def _delivery_error(
 
 def _retry_after_seconds(value: str | None, now: datetime) -> float | None:
     """Retry-After as seconds from ``now``: delta-seconds or an HTTP date; None if unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     reference = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return max(0.0, (when - reference).total_seconds())
+    # One reader for feeds and sinks: bounded, never raises (a header "²" or 5000 digits).
+    return parse_retry_after(value, now=reference.timestamp())
 
 
 def _one_line(text: str) -> str:

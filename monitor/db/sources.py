@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from monitor.db.engine import dialect_insert
 from monitor.db.schema import deliveries, sources
 from monitor.db.seen import SeenEntry
+from monitor.redact import without_credentials
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,9 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
     # A config that now names the URL a source was permanently redirected to: the same
     # source (its history and seen entries stay), under its new URL.
     moved = {
-        row.moved_to: row for url, row in existing.items() if row.moved_to and url not in wanted
+        without_credentials(row.moved_to): row
+        for url, row in existing.items()
+        if row.moved_to and url not in wanted
     }
     added = []
     for spec in specs:
@@ -189,8 +192,10 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
             "interval_pinned": spec.pinned,
         }
         row = existing.get(spec.url)
-        if row is None and spec.url in moved:
-            row = moved.pop(spec.url)
+        # Credentials do not count: the hint shows the new URL without them, and the
+        # operator writes them back in (the moved URL may carry them or not).
+        if row is None and without_credentials(spec.url) in moved:
+            row = moved.pop(without_credentials(spec.url))
             conn.execute(
                 update(sources)
                 .where(sources.c.id == row.id)
@@ -212,8 +217,16 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
                 }
             )
         elif any(row._mapping[key] != value for key, value in values.items()):
-            # A changed entry also ends a 410 Gone: the operator looked at it.
-            revived = {"gone_at": None, "next_poll_at": now} if row.gone_at else {}
+            # A changed entry ends a 410 Gone and forgets a permanent redirect (the operator
+            # looked at it: the configured URL is tried again); a new interval is used now.
+            revived: dict[str, object] = {"moved_to": None, "gone_at": None}
+            rescheduled = (
+                row.gone_at is not None
+                or row.interval_seconds != values["interval_seconds"]
+                or row.interval_pinned != values["interval_pinned"]
+            )
+            if rescheduled:
+                revived["next_poll_at"] = now
             conn.execute(update(sources).where(sources.c.id == row.id).values(**values, **revived))
     if added:
         # Another instance starting at the same moment may add the same sources: theirs win.
@@ -339,6 +352,8 @@ _FAILURE = (
         last_polled_at=bindparam("b_now"),
         schedule_reason=bindparam("b_schedule"),
         gone_at=bindparam("b_gone_at"),
+        # A failure forgets a permanent redirect: the configured URL is tried next.
+        moved_to=None,
         lease_owner=None,
         lease_expires_at=None,
     )

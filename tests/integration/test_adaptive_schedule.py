@@ -69,7 +69,7 @@ def every_minute(
 
     def reply(_: RecordedRequest) -> Reply:
         minutes = int((clock.now - START) / MINUTE)
-        times = [START + MINUTE * i for i in range(max(0, minutes - 30), minutes + 1)]
+        times = [START + MINUTE * i for i in range(minutes - 30, minutes + 1)]
         return Reply(
             body=feed(times, dated=dated, channel_extra=channel_extra), headers=headers or {}
         )
@@ -249,11 +249,23 @@ async def test_feed_and_server_hints_are_honoured_within_the_bounds(
         "/max-age.xml",
         every_minute(clock, headers={"Cache-Control": "public, max-age=1200"}),
     )
+    # Headers a broken or hostile server sends: read as nothing (or bounded), never a failure.
+    server.route(
+        "/hostile.xml",
+        every_minute(
+            clock,
+            headers={
+                "Retry-After": "9" * 30,
+                "Expires": "Mon, 01 Jan 2026 99999999999:00:00 GMT",
+                "Cache-Control": "max-age=abc",
+            },
+        ),
+    )
     config = write(
         tmp_path,
         [
             {"name": name, "url": server.url(f"/{name}.xml")}
-            for name in ("ttl", "ttl-day", "sy", "max-age")
+            for name in ("ttl", "ttl-day", "sy", "max-age", "hostile")
         ],
         database_url,
     )
@@ -264,6 +276,9 @@ async def test_feed_and_server_hints_are_honoured_within_the_bounds(
         assert driver.source("ttl-day").current_interval == timedelta(hours=6)  # max_interval
         assert driver.source("sy").current_interval == timedelta(minutes=15)
         assert driver.source("max-age").current_interval == timedelta(minutes=20)
+        hostile = driver.source("hostile")
+        assert hostile.last_status == 200 and hostile.consecutive_failures == 0
+        assert hostile.articles_stored > 0
         # The polls really were that far apart (within the jitter).
         polls = len(server.requests_for("/ttl.xml"))
         assert 4 * 60 / 45 - 2 <= polls <= 4 * 60 / 45 * 1.06 + 2
@@ -373,5 +388,61 @@ async def test_permanent_redirects_move_the_polled_url_and_410_stops_polling(
         await driver.run_until(clock.now + timedelta(hours=1))
         assert driver.source("gone").gone_at is None
         assert len(server.requests_for("/gone.xml")) > asked
+    finally:
+        driver.close()
+
+
+async def test_moves_that_fail_are_forgotten_and_credentials_do_not_split_a_source(
+    tmp_path: Path, server: FeedServer, database_url: str
+) -> None:
+    clock = Clock()
+    body = feed([START])
+    # A same-origin move of a feed with a password and a token; a move whose target later
+    # fails; a 410 behind a temporary redirect.
+    server.route("/old.xml", Reply.redirect(server.url("/new.xml"), status=301))
+    server.route("/new.xml", Reply(body=body))
+    server.route("/flaky-old.xml", Reply.redirect(server.url("/flaky-new.xml"), status=301))
+    server.route("/flaky-new.xml", Reply(body=body), Reply(status=404))
+    server.route("/temp.xml", Reply.redirect(server.url("/gone-target.xml"), status=302))
+    server.route("/gone-target.xml", Reply(status=410))
+    secret = server.url("/old.xml").replace("http://", "http://reader:pw@") + "?token=T0K"
+    entries: list[dict[str, object]] = [
+        {"name": "secret", "url": secret, "interval": "10m"},
+        {"name": "flaky", "url": server.url("/flaky-old.xml"), "interval": "10m"},
+        {"name": "temp", "url": server.url("/temp.xml"), "interval": "10m"},
+    ]
+    config = write(tmp_path, entries, database_url)
+    driver = Driver(config, clock)
+    try:
+        await driver.run_until(START + timedelta(minutes=5))
+        # The userinfo went along to the same origin (the token, in the query, did not:
+        # the server's Location decides the query).
+        moved = driver.source("secret").moved_to
+        assert moved == server.url("/new.xml").replace("http://", "http://reader:pw@")
+        assert driver.source("flaky").moved_to == server.url("/flaky-new.xml")
+        # A 410 behind a 302 says the temporary target is gone, not the feed.
+        temp = driver.source("temp")
+        assert temp.gone_at is None and temp.last_error_reason == "http_4xx"
+        await driver.run_until(START + timedelta(minutes=15))
+        # The target of the move failed: the move is forgotten, the configured URL polled.
+        flaky = driver.source("flaky")
+        assert flaky.moved_to is None and flaky.consecutive_failures == 1
+        asked_old = len(server.requests_for("/flaky-old.xml"))
+        await driver.run_until(START + timedelta(minutes=40))
+        assert len(server.requests_for("/flaky-old.xml")) > asked_old
+    finally:
+        driver.close()
+
+    # The operator writes the new URL with its token (the hint showed it without
+    # credentials): still the same source, nothing new to alert.
+    entries[0]["url"] = server.url("/new.xml").replace("http://", "http://reader:pw@") + (
+        "?token=T0K"
+    )
+    write(tmp_path, entries, database_url)
+    driver = Driver(tmp_path / "monitor.yaml", clock)
+    try:
+        rows = [r for r in driver.runtime.store.list_sources() if r.name == "secret"]
+        assert len(rows) == 1 and rows[0].enabled and rows[0].first_polled_at is not None
+        assert rows[0].moved_to is None
     finally:
         driver.close()

@@ -353,3 +353,31 @@ def test_monitor_reload_signals_the_service_and_reports_the_generation(
         after = monitor("reload", "--config", str(config))
         assert after.returncode == 3, after.stdout + after.stderr
         assert "no service is running on" in after.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.05, 0.3, 0.8])
+def test_a_sighup_while_the_service_starts_never_kills_it(tmp_path: Path, after: float) -> None:
+    # systemd's ExecReload or `docker compose kill -s HUP` may come right after a start,
+    # before the service installed its handler: the signal must not terminate it.
+    database_url = f"sqlite:///{tmp_path}/monitor.db"
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/one.xml", Reply(body=rss(HAFTAR)))
+        config = base_config(tmp_path, database_url, feeds, receiver.url)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        try:
+            time.sleep(after)
+            process.send_signal(signal.SIGHUP)
+            receiver.wait_for(1, timeout=30)  # it runs: the feed was polled and alerted
+            assert process.poll() is None
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        assert "Traceback" not in stderr, stderr

@@ -34,8 +34,10 @@ MINUTES = timedelta(minutes=1)
         (" 15 ", None, None, timedelta(minutes=15)),
         (None, "hourly", "2", timedelta(minutes=30)),
         (None, "Daily", None, timedelta(days=1)),  # frequency defaults to 1
-        (None, "weekly", "0", timedelta(weeks=1)),  # a frequency of 0 is ignored
-        (None, "daily", "abc", timedelta(days=1)),
+        (None, "weekly", "0", None),  # an unreadable frequency voids the hint
+        (None, "daily", "abc", None),
+        (None, "daily", "99999999", None),  # more than once a minute: a typo
+        (None, "hourly", "", timedelta(hours=1)),
         ("5", "hourly", "1", timedelta(hours=1)),  # the longer of the two
         # What feeds get wrong: not a number, negative, zero, absurd, an unknown period.
         ("abc", None, None, None),
@@ -90,12 +92,20 @@ def test_cache_hints(
 def test_seed_rate_from_the_dates_of_recent_entries() -> None:
     every_minute = [NOW - MINUTES * i for i in range(20)]
     assert seed_rate(every_minute, NOW) == pytest.approx(20 / (19 / 60))
+    # Out together (a batch): counted over at least 10 minutes, not as 600 an hour.
+    batch = [NOW - timedelta(seconds=i) for i in range(10)]
+    assert seed_rate(batch, NOW) == pytest.approx(60.0)
     # Entries older than a week say the feed is quiet; none dated: unknown.
     assert seed_rate([NOW - timedelta(days=30)], NOW) == 0.0
     assert seed_rate([None, None], NOW) is None
     assert seed_rate([], NOW) is None
-    # A date far in the future (a wrong clock) is not counted; one entry alone still counts.
-    assert seed_rate([NOW + timedelta(days=3), NOW - timedelta(hours=2)], NOW) == 0.5
+    # A date in the future (a wrong clock) is not counted; one recent entry says nothing.
+    two_hours = [NOW - timedelta(hours=2), NOW - timedelta(hours=1)]
+    assert seed_rate([NOW + timedelta(days=3), *two_hours], NOW) == 1.0
+    assert seed_rate([NOW + timedelta(minutes=30), *two_hours], NOW) == 1.0
+    assert seed_rate([NOW - timedelta(hours=2)], NOW) is None
+    # Every date ahead (a feed in the wrong time zone): unknown, not quiet.
+    assert seed_rate([NOW + timedelta(hours=3) - MINUTES * i for i in range(20)], NOW) is None
 
 
 def test_one_quiet_poll_never_sends_a_source_to_max_interval() -> None:

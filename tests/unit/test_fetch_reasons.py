@@ -33,6 +33,13 @@ NOW = 1_795_000_000.0  # a fixed Unix time
         ("1.5", None),
         ("soon", None),
         ("Wed, 99 Foo 2026 00:00:00 GMT", None),
+        # What a hostile or broken server sends: never an exception, never an overflow later.
+        ("99999999999999999999", 366 * 86400.0),  # read as at most a year
+        ("9" * 5000, None),
+        ("\u00b2", None),  # a digit to str.isdigit(), not to HTTP
+        ("\u0661\u0662", None),  # Arabic-Indic digits
+        ("Mon, 01 Jan 2026 99999999999:00:00 GMT", None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 366 * 86400.0),
     ],
 )
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
