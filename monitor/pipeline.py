@@ -371,7 +371,8 @@ def moved_to(source: SourceRow, target: str | None) -> str | None:
     original = urlsplit(source.url)
     moved = urlsplit(target)
     if _same_site(original, moved) and "@" in original.netloc and "@" not in moved.netloc:
-        target = urlunsplit(moved._replace(netloc=original.netloc))
+        userinfo = original.netloc.rsplit("@", 1)[0]
+        target = urlunsplit(moved._replace(netloc=f"{userinfo}@{moved.netloc}"))
     if target == source.url:
         return None
     log.warning(

@@ -115,3 +115,34 @@ def test_delivery_retry_schedule_then_dead() -> None:
     assert next_attempt(sink, 1, NOW, None) == NOW + timedelta(minutes=5)
     assert next_attempt(sink, 2, NOW, None) is None
     assert next_attempt(sink, 0, NOW, 120) == NOW + timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(
+    ("configured", "target", "expected"),
+    [
+        # Same origin, and the usual http -> https upgrade of one host: userinfo goes along.
+        ("http://u:p@example.org/f", "http://example.org/g", "http://u:p@example.org/g"),
+        ("http://u:p@example.org/f", "https://example.org/f", "https://u:p@example.org/f"),
+        (
+            "http://u:p@example.org:80/f",
+            "https://example.org:443/f",
+            "https://u:p@example.org:443/f",
+        ),
+        # Another host, another port, a downgrade: never.
+        ("http://u:p@example.org/f", "https://cdn.example.net/f", "https://cdn.example.net/f"),
+        ("http://u:p@example.org:8080/f", "https://example.org/f", "https://example.org/f"),
+        ("https://u:p@example.org/f", "http://example.org/f", "http://example.org/f"),
+        # A Location with its own userinfo keeps it.
+        ("http://u:p@example.org/f", "http://v:q@example.org/g", "http://v:q@example.org/g"),
+        # Moved back to the configured URL: no move.
+        ("https://example.org/f", "https://example.org/f", None),
+    ],
+)
+def test_a_move_carries_userinfo_only_to_the_same_site(
+    configured: str, target: str, expected: str | None
+) -> None:
+    from monitor.pipeline import moved_to
+
+    assert moved_to(source(url=configured, moved_to="https://example.org/old"), target) == (
+        expected
+    )
