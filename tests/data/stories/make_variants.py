@@ -7,13 +7,14 @@ added paragraphs and no summary, and a correction with a changed figure. Output:
 ``tuning.jsonl`` and ``heldout.jsonl`` (one article per line). Deterministic; run from the
 repository root:
 
-    .venv/bin/python tests/data/stories/make_variants.py
+    .venv/bin/python tests/data/stories/make_variants.py [OUTPUT_DIR]
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -116,14 +117,14 @@ def variants(story: dict[str, str]) -> list[dict[str, str]]:
     ]
 
 
-def main() -> None:
+def main(out_dir: Path = HERE) -> None:
     for source, target in (("base.jsonl", "tuning.jsonl"), ("base-heldout.jsonl", "heldout.jsonl")):
         stories = [json.loads(line) for line in (HERE / source).read_text().splitlines() if line]
         articles = [article for story in stories for article in variants(story)]
         lines = [json.dumps(article, ensure_ascii=False) for article in articles]
-        (HERE / target).write_text("\n".join(lines) + "\n")
+        (out_dir / target).write_text("\n".join(lines) + "\n")
         print(f"{target}: {len(articles)} articles in {len(stories)} stories")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
