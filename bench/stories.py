@@ -145,10 +145,11 @@ BRUTE_SAMPLE = 10_000
 
 def measure_cost(
     stored: int, probes: int, seed: int, config: StoryConfig
-) -> tuple[float, float, float, float]:
+) -> tuple[float, float, float, float, float]:
     """Milliseconds per article: signature + lookup + add, of which the signature; the
     exact-fingerprint peer; brute-force exact Jaccard over ``stored`` (timed over a sample
-    of at most BRUTE_SAMPLE of them and scaled linearly)."""
+    of at most BRUTE_SAMPLE of them and scaled linearly); then the mean number of
+    candidates a lookup checks."""
     when = datetime(2026, 6, 1, tzinfo=UTC)
     corpus = synthetic_articles(stored + probes, seed, when)
     index = StoryIndex(config)
@@ -161,6 +162,7 @@ def measure_cost(
     for number, sig in enumerate(sigs, start=stored):
         index.add(number, sig, when)
     done = time.perf_counter()
+    candidates = statistics.fmean(len(index.candidates(sig, when)) for sig in sigs[:200])
     per_sig = (signed - start) / probes * 1e3
     per_all = (done - start) / probes * 1e3
 
@@ -179,7 +181,7 @@ def measure_cost(
         mine = shingle_set(article, config)
         max((len(mine & theirs) / len(mine | theirs) for theirs in sets), default=0.0)
     brute_ms = (time.perf_counter() - start) / len(brute_probes) * 1e3 * stored / len(sample)
-    return per_all, per_sig, fingerprint_ms, brute_ms
+    return per_all, per_sig, fingerprint_ms, brute_ms, candidates
 
 
 def spread(values: Sequence[float]) -> str:
@@ -204,6 +206,33 @@ def print_scores(config: StoryConfig, out: Callable[[str], None]) -> None:
             )
 
 
+def margins(articles: Sequence[Article], out: Callable[[str], None]) -> None:
+    """Where the default threshold sits: the estimated Jaccard of the most similar pairs of
+    different stories (with and without the names guard) and of the weakest link each
+    article needs (its best earlier article of the same story)."""
+    sigs = {a.id: signature(a.title, a.summary, a.content) for a in articles}
+    passed, guarded = [0.0], [0.0]
+    for x, y in itertools.combinations(articles, 2):
+        if x.story != y.story:
+            j = sigs[x.id].jaccard(sigs[y.id])
+            (guarded if sigs[x.id].names_conflict(sigs[y.id]) else passed).append(j)
+    links = []
+    for i, article in enumerate(articles):
+        earlier = [
+            sigs[article.id].jaccard(sigs[b.id]) for b in articles[:i] if b.story == article.story
+        ]
+        if earlier:
+            links.append(max(earlier))
+    out(
+        f"different stories, highest Jaccard: {max(passed):.3f} (names guard passes), "
+        f"{max(guarded):.3f} (names guard rejects)"
+    )
+    out(
+        f"same story, weakest best earlier link: {min(links):.3f}; "
+        f"5th percentile {statistics.quantiles(links, n=20)[0]:.3f}"
+    )
+
+
 def sweep(out: Callable[[str], None]) -> None:
     """Precision/recall over a grid of settings, on the tuning set only (never held-out)."""
     articles = load(SETS["tuning"])
@@ -212,7 +241,7 @@ def sweep(out: Callable[[str], None]) -> None:
         f"{'precision':>9} {'recall':>7}"
     )
     grid = itertools.product(
-        (1, 2, 3), (True, False), (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6), (0.7, 0.8, 0.9, None)
+        (1, 2, 3), (True, False), (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6), (0.65, 0.75, 0.85, None)
     )
     for shingle, guard, same, contained in grid:
         for floor in (0.2, 0.3) if contained is not None else (1.0,):
@@ -230,6 +259,20 @@ def sweep(out: Callable[[str], None]) -> None:
                 f"{shingle:>7} {'on' if guard else 'off':>5} {same:>5.2f} {shown:>9} "
                 f"{floor:>5.2f} {s.precision:>9.4f} {s.recall:>7.4f}"
             )
+    out("")
+    margins(articles, out)
+    out("")
+    out(f"{'window h':>8} {'precision':>9} {'recall':>7}   (defaults otherwise)")
+    for hours in (1, 6, 12, 24, 48, 96, 24 * 30):
+        config = replace(DEFAULT_CONFIG, window=timedelta(hours=hours))
+        s = score(articles, dict(cluster(articles, config)))
+        out(f"{hours:>8} {s.precision:>9.4f} {s.recall:>7.4f}")
+    out("")
+    out(f"{'rows':>4} {'bands':>5} {'precision':>9} {'recall':>7}   (defaults otherwise)")
+    for rows in (2, 3, 4, 6):
+        config = replace(DEFAULT_CONFIG, rows=rows)
+        s = score(articles, dict(cluster(articles, config)))
+        out(f"{rows:>4} {config.bands:>5} {s.precision:>9.4f} {s.recall:>7.4f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,7 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Story clustering, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; Python "
         f"{sys.version.split()[0]}; num_perm {config.num_perm}, {config.bands} bands, "
         f"{config.shingle}-word shingles, same_story {config.same_story}, contained "
-        f"{config.contained} (floor {config.contained_floor}), window {config.window}"
+        f"{config.contained} (floor {config.contained_floor}), window "
+        f"{config.window.total_seconds() / 3600:g} h"
     )
     print_scores(config, out)
     out("")
@@ -257,9 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = [
         measure_cost(args.stored, args.probes, args.seed + run, config) for run in range(args.runs)
     ]
-    for run, (total, sig, fingerprint, brute) in enumerate(rows, start=1):
+    for run, (total, sig, fingerprint, brute, candidates) in enumerate(rows, start=1):
         out(
-            f"  run {run}: signature + lookup + add {total:.3f} (signature {sig:.3f}); "
+            f"  run {run}: signature + lookup + add {total:.3f} (signature {sig:.3f}, "
+            f"{candidates:.1f} candidates checked per lookup); "
             f"exact fingerprint {fingerprint:.3f}; brute-force exact Jaccard {brute:.1f}"
         )
     out(f"  signature + lookup + add: {spread([r[0] for r in rows])}")
