@@ -97,6 +97,8 @@ class StoryIndex:
         return self._stories[self._rows[article]]
 
     def _candidate_rows(self, sig: Signature, published: datetime) -> npt.NDArray[np.intp]:
+        if published.tzinfo is None:
+            raise ValueError("published must be an aware datetime")
         found: list[int] = []
         for band, key in enumerate(band_keys(sig, self.config)):
             bucket = self._buckets.get((band, key))

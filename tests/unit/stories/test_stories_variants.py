@@ -131,6 +131,37 @@ def test_trap_a_near_copy_about_another_town_is_another_story() -> None:
     assert not same_story(a, b)
 
 
+def test_trap_two_arabic_statements_by_one_ministry_the_same_day_are_two_stories() -> None:
+    """Arabic has no capitals, so the names guard is silent: the threshold alone decides."""
+    a = sig(
+        "الداخلية: القبض على 12 مهربا في صبراته",
+        "أعلنت وزارة الداخلية يوم الأربعاء القبض على 12 مهربا للبشر في مدينة صبراته غرب طرابلس. "
+        "وقالت الوزارة إن المتهمين أحيلوا إلى النيابة.",
+    )
+    b = sig(
+        "الداخلية: إغلاق طريق الساحل بسبب أعمال صيانة",
+        "أعلنت وزارة الداخلية يوم الأربعاء إغلاق الطريق الساحلي بين طرابلس والزاوية لمدة 3 أيام. "
+        "وقالت الوزارة إن الحركة ستحول إلى طرق بديلة.",
+    )
+    assert not a.lead_names and not b.lead_names
+    assert not same_story(a, b)
+
+
+def test_an_arabic_rewritten_headline_is_the_same_story() -> None:
+    lead = (
+        "قتل 4 أشخاص في انفجار سيارة مفخخة قرب ميناء بنغازي صباح الخميس، وفق مصادر طبية. "
+        "وأغلقت السلطات الطرق المؤدية إلى الميناء."
+    )
+    a = sig("مقتل 4 أشخاص في انفجار ببنغازي", lead)
+    b = sig("انفجار سيارة مفخخة يهز ميناء بنغازي", lead)
+    assert same_story(a, b)
+
+
+def test_the_index_wants_aware_times() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        StoryIndex().add(1, ORIGINAL, datetime(2026, 7, 1, 9, 0))
+
+
 def test_an_unrelated_article_is_another_story() -> None:
     other = sig(
         "Central bank keeps interest rates on hold",
