@@ -1,0 +1,30 @@
+"""Story clustering (issue 10): near-identical articles from any source within a time
+window are one story. Pure: signatures, the same-story decision, an in-memory candidate
+index and pairwise scores. docs/stories.md describes the method and its measurement."""
+
+from monitor.stories.evaluate import PairScores, pairwise_scores
+from monitor.stories.index import Assignment, StoryIndex, band_keys, same_story, similarity
+from monitor.stories.signature import (
+    DEFAULT_CONFIG,
+    Signature,
+    StoryConfig,
+    lead_text,
+    signature,
+    story_tokens,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Assignment",
+    "PairScores",
+    "Signature",
+    "StoryConfig",
+    "StoryIndex",
+    "band_keys",
+    "lead_text",
+    "pairwise_scores",
+    "same_story",
+    "signature",
+    "similarity",
+    "story_tokens",
+]

@@ -1,0 +1,182 @@
+"""The same-story decision and an in-memory candidate index with a time window (pure).
+
+The index is LSH banding over the stored MinHash values: a signature of ``num_perm`` values
+is cut into ``bands`` bands of ``rows`` values, each band hashed to a signed 64-bit key.
+Articles that share one (band, key) are candidates, and each candidate published within
+the window is checked with `same_story`. The keys are what a database table would index
+(docs/stories.md, "Persistence"): this class is the in-memory form of that table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.stories.signature import DEFAULT_CONFIG, Signature, StoryConfig
+
+__all__ = ["Assignment", "StoryIndex", "band_keys", "same_story", "similarity"]
+
+
+def band_keys(sig: Signature, config: StoryConfig = DEFAULT_CONFIG) -> list[int]:
+    """One signed 64-bit key per band (BLAKE2b of the band's little-endian values): the same
+    in every process, so they can be stored and queried."""
+    data = sig.to_bytes()
+    width = 4 * config.rows
+    return [
+        int.from_bytes(
+            hashlib.blake2b(data[i * width : (i + 1) * width], digest_size=8).digest(),
+            "little",
+            signed=True,
+        )
+        for i in range(config.bands)
+    ]
+
+
+def similarity(a: Signature, b: Signature) -> tuple[float, float]:
+    """(estimated Jaccard similarity, estimated containment) of two signatures."""
+    jaccard = a.jaccard(b)
+    return jaccard, a.containment(b, jaccard)
+
+
+def same_story(a: Signature, b: Signature, config: StoryConfig = DEFAULT_CONFIG) -> bool:
+    """Whether two articles' title + lead are near-identical enough to be one story.
+
+    Same story when the estimated Jaccard similarity of their shingles reaches
+    ``same_story``, or when one is mostly contained in the other (``contained``: a
+    shortened lead) and the Jaccard similarity still reaches ``contained_floor``; never when
+    ``names_guard`` is on and their leads name different people or places
+    (`Signature.names_conflict`).
+    """
+    jaccard, contained = similarity(a, b)
+    if jaccard < config.same_story and not (
+        jaccard >= config.contained_floor and contained >= config.contained
+    ):
+        return False
+    return not (config.names_guard and a.names_conflict(b))
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Where an added article went: its story, the stored article it matched (None for a
+    new story) and the estimated Jaccard similarity with it."""
+
+    story: int
+    matched: int | None
+    jaccard: float
+
+
+class StoryIndex:
+    """Stored signatures by band key, each with its article's time and story.
+
+    ``add`` assigns an article to the story of the most similar stored article published
+    within ``window`` of it that `same_story` accepts, else to a new story named after the
+    article. Candidates are checked together: the MinHash values of all stored articles are
+    rows of one array. Not thread-safe.
+    """
+
+    def __init__(self, config: StoryConfig = DEFAULT_CONFIG) -> None:
+        self.config = config
+        self._buckets: dict[tuple[int, int], list[int]] = {}
+        self._values = np.empty((1024, config.num_perm), dtype=np.uint32)
+        self._seconds = np.empty(1024, dtype=np.float64)  # published, POSIX seconds
+        self._sizes = np.empty(1024, dtype=np.float64)
+        self._signatures: list[Signature] = []
+        self._articles: list[int] = []
+        self._stories: list[int] = []
+        self._rows: dict[int, int] = {}  # article -> row
+        self._live = 0
+
+    def __len__(self) -> int:
+        return self._live
+
+    def story_of(self, article: int) -> int:
+        return self._stories[self._rows[article]]
+
+    def _candidate_rows(self, sig: Signature, published: datetime) -> npt.NDArray[np.intp]:
+        if published.tzinfo is None:
+            raise ValueError("published must be an aware datetime")
+        found: list[int] = []
+        for band, key in enumerate(band_keys(sig, self.config)):
+            bucket = self._buckets.get((band, key))
+            if bucket:
+                found.extend(bucket)
+        if not found:
+            return np.empty(0, dtype=np.intp)
+        rows = np.unique(np.asarray(found, dtype=np.intp))
+        window = self.config.window.total_seconds()
+        near = np.abs(self._seconds[rows] - published.timestamp()) <= window
+        return rows[near]
+
+    def candidates(self, sig: Signature, published: datetime) -> list[int]:
+        """Stored articles sharing a band with ``sig`` and published within the window."""
+        return [self._articles[row] for row in self._candidate_rows(sig, published)]
+
+    def find(self, sig: Signature, published: datetime) -> Assignment | None:
+        """The best stored match of ``sig``, without storing it."""
+        rows = self._candidate_rows(sig, published)
+        if not len(rows) or sig.size == 0:
+            return None
+        config = self.config
+        jaccard = np.count_nonzero(self._values[rows] == sig.values, axis=1) / config.num_perm
+        sizes = self._sizes[rows]
+        common = jaccard * (sizes + sig.size) / (1.0 + jaccard)
+        contained = np.minimum(1.0, common / np.minimum(sizes, sig.size))
+        accepted = (jaccard >= config.same_story) | (
+            (jaccard >= config.contained_floor) & (contained >= config.contained)
+        )
+        best: Assignment | None = None
+        for index in np.flatnonzero(accepted)[np.argsort(-jaccard[accepted], kind="stable")]:
+            row = int(rows[index])
+            if config.names_guard and sig.names_conflict(self._signatures[row]):
+                continue
+            best = Assignment(self._stories[row], self._articles[row], float(jaccard[index]))
+            break
+        return best
+
+    def add(self, article: int, sig: Signature, published: datetime) -> Assignment:
+        """Store ``article`` and return the story it joins (or starts)."""
+        if article in self._rows:
+            raise ValueError(f"article {article} is already indexed")
+        if len(sig.values) != self.config.num_perm:
+            raise ValueError("signature made with another num_perm")
+        found = self.find(sig, published)
+        assignment = found if found is not None else Assignment(article, None, 1.0)
+        row = len(self._articles)
+        if row == len(self._seconds):
+            self._values = np.concatenate([self._values, np.empty_like(self._values)])
+            self._seconds = np.concatenate([self._seconds, np.empty_like(self._seconds)])
+            self._sizes = np.concatenate([self._sizes, np.empty_like(self._sizes)])
+        self._values[row] = sig.values
+        self._seconds[row] = published.timestamp()
+        self._sizes[row] = sig.size
+        self._signatures.append(sig)
+        self._articles.append(article)
+        self._stories.append(assignment.story)
+        self._rows[article] = row
+        self._live += 1
+        if sig.size:
+            for band, key in enumerate(band_keys(sig, self.config)):
+                self._buckets.setdefault((band, key), []).append(row)
+        return assignment
+
+    def prune(self, before: datetime) -> int:
+        """Forget articles published before ``before`` (they can no longer match a new
+        article within the window): they leave the buckets; returns how many."""
+        cutoff = before.timestamp()
+        old = {row for row in self._rows.values() if self._seconds[row] < cutoff}
+        if not old:
+            return 0
+        for key in list(self._buckets):
+            kept = [row for row in self._buckets[key] if row not in old]
+            if kept:
+                self._buckets[key] = kept
+            else:
+                del self._buckets[key]
+        for row in old:
+            del self._rows[self._articles[row]]
+        self._live -= len(old)
+        return len(old)

@@ -1,0 +1,209 @@
+"""Story signatures: the normalised word shingles of an article's title and lead, as a
+MinHash (pure, no I/O).
+
+The signature is what the story index stores for each article and what the similarity
+decision compares. It is small and fixed-size so that it can live in a database column:
+``num_perm`` 32-bit MinHash values (``to_bytes``), the number of distinct shingles, and the
+numbers the title and lead contain.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from datasketch import MinHash
+
+from monitor.text import html_to_text, normalize_text, sentence_spans
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Signature",
+    "StoryConfig",
+    "lead_text",
+    "signature",
+    "story_tokens",
+]
+
+# A dateline at the start of a lead: "TRIPOLI, March 2 (Maghreb Wire) - ", "بنغازي، 7 مارس
+# (وكالة المتوسط) - ": up to 80 characters ending in an outlet in brackets and a dash.
+_DATELINE = re.compile(r"^[^()\n]{0,80}\([^()\n]{1,40}\)\s*[-\u2013\u2014:]\s+")
+# Revision and priority marks before a title: "CORRECTED-", "UPDATE 2-", "REFILE-", ...
+_TITLE_MARK = re.compile(
+    r"^\s*(?:corrected|correction|update\s*\d*|refile|urgent|breaking|rectificatif|"
+    r"correzione|aggiornamento|\u062a\u0635\u062d\u064a\u062d|\u0639\u0627\u062c\u0644)"
+    r"\s*[-\u2013\u2014:]\s*",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class StoryConfig:
+    """How signatures are made and when two articles are the same story.
+
+    The defaults come from the measurement in docs/stories.md (bench/stories.py --sweep).
+    """
+
+    num_perm: int = 128
+    """MinHash values per signature (4 bytes each)."""
+    shingle: int = 2
+    """Words per shingle."""
+    lead_words: int = 50
+    """Words of the lead (summary, else content) after the dateline that count."""
+    rows: int = 3
+    """MinHash values per LSH band; there are ``num_perm // rows`` bands, and an article is
+    a candidate of another when one band is identical. With 128 values, 42 bands of 3 find
+    a pair at Jaccard 0.4 with probability 0.94, at 0.5 with 0.996, at 0.05 with 0.005."""
+    same_story: float = 0.40
+    """Estimated Jaccard similarity of the shingles at or above which two articles are
+    the same story (when the names guard lets them)."""
+    contained: float = 0.75
+    """Estimated share of the smaller article's shingles found in the other at or above
+    which two articles are the same story (a shortened lead, a headline with a lead cut
+    short) provided their Jaccard similarity reaches ``contained_floor``."""
+    contained_floor: float = 0.25
+    names_guard: bool = True
+    """Two articles whose first lead sentences each name someone or somewhere (a
+    capitalised word) absent from the other's title and lead are different stories, however
+    similar their wording: two capsizings off two towns, two ambushes in two regions."""
+    window: timedelta = field(default=timedelta(hours=48))
+    """Articles published further apart than this are never the same story."""
+
+    def __post_init__(self) -> None:
+        if self.rows <= 0 or self.num_perm < self.rows:
+            raise ValueError("num_perm must be at least rows, rows at least 1")
+        if self.shingle < 1 or self.lead_words < 1:
+            raise ValueError("shingle and lead_words must be at least 1")
+
+    @property
+    def bands(self) -> int:
+        return self.num_perm // self.rows
+
+
+DEFAULT_CONFIG = StoryConfig()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Signature:
+    """An article's story signature.
+
+    ``values`` are the MinHash values (uint32, datasketch's affine32 scheme with seed 1: the
+    same text gives the same values in every process and version of this code that keeps
+    that scheme); ``size`` the number of distinct shingles; ``names`` the capitalised words
+    of the title and lead (case-folded; a word that opens a sentence does not count) and
+    ``lead_names`` those of the lead's first sentence (the who and where of a wire lead).
+    """
+
+    values: npt.NDArray[np.uint32]
+    size: int
+    names: frozenset[str] = frozenset()
+    lead_names: frozenset[str] = frozenset()
+
+    def to_bytes(self) -> bytes:
+        """The MinHash values as little-endian uint32: ``4 * num_perm`` bytes."""
+        return self.values.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        size: int,
+        names: frozenset[str] = frozenset(),
+        lead_names: frozenset[str] = frozenset(),
+    ) -> Signature:
+        """The signature stored as ``to_bytes`` with its size and names."""
+        values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+        return cls(values, size, frozenset(names), frozenset(lead_names))
+
+    def names_conflict(self, other: Signature) -> bool:
+        """Whether each lead's first sentence names something the other never names."""
+        return bool(self.lead_names - other.names) and bool(other.lead_names - self.names)
+
+    def jaccard(self, other: Signature) -> float:
+        """Estimated Jaccard similarity of the two shingle sets."""
+        if self.size == 0 or other.size == 0:
+            return 0.0
+        return float(np.count_nonzero(self.values == other.values)) / len(self.values)
+
+    def containment(self, other: Signature, jaccard: float | None = None) -> float:
+        """Estimated share of the smaller set found in the larger one, from the Jaccard
+        estimate and the two sizes: |A∩B| = J (|A| + |B|) / (1 + J)."""
+        j = self.jaccard(other) if jaccard is None else jaccard
+        smaller = min(self.size, other.size)
+        if smaller == 0:
+            return 0.0
+        common = j * (self.size + other.size) / (1.0 + j)
+        return min(1.0, common / smaller)
+
+
+def lead_text(title: str, summary: str, content: str) -> tuple[str, str]:
+    """The title and the lead as plain text: the summary, else the content, from HTML."""
+    title_text = _TITLE_MARK.sub("", html_to_text(title))
+    lead = html_to_text(summary) or html_to_text(content)
+    return title_text, _DATELINE.sub("", lead, count=1)
+
+
+def story_tokens(
+    title: str, summary: str, content: str, config: StoryConfig = DEFAULT_CONFIG
+) -> tuple[list[str], list[str]]:
+    """Normalised words of the title and of the first ``lead_words`` words of the lead."""
+    return _tokens(*lead_text(title, summary, content), config)
+
+
+def _tokens(title: str, lead: str, config: StoryConfig) -> tuple[list[str], list[str]]:
+    title_words = _WORD.findall(normalize_text(title).text)
+    lead_words = _WORD.findall(normalize_text(lead).text)[: config.lead_words]
+    return title_words, lead_words
+
+
+def _names(text: str) -> tuple[set[str], set[str]]:
+    """(capitalised words of ``text`` not opening a sentence, those of its first sentence),
+    case-folded."""
+    plain = normalize_text(text, casefold=False).text
+    every: set[str] = set()
+    first: set[str] = set()
+    for number, (start, end) in enumerate(sentence_spans(plain)):
+        words = _WORD.findall(plain[start:end])
+        found = {w.casefold() for w in words[1:] if w[0].isupper()}
+        every |= found
+        if number == 0:
+            first = found
+    return every, first
+
+
+def _shingles(words: list[str], size: int) -> set[str]:
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> npt.NDArray[np.uint32]:
+    return np.asarray(MinHash(num_perm=num_perm, seed=1).permutations)
+
+
+def signature(
+    title: str, summary: str, content: str, config: StoryConfig = DEFAULT_CONFIG
+) -> Signature:
+    """The story signature of an article from its title, summary and content (HTML)."""
+    title_text, lead = lead_text(title, summary, content)
+    title_words, lead_words = _tokens(title_text, lead, config)
+    # Title and lead shingled apart: no shingle spans the seam, so a rewritten headline
+    # changes only the title's shingles.
+    shingles = _shingles(title_words, config.shingle) | _shingles(lead_words, config.shingle)
+    minhash = MinHash(
+        num_perm=config.num_perm, permutations=_permutations(config.num_perm), scheme="affine32"
+    )
+    if shingles:
+        minhash.update_batch([s.encode() for s in sorted(shingles)])
+    title_names, _ = _names(title_text)
+    lead_names, first_names = _names(" ".join(lead.split()[: config.lead_words]))
+    values = np.asarray(minhash.hashvalues, dtype=np.uint32)
+    return Signature(
+        values, len(shingles), frozenset(title_names | lead_names), frozenset(first_names)
+    )
