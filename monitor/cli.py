@@ -361,23 +361,31 @@ def reload(
     config: ConfigOption = None,
     wait: Annotated[
         float,
-        typer.Option("--wait", help="Seconds to wait for the service to take the new config."),
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for the service to take the new config; 0: signal and do "
+            "not wait.",
+        ),
     ] = 10.0,
     no_check: Annotated[
         bool,
         typer.Option(
             "--no-check",
-            help="Signal without validating the config here first (when this shell lacks "
-            "the environment of the service, such as its ${VAR}s).",
+            help="Skip validating the watchlists, sources and sinks here first (when this "
+            "shell lacks the environment of the service, such as its ${VAR}s). The settings "
+            "must still load, to find the database: an unknown key or a bad value is still "
+            "refused (exit 2).",
         ),
     ] = False,
 ) -> None:
     """Make the running service re-read its config (SIGHUP), and say whether it took it.
 
     The config is validated here first, as `monitor check` words it. Exit 0: reloaded (the
-    new generation is printed); 1: the service refused the new config (its log says why) or
-    could not be signalled; 2: the config is invalid (nothing was signalled), or the
-    database cannot be read; 3: no service runs on the database."""
+    new generation is printed), or signalled with --wait 0; 1: the service refused the new
+    config (it says why), no new generation within --wait seconds, or the service could not
+    be signalled; 2: the config is invalid (nothing was signalled), or the database cannot
+    be read; 3: no service runs on the database."""
     from monitor.db.problems import sqlite_path
     from monitor.db.store import Store
     from monitor.redact import use_secret_params
@@ -463,8 +471,9 @@ def _signal_and_wait(
     wait: float,
     send_sighup: Callable[[int], str | None],
 ) -> int:
-    """SIGHUP each instance of ``rows``; wait up to ``wait`` seconds for the generation of
-    each to go up; print one line each; the exit code."""
+    """SIGHUP each instance of ``rows``; wait up to ``wait`` seconds (0: not at all) for the
+    generation of each to go up or a refusal to be recorded; print one line each; the exit
+    code."""
     import time
 
     several = len(rows) > 1
@@ -476,6 +485,8 @@ def _signal_and_wait(
         if problem:
             err.print(f"{prefix}could not signal the service (pid {row.pid}): {problem}")
             code = EXIT_PROBLEM
+        elif wait == 0:
+            out.print(f"{prefix}signalled (pid {row.pid})", markup=False)
         else:
             waiting[row.owner] = (row, prefix)
     deadline = time.monotonic() + wait
@@ -504,9 +515,10 @@ def _signal_and_wait(
             break
         time.sleep(0.2)
     for before, prefix in waiting.values():
+        # Neither a new generation nor a refusal recorded: it may still be reloading.
         err.print(
-            f"{prefix}the service refused the new config: see its log (generation still "
-            f"{before.config_generation} after {wait:g} s)",
+            f"{prefix}no new generation within {wait:g} s (still {before.config_generation}): "
+            "the service may still be reloading; check its log or `monitor status`",
             markup=False,
         )
         code = EXIT_PROBLEM

@@ -221,10 +221,11 @@ class Outbox:
 
     def sinks_changed(self) -> None:
         """The runtime's sinks changed (a config reload): `run` starts a task for each new
-        sink; the task of a sink no longer configured stops after the send in hand, and its
-        pending deliveries stay in the database (kept pending by the task for the sinks
-        that are not configured). A changed sink is sent to with its new settings from its
-        next delivery on."""
+        sink; the task of a sink no longer configured stops after the send in hand and gives
+        back the leases of the deliveries it claimed and did not send; its pending deliveries
+        stay in the database (kept pending by the task for the sinks that are not
+        configured) until the sink is back, when its new task makes them due at once. A
+        changed sink is sent to with its new settings from its next delivery on."""
         for name in self.runtime.sinks:
             self._wake.setdefault(name, asyncio.Event())
         self.wake()
@@ -249,15 +250,59 @@ class Outbox:
             )
             if not batch:
                 break
-            for due in batch:
-                if self.stopping.is_set() or not self._configured(sink):
-                    break  # the rest keep their lease until it expires: nothing is lost
-                outcome = await deliver_one(self.runtime, self.client, due)
-                metrics.deliveries.labels(outcome.status).inc()
-                outcomes.append(outcome)
+            started = 0
+            try:
+                for due in batch:
+                    if self.stopping.is_set() or not self._configured(sink):
+                        break  # the rest are given back below, due again at once
+                    started += 1
+                    outcome = await deliver_one(self.runtime, self.client, due)
+                    metrics.deliveries.labels(outcome.status).inc()
+                    outcomes.append(outcome)
+            finally:
+                # Claimed and not sent (stopping, the sink left the config, or an error):
+                # give back their leases, so that they need not wait for `delivery.lease` to
+                # expire (the sink may be back at once, or another instance may send them).
+                await self._release(sink, [due.id for due in batch[started:]])
             if sink is None:
                 break  # postponed ones are not due again until later
         return outcomes
+
+    async def _release(self, sink: str | None, delivery_ids: list[str]) -> None:
+        if not delivery_ids:
+            return
+        try:
+            await self.runtime.store.release_deliveries(delivery_ids, self.owner)
+        except Exception:  # noqa: BLE001 - the leases then expire: nothing is lost
+            log.warning(
+                "could not give back the leases of %d claimed deliveries of sink %r; they "
+                "are due again when their lease expires",
+                len(delivery_ids),
+                sink,
+                exc_info=True,
+                extra=log_fields(sink=sink),
+            )
+
+    async def _resume(self, sink: str) -> None:
+        """A sink's task starts (at start, or the sink is back after a reload): its deliveries
+        postponed while it was not configured are due now."""
+        try:
+            resumed = await self.runtime.store.resume_postponed(sink, now=self.runtime.clock())
+        except Exception:  # noqa: BLE001 - they are looked at again when their postponement ends
+            log.warning(
+                "could not resume the postponed deliveries of sink %r",
+                sink,
+                exc_info=True,
+                extra=log_fields(sink=sink),
+            )
+            return
+        if resumed:
+            log.info(
+                "sink %r is configured: %d deliveries kept pending for it are due now",
+                sink,
+                resumed,
+                extra=log_fields(sink=sink),
+            )
 
     async def deliver_pending(self) -> list[DeliveryOutcome]:
         """One pass over every sink, concurrently (``monitor once``)."""
@@ -268,6 +313,8 @@ class Outbox:
     async def _sink_loop(self, sink: str | None) -> None:
         tick = self.runtime.settings.delivery.tick.total_seconds()
         event = self._wake.get(sink) if sink is not None else None
+        if sink is not None:
+            await self._resume(sink)
         while not self.stopping.is_set() and self._configured(sink):
             if event is not None:
                 event.clear()

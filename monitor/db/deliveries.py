@@ -3,7 +3,7 @@ schedule a retry, or dead-letter them; list and re-queue for the CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -200,6 +200,44 @@ def postpone(conn: Connection, delivery_id: str, *, until: datetime, reason: str
             lease_expires_at=None,
         )
     )
+
+
+def release(conn: Connection, delivery_ids: Sequence[str], owner: str) -> None:
+    """Give back the leases ``owner`` holds on deliveries it claimed but did not send (its
+    sink's task stopped), so that they are due again at once rather than when the lease
+    expires; their next attempt, attempts and order stay as they were."""
+    if not delivery_ids:
+        return
+    conn.execute(
+        update(deliveries)
+        .where(
+            and_(
+                deliveries.c.id.in_(list(delivery_ids)),
+                deliveries.c.lease_owner == owner,
+                deliveries.c.status == "pending",
+            )
+        )
+        .values(lease_owner=None, lease_expires_at=None)
+    )
+
+
+def resume_postponed(conn: Connection, sink: str, *, now: datetime) -> int:
+    """The deliveries of ``sink`` kept pending while it was not configured (postponed,
+    ``sink_missing``) are due again at ``now``: the sink is back. Their order among
+    themselves (oldest first) stays."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            and_(
+                deliveries.c.sink == sink,
+                deliveries.c.status == "pending",
+                deliveries.c.last_error_reason == "sink_missing",
+                deliveries.c.next_attempt_at > now,
+            )
+        )
+        .values(next_attempt_at=now)
+    )
+    return int(result.rowcount)
 
 
 def list_deliveries(

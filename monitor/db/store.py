@@ -297,6 +297,15 @@ class Store:
             lambda c: delivery_queries.postpone(c, delivery_id, until=until, reason=reason)
         )
 
+    async def release_deliveries(self, delivery_ids: Sequence[str], owner: str) -> None:
+        """Give back ``owner``'s leases on deliveries it claimed and did not send."""
+        await self._run(lambda c: delivery_queries.release(c, delivery_ids, owner))
+
+    async def resume_postponed(self, sink: str, *, now: datetime) -> int:
+        """The deliveries of ``sink`` postponed while it was not configured are due at
+        ``now``; how many."""
+        return await self._run(lambda c: delivery_queries.resume_postponed(c, sink, now=now))
+
     def list_deliveries(self, *, status: str | None = None, limit: int = 100) -> list[DeliveryRow]:
         return self.database.read_sync(
             lambda c: delivery_queries.list_deliveries(c, status=status, limit=limit)

@@ -1,6 +1,7 @@
 """`Service.reload` in process: the settings that need a restart are logged and kept while
 the rest applies, reloads run one at a time (a request during one makes one more), and an
-analysis in hand finishes on the old watchlists while the next one uses the new."""
+analysis in hand finishes on the old watchlists while the next one uses the new; a sink
+removed by a reload mid-send and added back gets its pending alerts at once, in order."""
 
 from __future__ import annotations
 
@@ -14,14 +15,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import create_engine, select, update
 
 from monitor.analysis import Analyser
+from monitor.db.schema import deliveries
 from monitor.match import Matcher, WatchlistMatch, load_watchlist
 from monitor.reload import keeping_restart_only, restart_only_changes
 from monitor.runtime import Runtime
 from monitor.service import Service
 from monitor.settings import Settings, load_settings
 from tests.integration.helpers import LIBYA_WATCHLIST, rss, write_config
+from tests.support.feed_server import FeedServer
+from tests.support.feed_server import Reply as FeedReply
+from tests.support.webhook_receiver import Reply, WebhookReceiver
 
 
 def edit(config: Path, change: Callable[[dict[str, object]], object]) -> None:
@@ -221,3 +227,87 @@ async def test_an_analysis_in_hand_finishes_on_the_old_watchlists_and_the_next_u
         assert not _running(old_worker)
     finally:
         await asyncio.to_thread(analyser.close)
+
+
+async def test_a_sink_removed_mid_send_and_added_back_gets_its_pending_alerts_at_once_in_order(
+    tmp_path: Path,
+) -> None:
+    # The sink's task has claimed every alert and is sending the first (a slow receiver)
+    # when a reload removes the sink: it gives back the leases of the rest, and once the
+    # sink is added back they go out at once (not when `delivery.lease`, 2 min, expires), in
+    # the order they were queued.
+    entries = [
+        (f"h{i}", f"Haftar visits Benghazi, {i}", "<p>Khalifa Haftar met.</p>") for i in range(5)
+    ]
+    with FeedServer() as feeds, WebhookReceiver(script=[Reply(delay=1.5)]) as receiver:
+        feeds.route("/one.xml", FeedReply(body=rss(entries)))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/monitor.db",
+            sources=[("One", feeds.url("/one.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            extra={"poll": {"interval": "10m", "allow_private_networks": True, "workers": 0}},
+        )
+        async with service_of(config) as service:
+            store = service.runtime.store
+            await service.poll_all()
+            # Queued one second apart, so that the queue has one order.
+            engine = create_engine(store.url)
+            with engine.begin() as conn:
+                ids = list(
+                    conn.execute(select(deliveries.c.id).order_by(deliveries.c.id)).scalars()
+                )
+                assert len(ids) == 5
+                base = service.runtime.clock() - timedelta(minutes=1)
+                for index, delivery_id in enumerate(ids):
+                    at = base + timedelta(seconds=index)
+                    conn.execute(
+                        update(deliveries)
+                        .where(deliveries.c.id == delivery_id)
+                        .values(created_at=at, next_attempt_at=at)
+                    )
+
+            def leased() -> list[str | None]:
+                with engine.connect() as conn:
+                    query = select(deliveries.c.lease_owner).where(deliveries.c.status == "pending")
+                    return list(conn.execute(query).scalars())
+
+            def postponed() -> int:
+                with engine.connect() as conn:
+                    query = select(deliveries.c.id).where(
+                        deliveries.c.status == "pending",
+                        deliveries.c.last_error_reason == "sink_missing",
+                    )
+                    return len(conn.execute(query).all())
+
+            async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+                deadline = time.monotonic() + within
+                while not condition():
+                    assert time.monotonic() < deadline, "the condition did not hold in time"
+                    await asyncio.sleep(0.05)
+
+            running = asyncio.create_task(service.run_forever())
+            try:
+                await receiver.wait_for_async(1)  # the first send is in hand, the rest leased
+                assert leased() == [service.owner] * 5  # the one in hand, and the rest
+                sinks = config.read_text(encoding="utf-8")
+                edit(config, lambda data: data["sinks"][0].update(enabled=False))  # type: ignore[index]
+                assert await service.reload()
+                # The send in hand finishes; the task stops and gives back the rest, which
+                # are then kept pending (postponed) as the deliveries of a sink not configured.
+                await until(lambda: len(leased()) == 4 and not any(leased()))
+                await until(lambda: postponed() == 4)
+                assert len(receiver.requests) == 1
+                config.write_text(sinks, encoding="utf-8")
+                assert await service.reload()
+                started = time.monotonic()
+                requests = await receiver.wait_for_async(5, timeout=10)
+                assert time.monotonic() - started < 10
+                await until(lambda: leased() == [])
+            finally:
+                service.stopping.set()
+                await running
+                engine.dispose()
+    sent = [request.headers["webhook-id"] for request in requests]
+    assert sent == ids, (sent, ids)
