@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -21,7 +20,8 @@ from monitor.durations import format_duration
 from monitor.errors import ConfigError, DatabaseError, MonitorError
 from monitor.logs import apply_config, configure_logging
 from monitor.plural import plural
-from monitor.redact import redact_text, redact_url
+from monitor.redact import redact_text, redact_url, terminal_json, terminal_text
+from monitor.render import TerminalConsole
 from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings
 
@@ -49,8 +49,10 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Every string they print passes through `terminal_text` (docs/operations.md, "What is never
+# shown"): a control character a feed or a receiver wrote is shown, never acted on.
+out = TerminalConsole(highlight=False, soft_wrap=True)
+err = TerminalConsole(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -70,6 +72,12 @@ EXIT_USAGE = 2  # a usage error, or the command could not start (config, databas
 EXIT_SOURCE_FAILED = 3  # once: a source failed, or waits out a back-off after failing
 EXIT_NO_SERVICE = 3  # reload: no service runs on the database (none was signalled)
 EXIT_NOT_DELIVERED = 4  # once: an alert is not delivered (waits for a retry, or dead); wins
+
+
+def _write_json(value: object) -> None:
+    """One JSON document on standard output, one line; its control characters escaped
+    (`terminal_json`: the same data, nothing for a terminal to act on)."""
+    sys.stdout.write(terminal_json(json.dumps(value, ensure_ascii=False)) + "\n")
 
 
 def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
@@ -223,7 +231,7 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     elif report.failed_sources:
         code = EXIT_SOURCE_FAILED
     if as_json:
-        sys.stdout.write(json.dumps(_once_json(report, code), ensure_ascii=False) + "\n")
+        _write_json(_once_json(report, code))
         raise typer.Exit(code)
     _print_once(report)
     raise typer.Exit(code)
@@ -293,21 +301,26 @@ def _skip_text(skipped: SkippedSource) -> str:
 
 def _print_once(report: OnceReport) -> None:
     # One print for all the lines (rich costs about 0.1 ms a call: 10,000 sources, 1 s), with
-    # source names and errors escaped so that "[...]" in them is shown, not read as markup.
+    # source names and errors escaped so that "[...]" in them is shown, not read as markup,
+    # each on its one line.
     lines = []
     for poll in report.polls:
+        source = escape(terminal_text(poll.source))
         if poll.status == "error":
-            lines.append(f"[red]error[/red] {escape(poll.source)}: {escape(poll.error or '')}")
+            lines.append(f"[red]error[/red] {source}: {escape(terminal_text(poll.error or ''))}")
         elif poll.status == "not_modified":
-            lines.append(f"[dim]not modified[/dim] {escape(poll.source)}")
+            lines.append(f"[dim]not modified[/dim] {source}")
         else:
             lines.append(
-                f"ok {escape(poll.source)}: {plural(poll.entries, 'entry', 'entries')}, "
+                f"ok {source}: {plural(poll.entries, 'entry', 'entries')}, "
                 f"{poll.new_articles} new, {plural(poll.matches, 'match', 'matches')}, "
                 f"{plural(poll.deliveries, 'alert')} queued"
             )
     for skipped in report.skipped:
-        lines.append(f"[yellow]skipped[/yellow] {escape(skipped.source)}: {_skip_text(skipped)}")
+        lines.append(
+            f"[yellow]skipped[/yellow] {escape(terminal_text(skipped.source))}: "
+            f"{_skip_text(skipped)}"
+        )
     counts = _once_counts(report)
     lines.append(
         f"sources: {counts['enabled']} enabled: {counts['ok']} polled ok, "
@@ -564,7 +577,7 @@ def match(
                 errors += 1
                 err.print(f"[red]error:[/red] {jsonl}: {result}", markup=True, highlight=False)
             else:
-                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                _write_json(result)
                 sys.stdout.flush()
     if errors:
         raise typer.Exit(1)
@@ -646,7 +659,7 @@ def explain(
         fail(error, 1)
     document = explanation_json(article, explanation, sinks, routes)
     if as_json:
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        _write_json(document)
     else:
         sys.stdout.write(render_explanation(document) + "\n")
 
@@ -692,7 +705,7 @@ def replay(
     finally:
         runtime.store.close()
     if as_json:
-        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+        _write_json(report)
     else:
         render_replay(out, report)
 
@@ -744,7 +757,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             }
             for r in rows
         ]
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        _write_json(data)
         return
     table = Table(
         "name", "health", "status", "interval", "fails", "last poll", "next poll", "stored", "note"
@@ -758,7 +771,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             )
         pollable = r.enabled and r.gone_at is None
         table.add_row(
-            names[r.id],
+            terminal_text(names[r.id]),
             r.health(unhealthy_after),
             str(r.last_status or "-"),
             f"{format_duration(r.base_interval)} {_schedule_reason(r)}",
@@ -766,7 +779,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             _short(r.last_polled_at),
             _short(r.next_poll_at) if pollable else "-",
             str(r.articles_stored),
-            note,
+            terminal_text(note),
         )
     out.print(table)
 
@@ -802,7 +815,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     sink_urls = [sink.url for sink in runtime.settings.sinks]
     if as_json:
         document = status_json(report, unhealthy_after, sink_urls)
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        _write_json(document)
     else:
         sys.stdout.write(render_status(report, unhealthy_after, sink_urls) + "\n")
     raise typer.Exit(verdict(report).exit_code)
@@ -854,19 +867,19 @@ def alerts(
                 for r in rows
             ],
         }
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        _write_json(data)
         return
     table = Table("id", "sink", "status", "tries", "watchlist", "entities", "title", "last error")
     for r in rows:
         table.add_row(
             r.id[:8],
-            r.sink,
+            terminal_text(r.sink),
             r.status,
             str(r.attempts),
-            r.watchlist,
-            ", ".join(r.entities),
-            html_to_text(r.title)[:60],
-            (errors[r.id] or "")[:60],
+            terminal_text(r.watchlist),
+            terminal_text(", ".join(r.entities)),
+            terminal_text(html_to_text(r.title)[:60]),
+            terminal_text((errors[r.id] or "")[:60]),
         )
     out.print(table)
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no deliveries yet")
@@ -1186,7 +1199,7 @@ def sources_import(
         + (f"; {len(failed)} failed, not added:" if failed else "")
     )
     for item, check in failed:
-        out.print(f"  {escape(repr(item['name']))}: {escape(check.error or '')}")
+        out.print(f"  {escape(repr(item['name']))}: {escape(terminal_text(check.error or ''))}")
     if failed:
         raise typer.Exit(EXIT_PROBLEM)
 

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from monitor.alerts import verify
 from monitor.errors import ConfigError
+from monitor.redact import terminal_text
 from monitor.render import print_alert
 from monitor.runtime import Runtime
 from monitor.service import Service
@@ -182,7 +184,10 @@ def run_demo(console: Console, *, seeds: Path | None = None, timeout: float = 45
         f"delivered ({verified} with a valid signature) in {time.monotonic() - started:.1f}s[/bold]"
     )
     for row in failed:
-        console.print(f"[red]feed error[/red] {row.name}: {row.last_error}")
+        console.print(
+            f"[red]feed error[/red] {escape(terminal_text(row.name))}: "
+            f"{escape(terminal_text(row.last_error or ''))}"
+        )
     if not complete:
         console.print("[red]the demo did not finish in time[/red]")
     return 0 if complete and alerts and verified == len(alerts) and not failed else 1

@@ -15,7 +15,7 @@ from monitor.errors import MonitorError
 from monitor.match.explain import Explanation, WatchlistDecision
 from monitor.matchio import BadArticle, article_json
 from monitor.parse import canonical_url
-from monitor.redact import redact_url
+from monitor.redact import redact_url, terminal_text
 from monitor.text import html_to_text
 
 __all__ = [
@@ -150,11 +150,13 @@ def explanation_json(
 
 
 def render_explanation(document: Mapping[str, Any]) -> str:
-    """The text form of an ``explanation_json`` document."""
+    """The text form of an ``explanation_json`` document; what the article (or a feed) wrote is
+    shown by `terminal_text`, each on its line."""
     article = document["article"]
-    lines = [f"article: {article['label']}" + (f" ({article['url']})" if article["url"] else "")]
+    url = f" ({terminal_text(article['url'])})" if article["url"] else ""
+    lines = [f"article: {terminal_text(article['label'])}{url}"]
     if article["title"]:
-        lines.append(f"title: {article['title']}")
+        lines.append(f"title: {terminal_text(article['title'])}")
     if document["truncated_fields"]:
         lines.append(
             f"only the start of {', '.join(document['truncated_fields'])} was matched "
@@ -195,7 +197,7 @@ def render_explanation(document: Mapping[str, Any]) -> str:
         alert = watchlist["alert"]
         for excerpt in alert["excerpts"] if alert else ():
             lines.append(f"    excerpt ({excerpt['field']}): {_marked(excerpt)}")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines), one_line=False)
 
 
 def _marked(excerpt: Mapping[str, Any]) -> str:
@@ -203,6 +205,6 @@ def _marked(excerpt: Mapping[str, Any]) -> str:
     text: str = excerpt["text"]
     out, at = [], 0
     for start, end in excerpt["highlights"]:
-        out.append(text[at:start] + "[" + text[start:end] + "]")
+        out.append(terminal_text(text[at:start]) + "[" + terminal_text(text[start:end]) + "]")
         at = end
-    return "".join(out) + text[at:]
+    return "".join(out) + terminal_text(text[at:])

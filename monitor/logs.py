@@ -11,7 +11,9 @@ A JSON line always has ``time`` (ISO 8601, UTC, ``Z``), ``level``, ``logger`` an
 (the message); when the line concerns them, the keys of `FIELDS` (a source, a poll, a
 delivery); a traceback is the ``exc_info`` string of the same line. Every string value, keys
 given with ``extra=`` included, passes through `monitor.redact`: ``url`` through
-`redact_url`, every other through `redact_text`.
+`redact_url`, every other through `redact_text`. No line carries a control character for a
+terminal to act on: a human line shows each as its escape (``\\x1b``, `terminal_text`), a
+JSON line as ``\\u001b`` (`terminal_json`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, Final, Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
-from monitor.redact import RedactingFormatter, redact_text, redact_url
+from monitor.redact import RedactingFormatter, redact_text, redact_url, terminal_json
 
 __all__ = [
     "FIELDS",
@@ -124,6 +126,10 @@ class JsonLogFormatter(JsonFormatter):
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return {key: _shown(key, value) for key, value in log_data.items()}
+
+    def jsonify_log_record(self, log_data: Any) -> str:
+        # json.dumps escapes the C0 controls; the others too (DEL, C1, bidirectional).
+        return terminal_json(super().jsonify_log_record(log_data))
 
 
 @dataclass

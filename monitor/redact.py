@@ -1,5 +1,7 @@
 """What of a URL may be shown: userinfo, secret query parameters and chat-webhook tokens become
-``REDACTED`` in every URL that is logged, printed, stored for display or sent in an alert."""
+``REDACTED`` in every URL that is logged, printed, stored for display or sent in an alert.
+And what of any text may reach a terminal: no control character to act on (`terminal_text`,
+`terminal_json`)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ __all__ = [
     "RedactingFormatter",
     "redact_text",
     "redact_url",
+    "terminal_json",
+    "terminal_text",
     "use_secret_params",
     "without_credentials",
 ]
@@ -181,8 +185,48 @@ def redact_text(text: str, *urls: str) -> str:
     return mask_credentials_of(*urls)(text) if urls else text
 
 
+# Characters a terminal acts on instead of showing (docs/operations.md, "What is never
+# shown"): the C0 controls (ESC starts an escape sequence, CR and BS overwrite what is shown,
+# BEL ends an OSC sequence), DEL, the C1 controls (U+009B is a one-character CSI), and the
+# bidirectional controls that reorder what follows them (U+202A-U+202E, U+2066-U+2069, and
+# the marks U+061C, U+200E, U+200F).
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+
+
+def _visible(found: re.Match[str]) -> str:
+    """A control character as Python writes it in a string: ``\\x1b``, ``\\u202e``."""
+    code = ord(found.group())
+    if code in (0x09, 0x0A):  # a tab or a newline inside one line: a space
+        return " "
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: object, *, one_line: bool = True) -> str:
+    """``text`` (a title, a name, an excerpt, an error message: anything a feed or a receiver
+    wrote) safe to print in a terminal: every control character shown as its escape
+    (``\\x1b``, ``\\x9b``, ``\\x0d``, ``\\u202e``), so it reads as text and does nothing.
+    ``one_line`` (a table cell, a field of one line): newlines and tabs become spaces; else
+    they are kept. JSON output uses `terminal_json` instead."""
+    return (_UNSAFE_IN_LINE if one_line else _UNSAFE).sub(_visible, str(text))
+
+
+def _json_escape(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
+
+
+def terminal_json(document: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with the control characters
+    json.dumps leaves as they are (DEL, the C1 controls, the bidirectional controls) written
+    as ``\\uXXXX`` escapes: the same data for any JSON reader, nothing for a terminal to act
+    on. (They can only stand inside a JSON string, where such an escape is valid.)"""
+    return _UNSAFE.sub(_json_escape, document)
+
+
 class RedactingFormatter(logging.Formatter):
-    """A log formatter that redacts every URL in the formatted line (traceback included)."""
+    """A log formatter that redacts every URL in the formatted line (traceback included) and
+    shows its control characters as escapes (`terminal_text`; newlines kept)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record))
+        return terminal_text(redact_text(super().format(record)), one_line=False)

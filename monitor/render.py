@@ -1,16 +1,52 @@
-"""How an alert looks in a terminal: watchlist, entities, title, highlighted excerpts."""
+"""How text looks in a terminal: the console of the command line (no control character it
+is given is acted on: `monitor.redact.terminal_text`), and an alert (watchlist, entities,
+title, highlighted excerpts)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from monitor.redact import redact_url
+from monitor.redact import redact_url, terminal_text
+
+if TYPE_CHECKING:
+    from rich.style import Style
+    from rich.text import Text
 
 FIELD_ORDER = ("title", "summary", "content")
+
+
+class TerminalConsole(Console):
+    """A console that prints no control character it was given as text: each string, markup
+    included, passes through `terminal_text` (newlines kept) before rich renders it. What
+    rich itself writes (colours, when the output is a terminal) is not affected. Fields that
+    must stay on one line are passed through ``terminal_text(field)`` first."""
+
+    def render_str(
+        self,
+        text: str,
+        *,
+        style: str | Style = "",
+        justify: Any = None,
+        overflow: Any = None,
+        emoji: bool | None = None,
+        markup: bool | None = None,
+        highlight: bool | None = None,
+        highlighter: Any = None,
+    ) -> Text:
+        return super().render_str(
+            terminal_text(text, one_line=False),
+            style=style,
+            justify=justify,
+            overflow=overflow,
+            emoji=emoji,
+            markup=markup,
+            highlight=highlight,
+            highlighter=highlighter,
+        )
 
 
 def excerpts_to_show(excerpts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -34,28 +70,29 @@ def excerpts_to_show(excerpts: Sequence[Mapping[str, Any]]) -> list[Mapping[str,
 
 
 def highlight(text: str, spans: Sequence[Sequence[int]], *, marks: bool = False) -> str:
-    """Rich markup of ``text`` with the ``spans`` in bold yellow (feed text is escaped);
-    with ``marks`` (output that is not a terminal) the spans are also wrapped in ``**``."""
+    """Rich markup of ``text`` on one line with the ``spans`` in bold yellow (feed text is
+    escaped, as markup and as `terminal_text`); with ``marks`` (output that is not a terminal)
+    the spans are also wrapped in ``**``."""
     parts: list[str] = []
     position = 0
     for start, end in sorted((int(s), int(e)) for s, e in spans):
         if start < position:
             continue
-        parts.append(escape(text[position:start]))
-        lit = escape(text[start:end])
+        parts.append(escape(terminal_text(text[position:start])))
+        lit = escape(terminal_text(text[start:end]))
         parts.append(
             f"[bold yellow]**{lit}**[/bold yellow]"
             if marks
             else f"[bold yellow]{lit}[/bold yellow]"
         )
         position = end
-    parts.append(escape(text[position:]))
+    parts.append(escape(terminal_text(text[position:])))
     return "".join(parts)
 
 
 def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
     """Print one alert (a payload's ``data`` or a replay item): its excerpts in reading order,
-    each text once."""
+    each text once; every field on its line (`terminal_text`)."""
     article = alert.get("article") or {}
     title = article.get("title") or alert.get("title") or "(no title)"
     source = (article.get("source") or {}).get("name") or alert.get("source") or ""
@@ -64,16 +101,20 @@ def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
     rule = alert.get("rule")
     if rule and alert.get("rule_expr"):
         rule = f"{rule} ({alert['rule_expr']})"
+
+    def shown(value: object) -> str:
+        return escape(terminal_text(value))
+
     console.print(
-        f"[bold]{escape(str(alert.get('watchlist')))}[/bold] · [cyan]{escape(entities)}[/cyan]"
-        + (f" · rule {escape(str(rule))}" if rule else "")
+        f"[bold]{shown(alert.get('watchlist'))}[/bold] · [cyan]{shown(entities)}[/cyan]"
+        + (f" · rule {shown(rule)}" if rule else "")
     )
-    console.print(f"  {escape(title)}" + (f"  [dim]({escape(source)})[/dim]" if source else ""))
+    console.print(f"  {shown(title)}" + (f"  [dim]({shown(source)})[/dim]" if source else ""))
     if url:
-        console.print(f"  [dim]{escape(redact_url(url))}[/dim]")
+        console.print(f"  [dim]{shown(redact_url(url))}[/dim]")
     for excerpt in excerpts_to_show(alert.get("excerpts", [])):
         console.print(
-            f"  [dim]{escape(str(excerpt.get('field')))}:[/dim] "
+            f"  [dim]{shown(excerpt.get('field'))}:[/dim] "
             + highlight(
                 str(excerpt.get("text", "")),
                 excerpt.get("highlights", []),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.db.instances import STALE_AFTER, InstanceRow
 from monitor.db.status import LIST_LIMIT, SOURCE_STATES, SourceProblem, Status
 from monitor.plural import plural
-from monitor.redact import redact_text, redact_url
+from monitor.redact import redact_text, redact_url, terminal_text
 
 # The exit codes of `monitor status`, decided here and nowhere else (README, "Exit codes";
 # docs/operations.md, "Status"). 2 (could not start: usage, config, database) is the CLI's.
@@ -228,8 +228,8 @@ def _instance_line(row: InstanceRow, now: datetime) -> str:
 
 
 def _source_line(row: SourceProblem, kind: str) -> str:
-    name = redact_text(row.name, row.url)
-    url = redact_url(row.url)
+    name = terminal_text(redact_text(row.name, row.url))
+    url = terminal_text(redact_url(row.url))
     if kind == "gone":
         return (
             f"  gone {name} ({url}): the feed answered 410 Gone at {_short(row.gone_at)}; "
@@ -237,7 +237,7 @@ def _source_line(row: SourceProblem, kind: str) -> str:
         )
     if kind == "moved":
         return (
-            f"  moved {name} ({url}): permanently redirected to {_moved_to(row)}; "
+            f"  moved {name} ({url}): permanently redirected to {terminal_text(_moved_to(row))}; "
             "update its URL in the config"
         )
     since = (
@@ -254,15 +254,16 @@ def _source_line(row: SourceProblem, kind: str) -> str:
 
 
 def _failure(reason: str | None, error: str | None, *urls: str) -> str:
-    """``reason: message``, redacted, without the source's own URL in front."""
+    """``reason: message``, redacted, without the source's own URL in front, on one line."""
     text = redact_text(error, *urls) if error else ""
     if urls:
         text = text.removeprefix(f"{redact_url(urls[0])}: ")
-    return f"{reason or 'unknown'}: {text}" if text else reason or "unknown"
+    return terminal_text(f"{reason or 'unknown'}: {text}" if text else reason or "unknown")
 
 
 def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]) -> str:
-    """The human form: a few sections, the verdict last."""
+    """The human form: a few sections, the verdict last; what a feed or a receiver wrote is
+    shown by `terminal_text`, each on its line."""
     now, health = status.now, status.health
     judged = verdict(status)
     lines = []
@@ -326,23 +327,25 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
                 if sink.oldest_pending_at is not None
                 else ""
             )
-            lines.append(f"  {name}: {sink.pending} pending{oldest}, {sink.dead} dead")
+            lines.append(
+                f"  {terminal_text(name)}: {sink.pending} pending{oldest}, {sink.dead} dead"
+            )
     if status.source_failures or status.delivery_failures:
         lines.append("last errors:")
     for f in status.source_failures:
         lines.append(
-            f"  {_short(f.at)} source {redact_text(f.name, f.url)}: "
+            f"  {_short(f.at)} source {terminal_text(redact_text(f.name, f.url))}: "
             f"{_failure(f.reason, f.error, f.url)}"
         )
     for d in status.delivery_failures:
         when = "dead since" if d.status == "dead" else "retry at"
         error = redact_text(d.error, *sink_urls) if d.error else ""
         lines.append(
-            f"  delivery {d.id[:8]} to {d.sink}: {_failure(d.reason, error)} "
+            f"  delivery {d.id[:8]} to {terminal_text(d.sink)}: {_failure(d.reason, error)} "
             f"({plural(d.attempts, 'attempt')}; {when} {_short(d.next_attempt_at)})"
         )
     lines.append(_verdict_line(judged, status))
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines), one_line=False)
 
 
 _PROBLEM_TEXT = {

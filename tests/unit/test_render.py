@@ -1,12 +1,16 @@
-"""How an alert is printed: excerpts in reading order (title, summary, content), each text once."""
+"""How an alert is printed: excerpts in reading order (title, summary, content), each text once;
+and no control character a feed wrote reaches the terminal (it is shown as its escape)."""
 
 from __future__ import annotations
 
 import io
+import json
+import re
 
 from rich.console import Console
 
-from monitor.render import excerpts_to_show, print_alert
+from monitor.redact import terminal_json, terminal_text
+from monitor.render import TerminalConsole, excerpts_to_show, print_alert
 
 
 def _printed(alert: dict[str, object]) -> list[str]:
@@ -45,3 +49,56 @@ def test_excerpts_keep_their_order_within_a_field_and_unknown_fields_come_last()
         {"field": "title", "text": "c"},
     ]
     assert [e["text"] for e in excerpts_to_show(excerpts)] == ["c", "b", "a", "d"]
+
+
+# --- what a feed or a receiver wrote, in a terminal (docs/operations.md, "What is never shown")
+
+HOSTILE = "\x1b]0;PWNED\x07\x1b[31mRED\x9b2J\r\x08\x7f\x85\u202eevil\u2066x\u2069\x00"
+SHOWN = "\\x1b]0;PWNED\\x07\\x1b[31mRED\\x9b2J\\x0d\\x08\\x7f\\x85\\u202eevil\\u2066x\\u2069\\x00"
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_terminal_text_shows_each_control_character_as_its_escape() -> None:
+    assert terminal_text(HOSTILE) == SHOWN
+    assert terminal_text(HOSTILE, one_line=False) == SHOWN
+    assert terminal_text("one\ntwo\tthree") == "one two three"  # one line: a cell, a field
+    assert terminal_text("one\ntwo\tthree", one_line=False) == "one\ntwo\tthree"
+    assert terminal_text(SHOWN) == SHOWN  # shown text stays as it is (nothing twice)
+    plain = "Haftar's forces near Tripoli — قوات حفتر [bold] ünïcödé"
+    assert terminal_text(plain) == plain
+
+
+def test_terminal_json_is_the_same_data_without_a_raw_control_character() -> None:
+    document = {"title": HOSTILE, "text": "قوات حفتر"}
+    written = terminal_json(json.dumps(document, ensure_ascii=False))
+    assert not UNSAFE.search(written)
+    assert json.loads(written) == document
+    assert "قوات حفتر" in written
+
+
+def test_an_alert_with_control_characters_prints_them_as_escapes_each_field_on_its_line() -> None:
+    title = f"Haftar near Tripoli{HOSTILE}"
+    alert = {
+        "watchlist": "libya",
+        "entities": ["haftar"],
+        "article": {"title": title, "source": {"name": f"Wire\n{HOSTILE}"}},
+        "excerpts": [
+            # A highlight after control characters still marks the right words.
+            {
+                "field": "title",
+                "text": f"{HOSTILE} Haftar\nnear",
+                "highlights": [[len(HOSTILE) + 1, len(HOSTILE) + 7]],
+            },
+        ],
+    }
+    lines = _printed(alert)
+    assert not UNSAFE.search("\n".join(lines))
+    assert lines[1] == f"  Haftar near Tripoli{SHOWN}  (Wire {SHOWN})"
+    assert lines[2] == f"  title: {SHOWN} **Haftar** near"
+
+
+def test_the_command_line_console_prints_no_control_character_it_is_given() -> None:
+    buffer = io.StringIO()
+    console = TerminalConsole(file=buffer, force_terminal=False, width=200)
+    console.print(f"[red]error:[/red] {HOSTILE}\nnext line")
+    assert buffer.getvalue() == f"error: {SHOWN}\nnext line\n"
