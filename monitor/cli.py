@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from monitor.db.instances import InstanceRow
     from monitor.db.sources import SourceRow
+    from monitor.db.status import Status
     from monitor.db.store import Store
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, SkippedSource
@@ -794,6 +795,27 @@ def _schedule_reason(row: SourceRow) -> str:
     return row.schedule_reason or (PINNED if row.interval_pinned else INITIAL)
 
 
+def _with_sqlite_lock(report: Status, store: Store) -> Status:
+    """On SQLite a free instance lock proves no service runs (as `monitor reload` judges):
+    instances of this host that still look alive by their heartbeat are dead (killed less
+    than a heartbeat ago), so `status` and `reload` agree."""
+    import dataclasses
+    import socket
+
+    from monitor.db.problems import sqlite_path
+    from monitor.reload import lock_is_held
+
+    database = sqlite_path(store.database.engine)
+    if database is None or lock_is_held(database):
+        return report
+    host = socket.gethostname()
+    instances = [
+        dataclasses.replace(row, lock_free=True) if row.hostname == host else row
+        for row in report.instances
+    ]
+    return dataclasses.replace(report, instances=instances)
+
+
 @app.command()
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """One screen for an operator: is a service running on this database, source health,
@@ -808,6 +830,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     unhealthy_after = runtime.settings.poll.unhealthy_after
     try:
         report = runtime.store.status(runtime.clock(), unhealthy_after=unhealthy_after)
+        report = _with_sqlite_lock(report, runtime.store)
     except MonitorError as error:
         fail(error)
     finally:

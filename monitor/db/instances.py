@@ -34,10 +34,17 @@ class InstanceRow:
     stopped_at: datetime | None
     reload_failed_at: datetime | None = None
     reload_error: str | None = None
+    # Not stored: set by a reader that saw the SQLite instance lock free, which proves no
+    # service runs on the database whatever the heartbeat says (killed a moment ago).
+    lock_free: bool = False
 
     def running(self, now: datetime) -> bool:
-        """Not stopped, and heard from within STALE_AFTER."""
-        return self.stopped_at is None and now - self.heartbeat_at <= STALE_AFTER
+        """Not stopped, heard from within STALE_AFTER, and not proved dead by a free lock."""
+        return (
+            self.stopped_at is None
+            and now - self.heartbeat_at <= STALE_AFTER
+            and not self.lock_free
+        )
 
 
 def register(

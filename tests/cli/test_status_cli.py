@@ -341,3 +341,32 @@ def test_status_without_a_database_exits_2_and_creates_none(tmp_path: Path) -> N
     ]
     assert result.stdout == ""
     assert not database.exists()
+
+
+def test_a_service_killed_a_moment_ago_is_dead_when_its_sqlite_lock_is_free(
+    tmp_path: Path,
+) -> None:
+    # kill -9 leaves a fresh heartbeat; on SQLite the free instance lock proves no service
+    # runs, so `status` agrees with `monitor reload` at once rather than after 90 s.
+    import socket
+
+    config = _config(tmp_path, [{"name": "Wire", "url": "https://example.org/rss.xml"}], [])
+    assert _run(tmp_path, "db", "upgrade", "--config", str(config)).returncode == 0
+    store = Store(f"sqlite:///{tmp_path}/m.db")
+    try:
+        store.register_instance(
+            owner="here:1",
+            hostname=socket.gethostname(),
+            pid=1,
+            version="0.1.0",
+            config_path=str(config),
+            now=datetime.now(UTC),
+        )
+        free = json.loads(_run(tmp_path, "status", "--json", "--config", str(config)).stdout)
+        assert free["state"] == "not_running"
+        assert [i["state"] for i in free["service"]["instances"]] == ["dead"]
+        with store.instance_lock():  # a live service holds it
+            held = _run(tmp_path, "status", "--json", "--config", str(config))
+        assert json.loads(held.stdout)["state"] == "ok", held.stdout
+    finally:
+        store.close()
