@@ -37,6 +37,7 @@ from monitor.schedule import (
     update_rate,
     with_jitter,
 )
+from monitor.stories import signature
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ def records_for(
                 published_at=entry.published or entry.updated,
                 content_hash=entry.content_hash,
                 fingerprint=entry.fingerprint,
+                story=signature(entry.title, entry.summary, entry.content),
                 matches=matches,
                 alert_sinks=(
                     {m.watchlist: runtime.routes.get(m.watchlist, ()) for m in matches}

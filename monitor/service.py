@@ -322,16 +322,18 @@ class Service:
         retention = self.runtime.settings.retention
         if retention is None:
             return Pruned()
-        cutoff = self.runtime.clock() - retention
-        pruned = await self.runtime.store.prune(cutoff)
+        now = self.runtime.clock()
+        cutoff = now - retention
+        pruned = await self.runtime.store.prune(cutoff, now=now)
         if pruned != Pruned():
             log.info(
                 "retention: deleted %d articles fetched before %s; forgot %d keys and %d "
-                "stories not seen since",
+                "stories not seen since; %d story band rows",
                 pruned.articles,
                 cutoff,
                 pruned.keys,
                 pruned.stories,
+                pruned.bands,
                 extra=log_fields(job="prune", instance=self.owner),
             )
         return pruned
