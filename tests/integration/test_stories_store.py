@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from monitor.db.articles import ArticleRecord
 from monitor.db.schema import articles, story_bands, story_signatures
+from monitor.db.sources import PollRecord, SourceSpec
+from monitor.db.store import Store
 from monitor.db.stories import StoryRow
 from monitor.runtime import Runtime
 from monitor.service import Service, run_once
@@ -73,6 +79,7 @@ OTHER = (
     "armed group near the Tamanhint air base south of Sabha on Tuesday, killing three "
     "fighters, a local official said. Residents reported gunfire through the night.</p>",
 )
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NAMES = ["Maghreb Wire", "Echo", "Daily", "Post", "Times", "Late Herald"]
 
 
@@ -221,3 +228,57 @@ def test_service_prune_runs_the_band_pruning(tmp_path: Path) -> None:
         assert asyncio.run(Service(runtime).prune()).bands == 0
     finally:
         runtime.db.close()
+
+
+def _record(key: str, text: str) -> ArticleRecord:
+    return ArticleRecord(
+        entry_key=key,
+        canonical_url=None,
+        title=text.split(".")[0],
+        summary=text,
+        content="",
+        published_at=T0,
+        content_hash=key,
+        fingerprint=key,
+    )
+
+
+@pytest.mark.postgres
+def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str) -> None:
+    # Without the advisory lock both transactions look up, see nothing and each start a
+    # story. Each round, two instances store copies of one text released by a barrier.
+    rounds = 12
+    words = [f"w{n}" for n in range(5000)]
+    chooser = random.Random(7)
+    texts = [" ".join(chooser.sample(words, 40)) + "." for _ in range(rounds)]
+    stores = [Store(postgres_url), Store(postgres_url)]
+    stores[0].prepare()
+    try:
+        specs = [
+            SourceSpec(
+                name, f"https://{name}.example/rss", timedelta(minutes=10), True,
+                "store_only", timedelta(hours=24),
+            )
+            for name in ("one", "two")
+        ]  # fmt: skip
+        stores[0].sync_sources(specs, T0)
+        ids = {s.name: s.id for s in stores[0].list_sources()}
+        barrier = threading.Barrier(2)
+
+        def store_all(store: Store, name: str) -> None:
+            for number, text in enumerate(texts):
+                poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
+                barrier.wait(timeout=30)
+                asyncio.run(store.store_feed(ids[name], [_record(f"{number}", text)], poll, T0))
+
+        with ThreadPoolExecutor(2) as pool:
+            pairs = zip(stores, ("one", "two"), strict=True)
+            done = [pool.submit(store_all, store, name) for store, name in pairs]
+            for future in done:
+                future.result(timeout=120)
+        found = stores[0].recent_stories(None)
+        assert sorted(len(s.articles) for s in found) == [2] * rounds
+        assert all(s.sources == ["one", "two"] for s in found)
+    finally:
+        for store in stores:
+            store.close()
