@@ -318,11 +318,21 @@ class Service:
 
     async def prune(self) -> Pruned:
         """Retention: delete articles older than ``retention``, and forget the entries that
-        were not seen in their feed for as long (docs/operations.md, "Never sent twice")."""
+        were not seen in their feed for as long (docs/operations.md, "Never sent twice");
+        with or without ``retention``, delete the story band rows older than twice the story
+        window (docs/stories.md)."""
         retention = self.runtime.settings.retention
-        if retention is None:
-            return Pruned()
         now = self.runtime.clock()
+        if retention is None:
+            # Articles are kept, but the story band index only needs the window's articles.
+            bands = await self.runtime.store.prune_story_bands(now)
+            if bands:
+                log.info(
+                    "retention: deleted %d story band rows",
+                    bands,
+                    extra=log_fields(job="prune", instance=self.owner),
+                )
+            return Pruned(bands=bands)
         cutoff = now - retention
         pruned = await self.runtime.store.prune(cutoff, now=now)
         if pruned != Pruned():

@@ -268,6 +268,12 @@ class Store:
 
         return await self._run(work)
 
+    async def prune_story_bands(self, now: datetime) -> int:
+        """Delete the story band rows fetched more than twice the story window before
+        ``now`` (they can no longer match a new article); how many."""
+        before = now - 2 * self.story_config.window
+        return await self._run(lambda c: story_queries.prune_bands(c, before))
+
     # --- deliveries ----------------------------------------------------------------------
 
     async def claim_deliveries(

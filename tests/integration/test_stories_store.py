@@ -215,19 +215,30 @@ def test_prune_deletes_old_bands_and_articles_take_their_story_rows(tmp_path: Pa
             runtime.db.close()
 
 
-def test_service_prune_runs_the_band_pruning(tmp_path: Path) -> None:
-    config = write_config(
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path}/m.db",
-        sources=[],
-        sink_url=None,
-        extra={"retention": "30d"},
-    )
-    runtime = build(config)
-    try:
-        assert asyncio.run(Service(runtime).prune()).bands == 0
-    finally:
-        runtime.db.close()
+@pytest.mark.parametrize("retention", ["30d", None])
+def test_service_prune_deletes_old_band_rows(tmp_path: Path, retention: str | None) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss(WIRE[:2])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+            extra={"retention": retention},
+        )
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))
+            service = Service(runtime)
+            assert asyncio.run(service.prune()).bands == 0
+            start = runtime.clock()
+            runtime.clock = lambda: start + timedelta(days=5)
+            pruned = asyncio.run(service.prune())
+            assert pruned.bands == 2 * 42 and pruned.articles == 0
+            (story,) = stories_of(runtime)  # the articles keep their story
+            assert len(story.articles) == 2
+        finally:
+            runtime.db.close()
 
 
 def _record(key: str, text: str) -> ArticleRecord:
@@ -282,3 +293,32 @@ def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str
     finally:
         for store in stores:
             store.close()
+
+
+def test_stories_command_never_creates_a_database(tmp_path: Path) -> None:
+    database = tmp_path / "none.db"
+    config = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
+    result = monitor("stories", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert not database.exists()
+    assert "Traceback" not in result.stderr
+
+
+def test_stories_command_lists_and_filters_by_fetch_time(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss([WIRE[0], WIRE[1], OTHER])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+        )
+        assert monitor("once", "--config", str(config), cwd=tmp_path).returncode == 0
+    shown = monitor("stories", "--config", str(config), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "2 stories" in shown.stdout and "Sabha" in shown.stdout
+    later = monitor("stories", "--since", "2999-01-01", "--json", "--config", str(config))
+    assert later.returncode == 0, later.stderr
+    assert json.loads(later.stdout) == {"stories": []}
+    bad = monitor("stories", "--since", "soon", "--config", str(config))
+    assert bad.returncode == 2 and "--since" in bad.stderr
