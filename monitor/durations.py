@@ -33,6 +33,15 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 10m, 6h or 7d")
 
 
+def config_duration(value: timedelta) -> str:
+    """A duration as it is written in the config, exactly: ``10m``, ``90s``, ``1d``."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def format_duration(value: timedelta) -> str:
     """A duration in at most two units, as people read them: ``45s``, ``12m``, ``1h16m``,
     ``2d6h`` (rounded down)."""

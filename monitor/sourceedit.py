@@ -26,7 +26,7 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -40,6 +40,7 @@ from ruamel.yaml.tokens import CommentToken
 from monitor.config import IncludeConfig, OpmlConfig
 from monitor.config_errors import environment_variable
 from monitor.db.sources import SourceSpec
+from monitor.durations import config_duration
 from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import HttpOptions, fetch_feed, make_client
 from monitor.opml import read_opml
@@ -567,14 +568,6 @@ def default_name(url: str, check: FeedCheck | None) -> str:
 # --- exporting -----------------------------------------------------------------------------
 
 
-def _duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def export_yaml(
     specs: Iterable[SourceSpec], settings: Settings, url_of: Callable[[str], str] = redact_url
 ) -> str:
@@ -584,13 +577,13 @@ def export_yaml(
     for spec in specs:
         entry: dict[str, Any] = {"name": spec.name, "url": url_of(spec.url)}
         if spec.pinned:
-            entry["interval"] = _duration(spec.interval)
+            entry["interval"] = config_duration(spec.interval)
         if not spec.enabled:
             entry["enabled"] = False
         if spec.first_run != settings.first_run:
             entry["first_run"] = spec.first_run
         if spec.first_run_window != settings.first_run_window:
-            entry["first_run_window"] = _duration(spec.first_run_window)
+            entry["first_run_window"] = config_duration(spec.first_run_window)
         entries.append(entry)
     yaml = _yaml()
     return _dump(yaml, {"sources": [CommentedMap(e) for e in entries]})

@@ -13,6 +13,7 @@ from pathlib import Path
 from monitor.config import MAX_URL_LENGTH, OpmlConfig
 from monitor.config_errors import ENV_PREFIX, did_you_mean, environment_variable
 from monitor.db.sources import SourceSpec
+from monitor.durations import config_duration
 from monitor.errors import ConfigError
 from monitor.match import Watchlist, load_watchlist
 from monitor.opml import read_opml
@@ -285,11 +286,7 @@ def _differences(first: SourceSpec, second: SourceSpec) -> list[str]:
 
 def _show(value: object) -> str:
     if isinstance(value, timedelta):
-        seconds = int(value.total_seconds())
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-            if seconds and seconds % size == 0:
-                return f"{seconds // size}{unit}"
-        return f"{seconds}s"
+        return config_duration(value)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
