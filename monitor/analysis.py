@@ -23,6 +23,7 @@ from monitor.logs import LogSetup, configure_worker_logging, current_log_setup
 from monitor.match import Matcher, Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.redact import redact_url
+from monitor.stories import Signature, signature
 
 __all__ = [
     "ANALYSIS_DEADLINE",
@@ -38,10 +39,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AnalysedFeed:
-    """A parsed feed and, for each of its entries (same order), the watchlists that fire."""
+    """A parsed feed and, for each of its entries (same order), the watchlists that fire
+    and its story signature (docs/stories.md), made here so the event loop never does."""
 
     feed: ParsedFeed
     matches: tuple[tuple[WatchlistMatch, ...], ...]
+    stories: tuple[Signature, ...] = ()
 
 
 class WorkerDied(MonitorError):
@@ -62,13 +65,15 @@ ANALYSIS_DEADLINE = 120.0
 
 
 def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
-    """Parse ``body`` and match every entry (pure). Raises ParseError."""
+    """Parse ``body``, match every entry and make its story signature (pure). Raises
+    ParseError."""
     feed = parse_feed(body, url, content_type)
     matches = tuple(
         matcher.match({"title": e.title, "summary": e.summary, "content": e.content}).alerts
         for e in feed.entries
     )
-    return AnalysedFeed(feed, matches)
+    stories = tuple(signature(e.title, e.summary, e.content) for e in feed.entries)
+    return AnalysedFeed(feed, matches, stories)
 
 
 _worker_matcher: Matcher | None = None

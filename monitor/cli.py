@@ -711,6 +711,75 @@ def replay(
         render_replay(out, report)
 
 
+@app.command()
+def stories(
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            help="Stories with an article fetched since: a duration (24h, 7d) or a UTC date "
+            "or time (2026-12-01, 2026-12-01T06:00).",
+        ),
+    ] = "7d",
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Recent stories: near-identical articles from any source, grouped (docs/stories.md).
+    Reads only; never creates a database."""
+    from monitor.text import html_to_text
+
+    start = _since(since)
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
+    try:
+        found = runtime.store.recent_stories(
+            start if isinstance(start, datetime) else runtime.clock() - start
+        )
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.store.close()
+    if as_json:
+        _write_json(
+            {
+                "stories": [
+                    {
+                        "id": s.id,
+                        "title": html_to_text(s.title),
+                        "article_count": s.article_count,
+                        "sources": s.sources,
+                        "first_seen_at": _iso(s.first_seen_at),
+                        "last_seen_at": _iso(s.last_seen_at),
+                        "articles": [
+                            {
+                                "id": a.article_id,
+                                "source": a.source_name,
+                                "title": html_to_text(a.title),
+                                "url": a.canonical_url,
+                                "at": _iso(a.at),
+                                "jaccard": round(a.jaccard, 3),
+                            }
+                            for a in s.articles
+                        ],
+                    }
+                    for s in found
+                ]
+            }
+        )
+        return
+    table = Table("story", "articles", "sources", "first seen", "last seen", "title")
+    for s in found:
+        table.add_row(
+            str(s.id),
+            str(s.article_count),
+            terminal_text(", ".join(s.sources)[:60]),
+            _short(s.first_seen_at),
+            _short(s.last_seen_at),
+            terminal_text(html_to_text(s.title)[:70]),
+        )
+    out.print(table)
+    out.print(plural(len(found), "story", "stories") if found else "no stories in that time")
+
+
 @sources_app.callback(invoke_without_command=True)
 def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Feed health: last poll, status, consecutive failures, last error, next poll.

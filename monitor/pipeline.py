@@ -37,6 +37,7 @@ from monitor.schedule import (
     update_rate,
     with_jitter,
 )
+from monitor.stories import Signature
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,17 @@ def records_for(
     return records
 
 
+def with_stories(
+    records: list[ArticleRecord], feed: ParsedFeed, analysed: AnalysedFeed
+) -> list[ArticleRecord]:
+    """The records with the story signatures the worker made for their entries (the first
+    entry of a key, as `_triage` keeps); a record without one gets it when stored."""
+    made: dict[str, Signature] = {}
+    for entry, story in zip(feed.entries, analysed.stories, strict=False):
+        made.setdefault(entry_key(entry), story)
+    return [replace(r, story=made.get(r.entry_key)) for r in records]
+
+
 RecordPoll = Callable[[PollRecord], None]
 
 
@@ -289,7 +301,7 @@ async def _poll(
         return PollOutcome(
             source.name, shown, "ok", entries=len(feed.entries), repeats=triage.repeats
         )
-    records = records_for(runtime, source, triage.new, now)
+    records = with_stories(records_for(runtime, source, triage.new, now), feed, analysed)
     counts = await runtime.store.store_feed(source.id, records, success, now)
     outcome = PollOutcome(
         source.name,

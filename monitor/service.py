@@ -318,20 +318,32 @@ class Service:
 
     async def prune(self) -> Pruned:
         """Retention: delete articles older than ``retention``, and forget the entries that
-        were not seen in their feed for as long (docs/operations.md, "Never sent twice")."""
+        were not seen in their feed for as long (docs/operations.md, "Never sent twice");
+        with or without ``retention``, delete the story band rows older than twice the story
+        window (docs/stories.md)."""
         retention = self.runtime.settings.retention
+        now = self.runtime.clock()
         if retention is None:
-            return Pruned()
-        cutoff = self.runtime.clock() - retention
-        pruned = await self.runtime.store.prune(cutoff)
+            # Articles are kept, but the story band index only needs the window's articles.
+            bands = await self.runtime.store.prune_story_bands(now)
+            if bands:
+                log.info(
+                    "retention: deleted %d story band rows",
+                    bands,
+                    extra=log_fields(job="prune", instance=self.owner),
+                )
+            return Pruned(bands=bands)
+        cutoff = now - retention
+        pruned = await self.runtime.store.prune(cutoff, now=now)
         if pruned != Pruned():
             log.info(
                 "retention: deleted %d articles fetched before %s; forgot %d keys and %d "
-                "stories not seen since",
+                "stories not seen since; %d story band rows",
                 pruned.articles,
                 cutoff,
                 pruned.keys,
                 pruned.stories,
+                pruned.bands,
                 extra=log_fields(job="prune", instance=self.owner),
             )
         return pruned

@@ -10,8 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, select
 
+from monitor.db import stories as story_queries
 from monitor.db.schema import articles, deliveries, matches, sources
 from monitor.match import WatchlistMatch
+from monitor.stories import Signature, signature
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,14 @@ class ArticleRecord:
     fingerprint: str
     matches: tuple[WatchlistMatch, ...] = ()
     alert_sinks: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    story: Signature | None = None
+    """Its story signature (`monitor.stories.signature`), made where the entry is parsed;
+    None: made when it is stored."""
+
+    def story_signature(self) -> Signature:
+        if self.story is not None:
+            return self.story
+        return signature(self.title, self.summary, self.content)
 
 
 @dataclass(frozen=True)
@@ -57,12 +67,13 @@ class StoredArticle:
 
 def store_articles(
     conn: Connection, source_id: int, records: Sequence[ArticleRecord], now: datetime
-) -> StoredCounts:
+) -> tuple[StoredCounts, list[int]]:
     """Insert articles, their matches and one pending delivery per (match, sink): three bulk
-    statements, whatever the number of articles."""
+    statements, whatever the number of articles. The counts, and the new articles' ids in
+    the order of ``records``."""
     if not records:
-        return StoredCounts()
-    article_ids = (
+        return StoredCounts(), []
+    article_ids: list[int] = list(
         conn.execute(
             articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
             [
@@ -89,7 +100,7 @@ def store_articles(
         for match in record.matches
     ]
     queued = insert_matches(conn, [(a, m) for a, m, _ in pairs], now, [s for _, _, s in pairs])
-    return StoredCounts(len(records), len(pairs), queued)
+    return StoredCounts(len(records), len(pairs), queued), article_ids
 
 
 def insert_matches(
@@ -236,5 +247,6 @@ def delete_older_than(conn: Connection, cutoff: datetime) -> int:
         match_ids = select(matches.c.id).where(matches.c.article_id.in_(chunk))
         conn.execute(deliveries.delete().where(deliveries.c.match_id.in_(match_ids)))
         conn.execute(matches.delete().where(matches.c.article_id.in_(chunk)))
+        story_queries.delete_for_articles(conn, chunk)
         conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
     return len(ids)

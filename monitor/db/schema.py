@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -15,8 +16,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -186,4 +189,61 @@ instances = Table(
     Column("reload_error", Text),
     Column("stopped_at", UTCDateTime),
     Index("ix_instances_heartbeat_at", "heartbeat_at"),
+)
+
+# Stories (docs/stories.md): near-identical articles from any source within a time window.
+# ``stories``: one row per story, its first article's title and time, when an article last
+# joined it and how many ever did (pruned ones included). ``story_signatures``: one row per
+# stored article, its story, the stored article it matched and its MinHash signature (gone
+# with the article). ``story_bands``: the LSH index, one row per (band, key) of an article,
+# deleted once older than twice the window (it can no longer match a new article).
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("first_article_id", Integer, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("article_count", Integer, nullable=False, default=1),
+    Index("ix_stories_last_seen_at", "last_seen_at"),
+)
+
+story_signatures = Table(
+    "story_signatures",
+    metadata,
+    Column(
+        "article_id",
+        Integer,
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("matched_id", Integer),
+    Column("jaccard", Float, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("scheme", SmallInteger, nullable=False),
+    Column("minhash", LargeBinary, nullable=False),
+    Column("shingles", Integer, nullable=False),
+    Column("names", Text, nullable=False),
+    Column("lead_names", Text, nullable=False),
+    Index("ix_story_signatures_story_id", "story_id"),
+    Index("ix_story_signatures_at", "at"),
+    Index("ix_story_signatures_fetched_at", "fetched_at"),
+)
+
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("band", SmallInteger, nullable=False),
+    Column("key", BigInteger, nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("band", "key", "article_id"),
+    Index("ix_story_bands_fetched_at", "fetched_at"),
+    Index("ix_story_bands_article_id", "article_id"),
 )

@@ -18,6 +18,7 @@ from monitor.db import instances as instance_queries
 from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
 from monitor.db import status as status_queries
+from monitor.db import stories as story_queries
 from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts
 from monitor.db.deliveries import DeliveryRow, DueDelivery
 from monitor.db.engine import Database, instance_lock, is_sqlite
@@ -25,7 +26,9 @@ from monitor.db.instances import InstanceRow
 from monitor.db.seen import KnownEntries, SeenEntry
 from monitor.db.sources import PollRecord, SourceRow, SourceSpec
 from monitor.db.status import Status
+from monitor.db.stories import StoryRow, StoryToAssign
 from monitor.match import WatchlistMatch
+from monitor.stories import DEFAULT_CONFIG, StoryConfig
 
 __all__ = ["DELIVERY_CHANNEL", "Pruned", "Store"]
 
@@ -37,19 +40,22 @@ DELIVERY_CHANNEL = "monitor_deliveries"
 
 @dataclass(frozen=True)
 class Pruned:
-    """What one retention run deleted: articles, and the keys and stories it forgot."""
+    """What one retention run deleted: articles, and the keys and stories (fingerprints)
+    it forgot; ``bands``: story band rows past twice the story window."""
 
     articles: int = 0
     keys: int = 0
     stories: int = 0
+    bands: int = 0
 
 
 class Store:
     """The database of one monitor process. Sync methods block; ``a``-prefixed ones run the
     same transaction in a worker thread so the event loop never waits on the database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, story_config: StoryConfig = DEFAULT_CONFIG) -> None:
         self.database = Database(url)
+        self.story_config = story_config
 
     @property
     def url(self) -> str:
@@ -171,7 +177,22 @@ class Store:
                     continue
                 stories.add(record.fingerprint)
                 fresh.append(record)
-            counts = article_queries.store_articles(conn, source_id, fresh, now)
+            counts, article_ids = article_queries.store_articles(conn, source_id, fresh, now)
+            story_queries.assign_stories(
+                conn,
+                [
+                    StoryToAssign(
+                        article_id,
+                        record.story_signature(),
+                        record.published_at or now,
+                        record.title,
+                    )
+                    for article_id, record in zip(article_ids, fresh, strict=True)
+                ],
+                now,
+                postgresql=postgresql,
+                config=self.story_config,
+            )
             seen_queries.remember(
                 conn,
                 [
@@ -212,6 +233,10 @@ class Store:
         """Stored articles whose canonical URL is one of ``urls``, newest first."""
         return self.database.read_sync(lambda c: article_queries.articles_at_url(c, urls))
 
+    def recent_stories(self, since: datetime | None) -> list[StoryRow]:
+        """Stories with an article fetched at or after ``since`` (all when None)."""
+        return self.database.read_sync(lambda c: story_queries.recent_stories(c, since))
+
     def queue_alerts(
         self, items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]], now: datetime
     ) -> int:
@@ -226,17 +251,28 @@ class Store:
 
         return self.database.run_sync(work)
 
-    async def prune(self, cutoff: datetime) -> Pruned:
-        """Retention: delete articles fetched before ``cutoff`` with no pending delivery, and
-        forget the keys and stories not seen in their feed since ``cutoff`` (the keys of
-        articles still stored are kept)."""
+    async def prune(self, cutoff: datetime, *, now: datetime | None = None) -> Pruned:
+        """Retention: delete articles fetched before ``cutoff`` with no pending delivery (their
+        story rows go with them, and stories left with no article), and forget the keys and
+        stories not seen in their feed since ``cutoff`` (the keys of articles still stored
+        are kept). With ``now``: also delete the story band rows fetched more than twice the
+        story window before it (they can no longer match a new article)."""
+        bands_before = now - 2 * self.story_config.window if now is not None else None
 
         def work(conn: Connection) -> Pruned:
             deleted = article_queries.delete_older_than(conn, cutoff)
+            story_queries.forget_empty_stories(conn)
             forgotten = seen_queries.forget_unseen(conn, cutoff)
-            return Pruned(deleted, forgotten.keys, forgotten.stories)
+            bands = story_queries.prune_bands(conn, bands_before) if bands_before else 0
+            return Pruned(deleted, forgotten.keys, forgotten.stories, bands)
 
         return await self._run(work)
+
+    async def prune_story_bands(self, now: datetime) -> int:
+        """Delete the story band rows fetched more than twice the story window before
+        ``now`` (they can no longer match a new article); how many."""
+        before = now - 2 * self.story_config.window
+        return await self._run(lambda c: story_queries.prune_bands(c, before))
 
     # --- deliveries ----------------------------------------------------------------------
 

@@ -1,0 +1,97 @@
+"""stories: near-identical articles from any source grouped into stories
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2027-03-01 09:00:00
+
+Three new tables (docs/stories.md, "Persistence"): ``stories``, ``story_signatures`` (one
+row per stored article: its story and MinHash signature) and ``story_bands`` (the LSH index
+of the recent articles). Existing articles get no story: only articles stored from now on
+are assigned. No existing table is altered.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # New tables only, never a batch copy of ``articles`` or ``sources``: on SQLite a batch
+    # drops and re-creates the table, and with foreign keys on that cascade-deletes articles.
+    op.create_table(
+        "stories",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("first_article_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(), nullable=False),
+        sa.Column("article_count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stories")),
+    )
+    op.create_index("ix_stories_last_seen_at", "stories", ["last_seen_at"], unique=False)
+    op.create_table(
+        "story_signatures",
+        sa.Column("article_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=False),
+        sa.Column("matched_id", sa.Integer(), nullable=True),
+        sa.Column("jaccard", sa.Float(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(), nullable=False),
+        sa.Column("scheme", sa.SmallInteger(), nullable=False),
+        sa.Column("minhash", sa.LargeBinary(), nullable=False),
+        sa.Column("shingles", sa.Integer(), nullable=False),
+        sa.Column("names", sa.Text(), nullable=False),
+        sa.Column("lead_names", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_story_signatures_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["story_id"],
+            ["stories.id"],
+            name=op.f("fk_story_signatures_story_id_stories"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("article_id", name=op.f("pk_story_signatures")),
+    )
+    op.create_index("ix_story_signatures_story_id", "story_signatures", ["story_id"])
+    op.create_index("ix_story_signatures_at", "story_signatures", ["at"])
+    op.create_index("ix_story_signatures_fetched_at", "story_signatures", ["fetched_at"])
+    op.create_table(
+        "story_bands",
+        sa.Column("band", sa.SmallInteger(), nullable=False),
+        sa.Column("key", sa.BigInteger(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_story_bands_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("band", "key", "article_id", name=op.f("pk_story_bands")),
+    )
+    op.create_index("ix_story_bands_fetched_at", "story_bands", ["fetched_at"])
+    op.create_index("ix_story_bands_article_id", "story_bands", ["article_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_story_bands_article_id", table_name="story_bands")
+    op.drop_index("ix_story_bands_fetched_at", table_name="story_bands")
+    op.drop_table("story_bands")
+    op.drop_index("ix_story_signatures_fetched_at", table_name="story_signatures")
+    op.drop_index("ix_story_signatures_at", table_name="story_signatures")
+    op.drop_index("ix_story_signatures_story_id", table_name="story_signatures")
+    op.drop_table("story_signatures")
+    op.drop_index("ix_stories_last_seen_at", table_name="stories")
+    op.drop_table("stories")

@@ -1,0 +1,324 @@
+"""Stories in the write path (docs/stories.md, "Persistence"): the same wire story from
+several sources is one story, distinct events about the same actor the same day are two,
+and stories outlive a restart; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from monitor.db.articles import ArticleRecord
+from monitor.db.schema import articles, story_bands, story_signatures
+from monitor.db.sources import PollRecord, SourceSpec
+from monitor.db.store import Store
+from monitor.db.stories import StoryRow
+from monitor.runtime import Runtime
+from monitor.service import Service, run_once
+from monitor.settings import load_settings
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+
+LEAD = (
+    "Field Marshal Khalifa Haftar met a delegation from Cairo in Benghazi on Tuesday to "
+    "discuss the reopening of the coastal road between Sirte and Misrata, his spokesman said. "
+    "The two sides agreed to form a joint committee that will report within two weeks on "
+    "security arrangements along the road, which has been closed since the fighting of 2020."
+)
+MORE = (
+    "<p>The road is the main link between the east and the west of the country.</p>"
+    "<p>The United Nations mission welcomed the talks.</p>"
+)
+# One wire story as five outlets publish it: the wire copy, a rewritten headline, a lead
+# cut to one sentence, added paragraphs, a correction-style revision.
+WIRE = [
+    (
+        "wire-1",
+        "Haftar meets Egyptian delegation over coastal road",
+        f"<p>BENGHAZI, Libya, Nov 20 (Maghreb Wire) - {LEAD}</p>",
+    ),
+    (
+        "echo-1",
+        "Libya's Haftar and Cairo envoys discuss reopening coastal road",
+        f"<p>{LEAD}</p>",
+    ),
+    (
+        "daily-1",
+        "Haftar meets Egyptian delegation over coastal road",
+        f"<p>{LEAD.split('. ')[0]}.</p>",
+    ),
+    (
+        "post-1",
+        "Haftar meets Egyptian delegation over coastal road",
+        f"<p>{LEAD}</p>{MORE}",
+    ),
+    (
+        "times-1",
+        "UPDATE 1-Haftar meets Egyptian delegation over coastal road",
+        f"<p>BENGHAZI, Libya, Nov 20 (Maghreb Wire) - {LEAD}</p><p>Adds UN reaction.</p>",
+    ),
+    (
+        "late-1",
+        "Haftar, Egyptian delegation discuss coastal road",
+        f"<p>{LEAD}</p>",
+    ),
+]
+# The same actor, the same day, another event.
+OTHER = (
+    "other-1",
+    "Haftar's forces clash with armed group south of Sabha",
+    "<p>SABHA, Libya, Nov 20 (Maghreb Wire) - Forces loyal to Khalifa Haftar clashed with an "
+    "armed group near the Tamanhint air base south of Sabha on Tuesday, killing three "
+    "fighters, a local official said. Residents reported gunfire through the night.</p>",
+)
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+NAMES = ["Maghreb Wire", "Echo", "Daily", "Post", "Times", "Late Herald"]
+
+
+def build(path: Path) -> Runtime:
+    runtime = Runtime.build(load_settings(path), need_sinks=False)
+    runtime.db.prepare()
+    return runtime
+
+
+def stories_of(runtime: Runtime) -> list[StoryRow]:
+    return runtime.store.recent_stories(None)
+
+
+@pytest.mark.postgres
+def test_one_wire_story_from_five_sources_is_one_story(tmp_path: Path, database_url: str) -> None:
+    with FeedServer() as feeds:
+        for index, entry in enumerate(WIRE[:5]):
+            entries = [entry, OTHER] if index == 0 else [entry]
+            feeds.route(f"/{index}.xml", Reply(body=rss(entries)))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(5)],
+            sink_url=None,
+        )
+        runtime = build(config)
+        try:
+            polls, _ = asyncio.run(run_once(runtime))
+            assert sum(p.new_articles for p in polls) == 6
+            found = stories_of(runtime)
+            assert len(found) == 2
+            (wire,) = [s for s in found if len(s.articles) == 5]
+            assert wire.article_count == 5
+            assert wire.sources == sorted(NAMES[:5])
+            # The sources are polled concurrently: any copy may be stored first.
+            # The sources are polled at once: any copy may have started the story.
+            assert wire.title in {a.title for a in wire.articles}
+            (other,) = [s for s in found if s is not wire]
+            assert [a.title for a in other.articles] == [OTHER[1]]
+            assert other.sources == ["Maghreb Wire"]
+            # Every stored article has a signature; 42 band rows each.
+            signatures = runtime.db.run_sync(
+                lambda c: c.execute(select(func.count()).select_from(story_signatures)).scalar()
+            )
+            bands = runtime.db.run_sync(
+                lambda c: c.execute(select(func.count()).select_from(story_bands)).scalar()
+            )
+            assert (signatures, bands) == (6, 6 * 42)
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_two_events_about_haftar_the_same_day_are_two_stories(
+    tmp_path: Path, database_url: str
+) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss([WIRE[0]])))
+        feeds.route("/b.xml", Reply(body=rss([OTHER])))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("A", feeds.url("/a.xml")), ("B", feeds.url("/b.xml"))],
+            sink_url=None,
+        )
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))
+            found = stories_of(runtime)
+            assert sorted(len(s.articles) for s in found) == [1, 1]
+            assert {s.sources[0] for s in found} == {"A", "B"}
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_stories_survive_a_restart(tmp_path: Path, database_url: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with FeedServer() as feeds:
+        for index, entry in enumerate(WIRE):
+            feeds.route(f"/{index}.xml", Reply(body=rss([entry])))
+        sources = [(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(5)]
+        config = write_config(tmp_path, database_url=database_url, sources=sources, sink_url=None)
+        first = monitor("once", "--config", str(config), cwd=elsewhere)
+        assert first.returncode == 0, first.stderr
+        # A sixth source appears; a new process stores its copy.
+        sources.append((NAMES[5], feeds.url("/5.xml")))
+        config = write_config(tmp_path, database_url=database_url, sources=sources, sink_url=None)
+        second = monitor("once", "--config", str(config), cwd=elsewhere)
+        assert second.returncode == 0, second.stderr
+        listed = monitor("stories", "--json", "--config", str(config), cwd=elsewhere)
+        assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    (story,) = document["stories"]
+    assert story["article_count"] == 6
+    assert story["sources"] == sorted(NAMES)
+    assert [a["source"] for a in story["articles"]][-1] == NAMES[5]
+
+
+def test_prune_deletes_old_bands_and_articles_take_their_story_rows(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss(WIRE[:2])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+        )
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))
+            (story,) = stories_of(runtime)
+            assert len(story.articles) == 2
+            now = runtime.clock()
+            store = runtime.store
+            kept = asyncio.run(store.prune(now - timedelta(days=30), now=now))
+            assert kept.bands == 0
+            later = now + timedelta(days=5)
+            pruned = asyncio.run(store.prune(now - timedelta(days=30), now=later))
+            assert pruned.bands == 2 * 42 and pruned.articles == 0
+            assert len(stories_of(runtime)[0].articles) == 2
+            gone = asyncio.run(store.prune(later, now=later))
+            assert gone.articles == 2
+            assert stories_of(runtime) == []
+            assert (
+                runtime.db.run_sync(
+                    lambda c: c.execute(select(func.count()).select_from(articles)).scalar()
+                )
+                == 0
+            )
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.parametrize("retention", ["30d", None])
+def test_service_prune_deletes_old_band_rows(tmp_path: Path, retention: str | None) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss(WIRE[:2])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+            extra={"retention": retention},
+        )
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))
+            service = Service(runtime)
+            assert asyncio.run(service.prune()).bands == 0
+            start = runtime.clock()
+            runtime.clock = lambda: start + timedelta(days=5)
+            pruned = asyncio.run(service.prune())
+            assert pruned.bands == 2 * 42 and pruned.articles == 0
+            (story,) = stories_of(runtime)  # the articles keep their story
+            assert len(story.articles) == 2
+        finally:
+            runtime.db.close()
+
+
+def _record(key: str, text: str) -> ArticleRecord:
+    return ArticleRecord(
+        entry_key=key,
+        canonical_url=None,
+        title=text.split(".")[0],
+        summary=text,
+        content="",
+        published_at=T0,
+        content_hash=key,
+        fingerprint=key,
+    )
+
+
+@pytest.mark.postgres
+def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str) -> None:
+    # Without the advisory lock both transactions look up, see nothing and each start a
+    # story. Each round, two instances store copies of one text released by a barrier.
+    rounds = 12
+    words = [f"w{n}" for n in range(5000)]
+    chooser = random.Random(7)
+    texts = [" ".join(chooser.sample(words, 40)) + "." for _ in range(rounds)]
+    stores = [Store(postgres_url), Store(postgres_url)]
+    stores[0].prepare()
+    try:
+        specs = [
+            SourceSpec(
+                name, f"https://{name}.example/rss", timedelta(minutes=10), True,
+                "store_only", timedelta(hours=24),
+            )
+            for name in ("one", "two")
+        ]  # fmt: skip
+        stores[0].sync_sources(specs, T0)
+        ids = {s.name: s.id for s in stores[0].list_sources()}
+        barrier = threading.Barrier(2)
+
+        def store_all(store: Store, name: str) -> None:
+            for number, text in enumerate(texts):
+                poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
+                barrier.wait(timeout=30)
+                asyncio.run(store.store_feed(ids[name], [_record(f"{number}", text)], poll, T0))
+
+        with ThreadPoolExecutor(2) as pool:
+            pairs = zip(stores, ("one", "two"), strict=True)
+            done = [pool.submit(store_all, store, name) for store, name in pairs]
+            for future in done:
+                future.result(timeout=120)
+        found = stores[0].recent_stories(None)
+        assert sorted(len(s.articles) for s in found) == [2] * rounds
+        assert all(s.sources == ["one", "two"] for s in found)
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_stories_command_never_creates_a_database(tmp_path: Path) -> None:
+    database = tmp_path / "none.db"
+    config = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
+    result = monitor("stories", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert not database.exists()
+    assert "Traceback" not in result.stderr
+
+
+def test_stories_command_lists_and_filters_by_fetch_time(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss([WIRE[0], WIRE[1], OTHER])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+        )
+        assert monitor("once", "--config", str(config), cwd=tmp_path).returncode == 0
+    shown = monitor("stories", "--config", str(config), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "2 stories" in shown.stdout and "Sabha" in shown.stdout
+    later = monitor("stories", "--since", "2999-01-01", "--json", "--config", str(config))
+    assert later.returncode == 0, later.stderr
+    assert json.loads(later.stdout) == {"stories": []}
+    bad = monitor("stories", "--since", "soon", "--config", str(config))
+    assert bad.returncode == 2 and "--since" in bad.stderr
