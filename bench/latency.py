@@ -128,7 +128,9 @@ def write_config(work: Path, farm: Farm, database_url: str, port: int, secret: s
         "poll:\n  allow_private_networks: true\n  interval: 2s\n  min_interval: 1s\n"
         "sources:\n  - opml: farm.opml\n"
         f"watchlists:\n  - {WATCHLIST}\n"
-        f"sinks:\n  - name: bench\n    url: http://127.0.0.1:{port}/hook\n    secret: {secret}\n",
+        # stories: all: the published entries are one story; each one's alert is timed.
+        f"sinks:\n  - name: bench\n    url: http://127.0.0.1:{port}/hook\n    secret: {secret}\n"
+        "    stories: all\n",
         encoding="utf-8",
     )
     return config

@@ -23,7 +23,7 @@ from monitor.logs import LogSetup, configure_worker_logging, current_log_setup
 from monitor.match import Matcher, Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.redact import redact_url
-from monitor.stories import Signature, signature
+from monitor.stories import Signature, feed_signatures
 
 __all__ = [
     "ANALYSIS_DEADLINE",
@@ -72,7 +72,7 @@ def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -
         matcher.match({"title": e.title, "summary": e.summary, "content": e.content}).alerts
         for e in feed.entries
     )
-    stories = tuple(signature(e.title, e.summary, e.content) for e in feed.entries)
+    stories = tuple(feed_signatures([(e.title, e.summary, e.content) for e in feed.entries]))
     return AnalysedFeed(feed, matches, stories)
 
 

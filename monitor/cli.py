@@ -749,6 +749,19 @@ def stories(
                         "sources": s.sources,
                         "first_seen_at": _iso(s.first_seen_at),
                         "last_seen_at": _iso(s.last_seen_at),
+                        "entities": list(s.entities),
+                        "alerts": [
+                            {
+                                "sink": a.sink,
+                                "watchlist": a.watchlist,
+                                "kind": a.kind,
+                                "delivery_id": a.delivery_id,
+                                "status": a.status,
+                                "entities": list(a.entities),
+                                "at": _iso(a.created_at),
+                            }
+                            for a in s.alerts
+                        ],
                         "articles": [
                             {
                                 "id": a.article_id,
@@ -766,13 +779,15 @@ def stories(
             }
         )
         return
-    table = Table("story", "articles", "sources", "first seen", "last seen", "title")
+    table = Table("story", "articles", "sources", "entities", "sent", "last seen", "title")
     for s in found:
+        sent = ", ".join(f"{a.sink}:{a.kind}" for a in s.alerts) or "-"
         table.add_row(
             str(s.id),
             str(s.article_count),
             terminal_text(", ".join(s.sources)[:60]),
-            _short(s.first_seen_at),
+            terminal_text(", ".join(e.split("/", 1)[-1] for e in s.entities)[:40]),
+            terminal_text(sent[:40]),
             _short(s.last_seen_at),
             terminal_text(html_to_text(s.title)[:70]),
         )

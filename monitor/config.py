@@ -181,6 +181,19 @@ class SinkConfig(Strict):
     )
     timeout: PositiveDuration = timedelta(seconds=15)
     enabled: bool = True
+    # Stories (docs/stories.md): `first` alerts a story once, `updates` also when it gains a
+    # watched entity or `update_sources` new sources, `all` every article.
+    stories: Literal["first", "updates", "all"] = "first"
+    update_sources: int = Field(default=3, ge=1, le=1000)
+    # Filters: only these watchlists / entities, only stories from at least N sources.
+    watchlists: list[str] | None = None
+    entities: list[str] | None = None
+    min_sources: int = Field(default=1, ge=1, le=1000)
+    # `digest`: one message per period (`every: 1h`, or `at: "08:00"` UTC each day) listing
+    # the stories that matched since the last one, instead of an alert per story.
+    mode: Literal["alert", "digest"] = "alert"
+    every: PositiveDuration | None = None
+    at: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
     @field_validator("url")
     @classmethod
@@ -194,6 +207,15 @@ class SinkConfig(Strict):
                 "has a secret and signing: none; remove the secret to send unsigned, or "
                 "remove signing: none to sign with it"
             )
+        if self.mode == "digest" and (self.every is None) == (self.at is None):
+            raise ValueError(
+                'is a digest sink: set either every: (e.g. 1h) or at: (e.g. "08:00", UTC), '
+                "not both and not neither"
+            )
+        if self.mode == "alert" and (self.every is not None or self.at is not None):
+            raise ValueError("sets every:/at:, which only a digest sink has; add mode: digest")
+        if self.mode == "digest" and self.every is not None and self.every < timedelta(minutes=1):
+            raise ValueError("every: must be at least 1m for a digest sink")
         if self.format == "standard" and self.signing != "none" and self.secret is None:
             raise ValueError(
                 "has no secret, so its alerts could not be signed; set secret: whsec_<base64> "
@@ -212,6 +234,16 @@ class DeliveryConfig(Strict):
 class HttpServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+
+
+class StoriesConfig(Strict):
+    """When two articles are one story (docs/stories.md): defaults from the measurement."""
+
+    same_story: float = Field(default=0.40, gt=0, le=1)
+    contained: float = Field(default=0.75, gt=0, le=1)
+    contained_floor: float = Field(default=0.25, gt=0, le=1)
+    names_guard: bool = True
+    window: PositiveDuration = timedelta(hours=48)
 
 
 class MatchConfig(Strict):

@@ -13,6 +13,8 @@ import httpx
 
 from monitor import metrics
 from monitor.alerts import send
+from monitor.alerts.digest import Digest, period_end, previous_period_end
+from monitor.alerts.record import Alert
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
 from monitor.errors import DeliveryError
@@ -52,6 +54,8 @@ def describe_alert(due: DueDelivery) -> str:
     """The article an alert is about, for a log line: its title and redacted URL."""
     if due.alert is None:
         return f"delivery {due.id}"
+    if isinstance(due.alert, Digest):
+        return f"{due.alert.describe()} (delivery {due.id})"
     article = due.alert.article
     title = " ".join(article.title.split())
     if len(title) > TITLE_CHARS:
@@ -63,13 +67,14 @@ def describe_alert(due: DueDelivery) -> str:
 def delivery_log_fields(due: DueDelivery, **more: object) -> dict[str, object]:
     """``extra=`` for a log line about a delivery: its id, sink and article (id, redacted
     URL, watchlist)."""
-    article = due.alert.article if due.alert is not None else None
+    alert = due.alert if isinstance(due.alert, Alert) else None
+    article = alert.article if alert is not None else None
     return log_fields(
         delivery_id=due.id,
         sink=due.sink,
         article_id=article.id if article is not None else None,
         url=redact_url(article.url) if article is not None and article.url else None,
-        watchlist=due.alert.match.watchlist if due.alert is not None else None,
+        watchlist=alert.match.watchlist if alert is not None else None,
         **more,
     )
 
@@ -239,6 +244,8 @@ class Outbox:
         config = self.runtime.settings.delivery
         outcomes: list[DeliveryOutcome] = []
         others = tuple(self.runtime.sinks) if sink is None else ()
+        if sink is not None:
+            await self._make_digest(sink)
         while not self.stopping.is_set() and self._configured(sink):
             batch = await self.runtime.store.claim_deliveries(
                 owner=self.owner,
@@ -267,6 +274,24 @@ class Outbox:
             if sink is None:
                 break  # postponed ones are not due again until later
         return outcomes
+
+    async def _make_digest(self, sink: str) -> None:
+        """For a digest sink: the digest of its last ended period, when not made yet."""
+        config = self.runtime.sinks.get(sink)
+        if config is None or config.mode != "digest":
+            return
+        now = self.runtime.clock()
+        end = period_end(now, every=config.every, at=config.at)
+        start = previous_period_end(end, every=config.every, at=config.at)
+        made = await self.runtime.store.make_digest(sink, start=start, end=end, now=now)
+        if made:
+            log.info(
+                "digest %s for sink %r (period up to %s) is queued",
+                made,
+                sink,
+                utc_text(end),
+                extra=log_fields(sink=sink, delivery_id=made),
+            )
 
     async def _release(self, sink: str | None, delivery_ids: list[str]) -> None:
         if not delivery_ids:

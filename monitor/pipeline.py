@@ -302,7 +302,7 @@ async def _poll(
             source.name, shown, "ok", entries=len(feed.entries), repeats=triage.repeats
         )
     records = with_stories(records_for(runtime, source, triage.new, now), feed, analysed)
-    counts = await runtime.store.store_feed(source.id, records, success, now)
+    counts = await runtime.store.store_feed(source.id, records, success, now, runtime.policies)
     outcome = PollOutcome(
         source.name,
         shown,

@@ -4,10 +4,11 @@ watchlists and matcher, sources, sinks and routes, HTTP limits, and the clock.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from monitor.alerts import SinkTarget
+from monitor.alerts.policy import SinkPolicy
 from monitor.config import SinkConfig
 from monitor.db.engine import Database
 from monitor.db.sources import SourceSpec
@@ -16,6 +17,7 @@ from monitor.fetch import HttpOptions
 from monitor.match import Matcher, Watchlist
 from monitor.redact import use_secret_params
 from monitor.settings import LoadedSettings, Settings
+from monitor.stories import DEFAULT_CONFIG, StoryConfig
 from monitor.validate import validate_config
 
 
@@ -46,6 +48,19 @@ def sink_target(sink: SinkConfig) -> SinkTarget:
     )
 
 
+def story_config(settings: Settings) -> StoryConfig:
+    """The story decision's settings (``stories:``) over the measured defaults."""
+    config = settings.stories
+    return replace(
+        DEFAULT_CONFIG,
+        same_story=config.same_story,
+        contained=config.contained,
+        contained_floor=config.contained_floor,
+        names_guard=config.names_guard,
+        window=config.window,
+    )
+
+
 @dataclass
 class Runtime:
     """The parts of a running monitor, shared by the pipeline, delivery and the CLI."""
@@ -65,6 +80,11 @@ class Runtime:
     @property
     def settings(self) -> Settings:
         return self.loaded.settings
+
+    @property
+    def policies(self) -> dict[str, SinkPolicy]:
+        """Each enabled sink's filters and story policy (docs/stories.md)."""
+        return {name: SinkPolicy.of(sink) for name, sink in self.sinks.items()}
 
     def specs(self) -> list[SourceSpec]:
         """The configured sources, read once by `validate_config` (OPML files included)."""
@@ -95,7 +115,9 @@ class Runtime:
         settings = loaded.settings
         return cls(
             loaded=loaded,
-            store=Store(settings.database_url) if store is None else store,
+            store=(
+                Store(settings.database_url, story_config(settings)) if store is None else store
+            ),
             watchlists=valid.watchlists,
             matcher=Matcher(valid.watchlists, excerpt_chars=settings.match.excerpt_chars),
             routes=valid.routes,
@@ -111,6 +133,7 @@ class Runtime:
         sinks, HTTP options and sources. The store and the clock stay: whoever holds this
         runtime (poller, pipeline, outbox) reads the new config from its next step on."""
         self.loaded = other.loaded
+        self.store.story_config = story_config(other.settings)
         self.watchlists = other.watchlists
         self.matcher = other.matcher
         self.routes = other.routes

@@ -37,6 +37,7 @@ from monitor.config import (
     PositiveDuration,
     SinkConfig,
     SourceConfig,
+    StoriesConfig,
     WatchlistConfig,
 )
 from monitor.config_errors import (
@@ -98,6 +99,7 @@ class Settings(BaseSettings):
     sinks: list[SinkConfig] = Field(default_factory=list)
     delivery: DeliveryConfig = DeliveryConfig()
     match: MatchConfig = MatchConfig()
+    stories: StoriesConfig = StoriesConfig()
     retention: PositiveDuration | None = timedelta(days=90)
     http: HttpServerConfig | None = None
     log: LogConfig = LogConfig()

@@ -57,6 +57,8 @@ def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
         routes = sink_routes(loaded, watchlists)
     except ConfigError as error:
         problems.extend(error.problems)
+    if watchlists:
+        problems.extend(_sink_filters(loaded, watchlists))
     specs: list[SourceSpec] = []
     try:
         specs, repeated = read_sources(loaded)
@@ -111,6 +113,29 @@ def _duplicate_sinks(loaded: LoadedSettings) -> list[str]:
                 f"{_where(loaded, 'sinks')}: {sink_name_taken(index, sink.name, first[sink.name])}"
             )
         first.setdefault(sink.name, index)
+    return problems
+
+
+def _sink_filters(loaded: LoadedSettings, watchlists: list[Watchlist]) -> list[str]:
+    """A sink's `watchlists:` and `entities:` filters must name what the watchlists define:
+    a typo would silently filter out every alert."""
+    names = sorted(w.name for w in watchlists)
+    entities = sorted({e.id for w in watchlists for e in w.entities})
+    problems = []
+    where = _where(loaded, "sinks")
+    for index, sink in enumerate(loaded.settings.sinks):
+        for name in sink.watchlists or ():
+            if name not in names:
+                problems.append(
+                    f"{where}: sinks[{index}].watchlists: unknown watchlist {name!r}; "
+                    f"{did_you_mean(name, names)}"
+                )
+        for entity in sink.entities or ():
+            if entity not in entities:
+                problems.append(
+                    f"{where}: sinks[{index}].entities: no watchlist defines entity "
+                    f"{entity!r}; {did_you_mean(entity, entities)}"
+                )
     return problems
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "EVENT_TYPE",
     "SLACK_LIMITS",
     "ArticleRef",
+    "StoryRef",
     "MessageFormat",
     "build_payload",
     "discord_message",
@@ -47,6 +48,25 @@ class ArticleRef:
     published: datetime | None
     source_name: str
     source_url: str
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """The story an alert's article belongs to (docs/stories.md), as it stands when sent:
+    how many articles and which sources carry it, and when it was first seen."""
+
+    id: int
+    articles: int
+    sources: tuple[str, ...]
+    first_seen: datetime
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "articles": self.articles,
+            "sources": [redact_text(name) for name in self.sources],
+            "first_seen": _iso(self.first_seen),
+        }
 
 
 def _iso(moment: datetime) -> str:
@@ -105,6 +125,9 @@ def build_payload(
     timestamp: datetime,
     rule_expr: str | None = None,
     truncated: bool = False,
+    story: StoryRef | None = None,
+    update_of: str | None = None,
+    changes: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     """The webhook body (README, "The alert") as JSON-ready plain data.
 
@@ -134,6 +157,9 @@ def build_payload(
             "rule": rule,
             "rule_expr": rule_expr,
             "truncated": truncated,
+            "story": story.to_json() if story is not None else None,
+            "update_of": update_of,
+            "changes": dict(changes) if changes is not None else None,
         },
     }
 
@@ -170,6 +196,8 @@ class _Alert:
     excerpts: tuple[_Excerpt, ...]
     rule: str | None
     timestamp: str | None
+    other_sources: int = 0
+    update: bool = False
 
 
 def _mapping(value: object, what: str) -> Mapping[str, object]:
@@ -223,7 +251,26 @@ def _read_alert(payload: Mapping[str, object]) -> _Alert:
         excerpts=tuple(excerpts),
         rule=_optional_text(data.get("rule")),
         timestamp=_optional_text(payload.get("timestamp")),
+        other_sources=_other_sources(data.get("story"), _text(source.get("name"))),
+        update=bool(data.get("update_of")),
     )
+
+
+def _other_sources(story: object, source_name: str) -> int:
+    """How many sources other than the article's own carry its story."""
+    if not isinstance(story, Mapping):
+        return 0
+    names = story.get("sources")
+    if not isinstance(names, Sequence) or isinstance(names, str):
+        return 0
+    return len({str(name) for name in names} - {source_name})
+
+
+def _also_reported(alert: _Alert) -> str | None:
+    count = alert.other_sources
+    if count <= 0:
+        return None
+    return f"Also reported by {count} other source{'s' if count != 1 else ''}"
 
 
 # --- shared rendering helpers ----------------------------------------------------------------
@@ -392,7 +439,8 @@ def slack_message(payload: Mapping[str, object]) -> dict[str, object]:
     alert = _read_alert(payload)
     limits = SLACK_LIMITS
     entities = ", ".join(alert.entities)
-    header = _truncate(_one_line(f"{alert.watchlist}: {entities}"), limits.header_text)
+    prefix = "Update: " if alert.update else ""
+    header = _truncate(_one_line(f"{prefix}{alert.watchlist}: {entities}"), limits.header_text)
     title = _label(alert.title, "(untitled)")
     article_target = _slack_link_target(alert.url)
     if article_target:
@@ -425,6 +473,9 @@ def slack_message(payload: Mapping[str, object]) -> dict[str, object]:
     if alert.rule:
         rule = _fit(lambda text: f"`{escape_slack(text)}`", _one_line(alert.rule), 1000)
         context_parts.append(f"Rule: {rule}")
+    also = _also_reported(alert)
+    if also:
+        context_parts.append(also)
     context = " · ".join(context_parts)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     fallback = _fit(
@@ -496,6 +547,9 @@ def discord_message(payload: Mapping[str, object]) -> dict[str, object]:
     else:
         source_value = _fit(escape_discord, source_name, 256)
     fields.append({"name": "Source", "value": source_value, "inline": True})
+    also = _also_reported(alert)
+    if also:
+        fields.append({"name": "Story", "value": also, "inline": True})
     if alert.rule:
         fields.append(
             {
@@ -526,7 +580,7 @@ def discord_message(payload: Mapping[str, object]) -> dict[str, object]:
         embed["timestamp"] = when
     content = _fit(
         lambda text: f"**{escape_discord(text)}**",
-        _one_line(f"{alert.watchlist}: {entities}"),
+        _one_line(f"{'Update: ' if alert.update else ''}{alert.watchlist}: {entities}"),
         limits.content,
     )
     return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
@@ -538,6 +592,10 @@ def render_message(
     """The JSON document to send for a sink of ``message_format``."""
     if message_format == "standard":
         return payload
+    if payload.get("type") == "watchlist.digest":
+        from monitor.alerts.digest import discord_digest, slack_digest
+
+        return slack_digest(payload) if message_format == "slack" else discord_digest(payload)
     if message_format == "slack":
         return slack_message(payload)
     if message_format == "discord":

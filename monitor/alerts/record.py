@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.alerts.payload import ArticleRef, build_payload
+from monitor.alerts.payload import ArticleRef, StoryRef, build_payload
 from monitor.match import Excerpt, Mention, WatchlistMatch
 
 __all__ = ["Alert", "match_from_json"]
@@ -20,6 +20,10 @@ class Alert:
     match: WatchlistMatch
     article: ArticleRef
     created_at: datetime
+    story: StoryRef | None = None
+    update_of: str | None = None
+    """A follow-up (`stories: updates`): the webhook-id of the story's first alert."""
+    changes: Mapping[str, object] | None = None
 
     def payload(self) -> dict[str, object]:
         """The webhook body; the same for a live alert, a replayed one and every retry."""
@@ -34,6 +38,9 @@ class Alert:
             rule_expr=match.rule_expr,
             truncated=match.truncated,
             timestamp=self.created_at,
+            story=self.story,
+            update_of=self.update_of,
+            changes=self.changes,
         )
 
 

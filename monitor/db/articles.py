@@ -65,14 +65,24 @@ class StoredArticle:
     fetched_at: datetime
 
 
+@dataclass(frozen=True)
+class StoredMatch:
+    """A match row just inserted for a new article, with the sinks its watchlist alerts."""
+
+    article_id: int
+    match_id: int
+    match: WatchlistMatch
+    sinks: Sequence[str]
+
+
 def store_articles(
     conn: Connection, source_id: int, records: Sequence[ArticleRecord], now: datetime
-) -> tuple[StoredCounts, list[int]]:
-    """Insert articles, their matches and one pending delivery per (match, sink): three bulk
-    statements, whatever the number of articles. The counts, and the new articles' ids in
-    the order of ``records``."""
+) -> tuple[list[int], list[StoredMatch]]:
+    """Insert articles and their matches: two bulk statements, whatever the number of
+    articles. The new articles' ids in the order of ``records``, and the match rows (their
+    deliveries are queued by `monitor.db.routing.route`, once the stories are known)."""
     if not records:
-        return StoredCounts(), []
+        return [], []
     article_ids: list[int] = list(
         conn.execute(
             articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
@@ -99,21 +109,20 @@ def store_articles(
         for article_id, record in zip(article_ids, records, strict=True)
         for match in record.matches
     ]
-    queued = insert_matches(conn, [(a, m) for a, m, _ in pairs], now, [s for _, _, s in pairs])
-    return StoredCounts(len(records), len(pairs), queued), article_ids
+    match_ids = _insert_match_rows(conn, [(a, m) for a, m, _ in pairs], now)
+    stored = [
+        StoredMatch(article_id, match_id, match, sinks)
+        for (article_id, match, sinks), match_id in zip(pairs, match_ids, strict=True)
+    ]
+    return article_ids, stored
 
 
-def insert_matches(
-    conn: Connection,
-    pairs: Sequence[tuple[int, WatchlistMatch]],
-    now: datetime,
-    sinks: Sequence[Sequence[str]],
-) -> int:
-    """Insert (article id, match) rows and a pending delivery per sink of each; the count of
-    deliveries."""
+def _insert_match_rows(
+    conn: Connection, pairs: Sequence[tuple[int, WatchlistMatch]], now: datetime
+) -> list[int]:
     if not pairs:
-        return 0
-    match_ids = (
+        return []
+    return list(
         conn.execute(
             matches.insert().returning(matches.c.id, sort_by_parameter_order=True),
             [
@@ -130,6 +139,17 @@ def insert_matches(
         .scalars()
         .all()
     )
+
+
+def insert_matches(
+    conn: Connection,
+    pairs: Sequence[tuple[int, WatchlistMatch]],
+    now: datetime,
+    sinks: Sequence[Sequence[str]],
+) -> int:
+    """Insert (article id, match) rows and a pending delivery per sink of each; the count of
+    deliveries."""
+    match_ids = _insert_match_rows(conn, pairs, now)
     rows = [
         (match_id, sink) for match_id, names in zip(match_ids, sinks, strict=True) for sink in names
     ]

@@ -3,15 +3,25 @@ schedule a retry, or dead-letter them; list and re-queue for the CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, update
 
-from monitor.alerts.payload import ArticleRef
+from monitor.alerts.digest import Digest
+from monitor.alerts.payload import ArticleRef, StoryRef
 from monitor.alerts.record import Alert, match_from_json
-from monitor.db.schema import articles, deliveries, matches, sources
+from monitor.db.digests import load_digest
+from monitor.db.schema import (
+    articles,
+    deliveries,
+    matches,
+    sources,
+    story_alerts,
+    story_signatures,
+)
+from monitor.db.stories import story_refs
 from monitor.text import html_to_text
 
 
@@ -25,7 +35,7 @@ class DueDelivery:
     id: str
     sink: str
     attempts: int
-    alert: Alert | None
+    alert: Alert | Digest | None
     problem: str | None = None
 
 
@@ -99,17 +109,48 @@ def claim_due(
             articles.c.published_at,
             sources.c.name.label("source_name"),
             sources.c.url.label("source_url"),
+            deliveries.c.update_of,
+            deliveries.c.changes,
+            deliveries.c.digest_id,
+            story_signatures.c.story_id,
         )
         .join(matches, matches.c.id == deliveries.c.match_id)
         .join(articles, articles.c.id == matches.c.article_id)
         .join(sources, sources.c.id == articles.c.source_id)
+        .outerjoin(story_signatures, story_signatures.c.article_id == articles.c.id)
         .where(deliveries.c.id.in_(ids))
         .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
-    )
-    return [_due_delivery(row) for row in rows]
+    ).all()
+    refs = story_refs(conn, {row.story_id for row in rows if row.story_id is not None})
+    # What the sink is now told of the story: a later follow-up counts sources from here.
+    told = [
+        {"delivery": row.id, "sources": list(refs[row.story_id].sources)}
+        for row in rows
+        if row.story_id in refs and row.digest_id is None
+    ]
+    if told:
+        conn.execute(
+            update(story_alerts)
+            .where(story_alerts.c.delivery_id == bindparam("delivery"))
+            .values(sources=bindparam("sources")),
+            told,
+        )
+    return [
+        _due_digest(conn, row) if row.digest_id is not None else _due_delivery(row, refs)
+        for row in rows
+    ]
 
 
-def _due_delivery(row: object) -> DueDelivery:
+def _due_digest(conn: Connection, row: object) -> DueDelivery:
+    m = row._mapping  # type: ignore[attr-defined]
+    try:
+        digest = load_digest(conn, m["digest_id"])
+    except ValueError as error:
+        return DueDelivery(m["id"], m["sink"], m["attempts"], None, str(error))
+    return DueDelivery(m["id"], m["sink"], m["attempts"], digest)
+
+
+def _due_delivery(row: object, refs: Mapping[int, StoryRef]) -> DueDelivery:
     m = row._mapping  # type: ignore[attr-defined]
     try:
         match = match_from_json(m["detail"])
@@ -124,7 +165,15 @@ def _due_delivery(row: object) -> DueDelivery:
         source_name=m["source_name"],
         source_url=m["source_url"],
     )
-    alert = Alert(match=match, article=article, created_at=m["match_created_at"])
+    changes = m["changes"] if isinstance(m["changes"], Mapping) else None
+    alert = Alert(
+        match=match,
+        article=article,
+        created_at=m["match_created_at"],
+        story=refs.get(m["story_id"]) if m["story_id"] is not None else None,
+        update_of=m["update_of"],
+        changes=changes,
+    )
     return DueDelivery(m["id"], m["sink"], m["attempts"], alert)
 
 

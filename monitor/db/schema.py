@@ -167,6 +167,11 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime),
     Column("lease_owner", String(128)),
     Column("lease_expires_at", UTCDateTime),
+    # A story follow-up (docs/stories.md): the first alert it follows and what changed.
+    Column("update_of", String(36)),
+    Column("changes", JSON),
+    # A digest's delivery: ``match_id`` is its first item's match, the rest in digest_items.
+    Column("digest_id", String(36)),
     UniqueConstraint("match_id", "sink"),
     Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
 )
@@ -246,4 +251,51 @@ story_bands = Table(
     PrimaryKeyConstraint("band", "key", "article_id"),
     Index("ix_story_bands_fetched_at", "fetched_at"),
     Index("ix_story_bands_article_id", "article_id"),
+)
+
+# What each sink was told about each story, per watchlist (docs/stories.md, "Alert policy"):
+# one row per alert (``first``, ``update``, ``all``) or digest item (``digest``), with the
+# watched entities and the story's sources it told of. Written in the storing transaction.
+story_alerts = Table(
+    "story_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("watchlist", String(256), nullable=False),
+    Column("sink", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("delivery_id", String(36)),
+    Column("article_id", Integer, nullable=False),
+    Column("entities", JSON, nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_story_alerts_story_id_sink", "story_id", "sink", "watchlist"),
+    Index("ix_story_alerts_delivery_id", "delivery_id"),
+)
+
+# Digest sinks: each match a digest sink should hear of waits in ``digest_items`` until the
+# digest of its period takes it (``digest_id``); ``digests`` says which periods were made.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sink", String(256), nullable=False),
+    Column("period_start", UTCDateTime, nullable=False),
+    Column("period_end", UTCDateTime, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("sink", "period_end"),
+)
+
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sink", String(256), nullable=False),
+    Column("match_id", Integer, ForeignKey("matches.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", Integer),
+    Column("watchlist", String(256), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("digest_id", String(36)),
+    Index("ix_digest_items_sink_digest_id", "sink", "digest_id"),
 )

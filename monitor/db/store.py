@@ -4,17 +4,21 @@ transaction, taking and returning typed records. Nothing outside ``monitor.db`` 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
+from monitor.alerts.policy import SinkPolicy
 from monitor.db import articles as article_queries
 from monitor.db import deliveries as delivery_queries
+from monitor.db import digests as digest_queries
 from monitor.db import instances as instance_queries
+from monitor.db import routing
 from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
 from monitor.db import status as status_queries
@@ -153,15 +157,22 @@ class Store:
         await self._run(work)
 
     async def store_feed(
-        self, source_id: int, records: Sequence[ArticleRecord], poll: PollRecord, now: datetime
+        self,
+        source_id: int,
+        records: Sequence[ArticleRecord],
+        poll: PollRecord,
+        now: datetime,
+        policies: Mapping[str, SinkPolicy] | None = None,
     ) -> StoredCounts:
         """The new articles of one poll, their matches, their pending deliveries, the
         sightings of their keys and stories (and the poll's other sightings) and the source's
         new state, all in one transaction. A record whose key or story became known since
         the caller looked (a poll that raced this one) is not stored, only remembered. Wakes
         every instance's outbox when deliveries were queued (PostgreSQL NOTIFY, sent on
-        commit)."""
+        commit). ``policies``: each sink's filters and story policy (none: every match is
+        an alert, as `stories: all`)."""
         postgresql = self.is_postgresql
+        policies = policies or {}
 
         def work(conn: Connection) -> StoredCounts:
             known = seen_queries.known(
@@ -177,8 +188,8 @@ class Store:
                     continue
                 stories.add(record.fingerprint)
                 fresh.append(record)
-            counts, article_ids = article_queries.store_articles(conn, source_id, fresh, now)
-            story_queries.assign_stories(
+            article_ids, stored = article_queries.store_articles(conn, source_id, fresh, now)
+            story_ids = story_queries.assign_stories(
                 conn,
                 [
                     StoryToAssign(
@@ -193,6 +204,19 @@ class Store:
                 postgresql=postgresql,
                 config=self.story_config,
             )
+            story_of = dict(zip(article_ids, story_ids, strict=True))
+            queued = routing.route(
+                conn,
+                [
+                    routing.Routed(
+                        m.article_id, story_of.get(m.article_id), m.match_id, m.match, m.sinks
+                    )
+                    for m in stored
+                ],
+                policies,
+                now,
+            )
+            counts = StoredCounts(len(fresh), len(stored), queued)
             seen_queries.remember(
                 conn,
                 [
@@ -273,6 +297,27 @@ class Store:
         ``now`` (they can no longer match a new article); how many."""
         before = now - 2 * self.story_config.window
         return await self._run(lambda c: story_queries.prune_bands(c, before))
+
+    # --- digests -------------------------------------------------------------------------
+
+    async def make_digest(
+        self, sink: str, *, start: datetime, end: datetime, now: datetime
+    ) -> str | None:
+        """The digest of ``sink`` for the period ending at ``end`` with its pending delivery
+        (`monitor.db.digests.make_digest`); None when it exists already (here or made by
+        another instance at the same moment) or nothing matched."""
+        postgresql = self.is_postgresql
+
+        def work(conn: Connection) -> str | None:
+            made = digest_queries.make_digest(conn, sink, start=start, end=end, now=now)
+            if made and postgresql:
+                _notify(conn)
+            return made
+
+        try:
+            return await self._run(work)
+        except IntegrityError:  # another instance made this period's digest first
+            return None
 
     # --- deliveries ----------------------------------------------------------------------
 

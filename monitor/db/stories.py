@@ -10,7 +10,18 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, literal, select, text, tuple_
 
-from monitor.db.schema import UTCDateTime, articles, sources, stories, story_bands, story_signatures
+from monitor.alerts.payload import StoryRef
+from monitor.db.schema import (
+    UTCDateTime,
+    articles,
+    deliveries,
+    matches,
+    sources,
+    stories,
+    story_alerts,
+    story_bands,
+    story_signatures,
+)
 from monitor.stories import DEFAULT_CONFIG, Signature, StoryConfig, band_keys, similarity
 
 __all__ = [
@@ -22,6 +33,7 @@ __all__ = [
     "assign_stories",
     "prune_bands",
     "recent_stories",
+    "story_refs",
 ]
 
 SCHEME = 1
@@ -55,8 +67,23 @@ class StoryArticle:
 
 
 @dataclass(frozen=True)
+class StoryAlert:
+    """What a sink was sent about a story: an alert (``first``, ``update``, ``all``) with its
+    delivery's status, or an item of a digest (``digest``)."""
+
+    sink: str
+    watchlist: str
+    kind: str
+    delivery_id: str | None
+    status: str | None
+    entities: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class StoryRow:
-    """A story read back for ``monitor stories``: its stored articles, oldest first."""
+    """A story read back for ``monitor stories``: its stored articles, oldest first, the
+    watched entities they name, and what each sink was sent."""
 
     id: int
     title: str
@@ -64,6 +91,8 @@ class StoryRow:
     last_seen_at: datetime
     article_count: int
     articles: tuple[StoryArticle, ...]
+    entities: tuple[str, ...] = ()
+    alerts: tuple[StoryAlert, ...] = ()
 
     @property
     def sources(self) -> list[str]:
@@ -80,11 +109,14 @@ def _candidates(
     """(article id, story id, signature) of stored articles sharing a band with ``keys``,
     of the same scheme, within the window of ``at``."""
     low, high = at - config.window, at + config.window
+    # The candidates sharing the most bands first (the most similar), at most max_candidates.
     band_hits = (
         select(story_bands.c.article_id)
         .where(tuple_(story_bands.c.band, story_bands.c.key).in_(list(enumerate(keys))))
         .where(story_bands.c.at.between(low, high))
-        .distinct()
+        .group_by(story_bands.c.article_id)
+        .order_by(func.count().desc(), story_bands.c.article_id)
+        .limit(config.max_candidates)
     )
     rows = conn.execute(
         select(
@@ -151,7 +183,7 @@ def assign_stories(
     assigned = []
     for item in items:
         sig = item.signature
-        keys = band_keys(sig, config) if sig.size else []
+        keys = band_keys(sig, config) if sig.size >= config.min_shingles else []
         found = _best(sig, _candidates(conn, sig, keys, item.at, config), config) if keys else None
         if found is None:
             story_id = int(
@@ -247,6 +279,8 @@ def recent_stories(conn: Connection, since: datetime | None) -> list[StoryRow]:
     if not rows:
         return []
     members: dict[int, list[StoryArticle]] = {}
+    entities: dict[int, set[str]] = {}
+    alerts: dict[int, list[StoryAlert]] = {}
     ids = [row.id for row in rows]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -269,6 +303,40 @@ def recent_stories(conn: Connection, since: datetime | None) -> list[StoryRow]:
             members.setdefault(m.story_id, []).append(
                 StoryArticle(m.article_id, m.name, m.title, m.canonical_url, m.at, m.jaccard)
             )
+        for e in conn.execute(
+            select(story_signatures.c.story_id, matches.c.watchlist, matches.c.entities)
+            .join(matches, matches.c.article_id == story_signatures.c.article_id)
+            .where(story_signatures.c.story_id.in_(chunk))
+        ):
+            entities.setdefault(e.story_id, set()).update(
+                f"{e.watchlist}/{entity}" for entity in e.entities
+            )
+        for a in conn.execute(
+            select(
+                story_alerts.c.story_id,
+                story_alerts.c.sink,
+                story_alerts.c.watchlist,
+                story_alerts.c.kind,
+                story_alerts.c.delivery_id,
+                deliveries.c.status,
+                story_alerts.c.entities,
+                story_alerts.c.created_at,
+            )
+            .outerjoin(deliveries, deliveries.c.id == story_alerts.c.delivery_id)
+            .where(story_alerts.c.story_id.in_(chunk))
+            .order_by(story_alerts.c.id)
+        ):
+            alerts.setdefault(a.story_id, []).append(
+                StoryAlert(
+                    a.sink,
+                    a.watchlist,
+                    a.kind,
+                    a.delivery_id,
+                    a.status,
+                    tuple(a.entities),
+                    a.created_at,
+                )
+            )
     return [
         StoryRow(
             id=row.id,
@@ -277,6 +345,33 @@ def recent_stories(conn: Connection, since: datetime | None) -> list[StoryRow]:
             last_seen_at=row.last_seen_at,
             article_count=row.article_count,
             articles=tuple(members.get(row.id, ())),
+            entities=tuple(sorted(entities.get(row.id, ()))),
+            alerts=tuple(alerts.get(row.id, ())),
         )
         for row in rows
     ]
+
+
+def story_refs(conn: Connection, story_ids: set[int]) -> dict[int, StoryRef]:
+    """The payload's view of these stories now: article count, sources, first seen."""
+    if not story_ids:
+        return {}
+    ids = sorted(story_ids)
+    found: dict[int, set[str]] = {}
+    for row in conn.execute(
+        select(story_signatures.c.story_id, sources.c.name)
+        .distinct()
+        .join(articles, articles.c.id == story_signatures.c.article_id)
+        .join(sources, sources.c.id == articles.c.source_id)
+        .where(story_signatures.c.story_id.in_(ids))
+    ):
+        found.setdefault(int(row.story_id), set()).add(str(row.name))
+    return {
+        int(row.id): StoryRef(
+            id=int(row.id),
+            articles=int(row.article_count),
+            sources=tuple(sorted(found.get(int(row.id), ()))),
+            first_seen=row.first_seen_at,
+        )
+        for row in conn.execute(select(stories).where(stories.c.id.in_(ids)))
+    }

@@ -106,10 +106,14 @@ class StoryIndex:
                 found.extend(bucket)
         if not found:
             return np.empty(0, dtype=np.intp)
-        rows = np.unique(np.asarray(found, dtype=np.intp))
+        rows, shared = np.unique(np.asarray(found, dtype=np.intp), return_counts=True)
         window = self.config.window.total_seconds()
         near = np.abs(self._seconds[rows] - published.timestamp()) <= window
-        return rows[near]
+        rows, shared = rows[near], shared[near]
+        # The most shared bands first (the most similar), at most max_candidates, as the
+        # database lookup does.
+        order = np.argsort(-shared, kind="stable")[: self.config.max_candidates]
+        return np.sort(rows[order])
 
     def candidates(self, sig: Signature, published: datetime) -> list[int]:
         """Stored articles sharing a band with ``sig`` and published within the window."""
@@ -118,7 +122,7 @@ class StoryIndex:
     def find(self, sig: Signature, published: datetime) -> Assignment | None:
         """The best stored match of ``sig``, without storing it."""
         rows = self._candidate_rows(sig, published)
-        if not len(rows) or sig.size == 0:
+        if not len(rows) or sig.size < self.config.min_shingles:
             return None
         config = self.config
         jaccard = np.count_nonzero(self._values[rows] == sig.values, axis=1) / config.num_perm
@@ -158,7 +162,7 @@ class StoryIndex:
         self._stories.append(assignment.story)
         self._rows[article] = row
         self._live += 1
-        if sig.size:
+        if sig.size >= self.config.min_shingles:
             for band, key in enumerate(band_keys(sig, self.config)):
                 self._buckets.setdefault((band, key), []).append(row)
         return assignment

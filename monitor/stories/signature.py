@@ -9,14 +9,16 @@ numbers the title and lead contain.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
 
 from monitor.text import html_to_text, normalize_text, sentence_spans
 
@@ -27,6 +29,7 @@ __all__ = [
     "lead_text",
     "signature",
     "story_tokens",
+    "feed_signatures",
 ]
 
 # A dateline at the start of a lead: "TRIPOLI, March 2 (Maghreb Wire) - ", "بنغازي، 7 مارس
@@ -40,6 +43,8 @@ _TITLE_MARK = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
+STOCK_WORDS = 25
+"""A lead shorter than this that two entries of one feed share is stock text (feed_signatures)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,13 @@ class StoryConfig:
     similar their wording: two capsizings off two towns, two ambushes in two regions."""
     window: timedelta = field(default=timedelta(hours=48))
     """Articles published further apart than this are never the same story."""
+    min_shingles: int = 3
+    """An article with fewer distinct shingles (a two-word title over an empty or stock
+    description: "Item 42" / "news") starts its own story and is not indexed: such tiny
+    sets share their one stock shingle with every other and would make every article of the
+    feed a candidate of every other."""
+    max_candidates: int = 50
+    """Candidates checked per lookup: those sharing the most bands (the most similar)."""
 
     def __post_init__(self) -> None:
         if self.rows <= 0 or self.num_perm < self.rows:
@@ -183,8 +195,58 @@ def _shingles(words: list[str], size: int) -> set[str]:
 
 
 @lru_cache(maxsize=8)
-def _permutations(num_perm: int) -> npt.NDArray[np.uint32]:
-    return np.asarray(MinHash(num_perm=num_perm, seed=1).permutations)
+def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """The affine permutations (a odd, b) of datasketch 2's ``affine32`` scheme, seed 1."""
+    gen = np.random.RandomState(1)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(hv: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """The MurmurHash3 32-bit finalizer (a bijection), wrapping like uint32 arithmetic."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
+
+
+def minhash_values(items: list[bytes], num_perm: int) -> npt.NDArray[np.uint32]:
+    """The MinHash of ``items`` exactly as ``datasketch.MinHash(num_perm, seed=1,
+    scheme="affine32").update_batch(items)`` computes it (SHA-1's first 4 bytes, the fmix
+    pre-mix, ``a*h + b`` mod 2^32, the minimum per permutation). Written out in numpy because
+    importing datasketch costs every process half a second (it imports scipy);
+    tests/unit/test_stories.py checks that the values are bit for bit datasketch's."""
+    if not items:
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    digests = b"".join(hashlib.sha1(item).digest()[:4] for item in items)
+    hv = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32)).reshape(-1, 1)
+    a, b = _permutations(num_perm)
+    with np.errstate(over="ignore"):
+        return np.asarray((hv * a + b).min(axis=0), dtype=np.uint32)
+
+
+def feed_signatures(
+    entries: Sequence[tuple[str, str, str]], config: StoryConfig = DEFAULT_CONFIG
+) -> list[Signature]:
+    """The story signatures of a feed's entries (title, summary, content). A lead that three
+    or more entries of the feed share, or two when it is shorter than ``STOCK_WORDS``
+    words, is the feed's stock text ("Click here to read more", a channel description),
+    not news: those entries are signed by their title alone, else every article of such a
+    feed would be one story. (Two entries sharing a long lead are two outlets' copies of
+    one wire story in an aggregator's feed: they keep it.)"""
+    texts = [lead_text(*entry) for entry in entries]
+    leads = [" ".join(lead.split()[: config.lead_words]).casefold() for _, lead in texts]
+    counts = Counter(lead for lead in leads if lead)
+
+    def stock(key: str) -> bool:
+        return counts[key] >= 3 or (counts[key] == 2 and len(key.split()) < STOCK_WORDS)
+
+    return [
+        _signature(title, "" if stock(key) else lead, config)
+        for (title, lead), key in zip(texts, leads, strict=True)
+    ]
 
 
 def signature(
@@ -192,18 +254,17 @@ def signature(
 ) -> Signature:
     """The story signature of an article from its title, summary and content (HTML)."""
     title_text, lead = lead_text(title, summary, content)
+    return _signature(title_text, lead, config)
+
+
+def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
     title_words, lead_words = _tokens(title_text, lead, config)
     # Title and lead shingled apart: no shingle spans the seam, so a rewritten headline
     # changes only the title's shingles.
     shingles = _shingles(title_words, config.shingle) | _shingles(lead_words, config.shingle)
-    minhash = MinHash(
-        num_perm=config.num_perm, permutations=_permutations(config.num_perm), scheme="affine32"
-    )
-    if shingles:
-        minhash.update_batch([s.encode() for s in sorted(shingles)])
+    values = minhash_values([s.encode() for s in sorted(shingles)], config.num_perm)
     title_names, _ = _names(title_text)
     lead_names, first_names = _names(" ".join(lead.split()[: config.lead_words]))
-    values = np.asarray(minhash.hashvalues, dtype=np.uint32)
     return Signature(
         values, len(shingles), frozenset(title_names | lead_names), frozenset(first_names)
     )

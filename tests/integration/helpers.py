@@ -49,6 +49,7 @@ def write_config(
     retry_schedule: Sequence[str] = ("0s", "0s", "0s"),
     first_run: str = "store_only",
     extra: dict[str, object] | None = None,
+    stories: str | None = None,
 ) -> Path:
     config: dict[str, object] = {
         "database_url": database_url,
@@ -65,6 +66,8 @@ def write_config(
                     "secret": SECRET,
                     "retry_schedule": list(retry_schedule),
                     "timeout": "5s",
+                    # `all` for tests that count one alert per article of one story.
+                    **({"stories": stories} if stories else {}),
                 }
             ]
             if sink_url

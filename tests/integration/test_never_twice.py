@@ -56,6 +56,7 @@ def build(
         sources=[("Wire", feed_url)],
         sink_url=sink_url,
         first_run="alert_all",
+        stories="all",  # one alert per stored article: what "never twice" is about
         extra={
             "poll": {"interval": "10m", "allow_private_networks": True, "workers": 0},
             "retention": "90d",

@@ -247,6 +247,7 @@ async def test_a_sink_removed_mid_send_and_added_back_gets_its_pending_alerts_at
             sources=[("One", feeds.url("/one.xml"))],
             sink_url=receiver.url,
             first_run="alert_all",
+            stories="all",  # five alike entries: one alert each, in order
             extra={"poll": {"interval": "10m", "allow_private_networks": True, "workers": 0}},
         )
         async with service_of(config) as service:

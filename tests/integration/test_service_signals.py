@@ -92,6 +92,7 @@ def test_stop_during_poll_then_restart(tmp_path: Path, kill: signal.Signals) -> 
             sources=[("Slow Wire", feeds.url("/slow.xml"))],
             sink_url=receiver.url,
             first_run="alert_all",
+            stories="all",  # alike entries: one alert per article is counted
         )
         with running(config) as process:
             feeds.wait_for_requests(1, path="/slow.xml", within=20)

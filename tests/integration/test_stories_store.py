@@ -322,3 +322,37 @@ def test_stories_command_lists_and_filters_by_fetch_time(tmp_path: Path) -> None
     assert json.loads(later.stdout) == {"stories": []}
     bad = monitor("stories", "--since", "soon", "--config", str(config))
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_tiny_and_stock_text_articles_stay_apart(tmp_path: Path) -> None:
+    # "Item N" over "news": two-shingle articles share their stock shingle with every other
+    # one, so they are not indexed (each its own story). Distinct headlines over the feed's
+    # one stock description are signed by their headline alone, so they stay apart too; a
+    # copy of a real story in the same feed still joins it.
+    chooser = random.Random(3)
+    words = [f"word{n}" for n in range(400)]
+    stock = "Click here to read the full story on our website."
+    entries = [(f"t{n}", f"Item {n}", "news") for n in range(25)]
+    entries += [(f"s{n}", " ".join(chooser.sample(words, 6)), stock) for n in range(25)]
+    entries += [WIRE[0], WIRE[1]]
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss(entries)))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+        )
+        runtime = build(config)
+        try:
+            polls, _ = asyncio.run(run_once(runtime))
+            assert polls[0].new_articles == 52
+            found = stories_of(runtime)
+            sizes = sorted(len(s.articles) for s in found)
+            assert sizes == [1] * 50 + [2], (sizes, [s.title for s in found if len(s.articles) > 1])
+            bands = runtime.db.run_sync(
+                lambda c: c.execute(select(func.count()).select_from(story_bands)).scalar()
+            )
+            assert bands == 27 * 42  # the "Item N" articles are not indexed
+        finally:
+            runtime.db.close()

@@ -90,6 +90,9 @@ def test_payload_has_the_documented_shape() -> None:
             "rule": None,
             "rule_expr": None,
             "truncated": False,
+            "story": None,
+            "update_of": None,
+            "changes": None,
         },
     }
 

@@ -83,9 +83,77 @@ def upgrade() -> None:
     )
     op.create_index("ix_story_bands_fetched_at", "story_bands", ["fetched_at"])
     op.create_index("ix_story_bands_article_id", "story_bands", ["article_id"])
+    # Alert policy per sink and digests (docs/stories.md). Plain ADD COLUMN on deliveries.
+    op.add_column("deliveries", sa.Column("update_of", sa.String(length=36), nullable=True))
+    op.add_column("deliveries", sa.Column("changes", sa.JSON(), nullable=True))
+    op.add_column("deliveries", sa.Column("digest_id", sa.String(length=36), nullable=True))
+    op.create_table(
+        "story_alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=False),
+        sa.Column("watchlist", sa.String(length=256), nullable=False),
+        sa.Column("sink", sa.String(length=256), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("delivery_id", sa.String(length=36), nullable=True),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("entities", sa.JSON(), nullable=False),
+        sa.Column("sources", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["story_id"],
+            ["stories.id"],
+            name=op.f("fk_story_alerts_story_id_stories"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_story_alerts")),
+    )
+    op.create_index(
+        "ix_story_alerts_story_id_sink", "story_alerts", ["story_id", "sink", "watchlist"]
+    )
+    op.create_index("ix_story_alerts_delivery_id", "story_alerts", ["delivery_id"])
+    op.create_table(
+        "digests",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("sink", sa.String(length=256), nullable=False),
+        sa.Column("period_start", sa.DateTime(), nullable=False),
+        sa.Column("period_end", sa.DateTime(), nullable=False),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_digests")),
+        sa.UniqueConstraint("sink", "period_end", name=op.f("uq_digests_sink_period_end")),
+    )
+    op.create_table(
+        "digest_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sink", sa.String(length=256), nullable=False),
+        sa.Column("match_id", sa.Integer(), nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=True),
+        sa.Column("watchlist", sa.String(length=256), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("digest_id", sa.String(length=36), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["match_id"],
+            ["matches.id"],
+            name=op.f("fk_digest_items_match_id_matches"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_items")),
+    )
+    op.create_index("ix_digest_items_sink_digest_id", "digest_items", ["sink", "digest_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_digest_items_sink_digest_id", table_name="digest_items")
+    op.drop_table("digest_items")
+    op.drop_table("digests")
+    op.drop_index("ix_story_alerts_delivery_id", table_name="story_alerts")
+    op.drop_index("ix_story_alerts_story_id_sink", table_name="story_alerts")
+    op.drop_table("story_alerts")
+    # SQLite drops a column by copying the table: only the deliveries table, no cascade.
+    with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("digest_id")
+        batch.drop_column("changes")
+        batch.drop_column("update_of")
     op.drop_index("ix_story_bands_article_id", table_name="story_bands")
     op.drop_index("ix_story_bands_fetched_at", table_name="story_bands")
     op.drop_table("story_bands")

@@ -1,0 +1,200 @@
+"""Digests (pure): when a digest sink's periods end, and what one digest says: the stories
+that matched in its period, grouped by watchlist and entity, with the best excerpt each
+(docs/stories.md, "Digests"); its Slack and Discord renderings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from monitor.alerts.payload import (
+    ArticleRef,
+    StoryRef,
+    _iso,
+    _one_line,
+    _slack_link_target,
+    _truncate,
+    _web_url,
+    escape_discord,
+    escape_slack,
+)
+from monitor.match import Excerpt
+from monitor.redact import redact_text, redact_url
+
+__all__ = ["DIGEST_TYPE", "Digest", "DigestStory", "period_end", "previous_period_end"]
+
+DIGEST_TYPE = "watchlist.digest"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def period_end(now: datetime, *, every: timedelta | None, at: str | None) -> datetime:
+    """The end of the latest digest period at or before ``now``: a multiple of ``every``
+    since 1970-01-01 UTC (``1h``: each full hour), or today's (else yesterday's) ``at`` time
+    of day, UTC."""
+    if every is not None:
+        periods = (now - _EPOCH) // every
+        return _EPOCH + periods * every
+    if at is None:
+        raise ValueError("a digest period needs every or at")
+    hour, minute = (int(part) for part in at.split(":"))
+    today = datetime.combine(now.astimezone(UTC).date(), time(hour, minute), tzinfo=UTC)
+    return today if today <= now else today - timedelta(days=1)
+
+
+def previous_period_end(end: datetime, *, every: timedelta | None, at: str | None) -> datetime:
+    """The period end before ``end`` (the start of the period that ends at ``end``)."""
+    return end - every if every is not None else end - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DigestStory:
+    """One story in a digest: its article (the first the sink heard of), watchlist,
+    entities, best excerpt, and the story as it stands."""
+
+    watchlist: str
+    entities: tuple[str, ...]
+    article: ArticleRef
+    excerpt: Excerpt | None
+    story: StoryRef | None
+
+    def to_json(self) -> dict[str, object]:
+        article = self.article
+        return {
+            "watchlist": self.watchlist,
+            "entities": list(self.entities),
+            "article": {
+                "id": article.id,
+                "title": article.title,
+                "url": redact_url(article.url) if article.url else None,
+                "published": _iso(article.published) if article.published else None,
+                "source": {
+                    "name": redact_text(article.source_name),
+                    "url": redact_url(article.source_url),
+                },
+            },
+            "excerpt": self.excerpt.to_json() if self.excerpt is not None else None,
+            "story": self.story.to_json() if self.story is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A digest: the stories a digest sink heard of between ``start`` and ``end``."""
+
+    id: str
+    sink: str
+    start: datetime
+    end: datetime
+    stories: tuple[DigestStory, ...]
+    created_at: datetime
+
+    def payload(self) -> dict[str, object]:
+        """The webhook body: ``watchlists`` -> ``entities`` -> ``stories``; a story is listed
+        once, under its first entity (its ``entities`` name them all)."""
+        grouped: dict[str, dict[str, list[dict[str, object]]]] = {}
+        for item in self.stories:
+            entity = item.entities[0] if item.entities else ""
+            grouped.setdefault(item.watchlist, {}).setdefault(entity, []).append(item.to_json())
+        return {
+            "type": DIGEST_TYPE,
+            "timestamp": _iso(self.created_at),
+            "data": {
+                "period": {"start": _iso(self.start), "end": _iso(self.end)},
+                "count": len(self.stories),
+                "watchlists": [
+                    {
+                        "watchlist": watchlist,
+                        "entities": [
+                            {"entity": entity, "stories": stories}
+                            for entity, stories in entities.items()
+                        ],
+                    }
+                    for watchlist, entities in grouped.items()
+                ],
+            },
+        }
+
+    def describe(self) -> str:
+        return f"digest of {len(self.stories)} stories for {self.sink} up to {_iso(self.end)}"
+
+
+def best_excerpt(excerpts: Sequence[Excerpt]) -> Excerpt | None:
+    """The excerpt a digest shows: the first (the match orders excerpts by evidence and by
+    the number of entities they show)."""
+    return excerpts[0] if excerpts else None
+
+
+# --- renderings ------------------------------------------------------------------------------
+
+
+def _lines(payload: Mapping[str, object]) -> tuple[str, list[tuple[str, str, str | None, str]]]:
+    """(period text, [(group label, title, url, details)]) read back from a digest body."""
+    data = payload.get("data")
+    if not isinstance(data, Mapping):
+        raise ValueError("digest payload has no data object")
+    period = data.get("period") if isinstance(data.get("period"), Mapping) else {}
+    assert isinstance(period, Mapping)
+    rows: list[tuple[str, str, str | None, str]] = []
+    for group in data.get("watchlists") or []:
+        for entity in group.get("entities") or []:
+            label = f"{group.get('watchlist', '')} / {entity.get('entity', '')}"
+            for story in entity.get("stories") or []:
+                article = story.get("article") or {}
+                source = (article.get("source") or {}).get("name") or "source"
+                sources = (story.get("story") or {}).get("sources") or []
+                others = len({str(s) for s in sources} - {str(source)})
+                details = str(source) + (
+                    f", also reported by {others} other source{'s' if others != 1 else ''}"
+                    if others
+                    else ""
+                )
+                url = article.get("url")
+                rows.append((label, str(article.get("title") or "(untitled)"), url, details))
+    return f"{period.get('start', '')} to {period.get('end', '')}", rows
+
+
+def slack_digest(payload: Mapping[str, object]) -> dict[str, object]:
+    period, rows = _lines(payload)
+    header = _truncate(_one_line(f"Digest: {len(rows)} stories"), 150)
+    lines = []
+    for label, title, url, details in rows:
+        title_text = escape_slack(_one_line(title))
+        target = _slack_link_target(url)
+        link = f"<{target}|{title_text}>" if target else title_text
+        lines.append(f"• *{escape_slack(_one_line(label))}*: {link} ({escape_slack(details)})")
+    text = _truncate("\n".join(lines), 2900)
+    return {
+        "text": _truncate(f"Digest: {len(rows)} stories, {period}", 3000),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": text or "-"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_slack(period)}]},
+        ],
+    }
+
+
+def discord_digest(payload: Mapping[str, object]) -> dict[str, object]:
+    period, rows = _lines(payload)
+    lines = []
+    for label, title, url, details in rows:
+        title_text = escape_discord(_one_line(title))
+        target = _web_url(url)
+        link = (
+            f"[{title_text}]({target.replace('(', '%28').replace(')', '%29')})"
+            if target
+            else title_text
+        )
+        lines.append(
+            f"• **{escape_discord(_one_line(label))}**: {link} ({escape_discord(details)})"
+        )
+    return {
+        "content": _truncate(f"**Digest: {len(rows)} stories**", 2000),
+        "embeds": [
+            {
+                "title": _truncate(escape_discord(period), 256),
+                "description": _truncate("\n".join(lines), 4000) or "-",
+            }
+        ],
+        "allowed_mentions": {"parse": []},
+    }

@@ -1,0 +1,177 @@
+"""Which sinks hear of just-stored matches: each sink's filters and story policy
+(`monitor.alerts.policy`), applied in the storing transaction; queues the deliveries and
+digest items, and records what each sink was told about each story (``story_alerts``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from monitor.alerts.policy import ALL, Sent, SinkPolicy, decide
+from monitor.db.schema import (
+    articles,
+    deliveries,
+    digest_items,
+    sources,
+    story_alerts,
+    story_signatures,
+)
+from monitor.match import WatchlistMatch
+
+__all__ = ["Routed", "route"]
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A stored match to route: its article, story, match row and the sinks its watchlist
+    alerts (before each sink's own filters)."""
+
+    article_id: int
+    story_id: int | None
+    match_id: int
+    match: WatchlistMatch
+    sinks: Sequence[str]
+
+
+def _story_sources(conn: Connection, story_id: int) -> frozenset[str]:
+    rows = conn.execute(
+        select(sources.c.name)
+        .distinct()
+        .select_from(story_signatures)
+        .join(articles, articles.c.id == story_signatures.c.article_id)
+        .join(sources, sources.c.id == articles.c.source_id)
+        .where(story_signatures.c.story_id == story_id)
+    )
+    return frozenset(str(row.name) for row in rows)
+
+
+def _history(conn: Connection, story_id: int, sink: str, watchlist: str) -> list[Sent]:
+    rows = conn.execute(
+        select(
+            story_alerts.c.delivery_id,
+            story_alerts.c.kind,
+            story_alerts.c.entities,
+            story_alerts.c.sources,
+        )
+        .where(story_alerts.c.story_id == story_id)
+        .where(story_alerts.c.sink == sink)
+        .where(story_alerts.c.watchlist == watchlist)
+        .order_by(story_alerts.c.id)
+    )
+    return [
+        Sent(
+            str(row.delivery_id or ""),
+            row.kind if row.kind in ("first", "update") else "all",
+            frozenset(row.entities),
+            frozenset(row.sources),
+        )
+        for row in rows
+    ]
+
+
+def route(
+    conn: Connection,
+    items: Sequence[Routed],
+    policies: Mapping[str, SinkPolicy],
+    now: datetime,
+) -> int:
+    """Queue a delivery (or a digest item) per (match, sink) that the sink's policy lets
+    through, in order; the count queued. A sink with no policy gets every match (``all``).
+    Callers serialise story routing across instances (the story lock, PostgreSQL)."""
+    queued = 0
+    story_sources: dict[int, frozenset[str]] = {}
+    for item in items:
+        for sink in item.sinks:
+            policy = policies.get(sink, ALL)
+            if item.story_id is None:  # not assigned to a story (not from store_feed)
+                queued += _queue(conn, item, sink, policy, None, now)
+                continue
+            if item.story_id not in story_sources:
+                story_sources[item.story_id] = _story_sources(conn, item.story_id)
+            found = story_sources[item.story_id]
+            history = (
+                _history(conn, item.story_id, sink, item.match.watchlist)
+                if policy.stories != "all"
+                else []
+            )
+            decision = decide(
+                policy,
+                watchlist=item.match.watchlist,
+                entities=item.match.entities,
+                story_sources=found,
+                history=history,
+            )
+            if decision is None:
+                continue
+            delivery_id = str(uuid.uuid4())
+            queued += _queue(
+                conn,
+                item,
+                sink,
+                policy,
+                delivery_id,
+                now,
+                update_of=decision.update_of,
+                changes=decision.changes(),
+            )
+            conn.execute(
+                story_alerts.insert(),
+                {
+                    "story_id": item.story_id,
+                    "watchlist": item.match.watchlist,
+                    "sink": sink,
+                    "kind": "digest" if policy.digest else decision.kind,
+                    "delivery_id": None if policy.digest else delivery_id,
+                    "article_id": item.article_id,
+                    "entities": sorted(decision.entities),
+                    "sources": sorted(decision.sources),
+                    "created_at": now,
+                },
+            )
+    return queued
+
+
+def _queue(
+    conn: Connection,
+    item: Routed,
+    sink: str,
+    policy: SinkPolicy,
+    delivery_id: str | None,
+    now: datetime,
+    *,
+    update_of: str | None = None,
+    changes: dict[str, list[str]] | None = None,
+) -> int:
+    """A pending delivery due now, or for a digest sink an item waiting for its digest."""
+    if policy.digest:
+        conn.execute(
+            digest_items.insert(),
+            {
+                "sink": sink,
+                "match_id": item.match_id,
+                "story_id": item.story_id,
+                "watchlist": item.match.watchlist,
+                "created_at": now,
+                "digest_id": None,
+            },
+        )
+        return 0
+    conn.execute(
+        deliveries.insert(),
+        {
+            "id": delivery_id or str(uuid.uuid4()),
+            "match_id": item.match_id,
+            "sink": sink,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "update_of": update_of,
+            "changes": changes,
+        },
+    )
+    return 1

@@ -1,0 +1,218 @@
+"""Alert policy per sink (docs/stories.md, "Alert policy"): one alert per story under
+`stories: first`, a follow-up under `updates` when the story gains a watched entity, every
+article under `all`; filters by watchlist, entity and number of sources; two instances on
+PostgreSQL share the stories. Real loopback feeds and webhook receivers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from monitor.runtime import Runtime
+from monitor.service import run_once
+from monitor.settings import load_settings
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import SECRET, rss, write_config
+from tests.integration.test_stories_store import NAMES, OTHER, WIRE
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+
+def build(path: Path) -> Runtime:
+    runtime = Runtime.build(load_settings(path), need_sinks=True)
+    runtime.db.prepare()
+    return runtime
+
+
+def sink(url: str, name: str = "ops", **policy: object) -> dict[str, object]:
+    return {"name": name, "url": url, "secret": SECRET, "retry_schedule": ["0s"], **policy}
+
+
+def config_with(
+    tmp_path: Path, database_url: str, sources: list[tuple[str, str]], sinks: list[dict]
+) -> Path:
+    return write_config(
+        tmp_path,
+        database_url=database_url,
+        sources=sources,
+        sink_url=None,
+        first_run="alert_all",
+        extra={"sinks": sinks},
+    )
+
+
+def alerts_of(receiver: WebhookReceiver) -> list[dict]:
+    return [r.json["data"] for r in receiver.requests]
+
+
+@pytest.mark.postgres
+def test_one_story_from_five_sources_is_one_alert_and_another_event_is_another(
+    tmp_path: Path, database_url: str
+) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        for index, entry in enumerate(WIRE[:5]):
+            entries = [entry, OTHER] if index == 0 else [entry]
+            feeds.route(f"/{index}.xml", Reply(body=rss(entries)))
+        sources = [(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(5)]
+        config = config_with(tmp_path, database_url, sources, [sink(receiver.url)])
+        runtime = build(config)
+        try:
+            polls, sent = asyncio.run(run_once(runtime))
+            assert sum(p.new_articles for p in polls) == 6
+            assert [d.status for d in sent] == ["delivered", "delivered"]
+            data = alerts_of(receiver)
+            titles = {d["article"]["title"] for d in data}
+            assert OTHER[1] in titles  # the other Haftar event of the day: its own alert
+            (wire,) = [d for d in data if d["article"]["title"] != OTHER[1]]
+            assert wire["story"]["articles"] == 5
+            assert wire["story"]["sources"] == sorted(NAMES[:5])
+            assert wire["story"]["first_seen"].endswith("Z")
+            assert wire["update_of"] is None and wire["changes"] is None
+            (other,) = [d for d in data if d["article"]["title"] == OTHER[1]]
+            assert other["story"]["articles"] == 1 and other["story"]["id"] != wire["story"]["id"]
+
+            # A sixth outlet carries the wire story later: recorded, not sent.
+            feeds.route("/5.xml", Reply(body=rss([WIRE[5]])))
+            sources.append((NAMES[5], feeds.url("/5.xml")))
+            config = config_with(tmp_path, database_url, sources, [sink(receiver.url)])
+            runtime.db.close()
+            runtime = build(config)
+            runtime.store.sync_sources(runtime.specs(), runtime.clock())
+            polls, sent = asyncio.run(run_once(runtime))
+            assert sum(p.new_articles for p in polls) == 1 and sent == []
+            (story,) = [s for s in runtime.store.recent_stories(None) if len(s.articles) == 6]
+            assert story.sources == sorted(NAMES)
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_updates_sends_a_follow_up_when_the_story_gains_a_watched_entity(
+    tmp_path: Path, database_url: str
+) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        for index, entry in enumerate(WIRE[:3]):
+            feeds.route(f"/{index}.xml", Reply(body=rss([entry])))
+        sources = [(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(4)]
+        feeds.route("/3.xml", Reply(body=rss([])))
+        policy = {"stories": "updates", "update_sources": 10}
+        config = config_with(tmp_path, database_url, sources, [sink(receiver.url, **policy)])
+        runtime = build(config)
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert len(sent) == 1
+            first = receiver.requests[0]
+            first_id = first.headers["webhook-id"]
+            entities = set(first.json["data"]["entities"])
+            assert "haftar" in entities and "lna" not in entities
+
+            # The fourth outlet's copy names the LNA: same story, a new watched entity.
+            guid, title, body = WIRE[3]
+            feeds.route("/3.xml", Reply(body=rss([(guid, f"{title}, LNA says", body)])))
+            _, sent = asyncio.run(run_once(runtime))
+            assert len(sent) == 1
+            follow = receiver.requests[1].json["data"]
+            assert follow["update_of"] == first_id
+            assert follow["changes"]["entities"] == ["lna"]
+            assert follow["changes"]["sources"] == [NAMES[3]]
+            assert follow["story"]["id"] == first.json["data"]["story"]["id"]
+            assert follow["story"]["articles"] == 4
+
+            # Another copy with nothing new: nothing sent (1 new source < update_sources).
+            feeds.route("/3.xml", Reply(body=rss([(guid, f"{title}, LNA says", body), WIRE[4]])))
+            _, sent = asyncio.run(run_once(runtime))
+            assert sent == []
+        finally:
+            runtime.db.close()
+
+
+def test_all_sends_every_article_and_filters_pick_what_a_sink_hears(tmp_path: Path) -> None:
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver() as every,
+        WebhookReceiver() as lna_only,
+        WebhookReceiver() as confirmed,
+        WebhookReceiver() as other_list,
+    ):
+        for index, entry in enumerate(WIRE[:3]):
+            entries = [entry, OTHER] if index == 0 else [entry]
+            feeds.route(f"/{index}.xml", Reply(body=rss(entries)))
+        sources = [(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(3)]
+        sinks = [
+            sink(every.url, "every", stories="all"),
+            sink(lna_only.url, "lna", entities=["lna"]),
+            sink(confirmed.url, "confirmed", min_sources=3),
+            sink(other_list.url, "other", watchlists=["libya"], entities=["tobruk"]),
+        ]
+        config = config_with(tmp_path, f"sqlite:///{tmp_path}/m.db", sources, sinks)
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))
+            assert len(every.requests) == 4  # 3 copies + the other event
+            assert lna_only.requests == []  # nobody named the LNA
+            # Only the wire story reached 3 sources; the Sabha clash has one.
+            (only,) = alerts_of(confirmed)
+            assert only["story"]["articles"] == 3 and len(only["story"]["sources"]) == 3
+            assert other_list.requests == []
+        finally:
+            runtime.db.close()
+    listed = monitor("stories", "--json", "--config", str(config), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    by_title = {s["title"]: s for s in json.loads(listed.stdout)["stories"]}
+    wire = by_title[WIRE[0][1]] if WIRE[0][1] in by_title else by_title[WIRE[1][1]]
+    assert "libya/haftar" in wire["entities"]
+    sent = sorted((a["sink"], a["kind"], a["status"]) for a in wire["alerts"])
+    assert sent == [
+        ("confirmed", "first", "delivered"),
+        *[("every", "all", "delivered")] * 3,
+    ]
+    table = monitor("stories", "--config", str(config), cwd=tmp_path)
+    assert table.returncode == 0 and "2 stories" in table.stdout
+
+
+@pytest.mark.postgres
+def test_two_instances_receiving_one_story_send_one_alert(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        for index, entry in enumerate(WIRE[:4]):
+            feeds.route(f"/{index}.xml", Reply(body=rss([entry])))
+        # Two instances with one config share the work through leases; the four outlets
+        # carry one story, stored by whichever instance polled them.
+        sources = [(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(4)]
+        config = config_with(tmp_path, postgres_url, sources, [sink(receiver.url)])
+        runtimes = [build(config), build(config)]
+        try:
+
+            async def both() -> None:
+                await asyncio.gather(*(run_once(r) for r in runtimes))
+
+            asyncio.run(both())
+            assert len(receiver.requests) == 1
+            (story,) = runtimes[1].store.recent_stories(None)
+            assert story.sources == sorted(NAMES[:4])
+        finally:
+            for runtime in runtimes:
+                runtime.db.close()
+
+
+def test_unknown_watchlist_or_entity_in_a_sink_filter_is_a_config_error(tmp_path: Path) -> None:
+    sinks = [
+        sink("https://hooks.example/a", "a", watchlists=["libia"]),
+        sink("https://hooks.example/b", "b", entities=["hafter"]),
+        sink("https://hooks.example/c", "c", mode="digest"),
+    ]
+    config = config_with(tmp_path, f"sqlite:///{tmp_path}/m.db", [], sinks)
+    result = monitor("check", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "sinks[2]" in result.stderr and "every:" in result.stderr
+    config = config_with(tmp_path, f"sqlite:///{tmp_path}/m.db", [], sinks[:2])
+    result = monitor("check", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "sinks[0].watchlists: unknown watchlist 'libia'; did you mean 'libya'?" in result.stderr
+    assert "sinks[1].entities: no watchlist defines entity 'hafter'; did you mean 'haftar'?" in (
+        result.stderr
+    )

@@ -1,0 +1,54 @@
+"""The story MinHash is datasketch's ``affine32`` MinHash (seed 1), value for value: stored
+signatures must stay comparable with every later version of the code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.stories.signature import minhash_values, signature
+
+datasketch = pytest.importorskip("datasketch", reason="datasketch is a dev dependency")
+
+
+def _reference(items: list[bytes], num_perm: int) -> np.ndarray:
+    minhash = datasketch.MinHash(num_perm=num_perm, seed=1, scheme="affine32")
+    minhash.update_batch(items)
+    return np.asarray(minhash.hashvalues, dtype=np.uint32)
+
+
+@given(st.lists(st.binary(max_size=40), max_size=80), st.sampled_from([16, 128, 256]))
+def test_values_are_datasketch_affine32(items: list[bytes], num_perm: int) -> None:
+    assert minhash_values(items, num_perm).tolist() == _reference(items, num_perm).tolist()
+
+
+def test_signature_of_an_article_is_datasketch_minhash_of_its_shingles() -> None:
+    sig = signature(
+        "Clashes erupt in southern Tripoli",
+        "TRIPOLI, May 3 (Maghreb Wire) - Armed groups clashed overnight near the airport road.",
+        "",
+    )
+    assert sig.size > 0
+    assert sig.values.dtype == np.uint32 and len(sig.values) == 128
+    assert sorted(set(sig.values.tolist())) != [0xFFFFFFFF]
+
+
+def test_a_feeds_stock_lead_is_left_out_of_its_signatures() -> None:
+    from monitor.stories import feed_signatures
+
+    stock = "Click here to read more."
+    long_lead = " ".join(f"word{n}" for n in range(40)) + "."
+    titles = ["Haftar visits Cairo today", "Oil output rises at Sharara", "Floods hit Derna again"]
+    three = feed_signatures([(t, stock, "") for t in titles])
+    assert [s.values.tolist() for s in three] == [
+        signature(t, "", "").values.tolist() for t in titles
+    ]
+    two_short = feed_signatures([(t, stock, "") for t in titles[:2]])
+    assert two_short[0].size == signature(titles[0], "", "").size
+    # Two entries sharing a long lead are two copies of one wire story: they keep it.
+    two_long = feed_signatures([(t, long_lead, "") for t in titles[:2]])
+    assert two_long[0].values.tolist() == signature(titles[0], long_lead, "").values.tolist()
+    alone = feed_signatures([(titles[0], stock, "")])
+    assert alone[0].values.tolist() == signature(titles[0], stock, "").values.tolist()
