@@ -193,12 +193,19 @@ class SinkConfig(Strict):
     # the stories that matched since the last one, instead of an alert per story.
     mode: Literal["alert", "digest"] = "alert"
     every: PositiveDuration | None = None
-    at: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    at: str | None = None
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         return _http_url(value, "url")
+
+    @field_validator("at")
+    @classmethod
+    def _time_of_day(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError(f'at must be a time of day HH:MM (UTC), e.g. "08:00", got {value!r}')
+        return value
 
     @model_validator(mode="after")
     def _signed(self) -> SinkConfig:

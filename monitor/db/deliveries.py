@@ -58,9 +58,26 @@ class DeliveryRow:
     title: str
 
 
+_ORIGINAL = deliveries.alias("original")
+
+
+def _not_waiting() -> ColumnElement[bool]:
+    """Not a story follow-up whose original alert is still pending."""
+    original_pending = (
+        select(_ORIGINAL.c.id)
+        .where(_ORIGINAL.c.id == deliveries.c.update_of, _ORIGINAL.c.status == "pending")
+        .exists()
+    )
+    return or_(deliveries.c.update_of.is_(None), ~original_pending)
+
+
 def _due(now: datetime, sink: str | None, other_than: Collection[str]) -> ColumnElement[bool]:
     free = or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now)
-    condition = and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now, free)
+    # A story follow-up waits while the alert it updates is still pending: it never reaches
+    # the receiver first (that alert's retries may take hours).
+    condition = and_(
+        deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now, free, _not_waiting()
+    )
     if sink is not None:
         condition = and_(condition, deliveries.c.sink == sink)
     if other_than:
@@ -180,8 +197,9 @@ def _due_delivery(row: object, refs: Mapping[int, StoryRef]) -> DueDelivery:
 def next_attempt_at(
     conn: Connection, *, sink: str | None = None, other_than: Collection[str] = ()
 ) -> datetime | None:
-    """The earliest next attempt of a pending delivery (of ``sink``), or None."""
-    condition = deliveries.c.status == "pending"
+    """The earliest next attempt of a pending delivery (of ``sink``) that is not waiting for
+    its original alert, or None."""
+    condition = and_(deliveries.c.status == "pending", _not_waiting())
     if sink is not None:
         condition = and_(condition, deliveries.c.sink == sink)
     if other_than:

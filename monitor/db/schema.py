@@ -248,8 +248,9 @@ story_bands = Table(
     Column("story_id", Integer, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("band", "key", "article_id"),
-    Index("ix_story_bands_fetched_at", "fetched_at"),
+    PrimaryKeyConstraint("key", "article_id"),  # a key names its band: looked up by key
+    # No index on fetched_at: 42 rows per article make every index a cost at ingest; the
+    # retention job's prune scans the table instead (once per run).
     Index("ix_story_bands_article_id", "article_id"),
 )
 

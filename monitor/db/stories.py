@@ -4,11 +4,12 @@ the band index (docs/stories.md, "Persistence")."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, literal, select, text, tuple_
+from sqlalchemy import Connection, bindparam, func, literal, select, text
 
 from monitor.alerts.payload import StoryRef
 from monitor.db.schema import (
@@ -103,45 +104,82 @@ def _names(text_: str) -> frozenset[str]:
     return frozenset(text_.split())
 
 
+@dataclass
+class _Stored:
+    """A stored article as the lookup needs it: its story, time and signature."""
+
+    story_id: int
+    at: datetime
+    signature: Signature
+
+
+_BAND_HITS = (
+    select(story_bands.c.key, story_bands.c.article_id)
+    .where(story_bands.c.key.in_(bindparam("keys", expanding=True)))
+    .where(story_bands.c.at.between(bindparam("low"), bindparam("high")))
+)
+_SIGNATURES = select(
+    story_signatures.c.article_id,
+    story_signatures.c.story_id,
+    story_signatures.c.at,
+    story_signatures.c.minhash,
+    story_signatures.c.shingles,
+    story_signatures.c.names,
+    story_signatures.c.lead_names,
+).where(
+    story_signatures.c.article_id.in_(bindparam("ids", expanding=True)),
+    story_signatures.c.scheme == SCHEME,
+)
+_CHUNK = 2000  # bound values per statement (SQLite allows 32766)
+
+
+def _band_hits(
+    conn: Connection, keys: set[int], low: datetime, high: datetime
+) -> dict[int, list[int]]:
+    """Stored article ids per band key, for the keys given, published between low and high
+    (one indexed query per chunk of keys, whatever the number of articles)."""
+    hits: dict[int, list[int]] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        for row in conn.execute(_BAND_HITS, {"keys": chunk, "low": low, "high": high}):
+            hits.setdefault(int(row.key), []).append(int(row.article_id))
+    return hits
+
+
+def _signatures(conn: Connection, ids: set[int]) -> dict[int, _Stored]:
+    found: dict[int, _Stored] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        for row in conn.execute(_SIGNATURES, {"ids": ordered[start : start + _CHUNK]}):
+            found[int(row.article_id)] = _Stored(
+                int(row.story_id),
+                row.at,
+                Signature.from_bytes(
+                    bytes(row.minhash), row.shingles, _names(row.names), _names(row.lead_names)
+                ),
+            )
+    return found
+
+
 def _candidates(
-    conn: Connection, sig: Signature, keys: Sequence[int], at: datetime, config: StoryConfig
+    keys: Sequence[int],
+    at: datetime,
+    hits: Mapping[int, Sequence[int]],
+    stored: Mapping[int, _Stored],
+    config: StoryConfig,
 ) -> list[tuple[int, int, Signature]]:
-    """(article id, story id, signature) of stored articles sharing a band with ``keys``,
-    of the same scheme, within the window of ``at``."""
-    low, high = at - config.window, at + config.window
-    # The candidates sharing the most bands first (the most similar), at most max_candidates.
-    band_hits = (
-        select(story_bands.c.article_id)
-        .where(tuple_(story_bands.c.band, story_bands.c.key).in_(list(enumerate(keys))))
-        .where(story_bands.c.at.between(low, high))
-        .group_by(story_bands.c.article_id)
-        .order_by(func.count().desc(), story_bands.c.article_id)
-        .limit(config.max_candidates)
-    )
-    rows = conn.execute(
-        select(
-            story_signatures.c.article_id,
-            story_signatures.c.story_id,
-            story_signatures.c.minhash,
-            story_signatures.c.shingles,
-            story_signatures.c.names,
-            story_signatures.c.lead_names,
-        )
-        .where(story_signatures.c.article_id.in_(band_hits))
-        .where(story_signatures.c.scheme == SCHEME)
-        .where(story_signatures.c.at.between(low, high))
-        .order_by(story_signatures.c.article_id)
-    )
-    return [
-        (
-            int(row.article_id),
-            int(row.story_id),
-            Signature.from_bytes(
-                bytes(row.minhash), row.shingles, _names(row.names), _names(row.lead_names)
-            ),
-        )
-        for row in rows
+    """(article id, story id, signature) of the articles sharing the most bands with
+    ``keys`` (at most ``max_candidates``) within the window of ``at``, in id order."""
+    shared = Counter(article for key in keys for article in hits.get(key, ()))
+    near = [
+        (article, count)
+        for article, count in shared.items()
+        if article in stored and abs(stored[article].at - at) <= config.window
     ]
+    near.sort(key=lambda pair: (-pair[1], pair[0]))
+    chosen = sorted(article for article, _ in near[: config.max_candidates])
+    return [(a, stored[a].story_id, stored[a].signature) for a in chosen]
 
 
 def _best(
@@ -173,18 +211,34 @@ def assign_stories(
 ) -> list[int]:
     """Assign each just-inserted article to the story of its closest stored match within
     the window, else to a new story, in order (a later item may join an earlier one's
-    story); store its signature and band keys. The story id of each item."""
+    story); store its signature and band keys. The story id of each item. Two indexed reads
+    for the whole batch (band hits, then the candidates' signatures), then the writes."""
     if not items:
         return []
     if postgresql:
         # Serialise assignment across instances; released at commit or rollback. SQLite has
         # one writer, so its write transaction already does this.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
-    assigned = []
-    for item in items:
+    keys_of = [
+        band_keys(item.signature, config) if item.signature.size >= config.min_shingles else []
+        for item in items
+    ]
+    wanted = {key for keys in keys_of for key in keys}
+    low = min(item.at for item in items) - config.window
+    high = max(item.at for item in items) + config.window
+    hits = _band_hits(conn, wanted, low, high) if wanted else {}
+    # Only the signatures of each item's best candidates (the most shared bands) are read.
+    shared = [Counter(a for key in keys for a in hits.get(key, ())) for keys in keys_of]
+    best = {a for counts in shared for a, _ in counts.most_common(config.max_candidates)}
+    stored = _signatures(conn, best)
+    assigned: list[int] = []
+    signature_rows: list[dict[str, object]] = []
+    band_rows: list[dict[str, object]] = []
+    for item, keys in zip(items, keys_of, strict=True):
         sig = item.signature
-        keys = band_keys(sig, config) if sig.size >= config.min_shingles else []
-        found = _best(sig, _candidates(conn, sig, keys, item.at, config), config) if keys else None
+        found = (
+            _best(sig, _candidates(keys, item.at, hits, stored, config), config) if keys else None
+        )
         if found is None:
             story_id = int(
                 conn.execute(
@@ -216,8 +270,7 @@ def assign_stories(
                     ),
                 )
             )
-        conn.execute(
-            story_signatures.insert(),
+        signature_rows.append(
             {
                 "article_id": item.article_id,
                 "story_id": story_id,
@@ -230,24 +283,32 @@ def assign_stories(
                 "shingles": sig.size,
                 "names": " ".join(sorted(sig.names)),
                 "lead_names": " ".join(sorted(sig.lead_names)),
-            },
+            }
         )
-        if keys:
-            conn.execute(
-                story_bands.insert(),
-                [
-                    {
-                        "band": band,
-                        "key": key,
-                        "article_id": item.article_id,
-                        "story_id": story_id,
-                        "at": item.at,
-                        "fetched_at": now,
-                    }
-                    for band, key in enumerate(keys)
-                ],
+        # A near-copy of the article it joined adds nothing to the index (config.redundant).
+        redundant = (
+            found is not None
+            and found[2] >= config.redundant
+            and abs(item.at - stored[found[0]].at) <= config.window / 2
+        )
+        indexed = [] if redundant else keys
+        for band, key in enumerate(indexed):
+            band_rows.append(
+                {
+                    "band": band,
+                    "key": key,
+                    "article_id": item.article_id,
+                    "story_id": story_id,
+                    "at": item.at,
+                    "fetched_at": now,
+                }
             )
+            hits.setdefault(key, []).append(item.article_id)  # later items of the batch see it
+        stored[item.article_id] = _Stored(story_id, item.at, sig)
         assigned.append(story_id)
+    conn.execute(story_signatures.insert(), signature_rows)
+    if band_rows:
+        conn.execute(story_bands.insert(), band_rows)
     return assigned
 
 

@@ -22,13 +22,16 @@ __all__ = ["Assignment", "StoryIndex", "band_keys", "same_story", "similarity"]
 
 
 def band_keys(sig: Signature, config: StoryConfig = DEFAULT_CONFIG) -> list[int]:
-    """One signed 64-bit key per band (BLAKE2b of the band's little-endian values): the same
-    in every process, so they can be stored and queried."""
+    """One signed 64-bit key per band (BLAKE2b of the band number and the band's
+    little-endian values): the same in every process, so they can be stored and queried,
+    and different for equal values in two bands, so a key alone names its band."""
     data = sig.to_bytes()
     width = 4 * config.rows
     return [
         int.from_bytes(
-            hashlib.blake2b(data[i * width : (i + 1) * width], digest_size=8).digest(),
+            hashlib.blake2b(
+                data[i * width : (i + 1) * width], digest_size=8, person=i.to_bytes(2, "little")
+            ).digest(),
             "little",
             signed=True,
         )
@@ -162,7 +165,14 @@ class StoryIndex:
         self._stories.append(assignment.story)
         self._rows[article] = row
         self._live += 1
-        if sig.size >= self.config.min_shingles:
+        redundant = (
+            found is not None
+            and found.matched is not None
+            and found.jaccard >= self.config.redundant
+            and abs(published.timestamp() - self._seconds[self._rows[found.matched]])
+            <= self.config.window.total_seconds() / 2
+        )
+        if sig.size >= self.config.min_shingles and not redundant:
             for band, key in enumerate(band_keys(sig, self.config)):
                 self._buckets.setdefault((band, key), []).append(row)
         return assignment

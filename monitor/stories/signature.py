@@ -83,8 +83,14 @@ class StoryConfig:
     description: "Item 42" / "news") starts its own story and is not indexed: such tiny
     sets share their one stock shingle with every other and would make every article of the
     feed a candidate of every other."""
-    max_candidates: int = 50
+    max_candidates: int = 20
     """Candidates checked per lookup: those sharing the most bands (the most similar)."""
+    redundant: float = 0.8
+    """An article this similar (estimated Jaccard) to the one it joined, and published
+    within half the window of it, adds nothing to the candidate index and is not indexed:
+    a big story (a wire copy carried by hundreds of outlets) stays a handful of index
+    entries, so lookups stay cheap. (A later copy is indexed: it keeps the story findable
+    after the first one leaves the window.)"""
 
     def __post_init__(self) -> None:
         if self.rows <= 0 or self.num_perm < self.rows:
@@ -133,7 +139,8 @@ class Signature:
         return cls(values, size, frozenset(names), frozenset(lead_names))
 
     def names_conflict(self, other: Signature) -> bool:
-        """Whether each lead's first sentence names something the other never names."""
+        """Whether each article's headline and first lead sentence name something (a
+        capitalised word, a number) the other never names."""
         return bool(self.lead_names - other.names) and bool(other.lead_names - self.names)
 
     def jaccard(self, other: Signature) -> float:
@@ -174,14 +181,16 @@ def _tokens(title: str, lead: str, config: StoryConfig) -> tuple[list[str], list
 
 
 def _names(text: str) -> tuple[set[str], set[str]]:
-    """(capitalised words of ``text`` not opening a sentence, those of its first sentence),
-    case-folded."""
+    """(names of ``text``, those of its first sentence), case-folded: the capitalised words
+    that do not open a sentence, and the numbers (two events written from one template
+    differ in a place or a figure)."""
     plain = normalize_text(text, casefold=False).text
     every: set[str] = set()
     first: set[str] = set()
     for number, (start, end) in enumerate(sentence_spans(plain)):
         words = _WORD.findall(plain[start:end])
         found = {w.casefold() for w in words[1:] if w[0].isupper()}
+        found |= {w for w in words if w.isdigit()}
         every |= found
         if number == 0:
             first = found
@@ -263,8 +272,11 @@ def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
     # changes only the title's shingles.
     shingles = _shingles(title_words, config.shingle) | _shingles(lead_words, config.shingle)
     values = minhash_values([s.encode() for s in sorted(shingles)], config.num_perm)
-    title_names, _ = _names(title_text)
+    title_names, title_first = _names(title_text)
     lead_names, first_names = _names(" ".join(lead.split()[: config.lead_words]))
+    # The headline's names count with the lead's first sentence: the who, where and how
+    # many of the event.
+    first_names = first_names | title_first
     return Signature(
         values, len(shingles), frozenset(title_names | lead_names), frozenset(first_names)
     )

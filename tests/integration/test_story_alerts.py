@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,33 @@ def test_unknown_watchlist_or_entity_in_a_sink_filter_is_a_config_error(tmp_path
     assert "sinks[1].entities: no watchlist defines entity 'hafter'; did you mean 'haftar'?" in (
         result.stderr
     )
+
+
+def test_a_follow_up_never_reaches_the_receiver_before_its_original(tmp_path: Path) -> None:
+    moment = [datetime(2026, 11, 20, 9, 0, tzinfo=UTC)]
+    with FeedServer() as feeds, WebhookReceiver(script=[500]) as receiver:
+        feeds.route("/0.xml", Reply(body=rss([WIRE[0]])))
+        feeds.route("/1.xml", Reply(body=rss([])))
+        sources = [(NAMES[0], feeds.url("/0.xml")), (NAMES[1], feeds.url("/1.xml"))]
+        policy = {"stories": "updates", "retry_schedule": ["1h", "1h"]}
+        config = config_with(
+            tmp_path, f"sqlite:///{tmp_path}/m.db", sources, [sink(receiver.url, **policy)]
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: moment[0])
+        runtime.db.prepare()
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["retry"]  # the receiver failed once
+            guid, title, body = WIRE[3]
+            feeds.route("/1.xml", Reply(body=rss([(guid, f"{title}, LNA says", body)])))
+            moment[0] += timedelta(minutes=5)
+            _, sent = asyncio.run(run_once(runtime))
+            assert sent == []  # the follow-up waits for the first alert's retry
+            moment[0] += timedelta(hours=2)
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["delivered", "delivered"]
+            first, follow = (r.json["data"] for r in receiver.requests[1:])
+            assert first["update_of"] is None
+            assert follow["update_of"] == receiver.requests[1].headers["webhook-id"]
+        finally:
+            runtime.db.close()

@@ -79,9 +79,8 @@ def upgrade() -> None:
             name=op.f("fk_story_bands_article_id_articles"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("band", "key", "article_id", name=op.f("pk_story_bands")),
+        sa.PrimaryKeyConstraint("key", "article_id", name=op.f("pk_story_bands")),
     )
-    op.create_index("ix_story_bands_fetched_at", "story_bands", ["fetched_at"])
     op.create_index("ix_story_bands_article_id", "story_bands", ["article_id"])
     # Alert policy per sink and digests (docs/stories.md). Plain ADD COLUMN on deliveries.
     op.add_column("deliveries", sa.Column("update_of", sa.String(length=36), nullable=True))
@@ -155,7 +154,6 @@ def downgrade() -> None:
         batch.drop_column("changes")
         batch.drop_column("update_of")
     op.drop_index("ix_story_bands_article_id", table_name="story_bands")
-    op.drop_index("ix_story_bands_fetched_at", table_name="story_bands")
     op.drop_table("story_bands")
     op.drop_index("ix_story_signatures_fetched_at", table_name="story_signatures")
     op.drop_index("ix_story_signatures_at", table_name="story_signatures")
