@@ -250,6 +250,11 @@ class _DerivedFormsModel(_Strict):
     suffixes: dict[str, list[str]] = Field(min_length=1)
 
 
+class _NamesakesModel(_Strict):
+    given_names: list[str] = Field(min_length=1)
+    surnames: list[str] = Field(min_length=1)
+
+
 class _OneCaseModel(_Strict):
     if_in_article: list[str] = Field(min_length=1)
 
@@ -269,6 +274,7 @@ class _EntityModel(_Strict):
     require_near: _ProximityModel | None = None
     require_in_article: list[str] = []
     not_names: list[str] = []
+    namesakes: _NamesakesModel | None = None
     derived_forms: _DerivedFormsModel | None = None
     conditional_names: _ConditionalNamesModel | None = None
     exclude_if_followed_by: _ProximityModel | None = None
@@ -306,6 +312,7 @@ _KEYS_BY_PARENT: Mapping[str, tuple[str, ...]] = {
     "conditional_names": tuple(_ConditionalNamesModel.model_fields),
     "derived_forms": tuple(_DerivedFormsModel.model_fields),
     "one_case_acronyms": tuple(_OneCaseModel.model_fields),
+    "namesakes": tuple(_NamesakesModel.model_fields),
     "exclude_if_near": tuple(_ProximityModel.model_fields),
     "exclude_if_followed_by": tuple(_ProximityModel.model_fields),
     "exclude_if_preceded_by": tuple(_ProximityModel.model_fields),
@@ -551,11 +558,31 @@ def _partial(data: dict[object, object], path: Path) -> Watchlist | None:
     if not entities:
         return None
     name = data.get("name")
+    raw_abbreviations = data.get("abbreviations")
+    abbreviations = (
+        tuple(
+            (word, tuple(variants))
+            for word, variants in raw_abbreviations.items()
+            if isinstance(word, str)
+            and isinstance(variants, list)
+            and all(isinstance(v, str) for v in variants)
+        )
+        if isinstance(raw_abbreviations, dict)
+        else ()
+    )
+    raw_optional = data.get("optional_words")
+    optional = (
+        tuple(word for word in raw_optional if isinstance(word, str))
+        if isinstance(raw_optional, list)
+        else ()
+    )
     return Watchlist(
         name=name if isinstance(name, str) and name else path.stem,
         entities=tuple(entities),
         rules=tuple(rules),
         source=str(path),
+        abbreviations=abbreviations,
+        optional_words=optional,
     )
 
 
@@ -624,6 +651,15 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
                 "acronyms or remove it"
             )
     lists["not_names"] = model.not_names
+    not_names = list(model.not_names)
+    if model.namesakes is not None:
+        lists["namesakes.given_names"] = model.namesakes.given_names
+        lists["namesakes.surnames"] = model.namesakes.surnames
+        not_names += [
+            f"{given} {surname}"
+            for given in model.namesakes.given_names
+            for surname in model.namesakes.surnames
+        ]
     if model.derived_forms is not None:
         lists["derived_forms.stems"] = model.derived_forms.stems
         for language, suffixes in model.derived_forms.suffixes.items():
@@ -636,10 +672,15 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
                         "must be letters only (no space, hyphen or apostrophe): fix it"
                     )
     own = {phrase_key(name) for name in model.names}
-    for position, value in enumerate(model.not_names):
+    for position, value in enumerate(not_names):
         if phrase_key(value) in own:
+            field = (
+                f"not_names[{position}]"
+                if position < len(model.not_names)
+                else "namesakes.given_names"
+            )
             problems.append(
-                f"{where}.not_names[{position}]: {value!r} is also one of the entity's names: "
+                f"{where}.{field}: {value!r} is also one of the entity's names: "
                 "remove it from one of the lists"
             )
     if model.unless_in_article and not model.exclude_if_in_article:
@@ -683,7 +724,7 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         require_near=_build_proximity(model.require_near),
         require_in_article=tuple(model.require_in_article),
         examples=_build_examples(model.examples),
-        not_names=tuple(model.not_names),
+        not_names=tuple(not_names),
         derived_forms=(
             None
             if model.derived_forms is None
