@@ -665,8 +665,9 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         for language, suffixes in model.derived_forms.suffixes.items():
             lists[f"derived_forms.suffixes.{language}"] = suffixes
             for position, suffix in enumerate(suffixes):
-                key = phrase_key(suffix)
-                if " " in key or not key or not all(map(has_word_char, key)):
+                if not suffix or not all(
+                    char.isalpha() or unicodedata.category(char).startswith("M") for char in suffix
+                ):
                     problems.append(
                         f"{where}.derived_forms.suffixes.{language}[{position}]: {suffix!r} "
                         "must be letters only (no space, hyphen or apostrophe): fix it"
