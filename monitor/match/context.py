@@ -27,6 +27,8 @@ class Verdict:
     cause: Hit | None = None
 
 
+_NO_KEYS: frozenset[str] = frozenset()
+
 # A mention that no context rule touched.
 KEPT = Verdict(True)
 
@@ -79,6 +81,8 @@ class EntityContext:
     @classmethod
     def of(cls, entity: Entity) -> EntityContext:
         def keys(phrases: tuple[str, ...]) -> frozenset[str]:
+            if not phrases:
+                return _NO_KEYS
             return frozenset(phrase_key(phrase) for phrase in phrases)
 
         return cls(
@@ -105,24 +109,13 @@ class EntityContext:
         phrase keys found anywhere in the article. ``keep_if_near`` wins over every
         exclusion ("Tripoli, Libya")."""
         target = mention.target
-        if (
-            isinstance(target, NameTarget)
-            and target.conditional
-            and not self.conditional_in_article & article_phrases
-        ):
-            return Verdict(False, "conditional_acronyms")
-        if (
-            isinstance(target, NameTarget)
-            and target.conditional_name
-            and not self.conditional_names_in_article & article_phrases
-        ):
-            return Verdict(False, "conditional_names")
-        if (
-            isinstance(target, NameTarget)
-            and target.uncased
-            and not self.one_case_in_article & article_phrases
-        ):
-            return Verdict(False, "one_case_acronyms")
+        if isinstance(target, NameTarget):
+            if target.conditional and not self.conditional_in_article & article_phrases:
+                return Verdict(False, "conditional_acronyms")
+            if target.conditional_name and not self.conditional_names_in_article & article_phrases:
+                return Verdict(False, "conditional_names")
+            if target.uncased and not self.one_case_in_article & article_phrases:
+                return Verdict(False, "one_case_acronyms")
         if self.keep_if_near is not None:
             near = self.keep_if_near.near(mention, scan)
             if near is not None:
@@ -139,14 +132,14 @@ class EntityContext:
             near = self.exclude_if_near.near(mention, scan)
             if near is not None:
                 return Verdict(False, "exclude_if_near", cause=near)
-        for rule, proximity, direction in (
-            ("exclude_if_followed_by", self.exclude_if_followed_by, 1),
-            ("exclude_if_preceded_by", self.exclude_if_preceded_by, -1),
-        ):
-            if proximity is not None:
-                near = proximity.near(mention, scan, direction)
-                if near is not None:
-                    return Verdict(False, rule, cause=near)
+        if self.exclude_if_followed_by is not None:
+            near = self.exclude_if_followed_by.near(mention, scan, 1)
+            if near is not None:
+                return Verdict(False, "exclude_if_followed_by", cause=near)
+        if self.exclude_if_preceded_by is not None:
+            near = self.exclude_if_preceded_by.near(mention, scan, -1)
+            if near is not None:
+                return Verdict(False, "exclude_if_preceded_by", cause=near)
         if self.require_near is not None and self.require_near.near(mention, scan) is None:
             return Verdict(False, "require_near")
         return KEPT

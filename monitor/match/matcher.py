@@ -351,8 +351,7 @@ def _leftmost_longest(
 
 
 def _overlap_order(hit: Hit) -> tuple[int, int, bool]:
-    negative = isinstance(hit.target, NameTarget) and hit.target.negative
-    return hit.norm_start, -hit.norm_end, negative
+    return hit.norm_start, -hit.norm_end, getattr(hit.target, "negative", False)
 
 
 def _entity_of(hit: Hit) -> str:

@@ -303,7 +303,6 @@ class PatternIndex:
         names: list[Hit] = []
         phrases: list[Hit] = []
         rejected: list[Rejection] | None = [] if record_rejected else None
-        case = _FieldCase(plain)
         if self._entries and text:
             found = self._automaton.iter(text)
             for last, value in islice(found, MAX_FIELD_HITS):
@@ -318,7 +317,6 @@ class PatternIndex:
                     names,
                     phrases,
                     rejected,
-                    case,
                 )
             if next(found, None) is not None:
                 truncated = True  # each occurrence costs Python work: the rest is not read
@@ -348,7 +346,6 @@ class PatternIndex:
         names: list[Hit],
         phrases: list[Hit],
         rejected: list[Rejection] | None,
-        case: _FieldCase,
     ) -> None:
         text = normalized.text
         if stop < len(text) and is_word_char(key[-1]) and is_word_char(text[stop]):
@@ -375,48 +372,31 @@ class PatternIndex:
                 phrases.append(Hit(target, begin, stop, start, end))
                 continue
             if target.case_form is not None and acronym_form(plain[start:end]) != target.case_form:
-                if target.one_case and case.one_case:
+                if target.one_case and _one_case(plain):
                     # No case in the field to tell an acronym from a word: context decides.
                     uncased = replace(target, case_form=None, uncased=True)
                     names.append(Hit(uncased, begin, stop, start, end))
                 elif rejected is not None:
                     rejected.append(Rejection(target, start, end, "acronym_case"))
                 continue
-            if target.proper and plain[start].islower() and not case.all_lower:
+            if target.proper and plain[start].islower() and not _all_lower(plain):
                 if rejected is not None:
                     rejected.append(Rejection(target, start, end, "lower_case"))
                 continue
             names.append(Hit(target, begin, stop, start, end))
 
 
-class _FieldCase:
-    """Whether a field is written in one case (computed when first asked: only acronyms
-    in another case and lower-case proper nouns ask)."""
+def _all_lower(plain: str) -> bool:
+    """No upper-case letter in the field (and some lower-case one): a lower-case headline.
+    Asked only about a proper noun written in lower case, which is rare."""
+    return plain == plain.lower() != plain.upper()
 
-    __slots__ = ("_all_lower", "_all_upper", "_plain")
 
-    def __init__(self, plain: str) -> None:
-        self._plain = plain
-        self._all_lower: bool | None = None
-        self._all_upper: bool | None = None
-
-    @property
-    def all_lower(self) -> bool:
-        """No upper-case letter (and some lower-case one)."""
-        if self._all_lower is None:
-            self._all_lower = self._plain == self._plain.lower() != self._plain.upper()
-        return self._all_lower
-
-    @property
-    def all_upper(self) -> bool:
-        """No lower-case letter (and some upper-case one)."""
-        if self._all_upper is None:
-            self._all_upper = self._plain == self._plain.upper() != self._plain.lower()
-        return self._all_upper
-
-    @property
-    def one_case(self) -> bool:
-        return self.all_lower or self.all_upper
+def _one_case(plain: str) -> bool:
+    """The field is written in one case (all lower or all upper). Asked only about an
+    acronym found in another case, which is rare."""
+    lower, upper = plain.lower(), plain.upper()
+    return lower != upper and plain in (lower, upper)
 
 
 def _reject(

@@ -223,8 +223,8 @@ class _ExampleModel(_Strict):
 
 
 class _ExamplesModel(_Strict):
-    match: list[_ExampleModel] = []
-    no_match: list[_ExampleModel] = []
+    match: list[_ExampleModel] = Field(default_factory=list)
+    no_match: list[_ExampleModel] = Field(default_factory=list)
 
     @field_validator("match", "no_match", mode="before")
     @classmethod
@@ -263,17 +263,17 @@ class _EntityModel(_Strict):
     id: str
     kind: Literal["person", "organization", "place", "group", "event", "topic", "other"] = "other"
     description: str = ""
-    names: list[str] = []
-    acronyms: list[str] = []
+    names: list[str] = Field(default_factory=list)
+    acronyms: list[str] = Field(default_factory=list)
     conditional_acronyms: _ConditionalAcronymsModel | None = None
-    exclude_phrases: list[str] = []
+    exclude_phrases: list[str] = Field(default_factory=list)
     keep_if_near: _ProximityModel | None = None
     exclude_if_near: _ProximityModel | None = None
-    exclude_if_in_article: list[str] = []
-    unless_in_article: list[str] = []
+    exclude_if_in_article: list[str] = Field(default_factory=list)
+    unless_in_article: list[str] = Field(default_factory=list)
     require_near: _ProximityModel | None = None
-    require_in_article: list[str] = []
-    not_names: list[str] = []
+    require_in_article: list[str] = Field(default_factory=list)
+    not_names: list[str] = Field(default_factory=list)
     namesakes: _NamesakesModel | None = None
     derived_forms: _DerivedFormsModel | None = None
     conditional_names: _ConditionalNamesModel | None = None
@@ -281,14 +281,14 @@ class _EntityModel(_Strict):
     exclude_if_preceded_by: _ProximityModel | None = None
     proper_noun: bool = False
     one_case_acronyms: _OneCaseModel | None = None
-    examples: _ExamplesModel = _ExamplesModel()
+    examples: _ExamplesModel = Field(default_factory=_ExamplesModel)
 
 
 class _RuleModel(_Strict):
     name: str = Field(min_length=1)
     expr: str
     description: str = ""
-    examples: _ExamplesModel = _ExamplesModel()
+    examples: _ExamplesModel = Field(default_factory=_ExamplesModel)
 
 
 class _WatchlistModel(_Strict):
@@ -297,9 +297,9 @@ class _WatchlistModel(_Strict):
     alert: Literal["any", "rules"] = "any"
     excerpt_chars: int | None = Field(default=None, ge=MIN_EXCERPT_CHARS)
     entities: list[_EntityModel] = Field(min_length=1)
-    rules: list[_RuleModel] = []
-    abbreviations: dict[str, list[str]] = {}
-    optional_words: list[str] = []
+    rules: list[_RuleModel] = Field(default_factory=list)
+    abbreviations: dict[str, list[str]] = Field(default_factory=dict)
+    optional_words: list[str] = Field(default_factory=list)
 
 
 # Allowed keys by the name of the mapping that holds them (for "unknown key" messages).
@@ -672,7 +672,7 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
                         f"{where}.derived_forms.suffixes.{language}[{position}]: {suffix!r} "
                         "must be letters only (no space, hyphen or apostrophe): fix it"
                     )
-    own = {phrase_key(name) for name in model.names}
+    own = {phrase_key(name) for name in model.names} if not_names else set()
     for position, value in enumerate(not_names):
         if phrase_key(value) in own:
             field = (
