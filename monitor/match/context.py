@@ -74,6 +74,8 @@ class EntityContext:
     require_in_article: frozenset[str]
     conditional_in_article: frozenset[str]
     conditional_names_in_article: frozenset[str] = frozenset()
+    ambiguous_in_article: frozenset[str] = frozenset()
+    ambiguous_unless: frozenset[str] = frozenset()
     one_case_in_article: frozenset[str] = frozenset()
     exclude_if_followed_by: _CompiledProximity | None = None
     exclude_if_preceded_by: _CompiledProximity | None = None
@@ -99,6 +101,12 @@ class EntityContext:
             conditional_names_in_article=keys(
                 entity.conditional_names.if_in_article if entity.conditional_names else ()
             ),
+            ambiguous_in_article=keys(
+                entity.ambiguous_names.exclude_if_in_article if entity.ambiguous_names else ()
+            ),
+            ambiguous_unless=keys(
+                entity.ambiguous_names.unless_in_article if entity.ambiguous_names else ()
+            ),
             one_case_in_article=keys(entity.one_case_acronyms),
             exclude_if_followed_by=_CompiledProximity.of(entity.exclude_if_followed_by),
             exclude_if_preceded_by=_CompiledProximity.of(entity.exclude_if_preceded_by),
@@ -116,6 +124,10 @@ class EntityContext:
                 return Verdict(False, "conditional_names")
             if target.uncased and not self.one_case_in_article & article_phrases:
                 return Verdict(False, "one_case_acronyms")
+            if target.ambiguous:
+                found = self.ambiguous_in_article & article_phrases
+                if found and not self.ambiguous_unless & article_phrases:
+                    return Verdict(False, "ambiguous_names", tuple(sorted(found)))
         if self.keep_if_near is not None:
             near = self.keep_if_near.near(mention, scan)
             if near is not None:

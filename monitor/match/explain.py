@@ -322,6 +322,13 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
     if rule == "conditional_names" and entity.conditional_names is not None:
         words = _words(entity.conditional_names.if_in_article)
         return f"{head}: the article has none of its if_in_article words ({words})"
+    if rule == "ambiguous_names" and entity.ambiguous_names is not None:
+        names = entity.ambiguous_names
+        found = _words(names.exclude_if_in_article, verdict.phrases)
+        unless = (
+            f" and none of {_words(names.unless_in_article)}" if names.unless_in_article else ""
+        )
+        return f"{head}: the name is ambiguous and the article has {found}{unless}"
     if rule == "one_case_acronyms":
         words = _words(entity.one_case_acronyms)
         return (

@@ -47,6 +47,7 @@ class NameTarget:
     ``article_contracted``: the key is an ال-name without its article, valid only after لل.
     ``conditional``: a conditional acronym, kept only with its entity's article words;
     ``conditional_name``: a conditional name, likewise.
+    ``ambiguous``: one of the entity's ``ambiguous_names`` (dropped with its article words).
     ``negative``: a ``not_names`` entry: it takes part in overlaps (consumes its span) and
     is never a mention.
     ``proper``: a name of a ``proper_noun`` entity: not a mention when written with a
@@ -61,6 +62,7 @@ class NameTarget:
     article_contracted: bool = False
     conditional: bool = False
     conditional_name: bool = False
+    ambiguous: bool = False
     negative: bool = False
     proper: bool = False
     one_case: bool = False
@@ -249,6 +251,12 @@ class PatternIndex:
                     for name in entity.conditional_names.names:
                         target = NameTarget(index, entity.id, proper=proper, conditional_name=True)
                         add_name(phrase_key(name), target)
+                if entity.ambiguous_names is not None:
+                    for name in entity.ambiguous_names.names:
+                        target = NameTarget(index, entity.id, proper=proper, ambiguous=True)
+                        add_name(phrase_key(name), target)
+                        for variant in name_variants(phrase_key(name), abbreviations, optional):
+                            add_name(variant, target)
                 if entity.derived_forms is not None:
                     for word in entity.derived_forms.words():
                         add_name(phrase_key(word), NameTarget(index, entity.id))

@@ -29,6 +29,7 @@ from monitor.yamllines import (
 
 __all__ = [
     "ENTITY_KINDS",
+    "AmbiguousNames",
     "ConditionalAcronyms",
     "ConditionalNames",
     "DerivedForms",
@@ -97,6 +98,17 @@ class ConditionalNames:
 
 
 @dataclass(frozen=True, slots=True)
+class AmbiguousNames:
+    """Names that also name something else: dropped in an article that has one of
+    ``exclude_if_in_article``, unless it also has one of ``unless_in_article`` (the French
+    "gouvernement d'union nationale" is the GNA, but the GNU in an article on Dbeibah)."""
+
+    names: tuple[str, ...]
+    exclude_if_in_article: tuple[str, ...]
+    unless_in_article: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class DerivedForms:
     """Words built on a name: each stem followed by each suffix (listed per language), one
     word ("Haftarist", "haftariste", "хафтаровцы"). A suffix is only joined to a stem that
@@ -104,14 +116,21 @@ class DerivedForms:
 
     stems: tuple[str, ...]
     suffixes: tuple[tuple[str, tuple[str, ...]], ...]  # (language, suffixes)
+    prefixes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (language, prefixes)
 
     def words(self) -> tuple[str, ...]:
+        """Every derived word: stem + suffix, and prefix + stem (+ suffix), each part joined
+        only to a part of its script."""
         found: dict[str, None] = {}
         for stem in self.stems:
             for _, suffixes in self.suffixes:
                 for suffix in suffixes:
                     if _same_script(stem[-1:], suffix[:1]):
                         found[stem + suffix] = None
+        for prefix in (p for _, prefixes in self.prefixes for p in prefixes):
+            for word in [*self.stems, *found]:
+                if _same_script(prefix[-1:], word[:1]):
+                    found[prefix + word.lower()] = None
         return tuple(found)
 
 
@@ -147,6 +166,7 @@ class Entity:
     not_names: tuple[str, ...] = ()
     derived_forms: DerivedForms | None = None
     conditional_names: ConditionalNames | None = None
+    ambiguous_names: AmbiguousNames | None = None
     exclude_if_followed_by: Proximity | None = None
     exclude_if_preceded_by: Proximity | None = None
     proper_noun: bool = False
@@ -164,6 +184,9 @@ class Entity:
             phrases.extend(self.conditional_acronyms.if_in_article)
         if self.conditional_names is not None:
             phrases.extend(self.conditional_names.if_in_article)
+        if self.ambiguous_names is not None:
+            phrases.extend(self.ambiguous_names.exclude_if_in_article)
+            phrases.extend(self.ambiguous_names.unless_in_article)
         phrases.extend(self.one_case_acronyms)
         for proximity in (
             self.keep_if_near,
@@ -245,9 +268,16 @@ class _ConditionalNamesModel(_Strict):
     if_in_article: list[str] = Field(min_length=1)
 
 
+class _AmbiguousNamesModel(_Strict):
+    names: list[str] = Field(min_length=1)
+    exclude_if_in_article: list[str] = Field(min_length=1)
+    unless_in_article: list[str] = Field(default_factory=list)
+
+
 class _DerivedFormsModel(_Strict):
     stems: list[str] = Field(min_length=1)
     suffixes: dict[str, list[str]] = Field(min_length=1)
+    prefixes: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class _NamesakesModel(_Strict):
@@ -277,6 +307,7 @@ class _EntityModel(_Strict):
     namesakes: _NamesakesModel | None = None
     derived_forms: _DerivedFormsModel | None = None
     conditional_names: _ConditionalNamesModel | None = None
+    ambiguous_names: _AmbiguousNamesModel | None = None
     exclude_if_followed_by: _ProximityModel | None = None
     exclude_if_preceded_by: _ProximityModel | None = None
     proper_noun: bool = False
@@ -310,6 +341,7 @@ _KEYS_BY_PARENT: Mapping[str, tuple[str, ...]] = {
     "keep_if_near": tuple(_ProximityModel.model_fields),
     "conditional_acronyms": tuple(_ConditionalAcronymsModel.model_fields),
     "conditional_names": tuple(_ConditionalNamesModel.model_fields),
+    "ambiguous_names": tuple(_AmbiguousNamesModel.model_fields),
     "derived_forms": tuple(_DerivedFormsModel.model_fields),
     "one_case_acronyms": tuple(_OneCaseModel.model_fields),
     "namesakes": tuple(_NamesakesModel.model_fields),
@@ -643,6 +675,10 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
     if model.conditional_names is not None:
         lists["conditional_names.names"] = model.conditional_names.names
         lists["conditional_names.if_in_article"] = model.conditional_names.if_in_article
+    if model.ambiguous_names is not None:
+        lists["ambiguous_names.names"] = model.ambiguous_names.names
+        lists["ambiguous_names.exclude_if_in_article"] = model.ambiguous_names.exclude_if_in_article
+        lists["ambiguous_names.unless_in_article"] = model.ambiguous_names.unless_in_article
     if model.one_case_acronyms is not None:
         lists["one_case_acronyms.if_in_article"] = model.one_case_acronyms.if_in_article
         if not model.acronyms and model.conditional_acronyms is None:
@@ -659,19 +695,24 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
             f"{given} {surname}"
             for given in model.namesakes.given_names
             for surname in model.namesakes.surnames
+            if _same_script(given.strip()[-1:], surname.strip()[:1])
         ]
     if model.derived_forms is not None:
         lists["derived_forms.stems"] = model.derived_forms.stems
-        for language, suffixes in model.derived_forms.suffixes.items():
-            lists[f"derived_forms.suffixes.{language}"] = suffixes
-            for position, suffix in enumerate(suffixes):
-                if not suffix or not all(
-                    char.isalpha() or unicodedata.category(char).startswith("M") for char in suffix
-                ):
-                    problems.append(
-                        f"{where}.derived_forms.suffixes.{language}[{position}]: {suffix!r} "
-                        "must be letters only (no space, hyphen or apostrophe): fix it"
-                    )
+        parts = [("suffixes", model.derived_forms.suffixes)]
+        parts.append(("prefixes", model.derived_forms.prefixes))
+        for part, by_language in parts:
+            for language, suffixes in by_language.items():
+                lists[f"derived_forms.{part}.{language}"] = suffixes
+                for position, suffix in enumerate(suffixes):
+                    if not suffix or not all(
+                        char.isalpha() or unicodedata.category(char).startswith("M")
+                        for char in suffix
+                    ):
+                        problems.append(
+                            f"{where}.derived_forms.{part}.{language}[{position}]: {suffix!r} "
+                            "must be letters only (no space, hyphen or apostrophe): fix it"
+                        )
     own = {phrase_key(name) for name in model.names} if not_names else set()
     for position, value in enumerate(not_names):
         if phrase_key(value) in own:
@@ -735,6 +776,19 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
                     (language, tuple(suffixes))
                     for language, suffixes in model.derived_forms.suffixes.items()
                 ),
+                tuple(
+                    (language, tuple(prefixes))
+                    for language, prefixes in model.derived_forms.prefixes.items()
+                ),
+            )
+        ),
+        ambiguous_names=(
+            None
+            if model.ambiguous_names is None
+            else AmbiguousNames(
+                tuple(model.ambiguous_names.names),
+                tuple(model.ambiguous_names.exclude_if_in_article),
+                tuple(model.ambiguous_names.unless_in_article),
             )
         ),
         conditional_names=(
@@ -793,6 +847,11 @@ def _check_shared_names(
             keyed += [
                 (f"conditional_names.names[{i}]", phrase_key(n))
                 for i, n in enumerate(entity.conditional_names.names)
+            ]
+        if entity.ambiguous_names is not None:
+            keyed += [
+                (f"ambiguous_names.names[{i}]", phrase_key(n))
+                for i, n in enumerate(entity.ambiguous_names.names)
             ]
         keyed += [(f"acronyms[{i}]", "\0" + acronym_form(a)) for i, a in enumerate(entity.acronyms)]
         if entity.conditional_acronyms is not None:

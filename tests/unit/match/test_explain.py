@@ -79,6 +79,11 @@ def test_names_that_are_no_mentions(libya_matcher: Matcher) -> None:
             "inside_word",
             "not a mention: 'Tripoli' is part of the longer word 'Tripolitania'",
         ),
+        (
+            "Tripolitan",  # a derived form of tripoli (the city's people)
+            "inside_word",
+            "not a mention: 'Tripolitan' is part of the longer word 'Tripolitania'",
+        ),
         ("lna", "inside_word", "not a mention: 'lna' is part of the longer word 'ulna'"),
         (
             "lna",

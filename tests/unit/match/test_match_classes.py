@@ -454,3 +454,72 @@ def test_errors_in_the_new_keys_name_file_and_field(
 ) -> None:
     with pytest.raises(ConfigError, match=rf"test\.yaml:\d+: .*{message}"):
         write_watchlist(f"entities:\n  - id: haftar\n    names: [Haftar]\n    {entity}\n")
+
+
+# --- ambiguous names and derived prefixes ---------------------------------------------------
+
+
+def test_ambiguous_names_drop_with_their_article_words(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: gna
+            names: [Government of National Accord]
+            ambiguous_names:
+              names: [Gouvernement d'union nationale]
+              exclude_if_in_article: [Dbeibah]
+              unless_in_article: [Sarraj]
+        """
+    )
+    title = "Le gouvernement d'union nationale fixe un calendrier"
+    assert found(watchlist, title=title) == [("gna", "gouvernement d'union nationale")]
+    assert found(watchlist, title=title, summary="Dbeibah propose des élections.") == []
+    assert found(watchlist, title=title, summary="Dbeibah et Sarraj.") != []
+    assert found(watchlist, title="Government of National Accord", summary="Dbeibah.") != []
+    explanation = Matcher([watchlist]).explain({"title": title, "summary": "Dbeibah."})
+    (candidate,) = explanation.candidates
+    assert candidate.decided_by == "ambiguous_names"
+    assert "the article has 'Dbeibah' and none of 'Sarraj'" in candidate.reason
+
+
+def test_derived_prefixes_join_stems_and_derived_words(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: haftar
+            names: [Haftar]
+            derived_forms:
+              stems: [Haftar, Хафтар]
+              suffixes: {es: [istas], ru: [овская]}
+              prefixes: {es: [anti], ru: [анти]}
+        """
+    )
+    for text in ("antihaftaristas", "Antihaftar", "антихафтаровская", "haftaristas"):
+        assert found(watchlist, content=f"Los {text} marcharon.") != [], text
+    assert found(watchlist, content="Los antihaftarismos.") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "gna"),
+    [
+        (
+            {
+                "title": "Le gouvernement d'union nationale libyen (GUN) fixe un calendrier",
+                "summary": "Le GUN d'Abdelhamid Dbeibah propose des élections.",
+            },
+            False,
+        ),
+        (
+            {
+                "title": "Le GUN repousse les forces de Haftar",
+                "summary": "Le gouvernement d'union nationale de Fayez al-Sarraj.",
+            },
+            True,
+        ),
+        ({"title": "Le GUN reprend l'aéroport"}, True),
+    ],
+)
+def test_libya_french_gun_is_the_gna_unless_about_dbeibah(
+    libya_matcher: Matcher, fields: dict[str, str], gna: bool
+) -> None:
+    assert ("gna" in entities_in(libya_matcher, **fields)) is gna
