@@ -234,6 +234,7 @@ class PatternIndex:
                 for word, variants in watchlist.abbreviations
             }
             optional = frozenset(phrase_key(word) for word in watchlist.optional_words)
+            expand = bool(abbreviations or optional)
 
             def add_name(key: str, target: NameTarget) -> None:
                 add(key, target)
@@ -242,11 +243,15 @@ class PatternIndex:
 
             for entity in watchlist.entities:
                 proper = entity.proper_noun
+                name_target = NameTarget(index, entity.id, proper=proper)
                 for name in entity.names:
                     key = phrase_key(name)
-                    add_name(key, NameTarget(index, entity.id, proper=proper))
-                    for variant in name_variants(key, abbreviations, optional):
-                        add_name(variant, NameTarget(index, entity.id, proper=proper))
+                    add(key, name_target)
+                    if _contractible(key):
+                        add(key[2:], replace(name_target, article_contracted=True))
+                    if expand:
+                        for variant in name_variants(key, abbreviations, optional):
+                            add_name(variant, name_target)
                 if entity.conditional_names is not None:
                     for name in entity.conditional_names.names:
                         target = NameTarget(index, entity.id, proper=proper, conditional_name=True)
