@@ -374,7 +374,8 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
 def _overlapped(hit: Hit, winner: Hit, scan: FieldScan) -> str:
     entity = _entity_of(winner)
     inside = winner.norm_start <= hit.norm_start and hit.norm_end <= winner.norm_end
-    kind = "a longer" if inside else "an earlier"
+    same = (winner.norm_start, winner.norm_end) == (hit.norm_start, hit.norm_end)
+    kind = "the same" if same else "a longer" if inside else "an earlier"
     if isinstance(winner.target, NameTarget) and winner.target.negative:
         return (
             f"overlapped by {kind} not_names entry of entity {entity} (someone or something "
