@@ -233,6 +233,15 @@ class Watchlist:
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flatten_lists(cls, value: object) -> object:
+        # A list may hold other lists, so that a list named with a YAML anchor can be reused
+        # and extended: `if_in_article: [*libya_words, ENL]`.
+        if isinstance(value, list) and any(isinstance(item, list) for item in value):
+            return [x for item in value for x in (item if isinstance(item, list) else [item])]
+        return value
+
 
 class _ProximityModel(_Strict):
     words: list[str] = Field(min_length=1)

@@ -523,3 +523,20 @@ def test_libya_french_gun_is_the_gna_unless_about_dbeibah(
     libya_matcher: Matcher, fields: dict[str, str], gna: bool
 ) -> None:
     assert ("gna" in entities_in(libya_matcher, **fields)) is gna
+
+
+def test_a_list_may_reuse_an_anchored_list(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            acronyms: [LNA]
+            one_case_acronyms: {if_in_article: &libya [Libya, Libyan]}
+            conditional_acronyms: {acronyms: [ENL], if_in_article: [*libya, GAN]}
+        """
+    )
+    (entity,) = watchlist.entities
+    assert entity.conditional_acronyms is not None
+    assert entity.conditional_acronyms.if_in_article == ("Libya", "Libyan", "GAN")
+    assert found(watchlist, content="GAN e ENL assinam.") == [("lna", "ENL")]
+    assert found(watchlist, content="A ENL de Colombia.") == []
