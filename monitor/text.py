@@ -96,7 +96,9 @@ def html_to_text(fragment: str) -> str:
 
 
 # An entity left in decoded text: the source escaped it twice ("&amp;#39;", "&amp;quot;").
-_LEFTOVER_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_LEFTOVER_ENTITY = re.compile(
+    r"&(?:#[0-9]{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};|(?:amp|nbsp|quot)\b)"
+)
 
 
 def decode_leftover_entities(text: str) -> str:

@@ -370,6 +370,8 @@ def test_one_case_acronyms_explain_names_the_rule(write_watchlist: WriteWatchlis
         ("Government National Accord forces advance", "gna"),
         ("libya: gna forces retake tripoli airport", "gna"),
         ("haftar's lna pushes toward sirte", "lna"),
+        ("L.N.A. and G.N.A. sign truce in Geneva", "lna"),
+        ("L.N.A. and G.N.A. sign truce in Geneva", "gna"),
         ("clashes resume in tripoli", "tripoli"),
     ],
 )
@@ -406,6 +408,8 @@ def test_libya_one_case_traps(libya_matcher: Matcher, title: str, entity: str) -
         "&quot;Haftar&quot; forces enter &amp;quot;Tripoli&amp;quot;",
         "Haftar&nbsp;forces enter Tripoli",
         "Haftar&amp;nbsp;forces enter Tripoli",
+        "Haftar&amp;#39s forces enter Tripoli",
+        "Haftar&#39s forces enter Tripoli",
     ],
 )
 def test_escaped_titles_match_like_plain_text(libya_matcher: Matcher, title: str) -> None:
