@@ -42,7 +42,7 @@ WATCHLIST = REPO / "config" / "watchlists" / "libya.yaml"
 ENTITIES: tuple[str, ...] = ("haftar", "lna", "gna", "tripoli")
 # The languages of the first set, then those added with the multilingual set.
 FIRST_LANGUAGES: tuple[str, ...] = ("en", "ar", "fr", "it")
-LANGUAGES: tuple[str, ...] = (*FIRST_LANGUAGES, "tr", "ru", "es", "pt", "de", "el")
+LANGUAGES: tuple[str, ...] = (*FIRST_LANGUAGES, "tr", "ru", "es", "pt", "de", "el", "nl", "pl")
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
     "language",
