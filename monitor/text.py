@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 __all__ = [
     "NormalizedText",
+    "decode_leftover_entities",
     "html_to_text",
     "is_word_char",
     "iter_sentence_spans",
@@ -92,6 +93,23 @@ def html_to_text(fragment: str) -> str:
     else:
         joined = "".join(_visible_pieces(fragment))
     return _collapse_whitespace(joined)
+
+
+# An entity left in decoded text: the source escaped it twice ("&amp;#39;", "&amp;quot;").
+_LEFTOVER_ENTITY = re.compile(
+    r"&(?:#[0-9]{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};|(?:amp|nbsp|quot)\b)"
+)
+
+
+def decode_leftover_entities(text: str) -> str:
+    """Decode the character references still in a decoded text (a title escaped twice shows
+    "&#39;" to a reader where the character was meant), at most twice more (three levels
+    of escaping). Names that are no entity ("&copy2;" is not) stay as they are."""
+    for _ in range(2):
+        if "&" not in text or not _LEFTOVER_ENTITY.search(text):
+            break
+        text = _LEFTOVER_ENTITY.sub(lambda match: unescape(match.group()), text)
+    return text
 
 
 # A start or end tag in the plain form that feeds use: ASCII name, attributes separated by

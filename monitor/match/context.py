@@ -27,6 +27,8 @@ class Verdict:
     cause: Hit | None = None
 
 
+_NO_KEYS: frozenset[str] = frozenset()
+
 # A mention that no context rule touched.
 KEPT = Verdict(True)
 
@@ -42,13 +44,18 @@ class _CompiledProximity:
             return None
         return cls(frozenset(phrase_key(word) for word in proximity.words), proximity.within)
 
-    def near(self, mention: Hit, scan: FieldScan) -> Hit | None:
-        """An occurrence of one of the words at most ``within`` words from the mention."""
+    def near(self, mention: Hit, scan: FieldScan, direction: int = 0) -> Hit | None:
+        """An occurrence of one of the words at most ``within`` words from the mention;
+        ``direction`` 1: only after it, -1: only before it, 0: either side."""
         # Of the occurrences that do not overlap the mention, the nearest on either side are
         # the nearest in words.
         span = scan.word_span(mention.norm_start, mention.norm_end)
         for key in self.keys:
             for hit in scan.phrases_beside(key, mention):
+                if direction > 0 and hit.norm_start < mention.norm_end:
+                    continue
+                if direction < 0 and hit.norm_end > mention.norm_start:
+                    continue
                 if word_distance(span, scan.word_span(hit.norm_start, hit.norm_end)) <= self.within:
                     return hit
         return None
@@ -66,10 +73,18 @@ class EntityContext:
     require_near: _CompiledProximity | None
     require_in_article: frozenset[str]
     conditional_in_article: frozenset[str]
+    conditional_names_in_article: frozenset[str] = frozenset()
+    ambiguous_in_article: frozenset[str] = frozenset()
+    ambiguous_unless: frozenset[str] = frozenset()
+    one_case_in_article: frozenset[str] = frozenset()
+    exclude_if_followed_by: _CompiledProximity | None = None
+    exclude_if_preceded_by: _CompiledProximity | None = None
 
     @classmethod
     def of(cls, entity: Entity) -> EntityContext:
         def keys(phrases: tuple[str, ...]) -> frozenset[str]:
+            if not phrases:
+                return _NO_KEYS
             return frozenset(phrase_key(phrase) for phrase in phrases)
 
         return cls(
@@ -83,6 +98,18 @@ class EntityContext:
             conditional_in_article=keys(
                 entity.conditional_acronyms.if_in_article if entity.conditional_acronyms else ()
             ),
+            conditional_names_in_article=keys(
+                entity.conditional_names.if_in_article if entity.conditional_names else ()
+            ),
+            ambiguous_in_article=keys(
+                entity.ambiguous_names.exclude_if_in_article if entity.ambiguous_names else ()
+            ),
+            ambiguous_unless=keys(
+                entity.ambiguous_names.unless_in_article if entity.ambiguous_names else ()
+            ),
+            one_case_in_article=keys(entity.one_case_acronyms),
+            exclude_if_followed_by=_CompiledProximity.of(entity.exclude_if_followed_by),
+            exclude_if_preceded_by=_CompiledProximity.of(entity.exclude_if_preceded_by),
         )
 
     def verdict(self, mention: Hit, scan: FieldScan, article_phrases: AbstractSet[str]) -> Verdict:
@@ -90,12 +117,17 @@ class EntityContext:
         phrase keys found anywhere in the article. ``keep_if_near`` wins over every
         exclusion ("Tripoli, Libya")."""
         target = mention.target
-        if (
-            isinstance(target, NameTarget)
-            and target.conditional
-            and not self.conditional_in_article & article_phrases
-        ):
-            return Verdict(False, "conditional_acronyms")
+        if isinstance(target, NameTarget):
+            if target.conditional and not self.conditional_in_article & article_phrases:
+                return Verdict(False, "conditional_acronyms")
+            if target.conditional_name and not self.conditional_names_in_article & article_phrases:
+                return Verdict(False, "conditional_names")
+            if target.uncased and not self.one_case_in_article & article_phrases:
+                return Verdict(False, "one_case_acronyms")
+            if target.ambiguous:
+                found = self.ambiguous_in_article & article_phrases
+                if found and not self.ambiguous_unless & article_phrases:
+                    return Verdict(False, "ambiguous_names", tuple(sorted(found)))
         if self.keep_if_near is not None:
             near = self.keep_if_near.near(mention, scan)
             if near is not None:
@@ -112,6 +144,14 @@ class EntityContext:
             near = self.exclude_if_near.near(mention, scan)
             if near is not None:
                 return Verdict(False, "exclude_if_near", cause=near)
+        if self.exclude_if_followed_by is not None:
+            near = self.exclude_if_followed_by.near(mention, scan, 1)
+            if near is not None:
+                return Verdict(False, "exclude_if_followed_by", cause=near)
+        if self.exclude_if_preceded_by is not None:
+            near = self.exclude_if_preceded_by.near(mention, scan, -1)
+            if near is not None:
+                return Verdict(False, "exclude_if_preceded_by", cause=near)
         if self.require_near is not None and self.require_near.near(mention, scan) is None:
             return Verdict(False, "require_near")
         return KEPT

@@ -34,7 +34,7 @@ class Candidate:
     """A name of a watchlist entity found in a field (``text == plain[start:end]``), kept or
     not. ``decided_by`` names what decided: "" (nothing: kept), a context rule key
     (``exclude_if_near``, ``keep_if_near``, ...), ``overlap``, ``cap``, or, for a name that
-    is no mention, ``inside_word``, ``acronym_case`` or ``arabic_prefix``."""
+    is no mention, ``inside_word``, ``acronym_case``, ``lower_case`` or ``arabic_prefix``."""
 
     watchlist: str
     entity: str
@@ -319,6 +319,29 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
     if rule == "conditional_acronyms" and entity.conditional_acronyms is not None:
         words = _words(entity.conditional_acronyms.if_in_article)
         return f"{head}: the article has none of its if_in_article words ({words})"
+    if rule == "conditional_names" and entity.conditional_names is not None:
+        words = _words(entity.conditional_names.if_in_article)
+        return f"{head}: the article has none of its if_in_article words ({words})"
+    if rule == "ambiguous_names" and entity.ambiguous_names is not None:
+        names = entity.ambiguous_names
+        found = _words(names.exclude_if_in_article, verdict.phrases)
+        unless = (
+            f" and none of {_words(names.unless_in_article)}" if names.unless_in_article else ""
+        )
+        return f"{head}: the name is ambiguous and the article has {found}{unless}"
+    if rule == "one_case_acronyms":
+        words = _words(entity.one_case_acronyms)
+        return (
+            f"{head}: the field is written in one case, so the acronym's case tells nothing, "
+            f"and the article has none of {words}"
+        )
+    if rule in ("exclude_if_followed_by", "exclude_if_preceded_by") and verdict.cause:
+        within = _proximity(entity, rule).within
+        away = _distance(hit, verdict.cause, scan)
+        side = "after" if rule == "exclude_if_followed_by" else "before"
+        return (
+            f"{head}: {_where(verdict.cause, scan)} is {away} word(s) {side} it (within {within})"
+        )
     if rule == "exclude_phrases":
         (key,) = verdict.phrases
         overlapping = [
@@ -351,7 +374,13 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
 def _overlapped(hit: Hit, winner: Hit, scan: FieldScan) -> str:
     entity = _entity_of(winner)
     inside = winner.norm_start <= hit.norm_start and hit.norm_end <= winner.norm_end
-    kind = "a longer" if inside else "an earlier"
+    same = (winner.norm_start, winner.norm_end) == (hit.norm_start, hit.norm_end)
+    kind = "the same" if same else "a longer" if inside else "an earlier"
+    if isinstance(winner.target, NameTarget) and winner.target.negative:
+        return (
+            f"overlapped by {kind} not_names entry of entity {entity} (someone or something "
+            f"else): {_where(winner, scan)}"
+        )
     return f"overlapped by {kind} name of entity {entity}: {_where(winner, scan)}"
 
 
@@ -368,6 +397,11 @@ def _rejected(rejection: Rejection, plain: str) -> str:
         return (
             f"not a mention: the acronym {rejection.target.case_form!r} is case-sensitive "
             f"and the text has {text!r}"
+        )
+    if rejection.reason == "lower_case":
+        return (
+            f"not a mention: {text!r} is written in lower case and the entity is a proper noun "
+            "(proper_noun); the field has capitals, so this is a common word"
         )
     return f"not a mention: the letters joined before {text!r} are no Arabic prefix it accepts"
 

@@ -201,6 +201,9 @@ class Matcher:
             for hit in scan.names:
                 target = hit.target
                 if isinstance(target, NameTarget) and target.watchlist == index:
+                    if target.negative:  # a not_names entry: it only consumes its span
+                        kept.append(hit)
+                        continue
                     verdict = contexts[target.entity].verdict(hit, scan, article_phrases)
                     if trace is not None:
                         trace.verdicts.append((index, scan.field, hit, verdict))
@@ -208,6 +211,8 @@ class Matcher:
                         kept.append(hit)
             overlapped = trace.overlapped if trace is not None else None
             for hit in _leftmost_longest(kept, index, scan.field, overlapped):
+                if isinstance(hit.target, NameTarget) and hit.target.negative:
+                    continue
                 mention = Mention(
                     watchlist=watchlist_name,
                     entity=_entity_of(hit),
@@ -332,17 +337,21 @@ def _leftmost_longest(
     overlapped: list[tuple[int, str, Hit, Hit]] | None,
 ) -> list[Hit]:
     """Non-overlapping hits: the leftmost wins, then the longest ("Saddam Haftar" over
-    "Haftar", "Khalifa Haftar" over "Haftar"). ``overlapped`` receives each hit left out,
-    with the one that won over it."""
+    "Haftar", "Khalifa Haftar" over "Haftar"), then a name over a ``not_names`` entry of the
+    same span. ``overlapped`` receives each hit left out, with the one that won over it."""
     chosen: list[Hit] = []
     taken_until = -1
-    for hit in sorted(hits, key=lambda h: (h.norm_start, -h.norm_end)):
+    for hit in sorted(hits, key=_overlap_order):
         if hit.norm_start >= taken_until:
             chosen.append(hit)
             taken_until = hit.norm_end
         elif overlapped is not None:
             overlapped.append((watchlist, field, hit, chosen[-1]))
     return chosen
+
+
+def _overlap_order(hit: Hit) -> tuple[int, int, bool]:
+    return hit.norm_start, -hit.norm_end, getattr(hit.target, "negative", False)
 
 
 def _entity_of(hit: Hit) -> str:

@@ -16,8 +16,12 @@ __all__ = [
     "acronym_form",
     "has_word_char",
     "is_arabic_letter",
+    "name_variants",
     "phrase_key",
 ]
+
+# At most this many spellings are made of one name by abbreviations and optional words.
+MAX_NAME_VARIANTS = 64
 
 _SPACES = re.compile(r"\s+")
 
@@ -56,3 +60,28 @@ def is_arabic_letter(char: str) -> bool:
     return (
         "\u0620" <= char <= "\u064a" or "\u066e" <= char <= "\u06d3" or "\u06fa" <= char <= "\u06ff"
     )
+
+
+def name_variants(
+    key: str, abbreviations: dict[str, tuple[str, ...]], optional: frozenset[str]
+) -> list[str]:
+    """The other spellings of a name key (``phrase_key`` form) that a watchlist's
+    ``abbreviations`` (word key -> variant keys) and ``optional_words`` (keys; never the
+    first or last word) allow, without the key itself."""
+    words = key.split(" ")
+    if len(words) < 2 or not any(w in abbreviations or w in optional for w in words):
+        return []
+    choices: list[tuple[str, ...]] = []
+    for position, word in enumerate(words):
+        options = (word, *abbreviations.get(word, ()))
+        if word in optional and 0 < position < len(words) - 1:
+            options += ("",)
+        choices.append(options)
+    found: dict[str, None] = {}
+    for combination in product(*choices):
+        variant = " ".join(word for word in combination if word)
+        if variant != key:
+            found[variant] = None
+        if len(found) >= MAX_NAME_VARIANTS:
+            break
+    return list(found)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import islice
 
@@ -21,11 +21,18 @@ from monitor.match.names import (
     LONGEST_ARABIC_PREFIX,
     acronym_form,
     is_arabic_letter,
+    name_variants,
     phrase_key,
 )
 from monitor.match.rules import WordSpan, rule_phrases
 from monitor.match.watchlist import Watchlist
-from monitor.text import NormalizedText, html_to_text, is_word_char, normalize_text
+from monitor.text import (
+    NormalizedText,
+    decode_leftover_entities,
+    html_to_text,
+    is_word_char,
+    normalize_text,
+)
 
 __all__ = ["FieldScan", "Hit", "NameTarget", "PatternIndex", "PhraseTarget", "Rejection"]
 
@@ -38,7 +45,15 @@ class NameTarget:
 
     ``case_form`` is set for acronyms: the surface must equal it with case kept.
     ``article_contracted``: the key is an ال-name without its article, valid only after لل.
-    ``conditional``: a conditional acronym, kept only with its entity's article words.
+    ``conditional``: a conditional acronym, kept only with its entity's article words;
+    ``conditional_name``: a conditional name, likewise.
+    ``ambiguous``: one of the entity's ``ambiguous_names`` (dropped with its article words).
+    ``negative``: a ``not_names`` entry: it takes part in overlaps (consumes its span) and
+    is never a mention.
+    ``proper``: a name of a ``proper_noun`` entity: not a mention when written with a
+    lower-case initial in a field that has upper-case letters.
+    ``one_case``: an acronym that, in a field written in one case, counts whatever its case
+    (``one_case_acronyms``); ``uncased`` marks such a hit (kept only with the entity's words).
     """
 
     watchlist: int
@@ -46,6 +61,12 @@ class NameTarget:
     case_form: str | None = None
     article_contracted: bool = False
     conditional: bool = False
+    conditional_name: bool = False
+    ambiguous: bool = False
+    negative: bool = False
+    proper: bool = False
+    one_case: bool = False
+    uncased: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +97,8 @@ class Hit:
 class Rejection:
     """A name the automaton found that is no mention (recorded only when asked): ``reason``
     is ``inside_word`` (part of a longer word), ``arabic_prefix`` (joined to letters that are
-    no Arabic prefix) or ``acronym_case`` (an acronym written in another case)."""
+    no Arabic prefix), ``acronym_case`` (an acronym written in another case) or
+    ``lower_case`` (a proper noun written in lower case in a field that has capitals)."""
 
     target: NameTarget
     start: int
@@ -207,18 +229,56 @@ class PatternIndex:
             targets.setdefault(key, {})[target] = None
 
         for index, watchlist in enumerate(watchlists):
+            abbreviations = {
+                phrase_key(word): tuple(phrase_key(v) for v in variants)
+                for word, variants in watchlist.abbreviations
+            }
+            optional = frozenset(phrase_key(word) for word in watchlist.optional_words)
+            expand = bool(abbreviations or optional)
+
+            def add_name(key: str, target: NameTarget) -> None:
+                add(key, target)
+                if _contractible(key):
+                    add(key[2:], replace(target, article_contracted=True))
+
             for entity in watchlist.entities:
+                proper = entity.proper_noun
+                name_target = NameTarget(index, entity.id, proper=proper)
                 for name in entity.names:
                     key = phrase_key(name)
-                    add(key, NameTarget(index, entity.id))
+                    add(key, name_target)
                     if _contractible(key):
-                        add(key[2:], NameTarget(index, entity.id, article_contracted=True))
+                        add(key[2:], replace(name_target, article_contracted=True))
+                    if expand:
+                        for variant in name_variants(key, abbreviations, optional):
+                            add_name(variant, name_target)
+                if entity.conditional_names is not None:
+                    for name in entity.conditional_names.names:
+                        target = NameTarget(index, entity.id, proper=proper, conditional_name=True)
+                        add_name(phrase_key(name), target)
+                if entity.ambiguous_names is not None:
+                    for name in entity.ambiguous_names.names:
+                        target = NameTarget(index, entity.id, proper=proper, ambiguous=True)
+                        add_name(phrase_key(name), target)
+                        for variant in name_variants(phrase_key(name), abbreviations, optional):
+                            add_name(variant, target)
+                if entity.derived_forms is not None:
+                    for word in entity.derived_forms.words():
+                        add_name(phrase_key(word), NameTarget(index, entity.id))
+                for name in entity.not_names:
+                    add_name(phrase_key(name), NameTarget(index, entity.id, negative=True))
+                one_case = bool(entity.one_case_acronyms)
                 for acronym in entity.acronyms:
-                    add(phrase_key(acronym), NameTarget(index, entity.id, acronym_form(acronym)))
+                    target = NameTarget(index, entity.id, acronym_form(acronym), one_case=one_case)
+                    add(phrase_key(acronym), target)
                 if entity.conditional_acronyms is not None:
                     for acronym in entity.conditional_acronyms.acronyms:
                         target = NameTarget(
-                            index, entity.id, acronym_form(acronym), conditional=True
+                            index,
+                            entity.id,
+                            acronym_form(acronym),
+                            conditional=True,
+                            one_case=one_case,
                         )
                         add(phrase_key(acronym), target)
                 for phrase in entity.context_phrases():
@@ -247,7 +307,7 @@ class PatternIndex:
         truncated = len(fragment) > MAX_FIELD_HTML_CHARS
         if truncated:
             fragment = _cut_html(fragment, MAX_FIELD_HTML_CHARS)
-        plain = html_to_text(fragment)
+        plain = decode_leftover_entities(html_to_text(fragment))
         if len(plain) > MAX_FIELD_CHARS:
             truncated = True
             plain = _cut_text(plain, MAX_FIELD_CHARS)
@@ -318,17 +378,38 @@ class PatternIndex:
                 if prefix not in ARABIC_PREFIXES_BEFORE_ARTICLE:
                     continue  # the article-less key of a name that needs لل before it
             elif prefix is not None and prefix not in ARABIC_PREFIXES:
-                if rejected is not None and isinstance(target, NameTarget):
+                if rejected is not None and isinstance(target, NameTarget) and not target.negative:
                     rejected.append(Rejection(target, start, end, "arabic_prefix"))
                 continue
             if isinstance(target, PhraseTarget):
                 phrases.append(Hit(target, begin, stop, start, end))
                 continue
             if target.case_form is not None and acronym_form(plain[start:end]) != target.case_form:
-                if rejected is not None:
+                if target.one_case and _one_case(plain):
+                    # No case in the field to tell an acronym from a word: context decides.
+                    uncased = replace(target, case_form=None, uncased=True)
+                    names.append(Hit(uncased, begin, stop, start, end))
+                elif rejected is not None:
                     rejected.append(Rejection(target, start, end, "acronym_case"))
                 continue
+            if target.proper and plain[start].islower() and not _all_lower(plain):
+                if rejected is not None:
+                    rejected.append(Rejection(target, start, end, "lower_case"))
+                continue
             names.append(Hit(target, begin, stop, start, end))
+
+
+def _all_lower(plain: str) -> bool:
+    """No upper-case letter in the field (and some lower-case one): a lower-case headline.
+    Asked only about a proper noun written in lower case, which is rare."""
+    return plain == plain.lower() != plain.upper()
+
+
+def _one_case(plain: str) -> bool:
+    """The field is written in one case (all lower or all upper). Asked only about an
+    acronym found in another case, which is rare."""
+    lower, upper = plain.lower(), plain.upper()
+    return lower != upper and plain in (lower, upper)
 
 
 def _reject(
@@ -341,7 +422,7 @@ def _reject(
 ) -> None:
     start, end = normalized.source_span(begin, stop)
     for target in targets:
-        if isinstance(target, NameTarget) and not target.article_contracted:
+        if isinstance(target, NameTarget) and not (target.article_contracted or target.negative):
             rejected.append(Rejection(target, start, end, reason))
 
 

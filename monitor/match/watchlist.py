@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,10 @@ from monitor.yamllines import (
 
 __all__ = [
     "ENTITY_KINDS",
+    "AmbiguousNames",
     "ConditionalAcronyms",
+    "ConditionalNames",
+    "DerivedForms",
     "Entity",
     "Example",
     "Examples",
@@ -85,6 +89,64 @@ class ConditionalAcronyms:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionalNames:
+    """Names counted only in an article that also has one of ``if_in_article`` (the Greek
+    "Τρίπολη" is the Libyan capital only in an article about Libya)."""
+
+    names: tuple[str, ...]
+    if_in_article: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AmbiguousNames:
+    """Names that also name something else: dropped in an article that has one of
+    ``exclude_if_in_article``, unless it also has one of ``unless_in_article`` (the French
+    "gouvernement d'union nationale" is the GNA, but the GNU in an article on Dbeibah)."""
+
+    names: tuple[str, ...]
+    exclude_if_in_article: tuple[str, ...]
+    unless_in_article: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedForms:
+    """Words built on a name: each stem followed by each suffix (listed per language), one
+    word ("Haftarist", "haftariste", "хафтаровцы"). A suffix is only joined to a stem that
+    ends in a letter of its script."""
+
+    stems: tuple[str, ...]
+    suffixes: tuple[tuple[str, tuple[str, ...]], ...]  # (language, suffixes)
+    prefixes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (language, prefixes)
+
+    def words(self) -> tuple[str, ...]:
+        """Every derived word: stem + suffix, and prefix + stem (+ suffix), each part joined
+        only to a part of its script."""
+        found: dict[str, None] = {}
+        for stem in self.stems:
+            for _, suffixes in self.suffixes:
+                for suffix in suffixes:
+                    if _same_script(stem[-1:], suffix[:1]):
+                        found[stem + suffix] = None
+        for prefix in (p for _, prefixes in self.prefixes for p in prefixes):
+            for word in [*self.stems, *found]:
+                if _same_script(prefix[-1:], word[:1]):
+                    found[prefix + word.lower()] = None
+        return tuple(found)
+
+
+def _script(char: str) -> str:
+    """A coarse script name of a letter (the first word of its Unicode name)."""
+    try:
+        return unicodedata.name(char).split(" ", 1)[0]
+    except ValueError:
+        return ""
+
+
+def _same_script(first: str, second: str) -> bool:
+    return bool(first) and bool(second) and _script(first) == _script(second)
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     """A named actor or place and the context rules that drop a mention in another sense."""
 
@@ -101,6 +163,14 @@ class Entity:
     require_near: Proximity | None = None
     require_in_article: tuple[str, ...] = ()
     examples: Examples = Examples()
+    not_names: tuple[str, ...] = ()
+    derived_forms: DerivedForms | None = None
+    conditional_names: ConditionalNames | None = None
+    ambiguous_names: AmbiguousNames | None = None
+    exclude_if_followed_by: Proximity | None = None
+    exclude_if_preceded_by: Proximity | None = None
+    proper_noun: bool = False
+    one_case_acronyms: tuple[str, ...] = ()
 
     def context_phrases(self) -> tuple[str, ...]:
         """Every phrase the context rules look for."""
@@ -112,7 +182,19 @@ class Entity:
         ]
         if self.conditional_acronyms is not None:
             phrases.extend(self.conditional_acronyms.if_in_article)
-        for proximity in (self.keep_if_near, self.exclude_if_near, self.require_near):
+        if self.conditional_names is not None:
+            phrases.extend(self.conditional_names.if_in_article)
+        if self.ambiguous_names is not None:
+            phrases.extend(self.ambiguous_names.exclude_if_in_article)
+            phrases.extend(self.ambiguous_names.unless_in_article)
+        phrases.extend(self.one_case_acronyms)
+        for proximity in (
+            self.keep_if_near,
+            self.exclude_if_near,
+            self.require_near,
+            self.exclude_if_followed_by,
+            self.exclude_if_preceded_by,
+        ):
             if proximity is not None:
                 phrases.extend(proximity.words)
         return tuple(phrases)
@@ -139,6 +221,10 @@ class Watchlist:
     excerpt_chars: int | None = None
     description: str = ""
     source: str = "<watchlist>"
+    # Headline abbreviations: a word of a name (key, as written in names) may also be
+    # written as any of its variants; an optional word may be left out.
+    abbreviations: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    optional_words: tuple[str, ...] = ()
 
 
 # --- the YAML schema (pydantic at the config edge) -------------------------------------
@@ -146,6 +232,15 @@ class Watchlist:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flatten_lists(cls, value: object) -> object:
+        # A list may hold other lists, so that a list named with a YAML anchor can be reused
+        # and extended: `if_in_article: [*libya_words, ENL]`.
+        if isinstance(value, list) and any(isinstance(item, list) for item in value):
+            return [x for item in value for x in (item if isinstance(item, list) else [item])]
+        return value
 
 
 class _ProximityModel(_Strict):
@@ -160,8 +255,8 @@ class _ExampleModel(_Strict):
 
 
 class _ExamplesModel(_Strict):
-    match: list[_ExampleModel] = []
-    no_match: list[_ExampleModel] = []
+    match: list[_ExampleModel] = Field(default_factory=list)
+    no_match: list[_ExampleModel] = Field(default_factory=list)
 
     @field_validator("match", "no_match", mode="before")
     @classmethod
@@ -177,28 +272,63 @@ class _ConditionalAcronymsModel(_Strict):
     if_in_article: list[str] = Field(min_length=1)
 
 
+class _ConditionalNamesModel(_Strict):
+    names: list[str] = Field(min_length=1)
+    if_in_article: list[str] = Field(min_length=1)
+
+
+class _AmbiguousNamesModel(_Strict):
+    names: list[str] = Field(min_length=1)
+    exclude_if_in_article: list[str] = Field(min_length=1)
+    unless_in_article: list[str] = Field(default_factory=list)
+
+
+class _DerivedFormsModel(_Strict):
+    stems: list[str] = Field(min_length=1)
+    suffixes: dict[str, list[str]] = Field(min_length=1)
+    prefixes: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class _NamesakesModel(_Strict):
+    given_names: list[str] = Field(min_length=1)
+    surnames: list[str] = Field(min_length=1)
+
+
+class _OneCaseModel(_Strict):
+    if_in_article: list[str] = Field(min_length=1)
+
+
 class _EntityModel(_Strict):
     id: str
     kind: Literal["person", "organization", "place", "group", "event", "topic", "other"] = "other"
     description: str = ""
-    names: list[str] = []
-    acronyms: list[str] = []
+    names: list[str] = Field(default_factory=list)
+    acronyms: list[str] = Field(default_factory=list)
     conditional_acronyms: _ConditionalAcronymsModel | None = None
-    exclude_phrases: list[str] = []
+    exclude_phrases: list[str] = Field(default_factory=list)
     keep_if_near: _ProximityModel | None = None
     exclude_if_near: _ProximityModel | None = None
-    exclude_if_in_article: list[str] = []
-    unless_in_article: list[str] = []
+    exclude_if_in_article: list[str] = Field(default_factory=list)
+    unless_in_article: list[str] = Field(default_factory=list)
     require_near: _ProximityModel | None = None
-    require_in_article: list[str] = []
-    examples: _ExamplesModel = _ExamplesModel()
+    require_in_article: list[str] = Field(default_factory=list)
+    not_names: list[str] = Field(default_factory=list)
+    namesakes: _NamesakesModel | None = None
+    derived_forms: _DerivedFormsModel | None = None
+    conditional_names: _ConditionalNamesModel | None = None
+    ambiguous_names: _AmbiguousNamesModel | None = None
+    exclude_if_followed_by: _ProximityModel | None = None
+    exclude_if_preceded_by: _ProximityModel | None = None
+    proper_noun: bool = False
+    one_case_acronyms: _OneCaseModel | None = None
+    examples: _ExamplesModel = Field(default_factory=_ExamplesModel)
 
 
 class _RuleModel(_Strict):
     name: str = Field(min_length=1)
     expr: str
     description: str = ""
-    examples: _ExamplesModel = _ExamplesModel()
+    examples: _ExamplesModel = Field(default_factory=_ExamplesModel)
 
 
 class _WatchlistModel(_Strict):
@@ -207,7 +337,9 @@ class _WatchlistModel(_Strict):
     alert: Literal["any", "rules"] = "any"
     excerpt_chars: int | None = Field(default=None, ge=MIN_EXCERPT_CHARS)
     entities: list[_EntityModel] = Field(min_length=1)
-    rules: list[_RuleModel] = []
+    rules: list[_RuleModel] = Field(default_factory=list)
+    abbreviations: dict[str, list[str]] = Field(default_factory=dict)
+    optional_words: list[str] = Field(default_factory=list)
 
 
 # Allowed keys by the name of the mapping that holds them (for "unknown key" messages).
@@ -217,7 +349,14 @@ _KEYS_BY_PARENT: Mapping[str, tuple[str, ...]] = {
     "rules": tuple(_RuleModel.model_fields),
     "keep_if_near": tuple(_ProximityModel.model_fields),
     "conditional_acronyms": tuple(_ConditionalAcronymsModel.model_fields),
+    "conditional_names": tuple(_ConditionalNamesModel.model_fields),
+    "ambiguous_names": tuple(_AmbiguousNamesModel.model_fields),
+    "derived_forms": tuple(_DerivedFormsModel.model_fields),
+    "one_case_acronyms": tuple(_OneCaseModel.model_fields),
+    "namesakes": tuple(_NamesakesModel.model_fields),
     "exclude_if_near": tuple(_ProximityModel.model_fields),
+    "exclude_if_followed_by": tuple(_ProximityModel.model_fields),
+    "exclude_if_preceded_by": tuple(_ProximityModel.model_fields),
     "require_near": tuple(_ProximityModel.model_fields),
     "examples": tuple(_ExamplesModel.model_fields),
     "match": tuple(_ExampleModel.model_fields),
@@ -255,6 +394,8 @@ def _describe_error(error: ErrorDetails) -> str:
         return f"must be text, got {given!r}: write it as a quoted string"
     if kind == "list_type":
         return f"must be a list, got {given!r}: write [a, b] or one '- item' per line"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, got {given!r}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be a whole number, got {given!r}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
@@ -387,6 +528,23 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
     )
     if model.alert == "rules" and not model.rules:
         problems.append(f"{path}: alert: 'rules' needs at least one rule under `rules:`")
+    for word, variants in model.abbreviations.items():
+        if " " in word.strip() or not has_word_char(phrase_key(word)):
+            problems.append(
+                f"{path}: abbreviations.{word}: the key must be one word of a name "
+                "(e.g. Government): fix it"
+            )
+        for position, variant in enumerate(variants):
+            if not has_word_char(phrase_key(variant)):
+                problems.append(
+                    f"{path}: abbreviations.{word}[{position}]: {variant!r} has no letters or "
+                    "digits: remove it"
+                )
+    for position, word in enumerate(model.optional_words):
+        if " " in word.strip() or not has_word_char(phrase_key(word)):
+            problems.append(
+                f"{path}: optional_words[{position}]: {word!r} must be one word: fix it"
+            )
     if problems:
         raise ConfigError(problems)
     return Watchlist(
@@ -397,6 +555,10 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
         excerpt_chars=model.excerpt_chars,
         description=model.description,
         source=str(path),
+        abbreviations=tuple(
+            (word, tuple(variants)) for word, variants in model.abbreviations.items()
+        ),
+        optional_words=tuple(model.optional_words),
     )
 
 
@@ -437,11 +599,31 @@ def _partial(data: dict[object, object], path: Path) -> Watchlist | None:
     if not entities:
         return None
     name = data.get("name")
+    raw_abbreviations = data.get("abbreviations")
+    abbreviations = (
+        tuple(
+            (word, tuple(variants))
+            for word, variants in raw_abbreviations.items()
+            if isinstance(word, str)
+            and isinstance(variants, list)
+            and all(isinstance(v, str) for v in variants)
+        )
+        if isinstance(raw_abbreviations, dict)
+        else ()
+    )
+    raw_optional = data.get("optional_words")
+    optional = (
+        tuple(word for word in raw_optional if isinstance(word, str))
+        if isinstance(raw_optional, list)
+        else ()
+    )
     return Watchlist(
         name=name if isinstance(name, str) and name else path.stem,
         entities=tuple(entities),
         rules=tuple(rules),
         source=str(path),
+        abbreviations=abbreviations,
+        optional_words=optional,
     )
 
 
@@ -499,6 +681,59 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
     if model.conditional_acronyms is not None:
         lists["conditional_acronyms.acronyms"] = model.conditional_acronyms.acronyms
         lists["conditional_acronyms.if_in_article"] = model.conditional_acronyms.if_in_article
+    if model.conditional_names is not None:
+        lists["conditional_names.names"] = model.conditional_names.names
+        lists["conditional_names.if_in_article"] = model.conditional_names.if_in_article
+    if model.ambiguous_names is not None:
+        lists["ambiguous_names.names"] = model.ambiguous_names.names
+        lists["ambiguous_names.exclude_if_in_article"] = model.ambiguous_names.exclude_if_in_article
+        lists["ambiguous_names.unless_in_article"] = model.ambiguous_names.unless_in_article
+    if model.one_case_acronyms is not None:
+        lists["one_case_acronyms.if_in_article"] = model.one_case_acronyms.if_in_article
+        if not model.acronyms and model.conditional_acronyms is None:
+            problems.append(
+                f"{where}.one_case_acronyms: entity {model.id!r} has no acronyms: add "
+                "acronyms or remove it"
+            )
+    lists["not_names"] = model.not_names
+    not_names = list(model.not_names)
+    if model.namesakes is not None:
+        lists["namesakes.given_names"] = model.namesakes.given_names
+        lists["namesakes.surnames"] = model.namesakes.surnames
+        not_names += [
+            f"{given} {surname}"
+            for given in model.namesakes.given_names
+            for surname in model.namesakes.surnames
+            if _same_script(given.strip()[-1:], surname.strip()[:1])
+        ]
+    if model.derived_forms is not None:
+        lists["derived_forms.stems"] = model.derived_forms.stems
+        parts = [("suffixes", model.derived_forms.suffixes)]
+        parts.append(("prefixes", model.derived_forms.prefixes))
+        for part, by_language in parts:
+            for language, suffixes in by_language.items():
+                lists[f"derived_forms.{part}.{language}"] = suffixes
+                for position, suffix in enumerate(suffixes):
+                    if not suffix or not all(
+                        char.isalpha() or unicodedata.category(char).startswith("M")
+                        for char in suffix
+                    ):
+                        problems.append(
+                            f"{where}.derived_forms.{part}.{language}[{position}]: {suffix!r} "
+                            "must be letters only (no space, hyphen or apostrophe): fix it"
+                        )
+    own = {phrase_key(name) for name in model.names} if not_names else set()
+    for position, value in enumerate(not_names):
+        if phrase_key(value) in own:
+            field = (
+                f"not_names[{position}]"
+                if position < len(model.not_names)
+                else "namesakes.given_names"
+            )
+            problems.append(
+                f"{where}.{field}: {value!r} is also one of the entity's names: "
+                "remove it from one of the lists"
+            )
     if model.unless_in_article and not model.exclude_if_in_article:
         problems.append(
             f"{where}.unless_in_article: it only qualifies exclude_if_in_article, which "
@@ -508,6 +743,8 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         ("keep_if_near", model.keep_if_near),
         ("exclude_if_near", model.exclude_if_near),
         ("require_near", model.require_near),
+        ("exclude_if_followed_by", model.exclude_if_followed_by),
+        ("exclude_if_preceded_by", model.exclude_if_preceded_by),
     ):
         if proximity is not None:
             lists[f"{key}.words"] = proximity.words
@@ -538,6 +775,45 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         require_near=_build_proximity(model.require_near),
         require_in_article=tuple(model.require_in_article),
         examples=_build_examples(model.examples),
+        not_names=tuple(not_names),
+        derived_forms=(
+            None
+            if model.derived_forms is None
+            else DerivedForms(
+                tuple(model.derived_forms.stems),
+                tuple(
+                    (language, tuple(suffixes))
+                    for language, suffixes in model.derived_forms.suffixes.items()
+                ),
+                tuple(
+                    (language, tuple(prefixes))
+                    for language, prefixes in model.derived_forms.prefixes.items()
+                ),
+            )
+        ),
+        ambiguous_names=(
+            None
+            if model.ambiguous_names is None
+            else AmbiguousNames(
+                tuple(model.ambiguous_names.names),
+                tuple(model.ambiguous_names.exclude_if_in_article),
+                tuple(model.ambiguous_names.unless_in_article),
+            )
+        ),
+        conditional_names=(
+            None
+            if model.conditional_names is None
+            else ConditionalNames(
+                tuple(model.conditional_names.names),
+                tuple(model.conditional_names.if_in_article),
+            )
+        ),
+        exclude_if_followed_by=_build_proximity(model.exclude_if_followed_by),
+        exclude_if_preceded_by=_build_proximity(model.exclude_if_preceded_by),
+        proper_noun=model.proper_noun,
+        one_case_acronyms=(
+            () if model.one_case_acronyms is None else tuple(model.one_case_acronyms.if_in_article)
+        ),
     )
 
 
@@ -576,6 +852,16 @@ def _check_shared_names(
     owner: dict[str, tuple[str, str]] = {}
     for index, entity in entities:
         keyed = [(f"names[{i}]", phrase_key(n)) for i, n in enumerate(entity.names)]
+        if entity.conditional_names is not None:
+            keyed += [
+                (f"conditional_names.names[{i}]", phrase_key(n))
+                for i, n in enumerate(entity.conditional_names.names)
+            ]
+        if entity.ambiguous_names is not None:
+            keyed += [
+                (f"ambiguous_names.names[{i}]", phrase_key(n))
+                for i, n in enumerate(entity.ambiguous_names.names)
+            ]
         keyed += [(f"acronyms[{i}]", "\0" + acronym_form(a)) for i, a in enumerate(entity.acronyms)]
         if entity.conditional_acronyms is not None:
             keyed += [

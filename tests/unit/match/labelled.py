@@ -1,6 +1,8 @@
 """The hand-labelled evaluation set for the Libya watchlist: load it, run the matcher, score it.
 
 ``python -m tests.unit.match.labelled`` (from the repository root) prints the scores and every miss.
+The set is every ``*.jsonl`` under the folder, sub-folders included (``multi/`` holds the
+multilingual set with a ``class`` per line).
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 from monitor.match import Matcher, load_watchlist
 
 __all__ = [
+    "CLASSES",
     "ENTITIES",
+    "FIRST_LANGUAGES",
     "LABELLED_DIR",
     "LANGUAGES",
     "WATCHLIST",
@@ -35,10 +40,22 @@ WATCHLIST = REPO / "config" / "watchlists" / "libya.yaml"
 
 # The four entities every line labels; each is also the entity id in the watchlist.
 ENTITIES: tuple[str, ...] = ("haftar", "lna", "gna", "tripoli")
-LANGUAGES: tuple[str, ...] = ("en", "ar", "fr", "it")
+# The languages of the first set, then those added with the multilingual set.
+FIRST_LANGUAGES: tuple[str, ...] = ("en", "ar", "fr", "it")
+LANGUAGES: tuple[str, ...] = (*FIRST_LANGUAGES, "tr", "ru", "es", "pt", "de", "el", "nl", "pl")
+# What a line of the multilingual set tests (its optional "class").
+CLASSES: tuple[str, ...] = (
+    "language",
+    "derived",
+    "family",
+    "namesake",
+    "lowercase",
+    "abbreviation",
+    "entities",
+)
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")
 _REQUIRED_KEYS = frozenset({"id", "lang", "title", "summary", "expect"})
-_KNOWN_KEYS = _REQUIRED_KEYS | {"content", "note"}
+_KNOWN_KEYS = _REQUIRED_KEYS | {"content", "note", "class"}
 
 
 class LabelledSetError(ValueError):
@@ -55,6 +72,7 @@ class LabelledArticle:
     expect: Mapping[str, bool]
     note: str
     source: str  # "file.jsonl:line", for messages
+    klass: str = ""  # the line's "class" ("" in the first sets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +85,8 @@ class Miss:
     found: tuple[str, ...]  # "field: surface text" of each mention (empty for FN)
     title: str
     note: str
+    klass: str = ""
+    lang: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +118,7 @@ class Evaluation:
     by_language: Mapping[str, tuple[EntityScore, ...]]
     misses: tuple[Miss, ...]
     lines: int
+    by_class: Mapping[str, tuple[EntityScore, ...]] = dataclass_field(default_factory=dict)
 
     def below(self, threshold: float) -> list[str]:
         """Descriptions of every entity whose precision or recall is under ``threshold``."""
@@ -117,15 +138,23 @@ class Evaluation:
                 f"{score.entity:<9} {score.tp:>4} {score.fp:>4} {score.fn:>4} {score.tn:>4} "
                 f"{score.precision:>6.3f} {score.recall:>6.3f}"
             )
-        rows.append("")
-        rows.append("precision / recall per language:")
-        rows.append(f"{'entity':<9} " + " ".join(f"{lang:>11}" for lang in self.by_language))
-        for index, entity in enumerate(ENTITIES):
-            cells = [
-                f"{scores[index].precision:.2f}/{scores[index].recall:.2f}".rjust(11)
-                for scores in self.by_language.values()
-            ]
-            rows.append(f"{entity:<9} " + " ".join(cells))
+        for title, table in (("language", self.by_language), ("class", self.by_class)):
+            if not table:
+                continue
+            rows.append("")
+            rows.append(f"precision / recall per {title}:")
+            rows.append(f"{'entity':<9} " + " ".join(f"{key:>12}" for key in table))
+            for index, entity in enumerate(ENTITIES):
+                cells = [
+                    f"{scores[index].precision:.2f}/{scores[index].recall:.2f}".rjust(12)
+                    for scores in table.values()
+                ]
+                rows.append(f"{entity:<9} " + " ".join(cells))
+            counts = {
+                key: scores[0].tp + scores[0].fp + scores[0].fn + scores[0].tn
+                for key, scores in table.items()
+            }
+            rows.append(f"{'lines':<9} " + " ".join(f"{n:>12}" for n in counts.values()))
         return "\n".join(rows)
 
     def misses_report(self) -> str:
@@ -135,18 +164,23 @@ class Evaluation:
         for miss in self.misses:
             found = f" matched {'; '.join(miss.found)}" if miss.found else ""
             note = f" -- {miss.note}" if miss.note else ""
+            where = "/".join(part for part in (miss.lang, miss.klass) if part)
             rows.append(
-                f"  {miss.article_id:<9} {miss.entity:<8} {miss.kind} {miss.title!r}{found}{note}"
+                f"  {miss.article_id:<9} {where:<16} {miss.entity:<8} {miss.kind} "
+                f"{miss.title!r}{found}{note}"
             )
         return "\n".join(rows)
 
 
-def load_labelled(directory: Path = LABELLED_DIR) -> list[LabelledArticle]:
-    """Every line of every ``*.jsonl`` file in ``directory`` (files in name order).
+def load_labelled(
+    directory: Path = LABELLED_DIR, *, recursive: bool = True
+) -> list[LabelledArticle]:
+    """Every line of every ``*.jsonl`` file in ``directory`` and its sub-folders (files in
+    path order).
 
     Raises LabelledSetError for a line that is not a JSON object of the documented shape.
     """
-    files = sorted(directory.glob("*.jsonl"))
+    files = sorted(directory.rglob("*.jsonl") if recursive else directory.glob("*.jsonl"))
     if not files:
         raise LabelledSetError(f"{directory}: no *.jsonl files")
     articles: list[LabelledArticle] = []
@@ -154,7 +188,8 @@ def load_labelled(directory: Path = LABELLED_DIR) -> list[LabelledArticle]:
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 if line.strip():
-                    articles.append(_parse_line(line, f"{path.name}:{number}"))
+                    name = path.relative_to(directory).as_posix()
+                    articles.append(_parse_line(line, f"{name}:{number}"))
     return articles
 
 
@@ -171,7 +206,7 @@ def _parse_line(line: str, source: str) -> LabelledArticle:
     unknown = raw.keys() - _KNOWN_KEYS
     if unknown:
         raise LabelledSetError(f"{source}: unknown keys {sorted(unknown)}")
-    for key in ("id", "lang", *TEXT_FIELDS, "note"):
+    for key in ("id", "lang", *TEXT_FIELDS, "note", "class"):
         if key in raw and not isinstance(raw[key], str):
             raise LabelledSetError(f"{source}: {key!r} must be a string")
     if raw["lang"] not in LANGUAGES:
@@ -181,6 +216,8 @@ def _parse_line(line: str, source: str) -> LabelledArticle:
         raise LabelledSetError(f"{source}: 'expect' must label exactly {list(ENTITIES)}")
     if not all(isinstance(value, bool) for value in expect.values()):
         raise LabelledSetError(f"{source}: every 'expect' value must be true or false")
+    if "class" in raw and raw["class"] not in CLASSES:
+        raise LabelledSetError(f"{source}: class {raw['class']!r} is not one of {CLASSES}")
     return LabelledArticle(
         id=raw["id"],
         lang=raw["lang"],
@@ -188,6 +225,7 @@ def _parse_line(line: str, source: str) -> LabelledArticle:
         expect={entity: expect[entity] for entity in ENTITIES},
         note=raw.get("note", ""),
         source=source,
+        klass=raw.get("class", ""),
     )
 
 
@@ -213,17 +251,28 @@ def evaluate(matcher: Matcher, articles: Sequence[LabelledArticle]) -> Evaluatio
                         found=predicted[entity],
                         title=article.fields.get("title", ""),
                         note=article.note,
+                        klass=article.klass,
+                        lang=article.lang,
                     )
                 )
+    present = {article.lang for article in articles}
     by_language = {
         lang: _scores(outcome for outcome in outcomes if outcome[0].lang == lang)
         for lang in LANGUAGES
+        if lang in present
+    }
+    classes = {article.klass for article in articles}
+    by_class = {
+        klass: _scores(outcome for outcome in outcomes if outcome[0].klass == klass)
+        for klass in CLASSES
+        if klass in classes
     }
     return Evaluation(
         scores=_scores(outcomes),
         by_language=by_language,
         misses=tuple(misses),
         lines=len(articles),
+        by_class=by_class,
     )
 
 

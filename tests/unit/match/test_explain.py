@@ -33,19 +33,24 @@ def test_each_context_rule_is_named(libya_matcher: Matcher) -> None:
     explanation = libya_matcher.explain(
         {
             "title": "Lna chief speaks",  # a conditional acronym in an article not about Libya
-            "content": "The LNA module of the receiver. Saddam Hussein ruled Iraq.",
+            "content": "The LNA module of the receiver.",
         }
     )
     decided = [(c.text, c.kept, c.decided_by) for c in explanation.candidates]
     assert decided == [
         ("Lna", False, "conditional_acronyms"),
         ("LNA", False, "exclude_phrases"),
-        ("Saddam", False, "require_near"),
     ]
-    assert explanation.candidates[2].reason == (
-        "dropped by require_near of saddam_haftar: none of 'Haftar', 'Hafter', 'Hifter', "
-        "'حفتر' within 1 word(s)"
-    )
+    elsewhere = libya_matcher.explain({"content": "The fair in Tripoli, Iowa."})
+    assert [(c.text, c.kept, c.decided_by, c.reason) for c in elsewhere.candidates] == [
+        (
+            "Tripoli",
+            False,
+            "exclude_if_followed_by",
+            "dropped by exclude_if_followed_by of tripoli: 'Iowa' (content 21-25) is 1 "
+            "word(s) after it (within 2)",
+        )
+    ]
     (libya,) = explanation.decisions
     assert (libya.alerts, libya.reason) == (False, "no mention survived and no rule holds")
 
@@ -73,6 +78,11 @@ def test_names_that_are_no_mentions(libya_matcher: Matcher) -> None:
             "Tripoli",
             "inside_word",
             "not a mention: 'Tripoli' is part of the longer word 'Tripolitania'",
+        ),
+        (
+            "Tripolitan",  # a derived form of tripoli (the city's people)
+            "inside_word",
+            "not a mention: 'Tripolitan' is part of the longer word 'Tripolitania'",
         ),
         ("lna", "inside_word", "not a mention: 'lna' is part of the longer word 'ulna'"),
         (

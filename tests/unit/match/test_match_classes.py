@@ -1,0 +1,546 @@
+"""The classes of the multilingual issue, each with positives and traps: the general
+watchlist features (on small watchlists of their own) and the shipped Libya list.
+
+Classes: languages and scripts, derived forms, family members and namesakes (a longer
+alias consumes its span), other places and things of the same name, abbreviations and
+one-case headlines, HTML entities."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.match import Matcher, Watchlist
+
+WriteWatchlist = Callable[..., Watchlist]
+
+
+def entities_in(matcher: Matcher, **fields: str) -> set[str]:
+    return {mention.entity for mention in matcher.match(fields).mentions}
+
+
+def found(watchlist: Watchlist, **fields: str) -> list[tuple[str, str]]:
+    return [(m.entity, m.text) for m in Matcher([watchlist]).match(fields).mentions]
+
+
+# --- languages and scripts ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Hafter'in güçleri Trablus'a ilerledi.", "haftar"),
+        ("HAFTER'İN güçleri geri çekildi.", "haftar"),
+        ("Trablus'ta çatışmalar başladı.", "tripoli"),
+        ("Libya Ulusal Ordusu'na bağlı birlikler.", "lna"),
+        ("Ulusal Mutabakat Hükümeti'nin askerleri.", "gna"),
+        ("Хафтар прибыл в Москву.", "haftar"),
+        ("Делегация Хафтара прибыла.", "haftar"),
+        ("Встреча с Хафтаром прошла.", "haftar"),
+        ("Представители Ливийской национальной армии.", "lna"),
+        ("Силы ЛНА продвинулись.", "lna"),
+        ("Правительством национального согласия руководил Сарадж.", "gna"),
+        ("Бои в Триполи продолжаются.", "tripoli"),
+        ("Combates en Trípoli.", "tripoli"),
+        ("El Ejército Nacional Libio avanzó.", "lna"),
+        ("O Governo de Acordo Nacional rejeitou.", "gna"),
+        ("Die Libyschen Nationalarmee unterstellten Milizen.", "lna"),
+        ("Haftars Truppen rückten vor.", "haftar"),
+        ("Ο Χαφτάρ επισκέφθηκε την Αθήνα.", "haftar"),
+        ("Ο Λιβυκός Εθνικός Στρατός προέλασε.", "lna"),
+        ("Η Κυβέρνηση Εθνικής Συμφωνίας αντέδρασε.", "gna"),
+    ],
+)
+def test_the_added_languages_name_the_entities(
+    libya_matcher: Matcher, text: str, entity: str
+) -> None:
+    assert entity in entities_in(libya_matcher, content=text)
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Lübnan'ın Trablus kentinde gösteriler.", "tripoli"),
+        ("Trablusşam'da gösteriler sürüyor.", "tripoli"),
+        ("Протесты в ливанском Триполи.", "tripoli"),
+        ("Νέα πλατεία στην Τρίπολη Αρκαδίας.", "tripoli"),
+        ("Νέα πλατεία εγκαινιάστηκε στην Τρίπολη.", "tripoli"),
+        ("Ulusal Birlik Hükümeti seçim tarihini açıkladı.", "gna"),
+        ("Правительство национального единства Ливии.", "gna"),
+        ("El Gobierno de Unidad Nacional de Libia.", "gna"),
+        ("Der Libanon: Proteste in Tripoli.", "tripoli"),
+    ],
+)
+def test_traps_in_the_added_languages(libya_matcher: Matcher, text: str, entity: str) -> None:
+    assert entity not in entities_in(libya_matcher, content=text)
+
+
+def test_a_conditional_name_counts_only_with_its_article_words(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            conditional_names: {names: [Τρίπολη], if_in_article: [Λιβύη]}
+        """
+    )
+    assert found(watchlist, content="Στην Τρίπολη, στη Λιβύη.") == [("tripoli", "Τρίπολη")]
+    assert found(watchlist, content="Στην Τρίπολη.") == []
+    assert found(watchlist, content="In Tripoli.") == [("tripoli", "Tripoli")]
+
+
+# --- derived forms ------------------------------------------------------------------------
+
+
+def test_derived_forms_join_each_suffix_of_the_stems_script(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: haftar
+            names: [Haftar]
+            derived_forms:
+              stems: [Haftar, Хафтар]
+              suffixes: {en: [ist, ists, ian], fr: [istes], ru: [овцы, а]}
+        """
+    )
+    assert watchlist.entities[0].derived_forms is not None
+    words = watchlist.entities[0].derived_forms.words()
+    assert "Haftarist" in words and "Хафтаровцы" in words
+    assert "Haftarовцы" not in words and "Хафтарist" not in words
+    for text in ("Haftarist", "haftaristes", "Haftarian", "хафтаровцы", "Хафтара", "pro-Haftar"):
+        assert found(watchlist, content=f"The {text} camp.") != [], text
+    for text in ("Haftaristic", "Haftarism", "Haftarova", "Haftarists'"):
+        surface = text.rstrip("'")
+        expected = surface in ("Haftarists",)
+        assert bool(found(watchlist, content=f"The {text} camp.")) == expected, text
+
+
+def test_derived_forms_are_opt_in(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist("entities: [{id: haftar, names: [Haftar]}]")
+    assert found(watchlist, content="Haftarist fighters.") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Haftarist fighters withdrew.",
+        "The Haftarian school of thought.",
+        "Les haftaristes ont perdu du terrain.",
+        "Le milizie haftariste avanzano.",
+        "Los haftaristas rechazaron la tregua.",
+        "Хафтаровцы отступили.",
+        "Hafterci güçler geri çekildi.",
+    ],
+)
+def test_libya_derived_forms_of_the_surname(libya_matcher: Matcher, text: str) -> None:
+    assert "haftar" in entities_in(libya_matcher, content=text)
+
+
+def test_a_derived_suffix_must_be_letters(write_watchlist: WriteWatchlist) -> None:
+    with pytest.raises(ConfigError, match=r"test\.yaml:\d+: entities\[0\]\.derived_forms"):
+        write_watchlist(
+            """
+            entities:
+              - id: haftar
+                names: [Haftar]
+                derived_forms: {stems: [Haftar], suffixes: {en: ["-ist"]}}
+            """
+        )
+
+
+# --- family members and namesakes: the longest alias wins its span -----------------------
+
+
+FAMILY = """
+entities:
+  - id: haftar
+    names: [Haftar, Khalifa Haftar]
+    not_names: [Siddiq Haftar]
+    namesakes: {given_names: [Ahmed, Sara], surnames: [Haftar]}
+  - id: saddam_haftar
+    names: [Saddam Haftar]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Saddam Haftar met officials.", [("saddam_haftar", "Saddam Haftar")]),
+        ("Siddiq Haftar met officials.", []),
+        ("Ahmed Haftar, a dentist, won an award.", []),
+        ("SARA HAFTAR won an award.", []),
+        (
+            "Saddam Haftar, son of Khalifa Haftar, met officials.",
+            [("saddam_haftar", "Saddam Haftar"), ("haftar", "Khalifa Haftar")],
+        ),
+        (
+            "Saddam Haftar spoke; Haftar's army stayed.",
+            [("saddam_haftar", "Saddam Haftar"), ("haftar", "Haftar")],
+        ),
+        ("Haftar's son Saddam met officials.", [("haftar", "Haftar")]),
+        ("Ahmed said Haftar would come.", [("haftar", "Haftar")]),
+    ],
+)
+def test_a_longer_alias_of_another_entity_or_not_names_consumes_the_span(
+    write_watchlist: WriteWatchlist, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert found(write_watchlist(FAMILY), content=text) == expected
+
+
+def test_a_not_name_is_never_reported_and_explain_names_it(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    explanation = Matcher([write_watchlist(FAMILY)]).explain(
+        {"content": "Siddiq Haftar met officials."}
+    )
+    (candidate,) = explanation.candidates
+    assert (candidate.entity, candidate.kept, candidate.decided_by) == ("haftar", False, "overlap")
+    assert "not_names entry of entity haftar" in candidate.reason
+
+
+def test_a_not_name_may_not_be_one_of_the_entitys_names(write_watchlist: WriteWatchlist) -> None:
+    with pytest.raises(ConfigError, match=r"entities\[0\]\.not_names\[0\]: 'Haftar' is also"):
+        write_watchlist("entities: [{id: haftar, names: [Haftar], not_names: [Haftar]}]")
+
+
+@pytest.mark.parametrize(
+    ("text", "haftar"),
+    [
+        ("Saddam Haftar met Italian officials.", False),
+        ("Khaled Haftar was promoted.", False),
+        ("Belgassem Haftar opened a bridge.", False),
+        ("صدام حفتر يزور أنقرة", False),
+        ("Саддам Хафтар прибыл в Рим.", False),
+        ("Ahmed Haftar, a shopkeeper in Benghazi, was robbed.", False),
+        ("Saddam Haftar, son of Khalifa Haftar, spoke.", True),
+        ("Hafter's son Saddam toured the oil fields.", True),
+        ("Saddam Haftar said the Haftar camp was united.", True),
+    ],
+)
+def test_libya_family_members(libya_matcher: Matcher, text: str, haftar: bool) -> None:
+    assert ("haftar" in entities_in(libya_matcher, content=text)) is haftar
+
+
+# --- other places and things with a watched name ------------------------------------------
+
+
+def test_exclude_if_followed_by_and_preceded_by_look_one_way(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            exclude_if_followed_by: {words: [Iowa, Shrine], within: 2}
+            exclude_if_preceded_by: {words: [Asteras], within: 1}
+        """
+    )
+    assert found(watchlist, content="Tripoli, Iowa.") == []
+    assert found(watchlist, content="Tripoli Shrine Temple.") == []
+    assert found(watchlist, content="Asteras Tripoli won.") == []
+    assert found(watchlist, content="From Iowa to Tripoli.") == [("tripoli", "Tripoli")]
+    assert found(watchlist, content="Tripoli beat Asteras.") == [("tripoli", "Tripoli")]
+
+
+def test_proper_noun_drops_the_lower_case_word_unless_the_field_is_all_lower(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    watchlist = write_watchlist("entities: [{id: tripoli, names: [Tripoli], proper_noun: true}]")
+    assert found(watchlist, content="Polish it with tripoli powder.") == []
+    assert found(watchlist, content="Clashes in Tripoli.") == [("tripoli", "Tripoli")]
+    assert found(watchlist, content="CLASHES IN TRIPOLI") == [("tripoli", "TRIPOLI")]
+    assert found(watchlist, title="clashes in tripoli") == [("tripoli", "tripoli")]
+    explanation = Matcher([watchlist]).explain({"content": "Polish it with tripoli."})
+    assert [c.decided_by for c in explanation.candidates] == ["lower_case"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The town council of Tripoli, Iowa, met on Tuesday.",
+        "Tripoli (Wisconsin) celebrated its centenary.",
+        "The Tripoli Shrine Temple hosted a circus.",
+        "Members of the Tripoli Rocketry Association launched a rocket.",
+        "Café Tripoli opened a second branch in Brooklyn.",
+        "Polish the brass with tripoli and a soft cloth.",
+        "Asteras Tripolis beat Olympiacos.",
+        "The amphibious assault ship USS Tripoli docked in Japan.",
+    ],
+)
+def test_libya_other_tripolis_are_not_the_capital(libya_matcher: Matcher, text: str) -> None:
+    assert "tripoli" not in entities_in(libya_matcher, content=text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Clashes broke out in Tripoli on Monday.",
+        "Al-Ittihad Tripoli won the Libyan league.",
+        "Flights from Tripoli, Libya, to Iowa resumed.",
+        "The Tripoli-based government rejected the plan.",
+    ],
+)
+def test_libya_tripoli_still_matches(libya_matcher: Matcher, text: str) -> None:
+    assert "tripoli" in entities_in(libya_matcher, content=text)
+
+
+# --- abbreviations and one-case headlines ---------------------------------------------------
+
+
+def test_abbreviations_and_optional_words_spell_names_otherwise(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    watchlist = write_watchlist(
+        """
+        abbreviations: {Government: [Govt, "Gov't"], National: [Natl, "Nat'l"]}
+        optional_words: [of]
+        entities:
+          - id: gna
+            names: [Government of National Accord]
+        """
+    )
+    for text in (
+        "Govt of Natl Accord",
+        "Gov't of Nat'l Accord",
+        "Government National Accord",
+        "Govt Natl Accord",
+    ):
+        assert found(watchlist, title=f"{text} retakes airport") == [("gna", text)], text
+    assert found(watchlist, title="Govt of Natl Unity") == []
+    assert found(watchlist, title="Government of Accord") == []
+
+
+def test_an_abbreviation_key_must_be_one_word(write_watchlist: WriteWatchlist) -> None:
+    with pytest.raises(ConfigError, match=r"test\.yaml: abbreviations\.National Army: .* one word"):
+        write_watchlist(
+            """
+            abbreviations: {National Army: [NA]}
+            entities: [{id: lna, names: [Libyan National Army]}]
+            """
+        )
+
+
+ONE_CASE = """
+entities:
+  - id: lna
+    names: [Libyan National Army]
+    acronyms: [LNA]
+    one_case_acronyms: {if_in_article: [Libya, Haftar]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"title": "haftar's lna takes sirte"}, ["lna"]),
+        ({"title": "lna advances", "content": "Fighting in Libya."}, ["lna"]),
+        ({"title": "why every radio needs an lna"}, []),
+        ({"title": "HAFTAR'S LNA TAKES SIRTE"}, ["LNA"]),
+        ({"content": "Haftar said the lna was ready."}, []),  # mixed case: case decides
+        ({"content": "Haftar said the LNA was ready."}, ["LNA"]),
+    ],
+)
+def test_in_a_one_case_field_acronyms_are_decided_by_context(
+    write_watchlist: WriteWatchlist, fields: dict[str, str], expected: list[str]
+) -> None:
+    assert [text for _, text in found(write_watchlist(ONE_CASE), **fields)] == expected
+
+
+def test_one_case_acronyms_explain_names_the_rule(write_watchlist: WriteWatchlist) -> None:
+    explanation = Matcher([write_watchlist(ONE_CASE)]).explain({"title": "an lna for radios"})
+    assert [(c.text, c.kept, c.decided_by) for c in explanation.candidates] == [
+        ("lna", False, "one_case_acronyms")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("title", "entity"),
+    [
+        ("Libyan Natl Army claims Sirte", "lna"),
+        ("Libyan Nat'l Army pulls back", "lna"),
+        ("Govt of Natl Accord retakes airport", "gna"),
+        ("Government National Accord forces advance", "gna"),
+        ("libya: gna forces retake tripoli airport", "gna"),
+        ("haftar's lna pushes toward sirte", "lna"),
+        ("L.N.A. and G.N.A. sign truce in Geneva", "lna"),
+        ("L.N.A. and G.N.A. sign truce in Geneva", "gna"),
+        ("clashes resume in tripoli", "tripoli"),
+    ],
+)
+def test_libya_abbreviations_and_lower_case_headlines(
+    libya_matcher: Matcher, title: str, entity: str
+) -> None:
+    assert entity in entities_in(libya_matcher, title=title)
+
+
+@pytest.mark.parametrize(
+    ("title", "entity"),
+    [
+        ("why every radio needs an lna", "lna"),
+        ("gan models draw faces", "gna"),
+        ("the gna reporter in accra", "gna"),
+        ("GUN CONTROL BILL PASSES SENATE", "gna"),
+    ],
+)
+def test_libya_one_case_traps(libya_matcher: Matcher, title: str, entity: str) -> None:
+    assert entity not in entities_in(libya_matcher, title=title)
+
+
+# --- HTML entities ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Haftar&#39;s forces enter Tripoli",
+        "Haftar&#x27;s forces enter Tripoli",
+        "Haftar&rsquo;s forces enter Tripoli",
+        "Haftar&amp;#39;s forces enter Tripoli",
+        "Haftar&amp;amp;#39;s forces enter Tripoli",
+        "&quot;Haftar&quot; forces enter &amp;quot;Tripoli&amp;quot;",
+        "Haftar&nbsp;forces enter Tripoli",
+        "Haftar&amp;nbsp;forces enter Tripoli",
+        "Haftar&amp;#39s forces enter Tripoli",
+        "Haftar&#39s forces enter Tripoli",
+    ],
+)
+def test_escaped_titles_match_like_plain_text(libya_matcher: Matcher, title: str) -> None:
+    result = libya_matcher.match({"title": title})
+    assert [m.entity for m in result.mentions] == ["haftar", "tripoli"]
+    assert [m.text for m in result.mentions] == ["Haftar", "Tripoli"]
+
+
+def test_a_double_escaped_entity_in_a_name_matches(libya_matcher: Matcher) -> None:
+    title = html.escape("Gouvernement d&#39;union nationale", quote=False)
+    assert entities_in(libya_matcher, title=title) == {"gna"}
+    assert entities_in(libya_matcher, title="Trablus&amp;#39;ta çatışma") == {"tripoli"}
+
+
+def test_text_that_only_looks_like_an_entity_stays(libya_matcher: Matcher) -> None:
+    result = libya_matcher.match({"title": "Haftar &amp;nope; and &amp;x123; Tripoli"})
+    assert [m.text for m in result.mentions] == ["Haftar", "Tripoli"]
+    assert result.excerpts[0].text == "Haftar &nope; and &x123; Tripoli"
+
+
+# --- errors in the new keys name the file and the field ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entity", "message"),
+    [
+        ("proper_noun: maybe", r"entities\[0\]\.proper_noun: must be true or false"),
+        (
+            "exclude_if_followd_by: {words: [Iowa], within: 2}",
+            r"unknown key 'exclude_if_followd_by': did you mean 'exclude_if_followed_by'",
+        ),
+        ("derived_forms: {stems: [Haftar]}", r"entities\[0\]\.derived_forms\.suffixes: required"),
+        (
+            "namesakes: {given_names: [Ahmed], surname: [Haftar]}",
+            r"unknown key 'surname': did you mean 'surnames'",
+        ),
+        ("one_case_acronyms: {if_in_article: [Libya]}", r"one_case_acronyms: .* no acronyms"),
+        (
+            "conditional_names: {names: [Τρίπολη]}",
+            r"entities\[0\]\.conditional_names\.if_in_article: required",
+        ),
+    ],
+)
+def test_errors_in_the_new_keys_name_file_and_field(
+    write_watchlist: WriteWatchlist, entity: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"test\.yaml:\d+: .*{message}"):
+        write_watchlist(f"entities:\n  - id: haftar\n    names: [Haftar]\n    {entity}\n")
+
+
+# --- ambiguous names and derived prefixes ---------------------------------------------------
+
+
+def test_ambiguous_names_drop_with_their_article_words(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: gna
+            names: [Government of National Accord]
+            ambiguous_names:
+              names: [Gouvernement d'union nationale]
+              exclude_if_in_article: [Dbeibah]
+              unless_in_article: [Sarraj]
+        """
+    )
+    title = "Le gouvernement d'union nationale fixe un calendrier"
+    assert found(watchlist, title=title) == [("gna", "gouvernement d'union nationale")]
+    assert found(watchlist, title=title, summary="Dbeibah propose des élections.") == []
+    assert found(watchlist, title=title, summary="Dbeibah et Sarraj.") != []
+    assert found(watchlist, title="Government of National Accord", summary="Dbeibah.") != []
+    explanation = Matcher([watchlist]).explain({"title": title, "summary": "Dbeibah."})
+    (candidate,) = explanation.candidates
+    assert candidate.decided_by == "ambiguous_names"
+    assert "the article has 'Dbeibah' and none of 'Sarraj'" in candidate.reason
+
+
+def test_derived_prefixes_join_stems_and_derived_words(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: haftar
+            names: [Haftar]
+            derived_forms:
+              stems: [Haftar, Хафтар]
+              suffixes: {es: [istas], ru: [овская]}
+              prefixes: {es: [anti], ru: [анти]}
+        """
+    )
+    for text in ("antihaftaristas", "Antihaftar", "антихафтаровская", "haftaristas"):
+        assert found(watchlist, content=f"Los {text} marcharon.") != [], text
+    assert found(watchlist, content="Los antihaftarismos.") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "gna"),
+    [
+        (
+            {
+                "title": "Le gouvernement d'union nationale libyen (GUN) fixe un calendrier",
+                "summary": "Le GUN d'Abdelhamid Dbeibah propose des élections.",
+            },
+            False,
+        ),
+        (
+            {
+                "title": "Le GUN repousse les forces de Haftar",
+                "summary": "Le gouvernement d'union nationale de Fayez al-Sarraj.",
+            },
+            True,
+        ),
+        ({"title": "Le GUN reprend l'aéroport"}, True),
+    ],
+)
+def test_libya_french_gun_is_the_gna_unless_about_dbeibah(
+    libya_matcher: Matcher, fields: dict[str, str], gna: bool
+) -> None:
+    assert ("gna" in entities_in(libya_matcher, **fields)) is gna
+
+
+def test_a_list_may_reuse_an_anchored_list(write_watchlist: WriteWatchlist) -> None:
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            acronyms: [LNA]
+            one_case_acronyms: {if_in_article: &libya [Libya, Libyan]}
+            conditional_acronyms: {acronyms: [ENL], if_in_article: [*libya, GAN]}
+        """
+    )
+    (entity,) = watchlist.entities
+    assert entity.conditional_acronyms is not None
+    assert entity.conditional_acronyms.if_in_article == ("Libya", "Libyan", "GAN")
+    assert found(watchlist, content="GAN e ENL assinam.") == [("lna", "ENL")]
+    assert found(watchlist, content="A ENL de Colombia.") == []
