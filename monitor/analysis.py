@@ -188,8 +188,11 @@ class Analyser:
             if self._pool is None:
                 self._pool = self._new_pool()
             pool = self._pool
-            work = loop.run_in_executor(pool, _analyse_in_worker, body, url, content_type, folder)
             try:
+                # Submitting raises too when the pool broke since (a worker just died).
+                work = loop.run_in_executor(
+                    pool, _analyse_in_worker, body, url, content_type, folder
+                )
                 path = await asyncio.wait_for(work, self.deadline)
             except BrokenProcessPool:
                 self._discard(pool, "a parsing worker died; starting new workers")
