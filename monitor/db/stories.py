@@ -113,11 +113,22 @@ class _Stored:
     signature: Signature
 
 
-_BAND_HITS = (
-    select(story_bands.c.key, story_bands.c.article_id)
+# The latest PER_KEY articles of each key: a key shared by hundreds of articles (a story
+# carried everywhere, or stock wording) names its story through its latest members.
+PER_KEY = 8
+_RANKED = (
+    select(
+        story_bands.c.key,
+        story_bands.c.article_id,
+        func.row_number()
+        .over(partition_by=story_bands.c.key, order_by=story_bands.c.article_id.desc())
+        .label("rank"),
+    )
     .where(story_bands.c.key.in_(bindparam("keys", expanding=True)))
     .where(story_bands.c.at.between(bindparam("low"), bindparam("high")))
+    .subquery()
 )
+_BAND_HITS = select(_RANKED.c.key, _RANKED.c.article_id).where(_RANKED.c.rank <= PER_KEY)
 _SIGNATURES = select(
     story_signatures.c.article_id,
     story_signatures.c.story_id,
@@ -307,9 +318,34 @@ def assign_stories(
         stored[item.article_id] = _Stored(story_id, item.at, sig)
         assigned.append(story_id)
     conn.execute(story_signatures.insert(), signature_rows)
-    if band_rows:
-        conn.execute(story_bands.insert(), band_rows)
+    _insert_bands(conn, band_rows)
     return assigned
+
+
+def _insert_bands(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """42 rows per article: the DB-API's executemany with values converted once per article
+    (``conn.execute`` would convert both datetimes of every row, which was most of the cost
+    of storing an article's story)."""
+    if not rows:
+        return
+    compiled = story_bands.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    convert = story_bands.c.at.type._cached_bind_processor(conn.dialect)  # noqa: SLF001
+    converted: dict[object, object] = {}
+
+    def value(row: dict[str, object], key: str) -> object:
+        raw = row[key]
+        if key not in ("at", "fetched_at") or convert is None:
+            return raw
+        if raw not in converted:
+            converted[raw] = convert(raw)
+        return converted[raw]
+
+    if compiled.positional:
+        order = compiled.positiontup or []
+        params: list[object] = [tuple(value(row, key) for key in order) for row in rows]
+    else:
+        params = [{key: value(row, key) for key in row} for row in rows]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def prune_bands(conn: Connection, before: datetime) -> int:
