@@ -282,7 +282,7 @@ class Outbox:
             return
         now = self.runtime.clock()
         end = period_end(now, every=config.every, at=config.at)
-        start = previous_period_end(end, every=config.every, at=config.at)
+        start = previous_period_end(end, every=config.every)
         made = await self.runtime.store.make_digest(sink, start=start, end=end, now=now)
         if made:
             log.info(

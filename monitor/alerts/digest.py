@@ -42,7 +42,7 @@ def period_end(now: datetime, *, every: timedelta | None, at: str | None) -> dat
     return today if today <= now else today - timedelta(days=1)
 
 
-def previous_period_end(end: datetime, *, every: timedelta | None, at: str | None) -> datetime:
+def previous_period_end(end: datetime, *, every: timedelta | None) -> datetime:
     """The period end before ``end`` (the start of the period that ends at ``end``)."""
     return end - every if every is not None else end - timedelta(days=1)
 

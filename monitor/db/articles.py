@@ -7,13 +7,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from monitor.alerts.payload import ArticleRef
 from monitor.db import stories as story_queries
 from monitor.db.schema import articles, deliveries, matches, sources
 from monitor.match import WatchlistMatch
 from monitor.stories import Signature, signature
+from monitor.text import html_to_text
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,19 @@ class StoredArticle:
     content: str
     published_at: datetime | None
     fetched_at: datetime
+
+
+def article_ref(row: Mapping[Any, Any]) -> ArticleRef:
+    """The article an alert is about, from a row with ``article_id``, ``title``, ``url``,
+    ``published_at``, ``source_name`` and ``source_url`` (stored fields are HTML)."""
+    return ArticleRef(
+        id=row["article_id"],
+        title=html_to_text(row["title"]),
+        url=row["url"],
+        published=row["published_at"],
+        source_name=row["source_name"],
+        source_url=row["source_url"],
+    )
 
 
 @dataclass(frozen=True)

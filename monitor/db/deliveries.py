@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, update
 
 from monitor.alerts.digest import Digest
-from monitor.alerts.payload import ArticleRef, StoryRef
+from monitor.alerts.payload import StoryRef
 from monitor.alerts.record import Alert, match_from_json
+from monitor.db.articles import article_ref
 from monitor.db.digests import load_digest
 from monitor.db.schema import (
     articles,
@@ -22,7 +23,6 @@ from monitor.db.schema import (
     story_signatures,
 )
 from monitor.db.stories import story_refs
-from monitor.text import html_to_text
 
 
 @dataclass(frozen=True)
@@ -174,14 +174,7 @@ def _due_delivery(row: object, refs: Mapping[int, StoryRef]) -> DueDelivery:
     except (ValueError, AttributeError) as error:
         problem = f"the stored match cannot be read: {error}"
         return DueDelivery(m["id"], m["sink"], m["attempts"], None, problem)
-    article = ArticleRef(
-        id=m["article_id"],
-        title=html_to_text(m["title"]),  # stored fields are HTML fragments
-        url=m["url"],
-        published=m["published_at"],
-        source_name=m["source_name"],
-        source_url=m["source_url"],
-    )
+    article = article_ref(m)
     changes = m["changes"] if isinstance(m["changes"], Mapping) else None
     alert = Alert(
         match=match,

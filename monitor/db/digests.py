@@ -10,11 +10,10 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from monitor.alerts.digest import Digest, DigestStory, best_excerpt
-from monitor.alerts.payload import ArticleRef
 from monitor.alerts.record import match_from_json
+from monitor.db.articles import article_ref
 from monitor.db.schema import articles, deliveries, digest_items, digests, matches, sources
 from monitor.db.stories import story_refs
-from monitor.text import html_to_text
 
 __all__ = ["load_digest", "make_digest"]
 
@@ -91,7 +90,7 @@ def load_digest(conn: Connection, digest_id: str) -> Digest:
                 matches.c.detail,
                 articles.c.id.label("article_id"),
                 articles.c.title,
-                articles.c.canonical_url,
+                articles.c.canonical_url.label("url"),
                 articles.c.published_at,
                 sources.c.name.label("source_name"),
                 sources.c.url.label("source_url"),
@@ -116,14 +115,7 @@ def load_digest(conn: Connection, digest_id: str) -> Digest:
             DigestStory(
                 watchlist=row.watchlist,
                 entities=match.entities,
-                article=ArticleRef(
-                    id=row.article_id,
-                    title=html_to_text(row.title),
-                    url=row.canonical_url,
-                    published=row.published_at,
-                    source_name=row.source_name,
-                    source_url=row.source_url,
-                ),
+                article=article_ref(row._mapping),
                 excerpt=best_excerpt(match.excerpts),
                 story=refs.get(row.story_id) if row.story_id is not None else None,
             )

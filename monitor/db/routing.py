@@ -13,13 +13,11 @@ from sqlalchemy import Connection, select
 
 from monitor.alerts.policy import ALL, Sent, SinkPolicy, decide
 from monitor.db.schema import (
-    articles,
     deliveries,
     digest_items,
-    sources,
     story_alerts,
-    story_signatures,
 )
+from monitor.db.stories import story_refs
 from monitor.match import WatchlistMatch
 
 __all__ = ["Routed", "route"]
@@ -35,18 +33,6 @@ class Routed:
     match_id: int
     match: WatchlistMatch
     sinks: Sequence[str]
-
-
-def _story_sources(conn: Connection, story_id: int) -> frozenset[str]:
-    rows = conn.execute(
-        select(sources.c.name)
-        .distinct()
-        .select_from(story_signatures)
-        .join(articles, articles.c.id == story_signatures.c.article_id)
-        .join(sources, sources.c.id == articles.c.source_id)
-        .where(story_signatures.c.story_id == story_id)
-    )
-    return frozenset(str(row.name) for row in rows)
 
 
 def _history(conn: Connection, story_id: int, sink: str, watchlist: str) -> list[Sent]:
@@ -83,16 +69,16 @@ def route(
     through, in order; the count queued. A sink with no policy gets every match (``all``).
     Callers serialise story routing across instances (the story lock, PostgreSQL)."""
     queued = 0
-    story_sources: dict[int, frozenset[str]] = {}
+    # The stories' sources now (this transaction's articles included), in one query.
+    stories = story_refs(conn, {item.story_id for item in items if item.story_id is not None})
     for item in items:
         for sink in item.sinks:
             policy = policies.get(sink, ALL)
             if item.story_id is None:  # not assigned to a story (not from store_feed)
                 queued += _queue(conn, item, sink, policy, None, now)
                 continue
-            if item.story_id not in story_sources:
-                story_sources[item.story_id] = _story_sources(conn, item.story_id)
-            found = story_sources[item.story_id]
+            story = stories.get(item.story_id)
+            found = frozenset(story.sources) if story is not None else frozenset[str]()
             history = (
                 _history(conn, item.story_id, sink, item.match.watchlist)
                 if policy.stories != "all"

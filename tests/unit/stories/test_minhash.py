@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.stories.signature import minhash_values, signature
+from monitor.stories.signature import minhash_values, signature, story_tokens
 
 datasketch = pytest.importorskip("datasketch", reason="datasketch is a dev dependency")
 
@@ -25,14 +25,18 @@ def test_values_are_datasketch_affine32(items: list[bytes], num_perm: int) -> No
 
 
 def test_signature_of_an_article_is_datasketch_minhash_of_its_shingles() -> None:
-    sig = signature(
-        "Clashes erupt in southern Tripoli",
-        "TRIPOLI, May 3 (Maghreb Wire) - Armed groups clashed overnight near the airport road.",
-        "",
-    )
-    assert sig.size > 0
-    assert sig.values.dtype == np.uint32 and len(sig.values) == 128
-    assert sorted(set(sig.values.tolist())) != [0xFFFFFFFF]
+    title = "Clashes erupt in southern Tripoli"
+    lead = "TRIPOLI, May 3 (Maghreb Wire) - Armed groups clashed overnight near the airport road."
+    sig = signature(title, lead, "")
+    title_words, lead_words = story_tokens(title, lead, "")
+    # Word pairs of the title and of the lead (no pair across the seam; dateline dropped).
+    shingles = {
+        " ".join(w[i : i + 2]) for w in (title_words, lead_words) for i in range(len(w) - 1)
+    }
+    assert "maghreb wire" not in shingles and "tripoli armed" not in shingles
+    assert sig.size == len(shingles)
+    expected = _reference(sorted(s.encode() for s in shingles), 128)
+    assert sig.values.tolist() == expected.tolist()
 
 
 def test_a_feeds_stock_lead_is_left_out_of_its_signatures() -> None:
