@@ -11,12 +11,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
+
+from bench.news_text import sentence
 
 HOSTS = tuple(f"127.0.0.{i}" for i in range(2, 52))
 ENTRIES = 20
@@ -24,77 +26,6 @@ BASE_TIME = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 # --- text -----------------------------------------------------------------------------------
 
-_EN_SUBJECTS = [
-    "The UN envoy",
-    "Officials in Benghazi",
-    "The central bank",
-    "Aid agencies",
-    "Oil engineers",
-    "The foreign minister",
-    "Local councils",
-    "Residents of Misrata",
-    "Coast guard officers",
-    "The electoral commission",
-    "Tribal elders",
-    "Economists",
-    "Health workers in Sabha",
-    "A spokesman for the presidential council",
-    "European diplomats",
-    "Port authorities",
-]
-_EN_VERBS = [
-    "warned of",
-    "called for",
-    "reported",
-    "welcomed",
-    "rejected",
-    "announced",
-    "discussed",
-    "raised concerns about",
-    "denied reports of",
-    "confirmed",
-    "pledged support for",
-]
-_EN_OBJECTS = [
-    "new talks on the unified budget",
-    "fuel shortages in the south",
-    "a ceasefire monitoring plan",
-    "delays to the national elections",
-    "the reopening of the coastal road",
-    "record oil output",
-    "clashes near the airport",
-    "a prisoner exchange",
-    "rising bread prices",
-    "the migrant crisis",
-    "power cuts across the west",
-    "a water pipeline repair",
-    "reforms of the security sector",
-]
-_EN_TAILS = [
-    "on Tuesday",
-    "after a week of meetings",
-    "according to a statement",
-    "in a televised speech",
-    "despite objections from parliament",
-    "as talks resumed in Geneva",
-    "late on Sunday night",
-    "citing unnamed sources",
-    "in an interview with reporters",
-    "ahead of the winter season",
-]
-_FR = [
-    "Les autorités ont annoncé la réouverture du port après des semaines de fermeture.",
-    "Selon l’envoyé de l’ONU, les discussions sur le budget reprendront « la semaine prochaine ».",
-    "Les habitants dénoncent des coupures d’électricité de plus en plus fréquentes.",
-    "Le ministre a rencontré des représentants des municipalités du sud du pays.",
-    "La production de pétrole a atteint son plus haut niveau depuis dix ans.",
-]
-_AR = [
-    "أعلنت السلطات إعادة فتح الطريق الساحلي بعد أسابيع من الإغلاق.",
-    "قال المبعوث الأممي إن المحادثات بشأن الميزانية ستستأنف الأسبوع المقبل.",
-    "يشكو السكان من انقطاع الكهرباء المتكرر في المدن الغربية.",
-    "ارتفعت أسعار الخبز في الأسواق المحلية خلال الشهر الماضي.",
-]
 _MENTIONS = [
     "Khalifa Haftar",
     "Field Marshal Haftar",
@@ -109,17 +40,6 @@ _MENTIONS_FR = ["le maréchal Haftar", "Tripoli", "l’Armée nationale libyenne
 _MENTIONS_AR = ["المشير خليفة حفتر", "طرابلس", "حكومة الوفاق الوطني"]
 
 
-def _sentence(rng: random.Random, lang: str, mention: str | None) -> str:
-    if lang == "fr":
-        text = rng.choice(_FR)
-        return f"{text[:-1]}, a déclaré {mention}." if mention else text
-    if lang == "ar":
-        text = rng.choice(_AR)
-        return f"{text[:-1]} وفق {mention}." if mention else text
-    subject = mention[0].upper() + mention[1:] if mention else rng.choice(_EN_SUBJECTS)
-    return f"{subject} {rng.choice(_EN_VERBS)} {rng.choice(_EN_OBJECTS)} {rng.choice(_EN_TAILS)}."
-
-
 @dataclass
 class Entry:
     guid: str
@@ -130,13 +50,40 @@ class Entry:
     published: datetime
 
 
-def make_entry(rng: random.Random, feed: int, number: int, when: datetime) -> Entry:
-    """One news entry of about 900 bytes of XML; one in five mentions a watched name."""
+WIRE_SHARE = 0.05
+"""Share of entries that are a copy of a wire story carried by other feeds too (its lead and
+body, under the same or another headline): about ten outlets per wire story."""
+
+
+@dataclass(frozen=True)
+class Wire:
+    lang: str
+    title: str
+    parts: tuple[str, ...]
+
+
+def make_wire(rng: random.Random) -> Wire:
+    """A wire story that several feeds carry."""
     lang = rng.choices(("en", "fr", "ar"), (75, 15, 10))[0]
-    names = {"en": _MENTIONS, "fr": _MENTIONS_FR, "ar": _MENTIONS_AR}[lang]
-    mention = rng.choice(names) if rng.random() < 0.2 else None
-    parts = [_sentence(rng, lang, mention if i == 2 else None) for i in range(5)]
-    title = _sentence(rng, lang, mention)[:-1][:90]
+    parts = tuple(sentence(rng, lang, None) for _ in range(5))
+    return Wire(lang, sentence(rng, lang, None)[:-1][:90], parts)
+
+
+def make_entry(
+    rng: random.Random, feed: int, number: int, when: datetime, wires: Sequence[Wire] = ()
+) -> Entry:
+    """One news entry of about 1 KB of XML; one in five mentions a watched name, one in
+    twenty (``WIRE_SHARE``) is a copy of one of ``wires``."""
+    if wires and rng.random() < WIRE_SHARE:
+        wire = rng.choice(wires)
+        own_title = sentence(rng, wire.lang, None)[:-1][:90]
+        lang, parts, title = wire.lang, list(wire.parts), rng.choice((wire.title, own_title))
+    else:
+        lang = rng.choices(("en", "fr", "ar"), (75, 15, 10))[0]
+        names = {"en": _MENTIONS, "fr": _MENTIONS_FR, "ar": _MENTIONS_AR}[lang]
+        mention = rng.choice(names) if rng.random() < 0.2 else None
+        parts = [sentence(rng, lang, mention if i == 2 else None) for i in range(5)]
+        title = sentence(rng, lang, mention)[:-1][:90]
     link = f"https://news{feed % 97}.example.org/{feed}/{number}-story"
     content = (
         f"<p>{escape(parts[0])} <strong>{escape(parts[1])}</strong></p>"
@@ -214,10 +161,14 @@ class Farm:
         self.first_served: dict[str, float] = {}  # link -> time its first response was sent
         self._lock = threading.Lock()
         self._feeds: list[_Feed] = []
+        wire_rng = random.Random(seed)
+        wires = [make_wire(wire_rng) for _ in range(max(4, feeds // 10))]
         for i in range(feeds):
             rng = random.Random(seed * 1_000_003 + i)
             start = BASE_TIME - timedelta(minutes=rng.randrange(600))
-            entries = [make_entry(rng, i, n, start - timedelta(hours=n)) for n in range(ENTRIES)]
+            entries = [
+                make_entry(rng, i, n, start - timedelta(hours=n), wires) for n in range(ENTRIES)
+            ]
             self._feeds.append(_Feed(entries, body=render(i, entries)))
         self._published = 0
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -28,11 +28,11 @@ from monitor.stories import (
     PairScores,
     Signature,
     StoryConfig,
-    StoryIndex,
     pairwise_scores,
     signature,
     story_tokens,
 )
+from monitor.stories.index import StoryIndex
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "stories"
 SETS = {"tuning": DATA / "tuning.jsonl", "heldout": DATA / "heldout.jsonl"}

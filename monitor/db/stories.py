@@ -8,8 +8,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal, select, text
+from sqlalchemy import Connection, String, bindparam, func, select, text, type_coerce
 
 from monitor.alerts.payload import StoryRef
 from monitor.db.schema import (
@@ -113,26 +114,18 @@ class _Stored:
     signature: Signature
 
 
-# The latest PER_KEY articles of each key: a key shared by hundreds of articles (a story
-# carried everywhere, or stock wording) names its story through its latest members.
-PER_KEY = 8
-_RANKED = (
-    select(
-        story_bands.c.key,
-        story_bands.c.article_id,
-        func.row_number()
-        .over(partition_by=story_bands.c.key, order_by=story_bands.c.article_id.desc())
-        .label("rank"),
-    )
-    .where(story_bands.c.key.in_(bindparam("keys", expanding=True)))
-    .where(story_bands.c.at.between(bindparam("low"), bindparam("high")))
-    .subquery()
+# ``at`` read as the driver gives it and converted once per distinct value (an article's
+# band rows share it): converting every row was most of the lookup's cost.
+_BAND_HITS = select(
+    story_bands.c.key, story_bands.c.article_id, type_coerce(story_bands.c.at, String)
+).where(
+    story_bands.c.key.in_(bindparam("keys", expanding=True)),
+    story_bands.c.at.between(bindparam("low"), bindparam("high")),
 )
-_BAND_HITS = select(_RANKED.c.key, _RANKED.c.article_id).where(_RANKED.c.rank <= PER_KEY)
 _SIGNATURES = select(
     story_signatures.c.article_id,
     story_signatures.c.story_id,
-    story_signatures.c.at,
+    type_coerce(story_signatures.c.at, String),
     story_signatures.c.minhash,
     story_signatures.c.shingles,
     story_signatures.c.names,
@@ -141,55 +134,76 @@ _SIGNATURES = select(
     story_signatures.c.article_id.in_(bindparam("ids", expanding=True)),
     story_signatures.c.scheme == SCHEME,
 )
+_NEW_STORIES = stories.insert().returning(stories.c.id, sort_by_parameter_order=True)
+_AT = UTCDateTime()
 _CHUNK = 2000  # bound values per statement (SQLite allows 32766)
+
+Hits = dict[int, list[tuple[int, datetime]]]
+"""(article id, published) of the stored articles carrying each band key."""
 
 
 def _band_hits(
-    conn: Connection, keys: set[int], low: datetime, high: datetime
-) -> dict[int, list[int]]:
-    """Stored article ids per band key, for the keys given, published between low and high
+    conn: Connection, keys: set[int], low: datetime, high: datetime, per_key: int
+) -> Hits:
+    """Stored articles per band key, for the keys given, published between low and high
     (one indexed query per chunk of keys, whatever the number of articles)."""
-    hits: dict[int, list[int]] = {}
+    hits: Hits = {}
+    times: dict[object, datetime] = {}
     ordered = sorted(keys)
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
-        for row in conn.execute(_BAND_HITS, {"keys": chunk, "low": low, "high": high}):
-            hits.setdefault(int(row.key), []).append(int(row.article_id))
+        rows = conn.execute(_BAND_HITS, {"keys": chunk, "low": low, "high": high})
+        for key, article_id, raw in rows:
+            hits.setdefault(key, []).append((article_id, _time(raw, times, conn)))
+    for key, carriers in hits.items():
+        if len(carriers) > 4 * per_key:  # a key crowded before the cap held: the latest
+            hits[key] = sorted(carriers)[-4 * per_key :]
     return hits
+
+
+def _time(raw: object, seen: dict[object, datetime], conn: Connection) -> datetime:
+    """A stored ``at`` as the driver gave it, converted once per distinct value."""
+    at = seen.get(raw)
+    if at is None:
+        converted = _AT.process_result_value(raw, conn.dialect)
+        assert converted is not None  # the column is NOT NULL
+        at = seen[raw] = converted
+    return at
 
 
 def _signatures(conn: Connection, ids: set[int]) -> dict[int, _Stored]:
     found: dict[int, _Stored] = {}
+    times: dict[object, datetime] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), _CHUNK):
-        for row in conn.execute(_SIGNATURES, {"ids": ordered[start : start + _CHUNK]}):
-            found[int(row.article_id)] = _Stored(
-                int(row.story_id),
-                row.at,
-                Signature.from_bytes(
-                    bytes(row.minhash), row.shingles, _names(row.names), _names(row.lead_names)
-                ),
+        rows = conn.execute(_SIGNATURES, {"ids": ordered[start : start + _CHUNK]})
+        for article_id, story_id, raw, minhash, shingles, names, lead_names in rows:
+            found[article_id] = _Stored(
+                story_id,
+                _time(raw, times, conn),
+                Signature.from_bytes(bytes(minhash), shingles, _names(names), _names(lead_names)),
             )
     return found
 
 
+def _shared(keys: Sequence[int], at: datetime, hits: Hits, config: StoryConfig) -> Counter[int]:
+    """Stored articles published within the window of ``at``, with how many of ``keys``
+    (bands) they share."""
+    return Counter(
+        article
+        for key in keys
+        for article, published in hits.get(key, ())
+        if abs(published - at) <= config.window
+    )
+
+
 def _candidates(
-    keys: Sequence[int],
-    at: datetime,
-    hits: Mapping[int, Sequence[int]],
-    stored: Mapping[int, _Stored],
-    config: StoryConfig,
+    shared: Counter[int], stored: Mapping[int, _Stored], config: StoryConfig
 ) -> list[tuple[int, int, Signature]]:
-    """(article id, story id, signature) of the articles sharing the most bands with
-    ``keys`` (at most ``max_candidates``) within the window of ``at``, in id order."""
-    shared = Counter(article for key in keys for article in hits.get(key, ()))
-    near = [
-        (article, count)
-        for article, count in shared.items()
-        if article in stored and abs(stored[article].at - at) <= config.window
-    ]
-    near.sort(key=lambda pair: (-pair[1], pair[0]))
-    chosen = sorted(article for article, _ in near[: config.max_candidates])
+    """(article id, story id, signature) of the articles sharing the most bands (at most
+    ``max_candidates``), in id order."""
+    near = sorted(shared.items(), key=lambda pair: (-pair[1], pair[0]))
+    chosen = sorted(a for a, _ in near[: config.max_candidates] if a in stored)
     return [(a, stored[a].story_id, stored[a].signature) for a in chosen]
 
 
@@ -212,6 +226,15 @@ def _best(
     return best
 
 
+def _crowded(key: int, at: datetime, hits: Hits, config: StoryConfig) -> bool:
+    """Whether ``per_key`` stored articles published within half the window of ``at``
+    already carry ``key``: one more adds nothing a lookup needs (docs/stories.md,
+    "Persistence"). Half: carriers are renewed before the first leave the window."""
+    half = config.window / 2
+    near = sum(1 for _, published in hits.get(key, ()) if abs(published - at) <= half)
+    return near >= config.per_key
+
+
 def assign_stories(
     conn: Connection,
     items: Sequence[StoryToAssign],
@@ -222,8 +245,11 @@ def assign_stories(
 ) -> list[int]:
     """Assign each just-inserted article to the story of its closest stored match within
     the window, else to a new story, in order (a later item may join an earlier one's
-    story); store its signature and band keys. The story id of each item. Two indexed reads
-    for the whole batch (band hits, then the candidates' signatures), then the writes."""
+    story); store its signature and band keys. The story id of each item.
+
+    Two indexed reads for the whole batch (band hits, then the candidates' signatures),
+    the decisions in memory (a new story gets a stand-in id, below zero), then one
+    statement per table: new stories, grown stories, signatures, band rows."""
     if not items:
         return []
     if postgresql:
@@ -237,50 +263,39 @@ def assign_stories(
     wanted = {key for keys in keys_of for key in keys}
     low = min(item.at for item in items) - config.window
     high = max(item.at for item in items) + config.window
-    hits = _band_hits(conn, wanted, low, high) if wanted else {}
+    hits = _band_hits(conn, wanted, low, high, config.per_key) if wanted else {}
     # Only the signatures of each item's best candidates (the most shared bands) are read.
-    shared = [Counter(a for key in keys for a in hits.get(key, ())) for keys in keys_of]
-    best = {a for counts in shared for a, _ in counts.most_common(config.max_candidates)}
+    shared_of = [_shared(k, item.at, hits, config) for item, k in zip(items, keys_of, strict=True)]
+    best = {a for shared in shared_of for a, _ in shared.most_common(config.max_candidates)}
     stored = _signatures(conn, best)
+    new: dict[int, dict[str, Any]] = {}  # stand-in id -> the story's row
+    grown: dict[int, dict[str, Any]] = {}  # stored story id -> what this batch adds
     assigned: list[int] = []
-    signature_rows: list[dict[str, object]] = []
-    band_rows: list[dict[str, object]] = []
+    signature_rows: list[dict[str, Any]] = []
+    band_rows: list[dict[str, Any]] = []
     for item, keys in zip(items, keys_of, strict=True):
         sig = item.signature
-        found = (
-            _best(sig, _candidates(keys, item.at, hits, stored, config), config) if keys else None
-        )
+        shared = _shared(keys, item.at, hits, config)  # earlier items of the batch count
+        found = _best(sig, _candidates(shared, stored, config), config) if keys else None
         if found is None:
-            story_id = int(
-                conn.execute(
-                    stories.insert().returning(stories.c.id),
-                    {
-                        "first_article_id": item.article_id,
-                        "title": item.title,
-                        "first_seen_at": item.at,
-                        "last_seen_at": item.at,
-                        "article_count": 1,
-                    },
-                ).scalar_one()
-            )
+            story_id = -1 - len(new)
+            new[story_id] = {
+                "first_article_id": item.article_id,
+                "title": item.title,
+                "first_seen_at": item.at,
+                "last_seen_at": item.at,
+                "article_count": 1,
+            }
             matched, jaccard = None, 1.0
         else:
             matched, story_id, jaccard = found
-            at = literal(item.at, UTCDateTime())
-            sqlite = conn.dialect.name == "sqlite"
-            conn.execute(
-                stories.update()
-                .where(stories.c.id == story_id)
-                .values(
-                    article_count=stories.c.article_count + 1,
-                    last_seen_at=(func.max if sqlite else func.greatest)(
-                        stories.c.last_seen_at, at, type_=UTCDateTime()
-                    ),
-                    first_seen_at=(func.min if sqlite else func.least)(
-                        stories.c.first_seen_at, at, type_=UTCDateTime()
-                    ),
+            if story_id < 0:
+                row = new[story_id]
+            else:
+                row = grown.setdefault(
+                    story_id, {"id_": story_id, "added": 0, "low": item.at, "high": item.at}
                 )
-            )
+            _grow(row, item.at)
         signature_rows.append(
             {
                 "article_id": item.article_id,
@@ -296,14 +311,16 @@ def assign_stories(
                 "lead_names": " ".join(sorted(sig.lead_names)),
             }
         )
-        # A near-copy of the article it joined adds nothing to the index (config.redundant).
+        # A near-copy of the article it joined adds nothing to the index (config.redundant),
+        # nor does a key already carried by per_key articles of the window.
         redundant = (
             found is not None
             and found[2] >= config.redundant
             and abs(item.at - stored[found[0]].at) <= config.window / 2
         )
-        indexed = [] if redundant else keys
-        for band, key in enumerate(indexed):
+        for band, key in enumerate(() if redundant else keys):
+            if _crowded(key, item.at, hits, config):
+                continue
             band_rows.append(
                 {
                     "band": band,
@@ -314,12 +331,63 @@ def assign_stories(
                     "fetched_at": now,
                 }
             )
-            hits.setdefault(key, []).append(item.article_id)  # later items of the batch see it
+            hits.setdefault(key, []).append((item.article_id, item.at))  # for later items
         stored[item.article_id] = _Stored(story_id, item.at, sig)
         assigned.append(story_id)
+    real = _write_stories(conn, new, grown, postgresql=postgresql)
+    for row in (*signature_rows, *band_rows):
+        row["story_id"] = real.get(row["story_id"], row["story_id"])
     conn.execute(story_signatures.insert(), signature_rows)
     _insert_bands(conn, band_rows)
-    return assigned
+    return [real.get(story_id, story_id) for story_id in assigned]
+
+
+def _grow(row: dict[str, Any], at: datetime) -> None:
+    """Count one more article published at ``at`` into a story row being written."""
+    if "article_count" in row:  # a new story's row
+        row["article_count"] += 1
+        row["first_seen_at"] = min(row["first_seen_at"], at)
+        row["last_seen_at"] = max(row["last_seen_at"], at)
+    else:  # what a batch adds to a stored story
+        row["added"] += 1
+        row["low"] = min(row["low"], at)
+        row["high"] = max(row["high"], at)
+
+
+def _write_stories(
+    conn: Connection,
+    new: dict[int, dict[str, Any]],
+    grown: dict[int, dict[str, Any]],
+    *,
+    postgresql: bool,
+) -> dict[int, int]:
+    """Insert the new stories (one statement) and add to the stored ones (one statement);
+    the real id of each stand-in id."""
+    real: dict[int, int] = {}
+    if new:
+        ids = conn.execute(_NEW_STORIES, list(new.values())).scalars().all()
+        real = dict(zip(new, (int(i) for i in ids), strict=True))
+    if grown:
+        latest, earliest = (func.greatest, func.least) if postgresql else (func.max, func.min)
+        conn.execute(
+            stories.update()
+            .where(stories.c.id == bindparam("id_"))
+            .values(
+                article_count=stories.c.article_count + bindparam("added"),
+                last_seen_at=latest(
+                    stories.c.last_seen_at,
+                    bindparam("high", type_=UTCDateTime()),
+                    type_=UTCDateTime(),
+                ),
+                first_seen_at=earliest(
+                    stories.c.first_seen_at,
+                    bindparam("low", type_=UTCDateTime()),
+                    type_=UTCDateTime(),
+                ),
+            ),
+            list(grown.values()),
+        )
+    return real
 
 
 def _insert_bands(conn: Connection, rows: list[dict[str, object]]) -> None:

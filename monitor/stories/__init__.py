@@ -1,9 +1,10 @@
 """Story clustering (issue 10): near-identical articles from any source within a time
-window are one story. Pure: signatures, the same-story decision, an in-memory candidate
-index and pairwise scores. docs/stories.md describes the method and its measurement."""
+window are one story. Pure: signatures, the same-story decision and pairwise scores here;
+the in-memory candidate index (numpy) in `monitor.stories.index`. docs/stories.md
+describes the method and its measurement."""
 
+from monitor.stories.decision import band_keys, same_story, similarity
 from monitor.stories.evaluate import PairScores, pairwise_scores
-from monitor.stories.index import Assignment, StoryIndex, band_keys, same_story, similarity
 from monitor.stories.signature import (
     DEFAULT_CONFIG,
     Signature,
@@ -16,11 +17,9 @@ from monitor.stories.signature import (
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "Assignment",
     "PairScores",
     "Signature",
     "StoryConfig",
-    "StoryIndex",
     "band_keys",
     "feed_signatures",
     "lead_text",

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from monitor.text import html_to_text, normalize_text, sentence_spans
+
+if TYPE_CHECKING:  # numpy is imported where signatures are made or compared (0.1 s)
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -91,6 +93,12 @@ class StoryConfig:
     a big story (a wire copy carried by hundreds of outlets) stays a handful of index
     entries, so lookups stay cheap. (A later copy is indexed: it keeps the story findable
     after the first one leaves the window.)"""
+    per_key: int = 8
+    """A band key is indexed for at most this many articles published within half the
+    window of each other (so carriers are renewed before the first leave the window).
+    Stock wording and a story carried everywhere share their keys with hundreds of
+    articles: their first few name the story, the rest would only make every lookup and
+    every insert slower."""
 
     def __post_init__(self) -> None:
         if self.rows <= 0 or self.num_perm < self.rows:
@@ -135,6 +143,8 @@ class Signature:
         lead_names: frozenset[str] = frozenset(),
     ) -> Signature:
         """The signature stored as ``to_bytes`` with its size and names."""
+        import numpy as np
+
         values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
         return cls(values, size, frozenset(names), frozenset(lead_names))
 
@@ -147,6 +157,8 @@ class Signature:
         """Estimated Jaccard similarity of the two shingle sets."""
         if self.size == 0 or other.size == 0:
             return 0.0
+        import numpy as np
+
         return float(np.count_nonzero(self.values == other.values)) / len(self.values)
 
     def containment(self, other: Signature, jaccard: float | None = None) -> float:
@@ -206,6 +218,8 @@ def _shingles(words: list[str], size: int) -> set[str]:
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
     """The affine permutations (a odd, b) of datasketch 2's ``affine32`` scheme, seed 1."""
+    import numpy as np
+
     gen = np.random.RandomState(1)
     a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
@@ -214,6 +228,8 @@ def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np
 
 def _fmix32(hv: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """The MurmurHash3 32-bit finalizer (a bijection), wrapping like uint32 arithmetic."""
+    import numpy as np
+
     hv = hv ^ (hv >> np.uint32(16))
     hv = hv * np.uint32(0x85EBCA6B)
     hv = hv ^ (hv >> np.uint32(13))
@@ -226,7 +242,9 @@ def minhash_values(items: list[bytes], num_perm: int) -> npt.NDArray[np.uint32]:
     scheme="affine32").update_batch(items)`` computes it (SHA-1's first 4 bytes, the fmix
     pre-mix, ``a*h + b`` mod 2^32, the minimum per permutation). Written out in numpy because
     importing datasketch costs every process half a second (it imports scipy);
-    tests/unit/test_stories.py checks that the values are bit for bit datasketch's."""
+    tests/unit/stories/test_minhash.py checks that the values are bit for bit datasketch's."""
+    import numpy as np
+
     if not items:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     digests = b"".join(hashlib.sha1(item).digest()[:4] for item in items)

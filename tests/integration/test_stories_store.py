@@ -9,6 +9,7 @@ import json
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from monitor.db.stories import StoryRow
 from monitor.runtime import Runtime
 from monitor.service import Service, run_once
 from monitor.settings import load_settings
+from monitor.stories import StoryConfig
 from tests.cli.test_check_command import monitor
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
@@ -367,3 +369,53 @@ def test_tiny_and_stock_text_articles_stay_apart(tmp_path: Path) -> None:
             assert bands == 27 * 42  # the "Item N" articles are not indexed
         finally:
             runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_a_story_carried_everywhere_indexes_each_band_key_for_per_key_articles(
+    database_url: str,
+) -> None:
+    # Without the cap every copy adds 42 band rows and every lookup reads them all: a story
+    # carried by hundreds of outlets (or stock wording) made ingest 5x slower.
+    config = StoryConfig(per_key=3, redundant=1.01)  # redundant > 1: no copy is skipped
+    words = [f"w{n}" for n in range(5000)]
+    text = " ".join(random.Random(3).sample(words, 40)) + "."
+    store = Store(database_url, story_config=config)
+    store.prepare()
+    try:
+        names = [f"outlet{n}" for n in range(13)]
+        specs = [
+            SourceSpec(
+                name, f"https://{name}.example/rss", timedelta(minutes=10), True,
+                "store_only", timedelta(hours=24),
+            )
+            for name in names
+        ]  # fmt: skip
+        store.sync_sources(specs, T0)
+        ids = {s.name: s.id for s in store.list_sources()}
+        for name in names[:11]:
+            poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
+            asyncio.run(store.store_feed(ids[name], [_record(name, text)], poll, T0))
+        # Five copies in one poll of the last outlet: the cap holds within a batch too.
+        last = ids[names[11]]
+        batch = [_record(f"{names[11]}-{n}", text) for n in range(5)]
+        poll = PollRecord(last, T0, T0 + timedelta(minutes=10), True, 200)
+        asyncio.run(store.store_feed(last, batch, poll, T0))
+        # Half a window later a copy carries every key again (the story stays findable when
+        # the first carriers leave the window).
+        renewed = T0 + config.window / 2 + timedelta(hours=1)
+        poll = PollRecord(ids[names[12]], renewed, renewed + timedelta(minutes=10), True, 200)
+        late = replace(_record(names[12], text), published_at=renewed)
+        asyncio.run(store.store_feed(ids[names[12]], [late], poll, renewed))
+
+        found = store.recent_stories(None)
+        assert [len(s.articles) for s in found] == [17]
+        assert found[0].sources == sorted(names)
+        with store.database.engine.connect() as conn:
+            per_key = conn.execute(
+                select(story_bands.c.key, func.count()).group_by(story_bands.c.key)
+            ).all()
+        assert len(per_key) == config.bands
+        assert {count for _, count in per_key} == {4}
+    finally:
+        store.close()

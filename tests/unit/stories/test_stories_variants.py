@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,11 +15,11 @@ import pytest
 from monitor.stories import (
     DEFAULT_CONFIG,
     Signature,
-    StoryIndex,
     band_keys,
     same_story,
     signature,
 )
+from monitor.stories.index import StoryIndex
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
@@ -242,3 +243,20 @@ def test_an_empty_article_matches_nothing() -> None:
     index = StoryIndex()
     assert index.add(1, empty, T0).story == 1
     assert index.add(2, empty, T0).story == 2
+
+
+def test_a_band_key_is_indexed_for_at_most_per_key_articles_of_a_window() -> None:
+    config = replace(DEFAULT_CONFIG, per_key=3, redundant=1.01)  # every copy is indexable
+    index = StoryIndex(config)
+    for article in range(1, 11):
+        assert index.add(article, ORIGINAL, T0 + timedelta(minutes=article)).story == 1
+    # The first three carry every key; the other seven joined the story without adding rows.
+    assert index.candidates(ORIGINAL, T0 + timedelta(hours=1)) == [1, 2, 3]
+    # Half a window later a copy carries the keys again, so that when the first three leave
+    # the window the story is still found.
+    renewed = T0 + config.window / 2 + timedelta(hours=1)
+    assert index.add(11, ORIGINAL, renewed).story == 1
+    assert index.candidates(ORIGINAL, renewed) == [1, 2, 3, 11]
+    late = T0 + config.window + timedelta(hours=1)
+    assert index.candidates(ORIGINAL, late) == [11]
+    assert index.add(12, ORIGINAL, late).story == 1
