@@ -125,7 +125,10 @@ def write_config(work: Path, farm: Farm, database_url: str, port: int, secret: s
     config = work / "monitor.yaml"
     config.write_text(
         f"database_url: {database_url}\n"
-        "poll:\n  allow_private_networks: true\n  interval: 2s\n  min_interval: 1s\n"
+        # Every feed every 2 s: the adaptive schedule would stretch the farm's feeds (an
+        # entry an hour) to an hour.
+        "poll:\n  allow_private_networks: true\n  interval: 2s\n  min_interval: 2s\n"
+        "  max_interval: 2s\n"
         "sources:\n  - opml: farm.opml\n"
         f"watchlists:\n  - {WATCHLIST}\n"
         # stories: all: the published entries are one story; each one's alert is timed.

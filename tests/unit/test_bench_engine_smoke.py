@@ -75,3 +75,36 @@ def test_ingest_quick_reader_peer(quick_ingest: dict[str, Any]) -> None:
     assert peer["returncodes"] == [0, 0]
     assert peer["stored"] == 10 * 20
     assert peer["warm_304"] == 10
+
+
+def _run_quick(main: Any) -> dict[str, Any]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["--quick", "--json"]) == 0
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
+
+
+def test_service_quick_polls_every_feed_on_its_interval_after_the_cold_pass() -> None:
+    # The farm's feeds publish an entry an hour: unless the bench fixes every interval, the
+    # adaptive schedule stretches them to an hour and the bench measures nothing (it did).
+    from bench import service
+
+    report = _run_quick(service.main)
+    assert report["never_polled"] == 0
+    assert report["steady_polls_per_min"] and report["steady_polls_per_min"] > 0
+    assert report["steady"]["count"] > 0
+    assert report["steady"]["max"] < report["interval_s"]
+
+
+def test_latency_quick_alerts_every_served_entry() -> None:
+    from bench import latency
+
+    (sqlite,) = _run_quick(latency.main)["results"]
+    assert sqlite["served"] > 0
+    assert sqlite["alerted"] == sqlite["served"]
+    assert sqlite["missing"] == 0 and sqlite["duplicates"] == 0 and sqlite["bad_signatures"] == 0
+    assert sqlite["exit_codes"] == [0]
