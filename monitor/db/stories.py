@@ -106,6 +106,20 @@ def _names(text_: str) -> frozenset[str]:
 
 
 @dataclass
+class _Growth:
+    """What a batch adds to a story: articles, and the earliest and latest of their times."""
+
+    count: int
+    first: datetime
+    last: datetime
+
+    def add(self, at: datetime) -> None:
+        self.count += 1
+        self.first = min(self.first, at)
+        self.last = max(self.last, at)
+
+
+@dataclass
 class _Stored:
     """A stored article as the lookup needs it: its story, time and signature."""
 
@@ -202,8 +216,8 @@ def _candidates(
 ) -> list[tuple[int, int, Signature]]:
     """(article id, story id, signature) of the articles sharing the most bands (at most
     ``max_candidates``), in id order."""
-    near = sorted(shared.items(), key=lambda pair: (-pair[1], pair[0]))
-    chosen = sorted(a for a, _ in near[: config.max_candidates] if a in stored)
+    near = sorted((p for p in shared.items() if p[0] in stored), key=lambda p: (-p[1], p[0]))
+    chosen = sorted(a for a, _ in near[: config.max_candidates])
     return [(a, stored[a].story_id, stored[a].signature) for a in chosen]
 
 
@@ -268,8 +282,8 @@ def assign_stories(
     shared_of = [_shared(k, item.at, hits, config) for item, k in zip(items, keys_of, strict=True)]
     best = {a for shared in shared_of for a, _ in shared.most_common(config.max_candidates)}
     stored = _signatures(conn, best)
-    new: dict[int, dict[str, Any]] = {}  # stand-in id -> the story's row
-    grown: dict[int, dict[str, Any]] = {}  # stored story id -> what this batch adds
+    new: dict[int, tuple[StoryToAssign, _Growth]] = {}  # stand-in id -> first article
+    grown: dict[int, _Growth] = {}  # stored story id -> what this batch adds
     assigned: list[int] = []
     signature_rows: list[dict[str, Any]] = []
     band_rows: list[dict[str, Any]] = []
@@ -279,23 +293,14 @@ def assign_stories(
         found = _best(sig, _candidates(shared, stored, config), config) if keys else None
         if found is None:
             story_id = -1 - len(new)
-            new[story_id] = {
-                "first_article_id": item.article_id,
-                "title": item.title,
-                "first_seen_at": item.at,
-                "last_seen_at": item.at,
-                "article_count": 1,
-            }
+            new[story_id] = (item, _Growth(1, item.at, item.at))
             matched, jaccard = None, 1.0
         else:
             matched, story_id, jaccard = found
             if story_id < 0:
-                row = new[story_id]
+                new[story_id][1].add(item.at)
             else:
-                row = grown.setdefault(
-                    story_id, {"id_": story_id, "added": 0, "low": item.at, "high": item.at}
-                )
-            _grow(row, item.at)
+                grown.setdefault(story_id, _Growth(0, item.at, item.at)).add(item.at)
         signature_rows.append(
             {
                 "article_id": item.article_id,
@@ -342,22 +347,10 @@ def assign_stories(
     return [real.get(story_id, story_id) for story_id in assigned]
 
 
-def _grow(row: dict[str, Any], at: datetime) -> None:
-    """Count one more article published at ``at`` into a story row being written."""
-    if "article_count" in row:  # a new story's row
-        row["article_count"] += 1
-        row["first_seen_at"] = min(row["first_seen_at"], at)
-        row["last_seen_at"] = max(row["last_seen_at"], at)
-    else:  # what a batch adds to a stored story
-        row["added"] += 1
-        row["low"] = min(row["low"], at)
-        row["high"] = max(row["high"], at)
-
-
 def _write_stories(
     conn: Connection,
-    new: dict[int, dict[str, Any]],
-    grown: dict[int, dict[str, Any]],
+    new: dict[int, tuple[StoryToAssign, _Growth]],
+    grown: dict[int, _Growth],
     *,
     postgresql: bool,
 ) -> dict[int, int]:
@@ -365,7 +358,17 @@ def _write_stories(
     the real id of each stand-in id."""
     real: dict[int, int] = {}
     if new:
-        ids = conn.execute(_NEW_STORIES, list(new.values())).scalars().all()
+        rows = [
+            {
+                "first_article_id": first.article_id,
+                "title": first.title,
+                "first_seen_at": growth.first,
+                "last_seen_at": growth.last,
+                "article_count": growth.count,
+            }
+            for first, growth in new.values()
+        ]
+        ids = conn.execute(_NEW_STORIES, rows).scalars().all()
         real = dict(zip(new, (int(i) for i in ids), strict=True))
     if grown:
         latest, earliest = (func.greatest, func.least) if postgresql else (func.max, func.min)
@@ -385,7 +388,10 @@ def _write_stories(
                     type_=UTCDateTime(),
                 ),
             ),
-            list(grown.values()),
+            [
+                {"id_": story_id, "added": g.count, "low": g.first, "high": g.last}
+                for story_id, g in grown.items()
+            ],
         )
     return real
 
