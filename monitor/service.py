@@ -111,10 +111,8 @@ class Service:
 
     def _clients(self, http: HttpOptions) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
         """The feed client and the sink client for ``http``."""
-        # As many feed connections as polls at once: a larger pool only keeps idle
-        # connections to other hosts, which the pool scans on every request (real feeds are
-        # on many hosts and polled minutes apart, so they are rarely reused anyway).
-        feeds = replace(http, max_connections=self.runtime.settings.poll.concurrency)
+        # As many connections to one host as polls of one host at once (`poll.per_host`).
+        feeds = replace(http, connections_per_origin=self.runtime.settings.poll.per_host)
         return make_client(feeds, follow_redirects=True), make_client(http, follow_redirects=False)
 
     async def __aexit__(self, *exc: object) -> None:

@@ -145,3 +145,48 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
         server.close()
         await server.wait_closed()
     assert len(set(answered)) == 3, f"a new connection each time: client ports {answered}"
+
+
+async def test_each_host_keeps_its_connection_while_other_hosts_are_polled() -> None:
+    """Feeds of three hosts polled in turn (as a pass over many publishers does), with one
+    connection per host allowed: every host's feeds share one connection, whatever was
+    polled in between. One pool of two connections for all hosts reconnected every time."""
+    options = HttpOptions(allow_private_networks=True, connections_per_origin=1)
+    with FeedServer() as a, FeedServer() as b, FeedServer() as c:
+        servers = (a, b, c)
+        for server in servers:
+            server.route("/rss.xml", Reply(body=RSS, headers={"ETag": ETAG}, conditional=True))
+        async with make_client(options) as client:
+            ports = record_client_ports(client)
+            for _ in range(3):
+                for server in servers:
+                    url = server.url("/rss.xml")
+                    result = await fetch_feed(
+                        client, url, etag=ETAG, last_modified=None, options=options
+                    )
+                    assert result.not_modified
+    by_host = [ports[i::3] for i in range(3)]
+    assert all(len(set(host_ports)) == 1 for host_ports in by_host), by_host
+    assert len(set(ports)) == 3
+
+
+async def test_idle_pools_beyond_the_limit_are_closed_and_a_busy_one_is_kept() -> None:
+    """At most MAX_POOLS origins keep connections: the least recently used idle pool is
+    closed (its next request opens a new connection), and a pool whose response is still
+    being read is never closed under it."""
+    with FeedServer() as a, FeedServer() as b, FeedServer() as c, FeedServer() as d:
+        for server in (a, b, c, d):
+            server.route("/rss.xml", Reply(body=RSS))
+        transport = GuardedTransport(allow_private_networks=True)
+        transport.MAX_POOLS = 2  # type: ignore[misc]
+        async with httpx.AsyncClient(transport=transport) as client:
+            ports = record_client_ports(client)
+            async with client.stream("GET", a.url("/rss.xml")) as busy:  # a: busy throughout
+                await client.get(b.url("/rss.xml"))  # b: idle after this
+                await client.get(c.url("/rss.xml"))  # closes b (a is busy)
+                await client.get(d.url("/rss.xml"))  # closes c
+                assert await busy.aread() == RSS
+            await client.get(b.url("/rss.xml"))
+            await client.get(d.url("/rss.xml"))
+    assert ports[4] != ports[1], "b's idle connection was closed with its pool"
+    assert ports[5] == ports[3], "d, the most recent, kept its connection"

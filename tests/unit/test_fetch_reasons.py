@@ -104,7 +104,7 @@ def test_connect_error_names_host_and_port() -> None:
         {"connect_timeout": -1},
         {"max_body_bytes": 0},
         {"max_redirects": -1},
-        {"max_connections": 0},
+        {"connections_per_origin": 0},
     ],
 )
 def test_http_options_refuse_impossible_limits(wrong: dict[str, float]) -> None:
