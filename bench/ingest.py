@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.farm import MONITOR, Farm, child_env, monitor_code
+from bench.farm import MONITOR, Farm, child_env, compile_monitor, monitor_code
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCHLIST = ROOT / "config" / "watchlists" / "libya.yaml"
@@ -213,6 +213,7 @@ def reader_version() -> str | None:
 
 def run(sizes: list[int], *, with_reader: bool, workers: int, single_host: bool) -> list[Result]:
     results: list[Result] = []
+    compile_monitor()
     for feeds in sizes:
         progress(f"farm: building {feeds} feeds")
         with Farm(feeds, single_host=single_host) as farm, tempfile.TemporaryDirectory() as tmp:

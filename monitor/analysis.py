@@ -149,9 +149,10 @@ class Analyser:
     """
 
     def __init__(
-        self, matcher: Matcher, watchlists: Sequence[Watchlist], *, excerpt_chars: int, workers: int
+        self, watchlists: Sequence[Watchlist], *, excerpt_chars: int, workers: int
     ) -> None:
-        self._matcher = matcher
+        # Built on first use in this process (``workers`` 0): workers build their own.
+        self._matcher: Matcher | None = None
         self._watchlists = tuple(watchlists)
         self._excerpt_chars = excerpt_chars
         self.workers = workers
@@ -181,6 +182,8 @@ class Analyser:
 
     async def analyse(self, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
         if self.workers == 0:
+            if self._matcher is None:
+                self._matcher = Matcher(self._watchlists, excerpt_chars=self._excerpt_chars)
             return analyse(self._matcher, body, url, content_type)
         loop = asyncio.get_running_loop()
         folder = self._results_folder()
@@ -209,13 +212,11 @@ class Analyser:
             return _take_result(path)
         raise WorkerDied(f"{redact_url(url)}: the worker process parsing this feed died, twice")
 
-    def reload(
-        self, matcher: Matcher, watchlists: Sequence[Watchlist], *, excerpt_chars: int, workers: int
-    ) -> None:
+    def reload(self, watchlists: Sequence[Watchlist], *, excerpt_chars: int, workers: int) -> None:
         """Analyse with new watchlists from the next feed on (a config reload): new workers
         load them; the feeds the current workers have in hand finish on them, with the
         watchlists they started with, and then those workers exit."""
-        self._matcher = matcher
+        self._matcher = None
         self._watchlists = tuple(watchlists)
         self._excerpt_chars = excerpt_chars
         self.workers = workers

@@ -439,7 +439,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._max_body_bytes = max_body_bytes
         self._per_origin = connections_per_origin
         self._keepalive_expiry = keepalive_expiry
-        self._ssl_context = ssl_context if ssl_context is not None else _default_ssl_context()
+        self._ssl_context = ssl_context
         self._backend = GuardedNetworkBackend(
             allow_private_networks=allow_private_networks, address_check=address_check
         )
@@ -455,8 +455,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             await self._close_idle_pools(self.MAX_POOLS - 1)
             pool = self._pools.pop(origin, None)  # made by another request meanwhile
         if pool is None:
+            tls = origin[0] == b"https"
             pool = httpcore.AsyncConnectionPool(
-                ssl_context=self._ssl_context,
+                # Made on the first https origin: loading the CA bundle takes a while.
+                ssl_context=(self._ssl_context or _default_ssl_context()) if tls else None,
                 max_connections=self._per_origin,
                 max_keepalive_connections=self._per_origin,
                 keepalive_expiry=self._keepalive_expiry,

@@ -68,7 +68,6 @@ class Runtime:
     loaded: LoadedSettings
     store: Store
     watchlists: list[Watchlist]
-    matcher: Matcher
     routes: dict[str, tuple[str, ...]]
     sinks: dict[str, SinkConfig]
     http: HttpOptions
@@ -76,10 +75,21 @@ class Runtime:
     # What `validate_config` warns about: logged by the commands that poll.
     warnings: list[str] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Built on first use: the service matches in its parsing workers, never here.
+    _matcher: Matcher | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
         return self.loaded.settings
+
+    @property
+    def matcher(self) -> Matcher:
+        """The watchlists compiled for matching in this process (replay, explain)."""
+        if self._matcher is None:
+            self._matcher = Matcher(
+                self.watchlists, excerpt_chars=self.settings.match.excerpt_chars
+            )
+        return self._matcher
 
     @property
     def policies(self) -> dict[str, SinkPolicy]:
@@ -119,7 +129,6 @@ class Runtime:
                 Store(settings.database_url, story_config(settings)) if store is None else store
             ),
             watchlists=valid.watchlists,
-            matcher=Matcher(valid.watchlists, excerpt_chars=settings.match.excerpt_chars),
             routes=valid.routes,
             specs_=valid.specs,
             warnings=valid.warnings,
@@ -135,7 +144,7 @@ class Runtime:
         self.loaded = other.loaded
         self.store.story_config = story_config(other.settings)
         self.watchlists = other.watchlists
-        self.matcher = other.matcher
+        self._matcher = other._matcher
         self.routes = other.routes
         self.sinks = other.sinks
         self.http = other.http

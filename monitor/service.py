@@ -100,7 +100,6 @@ class Service:
         runtime = self.runtime
         workers = runtime.settings.poll.workers
         self._analyser = Analyser(
-            runtime.matcher,
             runtime.watchlists,
             excerpt_chars=runtime.settings.match.excerpt_chars,
             workers=default_workers() if workers is None else workers,
@@ -258,7 +257,6 @@ class Service:
         assert self._analyser is not None and self._outbox is not None, "use `async with`"
         workers = runtime.settings.poll.workers
         self._analyser.reload(
-            runtime.matcher,
             runtime.watchlists,
             excerpt_chars=runtime.settings.match.excerpt_chars,
             workers=default_workers() if workers is None else workers,

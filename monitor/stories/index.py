@@ -87,7 +87,8 @@ class StoryIndex:
         if not len(rows) or sig.size < self.config.min_shingles:
             return None
         config = self.config
-        jaccard = np.count_nonzero(self._values[rows] == sig.values, axis=1) / config.num_perm
+        values = np.frombuffer(sig.data, dtype="<u4")
+        jaccard = np.count_nonzero(self._values[rows] == values, axis=1) / config.num_perm
         sizes = self._sizes[rows]
         common = jaccard * (sizes + sig.size) / (1.0 + jaccard)
         contained = np.minimum(1.0, common / np.minimum(sizes, sig.size))
@@ -107,7 +108,7 @@ class StoryIndex:
         """Store ``article`` and return the story it joins (or starts)."""
         if article in self._rows:
             raise ValueError(f"article {article} is already indexed")
-        if len(sig.values) != self.config.num_perm:
+        if len(sig.data) != 4 * self.config.num_perm:
             raise ValueError("signature made with another num_perm")
         found = self.find(sig, published)
         assignment = found if found is not None else Assignment(article, None, 1.0)
@@ -116,7 +117,7 @@ class StoryIndex:
             self._values = np.concatenate([self._values, np.empty_like(self._values)])
             self._seconds = np.concatenate([self._seconds, np.empty_like(self._seconds)])
             self._sizes = np.concatenate([self._sizes, np.empty_like(self._sizes)])
-        self._values[row] = sig.values
+        self._values[row] = np.frombuffer(sig.data, dtype="<u4")
         self._seconds[row] = published.timestamp()
         self._sizes[row] = sig.size
         self._signatures.append(sig)

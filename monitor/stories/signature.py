@@ -10,7 +10,10 @@ numbers the title and lead contain.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from monitor.text import html_to_text, normalize_text, sentence_spans
 
-if TYPE_CHECKING:  # numpy is imported where signatures are made or compared (0.1 s)
+if TYPE_CHECKING:  # numpy is imported where signatures are made (0.1 s, 15 MB)
     import numpy as np
     import numpy.typing as npt
 
@@ -118,21 +121,31 @@ DEFAULT_CONFIG = StoryConfig()
 class Signature:
     """An article's story signature.
 
-    ``values`` are the MinHash values (uint32, datasketch's affine32 scheme with seed 1: the
-    same text gives the same values in every process and version of this code that keeps
-    that scheme); ``size`` the number of distinct shingles; ``names`` the capitalised words
-    of the title and lead (case-folded; a word that opens a sentence does not count) and
-    ``lead_names`` those of the lead's first sentence (the who and where of a wire lead).
+    ``data`` holds the MinHash values as little-endian uint32 (datasketch's affine32 scheme
+    with seed 1: the same text gives the same values in every process and version of this
+    code that keeps that scheme): bytes, not a numpy array, so the service process, which
+    only stores and compares signatures, never imports numpy (15 MB); ``size`` the number
+    of distinct shingles; ``names`` the capitalised words of the title and lead
+    (case-folded; a word that opens a sentence does not count) and ``lead_names`` those of
+    the lead's first sentence (the who and where of a wire lead).
     """
 
-    values: npt.NDArray[np.uint32]
+    data: bytes
     size: int
     names: frozenset[str] = frozenset()
     lead_names: frozenset[str] = frozenset()
 
+    @property
+    def values(self) -> list[int]:
+        """The MinHash values."""
+        values = array("I", self.data)
+        if sys.byteorder == "big":
+            values.byteswap()
+        return values.tolist()
+
     def to_bytes(self) -> bytes:
         """The MinHash values as little-endian uint32: ``4 * num_perm`` bytes."""
-        return self.values.astype("<u4").tobytes()
+        return self.data
 
     @classmethod
     def from_bytes(
@@ -143,10 +156,7 @@ class Signature:
         lead_names: frozenset[str] = frozenset(),
     ) -> Signature:
         """The signature stored as ``to_bytes`` with its size and names."""
-        import numpy as np
-
-        values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-        return cls(values, size, frozenset(names), frozenset(lead_names))
+        return cls(bytes(data), size, frozenset(names), frozenset(lead_names))
 
     def names_conflict(self, other: Signature) -> bool:
         """Whether each article's headline and first lead sentence name something (a
@@ -157,9 +167,10 @@ class Signature:
         """Estimated Jaccard similarity of the two shingle sets."""
         if self.size == 0 or other.size == 0:
             return 0.0
-        import numpy as np
-
-        return float(np.count_nonzero(self.values == other.values)) / len(self.values)
+        # Equal 32-bit words at equal places (the byte order does not matter for that).
+        mine, theirs = memoryview(self.data).cast("I"), memoryview(other.data).cast("I")
+        equal: int = sum(map(operator.eq, mine, theirs))
+        return equal / len(mine)
 
     def containment(self, other: Signature, jaccard: float | None = None) -> float:
         """Estimated share of the smaller set found in the larger one, from the Jaccard
@@ -290,11 +301,12 @@ def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
     # changes only the title's shingles.
     shingles = _shingles(title_words, config.shingle) | _shingles(lead_words, config.shingle)
     values = minhash_values([s.encode() for s in sorted(shingles)], config.num_perm)
+    data = values.astype("<u4").tobytes()
     title_names, title_first = _names(title_text)
     lead_names, first_names = _names(" ".join(lead.split()[: config.lead_words]))
     # The headline's names count with the lead's first sentence: the who, where and how
     # many of the event.
     first_names = first_names | title_first
     return Signature(
-        values, len(shingles), frozenset(title_names | lead_names), frozenset(first_names)
+        data, len(shingles), frozenset(title_names | lead_names), frozenset(first_names)
     )

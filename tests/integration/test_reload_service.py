@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select, update
 
 from monitor.analysis import Analyser
 from monitor.db.schema import deliveries
-from monitor.match import Matcher, WatchlistMatch, load_watchlist
+from monitor.match import WatchlistMatch, load_watchlist
 from monitor.reload import keeping_restart_only, restart_only_changes
 from monitor.runtime import Runtime
 from monitor.service import Service
@@ -203,13 +203,13 @@ async def test_an_analysis_in_hand_finishes_on_the_old_watchlists_and_the_next_u
     text = "<p>Haftar and Zorblax Quintana met. " + "word " * 26000 + "</p>"
     big = rss([(f"b{i}", f"Haftar and Zorblax Quintana, {i}", text) for i in range(20)])
     small = rss([("s1", "Zorblax Quintana and Haftar", "<p>Both spoke.</p>")])
-    analyser = Analyser(Matcher([libya]), [libya], excerpt_chars=300, workers=1)
+    analyser = Analyser([libya], excerpt_chars=300, workers=1)
     try:
         await analyser.analyse(small, "http://example.org/warm.xml", None)
         (old_worker,) = analyser.worker_pids()
         in_hand = asyncio.create_task(analyser.analyse(big, "http://example.org/big.xml", None))
         await asyncio.sleep(0.1)  # handed to the old workers
-        analyser.reload(Matcher([extra]), [extra], excerpt_chars=300, workers=1)
+        analyser.reload([extra], excerpt_chars=300, workers=1)
         after = await analyser.analyse(small, "http://example.org/small.xml", None)
         before = await in_hand
 

@@ -12,7 +12,6 @@ from monitor.config import SinkConfig
 from monitor.db.sources import SourceRow
 from monitor.db.store import Store
 from monitor.delivery import next_attempt
-from monitor.match import Matcher
 from monitor.parse import FeedEntry
 from monitor.pipeline import backoff, next_poll, should_alert
 from monitor.runtime import Runtime, http_options
@@ -30,7 +29,6 @@ def runtime(tmp_path: Path) -> Runtime:
         loaded=LoadedSettings(settings, tmp_path / "m.yaml", ()),
         store=Store(f"sqlite:///{tmp_path}/m.db"),
         watchlists=[],
-        matcher=Matcher([]),
         routes={},
         sinks={},
         http=http_options(settings),
