@@ -192,8 +192,9 @@ def blocked_address_reason(address: IPAddress) -> str | None:
 # --- the guarded connection ----------------------------------------------------------------
 
 AddressCheck = Callable[[str, IPAddress, int], str | None]
-_Origin = tuple[bytes, bytes, int | None]  # scheme, host, port
 """(host, resolved address, port) -> why the connection is refused, or None to allow it."""
+
+_Origin = tuple[bytes, bytes, int | None]  # scheme, host, port
 
 
 def _public_addresses_only(host: str, address: IPAddress, port: int) -> str | None:
@@ -502,20 +503,18 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         pool = await self._acquire(origin)
         try:
             core_response = await pool.handle_async_request(core_request)
-        except httpx.RequestError as error:
-            self._done(origin)
-            # Raised by the guard inside the pool: give it the request, as httpx does.
-            error.request = request
-            raise
+            if not isinstance(core_response.stream, AsyncIterable):
+                raise TypeError("httpcore returned a synchronous body to an async transport")
         except BaseException as error:
-            self._done(origin)
+            self._done(origin)  # no response stream will release the pool
+            if isinstance(error, httpx.RequestError):
+                # Raised by the guard inside the pool: give it the request, as httpx does.
+                error.request = request
+                raise
             translated = _as_httpx_error(error, request) if isinstance(error, Exception) else error
             if translated is error:
                 raise
             raise translated from error
-        if not isinstance(core_response.stream, AsyncIterable):
-            self._done(origin)
-            raise TypeError("httpcore returned a synchronous body to an async transport")
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,

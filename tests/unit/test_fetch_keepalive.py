@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -190,3 +191,28 @@ async def test_idle_pools_beyond_the_limit_are_closed_and_a_busy_one_is_kept() -
             await client.get(d.url("/rss.xml"))
     assert ports[4] != ports[1], "b's idle connection was closed with its pool"
     assert ports[5] == ports[3], "d, the most recent, kept its connection"
+
+
+async def test_a_failed_or_cancelled_request_leaves_no_pool_marked_busy() -> None:
+    """A pool counts as busy from its request until its response is closed; a request that
+    fails (refused) or is cancelled (a deadline) has no response, and must release it, or
+    the pool could never be closed to make room for another host's."""
+    refused = socket.socket()
+    refused.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    port = refused.getsockname()[1]
+    with FeedServer() as slow:
+        slow.route("/slow", Reply(body=RSS, delay=2.0))
+        slow.route("/rss.xml", Reply(body=RSS))
+        transport = GuardedTransport(allow_private_networks=True)
+        async with httpx.AsyncClient(transport=transport) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get(f"http://127.0.0.1:{port}/rss.xml")
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await client.get(slow.url("/slow"))
+            assert transport._busy == {}
+            async with client.stream("GET", slow.url("/rss.xml")) as response:
+                assert transport._busy  # busy while its body is being read
+                await response.aclose()
+            assert transport._busy == {}
+    refused.close()
