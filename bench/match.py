@@ -29,13 +29,14 @@ from pathlib import Path
 import ahocorasick
 import yaml
 
-from monitor.match import Matcher, load_watchlist
+from monitor.match import Matcher
 from monitor.match.names import (
     ARABIC_PREFIXES,
     ARABIC_PREFIXES_BEFORE_ARTICLE,
     is_arabic_letter,
     phrase_key,
 )
+from monitor.match.watchlist_file import load_watchlist
 
 __all__ = [
     "Article",

@@ -23,7 +23,8 @@ from monitor.egress import (
     guarded_addresses,
 )
 from monitor.errors import ConfigError, DatabaseError
-from monitor.match import Watchlist, check_examples, watchlist_report
+from monitor.match import Watchlist, check_examples
+from monitor.match.watchlist_file import watchlist_report
 from monitor.opml import read_opml
 from monitor.plural import plural
 from monitor.redact import redact_url, use_secret_params

@@ -552,7 +552,8 @@ def match(
     ] = None,
 ) -> None:
     """Match articles offline: one JSON line in ({"id","title","summary","content"}), one out."""
-    from monitor.match import Matcher, load_watchlist
+    from monitor.match import Matcher
+    from monitor.match.watchlist_file import load_watchlist
     from monitor.matchio import LineError, match_lines
     from monitor.validate import load_watchlists
 
@@ -619,7 +620,8 @@ def explain(
         render_explanation,
         stored_article,
     )
-    from monitor.match import Matcher, Watchlist, load_watchlist
+    from monitor.match import Matcher, Watchlist
+    from monitor.match.watchlist_file import load_watchlist
     from monitor.validate import validate_config
 
     if sum(given is not None for given in (file, article_id, url)) != 1:

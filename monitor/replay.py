@@ -15,7 +15,8 @@ from monitor.alerts import ArticleRef
 from monitor.alerts.record import Alert
 from monitor.db.articles import StoredArticle
 from monitor.errors import ConfigError
-from monitor.match import Matcher, load_watchlist
+from monitor.match import Matcher
+from monitor.match.watchlist_file import load_watchlist
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
 from monitor.text import html_to_text

@@ -15,7 +15,8 @@ from monitor.config_errors import ENV_PREFIX, did_you_mean, environment_variable
 from monitor.db.sources import SourceSpec
 from monitor.durations import config_duration
 from monitor.errors import ConfigError
-from monitor.match import Watchlist, load_watchlist
+from monitor.match import Watchlist
+from monitor.match.watchlist_file import load_watchlist
 from monitor.opml import read_opml
 from monitor.redact import redact_url
 from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries

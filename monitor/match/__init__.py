@@ -1,5 +1,6 @@
-"""Watchlist matching (pure): load watchlists, scan articles with one Aho-Corasick automaton,
-apply context and boolean rules, and build excerpts."""
+"""Watchlist matching (pure): scan articles with one Aho-Corasick automaton, apply context
+and boolean rules, and build excerpts. Reading watchlist files: monitor.match.watchlist_file
+(not imported here: the parsing workers match without loading pydantic and PyYAML)."""
 
 from monitor.match.examples import check_examples
 from monitor.match.matcher import Matcher
@@ -11,9 +12,6 @@ from monitor.match.watchlist import (
     Proximity,
     Rule,
     Watchlist,
-    load_watchlist,
-    parse_watchlist,
-    watchlist_report,
 )
 
 __all__ = [
@@ -30,7 +28,4 @@ __all__ = [
     "Watchlist",
     "WatchlistMatch",
     "check_examples",
-    "load_watchlist",
-    "parse_watchlist",
-    "watchlist_report",
 ]

@@ -19,7 +19,8 @@ from sqlalchemy import create_engine, select, update
 
 from monitor.analysis import Analyser
 from monitor.db.schema import deliveries
-from monitor.match import WatchlistMatch, load_watchlist
+from monitor.match import WatchlistMatch
+from monitor.match.watchlist_file import load_watchlist
 from monitor.reload import keeping_restart_only, restart_only_changes
 from monitor.runtime import Runtime
 from monitor.service import Service

@@ -21,7 +21,7 @@ from bench.match import (
     run_regex,
     write_watchlist,
 )
-from monitor.match import load_watchlist
+from monitor.match.watchlist_file import load_watchlist
 
 SEED = 3
 

@@ -9,7 +9,8 @@ import pytest
 
 from monitor.alerts import ArticleRef
 from monitor.alerts.record import Alert, match_from_json
-from monitor.match import Matcher, load_watchlist
+from monitor.match import Matcher
+from monitor.match.watchlist_file import load_watchlist
 from tests.integration.helpers import LIBYA_WATCHLIST
 
 ARTICLE = ArticleRef(7, "t", "https://example.org/a", None, "Wire", "https://example.org/rss")

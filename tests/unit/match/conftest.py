@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match import Matcher, Watchlist, load_watchlist
+from monitor.match import Matcher, Watchlist
+from monitor.match.watchlist_file import load_watchlist
 
 SHIPPED_WATCHLIST = Path(__file__).resolve().parents[3] / "config" / "watchlists" / "libya.yaml"
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
 
-from monitor.match import Matcher, load_watchlist
+from monitor.match import Matcher
+from monitor.match.watchlist_file import load_watchlist
 
 __all__ = [
     "CLASSES",

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match import Matcher, Watchlist, parse_watchlist
+from monitor.match import Matcher, Watchlist
 from monitor.match.limits import MAX_MENTIONS_PER_ENTITY
+from monitor.match.watchlist_file import parse_watchlist
 from tests.integration.helpers import REPO
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match import Matcher, load_watchlist
+from monitor.match import Matcher
+from monitor.match.watchlist_file import load_watchlist
 from tests.unit.match.labelled import (
     CLASSES,
     ENTITIES,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match import Matcher, Watchlist, parse_watchlist
+from monitor.match import Matcher, Watchlist
 from monitor.match.limits import (
     MAX_DETAIL_BYTES,
     MAX_EXCERPTS,
@@ -25,6 +25,7 @@ from monitor.match.limits import (
 )
 from monitor.match.rules import word_distance
 from monitor.match.scan import FieldScan, Hit, PatternIndex
+from monitor.match.watchlist_file import parse_watchlist
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -146,7 +147,8 @@ MEMORY_PROBE = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from monitor.match import Matcher, load_watchlist
+    from monitor.match import Matcher
+    from monitor.match.watchlist_file import load_watchlist
 
     def peak_mb():
         for line in open("/proc/self/status"):

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.match import Matcher, Mention, load_watchlist
+from monitor.match import Matcher, Mention
 from monitor.match.excerpts import ELLIPSIS, build_excerpts
 from monitor.match.names import ARABIC_PREFIXES
+from monitor.match.watchlist_file import load_watchlist
 from monitor.text import html_to_text
 
 LATIN_NAMES = {"Khalifa Haftar": "haftar", "Tripoli": "tripoli", "Misrata": "misrata"}

@@ -6,7 +6,8 @@ import random
 import string
 from pathlib import Path
 
-from monitor.match import Matcher, parse_watchlist
+from monitor.match import Matcher
+from monitor.match.watchlist_file import parse_watchlist
 
 
 def made_up_name(rng: random.Random, index: int) -> str:

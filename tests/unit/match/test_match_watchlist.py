@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.match import Proximity, Watchlist, load_watchlist
+from monitor.match import Proximity, Watchlist
+from monitor.match.watchlist_file import load_watchlist
 
 WriteWatchlist = Callable[..., Watchlist]
 

@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from monitor.errors import ConfigError
-from monitor.match import load_watchlist
-from monitor.match.watchlist import _FAST_LOADER, _StrictKeysLoader
+from monitor.match.watchlist_file import _FAST_LOADER, _StrictKeysLoader, load_watchlist
 from tests.unit.match.conftest import SHIPPED_WATCHLIST
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.match import Excerpt, Matcher, WatchlistMatch, parse_watchlist
+from monitor.match import Excerpt, Matcher, WatchlistMatch
+from monitor.match.watchlist_file import parse_watchlist
 
 ENTITIES = [
     {"id": "haftar", "names": ["Haftar"]},

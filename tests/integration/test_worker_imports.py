@@ -1,0 +1,31 @@
+"""A parsing worker loads only what parsing and matching need: the watchlists reach it as
+plain frozen values, so it never imports the file format's pydantic and PyYAML (about 13 MB
+in each worker)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from monitor.analysis import Analyser
+from monitor.match.watchlist_file import load_watchlist
+from tests.integration.helpers import LIBYA_WATCHLIST, rss
+
+
+def _shared_objects(pid: int) -> set[str]:
+    maps = Path(f"/proc/{pid}/maps").read_text(encoding="utf-8")
+    return {line.split()[-1].rsplit("/", 1)[-1] for line in maps.splitlines() if ".so" in line}
+
+
+def test_a_parsing_worker_matches_without_loading_pydantic_or_yaml() -> None:
+    analyser = Analyser([load_watchlist(LIBYA_WATCHLIST)], excerpt_chars=300, workers=1)
+    feed = rss([("g1", "Haftar's forces near Tripoli", "<p>The LNA said on Monday.</p>")])
+    try:
+        result = asyncio.run(analyser.analyse(feed, "http://127.0.0.1/feed.xml", None))
+        (worker,) = analyser.worker_pids()
+        loaded = _shared_objects(worker)
+    finally:
+        analyser.close()
+    assert [m.watchlist for m in result.matches[0]] == ["libya"]
+    assert any(name.startswith("_ahocorasick") or "ahocorasick" in name for name in loaded)
+    assert not [name for name in loaded if "pydantic" in name or name.startswith("_yaml")]
