@@ -614,13 +614,13 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         async with service:
             polls = await service.poll_all()
             sent = await service.deliver()
-        rows = await runtime.store.alist_sources()
+        unpolled, disabled = await runtime.store.aunpolled_sources(started)
         counts = await runtime.store.acount_deliveries()
         next_at = await runtime.store.next_attempt_at() if counts.get("pending") else None
     return OnceReport(
         polls=polls,
-        skipped=skipped_sources(runtime, rows, started),
-        disabled=sum(not row.enabled for row in rows),
+        skipped=skipped_sources(runtime, unpolled, started),
+        disabled=disabled,
         deliveries=sent,
         pending=counts.get("pending", 0),
         next_attempt_at=next_at,

@@ -242,6 +242,18 @@ def list_sources(conn: Connection) -> list[SourceRow]:
     return [_row(r) for r in conn.execute(select(sources).order_by(sources.c.name)).all()]
 
 
+def unpolled_sources(conn: Connection, since: datetime) -> tuple[list[SourceRow], int]:
+    """The enabled sources not polled at or after ``since``, and how many are disabled: what
+    ``monitor once`` reports at its end, without reading the rows of every polled source."""
+    unpolled = select(sources).where(
+        sources.c.enabled,
+        or_(sources.c.last_polled_at.is_(None), sources.c.last_polled_at < since),
+    )
+    rows = [_row(r) for r in conn.execute(unpolled.order_by(sources.c.name)).all()]
+    disabled = conn.execute(select(func.count()).where(~sources.c.enabled)).scalar_one()
+    return rows, int(disabled)
+
+
 def get_source(conn: Connection, source_id: int) -> SourceRow:
     return _row(conn.execute(select(sources).where(sources.c.id == source_id)).one())
 

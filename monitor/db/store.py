@@ -114,6 +114,12 @@ class Store:
     async def alist_sources(self) -> list[SourceRow]:
         return await self._run(source_queries.list_sources)
 
+    async def aunpolled_sources(self, since: datetime) -> tuple[list[SourceRow], int]:
+        """The enabled sources not polled since ``since`` and the number of disabled ones."""
+        return await asyncio.to_thread(
+            self.database.read_sync, lambda c: source_queries.unpolled_sources(c, since)
+        )
+
     async def claim_sources(
         self,
         *,
