@@ -10,6 +10,7 @@ numbers the title and lead contain.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import sys
 from array import array
@@ -240,13 +241,30 @@ def _shingles(words: list[str], size: int) -> set[str]:
 
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
-    """The affine permutations (a odd, b) of datasketch 2's ``affine32`` scheme, seed 1."""
+    """The affine permutations (a odd, b) of datasketch 2's ``affine32`` scheme, seed 1:
+    numpy's ``RandomState(1).randint(0, 2**31)`` (times 2, plus 1) and ``randint(0, 2**32)``,
+    drawn here from the same Mersenne Twister stream, so that a parsing worker never imports
+    numpy.random (6.6 MB a worker). tests/unit/stories/test_minhash.py checks both."""
     import numpy as np
 
-    gen = np.random.RandomState(1)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return a, b
+    draws = mt19937_draws(seed=1, count=2 * num_perm)
+    # randint over a power-of-two range keeps the low bits of one draw (numpy's masked
+    # method); over the full 32 bits it is the draw itself.
+    a = [(draw & 0x7FFFFFFF) * 2 + 1 for draw in draws[:num_perm]]
+    return np.array(a, dtype=np.uint32), np.array(draws[num_perm:], dtype=np.uint32)
+
+
+def mt19937_draws(seed: int, count: int) -> list[int]:
+    """The first ``count`` 32-bit outputs of MT19937 seeded as numpy's legacy
+    ``RandomState(seed)`` seeds it (``init_genrand``). Python's ``random`` is the same
+    generator; only its seeding differs, so the state is set directly."""
+    state = [seed & 0xFFFFFFFF]
+    for index in range(1, 624):
+        previous = state[-1]
+        state.append((1812433253 * (previous ^ (previous >> 30)) + index) & 0xFFFFFFFF)
+    generator = random.Random()
+    generator.setstate((3, (*state, 624), None))  # 624: the next draw regenerates the state
+    return [generator.getrandbits(32) for _ in range(count)]
 
 
 def _fmix32(hv: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:

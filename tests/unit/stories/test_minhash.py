@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.stories.signature import minhash_values, signature, story_tokens
+from monitor.stories.signature import _permutations, minhash_values, signature, story_tokens
 
 datasketch = pytest.importorskip("datasketch", reason="datasketch is a dev dependency")
 
@@ -22,6 +22,16 @@ def _reference(items: list[bytes], num_perm: int) -> np.ndarray:
 @given(st.lists(st.binary(max_size=40), max_size=80), st.sampled_from([16, 128, 256]))
 def test_values_are_datasketch_affine32(items: list[bytes], num_perm: int) -> None:
     assert minhash_values(items, num_perm).tolist() == _reference(items, num_perm).tolist()
+
+
+@pytest.mark.parametrize("num_perm", [1, 16, 128, 256, 333, 1000])
+def test_permutations_are_numpys_random_state_draws(num_perm: int) -> None:
+    # Made without numpy.random (the workers do not load it), they must be its draws.
+    generator = np.random.RandomState(1)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    ours_a, ours_b = _permutations(num_perm)
+    assert ours_a.tolist() == a.tolist() and ours_b.tolist() == b.tolist()
 
 
 def test_signature_of_an_article_is_datasketch_minhash_of_its_shingles() -> None:
