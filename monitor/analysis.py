@@ -3,7 +3,6 @@ loop only does I/O. Each worker compiles the watchlists once, when it starts."""
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import logging
 import multiprocessing
@@ -185,6 +184,8 @@ class Analyser:
             if self._matcher is None:
                 self._matcher = Matcher(self._watchlists, excerpt_chars=self._excerpt_chars)
             return analyse(self._matcher, body, url, content_type)
+        import asyncio  # here: the workers import this module and need no event loop
+
         loop = asyncio.get_running_loop()
         folder = self._results_folder()
         for attempt in (1, 2):

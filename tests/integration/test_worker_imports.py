@@ -1,7 +1,7 @@
 """A parsing worker loads only what parsing and matching need: the watchlists reach it as
 plain frozen values, so it never imports the file format's pydantic and PyYAML (about 13 MB
 in each worker), and the story signatures' permutations are drawn without numpy.random
-(6.6 MB)."""
+(6.6 MB); nor does it need asyncio."""
 
 from __future__ import annotations
 
@@ -30,5 +30,5 @@ def test_a_parsing_worker_loads_neither_pydantic_nor_yaml_nor_numpy_random() -> 
     assert [m.watchlist for m in result.matches[0]] == ["libya"]
     assert any(name.startswith("_ahocorasick") or "ahocorasick" in name for name in loaded)
     assert result.stories and any(name.startswith("_multiarray_umath") for name in loaded)
-    unwanted = ("_pydantic_core", "_yaml", "_mt19937", "mtrand", "_generator")
+    unwanted = ("_pydantic_core", "_yaml", "_mt19937", "mtrand", "_generator", "_asyncio")
     assert not [name for name in loaded if name.startswith(unwanted)]
