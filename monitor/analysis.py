@@ -16,13 +16,17 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.errors import MonitorError
 from monitor.logs import LogSetup, configure_worker_logging, current_log_setup
-from monitor.match import Matcher, Watchlist, WatchlistMatch
+from monitor.match import Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.redact import redact_url
 from monitor.stories import Signature, feed_signatures
+
+if TYPE_CHECKING:  # the matcher is compiled where matching happens: not in the service
+    from monitor.match.matcher import Matcher
 
 __all__ = [
     "ANALYSIS_DEADLINE",
@@ -107,6 +111,8 @@ def _start_worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    from monitor.match.matcher import Matcher
+
     _worker_matcher = Matcher(watchlists, excerpt_chars=excerpt_chars)
 
 
@@ -182,6 +188,8 @@ class Analyser:
     async def analyse(self, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
         if self.workers == 0:
             if self._matcher is None:
+                from monitor.match.matcher import Matcher
+
                 self._matcher = Matcher(self._watchlists, excerpt_chars=self._excerpt_chars)
             return analyse(self._matcher, body, url, content_type)
         import asyncio  # here: the workers import this module and need no event loop

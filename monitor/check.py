@@ -23,7 +23,7 @@ from monitor.egress import (
     guarded_addresses,
 )
 from monitor.errors import ConfigError, DatabaseError
-from monitor.match import Watchlist, check_examples
+from monitor.match import Watchlist
 from monitor.match.watchlist_file import watchlist_report
 from monitor.opml import read_opml
 from monitor.plural import plural
@@ -181,6 +181,10 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     else:
         watchlists, specs = valid.watchlists, valid.specs
         warnings.extend(valid.warnings)
+    # Here, not at the top: the service imports this module for `refused_targets` and does
+    # not compile watchlists (its parsing workers do).
+    from monitor.match.examples import check_examples
+
     for watchlist in watchlists:
         failures = check_examples(watchlist)
         problems.extend(failures)
@@ -289,6 +293,8 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
         watchlist, found = watchlist_report(watchlist_path)
         problems.extend(found)
         if watchlist is not None:
+            from monitor.match.examples import check_examples
+
             problems.extend(check_examples(watchlist))
     return problems
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from monitor.alerts import SinkTarget
 from monitor.alerts.policy import SinkPolicy
@@ -14,11 +15,14 @@ from monitor.db.engine import Database
 from monitor.db.sources import SourceSpec
 from monitor.db.store import Store
 from monitor.fetch import HttpOptions
-from monitor.match import Matcher, Watchlist
+from monitor.match import Watchlist
 from monitor.redact import use_secret_params
 from monitor.settings import LoadedSettings, Settings
 from monitor.stories import DEFAULT_CONFIG, StoryConfig
 from monitor.validate import validate_config
+
+if TYPE_CHECKING:  # compiled on first use: the service process matches in its workers
+    from monitor.match.matcher import Matcher
 
 
 def utc_now() -> datetime:
@@ -86,6 +90,8 @@ class Runtime:
     def matcher(self) -> Matcher:
         """The watchlists compiled for matching in this process (replay, explain)."""
         if self._matcher is None:
+            from monitor.match.matcher import Matcher
+
             self._matcher = Matcher(
                 self.watchlists, excerpt_chars=self.settings.match.excerpt_chars
             )

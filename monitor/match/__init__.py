@@ -1,9 +1,13 @@
 """Watchlist matching (pure): scan articles with one Aho-Corasick automaton, apply context
-and boolean rules, and build excerpts. Reading watchlist files: monitor.match.watchlist_file
-(not imported here: the parsing workers match without loading pydantic and PyYAML)."""
+and boolean rules, and build excerpts. Reading watchlist files: monitor.match.watchlist_file.
 
-from monitor.match.examples import check_examples
-from monitor.match.matcher import Matcher
+The service process only stores and routes matches (its parsing workers match), so this
+package imports the value types at once and the matcher (Aho-Corasick, the rule engine)
+when `Matcher` or `check_examples` is first used; the file format (pydantic, PyYAML) only
+from `watchlist_file`."""
+
+from typing import TYPE_CHECKING
+
 from monitor.match.result import FIELDS, Excerpt, MatchResult, Mention, WatchlistMatch
 from monitor.match.watchlist import (
     Entity,
@@ -13,6 +17,10 @@ from monitor.match.watchlist import (
     Rule,
     Watchlist,
 )
+
+if TYPE_CHECKING:
+    from monitor.match.examples import check_examples
+    from monitor.match.matcher import Matcher
 
 __all__ = [
     "FIELDS",
@@ -29,3 +37,15 @@ __all__ = [
     "WatchlistMatch",
     "check_examples",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Matcher":
+        from monitor.match.matcher import Matcher
+
+        return Matcher
+    if name == "check_examples":
+        from monitor.match.examples import check_examples
+
+        return check_examples
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,11 +6,14 @@ in each worker), and the story signatures' permutations are drawn without numpy.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 from monitor.analysis import Analyser
 from monitor.match.watchlist_file import load_watchlist
-from tests.integration.helpers import LIBYA_WATCHLIST, rss
+from tests.integration.helpers import LIBYA_WATCHLIST, rss, write_config
+from tests.support.feed_server import FeedServer, Reply
 
 
 def _shared_objects(pid: int) -> set[str]:
@@ -32,3 +35,35 @@ def test_a_parsing_worker_loads_neither_pydantic_nor_yaml_nor_numpy_random() -> 
     assert result.stories and any(name.startswith("_multiarray_umath") for name in loaded)
     unwanted = ("_pydantic_core", "_yaml", "_mt19937", "mtrand", "_generator", "_asyncio")
     assert not [name for name in loaded if name.startswith(unwanted)]
+
+
+def test_the_service_stores_matches_without_compiling_the_watchlists(tmp_path: Path) -> None:
+    """`monitor once` (the service process) hands matching to its workers: it loads neither
+    the matcher (Aho-Corasick, the rule engine) nor numpy, and still stores the matches."""
+    feed = rss([("g1", "Haftar's forces near Tripoli", "<p>The LNA said on Monday.</p>")])
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=feed))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        code = (
+            "import sys\n"
+            "from monitor.cli import main\n"
+            f"sys.argv = ['monitor', 'once', '--config', {str(config)!r}]\n"
+            "try:\n"
+            "    main()\n"
+            "except SystemExit as done:\n"
+            "    print(done.code)\n"
+            "print(sorted(m for m in ('monitor.match.matcher', 'ahocorasick', 'numpy')"
+            " if m in sys.modules))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "ok F: 1 entry, 1 new, 1 match, 0 alerts queued" in lines, done.stdout
+    assert lines[-2:] == ["0", "[]"], done.stdout
