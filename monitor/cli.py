@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -268,7 +269,7 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
             "dead": outcomes.count("dead"),
             "dead_before": report.dead_before,
         },
-        "polls": [p.__dict__ for p in report.polls],
+        "polls": [dataclasses.asdict(p) for p in report.polls],
         "skipped": [
             {
                 "source": s.source,

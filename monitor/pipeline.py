@@ -48,7 +48,7 @@ MAX_RETRY_AFTER = timedelta(days=1)
 SIGHTING_REFRESH = timedelta(days=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # `monitor once` keeps one per source
 class PollOutcome:
     """What one poll of one source did, for logs, metrics and the CLI (``url`` redacted)."""
 

@@ -15,7 +15,7 @@ from monitor.db.seen import SeenEntry
 from monitor.redact import without_credentials
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # 10,000 of them: no per-instance dict
 class SourceSpec:
     """A source as the config describes it."""
 
@@ -29,7 +29,7 @@ class SourceSpec:
     pinned: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRow:
     """A source as stored, with its polling state."""
 
