@@ -565,19 +565,16 @@ class OnceReport:
         return self.pending + sum(d.status == "dead" for d in self.deliveries)
 
 
-def skipped_sources(
-    runtime: Runtime, rows: list[SourceRow], since: datetime
-) -> list[SkippedSource]:
-    """The enabled sources not polled since ``since`` (the start of ``once``), and why.
+def skipped_sources(runtime: Runtime, unpolled: list[SourceRow]) -> list[SkippedSource]:
+    """Why each of ``unpolled`` (the enabled sources ``once`` did not poll:
+    `Store.aunpolled_sources`) was skipped.
 
     A failed source's next poll is its back-off (``backoff_delay`` with jitter) or, when
     longer, the server's Retry-After: a wait longer than the back-off can be is Retry-After.
     """
     now = runtime.clock()
     skipped = []
-    for row in rows:
-        if not row.enabled or (row.last_polled_at is not None and row.last_polled_at >= since):
-            continue
+    for row in unpolled:
         why, until = SKIPPED_BUSY, None
         if row.gone_at is not None:
             why = SKIPPED_GONE
@@ -619,7 +616,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         next_at = await runtime.store.next_attempt_at() if counts.get("pending") else None
     return OnceReport(
         polls=polls,
-        skipped=skipped_sources(runtime, unpolled, started),
+        skipped=skipped_sources(runtime, unpolled),
         disabled=disabled,
         deliveries=sent,
         pending=counts.get("pending", 0),
