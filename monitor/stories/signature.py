@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import struct
 import sys
 from array import array
 from collections import Counter
@@ -19,13 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from monitor.text import html_to_text, normalize_text, sentence_spans
-
-if TYPE_CHECKING:  # numpy is imported where signatures are made (0.1 s, 15 MB)
-    import numpy as np
-    import numpy.typing as npt
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -123,8 +119,8 @@ class Signature:
 
     ``data`` holds the MinHash values as little-endian uint32 (datasketch's affine32 scheme
     with seed 1: the same text gives the same values in every process and version of this
-    code that keeps that scheme): bytes, not a numpy array, so the service process, which
-    only stores and compares signatures, never imports numpy (15 MB); ``size`` the number
+    code that keeps that scheme): bytes, which a column stores as they are and `jaccard`
+    compares in one integer operation; ``size`` the number
     of distinct shingles; ``names`` the capitalised words of the title and lead
     (case-folded; a word that opens a sentence does not count) and ``lead_names`` those of
     the lead's first sentence (the who and where of a wire lead).
@@ -239,19 +235,45 @@ def _shingles(words: list[str], size: int) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+@dataclass(frozen=True)
+class _Lanes:
+    """The affine permutations of ``num_perm`` MinHash values, packed one per 64-bit lane
+    of Python integers, so that one multiplication hashes a shingle for all of them."""
+
+    num_perm: int
+    a: int  # each lane: a (odd, 32 bits)
+    b: int  # each lane: b (32 bits)
+    low: int  # each lane: 0xFFFFFFFF
+    guard: int  # each lane: bit 32
+
+    def unpack(self, packed: int) -> list[int]:
+        """The value in the low 32 bits of each lane."""
+        return list(
+            struct.unpack(f"<{self.num_perm}Q", packed.to_bytes(8 * self.num_perm, "little"))
+        )
+
+
 @lru_cache(maxsize=8)
-def _permutations(num_perm: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+def _lanes(num_perm: int) -> _Lanes:
+    a, b = _permutations(num_perm)
+
+    def pack(values: Sequence[int]) -> int:
+        return int.from_bytes(struct.pack(f"<{num_perm}Q", *values), "little")
+
+    return _Lanes(
+        num_perm, pack(a), pack(b), pack([_MASK32] * num_perm), pack([1 << 32] * num_perm)
+    )
+
+
+def _permutations(num_perm: int) -> tuple[list[int], list[int]]:
     """The affine permutations (a odd, b) of datasketch 2's ``affine32`` scheme, seed 1:
     numpy's ``RandomState(1).randint(0, 2**31)`` (times 2, plus 1) and ``randint(0, 2**32)``,
     drawn here from the same Mersenne Twister stream, so that a parsing worker never imports
-    numpy.random (6.6 MB a worker). tests/unit/stories/test_minhash.py checks both."""
-    import numpy as np
-
+    numpy. tests/unit/stories/test_minhash.py checks both."""
     draws = mt19937_draws(seed=1, count=2 * num_perm)
     # randint over a power-of-two range keeps the low bits of one draw (numpy's masked
     # method); over the full 32 bits it is the draw itself.
-    a = [(draw & 0x7FFFFFFF) * 2 + 1 for draw in draws[:num_perm]]
-    return np.array(a, dtype=np.uint32), np.array(draws[num_perm:], dtype=np.uint32)
+    return [(draw & 0x7FFFFFFF) * 2 + 1 for draw in draws[:num_perm]], draws[num_perm:]
 
 
 def mt19937_draws(seed: int, count: int) -> list[int]:
@@ -267,32 +289,33 @@ def mt19937_draws(seed: int, count: int) -> list[int]:
     return [generator.getrandbits(32) for _ in range(count)]
 
 
-def _fmix32(hv: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-    """The MurmurHash3 32-bit finalizer (a bijection), wrapping like uint32 arithmetic."""
-    import numpy as np
-
-    hv = hv ^ (hv >> np.uint32(16))
-    hv = hv * np.uint32(0x85EBCA6B)
-    hv = hv ^ (hv >> np.uint32(13))
-    hv = hv * np.uint32(0xC2B2AE35)
-    return hv ^ (hv >> np.uint32(16))
+_MASK32 = 0xFFFFFFFF
 
 
-def minhash_values(items: list[bytes], num_perm: int) -> npt.NDArray[np.uint32]:
+def minhash_values(items: list[bytes], num_perm: int) -> list[int]:
     """The MinHash of ``items`` exactly as ``datasketch.MinHash(num_perm, seed=1,
-    scheme="affine32").update_batch(items)`` computes it (SHA-1's first 4 bytes, the fmix
-    pre-mix, ``a*h + b`` mod 2^32, the minimum per permutation). Written out in numpy because
-    importing datasketch costs every process half a second (it imports scipy);
-    tests/unit/stories/test_minhash.py checks that the values are bit for bit datasketch's."""
-    import numpy as np
+    scheme="affine32").update_batch(items)`` computes it (SHA-1's first 4 bytes, the
+    MurmurHash3 fmix32 pre-mix, ``a*h + b`` mod 2^32, the minimum per permutation).
 
-    if not items:
-        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    digests = b"".join(hashlib.sha1(item).digest()[:4] for item in items)
-    hv = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32)).reshape(-1, 1)
-    a, b = _permutations(num_perm)
-    with np.errstate(over="ignore"):
-        return np.asarray((hv * a + b).min(axis=0), dtype=np.uint32)
+    Written out without numpy: importing datasketch costs a process half a second (it
+    imports scipy), and numpy 15 MB in each parsing worker. All permutations are computed
+    at once on 64-bit lanes of one Python integer: ``a*h`` fits a lane, the low 32 bits
+    plus ``b`` too; the running minimum is kept lane by lane with a guard bit (bit 32 of
+    ``(x | 2^32) - y`` is set where x >= y). About 3 us a shingle, 4 times numpy's time;
+    tests/unit/stories/test_minhash.py checks that the values are bit for bit datasketch's."""
+    lanes = _lanes(num_perm)
+    a, b, low, guard = lanes.a, lanes.b, lanes.low, lanes.guard
+    least = low  # every lane 0xFFFFFFFF: datasketch's empty MinHash
+    for item in items:
+        h = int.from_bytes(hashlib.sha1(item).digest()[:4], "little")
+        h ^= h >> 16
+        h = (h * 0x85EBCA6B) & _MASK32
+        h ^= h >> 13
+        h = (h * 0xC2B2AE35) & _MASK32
+        h ^= h >> 16
+        value = ((a * h) & low) + b & low
+        least ^= (least ^ value) & ((((least | guard) - value) & guard) >> 32) * _MASK32
+    return lanes.unpack(least)
 
 
 def feed_signatures(
@@ -331,7 +354,7 @@ def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
     # changes only the title's shingles.
     shingles = _shingles(title_words, config.shingle) | _shingles(lead_words, config.shingle)
     values = minhash_values([s.encode() for s in sorted(shingles)], config.num_perm)
-    data = values.astype("<u4").tobytes()
+    data = struct.pack(f"<{config.num_perm}I", *values)
     title_names, title_first = _names(title_text)
     lead_names, first_names = _names(" ".join(lead.split()[: config.lead_words]))
     # The headline's names count with the lead's first sentence: the who, where and how

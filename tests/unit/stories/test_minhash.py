@@ -21,17 +21,17 @@ def _reference(items: list[bytes], num_perm: int) -> np.ndarray:
 
 @given(st.lists(st.binary(max_size=40), max_size=80), st.sampled_from([16, 128, 256]))
 def test_values_are_datasketch_affine32(items: list[bytes], num_perm: int) -> None:
-    assert minhash_values(items, num_perm).tolist() == _reference(items, num_perm).tolist()
+    assert minhash_values(items, num_perm) == _reference(items, num_perm).tolist()
 
 
 @pytest.mark.parametrize("num_perm", [1, 16, 128, 256, 333, 1000])
 def test_permutations_are_numpys_random_state_draws(num_perm: int) -> None:
-    # Made without numpy.random (the workers do not load it), they must be its draws.
+    # Made without numpy (the workers do not load it), they must be numpy.random's draws.
     generator = np.random.RandomState(1)
     a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
     ours_a, ours_b = _permutations(num_perm)
-    assert ours_a.tolist() == a.tolist() and ours_b.tolist() == b.tolist()
+    assert ours_a == a.tolist() and ours_b == b.tolist()
 
 
 def test_signature_of_an_article_is_datasketch_minhash_of_its_shingles() -> None:
