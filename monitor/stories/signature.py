@@ -301,21 +301,25 @@ def minhash_values(items: list[bytes], num_perm: int) -> list[int]:
     imports scipy), and numpy 15 MB in each parsing worker. All permutations are computed
     at once on 64-bit lanes of one Python integer: ``a*h`` fits a lane, the low 32 bits
     plus ``b`` too; the running minimum is kept lane by lane with a guard bit (bit 32 of
-    ``(x | 2^32) - y`` is set where x >= y). About 3 us a shingle, 4 times numpy's time;
+    ``(x | 2^32) - y`` is set where x >= y). About 2.7 us a shingle, 3.5 times numpy's time;
     tests/unit/stories/test_minhash.py checks that the values are bit for bit datasketch's."""
     lanes = _lanes(num_perm)
     a, b, low, guard = lanes.a, lanes.b, lanes.low, lanes.guard
-    least = low  # every lane 0xFFFFFFFF: datasketch's empty MinHash
+    sha1 = hashlib.sha1
+    least = low | guard  # every lane 0xFFFFFFFF (datasketch's empty MinHash), guard bit set
     for item in items:
-        h = int.from_bytes(hashlib.sha1(item).digest()[:4], "little")
+        h = int.from_bytes(sha1(item).digest()[:4], "little")
         h ^= h >> 16
         h = (h * 0x85EBCA6B) & _MASK32
         h ^= h >> 13
         h = (h * 0xC2B2AE35) & _MASK32
         h ^= h >> 16
         value = ((a * h) & low) + b & low
-        least ^= (least ^ value) & ((((least | guard) - value) & guard) >> 32) * _MASK32
-    return lanes.unpack(least)
+        # Bit 32 of each lane of least - value: set where least >= value (no lane borrows:
+        # its guard bit is set); each such lane becomes 0xFFFFFFFF and takes the value.
+        chosen = (least - value) & guard
+        least ^= (least ^ value) & (chosen - (chosen >> 32))
+    return lanes.unpack(least & low)
 
 
 def feed_signatures(

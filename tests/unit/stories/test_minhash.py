@@ -24,6 +24,14 @@ def test_values_are_datasketch_affine32(items: list[bytes], num_perm: int) -> No
     assert minhash_values(items, num_perm) == _reference(items, num_perm).tolist()
 
 
+@pytest.mark.parametrize("count", [1, 2, 3, 500, 5000])
+def test_values_of_many_items_are_datasketch_affine32(count: int) -> None:
+    # The running minimum is kept on lanes of one integer: no lane may spill into the next,
+    # however many items (duplicates included) pass through it.
+    items = [f"shingle {n % 997} {n}".encode() for n in range(count)] + [b"", b"x", b"x"]
+    assert minhash_values(items, 128) == _reference(items, 128).tolist()
+
+
 @pytest.mark.parametrize("num_perm", [1, 16, 128, 256, 333, 1000])
 def test_permutations_are_numpys_random_state_draws(num_perm: int) -> None:
     # Made without numpy (the workers do not load it), they must be numpy.random's draws.
