@@ -353,6 +353,20 @@ async def _cancel_rest() -> None:
 MONITOR = [str(Path(sys.executable).parent / "monitor")]  # the benches' --monitor replaces it
 
 
+def tree_rss_kb(pid: int) -> int:
+    """The resident memory of ``pid`` and all its descendants now (worker pools included)."""
+    total, stack = 0, [pid]
+    while stack:
+        proc = Path(f"/proc/{stack.pop()}")
+        try:
+            total += int(proc.joinpath("status").read_text().split("VmRSS:")[1].split()[0])
+            for task in proc.joinpath("task").iterdir():
+                stack += [int(c) for c in task.joinpath("children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def child_env() -> dict[str, str]:
     """This environment without MONITOR_* (which would override the generated config)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.farm import MONITOR, Farm, child_env, compile_monitor, monitor_code
+from bench.farm import MONITOR, Farm, child_env, compile_monitor, monitor_code, tree_rss_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCHLIST = ROOT / "config" / "watchlists" / "libya.yaml"
@@ -34,20 +34,6 @@ class Timed:
     peak_rss_mb: float
     returncode: int
     started_at: float  # time.time() at the start, the clock of the farm's request log
-
-
-def tree_rss_kb(pid: int) -> int:
-    """The resident memory of ``pid`` and all its descendants now (worker pools included)."""
-    total, stack = 0, [pid]
-    while stack:
-        proc = Path(f"/proc/{stack.pop()}")
-        try:
-            total += int(proc.joinpath("status").read_text().split("VmRSS:")[1].split()[0])
-            for task in proc.joinpath("task").iterdir():
-                stack += [int(c) for c in task.joinpath("children").read_text().split()]
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
 
 
 def run_timed(cmd: list[str], log: Path, cwd: Path, timeout: float = TIMEOUT) -> Timed:

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.farm import MONITOR, Farm, child_env, monitor_code, percentile
+from bench.farm import MONITOR, Farm, child_env, monitor_code, percentile, tree_rss_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCHLIST = ROOT / "config" / "watchlists" / "libya.yaml"
@@ -57,6 +57,7 @@ class Report:
     statuses: dict[str, int]
     exit_code: int | None
     stop_s: float
+    peak_rss_mb: float  # the process tree's (service, parsing workers, resource tracker)
 
 
 def analyse(farm: Farm, start: float, end: float, interval: float) -> dict:
@@ -122,9 +123,13 @@ def run(args: argparse.Namespace) -> Report:
         process = subprocess.Popen(cmd, cwd=work, env=child_env(), stdout=log, stderr=log)
         progress(f"monitor run: {args.feeds} feeds every {interval:g} s, for {args.minutes} min")
         deadline = start + args.minutes * 60
+        peak_kb, shown = 0, start
         while time.time() < deadline and process.poll() is None:
-            time.sleep(min(5.0, max(0.0, deadline - time.time())))
-            progress(f"  {time.time() - start:5.0f} s: {len(farm.requests)} requests")
+            time.sleep(min(0.2, max(0.0, deadline - time.time())))
+            peak_kb = max(peak_kb, tree_rss_kb(process.pid))
+            if time.time() - shown >= 5:
+                shown = time.time()
+                progress(f"  {shown - start:5.0f} s: {len(farm.requests)} requests")
         end = time.time()
         process.send_signal(signal.SIGTERM)
         try:
@@ -149,6 +154,7 @@ def run(args: argparse.Namespace) -> Report:
         needed_per_min=args.feeds / interval * 60,
         exit_code=exit_code,
         stop_s=stop_s,
+        peak_rss_mb=peak_kb / 1024,
         **found,
     )
 
@@ -181,6 +187,8 @@ def table(report: Report, context: dict) -> str:
             "cold pass lag: first poll - service start (never polled: end - start).",
             "steady lag: poll - (previous poll + interval); a poll due and not made by the end "
             f"counts with its lag so far ({r.overdue_at_end:,} such).",
+            f"peak RSS of the process tree (service, parsing workers, resource tracker; "
+            f"sampled every 0.2 s): {r.peak_rss_mb:.0f} MB",
             f"SIGTERM: exit code {r.exit_code}, stopped in {r.stop_s:.1f} s.",
         ]
     )
