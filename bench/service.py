@@ -9,11 +9,13 @@ import os
 import platform
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.farm import MONITOR, Farm, child_env, monitor_code, percentile, tree_rss_kb
@@ -49,6 +51,7 @@ class Report:
     polls_per_min: float
     needed_per_min: float
     steady_polls_per_min: float | None  # after every feed had its first poll
+    busiest_second: int  # after the cold pass: the most polls the farm saw in one second
     cold_pass_s: float | None  # start to the last feed's first poll; None if never done
     never_polled: int
     cold: Lags  # first poll - start (never polled: end - start)
@@ -58,6 +61,8 @@ class Report:
     exit_code: int | None
     stop_s: float
     peak_rss_mb: float  # the process tree's (service, parsing workers, resource tracker)
+    overdue_max_s: float | None  # after the cold pass: now - the oldest next_poll_at
+    overdue_60s_max: int | None  # after the cold pass: most sources > 60 s overdue at once
 
 
 def analyse(farm: Farm, start: float, end: float, interval: float) -> dict:
@@ -76,6 +81,9 @@ def analyse(farm: Farm, start: float, end: float, interval: float) -> dict:
     firsts = [t[0] for t in polled.values() if t]
     done = max(firsts) if len(firsts) == len(farm) else None
     later = [t for times in polled.values() for t in times[1:] if done and done < t <= end]
+    per_second: dict[int, int] = {}
+    for t in later:
+        per_second[int(t)] = per_second.get(int(t), 0) + 1
     statuses: dict[str, int] = {}
     for r in farm.requests:
         statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
@@ -84,11 +92,41 @@ def analyse(farm: Farm, start: float, end: float, interval: float) -> dict:
         "cold_pass_s": None if done is None else done - start,
         "never_polled": len(farm) - len(firsts),
         "steady_polls_per_min": len(later) / (end - done) * 60 if done and end > done else None,
+        "busiest_second": max(per_second.values(), default=0),
         "cold": lags(cold),
         "steady": lags(steady),
         "overdue_at_end": overdue,
         "statuses": statuses,
     }
+
+
+def overdue(db: Path, farm: Farm, feed_of: dict[str, int]) -> tuple[float, int] | None:
+    """How late the most overdue enabled source is now (now - its ``next_poll_at``, the
+    planned poll) and how many are more than 60 s late, read from the service's database (a
+    read in WAL mode never blocks its writer). A source the farm has already seen a request
+    from since its planned time is not late, only not yet written back (its articles are
+    being stored). None while the database is not there."""
+    if not db.exists():
+        return None
+    now = time.time()
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            rows = conn.execute("SELECT url, next_poll_at FROM sources WHERE enabled").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:  # not created yet
+        return None
+    if not rows:
+        return None
+    polled = farm.polled()
+    late = []
+    for url, stored in rows:
+        planned = datetime.fromisoformat(stored).replace(tzinfo=UTC).timestamp()  # naive UTC
+        asked = polled.get(feed_of.get(url, -1))
+        if planned < now and not (asked and asked[-1] >= planned):
+            late.append(now - planned)
+    return max(late, default=0.0), sum(1 for x in late if x > 60)
 
 
 def parse_seconds(text: str) -> float:
@@ -123,10 +161,17 @@ def run(args: argparse.Namespace) -> Report:
         process = subprocess.Popen(cmd, cwd=work, env=child_env(), stdout=log, stderr=log)
         progress(f"monitor run: {args.feeds} feeds every {interval:g} s, for {args.minutes} min")
         deadline = start + args.minutes * 60
-        peak_kb, shown = 0, start
+        peak_kb, shown, sampled = 0, start, start
+        feed_of = {url: feed for feed, url in enumerate(farm.urls())}
+        late: list[tuple[float, float, int]] = []  # (time, worst lag, sources > 60 s late)
         while time.time() < deadline and process.poll() is None:
             time.sleep(min(0.2, max(0.0, deadline - time.time())))
             peak_kb = max(peak_kb, tree_rss_kb(process.pid))
+            if time.time() - sampled >= 1:
+                sampled = time.time()
+                found_late = overdue(work / "monitor.db", farm, feed_of)
+                if found_late is not None:
+                    late.append((sampled, *found_late))
             if time.time() - shown >= 5:
                 shown = time.time()
                 progress(f"  {shown - start:5.0f} s: {len(farm.requests)} requests")
@@ -145,6 +190,8 @@ def run(args: argparse.Namespace) -> Report:
             progress(f"  log: {line[:200]}")
         found = analyse(farm, start, end, interval)
     minutes = (end - start) / 60
+    cold_done = found["cold_pass_s"]
+    after = [x for x in late if cold_done is not None and x[0] > start + cold_done]
     return Report(
         feeds=args.feeds,
         interval_s=interval,
@@ -155,6 +202,8 @@ def run(args: argparse.Namespace) -> Report:
         exit_code=exit_code,
         stop_s=stop_s,
         peak_rss_mb=peak_kb / 1024,
+        overdue_max_s=max((x[1] for x in after), default=None),
+        overdue_60s_max=max((x[2] for x in after), default=None),
         **found,
     )
 
@@ -167,6 +216,8 @@ def table(report: Report, context: dict) -> str:
 
     steady = "-" if r.steady_polls_per_min is None else f"{r.steady_polls_per_min:,.0f}"
     cold = "not finished" if r.cold_pass_s is None else f"{r.cold_pass_s:.1f} s"
+    overdue_s = "-" if r.overdue_max_s is None else f"{r.overdue_max_s:.1f} s"
+    overdue_n = "-" if r.overdue_60s_max is None else f"{r.overdue_60s_max:,}"
     return "\n".join(
         [
             f"Service benchmark, {context['when']}; {context['cpus']} CPUs, Python "
@@ -178,7 +229,8 @@ def table(report: Report, context: dict) -> str:
             "",
             f"polls: {r.polls:,} ({r.polls_per_min:,.0f}/min; needed {r.needed_per_min:,.0f}/min"
             f"; after the cold pass {steady}/min); by status {r.statuses}",
-            f"cold pass (every feed polled once): {cold}; never polled: {r.never_polled:,}",
+            f"cold pass (every feed polled once): {cold}; never polled: {r.never_polled:,}; "
+            f"after it, the busiest second saw {r.busiest_second:,} polls",
             "",
             f"  {'lag, s':<13} {'count':>7} {'p50':>8} {'p99':>8} {'max':>8}",
             row("cold pass", r.cold),
@@ -187,6 +239,10 @@ def table(report: Report, context: dict) -> str:
             "cold pass lag: first poll - service start (never polled: end - start).",
             "steady lag: poll - (previous poll + interval); a poll due and not made by the end "
             f"counts with its lag so far ({r.overdue_at_end:,} such).",
+            "",
+            f"after the cold pass, read from the database every second: the most overdue "
+            f"source (now - its next_poll_at, not yet asked for by then) {overdue_s}; sources "
+            f"more than 60 s overdue at once: at most {overdue_n}",
             f"peak RSS of the process tree (service, parsing workers, resource tracker; "
             f"sampled every 0.2 s): {r.peak_rss_mb:.0f} MB",
             f"SIGTERM: exit code {r.exit_code}, stopped in {r.stop_s:.1f} s.",

@@ -362,11 +362,14 @@ def scheduled(
         bounds=bounds,
     )
     step = plan_.interval
+    # A source's schedule starts at its first poll: sources added together are all planned
+    # for the moment they were added, and counting their next polls from that one moment
+    # would bring them all due together again, every interval, however long the first
+    # pass took to reach them.
+    planned = source.next_poll_at if source.first_polled_at is not None else now
     return _with(
         success,
-        next_poll_at=next_poll(
-            step, source.next_poll_at, now, fetched.retry_after, random.uniform(-1, 1)
-        ),
+        next_poll_at=next_poll(step, planned, now, fetched.retry_after, random.uniform(-1, 1)),
         interval=step,
         schedule_reason=plan_.reason,
         rate=plan_.rate,

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from monitor.config import SinkConfig
-from monitor.db.sources import SourceRow
+from monitor.db.sources import PollRecord, SourceRow
 from monitor.db.store import Store
 from monitor.delivery import next_attempt
+from monitor.fetch import FetchResult
 from monitor.parse import FeedEntry
-from monitor.pipeline import backoff, next_poll, should_alert
+from monitor.pipeline import backoff, next_poll, scheduled, should_alert
 from monitor.runtime import Runtime, http_options
 from monitor.settings import LoadedSettings, Settings
 
@@ -81,6 +82,32 @@ def test_next_poll_counts_from_the_planned_time_not_the_end_of_the_fetch() -> No
     assert next_poll(TEN, way_behind, NOW, None) == way_behind + 3 * ten
     # Polled early (monitor once): one interval from now.
     assert next_poll(TEN, NOW + timedelta(minutes=5), NOW, None) == NOW + ten
+
+
+def _not_modified() -> FetchResult:
+    return FetchResult("https://example.org/f", 304, None, None, None, None, True, None)
+
+
+def _planned_after(rt: Runtime, src: SourceRow, polled_at: datetime) -> timedelta:
+    success = PollRecord(
+        source_id=1, polled_at=polled_at, next_poll_at=polled_at, ok=True, status=304
+    )
+    return scheduled(rt, src, success, _not_modified(), new_entries=0).next_poll_at - polled_at
+
+
+def test_a_sources_schedule_starts_at_its_first_poll(tmp_path: Path) -> None:
+    rt = runtime(tmp_path)
+    # Added (planned) at NOW with thousands of others, first polled 5 minutes later: the
+    # next poll is an interval after that first poll, not NOW + 10 min (when every source
+    # added with it would be due together again).
+    first = NOW + timedelta(minutes=5)
+    delay = _planned_after(rt, source(interval_pinned=True), first)
+    assert timedelta(minutes=9.5) <= delay <= timedelta(minutes=10.5)  # the jitter: 5 %
+    # Later polls count from the planned time: polled 40 s late, the next comes 40 s sooner.
+    polled = NOW + timedelta(seconds=40)
+    later = _planned_after(rt, source(interval_pinned=True, first_polled_at=NOW - TEN), polled)
+    late = timedelta(seconds=40)
+    assert timedelta(minutes=9.5) - late <= later <= timedelta(minutes=10.5) - late
 
 
 @pytest.mark.parametrize(("failures", "minutes"), [(0, 10), (1, 20), (2, 40), (5, 320), (9, 360)])
