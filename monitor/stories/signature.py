@@ -235,6 +235,9 @@ def _shingles(words: list[str], size: int) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+_MASK32 = 0xFFFFFFFF
+
+
 @dataclass(frozen=True)
 class _Lanes:
     """The affine permutations of ``num_perm`` MinHash values, packed one per 64-bit lane
@@ -287,9 +290,6 @@ def mt19937_draws(seed: int, count: int) -> list[int]:
     generator = random.Random()
     generator.setstate((3, (*state, 624), None))  # 624: the next draw regenerates the state
     return [generator.getrandbits(32) for _ in range(count)]
-
-
-_MASK32 = 0xFFFFFFFF
 
 
 def minhash_values(items: list[bytes], num_perm: int) -> list[int]:
