@@ -154,8 +154,19 @@ class _Feed:
 class Farm:
     """``with Farm(1000) as farm:`` serves ``farm.urls()`` from a background thread."""
 
-    def __init__(self, feeds: int, *, single_host: bool = False, seed: int = 1, port: int = 0):
+    def __init__(
+        self,
+        feeds: int,
+        *,
+        single_host: bool = False,
+        cookies: bool = False,
+        seed: int = 1,
+        port: int = 0,
+    ):
         self.hosts = ("127.0.0.1",) if single_host else HOSTS
+        # With ``cookies``, every answer sets a cookie of its feed's own, as many publishers
+        # do (a visitor id, a load balancer's): a client that keeps them pays for all of them.
+        self.cookies = cookies
         self.port = port
         self.requests: list[Request] = []
         self.first_served: dict[str, float] = {}  # link -> time its first response was sent
@@ -240,15 +251,18 @@ class Farm:
         with self._lock:
             state = self._feeds[feed]
             etag = f'"{feed}-{state.version}"'
+            extra = {"ETag": etag}
+            if self.cookies:
+                extra["Set-Cookie"] = f"visitor{feed}={state.version}; Path=/; Max-Age=86400"
             if headers.get("if-none-match") == etag:
-                return feed, 304, {"ETag": etag}, b""
+                return feed, 304, extra, b""
             body, served, state.unserved = state.body, state.unserved, []
         now = time.time()
         for link in served:
             self.first_served.setdefault(link, now)
         kind = "atom" if feed % 3 == 2 else "rss"
         content_type = f"application/{kind}+xml; charset=utf-8"
-        return feed, 200, {"ETag": etag, "Content-Type": content_type}, body
+        return feed, 200, {**extra, "Content-Type": content_type}, body
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)

@@ -197,12 +197,17 @@ def reader_version() -> str | None:
         return None
 
 
-def run(sizes: list[int], *, with_reader: bool, workers: int, single_host: bool) -> list[Result]:
+def run(
+    sizes: list[int], *, with_reader: bool, workers: int, single_host: bool, cookies: bool
+) -> list[Result]:
     results: list[Result] = []
     compile_monitor()
     for feeds in sizes:
         progress(f"farm: building {feeds} feeds")
-        with Farm(feeds, single_host=single_host) as farm, tempfile.TemporaryDirectory() as tmp:
+        with (
+            Farm(feeds, single_host=single_host, cookies=cookies) as farm,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             work = Path(tmp)
             log = work / "output.log"
             cmds, db = monitor_cmds(farm, work)
@@ -229,7 +234,9 @@ def table(results: list[Result], context: dict) -> str:
         f"Ingest benchmark, {context['when']}; {context['cpus']} CPUs, Python {context['python']}"
         f", commit {context['commit']}, monitor from {context['monitor']};\n"
         f"load average at the end {context['load']}; "
-        f"{context['hosts']} farm host(s); news-monitor poll settings at their defaults;"
+        f"{context['hosts']} farm host(s)"
+        + ("; every answer sets a cookie" if context["cookies"] else "")
+        + "; news-monitor poll settings at their defaults;"
         " reader update_feeds(workers="
         f"{context['workers']}, scheduled=False)",
         "",
@@ -288,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reader", action="store_true", help="skip the reader peer")
     parser.add_argument("--workers", type=int, default=20, help="reader's update workers")
     parser.add_argument("--single-host", action="store_true", help="every feed on 127.0.0.1")
+    parser.add_argument("--cookies", action="store_true", help="every answer sets a cookie")
     parser.add_argument("--monitor", help="command that runs monitor (default: .venv/bin/monitor)")
     parser.add_argument("--reader-worker", nargs=2, metavar=("DB", "URLS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -300,7 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_reader and not with_reader:
         progress("reader is not installed (pip install -r bench/requirements.txt): skipped")
     results = run(
-        sizes, with_reader=with_reader, workers=args.workers, single_host=args.single_host
+        sizes,
+        with_reader=with_reader,
+        workers=args.workers,
+        single_host=args.single_host,
+        cookies=args.cookies,
     )
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -311,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "commit": commit,
         "hosts": 1 if args.single_host else 50,
+        "cookies": args.cookies,
         "workers": args.workers,
         "monitor": monitor_code(),
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> Report:
     poll = {"interval": fixed, "min_interval": fixed, "max_interval": fixed, **dict(args.poll)}
     progress(f"farm: building {args.feeds} feeds")
     with (
-        Farm(args.feeds, single_host=args.single_host) as farm,
+        Farm(args.feeds, single_host=args.single_host, cookies=args.cookies) as farm,
         tempfile.TemporaryDirectory() as tmp,
     ):
         work = Path(tmp)
@@ -223,7 +223,9 @@ def table(report: Report, context: dict) -> str:
             f"Service benchmark, {context['when']}; {context['cpus']} CPUs, Python "
             f"{context['python']}, commit {context['commit']}; load average {context['load']};\n"
             f"monitor from {context['monitor']}",
-            f"monitor run: {r.feeds:,} feeds on {context['hosts']} host(s), interval "
+            f"monitor run: {r.feeds:,} feeds on {context['hosts']} host(s)"
+            + (", every answer sets a cookie" if context["cookies"] else "")
+            + f", interval "
             f"{r.interval_s:g} s, {r.minutes:.2f} min; poll settings {r.poll_settings} "
             "(others at their defaults)",
             "",
@@ -258,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="30 feeds every 5 s for 0.3 min")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--single-host", action="store_true", help="every feed on 127.0.0.1")
+    parser.add_argument("--cookies", action="store_true", help="every answer sets a cookie")
     parser.add_argument("--monitor", help="command that runs monitor (default: .venv/bin/monitor)")
     parser.add_argument(
         "--poll", action="append", default=[], type=lambda s: s.split("=", 1),
@@ -277,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip(),
         "hosts": 1 if args.single_host else 50,
+        "cookies": args.cookies,
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "monitor": monitor_code(),
     }

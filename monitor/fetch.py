@@ -153,6 +153,9 @@ async def fetch_feed(
         # are per network operation and never trip on a server that drips bytes.
         with anyio.fail_after(options.total_timeout):
             request = client.build_request("GET", target, headers=headers)
+            # Cookies live for one fetch: one a redirect sets goes with the requests that
+            # follow it (a consent or session hop), as far as its domain allows.
+            cookies = httpx.Cookies()
             moved_to: str | None = None
             permanent = True  # every hop so far was a 301/308
             for _hop in range(options.max_redirects + 1):
@@ -175,6 +178,10 @@ async def fetch_feed(
                         )
                         return replace(result, moved_to=moved_to)
                     request = response.next_request
+                    if "set-cookie" in response.headers:
+                        cookies.extract_cookies(response)
+                    if cookies:
+                        cookies.set_cookie_header(request)
                     permanent = permanent and response.status_code in PERMANENT_REDIRECTS
                     if permanent:
                         moved_to = str(request.url)

@@ -377,6 +377,69 @@ async def test_a_redirect_to_a_non_http_scheme_is_a_bad_url(feed_server: FeedSer
     assert error.reason == "bad_url"
 
 
+# --- cookies ----------------------------------------------------------------------------------
+
+
+async def test_a_cookie_set_by_a_redirect_goes_with_the_hops_after_it(
+    feed_server: FeedServer,
+) -> None:
+    # A consent or session hop: the redirect sets a cookie, the feed behind it wants it.
+    feed_server.route("/feed", Reply.redirect("/consent"))
+    feed_server.route(
+        "/consent",
+        Reply(status=302, headers={"Location": "/rss.xml", "Set-Cookie": "consent=yes; Path=/"}),
+    )
+    feed_server.route("/rss.xml", Reply(body=RSS))
+
+    result = await fetch(feed_server.url("/feed"))
+
+    assert result.body == RSS
+    cookies = {request.path: request.headers.get("cookie") for request in feed_server.requests}
+    assert cookies == {"/feed": None, "/consent": None, "/rss.xml": "consent=yes"}
+
+
+async def test_no_cookie_is_kept_from_one_fetch_to_the_next(
+    feed_server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    feed_server.route("/rss.xml", Reply(body=RSS, headers={"Set-Cookie": "session=1; Path=/"}))
+    feed_server.route("/hop", Reply(status=302, headers={"Location": "/rss.xml"}))
+    url = feed_server.url("/rss.xml")
+
+    for target in (url, url, feed_server.url("/hop")):
+        await fetch_feed(client, target, etag=None, last_modified=None, options=OPEN)
+
+    assert [request.headers.get("cookie") for request in feed_server.requests] == [None] * 4
+    # Nothing accumulates in the client however many publishers set cookies: httpx copies
+    # and searches the client's jar for every request it builds.
+    assert len(client.cookies.jar) == 0
+
+
+async def test_a_cookie_is_not_sent_to_another_host_a_redirect_leads_to() -> None:
+    with FeedServer("127.0.0.1") as first, FeedServer("127.0.0.2") as second:
+        second.route("/rss.xml", Reply(body=RSS))
+        first.route(
+            "/feed",
+            Reply(
+                status=302,
+                headers={"Location": second.url("/rss.xml"), "Set-Cookie": "id=secret; Path=/"},
+            ),
+        )
+
+        result = await fetch(first.url("/feed"))
+
+    assert result.body == RSS
+    assert [request.headers.get("cookie") for request in second.requests] == [None]
+
+
+async def test_the_webhook_client_keeps_no_cookie_either(feed_server: FeedServer) -> None:
+    feed_server.route("/hook", Reply(body=b"ok", headers={"Set-Cookie": "track=1; Path=/"}))
+    async with make_client(OPEN, follow_redirects=False) as hooks:
+        for _ in range(2):
+            (await hooks.post(feed_server.url("/hook"), content=b"{}")).raise_for_status()
+
+    assert [request.headers.get("cookie") for request in feed_server.requests] == [None, None]
+
+
 # --- HTTP errors ------------------------------------------------------------------------------
 
 
