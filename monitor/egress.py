@@ -14,6 +14,7 @@ import socket
 import ssl
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
@@ -216,11 +217,38 @@ def connection_target(url: str) -> tuple[str, int]:
     return parsed.raw_host.decode("ascii"), port
 
 
-async def resolve_host(host: str, port: int, *, numeric_only: bool = False) -> list[IPAddress]:
+# Threads that wait for the system resolver, per client (`GuardedNetworkBackend`). Lookups
+# of names whose DNS servers do not answer each hold a thread for the resolver's whole
+# timeout (5 s and more); on the event loop's default threads they would queue the
+# database's transactions, which run there, behind them. More lookups at once wait for a
+# free thread, within their fetch's deadline.
+RESOLVER_THREADS: Final = 8
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    """The addresses getaddrinfo gives for a TCP connection to ``host`` (blocking)."""
+    name = host
+    if not host.isascii():  # looked up as IDNA 2008 says (as anyio does); rare: import here
+        import idna
+
+        name = idna.encode(host, uts46=True).decode("ascii")
+    found = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    # An IPv6 answer in a Python built without IPv6 has an int address: not usable.
+    return [str(sockaddr[0]) for *_, sockaddr in found if not isinstance(sockaddr[0], int)]
+
+
+async def resolve_host(
+    host: str,
+    port: int,
+    *,
+    numeric_only: bool = False,
+    resolver: ThreadPoolExecutor | None = None,
+) -> list[IPAddress]:
     """The addresses a connection to ``host`` tries, in the resolver's order: an address as
     it is written, any other spelling of one (``127.1``, ``0x7f.1``, ``2130706433``) and
-    names through the system resolver (getaddrinfo). `NameResolutionError` when there is
-    none; with ``numeric_only`` a name is not looked up and raises it too."""
+    names through the system resolver (getaddrinfo), in a thread of ``resolver`` (else the
+    event loop's default threads). `NameResolutionError` when there is none; with
+    ``numeric_only`` a name is not looked up and raises it too."""
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
@@ -232,9 +260,8 @@ async def resolve_host(host: str, port: int, *, numeric_only: bool = False) -> l
             )
             hosts = [str(sockaddr[0]) for *_, sockaddr in found]
         else:
-            # anyio runs getaddrinfo in the event loop's resolver: the loop is not blocked.
-            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            hosts = [str(sockaddr[0]) for *_, sockaddr in infos]
+            loop = asyncio.get_running_loop()
+            hosts = await loop.run_in_executor(resolver, _getaddrinfo, host, port)
     except (OSError, UnicodeError) as error:
         raise NameResolutionError(host, str(error) or type(error).__name__) from error
     addresses: list[IPAddress] = []
@@ -248,13 +275,18 @@ async def resolve_host(host: str, port: int, *, numeric_only: bool = False) -> l
 
 
 async def guarded_addresses(
-    host: str, port: int, address_check: AddressCheck | None, *, numeric_only: bool = False
+    host: str,
+    port: int,
+    address_check: AddressCheck | None,
+    *,
+    numeric_only: bool = False,
+    resolver: ThreadPoolExecutor | None = None,
 ) -> list[IPAddress]:
     """The SSRF guard: the addresses of ``host`` (`resolve_host`) once ``address_check``
     allowed every one, else `BlockedAddressError` for the first refused. A name with any
     refused address is refused as a whole, so the outcome does not depend on the
     resolver's order. Every outbound connection goes through it, and ``monitor check``."""
-    addresses = await resolve_host(host, port, numeric_only=numeric_only)
+    addresses = await resolve_host(host, port, numeric_only=numeric_only, resolver=resolver)
     if address_check is not None:
         for address in addresses:
             category = address_check(host, address, port)
@@ -285,6 +317,8 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
             address_check = address_policy(allow_private_networks)
         self._address_check = address_check
         self._inner = inner if inner is not None else AsyncioBackend()
+        # Its own threads for DNS (`RESOLVER_THREADS`): made as lookups need them.
+        self._resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="monitor-dns")
 
     async def connect_tcp(
         self,
@@ -304,7 +338,9 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
                 # resolves to a public address for the check and to 127.0.0.1 or the
                 # metadata service for the connection). `monitor check` calls it too, but
                 # can only warn in advance.
-                addresses = await guarded_addresses(host, port, self._address_check)
+                addresses = await guarded_addresses(
+                    host, port, self._address_check, resolver=self._resolver
+                )
         except TimeoutError:
             raise httpcore.ConnectTimeout(
                 f"resolving {host} took more than {timeout:g} s"
@@ -331,6 +367,10 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+    def close(self) -> None:
+        """Let the DNS threads end (a lookup in progress still runs to its end)."""
+        self._resolver.shutdown(wait=False, cancel_futures=True)
 
 
 # --- the transport and the client factory --------------------------------------------------
@@ -543,6 +583,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+        self._backend.close()
 
 
 class _KeepNoCookies(http.cookiejar.CookieJar):
