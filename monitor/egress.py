@@ -648,9 +648,11 @@ class _BoundedInflater:
         wbits = zlib.MAX_WBITS if self._may_be_raw else zlib.MAX_WBITS | 16
         self._inflater = zlib.decompressobj(wbits)
         self._produced = False
+        self._fed = False
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         original = data
+        self._fed = self._fed or bool(data)
         try:
             while not self._inflater.eof:
                 piece = self._inflater.decompress(data, _DECODED_PIECE)
@@ -669,7 +671,13 @@ class _BoundedInflater:
             yield from self.feed(original)
 
     def flush(self) -> bytes:
-        return self._inflater.flush()
+        """The rest of the output; `zlib.error` when the compressed data stopped before its
+        end (a body cut short, which the HTTP framing did not show, e.g. a Content-Length that
+        counts only what was sent), so half a feed is never taken for all of it."""
+        rest = self._inflater.flush()
+        if self._fed and not self._inflater.eof:
+            raise zlib.error("it ends before the compressed data does (the body was cut short)")
+        return rest
 
 
 def _inflate(layers: list[_BoundedInflater], data: bytes) -> Iterator[bytes]:

@@ -212,6 +212,51 @@ async def test_a_corrupt_gzip_body_is_a_decoding_error(feed_server: FeedServer) 
     assert error.reason == "decoding_error"
 
 
+LONG_RSS = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+    + b"".join(
+        b"<item><guid>%d</guid><title>Report %d on Tripoli</title><description>%s"
+        b"</description></item>" % (n, n, str(list(range(n, n + 60))).encode())
+        for n in range(200)
+    )
+    + b"</channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "whole"),
+    [
+        ("gzip", gzip.compress(LONG_RSS)),
+        ("deflate", zlib.compress(LONG_RSS)),
+        ("deflate", _raw_deflate(LONG_RSS)),
+    ],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
+)
+@pytest.mark.parametrize("kept", [1 / 3, -4], ids=["a-third", "all-but-the-trailer"])
+async def test_a_compressed_body_cut_short_is_a_decoding_error(
+    feed_server: FeedServer, encoding: str, whole: bytes, kept: float
+) -> None:
+    # The Content-Length counts what is sent, so HTTP sees a whole body; only the compressed
+    # stream shows that the rest is missing (the first third of a feed parses fine).
+    cut = whole[: int(len(whole) * kept)] if kept > 0 else whole[: int(kept)]
+    if encoding == "deflate" and kept == -4 and whole[0] != 0x78:
+        cut = whole[: len(whole) // 2]  # raw deflate has no trailer: cut in the middle
+    feed_server.route("/rss.xml", Reply(body=cut, headers={"Content-Encoding": encoding}))
+
+    error = await fetch_error(feed_server.url("/rss.xml"))
+
+    assert error.reason == "decoding_error"
+    assert "cut short" in str(error)
+
+
+async def test_an_empty_body_labelled_gzip_is_empty(feed_server: FeedServer) -> None:
+    feed_server.route("/rss.xml", Reply(body=b"", headers={"Content-Encoding": "gzip"}))
+
+    result = await fetch(feed_server.url("/rss.xml"))
+
+    assert result.body == b""
+
+
 async def test_a_body_exactly_at_the_limit_is_accepted(feed_server: FeedServer) -> None:
     feed_server.route("/rss.xml", Reply(body=b"x" * 1000, content_length=None))
     options = HttpOptions(allow_private_networks=True, max_body_bytes=1000)
