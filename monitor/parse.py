@@ -6,6 +6,7 @@ Pure: no I/O. Text fields come back as unsanitised HTML fragments (see docs/inte
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import html
 import io
@@ -142,29 +143,18 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         response_headers["content-type"] = content_type
     if b"&#" in body:
         body = _SUSPECT_CHARREF.sub(_charref_replacement, body)
-    import feedparser  # here: the service process only needs it when parsing in-process
-
-    try:
-        # Always hand feedparser a stream: given a str or bytes it may treat the value as a
-        # URL to fetch or a path to open. Neither sanitising nor resolving links inside the
-        # HTML: the stored fragments are only ever shown as text (html_to_text), and the two
-        # passes cost a third of the parse. Entry and feed links are resolved below.
-        result = feedparser.parse(
-            io.BytesIO(body),
-            response_headers=response_headers,
-            resolve_relative_uris=False,
-            sanitize_html=False,
-        )
-    except (ValueError, OverflowError) as error:
-        # A character reference feedparser's fallback parser cannot decode, in an encoding
-        # the clean-up above does not read (UTF-16, UTF-32).
-        detail = _storable(f"{type(error).__name__}: {error}")
-        raise ParseError(url, f"not a readable feed ({detail})") from None
+    result = _feedparser(body, url, response_headers)
+    bozo_reason = _bozo_reason(result)
+    detected = _detected_encoding(result, body)
+    if detected is not None:
+        # feedparser's reason says what was declared and what it fell back to.
+        bozo_reason = f"{bozo_reason}; the bytes are {detected}: read as {detected}"
+        response_headers["content-type"] = f"application/xml; charset={detected}"
+        result = _feedparser(body, url, response_headers)
 
     version = str(_get(result, "version") or "")
     raw_entries: list[Mapping[str, Any]] = list(_get(result, "entries") or [])
     feed_info: Mapping[str, Any] = _get(result, "feed") or {}
-    bozo_reason = _bozo_reason(result)
 
     if not version and not raw_entries:
         raise ParseError(url, _unreadable_message(body, bozo_reason))
@@ -278,6 +268,51 @@ def _get(mapping: Mapping[str, Any], key: str) -> Any:
     if isinstance(mapping, dict):
         return dict.get(mapping, key)
     return mapping.get(key)
+
+
+def _feedparser(body: bytes, url: str, response_headers: dict[str, str]) -> Any:
+    import feedparser  # here: the service process only needs it when parsing in-process
+
+    try:
+        # Always hand feedparser a stream: given a str or bytes it may treat the value as a
+        # URL to fetch or a path to open. Neither sanitising nor resolving links inside the
+        # HTML: the stored fragments are only ever shown as text (html_to_text), and the two
+        # passes cost a third of the parse. Entry and feed links are resolved below.
+        return feedparser.parse(
+            io.BytesIO(body),
+            response_headers=response_headers,
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except (ValueError, OverflowError) as error:
+        # A character reference feedparser's fallback parser cannot decode, in an encoding
+        # the clean-up above does not read (UTF-16, UTF-32).
+        detail = _storable(f"{type(error).__name__}: {error}")
+        raise ParseError(url, f"not a readable feed ({detail})") from None
+
+
+# feedparser's last resorts when neither the HTTP charset, the XML declaration nor a BOM
+# decodes the body: single-byte tables that decode any bytes, and so garble Arabic or
+# Cyrillic sent as windows-1256 or -1251 under a wrong or missing label.
+_LAST_RESORT_ENCODINGS = frozenset({"windows-1252", "iso-8859-2"})
+
+
+def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
+    """The encoding ``body`` is really in, when feedparser fell back to a last resort for it
+    and a detector (charset-normalizer) finds another; else None."""
+    import feedparser  # loaded already: this runs after a parse
+
+    used = str(_get(result, "encoding") or "").lower()
+    overridden = isinstance(_get(result, "bozo_exception"), feedparser.CharacterEncodingOverride)
+    if used not in _LAST_RESORT_ENCODINGS or not overridden:
+        return None
+    import charset_normalizer  # here: only garbled feeds need it (it costs 10 ms to load)
+
+    best = charset_normalizer.from_bytes(body).best()
+    if best is None:
+        return None
+    found: str = codecs.lookup(best.encoding).name
+    return None if found == codecs.lookup(used).name else found
 
 
 def _bozo_reason(result: Mapping[str, Any]) -> str | None:
