@@ -14,7 +14,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
@@ -66,6 +66,12 @@ _TRACKING_PARAMS = frozenset(
         "rss_source",
     }
 )
+# Session ids that servers put in every link they write, different on every request: kept,
+# they make each poll's links new ones, and the same articles new articles. Only names that
+# are never anything else; ``sid`` is left alone (a story's id in some news CMSs).
+_SESSION_PARAMS = frozenset({"jsessionid", "phpsessid", "sessionid", "session_id", "oscsid"})
+# The same as a path parameter (``/news/17;jsessionid=0A1B``), which Java servers write.
+_SESSION_PATH_PARAM = re.compile(r";(?:jsessionid|phpsessid|sessionid)=[^/;]*", re.I)
 _TRACKING_PREFIXES = ("utm_", "at_medium", "at_campaign", "at_custom", "at_link", "at_format")
 
 _TAG = re.compile(r"<[^>]*>")
@@ -128,8 +134,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     """Parse ``body`` fetched from ``url`` (sent with ``content_type``) into a ParsedFeed.
 
     Raises ParseError naming ``url`` when the body is not a feed at all (empty, an HTML
-    page, garbage) or is so malformed that nothing could be read from it. Entries whose key
-    repeats an earlier entry of the same document are dropped (the first one wins).
+    page, garbage) or is so malformed that nothing could be read from it. An entry that
+    repeats an earlier one of the same document (same key, link and text) is dropped; a key
+    that different entries share is not used as their key (`_unshared_keys`).
     """
     if not body.strip():
         raise ParseError(url, "empty body: not an RSS or Atom feed")
@@ -162,11 +169,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if bozo_reason is not None and not raw_entries and not feed_title:
         raise ParseError(url, f"malformed feed with nothing readable in it ({bozo_reason})")
 
+    built = [_build_entry(raw_entry, base, mask) for raw_entry in raw_entries]
     entries: list[FeedEntry] = []
     seen_keys: set[str] = set()
-    for raw_entry in raw_entries:
-        entry = _build_entry(raw_entry, base, mask)
-        if entry is None or entry.key in seen_keys:
+    for entry in _unshared_keys([entry for entry in built if entry is not None]):
+        if entry.key in seen_keys:
             continue
         seen_keys.add(entry.key)
         entries.append(entry)
@@ -201,8 +208,9 @@ def canonical_url(url: str) -> str:
 
     Lower-cases scheme and host, drops userinfo (``user:password@``: credentials are never
     stored with an article), the default port, the fragment, tracking query parameters
-    (``utm_*``, ``fbclid``, ...) and an empty query; keeps the order of the remaining query
-    parameters. A URL that cannot be split is returned stripped.
+    (``utm_*``, ``fbclid``, ...), session ids (``;jsessionid=...``, ``PHPSESSID``) and an
+    empty query; keeps the order of the remaining query parameters. A URL that cannot be
+    split is returned stripped.
     """
     url = url.strip()
     try:
@@ -217,6 +225,8 @@ def _canonical(parts: SplitResult) -> tuple[str, str]:
     scheme = parts.scheme.lower()
     netloc, host = _canonical_netloc(parts.netloc, scheme)
     path = parts.path
+    if ";" in path:
+        path = _SESSION_PATH_PARAM.sub("", path)
     if scheme in _DEFAULT_PORTS and netloc and not path:
         path = "/"
     query = parts.query
@@ -245,7 +255,12 @@ def _canonical_netloc(netloc: str, scheme: str) -> tuple[str, str]:
 
 def _is_tracking_param(piece: str) -> bool:
     name = piece.partition("=")[0].lower()
-    return name in _TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
+    return (
+        name in _TRACKING_PARAMS
+        or name in _SESSION_PARAMS
+        or name.startswith(_TRACKING_PREFIXES)
+        or name.startswith("aspsessionid")
+    )
 
 
 def _charref_replacement(found: re.Match[bytes]) -> bytes:
@@ -383,6 +398,36 @@ def _build_entry(
         updated=_utc_datetime(_get(raw, "updated_parsed")),
         content_hash=_digest(plain_title, plain_summary, plain_content),
     )
+
+
+def _unshared_keys(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """``entries`` with a key that several different entries of the document share replaced.
+
+    Some feeds give every item the same guid (the site's URL, a constant) or, without guids,
+    the same link: taken as an identity, it makes every later article a repeat of the first
+    one, and nothing after it is ever stored. Such entries are keyed by their link when the
+    document has it once, else by their title and summary. Entries that share a key and are
+    the same (same link and text) stay one entry: the first.
+    """
+    by_key: dict[str, set[tuple[str | None, str]]] = {}
+    for entry in entries:
+        by_key.setdefault(entry.key, set()).add((entry.url, entry.content_hash))
+    shared = {key for key, versions in by_key.items() if len(versions) > 1}
+    if not shared:
+        return entries
+    links: dict[str | None, int] = {}
+    for entry in entries:
+        links[entry.url] = links.get(entry.url, 0) + 1
+    result = []
+    for entry in entries:
+        if entry.key in shared:
+            if entry.url is not None and links[entry.url] == 1:
+                key = entry.url
+            else:
+                key = "sha256:" + _digest(_normalise(entry.title), _normalise(entry.summary))
+            entry = replace(entry, key=key)
+        result.append(entry)
+    return result
 
 
 def _text_field(container: Mapping[str, Any], name: str) -> str:

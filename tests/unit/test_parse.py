@@ -413,14 +413,52 @@ def test_permalink_guid_is_resolved_and_serves_as_the_link() -> None:
     assert entry.key == entry.url == "https://example.org/libya/2026/42"
 
 
-def test_repeated_key_keeps_the_first_entry() -> None:
-    body = rss(
-        "<item><guid>dup</guid><title>first</title></item>"
-        "<item><guid>dup</guid><title>second</title></item>"
-    )
-    feed = parse_feed(body, FEED_URL)
+def test_a_repeated_entry_is_kept_once() -> None:
+    item = "<item><guid>dup</guid><title>same</title><link>https://example.org/a</link></item>"
+    feed = parse_feed(rss(item + item), FEED_URL)
 
-    assert [entry.title for entry in feed.entries] == ["first"]
+    assert [(entry.key, entry.title) for entry in feed.entries] == [("dup", "same")]
+
+
+def _site_wide_guid(numbers: list[int], *, links: bool = True) -> list[str]:
+    """The keys of a feed whose items all carry the site's URL as their guid."""
+    items = "".join(
+        f"<item><guid>https://example.org/</guid><title>Haftar item {n}</title>"
+        + (f"<link>https://example.org/news/{n}</link>" if links else "")
+        + f"<description>Report {n} from Tripoli</description></item>"
+        for n in numbers
+    )
+    return [entry.key for entry in parse_feed(rss(items), FEED_URL).entries]
+
+
+def test_a_guid_that_different_entries_share_is_not_their_key() -> None:
+    first = _site_wide_guid([2, 1])
+    second = _site_wide_guid([3, 2, 1])  # the next poll: one new item on top
+
+    assert first == ["https://example.org/news/2", "https://example.org/news/1"]
+    assert second[1:] == first  # the old items keep their keys; only item 3 is new
+    assert second[0] == "https://example.org/news/3"
+
+
+def test_entries_sharing_a_guid_and_no_link_are_told_apart_by_their_text() -> None:
+    first = _site_wide_guid([2, 1], links=False)
+    second = _site_wide_guid([3, 2, 1], links=False)
+
+    assert len(set(second)) == 3
+    assert second[1:] == first
+    assert all(key.startswith("sha256:") for key in second)
+
+
+def test_entries_sharing_a_link_without_guids_are_all_kept() -> None:
+    items = "".join(
+        f"<item><title>Bulletin {n}</title><link>https://example.org/live</link></item>"
+        for n in range(3)
+    )
+    feed = parse_feed(rss(items), FEED_URL)
+
+    assert [entry.title for entry in feed.entries] == ["Bulletin 0", "Bulletin 1", "Bulletin 2"]
+    assert len({entry.key for entry in feed.entries}) == 3
+    assert {entry.url for entry in feed.entries} == {"https://example.org/live"}
 
 
 def test_content_hash_changes_with_the_text_not_the_date() -> None:
@@ -539,6 +577,13 @@ CANONICAL_URLS = [
         "https://example.org/a?q=tripoli%20libya&page=2",
     ),
     ("https://example.org/a?flag", "https://example.org/a?flag"),
+    # Session ids, different on every request; `sid` can be a story's id and stays.
+    ("https://example.org/news/17;jsessionid=0A1B2C3D", "https://example.org/news/17"),
+    ("https://example.org/news/17;JSESSIONID=0A1B?p=2", "https://example.org/news/17?p=2"),
+    ("https://example.org/a.php?id=9&PHPSESSID=8f3a", "https://example.org/a.php?id=9"),
+    ("https://example.org/a.asp?ASPSESSIONIDQQ=KJ&n=1", "https://example.org/a.asp?n=1"),
+    ("https://example.org/article.php?sid=1234", "https://example.org/article.php?sid=1234"),
+    ("https://example.org/a;v=2", "https://example.org/a;v=2"),
     ("https://user@Example.org:443/a", "https://example.org/a"),
     ("http://user:pw@[2001:DB8::1]:8080/a", "http://[2001:db8::1]:8080/a"),
     ("http://[2001:DB8::1]:80/a", "http://[2001:db8::1]/a"),
