@@ -64,6 +64,16 @@ outbox_oldest_age = Gauge(
     "Age of the oldest pending delivery (since it was queued); 0 when none is pending.",
     registry=registry,
 )
+sources_late = Gauge(
+    "monitor_sources_late",
+    "Sources due more than 60 s ago that no instance has started polling: polling is behind.",
+    registry=registry,
+)
+poll_lag = Gauge(
+    "monitor_poll_lag_seconds",
+    "How far past its planned poll the most overdue source waiting to be polled is; 0 when none.",
+    registry=registry,
+)
 dead_letters = Gauge(
     "monitor_dead_letters", "Deliveries dead-lettered (`monitor alerts retry`).", registry=registry
 )
@@ -76,3 +86,5 @@ def show_health(health: Health, now: datetime) -> None:
     outbox_backlog.set(health.pending)
     outbox_oldest_age.set(health.oldest_pending_age(now).total_seconds())
     dead_letters.set(health.dead)
+    sources_late.set(health.late)
+    poll_lag.set(health.poll_lag(now).total_seconds())

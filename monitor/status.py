@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from monitor.db.instances import STALE_AFTER, InstanceRow
-from monitor.db.status import LIST_LIMIT, SOURCE_STATES, SourceProblem, Status
+from monitor.db.status import LATE_AFTER, LIST_LIMIT, SOURCE_STATES, SourceProblem, Status
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, terminal_text
 
 # The exit codes of `monitor status`, decided here and nowhere else (README, "Exit codes";
 # docs/operations.md, "Status"). 2 (could not start: usage, config, database) is the CLI's.
 STATUS_OK = 0  # a service is running on this database, and nothing below is wrong
-STATUS_DEGRADED = 1  # running, but: unhealthy or gone sources, dead letters, a stale outbox
+STATUS_DEGRADED = 1  # running, but: unhealthy, gone or late sources, dead letters, a stale outbox
 STATUS_NOT_RUNNING = 3  # no `monitor run` is running on this database (wins over 1)
 # A pending delivery older than this makes the outbox stale (degraded).
 OUTBOX_STALE_AFTER = timedelta(minutes=15)
@@ -26,6 +26,7 @@ PROBLEM_UNHEALTHY = "unhealthy_sources"
 PROBLEM_GONE = "gone_sources"
 PROBLEM_DEAD = "dead_letters"
 PROBLEM_STALE = "outbox_stale"
+PROBLEM_LATE = "late_sources"
 
 
 def instance_state(row: InstanceRow, now: datetime) -> str:
@@ -58,6 +59,8 @@ def verdict(status: Status) -> Verdict:
         problems.append(PROBLEM_DEAD)
     if health.pending and health.oldest_pending_age(status.now) > OUTBOX_STALE_AFTER:
         problems.append(PROBLEM_STALE)
+    if health.late:
+        problems.append(PROBLEM_LATE)
     if not any(instance_state(row, status.now) == "running" for row in status.instances):
         return Verdict("not_running", tuple(problems), STATUS_NOT_RUNNING)
     if problems:
@@ -128,6 +131,8 @@ def status_json(
             "total": sum(health.sources.values()),
             **{state: health.sources[state] for state in SOURCE_STATES},
             "moved": status.moved_total,
+            "late": health.late,
+            "poll_lag_seconds": _seconds(health.poll_lag(status.now)),
             "unhealthy_after": unhealthy_after,
             "unhealthy_sources": [_source_json(row) for row in status.unhealthy],
             "gone_sources": [_source_json(row) for row in status.gone],
@@ -292,6 +297,12 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
             f"({unhealthy_after}+ failures in a row), {counts['gone']} gone, "
             f"{counts['disabled']} disabled; {status.moved_total} moved"
         )
+    if health.late:
+        lines.append(
+            f"  {plural(health.late, 'source')} more than {age(LATE_AFTER)} past the planned "
+            f"poll, the most by {age(health.poll_lag(now))}: polling is not keeping up "
+            "(poll.concurrency, poll.per_host, slow feeds; or no instance is running)"
+        )
     for kind, rows, total in (
         ("unhealthy", status.unhealthy, counts["unhealthy"]),
         ("gone", status.gone, counts["gone"]),
@@ -353,6 +364,7 @@ _PROBLEM_TEXT = {
     PROBLEM_GONE: "gone sources",
     PROBLEM_DEAD: "dead letters",
     PROBLEM_STALE: f"a delivery pending for over {age(OUTBOX_STALE_AFTER)}",
+    PROBLEM_LATE: "late sources",
 }
 
 

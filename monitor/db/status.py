@@ -1,6 +1,6 @@
 """Queries for `monitor status` and the health gauges of /metrics: source states, the outbox,
 recent activity and the last failures. Each stays cheap on 10,000 sources and 1M articles:
-sources are counted in one pass (10,000 rows), the outbox through the index on
+sources are counted in two passes (10,000 rows), the outbox through the index on
 ``deliveries.status``, articles through the index on ``articles.fetched_at``."""
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ SOURCE_STATES = ("healthy", "unhealthy", "gone", "disabled")
 # At most this many problem sources and last failures are listed (`monitor sources` has all).
 LIST_LIMIT = 20
 LAST_ERRORS = 5
+# A due source that no instance has started polling this long after its planned poll is late:
+# polling is not keeping up (too many sources for `poll.concurrency`, slow feeds, a stopped
+# service). The engine keeps every source well within it at 10,000 sources on 10 minutes.
+LATE_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,15 @@ class Health:
 
     sources: dict[str, int]
     sinks: dict[str, SinkOutbox] = field(default_factory=dict)
+    # Sources due and not being polled: how many are more than `LATE_AFTER` past their
+    # planned poll, and the planned poll of the most overdue one.
+    late: int = 0
+    oldest_due_at: datetime | None = None
+
+    def poll_lag(self, now: datetime) -> timedelta:
+        """How far past its planned poll the most overdue source is; zero when none is."""
+        due = self.oldest_due_at
+        return max(now - due, timedelta(0)) if due is not None else timedelta(0)
 
     @property
     def pending(self) -> int:
@@ -68,13 +81,26 @@ def _state(unhealthy_after: int) -> ColumnElement[str]:
     )
 
 
-def health(conn: Connection, unhealthy_after: int) -> Health:
-    """Sources by state (one pass over sources) and the outbox per sink (pending and dead
-    deliveries only, through the status index)."""
+def health(conn: Connection, now: datetime, unhealthy_after: int) -> Health:
+    """Sources by state and how late the due ones are (two passes over sources) and the
+    outbox per sink (pending and dead deliveries only, through the status index)."""
     state = _state(unhealthy_after).label("state")
     counts = {name: 0 for name in SOURCE_STATES}
     for name, count in conn.execute(select(state, func.count()).group_by(state)).all():
         counts[str(name)] = int(count)
+    # Due, and no instance holds it: a source in the middle of its poll is not late.
+    waiting = and_(
+        sources.c.enabled.is_(True),
+        sources.c.gone_at.is_(None),
+        or_(sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now),
+        sources.c.next_poll_at <= now,
+    )
+    late, oldest_due_at = conn.execute(
+        select(
+            func.count(case((sources.c.next_poll_at < now - LATE_AFTER, 1))),
+            func.min(sources.c.next_poll_at),
+        ).where(waiting)
+    ).one()
     rows = conn.execute(
         select(
             deliveries.c.sink,
@@ -92,7 +118,12 @@ def health(conn: Connection, unhealthy_after: int) -> Health:
             sinks[sink] = SinkOutbox(int(count), oldest, before.dead)
         else:
             sinks[sink] = SinkOutbox(before.pending, before.oldest_pending_at, int(count))
-    return Health(sources=counts, sinks=dict(sorted(sinks.items())))
+    return Health(
+        sources=counts,
+        sinks=dict(sorted(sinks.items())),
+        late=int(late),
+        oldest_due_at=oldest_due_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -300,7 +331,7 @@ class Status:
 
 
 def status(conn: Connection, now: datetime, unhealthy_after: int, *, details: bool) -> Status:
-    counted = health(conn, unhealthy_after)
+    counted = health(conn, now, unhealthy_after)
     if not details:
         return Status(now=now, health=counted)
     unhealthy, gone, moved = problem_sources(conn, unhealthy_after)

@@ -151,13 +151,65 @@ def test_status_reads_sources_instances_and_the_outbox(database_url: str) -> Non
 
     judged = verdict(status)
     assert judged.exit_code == STATUS_DEGRADED
-    assert judged.problems == ("unhealthy_sources", "gone_sources", "dead_letters", "outbox_stale")
+    # Added a day ago and never polled: the three enabled sources that are not gone are late.
+    assert (health.late, health.poll_lag(NOW)) == (3, timedelta(days=1))
+    assert judged.problems == (
+        "unhealthy_sources",
+        "gone_sources",
+        "dead_letters",
+        "outbox_stale",
+        "late_sources",
+    )
+
+
+@pytest.mark.postgres
+def test_a_source_is_late_when_due_for_over_a_minute_and_not_being_polled(
+    database_url: str,
+) -> None:
+    planned = {
+        "Late": NOW - timedelta(minutes=2),
+        "Polling": NOW - timedelta(minutes=5),  # leased: an instance is polling it
+        "Lease-expired": NOW - timedelta(minutes=3),  # its instance died mid-poll
+        "Just-due": NOW - timedelta(seconds=30),
+        "Backing-off": NOW + timedelta(minutes=8),
+        "Gone": NOW - timedelta(hours=1),
+        "Off": NOW - timedelta(hours=1),
+    }
+    store = Store(database_url)
+    try:
+        store.prepare()
+        store.sync_sources([_spec(name) for name in planned], NOW - timedelta(days=1))
+
+        def plan(conn: Connection) -> None:
+            for name, at in planned.items():
+                conn.execute(update(sources).where(sources.c.name == name).values(next_poll_at=at))
+            leases = {
+                "Polling": NOW + timedelta(minutes=1),
+                "Lease-expired": NOW - timedelta(seconds=1),
+            }
+            for name, until in leases.items():
+                conn.execute(
+                    update(sources)
+                    .where(sources.c.name == name)
+                    .values(lease_owner="i-1", lease_expires_at=until)
+                )
+            conn.execute(update(sources).where(sources.c.name == "Gone").values(gone_at=NOW))
+            conn.execute(update(sources).where(sources.c.name == "Off").values(enabled=False))
+
+        store.database.run_sync(plan)
+        health = store.status(NOW, unhealthy_after=3).health
+    finally:
+        store.close()
+
+    assert health.late == 2  # Late and Lease-expired
+    assert health.poll_lag(NOW) == timedelta(minutes=3)
 
 
 def _gauges(text: str) -> dict[str, float]:
     """The health gauges in a /metrics page: name (with labels) -> value."""
     found = re.findall(
-        r"^(monitor_(?:sources|outbox_backlog|outbox_oldest_age_seconds|dead_letters)"
+        r"^(monitor_(?:sources|outbox_backlog|outbox_oldest_age_seconds|dead_letters"
+        r"|sources_late|poll_lag_seconds)"
         r"(?:\{[^}]*\})?) (\S+)$",
         text,
         re.MULTILINE,
@@ -233,8 +285,11 @@ def test_a_running_service_shows_the_health_gauges_status_counts(tmp_path: Path)
         "monitor_outbox_backlog": 0.0,
         "monitor_outbox_oldest_age_seconds": 0.0,
         "monitor_dead_letters": 1.0,
+        "monitor_sources_late": 0.0,
+        "monitor_poll_lag_seconds": 0.0,
     }, page
     for state in SOURCE_STATES:
         assert gauges[f'monitor_sources{{state="{state}"}}'] == report["sources"][state]
     assert gauges["monitor_outbox_backlog"] == report["outbox"]["pending"]
     assert gauges["monitor_dead_letters"] == report["outbox"]["dead"]
+    assert gauges["monitor_sources_late"] == report["sources"]["late"]
