@@ -168,6 +168,14 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     feed_title = _text_field(feed_info, "title")
     if bozo_reason is not None and not raw_entries and not feed_title:
         raise ParseError(url, f"malformed feed with nothing readable in it ({bozo_reason})")
+    if _cut_short(result):
+        # Its first part parses; taken for the whole feed, the entries cut off would come
+        # back as new ones at the next poll (old news alerted after a store_only first run).
+        raise ParseError(
+            url,
+            f"the feed ends before its XML does: it was cut short ({bozo_reason}); "
+            "it is polled again later",
+        )
 
     built = [_build_entry(raw_entry, base, mask) for raw_entry in raw_entries]
     entries: list[FeedEntry] = []
@@ -328,6 +336,22 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
         return None
     found: str = codecs.lookup(best.encoding).name
     return None if found == codecs.lookup(used).name else found
+
+
+# What expat says when the input ends inside the document: between tags, inside a tag or a
+# comment, inside a CDATA section, inside a character's bytes.
+_CUT_SHORT_MESSAGES = frozenset(
+    {"no element found", "unclosed token", "unclosed CDATA section", "partial character"}
+)
+
+
+def _cut_short(result: Mapping[str, Any]) -> bool:
+    """Whether the XML parser met the end of the body before the end of the document (a
+    response cut short that its HTTP framing did not show, e.g. a connection closed early
+    on a body delimited by the close)."""
+    exception = _get(result, "bozo_exception")
+    get_message = getattr(exception, "getMessage", None)
+    return callable(get_message) and str(get_message()) in _CUT_SHORT_MESSAGES
 
 
 def _bozo_reason(result: Mapping[str, Any]) -> str | None:

@@ -719,6 +719,35 @@ def test_a_feed_that_decodes_as_declared_is_not_second_guessed() -> None:
     assert (feed.bozo, feed.bozo_reason) == (False, None)
 
 
+@pytest.mark.parametrize("kept", [0.1, 0.3, 0.5, 0.7, 0.9, -12, -3], ids=lambda k: f"kept-{k}")
+@pytest.mark.parametrize("name", sorted(set(SEED_ENTRY_COUNTS) - MALFORMED_SEEDS))
+def test_a_feed_cut_short_is_a_parse_error_not_a_shorter_feed(name: str, kept: float) -> None:
+    # A body cut short where its HTTP framing does not show it (a connection closed early
+    # on a body delimited by the close): its first part parses, its last entries are
+    # missing, and taken as the whole feed they would be new at the next poll.
+    whole = (FEEDS_DIR / name).read_bytes().rstrip()
+    cut = whole[: int(len(whole) * kept)] if kept > 0 else whole[: int(kept)]
+
+    with pytest.raises(ParseError, match="cut short"):
+        parse_seed(name, cut)
+
+
+def test_a_feed_cut_inside_a_character_is_cut_short() -> None:
+    whole = (FEEDS_DIR / "arabic-desk.rss.xml").read_bytes()
+    start = whole.index("حفتر".encode())
+    with pytest.raises(ParseError, match="cut short"):
+        parse_seed("arabic-desk.rss.xml", whole[: start + 1])  # half of the first letter
+
+
+def test_junk_after_a_whole_feed_is_not_a_cut() -> None:
+    body = (FEEDS_DIR / "wire-libya.rss.xml").read_bytes() + b"\n<b>Warning</b>: deprecated"
+
+    feed = parse_seed("wire-libya.rss.xml", body)
+
+    assert len(feed.entries) == SEED_ENTRY_COUNTS["wire-libya.rss.xml"]
+    assert feed.bozo is True
+
+
 def test_feed_without_items_is_an_empty_feed() -> None:
     feed = parse_feed(rss(""), FEED_URL)
 
