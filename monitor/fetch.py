@@ -14,6 +14,7 @@ from typing import Final
 import anyio
 import httpx
 
+from monitor.durations import format_duration
 from monitor.egress import (
     HttpOptions,
     classify_error,
@@ -256,7 +257,8 @@ async def _read_feed_response(
     if final_url != url:
         message += f" at {redact_url(final_url)}"
     if retry_after is not None:
-        message += f"; it asks to wait {retry_after:g} s before trying again"
+        wait = format_duration(datetime.timedelta(seconds=retry_after))
+        message += f"; it asks to wait {wait} before trying again"
     # 410 Gone: the feed was removed for good; the scheduler stops polling it. Behind a
     # temporary redirect it only says the temporary target is gone: an ordinary 4xx.
     reason = "gone" if status == 410 and permanent else status_reason(status)

@@ -334,7 +334,8 @@ class Service:
         if pruned != Pruned():
             log.info(
                 "retention: deleted %d articles fetched before %s; forgot %d keys and %d "
-                "stories not seen since; %d story band rows",
+                "stories not seen since (the deleted articles' story band rows with them); "
+                "%d more story band rows past twice the story window",
                 pruned.articles,
                 cutoff,
                 pruned.keys,

@@ -514,7 +514,22 @@ async def test_429_is_rate_limited_with_retry_after_seconds(feed_server: FeedSer
     assert error.reason == "rate_limited"
     assert error.status == 429
     assert getattr(error, "retry_after", None) == 120.0
-    assert "120 s" in str(error)
+    assert "2m" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    [("120", "wait 2m before"), ("99999999999999999999", "wait 366d before")],
+)
+async def test_the_wait_a_server_asks_for_is_shown_in_units_people_read(
+    feed_server: FeedServer, header: str, shown: str
+) -> None:
+    feed_server.route("/rss.xml", Reply(status=429, headers={"Retry-After": header}))
+
+    error = await fetch_error(feed_server.url("/rss.xml"))
+
+    assert shown in str(error)
+    assert "e+" not in str(error)
 
 
 async def test_503_with_an_http_date_retry_after(feed_server: FeedServer) -> None:
