@@ -155,8 +155,9 @@ async def fetch_feed(
         with anyio.fail_after(options.total_timeout):
             request = client.build_request("GET", target, headers=headers)
             # Cookies live for one fetch: one a redirect sets goes with the requests that
-            # follow it (a consent or session hop), as far as its domain allows.
-            cookies = httpx.Cookies()
+            # follow it (a consent or session hop), as far as its domain allows. The jar is
+            # made only then: most fetches have no redirect.
+            cookies: httpx.Cookies | None = None
             moved_to: str | None = None
             permanent = True  # every hop so far was a 301/308
             for _hop in range(options.max_redirects + 1):
@@ -180,6 +181,7 @@ async def fetch_feed(
                         return replace(result, moved_to=moved_to)
                     request = response.next_request
                     if "set-cookie" in response.headers:
+                        cookies = cookies if cookies is not None else httpx.Cookies()
                         cookies.extract_cookies(response)
                     if cookies:
                         cookies.set_cookie_header(request)

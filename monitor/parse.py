@@ -13,6 +13,7 @@ import io
 import re
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -323,11 +324,12 @@ _LAST_RESORT_ENCODINGS = frozenset({"windows-1252", "iso-8859-2"})
 def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
     """The encoding ``body`` is really in, when feedparser fell back to a last resort for it
     and a detector (charset-normalizer) finds another; else None."""
+    used = str(_get(result, "encoding") or "").lower()
+    if used not in _LAST_RESORT_ENCODINGS:
+        return None
     import feedparser  # loaded already: this runs after a parse
 
-    used = str(_get(result, "encoding") or "").lower()
-    overridden = isinstance(_get(result, "bozo_exception"), feedparser.CharacterEncodingOverride)
-    if used not in _LAST_RESORT_ENCODINGS or not overridden:
+    if not isinstance(_get(result, "bozo_exception"), feedparser.CharacterEncodingOverride):
         return None
     import charset_normalizer  # here: only garbled feeds need it (it costs 10 ms to load)
 
@@ -407,10 +409,8 @@ def _build_entry(
         key = guid
     elif url is not None:
         key = url
-    elif title or summary:
-        key = "sha256:" + _digest(plain_title, plain_summary)
     else:
-        key = "sha256:" + _digest(plain_content)
+        key = _text_key(plain_title, plain_summary, plain_content)
 
     return FeedEntry(
         key=key,
@@ -422,6 +422,13 @@ def _build_entry(
         updated=_utc_datetime(_get(raw, "updated_parsed")),
         content_hash=_digest(plain_title, plain_summary, plain_content),
     )
+
+
+def _text_key(plain_title: str, plain_summary: str, plain_content: str) -> str:
+    """The key of an entry by its text: its title and summary, else its content."""
+    if plain_title or plain_summary:
+        return "sha256:" + _digest(plain_title, plain_summary)
+    return "sha256:" + _digest(plain_content)
 
 
 def _unshared_keys(entries: list[FeedEntry]) -> list[FeedEntry]:
@@ -439,16 +446,15 @@ def _unshared_keys(entries: list[FeedEntry]) -> list[FeedEntry]:
     shared = {key for key, versions in by_key.items() if len(versions) > 1}
     if not shared:
         return entries
-    links: dict[str | None, int] = {}
-    for entry in entries:
-        links[entry.url] = links.get(entry.url, 0) + 1
+    links = Counter(entry.url for entry in entries)
     result = []
     for entry in entries:
         if entry.key in shared:
             if entry.url is not None and links[entry.url] == 1:
                 key = entry.url
             else:
-                key = "sha256:" + _digest(_normalise(entry.title), _normalise(entry.summary))
+                texts = (_normalise(entry.title), _normalise(entry.summary))
+                key = _text_key(*texts, _normalise(entry.content))
             entry = replace(entry, key=key)
         result.append(entry)
     return result

@@ -449,6 +449,19 @@ def test_entries_sharing_a_guid_and_no_link_are_told_apart_by_their_text() -> No
     assert all(key.startswith("sha256:") for key in second)
 
 
+def test_entries_sharing_a_guid_with_only_content_are_told_apart_by_it() -> None:
+    items = "".join(
+        "<item><guid>https://example.org/</guid><content:encoded xmlns:content="
+        f"'http://purl.org/rss/1.0/modules/content/'>Bulletin {n} from Tripoli"
+        "</content:encoded></item>"
+        for n in range(3)
+    )
+    feed = parse_feed(rss(items), FEED_URL)
+
+    assert len(feed.entries) == 3
+    assert len({entry.key for entry in feed.entries}) == 3
+
+
 def test_entries_sharing_a_link_without_guids_are_all_kept() -> None:
     items = "".join(
         f"<item><title>Bulletin {n}</title><link>https://example.org/live</link></item>"
