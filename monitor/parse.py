@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import email.utils
 import hashlib
 import html
 import io
@@ -32,6 +33,7 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/_-]+=*")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BOZO_REASON_MAX_CHARS = 200
+_RFC822_MAX_CHARS = 64  # longer than any date: not one, and not worth reading
 
 # Query parameters that only say where a click came from; dropping them makes the same
 # article reached through different campaigns one URL. Compared case-insensitively.
@@ -418,8 +420,8 @@ def _build_entry(
         title=title,
         summary=summary,
         content=content,
-        published=_utc_datetime(_get(raw, "published_parsed")),
-        updated=_utc_datetime(_get(raw, "updated_parsed")),
+        published=_entry_date(raw, "published"),
+        updated=_entry_date(raw, "updated"),
         content_hash=_digest(plain_title, plain_summary, plain_content),
     )
 
@@ -555,6 +557,27 @@ def _http_url(link: object, feed_url: str) -> str | None:
     except ValueError:
         return None
     return canonical if host else None
+
+
+def _entry_date(raw: Mapping[str, Any], field: str) -> datetime | None:
+    """An entry's ``published`` or ``updated`` in UTC: feedparser's reading of it, or, when
+    feedparser has none, the standard library's reading of the RFC 822 text."""
+    parsed = _get(raw, f"{field}_parsed")
+    if parsed is not None:
+        return _utc_datetime(parsed)
+    return _rfc822_datetime(_get(raw, field))
+
+
+def _rfc822_datetime(text: object) -> datetime | None:
+    """An RFC 822 date feedparser leaves unread, chiefly one without a zone
+    (``Tue, 1 Dec 2026 10:00``): read as UTC, as feedparser reads a zone-less ISO date."""
+    if not isinstance(text, str) or len(text) > _RFC822_MAX_CHARS:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text.strip())
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _utc_datetime(parsed: object) -> datetime | None:

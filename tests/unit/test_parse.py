@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -630,6 +631,104 @@ def test_dates_are_utc_and_future_dates_are_kept() -> None:
     assert offset.published == datetime(2026, 7, 2, 4, 30, tzinfo=UTC)
     assert future.published == datetime(2100, 1, 1, tzinfo=UTC)
     assert junk.published is None
+
+
+# Zone-less RFC 822 dates, which feedparser leaves unread (those without a weekday it reads
+# itself): read as UTC, as feedparser reads a zone-less ISO date.
+ZONELESS_RFC822 = [
+    ("Tue, 01 Dec 2026 10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+    ("Tue, 1 Dec 2026 10:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+    ("Mon, 01 Dec 2026 10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),  # a wrong weekday
+    ("Tue,1 Dec 2026 09:05:07", datetime(2026, 12, 1, 9, 5, 7, tzinfo=UTC)),
+    ("Tuesday, 01 December 2026 10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+    ("Tue, 01 Dec 26 10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+    ("Sat, 9 Jan 1999 23:59", datetime(1999, 1, 9, 23, 59, tzinfo=UTC)),
+    ("  Tue, 01 Dec 2026 10:00:00\n", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+    ("01 Dec 2026 10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+    ("1 Dec 2026 10:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+]
+# Dates feedparser reads: read exactly as it does (feedparser itself is the reference).
+FEEDPARSER_DATES = [
+    "Tue, 01 Dec 2026 10:00:00 GMT",
+    "Tue, 01 Dec 2026 10:00:00 +0200",
+    "Tue, 01 Dec 2026 10:00 -0000",
+    "Tue, 01 Dec 2026 10:00:00 EST",
+    "Tue, 01 Dec 2026 10:00:00 XYZ",
+    "Tue, 01 Dec 26 10:00:00 +0200",
+    "Tue, 01 Dec 2026",
+    "2026-12-01T10:00:00",
+    "2026-12-01T10:00:00+05:30",
+    "2026-12-01",
+]
+UNREADABLE_DATES = [
+    "",
+    "yesterday-ish",
+    "Tuesdayish, sometime in October",
+    "Tue, 01 Dec 2026 25:00:00",
+    "Tue, 31 Feb 2026 10:00:00",
+    "Tue, 01 Dec 99999 10:00:00",
+    "Fri, 31 Dec 9999 23:59:00 -1400",
+    "Di, 01 Dez 2026 10:00:00",
+]
+
+
+def _dated_entries(date: str) -> list[FeedEntry]:
+    """One entry per place a feed dates an entry, each with ``date`` as both dates."""
+    text = date.replace("&", "&amp;").replace("<", "&lt;")
+    rss_body = rss(
+        f"<item><guid>rss</guid><title>t</title><pubDate>{text}</pubDate>"
+        f"<dc:date>{text}</dc:date></item>"
+    ).replace(
+        b'<rss version="2.0">', b'<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+    )
+    atom_body = atom(
+        f"<entry><id>atom</id><title>t</title><published>{text}</published>"
+        f"<updated>{text}</updated></entry>"
+    )
+    atom_03_body = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
+        f"<entry><id>a03</id><title>t</title><issued>{text}</issued>"
+        f"<modified>{text}</modified></entry></feed>"
+    ).encode()
+    return [only_entry(body) for body in (rss_body, atom_body, atom_03_body)]
+
+
+@pytest.mark.parametrize(("date", "expected"), ZONELESS_RFC822)
+def test_a_zone_less_rfc822_date_is_utc(date: str, expected: datetime) -> None:
+    for entry in _dated_entries(date):
+        assert (entry.published, entry.updated) == (expected, expected), entry.key
+
+
+@pytest.mark.parametrize("date", FEEDPARSER_DATES)
+def test_a_date_feedparser_reads_is_read_as_it_reads_it(date: str) -> None:
+    raw = feedparser.parse(rss(f"<item><title>t</title><pubDate>{date}</pubDate></item>"))
+    expected = datetime(*raw.entries[0].published_parsed[:6], tzinfo=UTC)
+    for entry in _dated_entries(date):
+        assert (entry.published, entry.updated) == (expected, expected), entry.key
+
+
+@pytest.mark.parametrize("date", UNREADABLE_DATES)
+def test_an_unreadable_date_is_none(date: str) -> None:
+    for entry in _dated_entries(date):
+        assert (entry.published, entry.updated) == (None, None), entry.key
+
+
+_DATE_PIECES = ["Tue,", "Tue", "1", "01", "31", "Dec", "Feb", "26", "2026", "99999", "10:00"]
+_DATE_PIECES += ["10:00:00", "25:61:99", "GMT", "+0200", "-1400", "pm", ",", "T", "-"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    date=st.one_of(
+        st.lists(st.sampled_from(_DATE_PIECES), max_size=7).map(" ".join),
+        st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=40),
+    )
+)
+def test_any_date_text_gives_a_utc_date_or_none(date: str) -> None:
+    for entry in _dated_entries(date):
+        for moment in (entry.published, entry.updated):
+            assert moment is None or moment.utcoffset() == timedelta(0)
 
 
 # --- malformed and unreadable bodies -----------------------------------------------------
