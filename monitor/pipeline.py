@@ -46,6 +46,9 @@ MAX_RETRY_AFTER = timedelta(days=1)
 # A known entry still in its feed has its last sighting re-dated at most this often (a
 # quarter of a shorter retention), so retention never forgets an entry its feed still shows.
 SIGHTING_REFRESH = timedelta(days=1)
+# An entry dated further ahead is not recent on a first poll (``alert_recent``): time zones
+# and mislabelled zones put honest entries up to about 14 h ahead; one in 2099 is misdated.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)  # `monitor once` keeps one per source
@@ -148,7 +151,9 @@ def should_alert(source: SourceRow, entry: FeedEntry, now: datetime) -> bool:
         return True
     if source.first_run == "alert_recent":
         published = entry.published or entry.updated
-        return published is not None and now - published <= source.first_run_window
+        if published is None:
+            return False
+        return -FUTURE_TOLERANCE <= now - published <= source.first_run_window
     return False
 
 

@@ -14,7 +14,7 @@ from monitor.db.store import Store
 from monitor.delivery import next_attempt
 from monitor.fetch import FetchResult
 from monitor.parse import FeedEntry
-from monitor.pipeline import backoff, next_poll, scheduled, should_alert
+from monitor.pipeline import FUTURE_TOLERANCE, backoff, next_poll, scheduled, should_alert
 from monitor.runtime import Runtime, http_options
 from monitor.settings import LoadedSettings, Settings
 
@@ -130,6 +130,37 @@ def test_first_run_policies() -> None:
     assert should_alert(source(first_run="alert_recent"), recent, NOW)
     assert not should_alert(source(first_run="alert_recent"), old, NOW)
     assert not should_alert(source(first_run="alert_recent"), entry(None), NOW)
+
+
+@pytest.mark.parametrize(
+    ("age", "alerts"),
+    [
+        (timedelta(0), True),
+        (timedelta(hours=23), True),
+        (timedelta(hours=24), True),  # the window's edge
+        (timedelta(hours=24, seconds=1), False),
+        (timedelta(days=400), False),
+        (-timedelta(hours=14), True),  # a feed in a zone ahead, or a mislabelled zone
+        (-FUTURE_TOLERANCE, True),
+        (-FUTURE_TOLERANCE - timedelta(seconds=1), False),
+        (-timedelta(days=3), False),
+        (NOW - datetime(2099, 1, 1, tzinfo=UTC), False),  # a date years ahead
+    ],
+    ids=["now", "23h", "24h", "24h+1s", "400d", "-14h", "-1d", "-1d-1s", "-3d", "2099"],
+)
+def test_alert_recent_alerts_entries_dated_within_the_window_not_ahead_of_it(
+    age: timedelta, alerts: bool
+) -> None:
+    first_poll = source(first_run="alert_recent")
+    assert should_alert(first_poll, entry(NOW - age), NOW) is alerts
+    # The updated date stands in for a missing published one.
+    only_updated = FeedEntry("k", None, "t", "", "", None, NOW - age, "h")
+    assert should_alert(first_poll, only_updated, NOW) is alerts
+    # alert_all and later polls alert whatever the date.
+    assert should_alert(source(first_run="alert_all"), entry(NOW - age), NOW)
+    later = source(first_run="alert_recent", first_polled_at=NOW - TEN)
+    assert should_alert(later, entry(NOW - age), NOW)
+    assert not should_alert(source(), entry(NOW - age), NOW)  # store_only
 
 
 def test_delivery_retry_schedule_then_dead() -> None:
