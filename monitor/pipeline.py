@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from monitor.analysis import AnalysedFeed, Analyser
-from monitor.db.articles import ArticleRecord
+from monitor.db.articles import FUTURE_TOLERANCE, ArticleRecord
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
@@ -46,9 +46,6 @@ MAX_RETRY_AFTER = timedelta(days=1)
 # A known entry still in its feed has its last sighting re-dated at most this often (a
 # quarter of a shorter retention), so retention never forgets an entry its feed still shows.
 SIGHTING_REFRESH = timedelta(days=1)
-# An entry dated further ahead is not recent on a first poll (``alert_recent``): time zones
-# and mislabelled zones put honest entries up to about 14 h ahead; one in 2099 is misdated.
-FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)  # `monitor once` keeps one per source

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
@@ -17,6 +17,12 @@ from monitor.db.schema import articles, deliveries, matches, sources
 from monitor.match import WatchlistMatch
 from monitor.stories import Signature, signature
 from monitor.text import html_to_text
+
+# An entry dated further ahead than this is misdated: time zones and mislabelled zones put
+# honest entries up to about 14 h ahead; one in 2099 is not news from the future. Such an
+# entry is not recent on a first poll (``first_run: alert_recent``) and its story time is
+# when it was fetched.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,13 @@ class ArticleRecord:
         if self.story is not None:
             return self.story
         return signature(self.title, self.summary, self.content)
+
+    def story_time(self, now: datetime) -> datetime:
+        """When it happened, for grouping it into a story: its date, or ``now`` (its fetch
+        time) when it has none or is dated more than `FUTURE_TOLERANCE` ahead (an entry
+        dated 2099 would never join its story's correctly dated copies)."""
+        at = self.published_at
+        return at if at is not None and at - now <= FUTURE_TOLERANCE else now
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ class Store:
                     StoryToAssign(
                         article_id,
                         record.story_signature(),
-                        record.published_at or now,
+                        record.story_time(now),
                         record.title,
                     )
                     for article_id, record in zip(article_ids, fresh, strict=True)

@@ -308,6 +308,34 @@ def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str
             store.close()
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("ahead", [timedelta(days=2), timedelta(days=365 * 73)])
+def test_a_copy_dated_years_ahead_joins_its_story(database_url: str, ahead: timedelta) -> None:
+    # Its story time is its fetch time: dated 2099 it would start a story of its own that no
+    # correctly dated copy ever joins (they are more than the 48 h window apart).
+    store = Store(database_url)
+    store.prepare()
+    try:
+        specs = [
+            SourceSpec(
+                name, f"https://{name}.example/rss", timedelta(minutes=10), True,
+                "store_only", timedelta(hours=24),
+            )
+            for name in ("honest", "misdated")
+        ]  # fmt: skip
+        store.sync_sources(specs, T0)
+        ids = {s.name: s.id for s in store.list_sources()}
+        text = " ".join(f"w{n}" for n in range(60)) + "."
+        for name, at in (("honest", T0 - timedelta(hours=1)), ("misdated", T0 + ahead)):
+            record = replace(_record(name, text), published_at=at)
+            poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
+            asyncio.run(store.store_feed(ids[name], [record], poll, T0))
+        (story,) = store.recent_stories(None)
+        assert story.sources == ["honest", "misdated"]
+    finally:
+        store.close()
+
+
 def test_stories_command_never_creates_a_database(tmp_path: Path) -> None:
     database = tmp_path / "none.db"
     config = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
