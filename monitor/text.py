@@ -337,8 +337,13 @@ def is_word_char(char: str) -> bool:
 
 # Candidate sentence ends: terminal punctuation, closing quotes/brackets, then whitespace;
 # or a line break (block edges from html_to_text).
-_TERMINAL_PUNCTUATION = ".!?\u2026\u061f\u3002"
-_SENTENCE_END = re.compile(r"[.!?\u2026\u061f\u3002]+[\"'\u2019\u201d\u00bb)\]]*[ \t]+|\n+")
+# Chinese and Japanese end a sentence with 。！？ and no space after it; Hindi with ।
+_TERMINAL_PUNCTUATION = ".!?\u2026\u061f\u0964\u3002\uff01\uff1f"
+_SENTENCE_END = re.compile(
+    r"[.!?\u2026\u061f\u0964\u3002]+[\"'\u2019\u201d\u00bb)\]]*[ \t]+"
+    r"|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09)]*"
+    r"|\n+"
+)
 _ABBREVIATIONS = frozenset(
     {
         "adm", "brig", "capt", "cmdr", "col", "cpl", "dr", "e.g", "etc", "fr", "gen", "gov",

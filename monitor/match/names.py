@@ -13,9 +13,14 @@ __all__ = [
     "LONGEST_ARABIC_PREFIX",
     "ARABIC_PREFIXES",
     "ARABIC_PREFIXES_BEFORE_ARTICLE",
+    "HEBREW_PREFIX_LETTERS",
+    "LONGEST_HEBREW_PREFIX",
     "acronym_form",
     "has_word_char",
     "is_arabic_letter",
+    "is_hangul",
+    "is_hebrew_letter",
+    "is_unspaced_letter",
     "name_variants",
     "phrase_key",
 ]
@@ -40,6 +45,10 @@ ARABIC_PREFIXES_BEFORE_ARTICLE: frozenset[str] = frozenset(
     conj + "\u0644\u0644" for conj in _CONJUNCTIONS
 )
 LONGEST_ARABIC_PREFIX = max(len(prefix) for prefix in ARABIC_PREFIXES)
+# Hebrew joins "and", "the", "in", "as", "to", "from", "that" to the next word: ו ה ב כ ל מ ש,
+# up to three of them ("ובטריפולי", "שבטריפולי", "מהטריפולי").
+HEBREW_PREFIX_LETTERS = frozenset("\u05d5\u05d4\u05d1\u05db\u05dc\u05de\u05e9")
+LONGEST_HEBREW_PREFIX = 3
 
 
 def phrase_key(text: str) -> str:
@@ -60,6 +69,34 @@ def is_arabic_letter(char: str) -> bool:
     return (
         "\u0620" <= char <= "\u064a" or "\u066e" <= char <= "\u06d3" or "\u06fa" <= char <= "\u06ff"
     )
+
+
+def is_hebrew_letter(char: str) -> bool:
+    return "\u05d0" <= char <= "\u05ea"
+
+
+def is_unspaced_letter(char: str) -> bool:
+    """A letter of a script written without spaces between words (Chinese, Japanese, Thai,
+    Lao, Khmer, Myanmar): a name in it is a mention wherever it stands in a run of them."""
+    code = ord(char)
+    return (
+        0x0E00 <= code <= 0x0EFF  # Thai, Lao
+        or 0x1000 <= code <= 0x109F  # Myanmar
+        or 0x1780 <= code <= 0x17FF  # Khmer
+        or 0x3040 <= code <= 0x30FF  # Hiragana, Katakana (with ー)
+        or 0x31F0 <= code <= 0x31FF  # Katakana extensions
+        or 0x3400 <= code <= 0x4DBF  # CJK ideographs, extension A
+        or 0x4E00 <= code <= 0x9FFF  # CJK ideographs
+        or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
+        or 0x20000 <= code <= 0x3134F  # CJK ideographs, extensions B to G
+    )
+
+
+def is_hangul(char: str) -> bool:
+    """A Korean letter. Korean writes its particles joined to the word before them
+    (트리폴리에서 "in Tripoli", LNA는): a name may be followed by Hangul."""
+    code = ord(char)
+    return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
 
 
 def name_variants(

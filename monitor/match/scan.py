@@ -1,5 +1,6 @@
 """One Aho-Corasick automaton for every name, acronym and phrase of every watchlist, and the
-scan of one field: normalise, find keys in C, keep whole words (Arabic prefixes allowed),
+scan of one field: normalise, find keys in C, keep whole words (Arabic and Hebrew prefixes,
+Korean particles allowed; no word boundary in scripts written without spaces),
 map offsets back to the field's plain text."""
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ from monitor.match.names import (
     ARABIC_ARTICLE,
     ARABIC_PREFIXES,
     ARABIC_PREFIXES_BEFORE_ARTICLE,
+    HEBREW_PREFIX_LETTERS,
     LONGEST_ARABIC_PREFIX,
+    LONGEST_HEBREW_PREFIX,
     acronym_form,
     is_arabic_letter,
+    is_hangul,
+    is_hebrew_letter,
+    is_unspaced_letter,
     name_variants,
     phrase_key,
 )
@@ -361,13 +367,13 @@ class PatternIndex:
         rejected: list[Rejection] | None,
     ) -> None:
         text = normalized.text
-        if stop < len(text) and is_word_char(key[-1]) and is_word_char(text[stop]):
+        if stop < len(text) and _joined(key[-1], text[stop]) and not is_hangul(text[stop]):
             if rejected is not None:  # the key ends inside a longer word
                 _reject(rejected, normalized, begin, stop, targets, "inside_word")
             return
         prefix: str | None = None
-        if begin > 0 and is_word_char(key[0]) and is_word_char(text[begin - 1]):
-            prefix = _arabic_prefix(text, begin) if is_arabic_letter(key[0]) else None
+        if begin > 0 and _joined(text[begin - 1], key[0]):
+            prefix = _attached_prefix(text, begin, key[0])
             if prefix is None:
                 if rejected is not None:  # the key starts inside a longer word
                     _reject(rejected, normalized, begin, stop, targets, "inside_word")
@@ -377,7 +383,7 @@ class PatternIndex:
             if target.article_contracted:
                 if prefix not in ARABIC_PREFIXES_BEFORE_ARTICLE:
                     continue  # the article-less key of a name that needs لل before it
-            elif prefix is not None and prefix not in ARABIC_PREFIXES:
+            elif prefix is not None and is_arabic_letter(key[0]) and prefix not in ARABIC_PREFIXES:
                 if rejected is not None and isinstance(target, NameTarget) and not target.negative:
                     rejected.append(Rejection(target, start, end, "arabic_prefix"))
                 continue
@@ -446,10 +452,33 @@ def _contractible(key: str) -> bool:
     return key.startswith(ARABIC_ARTICLE) and len(key) > 3 and is_arabic_letter(key[2])
 
 
-def _arabic_prefix(text: str, begin: int) -> str | None:
+def _joined(before: str, after: str) -> bool:
+    """Whether two neighbouring characters are inside one word. Letters of scripts written
+    without spaces (Chinese, Japanese, Thai) never are: a name written in them is found in
+    a run of them, and a Latin acronym next to them ("支持GNA的") stands alone."""
+    return (
+        is_word_char(before)
+        and is_word_char(after)
+        and not (is_unspaced_letter(before) or is_unspaced_letter(after))
+    )
+
+
+def _attached_prefix(text: str, begin: int, first: str) -> str | None:
+    """The letters joined before a key that starts with ``first`` at ``begin``, when its
+    language joins short words to names that way (Arabic: checked per name, against
+    `ARABIC_PREFIXES`; Hebrew: ו ה ב כ ל מ ש); None: the key is inside a longer word."""
+    if is_arabic_letter(first):
+        return _letters_before(text, begin, LONGEST_ARABIC_PREFIX)
+    if is_hebrew_letter(first):
+        letters = _letters_before(text, begin, LONGEST_HEBREW_PREFIX)
+        return letters if letters and set(letters) <= HEBREW_PREFIX_LETTERS else None
+    return None
+
+
+def _letters_before(text: str, begin: int, longest: int) -> str | None:
     """The attached letters before ``begin`` back to a word boundary, if short enough."""
     start = begin
-    while start > 0 and begin - start < LONGEST_ARABIC_PREFIX and is_word_char(text[start - 1]):
+    while start > 0 and begin - start < longest and is_word_char(text[start - 1]):
         start -= 1
     if start > 0 and is_word_char(text[start - 1]):
         return None

@@ -1,0 +1,174 @@
+"""Where a name ends in scripts that mark words differently: Chinese, Japanese and Thai write
+no spaces between words (a name is found inside a run of characters, and a Latin acronym next
+to them stands alone), Korean joins its particles after a name, Hebrew joins its prefix
+letters (ו ה ב כ ל מ ש) before it. Each class with traps: a longer word in a spaced script is
+still no mention. Then the shipped Libya list in those languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from monitor.match import Matcher, Watchlist
+from monitor.text import sentence_spans
+
+WriteWatchlist = Callable[..., Watchlist]
+
+SCRIPTS = """
+    name: scripts
+    entities:
+      - id: tripoli
+        kind: place
+        names: [的黎波里, トリポリ, 트리폴리, טריפולי, ตริโปลี, Tripoli]
+      - id: lna
+        kind: organization
+        names: [리비아 국민군]
+        acronyms: [LNA]
+    """
+
+
+def texts(watchlist: Watchlist, text: str) -> list[tuple[str, str]]:
+    return [(m.entity, m.text) for m in Matcher([watchlist]).match({"content": text}).mentions]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # Chinese, Japanese, Thai: no word boundary inside a run of characters
+        ("利比亚首都的黎波里发生冲突", "的黎波里"),
+        ("的黎波里机场关闭", "的黎波里"),
+        ("冲突波及的黎波里", "的黎波里"),
+        ("リビアの首都トリポリで衝突", "トリポリ"),
+        ("トリポリは静かだった", "トリポリ"),
+        ("การปะทะในตริโปลีเมื่อวาน", "ตริโปลี"),
+        # Korean: particles joined after the name
+        ("트리폴리에서 충돌", "트리폴리"),
+        ("트리폴리로 진격했다", "트리폴리"),
+        ("트리폴리의 공항", "트리폴리"),
+        ("리비아 국민군은 진격했다", "리비아 국민군"),
+        # Hebrew: prefix letters joined before the name
+        ("עימותים בטריפולי", "טריפולי"),
+        ("ובטריפולי נשמעו יריות", "טריפולי"),
+        ("הכוחות נסוגו מטריפולי", "טריפולי"),
+        ("שבטריפולי", "טריפולי"),
+        # A Latin acronym or name beside characters of an unspaced or Korean text
+        ("支持LNA的武装", "LNA"),
+        ("LNA部队推进", "LNA"),
+        ("LNA는 성명을 냈다", "LNA"),
+        ("LNAは声明を出した", "LNA"),
+        ("Tripoliで会談", "Tripoli"),
+    ],
+)
+def test_a_name_is_found_where_its_script_ends_words(
+    write_watchlist: WriteWatchlist, text: str, found: str
+) -> None:
+    assert found in [t for _, t in texts(write_watchlist(SCRIPTS), text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Hebrew: letters that are no prefix, or too many of them
+        "אטריפולי",
+        "ובשמלטריפולי",
+        "טריפוליטניה",  # Tripolitania: the name goes on
+        # Korean: a name inside a longer word (letters before it)
+        "북트리폴리",
+        # spaced scripts keep whole words: Latin letters before or after
+        "Tripolitania",
+        "XTripoli",
+        "LNAs",
+        "ulna",
+        # a Latin acronym joined to Cyrillic or Greek letters is one word, not two
+        "LNAд",
+    ],
+)
+def test_a_longer_word_in_a_spaced_script_is_no_mention(
+    write_watchlist: WriteWatchlist, text: str
+) -> None:
+    assert texts(write_watchlist(SCRIPTS), text) == []
+
+
+def test_chinese_and_japanese_sentences_end_without_a_space() -> None:
+    text = "哈夫塔尔的部队向的黎波里推进。支持GNA的武装在城南集结！居民逃离？「停戦」と述べた。"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "哈夫塔尔的部队向的黎波里推进。",
+        "支持GNA的武装在城南集结！",
+        "居民逃离？",
+        "「停戦」と述べた。",
+    ]
+    hindi = "त्रिपोली में हमला हुआ। हफ़्तार की सेना आगे बढ़ी।"
+    assert [hindi[a:b] for a, b in sentence_spans(hindi)] == [
+        "त्रिपोली में हमला हुआ।",
+        "हफ़्तार की सेना आगे बढ़ी।",
+    ]
+
+
+def test_an_excerpt_in_chinese_is_the_sentence_with_the_name(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    result = Matcher([write_watchlist(SCRIPTS)]).match(
+        {"content": "居民逃离城南。的黎波里机场关闭。市场照常营业。"}
+    )
+    assert [e.text for e in result.excerpts] == ["的黎波里机场关闭。"]
+
+
+# --- the shipped Libya list in these languages ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("利比亚国民军向的黎波里推进，哈夫塔尔发表讲话。", {"lna", "tripoli", "haftar"}),
+        ("民族团结政府总理萨拉杰在的黎波里会见特使。", {"gna", "tripoli"}),
+        ("リビア国民軍がトリポリに進軍、ハフタル司令官が声明。", {"lna", "tripoli", "haftar"}),
+        ("国民合意政府はトリポリで会見した。", {"gna", "tripoli"}),
+        ("하프타르가 이끄는 리비아국민군이 트리폴리로 진격했다.", {"haftar", "lna", "tripoli"}),
+        ("국민합의정부는 트리폴리에서 반발했다.", {"gna", "tripoli"}),
+        ("כוחותיו של חפטר התקרבו לטריפולי.", {"haftar", "tripoli"}),
+        ("ממשלת ההסכמה הלאומית בטריפולי גינתה את ההתקפה.", {"gna", "tripoli"}),
+        ("Лівійська національна армія Хафтара наступає на Триполі.", {"lna", "haftar", "tripoli"}),
+        ("Уряд національної згоди звернувся до Хафтарові.", {"gna", "haftar"}),
+        ("ارتش ملی لیبی به فرماندهی حفتر به طرابلس نزدیک شد.", {"lna", "haftar", "tripoli"}),
+        ("دولت وفاق ملی در طرابلس بیانیه داد.", {"gna", "tripoli"}),
+        ("लीबियाई राष्ट्रीय सेना ने त्रिपोली पर हमला किया।", {"lna", "tripoli"}),
+        ("हफ्तार की सेना आगे बढ़ी।", {"haftar"}),
+        ("Tentara Nasional Libya pimpinan Haftar mendekati Tripoli.", {"lna", "haftar", "tripoli"}),
+        ("Pemerintah Kesepakatan Nasional menolak tawaran itu.", {"gna"}),
+        ("Quân đội Quốc gia Libya tiến về Tripoli.", {"lna", "tripoli"}),
+        ("Chính phủ Hòa hợp Dân tộc bác bỏ đề xuất.", {"gna"}),
+        ("Jeshi la Kitaifa la Libya limeshambulia Tripoli.", {"lna", "tripoli"}),
+        ("Serikali ya Makubaliano ya Kitaifa ilikataa.", {"gna"}),
+    ],
+)
+def test_the_libya_list_names_the_entities_in_more_languages(
+    libya_matcher: Matcher, text: str, entities: set[str]
+) -> None:
+    found = {m.entity for m in libya_matcher.match({"content": text}).mentions}
+    assert entities <= found, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # another Tripoli, Tripolitania
+        "黎巴嫩北部城市的黎波里发生抗议。",
+        "的黎波里塔尼亚地区历史悠久。",
+        "レバノン北部のトリポリで抗議が続いた。",
+        "トリポリタニア地方の歴史。",
+        "레바논 트리폴리에서 시위가 벌어졌다.",
+        "트리폴리타니아 지역의 역사.",
+        "הפגנות בטריפולי שבלבנון.",
+        "Протести в ліванському Триполі тривають.",
+        # another government, a half-time show
+        "利比亚民族统一政府总理德拜巴宣布选举日期。",
+        "德贝巴领导的民族团结政府宣布选举日期。",
+        "축구 경기 하프타임에 공연이 열렸다.",
+    ],
+)
+def test_the_libya_list_keeps_the_traps_out_in_more_languages(
+    libya_matcher: Matcher, text: str
+) -> None:
+    found = {m.entity for m in libya_matcher.match({"content": text}).mentions}
+    assert not found & {"haftar", "lna", "gna", "tripoli"}, found
