@@ -192,6 +192,9 @@ _REPLACED = {
     # hyphens and dashes are word separators: "al-Sarraj" is "al Sarraj"
     "-": " ", "\u2010": " ", "\u2011": " ", "\u2012": " ", "\u2013": " ", "\u2014": " ",
     "\u2015": " ", "\u2212": " ", "\ufe63": " ", "\uff0d": " ",
+    # the middle dot between the parts of a foreign name in Chinese and Japanese
+    # ("萨达姆·哈夫塔尔", "サダム・ハフタル")
+    "\u00b7": " ", "\u30fb": " ", "\uff65": " ",
     # Arabic letter variants
     "\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627", "\u0671": "\u0627",  # alef forms
     "\u0649": "\u064a",  # alef maqsura -> yeh
@@ -305,9 +308,10 @@ def normalize_text(text: str, *, casefold: bool = True) -> NormalizedText:
     """Normalise for matching and keep the way back to ``text``.
 
     NFKC, case folding (unless ``casefold`` is false), Latin diacritics stripped, typographic
-    quotes unified, hyphens/dashes as spaces, soft hyphens/zero-width chars/tatweel removed,
-    NBSP as space, Arabic alef/yeh/taa marbuta variants unified, harakat removed. A removed
-    combining mark is counted into the span of the character before it.
+    quotes unified, hyphens/dashes and name middle dots (·・) as spaces, soft hyphens,
+    zero-width chars and tatweel removed, NBSP as space, Arabic alef/yeh/taa marbuta variants
+    unified, harakat removed. A removed combining mark is counted into the span of the
+    character before it.
     """
     table = _FOLD_TABLES[casefold]
     folded = text.translate(table)

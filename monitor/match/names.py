@@ -13,6 +13,8 @@ __all__ = [
     "LONGEST_ARABIC_PREFIX",
     "ARABIC_PREFIXES",
     "ARABIC_PREFIXES_BEFORE_ARTICLE",
+    "HEBREW_ARTICLE",
+    "HEBREW_PREFIXES_BEFORE_ARTICLE",
     "HEBREW_PREFIX_LETTERS",
     "LONGEST_HEBREW_PREFIX",
     "acronym_form",
@@ -49,6 +51,14 @@ LONGEST_ARABIC_PREFIX = max(len(prefix) for prefix in ARABIC_PREFIXES)
 # up to three of them ("ובטריפולי", "שבטריפולי", "מהטריפולי").
 HEBREW_PREFIX_LETTERS = frozenset("\u05d5\u05d4\u05d1\u05db\u05dc\u05de\u05e9")
 LONGEST_HEBREW_PREFIX = 3
+HEBREW_ARTICLE = "\u05d4"  # ה
+# ב ל כ + ה is written without the ה: "לצבא" is "ל" + "הצבא". A name that starts with ה is
+# therefore also looked for without it, preceded by one of these.
+HEBREW_PREFIXES_BEFORE_ARTICLE: frozenset[str] = frozenset(
+    conj + prep
+    for conj in ("", "\u05d5", "\u05e9", "\u05d5\u05e9")
+    for prep in "\u05d1\u05dc\u05db"
+)
 
 
 def phrase_key(text: str) -> str:

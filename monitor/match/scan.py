@@ -19,7 +19,9 @@ from monitor.match.names import (
     ARABIC_ARTICLE,
     ARABIC_PREFIXES,
     ARABIC_PREFIXES_BEFORE_ARTICLE,
+    HEBREW_ARTICLE,
     HEBREW_PREFIX_LETTERS,
+    HEBREW_PREFIXES_BEFORE_ARTICLE,
     LONGEST_ARABIC_PREFIX,
     LONGEST_HEBREW_PREFIX,
     acronym_form,
@@ -50,7 +52,8 @@ class NameTarget:
     """A key that is a name or acronym of an entity.
 
     ``case_form`` is set for acronyms: the surface must equal it with case kept.
-    ``article_contracted``: the key is an ال-name without its article, valid only after لل.
+    ``article_contracted``: the key is an ال-name without its article, valid only after لل
+    (or a ה-name without its article, valid only after ב ל כ).
     ``conditional``: a conditional acronym, kept only with its entity's article words;
     ``conditional_name``: a conditional name, likewise.
     ``ambiguous``: one of the entity's ``ambiguous_names`` (dropped with its article words).
@@ -244,8 +247,8 @@ class PatternIndex:
 
             def add_name(key: str, target: NameTarget) -> None:
                 add(key, target)
-                if _contractible(key):
-                    add(key[2:], replace(target, article_contracted=True))
+                if (contracted := _contracted(key)) is not None:
+                    add(contracted, replace(target, article_contracted=True))
 
             for entity in watchlist.entities:
                 proper = entity.proper_noun
@@ -253,8 +256,8 @@ class PatternIndex:
                 for name in entity.names:
                     key = phrase_key(name)
                     add(key, name_target)
-                    if _contractible(key):
-                        add(key[2:], replace(name_target, article_contracted=True))
+                    if (contracted := _contracted(key)) is not None:
+                        add(contracted, replace(name_target, article_contracted=True))
                     if expand:
                         for variant in name_variants(key, abbreviations, optional):
                             add_name(variant, name_target)
@@ -304,8 +307,8 @@ class PatternIndex:
     @staticmethod
     def _add_phrase(key: str, add: _Adder) -> None:
         add(key, PhraseTarget(key))
-        if _contractible(key):
-            add(key[2:], PhraseTarget(key, article_contracted=True))
+        if (contracted := _contracted(key)) is not None:
+            add(contracted, PhraseTarget(key, article_contracted=True))
 
     def scan(self, field_name: str, fragment: str, *, record_rejected: bool = False) -> FieldScan:
         """Scan one HTML field (only its start if it is longer than the limits);
@@ -381,8 +384,12 @@ class PatternIndex:
         start, end = normalized.source_span(begin, stop)
         for target in targets:
             if target.article_contracted:
-                if prefix not in ARABIC_PREFIXES_BEFORE_ARTICLE:
-                    continue  # the article-less key of a name that needs لل before it
+                if prefix not in (
+                    ARABIC_PREFIXES_BEFORE_ARTICLE
+                    if is_arabic_letter(key[0])
+                    else HEBREW_PREFIXES_BEFORE_ARTICLE
+                ):
+                    continue  # the article-less key of a name that needs لل (or ל, ב) before it
             elif prefix is not None and is_arabic_letter(key[0]) and prefix not in ARABIC_PREFIXES:
                 if rejected is not None and isinstance(target, NameTarget) and not target.negative:
                     rejected.append(Rejection(target, start, end, "arabic_prefix"))
@@ -447,9 +454,14 @@ def _cut_text(text: str, limit: int) -> str:
     return text[:limit]
 
 
-def _contractible(key: str) -> bool:
-    """Whether a key starts with the Arabic article ال followed by more of the word."""
-    return key.startswith(ARABIC_ARTICLE) and len(key) > 3 and is_arabic_letter(key[2])
+def _contracted(key: str) -> str | None:
+    """The key without its article, when a prefix swallows it: ل + ال is written لل
+    (للجيش), Hebrew ב ל כ + ה is written without the ה (לצבא). None: no such article."""
+    if key.startswith(ARABIC_ARTICLE) and len(key) > 3 and is_arabic_letter(key[2]):
+        return key[2:]
+    if key.startswith(HEBREW_ARTICLE) and len(key) > 2 and is_hebrew_letter(key[1]):
+        return key[1:]
+    return None
 
 
 def _joined(before: str, after: str) -> bool:

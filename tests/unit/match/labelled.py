@@ -43,7 +43,11 @@ WATCHLIST = REPO / "config" / "watchlists" / "libya.yaml"
 ENTITIES: tuple[str, ...] = ("haftar", "lna", "gna", "tripoli")
 # The languages of the first set, then those added with the multilingual set.
 FIRST_LANGUAGES: tuple[str, ...] = ("en", "ar", "fr", "it")
-LANGUAGES: tuple[str, ...] = (*FIRST_LANGUAGES, "tr", "ru", "es", "pt", "de", "el", "nl", "pl")
+LANGUAGES: tuple[str, ...] = (
+    *FIRST_LANGUAGES,
+    *("tr", "ru", "es", "pt", "de", "el", "nl", "pl"),
+    *("zh", "ja", "ko", "he", "uk", "fa", "hi", "id", "vi", "sw"),
+)
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
     "language",
@@ -53,6 +57,12 @@ CLASSES: tuple[str, ...] = (
     "lowercase",
     "abbreviation",
     "entities",
+)
+# The classes of the set in scripts that mark words differently (heldout3).
+SCRIPT_CLASSES: tuple[str, ...] = (
+    "attached",  # a particle, prefix or case ending joined to the name
+    "gnu",  # the Government of National Unity and other unity governments
+    "mixed",  # two scripts in one text
 )
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")
 _REQUIRED_KEYS = frozenset({"id", "lang", "title", "summary", "expect"})
@@ -217,8 +227,9 @@ def _parse_line(line: str, source: str) -> LabelledArticle:
         raise LabelledSetError(f"{source}: 'expect' must label exactly {list(ENTITIES)}")
     if not all(isinstance(value, bool) for value in expect.values()):
         raise LabelledSetError(f"{source}: every 'expect' value must be true or false")
-    if "class" in raw and raw["class"] not in CLASSES:
-        raise LabelledSetError(f"{source}: class {raw['class']!r} is not one of {CLASSES}")
+    if "class" in raw and raw["class"] not in CLASSES + SCRIPT_CLASSES:
+        known = CLASSES + SCRIPT_CLASSES
+        raise LabelledSetError(f"{source}: class {raw['class']!r} is not one of {known}")
     return LabelledArticle(
         id=raw["id"],
         lang=raw["lang"],
@@ -265,7 +276,7 @@ def evaluate(matcher: Matcher, articles: Sequence[LabelledArticle]) -> Evaluatio
     classes = {article.klass for article in articles}
     by_class = {
         klass: _scores(outcome for outcome in outcomes if outcome[0].klass == klass)
-        for klass in CLASSES
+        for klass in CLASSES + SCRIPT_CLASSES
         if klass in classes
     }
     return Evaluation(

@@ -157,6 +157,19 @@ def test_shipped_watchlist_on_the_second_held_out_set(capsys: pytest.CaptureFixt
     assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
 
 
+def test_shipped_watchlist_on_the_third_held_out_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ten more languages (Chinese, Japanese, Korean, Hebrew, Ukrainian, Persian, Hindi,
+    Indonesian, Vietnamese, Swahili), written blind; scripts that mark words differently."""
+    heldout = load_labelled(LABELLED_DIR.parent / "heldout3")
+    assert len(heldout) >= 150
+    assert len({article.id for article in heldout}) == len(heldout)
+    evaluation = evaluate(Matcher([load_watchlist(WATCHLIST)]), heldout)
+    with capsys.disabled():
+        print(f"\nthird held-out set:\n{evaluation.table()}\n")
+    failing = evaluation.below(THRESHOLD)
+    assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
+
+
 def test_shipped_watchlist_on_the_multilingual_set(
     multi: list[LabelledArticle], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -132,6 +132,7 @@ def test_an_excerpt_in_chinese_is_the_sentence_with_the_name(
         ("Уряд національної згоди звернувся до Хафтарові.", {"gna", "haftar"}),
         ("ارتش ملی لیبی به فرماندهی حفتر به طرابلس نزدیک شد.", {"lna", "haftar", "tripoli"}),
         ("دولت وفاق ملی در طرابلس بیانیه داد.", {"gna", "tripoli"}),
+        ("نیروهای حفتری از اطراف سرت عقب نشستند.", {"haftar"}),  # derived: Haftarist
         ("लीबियाई राष्ट्रीय सेना ने त्रिपोली पर हमला किया।", {"lna", "tripoli"}),
         ("हफ्तार की सेना आगे बढ़ी।", {"haftar"}),
         ("Tentara Nasional Libya pimpinan Haftar mendekati Tripoli.", {"lna", "haftar", "tripoli"}),
@@ -149,10 +150,71 @@ def test_the_libya_list_names_the_entities_in_more_languages(
     assert entities <= found, found
 
 
+HEBREW = """
+    name: hebrew
+    entities:
+      - id: lna
+        kind: organization
+        names: [הצבא הלאומי הלובי]
+    """
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("הצבא הלאומי הלובי התקדם", True),
+        ("והצבא הלאומי הלובי התקדם", True),
+        # ב ל כ swallow the article: ל + הצבא is לצבא
+        ("לצבא הלאומי הלובי מונה דובר", True),
+        ("בצבא הלאומי הלובי", True),
+        ("ובצבא הלאומי הלובי", True),
+        ("שבצבא הלאומי הלובי", True),
+        # without its article the name needs one of those before it
+        ("צבא הלאומי הלובי", False),
+        ("מצבא הלאומי הלובי", False),
+        ("אצבא הלאומי הלובי", False),
+    ],
+)
+def test_hebrew_prepositions_swallow_the_article_of_a_name(
+    write_watchlist: WriteWatchlist, text: str, found: bool
+) -> None:
+    assert bool(texts(write_watchlist(HEBREW), text)) is found
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        # a middle dot between the parts of a foreign name is a space: a son's full name is
+        # the son (the family rule), whatever the script
+        ("萨达姆·哈夫塔尔出席班加西会议", "saddam_haftar"),
+        ("サダム・ハフタル氏がローマを訪問", "saddam_haftar"),
+        ("사담 하프타르는 로마를 방문했다", "saddam_haftar"),
+        ("סדאם חפטר נפגש עם השגריר", "saddam_haftar"),
+        ("सद्दाम हफ़्तार ने रोम में मुलाक़ात की", "saddam_haftar"),
+        ("哈立德·哈夫塔尔被任命为总参谋长", "khaled_haftar"),
+        ("ベルカセム・ハフタル氏が橋を開通", "belgassem_haftar"),
+    ],
+)
+def test_a_sons_full_name_is_the_son_in_more_scripts(
+    libya_matcher: Matcher, text: str, entity: str
+) -> None:
+    found = {m.entity for m in libya_matcher.match({"content": text}).mentions}
+    assert entity in found and "haftar" not in found, found
+
+
 @pytest.mark.parametrize(
     "text",
     [
-        # another Tripoli, Tripolitania
+        # another Tripoli, Tripolitania (a longer word: beside "Libya" too)
+        "利比亚的黎波里塔尼亚地区今年降雨偏少。",
+        "リビアのトリポリタニア地方で雨。",
+        # the Syrian National Army, even in an article about Libya
+        "叙利亚国民军雇佣兵被派往利比亚。",
+        "シリア国民軍の戦闘員がリビアへ。",
+        # the amplifier, the Ghana News Agency, the US ship
+        "国产低噪声放大器LNA芯片实现量产。",
+        "ガーナ、カカオ豆の輸出税を引き下げ（GNA）。",
+        "米強襲揚陸艦「トリポリ」が佐世保に入港。",
         "黎巴嫩北部城市的黎波里发生抗议。",
         "的黎波里塔尼亚地区历史悠久。",
         "レバノン北部のトリポリで抗議が続いた。",
