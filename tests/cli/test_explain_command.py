@@ -21,7 +21,7 @@ LEBANON_URL = "https://example.com/briefs/2026/11/11/lebanon-tripoli-gunfire"
 OFFENSIVE_URL = "https://example.org/libya/2026/11/12/haftar-forces-push-toward-tripoli"
 UNLESS_IN_ARTICLE = (
     "and none of unless_in_article ('Libya', 'Libyan', 'Libyans', 'Libye', 'libyen', "
-    "'libyenne' and 37 more)"
+    "'libyenne' and 52 more)"
 )
 
 

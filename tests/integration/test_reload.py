@@ -372,6 +372,10 @@ def test_a_sighup_while_the_service_starts_never_kills_it(tmp_path: Path, after:
             cwd=tmp_path,
         )
         try:
+            # From the first thing `monitor` does (SIGHUP ignored until its handler is in):
+            # before that the interpreter is still starting, which under load can take
+            # longer than `after`, and a signal then kills any program.
+            _wait_until_sighup_is_ignored(process.pid)
             time.sleep(after)
             process.send_signal(signal.SIGHUP)
             receiver.wait_for(1, timeout=30)  # it runs: the feed was polled and alerted
@@ -381,3 +385,15 @@ def test_a_sighup_while_the_service_starts_never_kills_it(tmp_path: Path, after:
             _, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stderr
         assert "Traceback" not in stderr, stderr
+
+
+def _wait_until_sighup_is_ignored(pid: int, timeout: float = 20.0) -> None:
+    """Wait until /proc says the process ignores SIGHUP (SigIgn's bit for signal 1)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        ignored = int(status.split("SigIgn:")[1].split()[0], 16)
+        if ignored & (1 << (signal.SIGHUP - 1)):
+            return
+        time.sleep(0.002)
+    raise AssertionError(f"process {pid} did not start ignoring SIGHUP within {timeout} s")
