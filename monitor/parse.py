@@ -157,8 +157,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     bozo_reason = _bozo_reason(result)
     detected = _detected_encoding(result, body)
     if detected is not None:
-        # feedparser's reason says what was declared and what it fell back to.
-        bozo_reason = f"{bozo_reason}; the bytes are {detected}: read as {detected}"
+        note = f"the bytes are {detected}: read as {detected}"
+        # feedparser's reason, when it has one, says what was declared and what it fell
+        # back to; a wrong label that decoded without error leaves it none.
+        used = str(_get(result, "encoding") or "")
+        bozo_reason = f"{bozo_reason}; {note}" if bozo_reason else f"declared {used}, but {note}"
         response_headers["content-type"] = f"application/xml; charset={detected}"
         result = _feedparser(body, url, response_headers)
 
@@ -324,9 +327,13 @@ _LAST_RESORT_ENCODINGS = frozenset({"windows-1252", "iso-8859-2"})
 
 
 def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
-    """The encoding ``body`` is really in, when feedparser fell back to a last resort for it
-    and a detector (charset-normalizer) finds another; else None."""
+    """The encoding ``body`` is really in, when feedparser read it in another: UTF-8 bytes
+    under a label of another encoding (windows-1256 and -1251 decode any bytes, so the label
+    is taken and the text garbled); or feedparser fell back to a last resort and a detector
+    (charset-normalizer) finds another. Else None."""
     used = str(_get(result, "encoding") or "").lower()
+    if used and not _is_utf(used) and _is_utf8(body):
+        return "utf-8"
     if used not in _LAST_RESORT_ENCODINGS:
         return None
     import feedparser  # loaded already: this runs after a parse
@@ -340,6 +347,26 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
         return None
     found: str = codecs.lookup(best.encoding).name
     return None if found == codecs.lookup(used).name else found
+
+
+def _is_utf(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def _is_utf8(body: bytes) -> bool:
+    """Valid UTF-8 with some non-ASCII character: text in a single-byte code page (Arabic,
+    Cyrillic, accented Latin) almost never is, since UTF-8 needs its bytes in strict pairs
+    and triples."""
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # What expat says when the input ends inside the document: between tags, inside a tag or a
@@ -561,11 +588,63 @@ def _http_url(link: object, feed_url: str) -> str | None:
 
 def _entry_date(raw: Mapping[str, Any], field: str) -> datetime | None:
     """An entry's ``published`` or ``updated`` in UTC: feedparser's reading of it, or, when
-    feedparser has none, the standard library's reading of the RFC 822 text."""
+    feedparser has none, the standard library's reading of the RFC 822 text. A zone that
+    feedparser does not know by name (it reads them as UTC) and a Unix time are read here."""
+    text = _get(raw, field)
+    if isinstance(text, str) and len(text) <= _RFC822_MAX_CHARS:
+        own = _unix_time(text) or _named_zone_datetime(text)
+        if own is not None:
+            return own
     parsed = _get(raw, f"{field}_parsed")
     if parsed is not None:
         return _utc_datetime(parsed)
-    return _rfc822_datetime(_get(raw, field))
+    return _rfc822_datetime(text)
+
+
+# Zones feeds write by name that feedparser does not know (it knows GMT, UT, the North
+# American ones, MET and MEST, and reads any other name as UTC): hours east of UTC. IST is
+# India's, whose news sites write it in their feeds.
+_ZONE_HOURS = {
+    "wet": 0.0, "west": 1.0, "bst": 1.0, "ist": 5.5, "cet": 1.0, "cest": 2.0, "eet": 2.0,
+    "eest": 3.0, "msk": 3.0, "trt": 3.0, "sast": 2.0, "cat": 2.0, "eat": 3.0, "wat": 1.0,
+    "gst": 4.0, "pkt": 5.0, "npt": 5.75, "ict": 7.0, "wib": 7.0, "hkt": 8.0, "sgt": 8.0,
+    "pht": 8.0, "awst": 8.0, "jst": 9.0, "kst": 9.0, "aest": 10.0, "aedt": 11.0,
+    "nzst": 12.0, "nzdt": 13.0,
+}  # fmt: skip
+# "... 09:00:00 CEST", "... 09:00:00 GMT+3", "... 09:00 UTC+05:30"
+_NAMED_ZONE = re.compile(
+    r"\s(?:(?P<name>[A-Za-z]{3,4})|(?:GMT|UTC)(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?)\s*$"
+)
+
+
+def _named_zone_datetime(text: str) -> datetime | None:
+    """An RFC 822 date whose zone is a name of `_ZONE_HOURS` or "GMT+3", in UTC; else None."""
+    found = _NAMED_ZONE.search(text)
+    if found is None:
+        return None
+    if found["name"] is not None:
+        hours = _ZONE_HOURS.get(found["name"].lower())
+        if hours is None:
+            return None
+        minutes = round(hours * 60)
+    else:
+        minutes = int(found["hours"]) * 60 + int(found["minutes"] or 0)
+        minutes = -minutes if found["sign"] == "-" else minutes
+    if abs(minutes) > 14 * 60:
+        return None
+    offset = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return _rfc822_datetime(f"{text[: found.start()]} {offset}")
+
+
+def _unix_time(text: str) -> datetime | None:
+    """A Unix time written as the date ("1767603600"), between 1990 and 2100; else None."""
+    stripped = text.strip()
+    if not stripped.isdigit() or len(stripped) not in (9, 10):
+        return None
+    seconds = int(stripped)
+    if not 631152000 <= seconds <= 4102444800:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _rfc822_datetime(text: object) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -714,8 +715,40 @@ def test_an_unreadable_date_is_none(date: str) -> None:
         assert (entry.published, entry.updated) == (None, None), entry.key
 
 
+# Zones written by name that feedparser reads as UTC (it knows GMT and the North American
+# ones), an offset written after GMT, and a Unix time: each as the hour it is.
+NAMED_ZONES = [
+    ("Mon, 05 Jan 2026 09:00:00 CET", 8, 0),
+    ("Mon, 05 Jul 2026 09:00:00 CEST", 7, 0),
+    ("Mon, 05 Jan 2026 09:00:00 EET", 7, 0),  # Libya's zone
+    ("Mon, 05 Jul 2026 09:00:00 EEST", 6, 0),
+    ("Mon, 05 Jan 2026 09:00:00 MSK", 6, 0),
+    ("Mon, 05 Jan 2026 09:00:00 IST", 3, 30),  # India's
+    ("Mon, 05 Jan 2026 09:00:00 JST", 0, 0),
+    ("Mon, 05 Jan 2026 09:00:00 BST", 8, 0),
+    ("Mon, 05 Jan 2026 09:00:00 GMT+3", 6, 0),
+    ("Mon, 05 Jan 2026 09:00:00 GMT-2", 11, 0),
+    ("Mon, 05 Jan 2026 09:00 UTC+05:30", 3, 30),
+    ("Mon, 05 Jan 2026 09:00:00 cest", 7, 0),
+    ("1767603600", 9, 0),  # Unix time
+    # read as before: by feedparser
+    ("Mon, 05 Jan 2026 09:00:00 EST", 14, 0),
+    ("Mon, 05 Jan 2026 09:00:00 GMT", 9, 0),
+    ("Mon, 05 Jan 2026 09:00:00 +0200", 7, 0),
+]
+
+
+@pytest.mark.parametrize(("date", "hour", "minute"), NAMED_ZONES)
+def test_a_zone_written_by_name_is_that_zone(date: str, hour: int, minute: int) -> None:
+    for entry in _dated_entries(date):
+        assert entry.published is not None, entry.key
+        assert (entry.published.hour, entry.published.minute) == (hour, minute), entry.key
+        assert entry.published.day == 5 and entry.published == entry.updated, entry.key
+
+
 _DATE_PIECES = ["Tue,", "Tue", "1", "01", "31", "Dec", "Feb", "26", "2026", "99999", "10:00"]
-_DATE_PIECES += ["10:00:00", "25:61:99", "GMT", "+0200", "-1400", "pm", ",", "T", "-"]
+_DATE_PIECES += ["10:00:00", "25:61:99", "GMT", "+0200", "-1400", "pm", ",", "T", "-", "CEST"]
+_DATE_PIECES += ["GMT+3", "UTC-99", "IST", "1767603600"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -818,6 +851,53 @@ def test_a_feed_in_another_encoding_than_it_declares_is_read_in_its_own(
     assert [(e.title, e.summary) for e in feed.entries] == stories
     assert feed.bozo is True  # the label was wrong: `monitor sources` says so
     assert feed.bozo_reason is not None and "windows-1252" in feed.bozo_reason
+
+
+# The other way round: UTF-8 bytes under the label of a single-byte code page, which
+# decodes any bytes, so the label alone would be taken and the text garbled.
+UTF8_MISLABELLINGS = {
+    "xml-declares-it": ('<?xml version="1.0" encoding="{charset}"?>', "application/xml"),
+    "http-says-it": ('<?xml version="1.0" encoding="utf-8"?>', "text/xml; charset={charset}"),
+    "both-say-it": ('<?xml version="1.0" encoding="{charset}"?>', "text/xml; charset={charset}"),
+}
+
+
+@pytest.mark.parametrize("labelling", sorted(UTF8_MISLABELLINGS))
+@pytest.mark.parametrize("language", sorted(MISLABELLED_NEWS))
+def test_utf8_under_a_code_page_label_is_read_as_utf8(language: str, labelling: str) -> None:
+    encoding, stories = MISLABELLED_NEWS[language]
+    charset = codecs.lookup(encoding).name.replace("cp", "windows-")
+    declaration, content_type = (
+        part.format(charset=charset) for part in UTF8_MISLABELLINGS[labelling]
+    )
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{title}</title><description>{text}</description></item>"
+        for n, (title, text) in enumerate(stories)
+    )
+    body = f'{declaration}<rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+
+    feed = parse_feed(body.encode("utf-8"), FEED_URL, content_type)
+
+    assert [(e.title, e.summary) for e in feed.entries] == stories
+    assert feed.bozo is True  # the label was wrong: `monitor sources` says so
+    assert feed.bozo_reason is not None and "utf-8" in feed.bozo_reason, feed.bozo_reason
+
+
+@pytest.mark.parametrize("encoding", ["cp1256", "cp1251", "cp1252", "iso-8859-1", "koi8-r"])
+def test_a_code_page_feed_labelled_right_is_not_taken_for_utf8(encoding: str) -> None:
+    text = {
+        "cp1256": "حفتر في طرابلس",
+        "cp1251": "Хафтар в Триполи",
+        "koi8-r": "Хафтар в Триполи",
+    }.get(encoding, "Tripoli: les cafés rouvrent à l’aube")
+    text = text if encoding != "iso-8859-1" else "Tripoli: les cafés rouvrent à l'aube"
+    body = rss(f"<item><guid>1</guid><title>{text}</title></item>").decode()
+    body = body.replace('encoding="utf-8"', f'encoding="{encoding}"')
+
+    feed = parse_feed(body.encode(encoding), FEED_URL, "application/xml")
+
+    assert feed.entries[0].title == text
+    assert (feed.bozo, feed.bozo_reason) == (False, None)
 
 
 def test_a_feed_that_decodes_as_declared_is_not_second_guessed() -> None:
