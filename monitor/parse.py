@@ -407,6 +407,9 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
 def _unreadable_message(body: bytes, bozo_reason: str | None) -> str:
     if _HTML_PAGE.search(body[:4096]):
         return "an HTML page, not an RSS or Atom feed"
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        kind = "a JSON Feed" if b"jsonfeed.org/version" in body[:4096] else "JSON"
+        return f"{kind}, not an RSS or Atom feed (JSON Feed is not read: use the site's RSS)"
     detail = f" ({bozo_reason})" if bozo_reason else ""
     return f"not an RSS or Atom feed{detail}"
 

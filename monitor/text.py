@@ -20,8 +20,9 @@ __all__ = [
     "sentence_spans",
 ]
 
-# Elements whose content is never shown to a reader.
-_INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript"})
+# Elements whose content is never shown to a reader (that of iframe, video and audio is a
+# fallback for browsers without them).
+_INVISIBLE_TAGS = frozenset({"script", "style", "template", "noscript", "iframe", "video", "audio"})
 # Elements that start a new block: their text must not run into the neighbouring text.
 _BLOCK_TAGS = frozenset(
     {
@@ -36,6 +37,9 @@ _BREAK = "\x00"
 # What a browser collapses; a blank line (two line breaks in one run) separates paragraphs
 # in escaped plain text.
 _LAYOUT_WHITESPACE = " \t\r\n\f\v"
+# Control characters a page never shows (C0 but the layout whitespace and the break
+# marker, DEL, C1): a feed's "\x1a" or "&#26;" must not reach a receiver or a terminal.
+_CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f]")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
@@ -92,6 +96,8 @@ def html_to_text(fragment: str) -> str:
         joined = fragment.replace(_BREAK, "\ufffd")
     else:
         joined = "".join(_visible_pieces(fragment))
+    if _CONTROL.search(joined):
+        joined = _CONTROL.sub("", joined)
     return _collapse_whitespace(joined)
 
 
@@ -128,7 +134,8 @@ _SIMPLE_TAG = re.compile(
 # A start tag after which the parser keeps state: hidden content, raw text (script, style)
 # or <pre> line breaks. Loosely matched: a false alarm only means the parser is used.
 _STATEFUL_START = re.compile(
-    r"<(?:script|style|template|noscript|pre)[ \t\n\r\f/>]", re.IGNORECASE | re.ASCII
+    r"<(?:script|style|template|noscript|iframe|video|audio|pre)[ \t\n\r\f/>]",
+    re.IGNORECASE | re.ASCII,
 )
 
 

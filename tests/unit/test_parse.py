@@ -966,7 +966,13 @@ def test_feed_without_items_is_an_empty_feed() -> None:
             "application/xhtml+xml",
             "an HTML page",
         ),
-        (b'{"items": []}', "application/json", "not an RSS or Atom feed"),
+        (b'{"items": []}', "application/json", "JSON, not an RSS or Atom feed"),
+        (
+            b'\xef\xbb\xbf {"version": "https://jsonfeed.org/version/1.1", "title": "Wire", '
+            b'"items": [{"id": "1", "title": "Haftar in Tripoli"}]}',
+            "application/feed+json",
+            "a JSON Feed, not an RSS or Atom feed (JSON Feed is not read",
+        ),
         (b"\x00\x01\x02garbage\xff\xfe", None, "not an RSS or Atom feed"),
         (b"just some words", "text/plain", "not an RSS or Atom feed"),
         (b'<rss version="2.0"><chan', None, "nothing readable"),

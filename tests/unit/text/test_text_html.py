@@ -25,6 +25,21 @@ def test_script_style_and_comments_are_dropped() -> None:
     assert html_to_text(fragment) == "Before\nAfter"
 
 
+@pytest.mark.parametrize("tag", ["iframe", "video", "audio", "IFRAME"])
+def test_the_fallback_text_of_embedded_media_is_dropped(tag: str) -> None:
+    # Shown only by a browser without iframes (or video, audio): none today.
+    fragment = f'<p>Before</p><{tag} src="https://x.example/v">Watch the Tripoli video</{tag}>'
+    assert html_to_text(fragment + "<p>After</p>") == "Before\nAfter"
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    ["Q&amp;A: Tripoli \x1a talks", "Q&amp;A: Tripoli &#26;talks", "Q&A: Tripoli \x85talks"],
+)
+def test_control_characters_are_not_text(fragment: str) -> None:
+    assert html_to_text(fragment) == "Q&A: Tripoli talks"
+
+
 def test_attributes_and_urls_never_appear() -> None:
     fragment = '<a href="https://example.org/haftar-tripoli" title="Haftar">a link</a>'
     assert html_to_text(fragment) == "a link"
