@@ -142,8 +142,15 @@ def backoff(
     return now + delay
 
 
-def should_alert(source: SourceRow, entry: FeedEntry, now: datetime) -> bool:
-    """First poll of a source stores its backlog; whether it alerts is the source's policy."""
+def should_alert(
+    source: SourceRow, entry: FeedEntry, now: datetime, max_age: timedelta | None = None
+) -> bool:
+    """First poll of a source stores its backlog; whether it alerts is the source's policy.
+    An entry dated more than ``max_age`` (`alert_max_age`) ago never alerts: new to us, it
+    is not news (an undated one cannot be told, and alerts)."""
+    dated = entry.published or entry.updated
+    if max_age is not None and dated is not None and now - dated > max_age:
+        return False
     if source.first_polled_at is not None or source.first_run == "alert_all":
         return True
     if source.first_run == "alert_recent":
@@ -163,7 +170,7 @@ def records_for(
     """The articles to store for new entries, with the sinks each watchlist match alerts."""
     records = []
     for entry, matches in entries:
-        alert = should_alert(source, entry, now)
+        alert = should_alert(source, entry, now, runtime.settings.alert_max_age)
         records.append(
             ArticleRecord(
                 entry_key=entry_key(entry),

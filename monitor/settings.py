@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     fetch: FetchConfig = FetchConfig()
     first_run: FirstRun = "store_only"
     first_run_window: PositiveDuration = timedelta(hours=24)
+    # An entry first seen when its date is older than this is stored but does not alert (a
+    # feed whose window grows, a cache that served a short copy, an archive republished).
+    alert_max_age: PositiveDuration | None = None
     sources: list[
         Annotated[
             Annotated[SourceConfig, Tag("source")]

@@ -3,6 +3,7 @@ source's first poll."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -202,3 +203,25 @@ def test_a_move_carries_userinfo_only_to_the_same_site(
     assert moved_to(source(url=configured, moved_to="https://example.org/old"), target) == (
         expected
     )
+
+
+@pytest.mark.parametrize(
+    ("age", "alerts"),
+    [
+        (timedelta(hours=1), True),
+        (timedelta(days=3), True),
+        (timedelta(days=3, seconds=1), False),
+        (timedelta(days=40), False),
+        (-timedelta(hours=5), True),  # a few hours ahead: the zone was wrong, not the news
+    ],
+)
+def test_an_entry_older_than_alert_max_age_never_alerts(age: timedelta, alerts: bool) -> None:
+    max_age = timedelta(days=3)
+    later_poll = source(first_polled_at=NOW - timedelta(days=1))
+    assert should_alert(later_poll, entry(NOW - age), NOW, max_age) is alerts
+    assert should_alert(source(first_run="alert_all"), entry(NOW - age), NOW, max_age) is alerts
+    only_updated = replace(entry(None), updated=NOW - age)
+    assert should_alert(later_poll, only_updated, NOW, max_age) is alerts
+    # Without the setting, and for an undated entry, nothing changes.
+    assert should_alert(later_poll, entry(NOW - age), NOW)
+    assert should_alert(later_poll, entry(None), NOW, max_age)
