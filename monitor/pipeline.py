@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from monitor.analysis import AnalysedFeed, Analyser
-from monitor.db.articles import FUTURE_TOLERANCE, ArticleRecord
+from monitor.db.articles import FUTURE_TOLERANCE, ArticleRecord, revision_key
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
@@ -438,7 +438,10 @@ async def _triage(
     (neither the key nor the story seen: stored, maybe alerted), an alias (a new key of a
     known story, or of a story earlier in this document: only remembered), or known (the key
     was seen: re-dated when its last sighting is older than `sighting_refresh`, and its
-    story remembered when its text changed)."""
+    story remembered when its text changed). A known entry whose text changed and now names
+    a watched entity that its stored versions did not is also new, as a revision: an article
+    of its own (`revision_key`), so an update that first names someone is heard (a
+    second read, only for such entries)."""
     unique: dict[str, tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = {}
     for entry, matches in zip(analysed.feed.entries, analysed.matches, strict=True):
         unique.setdefault(entry_key(entry), (entry, matches))
@@ -451,10 +454,13 @@ async def _triage(
     stories = set(known.fingerprints)
     new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = []
     sightings: list[SeenEntry] = []
+    edited: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
     repeats = 0
     for key, (entry, matches) in unique.items():
         last_seen = known.last_seen.get(key)
         if last_seen is not None:
+            if matches and entry.fingerprint not in stories:
+                edited.append((key, entry, matches))
             # A known key is re-dated when its sighting is old, and its story remembered
             # again when its text was edited: the edited story under a new guid later is
             # then an alias too, not news.
@@ -467,6 +473,12 @@ async def _triage(
         else:
             stories.add(entry.fingerprint)
             new.append((entry, matches))
+    if edited:
+        told = await runtime.store.told_entities(source.id, [key for key, _, _ in edited])
+        for key, entry, matches in edited:
+            named = {(m.watchlist, entity) for m in matches for entity in m.entities}
+            if not named <= told.get(key, frozenset()):
+                new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
     return Triage(new, tuple(sightings), repeats)
 
 

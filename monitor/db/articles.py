@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from monitor.alerts.payload import ArticleRef
 from monitor.db import stories as story_queries
@@ -55,6 +55,15 @@ class ArticleRecord:
         dated 2099 would never join its story's correctly dated copies)."""
         at = self.published_at
         return at if at is not None and at - now <= FUTURE_TOLERANCE else now
+
+
+# The key of an edited entry's revision (an article of its own): its entry's key, this, and
+# the revision's fingerprint.
+REVISION_MARK = "#rev:"
+
+
+def revision_key(entry_key: str, fingerprint: str) -> str:
+    return f"{entry_key}{REVISION_MARK}{fingerprint[:16]}"
 
 
 @dataclass(frozen=True)
@@ -240,6 +249,34 @@ def article_by_id(conn: Connection, article_id: int) -> StoredArticle | None:
     )
     row = conn.execute(query).first()
     return StoredArticle(**row._mapping) if row is not None else None
+
+
+def told_entities(
+    conn: Connection, source_id: int, keys: Sequence[str]
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """The (watchlist, entity) pairs that the stored articles of these entry keys matched,
+    their revisions included, per key (a key whose articles are gone or matched nothing:
+    empty)."""
+    told: dict[str, set[tuple[str, str]]] = {key: set() for key in keys}
+    ordered = list(told)
+    for start in range(0, len(ordered), 100):
+        chunk = ordered[start : start + 100]
+        wanted = or_(
+            articles.c.entry_key.in_(chunk),
+            *(
+                articles.c.entry_key.startswith(key + REVISION_MARK, autoescape=True)
+                for key in chunk
+            ),
+        )
+        query = (
+            select(articles.c.entry_key, matches.c.watchlist, matches.c.entities)
+            .join(matches, matches.c.article_id == articles.c.id)
+            .where(and_(articles.c.source_id == source_id, wanted))
+        )
+        for key, watchlist, entities in conn.execute(query):
+            base = key.split(REVISION_MARK, 1)[0]
+            told.setdefault(base, set()).update((watchlist, entity) for entity in entities)
+    return {key: frozenset(pairs) for key, pairs in told.items()}
 
 
 def articles_at_url(conn: Connection, urls: Sequence[str]) -> list[StoredArticle]:

@@ -251,6 +251,16 @@ class Store:
             lambda c: seen_queries.known(c, source_id, keys, fingerprints),
         )
 
+    async def told_entities(
+        self, source_id: int, keys: Sequence[str]
+    ) -> dict[str, frozenset[tuple[str, str]]]:
+        """The (watchlist, entity) pairs the stored articles of these keys (and their
+        revisions) matched: what an edited entry's earlier versions already told."""
+        return await asyncio.to_thread(
+            self.database.read_sync,
+            lambda c: article_queries.told_entities(c, source_id, keys),
+        )
+
     # --- articles ------------------------------------------------------------------------
 
     def articles_since(self, since: datetime | None) -> list[StoredArticle]:

@@ -1,0 +1,105 @@
+"""An entry edited under the same guid: a live page or an "UPDATE 1-" that first names a
+watched actor is heard (stored as a revision, an article of its own, and alerted as the sink's
+story policy says); an edit that names no one new, or text that changes on every request,
+stores nothing. Real feed server, webhook receiver, SQLite and PostgreSQL; the clock is
+controlled."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from monitor.runtime import Runtime
+from monitor.service import run_once
+from monitor.settings import load_settings
+from tests.integration.helpers import write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import WebhookReceiver
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+
+def feed(title: str, text: str) -> bytes:
+    """One item, always the same guid and link, dated an hour before NOW."""
+    return (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
+        "<link>https://example.org/</link><item><guid isPermaLink='false'>live-1</guid>"
+        f"<title>{escape(title)}</title><link>https://example.org/live-1</link>"
+        f"<description>{escape(text)}</description>"
+        f"<pubDate>{format_datetime(NOW - timedelta(hours=1))}</pubDate></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+class Run:
+    """`monitor once` passes against one feed, ten minutes apart."""
+
+    def __init__(self, tmp_path: Path, database_url: str, feeds: FeedServer, sink: str) -> None:
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Wire", feeds.url("/live.xml"))],
+            sink_url=sink,
+            first_run="alert_all",
+            stories="updates",
+        )
+        self.now = NOW
+        self.runtime = Runtime.build(load_settings(config), need_sinks=True, clock=self.clock)
+        self.runtime.db.prepare()
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def once(self) -> int:
+        """Poll; the number of new articles."""
+        (poll,), _ = asyncio.run(run_once(self.runtime))
+        self.now += timedelta(minutes=11)
+        assert poll.status == "ok", poll
+        return poll.new_articles
+
+
+@pytest.mark.postgres
+def test_an_edit_that_first_names_a_watched_actor_alerts(
+    tmp_path: Path, database_url: str
+) -> None:
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        route = feeds.route
+        run = Run(tmp_path, database_url, feeds, receiver.url)
+        try:
+            route("/live.xml", Reply(body=feed("Explosion reported at a fuel depot", "Details soon.")))
+            assert run.once() == 1
+            assert receiver.requests == []  # names no one watched
+
+            # The update names Haftar: a revision, stored and alerted.
+            update = "UPDATE 1-Haftar forces blamed for fuel depot explosion"
+            route("/live.xml", Reply(body=feed(update, "Officials blamed Haftar's forces.")))
+            assert run.once() == 1
+            (alert,) = receiver.requests
+            assert alert.json["data"]["article"]["title"] == update
+            assert alert.json["data"]["entities"] == ["haftar"]
+
+            # Edited again, still only Haftar (and text that changes on every request):
+            # nothing new to tell, nothing stored.
+            for n in range(3):
+                text = f"Officials blamed Haftar's forces. Updated {n} minutes ago."
+                route("/live.xml", Reply(body=feed(update, text)))
+                assert run.once() == 0
+            assert len(receiver.requests) == 1
+
+            # Tripoli is named too: another revision; the sink (`stories: updates`) gets a
+            # follow-up naming what is new.
+            text = "Officials in Tripoli blamed Haftar's forces."
+            route("/live.xml", Reply(body=feed(update, text)))
+            assert run.once() == 1
+            assert len(receiver.requests) == 2
+            follow_up = receiver.requests[1].json["data"]
+            assert "tripoli" in follow_up["entities"]
+            # And the same text on the next poll is known.
+            assert run.once() == 0
+        finally:
+            run.runtime.db.close()
