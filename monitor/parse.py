@@ -89,6 +89,11 @@ _REPLACEMENT = "\ufffd"
 # longer ones and zeros are looked at. feedparser's fallback parser crashes on them.
 _SUSPECT_CHARREF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{4,}|0)|0*([0-9]{5,}|0));")
 _REPLACEMENT_CHARREF = b"&#xFFFD;"
+# A bare "&" (not the start of a character or entity reference), as sloppy feeds write
+# "Q&A", "AT&T", "R&D": not well-formed XML, and feedparser's fallback parser reads "&A" as
+# the reference "&A;" ("Q&A;"). Written "&amp;" before parsing, outside CDATA sections.
+_BARE_AMPERSAND = re.compile(rb"&(?!#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z_][-.A-Za-z0-9_]*;)")
+_CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -153,8 +158,15 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         response_headers["content-type"] = content_type
     if b"&#" in body:
         body = _SUSPECT_CHARREF.sub(_charref_replacement, body)
+    escaped = False
+    if b"&" in body:
+        repaired = _escape_bare_ampersands(body)
+        escaped, body = repaired is not body, repaired
     result = _feedparser(body, url, response_headers)
     bozo_reason = _bozo_reason(result)
+    if escaped:
+        note = "not well-formed: a bare '&' (read as '&amp;')"
+        bozo_reason = f"{note}; {bozo_reason}" if bozo_reason else note
     detected = _detected_encoding(result, body)
     if detected is not None:
         note = f"the bytes are {detected}: read as {detected}"
@@ -283,6 +295,20 @@ def _charref_replacement(found: re.Match[bytes]) -> bytes:
     if value == 0 or 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
         return _REPLACEMENT_CHARREF
     return found.group(0)
+
+
+def _escape_bare_ampersands(body: bytes) -> bytes:
+    """``body`` with each bare "&" outside CDATA written "&amp;" (`_BARE_AMPERSAND`); a body
+    in UTF-16 or UTF-32 (NUL bytes between its characters) is left as it is."""
+    if b"\x00" in body[:4] or body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return body
+    if not _BARE_AMPERSAND.search(body):
+        return body
+    parts = _CDATA.split(body)
+    return b"".join(
+        part if part.startswith(b"<![CDATA[") else _BARE_AMPERSAND.sub(b"&amp;", part)
+        for part in parts
+    )
 
 
 def _storable(text: str) -> str:

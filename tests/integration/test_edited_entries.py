@@ -64,14 +64,14 @@ class Run:
 
 
 @pytest.mark.postgres
-def test_an_edit_that_first_names_a_watched_actor_alerts(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_an_edit_that_first_names_a_watched_actor_alerts(tmp_path: Path, database_url: str) -> None:
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         route = feeds.route
         run = Run(tmp_path, database_url, feeds, receiver.url)
         try:
-            route("/live.xml", Reply(body=feed("Explosion reported at a fuel depot", "Details soon.")))
+            route(
+                "/live.xml", Reply(body=feed("Explosion reported at a fuel depot", "Details soon."))
+            )
             assert run.once() == 1
             assert receiver.requests == []  # names no one watched
 

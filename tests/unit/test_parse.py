@@ -949,6 +949,38 @@ def test_feed_without_items_is_an_empty_feed() -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("Q&A: the talks in Tripoli", "Q&A: the talks in Tripoli"),
+        ("AT&T and R&D & more", "AT&T and R&D & more"),
+        ("H&M; S&P 500", "H&M; S&P 500"),  # a ";" the feed wrote stays
+        ("Tom &amp; Jerry &#38; co &#x26; M&amp;A", "Tom & Jerry & co & M&A"),  # escaped: as is
+        ("Fish & chips", "Fish & chips"),
+    ],
+)
+def test_a_bare_ampersand_is_an_ampersand(raw: str, text: str) -> None:
+    # Not well-formed XML; feedparser's fallback parser read "&A" as a reference ("Q&A;").
+    body = rss(f"<item><guid>1</guid><title>{raw}</title><description>{raw}</description></item>")
+
+    feed = parse_feed(body, FEED_URL)
+
+    assert html_to_text(feed.entries[0].title) == text
+    assert html_to_text(feed.entries[0].summary) == text
+
+
+def test_an_ampersand_in_cdata_or_utf16_is_left_alone() -> None:
+    cdata = rss(
+        "<item><guid>1</guid><title>AT&amp;T</title>"
+        "<description><![CDATA[<p>Q&A &amp; more</p>]]></description></item>"
+    )
+    entry = parse_feed(cdata, FEED_URL).entries[0]
+    assert html_to_text(entry.summary) == "Q&A & more"
+    utf16 = rss("<item><guid>1</guid><title>Q&amp;A</title></item>").decode()
+    utf16 = utf16.replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16")
+    assert html_to_text(parse_feed(utf16, FEED_URL).entries[0].title) == "Q&A"
+
+
+@pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
         (b"", None, "empty body"),
