@@ -19,7 +19,7 @@ from monitor.match import Matcher
 from monitor.match.watchlist_file import load_watchlist
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
-from monitor.text import html_to_text
+from monitor.text import html_to_text, stand_in_title
 
 
 def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None) -> list[Alert]:
@@ -31,7 +31,7 @@ def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None
                 continue
             ref = ArticleRef(
                 id=article.id,
-                title=html_to_text(article.title),
+                title=html_to_text(article.title) or stand_in_title(article.summary),
                 url=article.canonical_url,
                 published=article.published_at,
                 source_name=article.source_name,

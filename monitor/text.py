@@ -107,6 +107,21 @@ _LEFTOVER_ENTITY = re.compile(
 )
 
 
+def stand_in_title(summary: str, limit: int = 120) -> str:
+    """A title for an entry that has none (feeds of short items often give only a
+    description): the first sentence of its summary (HTML), cut at a word to at most
+    ``limit`` characters with "…"; "" when it is empty."""
+    text = html_to_text(summary)
+    if not text:
+        return ""
+    start, end = next(iter_sentence_spans(text), (0, len(text)))
+    sentence = " ".join(text[start:end].split())
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence.rfind(" ", 0, limit)
+    return sentence[: cut if cut > limit // 2 else limit - 1].rstrip(" ,;:") + "\u2026"
+
+
 def decode_leftover_entities(text: str) -> str:
     """Decode the character references still in a decoded text (a title escaped twice shows
     "&#39;" to a reader where the character was meant), at most twice more (three levels

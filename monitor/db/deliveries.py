@@ -122,6 +122,7 @@ def claim_due(
             matches.c.created_at.label("match_created_at"),
             articles.c.id.label("article_id"),
             articles.c.title,
+            articles.c.summary,
             articles.c.canonical_url.label("url"),
             articles.c.published_at,
             sources.c.name.label("source_name"),

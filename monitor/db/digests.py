@@ -90,6 +90,7 @@ def load_digest(conn: Connection, digest_id: str) -> Digest:
                 matches.c.detail,
                 articles.c.id.label("article_id"),
                 articles.c.title,
+                articles.c.summary,
                 articles.c.canonical_url.label("url"),
                 articles.c.published_at,
                 sources.c.name.label("source_name"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.text import html_to_text
+from monitor.text import html_to_text, stand_in_title
 
 
 def test_entities_are_decoded() -> None:
@@ -83,3 +83,17 @@ def test_empty_and_unbalanced_input() -> None:
     assert html_to_text("") == ""
     assert html_to_text("<p>unclosed <b>bold") == "unclosed bold"
     assert html_to_text("</p>stray end tag") == "stray end tag"
+
+
+@pytest.mark.parametrize(
+    ("summary", "title"),
+    [
+        ("<p>Clashes south of Tripoli. Residents fled.</p>", "Clashes south of Tripoli."),
+        ("No sentence end here", "No sentence end here"),
+        ("", ""),
+        ("<p>" + "word " * 40 + "</p>", "word " * 23 + "word\u2026"),
+        ("<script>x</script>", ""),
+    ],
+)
+def test_an_untitled_entry_is_titled_by_its_first_sentence(summary: str, title: str) -> None:
+    assert stand_in_title(summary) == title
