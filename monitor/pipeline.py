@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from monitor.analysis import AnalysedFeed, Analyser
-from monitor.db.articles import FUTURE_TOLERANCE, ArticleRecord, revision_key
+from monitor.db.articles import ENTRY_KEY_LENGTH, FUTURE_TOLERANCE, ArticleRecord, revision_key
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
@@ -41,7 +41,7 @@ from monitor.stories import Signature
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_LENGTH = 512
+MAX_KEY_LENGTH = ENTRY_KEY_LENGTH
 MAX_RETRY_AFTER = timedelta(days=1)
 # A known entry still in its feed has its last sighting re-dated at most this often (a
 # quarter of a shorter retention), so retention never forgets an entry its feed still shows.

@@ -3,6 +3,7 @@ deliveries in the caller's (single) transaction, reading them back, retention.""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,13 +58,20 @@ class ArticleRecord:
         return at if at is not None and at - now <= FUTURE_TOLERANCE else now
 
 
-# The key of an edited entry's revision (an article of its own): its entry's key, this, and
-# the revision's fingerprint.
+# The key of an edited entry's revision (an article of its own): its entry's key (hashed
+# when the whole would not fit the column), this, and 16 hex of the revision's fingerprint.
 REVISION_MARK = "#rev:"
+ENTRY_KEY_LENGTH = 512  # the articles.entry_key and seen_keys.entry_key columns
 
 
 def revision_key(entry_key: str, fingerprint: str) -> str:
-    return f"{entry_key}{REVISION_MARK}{fingerprint[:16]}"
+    return f"{_revision_base(entry_key)}{REVISION_MARK}{fingerprint[:16]}"
+
+
+def _revision_base(entry_key: str) -> str:
+    if len(entry_key) + len(REVISION_MARK) + 16 <= ENTRY_KEY_LENGTH:
+        return entry_key
+    return "sha256:" + hashlib.sha256(entry_key.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -262,10 +270,13 @@ def told_entities(
     ordered = list(told)
     for start in range(0, len(ordered), 100):
         chunk = ordered[start : start + 100]
+        key_of = {key: key for key in chunk} | {_revision_base(key): key for key in chunk}
         wanted = or_(
             articles.c.entry_key.in_(chunk),
             *(
-                articles.c.entry_key.startswith(key + REVISION_MARK, autoescape=True)
+                articles.c.entry_key.startswith(
+                    _revision_base(key) + REVISION_MARK, autoescape=True
+                )
                 for key in chunk
             ),
         )
@@ -274,9 +285,10 @@ def told_entities(
             .join(matches, matches.c.article_id == articles.c.id)
             .where(and_(articles.c.source_id == source_id, wanted))
         )
-        for key, watchlist, entities in conn.execute(query):
-            base = key.split(REVISION_MARK, 1)[0]
-            told.setdefault(base, set()).update((watchlist, entity) for entity in entities)
+        for stored_key, watchlist, entities in conn.execute(query):
+            key = key_of.get(stored_key) or key_of.get(stored_key.split(REVISION_MARK, 1)[0])
+            if key is not None:
+                told[key].update((watchlist, entity) for entity in entities)
     return {key: frozenset(pairs) for key, pairs in told.items()}
 
 

@@ -24,11 +24,14 @@ from tests.support.webhook_receiver import WebhookReceiver
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
 
+GUID = ["live-1"]  # the test sets it: a short one, and one too long for a revision's key
+
+
 def feed(title: str, text: str) -> bytes:
     """One item, always the same guid and link, dated an hour before NOW."""
     return (
         "<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
-        "<link>https://example.org/</link><item><guid isPermaLink='false'>live-1</guid>"
+        f"<link>https://example.org/</link><item><guid isPermaLink='false'>{GUID[0]}</guid>"
         f"<title>{escape(title)}</title><link>https://example.org/live-1</link>"
         f"<description>{escape(text)}</description>"
         f"<pubDate>{format_datetime(NOW - timedelta(hours=1))}</pubDate></item>"
@@ -64,7 +67,11 @@ class Run:
 
 
 @pytest.mark.postgres
-def test_an_edit_that_first_names_a_watched_actor_alerts(tmp_path: Path, database_url: str) -> None:
+@pytest.mark.parametrize("guid", ["live-1", "live-" + "x" * 500], ids=["short", "500-chars"])
+def test_an_edit_that_first_names_a_watched_actor_alerts(
+    tmp_path: Path, database_url: str, guid: str
+) -> None:
+    GUID[0] = guid
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         route = feeds.route
         run = Run(tmp_path, database_url, feeds, receiver.url)
