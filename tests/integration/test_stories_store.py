@@ -8,6 +8,7 @@ import asyncio
 import json
 import random
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -254,6 +255,21 @@ def test_service_prune_deletes_old_band_rows(tmp_path: Path, retention: str | No
             runtime.db.close()
 
 
+def sources_named(names: Sequence[str]) -> list[SourceSpec]:
+    """Sources for stores written to directly: one feed URL per name, store_only."""
+    return [
+        SourceSpec(
+            name,
+            f"https://{name}.example/rss",
+            timedelta(minutes=10),
+            True,
+            "store_only",
+            timedelta(hours=24),
+        )
+        for name in names
+    ]
+
+
 def _record(key: str, text: str) -> ArticleRecord:
     return ArticleRecord(
         entry_key=key,
@@ -278,14 +294,7 @@ def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str
     stores = [Store(postgres_url), Store(postgres_url)]
     stores[0].prepare()
     try:
-        specs = [
-            SourceSpec(
-                name, f"https://{name}.example/rss", timedelta(minutes=10), True,
-                "store_only", timedelta(hours=24),
-            )
-            for name in ("one", "two")
-        ]  # fmt: skip
-        stores[0].sync_sources(specs, T0)
+        stores[0].sync_sources(sources_named(("one", "two")), T0)
         ids = {s.name: s.id for s in stores[0].list_sources()}
         barrier = threading.Barrier(2)
 
@@ -316,14 +325,7 @@ def test_a_copy_dated_years_ahead_joins_its_story(database_url: str, ahead: time
     store = Store(database_url)
     store.prepare()
     try:
-        specs = [
-            SourceSpec(
-                name, f"https://{name}.example/rss", timedelta(minutes=10), True,
-                "store_only", timedelta(hours=24),
-            )
-            for name in ("honest", "misdated")
-        ]  # fmt: skip
-        store.sync_sources(specs, T0)
+        store.sync_sources(sources_named(("honest", "misdated")), T0)
         ids = {s.name: s.id for s in store.list_sources()}
         text = " ".join(f"w{n}" for n in range(60)) + "."
         for name, at in (("honest", T0 - timedelta(hours=1)), ("misdated", T0 + ahead)):
@@ -412,14 +414,7 @@ def test_a_story_carried_everywhere_indexes_each_band_key_for_per_key_articles(
     store.prepare()
     try:
         names = [f"outlet{n}" for n in range(13)]
-        specs = [
-            SourceSpec(
-                name, f"https://{name}.example/rss", timedelta(minutes=10), True,
-                "store_only", timedelta(hours=24),
-            )
-            for name in names
-        ]  # fmt: skip
-        store.sync_sources(specs, T0)
+        store.sync_sources(sources_named(names), T0)
         ids = {s.name: s.id for s in store.list_sources()}
         for name in names[:11]:
             poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
