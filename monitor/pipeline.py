@@ -438,10 +438,11 @@ async def _triage(
     (neither the key nor the story seen: stored, maybe alerted), an alias (a new key of a
     known story, or of a story earlier in this document: only remembered), or known (the key
     was seen: re-dated when its last sighting is older than `sighting_refresh`, and its
-    story remembered when its text changed). A known entry whose text changed and now names
-    a watched entity that its stored versions did not is also new, as a revision: an article
-    of its own (`revision_key`), so an update that first names someone is heard (a
-    second read, only for such entries)."""
+    story remembered when its text changed). A known entry whose text or link changed is
+    compared with its stored versions (a second read, only for such entries): it is new,
+    as a revision (an article of its own, `revision_key`), when its link and its title are
+    both other than theirs (another article under a reused guid), or when it names a
+    watched entity they did not (an update that first names someone)."""
     unique: dict[str, tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = {}
     for entry, matches in zip(analysed.feed.entries, analysed.matches, strict=True):
         unique.setdefault(entry_key(entry), (entry, matches))
@@ -454,13 +455,13 @@ async def _triage(
     stories = set(known.fingerprints)
     new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = []
     sightings: list[SeenEntry] = []
-    edited: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
+    changed: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
     repeats = 0
     for key, (entry, matches) in unique.items():
         last_seen = known.last_seen.get(key)
         if last_seen is not None:
-            if matches and entry.fingerprint not in stories:
-                edited.append((key, entry, matches))
+            if entry.fingerprint not in stories:
+                changed.append((key, entry, matches))
             # A known key is re-dated when its sighting is old, and its story remembered
             # again when its text was edited: the edited story under a new guid later is
             # then an alias too, not news.
@@ -473,11 +474,27 @@ async def _triage(
         else:
             stories.add(entry.fingerprint)
             new.append((entry, matches))
-    if edited:
-        told = await runtime.store.told_entities(source.id, [key for key, _, _ in edited])
-        for key, entry, matches in edited:
+    if changed:
+        versions, at_links = await runtime.store.stored_versions(
+            source.id,
+            [key for key, _, _ in changed],
+            [entry.url for _, entry, _ in changed if entry.url is not None],
+        )
+        for key, entry, matches in changed:
+            stored = versions.get(key)
+            if stored is None:
+                continue  # retention deleted its articles: nothing to compare with
+            # An article stored at this link under another key (guids that are positions)
+            # is this one, edited or not: what it told counts too, and it is not another.
+            at_link = at_links.get(entry.url) if entry.url is not None else None
+            told = stored.entities | (at_link or frozenset())
+            reused = (
+                at_link is None
+                and entry.url not in stored.links
+                and entry.title not in stored.titles
+            )
             named = {(m.watchlist, entity) for m in matches for entity in m.entities}
-            if not named <= told.get(key, frozenset()):
+            if reused or not named <= told:
                 new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
     return Triage(new, tuple(sightings), repeats)
 

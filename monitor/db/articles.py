@@ -260,14 +260,49 @@ def article_by_id(conn: Connection, article_id: int) -> StoredArticle | None:
     return StoredArticle(**row._mapping) if row is not None else None
 
 
-def told_entities(
-    conn: Connection, source_id: int, keys: Sequence[str]
+@dataclass(frozen=True)
+class StoredVersions:
+    """What the stored articles of one entry key (the first one and its revisions) were:
+    their links, titles (HTML, as stored) and the (watchlist, entity) pairs they matched."""
+
+    links: frozenset[str | None]
+    titles: frozenset[str]
+    entities: frozenset[tuple[str, str]]
+
+
+def entities_at_links(
+    conn: Connection, source_id: int, links: Sequence[str]
 ) -> dict[str, frozenset[tuple[str, str]]]:
-    """The (watchlist, entity) pairs that the stored articles of these entry keys matched,
-    their revisions included, per key (a key whose articles are gone or matched nothing:
-    empty)."""
-    told: dict[str, set[tuple[str, str]]] = {key: set() for key in keys}
-    ordered = list(told)
+    """The (watchlist, entity) pairs of this source's stored articles at these links,
+    whatever their keys (a feed whose guids are the items' positions moves an article from
+    key to key); a link with no stored article is not in the result."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    ordered = list(dict.fromkeys(links))
+    for start in range(0, len(ordered), 100):
+        query = (
+            select(articles.c.canonical_url, matches.c.watchlist, matches.c.entities)
+            .outerjoin(matches, matches.c.article_id == articles.c.id)
+            .where(
+                and_(
+                    articles.c.source_id == source_id,
+                    articles.c.canonical_url.in_(ordered[start : start + 100]),
+                )
+            )
+        )
+        for url, watchlist, entities in conn.execute(query):
+            pairs = found.setdefault(url, set())
+            if watchlist is not None:
+                pairs.update((watchlist, entity) for entity in entities)
+    return {url: frozenset(pairs) for url, pairs in found.items()}
+
+
+def stored_versions(
+    conn: Connection, source_id: int, keys: Sequence[str]
+) -> dict[str, StoredVersions]:
+    """The stored versions of these entry keys, revisions included; a key none of whose
+    articles is stored (retention deleted them) is not in the result."""
+    found: dict[str, tuple[set[str | None], set[str], set[tuple[str, str]]]] = {}
+    ordered = list(dict.fromkeys(keys))
     for start in range(0, len(ordered), 100):
         chunk = ordered[start : start + 100]
         key_of = {key: key for key in chunk} | {_revision_base(key): key for key in chunk}
@@ -281,15 +316,29 @@ def told_entities(
             ),
         )
         query = (
-            select(articles.c.entry_key, matches.c.watchlist, matches.c.entities)
-            .join(matches, matches.c.article_id == articles.c.id)
+            select(
+                articles.c.entry_key,
+                articles.c.canonical_url,
+                articles.c.title,
+                matches.c.watchlist,
+                matches.c.entities,
+            )
+            .outerjoin(matches, matches.c.article_id == articles.c.id)
             .where(and_(articles.c.source_id == source_id, wanted))
         )
-        for stored_key, watchlist, entities in conn.execute(query):
+        for stored_key, url, title, watchlist, entities in conn.execute(query):
             key = key_of.get(stored_key) or key_of.get(stored_key.split(REVISION_MARK, 1)[0])
-            if key is not None:
-                told[key].update((watchlist, entity) for entity in entities)
-    return {key: frozenset(pairs) for key, pairs in told.items()}
+            if key is None:
+                continue
+            links, titles, pairs = found.setdefault(key, (set(), set(), set()))
+            links.add(url)
+            titles.add(title)
+            if watchlist is not None:
+                pairs.update((watchlist, entity) for entity in entities)
+    return {
+        key: StoredVersions(frozenset(links), frozenset(titles), frozenset(pairs))
+        for key, (links, titles, pairs) in found.items()
+    }
 
 
 def articles_at_url(conn: Connection, urls: Sequence[str]) -> list[StoredArticle]:

@@ -23,7 +23,7 @@ from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
 from monitor.db import status as status_queries
 from monitor.db import stories as story_queries
-from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts
+from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts, StoredVersions
 from monitor.db.deliveries import DeliveryRow, DueDelivery
 from monitor.db.engine import Database, instance_lock, is_sqlite
 from monitor.db.instances import InstanceRow
@@ -251,15 +251,22 @@ class Store:
             lambda c: seen_queries.known(c, source_id, keys, fingerprints),
         )
 
-    async def told_entities(
-        self, source_id: int, keys: Sequence[str]
-    ) -> dict[str, frozenset[tuple[str, str]]]:
-        """The (watchlist, entity) pairs the stored articles of these keys (and their
-        revisions) matched: what an edited entry's earlier versions already told."""
-        return await asyncio.to_thread(
-            self.database.read_sync,
-            lambda c: article_queries.told_entities(c, source_id, keys),
-        )
+    async def stored_versions(
+        self, source_id: int, keys: Sequence[str], links: Sequence[str]
+    ) -> tuple[dict[str, StoredVersions], dict[str, frozenset[tuple[str, str]]]]:
+        """What changed entries are compared with: the links, titles and matched entities of
+        the stored articles of these keys (and their revisions), and the matched entities of
+        the source's stored articles at these links. One read-only transaction."""
+
+        def read(
+            conn: Connection,
+        ) -> tuple[dict[str, StoredVersions], dict[str, frozenset[tuple[str, str]]]]:
+            return (
+                article_queries.stored_versions(conn, source_id, keys),
+                article_queries.entities_at_links(conn, source_id, links),
+            )
+
+        return await asyncio.to_thread(self.database.read_sync, read)
 
     # --- articles ------------------------------------------------------------------------
 

@@ -110,3 +110,44 @@ def test_an_edit_that_first_names_a_watched_actor_alerts(
             assert run.once() == 0
         finally:
             run.runtime.db.close()
+
+
+def items(*entries: tuple[str, str, str]) -> bytes:
+    """RSS with (guid, title, link path) items, dated an hour before NOW."""
+    body = "".join(
+        f"<item><guid isPermaLink='false'>{guid}</guid><title>{escape(title)}</title>"
+        f"<link>https://example.org/{path}</link><description>{escape(title)}.</description>"
+        f"<pubDate>{format_datetime(NOW - timedelta(hours=1))}</pubDate></item>"
+        for guid, title, path in entries
+    )
+    return (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
+        f"<link>https://example.org/</link>{body}</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.postgres
+def test_a_guid_reused_for_another_article_is_a_new_article(
+    tmp_path: Path, database_url: str
+) -> None:
+    # A feed whose guids are the items' positions: "1" is always the newest item.
+    a = ("Haftar visits Cairo", "a")
+    b = ("Talks resume in Geneva", "b")
+    c = ("Haftar forces enter Sirte", "c")
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        run = Run(tmp_path, database_url, feeds, receiver.url)
+        try:
+            feeds.route("/live.xml", Reply(body=items(("1", *a), ("2", *b))))
+            assert run.once() == 2
+            feeds.route("/live.xml", Reply(body=items(("1", *c), ("2", *a), ("3", *b))))
+            assert run.once() == 1  # c, under a guid a had: another link, another title
+            assert run.once() == 0
+            titles = [r.json["data"]["article"]["title"] for r in receiver.requests]
+            assert titles == [a[0], c[0]]
+            # The same article with a new slug (same title), or a new title at the same link,
+            # naming no one new: an edit, not another article.
+            edited = [("1", c[0], "c-new-slug"), ("2", "Haftar visits Cairo again", "a")]
+            feeds.route("/live.xml", Reply(body=items(*edited, ("3", *b))))
+            assert run.once() == 0
+        finally:
+            run.runtime.db.close()
