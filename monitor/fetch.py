@@ -126,6 +126,22 @@ def _checked_url(url: str) -> httpx.URL:
     return parsed
 
 
+_MAX_VALIDATOR_CHARS = 1024
+
+
+def sendable_validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified value that can be sent back as it came: printable ASCII, at
+    most 1,024 characters; else None. A server may send other bytes (HTTP allows them, httpx
+    reads them as Latin-1), but a request cannot carry them: stored, such a value made every
+    later poll of the feed fail before its request was sent."""
+    if not value:
+        return None
+    value = value.strip()
+    if not value or len(value) > _MAX_VALIDATOR_CHARS:
+        return None
+    return value if value.isascii() and value.isprintable() else None
+
+
 async def fetch_feed(
     client: httpx.AsyncClient,
     url: str,
@@ -145,9 +161,10 @@ async def fetch_feed(
     """
     target = _checked_url(url)
     headers = {"Accept": FEED_ACCEPT}
-    if etag:
+    # Checked here too: a validator stored before it was checked when read.
+    if etag := sendable_validator(etag):
         headers["If-None-Match"] = etag
-    if last_modified:
+    if last_modified := sendable_validator(last_modified):
         headers["If-Modified-Since"] = last_modified
     try:
         # One deadline over the whole exchange (redirects, headers, body): httpx's timeouts
@@ -233,8 +250,9 @@ async def _read_feed_response(
             url=final_url,
             status=status,
             body=None,
-            etag=response.headers.get("etag") or etag,
-            last_modified=response.headers.get("last-modified") or last_modified,
+            etag=sendable_validator(response.headers.get("etag")) or etag,
+            last_modified=sendable_validator(response.headers.get("last-modified"))
+            or last_modified,
             content_type=content_type,
             not_modified=True,
             retry_after=retry_after,
@@ -246,8 +264,8 @@ async def _read_feed_response(
             url=final_url,
             status=status,
             body=body,
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=sendable_validator(response.headers.get("etag")),
+            last_modified=sendable_validator(response.headers.get("last-modified")),
             content_type=content_type,
             not_modified=False,
             retry_after=retry_after,

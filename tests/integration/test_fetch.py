@@ -148,6 +148,29 @@ async def test_second_request_sends_the_validators_and_gets_304(
     assert request.headers["if-modified-since"] == LAST_MODIFIED
 
 
+@pytest.mark.parametrize("header", ["ETag", "Last-Modified"])
+@pytest.mark.parametrize(
+    "value", ['W/"\u00e9\u00e9"', "x" * 2000, "a\tb"], ids=["latin1", "long", "tab"]
+)
+async def test_a_validator_that_cannot_be_sent_back_is_not_kept(
+    feed_server: FeedServer, client: httpx.AsyncClient, header: str, value: str
+) -> None:
+    # HTTP allows other bytes in a header and httpx reads them as Latin-1, but a request
+    # cannot carry them: stored, such a value failed every later poll of the feed.
+    feed_server.route("/rss.xml", Reply(body=RSS, headers={header: value}))
+    url = feed_server.url("/rss.xml")
+
+    first = await fetch_feed(client, url, etag=None, last_modified=None, options=OPEN)
+
+    assert (first.status, first.etag, first.last_modified) == (200, None, None)
+    # One stored before this check does not stop the feed either: it is not sent.
+    second = await fetch_feed(client, url, etag=value, last_modified=value, options=OPEN)
+    assert second.status == 200
+    request = feed_server.requests_for("/rss.xml")[1]
+    assert "if-none-match" not in request.headers
+    assert "if-modified-since" not in request.headers
+
+
 async def test_if_modified_since_alone_gets_304(feed_server: FeedServer) -> None:
     feed_server.route(
         "/rss.xml", Reply(body=RSS, headers={"Last-Modified": LAST_MODIFIED}, conditional=True)
