@@ -38,6 +38,20 @@ DEFAULT_SECRET_PARAMS: Final = (
     "sig",
     "signature",
     "auth",
+    # more names that carry credentials: OAuth clients, token variants, passwords, and the
+    # signatures and credentials of presigned S3 and Google Cloud Storage URLs
+    "client_secret",
+    "refresh_token",
+    "id_token",
+    "auth_token",
+    "private_token",
+    "passwd",
+    "pwd",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
+    "x-goog-credential",
 )
 # A secret shorter than this is not searched for on its own in free text (it would mask
 # ordinary words); inside a URL it is masked whatever its length.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import email.utils
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import ParseError
-from monitor.parse import FeedEntry, ParsedFeed, canonical_url, parse_feed
+from monitor.parse import MAX_ENTRIES, FeedEntry, ParsedFeed, canonical_url, parse_feed
 from monitor.text import html_to_text
 
 FEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds" / "feeds"
@@ -1165,3 +1166,33 @@ def _b64(text: str | bytes) -> str:
 def test_base64_content_is_stored_decoded(attributes: str, value: str, expected: str) -> None:
     (entry,) = parse_feed(_atom_with_content(attributes, value), "https://example.org/f").entries
     assert entry.content.strip() == expected
+
+
+@pytest.mark.parametrize("order", ["newest-first", "oldest-first", "undated"])
+def test_only_the_newest_max_entries_are_read(order: str) -> None:
+    # A hostile or archive feed: 250,000 small items fit in 10 MB (1.7 GB to read them all).
+    count = MAX_ENTRIES + 1500
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    dates = [start + timedelta(minutes=n) for n in range(count)]  # item n is the nth oldest
+    numbers = list(range(count)) if order == "oldest-first" else list(reversed(range(count)))
+    items = "".join(
+        f"<item><guid>n{n}</guid><title>t{n}</title>"
+        + (
+            ""
+            if order == "undated"
+            else f"<pubDate>{email.utils.format_datetime(dates[n])}</pubDate>"
+        )
+        + "</item>"
+        for n in numbers
+    )
+
+    feed = parse_feed(rss(items), FEED_URL)
+
+    assert len(feed.entries) == MAX_ENTRIES
+    keys = [entry.key for entry in feed.entries]
+    if order == "undated":  # the first ones of the document
+        assert keys == [f"n{n}" for n in numbers[:MAX_ENTRIES]]
+    else:  # the newest, in document order
+        newest = set(range(count - MAX_ENTRIES, count))
+        assert keys == [f"n{n}" for n in numbers if n in newest]
+    assert feed.bozo_reason is not None and f"only the newest {MAX_ENTRIES}" in feed.bozo_reason

@@ -213,3 +213,22 @@ def test_log_lines_are_redacted_tracebacks_included() -> None:
     assert line.startswith("WARNING polled http://REDACTED@h/")
     assert "ValueError: cannot open http://REDACTED@h/f?token=REDACTED" in line
     assert "s3cret" not in line and "abcd" not in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://b.s3.amazonaws.com/f.xml?X-Amz-Credential=AKIAX%2F2026&X-Amz-Signature=ab12cd34"
+        "&X-Amz-Security-Token=tok123456&page=2",
+        "https://storage.googleapis.com/b/f.xml?X-Goog-Credential=svc%40p&X-Goog-Signature=9f8e7d6c",
+        "https://feeds.example/rss?client_secret=s3cr3t99&refresh_token=rt-12345&page=2",
+        "https://feeds.example/rss?passwd=hunter22&pwd=hunter33&private_token=glpat-xyz123",
+    ],
+)
+def test_presigned_and_oauth_credentials_are_redacted_by_default(url: str) -> None:
+    shown = redact_url(url)
+    for secret in ("AKIAX", "ab12cd34", "tok123456", "svc", "9f8e7d6c", "s3cr3t99", "rt-12345"):
+        assert secret not in shown, shown
+    for secret in ("hunter22", "hunter33", "glpat-xyz123"):
+        assert secret not in shown, shown
+    assert "page=2" in shown or "page" not in url
