@@ -162,6 +162,9 @@ def _secrets_of(url: str) -> set[str]:
     webhook tokens, as written and percent-decoded."""
     _, userinfo, _, path, query, fragment = _split(url)
     secrets = {userinfo, userinfo.partition(":")[2]}
+    # A password with an unescaped "@" ("u:pa@ss@host"): a client may split it at the first
+    # "@" and quote the rest as the host name in its errors ("host 'ss@host'").
+    secrets.update(userinfo.partition(":")[2].split("@"))
     for part in (query[1:], fragment[1:]):
         for piece in _SEPARATORS.split(part):
             name, equals, value = piece.partition("=")

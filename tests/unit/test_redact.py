@@ -232,3 +232,11 @@ def test_presigned_and_oauth_credentials_are_redacted_by_default(url: str) -> No
     for secret in ("hunter22", "hunter33", "glpat-xyz123"):
         assert secret not in shown, shown
     assert "page=2" in shown or "page" not in url
+
+
+def test_a_password_with_an_unescaped_at_sign_is_masked_in_pieces() -> None:
+    # The client split "DB@PASSWORD" at its first "@" and quoted the rest as the host.
+    url = "postgresql+psycopg://u:DB@PASSWORD@127.0.0.1:1/db"
+    message = "failed to resolve host 'PASSWORD@127.0.0.1': Name or service not known"
+    assert "PASSWORD" not in redact_text(message, url)
+    assert "PASSWORD" not in redact_text(f"connection to {url} failed", url)
