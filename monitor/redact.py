@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Final
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 __all__ = [
     "DEFAULT_SECRET_PARAMS",
@@ -96,10 +96,27 @@ def _params(text: str, keep: bool) -> str:
             if not keep:
                 continue
             pieces[index] = f"{name}={MASK}"
+        elif keep and equals and _NESTED_URL.search(value):
+            pieces[index] = f"{name}={_redacted_nested(value)}"
         if kept and index:
             kept.append(pieces[index - 1])
         kept.append(pieces[index])
     return "".join(kept)
+
+
+# A URL inside a parameter's value ("?to=https://user:pw@host/?api_key=K"), as written or
+# percent-encoded.
+_NESTED_URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*(?::|%3a)(?://|%2f%2f)")
+
+
+def _redacted_nested(value: str) -> str:
+    """A parameter value that is a URL, with its own credentials masked (written as it came
+    when it has none; percent-encoded again when it had to be decoded)."""
+    if "://" in value:
+        return redact_url(value)
+    decoded = unquote(value)
+    shown = redact_url(decoded)
+    return value if shown == decoded else quote(shown, safe="")
 
 
 def _odd_port(authority: str) -> bool:
@@ -170,6 +187,8 @@ def _secrets_of(url: str) -> set[str]:
             name, equals, value = piece.partition("=")
             if equals and _is_secret_param(name):
                 secrets.add(value)
+            elif equals and _NESTED_URL.search(value):
+                secrets.update(_secrets_of(unquote(value)))
     for pattern in _TOKEN_PATHS:
         secrets.update(match.group(2) for match in pattern.finditer(path))
     decoded = {unquote(secret) for secret in secrets}

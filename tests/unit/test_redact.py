@@ -240,3 +240,26 @@ def test_a_password_with_an_unescaped_at_sign_is_masked_in_pieces() -> None:
     message = "failed to resolve host 'PASSWORD@127.0.0.1': Name or service not known"
     assert "PASSWORD" not in redact_text(message, url)
     assert "PASSWORD" not in redact_text(f"connection to {url} failed", url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://h.example/r?to=http://user:pw1234@host/?api_key=KEY12345&page=2",
+        "https://h.example/r?to=http%3A%2F%2Fuser%3Apw1234%40host%2F%3Fapi_key%3DKEY12345&page=2",
+        "https://h.example/r?a=1#next=https://user:pw1234@host/x?token=KEY12345",
+    ],
+)
+def test_a_url_inside_a_parameter_has_its_credentials_masked(url: str) -> None:
+    for shown in (
+        redact_url(url),
+        redact_text(f"failed: {url}"),
+        redact_text("pw1234 KEY12345", url),
+    ):
+        assert "pw1234" not in shown and "KEY12345" not in shown, shown
+    assert "page=2" in redact_url(url) or "page" not in url
+
+
+def test_a_url_inside_a_parameter_without_credentials_is_shown_as_written() -> None:
+    url = "https://h.example/r?to=https%3A%2F%2Fexample.org%2Fnews&page=2"
+    assert redact_url(url) == url
