@@ -41,7 +41,6 @@ from monitor.stories import Signature
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_LENGTH = ENTRY_KEY_LENGTH
 MAX_RETRY_AFTER = timedelta(days=1)
 # A known entry still in its feed has its last sighting re-dated at most this often (a
 # quarter of a shorter retention), so retention never forgets an entry its feed still shows.
@@ -80,7 +79,7 @@ def _elapsed_ms(started: float) -> float:
 
 def entry_key(entry: FeedEntry) -> str:
     """The stored key: the entry's own key, hashed when too long for the column."""
-    if len(entry.key) <= MAX_KEY_LENGTH:
+    if len(entry.key) <= ENTRY_KEY_LENGTH:
         return entry.key
     return "sha256:" + hashlib.sha256(entry.key.encode("utf-8")).hexdigest()
 
@@ -154,10 +153,7 @@ def should_alert(
     if source.first_polled_at is not None or source.first_run == "alert_all":
         return True
     if source.first_run == "alert_recent":
-        published = entry.published or entry.updated
-        if published is None:
-            return False
-        return -FUTURE_TOLERANCE <= now - published <= source.first_run_window
+        return dated is not None and -FUTURE_TOLERANCE <= now - dated <= source.first_run_window
     return False
 
 
