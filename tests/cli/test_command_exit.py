@@ -1,0 +1,108 @@
+"""The ``monitor`` command ends without the interpreter's teardown (`monitor.__main__._exit`):
+its output and its exit code must come out whole all the same. Real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env() -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return {**base, "PYTHONPATH": str(REPO)}
+
+
+def _config(tmp_path: Path, sources: int) -> Path:
+    outlines = "\n".join(
+        f'<outline type="rss" text="Feed {i}" xmlUrl="http://127.0.0.1:9/feeds/{i}.xml"/>'
+        for i in range(sources)
+    )
+    (tmp_path / "feeds.opml").write_text(
+        f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>',
+        encoding="utf-8",
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'monitor.db'}\nsources:\n  - opml: feeds.opml\n",
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "monitor", "db", "upgrade", "--config", str(config)],
+        cwd=tmp_path,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return config
+
+
+def test_output_larger_than_a_pipe_buffer_arrives_whole(tmp_path: Path) -> None:
+    # 3,000 sources as JSON: several pipe buffers (64 KiB) that must all be flushed.
+    config = _config(tmp_path, 3000)
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "sources", "--json", "--config", str(config)],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) > 4 * 65536
+    listed = json.loads(result.stdout)
+    assert len(listed) == 3000
+
+
+def test_a_failing_command_keeps_its_code_and_its_message(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text("poll:\n  concurrency: many\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "once", "--config", str(config)],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "concurrency" in result.stderr
+    assert str(config) in result.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    # `monitor sources --json | head -c 100`: the pipe closes under the command; it exits
+    # without a traceback (the teardown it skips would have printed BrokenPipeError).
+    config = _config(tmp_path, 3000)
+    with subprocess.Popen(
+        [sys.executable, "-m", "monitor", "sources", "--json", "--config", str(config)],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as command:
+        assert command.stdout is not None and command.stderr is not None
+        head = command.stdout.read(100)
+        command.stdout.close()
+        errors = command.stderr.read().decode()
+        code = command.wait(timeout=120)
+    assert head.startswith(b"[")
+    assert "Traceback" not in errors, errors
+    assert code in (0, 1, 120), code
+
+
+def test_version_exits_zero(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "--version"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip()
