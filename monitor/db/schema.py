@@ -239,20 +239,33 @@ story_signatures = Table(
     Index("ix_story_signatures_fetched_at", "fetched_at"),
 )
 
-story_bands = Table(
-    "story_bands",
-    metadata,
-    Column("band", SmallInteger, nullable=False),
-    Column("key", BigInteger, nullable=False),
-    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
-    Column("story_id", Integer, nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Column("fetched_at", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("key", "article_id"),  # a key names its band: looked up by key
-    # No index on fetched_at: 42 rows per article make every index a cost at ingest; the
-    # retention job's prune scans the table instead (once per run).
-    Index("ix_story_bands_article_id", "article_id"),
-)
+
+def _band_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("band", SmallInteger, nullable=False),
+        Column("key", BigInteger, nullable=False),
+        Column(
+            "article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False
+        ),
+        Column("story_id", Integer, nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+        Column("fetched_at", UTCDateTime, nullable=False),
+        PrimaryKeyConstraint("key", "article_id"),  # a key names its band: looked up by key
+        # No index on fetched_at: 42 rows per article make every index a cost at ingest;
+        # the retention job's prune scans the table instead (once per run).
+        Index(f"ix_{name}_article_id", "article_id"),
+    )
+
+
+# The band index in two levels (docs/stories.md, "Persistence"): an article's 42 rows go
+# into the small ``story_bands_recent``, whose pages stay in the cache; every
+# `monitor.db.stories.MERGE_ARTICLES` articles its rows move into ``story_bands`` in key
+# order, so each page of the large table is written once per merge rather than once per
+# feed. A lookup reads both.
+story_bands = _band_table("story_bands")
+story_bands_recent = _band_table("story_bands_recent")
 
 # What each sink was told about each story, per watchlist (docs/stories.md, "Alert policy"):
 # one row per alert (``first``, ``update``, ``all``) or digest item (``digest``), with the

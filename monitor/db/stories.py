@@ -22,11 +22,13 @@ from monitor.db.schema import (
     stories,
     story_alerts,
     story_bands,
+    story_bands_recent,
     story_signatures,
 )
 from monitor.stories import DEFAULT_CONFIG, Signature, StoryConfig, band_keys, similarity
 
 __all__ = [
+    "MERGE_ARTICLES",
     "SCHEME",
     "STORY_LOCK",
     "StoryArticle",
@@ -41,6 +43,12 @@ __all__ = [
 SCHEME = 1
 """The signature version stored with each row: changes whenever signatures change (num_perm,
 shingle size, lead words, the text rules). Only signatures of the same scheme are compared."""
+
+MERGE_ARTICLES = 500
+"""Band rows wait in ``story_bands_recent`` until the newest article is this many ids past
+the oldest one there (about 21,000 rows), then move into ``story_bands`` in key order: a
+merge writes each touched page of the large table once, where rows inserted per feed had
+written most of its pages at every feed (docs/stories.md, "Persistence")."""
 
 STORY_LOCK = 0x6E6D_7374_6F72_6965
 """PostgreSQL advisory lock key taken in the storing transaction before a story lookup, so
@@ -129,13 +137,15 @@ class _Stored:
 
 
 # ``at`` read as the driver gives it and converted once per distinct value (an article's
-# band rows share it): converting every row was most of the lookup's cost.
-_BAND_HITS = select(
-    story_bands.c.key, story_bands.c.article_id, type_coerce(story_bands.c.at, String)
-).where(
-    story_bands.c.key.in_(bindparam("keys", expanding=True)),
-    story_bands.c.at.between(bindparam("low"), bindparam("high")),
-)
+# band rows share it): converting every row was most of the lookup's cost. One query per
+# level of the index.
+_BAND_HITS = [
+    select(table.c.key, table.c.article_id, type_coerce(table.c.at, String)).where(
+        table.c.key.in_(bindparam("keys", expanding=True)),
+        table.c.at.between(bindparam("low"), bindparam("high")),
+    )
+    for table in (story_bands, story_bands_recent)
+]
 _SIGNATURES = select(
     story_signatures.c.article_id,
     story_signatures.c.story_id,
@@ -166,9 +176,10 @@ def _band_hits(
     ordered = sorted(keys)
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
-        rows = conn.execute(_BAND_HITS, {"keys": chunk, "low": low, "high": high})
-        for key, article_id, raw in rows:
-            hits.setdefault(key, []).append((article_id, _time(raw, times, conn)))
+        for query in _BAND_HITS:
+            rows = conn.execute(query, {"keys": chunk, "low": low, "high": high})
+            for key, article_id, raw in rows:
+                hits.setdefault(key, []).append((article_id, _time(raw, times, conn)))
     for key, carriers in hits.items():
         if len(carriers) > 4 * per_key:  # a key crowded before the cap held: the latest
             hits[key] = sorted(carriers)[-4 * per_key :]
@@ -344,6 +355,7 @@ def assign_stories(
         row["story_id"] = real.get(row["story_id"], row["story_id"])
     conn.execute(story_signatures.insert(), signature_rows)
     _insert_bands(conn, band_rows)
+    _merge_recent_bands(conn, max(item.article_id for item in items))
     return [real.get(story_id, story_id) for story_id in assigned]
 
 
@@ -402,7 +414,7 @@ def _insert_bands(conn: Connection, rows: list[dict[str, object]]) -> None:
     of storing an article's story)."""
     if not rows:
         return
-    compiled = story_bands.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    compiled = story_bands_recent.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
     convert = story_bands.c.at.type._cached_bind_processor(conn.dialect)  # noqa: SLF001
     converted: dict[object, object] = {}
 
@@ -422,14 +434,32 @@ def _insert_bands(conn: Connection, rows: list[dict[str, object]]) -> None:
     conn.exec_driver_sql(compiled.string, params)
 
 
+def _merge_recent_bands(conn: Connection, newest_article_id: int) -> None:
+    """Move the recent band rows into ``story_bands``, in key order, once the newest article
+    is `MERGE_ARTICLES` ids past the oldest one they hold (one indexed read otherwise)."""
+    oldest = conn.execute(select(func.min(story_bands_recent.c.article_id))).scalar()
+    if oldest is None or newest_article_id - oldest < MERGE_ARTICLES:
+        return
+    columns = [column.name for column in story_bands.columns]
+    moved = select(*(story_bands_recent.c[name] for name in columns)).order_by(
+        story_bands_recent.c.key, story_bands_recent.c.article_id
+    )
+    conn.execute(story_bands.insert().from_select(columns, moved))
+    conn.execute(story_bands_recent.delete())
+
+
 def prune_bands(conn: Connection, before: datetime) -> int:
     """Delete band rows fetched before ``before``: they can no longer match a new article."""
-    return conn.execute(story_bands.delete().where(story_bands.c.fetched_at < before)).rowcount
+    return sum(
+        conn.execute(table.delete().where(table.c.fetched_at < before)).rowcount
+        for table in (story_bands, story_bands_recent)
+    )
 
 
 def delete_for_articles(conn: Connection, article_ids: Sequence[int]) -> None:
     """The story rows of articles about to be deleted (the foreign keys cascade too)."""
-    conn.execute(story_bands.delete().where(story_bands.c.article_id.in_(article_ids)))
+    for table in (story_bands, story_bands_recent):
+        conn.execute(table.delete().where(table.c.article_id.in_(article_ids)))
     conn.execute(story_signatures.delete().where(story_signatures.c.article_id.in_(article_ids)))
 
 

@@ -8,6 +8,7 @@ import asyncio
 import json
 import random
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -15,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, union_all
 
+from monitor.db import stories as story_queries
 from monitor.db.articles import ArticleRecord
-from monitor.db.schema import articles, story_bands, story_signatures
+from monitor.db.schema import articles, story_bands, story_bands_recent, story_signatures
 from monitor.db.sources import PollRecord, SourceSpec
 from monitor.db.store import Store
 from monitor.db.stories import StoryRow
@@ -96,6 +98,19 @@ def stories_of(runtime: Runtime) -> list[StoryRow]:
     return runtime.store.recent_stories(None)
 
 
+def band_rows(conn: Connection) -> list[tuple[int, int]]:
+    """(key, article id) of every band row, in both levels of the index."""
+    return [
+        (row.key, row.article_id)
+        for row in conn.execute(
+            union_all(
+                select(story_bands.c.key, story_bands.c.article_id),
+                select(story_bands_recent.c.key, story_bands_recent.c.article_id),
+            )
+        )
+    ]
+
+
 @pytest.mark.postgres
 def test_one_wire_story_from_five_sources_is_one_story(tmp_path: Path, database_url: str) -> None:
     with FeedServer() as feeds:
@@ -128,9 +143,7 @@ def test_one_wire_story_from_five_sources_is_one_story(tmp_path: Path, database_
             signatures = runtime.db.run_sync(
                 lambda c: c.execute(select(func.count()).select_from(story_signatures)).scalar()
             )
-            bands = runtime.db.run_sync(
-                lambda c: c.execute(select(func.count()).select_from(story_bands)).scalar()
-            )
+            bands = len(runtime.db.run_sync(band_rows))
             indexed = runtime.db.run_sync(
                 lambda c: c.execute(
                     select(func.count())
@@ -393,10 +406,8 @@ def test_tiny_and_stock_text_articles_stay_apart(tmp_path: Path) -> None:
             found = stories_of(runtime)
             sizes = sorted(len(s.articles) for s in found)
             assert sizes == [1] * 50 + [2], (sizes, [s.title for s in found if len(s.articles) > 1])
-            bands = runtime.db.run_sync(
-                lambda c: c.execute(select(func.count()).select_from(story_bands)).scalar()
-            )
-            assert bands == 27 * 42  # the "Item N" articles are not indexed
+            # The "Item N" articles are not indexed.
+            assert len(runtime.db.run_sync(band_rows)) == 27 * 42
         finally:
             runtime.db.close()
 
@@ -435,10 +446,84 @@ def test_a_story_carried_everywhere_indexes_each_band_key_for_per_key_articles(
         assert [len(s.articles) for s in found] == [17]
         assert found[0].sources == sorted(names)
         with store.database.engine.connect() as conn:
-            per_key = conn.execute(
-                select(story_bands.c.key, func.count()).group_by(story_bands.c.key)
-            ).all()
+            per_key = Counter(key for key, _ in band_rows(conn))
         assert len(per_key) == config.bands
-        assert {count for _, count in per_key} == {4}
+        assert set(per_key.values()) == {4}
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_band_rows_merged_into_the_large_index_still_find_their_story(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The index has two levels: new rows in story_bands_recent, moved into story_bands in
+    # key order every MERGE_ARTICLES articles. A copy must find its story in either level,
+    # and pruning and deleting articles must reach both.
+    monkeypatch.setattr(story_queries, "MERGE_ARTICLES", 5)
+    rng = random.Random(7)
+    words = [f"w{n}" for n in range(5000)]
+    texts = [" ".join(rng.sample(words, 40)) + "." for _ in range(13)]
+    store = Store(database_url)
+    store.prepare()
+    try:
+        names = [f"outlet{n}" for n in range(15)]
+        store.sync_sources(sources_named(names), T0)
+        ids = {s.name: s.id for s in store.list_sources()}
+
+        def levels() -> tuple[int, int]:
+            with store.database.engine.connect() as conn:
+                return (
+                    conn.execute(select(func.count()).select_from(story_bands)).scalar() or 0,
+                    conn.execute(select(func.count()).select_from(story_bands_recent)).scalar()
+                    or 0,
+                )
+
+        for n, text in enumerate(texts):  # one new story per feed
+            poll = PollRecord(ids[names[n]], T0, T0 + timedelta(minutes=10), True, 200)
+            asyncio.run(store.store_feed(ids[names[n]], [_record(f"a{n}", text)], poll, T0))
+        # Merged when article 6 came (rows of 1-6), and 12 (7-12); 13's rows are recent.
+        assert levels() == (12 * 42, 42)
+        # A copy of the first text (its rows in the large level) and of the last (recent).
+        copies = [_record("copy-first", texts[0]), _record("copy-last", texts[-1])]
+        poll = PollRecord(ids[names[13]], T0, T0 + timedelta(minutes=10), True, 200)
+        asyncio.run(store.store_feed(ids[names[13]], copies, poll, T0))
+        assert levels() == (12 * 42, 42)  # near-copies add no rows
+        found = store.recent_stories(None)
+        assert len(found) == 13
+        sizes = {s.title: len(s.articles) for s in found}
+        assert sizes[texts[0].split(".")[0]] == 2
+        assert sizes[texts[-1].split(".")[0]] == 2
+        # Pruning reaches both levels.
+        later = T0 + timedelta(days=5)
+        pruned = asyncio.run(store.prune(T0 - timedelta(days=30), now=later))
+        assert pruned.bands == 13 * 42 and levels() == (0, 0)
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_deleting_articles_deletes_their_band_rows_in_both_levels(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(story_queries, "MERGE_ARTICLES", 3)
+    rng = random.Random(11)
+    words = [f"w{n}" for n in range(5000)]
+    store = Store(database_url)
+    store.prepare()
+    try:
+        store.sync_sources(sources_named(["outlet"]), T0)
+        (source,) = store.list_sources()
+        for n in range(5):
+            record = _record(f"a{n}", " ".join(rng.sample(words, 40)) + ".")
+            poll = PollRecord(source.id, T0, T0 + timedelta(minutes=10), True, 200)
+            asyncio.run(store.store_feed(source.id, [record], poll, T0))
+        with store.database.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(story_bands)).scalar()
+            assert conn.execute(select(func.count()).select_from(story_bands_recent)).scalar()
+        gone = asyncio.run(store.prune(T0 + timedelta(days=1), now=T0 + timedelta(hours=1)))
+        assert gone.articles == 5
+        with store.database.engine.connect() as conn:
+            assert band_rows(conn) == []
     finally:
         store.close()
