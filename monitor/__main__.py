@@ -2,6 +2,8 @@
 imports the command's script again, so what this module imports at the top, each worker
 would load for nothing (the CLI, typer, rich, pydantic-settings: about 5 MB a worker)."""
 
+from typing import Any
+
 
 def main() -> None:
     import gc
@@ -23,20 +25,55 @@ def main() -> None:
         import monitor.service  # noqa: F401  (imported by the command anyway)
     gc.freeze()
     gc.enable()
+    output = sys.stdout = _Output(sys.stdout)
     try:
         cli_main()
     except SystemExit as done:
-        _exit(done.code)
-    _exit(0)
+        _exit(done.code, output)
+    _exit(0, output)
 
 
-def _exit(code: object) -> None:
+class _Output:
+    """The command's standard output. A write that fails (the reader left, as `| head` does;
+    a full disk) is recorded rather than raised, so the command finishes its work and keeps
+    its exit code; `_exit` says what was lost. A closed standard output (``>&-``) takes the
+    output nowhere, as ``print`` does."""
+
+    def __init__(self, stream: Any) -> None:
+        import os
+
+        self._stream = stream if stream is not None else open(os.devnull, "w", encoding="utf-8")
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.error is None:
+            try:
+                self._stream.write(text)
+            except OSError as error:
+                self.error = error
+        return len(text)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self._stream.flush()
+            except OSError as error:
+                self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _exit(code: object, output: _Output) -> None:
     """Exit with ``code``, without the interpreter's teardown when nothing is left running.
 
     Tearing down the modules of a finished command took about 80 ms, a tenth of a `monitor
     once` that found nothing new. Everything the command wrote is committed and its files
     are closed by then; the logs and the terminal are flushed here. A command that left a
-    thread or a child process running exits the usual way, which waits for them."""
+    thread or a child process running exits the usual way, which waits for them.
+
+    Output that could not be written is said on stderr, and a command that would have exited
+    0 exits 1; a reader that left early (a broken pipe) is not an error."""
     import logging
     import multiprocessing
     import os
@@ -47,15 +84,21 @@ def _exit(code: object) -> None:
         if code is not None:
             print(code, file=sys.stderr)
         code = 0 if code is None else 1
+    output.flush()
+    if isinstance(output.error, BrokenPipeError):
+        # Nothing more reaches the closed pipe, not even the interpreter's own last flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    elif output.error is not None:
+        print(f"error: the output could not be written: {output.error}", file=sys.stderr)
+        code = code or 1
     others = [t for t in threading.enumerate() if t is not threading.main_thread()]
     if any(not t.daemon for t in others) or multiprocessing.active_children():
         sys.exit(code)
     logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`monitor alerts | head`)
-            pass
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # stderr closed
+        pass
     os._exit(code)
 
 

@@ -217,7 +217,8 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     Exit 0: every enabled source polled and every alert delivered; 3: a source failed (or
     waits out a back-off after failing); 4: an alert is not delivered (waiting for a retry,
-    or dead); 2: it could not start (config, database)."""
+    or dead); 2: it could not start (config, database); 143 or 130: SIGTERM or SIGINT
+    stopped it (the polls and sends in hand finished; a second signal stops it at once)."""
     from monitor.service import run_once_report
 
     runtime = _runtime(config, need_sinks=True)
@@ -228,7 +229,9 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     finally:
         runtime.store.close()
     code = EXIT_OK
-    if report.undelivered:
+    if report.stopped_by is not None:
+        code = 128 + int(report.stopped_by)  # as a shell reports a command it stopped
+    elif report.undelivered:
         code = EXIT_NOT_DELIVERED
     elif report.failed_sources:
         code = EXIT_SOURCE_FAILED
@@ -240,7 +243,12 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
 
 def _once_counts(report: OnceReport) -> dict[str, int]:
-    from monitor.service import SKIPPED_BACKOFF, SKIPPED_BUSY, SKIPPED_RETRY_AFTER
+    from monitor.service import (
+        SKIPPED_BACKOFF,
+        SKIPPED_BUSY,
+        SKIPPED_RETRY_AFTER,
+        SKIPPED_STOPPED,
+    )
 
     statuses = [poll.status for poll in report.polls]
     whys = [s.why for s in report.skipped]
@@ -253,6 +261,7 @@ def _once_counts(report: OnceReport) -> dict[str, int]:
         "skipped_error_backoff": whys.count(SKIPPED_BACKOFF),
         "skipped_retry_after": whys.count(SKIPPED_RETRY_AFTER),
         "skipped_busy": whys.count(SKIPPED_BUSY),
+        "skipped_stopped": whys.count(SKIPPED_STOPPED),
         "disabled": report.disabled,
     }
 
@@ -288,7 +297,7 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
 
 
 def _skip_text(skipped: SkippedSource) -> str:
-    from monitor.service import SKIPPED_BACKOFF, SKIPPED_GONE, SKIPPED_RETRY_AFTER
+    from monitor.service import SKIPPED_BACKOFF, SKIPPED_GONE, SKIPPED_RETRY_AFTER, SKIPPED_STOPPED
 
     until = _short(skipped.until)
     failed = f"after {plural(skipped.failures, 'failure')} ({skipped.last_error_reason})"
@@ -298,7 +307,9 @@ def _skip_text(skipped: SkippedSource) -> str:
         return f"its server's Retry-After holds it until {until}, {failed}"
     if skipped.why == SKIPPED_GONE:
         return "gone (410): not polled until its config entry changes"
-    return "held by another instance"
+    if skipped.why == SKIPPED_STOPPED:
+        return "not polled: the run was stopped (SIGTERM or SIGINT)"
+    return "held or polled by another instance"
 
 
 def _print_once(report: OnceReport) -> None:

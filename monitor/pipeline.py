@@ -61,6 +61,7 @@ class PollOutcome:
     deliveries: int = 0
     error: str | None = None
     reason: str | None = None
+    source_id: int | None = None
 
 
 def source_log_fields(source: SourceRow, **more: object) -> dict[str, object]:
@@ -279,7 +280,7 @@ async def _poll(
                 source, status="not_modified", duration_ms=_elapsed_ms(started)
             ),
         )
-        return PollOutcome(source.name, shown, "not_modified")
+        return PollOutcome(source.name, shown, "not_modified", source_id=source.id)
     assert fetched.body is not None
     # Relative links resolve against the URL without credentials: articles never keep them.
     base = without_credentials(fetched.url)
@@ -304,7 +305,12 @@ async def _poll(
             extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
         )
         return PollOutcome(
-            source.name, shown, "ok", entries=len(feed.entries), repeats=triage.repeats
+            source.name,
+            shown,
+            "ok",
+            entries=len(feed.entries),
+            repeats=triage.repeats,
+            source_id=source.id,
         )
     records = with_stories(records_for(runtime, source, triage.new, now), feed, analysed)
     counts = await runtime.store.store_feed(source.id, records, success, now, runtime.policies)
@@ -317,6 +323,7 @@ async def _poll(
         repeats=triage.repeats,
         matches=counts.matches,
         deliveries=counts.deliveries,
+        source_id=source.id,
     )
     log.info(
         "polled %s: %s, %d new, %s, %s, %s queued",
@@ -550,4 +557,6 @@ def failure(
         )
     else:
         log.warning("poll failed for %s (%s): %s", shown, reason, message, extra=fields)
-    return PollOutcome(source.name, shown, "error", error=message, reason=reason)
+    return PollOutcome(
+        source.name, shown, "error", error=message, reason=reason, source_id=source.id
+    )

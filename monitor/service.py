@@ -366,7 +366,7 @@ class Service:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                loop.add_signal_handler(sig, self._request_stop, sig)
+                loop.add_signal_handler(sig, self.request_stop, sig)
             except (NotImplementedError, RuntimeError):  # not the main thread
                 pass
         assert self._outbox is not None, "use `async with Service(...)`"
@@ -446,7 +446,7 @@ class Service:
             await asyncio.wait(pending)
         await stop
 
-    def _request_stop(self, sig: signal.Signals) -> None:
+    def request_stop(self, sig: signal.Signals) -> None:
         log.info(
             "received %s: finishing the work in hand, then stopping",
             sig.name,
@@ -522,8 +522,9 @@ def log_loaded(runtime: Runtime) -> None:
 # Why `monitor once` left an enabled source alone.
 SKIPPED_BACKOFF = "error_backoff"  # it failed and waits out its back-off
 SKIPPED_RETRY_AFTER = "retry_after"  # it failed and its server asked to wait longer
-SKIPPED_BUSY = "busy"  # another instance holds it (PostgreSQL)
+SKIPPED_BUSY = "busy"  # another instance holds it or polled it (PostgreSQL)
 SKIPPED_GONE = "gone"  # it answered 410 Gone: not polled until its config entry changes
+SKIPPED_STOPPED = "stopped"  # SIGTERM or SIGINT stopped the run before it was polled
 
 
 @dataclass(frozen=True)
@@ -532,7 +533,7 @@ class SkippedSource:
 
     source: str
     url: str  # redacted
-    why: str  # SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER, SKIPPED_BUSY or SKIPPED_GONE
+    why: str  # SKIPPED_BACKOFF, SKIPPED_RETRY_AFTER, SKIPPED_BUSY, SKIPPED_GONE, SKIPPED_STOPPED
     until: datetime | None
     failures: int
     last_error_reason: str | None
@@ -553,6 +554,8 @@ class OnceReport:
     pending: int
     next_attempt_at: datetime | None
     dead_before: int
+    stopped_by: signal.Signals | None = None
+    """The signal that stopped the run early (SIGTERM, SIGINT), if one did."""
 
     @property
     def failed_sources(self) -> int:
@@ -566,9 +569,15 @@ class OnceReport:
         return self.pending + sum(d.status == "dead" for d in self.deliveries)
 
 
-def skipped_sources(runtime: Runtime, unpolled: list[SourceRow]) -> list[SkippedSource]:
+def skipped_sources(
+    runtime: Runtime,
+    unpolled: list[SourceRow],
+    *,
+    started: datetime,
+    stopped: bool = False,
+) -> list[SkippedSource]:
     """Why each of ``unpolled`` (the enabled sources ``once`` did not poll:
-    `Store.aunpolled_sources`) was skipped.
+    `Store.aunpolled_sources`) was skipped; ``stopped``: a signal ended the run early.
 
     A failed source's next poll is its back-off (``backoff_delay`` with jitter) or, when
     longer, the server's Retry-After: a wait longer than the back-off can be is Retry-After.
@@ -587,6 +596,8 @@ def skipped_sources(runtime: Runtime, unpolled: list[SourceRow]) -> list[Skipped
                 longest = most * (1 + BACKOFF_JITTER) + timedelta(seconds=1)
                 if row.next_poll_at - row.last_polled_at > longest:
                     why = SKIPPED_RETRY_AFTER
+        elif stopped and (row.last_polled_at is None or row.last_polled_at < started):
+            why = SKIPPED_STOPPED
         skipped.append(
             SkippedSource(
                 source=redact_text(row.name, row.url),
@@ -602,7 +613,9 @@ def skipped_sources(runtime: Runtime, unpolled: list[SourceRow]) -> list[Skipped
 
 async def run_once_report(runtime: Runtime) -> OnceReport:
     """``monitor once``: poll every enabled source now (except those held back by back-off),
-    then one delivery pass; report every source and every alert."""
+    then one delivery pass; report every source and every alert. SIGTERM or SIGINT stops it
+    as it stops ``run``: the polls and sends in hand finish, nothing more starts; a second
+    signal stops it at once."""
     with runtime.store.instance_lock():
         service = Service(runtime)
         service.sync_sources()
@@ -610,20 +623,52 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         dead_before = (await runtime.store.acount_deliveries()).get("dead", 0)
         started = runtime.clock()
         async with service:
-            polls = await service.poll_all()
-            sent = await service.deliver()
-        unpolled, disabled = await runtime.store.aunpolled_sources(started)
+            with stop_on_signals(service) as stopped:
+                polls = await service.poll_all()
+                sent = await service.deliver()
+        polled = {poll.source_id for poll in polls if poll.source_id is not None}
+        unpolled, disabled = await runtime.store.aunpolled_sources(started, polled)
         counts = await runtime.store.acount_deliveries()
         next_at = await runtime.store.next_attempt_at() if counts.get("pending") else None
     return OnceReport(
         polls=polls,
-        skipped=skipped_sources(runtime, unpolled),
+        skipped=skipped_sources(runtime, unpolled, started=started, stopped=bool(stopped)),
         disabled=disabled,
         deliveries=sent,
         pending=counts.get("pending", 0),
         next_attempt_at=next_at,
         dead_before=dead_before,
+        stopped_by=stopped[0] if stopped else None,
     )
+
+
+@contextlib.contextmanager
+def stop_on_signals(service: Service) -> Iterator[list[signal.Signals]]:
+    """While the block runs, the first SIGTERM or SIGINT asks ``service`` to stop (the
+    work in hand finishes) and is added to the list yielded; a second one raises
+    KeyboardInterrupt (the work in hand is abandoned: transactions roll back, leases
+    expire, an alert whose send was cut short is sent again with the same webhook-id)."""
+    loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(sig)
+        service.request_stop(sig)
+
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, on_signal, sig)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    try:
+        yield received
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 async def run_once(runtime: Runtime) -> tuple[list[PollOutcome], list[DeliveryOutcome]]:

@@ -3,7 +3,7 @@ record polls."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -242,13 +242,19 @@ def list_sources(conn: Connection) -> list[SourceRow]:
     return [_row(r) for r in conn.execute(select(sources).order_by(sources.c.name)).all()]
 
 
-def unpolled_sources(conn: Connection, since: datetime) -> tuple[list[SourceRow], int]:
-    """The enabled sources not polled at or after ``since``, and how many are disabled: what
-    ``monitor once`` reports at its end, without reading the rows of every polled source."""
-    unpolled = select(sources).where(
-        sources.c.enabled,
-        or_(sources.c.last_polled_at.is_(None), sources.c.last_polled_at < since),
-    )
+def unpolled_sources(
+    conn: Connection, since: datetime, polled: Collection[int]
+) -> tuple[list[SourceRow], int]:
+    """The enabled sources that ``polled`` (the ids ``monitor once`` polled) leaves out:
+    those not polled at or after ``since``, and those another instance polled since then;
+    and how many are disabled. What ``monitor once`` reports at its end, without reading
+    the rows of the sources it polled."""
+    recent = select(sources.c.id).where(sources.c.enabled, sources.c.last_polled_at >= since)
+    by_others = [source_id for (source_id,) in conn.execute(recent) if source_id not in polled]
+    left = or_(sources.c.last_polled_at.is_(None), sources.c.last_polled_at < since)
+    if by_others:
+        left = or_(left, sources.c.id.in_(by_others))
+    unpolled = select(sources).where(sources.c.enabled, left)
     rows = [_row(r) for r in conn.execute(unpolled.order_by(sources.c.name)).all()]
     disabled = conn.execute(select(func.count()).where(~sources.c.enabled)).scalar_one()
     return rows, int(disabled)

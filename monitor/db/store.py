@@ -114,10 +114,13 @@ class Store:
     async def alist_sources(self) -> list[SourceRow]:
         return await self._run(source_queries.list_sources)
 
-    async def aunpolled_sources(self, since: datetime) -> tuple[list[SourceRow], int]:
-        """The enabled sources not polled since ``since`` and the number of disabled ones."""
+    async def aunpolled_sources(
+        self, since: datetime, polled: Collection[int]
+    ) -> tuple[list[SourceRow], int]:
+        """The enabled sources not among ``polled`` (not polled since ``since``, or polled by
+        another instance) and the number of disabled ones."""
         return await asyncio.to_thread(
-            self.database.read_sync, lambda c: source_queries.unpolled_sources(c, since)
+            self.database.read_sync, lambda c: source_queries.unpolled_sources(c, since, polled)
         )
 
     async def claim_sources(

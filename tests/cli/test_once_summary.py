@@ -123,6 +123,7 @@ def test_every_source_failing_exits_3_and_a_held_back_source_is_named(tmp_path: 
         "skipped_error_backoff": 1,
         "skipped_retry_after": 0,
         "skipped_busy": 0,
+        "skipped_stopped": 0,
         "disabled": 0,
     }
     (held,) = report["skipped"]

@@ -190,3 +190,43 @@ def test_instances_starting_together_add_the_same_sources_once(postgres_url: str
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.postgres
+def test_two_once_runs_at_once_each_account_for_every_source(
+    tmp_path: Path, database_url: str
+) -> None:
+    # Each `monitor once` report names every enabled source: polled by it, or held or
+    # polled by the other instance. Sources polled by the other had been left out.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two instances on one database need PostgreSQL")
+    from monitor.service import SKIPPED_BUSY, run_once_report
+
+    with FeedServer() as feeds:
+        for n in range(70):
+            feeds.route(f"/f{n}.xml", Reply(body=rss(entries(n)), delay=0.05))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[(f"Feed {n}", feeds.url(f"/f{n}.xml")) for n in range(70)],
+            sink_url=None,
+            # 70 sources: more than one claim takes (64), so both instances poll some.
+            extra={"poll": {"interval": "10m", "allow_private_networks": True}},
+        )
+        runtimes = [Runtime.build(load_settings(config), need_sinks=True) for _ in range(2)]
+        runtimes[0].db.prepare()
+        try:
+
+            async def both() -> list[object]:
+                return list(await asyncio.gather(*(run_once_report(r) for r in runtimes)))
+
+            reports = asyncio.run(both())
+        finally:
+            for runtime in runtimes:
+                runtime.db.close()
+    # Each source polled once in all (one instance may have claimed them all).
+    assert sum(len(report.polls) for report in reports) == 70  # type: ignore[attr-defined]
+    for report in reports:
+        named = {p.source for p in report.polls} | {s.source for s in report.skipped}  # type: ignore[attr-defined]
+        assert named == {f"Feed {n}" for n in range(70)}
+        assert {s.why for s in report.skipped} <= {SKIPPED_BUSY}  # type: ignore[attr-defined]
