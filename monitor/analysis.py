@@ -145,6 +145,34 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+FOLDER_PREFIX = "monitor-analysis-"
+"""Results folders are named ``monitor-analysis-<pid>-<random>``: the pid of the process
+that made them, so that a later one can tell a killed process's folder from a live one's."""
+
+
+def remove_stale_folders(base: str) -> None:
+    """Delete the results folders in ``base`` that this user's processes left when they were
+    killed (SIGKILL, the OOM killer): each holds at most a few results nobody will read, in
+    memory when ``base`` is /dev/shm. A folder whose process still runs is kept."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(FOLDER_PREFIX):
+            continue
+        pid_text = name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        path = os.path.join(base, name)
+        try:
+            if not pid_text.isdigit() or os.stat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:  # gone already, or a process of another user: not ours to judge
+            continue
+
+
 class Analyser:
     """Runs `analyse` in ``workers`` processes (0: in this process, on the calling thread).
 
@@ -172,7 +200,8 @@ class Analyser:
             # A private folder (0700) for the workers' results; in memory where there is one.
             shm = "/dev/shm"
             base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-            self._folder = tempfile.mkdtemp(prefix="monitor-analysis-", dir=base)
+            remove_stale_folders(base or tempfile.gettempdir())
+            self._folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=base)
         return self._folder
 
     def _new_pool(self) -> ProcessPoolExecutor:

@@ -1,0 +1,57 @@
+"""The parsing workers' results folders (`monitor.analysis`): a process killed with SIGKILL
+leaves its folder behind (in /dev/shm, in memory); the next one to start removes it, and
+never the folder of a process that still runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from monitor.analysis import FOLDER_PREFIX, remove_stale_folders
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_folders_of_killed_processes_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    stale = tmp_path / f"{FOLDER_PREFIX}{_dead_pid()}-abc123"
+    stale.mkdir()
+    (stale / "result.pickle").write_bytes(b"x" * 100)
+    live = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}-def456"
+    live.mkdir()
+    other = tmp_path / "monitor-analysis-notapid-x"
+    other.mkdir()
+    unrelated = tmp_path / "someone-else-1"
+    unrelated.mkdir()
+    remove_stale_folders(str(tmp_path))
+    assert not stale.exists()
+    assert live.exists() and other.exists() and unrelated.exists()
+
+
+def test_a_sigkilled_once_leaves_a_folder_the_next_run_removes(tmp_path: Path) -> None:
+    # The sweep runs where the folders are made: a second Analyser in a new process removes
+    # the first one's folder once that process is gone.
+    script = (
+        "import asyncio, os, sys\n"
+        "from monitor.analysis import Analyser\n"
+        "a = Analyser((), excerpt_chars=100, workers=1)\n"
+        "print(a._results_folder(), flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    first = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert first.returncode == -9
+    folder = Path(first.stdout.strip())
+    assert folder.exists() and folder.name.startswith(FOLDER_PREFIX)
+    second = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert not folder.exists()
+    Path(second.stdout.strip()).rmdir()  # this one's own, left by its SIGKILL
