@@ -194,12 +194,10 @@ def test_instances_starting_together_add_the_same_sources_once(postgres_url: str
 
 @pytest.mark.postgres
 def test_two_once_runs_at_once_each_account_for_every_source(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, postgres_url: str
 ) -> None:
     # Each `monitor once` report names every enabled source: polled by it, or held or
     # polled by the other instance. Sources polled by the other had been left out.
-    if not database_url.startswith("postgresql"):
-        pytest.skip("two instances on one database need PostgreSQL")
     from monitor.service import SKIPPED_BUSY, run_once_report
 
     with FeedServer() as feeds:
@@ -207,7 +205,7 @@ def test_two_once_runs_at_once_each_account_for_every_source(
             feeds.route(f"/f{n}.xml", Reply(body=rss(entries(n)), delay=0.05))
         config = write_config(
             tmp_path,
-            database_url=database_url,
+            database_url=postgres_url,
             sources=[(f"Feed {n}", feeds.url(f"/f{n}.xml")) for n in range(70)],
             sink_url=None,
             # 70 sources: more than one claim takes (64), so both instances poll some.
