@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Discriminator, Field, Tag, ValidationError
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,7 +49,7 @@ from monitor.config_errors import (
 )
 from monitor.errors import ConfigError
 from monitor.redact import DEFAULT_SECRET_PARAMS
-from monitor.yamllines import FAST_STRICT_LOADER, line_of
+from monitor.yamllines import FAST_STRICT_LOADER, RefusedYaml, line_of
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -67,6 +67,17 @@ def _watchlist_kind(value: object) -> str:
     return "path" if isinstance(value, str) else "mapping"
 
 
+def _database_url(url: str) -> str:
+    """Only the two databases the monitor runs on; checked here so that the message names
+    the file's line or the environment variable the URL came from."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme.split("+", 1)[0] not in ("sqlite", "postgresql"):
+        raise ValueError(
+            "only sqlite:///FILE and postgresql+psycopg://USER@HOST/NAME are supported"
+        )
+    return url
+
+
 class Settings(BaseSettings):
     """Everything the service is told: one object, validated, immutable."""
 
@@ -77,7 +88,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    database_url: str = "sqlite:///monitor.db"
+    database_url: Annotated[str, AfterValidator(_database_url)] = "sqlite:///monitor.db"
     poll: PollConfig = PollConfig()
     fetch: FetchConfig = FetchConfig()
     first_run: FirstRun = "store_only"
@@ -281,7 +292,7 @@ def _yaml_problem(path: Path, text: str, fast_error: yaml.YAMLError) -> ConfigEr
     mark = getattr(error, "problem_mark", None)
     where = f":{mark.line + 1}" if mark is not None else ""
     problem = getattr(error, "problem", None) or str(error)
-    if "appears twice" in problem:  # StrictKeys: the message says the fix
+    if isinstance(error, RefusedYaml):  # StrictKeys: the message says the fix
         return ConfigError(f"{path}{where}: {problem}")
     return ConfigError(f"{path}{where}: not valid YAML: {problem}; check indentation and quoting")
 

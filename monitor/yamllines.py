@@ -4,6 +4,7 @@ loaders that refuse a key written twice."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -11,7 +12,10 @@ from yaml.constructor import SafeConstructor
 __all__ = [
     "FAST_COMPOSER",
     "FAST_STRICT_LOADER",
+    "MAX_EXPANDED_VALUES",
+    "RefusedYaml",
     "StrictKeysLoader",
+    "expanded_size",
     "line_of",
     "location_of",
 ]
@@ -48,22 +52,83 @@ def location_of(field_path: str) -> tuple[int | str, ...]:
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+MAX_EXPANDED_VALUES = 1_000_000
+"""Values a YAML file may hold once its aliases are expanded. A config with 10,000 sources,
+or a watchlist with thousands of names, holds about 100,000; nine levels of nine aliases
+(an "alias bomb") hold a billion, which would take all the memory there is."""
+
+
+class RefusedYaml(yaml.constructor.ConstructorError):
+    """YAML that parses but is refused (a key written twice, aliases that expand too far);
+    the message says what to change."""
+
+
+def expanded_size(node: yaml.Node, limit: int = MAX_EXPANDED_VALUES) -> int:
+    """How many values ``node`` holds once every alias is expanded (a node used through
+    aliases counts each time), counted up to a little past ``limit``."""
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes:
+            continue
+        if not children_done:
+            if id(current) in entered:  # a node that holds itself: endless once expanded
+                return limit + 1
+            entered.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            children = [part for pair in current.value for part in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        else:
+            sizes[id(current)] = 1
+            continue
+        if children_done:
+            total = 1
+            for child in children:
+                total += sizes.get(id(child), 0)
+                if total > limit:
+                    break
+            sizes[id(current)] = min(total, limit + 1)
+        else:
+            stack.append((current, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(node)]
 
 
 class StrictKeys(SafeConstructor):
     """Refuses a key written twice in one mapping (YAML keeps the last one silently: half of an
-    analyst's list, or the first of two database URLs, would be lost without a word)."""
+    analyst's list, or the first of two database URLs, would be lost without a word), and a
+    document whose aliases expand past `MAX_EXPANDED_VALUES`. Merge keys (``<<: *defaults``)
+    work as in YAML 1.1: the mapping's own keys win over merged ones."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        if expanded_size(node) > MAX_EXPANDED_VALUES:
+            raise RefusedYaml(
+                None,
+                None,
+                f"its aliases (*name) expand to more than {MAX_EXPANDED_VALUES:,} values "
+                "(aliases of lists that hold aliases multiply): write the values out, or "
+                "alias fewer levels",
+                node.start_mark,
+            )
+        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
         seen: dict[object, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue  # `<<`: merged by SafeConstructor, own keys win
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
                 key: object = key_node.value  # what constructing the str key would give
             else:
                 key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if isinstance(key, str) and key in seen:
-                raise yaml.constructor.ConstructorError(
+                raise RefusedYaml(
                     None,
                     None,
                     f"key {key!r} appears twice (first on line {seen[key]}): merge the two",

@@ -35,6 +35,7 @@ from monitor.match.watchlist import (
 from monitor.yamllines import (
     FAST_COMPOSER,
     FAST_STRICT_LOADER,
+    RefusedYaml,
     StrictKeysLoader,
     line_of,
     location_of,
@@ -266,6 +267,8 @@ def _read_yaml(path: Path, text: str) -> object:
     mark = getattr(error, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
     problem = getattr(error, "problem", None) or str(error)
+    if isinstance(error, RefusedYaml):  # a key twice, aliases expanding too far
+        raise ConfigError(f"{path}: {where}{problem}") from error
     raise ConfigError(f"{path}: {where}invalid YAML ({problem}): fix the syntax") from error
 
 

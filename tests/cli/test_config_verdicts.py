@@ -142,6 +142,14 @@ CASES = [
          {"poll": {"concurrency": 0}}),
     Case("a key written twice", "key 'database_url' appears twice (first on line 1): merge the "
          "two", raw=b"database_url: sqlite:///x.db\ndatabase_url: sqlite:///y.db\n"),
+    Case("a database it does not run on", "database_url (where articles and alerts are stored): "
+         "only sqlite:///FILE and postgresql+psycopg://", {"database_url": "mysql://u@h/db"}),
+    Case("that database from the environment", "environment variable MONITOR_DATABASE_URL "
+         "(overriding", env={"MONITOR_DATABASE_URL": "mysql://u@h/db"}),
+    Case("an alias bomb", "its aliases (*name) expand to more than 1,000,000 values",
+         raw=b"a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+             f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n".encode() for n in range(1, 9)
+         )),
     Case("port not a number", "sources[0].url (the feed's URL): url is not a valid URL (Port "
          "could not be cast to integer value as 'abc')",
          {"sources": [{"name": "P", "url": "http://127.0.0.1:abc/f.xml"}]}),
