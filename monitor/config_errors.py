@@ -126,6 +126,24 @@ def environment_variable(location: tuple[int | str, ...]) -> str | None:
     return None
 
 
+def indexed_variables(path: object) -> list[str]:
+    """A problem for each set ``MONITOR_*`` variable that names an item of a list by its
+    number (``MONITOR_SINKS__0__URL``): the environment can only replace a whole list, and
+    pydantic-settings would read the number as a key and blame the file's list."""
+    problems = []
+    for name in sorted(os.environ):
+        parts = name.upper().removeprefix(ENV_PREFIX).split("__")
+        if not name.upper().startswith(ENV_PREFIX) or not any(p.isdigit() for p in parts):
+            continue
+        whole = ENV_PREFIX + "__".join(parts[: next(i for i, p in enumerate(parts) if p.isdigit())])
+        problems.append(
+            f"environment variable {name} (overriding {path}): an item of a list cannot be "
+            f"set on its own; set the whole list as JSON in {whole} "
+            f"(e.g. {whole}='[{{...}}, {{...}}]'), or change the file"
+        )
+    return problems
+
+
 def describe(item: ErrorDetails, location: tuple[int | str, ...], root: type[BaseModel]) -> str:
     """The message for one pydantic error: what is wrong and the fix."""
     kind = item["type"]

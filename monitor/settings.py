@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,6 +45,7 @@ from monitor.config_errors import (
     describe,
     environment_problem,
     environment_variable,
+    indexed_variables,
     meaning_key,
 )
 from monitor.errors import ConfigError
@@ -65,6 +66,18 @@ def _source_kind(value: object) -> str:
 
 def _watchlist_kind(value: object) -> str:
     return "path" if isinstance(value, str) else "mapping"
+
+
+def _null_word(value: object) -> object:
+    """``null`` or ``~`` written as text (an environment variable, ``MONITOR_RETENTION=null``)
+    means what it means in the YAML file: no value."""
+    if isinstance(value, str) and value.strip().lower() in ("null", "~"):
+        return None
+    return value
+
+
+# A duration that may be switched off: ``null`` in the file or in the environment.
+OptionalDuration = Annotated[PositiveDuration | None, BeforeValidator(_null_word)]
 
 
 def _database_url(url: str) -> str:
@@ -95,7 +108,7 @@ class Settings(BaseSettings):
     first_run_window: PositiveDuration = timedelta(hours=24)
     # An entry first seen when its date is older than this is stored but does not alert (a
     # feed whose window grows, a cache that served a short copy, an archive republished).
-    alert_max_age: PositiveDuration | None = None
+    alert_max_age: OptionalDuration = None
     sources: list[
         Annotated[
             Annotated[SourceConfig, Tag("source")]
@@ -114,7 +127,7 @@ class Settings(BaseSettings):
     delivery: DeliveryConfig = DeliveryConfig()
     match: MatchConfig = MatchConfig()
     stories: StoriesConfig = StoriesConfig()
-    retention: PositiveDuration | None = timedelta(days=90)
+    retention: OptionalDuration = timedelta(days=90)
     http: HttpServerConfig | None = None
     log: LogConfig = LogConfig()
     # Query parameters whose values are credentials: masked wherever a URL is shown.
@@ -394,6 +407,8 @@ def load_settings(
     data = _mapping(path, document)
     expanded, unset = expand_variables(data)
     del data
+    if indexed := indexed_variables(path):
+        raise ConfigError(indexed)
     try:
         settings = Settings(**expanded)
     except SettingsError as error:

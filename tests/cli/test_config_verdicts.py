@@ -146,6 +146,8 @@ CASES = [
          "only sqlite:///FILE and postgresql+psycopg://", {"database_url": "mysql://u@h/db"}),
     Case("that database from the environment", "environment variable MONITOR_DATABASE_URL "
          "(overriding", env={"MONITOR_DATABASE_URL": "mysql://u@h/db"}),
+    Case("a list item from the environment", "environment variable MONITOR_SINKS__0__URL "
+         "(overriding", env={"MONITOR_SINKS__0__URL": "ftp://127.0.0.1/h"}),
     Case("an alias bomb", "its aliases (*name) expand to more than 1,000,000 values",
          raw=b"a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + b"".join(
              f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n".encode() for n in range(1, 9)

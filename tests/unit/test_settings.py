@@ -65,6 +65,18 @@ def test_defaults_and_environment_override(tmp_path: Path, monkeypatch: pytest.M
     assert settings.first_run == "store_only"
 
 
+@pytest.mark.parametrize("spelling", ["null", "NULL", "~"])
+def test_retention_is_switched_off_from_the_environment_as_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    path = write(tmp_path, "retention: 30d\nalert_max_age: 3d\n")
+    monkeypatch.setenv("MONITOR_RETENTION", spelling)
+    monkeypatch.setenv("MONITOR_ALERT_MAX_AGE", spelling)
+    settings = load_settings(path).settings
+    assert settings.retention is None and settings.alert_max_age is None
+    assert load_settings(write(tmp_path, "retention: null\n")).settings.retention is None
+
+
 def test_environment_wins_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "database_url: sqlite:///file.db\n")
     monkeypatch.setenv("MONITOR_DATABASE_URL", "sqlite:///env.db")
