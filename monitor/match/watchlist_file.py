@@ -336,8 +336,13 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
             f"{path}: {_field_path(tuple(e['loc']))}: {_describe_error(e)}" for e in exc.errors()
         ]
         # The parts that are valid on their own are checked too, so that fixing these
-        # problems does not reveal a second batch.
+        # problems does not reveal a second batch; so are the invalid entities without
+        # their invalid keys (an upper-case id beside a misspelled key).
         _build_parts(*_valid_parts(data), path, _raw_entity_ids(data), found)
+        for index, entity, removed in _entities_without_bad_keys(data, exc):
+            more: list[str] = []
+            _build_entity(entity, index, path, more)
+            found += [p for p in more if not any(f"[{index}].{key}" in p for key in removed)]
         raise ConfigError(found) from None
     problems: list[str] = []
     entities, rules = _build_parts(
@@ -408,6 +413,32 @@ def _valid_parts(
         except ValidationError:
             continue
     return entities, rules
+
+
+def _entities_without_bad_keys(
+    data: dict[object, object], error: ValidationError
+) -> list[tuple[int, _EntityModel, set[str]]]:
+    """The entities that failed validation and validate once the keys with errors are left
+    out: (index, model, the keys left out)."""
+    bad: dict[int, set[str]] = {}
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        if len(loc) >= 3 and loc[0] == "entities" and isinstance(loc[1], int):
+            bad.setdefault(loc[1], set()).add(str(loc[2]))
+    raw_entities = data.get("entities")
+    if not isinstance(raw_entities, list):
+        return []
+    found = []
+    for index, keys in sorted(bad.items()):
+        raw = raw_entities[index] if index < len(raw_entities) else None
+        if not isinstance(raw, dict) or "id" in keys:
+            continue
+        try:
+            model = _EntityModel.model_validate({k: v for k, v in raw.items() if k not in keys})
+        except ValidationError:
+            continue
+        found.append((index, model, keys))
+    return found
 
 
 def _partial(data: dict[object, object], path: Path) -> Watchlist | None:

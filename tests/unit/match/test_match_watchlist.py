@@ -187,3 +187,45 @@ def test_a_name_listed_twice_in_one_entity_is_an_error(write_watchlist: WriteWat
         + "test.yaml:1: entities[0].names[1]: 'tripoli' is the same name as entities[0].names[0] "
         "(matching ignores case, accents, hyphens and Arabic letter variants): remove one"
     ]
+
+
+def test_an_entitys_problems_all_come_at_once_though_one_key_is_invalid(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # An upper-case id beside a misspelled key, no names beside a bad kind: before, the
+    # second problem of each entity showed only once the first was fixed.
+    problems = problems_of(
+        write_watchlist,
+        """
+        alert: sometimes
+        entities:
+          - id: Haftar
+            names: [Haftar]
+            exclude_if_neer: {words: [x], within: 3}
+          - id: b
+            kind: persn
+            names: []
+        """,
+    )
+    text = "\n".join(problems)
+    assert "alert: 'sometimes' is not allowed" in text
+    assert "entities[0].exclude_if_neer: unknown key" in text
+    assert "entities[1].kind: 'persn' is not allowed" in text
+    assert "entities[0].id: 'Haftar' is not a valid id" in text
+    assert "entities[1].names: entity 'b' has no names or acronyms" in text
+    assert len(problems) == 5
+
+
+def test_an_entity_without_its_invalid_key_is_not_blamed_for_that_key_twice(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # `names: 5` is one problem (not a list), not also "has no names".
+    problems = problems_of(
+        write_watchlist,
+        """
+        entities:
+          - id: a
+            names: 5
+        """,
+    )
+    assert len(problems) == 1 and "entities[0].names" in problems[0]
