@@ -344,7 +344,12 @@ def _print_once(report: OnceReport) -> None:
     delivered = sum(d.status == "delivered" for d in report.deliveries)
     dead = sum(d.status == "dead" for d in report.deliveries)
     retrying = f"{report.pending} retrying"
-    if report.next_attempt_at is not None:
+    if report.stopped_by is not None and report.pending:
+        # Some were never tried: the stop came first. The next run sends them.
+        retrying = (
+            f"{report.pending} not delivered yet (the run was stopped; the next run sends them)"
+        )
+    elif report.next_attempt_at is not None:
         retrying += f" (next attempt {_short(report.next_attempt_at)})"
     summary = f"alerts: {delivered} delivered, {retrying}, {dead} dead"
     if report.dead_before:

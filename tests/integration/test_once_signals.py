@@ -106,6 +106,7 @@ def test_sigterm_while_sending_lets_the_send_in_hand_finish_and_sends_nothing_tw
         sent_first = len(receiver.requests)
         assert 1 <= sent_first < 4
         assert f"alerts: {sent_first} delivered" in out  # the send in hand was recorded
+        assert f"{4 - sent_first} not delivered yet (the run was stopped" in out
         again = _start(config)
         code, out, _ = _finish(again)
         assert code == 0, out
