@@ -132,10 +132,13 @@ def indexed_variables(path: object) -> list[str]:
     pydantic-settings would read the number as a key and blame the file's list."""
     problems = []
     for name in sorted(os.environ):
-        parts = name.upper().removeprefix(ENV_PREFIX).split("__")
-        if not name.upper().startswith(ENV_PREFIX) or not any(p.isdigit() for p in parts):
+        if not name.upper().startswith(ENV_PREFIX):
             continue
-        whole = ENV_PREFIX + "__".join(parts[: next(i for i, p in enumerate(parts) if p.isdigit())])
+        parts = name.upper()[len(ENV_PREFIX) :].split("__")
+        index = next((i for i, part in enumerate(parts) if part.isdigit()), None)
+        if index is None:
+            continue
+        whole = ENV_PREFIX + "__".join(parts[:index])
         problems.append(
             f"environment variable {name} (overriding {path}): an item of a list cannot be "
             f"set on its own; set the whole list as JSON in {whole} "

@@ -5,7 +5,6 @@ new state (and its sightings) to the caller, which batches them."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import time
@@ -17,7 +16,13 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 
 from monitor.analysis import AnalysedFeed, Analyser
-from monitor.db.articles import ENTRY_KEY_LENGTH, FUTURE_TOLERANCE, ArticleRecord, revision_key
+from monitor.db.articles import (
+    ENTRY_KEY_LENGTH,
+    FUTURE_TOLERANCE,
+    ArticleRecord,
+    hashed_key,
+    revision_key,
+)
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
@@ -82,7 +87,7 @@ def entry_key(entry: FeedEntry) -> str:
     """The stored key: the entry's own key, hashed when too long for the column."""
     if len(entry.key) <= ENTRY_KEY_LENGTH:
         return entry.key
-    return "sha256:" + hashlib.sha256(entry.key.encode("utf-8")).hexdigest()
+    return hashed_key(entry.key)
 
 
 def sighting_refresh(retention: timedelta | None) -> timedelta:

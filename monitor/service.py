@@ -364,65 +364,58 @@ class Service:
     async def run_forever(self, *, ready: Callable[[], None] | None = None) -> None:
         """Run until SIGTERM/SIGINT (or ``stopping`` is set), then stop cleanly."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                loop.add_signal_handler(sig, self.request_stop, sig)
-            except (NotImplementedError, RuntimeError):  # not the main thread
-                pass
-        assert self._outbox is not None, "use `async with Service(...)`"
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only `run` needs it
+        with on_signals(self.request_stop, signal.SIGTERM, signal.SIGINT):
+            assert self._outbox is not None, "use `async with Service(...)`"
+            from apscheduler.schedulers.asyncio import AsyncIOScheduler  # only `run` needs it
 
-        scheduler = AsyncIOScheduler(event_loop=loop)
-        # APScheduler is only a timer for periodic jobs; polling and delivery run on their own.
-        scheduler.add_job(
-            self._job(self.prune, "prune"),
-            "interval",
-            seconds=PRUNE_EVERY.total_seconds(),
-            next_run_time=self.runtime.clock() + timedelta(minutes=1),
-            id="prune",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        scheduler.add_job(
-            self._job(self.heartbeat, "heartbeat"),
-            "interval",
-            seconds=HEARTBEAT.total_seconds(),
-            id="heartbeat",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        scheduler.start()
-        self._poller_running = self._poller()
-        # The gauges from the start, not after 30 s.
-        await self._job(self.refresh_health, "health")()
-        tasks = [
-            asyncio.create_task(self._poller_running.run(), name="poller"),
-            asyncio.create_task(self._outbox.run(), name="outbox"),
-            asyncio.create_task(self._reloader(), name="reloader"),
-        ]
-        if self.runtime.store.is_postgresql:
-            from monitor.db.notify import listen_for_deliveries  # imports psycopg
-
-            tasks.append(
-                asyncio.create_task(
-                    listen_for_deliveries(self.runtime.store.url, self._outbox.wake, self.stopping),
-                    name="listener",
-                )
+            scheduler = AsyncIOScheduler(event_loop=loop)
+            # APScheduler is only a timer for periodic jobs; polling and delivery run on their own.
+            scheduler.add_job(
+                self._job(self.prune, "prune"),
+                "interval",
+                seconds=PRUNE_EVERY.total_seconds(),
+                next_run_time=self.runtime.clock() + timedelta(minutes=1),
+                id="prune",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
             )
-        log.info("monitor running as %s", self.owner, extra=log_fields(instance=self.owner))
-        if ready is not None:
-            ready()
-        try:
-            await self._until_stopped(tasks)
-        finally:
-            scheduler.shutdown(wait=False)
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                try:
-                    loop.remove_signal_handler(sig)
-                except (NotImplementedError, RuntimeError):
-                    pass
+            scheduler.add_job(
+                self._job(self.heartbeat, "heartbeat"),
+                "interval",
+                seconds=HEARTBEAT.total_seconds(),
+                id="heartbeat",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+            scheduler.start()
+            self._poller_running = self._poller()
+            # The gauges from the start, not after 30 s.
+            await self._job(self.refresh_health, "health")()
+            tasks = [
+                asyncio.create_task(self._poller_running.run(), name="poller"),
+                asyncio.create_task(self._outbox.run(), name="outbox"),
+                asyncio.create_task(self._reloader(), name="reloader"),
+            ]
+            if self.runtime.store.is_postgresql:
+                from monitor.db.notify import listen_for_deliveries  # imports psycopg
+
+                tasks.append(
+                    asyncio.create_task(
+                        listen_for_deliveries(
+                            self.runtime.store.url, self._outbox.wake, self.stopping
+                        ),
+                        name="listener",
+                    )
+                )
+            log.info("monitor running as %s", self.owner, extra=log_fields(instance=self.owner))
+            if ready is not None:
+                ready()
+            try:
+                await self._until_stopped(tasks)
+            finally:
+                scheduler.shutdown(wait=False)
         log.info("monitor stopped", extra=log_fields(instance=self.owner))
 
     async def _until_stopped(self, tasks: list[asyncio.Task[None]]) -> None:
@@ -456,19 +449,28 @@ class Service:
 
 
 @contextlib.contextmanager
-def reload_on_sighup(service: Service) -> Iterator[None]:
-    """SIGHUP asks ``service`` to reload its config while the block runs (installed before
-    the service can be found, so that `monitor reload` never kills a starting service)."""
+def on_signals(handler: Callable[[signal.Signals], None], *sigs: signal.Signals) -> Iterator[None]:
+    """While the block runs, each of ``sigs`` calls ``handler(sig)`` on the event loop
+    (nothing is installed outside the main thread, where a loop cannot take signals)."""
     loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGHUP, service.request_reload)
-    except (NotImplementedError, RuntimeError, AttributeError):  # not the main thread
-        yield
-        return
+    installed = []
+    for sig in sigs:
+        try:
+            loop.add_signal_handler(sig, handler, sig)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
     try:
         yield
     finally:
-        loop.remove_signal_handler(signal.SIGHUP)
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def reload_on_sighup(service: Service) -> contextlib.AbstractContextManager[None]:
+    """SIGHUP asks ``service`` to reload its config while the block runs (installed before
+    the service can be found, so that `monitor reload` never kills a starting service)."""
+    return on_signals(lambda _sig: service.request_reload(), signal.SIGHUP)
 
 
 async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = None) -> None:
@@ -648,7 +650,6 @@ def stop_on_signals(service: Service) -> Iterator[list[signal.Signals]]:
     work in hand finishes) and is added to the list yielded; a second one raises
     KeyboardInterrupt (the work in hand is abandoned: transactions roll back, leases
     expire, an alert whose send was cut short is sent again with the same webhook-id)."""
-    loop = asyncio.get_running_loop()
     received: list[signal.Signals] = []
 
     def on_signal(sig: signal.Signals) -> None:
@@ -657,18 +658,8 @@ def stop_on_signals(service: Service) -> Iterator[list[signal.Signals]]:
         received.append(sig)
         service.request_stop(sig)
 
-    installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, on_signal, sig)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
-    try:
+    with on_signals(on_signal, signal.SIGTERM, signal.SIGINT):
         yield received
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 async def run_once(runtime: Runtime) -> tuple[list[PollOutcome], list[DeliveryOutcome]]:

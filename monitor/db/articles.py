@@ -71,6 +71,11 @@ def revision_key(entry_key: str, fingerprint: str) -> str:
 def _revision_base(entry_key: str) -> str:
     if len(entry_key) + len(REVISION_MARK) + 16 <= ENTRY_KEY_LENGTH:
         return entry_key
+    return hashed_key(entry_key)
+
+
+def hashed_key(entry_key: str) -> str:
+    """What is stored for a key too long for the column."""
     return "sha256:" + hashlib.sha256(entry_key.encode("utf-8")).hexdigest()
 
 

@@ -342,7 +342,9 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
         for index, entity, removed in _entities_without_bad_keys(data, exc):
             more: list[str] = []
             _build_entity(entity, index, path, more)
-            found += [p for p in more if not any(f"[{index}].{key}" in p for key in removed)]
+            # Not again what the left-out keys were already blamed for.
+            blamed = re.compile(rf"\[{index}\]\.(?:{'|'.join(map(re.escape, removed))})\b")
+            found += [problem for problem in more if not blamed.search(problem)]
         raise ConfigError(found) from None
     problems: list[str] = []
     entities, rules = _build_parts(

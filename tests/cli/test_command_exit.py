@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -15,6 +16,21 @@ REPO = Path(__file__).resolve().parents[2]
 def _env() -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     return {**base, "PYTHONPATH": str(REPO)}
+
+
+def _monitor(cwd: Path, *args: str, **options: Any) -> subprocess.CompletedProcess[Any]:
+    """``python -m monitor ARGS`` as a user runs it (output captured unless redirected)."""
+    if "stdout" not in options:
+        options["capture_output"] = True
+    else:
+        options.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        env=_env(),
+        timeout=120,
+        **options,
+    )
 
 
 def _config(tmp_path: Path, sources: int) -> Path:
@@ -32,27 +48,14 @@ def _config(tmp_path: Path, sources: int) -> Path:
         "poll:\n  allow_private_networks: true\n",
         encoding="utf-8",
     )
-    subprocess.run(
-        [sys.executable, "-m", "monitor", "db", "upgrade", "--config", str(config)],
-        cwd=tmp_path,
-        env=_env(),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    _monitor(tmp_path, "db", "upgrade", "--config", str(config), check=True)
     return config
 
 
 def test_output_larger_than_a_pipe_buffer_arrives_whole(tmp_path: Path) -> None:
     # 3,000 sources as JSON: several pipe buffers (64 KiB) that must all be flushed.
     config = _config(tmp_path, 3000)
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "sources", "--json", "--config", str(config)],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        timeout=120,
-    )
+    result = _monitor(tmp_path, "sources", "--json", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) > 4 * 65536
     listed = json.loads(result.stdout)
@@ -62,14 +65,7 @@ def test_output_larger_than_a_pipe_buffer_arrives_whole(tmp_path: Path) -> None:
 def test_a_failing_command_keeps_its_code_and_its_message(tmp_path: Path) -> None:
     config = tmp_path / "monitor.yaml"
     config.write_text("poll:\n  concurrency: many\n", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "once", "--config", str(config)],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _monitor(tmp_path, "once", "--config", str(config), text=True)
     assert result.returncode == 2
     assert "concurrency" in result.stderr
     assert str(config) in result.stderr
@@ -99,14 +95,8 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
 def test_output_that_cannot_be_written_is_said_and_fails_the_command(tmp_path: Path) -> None:
     config = _config(tmp_path, 10)
     with Path("/dev/full").open("w") as full:
-        result = subprocess.run(
-            [sys.executable, "-m", "monitor", "sources", "--json", "--config", str(config)],
-            cwd=tmp_path,
-            env=_env(),
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=120,
+        result = _monitor(
+            tmp_path, "sources", "--json", "--config", str(config), stdout=full, text=True
         )
     assert "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
@@ -118,14 +108,13 @@ def test_output_that_cannot_be_written_is_said_and_fails_the_command(tmp_path: P
 def test_a_closed_standard_output_keeps_the_commands_exit_code(tmp_path: Path) -> None:
     # `monitor once >&-`: the sources are unreachable (port 9), so `once` exits 3.
     config = _config(tmp_path, 2)
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "once", "--config", str(config)],
-        cwd=tmp_path,
-        env=_env(),
+    result = _monitor(
+        tmp_path,
+        "once",
+        "--config",
+        str(config),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
         preexec_fn=lambda: os.close(1),
     )
     assert "Traceback" not in result.stderr, result.stderr
@@ -133,13 +122,6 @@ def test_a_closed_standard_output_keeps_the_commands_exit_code(tmp_path: Path) -
 
 
 def test_version_exits_zero(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "--version"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _monitor(tmp_path, "--version", text=True)
     assert result.returncode == 0
     assert result.stdout.strip()

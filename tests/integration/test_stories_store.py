@@ -98,6 +98,21 @@ def stories_of(runtime: Runtime) -> list[StoryRow]:
     return runtime.store.recent_stories(None)
 
 
+def random_texts(seed: int, count: int) -> list[str]:
+    """``count`` unrelated texts of 40 words (no two share a band by chance)."""
+    chooser = random.Random(seed)
+    words = [f"w{n}" for n in range(5000)]
+    return [" ".join(chooser.sample(words, 40)) + "." for _ in range(count)]
+
+
+def level_counts(conn: Connection) -> tuple[int, int]:
+    """Band rows in the large level and in the recent one."""
+    return (
+        conn.execute(select(func.count()).select_from(story_bands)).scalar() or 0,
+        conn.execute(select(func.count()).select_from(story_bands_recent)).scalar() or 0,
+    )
+
+
 def band_rows(conn: Connection) -> list[tuple[int, int]]:
     """(key, article id) of every band row, in both levels of the index."""
     return [
@@ -301,9 +316,7 @@ def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str
     # Without the advisory lock both transactions look up, see nothing and each start a
     # story. Each round, two instances store copies of one text released by a barrier.
     rounds = 12
-    words = [f"w{n}" for n in range(5000)]
-    chooser = random.Random(7)
-    texts = [" ".join(chooser.sample(words, 40)) + "." for _ in range(rounds)]
+    texts = random_texts(7, rounds)
     stores = [Store(postgres_url), Store(postgres_url)]
     stores[0].prepare()
     try:
@@ -419,8 +432,7 @@ def test_a_story_carried_everywhere_indexes_each_band_key_for_per_key_articles(
     # Without the cap every copy adds 42 band rows and every lookup reads them all: a story
     # carried by hundreds of outlets (or stock wording) made ingest 5x slower.
     config = StoryConfig(per_key=3, redundant=1.01)  # redundant > 1: no copy is skipped
-    words = [f"w{n}" for n in range(5000)]
-    text = " ".join(random.Random(3).sample(words, 40)) + "."
+    (text,) = random_texts(3, 1)
     store = Store(database_url, story_config=config)
     store.prepare()
     try:
@@ -461,9 +473,7 @@ def test_band_rows_merged_into_the_large_index_still_find_their_story(
     # key order every MERGE_ARTICLES articles. A copy must find its story in either level,
     # and pruning and deleting articles must reach both.
     monkeypatch.setattr(story_queries, "MERGE_ARTICLES", 5)
-    rng = random.Random(7)
-    words = [f"w{n}" for n in range(5000)]
-    texts = [" ".join(rng.sample(words, 40)) + "." for _ in range(13)]
+    texts = random_texts(7, 13)
     store = Store(database_url)
     store.prepare()
     try:
@@ -473,11 +483,7 @@ def test_band_rows_merged_into_the_large_index_still_find_their_story(
 
         def levels() -> tuple[int, int]:
             with store.database.engine.connect() as conn:
-                return (
-                    conn.execute(select(func.count()).select_from(story_bands)).scalar() or 0,
-                    conn.execute(select(func.count()).select_from(story_bands_recent)).scalar()
-                    or 0,
-                )
+                return level_counts(conn)
 
         for n, text in enumerate(texts):  # one new story per feed
             poll = PollRecord(ids[names[n]], T0, T0 + timedelta(minutes=10), True, 200)
@@ -507,20 +513,17 @@ def test_deleting_articles_deletes_their_band_rows_in_both_levels(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(story_queries, "MERGE_ARTICLES", 3)
-    rng = random.Random(11)
-    words = [f"w{n}" for n in range(5000)]
     store = Store(database_url)
     store.prepare()
     try:
         store.sync_sources(sources_named(["outlet"]), T0)
         (source,) = store.list_sources()
-        for n in range(5):
-            record = _record(f"a{n}", " ".join(rng.sample(words, 40)) + ".")
+        for n, text in enumerate(random_texts(11, 5)):
+            record = _record(f"a{n}", text)
             poll = PollRecord(source.id, T0, T0 + timedelta(minutes=10), True, 200)
             asyncio.run(store.store_feed(source.id, [record], poll, T0))
         with store.database.engine.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(story_bands)).scalar()
-            assert conn.execute(select(func.count()).select_from(story_bands_recent)).scalar()
+            assert all(level_counts(conn))  # rows in both levels
         gone = asyncio.run(store.prune(T0 + timedelta(days=1), now=T0 + timedelta(hours=1)))
         assert gone.articles == 5
         with store.database.engine.connect() as conn:
