@@ -203,7 +203,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             "it is polled again later",
         )
 
-    built = [_build_entry(raw_entry, base, mask) for raw_entry in raw_entries]
+    written = _written_in(body)
+    built = [_build_entry(raw_entry, base, mask, written) for raw_entry in raw_entries]
     entries: list[FeedEntry] = []
     seen_keys: set[str] = set()
     for entry in _unshared_keys([entry for entry in built if entry is not None]):
@@ -463,17 +464,49 @@ def _unreadable_message(body: bytes, bozo_reason: str | None) -> str:
     return f"not an RSS or Atom feed{detail}"
 
 
+def _written_in(body: bytes) -> Callable[[str], bool]:
+    """Whether a text is written in ``body`` as it is or XML-escaped; always True for a
+    body in an encoding that does not write ASCII as ASCII (UTF-16, UTF-32)."""
+    if b"\x00" in body[:64]:
+        return lambda _text: True
+
+    def written(text: str) -> bool:
+        raw = text.encode("utf-8", "replace")
+        return raw in body or raw.replace(b"&", b"&amp;") in body
+
+    return written
+
+
+def _guid_link(raw: Mapping[str, Any], written: Callable[[str], bool]) -> object:
+    """The entry's link. An RSS item without a link of its own gets its guid as link from
+    feedparser, resolved against the feed URL: a guid that is not a URL ("12345",
+    "post-7") would become a page of the feed's host that does not exist. Such a link is
+    kept only when the document has it as a URL, absolute or a path."""
+    link = _get(raw, "link")
+    if not isinstance(link, str) or not _get(raw, "guidislink") or _get(raw, "links"):
+        return link
+    parts = urlsplit(link.strip())
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if written(link.strip()) or (path.startswith("/") and path != "/" and written(path)):
+        return link
+    return None
+
+
 def _build_entry(
-    raw: Mapping[str, Any], feed_url: str, mask: Callable[[str], str]
+    raw: Mapping[str, Any],
+    feed_url: str,
+    mask: Callable[[str], str],
+    written: Callable[[str], bool],
 ) -> FeedEntry | None:
     """One entry; ``mask`` hides the feed URL's own credentials where the entry repeats
-    them (a guid or a link that is the feed URL itself, a private feed's token)."""
+    them (a guid or a link that is the feed URL itself, a private feed's token);
+    ``written``: whether a text is in the document (`_guid_link`)."""
     title = _text_field(raw, "title")
     # feedparser copies the first content into `summary` when an entry has no summary of
     # its own; only a `summary_detail` shows the feed really had one.
     summary = _text_field(raw, "summary") if _get(raw, "summary_detail") is not None else ""
     content = _content(raw, summary)
-    url = _http_url(_get(raw, "link"), feed_url)
+    url = _http_url(_guid_link(raw, written), feed_url)
     if url is not None:
         url = mask(url)
     if not (title or summary or content or url):

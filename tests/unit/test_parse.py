@@ -416,6 +416,47 @@ def test_permalink_guid_is_resolved_and_serves_as_the_link() -> None:
     assert entry.key == entry.url == "https://example.org/libya/2026/42"
 
 
+@pytest.mark.parametrize(
+    "guid",
+    ["12345", "post-7", "news/2026/42", "a1b2c3d4-e5f6", "Tripoli clashes"],
+)
+@pytest.mark.parametrize("permalink", ["", ' isPermaLink="true"'])
+def test_a_permalink_guid_that_is_not_a_url_is_the_key_but_no_link(
+    guid: str, permalink: str
+) -> None:
+    # RSS reads a guid without isPermaLink as a permalink; many feeds give an id there.
+    # Resolved against the feed URL it would send alerts to a page that does not exist.
+    body = rss(f"<item><guid{permalink}>{guid}</guid><title>Haftar in Tripoli</title></item>")
+    body = body.replace(b'<guid isPermaLink="false">', b"<guid>")
+    entry = only_entry(body)
+
+    assert entry.url is None
+    assert entry.key == canonical_url(f"https://example.org/feeds/world/{guid}")  # as before
+
+
+@pytest.mark.parametrize(
+    ("guid", "url"),
+    [
+        ("https://example.org/a/1", "https://example.org/a/1"),
+        ("https://example.org/a?id=1&amp;p=2", "https://example.org/a?id=1&p=2"),
+        ("<![CDATA[https://example.org/a?id=1&p=2]]>", "https://example.org/a?id=1&p=2"),
+        ("/libya/2026/42", "https://example.org/libya/2026/42"),
+    ],
+)
+def test_a_permalink_guid_that_is_a_url_or_a_path_is_the_link(guid: str, url: str) -> None:
+    body = rss(f"<item><guid>{guid}</guid><title>t</title></item>")
+    entry = only_entry(body.replace(b'<guid isPermaLink="false">', b"<guid>"))
+
+    assert entry.url == url
+
+
+def test_an_items_own_link_wins_over_its_guid() -> None:
+    body = rss("<item><guid>12345</guid><title>t</title><link>/a/b</link></item>")
+    entry = only_entry(body.replace(b'<guid isPermaLink="false">', b"<guid>"))
+
+    assert entry.url == "https://example.org/a/b"
+
+
 def test_a_repeated_entry_is_kept_once() -> None:
     item = "<item><guid>dup</guid><title>same</title><link>https://example.org/a</link></item>"
     feed = parse_feed(rss(item + item), FEED_URL)
@@ -545,9 +586,10 @@ def test_links_never_keep_credentials() -> None:
     assert keyless.url == keyless.key == "https://example.org/feeds/story-2.html"
     assert absolute.url == "https://example.net/a"
     assert permalink.key == permalink.url == "https://example.org/libya/42"
-    # A link to the feed itself does not inherit its secret query parameters either.
-    assert fragment.url == "https://example.org/feeds/rss.xml?p=2"
-    assert "s3cret" not in fragment.key and "abc" not in fragment.key
+    # A guid "#top" is no article's link; as a key resolved against the feed URL it does
+    # not inherit the feed's secret query parameters either.
+    assert fragment.url is None
+    assert fragment.key == "https://example.org/feeds/rss.xml?p=2#top"
 
 
 def test_atom_xml_base_is_honoured() -> None:
