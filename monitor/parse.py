@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
+from monitor.codepages import latin_code_page
 from monitor.errors import ParseError
 from monitor.redact import mask_credentials_of, without_credentials
 from monitor.schedule import feed_hint
@@ -393,10 +394,19 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
     import charset_normalizer  # here: only garbled feeds need it (it costs 10 ms to load)
 
     best = charset_normalizer.from_bytes(body).best()
-    if best is None:
-        return None
+    if best is None or not _other_script(str(best)):
+        # Latin letters: the detector cannot tell the Windows Latin code pages apart
+        # (Spanish read as Polish: Espańa); the language of the words can.
+        return latin_code_page(body, used)
     found: str = codecs.lookup(best.encoding).name
     return None if found == codecs.lookup(used).name else found
+
+
+def _other_script(text: str) -> bool:
+    """Whether most non-ASCII letters of ``text`` are not Latin (Arabic, Cyrillic, Greek)."""
+    letters = [c for c in text if not c.isascii() and c.isalpha()]
+    latin = sum(1 for c in letters if c < "\u0370" or "\u1e00" <= c <= "\u1eff")
+    return len(letters) > 2 * latin
 
 
 def _is_utf(encoding: str) -> bool:

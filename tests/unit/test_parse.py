@@ -866,6 +866,59 @@ MISLABELLED_NEWS = {
             ("Combats près de l’aéroport de Mitiga", "des habitants ont entendu des explosions"),
         ],
     ),
+    # Latin-script languages in the three Windows Latin code pages: a byte detector reads
+    # each as another (Spanish as 1250: Espańa; Turkish as 1250: Uzlaţý).
+    "spanish": (
+        "cp1252",
+        [
+            ("Haftar rechaza la tregua propuesta", "El portavoz del ejército habló el año pasado"),
+            ("Protestas en Trípoli por la electricidad", "Los niños no pudieron ir a clase"),
+            ("España envía ayuda humanitaria", "La misión llegará mañana según el ministerio"),
+        ],
+    ),
+    "italian": (
+        "cp1252",
+        [
+            ("Libia, Sirte è sotto assedio", "Lunedì il generale ha parlato ai giornalisti"),
+            ("Più migranti partono dalla costa", "Perché la guardia costiera non è intervenuta?"),
+            ("L’ONU chiede una tregua", "Però nessuna delle parti ha risposto finora"),
+        ],
+    ),
+    "portuguese": (
+        "cp1252",
+        [
+            ("Governo líbio anuncia eleições", "A votação será em março, disse o ministério"),
+            ("Explosões perto do aeroporto", "As operações foram suspensas até à manhã"),
+        ],
+    ),
+    "polish": (
+        "cp1250",
+        [
+            ("Walki w pobliżu lotniska w Trypolisie", "Mieszkańcy słyszeli wybuchy przez całą noc"),
+            ("Rząd wzywa do rozejmu", "Żołnierze wycofali się z dzielnicy, podała agencja"),
+        ],
+    ),
+    "czech": (
+        "cp1250",
+        [
+            ("Boje u letiště v Tripolisu", "Obyvatelé slyšeli výbuchy během celé noci"),
+            ("Vláda vyzývá k příměří", "Vojáci se stáhli z města, uvedla agentura"),
+        ],
+    ),
+    "romanian": (
+        "cp1250",
+        [
+            ("Lupte lângă aeroportul din Tripoli", "Locuitorii au auzit explozii în timpul nopţii"),
+            ("Guvernul cere încetarea focului", "Soldaţii s-au retras din oraş, a anunţat agenţia"),
+        ],
+    ),
+    "turkish": (
+        "cp1254",
+        [
+            ("Trablus'ta havalimanı yakınında çatışma", "Sakinler gece patlama sesleri duydu"),
+            ("Hükümet ateşkes çağrısı yaptı", "Askerler şehirden çekildi, ajans bildirdi"),
+        ],
+    ),
 }
 MISLABELLINGS = {
     # name: (XML declaration, Content-Type)

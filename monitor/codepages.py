@@ -1,0 +1,108 @@
+"""Which Windows Latin code page (1252, 1250 or 1254) undeclared feed bytes are in, told by
+the letters each reading gives and the language of the words: a byte-statistics detector
+cannot tell these apart (pure)."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+__all__ = ["LATIN_CODE_PAGES", "latin_code_page"]
+
+LATIN_CODE_PAGES = ("windows-1252", "windows-1250", "windows-1254")
+"""Western European, Central European, Turkish: the same letters at most bytes, so each
+decodes the others' text into plausible-looking words (España read as 1250: Espańa)."""
+
+# The non-ASCII letters of the languages written in each code page, weighted roughly by how
+# often they occur in those languages. A reading is plausible when its letters are frequent
+# ones of its own languages: Turkish read as 1252 gives ý þ ð for ı ş ğ, Polish gives ¹ ³ ¿.
+_LETTERS = {
+    "windows-1252": {  # French, Spanish, Portuguese, Italian, German, Dutch, Nordic
+        **dict.fromkeys("éüíóäãá", 5.0),
+        **dict.fromkeys("àèñöúçß", 3.0),
+        **dict.fromkeys("êâôîõòìùûëïœæøå", 1.0),
+    },
+    "windows-1250": {  # Polish, Czech, Slovak, Hungarian, Romanian, Croatian, Slovenian
+        **dict.fromkeys("łęąśżőáéó", 5.0),
+        **dict.fromkeys("řěčšžýíöăîţćü", 3.0),
+        **dict.fromkeys("ńźůťďňűşđâúäôľ", 1.0),
+    },
+    "windows-1254": {  # Turkish
+        **dict.fromkeys("ı", 15.0),  # ş alone is Romanian ţ read as 1254
+        **dict.fromkeys("şğüç", 6.0),
+        **dict.fromkeys("ö", 4.0),
+        **dict.fromkeys("âîû", 0.5),
+    },
+}
+_OTHER_LETTER = -2.0  # a letter none of the code page's languages uses much
+_SYMBOL_IN_WORD = -5.0  # Wroc³aw, Rz¹d: a symbol between two letters
+
+# Frequent short ASCII words of the languages of each code page, none frequent in a language
+# of another ("de", "la", "a", "i", "ve", "van" are left out) nor part of markup or URLs.
+_WORDS = {
+    "windows-1252": frozenset(
+        "the and of with from that this was were have has les des est pour dans qui "
+        "avec sont une el los las del por para con una como fue il della delle degli "
+        "che per sono nel alla os um uma foi der die das und von mit ist nicht "
+        "auf den dem sich het een voor zijn".split()
+    ),
+    "windows-1250": frozenset(
+        "w nie jest oraz przez dla jak tym jego jako ale jsou byl bylo jeho "
+        "sa pre ako aj hogy nem egy az volt cu pe din pentru sau fost "
+        "za ili kao koji koja nije bio".split()
+    ),
+    "windows-1254": frozenset(
+        "bir bu ile olarak olan gibi daha sonra kadar ama veya yeni ilk buna ancak".split()
+    ),
+}
+_WORD_WEIGHT = 5.0
+_MARGIN = 5.0  # how much more plausible another reading must be than the one in use
+_SAMPLE = 65_536  # bytes read
+
+_WORD = re.compile(r"[A-Za-z]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def latin_code_page(body: bytes, used: str) -> str | None:
+    """The Windows Latin code page whose reading of ``body`` is clearly the most plausible,
+    when it is not ``used`` (an encoding name); None to keep ``used``."""
+    sample = body[:_SAMPLE]
+    scores: dict[str, float] = {}
+    for page in LATIN_CODE_PAGES:
+        try:
+            text = sample.decode(page)
+        except UnicodeDecodeError:
+            continue
+        scores[page] = _plausibility(text, page)
+    if not scores:
+        return None
+    used_name = codecs.lookup(used).name
+    best = max(scores, key=lambda page: scores[page])
+    if codecs.lookup(best).name == used_name:
+        return None
+    current = next((s for p, s in scores.items() if codecs.lookup(p).name == used_name), None)
+    if current is not None and scores[best] < current + _MARGIN:
+        return None
+    return best
+
+
+def _plausibility(text: str, page: str) -> float:
+    letters = _LETTERS[page]
+    score = 0.0
+    for found in _NON_ASCII.finditer(text):
+        char = found.group()
+        if char.isalpha():
+            lowered = "ı" if char == "I" else "i" if char == "İ" else char.lower()
+            weight = letters.get(lowered)
+            if weight is None and char == "İ" and page == "windows-1254":
+                weight = 5.0
+            score += _OTHER_LETTER if weight is None else weight
+        elif _between_letters(text, found.start()):
+            score += _SYMBOL_IN_WORD
+    words = _WORDS[page]
+    score += _WORD_WEIGHT * sum(1 for word in _WORD.findall(text) if word.lower() in words)
+    return score
+
+
+def _between_letters(text: str, at: int) -> bool:
+    return 0 < at < len(text) - 1 and text[at - 1].isalpha() and text[at + 1].isalpha()
