@@ -403,6 +403,8 @@ def _rejected(rejection: Rejection, plain: str) -> str:
             f"not a mention: {text!r} is written in lower case and the entity is a proper noun "
             "(proper_noun); the field has capitals, so this is a common word"
         )
+    if rejection.reason == "in_link":
+        return f"not a mention: {text!r} is part of a web or e-mail address written in the text"
     return f"not a mention: the letters joined before {text!r} are no Arabic prefix it accepts"
 
 

@@ -107,7 +107,8 @@ class Rejection:
     """A name the automaton found that is no mention (recorded only when asked): ``reason``
     is ``inside_word`` (part of a longer word), ``arabic_prefix`` (joined to letters that are
     no Arabic prefix), ``acronym_case`` (an acronym written in another case) or
-    ``lower_case`` (a proper noun written in lower case in a field that has capitals)."""
+    ``lower_case`` (a proper noun written in lower case in a field that has capitals) or
+    ``in_link`` (inside a web or e-mail address written in the text)."""
 
     target: NameTarget
     start: int
@@ -342,6 +343,11 @@ class PatternIndex:
                 )
             if next(found, None) is not None:
                 truncated = True  # each occurrence costs Python work: the rest is not read
+        if (names or phrases) and _MAY_HOLD_LINKS.search(plain):
+            links = [found.span() for found in _LINK.finditer(plain)]
+            if links:
+                names = _outside(links, names, rejected, "in_link")
+                phrases = _outside(links, phrases, None, "in_link")
         by_key: dict[str, list[Hit]] = {}
         for hit in phrases:
             if isinstance(hit.target, PhraseTarget):
@@ -410,6 +416,37 @@ class PatternIndex:
                     rejected.append(Rejection(target, start, end, "lower_case"))
                 continue
             names.append(Hit(target, begin, stop, start, end))
+
+
+# A web address or an e-mail address written out in the text: "Read more: https://...",
+# "www.example.org/tags/haftar", "haftar@example.net", "example.org/tags/haftar". A name in
+# one is no mention, as in a link's href.
+_MAY_HOLD_LINKS = re.compile(r"://|www\.|@|\w\.\w+/", re.IGNORECASE)
+_LINK = re.compile(
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'«»]+"  # a URL or www.
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/[^\s<>\"'«»]*",  # host.tld/path
+    re.IGNORECASE,
+)
+
+
+def _outside(
+    links: Sequence[tuple[int, int]],
+    hits: list[Hit],
+    rejected: list[Rejection] | None,
+    reason: str,
+) -> list[Hit]:
+    """The hits not inside one of ``links`` (spans of the plain text); the others are
+    recorded as rejected when ``rejected`` is given."""
+    kept: list[Hit] = []
+    for hit in hits:
+        inside = any(start <= hit.start and hit.end <= end for start, end in links)
+        if not inside:
+            kept.append(hit)
+        elif rejected is not None and isinstance(hit.target, NameTarget):
+            if not (hit.target.article_contracted or hit.target.negative):
+                rejected.append(Rejection(hit.target, hit.start, hit.end, reason))
+    return kept
 
 
 def _all_lower(plain: str) -> bool:

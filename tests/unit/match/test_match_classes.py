@@ -544,3 +544,40 @@ def test_a_list_may_reuse_an_anchored_list(write_watchlist: WriteWatchlist) -> N
     assert entity.conditional_acronyms.if_in_article == ("Libya", "Libyan", "GAN")
     assert found(watchlist, content="GAN e ENL assinam.") == [("lna", "ENL")]
     assert found(watchlist, content="A ENL de Colombia.") == []
+
+
+# --- web and e-mail addresses written in the text ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Background: https://example.org/archive/haftar-interview-2019 for subscribers.",
+        "Read more at www.haftar.example.com today.",
+        "Press enquiries: haftar@example.net or the desk.",
+        "Source: example.org/tags/haftar (archive).",
+        "See <a href='https://example.org/'>https://example.org/tags/Tripoli</a>.",
+        "Feed: http://news.example.ly/GNA/latest",
+    ],
+)
+def test_a_name_inside_a_written_out_address_is_no_mention(
+    libya_matcher: Matcher, text: str
+) -> None:
+    assert entities_in(libya_matcher, content=text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Haftar: https://example.org/archive/interview", "haftar"),
+        ("Tripoli (www.example.org) said the GNA met.", "gna"),
+        ("Forces loyal to Haftar/LNA advanced on Tripoli.", "tripoli"),
+        ("#Haftar trended after the talks in Tripoli.", "haftar"),
+        ("Contact press@example.net about Haftar's visit.", "haftar"),
+        ("Talks in Tripoli.Officials said the GNA agreed.", "gna"),
+    ],
+)
+def test_a_name_beside_an_address_is_still_a_mention(
+    libya_matcher: Matcher, text: str, entity: str
+) -> None:
+    assert entity in entities_in(libya_matcher, content=text)
