@@ -72,6 +72,15 @@ _TRACKING_PARAMS = frozenset(
         "ito",
         "ref_src",
         "rss_source",
+        "ref",
+        "ncid",
+        "icid",
+        "yptr",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "soc_src",
+        "soc_trk",
     }
 )
 # Session ids that servers put in every link they write, different on every request: kept,

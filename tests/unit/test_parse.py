@@ -628,6 +628,12 @@ CANONICAL_URLS = [
         "https://example.org/a?id=7",
     ),
     ("https://example.org/a?__twitter_impression=true", "https://example.org/a"),
+    # Referral and campaign ids that some feeds write anew on every request (Yahoo, Engadget).
+    (
+        "https://example.org/a?ncid=rss_7&icid=x&yptr=yahoo&ref=rss&guccounter=1&id=7",
+        "https://example.org/a?id=7",
+    ),
+    ("https://example.org/a?CMP=share_9&soc_src=x&soc_trk=y", "https://example.org/a"),
     ("https://example.org/a?at_medium=RSS&at_campaign=rss", "https://example.org/a"),
     ("https://example.org/a?xtor=RSS-3208&p=2", "https://example.org/a?p=2"),
     (
@@ -1137,7 +1143,7 @@ def test_parse_is_pure_data() -> None:
 # --- properties --------------------------------------------------------------------------
 
 _query_piece = st.from_regex(
-    r"(utm_[a-z]{1,6}|fbclid|id|page|q|ref)=[a-z0-9%]{0,6}", fullmatch=True
+    r"(utm_[a-z]{1,6}|fbclid|id|page|q|sort)=[a-z0-9%]{0,6}", fullmatch=True
 )
 
 
