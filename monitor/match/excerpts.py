@@ -4,7 +4,7 @@ merged, trimmed at word boundaries to a maximum length with an ellipsis."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from monitor.match.result import FIELDS, Excerpt, Mention
 from monitor.text import is_word_char, iter_sentence_spans
@@ -66,7 +66,7 @@ def build_excerpts(
             ranked.append((shown, len(held), excerpt))
     if not rule_spans:
         # sorted() is stable: equal counts keep their field and text order.
-        return tuple(excerpt for _, _, excerpt in sorted(ranked, key=lambda item: -item[1]))
+        return _distinct(excerpt for _, _, excerpt in sorted(ranked, key=lambda item: -item[1]))
     first_showing: set[int] = set()
     for term in dict.fromkeys(term for term, _, _, _ in rule_spans):
         first = next((i for i, (shown, _, _) in enumerate(ranked) if term in shown), None)
@@ -76,7 +76,22 @@ def build_excerpts(
         range(len(ranked)),
         key=lambda i: (i not in first_showing, not ranked[i][0], -ranked[i][1], i),
     )
-    return tuple(ranked[i][2] for i in order)
+    return _distinct(ranked[i][2] for i in order)
+
+
+def _distinct(excerpts: Iterable[Excerpt]) -> tuple[Excerpt, ...]:
+    """``excerpts`` without one whose text is an earlier one's (spaces and final stops
+    aside): a title repeated as the summary, a summary that is the content's first
+    paragraph. The first, in the given order, stays."""
+    kept: list[Excerpt] = []
+    seen: set[str] = set()
+    for excerpt in excerpts:
+        text = " ".join(excerpt.text.split()).rstrip(" .!?…。؟")
+        if text in seen:
+            continue
+        seen.add(text)
+        kept.append(excerpt)
+    return tuple(kept)
 
 
 def _terms_in(

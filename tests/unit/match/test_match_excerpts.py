@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from monitor.match import Excerpt, Matcher, Mention, Watchlist
+from monitor.match import FIELDS, Excerpt, Matcher, Mention, Watchlist
 from monitor.match.excerpts import ELLIPSIS, build_excerpts, merge_spans
 
 WriteWatchlist = Callable[..., Watchlist]
@@ -171,3 +171,26 @@ def test_to_json_shapes(libya_matcher: Matcher) -> None:
 def test_matcher_refuses_tiny_excerpts(libya: Watchlist) -> None:
     with pytest.raises(ValueError, match="at least"):
         Matcher([libya], excerpt_chars=5)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # The title repeated as the description (with or without its final stop).
+        {"title": "Haftar arrives in Tripoli", "summary": "Haftar arrives in Tripoli."},
+        # The description is the content's first paragraph (WordPress, news aggregators).
+        {
+            "summary": "<p>Haftar arrived in Tripoli on Monday.</p>",
+            "content": "<p>Haftar arrived in  Tripoli on Monday.</p><p>More later.</p>",
+        },
+    ],
+)
+def test_the_same_text_is_one_excerpt_in_the_alert(
+    write_watchlist: WriteWatchlist, fields: dict[str, str]
+) -> None:
+    watchlist = write_watchlist("entities: [{id: haftar, names: [Haftar]}]")
+    result = Matcher([watchlist]).match(fields)
+
+    texts = [" ".join(e.text.split()).rstrip(".") for e in result.alerts[0].excerpts]
+    assert len(texts) == len(set(texts)) == 1
+    assert result.alerts[0].excerpts[0].field == min(fields, key=list(FIELDS).index)
