@@ -115,11 +115,15 @@ def stand_in_title(summary: str, limit: int = 120) -> str:
     if not text:
         return ""
     start, end = next(iter_sentence_spans(text), (0, len(text)))
-    sentence = " ".join(text[start:end].split())
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence.rfind(" ", 0, limit)
-    return sentence[: cut if cut > limit // 2 else limit - 1].rstrip(" ,;:") + "\u2026"
+    return cut_at_word(" ".join(text[start:end].split()), limit)
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text``, or its start cut at a word to at most ``limit`` characters with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip(" ,;:") + "\u2026"
 
 
 def decode_leftover_entities(text: str) -> str:

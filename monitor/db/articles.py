@@ -17,7 +17,7 @@ from monitor.db import stories as story_queries
 from monitor.db.schema import articles, deliveries, matches, sources
 from monitor.match import WatchlistMatch
 from monitor.stories import Signature, signature
-from monitor.text import html_to_text, stand_in_title
+from monitor.text import cut_at_word, html_to_text, stand_in_title
 
 # An entry dated further ahead than this is misdated: time zones and mislabelled zones put
 # honest entries up to about 14 h ahead; one in 2099 is not news from the future. Such an
@@ -103,13 +103,20 @@ class StoredArticle:
     fetched_at: datetime
 
 
+MAX_TITLE_CHARS = 500
+"""An alert's title is cut at a word to this many characters: some feeds put a whole
+article in the title."""
+
+
 def article_ref(row: Mapping[Any, Any]) -> ArticleRef:
     """The article an alert is about, from a row with ``article_id``, ``title``, ``url``,
     ``published_at``, ``source_name``, ``source_url`` and ``summary`` (stored fields are
-    HTML). An untitled article is titled by its summary's first sentence."""
+    HTML). An untitled article is titled by its summary's first sentence; a title is cut to
+    `MAX_TITLE_CHARS`."""
     return ArticleRef(
         id=row["article_id"],
-        title=html_to_text(row["title"]) or stand_in_title(row.get("summary") or ""),
+        title=cut_at_word(html_to_text(row["title"]), MAX_TITLE_CHARS)
+        or stand_in_title(row.get("summary") or ""),
         url=row["url"],
         published=row["published_at"],
         source_name=row["source_name"],

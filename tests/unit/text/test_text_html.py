@@ -97,3 +97,22 @@ def test_empty_and_unbalanced_input() -> None:
 )
 def test_an_untitled_entry_is_titled_by_its_first_sentence(summary: str, title: str) -> None:
     assert stand_in_title(summary) == title
+
+
+def test_an_alert_title_is_cut_at_a_word() -> None:
+    from monitor.db.articles import MAX_TITLE_CHARS, article_ref
+
+    row = {
+        "article_id": 1,
+        "title": "<b>Haftar</b> " + "and more words " * 500,
+        "url": None,
+        "published_at": None,
+        "source_name": "s",
+        "source_url": "http://127.0.0.1/",
+        "summary": "",
+    }
+    title = article_ref(row).title
+
+    assert len(title) <= MAX_TITLE_CHARS and title.endswith(("words\u2026", "more\u2026"))
+    assert title.startswith("Haftar and more words")
+    assert article_ref({**row, "title": "Haftar in Tripoli"}).title == "Haftar in Tripoli"
