@@ -1297,3 +1297,37 @@ def test_only_the_newest_max_entries_are_read(order: str) -> None:
         newest = set(range(count - MAX_ENTRIES, count))
         assert keys == [f"n{n}" for n in numbers if n in newest]
     assert feed.bozo_reason is not None and f"only the newest {MAX_ENTRIES}" in feed.bozo_reason
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize(
+    ("declared", "content_type"),
+    [
+        ("utf-16", "text/xml; charset=utf-16"),  # all consistent
+        ("utf-16", "application/rss+xml"),
+        ("utf-8", "application/rss+xml; charset=utf-8"),  # both labels wrong
+        (None, "text/xml"),
+    ],
+)
+def test_a_byte_order_mark_says_the_encoding_whatever_the_labels(
+    encoding: str, declared: str | None, content_type: str
+) -> None:
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>' if declared else ""
+    text = (
+        f'{declaration}<rss version="2.0"><channel><title>x</title>'
+        "<item><guid>1</guid><title>المشير حفتر في طرابلس</title>"
+        "<description>Le maréchal Haftar à Tripoli</description></item></channel></rss>"
+    )
+    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}.get(
+        encoding, codecs.BOM_UTF32_LE if encoding == "utf-32-le" else codecs.BOM_UTF32_BE
+    )
+
+    entry = only_entry_typed(bom + text.encode(encoding), content_type)
+
+    assert (entry.title, entry.summary) == ("المشير حفتر في طرابلس", "Le maréchal Haftar à Tripoli")
+
+
+def only_entry_typed(body: bytes, content_type: str) -> FeedEntry:
+    feed = parse_feed(body, FEED_URL, content_type)
+    assert len(feed.entries) == 1
+    return feed.entries[0]
