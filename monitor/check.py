@@ -101,21 +101,26 @@ async def _judge(
 
 
 def refused_targets(
-    loaded: LoadedSettings, specs: list[SourceSpec], *, look_up_names: bool = True
+    loaded: LoadedSettings,
+    specs: list[SourceSpec],
+    *,
+    look_up_names: bool = True,
+    sinks: bool = True,
 ) -> TargetReport:
-    """Each enabled source or sink that the egress guard will refuse, judged by the guard
-    itself (`monitor.egress.guarded_addresses`): every spelling of an address, and names as
-    the system resolver answers now. Without ``look_up_names`` (start-up: no DNS wait),
-    names are left to the guard at connection time."""
+    """Each enabled source (and, with ``sinks``, sink) that the egress guard will refuse,
+    judged by the guard itself (`monitor.egress.guarded_addresses`): every spelling of an
+    address, and names as the system resolver answers now. Without ``look_up_names``
+    (start-up: no DNS wait), names are left to the guard at connection time."""
     report = TargetReport()
     if loaded.settings.poll.allow_private_networks:
         return report
     targets = [(f"source {s.name!r}", s.url) for s in specs if s.enabled]
-    targets += [
-        (f"sinks[{i}] ({sink.name})", sink.url)
-        for i, sink in enumerate(loaded.settings.sinks)
-        if sink.enabled
-    ]
+    if sinks:
+        targets += [
+            (f"sinks[{i}] ({sink.name})", sink.url)
+            for i, sink in enumerate(loaded.settings.sinks)
+            if sink.enabled
+        ]
     judged: list[tuple[str, str]] = []
     for label, url in targets:
         if UNRESOLVED.search(url):

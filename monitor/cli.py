@@ -1095,9 +1095,11 @@ def _sources_config(ctx: typer.Context, config: Path | None) -> tuple[LoadedSett
         fail(error)
 
 
-def _validated(loaded: LoadedSettings, edit: Edit, before: ValidConfig) -> None:
+def _validated(
+    loaded: LoadedSettings, edit: Edit, before: ValidConfig, *, quiet: bool = False
+) -> None:
     """Refuse ``edit`` (exit 2, nothing written) unless the config it makes is valid; show
-    the warnings it adds."""
+    the warnings it adds (unless ``quiet``: shown by an earlier validation)."""
     from monitor.sourceedit import validate_edit
 
     try:
@@ -1107,13 +1109,27 @@ def _validated(loaded: LoadedSettings, edit: Edit, before: ValidConfig) -> None:
             err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         err.print("the config would not be valid: nothing was changed", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
+    if quiet:
+        return
     for warning in after.warnings:
         if warning not in before.warnings:
             err.print(f"[yellow]warning:[/yellow] {escape(warning)}", markup=True)
+    known = {spec.url for spec in before.specs}
+    added = [spec for spec in after.specs if spec.url not in known]
+    if added:  # saved without a fetch (--no-check): say what the guard will refuse
+        from monitor.check import refused_targets
+
+        report = refused_targets(loaded, added, look_up_names=False, sinks=False)
+        for message in report.refused:
+            err.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True)
 
 
 def _save(
-    loaded: LoadedSettings, plan: Callable[[LoadedSettings], Edit], before: ValidConfig
+    loaded: LoadedSettings,
+    plan: Callable[[LoadedSettings], Edit],
+    before: ValidConfig,
+    *,
+    warned: bool = False,
 ) -> None:
     """Plan the edit on the config as it is now, validate it and write it, with the config
     folder locked throughout (another command may have changed the files meanwhile)."""
@@ -1122,7 +1138,7 @@ def _save(
     with editing(loaded):
         current = _settings(loaded.path)
         edit = plan(current)
-        _validated(current, edit, before)
+        _validated(current, edit, before, quiet=warned)
         try:
             apply(current, edit)
         except SourceEditError as error:
@@ -1243,7 +1259,7 @@ def sources_add(
         entries = plural(check.entries, "entry", "entries")
         out.print(f"feed OK: {escape(title)}, {entries}")
     chosen = name or default_name(url, check)
-    _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before)
+    _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before, warned=True)
     out.print(
         f"added {escape(repr(chosen))} ({escape(redact_url(url))}) to "
         f"{escape(str(loaded.resolve(MANAGED_FILE)))}"
@@ -1321,7 +1337,7 @@ def sources_import(
         good = [item for item, check in zip(new, checks, strict=True) if check.error is None]
         failed = [(i, c) for i, c in zip(new, checks, strict=True) if c.error is not None]
     if good:
-        _save(loaded, lambda current: _plan_add(current, good), before)
+        _save(loaded, lambda current: _plan_add(current, good), before, warned=True)
     out.print(
         f"added {plural(len(good), 'source')} to {escape(str(loaded.resolve(MANAGED_FILE)))}"
         + (f"; {len(failed)} failed, not added:" if failed else "")

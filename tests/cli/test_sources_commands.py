@@ -258,6 +258,25 @@ def test_add_refuses_private_addresses_unless_the_config_allows_them(
     assert not (config.parent / "sources.d").exists()
 
 
+def test_add_without_a_check_warns_once_of_an_address_the_guard_refuses(tmp_path: Path) -> None:
+    config = small_config(tmp_path / "c", "poll: {interval: 10m}\n")
+    for url, kind in [("http://127.0.0.1:9/feed", "loopback"), ("http://10.1.2.3/f", "private")]:
+        result = run("sources", "add", url, "--no-check", "-c", str(config), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count("warning:") == 1, result.stderr
+        assert f"{url} is a {kind} address" in result.stderr
+        assert "poll.allow_private_networks: true" in result.stderr
+    public = run(
+        "sources", "add", "https://example.org/f", "--no-check", "-c", str(config), cwd=tmp_path
+    )
+    assert public.returncode == 0 and "warning" not in public.stderr, public.stderr
+    assert managed_urls(config) == [
+        "http://127.0.0.1:9/feed",
+        "http://10.1.2.3/f",
+        "https://example.org/f",
+    ]
+
+
 def test_add_twice_and_watchlist_are_refused(tmp_path: Path, server: FeedServer) -> None:
     config = small_config(tmp_path / "c")
     url = server.url("/wire.xml")
