@@ -825,14 +825,19 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
         ctx.obj = config  # `monitor sources --config X add URL`
         return
 
-    runtime = _runtime(config, need_sinks=False, create=False)
+    # Reads only: the database's sources are the running service's (its config as last
+    # loaded); this config's differences are shown, not written (`monitor reload` does that).
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
     try:
-        runtime.store.sync_sources(runtime.specs(), runtime.clock())
         rows = runtime.store.list_sources()
     except MonitorError as error:
         fail(error)
     finally:
         runtime.store.close()
+    configured = {spec.url for spec in runtime.specs() if spec.enabled}
+    stored = {r.url for r in rows}
+    pending = [s for s in runtime.specs() if s.enabled and s.url not in stored]
+    unlisted = {r.id for r in rows if r.enabled and r.url not in configured}
     # The stored URL is the one fetched, credentials included: only its redacted form is shown
     # (in the name too: a source from an OPML outline without a title is named by its URL).
     names = {r.id: redact_text(r.name) for r in rows}
@@ -860,8 +865,13 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
                 "last_error_reason": r.last_error_reason,
                 "last_error": errors[r.id],
                 "articles_stored": r.articles_stored,
+                "in_config": r.id not in unlisted,
             }
             for r in rows
+        ]
+        data += [
+            {"name": redact_text(s.name), "url": redact_url(s.url), "in_database": False}
+            for s in pending
         ]
         _write_json(data)
         return
@@ -874,6 +884,10 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             note = (
                 f"moved permanently to {redact_url(r.moved_to)}: update its URL in the config"
                 + (f"; {note}" if note else "")
+            )
+        if r.id in unlisted:
+            note = "not in this config: polled until the service reloads it" + (
+                f"; {note}" if note else ""
             )
         pollable = r.enabled and r.gone_at is None
         table.add_row(
@@ -888,6 +902,13 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             terminal_text(note),
         )
     out.print(table)
+    if pending:
+        shown = ", ".join(terminal_text(redact_text(s.name)) for s in pending)
+        out.print(
+            f"{plural(len(pending), 'source')} of this config not polled yet (the service adds "
+            f"them when it starts, or at `monitor reload`): {shown}",
+            markup=False,
+        )
 
 
 def _schedule_reason(row: SourceRow) -> str:

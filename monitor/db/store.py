@@ -109,7 +109,7 @@ class Store:
         self.database.run_sync(work)
 
     def list_sources(self) -> list[SourceRow]:
-        return self.database.run_sync(source_queries.list_sources)
+        return self.database.read_sync(source_queries.list_sources)
 
     async def alist_sources(self) -> list[SourceRow]:
         return await self._run(source_queries.list_sources)

@@ -116,8 +116,12 @@ def test_add_then_remove_on_the_shipped_config_changes_one_line(
     listed = run("sources", "--json", cwd=cwd, env=env)
     assert listed.returncode == 0, listed.stderr
     rows = {row["url"]: row for row in json.loads(listed.stdout)}
-    assert rows[server.url("/wire.xml")]["name"] == "Wire"
-    assert rows[server.url("/wire.xml")]["enabled"] is True
+    # Listed from the config, not written: the service adds it when it (re)loads the config.
+    assert rows[server.url("/wire.xml")] == {
+        "name": "Wire",
+        "url": server.url("/wire.xml"),
+        "in_database": False,
+    }
 
     removed = run("sources", "remove", "Wire", cwd=cwd, env=env)
     assert removed.returncode == 0, removed.stderr
@@ -125,8 +129,41 @@ def test_add_then_remove_on_the_shipped_config_changes_one_line(
     assert managed_urls(config) == []
     assert run("check", cwd=cwd, env=env).returncode == 0
     listed = run("sources", "--json", cwd=cwd, env=env)
-    rows = {row["url"]: row for row in json.loads(listed.stdout)}
-    assert rows[server.url("/wire.xml")]["enabled"] is False  # gone from the config
+    assert server.url("/wire.xml") not in {row["url"] for row in json.loads(listed.stdout)}
+
+
+def test_listing_sources_reads_only_and_shows_how_the_config_differs(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # The running service's sources are in the database; a config edited but not reloaded
+    # must not change them (it had disabled a source the service still polled).
+    server.route("/a.xml", Reply(body=feed("A")))
+    server.route("/b.xml", Reply(body=feed("B")))
+    config = small_config(tmp_path / "c")
+    text = config.read_text(encoding="utf-8") + (
+        f"database_url: sqlite:///m.db\nsinks: []\nsources:\n"
+        f"  - {{name: A, url: '{server.url('/a.xml')}'}}\n"
+        f"  - {{name: B, url: '{server.url('/b.xml')}'}}\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    assert run("once", "-c", str(config), cwd=tmp_path).returncode == 0
+    edited = text.replace("/b.xml", "/c.xml").replace("name: B", "name: C")
+    config.write_text(edited, encoding="utf-8")
+    listed = run("sources", "--json", "-c", str(config), cwd=tmp_path)
+    table = run("sources", "-c", str(config), cwd=tmp_path, env={"COLUMNS": "200"})
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["A"]["enabled"] is True and rows["A"]["in_config"] is True
+    assert rows["B"]["enabled"] is True and rows["B"]["in_config"] is False
+    assert rows["C"] == {"name": "C", "url": server.url("/c.xml"), "in_database": False}
+    assert table.returncode == 0, table.stderr
+    assert "not in this config: polled until the service reloads it" in table.stdout
+    assert "1 source of this config not polled yet" in table.stdout and ": C" in table.stdout
+    again = {
+        row["name"]: row
+        for row in json.loads(run("sources", "--json", "-c", str(config), cwd=tmp_path).stdout)
+    }
+    assert again == rows  # nothing was written
 
 
 # --- 2. export and import -----------------------------------------------------------------
