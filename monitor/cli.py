@@ -704,7 +704,12 @@ def replay(
         typer.Option("--against", help="An older watchlist file: show what the change does."),
     ] = None,
     deliver: Annotated[
-        bool, typer.Option("--deliver", help="Queue the alerts (never twice per sink).")
+        bool,
+        typer.Option(
+            "--deliver",
+            help="Queue the alerts as the service would (each sink's story policy and "
+            "digests; never twice per sink, nor a story a sink was told of).",
+        ),
     ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,

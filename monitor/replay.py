@@ -17,6 +17,7 @@ from monitor.db.articles import StoredArticle
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.match.watchlist_file import load_watchlist
+from monitor.plural import plural
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
 from monitor.text import html_to_text, stand_in_title
@@ -106,7 +107,7 @@ def replay_articles(
         items = [
             (int(a.article.id), a.match, runtime.routes.get(a.match.watchlist, ())) for a in typed
         ]
-        report["queued"] = runtime.store.queue_alerts(items, runtime.clock())
+        report["queued"] = runtime.store.queue_alerts(items, runtime.clock(), runtime.policies)
     return report
 
 
@@ -140,4 +141,4 @@ def render_replay(console: Console, report: dict[str, Any]) -> None:
         listed = ", ".join(f"{entity} {count}" for entity, count in entities.items())
         console.print(f"  {watchlist}: {listed} (articles per entity)")
     if "queued" in report:
-        console.print(f"{report['queued']} deliveries queued")
+        console.print(f"{plural(report['queued'], 'delivery', 'deliveries')} queued")

@@ -20,6 +20,7 @@ from monitor.alerts.payload import (
     escape_slack,
 )
 from monitor.match import Excerpt
+from monitor.plural import plural
 from monitor.redact import redact_text, redact_url
 
 __all__ = ["DIGEST_TYPE", "Digest", "DigestStory", "period_end", "previous_period_end"]
@@ -116,7 +117,8 @@ class Digest:
         }
 
     def describe(self) -> str:
-        return f"digest of {len(self.stories)} stories for {self.sink} up to {_iso(self.end)}"
+        told = plural(len(self.stories), "story", "stories")
+        return f"digest of {told} for {self.sink} up to {_iso(self.end)}"
 
 
 def best_excerpt(excerpts: Sequence[Excerpt]) -> Excerpt | None:
@@ -156,7 +158,7 @@ def _lines(payload: Mapping[str, object]) -> tuple[str, list[tuple[str, str, str
 
 def slack_digest(payload: Mapping[str, object]) -> dict[str, object]:
     period, rows = _lines(payload)
-    header = _truncate(_one_line(f"Digest: {len(rows)} stories"), 150)
+    header = _truncate(_one_line(f"Digest: {plural(len(rows), 'story', 'stories')}"), 150)
     lines = []
     for label, title, url, details in rows:
         title_text = escape_slack(_one_line(title))

@@ -13,8 +13,17 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from monitor.alerts.payload import ArticleRef
+from monitor.alerts.policy import SinkPolicy
+from monitor.db import routing
 from monitor.db import stories as story_queries
-from monitor.db.schema import articles, deliveries, matches, sources
+from monitor.db.schema import (
+    articles,
+    deliveries,
+    digest_items,
+    matches,
+    sources,
+    story_signatures,
+)
 from monitor.match import WatchlistMatch
 from monitor.stories import Signature, signature
 from monitor.text import cut_at_word, html_to_text, stand_in_title
@@ -365,11 +374,26 @@ def articles_at_url(conn: Connection, urls: Sequence[str]) -> list[StoredArticle
 
 
 def queue_alerts(
-    conn: Connection, items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]], now: datetime
+    conn: Connection,
+    items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]],
+    policies: Mapping[str, SinkPolicy],
+    now: datetime,
 ) -> int:
-    """Queue (article id, match, sinks) alerts that were not queued before: the match is
-    stored when missing, and a delivery added per sink that has none for it. The count added."""
-    queued = 0
+    """Queue (article id, match, sinks) alerts as the storing transaction would have: the
+    match is stored when missing, and each sink not yet told of it (no delivery, no digest
+    item) goes through its filters and story policy (`monitor.db.routing.route`), so a story
+    a sink has heard of is not sent again and a digest sink gets digest items. The count of
+    deliveries added."""
+    ids = sorted({article_id for article_id, _, _ in items})
+    story_of: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        found = conn.execute(
+            select(story_signatures.c.article_id, story_signatures.c.story_id).where(
+                story_signatures.c.article_id.in_(ids[start : start + 500])
+            )
+        )
+        story_of.update((int(article_id), int(story_id)) for article_id, story_id in found)
+    pending: list[routing.Routed] = []
     for article_id, match, sinks in items:
         match_id = conn.execute(
             select(matches.c.id).where(
@@ -377,18 +401,21 @@ def queue_alerts(
             )
         ).scalar()
         if match_id is None:
-            insert_matches(conn, [(article_id, match)], now, [sinks])
-            queued += len(sinks)
-            continue
-        have = set(
+            (match_id,) = _insert_match_rows(conn, [(article_id, match)], now)
+        told = set(
             conn.execute(select(deliveries.c.sink).where(deliveries.c.match_id == match_id))
             .scalars()
             .all()
+        ) | set(
+            conn.execute(select(digest_items.c.sink).where(digest_items.c.match_id == match_id))
+            .scalars()
+            .all()
         )
-        rows = [(int(match_id), sink) for sink in sinks if sink not in have]
-        insert_deliveries(conn, rows, now)
-        queued += len(rows)
-    return queued
+        rest = [sink for sink in sinks if sink not in told]
+        if rest:
+            story_id = story_of.get(article_id)
+            pending.append(routing.Routed(article_id, story_id, int(match_id), match, rest))
+    return routing.route(conn, pending, policies, now)
 
 
 def delete_older_than(conn: Connection, cutoff: datetime) -> int:

@@ -288,13 +288,19 @@ class Store:
         return self.database.read_sync(lambda c: story_queries.recent_stories(c, since))
 
     def queue_alerts(
-        self, items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]], now: datetime
+        self,
+        items: Sequence[tuple[int, WatchlistMatch, Sequence[str]]],
+        now: datetime,
+        policies: Mapping[str, SinkPolicy] | None = None,
     ) -> int:
-        """Queue alerts for stored articles (replay); never a second delivery per sink."""
+        """Queue alerts for stored articles (replay) through each sink's filters and story
+        policy; never a second delivery per sink, nor a story a sink was told of."""
         postgresql = self.is_postgresql
 
         def work(conn: Connection) -> int:
-            queued = article_queries.queue_alerts(conn, items, now)
+            if postgresql:  # story routing is serialised across instances, as in store_feed
+                story_queries.lock_stories(conn)
+            queued = article_queries.queue_alerts(conn, items, policies or {}, now)
             if queued and postgresql:
                 _notify(conn)
             return queued

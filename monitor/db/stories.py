@@ -35,6 +35,7 @@ __all__ = [
     "StoryRow",
     "StoryToAssign",
     "assign_stories",
+    "lock_stories",
     "prune_bands",
     "recent_stories",
     "story_refs",
@@ -260,6 +261,12 @@ def _crowded(key: int, at: datetime, hits: Hits, config: StoryConfig) -> bool:
     return near >= config.per_key
 
 
+def lock_stories(conn: Connection) -> None:
+    """PostgreSQL: serialise story assignment and routing across instances, until the
+    transaction ends. SQLite has one writer, so its write transaction already does this."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
+
+
 def assign_stories(
     conn: Connection,
     items: Sequence[StoryToAssign],
@@ -278,9 +285,7 @@ def assign_stories(
     if not items:
         return []
     if postgresql:
-        # Serialise assignment across instances; released at commit or rollback. SQLite has
-        # one writer, so its write transaction already does this.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
+        lock_stories(conn)
     keys_of = [
         band_keys(item.signature, config) if item.signature.size >= config.min_shingles else []
         for item in items

@@ -247,3 +247,41 @@ def test_a_follow_up_never_reaches_the_receiver_before_its_original(tmp_path: Pa
             assert follow["update_of"] == receiver.requests[1].headers["webhook-id"]
         finally:
             runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_replay_deliver_sends_no_story_a_sink_has_heard_of(
+    tmp_path: Path, database_url: str
+) -> None:
+    # Replay after the fact routes as the storing transaction did: a story alerted once is
+    # not sent again under a new id, and a digest sink gets no live alert.
+    from monitor.db.schema import deliveries, digest_items
+    from monitor.replay import replay_articles
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        for index in range(3):
+            feeds.route(f"/{index}.xml", Reply(body=rss([WIRE[index]])))
+        sources = [(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(3)]
+        digest = {**sink(receiver.url, "brief"), "mode": "digest", "every": "1d"}
+        config = config_with(tmp_path, database_url, sources, [sink(receiver.url), digest])
+        runtime = build(config)
+        try:
+            polls, sent = asyncio.run(run_once(runtime))
+            assert sum(p.new_articles for p in polls) == 3
+            assert [d.sink for d in sent] == ["ops"]  # one story, one alert
+
+            def counts(conn) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+                return (
+                    len(conn.execute(deliveries.select()).all()),
+                    len(conn.execute(digest_items.select()).all()),
+                )
+
+            before = runtime.db.run_sync(counts)
+            report = replay_articles(runtime, since=None, deliver=True)
+            assert len(report["alerts"]) == 3  # all three articles match
+            assert report["queued"] == 0
+            assert runtime.db.run_sync(counts) == before
+            _, resent = asyncio.run(run_once(runtime))
+            assert resent == [] and len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
