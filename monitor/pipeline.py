@@ -163,15 +163,22 @@ def should_alert(
     return False
 
 
+def _oldest_first(item: tuple[FeedEntry, tuple[WatchlistMatch, ...]]) -> tuple[bool, float]:
+    published = item[0].published or item[0].updated
+    return (published is None, published.timestamp() if published is not None else 0.0)
+
+
 def records_for(
     runtime: Runtime,
     source: SourceRow,
     entries: Sequence[tuple[FeedEntry, tuple[WatchlistMatch, ...]]],
     now: datetime,
 ) -> list[ArticleRecord]:
-    """The articles to store for new entries, with the sinks each watchlist match alerts."""
+    """The articles to store for new entries, with the sinks each watchlist match alerts,
+    oldest first (stored, grouped into stories and alerted in that order): dated entries
+    by date, then the undated ones in reverse document order (feeds list the newest first)."""
     records = []
-    for entry, matches in entries:
+    for entry, matches in sorted(reversed(entries), key=_oldest_first):
         alert = should_alert(source, entry, now, runtime.settings.alert_max_age)
         records.append(
             ArticleRecord(

@@ -95,12 +95,13 @@ def claim_due(
     sink: str | None = None,
     other_than: Collection[str] = (),
 ) -> list[DueDelivery]:
-    """Lease up to ``limit`` pending deliveries whose next attempt is due, oldest first: all
-    sinks, one ``sink``, or those of sinks ``other_than`` the given ones."""
+    """Lease up to ``limit`` pending deliveries whose next attempt is due, oldest first (in
+    the order their matches were stored: the ids are random): all sinks, one ``sink``, or
+    those of sinks ``other_than`` the given ones."""
     query = (
         select(deliveries.c.id)
         .where(_due(now, sink, other_than))
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at, deliveries.c.match_id)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
@@ -137,7 +138,7 @@ def claim_due(
         .join(sources, sources.c.id == articles.c.source_id)
         .outerjoin(story_signatures, story_signatures.c.article_id == articles.c.id)
         .where(deliveries.c.id.in_(ids))
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at, deliveries.c.match_id)
     ).all()
     refs = story_refs(conn, {row.story_id for row in rows if row.story_id is not None})
     # What the sink is now told of the story: a later follow-up counts sources from here.

@@ -285,3 +285,36 @@ def test_replay_deliver_sends_no_story_a_sink_has_heard_of(
             assert resent == [] and len(receiver.requests) == 1
         finally:
             runtime.db.close()
+
+
+def test_the_alerts_of_one_poll_arrive_oldest_first(tmp_path: Path) -> None:
+    # A feed lists its newest item first; the webhook ids are random. The receiver hears
+    # of the eight new items in the order they were published.
+    from email.utils import format_datetime
+
+    items = "".join(
+        f"<item><guid>g{n}</guid><title>Haftar note {n}</title>"
+        f"<description>Item {n} about Haftar, number {n} of eight.</description>"
+        f"<pubDate>{format_datetime(datetime(2026, 11, 20, 8, n, tzinfo=UTC))}</pubDate></item>"
+        for n in reversed(range(8))
+    )
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>W</title>"
+        f"<link>https://example.org/</link>{items}</channel></rss>"
+    ).encode()
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/w.xml", Reply(body=body))
+        config = config_with(
+            tmp_path,
+            "sqlite:///" + str(tmp_path / "m.db"),
+            [("W", feeds.url("/w.xml"))],
+            [sink(receiver.url, stories="all")],
+        )
+        runtime = build(config)
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert len(sent) == 8
+            titles = [d["article"]["title"] for d in alerts_of(receiver)]
+            assert titles == [f"Haftar note {n}" for n in range(8)]
+        finally:
+            runtime.db.close()
