@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from monitor.errors import ConfigError
 from monitor.metrics import registry
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,17 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, re
 
 @contextlib.asynccontextmanager
 async def serve_health(host: str, port: int, ready: Ready) -> AsyncIterator[int]:
-    """Serve the endpoints while the block runs; yields the bound port."""
-    server = await asyncio.start_server(lambda r, w: _handle(r, w, ready), host, port)
+    """Serve the endpoints while the block runs; yields the bound port. A port that cannot
+    be had (in use, not allowed) is a `ConfigError` naming ``http``."""
+    try:
+        server = await asyncio.start_server(lambda r, w: _handle(r, w, ready), host, port)
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise ConfigError(
+            f"http: cannot listen on {host}:{port} for the health and metrics endpoints: "
+            f"{reason.lower()} (another program, or another monitor, may be using it): "
+            "set http.port to a free port, or remove http"
+        ) from None
     bound = server.sockets[0].getsockname()[1]
     log.info("health and metrics on http://%s:%d/{healthz,readyz,metrics}", host, bound)
     try:

@@ -125,3 +125,25 @@ def test_version_exits_zero(tmp_path: Path) -> None:
     result = _monitor(tmp_path, "--version", text=True)
     assert result.returncode == 0
     assert result.stdout.strip()
+
+
+def test_run_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "monitor.yaml"
+        config.write_text(
+            f"database_url: sqlite:///{tmp_path / 'monitor.db'}\nsinks: []\nsources: []\n"
+            f"http: {{host: 127.0.0.1, port: {port}}}\n",
+            encoding="utf-8",
+        )
+        result = _monitor(tmp_path, "run", "--config", str(config), text=True)
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert f"http: cannot listen on 127.0.0.1:{port}" in line
+    assert "address already in use" in line and "http.port" in line
