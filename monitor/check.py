@@ -308,7 +308,13 @@ def database_problems(url: str) -> list[str]:
     """What stops the commands from using the database at ``url``, found without creating
     it: the URL is parsed; a SQLite file that exists is opened and written (a write rolled
     back), a new one's folder is tried. No connection is made to a PostgreSQL server."""
-    from monitor.db.engine import check_lock_file, check_writable, open_engine
+    from monitor.db.engine import (
+        check_lock_file,
+        check_writable,
+        current_revision,
+        open_engine,
+        schema_problem,
+    )
     from monitor.db.problems import sqlite_path
 
     try:
@@ -322,7 +328,9 @@ def database_problems(url: str) -> list[str]:
         if database.exists():
             check_writable(engine)
             check_lock_file(engine)
-            return []
+            revision = current_revision(engine)  # None: empty, created at the first run
+            problem = schema_problem(revision) if revision is not None else None
+            return [f"{database}: {problem}"] if problem else []
         try:
             with tempfile.TemporaryFile(dir=database.parent):
                 pass

@@ -50,6 +50,7 @@ SCHEMA_LOCK_KEY = 0x6E6D_7363_6865_6D61
 # The newest migration's revision, so that start-up can check the schema without loading
 # alembic; a test keeps it equal to alembic's head.
 SCHEMA_REVISION = "0005"
+_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 T = TypeVar("T")
 
 
@@ -241,9 +242,24 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> None:
                 return
     except DBAPIError as error:
         raise unusable(engine, error) from None
-    raise DatabaseError(
+    raise DatabaseError(schema_problem(revision) or f"unknown schema revision {revision}")
+
+
+def schema_problem(revision: str | None) -> str | None:
+    """Why a database at ``revision`` cannot be used by this version (None: it can): older
+    ones are upgraded by ``monitor db upgrade``; one that a newer version wrote needs it."""
+    if revision == SCHEMA_REVISION:
+        return None
+    known = {path.name[:4] for path in _MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py")}
+    if revision is not None and revision not in known:
+        return (
+            f"the database schema is at revision {revision}, which a newer news-monitor "
+            f"wrote (this version knows revisions up to {SCHEMA_REVISION}): run that "
+            "version, or a newer one, on it"
+        )
+    return (
         f"the database schema is at revision {revision or 'unknown'}, this version needs "
-        f"{head_revision()}; back it up, then run `monitor db upgrade`"
+        f"{SCHEMA_REVISION}; back it up, then run `monitor db upgrade`"
     )
 
 

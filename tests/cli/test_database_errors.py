@@ -187,3 +187,21 @@ def test_read_only_postgresql_is_one_line(
     line = one_error_line(monitor_in(tmp_path, *command, "--config", str(config)))
 
     assert "read-only" in line and url.host is not None and url.host in line, line
+
+
+@pytest.mark.parametrize(("revision", "says"), [("0099", "newer"), ("0003", "db upgrade")])
+@pytest.mark.parametrize("command", [*COMMANDS, ("status",)])
+def test_a_database_of_another_schema_is_one_line_with_the_right_fix(
+    tmp_path: Path, command: tuple[str, ...], revision: str, says: str
+) -> None:
+    import sqlite3
+
+    database, config = created_database(tmp_path)
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    line = one_error_line(monitor_in(tmp_path, *command, "--config", str(config)))
+    assert f"revision {revision}" in line
+    if says == "newer":
+        assert "a newer news-monitor wrote" in line and "db upgrade" not in line
+    else:
+        assert "back it up, then run `monitor db upgrade`" in line
