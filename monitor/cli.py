@@ -981,7 +981,7 @@ def alerts(
     status: Annotated[
         DeliveryStatus | None, typer.Option("--status", help="Only deliveries in this state.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:

@@ -4,10 +4,11 @@ title, highlighted excerpts)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from monitor.redact import redact_url, terminal_text
@@ -47,6 +48,23 @@ class TerminalConsole(Console):
             highlight=highlight,
             highlighter=highlighter,
         )
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size; output that is not a terminal (a pipe, a file, cron's mail)
+        is `PIPED_WIDTH` wide unless COLUMNS says otherwise, where rich would take 80 and
+        cut the tables' times and names short."""
+        found = super().size
+        if self._width is None and "COLUMNS" not in os.environ and not self.is_terminal:
+            return ConsoleDimensions(max(found.width, PIPED_WIDTH), found.height)
+        return found
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+PIPED_WIDTH = 200
 
 
 def excerpts_to_show(excerpts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

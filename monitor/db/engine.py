@@ -251,7 +251,7 @@ def schema_problem(revision: str | None) -> str | None:
     if revision == SCHEMA_REVISION:
         return None
     known = {path.name[:4] for path in _MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py")}
-    if revision is not None and revision not in known:
+    if revision is not None and revision not in known and revision > SCHEMA_REVISION:
         return (
             f"the database schema is at revision {revision}, which a newer news-monitor "
             f"wrote (this version knows revisions up to {SCHEMA_REVISION}): run that "

@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import pytest
 from rich.console import Console
 
 from monitor.redact import terminal_json, terminal_text
@@ -102,3 +103,25 @@ def test_the_command_line_console_prints_no_control_character_it_is_given() -> N
     console = TerminalConsole(file=buffer, force_terminal=False, width=200)
     console.print(f"[red]error:[/red] {HOSTILE}\nnext line")
     assert buffer.getvalue() == f"error: {SHOWN}\nnext line\n"
+
+
+def test_output_that_is_no_terminal_is_wide_unless_columns_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.table import Table
+
+    from monitor.render import PIPED_WIDTH, TerminalConsole
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    buffer = io.StringIO()
+    console = TerminalConsole(file=buffer)
+    table = Table("name", "last poll", "next poll", "note")
+    table.add_row("Wire", "2026-12-05 10:29:41", "2026-12-05 10:39:41", "x" * 60)
+    console.print(table)
+
+    assert console.width == PIPED_WIDTH
+    assert "2026-12-05 10:29:41" in buffer.getvalue() and "x" * 60 in buffer.getvalue()
+    monkeypatch.setenv("COLUMNS", "100")
+    assert TerminalConsole(file=io.StringIO()).width == 100
