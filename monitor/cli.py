@@ -153,6 +153,7 @@ class DeliveryStatus(StrEnum):
     pending = "pending"
     delivered = "delivered"
     dead = "dead"
+    dropped = "dropped"
 
 
 def _print_version(value: bool) -> None:
@@ -985,7 +986,7 @@ def alerts(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """List alert deliveries (pending, delivered, dead), newest first."""
+    """List alert deliveries (pending, delivered, dead, dropped), newest first."""
     if ctx.invoked_subcommand is not None:
         return
     from monitor.text import html_to_text
@@ -1068,6 +1069,44 @@ def alerts_retry(
     finally:
         runtime.store.close()
     out.print(f"{plural(count, 'delivery', 'deliveries')} re-queued")
+
+
+@alerts_app.command("drop")
+def alerts_drop(
+    delivery_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="A delivery id, or the short id `monitor alerts` shows (any unique prefix).",
+            show_default=False,
+        ),
+    ] = None,
+    all_dead: Annotated[
+        bool, typer.Option("--all-dead", help="Every dead delivery instead of one.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Give up on a delivery for good (one that is pending or dead: a sink that is gone, a
+    receiver that will never take it), or on every dead one: it is never sent or retried,
+    and `monitor alerts retry ID` takes it back."""
+    if (delivery_id is None) == (not all_dead):
+        fail("give one delivery id, or --all-dead (not both)")
+    runtime = _runtime(config, need_sinks=False, create=False)
+    try:
+        if delivery_id is None:
+            count = runtime.store.drop_deliveries(now=runtime.clock())
+        else:
+            full = _one_delivery(runtime, delivery_id)
+            count = runtime.store.drop_deliveries(now=runtime.clock(), delivery_id=full)
+            if not count:
+                if runtime.store.delivery_status(full) != "dropped":
+                    fail(f"delivery {full[:8]} was delivered: nothing to drop", EXIT_PROBLEM)
+                out.print(f"delivery {full[:8]} was dropped already")
+                return
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.store.close()
+    out.print(f"{plural(count, 'delivery', 'deliveries')} dropped")
 
 
 def _one_delivery(runtime: Runtime, given: str) -> str:

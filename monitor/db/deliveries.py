@@ -366,3 +366,30 @@ def requeue(conn: Connection, *, now: datetime, delivery_id: str | None = None) 
         .values(status="pending", attempts=0, next_attempt_at=now, lease_owner=None)
     )
     return int(result.rowcount)
+
+
+def drop(conn: Connection, *, now: datetime, delivery_id: str | None = None) -> int:
+    """Give up on dead deliveries (or one, by id, pending or dead) for good: ``dropped``,
+    never sent nor retried; `requeue` takes one back."""
+    condition = (
+        deliveries.c.status == "dead"
+        if delivery_id is None
+        else and_(deliveries.c.id == delivery_id, deliveries.c.status.in_(("pending", "dead")))
+    )
+    result = conn.execute(
+        update(deliveries)
+        .where(condition)
+        .values(
+            status="dropped",
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error=f"dropped by the operator at {now.isoformat(timespec='seconds')}",
+        )
+    )
+    return int(result.rowcount)
+
+
+def status_of(conn: Connection, delivery_id: str) -> str | None:
+    """The delivery's status, or None when there is no such delivery."""
+    found = conn.execute(select(deliveries.c.status).where(deliveries.c.id == delivery_id))
+    return found.scalar()

@@ -430,6 +430,9 @@ class Store:
             lambda c: delivery_queries.ids_starting_with(c, prefix, limit=limit)
         )
 
+    def delivery_status(self, delivery_id: str) -> str | None:
+        return self.database.read_sync(lambda c: delivery_queries.status_of(c, delivery_id))
+
     def count_deliveries(self) -> dict[str, int]:
         return self.database.read_sync(delivery_queries.count_by_status)
 
@@ -447,6 +450,12 @@ class Store:
             return count
 
         return self.database.run_sync(work)
+
+    def drop_deliveries(self, *, now: datetime, delivery_id: str | None = None) -> int:
+        """Give up on dead deliveries (or one, pending or dead, by id) for good."""
+        return self.database.run_sync(
+            lambda c: delivery_queries.drop(c, now=now, delivery_id=delivery_id)
+        )
 
     # --- instances (`monitor status`, `monitor reload`) ----------------------------------
 

@@ -127,3 +127,35 @@ def test_version_is_printed(tmp_path: Path) -> None:
     result = _run(tmp_path, "--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"news-monitor {__version__}\n"
+
+
+def test_drop_gives_up_on_a_delivery_for_good_and_retry_takes_it_back(tmp_path: Path) -> None:
+    config = _two_dead_deliveries(tmp_path)
+    args = ("--config", str(config))
+    with sqlite3.connect(tmp_path / "m.db") as con:  # one waits for a sink that is gone
+        con.execute("UPDATE deliveries SET status = 'pending' WHERE id = ?", (SECOND,))
+    con.close()
+
+    neither = _run(tmp_path, "alerts", "drop", *args)
+    assert neither.returncode == 2 and "give one delivery id, or --all-dead" in neither.stderr
+    dropped = _run(tmp_path, "alerts", "drop", SECOND[:8], *args)
+    assert dropped.returncode == 0, dropped.stderr
+    assert dropped.stdout.splitlines() == ["1 delivery dropped"]
+    again = _run(tmp_path, "alerts", "drop", SECOND[:8], *args)
+    assert again.returncode == 0 and again.stdout.splitlines() == [
+        "delivery aaaa2222 was dropped already"
+    ]
+    dead = _run(tmp_path, "alerts", "drop", "--all-dead", *args)
+    assert dead.stdout.splitlines() == ["1 delivery dropped"]
+    listed = json.loads(_run(tmp_path, "alerts", "--json", *args).stdout)
+    assert {row["id"]: row["status"] for row in listed["deliveries"]} == {
+        FIRST: "dropped",
+        SECOND: "dropped",
+    }
+    only = json.loads(_run(tmp_path, "alerts", "--status", "dropped", "--json", *args).stdout)
+    assert len(only["deliveries"]) == 2
+    # Nothing pending or dead is left: `once` has nothing to send and exits 0 for them.
+    status = json.loads(_run(tmp_path, "status", "--json", *args).stdout)
+    assert status["outbox"]["pending"] == 0 and status["outbox"]["dead"] == 0
+    back = _run(tmp_path, "alerts", "retry", FIRST[:8], *args)
+    assert back.stdout.splitlines() == ["1 delivery re-queued"]

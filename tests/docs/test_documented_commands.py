@@ -75,6 +75,11 @@ SPECIAL: dict[str, Plan] = {
         argv=("alerts", "retry", "{delivery_id}"),
         words=("re-queued",),
     ),
+    "monitor alerts drop ID": Plan(
+        "ID stands for a delivery id: the id of a delivery the set-up queued",
+        argv=("alerts", "drop", "{delivery_id}"),
+        words=("dropped",),
+    ),
     "monitor match --jsonl FILE|-": Plan(
         "FILE|- stands for a file or standard input: the seeds' articles.jsonl",
         argv=("match", "--jsonl", "{articles}"),
