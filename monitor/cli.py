@@ -1210,6 +1210,11 @@ def _save(
             fail(error, EXIT_PROBLEM)
     for note in edit.notes:
         out.print(escape(note))
+    err.print(
+        "a running service reads the change at `monitor reload` (or when it starts)",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _plan_add(loaded: LoadedSettings, items: list[dict[str, object]]) -> Edit:

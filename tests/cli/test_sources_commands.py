@@ -303,6 +303,7 @@ def test_add_without_a_check_warns_once_of_an_address_the_guard_refuses(tmp_path
         assert result.stderr.count("warning:") == 1, result.stderr
         assert f"{url} is a {kind} address" in result.stderr
         assert "poll.allow_private_networks: true" in result.stderr
+        assert "a running service reads the change at `monitor reload`" in result.stderr
     public = run(
         "sources", "add", "https://example.org/f", "--no-check", "-c", str(config), cwd=tmp_path
     )
