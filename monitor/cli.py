@@ -961,7 +961,12 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     runtime = _runtime(config, need_sinks=False, create=False, writes=False)
     unhealthy_after = runtime.settings.poll.unhealthy_after
     try:
-        report = runtime.store.status(runtime.clock(), unhealthy_after=unhealthy_after)
+        report = runtime.store.status(
+            runtime.clock(),
+            unhealthy_after=unhealthy_after,
+            lease=runtime.settings.poll.lease,
+            longest_poll=runtime.settings.fetch.total_timeout,
+        )
         report = _with_sqlite_lock(report, runtime.store)
     except MonitorError as error:
         fail(error)

@@ -86,8 +86,13 @@ class Service:
     async def refresh_health(self) -> None:
         """Set the health gauges from `Store.status`, the numbers `monitor status` shows."""
         now = self.runtime.clock()
+        settings = self.runtime.settings
         status = await self.runtime.store.astatus(
-            now, unhealthy_after=self.runtime.settings.poll.unhealthy_after, details=False
+            now,
+            unhealthy_after=settings.poll.unhealthy_after,
+            details=False,
+            lease=settings.poll.lease,
+            longest_poll=settings.fetch.total_timeout,
         )
         metrics.show_health(status.health, now)
 

@@ -81,18 +81,32 @@ def _state(unhealthy_after: int) -> ColumnElement[str]:
     )
 
 
-def health(conn: Connection, now: datetime, unhealthy_after: int) -> Health:
+def health(
+    conn: Connection,
+    now: datetime,
+    unhealthy_after: int,
+    *,
+    queued_lease_before: datetime | None = None,
+) -> Health:
     """Sources by state and how late the due ones are (two passes over sources) and the
-    outbox per sink (pending and dead deliveries only, through the status index)."""
+    outbox per sink (pending and dead deliveries only, through the status index).
+
+    A leased source is being polled, unless its lease expires before
+    ``queued_lease_before``: then it was claimed so long ago that no poll started then
+    could still run (`queued_lease_before`), and it waits in its instance's queue."""
     state = _state(unhealthy_after).label("state")
     counts = {name: 0 for name in SOURCE_STATES}
     for name, count in conn.execute(select(state, func.count()).group_by(state)).all():
         counts[str(name)] = int(count)
-    # Due, and no instance holds it: a source in the middle of its poll is not late.
+    # Due, and no instance holds it (or one has held it in its queue for too long): a
+    # source in the middle of its poll is not late.
+    free = [sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now]
+    if queued_lease_before is not None:
+        free.append(sources.c.lease_expires_at < queued_lease_before)
     waiting = and_(
         sources.c.enabled.is_(True),
         sources.c.gone_at.is_(None),
-        or_(sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now),
+        or_(*free),
         sources.c.next_poll_at <= now,
     )
     late, oldest_due_at = conn.execute(
@@ -330,8 +344,22 @@ class Status:
     delivery_failures: list[DeliveryFailure] = field(default_factory=list)
 
 
-def status(conn: Connection, now: datetime, unhealthy_after: int, *, details: bool) -> Status:
-    counted = health(conn, now, unhealthy_after)
+def queued_lease_before(now: datetime, lease: timedelta, longest_poll: timedelta) -> datetime:
+    """The lease expiry before which a leased source was claimed more than `LATE_AFTER`
+    plus ``longest_poll`` (the fetch's total timeout) ago: a poll started when it was
+    claimed would be over, so it still waits in its instance's queue, or started late."""
+    return now + lease - LATE_AFTER - longest_poll
+
+
+def status(
+    conn: Connection,
+    now: datetime,
+    unhealthy_after: int,
+    *,
+    details: bool,
+    queued_before: datetime | None = None,
+) -> Status:
+    counted = health(conn, now, unhealthy_after, queued_lease_before=queued_before)
     if not details:
         return Status(now=now, health=counted)
     unhealthy, gone, moved = problem_sources(conn, unhealthy_after)

@@ -498,18 +498,49 @@ class Store:
 
     # --- status (`monitor status`, the health gauges of /metrics) ------------------------
 
-    def status(self, now: datetime, *, unhealthy_after: int, details: bool = True) -> Status:
+    def status(
+        self,
+        now: datetime,
+        *,
+        unhealthy_after: int,
+        details: bool = True,
+        lease: timedelta | None = None,
+        longest_poll: timedelta | None = None,
+    ) -> Status:
         """Sources by state and the outbox (``health``: what the gauges show), and with
         ``details`` the instances, recent activity, problem sources and last failures: one
         read-only transaction. `monitor status` and the gauges both call this, so their
-        numbers cannot disagree."""
+        numbers cannot disagree. With ``lease`` and ``longest_poll`` (``poll.lease``,
+        ``fetch.total_timeout``), a source leased too long ago to be in a poll counts as
+        waiting (`monitor.db.status.queued_lease_before`)."""
+        queued_before = (
+            status_queries.queued_lease_before(now, lease, longest_poll)
+            if lease is not None and longest_poll is not None
+            else None
+        )
         return self.database.read_sync(
-            lambda c: status_queries.status(c, now, unhealthy_after, details=details)
+            lambda c: status_queries.status(
+                c, now, unhealthy_after, details=details, queued_before=queued_before
+            )
         )
 
-    async def astatus(self, now: datetime, *, unhealthy_after: int, details: bool = True) -> Status:
+    async def astatus(
+        self,
+        now: datetime,
+        *,
+        unhealthy_after: int,
+        details: bool = True,
+        lease: timedelta | None = None,
+        longest_poll: timedelta | None = None,
+    ) -> Status:
         return await asyncio.to_thread(
-            self.status, now, unhealthy_after=unhealthy_after, details=details
+            lambda: self.status(
+                now,
+                unhealthy_after=unhealthy_after,
+                details=details,
+                lease=lease,
+                longest_poll=longest_poll,
+            )
         )
 
 

@@ -205,6 +205,35 @@ def test_a_source_is_late_when_due_for_over_a_minute_and_not_being_polled(
     assert health.poll_lag(NOW) == timedelta(minutes=3)
 
 
+def test_a_source_held_in_a_queue_longer_than_any_poll_is_late(database_url: str) -> None:
+    # One slow feed ties up the only fetch worker; the sources claimed behind it wait in
+    # the instance's queue, leased. A lease taken longer ago than a minute plus the fetch's
+    # total timeout is no poll in flight: those sources are late.
+    lease, longest = timedelta(minutes=5), timedelta(seconds=60)
+    claimed = {"Queued": NOW - timedelta(minutes=4), "In-flight": NOW - timedelta(seconds=40)}
+    store = Store(database_url)
+    try:
+        store.prepare()
+        store.sync_sources([_spec(name) for name in claimed], NOW - timedelta(days=1))
+
+        def plan(conn: Connection) -> None:
+            for name, at in claimed.items():
+                conn.execute(
+                    update(sources)
+                    .where(sources.c.name == name)
+                    .values(next_poll_at=at, lease_owner="i-1", lease_expires_at=at + lease)
+                )
+
+        store.database.run_sync(plan)
+        unaware = store.status(NOW, unhealthy_after=3).health
+        health = store.status(NOW, unhealthy_after=3, lease=lease, longest_poll=longest).health
+    finally:
+        store.close()
+
+    assert unaware.late == 0  # leases alone: every leased source looks in a poll
+    assert health.late == 1 and health.poll_lag(NOW) == timedelta(minutes=4)
+
+
 def _gauges(text: str) -> dict[str, float]:
     """The health gauges in a /metrics page: name (with labels) -> value."""
     found = re.findall(
