@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from monitor import __version__
 from monitor.durations import format_duration
@@ -900,7 +900,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             terminal_text(names[r.id]),
             r.health(unhealthy_after),
             str(r.last_status or "-"),
-            f"{format_duration(r.base_interval)} {_schedule_reason(r)}",
+            f"{format_duration(_interval_now(r))} {_schedule_reason(r)}",
             str(r.consecutive_failures),
             _short(r.last_polled_at),
             _short(r.next_poll_at) if pollable else "-",
@@ -915,6 +915,16 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             f"them when it starts, or at `monitor reload`): {shown}",
             markup=False,
         )
+
+
+def _interval_now(row: SourceRow) -> timedelta:
+    """The wait in force: after failures, from the last poll to the next (the back-off),
+    else the source's interval."""
+    if row.consecutive_failures and row.last_polled_at is not None and row.gone_at is None:
+        waited = row.next_poll_at - row.last_polled_at
+        if waited > timedelta(0):
+            return waited
+    return row.base_interval
 
 
 def _schedule_reason(row: SourceRow) -> str:
@@ -1029,13 +1039,24 @@ def alerts(
         }
         _write_json(data)
         return
-    table = Table("id", "sink", "status", "tries", "watchlist", "entities", "title", "last error")
+    table = Table(
+        Column("id", no_wrap=True, min_width=8),  # what `alerts retry` and `drop` take
+        "sink",
+        "status",
+        "tries",
+        "next try",
+        "watchlist",
+        "entities",
+        "title",
+        "last error",
+    )
     for r in rows:
         table.add_row(
             r.id[:8],
             terminal_text(r.sink),
             r.status,
             str(r.attempts),
+            _short(r.next_attempt_at) if r.status == "pending" else "-",
             terminal_text(r.watchlist),
             terminal_text(", ".join(r.entities)),
             terminal_text(html_to_text(r.title)[:60]),
