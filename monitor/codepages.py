@@ -31,6 +31,7 @@ _LETTERS = {
         **dict.fromkeys("ı", 15.0),  # ş alone is Romanian ţ read as 1254
         **dict.fromkeys("şğüç", 6.0),
         **dict.fromkeys("ö", 4.0),
+        "İ": 5.0,  # looked up as written: its lower case is two characters
         **dict.fromkeys("âîû", 0.5),
     },
 }
@@ -92,10 +93,7 @@ def _plausibility(text: str, page: str) -> float:
     for found in _NON_ASCII.finditer(text):
         char = found.group()
         if char.isalpha():
-            lowered = "ı" if char == "I" else "i" if char == "İ" else char.lower()
-            weight = letters.get(lowered)
-            if weight is None and char == "İ" and page == "windows-1254":
-                weight = 5.0
+            weight = letters.get(char.lower(), letters.get(char))
             score += _OTHER_LETTER if weight is None else weight
         elif _between_letters(text, found.start()):
             score += _SYMBOL_IN_WORD

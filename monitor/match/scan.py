@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import islice
+from typing import TypeGuard
 
 import ahocorasick
 
@@ -443,10 +444,15 @@ def _outside(
         inside = any(start <= hit.start and hit.end <= end for start, end in links)
         if not inside:
             kept.append(hit)
-        elif rejected is not None and isinstance(hit.target, NameTarget):
-            if not (hit.target.article_contracted or hit.target.negative):
-                rejected.append(Rejection(hit.target, hit.start, hit.end, reason))
+        elif rejected is not None and _reported(hit.target):
+            rejected.append(Rejection(hit.target, hit.start, hit.end, reason))
     return kept
+
+
+def _reported(target: Target) -> TypeGuard[NameTarget]:
+    """Whether a rejected find of ``target`` is worth showing: a name the user wrote (not a
+    not_names entry, not the article-less form of an Arabic or Hebrew name)."""
+    return isinstance(target, NameTarget) and not (target.article_contracted or target.negative)
 
 
 def _all_lower(plain: str) -> bool:
@@ -472,7 +478,7 @@ def _reject(
 ) -> None:
     start, end = normalized.source_span(begin, stop)
     for target in targets:
-        if isinstance(target, NameTarget) and not (target.article_contracted or target.negative):
+        if _reported(target):
             rejected.append(Rejection(target, start, end, reason))
 
 
