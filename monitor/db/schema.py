@@ -200,8 +200,8 @@ instances = Table(
 # ``stories``: one row per story, its first article's title and time, when an article last
 # joined it and how many ever did (pruned ones included). ``story_signatures``: one row per
 # stored article, its story, the stored article it matched and its MinHash signature (gone
-# with the article). ``story_bands``: the LSH index, one row per (band, key) of an article,
-# deleted once older than twice the window (it can no longer match a new article).
+# with the article). ``story_band_keys``: the LSH index, one row per (band key, article), deleted
+# once older than twice the window (it can no longer match a new article).
 stories = Table(
     "stories",
     metadata,
@@ -241,31 +241,27 @@ story_signatures = Table(
 
 
 def _band_table(name: str) -> Table:
+    # The primary key and nothing else (migration 0006): 42 rows per article, so every
+    # column, index and foreign key was paid 42 times per article at ingest. A lookup takes
+    # the article's time and story from ``story_signatures``; no foreign key: a deleted
+    # article's rows match no signature, and the retention job's prune removes them.
     return Table(
         name,
         metadata,
-        Column("band", SmallInteger, nullable=False),
         Column("key", BigInteger, nullable=False),
-        Column(
-            "article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False
-        ),
-        Column("story_id", Integer, nullable=False),
-        Column("at", UTCDateTime, nullable=False),
-        Column("fetched_at", UTCDateTime, nullable=False),
+        Column("article_id", Integer, nullable=False),
         PrimaryKeyConstraint("key", "article_id"),  # a key names its band: looked up by key
-        # No index on fetched_at: 42 rows per article make every index a cost at ingest;
-        # the retention job's prune scans the table instead (once per run).
-        Index(f"ix_{name}_article_id", "article_id"),
+        sqlite_with_rowid=False,  # one B-tree on SQLite: the rows are the primary key
     )
 
 
-# The band index in two levels (docs/stories.md, "Persistence"): an article's 42 rows go
-# into the small ``story_bands_recent``, whose pages stay in the cache; every
-# `monitor.db.stories.MERGE_ARTICLES` articles its rows move into ``story_bands`` in key
+# The band index in two levels (docs/stories.md, "In the database"): an article's 42 rows go
+# into the small ``story_band_keys_recent``, whose pages stay in the cache; every
+# `monitor.db.stories.MERGE_ARTICLES` articles its rows move into ``story_band_keys`` in key
 # order, so each page of the large table is written once per merge rather than once per
 # feed. A lookup reads both.
-story_bands = _band_table("story_bands")
-story_bands_recent = _band_table("story_bands_recent")
+story_band_keys = _band_table("story_band_keys")
+story_band_keys_recent = _band_table("story_band_keys_recent")
 
 # What each sink was told about each story, per watchlist (docs/stories.md, "Alert policy"):
 # one row per alert (``first``, ``update``, ``all``) or digest item (``digest``), with the

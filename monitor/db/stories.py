@@ -1,4 +1,4 @@
-"""Queries on ``stories``, ``story_signatures`` and ``story_bands``: assigning a stored
+"""Queries on ``stories``, ``story_signatures`` and ``story_band_keys``: assigning a stored
 article to a story in the caller's (storing) transaction, listing recent stories, pruning
 the band index (docs/stories.md, "Persistence")."""
 
@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, func, select, text, type_coerce
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Insert,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects import postgresql
 
 from monitor.alerts.payload import StoryRef
 from monitor.db.schema import (
@@ -21,8 +33,8 @@ from monitor.db.schema import (
     sources,
     stories,
     story_alerts,
-    story_bands,
-    story_bands_recent,
+    story_band_keys,
+    story_band_keys_recent,
     story_signatures,
 )
 from monitor.stories import DEFAULT_CONFIG, Signature, StoryConfig, band_keys, similarity
@@ -46,8 +58,8 @@ SCHEME = 1
 shingle size, lead words, the text rules). Only signatures of the same scheme are compared."""
 
 MERGE_ARTICLES = 500
-"""Band rows wait in ``story_bands_recent`` until the newest article is this many ids past
-the oldest one there (about 21,000 rows), then move into ``story_bands`` in key order: a
+"""Band rows wait in ``story_band_keys_recent`` until the newest article is this many ids past
+the oldest one there (about 21,000 rows), then move into ``story_band_keys`` in key order: a
 merge writes each touched page of the large table once, where rows inserted per feed had
 written most of its pages at every feed (docs/stories.md, "Persistence")."""
 
@@ -137,15 +149,18 @@ class _Stored:
     signature: Signature
 
 
-# ``at`` read as the driver gives it and converted once per distinct value (an article's
-# band rows share it): converting every row was most of the lookup's cost. One query per
-# level of the index.
+# The carriers' time comes from their signature (a band row is only the key and the
+# article), read as the driver gives it and converted once per distinct value: converting
+# every row was most of the lookup's cost. A row whose article is gone joins no signature.
+# One query per level of the index.
 _BAND_HITS = [
-    select(table.c.key, table.c.article_id, type_coerce(table.c.at, String)).where(
+    select(table.c.key, table.c.article_id, type_coerce(story_signatures.c.at, String))
+    .join(story_signatures, story_signatures.c.article_id == table.c.article_id)
+    .where(
         table.c.key.in_(bindparam("keys", expanding=True)),
-        table.c.at.between(bindparam("low"), bindparam("high")),
+        story_signatures.c.at.between(bindparam("low"), bindparam("high")),
     )
-    for table in (story_bands, story_bands_recent)
+    for table in (story_band_keys, story_band_keys_recent)
 ]
 _SIGNATURES = select(
     story_signatures.c.article_id,
@@ -180,7 +195,10 @@ def _band_hits(
         for query in _BAND_HITS:
             rows = conn.execute(query, {"keys": chunk, "low": low, "high": high})
             for key, article_id, raw in rows:
-                hits.setdefault(key, []).append((article_id, _time(raw, times, conn)))
+                carriers = hits.setdefault(key, [])
+                carrier = (article_id, _time(raw, times, conn))
+                if carrier not in carriers:  # in both levels: an id SQLite gave again
+                    carriers.append(carrier)
     for key, carriers in hits.items():
         if len(carriers) > 4 * per_key:  # a key crowded before the cap held: the latest
             hits[key] = sorted(carriers)[-4 * per_key :]
@@ -302,7 +320,7 @@ def assign_stories(
     grown: dict[int, _Growth] = {}  # stored story id -> what this batch adds
     assigned: list[int] = []
     signature_rows: list[dict[str, Any]] = []
-    band_rows: list[dict[str, Any]] = []
+    band_rows: list[tuple[int, int]] = []  # (key, article id)
     for item, keys in zip(items, keys_of, strict=True):
         sig = item.signature
         shared = _shared(keys, item.at, hits, config)  # earlier items of the batch count
@@ -339,24 +357,15 @@ def assign_stories(
             and found[2] >= config.redundant
             and abs(item.at - stored[found[0]].at) <= config.window / 2
         )
-        for band, key in enumerate(() if redundant else keys):
+        for key in () if redundant else keys:
             if _crowded(key, item.at, hits, config):
                 continue
-            band_rows.append(
-                {
-                    "band": band,
-                    "key": key,
-                    "article_id": item.article_id,
-                    "story_id": story_id,
-                    "at": item.at,
-                    "fetched_at": now,
-                }
-            )
+            band_rows.append((key, item.article_id))
             hits.setdefault(key, []).append((item.article_id, item.at))  # for later items
         stored[item.article_id] = _Stored(story_id, item.at, sig)
         assigned.append(story_id)
     real = _write_stories(conn, new, grown, postgresql=postgresql)
-    for row in (*signature_rows, *band_rows):
+    for row in signature_rows:
         row["story_id"] = real.get(row["story_id"], row["story_id"])
     conn.execute(story_signatures.insert(), signature_rows)
     _insert_bands(conn, band_rows)
@@ -413,58 +422,70 @@ def _write_stories(
     return real
 
 
-def _insert_bands(conn: Connection, rows: list[dict[str, object]]) -> None:
-    """42 rows per article: the DB-API's executemany with values converted once per article
-    (``conn.execute`` would convert both datetimes of every row, which was most of the cost
-    of storing an article's story)."""
+def _adding(table: Table, dialect: Dialect) -> Insert:
+    """An insert into a band table that skips a row already there. On SQLite an article id
+    can come back (the highest id of a deleted article is reused) while the deleted
+    article's band rows are still in the table: the same (key, article id) row then stands
+    for the new article."""
+    if dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return table.insert().prefix_with("OR IGNORE", dialect="sqlite")
+
+
+def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
+    """42 (key, article id) rows per article into ``story_band_keys_recent``: the DB-API's
+    executemany on one statement compiled once (the rows are plain integers)."""
     if not rows:
         return
-    compiled = story_bands_recent.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    convert = story_bands.c.at.type._cached_bind_processor(conn.dialect)  # noqa: SLF001
-    converted: dict[object, object] = {}
-
-    def value(row: dict[str, object], key: str) -> object:
-        raw = row[key]
-        if key not in ("at", "fetched_at") or convert is None:
-            return raw
-        if raw not in converted:
-            converted[raw] = convert(raw)
-        return converted[raw]
-
+    compiled = _adding(story_band_keys_recent, conn.dialect).compile(
+        dialect=conn.dialect, column_keys=["key", "article_id"]
+    )
+    params: list[Any]
     if compiled.positional:
         order = compiled.positiontup or []
-        params: list[object] = [tuple(value(row, key) for key in order) for row in rows]
+        params = rows if order == ["key", "article_id"] else [r[::-1] for r in rows]
     else:
-        params = [{key: value(row, key) for key in row} for row in rows]
+        params = [{"key": key, "article_id": article_id} for key, article_id in rows]
     conn.exec_driver_sql(compiled.string, params)
 
 
 def _merge_recent_bands(conn: Connection, newest_article_id: int) -> None:
-    """Move the recent band rows into ``story_bands``, in key order, once the newest article
-    is `MERGE_ARTICLES` ids past the oldest one they hold (one indexed read otherwise)."""
-    oldest = conn.execute(select(func.min(story_bands_recent.c.article_id))).scalar()
+    """Move the recent band rows into ``story_band_keys``, in key order, once the newest
+    article is `MERGE_ARTICLES` ids past the oldest one they hold (one read otherwise)."""
+    oldest = conn.execute(select(func.min(story_band_keys_recent.c.article_id))).scalar()
     if oldest is None or newest_article_id - oldest < MERGE_ARTICLES:
         return
-    columns = [column.name for column in story_bands.columns]
-    moved = select(*(story_bands_recent.c[name] for name in columns)).order_by(
-        story_bands_recent.c.key, story_bands_recent.c.article_id
-    )
-    conn.execute(story_bands.insert().from_select(columns, moved))
-    conn.execute(story_bands_recent.delete())
+    recent = story_band_keys_recent
+    moved = select(recent.c.key, recent.c.article_id).order_by(recent.c.key, recent.c.article_id)
+    adding = _adding(story_band_keys, conn.dialect)
+    conn.execute(adding.from_select(["key", "article_id"], moved))
+    conn.execute(recent.delete())
 
 
 def prune_bands(conn: Connection, before: datetime) -> int:
-    """Delete band rows fetched before ``before``: they can no longer match a new article."""
+    """Delete the band rows of articles fetched before ``before`` (they can no longer match
+    a new article) and of deleted articles older than the oldest one kept: every row below
+    the first article id whose signature was fetched at or after ``before`` (ids grow with
+    time). One scan of each level: the rows carry no time and no index on the article."""
+    first_kept = conn.execute(
+        select(func.min(story_signatures.c.article_id)).where(
+            story_signatures.c.fetched_at >= before
+        )
+    ).scalar()
     return sum(
-        conn.execute(table.delete().where(table.c.fetched_at < before)).rowcount
-        for table in (story_bands, story_bands_recent)
+        conn.execute(
+            table.delete()
+            if first_kept is None
+            else table.delete().where(table.c.article_id < first_kept)
+        ).rowcount
+        for table in (story_band_keys, story_band_keys_recent)
     )
 
 
 def delete_for_articles(conn: Connection, article_ids: Sequence[int]) -> None:
-    """The story rows of articles about to be deleted (the foreign keys cascade too)."""
-    for table in (story_bands, story_bands_recent):
-        conn.execute(table.delete().where(table.c.article_id.in_(article_ids)))
+    """The signatures of articles about to be deleted. Their band rows stay until
+    `prune_bands` (no index reaches them by article): a lookup joins each row to its
+    signature, so a row whose article is gone is never a candidate."""
     conn.execute(story_signatures.delete().where(story_signatures.c.article_id.in_(article_ids)))
 
 
