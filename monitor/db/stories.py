@@ -358,7 +358,7 @@ def assign_stories(
             and abs(item.at - stored[found[0]].at) <= config.window / 2
         )
         for key in () if redundant else keys:
-            if _crowded(key, item.at, hits, config):
+            if key in hits and _crowded(key, item.at, hits, config):
                 continue
             band_rows.append((key, item.article_id))
             hits.setdefault(key, []).append((item.article_id, item.at))  # for later items
