@@ -309,10 +309,11 @@ class Store:
 
     async def prune(self, cutoff: datetime, *, now: datetime | None = None) -> Pruned:
         """Retention: delete articles fetched before ``cutoff`` with no pending delivery (their
-        story rows go with them, and stories left with no article), and forget the keys and
-        stories not seen in their feed since ``cutoff`` (the keys of articles still stored
-        are kept). With ``now``: also delete the story band rows fetched more than twice the
-        story window before it (they can no longer match a new article)."""
+        story signatures go with them, and stories left with no article), and forget the
+        keys and stories not seen in their feed since ``cutoff`` (the keys of articles still
+        stored are kept). With ``now``: also delete the story band rows fetched more than
+        twice the story window before it (they can no longer match a new article), and
+        those of deleted articles older than that (`stories.prune_bands`)."""
         bands_before = now - 2 * self.story_config.window if now is not None else None
 
         def work(conn: Connection) -> Pruned:
