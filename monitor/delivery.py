@@ -15,6 +15,7 @@ from monitor import metrics
 from monitor.alerts import send
 from monitor.alerts.digest import Digest, period_end, previous_period_end
 from monitor.alerts.record import Alert
+from monitor.alerts.senders import secrets_of
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
 from monitor.errors import DeliveryError
@@ -156,7 +157,7 @@ async def _record_failure(
 ) -> DeliveryOutcome:
     now = runtime.clock()
     when = next_attempt(sink, due.attempts, now, error.retry_after)
-    message = redact_text(str(error), sink.url)
+    message = redact_text(str(error), sink.url, secrets=secrets_of(sink.secret))
     await runtime.store.mark_failed(
         due.id,
         now=now,

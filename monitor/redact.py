@@ -214,11 +214,17 @@ def mask_credentials_of(*urls: str) -> Callable[[str], str]:
     return mask
 
 
-def redact_text(text: str, *urls: str) -> str:
+def redact_text(text: str, *urls: str, secrets: Iterable[str] = ()) -> str:
     """``text`` (an error message, a receiver's answer) with every URL in it redacted, and
-    every credential of ``urls`` masked wherever it appears on its own."""
+    every credential of ``urls`` and every one of ``secrets`` (a sink's signing secret, its
+    header values: `monitor.alerts.senders.secrets_of`) masked wherever it appears on its
+    own."""
     text = _URL_IN_TEXT.sub(lambda found: redact_url(found.group()), text)
-    return mask_credentials_of(*urls)(text) if urls else text
+    if urls:
+        text = mask_credentials_of(*urls)(text)
+    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
 
 
 # Characters a terminal acts on instead of showing (docs/operations.md, "What is never

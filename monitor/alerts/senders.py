@@ -18,7 +18,7 @@ from types import MappingProxyType
 import httpx
 
 from monitor.alerts.payload import MessageFormat, encode_body, render_message
-from monitor.alerts.signing import sign
+from monitor.alerts.signing import SECRET_PREFIX, decode_secret, sign
 from monitor.egress import classify_error, status_reason
 from monitor.errors import DeliveryError, FetchError
 from monitor.fetch import parse_retry_after
@@ -28,6 +28,7 @@ __all__ = [
     "DELIVERY_REASONS",
     "MAX_ERROR_BODY_BYTES",
     "SinkTarget",
+    "secrets_of",
     "send",
 ]
 
@@ -71,6 +72,25 @@ class SinkTarget:
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
+def secrets_of(secret: str | None, headers: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """What a receiver may repeat of a sink's credentials, to be masked in its answers: the
+    signing secret as written, without ``whsec_``, and its key when that is text; each
+    extra header's value, and the value without its scheme word (``Bearer <token>``)."""
+    found: list[str] = []
+    if secret:
+        found.append(secret)
+        if secret.startswith(SECRET_PREFIX):
+            encoded = secret[len(SECRET_PREFIX) :]
+            found += [encoded, encoded.rstrip("=")]
+        try:
+            found.append(decode_secret(secret).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            pass  # a binary key: a receiver cannot repeat it as text
+    for value in (headers or {}).values():
+        found += [value, value.partition(" ")[2]]
+    return tuple(s for s in found if s.strip())
+
+
 def _delivery_error(
     sink: SinkTarget,
     reason: str,
@@ -78,7 +98,8 @@ def _delivery_error(
     status: int | None = None,
     retry_after: float | None = None,
 ) -> DeliveryError:
-    error = DeliveryError(sink.name, reason, redact_text(message, sink.url), status)
+    shown = redact_text(message, sink.url, secrets=secrets_of(sink.secret, sink.headers))
+    error = DeliveryError(sink.name, reason, shown, status)
     # Every DeliveryError from send() carries retry_after, so the outbox can honour it.
     error.retry_after = retry_after
     return error

@@ -24,7 +24,14 @@ FEED_PASSWORD = "s3cretpw"
 FEED_TOKEN = "t0ken123"
 LINK_PASSWORD = "l1nkpw77"  # in an entry's own absolute link
 SINK_SECRETS = ("hookpw55", "hooktok77", "slacktok3n", "disc0rdtok", "pagertok99")
-SECRETS = (FEED_PASSWORD, FEED_TOKEN, LINK_PASSWORD, *SINK_SECRETS)
+# The pager's signing secret, whose key is text: a receiver may repeat any of the three.
+PAGER_KEY = "pagerkey-signs-77"
+PAGER_BASE64 = base64.b64encode(PAGER_KEY.encode()).decode()
+PAGER_SECRET = "whsec_" + PAGER_BASE64
+SECRETS = (
+    *(FEED_PASSWORD, FEED_TOKEN, LINK_PASSWORD, *SINK_SECRETS),
+    *(PAGER_KEY, PAGER_BASE64.rstrip("=")),
+)
 
 FEED_HEADERS = {"Content-Type": "application/rss+xml"}
 
@@ -117,7 +124,7 @@ def _write_config(folder: Path, feeds: FeedServer, hooks: WebhookReceiver, pager
                 "url": f"http://{hook}/api/webhooks/123/disc0rdtok",
                 "format": "discord",
             },
-            {"name": "pager", "url": pager, "retry_schedule": ["1h"], "signing": "none"},
+            {"name": "pager", "url": pager, "retry_schedule": ["1h"], "secret": PAGER_SECRET},
         ],
         "delivery": {"tick": "1s"},
     }
@@ -157,7 +164,13 @@ def _stored_text(database: Path) -> Iterator[tuple[str, str, str]]:
 def test_credentials_in_feed_and_sink_urls_are_never_shown_or_sent(
     tmp_path: Path, feeds: FeedServer
 ) -> None:
-    pager_reply = HookReply(500, body=b"invalid token pagertok99 for /p?sig=pagertok99")
+    pager_reply = HookReply(
+        500,
+        body=(
+            f"invalid token pagertok99 for /p?sig=pagertok99; signature mismatch for secret "
+            f"{PAGER_SECRET} (key {PAGER_KEY!r}, base64 {PAGER_BASE64.rstrip('=')})"
+        ).encode(),
+    )
     with WebhookReceiver() as hooks, WebhookReceiver(default=pager_reply) as pager:
         config = _write_config(tmp_path, feeds, hooks, f"{pager.base_url}/p?sig=pagertok99")
         args = ("--config", str(config))

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.alerts.senders import secrets_of
 from monitor.redact import (
     DEFAULT_SECRET_PARAMS,
     RedactingFormatter,
@@ -263,3 +264,29 @@ def test_a_url_inside_a_parameter_has_its_credentials_masked(url: str) -> None:
 def test_a_url_inside_a_parameter_without_credentials_is_shown_as_written() -> None:
     url = "https://h.example/r?to=https%3A%2F%2Fexample.org%2Fnews&page=2"
     assert redact_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("secret", "repeated"),
+    [
+        ("plainsecretNOPREFIX", "plainsecretNOPREFIX"),  # used as its UTF-8 bytes
+        (
+            "whsec_c2VjcmV0c2VjcmV0c2VjcmV0MTIzNDU2Nzg=",
+            "whsec_c2VjcmV0c2VjcmV0c2VjcmV0MTIzNDU2Nzg=",
+        ),
+        ("whsec_c2VjcmV0c2VjcmV0c2VjcmV0MTIzNDU2Nzg=", "c2VjcmV0c2VjcmV0c2VjcmV0MTIzNDU2Nzg"),
+        ("whsec_c2VjcmV0c2VjcmV0c2VjcmV0MTIzNDU2Nzg=", "secretsecretsecret12345678"),  # the key
+        ("whsec_3q2+796tvu/erb7v", "3q2+796tvu/erb7v"),  # a binary key: its base64 only
+    ],
+)
+def test_a_sink_secret_a_receiver_repeats_is_masked(secret: str, repeated: str) -> None:
+    answer = f"401: signature mismatch for secret {repeated}; see the docs"
+    shown = redact_text(answer, "https://hooks.example.org/x", secrets=secrets_of(secret))
+    assert repeated not in shown
+    assert shown == "401: signature mismatch for secret REDACTED; see the docs"
+
+
+def test_a_header_value_a_receiver_repeats_is_masked_with_or_without_its_scheme() -> None:
+    found = secrets_of(None, {"Authorization": "Bearer tok-123456"})
+    assert redact_text("bad Bearer tok-123456", secrets=found) == "bad REDACTED"
+    assert redact_text("bad token tok-123456", secrets=found) == "bad token REDACTED"
