@@ -18,7 +18,7 @@ from types import MappingProxyType
 import httpx
 
 from monitor.alerts.payload import MessageFormat, encode_body, render_message
-from monitor.alerts.signing import SECRET_PREFIX, decode_secret, sign
+from monitor.alerts.signing import secret_forms, sign
 from monitor.egress import classify_error, status_reason
 from monitor.errors import DeliveryError, FetchError
 from monitor.fetch import parse_retry_after
@@ -74,18 +74,9 @@ class SinkTarget:
 
 def secrets_of(secret: str | None, headers: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """What a receiver may repeat of a sink's credentials, to be masked in its answers: the
-    signing secret as written, without ``whsec_``, and its key when that is text; each
-    extra header's value, and the value without its scheme word (``Bearer <token>``)."""
-    found: list[str] = []
-    if secret:
-        found.append(secret)
-        if secret.startswith(SECRET_PREFIX):
-            encoded = secret[len(SECRET_PREFIX) :]
-            found += [encoded, encoded.rstrip("=")]
-        try:
-            found.append(decode_secret(secret).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            pass  # a binary key: a receiver cannot repeat it as text
+    signing secret's forms (`monitor.alerts.signing.secret_forms`), each extra header's
+    value, and the value without its scheme word (``Bearer <token>``)."""
+    found = list(secret_forms(secret)) if secret else []
     for value in (headers or {}).values():
         found += [value, value.partition(" ")[2]]
     return tuple(s for s in found if s.strip())

@@ -21,6 +21,7 @@ __all__ = [
     "SECRET_PREFIX",
     "SIGNATURE_VERSION",
     "decode_secret",
+    "secret_forms",
     "sign",
     "verify",
 ]
@@ -53,6 +54,20 @@ def decode_secret(secret: str) -> bytes:
     if not key:
         raise ValueError("webhook secret is empty")
     return key
+
+
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """How ``secret`` may be written back by a receiver that repeats it: as written, without
+    ``whsec_`` (with and without its base64 padding), and its key when that is text."""
+    forms = [secret]
+    if secret.startswith(SECRET_PREFIX):
+        encoded = secret[len(SECRET_PREFIX) :]
+        forms += [encoded, encoded.rstrip("=")]
+    try:
+        forms.append(decode_secret(secret).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        pass  # an unusable secret, or a binary key: nothing more to write back as text
+    return tuple(forms)
 
 
 def _signature_bytes(key: bytes, msg_id: str, timestamp: int, body: bytes) -> bytes:
