@@ -1003,6 +1003,7 @@ def alerts(
 ) -> None:
     """List alert deliveries (pending, delivered, dead, dropped), newest first."""
     if ctx.invoked_subcommand is not None:
+        ctx.obj = config  # `monitor alerts --config X drop ID`
         return
     from monitor.text import html_to_text
 
@@ -1068,6 +1069,7 @@ def alerts(
 
 @alerts_app.command("retry")
 def alerts_retry(
+    ctx: typer.Context,
     delivery_id: Annotated[
         str | None,
         typer.Argument(
@@ -1079,7 +1081,7 @@ def alerts_retry(
     config: ConfigOption = None,
 ) -> None:
     """Put dead deliveries (or one delivery) back in the queue for the next delivery pass."""
-    runtime = _runtime(config, need_sinks=False, create=False)
+    runtime = _runtime(_group_config(ctx, config), need_sinks=False, create=False)
     try:
         if delivery_id is None:
             count = runtime.store.requeue(now=runtime.clock())
@@ -1099,6 +1101,7 @@ def alerts_retry(
 
 @alerts_app.command("drop")
 def alerts_drop(
+    ctx: typer.Context,
     delivery_id: Annotated[
         str | None,
         typer.Argument(
@@ -1116,7 +1119,7 @@ def alerts_drop(
     and `monitor alerts retry ID` takes it back."""
     if (delivery_id is None) == (not all_dead):
         fail("give one delivery id, or --all-dead (not both)")
-    runtime = _runtime(config, need_sinks=False, create=False)
+    runtime = _runtime(_group_config(ctx, config), need_sinks=False, create=False)
     try:
         if delivery_id is None:
             count = runtime.store.drop_deliveries(now=runtime.clock())
@@ -1172,13 +1175,18 @@ class ExportFormat(StrEnum):
     yaml = "yaml"
 
 
+def _group_config(ctx: typer.Context, config: Path | None) -> Path | None:
+    """A subcommand's ``--config``, else its group's (`monitor alerts -c X drop ID`)."""
+    return config or (ctx.obj if isinstance(ctx.obj, Path) else None)
+
+
 def _sources_config(ctx: typer.Context, config: Path | None) -> tuple[LoadedSettings, ValidConfig]:
     """The config a sources subcommand edits, valid as `monitor check` wants it (sinks'
     secrets aside); else one line per problem, exit 2."""
     from monitor.redact import use_secret_params
     from monitor.validate import validate_config
 
-    loaded = _settings(config or (ctx.obj if isinstance(ctx.obj, Path) else None))
+    loaded = _settings(_group_config(ctx, config))
     use_secret_params(loaded.settings.redact_query_params)
     try:
         return loaded, validate_config(loaded, need_sinks=False)

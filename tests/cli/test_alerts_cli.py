@@ -159,3 +159,22 @@ def test_drop_gives_up_on_a_delivery_for_good_and_retry_takes_it_back(tmp_path: 
     assert status["outbox"]["pending"] == 0 and status["outbox"]["dead"] == 0
     back = _run(tmp_path, "alerts", "retry", FIRST[:8], *args)
     assert back.stdout.splitlines() == ["1 delivery re-queued"]
+
+
+def test_drop_and_retry_take_the_config_given_before_them(tmp_path: Path) -> None:
+    # `monitor alerts --config X drop|retry` acts on X's database, not on the config the
+    # folder would give (here another deployment's, with its own database).
+    config = _two_dead_deliveries(tmp_path)
+    other = tmp_path / "elsewhere" / "config"
+    other.mkdir(parents=True)
+    write_config(other, database_url=f"sqlite:///{tmp_path}/other.db", sources=[], sink_url=None)
+    dropped = _run(tmp_path, "alerts", "--config", str(config), "drop", "--all-dead")
+    assert dropped.returncode == 0, dropped.stderr
+    assert dropped.stdout.splitlines() == ["2 deliveries dropped"]
+    back = _run(tmp_path, "alerts", "-c", str(config), "retry", FIRST[:8])
+    assert back.stdout.splitlines() == ["1 delivery re-queued"], back.stderr
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        states = dict(con.execute("SELECT id, status FROM deliveries"))
+    con.close()
+    assert states == {FIRST: "pending", SECOND: "dropped"}
+    assert not (tmp_path / "other.db").exists()
