@@ -29,6 +29,7 @@ from monitor.settings import LoadedSettings, load_settings
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from monitor.db.deliveries import DeliveryRow
     from monitor.db.instances import InstanceRow
     from monitor.db.sources import SourceRow
     from monitor.db.status import Status
@@ -1032,6 +1033,7 @@ def alerts(
                     "created_at": _iso(r.created_at),
                     "delivered_at": _iso(r.delivered_at),
                     "next_attempt_at": _iso(r.next_attempt_at),
+                    "waits_for": r.waits_for,
                     "last_error_reason": r.last_error_reason,
                     "last_error": errors[r.id],
                 }
@@ -1057,7 +1059,7 @@ def alerts(
             terminal_text(r.sink),
             r.status,
             str(r.attempts),
-            _short(r.next_attempt_at) if r.status == "pending" else "-",
+            _next_try(r),
             terminal_text(r.watchlist),
             terminal_text(", ".join(r.entities)),
             terminal_text(html_to_text(r.title)[:60]),
@@ -1065,6 +1067,16 @@ def alerts(
         )
     out.print(table)
     out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no deliveries yet")
+
+
+def _next_try(row: DeliveryRow) -> str:
+    """When a pending delivery is tried next: its time, or after the original alert it
+    follows up (`monitor alerts retry` or `drop` that one to release it)."""
+    if row.status != "pending":
+        return "-"
+    if row.waits_for is not None:
+        return f"after {row.waits_for[:8]}"
+    return _short(row.next_attempt_at)
 
 
 @alerts_app.command("retry")

@@ -7,7 +7,17 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from monitor.alerts.digest import Digest
 from monitor.alerts.payload import StoryRef
@@ -56,25 +66,34 @@ class DeliveryRow:
     watchlist: str
     entities: tuple[str, ...]
     title: str
+    waits_for: str | None = None
+    """A pending story follow-up held back: the id of its original alert, not sent yet."""
 
 
 _ORIGINAL = deliveries.alias("original")
 
 
+# The states of an original alert that hold its follow-ups back: it may still reach the
+# receiver (pending: retrying; dead: `monitor alerts retry` may send it again). Delivered or
+# dropped (the operator gave up on it), its follow-ups go.
+HOLDING_STATES = ("pending", "dead")
+
+
 def _not_waiting() -> ColumnElement[bool]:
-    """Not a story follow-up whose original alert is still pending."""
-    original_pending = (
+    """Not a story follow-up whose original alert may still be sent (`HOLDING_STATES`)."""
+    original_unsent = (
         select(_ORIGINAL.c.id)
-        .where(_ORIGINAL.c.id == deliveries.c.update_of, _ORIGINAL.c.status == "pending")
+        .where(_ORIGINAL.c.id == deliveries.c.update_of, _ORIGINAL.c.status.in_(HOLDING_STATES))
         .exists()
     )
-    return or_(deliveries.c.update_of.is_(None), ~original_pending)
+    return or_(deliveries.c.update_of.is_(None), ~original_unsent)
 
 
 def _due(now: datetime, sink: str | None, other_than: Collection[str]) -> ColumnElement[bool]:
     free = or_(deliveries.c.lease_expires_at.is_(None), deliveries.c.lease_expires_at < now)
-    # A story follow-up waits while the alert it updates is still pending: it never reaches
-    # the receiver first (that alert's retries may take hours).
+    # A story follow-up waits while the alert it updates is pending or dead: it never
+    # reaches the receiver first (that alert's retries may take hours, and a dead one may
+    # be sent again by `monitor alerts retry`).
     condition = and_(
         deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now, free, _not_waiting()
     )
@@ -320,9 +339,20 @@ def list_deliveries(
             matches.c.watchlist,
             matches.c.entities,
             articles.c.title,
+            case(
+                (
+                    and_(
+                        deliveries.c.status == "pending",
+                        _ORIGINAL.c.status.in_(HOLDING_STATES),
+                    ),
+                    _ORIGINAL.c.id,
+                ),
+                else_=None,
+            ).label("waits_for"),
         )
         .join(matches, matches.c.id == deliveries.c.match_id)
         .join(articles, articles.c.id == matches.c.article_id)
+        .outerjoin(_ORIGINAL, _ORIGINAL.c.id == deliveries.c.update_of)
         .order_by(deliveries.c.created_at.desc())
         .limit(limit)
     )

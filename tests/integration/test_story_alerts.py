@@ -249,6 +249,54 @@ def test_a_follow_up_never_reaches_the_receiver_before_its_original(tmp_path: Pa
             runtime.db.close()
 
 
+@pytest.mark.parametrize("operator", ["retry", "drop"])
+def test_a_follow_up_waits_while_its_original_is_dead_until_the_operator_acts(
+    tmp_path: Path, operator: str
+) -> None:
+    # A dead original may still be sent (`monitor alerts retry`): its follow-up is held,
+    # shown as waiting for it, and goes after it; or once the operator drops it.
+    moment = [datetime(2026, 11, 20, 9, 0, tzinfo=UTC)]
+    with FeedServer() as feeds, WebhookReceiver(script=[500, 500]) as receiver:
+        feeds.route("/0.xml", Reply(body=rss([WIRE[0]])))
+        feeds.route("/1.xml", Reply(body=rss([])))
+        sources = [(NAMES[0], feeds.url("/0.xml")), (NAMES[1], feeds.url("/1.xml"))]
+        policy = {"stories": "updates", "retry_schedule": ["1m"]}
+        config = config_with(
+            tmp_path, f"sqlite:///{tmp_path}/m.db", sources, [sink(receiver.url, **policy)]
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: moment[0])
+        runtime.db.prepare()
+        store = runtime.store
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["retry"]
+            guid, title, body = WIRE[3]
+            feeds.route("/1.xml", Reply(body=rss([(guid, f"{title}, LNA says", body)])))
+            moment[0] += timedelta(minutes=2)
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["dead"]  # the original; the follow-up waits
+            moment[0] += timedelta(hours=1)
+            _, sent = asyncio.run(run_once(runtime))
+            assert sent == [] and len(receiver.requests) == 2
+            (follow, original) = store.list_deliveries()  # newest first
+            assert (original.status, follow.status) == ("dead", "pending")
+            assert follow.waits_for == original.id and original.waits_for is None
+            shown = monitor("alerts", "--config", str(config))
+            assert f"after {original.id[:8]}" in shown.stdout, shown.stdout
+            if operator == "retry":
+                assert store.requeue(now=moment[0], delivery_id=original.id) == 1
+            else:
+                assert store.drop_deliveries(now=moment[0], delivery_id=original.id) == 1
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["delivered"] * (2 if operator == "retry" else 1)
+            last = receiver.requests[-1]
+            assert last.json["data"]["update_of"] == original.id
+            if operator == "retry":
+                assert receiver.requests[-2].headers["webhook-id"] == original.id
+        finally:
+            runtime.db.close()
+
+
 @pytest.mark.postgres
 def test_replay_deliver_sends_no_story_a_sink_has_heard_of(
     tmp_path: Path, database_url: str
