@@ -281,8 +281,10 @@ def test_a_follow_up_waits_while_its_original_is_dead_until_the_operator_acts(
             (follow, original) = store.list_deliveries()  # newest first
             assert (original.status, follow.status) == ("dead", "pending")
             assert follow.waits_for == original.id and original.waits_for is None
-            shown = monitor("alerts", "--config", str(config))
+            shown = monitor("alerts", "--config", str(config), env={"COLUMNS": "200"})
             assert f"after {original.id[:8]}" in shown.stdout, shown.stdout
+            listed = json.loads(monitor("alerts", "--json", "--config", str(config)).stdout)
+            assert [d["waits_for"] for d in listed["deliveries"]] == [original.id, None]
             if operator == "retry":
                 assert store.requeue(now=moment[0], delivery_id=original.id) == 1
             else:
