@@ -30,6 +30,8 @@ SINK_MISSING_RECHECK = timedelta(minutes=10)
 
 
 TITLE_CHARS = 80  # an article title in a log line is cut to this
+# The longest a receiver's Retry-After holds a whole sink (and one delivery's next try).
+MAX_SINK_WAIT = 86400.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class DeliveryOutcome:
     status: str  # "delivered", "retry", "dead" or "postponed"
     error: str | None = None
     next_attempt_at: datetime | None = None
+    sink_wait: float | None = None
+    """Seconds the receiver asked the whole sink to wait (its Retry-After), if it did."""
 
 
 def utc_text(moment: datetime) -> str:
@@ -89,7 +93,7 @@ def next_attempt(
         return None
     delay = schedule[attempts_before]
     if retry_after:
-        delay = max(delay, timedelta(seconds=min(retry_after, 86400)))
+        delay = max(delay, timedelta(seconds=min(retry_after, MAX_SINK_WAIT)))
     return now + delay
 
 
@@ -197,7 +201,8 @@ async def _record_failure(
                 due, status=state, reason=error.reason, attempt=attempt, duration_ms=duration
             ),
         )
-    return DeliveryOutcome(due.id, due.sink, state, message, when)
+    wait = min(error.retry_after, MAX_SINK_WAIT) if error.retry_after else None
+    return DeliveryOutcome(due.id, due.sink, state, message, when, wait)
 
 
 class Outbox:
@@ -219,6 +224,9 @@ class Outbox:
         self.stopping = stopping
         self._wake = {name: asyncio.Event() for name in runtime.sinks}
         self._sinks_changed = asyncio.Event()
+        # A sink whose receiver answered with a Retry-After: nothing is sent to it before
+        # then (this instance), so one rate-limited alert does not become a burst of refusals.
+        self._sink_waits: dict[str, datetime] = {}
 
     def wake(self) -> None:
         """Alerts were queued (here or, through NOTIFY, by another instance)."""
@@ -240,6 +248,17 @@ class Outbox:
     def _configured(self, sink: str | None) -> bool:
         return sink is None or sink in self.runtime.sinks
 
+    def _waiting(self, sink: str | None) -> float:
+        """Seconds ``sink`` still waits for its receiver's Retry-After (0: none)."""
+        until = self._sink_waits.get(sink) if sink is not None else None
+        if sink is None or until is None:
+            return 0.0
+        left = (until - self.runtime.clock()).total_seconds()
+        if left <= 0:
+            del self._sink_waits[sink]
+            return 0.0
+        return left
+
     async def _pass(self, sink: str | None) -> list[DeliveryOutcome]:
         """Send everything due now for ``sink`` (None: sinks that are not configured)."""
         config = self.runtime.settings.delivery
@@ -247,7 +266,7 @@ class Outbox:
         others = tuple(self.runtime.sinks) if sink is None else ()
         if sink is not None:
             await self._make_digest(sink)
-        while not self.stopping.is_set() and self._configured(sink):
+        while not self.stopping.is_set() and self._configured(sink) and not self._waiting(sink):
             batch = await self.runtime.store.claim_deliveries(
                 owner=self.owner,
                 now=self.runtime.clock(),
@@ -263,10 +282,14 @@ class Outbox:
                 for due in batch:
                     if self.stopping.is_set() or not self._configured(sink):
                         break  # the rest are given back below, due again at once
+                    if self._waiting(sink):
+                        break  # the receiver asked for a pause: the rest wait with it
                     started += 1
                     outcome = await deliver_one(self.runtime, self.client, due)
                     metrics.deliveries.labels(outcome.status).inc()
                     outcomes.append(outcome)
+                    if outcome.sink_wait and sink is not None:
+                        await self._hold(sink, outcome.sink_wait)
             finally:
                 # Claimed and not sent (stopping, the sink left the config, or an error):
                 # give back their leases, so that they need not wait for `delivery.lease` to
@@ -275,6 +298,27 @@ class Outbox:
             if sink is None:
                 break  # postponed ones are not due again until later
         return outcomes
+
+    async def _hold(self, sink: str, seconds: float) -> None:
+        """The receiver of ``sink`` asked to wait (Retry-After): nothing more is sent to it
+        before then, by this instance (in memory: also alerts queued meanwhile) and by any
+        (its pending deliveries are made due then)."""
+        until = self.runtime.clock() + timedelta(seconds=seconds)
+        until = self._sink_waits[sink] = max(until, self._sink_waits.get(sink, until))
+        try:
+            held = await self.runtime.store.hold_sink(sink, until=until)
+        except Exception:  # noqa: BLE001 - this instance still waits; the others may ask
+            log.warning("could not postpone the deliveries of sink %r", sink, exc_info=True)
+            held = 0
+        log.info(
+            "sink %r asked to wait %s (Retry-After): its alerts are sent from %s on (%d "
+            "pending ones postponed)",
+            sink,
+            timedelta(seconds=round(seconds)),
+            utc_text(until),
+            held,
+            extra=log_fields(sink=sink),
+        )
 
     async def _make_digest(self, sink: str) -> None:
         """For a digest sink: the digest of its last ended period, when not made yet."""
@@ -358,6 +402,8 @@ class Outbox:
             delay = tick
             if next_at is not None:
                 delay = min(tick, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
+            if waiting := self._waiting(sink):
+                delay = waiting  # a wake-up changes nothing before the receiver's time
             waits = [self.stopping.wait()] + ([event.wait()] if event is not None else [])
             await wait_first(*waits, within=delay)
 

@@ -283,6 +283,21 @@ def postpone(conn: Connection, delivery_id: str, *, until: datetime, reason: str
     )
 
 
+def hold_sink(conn: Connection, sink: str, *, until: datetime) -> int:
+    """No pending delivery of ``sink`` is due before ``until`` (its receiver asked to wait:
+    Retry-After); attempts are not counted. How many were moved."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.sink == sink,
+            deliveries.c.status == "pending",
+            deliveries.c.next_attempt_at < until,
+        )
+        .values(next_attempt_at=until)
+    )
+    return int(result.rowcount)
+
+
 def release(conn: Connection, delivery_ids: Sequence[str], owner: str) -> None:
     """Give back the leases ``owner`` holds on deliveries it claimed but did not send (its
     sink's task stopped), so that they are due again at once rather than when the lease

@@ -411,6 +411,11 @@ class Store:
             lambda c: delivery_queries.postpone(c, delivery_id, until=until, reason=reason)
         )
 
+    async def hold_sink(self, sink: str, *, until: datetime) -> int:
+        """No pending delivery of ``sink`` is due before ``until`` (its receiver's
+        Retry-After), on every instance; how many were moved."""
+        return await self._run(lambda c: delivery_queries.hold_sink(c, sink, until=until))
+
     async def release_deliveries(self, delivery_ids: Sequence[str], owner: str) -> None:
         """Give back ``owner``'s leases on deliveries it claimed and did not send."""
         await self._run(lambda c: delivery_queries.release(c, delivery_ids, owner))

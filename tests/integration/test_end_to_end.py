@@ -137,6 +137,47 @@ def test_receiver_failing_twice_gets_alert_with_one_webhook_id(tmp_path: Path) -
             runtime.db.close()
 
 
+def test_a_receiver_asking_to_wait_holds_the_whole_sink_not_only_that_alert(
+    tmp_path: Path,
+) -> None:
+    # A 429 with Retry-After is about the receiver, not one alert: the alerts queued after
+    # the refused one wait too, instead of each being refused (and spending an attempt).
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support.webhook_receiver import Reply as HookReply
+
+    moment = [datetime(2026, 11, 20, 9, 0, tzinfo=UTC)]
+    entries = [(f"advance-{n}", f"{HAFTAR[1]} ({n})", HAFTAR[2]) for n in range(4)]
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[HookReply(429, retry_after=30)]) as receiver,
+    ):
+        feeds.route("/libya.xml", feed_reply(*entries))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: moment[0])
+        runtime.db.prepare()
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["retry"]
+            assert [r.reply_status for r in receiver.requests] == [429]
+            moment[0] += timedelta(seconds=10)  # still inside the receiver's 30 s
+            _, sent = asyncio.run(run_once(runtime))
+            assert sent == [] and len(receiver.requests) == 1
+            moment[0] += timedelta(seconds=21)
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["delivered"] * 4
+            titles = {r.json["data"]["article"]["title"] for r in receiver.requests[1:]}
+            assert titles == {title for _, title, _ in entries}
+        finally:
+            runtime.db.close()
+
+
 def test_entries_without_watched_names_store_but_send_nothing(tmp_path: Path) -> None:
     tricky = (
         "tricky-1",
