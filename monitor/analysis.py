@@ -26,6 +26,8 @@ from monitor.redact import redact_url
 from monitor.stories import Signature, feed_signatures
 
 if TYPE_CHECKING:  # the matcher is compiled where matching happens: not in the service
+    import asyncio
+
     from monitor.match.matcher import Matcher
 
 __all__ = [
@@ -194,6 +196,10 @@ class Analyser:
         # Pools of earlier watchlists (`reload`) finishing the feeds they had in hand.
         self._retired: list[ProcessPoolExecutor] = []
         self._folder: str | None = None
+        # A feed is handed to the pool only when a worker is free (one slot per worker, per
+        # event loop): none waits in the pool's own queue, where its deadline would run out
+        # behind a slow feed and replacing the pool would cancel it.
+        self._slots: tuple[object, asyncio.Semaphore] | None = None
 
     def _results_folder(self) -> str:
         if self._folder is None:
@@ -221,7 +227,21 @@ class Analyser:
 
                 self._matcher = Matcher(self._watchlists, excerpt_chars=self._excerpt_chars)
             return analyse(self._matcher, body, url, content_type)
+        async with self._free_worker():
+            return await self._analyse_in_pool(body, url, content_type)
+
+    def _free_worker(self) -> asyncio.Semaphore:
         import asyncio  # here: the workers import this module and need no event loop
+
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.workers))
+        return self._slots[1]
+
+    async def _analyse_in_pool(
+        self, body: bytes, url: str, content_type: str | None
+    ) -> AnalysedFeed:
+        import asyncio
 
         loop = asyncio.get_running_loop()
         folder = self._results_folder()
@@ -237,6 +257,15 @@ class Analyser:
                 path = await asyncio.wait_for(work, self.deadline)
             except BrokenProcessPool:
                 self._discard(pool, "a parsing worker died; starting new workers")
+                if attempt == 2:
+                    break
+                continue
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # this poll is being stopped
+                # The pool was replaced while this feed was in it (another feed ran past
+                # its deadline): this one did nothing wrong, it is tried once more.
                 if attempt == 2:
                     break
                 continue
@@ -258,6 +287,7 @@ class Analyser:
         self._watchlists = tuple(watchlists)
         self._excerpt_chars = excerpt_chars
         self.workers = workers
+        self._slots = None  # the next feeds take slots for the new number of workers
         old, self._pool = self._pool, None
         if old is not None:
             self._retired.append(old)

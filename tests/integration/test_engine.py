@@ -346,6 +346,65 @@ def test_a_feed_past_the_analysis_deadline_fails_alone_and_the_workers_are_repla
         runtime.store.close()
 
 
+def test_feeds_waiting_behind_one_past_the_deadline_are_stored_none_lost(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # A hostile feed (feedparser slows down with the square of an item's categories) holds
+    # the only worker past the deadline while six ordinary feeds wait for it. It fails
+    # alone: the others are not cancelled with its workers (they were lost without a word,
+    # each taking a poll worker with it) nor timed out by the wait.
+    hostile = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>H</title><link>/</link>"
+        "<description>d</description><item><guid>h</guid><title>Haftar</title>"
+        + "".join(f"<category>c{n}</category>" for n in range(30000))
+        + "</item></channel></rss>"
+    ).encode()
+    feeds.route("/hostile.xml", Reply(body=hostile))
+    names = [f"ordinary{n}" for n in range(6)]
+    for name in names:
+        entry = (f"{name}-1", f"{name}: Haftar", "<p>x</p>")
+        # Answered while the hostile feed is being parsed: they wait for the worker.
+        feeds.route(f"/{name}.xml", Reply(body=rss([entry]), delay=0.3))
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/m.db",
+        sources=[("Hostile", feeds.url("/hostile.xml"))]
+        + [(name, feeds.url(f"/{name}.xml")) for name in names],
+        sink_url=None,
+        extra={
+            "poll": {
+                "interval": "10m",
+                "allow_private_networks": True,
+                "workers": 1,
+                "per_host": 8,
+            }
+        },
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+
+    async def run() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            analyser = service._analyser
+            assert analyser is not None
+            await analyser.analyse(rss([QUIET]), feeds.url("/warm.xml"), None)
+            analyser.deadline = 1.0  # the hostile feed takes far longer; the others 0.01 s
+            outcomes = {o.source: o for o in await service.poll_all()}
+            assert outcomes["Hostile"].reason == "parse_timeout", outcomes["Hostile"]
+            for name in names:
+                assert outcomes[name].status == "ok", outcomes[name]
+                assert outcomes[name].new_articles == 1
+            assert len(outcomes) == 7
+            polled = [row.last_polled_at is not None for row in runtime.store.list_sources()]
+            assert all(polled)
+
+    try:
+        asyncio.run(run())
+    finally:
+        runtime.store.close()
+
+
 def _running(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     try:
