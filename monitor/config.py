@@ -104,7 +104,10 @@ class PollConfig(Strict):
     allow_private_networks: bool = False
     # A source failing this many polls in a row is "unhealthy" (sources, status, /metrics).
     unhealthy_after: int = Field(default=5, ge=1, le=1000)
-    concurrency: int = Field(default=8, ge=1, le=256)
+    # Feeds polled at once: a feed holds its place while its publisher answers (up to
+    # fetch.total_timeout) and while it waits for a parsing worker, so this is set for slow
+    # publishers, not for the cores: with 8, eight slow hosts held up every other feed.
+    concurrency: int = Field(default=32, ge=1, le=256)
     per_host: int = Field(default=2, ge=1, le=64)
     tick: PositiveDuration = timedelta(seconds=15)
     lease: PositiveDuration = timedelta(minutes=5)

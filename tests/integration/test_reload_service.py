@@ -67,7 +67,7 @@ def test_restart_only_changes_name_each_setting_and_never_the_database_url() -> 
         {
             "database_url": "postgresql://u:secret@db/two",
             "http": {"host": "0.0.0.0", "port": 8081},
-            "poll": {"concurrency": 16, "per_host": 3, "interval": "20m"},
+            "poll": {"concurrency": 64, "per_host": 3, "interval": "20m"},
             "retention": "30d",
         }
     )
@@ -75,7 +75,7 @@ def test_restart_only_changes_name_each_setting_and_never_the_database_url() -> 
     assert changes == [
         "database_url",
         "http (none -> 0.0.0.0:8081)",
-        "poll.concurrency (8 -> 16)",
+        "poll.concurrency (32 -> 64)",
         "poll.per_host (2 -> 3)",
     ]
     kept = keeping_restart_only(old, new)
@@ -96,7 +96,7 @@ async def test_settings_that_need_a_restart_are_logged_and_kept_and_the_rest_app
         def change(data: dict[str, object]) -> None:
             poll = data["poll"]
             assert isinstance(poll, dict)
-            poll.update(concurrency=16, interval="20m")
+            poll.update(concurrency=64, interval="20m")
             data.update(
                 database_url="postgresql://user:hunter2@db.example.org/news",
                 http={"host": "127.0.0.1", "port": 8089},
@@ -111,7 +111,7 @@ async def test_settings_that_need_a_restart_are_logged_and_kept_and_the_rest_app
         assert (settings.database_url, settings.http, settings.poll.concurrency) == (
             database_url,
             None,
-            8,
+            32,
         )
         assert settings.retention == timedelta(days=30)
         assert settings.poll.interval == timedelta(minutes=20)
@@ -120,7 +120,7 @@ async def test_settings_that_need_a_restart_are_logged_and_kept_and_the_rest_app
         (instance,) = runtime.store.list_instances()
         assert instance.config_generation == 2 and instance.reloaded_at is not None
     text = caplog.text
-    for setting in ("database_url", "http (none -> 127.0.0.1:8089)", "poll.concurrency (8 -> 16)"):
+    for setting in ("database_url", "http (none -> 127.0.0.1:8089)", "poll.concurrency (32 -> 64)"):
         assert f"reload: {setting} changed: needs a restart to take effect" in text, text
     assert "hunter2" not in text
 
