@@ -25,6 +25,7 @@ from monitor.codepages import latin_code_page
 from monitor.errors import ParseError
 from monitor.redact import mask_credentials_of, without_credentials
 from monitor.schedule import feed_hint
+from monitor.text import cut_at_word
 
 __all__ = ["FeedEntry", "ParsedFeed", "canonical_url", "parse_feed", "story_fingerprint"]
 
@@ -38,6 +39,12 @@ _BOZO_REASON_MAX_CHARS = 200
 # document packing 250,000 small items into 10 MB (1.7 GB and two minutes to read them
 # all): only the newest this many are read.
 MAX_ENTRIES = 1000
+# Longer than any real one: a title past this is cut at a word (it is stored and sent; a
+# feed's 9 MB title took 18 MB of database), a link past this is not a link (servers refuse
+# a request line much over 8 KB) and the entry is kept without one (a 5 MB link went out in
+# every alert).
+MAX_TITLE_CHARS = 2000
+MAX_LINK_CHARS = 8192
 _RFC822_MAX_CHARS = 64  # longer than any date: not one, and not worth reading
 
 # Query parameters that only say where a click came from; dropping them makes the same
@@ -547,7 +554,7 @@ def _build_entry(
     """One entry; ``mask`` hides the feed URL's own credentials where the entry repeats
     them (a guid or a link that is the feed URL itself, a private feed's token);
     ``written``: whether a text is in the document (`_guid_link`)."""
-    title = _text_field(raw, "title")
+    title = cut_at_word(_text_field(raw, "title"), MAX_TITLE_CHARS)
     # feedparser copies the first content into `summary` when an entry has no summary of
     # its own; only a `summary_detail` shows the feed really had one.
     summary = _text_field(raw, "summary") if _get(raw, "summary_detail") is not None else ""
@@ -701,7 +708,7 @@ def _http_url(link: object, feed_url: str) -> str | None:
     if not isinstance(link, str):
         return None
     link = _storable(link.strip())
-    if not link:
+    if not link or len(link) > MAX_LINK_CHARS:
         return None
     try:
         # feedparser already resolves links against xml:base and the feed URL; join only
