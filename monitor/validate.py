@@ -4,6 +4,8 @@ otherwise be changed or ignored silently (a URL listed twice, nothing to poll)."
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import os
 from dataclasses import dataclass, field
@@ -70,7 +72,34 @@ def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
         raise ConfigError(problems)
     warnings.extend(_idle_warnings(loaded, watchlists, specs, routes))
     warnings.extend(_unknown_variables(loaded))
+    warnings.extend(_loose_secrets(loaded))
     return ValidConfig(watchlists=watchlists, routes=routes, specs=specs, warnings=warnings)
+
+
+def _loose_secrets(loaded: LoadedSettings) -> list[str]:
+    """A ``whsec_`` secret whose base64 is not written out whole (padding left off, spaces):
+    it signs (the reference library reads it so), but a receiver that decodes it strictly,
+    as Python's ``base64.b64decode`` does, rejects every alert. ``${VAR}`` left unset is
+    another check's problem."""
+    warnings = []
+    for index, sink in enumerate(loaded.settings.sinks):
+        secret = sink.secret or ""
+        if not secret.startswith("whsec_") or "${" in secret:
+            continue
+        encoded = secret.removeprefix("whsec_")
+        try:
+            strict = base64.b64encode(base64.b64decode(encoded, validate=True)).decode()
+        except (binascii.Error, ValueError):
+            strict = ""
+        if strict != encoded:
+            warnings.append(
+                f"{_where(loaded, 'sinks')}: sinks[{index}].secret ({sink.name!r}) is not "
+                "base64 written out whole (its '=' padding left off, or spaces in it): alerts "
+                "are signed, but a receiver that decodes it strictly (Python's "
+                "base64.b64decode) rejects them all; write it as whsec_ followed by the full "
+                "base64"
+            )
+    return warnings
 
 
 def _where(loaded: LoadedSettings, key: str) -> str:

@@ -509,3 +509,24 @@ def test_the_delivery_log_line_names_the_article(tmp_path: Path) -> None:
     )
     assert "token=REDACTED; libya; delivery " in line and line.endswith(" to ops"), line
     assert "SECRET1" not in once.stderr
+
+
+def test_a_whsec_secret_without_its_padding_is_a_warning_that_shows_no_secret(
+    tmp_path: Path, services: tuple[str, str]
+) -> None:
+    # It signs (the padding is put back, as the reference library does), but a receiver
+    # decoding it with Python's base64.b64decode rejects every alert.
+    feed_url, sink_url = services
+    unpadded = "whsec_" + base64.b64encode(b"key-of-25-bytes-for-sinks").decode().rstrip("=")
+    change = {"sinks": [{"name": "ops", "url": sink_url, "secret": unpadded}]}
+    config = write_case(tmp_path, Case("padding", "", change), feed_url, sink_url)
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 0, checked.stderr
+    warnings = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "sinks[0].secret ('ops')" in warnings[0], warnings
+    assert "base64.b64decode" in warnings[0]
+    assert unpadded[6:20] not in checked.stdout + checked.stderr
+    padded = {"sinks": [{"name": "ops", "url": sink_url, "secret": SECRET}]}
+    config = write_case(tmp_path, Case("padded", "", padded), feed_url, sink_url)
+    quiet = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert "warning:" not in quiet.stderr, quiet.stderr
