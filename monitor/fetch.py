@@ -197,6 +197,14 @@ async def fetch_feed(
                         )
                         return replace(result, moved_to=moved_to)
                     request = response.next_request
+                    if request.url.scheme not in ("http", "https"):
+                        # The Location as written: httpx gives a URL without a host this
+                        # server's host (file:///etc/passwd -> file://<server>/etc/passwd).
+                        written = response.headers.get("location") or str(request.url)
+                        message = (
+                            f"a redirect leads to {redact_url(written)}, not an http or https URL"
+                        )
+                        raise _fetch_error(url, "bad_url", message)
                     if "set-cookie" in response.headers:
                         cookies = cookies if cookies is not None else httpx.Cookies()
                         cookies.extract_cookies(response)

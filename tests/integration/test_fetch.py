@@ -442,6 +442,8 @@ async def test_a_redirect_to_a_non_http_scheme_is_a_bad_url(feed_server: FeedSer
     error = await fetch_error(feed_server.url("/feed"))
 
     assert error.reason == "bad_url"
+    # The Location as the server wrote it, not with the server's host put in by httpx.
+    assert "a redirect leads to file:///etc/passwd, not an http or https URL" in str(error)
 
 
 # --- cookies ----------------------------------------------------------------------------------
