@@ -405,6 +405,45 @@ def test_feeds_waiting_behind_one_past_the_deadline_are_stored_none_lost(
         runtime.store.close()
 
 
+def test_slow_publishers_on_many_hosts_do_not_hold_up_the_other_feeds(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # Twelve publishers that never send their headers (each on its own host, as per_host
+    # 16 lets them be here) hold a fetch place each until fetch.total_timeout; an ordinary
+    # feed claimed after them is polled meanwhile, with the default poll.concurrency. (With
+    # 8 places it came only after the first eight timed out.)
+    slow = [f"slow{n}" for n in range(12)]
+    for name in slow:
+        feeds.route(f"/{name}.xml", Reply(body=rss([QUIET]), delay=30))
+    feeds.route("/ordinary.xml", Reply(body=rss([HAFTAR])))
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/m.db",
+        sources=[(name, feeds.url(f"/{name}.xml")) for name in slow]
+        + [("Ordinary", feeds.url("/ordinary.xml"))],
+        sink_url=None,
+        extra={
+            "poll": {"interval": "10m", "allow_private_networks": True, "per_host": 16},
+            "fetch": {"total_timeout": "4s"},
+        },
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+
+    async def run() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            outcomes = await service.poll_all()  # in the order they finished
+            assert [o.source for o in outcomes][0] == "Ordinary", outcomes
+            assert outcomes[0].status == "ok" and outcomes[0].new_articles == 1
+            assert {o.reason for o in outcomes[1:]} == {"timeout"}, outcomes
+
+    try:
+        asyncio.run(run())
+    finally:
+        runtime.store.close()
+
+
 def _running(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     try:
