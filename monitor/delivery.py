@@ -126,6 +126,17 @@ async def deliver_one(
         )
     except DeliveryError as error:
         return await _record_failure(runtime, sink, due, error, started)
+    except asyncio.CancelledError:
+        # The service stopped (its grace period over) while the receiver had not answered:
+        # nothing is recorded, so the alert is sent again, with the same webhook-id.
+        log.warning(
+            "delivery of %s to %s was stopped before the receiver answered; it stays "
+            "pending and is sent again (same webhook-id: the receiver may have it already)",
+            describe_alert(due),
+            due.sink,
+            extra=delivery_log_fields(due, status="interrupted", duration_ms=_ms(started)),
+        )
+        raise
     except Exception as error:  # noqa: BLE001 - a bad row must not stop the other deliveries
         log.exception(
             "delivery of %s failed unexpectedly",

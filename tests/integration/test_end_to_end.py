@@ -178,6 +178,47 @@ def test_a_receiver_asking_to_wait_holds_the_whole_sink_not_only_that_alert(
             runtime.db.close()
 
 
+def test_a_send_stopped_before_the_answer_is_logged_and_stays_pending(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The service's stop grace ran out while the receiver had not answered: the receiver
+    # may have the alert, nothing was recorded, so it is sent again with the same id. Said.
+    import logging
+
+    from tests.support.webhook_receiver import Reply as HookReply
+
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[HookReply(200, delay=20)]) as receiver,
+    ):
+        feeds.route("/libya.xml", feed_reply(HAFTAR))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        runtime = build(config)
+
+        async def stopped() -> None:
+            task = asyncio.create_task(run_once(runtime))
+            await asyncio.to_thread(receiver.wait_for, 1, 30.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        try:
+            with caplog.at_level(logging.WARNING, logger="monitor"):
+                asyncio.run(stopped())
+            row = runtime.db.run_sync(lambda c: c.execute(select(deliveries)).one())
+            assert row.status == "pending" and row.attempts == 0
+            assert "stays pending and is sent again (same webhook-id" in caplog.text
+            assert receiver.requests[0].headers["webhook-id"] == row.id
+        finally:
+            runtime.db.close()
+
+
 def test_entries_without_watched_names_store_but_send_nothing(tmp_path: Path) -> None:
     tricky = (
         "tricky-1",
