@@ -34,6 +34,8 @@ FLUSH_SIZE = 200
 # Sources claimed ahead of the fetch workers (at least; 4 per worker otherwise). Each waits in
 # the queue far less than its lease (`poll.lease`).
 QUEUE_MIN = 64
+# The longest wait between two claims while the database fails (it restarts, fails over).
+TROUBLE_MAX_SECONDS = 30.0
 
 
 class PollWriter:
@@ -107,6 +109,7 @@ class Poller:
         self._done = asyncio.Event()
         self._woken = asyncio.Event()
         self._busy = 0
+        self._trouble = 0  # claims failed in a row (the database away)
         self.outcomes: list[PollOutcome] = []
         self.keep_outcomes = False
 
@@ -188,7 +191,14 @@ class Poller:
                     self._room.clear()
                     await wait_first(self._room.wait(), self.stopping.wait())
                     continue
-                claimed = await self._claim(room, once_since)
+                try:
+                    claimed = await self._claim(room, once_since)
+                except Exception as error:
+                    if once_since is not None:
+                        raise  # `monitor once` reports it and exits
+                    await self._database_trouble(error)
+                    continue
+                self._trouble = 0
                 for source in claimed:
                     self._queue.put_nowait(source)
                 metrics.last_tick.set_to_current_time()
@@ -201,7 +211,10 @@ class Poller:
                         break
                     await wait_first(self._queue.join(), self.stopping.wait())
                     continue
-                await self._sleep_until_due()
+                try:
+                    await self._sleep_until_due()
+                except Exception as error:
+                    await self._database_trouble(error)
             await self._queue.join()
         finally:
             for task in workers:
@@ -215,6 +228,21 @@ class Poller:
                 left.append(self._queue.get_nowait().id)
             if left:
                 await self.runtime.store.release_sources(left, self.owner)
+
+    async def _database_trouble(self, error: Exception) -> None:
+        """Claiming failed (the database restarted, a connection was cut, a failover): wait
+        and try again, 1 s, 2 s, ... up to `TROUBLE_MAX_SECONDS`, until stopped. The sources
+        claimed before stay queued; nothing is lost, polls are only late."""
+        wait = min(TROUBLE_MAX_SECONDS, 2.0**self._trouble)
+        self._trouble += 1
+        log.warning(
+            "could not claim due sources (%s: %s); trying again in %g s",
+            type(error).__name__,
+            str(error).splitlines()[0] if str(error) else "",
+            wait,
+            exc_info=self._trouble == 1,
+        )
+        await wait_first(self.stopping.wait(), within=wait)
 
     def _idle_workers(self) -> int:
         return self.runtime.settings.poll.concurrency - self._busy

@@ -23,7 +23,7 @@ from monitor.db.instances import HEARTBEAT
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.fetch import HttpOptions, make_client
 from monitor.health import serve_health
 from monitor.logs import apply_config, log_fields
@@ -56,6 +56,9 @@ class Service:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The config in force: 1 at start, one more at each successful reload.
     generation: int = 1
+    # Why the service stopped on its own (a task failed), for a non-zero exit; None: it was
+    # asked to stop.
+    crashed: str | None = None
     _feed_client: httpx.AsyncClient | None = None
     _sink_client: httpx.AsyncClient | None = None
     _analyser: Analyser | None = None
@@ -436,6 +439,8 @@ class Service:
                     exc_info=task.exception(),
                     extra=log_fields(instance=self.owner),
                 )
+                error = task.exception()
+                self.crashed = f"{task.get_name()} stopped unexpectedly ({error!r:.200})"
         self.stopping.set()
         _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
         for task in pending:
@@ -495,6 +500,10 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
                 else:
                     async with serve_health(http.host, http.port, service.ready):
                         await service.run_forever(ready=ready)
+            if service.crashed is not None:
+                # Not a clean stop: exit non-zero, so that a supervisor (systemd's
+                # Restart=on-failure) starts the service again.
+                raise MonitorError(f"the service stopped: {service.crashed}")
         finally:
             try:
                 runtime.store.instance_stopped(service.owner, runtime.clock())

@@ -222,3 +222,47 @@ def test_stop_while_workers_parse_leaves_no_process_behind(
         while marked_processes(marker) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert marked_processes(marker) == []
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_connections_cut_by_the_database_do_not_stop_the_service(postgres_url: str) -> None:
+    # A database restart or failover cuts every connection (pg_terminate_backend here, as
+    # a restart does): the service goes on polling and alerting. It had stopped, exit 0,
+    # whenever the poller was in a query at that moment.
+    import tempfile
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    name = f"monitor-cut-{uuid.uuid4().hex[:8]}"
+    url = make_url(postgres_url).update_query_dict({"application_name": name})
+    cut = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n")
+    admin = create_engine(postgres_url)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        FeedServer() as feeds,
+        WebhookReceiver() as receiver,
+    ):
+        feeds.route("/wire.xml", Reply(body=rss(ENTRIES[:1])))
+        config = write_config(
+            Path(folder),
+            database_url=url.render_as_string(hide_password=False),
+            sources=[("Wire", feeds.url("/wire.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            extra={"poll": {"allow_private_networks": True, "interval": "1s",
+                            "min_interval": "1s", "max_interval": "1s", "tick": "1s"}},
+        )  # fmt: skip
+        with running(config) as process:
+            receiver.wait_for(1, timeout=30)
+            for _ in range(40):  # whatever each task is doing, many times over
+                with admin.begin() as conn:
+                    conn.execute(cut, {"n": name})
+                time.sleep(0.05)
+            feeds.route("/wire.xml", Reply(body=rss(ENTRIES[:2])))
+            receiver.wait_for(2, timeout=60)  # a new item, polled and alerted after the cuts
+            assert process.poll() is None, stop(process)
+            stderr = stop(process)
+        assert process.returncode == 0, stderr
+    admin.dispose()
