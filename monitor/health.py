@@ -50,6 +50,10 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, re
         await writer.drain()
     except (TimeoutError, ConnectionError):
         pass
+    except ValueError:  # a line longer than the reader's limit (64 KiB): no request of ours
+        with contextlib.suppress(ConnectionError):
+            writer.write(_response("431 Request Header Fields Too Large", b"too large\n"))
+            await writer.drain()
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError):
