@@ -4,6 +4,7 @@ for a monitoring check. Every URL and error is shown redacted (`monitor.redact`)
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from monitor.db.instances import STALE_AFTER, InstanceRow
 from monitor.db.status import LATE_AFTER, LIST_LIMIT, SOURCE_STATES, SourceProblem, Status
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, terminal_text
+from monitor.reload import process_exists
 
 # The exit codes of `monitor status`, decided here and nowhere else (README, "Exit codes";
 # docs/operations.md, "Status"). 2 (could not start: usage, config, database) is the CLI's.
@@ -31,10 +33,15 @@ PROBLEM_LATE = "late_sources"
 
 def instance_state(row: InstanceRow, now: datetime) -> str:
     """``running``, ``stopped`` (recorded its stop) or ``dead`` (not heard from for
-    `STALE_AFTER` and no stop recorded: killed, or its host is down)."""
+    `STALE_AFTER` and no stop recorded: killed, or its host is down; or, on this host, its
+    process is gone, which a kill -9 shows at once)."""
     if row.stopped_at is not None:
         return "stopped"
-    return "running" if row.running(now) else "dead"
+    if not row.running(now):
+        return "dead"
+    if row.hostname == socket.gethostname() and not process_exists(row.pid):
+        return "dead"
+    return "running"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -118,6 +119,14 @@ def test_status_reads_sources_instances_and_the_outbox(database_url: str) -> Non
             owner="dead", hostname="h", pid=2, version="v", config_path=None,
             now=NOW - timedelta(minutes=5),
         )  # fmt: skip
+        # On this host: one whose process is gone (kill -9 a moment ago), one alive.
+        exited = subprocess.Popen([sys.executable, "-c", "pass"])
+        exited.wait()
+        here = socket.gethostname()
+        for owner, pid in (("killed here", exited.pid), ("alive here", os.getpid())):
+            store.register_instance(
+                owner=owner, hostname=here, pid=pid, version="v", config_path=None, now=NOW
+            )
         store.instance_stopped("c", NOW)
         status = store.status(NOW, unhealthy_after=3)
         rows = store.list_sources()
@@ -125,7 +134,14 @@ def test_status_reads_sources_instances_and_the_outbox(database_url: str) -> Non
         store.close()
 
     states = {row.owner: instance_state(row, NOW) for row in status.instances}
-    assert states == {"a": "running", "b": "running", "c": "stopped", "dead": "dead"}
+    assert states == {
+        "a": "running",
+        "b": "running",
+        "c": "stopped",
+        "dead": "dead",
+        "killed here": "dead",  # without waiting 90 s for its heartbeat to age
+        "alive here": "running",
+    }
     assert status.health.sources == {
         state: sum(r.health(3) == state for r in rows) for state in SOURCE_STATES
     }
