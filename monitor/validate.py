@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from monitor.alerts.signing import SECRET_PREFIX
 from monitor.config import MAX_URL_LENGTH, OpmlConfig
 from monitor.config_errors import ENV_PREFIX, did_you_mean, environment_variable
 from monitor.db.sources import SourceSpec
@@ -84,9 +85,9 @@ def _loose_secrets(loaded: LoadedSettings) -> list[str]:
     warnings = []
     for index, sink in enumerate(loaded.settings.sinks):
         secret = sink.secret or ""
-        if not secret.startswith("whsec_") or "${" in secret:
+        if not secret.startswith(SECRET_PREFIX) or "${" in secret:
             continue
-        encoded = secret.removeprefix("whsec_")
+        encoded = secret.removeprefix(SECRET_PREFIX)
         try:
             strict = base64.b64encode(base64.b64decode(encoded, validate=True)).decode()
         except (binascii.Error, ValueError):
