@@ -18,7 +18,7 @@ from rich.table import Column, Table
 
 from monitor import __version__
 from monitor.durations import format_duration
-from monitor.errors import ConfigError, DatabaseError, MonitorError
+from monitor.errors import ConfigError, DatabaseError, MonitorError, ServiceFailed
 from monitor.logs import apply_config, configure_logging
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, terminal_json, terminal_text
@@ -207,6 +207,8 @@ def run(config: ConfigOption = None) -> None:
     runtime = _runtime(config, need_sinks=True)
     try:
         asyncio.run(run_service(runtime))
+    except ServiceFailed as error:
+        fail(error, EXIT_PROBLEM)
     except MonitorError as error:
         fail(error)
     finally:

@@ -68,3 +68,8 @@ class DeliveryError(MonitorError):
 
 class DatabaseError(MonitorError):
     """The database cannot be used as it is (old schema, locked by another instance, ...)."""
+
+
+class ServiceFailed(MonitorError):
+    """A part of a running service stopped on an error it did not handle: ``monitor run``
+    stops and exits 1 (not 2, which says it could not start), so a supervisor restarts it."""

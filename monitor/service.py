@@ -23,7 +23,7 @@ from monitor.db.instances import HEARTBEAT
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, ServiceFailed
 from monitor.fetch import HttpOptions, make_client
 from monitor.health import serve_health
 from monitor.logs import apply_config, log_fields
@@ -503,7 +503,7 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
             if service.crashed is not None:
                 # Not a clean stop: exit non-zero, so that a supervisor (systemd's
                 # Restart=on-failure) starts the service again.
-                raise MonitorError(f"the service stopped: {service.crashed}")
+                raise ServiceFailed(f"the service stopped: {service.crashed}")
         finally:
             try:
                 runtime.store.instance_stopped(service.owner, runtime.clock())

@@ -4,6 +4,7 @@ restart continues without storing anything twice or losing a pending alert."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -266,3 +267,49 @@ def test_connections_cut_by_the_database_do_not_stop_the_service(postgres_url: s
             stderr = stop(process)
         assert process.returncode == 0, stderr
     admin.dispose()
+
+
+def test_a_part_of_the_service_that_fails_ends_run_with_exit_1(tmp_path: Path) -> None:
+    # A part that stops on an error it does not handle (none is known: this injects one
+    # through sitecustomize) must not leave `monitor run` exiting 0: a supervisor restarts
+    # a service only when it fails (systemd's Restart=on-failure).
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(
+        "from monitor.delivery import Outbox\n"
+        "async def run(self):\n"
+        "    raise RuntimeError('injected fault')\n"
+        "Outbox.run = run\n",
+        encoding="utf-8",
+    )
+    database_url = f"sqlite:///{tmp_path}/monitor.db"
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/wire.xml", Reply(body=rss(ENTRIES[:1])))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Wire", feeds.url("/wire.xml"))],
+            sink_url=receiver.url,
+        )
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(inject), str(REPO)])}
+        env.pop("MONITOR_DATABASE_URL", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "error: the service stopped: outbox stopped unexpectedly" in done.stderr
+    assert "injected fault" in done.stderr
+    # It recorded its stop: `monitor status` shows it stopped, not running or dead.
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor", "status", "--json", "--config", str(config)],
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    instances = json.loads(status.stdout)["service"]["instances"]
+    assert [i["state"] for i in instances] == ["stopped"], instances
