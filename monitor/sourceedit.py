@@ -455,18 +455,32 @@ def validate_edit(loaded: LoadedSettings, edit: Edit) -> ValidConfig:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in its folder and a rename (never
-    half a file), keeping its mode (a new file gets the umask's)."""
+    half a file), keeping its mode (a new file gets the umask's). A symbolic link is written
+    through (its target is replaced, the link stays); a device, a pipe or a terminal (such as
+    ``/dev/stdout``) is written in place, as a shell's ``>`` does: a rename would replace it."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-            newline = "\r\n" if b"\r\n" in path.read_bytes() else "\n"
+            info = os.stat(path)  # follows links
         except FileNotFoundError:
+            info = None
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            raise SourceEditError(f"cannot write {path}: it is a folder")
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
+        target = Path(os.path.realpath(path))  # a link's target, where the rename must happen
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if info is not None:
+            mode = stat.S_IMODE(info.st_mode)
+            with open(target, "rb") as existing:  # the line ends in use, from its start
+                newline = "\r\n" if b"\r\n" in existing.read(_NEWLINE_SAMPLE) else "\n"
+        else:
             umask = os.umask(0)
             os.umask(umask)
             mode, newline = 0o666 & ~umask, "\n"
         handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
         )
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as stream:
@@ -474,12 +488,15 @@ def write_atomically(path: Path, text: str) -> None:
                 stream.flush()
                 os.fsync(stream.fileno())
             os.chmod(temporary, mode)
-            os.replace(temporary, path)
+            os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError as error:
         raise SourceEditError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+_NEWLINE_SAMPLE = 64 * 1024  # bytes read to tell a file's line ends (not the whole file)
 
 
 @contextlib.contextmanager

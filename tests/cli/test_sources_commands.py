@@ -169,6 +169,46 @@ def test_listing_sources_reads_only_and_shows_how_the_config_differs(
 # --- 2. export and import -----------------------------------------------------------------
 
 
+def test_export_to_a_link_or_a_pipe_writes_through_it(tmp_path: Path, server: FeedServer) -> None:
+    # `-o` replaced what it named by a rename after reading it whole: a link became a file
+    # (its target unchanged), and a pipe or a device (/dev/stdout, /dev/null) was read
+    # forever or replaced by a file. A link is written through; a pipe is written into.
+    import threading
+
+    config = small_config(
+        tmp_path / "c",
+        "poll: {allow_private_networks: true}\n"
+        f"sources:\n  - name: Wire\n    url: {server.url('/wire.xml')}\n",
+    )
+    target = tmp_path / "target.opml"
+    target.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.opml"
+    link.symlink_to(target)
+    done = run("sources", "export", "-o", str(link), "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink()
+    assert server.url("/wire.xml") in target.read_text(encoding="utf-8")
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    written = subprocess.run(
+        [sys.executable, "-m", "monitor", "sources", "export", "-o", str(pipe), "-c", str(config)],
+        cwd=tmp_path,
+        env={**base, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    reader.join(timeout=10)
+    assert written.returncode == 0, written.stderr
+    assert pipe.is_fifo()
+    assert received and server.url("/wire.xml").encode() in received[0]
+
+
 @pytest.mark.parametrize("form", ["opml", "yaml"])
 def test_export_then_import_round_trips(tmp_path: Path, server: FeedServer, form: str) -> None:
     first = small_config(
