@@ -132,9 +132,9 @@ def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:
         tmp_path, database_url=f"sqlite:///{tmp_path}/m.db", sources=[], sink_url=None
     )
     created = monitor("db", "upgrade", "--config", str(config))
-    assert created.returncode == 0 and "upgraded from empty to 0006" in created.stdout
+    assert created.returncode == 0 and "upgraded from empty to 0007" in created.stdout
     same = monitor("db", "upgrade", "--config", str(config))
-    assert "already at revision 0006" in same.stdout
+    assert "already at revision 0007" in same.stdout
     con = sqlite3.connect(tmp_path / "m.db")
     con.execute("UPDATE alembic_version SET version_num='0000'")
     con.commit()
