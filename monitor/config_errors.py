@@ -15,6 +15,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from monitor.plural import plural
+from monitor.redact import redact_text
+
 ENV_PREFIX = "MONITOR_"
 
 # What each key means, shown next to an error about it (keys as in docs/config.md).
@@ -147,13 +150,26 @@ def indexed_variables(path: object) -> list[str]:
     return problems
 
 
+def shown_input(value: object) -> str:
+    """A wrong value as an error shows it: a mapping by its keys and a list by its length
+    (their values may be a sink's secret or a URL's password), text with its URLs redacted."""
+    if isinstance(value, dict):
+        keys = ", ".join(str(key) for key in value)
+        return f"a mapping (keys: {keys})" if keys else "an empty mapping"
+    if isinstance(value, list | tuple):
+        return f"a list of {plural(len(value), 'item')}"
+    if isinstance(value, str):
+        return repr(redact_text(value))
+    return repr(value)
+
+
 def describe(item: ErrorDetails, location: tuple[int | str, ...], root: type[BaseModel]) -> str:
     """The message for one pydantic error: what is wrong and the fix."""
     kind = item["type"]
     ctx: dict[str, Any] = dict(item.get("ctx") or {})
     field = str(location[-1]) if location else ""
     hidden = field in _SECRET_FIELDS
-    given = "" if hidden else f", got {item.get('input')!r}"
+    given = "" if hidden else f", got {shown_input(item.get('input'))}"
     if kind == "extra_forbidden":
         return (
             f"unknown key {field!r}; {did_you_mean(field, allowed_keys(root, location[:-1]))} "

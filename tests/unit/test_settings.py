@@ -217,3 +217,31 @@ def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not UTF-8 text"):
         load_settings(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A sink or source written as a mapping where a list belongs.
+        "sinks:\n  name: ops\n  url: https://u:PASSWORD1@hooks.example.org/x?token=TOKEN1\n"
+        "  secret: ${HOOK_SECRET}\n",
+        "sources:\n  name: Wire\n  url: https://u:PASSWORD1@example.org/rss?api_key=TOKEN1\n",
+        # A URL written where a mapping belongs.
+        "sinks:\n  - https://u:PASSWORD1@hooks.example.org/x?token=TOKEN1\n",
+        "sources:\n  - https://u:PASSWORD1@example.org/rss?api_key=TOKEN1\n",
+        # A whole list where a value belongs.
+        "poll:\n  interval: [https://u:PASSWORD1@example.org/x, ${HOOK_SECRET}]\n",
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_described_without_its_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # An error showed the value it refused as it was: a sink mapping with its secret (the
+    # expanded ${VAR}), a URL with its password and token, in check's output and the log.
+    monkeypatch.setenv("HOOK_SECRET", "whsec_TOPSECRETVALUE0123456789abcdef")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(write(tmp_path, text))
+    shown = "\n".join(raised.value.problems)
+    for secret in ("PASSWORD1", "TOKEN1", "TOPSECRETVALUE"):
+        assert secret not in shown, shown
+    assert "got " in shown  # still says what it found
