@@ -71,7 +71,27 @@ def service() -> dict[str, list[str]]:
     return unit_options(UNIT.read_text(encoding="utf-8"))["Service"]
 
 
-def test_the_unit_has_the_options_operations_md_names(service: dict[str, list[str]]) -> None:
+def _installed_database(tmp_path: Path) -> Path:
+    """The SQLite file of the shipped config once the install's commands have run (the
+    `sed` that names the service's folder), read as every command reads it."""
+    (block,) = [block for block in _blocks("bash") if "useradd" in block]
+    joined = block.replace("\\\n", " ")
+    (edit,) = [line for line in joined.splitlines() if line.startswith("sudo sed ")]
+    config = tmp_path / "monitor.yaml"
+    shutil.copy(REPO / "config" / "monitor.yaml", config)
+    line = (
+        edit.removeprefix("sudo ").split("#")[0].replace("/etc/monitor/monitor.yaml", str(config))
+    )
+    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    url = yaml.safe_load(config.read_text(encoding="utf-8"))["database_url"]
+    assert url.startswith("sqlite:////"), url
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def test_the_unit_has_the_options_operations_md_names(
+    service: dict[str, list[str]], tmp_path: Path
+) -> None:
     sections = unit_options(UNIT.read_text(encoding="utf-8"))
     assert _one(sections["Install"], "WantedBy") == "multi-user.target"
     assert "network-online.target" in _one(sections["Unit"], "After")
@@ -87,9 +107,12 @@ def test_the_unit_has_the_options_operations_md_names(service: dict[str, list[st
     assert _one(service, "EnvironmentFile").startswith("/etc/")
     environment = dict(value.partition("=")[::2] for value in service["Environment"])
     assert environment["MONITOR_CONFIG"].endswith(".yaml")
+    # The database is named in the config, never only in the unit: an operator's
+    # `monitor status` or `db upgrade` with MONITOR_CONFIG must open the service's database.
+    assert "MONITOR_DATABASE_URL" not in environment
+    database = _installed_database(tmp_path)
     # The SQLite file's folder (the WAL, the shm and the lock beside it) is writable, and
     # it is the working directory.
-    database = Path(environment["MONITOR_DATABASE_URL"].removeprefix("sqlite:///"))
     writable = _one(service, "ReadWritePaths").split()
     assert str(database.parent) in writable
     assert _one(service, "WorkingDirectory") == str(database.parent)
