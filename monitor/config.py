@@ -78,9 +78,16 @@ class Strict(BaseModel):
 def _http_url(value: str, field: str) -> str:
     if UNRESOLVED.search(value):
         return value  # checked by the commands that need the value (see Settings.unset_variables)
+    # The line end of a `|` block or of a variable read from a file is not part of the URL
+    # (the fetch and the send refused it, after `monitor check` had passed it).
+    value = value.strip()
     # Not a URL, so redact_url may not find its userinfo (`https//user:pw@host`): whatever
     # stands before an @ is masked too.
     shown = re.sub(r"[^\s/@]+@", "REDACTED@", redact_url(value))
+    if re.search(r"[\s\x00-\x1f\x7f]", value):
+        raise ValueError(
+            f"{field} has a space or a control character in it, got {shown!r}; write a space as %20"
+        )
     if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
         raise ValueError(f"{field} must be an http:// or https:// URL, got {shown!r}")
     try:

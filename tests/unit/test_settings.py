@@ -245,3 +245,24 @@ def test_a_value_of_the_wrong_shape_is_described_without_its_secrets(
     for secret in ("PASSWORD1", "TOKEN1", "TOPSECRETVALUE"):
         assert secret not in shown, shown
     assert "got " in shown  # still says what it found
+
+
+def test_a_url_ending_in_a_line_end_is_used_without_it_and_one_with_a_space_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A `|` block or a variable read from a file ends in a newline: check passed it, and
+    # then every fetch or send failed ("Invalid non-printable ASCII character in URL").
+    monkeypatch.setenv("HOOK", "https://hooks.example.org/news\n")
+    loaded = load_settings(
+        write(
+            tmp_path,
+            "sources:\n  - name: Wire\n    url: |\n      https://example.org/rss\n"
+            "sinks:\n  - name: ops\n    url: ${HOOK}\n    secret: whsec_c2VjcmV0c2VjcmV0c2VjcmV0\n",
+        )
+    )
+    assert loaded.settings.sources[0].url == "https://example.org/rss"  # type: ignore[union-attr]
+    assert loaded.settings.sinks[0].url == "https://hooks.example.org/news"
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.url.*a space or a control character"):
+        load_settings(
+            write(tmp_path, "sources:\n  - name: Wire\n    url: 'https://example.org/a b.rss'\n")
+        )
