@@ -78,14 +78,32 @@ def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
 
 
 def _loose_secrets(loaded: LoadedSettings) -> list[str]:
-    """A ``whsec_`` secret whose base64 is not written out whole (padding left off, spaces):
-    it signs (the reference library reads it so), but a receiver that decodes it strictly,
-    as Python's ``base64.b64decode`` does, rejects every alert. ``${VAR}`` left unset is
-    another check's problem."""
+    """A secret that signs but that common receivers will not verify: without ``whsec_``
+    (they take the base64 after it as the key), with its base64 not written out whole
+    (padding left off, spaces: Python's strict ``base64.b64decode`` refuses it), or with a
+    line end around it. ``${VAR}`` left unset is another check's problem."""
     warnings = []
     for index, sink in enumerate(loaded.settings.sinks):
         secret = sink.secret or ""
-        if not secret.startswith(SECRET_PREFIX) or "${" in secret:
+        if not secret or "${" in secret:
+            continue
+        where = f"{_where(loaded, 'sinks')}: sinks[{index}].secret ({sink.name!r})"
+        if secret != secret.strip() and not secret.startswith(SECRET_PREFIX):
+            # (After whsec_, spaces and line ends are dropped from the base64.)
+            warnings.append(
+                f"{where} begins or ends with a space or a line end (a secret file's last "
+                "line end?): it is part of the key, and a receiver given the secret without "
+                "it rejects every alert"
+            )
+        secret = secret.strip()  # said above; the checks below are about the rest
+        if not secret.startswith(SECRET_PREFIX):
+            warnings.append(
+                f"{where} does not start with {SECRET_PREFIX}: alerts are signed with its "
+                "text as the key, but a Standard Webhooks receiver (the README's verify, the "
+                f"standardwebhooks libraries) reads the base64 after {SECRET_PREFIX} as the "
+                f"key and rejects them all; for one, write {SECRET_PREFIX} followed by "
+                "base64 and give the receiver the same"
+            )
             continue
         encoded = secret.removeprefix(SECRET_PREFIX)
         try:
@@ -94,7 +112,7 @@ def _loose_secrets(loaded: LoadedSettings) -> list[str]:
             strict = ""
         if strict != encoded:
             warnings.append(
-                f"{_where(loaded, 'sinks')}: sinks[{index}].secret ({sink.name!r}) is not "
+                f"{where} is not "
                 "base64 written out whole (its '=' padding left off, or spaces in it): alerts "
                 "are signed, but a receiver that decodes it strictly (Python's "
                 "base64.b64decode) rejects them all; write it as whsec_ followed by the full "

@@ -511,6 +511,30 @@ def test_the_delivery_log_line_names_the_article(tmp_path: Path) -> None:
     assert "SECRET1" not in once.stderr
 
 
+@pytest.mark.parametrize(
+    ("secret", "said"),
+    [
+        # `openssl rand -hex 32`: signed with its text, while the README's verify (and the
+        # standardwebhooks libraries) decode base64 after whsec_: every alert rejected.
+        ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "does not start"),
+        # A space before whsec_: the whole text is the key (after whsec_ spaces are dropped).
+        (" " + SECRET, "line end"),
+    ],
+)
+def test_a_secret_receivers_will_not_verify_is_a_warning_that_shows_no_secret(
+    tmp_path: Path, services: tuple[str, str], secret: str, said: str
+) -> None:
+    feed_url, sink_url = services
+    change = {"sinks": [{"name": "ops", "url": sink_url, "secret": secret}]}
+    config = write_case(tmp_path, Case("loose", "", change), feed_url, sink_url)
+    checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
+    assert checked.returncode == 0, checked.stderr
+    warnings = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "sinks[0].secret ('ops')" in warnings[0], warnings
+    assert said in warnings[0]
+    assert secret.strip()[6:20] not in checked.stdout + checked.stderr
+
+
 def test_a_whsec_secret_without_its_padding_is_a_warning_that_shows_no_secret(
     tmp_path: Path, services: tuple[str, str]
 ) -> None:
