@@ -1521,13 +1521,26 @@ def sources_export(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create the database, or migrate it to the current schema (back it up first)."""
-    from monitor.db.engine import Database, upgrade
+    from monitor.db.engine import Database, instance_lock, running_instances, upgrade
 
     loaded = _settings(config)
+    stop_first = 'stop every instance before upgrading (docs/operations.md, "Upgrading")'
     try:
         db = Database(loaded.settings.database_url)
-        before, after = upgrade(db.engine)
-        db.close()
+        try:
+            # A service running on the old schema meanwhile fails on tables that are gone.
+            with instance_lock(db.engine, advice=stop_first):  # SQLite
+                running = running_instances(db.engine, datetime.now(UTC))  # PostgreSQL
+                if running:
+                    raise DatabaseError(
+                        f"{plural(len(running), 'monitor instance')} running on "
+                        f"{redact_url(db.url)} ({', '.join(running)}): {stop_first}; one "
+                        "killed without stopping counts as running for 90 s after its last "
+                        "heartbeat"
+                    )
+                before, after = upgrade(db.engine)
+        finally:
+            db.close()
     except DatabaseError as error:
         fail(error)
     if before == after:

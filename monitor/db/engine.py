@@ -12,10 +12,11 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -219,6 +220,27 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, head_revision() if revision == "head" else revision
 
 
+def running_instances(engine: Engine, now: datetime) -> list[str]:
+    """``pid@host`` of each instance registered as running, heard from within
+    ``STALE_AFTER`` (none when the database has no ``instances`` table yet). Plain SQL on the
+    columns every revision has, since it is asked before a migration."""
+    from monitor.db.instances import STALE_AFTER
+    from monitor.db.schema import UTCDateTime
+
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("instances"):
+                return []
+            query = text(
+                "SELECT pid, hostname FROM instances "
+                "WHERE stopped_at IS NULL AND heartbeat_at >= :fresh ORDER BY started_at"
+            ).bindparams(bindparam("fresh", type_=UTCDateTime()))
+            rows = connection.execute(query, {"fresh": now - STALE_AFTER}).all()
+    except DBAPIError as error:
+        raise unusable(engine, error) from None
+    return [f"{pid}@{hostname}" for pid, hostname in rows]
+
+
 def prepare(engine: Engine, *, allow_create: bool = True) -> None:
     """Create a new database at the current schema; refuse one on an older schema.
 
@@ -304,9 +326,16 @@ def check_lock_file(engine: Engine) -> None:
         os.close(_open_lock(lock_path_of(str(database)), database))
 
 
+ONE_INSTANCE = "SQLite supports one instance: stop the other one, or use PostgreSQL to run several"
+
+
 @contextlib.contextmanager
-def instance_lock(engine: Engine) -> Iterator[None]:
-    """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock)."""
+def instance_lock(
+    engine: Engine,
+    advice: str = ONE_INSTANCE,
+) -> Iterator[None]:
+    """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock);
+    ``advice`` ends the refusal."""
     database = sqlite_path(engine)
     if database is None:
         yield
@@ -318,9 +347,7 @@ def instance_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise DatabaseError(
-                f"another monitor instance is using {database} (lock {lock_path}); "
-                "SQLite supports one instance: stop the other one, or use PostgreSQL "
-                "to run several"
+                f"another monitor instance is using {database} (lock {lock_path}); {advice}"
             ) from None
         os.ftruncate(handle, 0)
         os.write(handle, str(os.getpid()).encode())

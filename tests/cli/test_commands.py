@@ -145,3 +145,42 @@ def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:
     unknown = monitor("db", "upgrade", "--config", str(config))
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
     assert "revision 0000" in unknown.stderr
+
+
+def test_db_upgrade_refuses_while_an_instance_runs_on_the_database(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An old service left running through an upgrade fails on the tables the migration
+    # replaced (`no such table: story_bands`), and `db upgrade` said nothing.
+    from datetime import UTC, datetime
+
+    from monitor.db.store import Store
+
+    config = write_config(tmp_path, database_url=database_url, sources=[], sink_url=None)
+    env = {"MONITOR_DATABASE_URL": database_url}
+    assert monitor("db", "upgrade", "--config", str(config), env=env).returncode == 0
+    store = Store(database_url)
+    try:
+        if database_url.startswith("sqlite"):
+            running = store.instance_lock()  # what `monitor run` and `monitor once` hold
+            running.__enter__()
+        else:
+            store.register_instance(
+                owner="old-service", hostname="db-host", pid=4242, version="0.0.9",
+                config_path=None, now=datetime.now(UTC),
+            )  # fmt: skip
+        refused = monitor("db", "upgrade", "--config", str(config), env=env)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "stop every instance before upgrading" in refused.stderr
+        if database_url.startswith("sqlite"):
+            assert "another monitor instance is using" in refused.stderr
+            running.__exit__(None, None, None)
+        else:
+            assert "1 monitor instance running on" in refused.stderr
+            assert "4242@db-host" in refused.stderr
+            store.instance_stopped("old-service", datetime.now(UTC))
+        allowed = monitor("db", "upgrade", "--config", str(config), env=env)
+        assert allowed.returncode == 0, allowed.stderr
+        assert "already at revision" in allowed.stdout
+    finally:
+        store.close()
