@@ -1521,7 +1521,9 @@ def sources_export(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create the database, or migrate it to the current schema (back it up first)."""
-    from monitor.db.engine import Database, instance_lock, running_instances, upgrade
+    from monitor.db.engine import Database, running_instances, upgrade
+    from monitor.db.problems import sqlite_path
+    from monitor.reload import lock_is_held, lock_pid
 
     loaded = _settings(config)
     stop_first = 'stop every instance before upgrading (docs/operations.md, "Upgrading")'
@@ -1529,16 +1531,21 @@ def db_upgrade(config: ConfigOption = None) -> None:
         db = Database(loaded.settings.database_url)
         try:
             # A service running on the old schema meanwhile fails on tables that are gone.
-            with instance_lock(db.engine, advice=stop_first):  # SQLite
-                running = running_instances(db.engine, datetime.now(UTC))  # PostgreSQL
-                if running:
-                    raise DatabaseError(
-                        f"{plural(len(running), 'monitor instance')} running on "
-                        f"{redact_url(db.url)} ({', '.join(running)}): {stop_first}; one "
-                        "killed without stopping counts as running for 90 s after its last "
-                        "heartbeat"
-                    )
-                before, after = upgrade(db.engine)
+            database = sqlite_path(db.engine)
+            if database is not None and lock_is_held(database):  # `monitor run` or `once`
+                raise DatabaseError(
+                    f"a monitor instance (pid {lock_pid(database)}) is using {database}: "
+                    f"{stop_first}"
+                )
+            running = running_instances(db.engine, datetime.now(UTC))  # PostgreSQL
+            if running:
+                raise DatabaseError(
+                    f"{plural(len(running), 'monitor instance')} running on "
+                    f"{redact_url(db.url)} ({', '.join(running)}): {stop_first}; one "
+                    "killed without stopping counts as running for 90 s after its last "
+                    "heartbeat"
+                )
+            before, after = upgrade(db.engine)
         finally:
             db.close()
     except DatabaseError as error:

@@ -326,16 +326,9 @@ def check_lock_file(engine: Engine) -> None:
         os.close(_open_lock(lock_path_of(str(database)), database))
 
 
-ONE_INSTANCE = "SQLite supports one instance: stop the other one, or use PostgreSQL to run several"
-
-
 @contextlib.contextmanager
-def instance_lock(
-    engine: Engine,
-    advice: str = ONE_INSTANCE,
-) -> Iterator[None]:
-    """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock);
-    ``advice`` ends the refusal."""
+def instance_lock(engine: Engine) -> Iterator[None]:
+    """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock)."""
     database = sqlite_path(engine)
     if database is None:
         yield
@@ -347,7 +340,9 @@ def instance_lock(
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise DatabaseError(
-                f"another monitor instance is using {database} (lock {lock_path}); {advice}"
+                f"another monitor instance is using {database} (lock {lock_path}); "
+                "SQLite supports one instance: stop the other one, or use PostgreSQL "
+                "to run several"
             ) from None
         os.ftruncate(handle, 0)
         os.write(handle, str(os.getpid()).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def test_db_upgrade_refuses_while_an_instance_runs_on_the_database(
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "stop every instance before upgrading" in refused.stderr
         if database_url.startswith("sqlite"):
-            assert "another monitor instance is using" in refused.stderr
+            assert f"a monitor instance (pid {os.getpid()}) is using" in refused.stderr
             running.__exit__(None, None, None)
         else:
             assert "1 monitor instance running on" in refused.stderr
