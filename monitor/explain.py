@@ -10,6 +10,7 @@ from typing import Any
 
 from monitor.config import SinkConfig
 from monitor.db.articles import StoredArticle
+from monitor.db.deliveries import IN_DIGEST
 from monitor.db.store import Store
 from monitor.errors import MonitorError
 from monitor.match.explain import Explanation, WatchlistDecision
@@ -44,6 +45,8 @@ class ArticleInput:
     label: str
     article_id: int | None = None
     url: str | None = None
+    # A stored article: what was queued for it, (watchlist, sink) -> (id, status).
+    queued: Mapping[tuple[str, str], tuple[str, str]] | None = None
 
 
 def read_article(name: str, text: str | None = None) -> ArticleInput:
@@ -86,7 +89,8 @@ def stored_article(
         found = candidates[0]
         label = f"id {found.id}"
     fields = {"title": found.title, "summary": found.summary, "content": found.content}
-    return ArticleInput(fields, "database", label, found.id, found.canonical_url)
+    queued = store.alerts_of_article(found.id)
+    return ArticleInput(fields, "database", label, found.id, found.canonical_url, queued)
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,10 @@ def explanation_json(
             if sinks is None
             else [item.to_json() for item in sink_decisions(decision, sinks, routes)]
         )
+        for item in shown["sinks"] or ():
+            if article.queued is not None:  # a stored article: what really happened
+                found = article.queued.get((decision.watchlist, item["sink"]))
+                item["queued"] = None if found is None else {"id": found[0], "status": found[1]}
     return document
 
 
@@ -193,11 +201,29 @@ def render_explanation(document: Mapping[str, Any]) -> str:
             lines.append("    sinks: none configured")
         for sink in watchlist["sinks"] or ():
             sends = "SENDS" if sink["sends"] else "no"
-            lines.append(f"    sink {sink['sink']}: {sends}: {sink['reason']}")
+            lines.append(f"    sink {sink['sink']}: {sends}: {sink['reason']}{_queued(sink)}")
         alert = watchlist["alert"]
         for excerpt in alert["excerpts"] if alert else ():
             lines.append(f"    excerpt ({excerpt['field']}): {_marked(excerpt)}")
     return terminal_text("\n".join(lines), one_line=False)
+
+
+def _queued(sink: Mapping[str, Any]) -> str:
+    """For a stored article: what was queued for it when it was stored."""
+    if "queued" not in sink:
+        return ""  # an article from a file: nothing was stored
+    queued = sink["queued"]
+    if queued is None:
+        held = (
+            " (held back: stored only by its source's first poll, older than alert_max_age,"
+            " a story already sent, or the sink's filters; or the sink or rule came later)"
+            if sink["sends"]
+            else ""
+        )
+        return f"; when stored: no alert was queued{held}"
+    if queued["status"] == IN_DIGEST:
+        return "; when stored: went into a digest"
+    return f"; when stored: alert {queued['id'][:8]} queued, now {queued['status']}"
 
 
 def _marked(excerpt: Mapping[str, Any]) -> str:

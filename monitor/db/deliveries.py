@@ -27,6 +27,7 @@ from monitor.db.digests import load_digest
 from monitor.db.schema import (
     articles,
     deliveries,
+    digest_items,
     matches,
     sources,
     story_alerts,
@@ -438,3 +439,27 @@ def status_of(conn: Connection, delivery_id: str) -> str | None:
     """The delivery's status, or None when there is no such delivery."""
     found = conn.execute(select(deliveries.c.status).where(deliveries.c.id == delivery_id))
     return found.scalar()
+
+
+def alerts_of_article(conn: Connection, article_id: int) -> dict[tuple[str, str], tuple[str, str]]:
+    """What was queued for a stored article, by (watchlist, sink): (the delivery's id, its
+    status), or (the digest's id or "", ``in_digest``) for an item of a digest sink."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    rows = conn.execute(
+        select(matches.c.watchlist, deliveries.c.sink, deliveries.c.id, deliveries.c.status)
+        .join(deliveries, deliveries.c.match_id == matches.c.id)
+        .where(matches.c.article_id == article_id)
+    )
+    for watchlist, sink, delivery_id, status in rows:
+        found[(watchlist, sink)] = (delivery_id, status)
+    items = conn.execute(
+        select(digest_items.c.watchlist, digest_items.c.sink, digest_items.c.digest_id)
+        .join(matches, digest_items.c.match_id == matches.c.id)
+        .where(matches.c.article_id == article_id)
+    )
+    for watchlist, sink, digest_id in items:
+        found.setdefault((watchlist, sink), (digest_id or "", IN_DIGEST))
+    return found
+
+
+IN_DIGEST = "in_digest"

@@ -279,6 +279,10 @@ class Store:
     def article(self, article_id: int) -> StoredArticle | None:
         return self.database.read_sync(lambda c: article_queries.article_by_id(c, article_id))
 
+    def alerts_of_article(self, article_id: int) -> dict[tuple[str, str], tuple[str, str]]:
+        """What was queued for a stored article: (watchlist, sink) -> (id, status)."""
+        return self.database.read_sync(lambda c: delivery_queries.alerts_of_article(c, article_id))
+
     def articles_at_url(self, urls: Sequence[str]) -> list[StoredArticle]:
         """Stored articles whose canonical URL is one of ``urls``, newest first."""
         return self.database.read_sync(lambda c: article_queries.articles_at_url(c, urls))

@@ -96,7 +96,7 @@ def test_a_context_rule_drops_tripoli_in_lebanon(seeded: tuple[Path, Path]) -> N
     assert libya["reason"] == "no mention survived and no rule holds"
     assert libya["alert"] is None
     assert libya["sinks"] == [
-        {"sink": "ops", "sends": False, "reason": "the watchlist does not alert"}
+        {"sink": "ops", "sends": False, "reason": "the watchlist does not alert", "queued": None}
     ]
 
 
@@ -141,7 +141,11 @@ def test_a_rule_that_holds_and_the_alert_it_makes(seeded: tuple[Path, Path]) -> 
         libya["reason"]
         == "rule 'offensive-on-tripoli' holds (11 mention(s) of haftar, lna, tripoli)"
     )
-    assert libya["sinks"] == [{"sink": "ops", "sends": True, "reason": "would send the alert"}]
+    # Stored by the source's first poll (store_only): it would alert now, but nothing was
+    # queued for it then, and explain says so (it said only "would send").
+    assert libya["sinks"] == [
+        {"sink": "ops", "sends": True, "reason": "would send the alert", "queued": None}
+    ]
     assert libya["alert"]["rule"] == "offensive-on-tripoli"
     assert libya["alert"]["rule_expr"] == offensive["expr"]
     assert libya["alert"]["entities"] == ["haftar", "lna", "tripoli"]
@@ -165,7 +169,9 @@ def test_the_text_form_says_the_same(seeded: tuple[Path, Path]) -> None:
         in lines
     )
     assert "  libya: would not alert: no mention survived and no rule holds" in lines
-    assert "    sink ops: no: the watchlist does not alert" in lines
+    assert (
+        "    sink ops: no: the watchlist does not alert; when stored: no alert was queued" in lines
+    )
 
     result = monitor("explain", "--url", OFFENSIVE_URL, "--config", str(config), cwd=elsewhere)
     assert result.returncode == 0, result.stderr
@@ -180,7 +186,11 @@ def test_the_text_form_says_the_same(seeded: tuple[Path, Path]) -> None:
         "  libya: WOULD ALERT: rule 'offensive-on-tripoli' holds "
         "(11 mention(s) of haftar, lna, tripoli)"
     ) in lines
-    assert "    sink ops: SENDS: would send the alert" in lines
+    assert (
+        "    sink ops: SENDS: would send the alert; when stored: no alert was queued (held "
+        "back: stored only by its source's first poll, older than alert_max_age, a story "
+        "already sent, or the sink's filters; or the sink or rule came later)"
+    ) in lines
     assert (
         "    excerpt (title): [Haftar]'s forces push toward [Tripoli]'s southern suburbs" in lines
     )
@@ -293,3 +303,33 @@ def test_an_article_file_is_read_as_monitor_match_reads_a_line(
     article.write_text(text, encoding="utf-8")
     result = monitor("explain", str(article), "-w", str(LIBYA_WATCHLIST), "--json", cwd=tmp_path)
     assert one_error(result).startswith(f"error: {article}: {problem}")
+
+
+def test_a_stored_article_that_alerted_shows_its_alert_and_its_state(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    offensive = next(feed for feed in SEED_FEEDS if OFFENSIVE_URL.encode() in feed.read_bytes())
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/feed.xml", Reply(body=offensive.read_bytes()))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/feed.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+        )
+        polled = monitor("once", "--config", str(config), cwd=elsewhere)
+        assert polled.returncode == 0, polled.stderr
+    document = explain_json("--url", OFFENSIVE_URL, "--config", str(config), cwd=elsewhere)
+    (libya,) = document["watchlists"]
+    (ops,) = libya["sinks"]
+    assert ops["sends"] is True
+    assert ops["queued"]["status"] == "delivered"
+    sent = {request.headers["webhook-id"] for request in receiver.requests}
+    assert ops["queued"]["id"] in sent
+    text = monitor("explain", "--url", OFFENSIVE_URL, "--config", str(config), cwd=elsewhere)
+    assert (
+        f"    sink ops: SENDS: would send the alert; when stored: alert "
+        f"{ops['queued']['id'][:8]} queued, now delivered"
+    ) in text.stdout.splitlines()
