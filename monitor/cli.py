@@ -1337,6 +1337,7 @@ def sources_add(
     """Add a source to sources.d/cli.yaml beside the config (fetched once first)."""
     from monitor.config_errors import did_you_mean
     from monitor.sourceedit import MANAGED_FILE, default_name
+    from monitor.validate import feed_identity
 
     loaded, before = _sources_config(ctx, config)
     if watchlist is not None:
@@ -1350,10 +1351,11 @@ def sources_add(
             "--watchlist (nothing was saved)"
         )
     url = url.strip()
-    known = {spec.url: spec.name for spec in before.specs}
-    if url in known:
+    known = {feed_identity(spec.url): spec.name for spec in before.specs}
+    if feed_identity(url) in known:
         fail(
-            f"{redact_url(url)} is already configured, as {known[url]!r}: nothing was changed",
+            f"{redact_url(url)} is already configured, as {known[feed_identity(url)]!r}: "
+            "nothing was changed",
             EXIT_PROBLEM,
         )
 
@@ -1432,14 +1434,15 @@ def sources_import(
     Each new feed is fetched once first (unless --no-check); the good ones are saved in one
     write, the failed ones listed and left out (then exit 1)."""
     from monitor.sourceedit import MANAGED_FILE, read_import
+    from monitor.validate import feed_identity
 
     loaded, before = _sources_config(ctx, config)
     try:
         found = read_import(file)
     except ConfigError as error:
         fail(error)
-    known = {spec.url for spec in before.specs}
-    new = [item for item in found if str(item["url"]) not in known]
+    known = {feed_identity(spec.url) for spec in before.specs}
+    new = [item for item in found if feed_identity(str(item["url"])) not in known]
     skipped = len(found) - len(new)
     out.print(
         f"{escape(str(file))}: {plural(len(found), 'feed')}, "

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from monitor.alerts.signing import SECRET_PREFIX
 from monitor.config import MAX_URL_LENGTH, OpmlConfig
@@ -263,6 +264,28 @@ def _idle_warnings(
     return warnings
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def feed_identity(url: str) -> str:
+    """A feed URL as compared to tell one feed listed twice: the scheme and the host in any
+    case, a default port or none, an empty path or ``/``; the rest as written (a feed URL's
+    query may choose the feed)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    return urlunsplit((scheme, userinfo + at + host, parts.path or "/", parts.query, ""))
+
+
 def source_specs(loaded: LoadedSettings) -> list[SourceSpec]:
     """The configured sources, OPML files expanded (see `read_sources`)."""
     return read_sources(loaded)[0]
@@ -318,22 +341,23 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
                 first_run=source.first_run or settings.first_run,
                 first_run_window=source.first_run_window or settings.first_run_window,
             )
-            known = specs.get(url)
+            identity = feed_identity(url)
+            known = specs.get(identity)
             if known is None:
-                specs[url] = spec
-                origin[url] = where
+                specs[identity] = spec
+                origin[identity] = where
                 continue
             differences = _differences(known, spec)
             if differences:
                 problems.append(
                     f"{where_entry}: {where} lists the URL {redact_url(url)} of "
-                    f"{origin[url]} with other settings ({'; '.join(differences)}); it is "
-                    "polled once, so keep one entry or make the settings agree"
+                    f"{origin[identity]} with other settings ({'; '.join(differences)}); it "
+                    "is polled once, so keep one entry or make the settings agree"
                 )
             else:
                 warnings.append(
-                    f"{where_entry}: {where} lists the URL {redact_url(url)} of {origin[url]} "
-                    "again; it is polled once, as the first entry"
+                    f"{where_entry}: {where} lists the URL {redact_url(url)} of "
+                    f"{origin[identity]} again; it is polled once, as the first entry"
                 )
     if problems:
         raise ConfigError(problems)

@@ -362,6 +362,11 @@ def test_add_twice_and_watchlist_are_refused(tmp_path: Path, server: FeedServer)
     twice = run("sources", "add", url, "-c", str(config), cwd=tmp_path)
     assert twice.returncode == 1
     assert "already configured, as 'Wire'" in twice.stderr
+    # The same feed in other words: scheme and host in capitals, the default port written.
+    shouted = url.replace("http://127.0.0.1:", "HTTP://127.0.0.1:")
+    again = run("sources", "add", shouted, "--no-check", "-c", str(config), cwd=tmp_path)
+    assert again.returncode == 1, again.stderr
+    assert "already configured, as 'Wire'" in again.stderr
     other = server.url("/other.xml")
     watch = run("sources", "add", other, "--watchlist", "libya", "-c", str(config), cwd=tmp_path)
     assert watch.returncode == 2
@@ -626,3 +631,23 @@ def test_check_reports_an_included_files_problems_with_the_configs_own(tmp_path:
     assert result.returncode == 1
     assert "poll.intervall: unknown key" in result.stderr
     assert f"{config.parent / 'more.yaml'}:2: sources[0].urll: unknown key" in result.stderr
+
+
+def test_one_feed_listed_in_two_spellings_is_polled_once(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # `HTTP://Host/x` and `http://host:80/x` were two sources: polled, stored (and with a
+    # sink's `stories: all`, alerted) twice.
+    url = server.url("/wire.xml")
+    shouted = url.replace("http://127.0.0.1:", "HTTP://127.0.0.1:")
+    config = small_config(
+        tmp_path / "c",
+        "poll: {allow_private_networks: true}\n"
+        f"sources:\n  - name: Wire\n    url: {url}\n  - name: Wire again\n    url: {shouted}\n",
+    )
+    checked = run("check", "-c", str(config), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "again; it is polled once, as the first entry" in checked.stderr
+    once = run("once", "-c", str(config), cwd=tmp_path)
+    assert once.returncode == 0, once.stderr
+    assert "1 enabled: 1 polled ok" in once.stdout
