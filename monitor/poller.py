@@ -5,6 +5,7 @@ new state of sources whose poll stored nothing is written in batches."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy.exc import OperationalError
 
 from monitor import metrics
 from monitor.analysis import Analyser
@@ -46,6 +48,7 @@ class PollWriter:
         self._pending: list[PollRecord] = []
         self._added = asyncio.Event()
         self._full = asyncio.Event()
+        self._failures = 0  # writes failed in a row (the database restarts, fails over)
 
     def add(self, record: PollRecord) -> None:
         self._pending.append(record)
@@ -59,13 +62,26 @@ class PollWriter:
         if batch:
             try:
                 await self._runtime.store.record_polls(batch)
+                self._failures = 0
             except Exception:
-                # The leases expire and the sources are polled again: nothing is lost.
+                # Written again at the next flush while their sources are surely still
+                # leased to this instance (half the lease): a lost write left each source
+                # unpolled until its lease expired (5 min by default). Past that they are
+                # dropped; the leases expire and the sources are polled again.
+                self._failures += 1
+                oldest = self._runtime.clock() - self._runtime.settings.poll.lease / 2
+                kept = [poll for poll in batch if poll.polled_at >= oldest]
+                self._pending = kept + self._pending
                 log.exception(
-                    "could not record %d polls; they will be polled again",
+                    "could not record %d polls; %s",
                     len(batch),
+                    "trying again" if kept else "they will be polled again",
                     extra=log_fields(source_ids=[poll.source_id for poll in batch]),
                 )
+
+    def _backoff(self) -> float:
+        """Seconds before writing again after failed writes: 0.8 s, 1.6 s, ... up to 30 s."""
+        return min(TROUBLE_MAX_SECONDS, FLUSH_SECONDS * 2.0 ** (self._failures + 2))
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Flush batches until ``stopping``, then once more."""
@@ -74,8 +90,12 @@ class PollWriter:
             if not self._pending:
                 await wait_first(self._added.wait(), stopping.wait())
                 continue
-            # A batch is written when full, after FLUSH_SECONDS, or at once when polling ends.
-            await wait_first(self._full.wait(), stopping.wait(), within=FLUSH_SECONDS)
+            if self._failures:  # the database failed: wait, however full the batch
+                await wait_first(stopping.wait(), within=self._backoff())
+            else:
+                # A batch is written when full, after FLUSH_SECONDS, or at once when
+                # polling ends.
+                await wait_first(self._full.wait(), stopping.wait(), within=FLUSH_SECONDS)
             await self.flush()
         await self.flush()
 
@@ -141,12 +161,18 @@ class Poller:
                     await self.runtime.store.release_sources([source.id], self.owner)
                 else:
                     await self.poll_one(source)
-            except Exception:
+            except Exception as error:
                 log.exception(
-                    "polling %s failed; its lease will expire",
+                    "polling %s failed; it will be polled again",
                     redact_url(source.url),
                     extra=source_log_fields(source, status="error", reason="internal_error"),
                 )
+                if isinstance(error, OperationalError):
+                    # The connection or the database failed (a restart, a failover): due
+                    # again at once, not after its whole lease. Any other error waits out
+                    # the lease, so a feed that always fails is not polled in a loop.
+                    with contextlib.suppress(Exception):
+                        await self.runtime.store.release_sources([source.id], self.owner)
             finally:
                 self._busy -= 1
                 self._queue.task_done()

@@ -461,3 +461,52 @@ def _cpu_ticks(pid: int) -> int:
     except OSError:
         return 0
     return int(fields[11])
+
+
+def test_poll_times_a_failing_database_refused_are_written_when_it_answers_again(
+    tmp_path: Path, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch of poll records that the database refused (a restart, a failover, a lock) was
+    # dropped: its sources stayed leased, unpolled, until their lease expired (5 minutes).
+    # Now it is written again once the database answers, while the leases still hold.
+    import sqlite3
+    from datetime import timedelta
+
+    from monitor.db import engine as engine_module
+    from monitor.db.sources import PollRecord
+    from monitor.poller import PollWriter
+
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    database = tmp_path / "monitor.db"
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{database}",
+        sources=[("Wire", feeds.url("/wire.xml"))],
+        sink_url=None,
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+    Service(runtime).sync_sources()
+    source_id = runtime.db.run_sync(lambda c: c.execute(select(sources.c.id)).scalar_one())
+    now = runtime.clock()
+    planned = now + timedelta(hours=1)
+
+    async def write_through_a_locked_database() -> None:
+        blocker = sqlite3.connect(database, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        writer = PollWriter(runtime)
+        stopping = asyncio.Event()
+        task = asyncio.create_task(writer.run(stopping))
+        writer.add(PollRecord(source_id, polled_at=now, next_poll_at=planned, ok=True, status=304))
+        await asyncio.sleep(0.5)  # its first write is refused: "database is locked"
+        blocker.execute("COMMIT")
+        blocker.close()
+        recorded = sources.c.next_poll_at == planned
+        await _until(lambda: count(runtime, sources, recorded) == 1, within=20)
+        stopping.set()
+        await task
+
+    try:
+        asyncio.run(write_through_a_locked_database())
+    finally:
+        runtime.store.close()

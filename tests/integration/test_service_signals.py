@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -241,6 +242,7 @@ def test_connections_cut_by_the_database_do_not_stop_the_service(postgres_url: s
     cut = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n")
     admin = create_engine(postgres_url)
     with (
+        contextlib.closing(_Disposing(admin)),
         tempfile.TemporaryDirectory() as folder,
         FeedServer() as feeds,
         WebhookReceiver() as receiver,
@@ -266,7 +268,17 @@ def test_connections_cut_by_the_database_do_not_stop_the_service(postgres_url: s
             assert process.poll() is None, stop(process)
             stderr = stop(process)
         assert process.returncode == 0, stderr
-    admin.dispose()
+
+
+class _Disposing:
+    """An engine disposed however the test ends (a pooled connection left to the garbage
+    collector fails a later test of the worker with a ResourceWarning)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def test_a_part_of_the_service_that_fails_ends_run_with_exit_1(tmp_path: Path) -> None:
