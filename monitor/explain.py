@@ -150,10 +150,11 @@ def explanation_json(
             if sinks is None
             else [item.to_json() for item in sink_decisions(decision, sinks, routes)]
         )
+        if article.queued is None:
+            continue  # not a stored article: nothing was queued for it
         for item in shown["sinks"] or ():
-            if article.queued is not None:  # a stored article: what really happened
-                found = article.queued.get((decision.watchlist, item["sink"]))
-                item["queued"] = None if found is None else {"id": found[0], "status": found[1]}
+            found = article.queued.get((decision.watchlist, item["sink"]))
+            item["queued"] = None if found is None else {"id": found[0], "status": found[1]}
     return document
 
 

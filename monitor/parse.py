@@ -276,7 +276,7 @@ def canonical_url(url: str) -> str:
 def _canonical(parts: SplitResult) -> tuple[str, str]:
     """The canonical form of a split URL and its host (without brackets; "" when none)."""
     scheme = parts.scheme.lower()
-    netloc, host = _canonical_netloc(parts.netloc, scheme)
+    netloc, host = canonical_netloc(parts.netloc, scheme)
     path = parts.path
     if ";" in path:
         path = _SESSION_PATH_PARAM.sub("", path)
@@ -290,7 +290,9 @@ def _canonical(parts: SplitResult) -> tuple[str, str]:
     return urlunsplit((scheme, netloc, path, query, "")), host
 
 
-def _canonical_netloc(netloc: str, scheme: str) -> tuple[str, str]:
+def canonical_netloc(netloc: str, scheme: str) -> tuple[str, str]:
+    """``host:port`` with the host in lower case, without userinfo, a trailing dot or the
+    scheme's default port; and the bare host."""
     hostport = netloc.rpartition("@")[2]
     if hostport.startswith("["):
         host, bracket, port = hostport.partition("]")

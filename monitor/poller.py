@@ -13,10 +13,10 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy.exc import OperationalError
 
 from monitor import metrics
 from monitor.analysis import Analyser
+from monitor.db.problems import is_outage
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.logs import log_fields
 from monitor.pipeline import PollOutcome, poll_source, source_log_fields
@@ -38,6 +38,12 @@ FLUSH_SIZE = 200
 QUEUE_MIN = 64
 # The longest wait between two claims while the database fails (it restarts, fails over).
 TROUBLE_MAX_SECONDS = 30.0
+
+
+def trouble_wait(tries: int) -> float:
+    """Seconds to wait after ``tries + 1`` failures in a row of the database: 1 s, 2 s, ...
+    up to `TROUBLE_MAX_SECONDS` (claims, and poll times it refused)."""
+    return min(TROUBLE_MAX_SECONDS, 2.0**tries)
 
 
 class PollWriter:
@@ -79,10 +85,6 @@ class PollWriter:
                     extra=log_fields(source_ids=[poll.source_id for poll in batch]),
                 )
 
-    def _backoff(self) -> float:
-        """Seconds before writing again after failed writes: 0.8 s, 1.6 s, ... up to 30 s."""
-        return min(TROUBLE_MAX_SECONDS, FLUSH_SECONDS * 2.0 ** (self._failures + 2))
-
     async def run(self, stopping: asyncio.Event) -> None:
         """Flush batches until ``stopping``, then once more."""
         while not stopping.is_set():
@@ -91,7 +93,7 @@ class PollWriter:
                 await wait_first(self._added.wait(), stopping.wait())
                 continue
             if self._failures:  # the database failed: wait, however full the batch
-                await wait_first(stopping.wait(), within=self._backoff())
+                await wait_first(stopping.wait(), within=trouble_wait(self._failures - 1))
             else:
                 # A batch is written when full, after FLUSH_SECONDS, or at once when
                 # polling ends.
@@ -167,7 +169,7 @@ class Poller:
                     redact_url(source.url),
                     extra=source_log_fields(source, status="error", reason="internal_error"),
                 )
-                if isinstance(error, OperationalError):
+                if is_outage(error):
                     # The connection or the database failed (a restart, a failover): due
                     # again at once, not after its whole lease. Any other error waits out
                     # the lease, so a feed that always fails is not polled in a loop.
@@ -259,7 +261,7 @@ class Poller:
         """Claiming failed (the database restarted, a connection was cut, a failover): wait
         and try again, 1 s, 2 s, ... up to `TROUBLE_MAX_SECONDS`, until stopped. The sources
         claimed before stay queued; nothing is lost, polls are only late."""
-        wait = min(TROUBLE_MAX_SECONDS, 2.0**self._trouble)
+        wait = trouble_wait(self._trouble)
         self._trouble += 1
         log.warning(
             "could not claim due sources (%s: %s); trying again in %g s",

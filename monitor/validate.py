@@ -22,6 +22,7 @@ from monitor.errors import ConfigError
 from monitor.match import Watchlist
 from monitor.match.watchlist_file import load_watchlist
 from monitor.opml import read_opml
+from monitor.parse import canonical_netloc
 from monitor.redact import redact_url
 from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries
 from monitor.sourcefiles import source_entries
@@ -264,26 +265,17 @@ def _idle_warnings(
     return warnings
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
 def feed_identity(url: str) -> str:
     """A feed URL as compared to tell one feed listed twice: the scheme and the host in any
-    case, a default port or none, an empty path or ``/``; the rest as written (a feed URL's
-    query may choose the feed)."""
+    case, a default port or none (`canonical_netloc`), an empty path or ``/``; the path and
+    query as written (a feed URL's query may choose the feed)."""
     try:
         parts = urlsplit(url.strip())
-        port = parts.port
     except ValueError:
         return url
     scheme = parts.scheme.lower()
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{port}"
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    return urlunsplit((scheme, userinfo + at + host, parts.path or "/", parts.query, ""))
+    netloc, _ = canonical_netloc(parts.netloc, scheme)
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def source_specs(loaded: LoadedSettings) -> list[SourceSpec]:

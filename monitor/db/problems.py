@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from monitor.errors import DatabaseError
 from monitor.redact import redact_text, redact_url
@@ -71,3 +71,10 @@ def read_only_postgresql(engine: Engine) -> DatabaseError:
         f"the PostgreSQL database {where} is read-only (a standby, or "
         "default_transaction_read_only is on); set database_url to the primary"
     )
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` is the database or the connection to it failing (a restart, a
+    failover, a cut connection, a lock held too long), not something wrong with the data:
+    the same work may succeed when tried again."""
+    return isinstance(error, OperationalError)

@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -228,7 +227,9 @@ def test_stop_while_workers_parse_leaves_no_process_behind(
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_connections_cut_by_the_database_do_not_stop_the_service(postgres_url: str) -> None:
+def test_connections_cut_by_the_database_do_not_stop_the_service(
+    postgres_url: str, request: pytest.FixtureRequest
+) -> None:
     # A database restart or failover cuts every connection (pg_terminate_backend here, as
     # a restart does): the service goes on polling and alerting. It had stopped, exit 0,
     # whenever the poller was in a query at that moment.
@@ -241,8 +242,10 @@ def test_connections_cut_by_the_database_do_not_stop_the_service(postgres_url: s
     url = make_url(postgres_url).update_query_dict({"application_name": name})
     cut = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n")
     admin = create_engine(postgres_url)
+    # Disposed however the test ends: a pooled connection left to the garbage collector
+    # fails a later test of the worker with a ResourceWarning.
+    request.addfinalizer(admin.dispose)
     with (
-        contextlib.closing(_Disposing(admin)),
         tempfile.TemporaryDirectory() as folder,
         FeedServer() as feeds,
         WebhookReceiver() as receiver,
@@ -268,17 +271,6 @@ def test_connections_cut_by_the_database_do_not_stop_the_service(postgres_url: s
             assert process.poll() is None, stop(process)
             stderr = stop(process)
         assert process.returncode == 0, stderr
-
-
-class _Disposing:
-    """An engine disposed however the test ends (a pooled connection left to the garbage
-    collector fails a later test of the worker with a ResourceWarning)."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-
-    def close(self) -> None:
-        self.engine.dispose()
 
 
 def test_a_part_of_the_service_that_fails_ends_run_with_exit_1(tmp_path: Path) -> None:
