@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from monitor.db.sources import SourceRow
     from monitor.db.status import Status
     from monitor.db.store import Store
+    from monitor.pipeline import PollOutcome
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, SkippedSource
     from monitor.sourceedit import Edit, FeedCheck, Located
@@ -316,6 +317,18 @@ def _skip_text(skipped: SkippedSource) -> str:
     return "held or polled by another instance"
 
 
+def _not_alerted(poll: PollOutcome) -> str:
+    """Why new matching articles of ``poll`` alerted nobody, when a rule says so."""
+    why = []
+    if poll.held_first_run:
+        why.append(f"{poll.held_first_run} on a first poll (first_run)")
+    if poll.held_too_old:
+        why.append(f"{poll.held_too_old} older than alert_max_age")
+    if poll.unrouted:
+        why.append(f"{poll.unrouted} in watchlists no enabled sink takes")
+    return f"; not alerted: {', '.join(why)}" if why else ""
+
+
 def _print_once(report: OnceReport) -> None:
     # A print per 500 lines, not per line (rich costs about 0.1 ms a call: 10,000 sources,
     # 1 s) nor one for all (rich holds every rendered line of it at once: 20 MB for 10,000
@@ -332,7 +345,7 @@ def _print_once(report: OnceReport) -> None:
             lines.append(
                 f"ok {source}: {plural(poll.entries, 'entry', 'entries')}, "
                 f"{poll.new_articles} new, {plural(poll.matches, 'match', 'matches')}, "
-                f"{plural(poll.deliveries, 'alert')} queued"
+                f"{plural(poll.deliveries, 'alert')} queued{_not_alerted(poll)}"
             )
     for skipped in report.skipped:
         lines.append(

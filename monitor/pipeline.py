@@ -64,6 +64,11 @@ class PollOutcome:
     repeats: int = 0  # entries with a new key telling a story already seen: not stored
     matches: int = 0
     deliveries: int = 0
+    # New matching articles that alerted no sink, and why: held back by `first_run` or
+    # `alert_max_age` (`held_back`), or matching only watchlists no enabled sink takes.
+    held_first_run: int = 0
+    held_too_old: int = 0
+    unrouted: int = 0
     error: str | None = None
     reason: str | None = None
     source_id: int | None = None
@@ -147,20 +152,37 @@ def backoff(
     return now + delay
 
 
+# Why a new entry does not alert (`held_back`), as `monitor once` names it.
+HELD_TOO_OLD = "alert_max_age"
+HELD_FIRST_RUN = "first_run"
+
+
+def held_back(
+    source: SourceRow, entry: FeedEntry, now: datetime, max_age: timedelta | None = None
+) -> str | None:
+    """Why ``entry``, new to us, alerts no sink, or None when it alerts.
+
+    First poll of a source stores its backlog; whether it alerts is the source's policy
+    (`HELD_FIRST_RUN`). An entry dated more than ``max_age`` (`alert_max_age`) ago never
+    alerts: new to us, it is not news (`HELD_TOO_OLD`; an undated one cannot be told, and
+    alerts)."""
+    dated = entry.published or entry.updated
+    if max_age is not None and dated is not None and now - dated > max_age:
+        return HELD_TOO_OLD
+    if source.first_polled_at is not None or source.first_run == "alert_all":
+        return None
+    if source.first_run == "alert_recent" and (
+        dated is not None and -FUTURE_TOLERANCE <= now - dated <= source.first_run_window
+    ):
+        return None
+    return HELD_FIRST_RUN
+
+
 def should_alert(
     source: SourceRow, entry: FeedEntry, now: datetime, max_age: timedelta | None = None
 ) -> bool:
-    """First poll of a source stores its backlog; whether it alerts is the source's policy.
-    An entry dated more than ``max_age`` (`alert_max_age`) ago never alerts: new to us, it
-    is not news (an undated one cannot be told, and alerts)."""
-    dated = entry.published or entry.updated
-    if max_age is not None and dated is not None and now - dated > max_age:
-        return False
-    if source.first_polled_at is not None or source.first_run == "alert_all":
-        return True
-    if source.first_run == "alert_recent":
-        return dated is not None and -FUTURE_TOLERANCE <= now - dated <= source.first_run_window
-    return False
+    """Whether ``entry``, new to us, alerts (`held_back` says why not)."""
+    return held_back(source, entry, now, max_age) is None
 
 
 def _oldest_first(item: tuple[FeedEntry, tuple[WatchlistMatch, ...]]) -> tuple[bool, float]:
@@ -326,6 +348,18 @@ async def _poll(
         )
     records = with_stories(records_for(runtime, source, triage.new, now), feed, analysed)
     counts = await runtime.store.store_feed(source.id, records, success, now, runtime.policies)
+    held = [
+        held_back(source, entry, now, runtime.settings.alert_max_age)
+        for entry, matches in triage.new
+        if matches
+    ]
+    unrouted = sum(
+        1
+        for entry, matches in triage.new
+        if matches
+        and should_alert(source, entry, now, runtime.settings.alert_max_age)
+        and not any(runtime.routes.get(m.watchlist) for m in matches)
+    )
     outcome = PollOutcome(
         source.name,
         shown,
@@ -335,6 +369,9 @@ async def _poll(
         repeats=triage.repeats,
         matches=counts.matches,
         deliveries=counts.deliveries,
+        held_first_run=held.count(HELD_FIRST_RUN),
+        held_too_old=held.count(HELD_TOO_OLD),
+        unrouted=unrouted,
         source_id=source.id,
     )
     log.info(

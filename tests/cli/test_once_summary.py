@@ -66,13 +66,55 @@ def test_plural_counts(tmp_path: Path) -> None:
         )
         result = _once(config, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok Wire: 3 entries, 3 new, 2 matches, 0 alerts queued" in _lines(result)
+    assert (
+        "ok Wire: 3 entries, 3 new, 2 matches, 0 alerts queued; "
+        "not alerted: 2 in watchlists no enabled sink takes"
+    ) in _lines(result)
     assert "ok Empty: 0 entries, 0 new, 0 matches, 0 alerts queued" in _lines(result)
     assert (
         "sources: 2 enabled: 2 polled ok, 0 not modified, 0 failed, 0 skipped; 0 disabled"
         in _lines(result)
     )
     assert "loaded 2 sources (2 enabled), 1 watchlist and 0 enabled sinks" in result.stderr
+
+
+def test_matches_that_alert_nobody_say_why(tmp_path: Path) -> None:
+    """ "2 matches, 0 alerts queued" alone leaves an operator guessing: a first poll that
+    stores without alerting, an entry older than alert_max_age and a watchlist no sink takes
+    are each named, with how many articles they held back."""
+    second = ("a-2", "Haftar again", "<p>Tripoli.</p>")
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR, second, QUIET])))
+        first = tmp_path / "first"
+        first.mkdir()
+        config = write_config(
+            first,
+            database_url=f"sqlite:///{first}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+        )
+        result = _once(config, first, "--json")
+        old = tmp_path / "old"
+        old.mkdir()
+        aged = write_config(
+            old,
+            database_url=f"sqlite:///{old}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            extra={"alert_max_age": "1d"},
+        )
+        aged_result = _once(aged, old)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (poll,) = json.loads(result.stdout)["polls"]
+    assert (poll["matches"], poll["deliveries"]) == (2, 0)
+    assert (poll["held_first_run"], poll["held_too_old"], poll["unrouted"]) == (2, 0, 0)
+    assert aged_result.returncode == 0, aged_result.stdout + aged_result.stderr
+    assert (
+        "ok Wire: 3 entries, 3 new, 2 matches, 0 alerts queued; "
+        "not alerted: 2 older than alert_max_age"
+    ) in _lines(aged_result)
+    assert receiver.requests == []
 
 
 def test_every_source_failing_exits_3_and_a_held_back_source_is_named(tmp_path: Path) -> None:
