@@ -31,8 +31,10 @@ def read_opml(path: Path) -> list[OpmlSource]:
     """Return the feeds of the OPML file at ``path``, in document order, nested outlines included.
 
     An outline is a feed when it has an ``xmlUrl`` and its ``type`` is ``rss``, ``atom`` or
-    missing; its name is its ``title``, else its ``text``, else the URL. A URL listed twice
-    is returned once. Raises ConfigError naming the file (and the line, for malformed XML).
+    missing, or when its ``type`` is ``rss`` or ``atom`` and it has a ``url`` instead
+    (attribute names in any case: ``xmlurl`` too); its name is its ``title``, else its
+    ``text``, else the URL. A URL listed twice is returned once. An outline typed as a feed
+    with no URL is a problem, not skipped. Raises ConfigError naming the file (and the line, for malformed XML).
     """
     try:
         raw = path.read_bytes()
@@ -69,12 +71,23 @@ def read_opml(path: Path) -> list[OpmlSource]:
     for outline in body.iter():
         if _local_name(outline.tag) != "outline":
             continue
-        url = (outline.get("xmlUrl") or "").strip()
+        attributes = {key.lower(): value for key, value in outline.attrib.items()}
+        feed_type = (attributes.get("type") or "").strip().lower()
+        url = (attributes.get("xmlurl") or "").strip()
+        if not url and feed_type in _FEED_TYPES:
+            # Some exporters put a feed's URL in `url` (OPML's attribute for links).
+            url = (attributes.get("url") or "").strip()
+            if not url:
+                label = (attributes.get("title") or attributes.get("text") or "").strip()
+                problems.append(
+                    f"{path}: outline {label!r} has type={feed_type!r} but no xmlUrl; "
+                    "add the feed's URL as xmlUrl"
+                )
+                continue
         if not url:
             continue  # a folder, or a plain link that is not a feed
-        feed_type = (outline.get("type") or "").strip().lower()
         # Without a title the source is named by its URL: shown, so redacted.
-        name = (outline.get("title") or outline.get("text") or "").strip() or redact_url(url)
+        name = (attributes.get("title") or attributes.get("text") or "").strip() or redact_url(url)
         if feed_type and feed_type not in _FEED_TYPES:
             problems.append(
                 f"{path}: outline {name!r} has type={feed_type!r}; a feed needs type "

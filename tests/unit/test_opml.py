@@ -157,3 +157,36 @@ def test_every_bad_outline_is_reported(tmp_path: Path) -> None:
     assert "'Relative'" in problems[0] and "absolute http:// or https://" in problems[0]
     assert "'FTP'" in problems[1]
     assert "type='howto'" in problems[2]
+
+
+def test_feed_urls_under_the_attribute_names_exporters_use(tmp_path: Path) -> None:
+    """Exporters differ: `xmlurl` in lower case, a feed-typed outline with `url`, `type` in
+    capitals. Each is a feed; a link outline with `url` and an HTML page are not."""
+    path = write_opml(
+        tmp_path,
+        '<outline text="Lower" xmlurl="https://a.example/rss"/>\n'
+        '<outline TEXT="Upper" XMLURL="https://b.example/rss"/>\n'
+        '<outline text="Url" type="rss" url="https://c.example/feed"/>\n'
+        '<outline text="Typed" type="ATOM" url="https://d.example/atom"/>\n'
+        '<outline text="A link" type="link" url="https://e.example/page"/>\n'
+        '<outline text="A page" htmlUrl="https://f.example/"/>\n',
+    )
+
+    assert read_opml(path) == [
+        OpmlSource("Lower", "https://a.example/rss"),
+        OpmlSource("Upper", "https://b.example/rss"),
+        OpmlSource("Url", "https://c.example/feed"),
+        OpmlSource("Typed", "https://d.example/atom"),
+    ]
+
+
+def test_a_feed_outline_without_a_url_is_a_problem_not_skipped(tmp_path: Path) -> None:
+    path = write_opml(
+        tmp_path, '<outline text="Lost feed" type="rss" htmlUrl="https://x.example/"/>'
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        read_opml(path)
+
+    assert "'Lost feed' has type='rss' but no xmlUrl" in str(caught.value)
+    assert str(path) in str(caught.value)
