@@ -1105,12 +1105,26 @@ def alerts_retry(
             show_default=False,
         ),
     ] = None,
+    sink: Annotated[
+        str | None,
+        typer.Option(
+            "--sink",
+            help="Every dead delivery of this sink and every one waiting for a retry: due now, "
+            "their retry schedule started over (after fixing the sink's URL or secret).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Put dead deliveries (or one delivery) back in the queue for the next delivery pass."""
+    """Put dead deliveries (or one delivery, or a sink's) back in the queue for the next
+    delivery pass."""
+    if sink is not None and delivery_id is not None:
+        fail("give a delivery id or --sink, not both", EXIT_USAGE)
     runtime = _runtime(_group_config(ctx, config), need_sinks=False, create=False)
     try:
-        if delivery_id is None:
+        if sink is not None:
+            count = runtime.store.retry_sink(sink, now=runtime.clock(), dead=True)
+        elif delivery_id is None:
             count = runtime.store.requeue(now=runtime.clock())
         else:
             full = _one_delivery(runtime, delivery_id)

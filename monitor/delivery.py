@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -235,6 +236,8 @@ class Outbox:
         self.stopping = stopping
         self._wake = {name: asyncio.Event() for name in runtime.sinks}
         self._sinks_changed = asyncio.Event()
+        # Sinks whose sending settings changed in a reload (`sinks_changed`).
+        self._redirected: set[str] = set()
         # A sink whose receiver answered with a Retry-After: nothing is sent to it before
         # then (this instance), so one rate-limited alert does not become a burst of refusals.
         self._sink_waits: dict[str, datetime] = {}
@@ -244,17 +247,44 @@ class Outbox:
         for event in self._wake.values():
             event.set()
 
-    def sinks_changed(self) -> None:
+    def sinks_changed(self, redirected: Collection[str] = ()) -> None:
         """The runtime's sinks changed (a config reload): `run` starts a task for each new
         sink; the task of a sink no longer configured stops after the send in hand and gives
         back the leases of the deliveries it claimed and did not send; its pending deliveries
         stay in the database (kept pending by the task for the sinks that are not
         configured) until the sink is back, when its new task makes them due at once. A
-        changed sink is sent to with its new settings from its next delivery on."""
+        changed sink is sent to with its new settings from its next delivery on; for the
+        ``redirected`` ones (URL, secret, format, signing or timeout changed: what failed may
+        work now) the deliveries waiting for a retry are due at once, and a Retry-After of
+        the old receiver no longer holds them."""
         for name in self.runtime.sinks:
             self._wake.setdefault(name, asyncio.Event())
+        for name in redirected:
+            self._sink_waits.pop(name, None)
+            self._redirected.add(name)
         self.wake()
         self._sinks_changed.set()
+
+    async def _retry_redirected(self, sink: str) -> None:
+        """``sink``'s settings changed: its deliveries waiting for a retry are due now."""
+        self._redirected.discard(sink)
+        try:
+            count = await self.runtime.store.aretry_sink(sink, now=self.runtime.clock(), dead=False)
+        except Exception:  # noqa: BLE001 - they are sent when their retry comes, as before
+            log.warning(
+                "could not make the deliveries of sink %r due now",
+                sink,
+                exc_info=True,
+                extra=log_fields(sink=sink),
+            )
+            return
+        if count:
+            log.info(
+                "sink %r changed: %d deliveries waiting for a retry are due now",
+                sink,
+                count,
+                extra=log_fields(sink=sink),
+            )
 
     def _configured(self, sink: str | None) -> bool:
         return sink is None or sink in self.runtime.sinks
@@ -399,6 +429,8 @@ class Outbox:
         while not self.stopping.is_set() and self._configured(sink):
             if event is not None:
                 event.clear()
+            if sink in self._redirected:
+                await self._retry_redirected(sink)
             try:
                 await self._pass(sink)
                 others = tuple(self.runtime.sinks) if sink is None else ()

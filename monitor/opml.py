@@ -34,7 +34,8 @@ def read_opml(path: Path) -> list[OpmlSource]:
     missing, or when its ``type`` is ``rss`` or ``atom`` and it has a ``url`` instead
     (attribute names in any case: ``xmlurl`` too); its name is its ``title``, else its
     ``text``, else the URL. A URL listed twice is returned once. An outline typed as a feed
-    with no URL is a problem, not skipped. Raises ConfigError naming the file (and the line, for malformed XML).
+    with no URL is a problem, not skipped. Raises ConfigError naming the file (and the line,
+    for malformed XML).
     """
     try:
         raw = path.read_bytes()

@@ -19,6 +19,7 @@ import httpx
 
 from monitor import __version__, metrics
 from monitor.analysis import Analyser, default_workers
+from monitor.config import SinkConfig
 from monitor.db.instances import HEARTBEAT
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
@@ -258,6 +259,7 @@ class Service:
         in hand, and are closed after their longest deadline)."""
         runtime = self.runtime
         old_http = runtime.http
+        old_sinks = dict(runtime.sinks)
         deadline = max(
             [old_http.total_timeout, *(s.timeout.total_seconds() for s in runtime.sinks.values())]
         )
@@ -279,7 +281,13 @@ class Service:
             closer = asyncio.create_task(self._close_later(old, deadline + 5))
             self._closers.add(closer)
             closer.add_done_callback(self._closers.discard)
-        self._outbox.sinks_changed()
+        self._outbox.sinks_changed(
+            [
+                name
+                for name, sink in runtime.sinks.items()
+                if name in old_sinks and _sending(old_sinks[name]) != _sending(sink)
+            ]
+        )
 
     async def _close_later(self, clients: list[httpx.AsyncClient], delay: float) -> None:
         await asyncio.sleep(delay)
@@ -680,3 +688,8 @@ async def run_once(runtime: Runtime) -> tuple[list[PollOutcome], list[DeliveryOu
     """``monitor once`` for callers that want only the polls and the delivery outcomes."""
     report = await run_once_report(runtime)
     return report.polls, report.deliveries
+
+
+def _sending(sink: SinkConfig) -> tuple[object, ...]:
+    """What decides whether a send to ``sink`` succeeds (a change makes its retries due)."""
+    return (sink.url, sink.secret, sink.format, sink.signing, sink.timeout)

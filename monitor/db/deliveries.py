@@ -414,6 +414,35 @@ def requeue(conn: Connection, *, now: datetime, delivery_id: str | None = None) 
     return int(result.rowcount)
 
 
+def retry_sink(conn: Connection, sink: str, *, now: datetime, dead: bool) -> int:
+    """The deliveries of ``sink`` waiting for a retry after failing (and its dead ones when
+    ``dead``) are due at ``now``, their retry schedule started over: the sink was fixed.
+    One being sent (leased) is left alone."""
+    failed = and_(
+        deliveries.c.status == "pending",
+        deliveries.c.attempts > 0,
+        deliveries.c.next_attempt_at > now,
+    )
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            and_(
+                deliveries.c.sink == sink,
+                or_(failed, deliveries.c.status == "dead") if dead else failed,
+                or_(deliveries.c.lease_owner.is_(None), deliveries.c.lease_expires_at <= now),
+            )
+        )
+        .values(
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    return int(result.rowcount)
+
+
 def drop(conn: Connection, *, now: datetime, delivery_id: str | None = None) -> int:
     """Give up on dead deliveries (or one, by id, pending or dead) for good: ``dropped``,
     never sent nor retried; `requeue` takes one back."""

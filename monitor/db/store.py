@@ -461,6 +461,22 @@ class Store:
 
         return self.database.run_sync(work)
 
+    def retry_sink(self, sink: str, *, now: datetime, dead: bool) -> int:
+        """The deliveries of ``sink`` waiting for a retry (and its dead ones when ``dead``)
+        are due now, their retry schedule started over; how many."""
+        postgresql = self.is_postgresql
+
+        def work(conn: Connection) -> int:
+            count = delivery_queries.retry_sink(conn, sink, now=now, dead=dead)
+            if count and postgresql:
+                _notify(conn)
+            return count
+
+        return self.database.run_sync(work)
+
+    async def aretry_sink(self, sink: str, *, now: datetime, dead: bool) -> int:
+        return await asyncio.to_thread(self.retry_sink, sink, now=now, dead=dead)
+
     def drop_deliveries(self, *, now: datetime, delivery_id: str | None = None) -> int:
         """Give up on dead deliveries (or one, pending or dead, by id) for good."""
         return self.database.run_sync(

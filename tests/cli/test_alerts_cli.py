@@ -178,3 +178,41 @@ def test_drop_and_retry_take_the_config_given_before_them(tmp_path: Path) -> Non
     con.close()
     assert states == {FIRST: "pending", SECOND: "dropped"}
     assert not (tmp_path / "other.db").exists()
+
+
+def test_retry_sink_makes_its_dead_and_waiting_deliveries_due_now(tmp_path: Path) -> None:
+    # After fixing a sink (cron users have no reload): its dead delivery and the one waiting
+    # an hour for a retry are due now with their schedule started over; another sink's and
+    # a delivered one are left alone; a delivery id with --sink is a usage error.
+    config = _two_dead_deliveries(tmp_path)
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        con.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 1, "
+            "next_attempt_at = '2999-01-01 00:00:00.000000' WHERE id = ?",
+            (SECOND,),
+        )
+        other = "bbbb3333-0000-4000-8000-000000000003"
+        con.execute(
+            "INSERT INTO deliveries (id, match_id, sink, status, attempts, next_attempt_at, "
+            "created_at) SELECT ?, match_id, 'other', 'dead', 1, next_attempt_at, created_at "
+            "FROM deliveries WHERE id = ?",
+            (other, FIRST),
+        )
+    con.close()
+    args = ("--config", str(config))
+
+    both = _run(tmp_path, "alerts", "retry", "--sink", "ops", FIRST[:8], *args)
+    assert both.returncode == 2, both.stdout + both.stderr
+    retried = _run(tmp_path, "alerts", "retry", "--sink", "ops", *args)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert retried.stdout.strip() == "2 deliveries re-queued"
+
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        rows = dict(
+            (row[0], row[1:])
+            for row in con.execute("SELECT id, status, attempts, next_attempt_at FROM deliveries")
+        )
+    con.close()
+    assert rows[FIRST][:2] == rows[SECOND][:2] == ("pending", 0)
+    assert rows[SECOND][2] < "2999"
+    assert rows[other][0] == "dead"

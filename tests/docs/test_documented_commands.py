@@ -75,6 +75,11 @@ SPECIAL: dict[str, Plan] = {
         argv=("alerts", "retry", "{delivery_id}"),
         words=("re-queued",),
     ),
+    "monitor alerts retry --sink NAME": Plan(
+        "NAME stands for a sink's name: the set-up's sink",
+        argv=("alerts", "retry", "--sink", "ops"),
+        words=("re-queued",),
+    ),
     "monitor alerts drop ID": Plan(
         "ID stands for a delivery id: the id of a delivery the set-up queued",
         argv=("alerts", "drop", "{delivery_id}"),

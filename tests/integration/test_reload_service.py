@@ -313,3 +313,58 @@ async def test_a_sink_removed_mid_send_and_added_back_gets_its_pending_alerts_at
                 engine.dispose()
     sent = [request.headers["webhook-id"] for request in requests]
     assert sent == ids, (sent, ids)
+
+
+async def test_a_sink_fixed_by_a_reload_gets_the_alerts_waiting_for_a_retry_at_once(
+    tmp_path: Path,
+) -> None:
+    # The sink's URL is wrong (its receiver answers 500), so its alert waits an hour for the
+    # retry; a reload that changes only the policy leaves it waiting, one that fixes the URL
+    # makes it due at once, its retry schedule started over.
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(default=500) as wrong,
+        WebhookReceiver() as right,
+    ):
+        feeds.route("/one.xml", FeedReply(body=rss([("h1", "Haftar in Benghazi", "<p>x</p>")])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/monitor.db",
+            sources=[("One", feeds.url("/one.xml"))],
+            sink_url=wrong.url,
+            first_run="alert_all",
+            retry_schedule=("1h", "1h"),
+            extra={"poll": {"interval": "10m", "allow_private_networks": True, "workers": 0}},
+        )
+        async with service_of(config) as service:
+            engine = create_engine(service.runtime.store.url)
+
+            def waiting() -> list[tuple[int, object]]:
+                with engine.connect() as conn:
+                    query = select(deliveries.c.attempts, deliveries.c.next_attempt_at).where(
+                        deliveries.c.status == "pending"
+                    )
+                    return [tuple(row) for row in conn.execute(query)]
+
+            running = asyncio.create_task(service.run_forever())
+            try:
+                await wrong.wait_for_async(1)
+                deadline = time.monotonic() + 10
+                while [a for a, _ in waiting()] != [1]:
+                    assert time.monotonic() < deadline, waiting()
+                    await asyncio.sleep(0.05)
+                before = waiting()
+                edit(config, lambda data: data["sinks"][0].update(min_sources=1, stories="all"))  # type: ignore[index]
+                assert await service.reload()
+                await asyncio.sleep(1.5)
+                assert waiting() == before
+                assert right.requests == []
+                edit(config, lambda data: data["sinks"][0].update(url=right.url))  # type: ignore[index]
+                assert await service.reload()
+                (request,) = await right.wait_for_async(1, timeout=10)
+            finally:
+                service.stopping.set()
+                await running
+                engine.dispose()
+    assert len(wrong.requests) == 1
+    assert b"Haftar" in request.body
