@@ -248,6 +248,17 @@ class Service:
         except ConfigError:
             use_secret_params(current.settings.redact_query_params)  # build set the new ones
             raise
+        in_force = current.specs()
+        if in_force and not new.specs():
+            # An emptied OPML file or sources list (a sync tool mid-write, a truncated edit)
+            # would otherwise disable every source at once.
+            use_secret_params(current.settings.redact_query_params)
+            raise ConfigError(
+                f"{loaded.path}: sources: the new config lists no source (in force: "
+                f"{plural(len(in_force), 'source')}, which stay); an emptied sources list or "
+                "OPML file is refused. To stop polling everything, stop the service, or set "
+                "enabled: false on the sources"
+            )
         targets = refused_targets(loaded, new.specs(), look_up_names=False)
         return new, [*new.warnings, *targets.refused]
 

@@ -368,3 +368,38 @@ async def test_a_sink_fixed_by_a_reload_gets_the_alerts_waiting_for_a_retry_at_o
                 engine.dispose()
     assert len(wrong.requests) == 1
     assert b"Haftar" in request.body
+
+
+async def test_a_config_that_lists_no_source_is_refused_and_the_sources_stay(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An OPML file emptied by a sync tool mid-write, or a sources list cut by an edit, would
+    # disable every source at once.
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="One" xmlUrl="http://127.0.0.1:9/o.xml"/>'
+        "</body></opml>",
+        encoding="utf-8",
+    )
+    config = make_config(tmp_path)
+    edit(config, lambda data: data["sources"].append({"opml": str(opml)}))  # type: ignore[attr-defined]
+    async with service_of(config) as service:
+        before = service.runtime.specs()
+        assert len(before) == 2
+        edit(config, lambda data: data.update(sources=[{"opml": str(opml)}]))
+        opml.write_text('<opml version="2.0"><body></body></opml>', encoding="utf-8")
+        with caplog.at_level(logging.INFO, logger="monitor"):
+            assert not await service.reload()
+        assert service.runtime.specs() == before
+        enabled = [s for s in service.runtime.store.list_sources() if s.enabled]
+        assert len(enabled) == 2
+        # One source left is a change like any other.
+        edit(
+            config,
+            lambda data: data.update(
+                sources=[{"name": "One", "url": "http://127.0.0.1:9/one.xml"}]
+            ),
+        )
+        assert await service.reload()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("lists no source (in force: 2 sources, which stay)" in m for m in errors), errors
