@@ -104,10 +104,22 @@ def replay_articles(
             a for a in old_alerts if a["article_id"] in old_ids - new_ids
         ]
     if deliver:
-        items = [
-            (int(a.article.id), a.match, runtime.routes.get(a.match.watchlist, ())) for a in typed
+        # What the service holds back as not news holds here too: an article dated more than
+        # `alert_max_age` ago (an undated one cannot be told, and alerts).
+        now = runtime.clock()
+        max_age = runtime.settings.alert_max_age
+        fresh = [
+            a
+            for a in typed
+            if max_age is None
+            or a.article.published is None
+            or now - a.article.published <= max_age
         ]
-        report["queued"] = runtime.store.queue_alerts(items, runtime.clock(), runtime.policies)
+        items = [
+            (int(a.article.id), a.match, runtime.routes.get(a.match.watchlist, ())) for a in fresh
+        ]
+        report["queued"] = runtime.store.queue_alerts(items, now, runtime.policies)
+        report["held_too_old"] = len({a.article.id for a in typed} - {a.article.id for a in fresh})
     return report
 
 
@@ -141,4 +153,8 @@ def render_replay(console: Console, report: dict[str, Any]) -> None:
         listed = ", ".join(f"{entity} {count}" for entity, count in entities.items())
         console.print(f"  {watchlist}: {listed} (articles per entity)")
     if "queued" in report:
-        console.print(f"{plural(report['queued'], 'delivery', 'deliveries')} queued")
+        held = report.get("held_too_old", 0)
+        console.print(
+            f"{plural(report['queued'], 'delivery', 'deliveries')} queued"
+            + (f"; {plural(held, 'article')} older than alert_max_age not sent" if held else "")
+        )

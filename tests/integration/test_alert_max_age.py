@@ -82,3 +82,35 @@ def test_entries_new_to_us_but_old_are_stored_and_do_not_alert(tmp_path: Path) -
             ]
         finally:
             runtime.db.close()
+
+
+def test_replay_deliver_holds_back_what_is_older_than_alert_max_age(tmp_path: Path) -> None:
+    # The first poll stores its backlog without alerting; `replay --deliver` then queues
+    # what matches, except what the service would hold back as not news.
+    from monitor.replay import replay_articles
+
+    with FeedServer() as feeds:
+        items = [
+            ("today", NOW - timedelta(hours=2)),
+            ("undated", None),
+            ("week-old", NOW - timedelta(days=7)),
+        ]
+        feeds.route("/wire.xml", Reply(body=feed(items)))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/monitor.db",
+            sources=[("Wire", feeds.url("/wire.xml"))],
+            sink_url="http://127.0.0.1:9/hook",
+            stories="all",
+            extra={"alert_max_age": "3d"},
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: NOW)
+        runtime.db.prepare()
+        try:
+            (poll,), _ = asyncio.run(run_once(runtime))
+            assert (poll.new_articles, poll.deliveries) == (3, 0)
+            report = replay_articles(runtime, since=None, deliver=True)
+            assert (report["queued"], report["held_too_old"]) == (2, 1)
+            assert len(runtime.store.list_deliveries(status="pending")) == 2
+        finally:
+            runtime.db.close()
