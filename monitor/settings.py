@@ -53,7 +53,9 @@ from monitor.redact import DEFAULT_SECRET_PARAMS
 from monitor.yamllines import FAST_STRICT_LOADER, RefusedYaml, line_of
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# ``${VAR}``, ``${VAR:-default}``; ``$${`` is a literal ``${`` (what the sources commands
+# write for text taken from a feed or an OPML file, so that it cannot name a variable).
+_VAR = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{")
 
 
 def _source_kind(value: object) -> str:
@@ -249,7 +251,9 @@ def _expanded(data: Any, path: str, unset: list[tuple[str, str]]) -> Any:
     if isinstance(data, str) and "${" in data:
 
         def replace(found: re.Match[str]) -> str:
-            name, default = found.group(1), found.group(2)
+            escaped, name, default = found.group(1), found.group(2), found.group(3)
+            if escaped or name is None:
+                return found.group(0)[1:]  # $${...} is the text ${...}
             value = os.environ.get(name)
             if value:
                 return value

@@ -23,6 +23,7 @@ import os
 import re
 import stat
 import tempfile
+import unicodedata
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -575,10 +576,21 @@ async def check_feeds(
         return list(await asyncio.gather(*(one(url) for url in urls)))
 
 
+def as_literal(text: str) -> str:
+    """``text`` taken from a feed or an imported file, as config text that says just that:
+    control and bidirectional-format characters dropped, and ``${`` written ``$${``, so that
+    it never names an environment variable (a feed titled ``${MONITOR_WEBHOOK_SECRET}``
+    would otherwise put the secret in every alert of the source)."""
+    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+    return kept.replace("${", "$${")
+
+
 def default_name(url: str, check: FeedCheck | None) -> str:
-    """A new source's name: its feed's title, else its host."""
+    """A new source's name: its feed's title (`as_literal`), else its host."""
     if check is not None and check.title:
-        return check.title[:200]
+        named = " ".join(as_literal(check.title[:200]).split())
+        if named:
+            return named
     return urlsplit(url).hostname or redact_url(url)
 
 
@@ -634,7 +646,8 @@ def export_opml(
 def read_import(path: Path) -> list[dict[str, Any]]:
     """The source entries to import from ``path``: the feeds of an OPML file (name and URL),
     or the entries of a YAML sources list (a list, or a mapping with only ``sources:``, as
-    `monitor sources export --format yaml` writes it), each URL once."""
+    `monitor sources export --format yaml` writes it), each URL once. Names and URLs are
+    taken as written (`as_literal`): a ``${VAR}`` in them is text, not a variable."""
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     entries: list[dict[str, Any]]
@@ -658,6 +671,9 @@ def read_import(path: Path) -> list[dict[str, Any]]:
         )
     unique: dict[str, dict[str, Any]] = {}
     for entry in entries:
+        for key in ("name", "url"):
+            if isinstance(entry.get(key), str):
+                entry[key] = as_literal(entry[key])
         unique.setdefault(str(entry["url"]), entry)
     return list(unique.values())
 

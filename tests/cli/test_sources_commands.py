@@ -651,3 +651,45 @@ def test_one_feed_listed_in_two_spellings_is_polled_once(
     once = run("once", "-c", str(config), cwd=tmp_path)
     assert once.returncode == 0, once.stderr
     assert "1 enabled: 1 polled ok" in once.stdout
+
+
+def test_text_from_a_feed_or_an_imported_file_never_names_an_environment_variable(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # A feed titled "${MONITOR_WEBHOOK_SECRET}" named its source after the secret once the
+    # config was read (in every alert, log line and listing), and an OPML outline could put
+    # a variable in a URL the service then fetched. Saved as text, they stay text; bidi and
+    # control characters of a title are dropped.
+    server.route("/titled.xml", Reply(body=feed("${MONITOR_WEBHOOK_SECRET}\u202e")))
+    leak = f"{server.url('/leak.xml')}?k=${{MONITOR_WEBHOOK_SECRET}}"
+    server.route("/leak.xml", Reply(body=feed("Leak")))
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(
+        f'<opml version="2.0"><body><outline text="${{HOME}} wire" xmlUrl="{leak}"/></body></opml>',
+        encoding="utf-8",
+    )
+    config = small_config(tmp_path / "c")
+    env = {"MONITOR_WEBHOOK_SECRET": SECRET}
+    added = run(
+        "sources", "add", server.url("/titled.xml"), "-c", str(config), cwd=tmp_path, env=env
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    imported = run("sources", "import", str(opml), "-c", str(config), cwd=tmp_path, env=env)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+
+    saved = (config.parent / MANAGED).read_text(encoding="utf-8")
+    assert "\u202e" not in saved
+    requests_before = len(server.requests)
+    once = run("once", "-c", str(config), cwd=tmp_path, env=env)
+    assert once.returncode == 0, once.stdout + once.stderr
+    assert SECRET not in once.stdout + once.stderr
+    assert "ok ${MONITOR_WEBHOOK_SECRET}: " in once.stdout
+    fetched = [r.path for r in server.requests[requests_before:]]
+    assert len(fetched) == 2 and SECRET not in " ".join(fetched)
+    listed = run("sources", "--json", "-c", str(config), cwd=tmp_path, env=env)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert SECRET not in listed.stdout
+    assert sorted(s["name"] for s in json.loads(listed.stdout)) == [
+        "${HOME} wire",
+        "${MONITOR_WEBHOOK_SECRET}",
+    ]

@@ -266,3 +266,22 @@ def test_a_url_ending_in_a_line_end_is_used_without_it_and_one_with_a_space_is_r
         load_settings(
             write(tmp_path, "sources:\n  - name: Wire\n    url: 'https://example.org/a b.rss'\n")
         )
+
+
+def test_a_doubled_dollar_is_a_literal_variable_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``$${VAR}`` is the text ``${VAR}`` (what the sources commands write for feed text);
+    ``${VAR}`` beside it is still expanded, and an unset one is still reported."""
+    monkeypatch.setenv("TOKEN", "t0k")
+    monkeypatch.delenv("MISSING", raising=False)
+    data = {
+        "a": "$${TOKEN} and ${TOKEN}",
+        "b": ["x$${MISSING:-d}", "$$${TOKEN}"],
+        "c": "${MISSING}",
+    }
+    expanded, unset = settings_module.expand_variables(data)
+    assert expanded == {
+        "a": "${TOKEN} and t0k",
+        "b": ["x${MISSING:-d}", "$${TOKEN}"],
+        "c": "${MISSING}",
+    }
+    assert unset == [("c", "MISSING")]
