@@ -810,7 +810,7 @@ def stories(
                                 "id": a.article_id,
                                 "source": a.source_name,
                                 "title": html_to_text(a.title),
-                                "url": a.canonical_url,
+                                "url": redact_url(a.canonical_url) if a.canonical_url else None,
                                 "at": _iso(a.at),
                                 "jaccard": round(a.jaccard, 3),
                             }

@@ -31,7 +31,7 @@ from monitor.logs import log_fields
 from monitor.match import WatchlistMatch
 from monitor.parse import FeedEntry, ParsedFeed
 from monitor.plural import plural
-from monitor.redact import redact_text, redact_url, without_credentials
+from monitor.redact import redact_text, redact_url
 from monitor.runtime import Runtime
 from monitor.schedule import (
     BACKOFF,
@@ -316,10 +316,10 @@ async def _poll(
         )
         return PollOutcome(source.name, shown, "not_modified", source_id=source.id)
     assert fetched.body is not None
-    # Relative links resolve against the URL without credentials: articles never keep them.
-    base = without_credentials(fetched.url)
+    # The URL with its credentials: the parser resolves relative links against it without
+    # them, and masks them where an entry repeats them (a private feed linking to itself).
     try:
-        analysed = await analyser.analyse(fetched.body, base, fetched.content_type)
+        analysed = await analyser.analyse(fetched.body, fetched.url, fetched.content_type)
     except MonitorError as error:  # ParseError, WorkerDied
         reason = getattr(error, "reason", "parse_error")
         return failure(runtime, source, record, reason, str(error), fetched.status, started=started)

@@ -78,6 +78,23 @@ def feeds() -> Iterator[FeedServer]:
         server.route("/moved.xml", Reply.redirect("/gone.xml?api_key=" + FEED_TOKEN))
         server.route("/page.html", Reply(body=b"<!doctype html><html>login</html>"))
         server.route("/empty.xml", Reply(body=EMPTY_FEED, headers=FEED_HEADERS))
+        # A private feed whose entries repeat its own URL, credentials and all: as a guid,
+        # as a link without a guid, and a sibling page with the same userinfo and token.
+        own = _feed_url(server, "/self.xml").replace("&", "&amp;")
+        sibling = own.replace("/self.xml", "/news/sibling")
+        server.route(
+            "/self.xml",
+            Reply(
+                body=(
+                    "<?xml version='1.0'?><rss version='2.0'><channel><title>Self</title>"
+                    + _item("Haftar visits Sirte", own, own)
+                    + _item("Tripoli port reopens", own.replace("?", "?p=2&amp;"), None)
+                    + _item("Haftar in Tobruk", sibling, sibling)
+                    + "</channel></rss>"
+                ).encode(),
+                headers=FEED_HEADERS,
+            ),
+        )
         yield server
 
 
@@ -105,6 +122,7 @@ def _write_config(folder: Path, feeds: FeedServer, hooks: WebhookReceiver, pager
             {"name": "Moved", "url": _feed_url(feeds, "/moved.xml", query="Token")},
             {"name": "Page", "url": _feed_url(feeds, "/page.html", query="ACCESS_TOKEN")},
             {"name": "Down", "url": down},
+            {"name": "Self", "url": _feed_url(feeds, "/self.xml")},
             {"opml": str(opml)},
         ],
         "watchlists": [str(LIBYA_WATCHLIST)],
@@ -183,6 +201,8 @@ def test_credentials_in_feed_and_sink_urls_are_never_shown_or_sent(
         runs["alerts --json"] = monitor("alerts", "--json", *args)
         runs["replay"] = monitor("--log-level", "debug", "replay", *args)
         runs["replay --json"] = monitor("replay", "--json", *args)
+        runs["stories"] = monitor("--log-level", "debug", "stories", *args)
+        runs["stories --json"] = monitor("stories", "--json", *args)
         runs["status"] = monitor("--log-level", "debug", "status", *args)
         runs["status --json"] = monitor("status", "--json", *args)
         runs["check"] = monitor("--log-level", "debug", "check", *args)
@@ -206,7 +226,7 @@ def test_credentials_in_feed_and_sink_urls_are_never_shown_or_sent(
 
     # The runs did show what the guarantee is about (or the assertions above prove nothing).
     once = runs["once"].stdout + runs["once"].stderr
-    for source in ("Wire", "Gone", "Moved", "Page", "Down"):
+    for source in ("Wire", "Gone", "Moved", "Page", "Down", "Self"):
         assert source in once, once
     assert "poll failed for http://REDACTED@127.0.0.1" in once  # WARNING lines, URLs redacted
     assert "polled http://REDACTED@127.0.0.1" in once  # INFO
