@@ -203,10 +203,28 @@ def _public_addresses_only(host: str, address: IPAddress, port: int) -> str | No
     return blocked_address_reason(address)
 
 
-def address_policy(allow_private_networks: bool) -> AddressCheck | None:
+# Cloud metadata services outside the link-local range (AWS over IPv6, Alibaba Cloud).
+_METADATA_ADDRESSES: Final = frozenset(
+    {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
+)
+
+
+def _no_metadata_service(host: str, address: IPAddress, port: int) -> str | None:
+    """What ``allow_private_networks`` still refuses: link-local addresses (169.254.0.0/16,
+    fe80::/10, where the cloud metadata services answer, with credentials of the machine)
+    and the metadata addresses of other ranges. No feed or receiver lives there."""
+    reason = blocked_address_reason(address)
+    if reason is not None and reason.startswith("link-local"):
+        return f"{reason}: refused even with allow_private_networks (cloud metadata services)"
+    if address in _METADATA_ADDRESSES:
+        return "a cloud metadata service: refused even with allow_private_networks"
+    return None
+
+
+def address_policy(allow_private_networks: bool) -> AddressCheck:
     """The check every outbound connection makes: public addresses only, or, with
-    ``allow_private_networks``, none."""
-    return None if allow_private_networks else _public_addresses_only
+    ``allow_private_networks``, any but link-local and cloud metadata addresses."""
+    return _no_metadata_service if allow_private_networks else _public_addresses_only
 
 
 def connection_target(url: str) -> tuple[str, int]:
@@ -303,7 +321,8 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     and certificate verification still use the name from the URL.
 
     The check is ``address_check`` when given, else public addresses only
-    (`blocked_address_reason`), else, with ``allow_private_networks=True``, none.
+    (`blocked_address_reason`), else, with ``allow_private_networks=True``, any address
+    but link-local and cloud metadata ones (`address_policy`).
     """
 
     def __init__(

@@ -6,7 +6,12 @@ import ipaddress
 
 import pytest
 
-from monitor.egress import blocked_address_reason
+from monitor.egress import (
+    BlockedAddressError,
+    address_policy,
+    blocked_address_reason,
+    guarded_addresses,
+)
 
 REFUSED = [
     # IPv4
@@ -76,3 +81,36 @@ def test_non_public_addresses_are_refused_with_their_category(text: str, categor
 @pytest.mark.parametrize("text", ALLOWED)
 def test_public_unicast_addresses_are_allowed(text: str) -> None:
     assert blocked_address_reason(ipaddress.ip_address(text)) is None
+
+
+METADATA = [
+    "169.254.169.254",  # AWS, Azure, GCP
+    "169.254.0.1",
+    "fe80::1",
+    "::ffff:169.254.169.254",
+    "64:ff9b::a9fe:a9fe",
+    "fd00:ec2::254",  # AWS over IPv6
+    "100.100.100.200",  # Alibaba Cloud
+]
+
+
+@pytest.mark.parametrize("text", METADATA)
+def test_allowing_private_networks_still_refuses_link_local_and_metadata_addresses(
+    text: str,
+) -> None:
+    # A feed that redirects to the cloud metadata service must not reach it from a service
+    # allowed to poll intranet feeds.
+    check = address_policy(allow_private_networks=True)
+    reason = check("feed.example", ipaddress.ip_address(text), 80)
+    assert reason is not None and "even with allow_private_networks" in reason
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1", "10.0.0.1", "192.168.1.1", "fc00::1", "100.64.0.1"])
+def test_allowing_private_networks_allows_loopback_and_private_addresses(text: str) -> None:
+    assert address_policy(allow_private_networks=True)("h", ipaddress.ip_address(text), 80) is None
+    assert address_policy(allow_private_networks=False)("h", ipaddress.ip_address(text), 80)
+
+
+async def test_the_guard_refuses_a_metadata_address_before_any_connection() -> None:
+    with pytest.raises(BlockedAddressError):
+        await guarded_addresses("169.254.169.254", 80, address_policy(True), numeric_only=True)
