@@ -123,9 +123,12 @@ def _status_error(
 ) -> DeliveryError:
     status = response.status_code
     retry_after = _retry_after_seconds(response.headers.get("retry-after"), now)
-    if 300 <= status < 400:
+    if 300 <= status < 400 and response.headers.get("location"):
         reason = "redirect"
         detail = "redirects are not followed for webhooks; configure the final URL"
+    elif 300 <= status < 400:  # 304 and the like: not a redirect, and not an acceptance
+        reason = "http_error"
+        detail = "a webhook receiver must answer 2xx to accept an alert"
     else:
         reason = status_reason(status)
         detail = _one_line(body.decode("utf-8", errors="replace"))

@@ -189,3 +189,10 @@ def test_a_refused_certificate_behind_a_connect_error_is_a_tls_error() -> None:
 
 def test_an_error_that_is_not_about_the_request_is_not_classified() -> None:
     assert classify_error(ValueError("a bug")) is None
+
+
+async def test_a_sink_answering_304_is_not_called_a_redirect() -> None:
+    # A 3xx without a Location sends nowhere: telling the operator to "configure the final
+    # URL" would send them looking for one.
+    with WebhookReceiver(script=[HookReply(304)]) as receiver:
+        assert await _sink_reason(receiver.url) == "http_error"
