@@ -359,6 +359,11 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
             else ""
         )
         return f"{head}: the article has {found}{unless}"
+    if rule == "defined_otherwise":
+        return (
+            f"{head}: the article spells the acronym out as {verdict.phrases[0]!r}, which is "
+            f"not {entity.id}"
+        )
     if rule == "require_in_article":
         return f"{head}: the article has none of {_words(entity.require_in_article)}"
     if rule == "exclude_if_near" and verdict.cause is not None:

@@ -8,7 +8,8 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.errors import ConfigError
-from monitor.match.context import EntityContext
+from monitor.match.acronyms import DEFINED_OTHERWISE, defined_otherwise, definitions, name_words
+from monitor.match.context import EntityContext, Verdict
 from monitor.match.excerpts import RuleSpan, build_excerpts
 from monitor.match.explain import Explanation, explain_trace
 from monitor.match.limits import MAX_DETAIL_BYTES, MAX_EXCERPTS, MAX_MENTIONS_PER_ENTITY
@@ -55,6 +56,12 @@ class Matcher:
         self._index = PatternIndex(self.watchlists)
         self._contexts: list[dict[str, EntityContext]] = [
             {entity.id: EntityContext.of(entity) for entity in watchlist.entities}
+            for watchlist in self.watchlists
+        ]
+        # The words of each entity's names: an acronym the article spells out otherwise is
+        # not the entity's (`monitor.match.acronyms`).
+        self._name_words: list[dict[str, frozenset[str]]] = [
+            {entity.id: name_words(entity.names) for entity in watchlist.entities}
             for watchlist in self.watchlists
         ]
         # The entities and phrases each watchlist's rules name: only their word positions
@@ -111,8 +118,9 @@ class Matcher:
         every_rule_span: list[RuleSpan] = []
         mentions_cut = False
         alerts: list[WatchlistMatch] = []
+        spelled_out = _SpelledOut(scans)
         for index, watchlist in enumerate(self.watchlists):
-            found = self._mentions(index, scans, article_phrases, trace)
+            found = self._mentions(index, scans, article_phrases, spelled_out, trace)
             # Rules see every mention; results keep the first ones of each entity and field.
             mentions, cut = _first_per_entity([mention for mention, _ in found])
             mentions_cut |= cut
@@ -190,11 +198,13 @@ class Matcher:
         index: int,
         scans: Sequence[FieldScan],
         article_phrases: frozenset[str],
+        spelled_out: _SpelledOut,
         trace: MatchTrace | None,
     ) -> list[tuple[Mention, tuple[FieldScan, Hit]]]:
         """Surviving mentions of one watchlist, in field order, each with where it was found."""
         watchlist_name = self.watchlists[index].name
         contexts = self._contexts[index]
+        name_words_of = self._name_words[index]
         found: list[tuple[Mention, tuple[FieldScan, Hit]]] = []
         for scan in scans:
             kept: list[Hit] = []
@@ -205,6 +215,14 @@ class Matcher:
                         kept.append(hit)
                         continue
                     verdict = contexts[target.entity].verdict(hit, scan, article_phrases)
+                    if verdict.kept and (target.case_form is not None or target.uncased):
+                        other = defined_otherwise(
+                            scan.plain[hit.start : hit.end],
+                            spelled_out.definitions(),
+                            name_words_of[target.entity],
+                        )
+                        if other is not None:
+                            verdict = Verdict(False, DEFINED_OTHERWISE, (other,))
                     if trace is not None:
                         trace.verdicts.append((index, scan.field, hit, verdict))
                     if verdict.kept:
@@ -366,3 +384,17 @@ def _mention_order(mention: Mention) -> tuple[int, int, int, str, str]:
         mention.watchlist,
         mention.entity,
     )
+
+
+class _SpelledOut:
+    """The acronyms one article spells out, found when first asked (most articles hold no
+    acronym of a watchlist, and need no look)."""
+
+    def __init__(self, scans: Sequence[FieldScan]) -> None:
+        self._scans = scans
+        self._found: dict[str, tuple[str, ...]] | None = None
+
+    def definitions(self) -> dict[str, tuple[str, ...]]:
+        if self._found is None:
+            self._found = definitions(scan.plain for scan in self._scans)
+        return self._found

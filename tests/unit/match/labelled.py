@@ -64,6 +64,16 @@ SCRIPT_CLASSES: tuple[str, ...] = (
     "gnu",  # the Government of National Unity and other unity governments
     "mixed",  # two scripts in one text
 )
+# The classes of the set of real-feed shapes (heldout4).
+SHAPE_CLASSES: tuple[str, ...] = (
+    "longform",  # full article bodies with boilerplate: related links, captions, tags
+    "social",  # hashtags, handles, quoted posts, capitals
+    "typos",  # misspellings, OCR and transliteration slips, dotted abbreviations
+    "incidental",  # another subject; a watched word in passing or in another sense
+    "lists",  # lists and tables of places, parties, fixtures
+    "urls",  # the name only in an address, attribute or file name, or in link text
+    "negation-quote",  # denials, hypotheticals, reported speech
+)
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")
 _REQUIRED_KEYS = frozenset({"id", "lang", "title", "summary", "expect"})
 _KNOWN_KEYS = _REQUIRED_KEYS | {"content", "note", "class"}
@@ -227,8 +237,8 @@ def _parse_line(line: str, source: str) -> LabelledArticle:
         raise LabelledSetError(f"{source}: 'expect' must label exactly {list(ENTITIES)}")
     if not all(isinstance(value, bool) for value in expect.values()):
         raise LabelledSetError(f"{source}: every 'expect' value must be true or false")
-    if "class" in raw and raw["class"] not in CLASSES + SCRIPT_CLASSES:
-        known = CLASSES + SCRIPT_CLASSES
+    if "class" in raw and raw["class"] not in CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES:
+        known = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES
         raise LabelledSetError(f"{source}: class {raw['class']!r} is not one of {known}")
     return LabelledArticle(
         id=raw["id"],
@@ -276,7 +286,7 @@ def evaluate(matcher: Matcher, articles: Sequence[LabelledArticle]) -> Evaluatio
     classes = {article.klass for article in articles}
     by_class = {
         klass: _scores(outcome for outcome in outcomes if outcome[0].klass == klass)
-        for klass in CLASSES + SCRIPT_CLASSES
+        for klass in CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES
         if klass in classes
     }
     return Evaluation(

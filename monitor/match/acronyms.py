@@ -1,0 +1,129 @@
+"""Acronyms an article spells out: "London Nautical Association (LNA)", "LNA (low-noise
+amplifier)", "GNA = ground network adapter", a glossary's term and its meaning on the next
+line. A watched acronym that the article defines as
+something else names that other thing there (`defined_otherwise`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+__all__ = ["DEFINED_OTHERWISE", "defined_otherwise", "definitions", "name_words"]
+
+# The verdict's rule when an acronym is dropped for it (`monitor explain` names it).
+DEFINED_OTHERWISE = "defined_otherwise"
+
+# Words an expansion may hold that its acronym skips ("Government of National Accord").
+_MINOR = frozenset(
+    "of and the for on in at to a an & de du des la le les d l di del della dei degli y e "
+    "und der die das für von".split()
+)
+_ACRONYM = r"[A-Z](?:\.?[A-Z0-9]){1,7}\.?"
+# "(ACR)": the expansion is the tail of the words before it whose initials spell it.
+_IN_BRACKETS = re.compile(rf"\([ \t]*({_ACRONYM})[ \t]*\)")
+# "ACR (words)" and "ACR = words", "ACR: words" (a glossary line).
+_AFTER = re.compile(
+    rf"\b({_ACRONYM})[ \t]*(?:\(([^()\n]{{3,80}})\)|[=:–—][ \t]*([^\n.;,()]{{3,80}}))"
+)
+# A term on a line of its own and its meaning on the next (an HTML <dt>/<dd> glossary).
+_TERM_LINE = re.compile(rf"(?m)^[ \t]*({_ACRONYM})[ \t]*\n+[ \t]*([^\n]{{3,80}})")
+# How far before "(ACR)" its expansion may start.
+_LOOK_BACK = 160
+_WORD = re.compile(r"[^\W\d_][\w'’]*")
+
+
+def _letters(acronym: str) -> str:
+    return acronym.replace(".", "").upper()
+
+
+def _initials(words: list[str]) -> str:
+    return "".join(word[0] for word in words).upper()
+
+
+def _split(text: str) -> list[str]:
+    """The words of ``text``, hyphenated ones apart ("low-noise" is two)."""
+    return _WORD.findall(text.replace("-", " "))
+
+
+def _spelled(acronym: str, words: list[str], *, from_end: bool) -> list[str] | None:
+    """The shortest tail (``from_end``) or head of ``words`` that spells ``acronym``, minor
+    words skipped or counted, never at its outer edge; or None."""
+    for size in range(1, len(words) + 1):
+        part = words[-size:] if from_end else words[:size]
+        edge = part[0] if from_end else part[-1]
+        major = [w for w in part if w.casefold() not in _MINOR]
+        if edge.casefold() in _MINOR:
+            continue
+        if _initials(major) == acronym or _initials(part) == acronym:
+            return part
+        if len(major) > len(acronym):
+            return None
+    return None
+
+
+def definitions(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Acronym (letters, upper case, no dots) -> the expansions ``texts`` give it."""
+    found: dict[str, list[str]] = {}
+    for text in texts:
+        if not any(mark in text for mark in "(=:–—\n"):
+            continue
+        for match in _IN_BRACKETS.finditer(text):
+            acronym = _letters(match.group(1))
+            before = text[max(0, match.start() - _LOOK_BACK) : match.start()]
+            words = _split(before.rsplit("\n", 1)[-1])[-8:]
+            spelled = _spelled(acronym, words, from_end=True)
+            if spelled:
+                found.setdefault(acronym, []).append(" ".join(spelled))
+        after = [(m.group(1), m.group(2) or m.group(3) or "") for m in _AFTER.finditer(text)]
+        if "\n" in text:
+            after += [(m.group(1), m.group(2)) for m in _TERM_LINE.finditer(text)]
+        for written, meaning in after:
+            acronym = _letters(written)
+            words = _split(meaning)
+            spelled = _spelled(acronym, words, from_end=False)
+            if spelled:
+                found.setdefault(acronym, []).append(" ".join(spelled))
+    return {acronym: tuple(dict.fromkeys(expansions)) for acronym, expansions in found.items()}
+
+
+def name_words(names: Iterable[str]) -> frozenset[str]:
+    """The case-folded words of an entity's names (an expansion made of them is its own)."""
+    words: set[str] = set()
+    for name in names:
+        words.update(_fold(word) for word in _split(name))
+    return frozenset(words - _MINOR)
+
+
+def _fold(word: str) -> str:
+    folded = word.casefold()
+    for ending in ("'s", "’s"):
+        folded = folded.removesuffix(ending)
+    return folded
+
+
+def defined_otherwise(
+    acronym: str, found: Mapping[str, tuple[str, ...]], own_words: frozenset[str]
+) -> str | None:
+    """An expansion ``found`` gives ``acronym`` that is not the entity's own (fewer than half
+    of its words are words of the entity's names), when no expansion is its own; else None.
+    """
+    expansions = found.get(_letters(acronym))
+    if not expansions:
+        return None
+    other = None
+    for expansion in expansions:
+        words = [_fold(w) for w in _split(expansion) if w.casefold() not in _MINOR]
+        shared = sum(1 for word in words if _shares_stem(word, own_words))
+        if words and 2 * shared >= len(words):
+            return None  # the article spells it out as the entity: every mention is it
+        other = other or expansion
+    return other
+
+
+def _shares_stem(word: str, own_words: frozenset[str]) -> bool:
+    """``word`` is one of ``own_words``, or they share a stem of five letters or more
+    ("Libya's" and "Libyan")."""
+    if word in own_words:
+        return True
+    stem = word[:5]
+    return len(stem) >= 5 and any(own.startswith(stem) for own in own_words)
