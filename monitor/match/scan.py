@@ -378,12 +378,16 @@ class PatternIndex:
     ) -> None:
         text = normalized.text
         if stop < len(text) and _joined(key[-1], text[stop]) and not is_hangul(text[stop]):
-            if rejected is not None:  # the key ends inside a longer word
-                _reject(rejected, normalized, begin, stop, targets, "inside_word")
-            return
+            if not _tag_word_ends(plain, normalized.source_span(begin, stop)[1]):
+                if rejected is not None:  # the key ends inside a longer word
+                    _reject(rejected, normalized, begin, stop, targets, "inside_word")
+                return
         prefix: str | None = None
         if begin > 0 and _joined(text[begin - 1], key[0]):
-            prefix = _attached_prefix(text, begin, key[0])
+            if _tag_word_ends(plain, normalized.source_span(begin, stop)[0]):
+                prefix = ""  # a word of a hashtag or handle starts here: no prefix
+            else:
+                prefix = _attached_prefix(text, begin, key[0])
             if prefix is None:
                 if rejected is not None:  # the key starts inside a longer word
                     _reject(rejected, normalized, begin, stop, targets, "inside_word")
@@ -505,6 +509,31 @@ def _contracted(key: str) -> str | None:
     if key.startswith(HEBREW_ARTICLE) and len(key) > 2 and is_hebrew_letter(key[1]):
         return key[1:]
     return None
+
+
+# A hashtag or handle, and how long one may be (#TripoliUnderFire, @GNAMedia).
+_TAG_START = "#@"
+_TAG_LENGTH = 60
+
+
+def _tag_word_ends(plain: str, at: int) -> bool:
+    """Whether a word of a hashtag or handle written in capitals ends before ``at`` of
+    ``plain`` and another starts there: "#Tripoli|UnderFire", "#Free|Tripoli",
+    "@GNA|Media", "#LNA|2025". A tag in one case ("#haftarout") has no words to tell."""
+    if not 0 < at < len(plain):
+        return False
+    before, after = plain[at - 1], plain[at]
+    camel = (before.islower() or before.isdigit()) and after.isupper()
+    acronym_then_word = (
+        before.isupper() and after.isupper() and at + 1 < len(plain) and plain[at + 1].islower()
+    )
+    digits = before.isalpha() != after.isalpha() and (before.isdigit() or after.isdigit())
+    if not (camel or acronym_then_word or digits):
+        return False
+    start = at - 1
+    while start >= 0 and at - start <= _TAG_LENGTH and is_word_char(plain[start]):
+        start -= 1
+    return start >= 0 and plain[start] in _TAG_START
 
 
 def _joined(before: str, after: str) -> bool:

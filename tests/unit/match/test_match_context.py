@@ -268,3 +268,24 @@ def test_conditional_acronyms_need_their_article_words(write_watchlist: WriteWat
                 conditional_acronyms: {acronyms: [Lna], if_in_article: []}
             """
         )
+
+
+def test_names_inside_hashtags_and_handles_written_in_capitals(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A hashtag or handle joins its words; written with capitals, each word is one, so a
+    # name among them is found. Elsewhere, or in a tag in one case, it is inside a word.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+          - id: gna
+            acronyms: [GNA]
+        """
+    )
+    assert found(watchlist, title="#TripoliUnderFire trends") == ["Tripoli"]
+    assert found(watchlist, title="Residents post #FreeTripoli") == ["Tripoli"]
+    assert found(watchlist, title="Follow @GNAMedia and #GNA2020") == ["GNA", "GNA"]
+    assert found(watchlist, title="TripoliUnderFire, the GNAMedia office, #tripoliunderfire") == []
+    assert found(watchlist, title="#Tripolitania") == []
