@@ -1,7 +1,7 @@
 """Acronyms an article spells out: "London Nautical Association (LNA)", "LNA (low-noise
 amplifier)", "GNA = ground network adapter", a glossary's term and its meaning on the next
-line. A watched acronym that the article defines as
-something else names that other thing there (`defined_otherwise`)."""
+line. A watched acronym the article spells out as something else names that other thing
+there (`defined_otherwise`)."""
 
 from __future__ import annotations
 
