@@ -586,12 +586,16 @@ def as_literal(text: str) -> str:
 
 
 def default_name(url: str, check: FeedCheck | None) -> str:
-    """A new source's name: its feed's title (`as_literal`), else its host."""
+    """A new source's name: its feed's title (`as_literal`), else its host and path (two
+    feeds of one site get two names; the query, which may hold a token, is left out)."""
     if check is not None and check.title:
         named = " ".join(as_literal(check.title[:200]).split())
         if named:
             return named
-    return urlsplit(url).hostname or redact_url(url)
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return redact_url(url)
+    return as_literal(f"{parts.hostname}{parts.path.rstrip('/')}"[:200])
 
 
 # --- exporting -----------------------------------------------------------------------------

@@ -353,6 +353,19 @@ def test_add_without_a_check_warns_once_of_an_address_the_guard_refuses(tmp_path
         "http://10.1.2.3/f",
         "https://example.org/f",
     ]
+    # Unchecked, a source is named by its host and path: two feeds of a site, two names.
+    other = run(
+        "sources",
+        "add",
+        "https://example.org/g/?key=s3",
+        "--no-check",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert other.returncode == 0, other.stderr
+    names = yaml.safe_load((config.parent / MANAGED).read_text(encoding="utf-8"))
+    assert [entry["name"] for entry in names][-2:] == ["example.org/f", "example.org/g"]
 
 
 def test_add_twice_and_watchlist_are_refused(tmp_path: Path, server: FeedServer) -> None:
