@@ -726,19 +726,28 @@ def _http_url(link: object, feed_url: str) -> str | None:
     return canonical if host else None
 
 
+# Dates outside these years are placeholders, not dates: Go's zero time (0001-01-01),
+# "9999-12-31" for "never". Read as undated, they cannot break date arithmetic (a story
+# window around year 1 is out of Python's range) nor hold an entry back as 2,000 years old.
+_FIRST_YEAR = 1900
+_LAST_YEAR = 2999
+
+
 def _entry_date(raw: Mapping[str, Any], field: str) -> datetime | None:
     """An entry's ``published`` or ``updated`` in UTC: feedparser's reading of it, or, when
     feedparser has none, the standard library's reading of the RFC 822 text. A zone that
-    feedparser does not know by name (it reads them as UTC) and a Unix time are read here."""
+    feedparser does not know by name (it reads them as UTC) and a Unix time are read here.
+    A placeholder date (before 1900, after 2999) is no date."""
     text = _get(raw, field)
+    when: datetime | None = None
     if isinstance(text, str) and len(text) <= _RFC822_MAX_CHARS:
-        own = _unix_time(text) or _named_zone_datetime(text)
-        if own is not None:
-            return own
-    parsed = _get(raw, f"{field}_parsed")
-    if parsed is not None:
-        return _utc_datetime(parsed)
-    return _rfc822_datetime(text)
+        when = _unix_time(text) or _named_zone_datetime(text)
+    if when is None:
+        parsed = _get(raw, f"{field}_parsed")
+        when = _utc_datetime(parsed) if parsed is not None else _rfc822_datetime(text)
+    if when is None or not _FIRST_YEAR <= when.year <= _LAST_YEAR:
+        return None
+    return when
 
 
 # Zones feeds write by name that feedparser does not know (it knows GMT, UT, the North

@@ -114,3 +114,41 @@ def test_replay_deliver_holds_back_what_is_older_than_alert_max_age(tmp_path: Pa
             assert len(runtime.store.list_deliveries(status="pending")) == 2
         finally:
             runtime.db.close()
+
+
+def test_an_entry_with_a_placeholder_date_does_not_fail_its_feed(tmp_path: Path) -> None:
+    # Go's zero time (year 1) made the story window's date arithmetic overflow: the whole
+    # feed failed on every poll and its good entries never alerted. A placeholder is no
+    # date: such an entry is stored and alerts as an undated one does.
+    items = "".join(
+        f"<item><guid isPermaLink='false'>{guid}</guid>"
+        f"<title>Haftar forces near Tripoli ({guid})</title>"
+        f"<link>https://example.org/{guid}</link><pubDate>{when}</pubDate></item>"
+        for guid, when in (
+            ("zero", "Mon, 01 Jan 0001 00:00:00 GMT"),
+            ("never", "Fri, 31 Dec 9999 23:59:59 GMT"),
+            ("today", format_datetime(NOW - timedelta(hours=1))),
+        )
+    )
+    body = (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>W</title>{items}</channel></rss>"
+    )
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/wire.xml", Reply(body=body.encode()))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/monitor.db",
+            sources=[("Wire", feeds.url("/wire.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+            extra={"alert_max_age": "3d"},
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: NOW)
+        runtime.db.prepare()
+        try:
+            (poll,), _ = asyncio.run(run_once(runtime))
+        finally:
+            runtime.db.close()
+    assert (poll.status, poll.new_articles, poll.deliveries) == ("ok", 3, 3), poll
+    assert len(receiver.requests) == 3

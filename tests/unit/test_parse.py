@@ -772,6 +772,30 @@ def test_an_unreadable_date_is_none(date: str) -> None:
         assert (entry.published, entry.updated) == (None, None), entry.key
 
 
+# Placeholders, not dates: Go's zero time, "never", the years around them (a story
+# window around year 1 is out of Python's date range: the whole feed failed).
+PLACEHOLDER_DATES = [
+    "0001-01-01T00:00:00Z",
+    "Mon, 01 Jan 0001 00:00:00 GMT",
+    "1899-12-31T23:59:59Z",
+    "9999-12-31T23:59:59Z",
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "3000-01-01T00:00:00Z",
+]
+
+
+@pytest.mark.parametrize("date", PLACEHOLDER_DATES)
+def test_a_placeholder_date_is_no_date(date: str) -> None:
+    for entry in _dated_entries(date):
+        assert (entry.published, entry.updated) == (None, None), entry.key
+
+
+def test_the_years_around_placeholders_are_dates() -> None:
+    for date, year in (("1900-01-01T00:00:00Z", 1900), ("2999-12-31T00:00:00Z", 2999)):
+        for entry in _dated_entries(date):
+            assert entry.published is not None and entry.published.year == year, entry.key
+
+
 # Zones written by name that feedparser reads as UTC (it knows GMT and the North American
 # ones), an offset written after GMT, and a Unix time: each as the hour it is.
 NAMED_ZONES = [
