@@ -50,7 +50,7 @@ from monitor.config_errors import (
 )
 from monitor.errors import ConfigError
 from monitor.redact import DEFAULT_SECRET_PARAMS
-from monitor.yamllines import FAST_STRICT_LOADER, RefusedYaml, line_of
+from monitor.yamllines import FAST_STRICT_LOADER, RefusedYaml, check_nesting, line_of
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 # ``${VAR}``, ``${VAR:-default}``; ``$${`` is a literal ``${`` (what the sources commands
@@ -306,6 +306,8 @@ def _yaml_problem(path: Path, text: str, fast_error: yaml.YAMLError) -> ConfigEr
             yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as slow_error:
             error = slow_error
+        except RecursionError:  # nested deeper than the pure-Python parser goes: libyaml's
+            pass
     mark = getattr(error, "problem_mark", None)
     where = f":{mark.line + 1}" if mark is not None else ""
     problem = getattr(error, "problem", None) or str(error)
@@ -315,6 +317,7 @@ def _yaml_problem(path: Path, text: str, fast_error: yaml.YAMLError) -> ConfigEr
 
 
 def _mapping(path: Path, data: object) -> dict[str, Any]:
+    check_nesting(path, data)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -28,7 +28,7 @@ from monitor.settings import (
     resolve_from,
     validation_problems,
 )
-from monitor.yamllines import FAST_STRICT_LOADER
+from monitor.yamllines import FAST_STRICT_LOADER, check_nesting
 
 __all__ = ["SourceEntry", "included_files", "read_included", "source_entries"]
 
@@ -123,6 +123,7 @@ def read_included(
         raise _yaml_problem(path, content, error) from None
     except _CONSTRUCTION_ERRORS as error:
         raise _unreadable_value(path, error) from None
+    check_nesting(path, data)
     if isinstance(data, dict) and list(data) == ["sources"] and isinstance(node, yaml.MappingNode):
         data, node = data["sources"], node.value[0][1]
     if data is None:

@@ -4,12 +4,18 @@ loaders that refuse a key written twice."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
 
+from monitor.errors import ConfigError
+
 __all__ = [
+    "MAX_NESTING",
+    "check_nesting",
     "FAST_COMPOSER",
     "FAST_STRICT_LOADER",
     "MAX_EXPANDED_VALUES",
@@ -155,3 +161,28 @@ if yaml.__with_libyaml__:
         """Strict keys on libyaml's parser."""
 
     FAST_STRICT_LOADER = FastStrictKeysLoader
+
+
+# Deeper than any config needs, shallow enough that no recursive walk of it (variables,
+# validation) reaches Python's recursion limit.
+MAX_NESTING = 64
+
+
+def check_nesting(path: Path, data: object) -> None:
+    """Raise ConfigError when YAML ``data`` read from ``path`` nests lists and mappings more
+    than `MAX_NESTING` levels deep (read without recursion)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_NESTING:
+            raise ConfigError(
+                f"{path}: lists and mappings nested more than {MAX_NESTING} levels deep; "
+                "a config needs a few: check the brackets and indentation"
+            )
+        stack.extend((child, depth + 1) for child in children)

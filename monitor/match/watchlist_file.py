@@ -37,6 +37,7 @@ from monitor.yamllines import (
     FAST_STRICT_LOADER,
     RefusedYaml,
     StrictKeysLoader,
+    check_nesting,
     line_of,
     location_of,
 )
@@ -255,7 +256,9 @@ def _read_text(path: Path) -> str:
 
 def _read_yaml(path: Path, text: str) -> object:
     try:
-        return yaml.load(text, Loader=_FAST_LOADER)  # safe loaders: no object tags
+        data = yaml.load(text, Loader=_FAST_LOADER)  # safe loaders: no object tags
+        check_nesting(path, data)
+        return data
     except yaml.YAMLError as fast_error:
         # libyaml's messages are terser ("found undefined alias", without its name): read
         # the file again with the pure-Python parser and report what it says.
@@ -264,6 +267,8 @@ def _read_yaml(path: Path, text: str) -> object:
         yaml.load(text, Loader=_StrictKeysLoader)
     except yaml.YAMLError as exc:
         error = exc
+    except RecursionError:  # nested deeper than the pure-Python parser goes: libyaml's
+        pass
     mark = getattr(error, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
     problem = getattr(error, "problem", None) or str(error)

@@ -285,3 +285,31 @@ def test_a_doubled_dollar_is_a_literal_variable_reference(monkeypatch: pytest.Mo
         "c": "${MISSING}",
     }
     assert unset == [("c", "MISSING")]
+
+
+@pytest.mark.parametrize("depth", [100, 900, 5000])
+def test_deeply_nested_yaml_is_a_config_error_not_a_crash(tmp_path: Path, depth: int) -> None:
+    # A recursive walk of the data (variables, validation), or the pure-Python parser asked
+    # for a better message, hit Python's recursion limit: a traceback, and a SIGHUP with
+    # such a file "failed unexpectedly". The config, an included sources file and a
+    # watchlist each say what is wrong in one line.
+    from monitor.match.watchlist_file import load_watchlist
+    from monitor.sourcefiles import read_included
+
+    nested = "[" * depth + "]" * depth
+    config = tmp_path / "monitor.yaml"
+    config.write_text(f"database_url: sqlite:///m.db\nx: {nested}\n", encoding="utf-8")
+    included = tmp_path / "more.yaml"
+    included.write_text(f"- name: a\n  url: {nested}\n", encoding="utf-8")
+    watchlist = tmp_path / "deep.yaml"
+    watchlist.write_text(f"entities: {nested}\n", encoding="utf-8")
+    for read, path in (
+        (load_settings, config),
+        (read_included, included),
+        (load_watchlist, watchlist),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            read(path)
+        message = str(caught.value)
+        assert str(path) in message and ("nested" in message or "nesting" in message), message
+        assert "\\n" not in message and len(message) < 300, message
