@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -123,7 +123,8 @@ class Poller:
         self.on_queued = on_queued
         self.writer = PollWriter(runtime)
         poll = runtime.settings.poll
-        self._queue: asyncio.Queue[SourceRow] = asyncio.Queue()
+        # Claimed sources, each with the end of its lease.
+        self._queue: asyncio.Queue[tuple[SourceRow, datetime]] = asyncio.Queue()
         self._room = asyncio.Event()
         self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(poll.per_host)
@@ -153,14 +154,33 @@ class Poller:
             self.outcomes.append(outcome)
         return outcome
 
+    def _lease_ran_out(self, lease_end: datetime) -> bool:
+        """Whether too little of a claim's lease is left to start its poll: the process was
+        paused (SIGSTOP, a VM frozen) or starved while the source waited in the queue, and
+        another instance may hold it now. The margin is a fetch's deadline, at most half the
+        lease."""
+        lease = self.runtime.settings.poll.lease
+        margin = min(timedelta(seconds=self.runtime.http.total_timeout), lease / 2)
+        return self.runtime.clock() + margin >= lease_end
+
     async def _worker(self) -> None:
         while True:
-            source = await self._queue.get()
+            source, lease_end = await self._queue.get()
             self._room.set()
             self._busy += 1
             try:
                 if self.stopping.is_set():
                     await self.runtime.store.release_sources([source.id], self.owner)
+                elif self._lease_ran_out(lease_end):
+                    # Not given back: a claim since (this instance's or another's) may hold
+                    # it now, and a give-back would clear that lease.
+                    log.warning(
+                        "not polling %s: its lease ran out while it waited for a worker (was "
+                        "this process paused?); it is due again, for any instance",
+                        redact_url(source.url),
+                        extra=source_log_fields(source, status="skipped", reason="lease_expired"),
+                    )
+                    self.wake()  # claim it again now, if no instance has
                 else:
                     await self.poll_one(source)
             except Exception as error:
@@ -179,15 +199,20 @@ class Poller:
                 self._busy -= 1
                 self._queue.task_done()
 
-    async def _claim(self, limit: int, not_polled_since: datetime | None) -> list[SourceRow]:
+    async def _claim(
+        self, limit: int, not_polled_since: datetime | None
+    ) -> list[tuple[SourceRow, datetime]]:
+        """Due sources claimed for this instance, each with the end of its lease."""
         poll = self.runtime.settings.poll
-        return await self.runtime.store.claim_sources(
+        now = self.runtime.clock()
+        claimed = await self.runtime.store.claim_sources(
             owner=self.owner,
-            now=self.runtime.clock(),
+            now=now,
             lease=poll.lease,
             limit=limit,
             not_polled_since=not_polled_since,
         )
+        return [(source, now + poll.lease) for source in claimed]
 
     def wake(self) -> None:
         """Look for due sources now (a config reload added or changed some)."""
@@ -227,8 +252,8 @@ class Poller:
                     await self._database_trouble(error)
                     continue
                 self._trouble = 0
-                for source in claimed:
-                    self._queue.put_nowait(source)
+                for item in claimed:
+                    self._queue.put_nowait(item)
                 metrics.last_tick.set_to_current_time()
                 if claimed:
                     continue
@@ -253,7 +278,7 @@ class Poller:
             # Sources claimed but not started (stopping): give them back.
             left = []
             while not self._queue.empty():
-                left.append(self._queue.get_nowait().id)
+                left.append(self._queue.get_nowait()[0].id)
             if left:
                 await self.runtime.store.release_sources(left, self.owner)
 

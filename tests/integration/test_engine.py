@@ -5,11 +5,12 @@ and a parsing worker that dies costs a retry, never a half-stored feed."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,63 @@ def test_a_burst_larger_than_any_batch_is_polled_without_waiting_for_a_tick(
         asyncio.run(run())
         for n in range(n_sources):
             assert len(feeds.requests_for(f"/f{n}.xml")) == 1  # each once: planned 10 min on
+        assert count(runtime, sources, sources.c.lease_owner.is_not(None)) == 0
+    finally:
+        runtime.store.close()
+
+
+def test_a_source_whose_lease_ran_out_in_the_queue_is_claimed_again_not_polled_on_it(
+    tmp_path: Path, feeds: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An instance paused (SIGSTOP, a frozen VM) with sources claimed and queued resumed and
+    # polled them though their lease had run out and another instance held them: two
+    # instances fetched one feed at once. Now a worker that finds the lease gone leaves the
+    # source to whoever claims it next (here this instance again, under a new lease).
+    feeds.route("/slow.xml", Reply(body=rss([QUIET]), delay=1.5))
+    feeds.route("/next.xml", Reply(body=rss([("n1", "Weather in Oslo", "<p>Rain.</p>")])))
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/m.db",
+        sources=[("Slow", feeds.url("/slow.xml")), ("Next", feeds.url("/next.xml"))],
+        sink_url=None,
+        extra={
+            "poll": {
+                "interval": "10m",
+                "allow_private_networks": True,
+                "tick": "1h",
+                "concurrency": 1,
+                "per_host": 1,
+                "workers": 0,
+                "lease": "5m",
+            }
+        },
+    )
+    now = [FIXED_NOW]
+    runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: now[0])
+    runtime.db.prepare()
+
+    async def run() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            task = asyncio.create_task(service.run_forever())
+            try:
+                # Both claimed at FIXED_NOW; the one worker is on the slow feed, the other
+                # waits in the queue while the clock jumps past its lease.
+                await _until(lambda: len(feeds.requests) >= 1)
+                assert [r.path for r in feeds.requests] == ["/slow.xml"]
+                now[0] = FIXED_NOW + timedelta(minutes=6)
+                await _until(lambda: len(feeds.requests_for("/next.xml")) == 1)
+                await _until(lambda: count(runtime, articles) == 2)
+            finally:
+                service.stopping.set()
+                await task
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="monitor"):
+            asyncio.run(run())
+        skipped = [r.getMessage() for r in caplog.records if "lease ran out" in r.getMessage()]
+        assert len(skipped) == 1 and "/next.xml" in skipped[0], skipped
+        assert len(feeds.requests_for("/next.xml")) == 1
         assert count(runtime, sources, sources.c.lease_owner.is_not(None)) == 0
     finally:
         runtime.store.close()
