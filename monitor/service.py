@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -21,6 +22,7 @@ from monitor import __version__, metrics
 from monitor.analysis import Analyser, default_workers
 from monitor.config import SinkConfig
 from monitor.db.instances import HEARTBEAT
+from monitor.db.problems import sqlite_path
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
@@ -69,6 +71,9 @@ class Service:
     # Clients of an earlier config, closed once the requests they had in hand are over.
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
     _closers: set[asyncio.Task[None]] = field(default_factory=set)
+    # The SQLite file (device, inode) at start: `heartbeat` stops the service when the file
+    # was deleted or replaced under it.
+    _database_file: tuple[Path, tuple[int, int]] | None = None
 
     def register(self) -> None:
         """Record this service in the ``instances`` table (`monitor status`, `reload`)."""
@@ -83,9 +88,34 @@ class Service:
 
     async def heartbeat(self) -> None:
         """Every `HEARTBEAT`: tell `monitor status` this instance lives, and refresh the
-        health gauges of /metrics."""
+        health gauges of /metrics; stop the service when its SQLite file is gone."""
+        if self._database_file_gone():
+            return
         await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
         await self.refresh_health()
+
+    def _database_file_gone(self) -> bool:
+        """Whether the SQLite file was deleted or replaced while the service ran (it would go
+        on writing to the deleted file, every write lost at exit, and report nothing wrong);
+        if so the service stops, with a non-zero exit."""
+        if self._database_file is None:
+            return False
+        path, identity = self._database_file
+        try:
+            found = path.stat()
+        except FileNotFoundError:
+            what = "deleted"
+        else:
+            if (found.st_dev, found.st_ino) == identity:
+                return False
+            what = "replaced by another file"
+        self.crashed = (
+            f"the database file {path} was {what} while the service ran; what it wrote since "
+            "is lost with the old file. Restore the file (or start again to begin a new one)"
+        )
+        log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
+        self.stopping.set()
+        return True
 
     async def refresh_health(self) -> None:
         """Set the health gauges from `Store.status`, the numbers `monitor status` shows."""
@@ -115,6 +145,10 @@ class Service:
         )
         self._feed_client, self._sink_client = self._clients(runtime.http)
         self._outbox = Outbox(runtime, self._sink_client, owner=self.owner, stopping=self.stopping)
+        database = sqlite_path(runtime.store.database.engine)
+        if database is not None and database.exists():
+            found = database.stat()
+            self._database_file = (database, (found.st_dev, found.st_ino))
         return self
 
     def _clients(self, http: HttpOptions) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:

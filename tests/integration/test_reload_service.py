@@ -403,3 +403,31 @@ async def test_a_config_that_lists_no_source_is_refused_and_the_sources_stay(
         assert await service.reload()
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("lists no source (in force: 2 sources, which stay)" in m for m in errors), errors
+
+
+def _remove_database(folder: Path, *, replace: bool) -> Path:
+    database = folder / "monitor.db"
+    for path in folder.glob("monitor.db*"):
+        path.unlink()
+    if replace:
+        database.write_bytes(b"")
+    return database
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_database_file_deleted_or_replaced_under_the_service_stops_it(
+    tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SQLite goes on writing to a deleted file: the service polled and sent, readiness said
+    # ready, and everything it wrote was lost at exit (a restart then alerted old news as
+    # new). The heartbeat notices, and the service stops with a reason (exit 1).
+    config = make_config(tmp_path)
+    async with service_of(config) as service:
+        await service.heartbeat()
+        assert not service.stopping.is_set()
+        database = _remove_database(tmp_path, replace=how == "replaced")
+        with caplog.at_level(logging.ERROR, logger="monitor"):
+            await service.heartbeat()
+        assert service.stopping.is_set()
+        assert service.crashed is not None and f"was {how}" in service.crashed
+    assert any(str(database) in r.getMessage() for r in caplog.records), caplog.records
