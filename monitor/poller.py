@@ -214,6 +214,12 @@ class Poller:
         )
         return [(source, now + poll.lease) for source in claimed]
 
+    @property
+    def claims_failing(self) -> bool:
+        """Whether the last claim of due sources failed (the database refuses writes: full,
+        locked, read-only, away): readiness says so."""
+        return self._trouble > 0
+
     def wake(self) -> None:
         """Look for due sources now (a config reload added or changed some)."""
         self._woken.set()

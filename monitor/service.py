@@ -41,6 +41,9 @@ from monitor.wait import wait_first
 
 log = logging.getLogger(__name__)
 
+# How long /readyz waits for the database before it answers "not ready".
+READY_TIMEOUT_SECONDS = 5.0
+
 STOP_GRACE_SECONDS = 90.0
 PRUNE_EVERY = timedelta(hours=6)
 
@@ -365,11 +368,16 @@ class Service:
         return await self._outbox.deliver_pending()
 
     async def ready(self) -> bool:
-        """Readiness: the database answers."""
+        """Readiness: the database answers within `READY_TIMEOUT_SECONDS` (a locked SQLite
+        file made the probe wait out the 30 s busy timeout), and the poller can claim due
+        sources (a full disk still answers reads but refuses every write)."""
+        poller = self._poller_running
+        if poller is not None and poller.claims_failing:
+            return False
         try:
-            await self.runtime.store.aping()
-        except Exception:
-            log.exception("readiness check failed")
+            await asyncio.wait_for(self.runtime.store.aping(), READY_TIMEOUT_SECONDS)
+        except Exception as error:  # noqa: BLE001 - any failure is "not ready"
+            log.warning("readiness check failed: %s", error or type(error).__name__)
             return False
         return True
 

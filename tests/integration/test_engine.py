@@ -568,3 +568,57 @@ def test_poll_times_a_failing_database_refused_are_written_when_it_answers_again
         asyncio.run(write_through_a_locked_database())
     finally:
         runtime.store.close()
+
+
+def test_readiness_fails_while_sources_cannot_be_claimed_and_returns_after(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # A full disk answers reads: /readyz said "ready" (its SELECT 1 worked) while no source
+    # could be claimed for minutes. Readiness now follows the claims too.
+    from sqlalchemy.exc import OperationalError
+
+    feeds.route("/wire.xml", Reply(body=rss([QUIET])))
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/monitor.db",
+        sources=[("Wire", feeds.url("/wire.xml"))],
+        sink_url=None,
+        extra={
+            "poll": {"interval": "10m", "allow_private_networks": True, "tick": "1s", "workers": 0}
+        },
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+    full = [False]
+
+    def refuse_claims(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if full[0] and "FROM sources" in statement and "next_poll_at <=" in statement:
+            raise OperationalError(statement, None, Exception("database or disk is full"))
+
+    event.listen(runtime.db.engine, "before_cursor_execute", refuse_claims)
+
+    async def until_ready_is(wanted: bool, service: Service) -> None:
+        deadline = time.monotonic() + 20
+        while await service.ready() is not wanted:
+            assert time.monotonic() < deadline, f"ready() never became {wanted}"
+            await asyncio.sleep(0.2)
+
+    async def run() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            task = asyncio.create_task(service.run_forever())
+            try:
+                await _until(lambda: len(feeds.requests) == 1)
+                assert await service.ready()
+                full[0] = True
+                await until_ready_is(False, service)
+                full[0] = False
+                await until_ready_is(True, service)
+            finally:
+                service.stopping.set()
+                await task
+
+    try:
+        asyncio.run(run())
+    finally:
+        runtime.store.close()
