@@ -19,6 +19,7 @@ from monitor.alerts.record import Alert
 from monitor.alerts.senders import secrets_of
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
+from monitor.db.problems import is_outage
 from monitor.errors import DeliveryError
 from monitor.logs import log_fields
 from monitor.redact import redact_text, redact_url
@@ -435,10 +436,18 @@ class Outbox:
                 await self._pass(sink)
                 others = tuple(self.runtime.sinks) if sink is None else ()
                 next_at = await self.runtime.store.next_attempt_at(sink=sink, other_than=others)
-            except Exception:
-                log.exception(
-                    "delivery pass for sink %r failed; trying again",
-                    sink,
+            except Exception as error:
+                # The database away (locked, full, restarting): one line per pass, the
+                # traceback only for what is not that.
+                outage = is_outage(error)
+                log.log(
+                    logging.WARNING if outage else logging.ERROR,
+                    "delivery pass for %s failed%s; trying again",
+                    f"sink {sink!r}" if sink is not None else "the sinks not configured",
+                    f": {' '.join(str(getattr(error, 'orig', error)).split())[:200]}"
+                    if outage
+                    else "",
+                    exc_info=not outage,
                     extra=log_fields(sink=sink),
                 )
                 next_at = None

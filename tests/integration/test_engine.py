@@ -622,3 +622,54 @@ def test_readiness_fails_while_sources_cannot_be_claimed_and_returns_after(
         asyncio.run(run())
     finally:
         runtime.store.close()
+
+
+def test_a_delivery_pass_the_database_refuses_logs_one_line_naming_the_sink(
+    tmp_path: Path, feeds: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A locked or full database made every pass of every sink log a 60-line traceback, one a
+    # second, and the pass for the sinks not configured was "sink None".
+    from sqlalchemy.exc import OperationalError
+
+    with WebhookReceiver() as receiver:
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/monitor.db",
+            sources=[("Wire", feeds.url("/wire.xml"))],
+            sink_url=receiver.url,
+            extra={
+                "poll": {"interval": "1h", "allow_private_networks": True, "workers": 0},
+                "delivery": {"tick": "0.2s"},
+            },
+        )
+        feeds.route("/wire.xml", Reply(body=rss([QUIET])))
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+
+        def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if "FROM deliveries" in statement:
+                raise OperationalError(statement, None, Exception("database is locked"))
+
+        event.listen(runtime.db.engine, "before_cursor_execute", refuse)
+
+        async def run() -> None:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                task = asyncio.create_task(service.run_forever())
+                try:
+                    await asyncio.sleep(1.5)
+                finally:
+                    service.stopping.set()
+                    await task
+
+        try:
+            with caplog.at_level(logging.WARNING, logger="monitor"):
+                asyncio.run(run())
+        finally:
+            runtime.store.close()
+    passes = [r for r in caplog.records if r.getMessage().startswith("delivery pass for")]
+    assert passes, [r.getMessage() for r in caplog.records]
+    assert all(r.levelno == logging.WARNING and not r.exc_info for r in passes)
+    shown = {r.getMessage() for r in passes}
+    assert any("for sink 'ops' failed: database is locked" in m for m in shown), shown
+    assert any("for the sinks not configured failed" in m for m in shown), shown
