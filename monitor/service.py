@@ -94,8 +94,12 @@ class Service:
         health gauges of /metrics; stop the service when its SQLite file is gone."""
         if self._database_file_gone():
             return
-        await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
-        await self.refresh_health()
+        # The gauges first: they only read, and a database that refuses writes (a full disk)
+        # still answers reads; they then show the sources falling late, not a frozen picture.
+        try:
+            await self.refresh_health()
+        finally:
+            await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
 
     def _database_file_gone(self) -> bool:
         """Whether the SQLite file was deleted or replaced while the service ran (it would go

@@ -431,3 +431,28 @@ async def test_a_database_file_deleted_or_replaced_under_the_service_stops_it(
         assert service.stopping.is_set()
         assert service.crashed is not None and f"was {how}" in service.crashed
     assert any(str(database) in r.getMessage() for r in caplog.records), caplog.records
+
+
+async def test_the_health_gauges_follow_the_database_while_it_refuses_writes(
+    tmp_path: Path,
+) -> None:
+    # A full disk: the heartbeat's write failed first, so the gauges of /metrics kept their
+    # last, healthy values ("0 late") while every source fell late.
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from monitor import metrics
+
+    config = make_config(tmp_path)
+    async with service_of(config) as service:
+        engine = service.runtime.store.database.engine
+
+        def refuse(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.lstrip().upper().startswith("UPDATE INSTANCES"):
+                raise OperationalError(statement, None, Exception("database or disk is full"))
+
+        event.listen(engine, "before_cursor_execute", refuse)
+        metrics.sources_late.set(-1)  # a stale value the refresh must replace
+        with pytest.raises(OperationalError):
+            await service.heartbeat()
+        assert metrics.registry.get_sample_value("monitor_sources_late") == 0
