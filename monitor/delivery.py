@@ -19,7 +19,7 @@ from monitor.alerts.record import Alert
 from monitor.alerts.senders import secrets_of
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
-from monitor.db.problems import is_outage
+from monitor.db.problems import is_outage, outage_text
 from monitor.errors import DeliveryError
 from monitor.logs import log_fields
 from monitor.redact import redact_text, redact_url
@@ -444,9 +444,7 @@ class Outbox:
                     logging.WARNING if outage else logging.ERROR,
                     "delivery pass for %s failed%s; trying again",
                     f"sink {sink!r}" if sink is not None else "the sinks not configured",
-                    f": {' '.join(str(getattr(error, 'orig', error)).split())[:200]}"
-                    if outage
-                    else "",
+                    f": {outage_text(error)}" if outage else "",
                     exc_info=not outage,
                     extra=log_fields(sink=sink),
                 )

@@ -651,7 +651,6 @@ def make_client(options: HttpOptions, *, follow_redirects: bool = True) -> httpx
     It keeps no cookies (`_CookielessClient`).
     """
     return _CookielessClient(
-        cookies=_KeepNoCookies(),
         transport=GuardedTransport(
             allow_private_networks=options.allow_private_networks,
             max_body_bytes=options.max_body_bytes,

@@ -249,10 +249,7 @@ async def _read_feed_response(
         # Not modified: keep the validators unless the server sent new ones. A 304 has no body
         # (HTTP says so, and h11 reads none), but closing it unread drops the connection:
         # reading the empty body ends the exchange, so the connection goes back to the pool.
-        # Read from the transport's stream: httpx's decoding layers cost more than the rest of
-        # the 304's handling, for nothing.
-        async for _chunk in response.stream:  # type: ignore[union-attr]
-            pass
+        await response.aread()
         return FetchResult(
             url=final_url,
             status=status,

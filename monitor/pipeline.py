@@ -157,6 +157,12 @@ HELD_TOO_OLD = "alert_max_age"
 HELD_FIRST_RUN = "first_run"
 
 
+def too_old(dated: datetime | None, now: datetime, max_age: timedelta | None) -> bool:
+    """Whether an entry dated ``dated`` is older than ``max_age`` (`alert_max_age`): new to
+    us, it is not news (an undated one cannot be told, and is news)."""
+    return max_age is not None and dated is not None and now - dated > max_age
+
+
 def held_back(
     source: SourceRow, entry: FeedEntry, now: datetime, max_age: timedelta | None = None
 ) -> str | None:
@@ -167,7 +173,7 @@ def held_back(
     alerts: new to us, it is not news (`HELD_TOO_OLD`; an undated one cannot be told, and
     alerts)."""
     dated = entry.published or entry.updated
-    if max_age is not None and dated is not None and now - dated > max_age:
+    if too_old(dated, now, max_age):
         return HELD_TOO_OLD
     if source.first_polled_at is not None or source.first_run == "alert_all":
         return None
@@ -353,13 +359,8 @@ async def _poll(
         for entry, matches in triage.new
         if matches
     ]
-    unrouted = sum(
-        1
-        for entry, matches in triage.new
-        if matches
-        and should_alert(source, entry, now, runtime.settings.alert_max_age)
-        and not any(runtime.routes.get(m.watchlist) for m in matches)
-    )
+    # Alerting, and no sink takes any of its watchlists.
+    unrouted = sum(1 for r in records if r.alert_sinks and not any(r.alert_sinks.values()))
     outcome = PollOutcome(
         source.name,
         shown,

@@ -16,7 +16,7 @@ import httpx
 
 from monitor import metrics
 from monitor.analysis import Analyser
-from monitor.db.problems import is_outage
+from monitor.db.problems import is_outage, outage_text
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.logs import log_fields
 from monitor.pipeline import PollOutcome, poll_source, source_log_fields
@@ -297,7 +297,7 @@ class Poller:
         log.warning(
             "could not claim due sources (%s: %s); trying again in %g s",
             type(error).__name__,
-            str(error).splitlines()[0] if str(error) else "",
+            outage_text(error),
             wait,
             exc_info=self._trouble == 1,
         )

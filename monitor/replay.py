@@ -17,6 +17,7 @@ from monitor.db.articles import StoredArticle
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.match.watchlist_file import load_watchlist
+from monitor.pipeline import too_old
 from monitor.plural import plural
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
@@ -104,17 +105,10 @@ def replay_articles(
             a for a in old_alerts if a["article_id"] in old_ids - new_ids
         ]
     if deliver:
-        # What the service holds back as not news holds here too: an article dated more than
-        # `alert_max_age` ago (an undated one cannot be told, and alerts).
+        # What the service holds back as not news holds here too (`alert_max_age`).
         now = runtime.clock()
         max_age = runtime.settings.alert_max_age
-        fresh = [
-            a
-            for a in typed
-            if max_age is None
-            or a.article.published is None
-            or now - a.article.published <= max_age
-        ]
+        fresh = [a for a in typed if not too_old(a.article.published, now, max_age)]
         items = [
             (int(a.article.id), a.match, runtime.routes.get(a.match.watchlist, ())) for a in fresh
         ]

@@ -4,7 +4,6 @@ loaders that refuse a key written twice."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -171,18 +170,15 @@ MAX_NESTING = 64
 def check_nesting(path: Path, data: object) -> None:
     """Raise ConfigError when YAML ``data`` read from ``path`` nests lists and mappings more
     than `MAX_NESTING` levels deep (read without recursion)."""
-    stack: list[tuple[object, int]] = [(data, 1)]
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = (
+        [(data, 1)] if isinstance(data, dict | list) else []
+    )
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Iterable[object] = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
         if depth > MAX_NESTING:
             raise ConfigError(
                 f"{path}: lists and mappings nested more than {MAX_NESTING} levels deep; "
                 "a config needs a few: check the brackets and indentation"
             )
-        stack.extend((child, depth + 1) for child in children)
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))

@@ -78,3 +78,9 @@ def is_outage(error: BaseException) -> bool:
     failover, a cut connection, a lock held too long), not something wrong with the data:
     the same work may succeed when tried again."""
     return isinstance(error, OperationalError)
+
+
+def outage_text(error: BaseException) -> str:
+    """What the database said of an outage, on one line, without the SQL SQLAlchemy adds
+    ("database is locked", "database or disk is full")."""
+    return _one_line(str(getattr(error, "orig", None) or error))[:200] or type(error).__name__
