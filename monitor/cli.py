@@ -324,6 +324,8 @@ def _not_alerted(poll: PollOutcome) -> str:
         why.append(f"{poll.held_first_run} on a first poll (first_run)")
     if poll.held_too_old:
         why.append(f"{poll.held_too_old} older than alert_max_age")
+    if poll.held_over_cap:
+        why.append(f"{poll.held_over_cap} over alert_max_per_poll (the oldest)")
     if poll.unrouted:
         why.append(f"{poll.unrouted} in watchlists no enabled sink takes")
     return f"; not alerted: {', '.join(why)}" if why else ""

@@ -64,10 +64,12 @@ class PollOutcome:
     repeats: int = 0  # entries with a new key telling a story already seen: not stored
     matches: int = 0
     deliveries: int = 0
-    # New matching articles that alerted no sink, and why: held back by `first_run` or
-    # `alert_max_age` (`held_back`), or matching only watchlists no enabled sink takes.
+    # New matching articles that alerted no sink, and why: held back by `first_run`,
+    # `alert_max_age` or `alert_max_per_poll` (`held_reasons`), or matching only watchlists
+    # no enabled sink takes.
     held_first_run: int = 0
     held_too_old: int = 0
+    held_over_cap: int = 0
     unrouted: int = 0
     error: str | None = None
     reason: str | None = None
@@ -155,6 +157,7 @@ def backoff(
 # Why a new entry does not alert (`held_back`), as `monitor once` names it.
 HELD_TOO_OLD = "alert_max_age"
 HELD_FIRST_RUN = "first_run"
+HELD_OVER_CAP = "alert_max_per_poll"
 
 
 def too_old(dated: datetime | None, now: datetime, max_age: timedelta | None) -> bool:
@@ -196,18 +199,42 @@ def _oldest_first(item: tuple[FeedEntry, tuple[WatchlistMatch, ...]]) -> tuple[b
     return (published is None, published.timestamp() if published is not None else 0.0)
 
 
+def held_reasons(
+    source: SourceRow,
+    ordered: Sequence[tuple[FeedEntry, tuple[WatchlistMatch, ...]]],
+    now: datetime,
+    max_age: timedelta | None,
+    max_per_poll: int | None,
+) -> list[str | None]:
+    """Why each of ``ordered`` (new entries, oldest first) alerts no sink, None where it
+    alerts: `held_back`, and beyond ``max_per_poll`` (`alert_max_per_poll`) matching entries
+    that would alert, the oldest of them are held (`HELD_OVER_CAP`): a feed that suddenly
+    republishes its archive under new ids sends its newest few, not thousands."""
+    reasons = [held_back(source, entry, now, max_age) for entry, _ in ordered]
+    alerting = [i for i, (_, matches) in enumerate(ordered) if matches and reasons[i] is None]
+    if max_per_poll is not None and len(alerting) > max_per_poll:
+        for i in alerting[: len(alerting) - max_per_poll]:
+            reasons[i] = HELD_OVER_CAP
+    return reasons
+
+
 def records_for(
     runtime: Runtime,
     source: SourceRow,
     entries: Sequence[tuple[FeedEntry, tuple[WatchlistMatch, ...]]],
     now: datetime,
-) -> list[ArticleRecord]:
+) -> tuple[list[ArticleRecord], list[str | None]]:
     """The articles to store for new entries, with the sinks each watchlist match alerts,
     oldest first (stored, grouped into stories and alerted in that order): dated entries
-    by date, then the undated ones in reverse document order (feeds list the newest first)."""
+    by date, then the undated ones in reverse document order (feeds list the newest first);
+    and beside each, why it alerts no sink (`held_reasons`)."""
+    ordered = sorted(reversed(entries), key=_oldest_first)
+    settings = runtime.settings
+    reasons = held_reasons(
+        source, ordered, now, settings.alert_max_age, settings.alert_max_per_poll
+    )
     records = []
-    for entry, matches in sorted(reversed(entries), key=_oldest_first):
-        alert = should_alert(source, entry, now, runtime.settings.alert_max_age)
+    for (entry, matches), reason in zip(ordered, reasons, strict=True):
         records.append(
             ArticleRecord(
                 entry_key=entry_key(entry),
@@ -221,12 +248,12 @@ def records_for(
                 matches=matches,
                 alert_sinks=(
                     {m.watchlist: runtime.routes.get(m.watchlist, ()) for m in matches}
-                    if alert
+                    if reason is None
                     else {}
                 ),
             )
         )
-    return records
+    return records, reasons
 
 
 def with_stories(
@@ -352,13 +379,10 @@ async def _poll(
             repeats=triage.repeats,
             source_id=source.id,
         )
-    records = with_stories(records_for(runtime, source, triage.new, now), feed, analysed)
+    records, reasons = records_for(runtime, source, triage.new, now)
+    records = with_stories(records, feed, analysed)
     counts = await runtime.store.store_feed(source.id, records, success, now, runtime.policies)
-    held = [
-        held_back(source, entry, now, runtime.settings.alert_max_age)
-        for entry, matches in triage.new
-        if matches
-    ]
+    held = [reason for record, reason in zip(records, reasons, strict=True) if record.matches]
     # Alerting, and no sink takes any of its watchlists.
     unrouted = sum(1 for r in records if r.alert_sinks and not any(r.alert_sinks.values()))
     outcome = PollOutcome(
@@ -372,6 +396,7 @@ async def _poll(
         deliveries=counts.deliveries,
         held_first_run=held.count(HELD_FIRST_RUN),
         held_too_old=held.count(HELD_TOO_OLD),
+        held_over_cap=held.count(HELD_OVER_CAP),
         unrouted=unrouted,
         source_id=source.id,
     )
@@ -385,6 +410,17 @@ async def _poll(
         plural(outcome.deliveries, "alert"),
         extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
     )
+    cap = runtime.settings.alert_max_per_poll
+    if outcome.held_over_cap and cap is not None:
+        log.warning(
+            "%s: %s would have alerted in one poll; the %d oldest are stored without alerting "
+            "(alert_max_per_poll: %d; `monitor replay --since 1d --deliver` sends them)",
+            shown,
+            plural(outcome.held_over_cap + cap, "new article"),
+            outcome.held_over_cap,
+            cap,
+            extra=source_log_fields(source, status="ok", reason=HELD_OVER_CAP),
+        )
     return outcome
 
 

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, ValidationError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    PositiveInt,
+    Tag,
+    ValidationError,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -80,6 +88,7 @@ def _null_word(value: object) -> object:
 
 # A duration that may be switched off: ``null`` in the file or in the environment.
 OptionalDuration = Annotated[PositiveDuration | None, BeforeValidator(_null_word)]
+OptionalCount = Annotated[PositiveInt | None, BeforeValidator(_null_word)]
 
 
 def _database_url(url: str) -> str:
@@ -111,6 +120,9 @@ class Settings(BaseSettings):
     # An entry first seen when its date is older than this is stored but does not alert (a
     # feed whose window grows, a cache that served a short copy, an archive republished).
     alert_max_age: OptionalDuration = None
+    # At most this many new matching articles of one source alert per poll: the newest; the
+    # others are stored without alerting (a feed that republished its archive under new ids).
+    alert_max_per_poll: OptionalCount = 50
     sources: list[
         Annotated[
             Annotated[SourceConfig, Tag("source")]

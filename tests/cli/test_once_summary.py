@@ -105,6 +105,17 @@ def test_matches_that_alert_nobody_say_why(tmp_path: Path) -> None:
             extra={"alert_max_age": "1d"},
         )
         aged_result = _once(aged, old)
+        capped = tmp_path / "capped"
+        capped.mkdir()
+        flood = write_config(
+            capped,
+            database_url=f"sqlite:///{capped}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+            first_run="alert_all",
+            extra={"alert_max_per_poll": 1},
+        )
+        capped_result = _once(flood, capped)
     assert result.returncode == 0, result.stdout + result.stderr
     (poll,) = json.loads(result.stdout)["polls"]
     assert (poll["matches"], poll["deliveries"]) == (2, 0)
@@ -115,6 +126,13 @@ def test_matches_that_alert_nobody_say_why(tmp_path: Path) -> None:
         "not alerted: 2 older than alert_max_age"
     ) in _lines(aged_result)
     assert receiver.requests == []
+    assert capped_result.returncode == 0, capped_result.stdout + capped_result.stderr
+    assert (
+        "ok Wire: 3 entries, 3 new, 2 matches, 0 alerts queued; "
+        "not alerted: 1 over alert_max_per_poll (the oldest), "
+        "1 in watchlists no enabled sink takes"
+    ) in _lines(capped_result)
+    assert "alert_max_per_poll: 1" in capped_result.stderr
 
 
 def test_every_source_failing_exits_3_and_a_held_back_source_is_named(tmp_path: Path) -> None:
