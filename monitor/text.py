@@ -43,37 +43,161 @@ _CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f]")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
-class _VisibleTextParser(HTMLParser):
-    """Collects visible text; block elements become break markers."""
+# Elements without content: a start tag that marks one hidden hides nothing after it.
+_VOID_TAGS = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    }
+)  # fmt: skip
+# What is on the page but not the article's text: boxes a CMS adds around it (other
+# articles' headlines, sharing buttons, newsletter sign-ups, ads), named so by a class or id
+# with one of these words among its parts ("jp-relatedposts", "yarpp-related"). A tag list
+# stays: the publisher says with it what the article is about.
+_BOX_WORDS = frozenset(
+    {
+        "related", "relatedposts", "share", "sharing", "sharedaddy", "sharethis", "newsletter",
+        "subscribe", "subscription", "signup", "readmore", "promo", "advert", "advertisement",
+        "ads", "sponsored", "outbrain", "taboola",
+    }
+)  # fmt: skip
+_STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# A block that labels what follows as other articles' headlines (in the languages of the
+# shipped watchlist and their neighbours): "Related: ...", "Read more: ...", "Lire aussi :
+# ...". With text after the label the block is dropped; a label alone (a heading "Related
+# stories") also drops the list right after it.
+_LABEL = (
+    r"(?:related(?: (?:stories|articles|posts|news|coverage|content|links|reading))?"
+    r"|read (?:more|also|next)|also read|see also|more on this(?: story| topic)?"
+    r"|more (?:stories|news)|you (?:may|might) also like|recommended(?: for you)?"
+    r"|(?:à )?lire (?:aussi|également)|voir aussi|sur le même sujet"
+    r"|leggi anche|potrebbe interessarti"
+    r"|ver también|lea también|te puede interesar"
+    r"|lesen sie auch|mehr zum thema"
+    r"|ayrıca (?:okuyun|bakınız)|ilginizi çekebilir"
+    r"|читайте также"
+    r"|[اإ]قر[أا] (?:أيضا|أيضاً|ايضا)|مواضيع ذات صلة)"
+)
+_LABELLED_BLOCK = re.compile(rf"{_LABEL}\s*[:：»›|\u2014\u2013-]", re.IGNORECASE)
+_LABEL_ONLY = re.compile(rf"{_LABEL}\s*[:：»›]?\s*", re.IGNORECASE)
+# WordPress's feed footer (Yoast SEO): it repeats the title and names the site.
+_FEED_FOOTER = re.compile(r"the post .+ appeared first on .+", re.IGNORECASE | re.DOTALL)
+# Whether a fragment has an element the parser would leave out (`_hides`), which the fast
+# path of _visible_pieces cannot see (it reads no attribute), or the feed footer. Loose (a
+# false alarm costs only time) and cheap: substring searches, then one regex that starts
+# at a "<" and is bounded within the tag.
+_HIDING_WORDS = ("hidden", "display", "visibility", "appeared first on")
+_BOX_ATTRIBUTE = re.compile(
+    r"<[^<>]{0,300}?(?:class|id)\s{0,9}=[^<>]{0,300}?(?:relat|shar|newsletter|subscri|signup"
+    r"|readmore|promo|advert|ads|sponsor|outbrain|taboola)"
+)
+_LABEL_AT = re.compile(_LABEL, re.IGNORECASE)
 
-    def __init__(self) -> None:
+
+def _needs_parser(fragment: str) -> bool:
+    lowered = fragment.lower()
+    if any(word in lowered for word in _HIDING_WORDS):
+        return True
+    return ("class" in lowered or "id=" in lowered or "id =" in lowered) and (
+        _BOX_ATTRIBUTE.search(lowered) is not None
+    )
+
+
+def _labels_a_block(parts: list[str]) -> bool:
+    """Whether the first text of a block (after the start or a block tag) in ``parts`` (the
+    fast path's pieces) begins with a label of `_LABEL`: the parser would check that block."""
+    at_block_start = True
+    for piece in parts:
+        if piece == _BREAK:
+            at_block_start = True
+        elif at_block_start and piece.strip():
+            if _LABEL_AT.match(piece.lstrip()):
+                return True
+            at_block_start = False
+    return False
+
+
+def _hides(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """Whether an element with these attributes is invisible or not the article's text."""
+    if tag in _VOID_TAGS:
+        return False
+    for name, value in attrs:
+        if name == "hidden":
+            return True
+        if value is None:
+            continue
+        if name == "aria-hidden" and value.strip().lower() == "true":
+            return True
+        if name == "style" and _STYLE_HIDDEN.search(value):
+            return True
+        if name in ("class", "id"):
+            for word in value.lower().split():
+                if _BOX_WORDS.intersection(re.split(r"[-_]", word)):
+                    return True
+    return False
+
+
+class _VisibleTextParser(HTMLParser):
+    """Collects visible text; block elements become break markers.
+
+    With ``drop_boilerplate``, hidden elements (``hidden``, ``aria-hidden``, ``display:
+    none``) and what is on the page but not the article (`_hides`, `_LABELLED_BLOCK`,
+    `_FEED_FOOTER`) are left out; ``dropped`` then says whether anything was."""
+
+    def __init__(self, drop_boilerplate: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.pieces: list[str] = []
+        self.dropped = False
+        self._drop_boilerplate = drop_boilerplate
         self._invisible_depth = 0
         self._pre_depth = 0
+        # The element being left out, and how many of its kind are open inside it.
+        self._hidden_tag: str | None = None
+        self._hidden_depth = 0
+        self._segment_start = 0  # where the pieces of the current block begin
+        self._drop_next_list = False  # after a label alone ("Related stories")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._hidden_tag is not None:
+            if tag == self._hidden_tag:
+                self._hidden_depth += 1
+            return
+        if self._drop_boilerplate and (
+            _hides(tag, attrs) or (self._drop_next_list and tag in ("ul", "ol"))
+        ):
+            self._break()
+            self._hidden_tag, self._hidden_depth = tag, 1
+            self._drop_next_list = False
+            self.dropped = True
+            return
         if tag in _INVISIBLE_TAGS:
             self._invisible_depth += 1
         elif tag in _BLOCK_TAGS:
-            self.pieces.append(_BREAK)
+            self._break()
             if tag == "pre":
                 self._pre_depth += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.pieces.append(_BREAK)
+        if self._hidden_tag is None and tag in _BLOCK_TAGS:
+            self._break()
 
     def handle_endtag(self, tag: str) -> None:
+        if self._hidden_tag is not None:
+            if tag == self._hidden_tag:
+                self._hidden_depth -= 1
+                if not self._hidden_depth:
+                    self._hidden_tag = None
+                    self._break()
+            return
         if tag in _INVISIBLE_TAGS:
             self._invisible_depth = max(0, self._invisible_depth - 1)
         elif tag in _BLOCK_TAGS:
-            self.pieces.append(_BREAK)
+            self._break()
             if tag == "pre":
                 self._pre_depth = max(0, self._pre_depth - 1)
 
     def handle_data(self, data: str) -> None:
-        if self._invisible_depth:
+        if self._invisible_depth or self._hidden_tag is not None:
             return
         data = data.replace(_BREAK, "\ufffd")
         if self._pre_depth:
@@ -81,18 +205,47 @@ class _VisibleTextParser(HTMLParser):
             data = data.replace("\n", _BREAK)
         self.pieces.append(data)
 
+    def close(self) -> None:
+        super().close()
+        self._break()
+        if self.pieces and self.pieces[-1] == _BREAK:
+            self.pieces.pop()  # the one the close added (a block end has added its own)
+
+    def _break(self) -> None:
+        """A block edge: the block just ended is checked, then the marker is added."""
+        if self._drop_boilerplate:
+            block = "".join(self.pieces[self._segment_start :]).strip()
+            if block:
+                if _LABEL_ONLY.fullmatch(block):
+                    self._drop_next_list = True
+                    del self.pieces[self._segment_start :]
+                    self.dropped = True
+                elif _LABELLED_BLOCK.match(block) or _FEED_FOOTER.fullmatch(block):
+                    self._drop_next_list = False
+                    del self.pieces[self._segment_start :]
+                    self.dropped = True
+                elif block.replace(_BREAK, ""):
+                    self._drop_next_list = False
+        self.pieces.append(_BREAK)
+        self._segment_start = len(self.pieces)
+
 
 def html_to_text(fragment: str) -> str:
-    """The visible text of an HTML fragment.
+    """The visible text of an HTML fragment, as the article's own words.
 
     Script, style and comments are dropped, entities decoded, block elements (p, div, br,
     li, h1-h6, ...) become line breaks, other whitespace runs become one space. Tags and
-    attribute values (URLs) never appear in the result.
+    attribute values (URLs) never appear in the result. Hidden elements and what a CMS puts
+    around an article (related-stories boxes and "Related: ...", "Read more: ..." lines:
+    other articles' headlines; sharing buttons, newsletter and ad boxes; WordPress's "The
+    post ... appeared first on ..." footer) are left out, unless nothing else is left: then
+    they are the text. A tag list stays (it says what the article is about).
     """
     if not fragment:
         return ""
     if "<" not in fragment and "&" not in fragment:
-        # No tag and no entity: the parser would hand the text back unchanged.
+        # No tag and no entity: the parser would hand the text back unchanged (one block: a
+        # label would leave nothing else, and then it is the text).
         joined = fragment.replace(_BREAK, "\ufffd")
     else:
         joined = "".join(_visible_pieces(fragment))
@@ -169,7 +322,7 @@ def _visible_pieces(fragment: str) -> list[str]:
     built from one regex split; anything else goes through the parser. Both paths give the
     same pieces (tests/unit/text/test_text_html_paths.py).
     """
-    if not _STATEFUL_START.search(fragment):
+    if not _STATEFUL_START.search(fragment) and not _needs_parser(fragment):
         # Input NULs become U+FFFD as in handle_data (decoding entities never makes a NUL).
         parts = _SIMPLE_TAG.split(fragment.replace(_BREAK, "\ufffd"))
         # [text, "/" or None, name, text, ...]: three parts per tag, one "<" in each tag.
@@ -177,11 +330,34 @@ def _visible_pieces(fragment: str) -> list[str]:
             parts[0::3] = map(unescape, parts[0::3])
             parts[1::3] = [""] * (len(parts) // 3)
             parts[2::3] = [_BREAK if name.lower() in _BLOCK_TAGS else "" for name in parts[2::3]]
-            return parts
-    parser = _VisibleTextParser()
+            if not _labels_a_block(parts):
+                return parts
+    parser = _parsed(fragment, drop_boilerplate=True)
+    if parser.dropped and not any(map(_has_word_char, parser.pieces)):
+        # Only boilerplate (a summary that is a list of links): better that than nothing.
+        parser = _parsed(fragment, drop_boilerplate=False)
+    return parser.pieces
+
+
+# A "<" that no ">" closes before the next "<": HTMLParser looks for the end of such a tag
+# to the end of the input, once for each ("<a " a hundred thousand times: minutes).
+_UNCLOSED_TAG = re.compile(r"<(?=[^<>]*(?:<|\Z))")
+# Under this size the parser's rescans cost little, and it reads such "<" its own way.
+_RESCAN_LIMIT = 2000
+
+
+def _parsed(fragment: str, drop_boilerplate: bool) -> _VisibleTextParser:
+    if len(fragment) > _RESCAN_LIMIT and "<" in fragment:
+        # Such a "<" is text (as the parser ends up reading it at the end of the input).
+        fragment = _UNCLOSED_TAG.sub("&lt;", fragment)
+    parser = _VisibleTextParser(drop_boilerplate)
     parser.feed(fragment)
     parser.close()
-    return parser.pieces
+    return parser
+
+
+def _has_word_char(piece: str) -> bool:
+    return any(is_word_char(char) for char in piece)
 
 
 def _collapse_whitespace(text: str) -> str:

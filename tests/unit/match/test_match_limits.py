@@ -188,3 +188,28 @@ def test_matching_a_10_mb_article_stays_under_300_mb() -> None:
     )
     growth = [float(line) for line in probe.stdout.split()]
     assert len(growth) == 5 and max(growth) < 300, growth
+
+
+HOSTILE_MARKUP_PROBE = """
+from monitor.text import html_to_text
+size = 1_000_000
+for fragment in ["<a " * (size // 3), '<div class="x" ' * (size // 15), "<!--" * (size // 4),
+                 "</a " * (size // 4), "<!" * (size // 2), "\\n" * size,
+                 "<p>Related</p>" * (size // 14), "<h3>Read more</h3><ul><li>x</li></ul>" * 9000]:
+    print(len(html_to_text(fragment)))
+"""
+
+
+@pytest.mark.slow
+def test_markup_that_never_closes_its_tags_is_read_in_linear_time() -> None:
+    # HTMLParser looks for the end of an unclosed tag to the end of the input, once per "<":
+    # a 1 MB content of "<a <a <a ..." took hours (one entry held a parse worker).
+    probe = subprocess.run(
+        [sys.executable, "-c", HOSTILE_MARKUP_PROBE],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert len(probe.stdout.split()) == 8

@@ -116,3 +116,52 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
     assert len(title) <= MAX_TITLE_CHARS and title.endswith(("words\u2026", "more\u2026"))
     assert title.startswith("Haftar and more words")
     assert article_ref({**row, "title": "Haftar in Tripoli"}).title == "Haftar in Tripoli"
+
+
+# What is on the page but not the article's own words: hidden elements, other articles'
+# headlines (related-stories boxes and lines), sharing, newsletter and ad boxes, WordPress's
+# feed footer. Matching them alerted a central-bank story as "Haftar near Tripoli" on its
+# related links, and showed those headlines as the article's sentences.
+@pytest.mark.parametrize(
+    ("fragment", "text"),
+    [
+        ('<p>Bank report.</p><div class="related"><h3>Related</h3><ul><li><a href="/a">'
+         "Haftar meets Putin</a></li></ul></div>", "Bank report."),
+        ('<p>Bank report.</p><aside class="jp-relatedposts">Haftar in Rome</aside>',
+         "Bank report."),
+        ('<p>Bank report.</p><div id="yarpp-related-1">Haftar in Rome</div>', "Bank report."),
+        ("<p>Bank report.</p><p><strong>Related:</strong> <a>Haftar meets Putin</a></p>",
+         "Bank report."),
+        ("<p>Bank report.</p><p>Read more: <a>Clashes in Tripoli</a></p>", "Bank report."),
+        ("<p>Texte.</p><p><b>Lire aussi :</b> <a>Haftar à Paris</a></p>", "Texte."),
+        ("<p>Testo.</p><p>Leggi anche: <a>Haftar a Roma</a></p>", "Testo."),
+        ("<p>نص.</p><p>اقرأ أيضا: <a>حفتر في القاهرة</a></p>", "نص."),
+        # a label alone drops the list right after it, and nothing else
+        ("<p>Markets rose.</p><h3>Related stories</h3><ul><li><a>Haftar in Rome</a></li>"
+         "</ul><p>Later: Tripoli calm.</p>", "Markets rose.\nLater: Tripoli calm."),
+        ("<p>Markets rose.</p><h3>Read more</h3><p>Tripoli calm.</p>",
+         "Markets rose.\nTripoli calm."),
+        # hidden: never on the page
+        ('<p>LNA units advance.</p><div style="display:none">Haftar SEO text</div>',
+         "LNA units advance."),
+        ('<p>LNA.</p><span hidden>Haftar</span><div aria-hidden="true">Haftar</div>', "LNA."),
+        ('<p>LNA.</p><div style="visibility: hidden"><div>Haftar</div> Tripoli</div> after',
+         "LNA.\nafter"),
+        ('<p>LNA.</p><div class="share">Share: Facebook</div><div class="newsletter">'
+         "Sign up</div>", "LNA."),
+        ('<p>GNA says talks resume</p><p>The post <a href="x">GNA says talks resume</a> '
+         "appeared first on <a>Libya Wire</a>.</p>", "GNA says talks resume"),
+        # a tag list says what the article is about: it stays
+        ("<p>Football resumed.</p><p>Tags: Haftar, Tripoli</p>",
+         "Football resumed.\nTags: Haftar, Tripoli"),
+        # prose that only looks like a label, and void elements marked hidden, stay
+        ("<p>Read more about Haftar here.</p>", "Read more about Haftar here."),
+        ('<p>Haftar<input type="hidden" value="x"> spoke<br hidden>again</p>',
+         "Haftar spoke\nagain"),
+        # when nothing else is left, the boilerplate is the text
+        ('<div class="tags-enabled related-wrap"><p>Haftar spoke.</p></div>', "Haftar spoke."),
+        ("Related: Haftar meets Putin", "Related: Haftar meets Putin"),
+    ],
+)  # fmt: skip
+def test_what_is_not_the_article_is_left_out(fragment: str, text: str) -> None:
+    assert html_to_text(fragment) == text
