@@ -21,7 +21,7 @@ from monitor.pipeline import too_old
 from monitor.plural import plural
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
-from monitor.text import html_to_text, stand_in_title
+from monitor.text import decode_leftover_entities, html_to_text, stand_in_title
 
 
 def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None) -> list[Alert]:
@@ -33,7 +33,8 @@ def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None
                 continue
             ref = ArticleRef(
                 id=article.id,
-                title=html_to_text(article.title) or stand_in_title(article.summary),
+                title=decode_leftover_entities(html_to_text(article.title))
+                or stand_in_title(article.summary),
                 url=article.canonical_url,
                 published=article.published_at,
                 source_name=article.source_name,

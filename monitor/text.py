@@ -32,14 +32,20 @@ _BLOCK_TAGS = frozenset(
         "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
     }
 )  # fmt: skip
+# Inline elements that set their text apart from the word before it: a footnote mark
+# ("Haftar<sup>1</sup>" is not the word "Haftar1").
+_SPACED_TAGS = frozenset({"sup"})
 # A private marker for a block break while pieces are collected; input NULs are replaced first.
 _BREAK = "\x00"
 # What a browser collapses; a blank line (two line breaks in one run) separates paragraphs
 # in escaped plain text.
 _LAYOUT_WHITESPACE = " \t\r\n\f\v"
 # Control characters a page never shows (C0 but the layout whitespace and the break
-# marker, DEL, C1): a feed's "\x1a" or "&#26;" must not reach a receiver or a terminal.
-_CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f]")
+# marker, DEL, C1): a feed's "\x1a" or "&#26;" must not reach a receiver or a terminal. Nor
+# the bidirectional embeddings, overrides and isolates, with which a text displays in
+# another order than it reads ("\u202e" shows "ilopirT" for "Tripoli"); the marks (LRM,
+# RLM, ALM) stay, Arabic and Hebrew text uses them.
+_CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
@@ -176,10 +182,14 @@ class _VisibleTextParser(HTMLParser):
             self._break()
             if tag == "pre":
                 self._pre_depth += 1
+        elif tag in _SPACED_TAGS and not self._invisible_depth:
+            self.pieces.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._hidden_tag is None and tag in _BLOCK_TAGS:
             self._break()
+        elif self._hidden_tag is None and tag in _SPACED_TAGS and not self._invisible_depth:
+            self.pieces.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if self._hidden_tag is not None:
@@ -195,6 +205,8 @@ class _VisibleTextParser(HTMLParser):
             self._break()
             if tag == "pre":
                 self._pre_depth = max(0, self._pre_depth - 1)
+        elif tag in _SPACED_TAGS and not self._invisible_depth:
+            self.pieces.append(" ")
 
     def handle_data(self, data: str) -> None:
         if self._invisible_depth or self._hidden_tag is not None:
@@ -329,7 +341,7 @@ def _visible_pieces(fragment: str) -> list[str]:
         if len(parts) // 3 == fragment.count("<"):
             parts[0::3] = map(unescape, parts[0::3])
             parts[1::3] = [""] * (len(parts) // 3)
-            parts[2::3] = [_BREAK if name.lower() in _BLOCK_TAGS else "" for name in parts[2::3]]
+            parts[2::3] = map(_tag_piece, parts[2::3])
             if not _labels_a_block(parts):
                 return parts
     parser = _parsed(fragment, drop_boilerplate=True)
@@ -344,6 +356,12 @@ def _visible_pieces(fragment: str) -> list[str]:
 _UNCLOSED_TAG = re.compile(r"<(?=[^<>]*(?:<|\Z))")
 # Under this size the parser's rescans cost little, and it reads such "<" its own way.
 _RESCAN_LIMIT = 2000
+
+
+def _tag_piece(name: str) -> str:
+    """What a tag adds to the text on the fast path: a break, a space or nothing."""
+    name = name.lower()
+    return _BREAK if name in _BLOCK_TAGS else " " if name in _SPACED_TAGS else ""
 
 
 def _parsed(fragment: str, drop_boilerplate: bool) -> _VisibleTextParser:

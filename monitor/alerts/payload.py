@@ -350,20 +350,33 @@ def _fit(render: Callable[[str], str], text: str, limit: int) -> str:
     if len(rendered) <= limit:
         return rendered
     low, high = 0, len(text)
-    best = ""
+    best, kept = "", 0
     while low <= high:
         middle = (low + high) // 2
         candidate = render(text[:middle].rstrip() + _ELLIPSIS)
         if len(candidate) <= limit:
-            best = candidate
+            best, kept = candidate, middle
             low = middle + 1
         else:
             high = middle - 1
-    return best
+    at_word = _word_cut(text, kept)
+    return best if at_word == kept else render(text[:at_word].rstrip() + _ELLIPSIS)
 
 
 def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + _ELLIPSIS
+    if len(text) <= limit:
+        return text
+    return text[: _word_cut(text, max(0, limit - 1))].rstrip() + _ELLIPSIS
+
+
+def _word_cut(text: str, end: int) -> int:
+    """``end``, or the last space before it when ``end`` falls inside a word (not further
+    back than 30 characters: a run without spaces is cut where it must be)."""
+    if 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        space = text.rfind(" ", max(0, end - 30), end)
+        if space > 0:
+            return space
+    return end
 
 
 def _excerpt_lines(

@@ -26,7 +26,7 @@ from monitor.db.schema import (
 )
 from monitor.match import WatchlistMatch
 from monitor.stories import Signature, signature
-from monitor.text import cut_at_word, html_to_text, stand_in_title
+from monitor.text import cut_at_word, decode_leftover_entities, html_to_text, stand_in_title
 
 # An entry dated further ahead than this is misdated: time zones and mislabelled zones put
 # honest entries up to about 14 h ahead; one in 2099 is not news from the future. Such an
@@ -124,7 +124,7 @@ def article_ref(row: Mapping[Any, Any]) -> ArticleRef:
     `MAX_TITLE_CHARS`."""
     return ArticleRef(
         id=row["article_id"],
-        title=cut_at_word(html_to_text(row["title"]), MAX_TITLE_CHARS)
+        title=cut_at_word(decode_leftover_entities(html_to_text(row["title"])), MAX_TITLE_CHARS)
         or stand_in_title(row.get("summary") or ""),
         url=row["url"],
         published=row["published_at"],

@@ -79,19 +79,59 @@ def build_excerpts(
     return _distinct(ranked[i][2] for i in order)
 
 
+# Marks of a text cut short by its publisher: a summary that is the start of the content.
+_CUT_MARKS = " .!?…。؟[]"
+# Excerpts compared for containment with each new one (beyond, only repeats are dropped).
+_COMPARED = 40
+
+
 def _distinct(excerpts: Iterable[Excerpt]) -> tuple[Excerpt, ...]:
-    """``excerpts`` without one whose text is an earlier one's (spaces and final stops
+    """``excerpts`` without one that an earlier one shows (case, spaces and final stops
     aside): a title repeated as the summary, a summary that is the content's first
-    paragraph. The first, in the given order, stays."""
+    paragraph, a summary cut short ("... officials told […]") of a content sentence, an
+    all-capitals copy of the title. The first, in the given order, stays; where a later one
+    of another field holds an earlier one whole (the full sentence of a cut summary), it
+    takes the earlier one's place. Within a field only repeats go: its excerpts are
+    different places of the text."""
     kept: list[Excerpt] = []
+    cores: list[str] = []
     seen: set[str] = set()
     for excerpt in excerpts:
-        text = " ".join(excerpt.text.split()).rstrip(" .!?…。؟")
-        if text in seen:
+        core = _core(excerpt.text)
+        if core in seen:
             continue
-        seen.add(text)
+        seen.add(core)
+        others = [i for i, other in enumerate(kept[:_COMPARED]) if other.field != excerpt.field]
+        if any(_shows(cores[i], core) for i in others):
+            continue
+        holds = next((i for i in others if _shows(core, cores[i])), None)
+        if holds is not None:
+            kept[holds], cores[holds] = excerpt, core
+            continue
         kept.append(excerpt)
+        cores.append(core)
     return tuple(kept)
+
+
+def _core(text: str) -> str:
+    """What an excerpt says: case folded, spaces collapsed, cut marks ("…", "[…]", "...")
+    and final stops trimmed."""
+    core = " ".join(text.split()).casefold()
+    core = core.replace("[…]", "").replace("[...]", "")
+    return core.strip(_CUT_MARKS)
+
+
+def _shows(text: str, part: str) -> bool:
+    """Whether ``part`` is in ``text`` as whole words ("day 1" is not in "day 10")."""
+    at = text.find(part)
+    while at != -1:
+        end = at + len(part)
+        if (at == 0 or not is_word_char(text[at - 1])) and (
+            end == len(text) or not is_word_char(text[end])
+        ):
+            return True
+        at = text.find(part, at + 1)
+    return False
 
 
 def _terms_in(
@@ -188,29 +228,34 @@ def _inside_word(text: str, position: int) -> bool:
     )
 
 
+# A run of word characters longer than this is cut inside: Chinese, Japanese and Thai
+# write no spaces between words (a paragraph is one "word"), and a URL or a hash is long.
+LONGEST_WORD = 30
+
+
 def _cut_start(text: str, wanted: int, limit: int) -> int:
     """The first cut at or after ``wanted`` (not after ``limit``) that is not inside a word;
-    else the start of the word that holds ``wanted``."""
+    else the start of the word that holds ``wanted``, if it is near; else ``wanted``."""
     position = wanted
     while position < limit and _inside_word(text, position):
         position += 1
     if not _inside_word(text, position):
         return position
     position = wanted
-    while _inside_word(text, position):
+    while _inside_word(text, position) and wanted - position < LONGEST_WORD:
         position -= 1
-    return position
+    return position if not _inside_word(text, position) else wanted
 
 
 def _cut_end(text: str, wanted: int, limit: int) -> int:
     """The last cut at or before ``wanted`` (not before ``limit``) that is not inside a word;
-    else the end of the word that holds ``wanted``."""
+    else the end of the word that holds ``wanted``, if it is near; else ``wanted``."""
     position = wanted
     while position > limit and _inside_word(text, position):
         position -= 1
     if not _inside_word(text, position):
         return position
     position = wanted
-    while _inside_word(text, position):
+    while _inside_word(text, position) and position - wanted < LONGEST_WORD:
         position += 1
-    return position
+    return position if not _inside_word(text, position) else wanted

@@ -281,3 +281,12 @@ def test_slack_and_discord_never_link_credentials() -> None:
         for secret in ("pw1", "k3y", "s3cret", "t0ken"):
             assert secret not in text, text
         assert "https://REDACTED@news.example.org/rss.xml?Token=REDACTED" in text
+
+
+def test_a_long_title_is_cut_at_a_word() -> None:
+    title = "Haftar forces advance on the southern outskirts of the capital " * 8
+    payload = _payload(title=title)
+    discord_title = str(_embed(discord_message(payload))["title"])
+    assert discord_title.endswith("…")
+    assert title.startswith(discord_title[:-1])
+    assert title[len(discord_title) - 1] == " "  # the next character: the cut is between words

@@ -194,3 +194,50 @@ def test_the_same_text_is_one_excerpt_in_the_alert(
     texts = [" ".join(e.text.split()).rstrip(".") for e in result.alerts[0].excerpts]
     assert len(texts) == len(set(texts)) == 1
     assert result.alerts[0].excerpts[0].field == min(fields, key=list(FIELDS).index)
+
+
+@pytest.mark.parametrize(
+    ("before", "name", "after"),
+    [
+        ("利比亚局势持续紧张各方代表在会议上讨论了经济与安全问题" * 30, "哈夫塔尔",
+         "表示各方代表在会议上讨论了经济与安全问题" * 30),
+        ("会議では経済と安全保障について各代表が議論した" * 40, "ハフタル",
+         "司令官は各代表が議論した" * 60),
+        ("a" * 2000 + " ", "Haftar", " " + "b" * 2000),  # tokens longer than any window
+    ],
+)  # fmt: skip
+def test_text_without_spaces_is_cut_into_a_window_around_the_name(
+    libya_matcher: Matcher, before: str, name: str, after: str
+) -> None:
+    # Chinese and Japanese write no space between words: the window used to grow to the
+    # start of the run (1,400 characters for a 300-character limit).
+    result = libya_matcher.match({"content": f"<p>{before}{name}{after}</p>"})
+    (excerpt,) = result.excerpts
+    assert len(excerpt.text) <= 300
+    assert highlighted(excerpt) == [name]
+    assert excerpt.text.startswith(ELLIPSIS) and excerpt.text.endswith(ELLIPSIS)
+
+
+def test_a_summary_cut_short_or_a_capitals_copy_is_not_shown_beside_the_full_sentence(
+    libya_matcher: Matcher,
+) -> None:
+    # WordPress's feed summary is the content's start cut with "[…]"; some publishers repeat
+    # the title in capitals as the content's first line. The reader gets each sentence once,
+    # in its full form, where the first of them ranked.
+    result = libya_matcher.match(
+        {
+            "title": "GNA says talks resume",
+            "summary": "<p>Haftar met GNA officials in Tripoli on Monday, officials told "
+            "[&hellip;]</p>",
+            "content": "<p>GNA SAYS TALKS RESUME</p><p>Haftar met GNA officials in Tripoli "
+            "on Monday, officials told reporters.</p><p>The talks on day 1 ended.</p>"
+            "<p>Haftar spoke on day 10.</p><p>Haftar spoke on day 1.</p>",
+        }
+    )
+    texts = [e.text for e in result.excerpts]
+    assert texts.count("GNA says talks resume") == 1
+    assert "GNA SAYS TALKS RESUME" not in texts
+    assert "Haftar met GNA officials in Tripoli on Monday, officials told reporters." in texts
+    assert not any(text.endswith("[…]") for text in texts)
+    # Within one field, different places stay (and "day 1" is not in "day 10").
+    assert "Haftar spoke on day 10." in texts and "Haftar spoke on day 1." in texts

@@ -116,6 +116,9 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
     assert len(title) <= MAX_TITLE_CHARS and title.endswith(("words\u2026", "more\u2026"))
     assert title.startswith("Haftar and more words")
     assert article_ref({**row, "title": "Haftar in Tripoli"}).title == "Haftar in Tripoli"
+    # A title its publisher escaped twice or three times reads as it was meant.
+    twice = "Haftar&amp;#39;s men &amp;amp;amp; Tripoli"
+    assert article_ref({**row, "title": twice}).title == "Haftar's men & Tripoli"
 
 
 # What is on the page but not the article's own words: hidden elements, other articles'
@@ -165,3 +168,20 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
 )  # fmt: skip
 def test_what_is_not_the_article_is_left_out(fragment: str, text: str) -> None:
     assert html_to_text(fragment) == text
+
+
+def test_bidirectional_overrides_are_dropped_and_marks_kept() -> None:
+    # An override makes a text display in another order than it reads: an excerpt could
+    # show a receiver other words than the matcher saw.
+    shown = html_to_text("<p>Forces near \u202eiloparT\u202c today</p>")
+    assert shown == "Forces near iloparT today"
+    assert html_to_text("a\u2066b\u2067c\u2068d\u2069e\u202a\u202b\u202d") == "abcde"
+    assert html_to_text("\u0637\u0631\u0627\u0628\u0644\u0633\u200f (AFP)\u200e") == (
+        "\u0637\u0631\u0627\u0628\u0644\u0633\u200f (AFP)\u200e"
+    )
+
+
+def test_a_footnote_mark_is_not_part_of_the_word_before_it() -> None:
+    assert html_to_text("<p>Forces of Haftar<sup>1</sup> withdrew.</p>") == (
+        "Forces of Haftar 1 withdrew."
+    )

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from monitor.text import _visible_pieces, _VisibleTextParser, html_to_text
 
 TAG_NAMES = ["p", "P", "br", "a", "b", "em", "strong", "div", "li", "h2", "figure", "span", "td",
-             "script", "style", "pre", "noscript", "template", "img", "x1", "Q", "iframe",
-             "video"]  # fmt: skip
+             "sup", "SUP", "script", "style", "pre", "noscript", "template", "img", "x1", "Q",
+             "iframe", "video"]  # fmt: skip
 ATTRIBUTES = ["", ' href="https://x.example/a?b=1&amp;c=2"', " href='x'", " class=lead",
               " data-id=7", " disabled", ' title="a > b"', ' title="a < b"', " href=x/",
               " href = x", ' a="1"b="2"', " alt=\"it's\"", ' xml:lang="fr"', "\n  id=x",
