@@ -727,8 +727,9 @@ def _http_url(link: object, feed_url: str) -> str | None:
 
 
 # Dates outside these years are placeholders, not dates: Go's zero time (0001-01-01),
-# "9999-12-31" for "never". Read as undated, they cannot break date arithmetic (a story
-# window around year 1 is out of Python's range) nor hold an entry back as 2,000 years old.
+# "9999-12-31" for "never"; so is the Unix time 0 (1970-01-01T00:00:00Z, a CMS's empty date
+# field). Read as undated, they cannot break date arithmetic (a story window around year 1
+# is out of Python's range), hold an entry back as 2,000 years old nor show it as from 1970.
 _FIRST_YEAR = 1900
 _LAST_YEAR = 2999
 
@@ -737,7 +738,7 @@ def _entry_date(raw: Mapping[str, Any], field: str) -> datetime | None:
     """An entry's ``published`` or ``updated`` in UTC: feedparser's reading of it, or, when
     feedparser has none, the standard library's reading of the RFC 822 text. A zone that
     feedparser does not know by name (it reads them as UTC) and a Unix time are read here.
-    A placeholder date (before 1900, after 2999) is no date."""
+    A placeholder date (before 1900, after 2999, the Unix time 0) is no date."""
     text = _get(raw, field)
     when: datetime | None = None
     if isinstance(text, str) and len(text) <= _RFC822_MAX_CHARS:
@@ -745,7 +746,7 @@ def _entry_date(raw: Mapping[str, Any], field: str) -> datetime | None:
     if when is None:
         parsed = _get(raw, f"{field}_parsed")
         when = _utc_datetime(parsed) if parsed is not None else _rfc822_datetime(text)
-    if when is None or not _FIRST_YEAR <= when.year <= _LAST_YEAR:
+    if when is None or not _FIRST_YEAR <= when.year <= _LAST_YEAR or when.timestamp() == 0:
         return None
     return when
 

@@ -253,6 +253,23 @@ def html_to_text(fragment: str) -> str:
     post ... appeared first on ..." footer) are left out, unless nothing else is left: then
     they are the text. A tag list stays (it says what the article is about).
     """
+    text = _visible_text(fragment)
+    if "<" in text and "&lt;" in fragment.lower() and _ESCAPED_MARKUP.search(text):
+        # The publisher escaped its HTML twice: what shows as "<p>...</p>" was meant as markup
+        # (and the text of a "<script>" in it is not the article's).
+        text = _visible_text(text)
+    return text
+
+
+# Markup in decoded text: an end tag or a line break, as no prose writes them.
+_ESCAPED_MARKUP = re.compile(
+    r"</(?:p|div|span|a|b|i|em|strong|li|ul|ol|h[1-6]|script|style|table|td|tr|figure"
+    r"|blockquote)[ \t\n]*>|<br[ \t\n]*/?>",
+    re.IGNORECASE,
+)
+
+
+def _visible_text(fragment: str) -> str:
     if not fragment:
         return ""
     if "<" not in fragment and "&" not in fragment:

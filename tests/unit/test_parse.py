@@ -781,6 +781,10 @@ PLACEHOLDER_DATES = [
     "9999-12-31T23:59:59Z",
     "Fri, 31 Dec 9999 23:59:59 GMT",
     "3000-01-01T00:00:00Z",
+    # the Unix time 0: a CMS's empty date field, shown as published in 1970
+    "1970-01-01T00:00:00Z",
+    "Thu, 01 Jan 1970 00:00:00 +0000",
+    "1970-01-01T01:00:00+01:00",
 ]
 
 
@@ -791,7 +795,11 @@ def test_a_placeholder_date_is_no_date(date: str) -> None:
 
 
 def test_the_years_around_placeholders_are_dates() -> None:
-    for date, year in (("1900-01-01T00:00:00Z", 1900), ("2999-12-31T00:00:00Z", 2999)):
+    for date, year in (
+        ("1900-01-01T00:00:00Z", 1900),
+        ("2999-12-31T00:00:00Z", 2999),
+        ("1970-01-01T00:00:01Z", 1970),
+    ):
         for entry in _dated_entries(date):
             assert entry.published is not None and entry.published.year == year, entry.key
 

@@ -185,3 +185,21 @@ def test_a_footnote_mark_is_not_part_of_the_word_before_it() -> None:
     assert html_to_text("<p>Forces of Haftar<sup>1</sup> withdrew.</p>") == (
         "Forces of Haftar 1 withdrew."
     )
+
+
+@pytest.mark.parametrize(
+    ("fragment", "text"),
+    [
+        # HTML escaped twice by its publisher: it was meant as markup, and a script's text
+        # is not the article's ("Tripoli" in it made a match).
+        ("&lt;p&gt;Haftar met GNA officials&lt;/p&gt;&lt;script&gt;alert('Tripoli')"
+         "&lt;/script&gt;", "Haftar met GNA officials"),
+        ("Haftar spoke&lt;br /&gt;Tripoli was calm", "Haftar spoke\nTripoli was calm"),
+        # text about markup, or with comparison signs, stays text
+        ("a &lt; b and c &gt; d", "a < b and c > d"),
+        ("use &lt;b&gt; for bold", "use <b> for bold"),
+        ("<p>x &lt;/p&gt; y</p>", "x\ny"),  # an end tag in the text is read as one
+    ],
+)  # fmt: skip
+def test_markup_escaped_twice_is_read_as_markup(fragment: str, text: str) -> None:
+    assert html_to_text(fragment) == text
