@@ -76,6 +76,8 @@ class EntityContext:
     conditional_names_in_article: frozenset[str] = frozenset()
     ambiguous_in_article: frozenset[str] = frozenset()
     ambiguous_unless: frozenset[str] = frozenset()
+    namesake_names: frozenset[str] = frozenset()
+    namesake_unless: frozenset[str] = frozenset()
     one_case_in_article: frozenset[str] = frozenset()
     exclude_if_followed_by: _CompiledProximity | None = None
     exclude_if_preceded_by: _CompiledProximity | None = None
@@ -107,6 +109,8 @@ class EntityContext:
             ambiguous_unless=keys(
                 entity.ambiguous_names.unless_in_article if entity.ambiguous_names else ()
             ),
+            namesake_names=keys(entity.namesakes.full_names if entity.namesakes else ()),
+            namesake_unless=keys(entity.namesakes.unless_in_article if entity.namesakes else ()),
             one_case_in_article=keys(entity.one_case_acronyms),
             exclude_if_followed_by=_CompiledProximity.of(entity.exclude_if_followed_by),
             exclude_if_preceded_by=_CompiledProximity.of(entity.exclude_if_preceded_by),
@@ -128,6 +132,10 @@ class EntityContext:
                 found = self.ambiguous_in_article & article_phrases
                 if found and not self.ambiguous_unless & article_phrases:
                     return Verdict(False, "ambiguous_names", tuple(sorted(found)))
+            if target.bare_surname:
+                found = self.namesake_names & article_phrases
+                if found and not self.namesake_unless & article_phrases:
+                    return Verdict(False, "namesakes", tuple(sorted(found)))
         if self.keep_if_near is not None:
             near = self.keep_if_near.near(mention, scan)
             if near is not None:

@@ -329,6 +329,13 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
             f" and none of {_words(names.unless_in_article)}" if names.unless_in_article else ""
         )
         return f"{head}: the name is ambiguous and the article has {found}{unless}"
+    if rule == "namesakes" and entity.namesakes is not None:
+        found = _words(entity.namesakes.full_names, verdict.phrases)
+        unless = _words(entity.namesakes.unless_in_article)
+        return (
+            f"{head}: the article names {found}, someone else of the name, and none of "
+            f"unless_in_article ({unless}): the bare surname is theirs"
+        )
     if rule == "one_case_acronyms":
         words = _words(entity.one_case_acronyms)
         return (

@@ -58,6 +58,8 @@ class NameTarget:
     ``conditional``: a conditional acronym, kept only with its entity's article words;
     ``conditional_name``: a conditional name, likewise.
     ``ambiguous``: one of the entity's ``ambiguous_names`` (dropped with its article words).
+    ``bare_surname``: a name that is one of the entity's ``namesakes.surnames`` alone
+    (another person's in an article that names a namesake).
     ``negative``: a ``not_names`` entry: it takes part in overlaps (consumes its span) and
     is never a mention.
     ``proper``: a name of a ``proper_noun`` entity: not a mention when written with a
@@ -73,6 +75,7 @@ class NameTarget:
     conditional: bool = False
     conditional_name: bool = False
     ambiguous: bool = False
+    bare_surname: bool = False
     negative: bool = False
     proper: bool = False
     one_case: bool = False
@@ -254,9 +257,16 @@ class PatternIndex:
 
             for entity in watchlist.entities:
                 proper = entity.proper_noun
-                name_target = NameTarget(index, entity.id, proper=proper)
+                plain_target = NameTarget(index, entity.id, proper=proper)
+                surname_target = replace(plain_target, bare_surname=True)
+                surnames = (
+                    {phrase_key(surname) for surname in entity.namesakes.surnames}
+                    if entity.namesakes is not None and entity.namesakes.unless_in_article
+                    else set()
+                )
                 for name in entity.names:
                     key = phrase_key(name)
+                    name_target = surname_target if key in surnames else plain_target
                     add(key, name_target)
                     if (contracted := _contracted(key)) is not None:
                         add(contracted, replace(name_target, article_contracted=True))

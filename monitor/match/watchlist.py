@@ -18,6 +18,7 @@ __all__ = [
     "Entity",
     "Example",
     "Examples",
+    "Namesakes",
     "Proximity",
     "Rule",
     "Watchlist",
@@ -65,6 +66,18 @@ class ConditionalAcronyms:
 
     acronyms: tuple[str, ...]
     if_in_article: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Namesakes:
+    """Other people who share a surname of the entity: ``full_names`` (each given name with
+    each surname) are theirs. In an article that names one of them and has none of
+    ``unless_in_article``, the bare ``surnames`` are theirs too ("Ms Haftar" in a story on
+    the ceramicist Lina Haftar); with no ``unless_in_article`` a bare surname always counts."""
+
+    full_names: tuple[str, ...]
+    surnames: tuple[str, ...]
+    unless_in_article: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +156,7 @@ class Entity:
     require_in_article: tuple[str, ...] = ()
     examples: Examples = Examples()
     not_names: tuple[str, ...] = ()
+    namesakes: Namesakes | None = None
     derived_forms: DerivedForms | None = None
     conditional_names: ConditionalNames | None = None
     ambiguous_names: AmbiguousNames | None = None
@@ -166,6 +180,9 @@ class Entity:
         if self.ambiguous_names is not None:
             phrases.extend(self.ambiguous_names.exclude_if_in_article)
             phrases.extend(self.ambiguous_names.unless_in_article)
+        if self.namesakes is not None and self.namesakes.unless_in_article:
+            phrases.extend(self.namesakes.full_names)
+            phrases.extend(self.namesakes.unless_in_article)
         phrases.extend(self.one_case_acronyms)
         for proximity in (
             self.keep_if_near,

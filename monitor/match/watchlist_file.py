@@ -27,6 +27,7 @@ from monitor.match.watchlist import (
     Entity,
     Example,
     Examples,
+    Namesakes,
     Proximity,
     Rule,
     Watchlist,
@@ -112,6 +113,7 @@ class _DerivedFormsModel(_Strict):
 class _NamesakesModel(_Strict):
     given_names: list[str] = Field(min_length=1)
     surnames: list[str] = Field(min_length=1)
+    unless_in_article: list[str] = Field(default_factory=list)
 
 
 class _OneCaseModel(_Strict):
@@ -556,15 +558,23 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
             )
     lists["not_names"] = model.not_names
     not_names = list(model.not_names)
+    namesakes: Namesakes | None = None
     if model.namesakes is not None:
         lists["namesakes.given_names"] = model.namesakes.given_names
         lists["namesakes.surnames"] = model.namesakes.surnames
-        not_names += [
+        lists["namesakes.unless_in_article"] = model.namesakes.unless_in_article
+        full_names = [
             f"{given} {surname}"
             for given in model.namesakes.given_names
             for surname in model.namesakes.surnames
             if same_script(given.strip()[-1:], surname.strip()[:1])
         ]
+        not_names += full_names
+        namesakes = Namesakes(
+            tuple(full_names),
+            tuple(model.namesakes.surnames),
+            tuple(model.namesakes.unless_in_article),
+        )
     if model.derived_forms is not None:
         lists["derived_forms.stems"] = model.derived_forms.stems
         parts = [("suffixes", model.derived_forms.suffixes)]
@@ -635,6 +645,7 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         require_in_article=tuple(model.require_in_article),
         examples=_build_examples(model.examples),
         not_names=tuple(not_names),
+        namesakes=namesakes,
         derived_forms=(
             None
             if model.derived_forms is None

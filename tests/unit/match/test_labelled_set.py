@@ -216,8 +216,8 @@ def test_shipped_watchlist_on_the_fourth_held_out_set(capsys: pytest.CaptureFixt
 
 
 def test_shipped_watchlist_on_the_fifth_held_out_set(capsys: pytest.CaptureFixture[str]) -> None:
-    """Everyday wire copy of late 2026 in six languages, written blind; its one remaining
-    miss is a namesake's bare surname (tests/data/heldout5/README.md)."""
+    """Everyday wire copy of late 2026 in six languages, written blind; its last miss, a
+    namesake's bare surname, is handled since (tests/data/heldout5/README.md)."""
     heldout = load_labelled(LABELLED_DIR.parent / "heldout5")
     assert len(heldout) >= 80
     assert len({article.id for article in heldout}) == len(heldout)

@@ -194,6 +194,56 @@ def test_a_longer_alias_of_another_entity_or_not_names_consumes_the_span(
     assert found(write_watchlist(FAMILY), content=text) == expected
 
 
+NAMESAKE_STORIES = """
+entities:
+  - id: haftar
+    names: [Haftar, Khalifa Haftar]
+    namesakes:
+      given_names: [Amira, Lina]
+      surnames: [Haftar]
+      unless_in_article: [Libya, Benghazi, Khalifa, marshal]
+"""
+
+
+@pytest.mark.parametrize(
+    ("title", "content", "mentioned"),
+    [
+        # a namesake's story: the bare surname is hers
+        ("Cardiologist Amira Haftar wins prize", "Dr. Haftar's team studied 4,000 patients.",
+         False),
+        ("A ceramicist's first show", "Lina Haftar works in clay. Ms Haftar said it is patient.",
+         False),
+        # ... unless the article is about Libya or names the marshal
+        ("Amira Haftar, a Libyan doctor", "Haftar's forces closed her clinic in Benghazi.", True),
+        ("Amira Haftar wins prize", "She is no relative of the marshal Haftar.", True),
+        # no namesake named: the bare surname counts, as always
+        ("Dr. Haftar's team studied 4,000 patients", "", True),
+    ],
+)  # fmt: skip
+def test_in_a_namesakes_story_the_bare_surname_is_theirs(
+    write_watchlist: WriteWatchlist, title: str, content: str, mentioned: bool
+) -> None:
+    matcher = Matcher([write_watchlist(NAMESAKE_STORIES)])
+    assert bool(matcher.match({"title": title, "content": content}).alerts) is mentioned
+
+
+def test_without_unless_in_article_the_bare_surname_of_a_namesakes_story_counts(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    fields = {"title": "Ahmed Haftar, a dentist, won an award", "content": "Haftar thanked all."}
+    assert found(write_watchlist(FAMILY), **fields) == [("haftar", "Haftar")]
+
+
+def test_explain_names_the_namesake_rule(write_watchlist: WriteWatchlist) -> None:
+    explanation = Matcher([write_watchlist(NAMESAKE_STORIES)]).explain(
+        {"title": "Cardiologist Amira Haftar wins prize", "content": "Dr. Haftar's team won."}
+    )
+    dropped = [c for c in explanation.candidates if c.decided_by == "namesakes"]
+    assert dropped and not any(c.kept for c in explanation.candidates)
+    assert "the article names 'Amira Haftar'" in dropped[0].reason
+    assert "the bare surname is theirs" in dropped[0].reason
+
+
 def test_a_not_name_is_never_reported_and_explain_names_it(
     write_watchlist: WriteWatchlist,
 ) -> None:
