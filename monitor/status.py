@@ -32,14 +32,18 @@ PROBLEM_LATE = "late_sources"
 
 
 def instance_state(row: InstanceRow, now: datetime) -> str:
-    """``running``, ``stopped`` (recorded its stop) or ``dead`` (not heard from for
+    """``running``, ``stopped`` (recorded its stop), ``dead`` (not heard from for
     `STALE_AFTER` and no stop recorded: killed, or its host is down; or, on this host, its
-    process is gone, which a kill -9 shows at once)."""
+    process is gone, which a kill -9 shows at once) or ``stalled`` (not heard from, but on
+    this host its process is alive: the database refuses its writes, or it hangs)."""
     if row.stopped_at is not None:
         return "stopped"
+    here = row.hostname == socket.gethostname()
     if not row.running(now):
+        if here and not row.lock_free and process_exists(row.pid):
+            return "stalled"
         return "dead"
-    if row.hostname == socket.gethostname() and not process_exists(row.pid):
+    if here and not process_exists(row.pid):
         return "dead"
     return "running"
 
@@ -229,6 +233,13 @@ def _instance_line(row: InstanceRow, now: datetime) -> str:
         return (
             f"running: {where}, version {row.version}, since {_short(row.started_at)} "
             f"(up {age(now - row.started_at)}), {config}"
+        )
+    if state == "stalled":
+        return (
+            f"stalled: {where}, version {row.version}, started {_short(row.started_at)}: its "
+            f"process is alive but its last heartbeat is {_short(row.heartbeat_at)} "
+            f"({age(now - row.heartbeat_at)} ago): the database refuses its writes (a full "
+            "disk, a lock, a read-only file) or it hangs; its log says which"
         )
     if state == "dead":
         return (

@@ -102,3 +102,27 @@ def test_not_running_wins_and_still_names_the_problems() -> None:
 
 def test_a_heartbeat_just_within_stale_after_is_running() -> None:
     assert verdict(_status(instances=(_instance(NOW - STALE_AFTER),))).exit_code == STATUS_OK
+
+
+def test_a_live_process_that_stopped_writing_its_heartbeat_is_stalled_not_dead() -> None:
+    # On a full disk the service lives on and says so in its log; `status` called it dead.
+    import os
+    import socket
+
+    here = replace(
+        _instance(NOW - STALE_AFTER - timedelta(minutes=5)),
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+    )
+    status = _status(instances=(here,))
+    assert verdict(status).exit_code == STATUS_NOT_RUNNING
+    text = render_status(status, 5, [])
+    assert f"stalled: {os.getpid()}@{socket.gethostname()}" in text
+    assert "the database refuses its writes" in text
+    document = json.loads(json.dumps(status_json(status, 5, [])))
+    assert document["service"]["instances"][0]["state"] == "stalled"
+    # gone from this host, or proved dead by a free SQLite lock: dead
+    gone = replace(here, pid=2**22 + 12345)
+    assert "dead: " in render_status(_status(instances=(gone,)), 5, [])
+    freed = replace(here, lock_free=True)
+    assert "dead: " in render_status(_status(instances=(freed,)), 5, [])
