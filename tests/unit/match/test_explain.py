@@ -42,13 +42,13 @@ def test_each_context_rule_is_named(libya_matcher: Matcher) -> None:
         ("Lna", False, "conditional_acronyms"),
         ("LNA", False, "exclude_phrases"),
     ]
-    elsewhere = libya_matcher.explain({"content": "The fair in Tripoli, Iowa."})
+    elsewhere = libya_matcher.explain({"content": "The fair in Tripoli, Ohio."})
     assert [(c.text, c.kept, c.decided_by, c.reason) for c in elsewhere.candidates] == [
         (
             "Tripoli",
             False,
             "exclude_if_followed_by",
-            "dropped by exclude_if_followed_by of tripoli: 'Iowa' (content 21-25) is 1 "
+            "dropped by exclude_if_followed_by of tripoli: 'Ohio' (content 21-25) is 1 "
             "word(s) after it (within 2)",
         )
     ]

@@ -239,3 +239,18 @@ def test_shipped_watchlist_on_the_sixth_held_out_set(capsys: pytest.CaptureFixtu
         print(f"\nsixth held-out set:\n{evaluation.table()}\n")
     failing = evaluation.below(0.88)
     assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
+
+
+def test_shipped_watchlist_on_the_seventh_held_out_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Aggregator and bridge feeds (Google News, Reddit, X/Telegram bridges, podcasts, press
+    releases, listings), written blind (tests/data/heldout7/README.md)."""
+    heldout = load_labelled(LABELLED_DIR.parent / "heldout7")
+    assert len(heldout) >= 80
+    assert len({article.id for article in heldout}) == len(heldout)
+    evaluation = evaluate(Matcher([load_watchlist(WATCHLIST)]), heldout)
+    with capsys.disabled():
+        print(f"\nseventh held-out set:\n{evaluation.table()}\n")
+    failing = evaluation.below(0.88)
+    assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
