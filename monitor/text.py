@@ -587,7 +587,7 @@ _SENTENCE_END = re.compile(
 )
 _ABBREVIATIONS = frozenset(
     {
-        "adm", "brig", "capt", "cmdr", "col", "cpl", "dr", "e.g", "etc", "fr", "gen", "gov",
+        "adm", "brig", "capt", "cmdr", "col", "cpl", "dr", "e.g", "fr", "gen", "gov",
         "hon", "i.e", "jr", "lt", "maj", "messrs", "mme", "mlle", "mr", "mrs", "ms", "mt",
         "pres", "prof", "rep", "rev", "sen", "sgt", "sr", "st", "vs", "jan", "feb", "mar", "apr",
         "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "dept", "est", "inc",

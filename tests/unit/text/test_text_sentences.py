@@ -60,3 +60,14 @@ def test_spans_are_offsets_into_the_text() -> None:
     text = "  One.   Two.  "
     assert [text[s:e] for s, e in sentence_spans(text)] == ["One.", "Two."]
     assert sentence_spans("") == []
+
+
+def test_etc_ends_a_sentence_before_a_capital_and_not_before_lower_case() -> None:
+    # "etc." closes a list; a capital after it starts the next sentence (it was glued on).
+    assert sentences("They brought fuel, food, etc. Haftar said more would come.") == [
+        "They brought fuel, food, etc.",
+        "Haftar said more would come.",
+    ]
+    assert sentences("Fuel, food, etc. were sent to Tripoli.") == [
+        "Fuel, food, etc. were sent to Tripoli."
+    ]
