@@ -107,15 +107,22 @@ def _log_as_configured(loaded: LoadedSettings) -> None:
 
 
 def _runtime(
-    config: Path | None, *, need_sinks: bool, create: bool = True, writes: bool = True
+    config: Path | None,
+    *,
+    need_sinks: bool,
+    create: bool = True,
+    writes: bool = True,
+    need_watchlists: bool = True,
 ) -> Runtime:
     """The runtime of a command, its database checked (and writable when the command
-    ``writes``); every problem ends the command with one line each."""
+    ``writes``); every problem ends the command with one line each. The commands that only
+    tend the database (status, alerts, sources) pass ``need_watchlists=False``: a broken
+    watchlist edit must not lock the operator out of them."""
     from monitor.runtime import Runtime
 
     loaded = _settings(config)
     try:
-        runtime = Runtime.build(loaded, need_sinks=need_sinks)
+        runtime = Runtime.build(loaded, need_sinks=need_sinks, need_watchlists=need_watchlists)
     except MonitorError as error:
         fail(error)
     try:
@@ -851,7 +858,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
 
     # Reads only: the database's sources are the running service's (its config as last
     # loaded); this config's differences are shown, not written (`monitor reload` does that).
-    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False, need_watchlists=False)
     try:
         rows = runtime.store.list_sources()
     except MonitorError as error:
@@ -986,7 +993,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     2: it could not start (config, database)."""
     from monitor.status import render_status, status_json, verdict
 
-    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False, need_watchlists=False)
     unhealthy_after = runtime.settings.poll.unhealthy_after
     try:
         report = runtime.store.status(
@@ -1025,7 +1032,7 @@ def alerts(
         return
     from monitor.text import html_to_text
 
-    runtime = _runtime(config, need_sinks=False, create=False, writes=False)
+    runtime = _runtime(config, need_sinks=False, create=False, writes=False, need_watchlists=False)
     try:
         rows = runtime.store.list_deliveries(
             status=status.value if status is not None else None, limit=limit
@@ -1122,7 +1129,9 @@ def alerts_retry(
     delivery pass."""
     if sink is not None and delivery_id is not None:
         fail("give a delivery id or --sink, not both", EXIT_USAGE)
-    runtime = _runtime(_group_config(ctx, config), need_sinks=False, create=False)
+    runtime = _runtime(
+        _group_config(ctx, config), need_sinks=False, create=False, need_watchlists=False
+    )
     try:
         if sink is not None:
             count = runtime.store.retry_sink(sink, now=runtime.clock(), dead=True)
@@ -1162,7 +1171,9 @@ def alerts_drop(
     and `monitor alerts retry ID` takes it back."""
     if (delivery_id is None) == (not all_dead):
         fail("give one delivery id, or --all-dead (not both)")
-    runtime = _runtime(_group_config(ctx, config), need_sinks=False, create=False)
+    runtime = _runtime(
+        _group_config(ctx, config), need_sinks=False, create=False, need_watchlists=False
+    )
     try:
         if delivery_id is None:
             count = runtime.store.drop_deliveries(now=runtime.clock())

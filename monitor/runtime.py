@@ -117,6 +117,7 @@ class Runtime:
         loaded: LoadedSettings,
         *,
         need_sinks: bool,
+        need_watchlists: bool = True,
         clock: Callable[[], datetime] = utc_now,
         store: Store | None = None,
     ) -> Runtime:
@@ -124,10 +125,11 @@ class Runtime:
         watchlists and sinks, and open the database (not yet prepared).
 
         ``need_sinks`` makes an unset ``${VAR}`` in a sink an error (run, once, check).
+        ``need_watchlists``: without it the watchlists are not read (`validate_config`).
         ``store``: the database already open (a reload keeps it), instead of opening one.
         """
         use_secret_params(loaded.settings.redact_query_params)
-        valid = validate_config(loaded, need_sinks=need_sinks)
+        valid = validate_config(loaded, need_sinks=need_sinks, need_watchlists=need_watchlists)
         settings = loaded.settings
         return cls(
             loaded=loaded,

@@ -39,12 +39,17 @@ class ValidConfig:
     warnings: list[str] = field(default_factory=list)
 
 
-def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
+def validate_config(
+    loaded: LoadedSettings, *, need_sinks: bool, need_watchlists: bool = True
+) -> ValidConfig:
     """Validate everything the settings model cannot see alone (files it names, names that
     must be unique, sinks it routes to); raise ConfigError with every problem found.
 
     ``need_sinks`` makes an unset ``${VAR}`` or a bad secret in a sink a problem (the
-    commands that send: run, once, check, replay --deliver)."""
+    commands that send: run, once, check, replay --deliver). Without ``need_watchlists``
+    the watchlist files are not read (nor the routes to sinks checked): the commands that
+    only read or tend the database (status, alerts, sources) work while an edit of a
+    watchlist is broken, which is when an operator needs them."""
     problems: list[str] = []
     warnings: list[str] = []
     if need_sinks:
@@ -54,15 +59,16 @@ def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
             problems.extend(error.problems)
     problems.extend(_duplicate_sinks(loaded))
     watchlists: list[Watchlist] = []
-    try:
-        watchlists = load_watchlists(loaded)
-    except ConfigError as error:
-        problems.extend(error.problems)
     routes: dict[str, tuple[str, ...]] = {}
-    try:
-        routes = sink_routes(loaded, watchlists)
-    except ConfigError as error:
-        problems.extend(error.problems)
+    if need_watchlists:
+        try:
+            watchlists = load_watchlists(loaded)
+        except ConfigError as error:
+            problems.extend(error.problems)
+        try:
+            routes = sink_routes(loaded, watchlists)
+        except ConfigError as error:
+            problems.extend(error.problems)
     if watchlists:
         problems.extend(_sink_filters(loaded, watchlists))
     specs: list[SourceSpec] = []
@@ -73,7 +79,8 @@ def validate_config(loaded: LoadedSettings, *, need_sinks: bool) -> ValidConfig:
         problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    warnings.extend(_idle_warnings(loaded, watchlists, specs, routes))
+    if need_watchlists:
+        warnings.extend(_idle_warnings(loaded, watchlists, specs, routes))
     warnings.extend(_unknown_variables(loaded))
     warnings.extend(_loose_secrets(loaded))
     return ValidConfig(watchlists=watchlists, routes=routes, specs=specs, warnings=warnings)

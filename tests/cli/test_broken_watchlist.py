@@ -1,0 +1,46 @@
+"""A watchlist edit that does not load stops `run`, `once`, `check` and `match` with its
+errors, but not the commands an operator tends the database with meanwhile (`status`,
+`alerts`, `alerts retry`, `sources`): they never read watchlists. Run as a user runs them,
+a subprocess against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.cli.test_check_command import monitor
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+
+
+def test_the_database_commands_work_while_a_watchlist_is_broken(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([("a-1", "Haftar in Tripoli", "<p>x</p>")])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        assert monitor("once", "--config", str(config)).returncode == 0
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("entities:\n  - id: x\n    namez: [X]\n", encoding="utf-8")
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["watchlists"] = [str(broken)]
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+
+    once = monitor("once", "--config", str(config))
+    assert once.returncode == 2 and "did you mean 'names'?" in once.stderr
+
+    status = monitor("status", "--config", str(config), "--json")
+    assert status.returncode == 3, status.stderr  # not running; read all the same
+    assert json.loads(status.stdout)["sources"]["total"] == 1
+    listed = monitor("sources", "--config", str(config), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["Wire"]
+    alerts = monitor("alerts", "--config", str(config))
+    assert alerts.returncode == 0, alerts.stderr
+    retry = monitor("alerts", "retry", "--config", str(config))
+    assert retry.returncode == 0, retry.stderr
