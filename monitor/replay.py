@@ -4,6 +4,7 @@ watchlist file."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -88,10 +89,20 @@ def replay_articles(
         old = load_watchlist(against)
         target = watchlist or old.name
         current = [w for w in runtime.watchlists if w.name == target]
+        if not current and watchlist is None and len(runtime.watchlists) == 1:
+            # One watchlist configured: the old file is an older copy of it, whatever the
+            # copy's file name ("libya.old.yaml" is named "libya.old").
+            current = list(runtime.watchlists)
+            target = current[0].name
         if not current:
+            known = ", ".join(repr(name) for name in sorted(names)) or "none"
             raise ConfigError(
-                f"--against {against}: the configured watchlists have none named {target!r}"
+                f"--against {against}: it is watchlist {old.name!r} (its `name:`, else its "
+                f"file name), and the configured watchlists have none of that name (they "
+                f"are: {known}); say which one it is an older copy of with --watchlist NAME"
             )
+        # Compared as the configured one: its alerts carry that watchlist's name.
+        old = dataclasses.replace(old, name=target)
         old_alerts = [
             alert_json(alert)
             for alert in _alerts(

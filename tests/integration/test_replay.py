@@ -128,6 +128,31 @@ def test_replay_against_an_old_watchlist_shows_the_difference(tmp_path: Path) ->
     assert human.returncode == 0 and "newly alerting" in human.stdout
 
 
+def test_replay_against_an_old_copy_of_the_one_watchlist_whatever_its_file_name(
+    tmp_path: Path,
+) -> None:
+    # The README's `--against OLD.yaml`: an old copy without `name:` is named after its file
+    # ("OLD"); with one watchlist configured it is an older copy of that one. Refused before
+    # ("none named 'OLD'"), and the difference was then computed against no alert at all.
+    with FeedServer() as feeds:
+        config = fill_from_seeds(tmp_path, feeds)
+    old = tmp_path / "OLD.yaml"
+    old.write_text("entities:\n  - id: haftar\n    kind: person\n    names: [Haftar]\n")
+    result = monitor(
+        "replay", "--since", "3650d", "--json", "--against", str(old), "--config", str(config)
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["newly_alerting"] and report["no_longer_alerting"] == []
+    assert {a["article_id"] for a in report["alerts"]} - {
+        a["article_id"] for a in report["newly_alerting"]
+    }, "articles that mention Haftar alert under both"
+    unknown = monitor(
+        "replay", "--against", str(old), "--watchlist", "nosuch", "--config", str(config)
+    )
+    assert unknown.returncode == 2 and "no such watchlist" in unknown.stderr
+
+
 def test_a_replayed_alert_is_the_live_alert(tmp_path: Path) -> None:
     """Replay and the live path build the payload from one typed record: the bodies are the
     same but for the article and story ids and the times of fetching."""
