@@ -8,6 +8,7 @@ from datetime import timedelta
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_CAPITAL_M = re.compile(r"\d\s*M(?![sS])")
 
 
 def parse_duration(value: object) -> timedelta:
@@ -24,6 +25,13 @@ def parse_duration(value: object) -> timedelta:
             raise ValueError(f"{value!r} is negative; a duration must be 0 or more")
         return timedelta(seconds=float(value))
     if isinstance(value, str):
+        if _CAPITAL_M.search(value):
+            # "6M" reads as six months to many, and was six minutes: a retention of six
+            # minutes deletes nearly every article.
+            raise ValueError(
+                f"{value!r}: M is ambiguous (months or minutes?); write minutes as m (10m) "
+                "and longer spans in days or weeks (180d, 26w)"
+            )
         text = value.strip().lower().replace(" ", "")
         if text and _PART.sub("", text) == "":
             seconds = sum(float(n) * _UNITS[u.lower()] for n, u in _PART.findall(text))

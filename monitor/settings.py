@@ -91,6 +91,18 @@ OptionalDuration = Annotated[PositiveDuration | None, BeforeValidator(_null_word
 OptionalCount = Annotated[PositiveInt | None, BeforeValidator(_null_word)]
 
 
+def _retention_in_hours(value: timedelta | None) -> timedelta | None:
+    """A retention under an hour is a slip (``90`` is 90 seconds, not days): it would delete
+    nearly every article as soon as it is stored."""
+    if value is not None and value < timedelta(hours=1):
+        raise ValueError(
+            f"{value.total_seconds():g} s deletes articles as soon as they are stored; "
+            "write it in days (90d), at least 1h (a bare number is seconds), or null to keep "
+            "every article"
+        )
+    return value
+
+
 def _database_url(url: str) -> str:
     """Only the two databases the monitor runs on; checked here so that the message names
     the file's line or the environment variable the URL came from."""
@@ -141,7 +153,7 @@ class Settings(BaseSettings):
     delivery: DeliveryConfig = DeliveryConfig()
     match: MatchConfig = MatchConfig()
     stories: StoriesConfig = StoriesConfig()
-    retention: OptionalDuration = timedelta(days=90)
+    retention: Annotated[OptionalDuration, AfterValidator(_retention_in_hours)] = timedelta(days=90)
     http: HttpServerConfig | None = None
     log: LogConfig = LogConfig()
     # Query parameters whose values are credentials: masked wherever a URL is shown.

@@ -45,6 +45,22 @@ def test_bad_durations_say_what_is_accepted(bad: object) -> None:
         parse_duration(bad)
 
 
+@pytest.mark.parametrize("ambiguous", ["6M", "10M", "1h10M", "3 M"])
+def test_a_capital_m_is_refused_not_read_as_minutes(ambiguous: str) -> None:
+    # "retention: 6M" meant six months to its writer and was six minutes.
+    with pytest.raises(ValueError, match="M is ambiguous"):
+        parse_duration(ambiguous)
+    assert parse_duration("90S").total_seconds() == 90  # other units in capitals are clear
+    assert parse_duration("10MS").total_seconds() == 0.01
+
+
+@pytest.mark.parametrize("short", ["90", "59m", "30s"])
+def test_a_retention_under_an_hour_is_refused(tmp_path: Path, short: str) -> None:
+    with pytest.raises(ConfigError, match="deletes articles as soon as they are stored"):
+        load_settings(write(tmp_path, f"retention: {short}\n"))
+    assert load_settings(write(tmp_path, "retention: 1h\n")).settings.retention is not None
+
+
 def test_sizes() -> None:
     assert parse_size("10MB") == 10_000_000
     assert parse_size("512KiB") == 524288
