@@ -1132,6 +1132,11 @@ def alerts_retry(
     runtime = _runtime(
         _group_config(ctx, config), need_sinks=False, create=False, need_watchlists=False
     )
+    names = [s.name for s in runtime.settings.sinks]
+    if sink is not None and sink not in names:
+        runtime.store.close()
+        known = ", ".join(names) or "none"
+        fail(f"--sink {sink!r}: no sink of that name in the config (its sinks: {known})")
     try:
         if sink is not None:
             count = runtime.store.retry_sink(sink, now=runtime.clock(), dead=True)

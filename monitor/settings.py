@@ -436,6 +436,9 @@ def load_settings(
     except _CONSTRUCTION_ERRORS as error:
         raise _unreadable_value(path, error) from None
     data = _mapping(path, document)
+    # Top-level keys that start with "x-" are the file's own (as in Compose files): a place
+    # for YAML anchors shared by sections ("x-defaults: &defaults"), read by nobody else.
+    data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
     expanded, unset = expand_variables(data)
     del data
     if indexed := indexed_variables(path):

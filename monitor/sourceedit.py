@@ -669,9 +669,10 @@ def read_import(path: Path) -> list[dict[str, Any]]:
     masked = [str(e["url"]) for e in entries if has_masked_credentials(str(e["url"]))]
     if masked:
         raise ConfigError(
-            f"{path}: {plural(len(masked), 'URL')} carry credentials masked by `monitor "
+            f"{path}: {plural(len(masked), 'URL')} with credentials masked by `monitor "
             f"sources export` (REDACTED), e.g. {masked[0]}; export again with "
-            "--include-credentials, or write the credentials in"
+            "--include-credentials, or put the real credentials in place of REDACTED in "
+            "the file"
         )
     unique: dict[str, dict[str, Any]] = {}
     for entry in entries:

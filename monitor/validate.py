@@ -89,7 +89,7 @@ def validate_config(
 def _loose_secrets(loaded: LoadedSettings) -> list[str]:
     """A secret that signs but that common receivers will not verify: without ``whsec_``
     (they take the base64 after it as the key), with its base64 not written out whole
-    (padding left off, spaces: Python's strict ``base64.b64decode`` refuses it), or with a
+    (padding left off: ``base64.b64decode`` refuses it; spaces: strict decoders do), or with a
     line end around it. ``${VAR}`` left unset is another check's problem."""
     warnings = []
     for index, sink in enumerate(loaded.settings.sinks):
@@ -122,10 +122,10 @@ def _loose_secrets(loaded: LoadedSettings) -> list[str]:
         if strict != encoded:
             warnings.append(
                 f"{where} is not "
-                "base64 written out whole (its '=' padding left off, or spaces in it): alerts "
-                "are signed, but a receiver that decodes it strictly (Python's "
-                "base64.b64decode) rejects them all; write it as whsec_ followed by the full "
-                "base64"
+                "base64 written out whole: alerts are signed, but a receiver may read it as "
+                "another key and reject them all ('=' padding left off: Python's "
+                "base64.b64decode refuses it; spaces or line breaks: decoders that validate "
+                "refuse them); write it as whsec_ followed by the full base64"
             )
     return warnings
 

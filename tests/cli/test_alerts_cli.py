@@ -216,3 +216,7 @@ def test_retry_sink_makes_its_dead_and_waiting_deliveries_due_now(tmp_path: Path
     assert rows[FIRST][:2] == rows[SECOND][:2] == ("pending", 0)
     assert rows[SECOND][2] < "2999"
     assert rows[other][0] == "dead"
+    # A sink name the config does not have is a mistake, not "0 deliveries re-queued".
+    typo = _run(tmp_path, "alerts", "retry", "--sink", "opz", *args)
+    assert typo.returncode == 2 and "no sink of that name" in typo.stderr
+    assert "its sinks: ops" in typo.stderr

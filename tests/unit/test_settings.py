@@ -329,3 +329,18 @@ def test_deeply_nested_yaml_is_a_config_error_not_a_crash(tmp_path: Path, depth:
         message = str(caught.value)
         assert str(path) in message and ("nested" in message or "nesting" in message), message
         assert "\\n" not in message and len(message) < 300, message
+
+
+def test_top_level_x_keys_hold_anchors_and_are_otherwise_ignored(tmp_path: Path) -> None:
+    # As in Compose files: a place for anchors that several sections share.
+    text = (
+        "x-retry: &retry [5s, 1m]\n"
+        "x-notes: {owner: newsroom}\n"
+        "sinks:\n"
+        "  - {name: a, url: 'https://hooks.example.org/a', signing: none, "
+        "retry_schedule: *retry}\n"
+    )
+    settings = load_settings(write(tmp_path, text)).settings
+    assert [s.total_seconds() for s in settings.sinks[0].retry_schedule] == [5, 60]
+    with pytest.raises(ConfigError, match="unknown key 'y-retry'"):
+        load_settings(write(tmp_path, "y-retry: 1\n"))
