@@ -217,12 +217,15 @@ def _unknown_variables(loaded: LoadedSettings) -> list[str]:
             continue
         if "${" + variable in text:
             continue
-        first = upper.removeprefix(ENV_PREFIX).split("__")[0]
+        first, *rest = upper.removeprefix(ENV_PREFIX).split("__")
         if first in fields:
             continue
         close = difflib.get_close_matches(first, fields, n=1, cutoff=0.8)
         if "__" in upper or close:
-            hint = f"; did you mean {ENV_PREFIX}{close[0]}?" if close else ""
+            # The rest of the name as it was written: MONITOR_POLLL__INTERVAL is meant as
+            # MONITOR_POLL__INTERVAL.
+            meant = "__".join([close[0], *rest]) if close else ""
+            hint = f"; did you mean {ENV_PREFIX}{meant}?" if close else ""
             warnings.append(
                 f"environment variable {variable} names no setting, so it is ignored{hint}"
             )

@@ -488,7 +488,7 @@ def test_a_mistyped_variable_is_named_not_ignored_silently(
         "warning: environment variable MONITOR_DATABSE_URL names no setting, so it is ignored; "
         "did you mean MONITOR_DATABASE_URL?",
         "warning: environment variable MONITOR_POLLL__INTERVAL names no setting, so it is "
-        "ignored; did you mean MONITOR_POLL?",
+        "ignored; did you mean MONITOR_POLL__INTERVAL?",
     ]
 
 
