@@ -14,10 +14,11 @@ from monitor.db.deliveries import IN_DIGEST
 from monitor.db.store import Store
 from monitor.errors import MonitorError
 from monitor.match.explain import Explanation, WatchlistDecision
+from monitor.match.result import FIELDS
 from monitor.matchio import BadArticle, article_json
 from monitor.parse import canonical_url
 from monitor.redact import redact_url, terminal_text
-from monitor.text import html_to_text
+from monitor.text import html_to_text, left_out_text
 
 __all__ = [
     "ArticleInput",
@@ -144,6 +145,9 @@ def explanation_json(
         },
         **explanation.to_json(),
     }
+    # What is on the page but not the article's text: a name there does not count.
+    left_out = {field: left_out_text(article.fields.get(field) or "") for field in FIELDS}
+    document["left_out"] = {field: text for field, text in left_out.items() if text}
     for decision, shown in zip(explanation.decisions, document["watchlists"], strict=True):
         shown["sinks"] = (
             None
@@ -171,6 +175,12 @@ def render_explanation(document: Mapping[str, Any]) -> str:
             f"only the start of {', '.join(document['truncated_fields'])} was matched "
             "(size limits, docs/matching.md)"
         )
+    if document["left_out"]:
+        lines.append("")
+        lines.append("left out as not the article's text (a name there does not count):")
+        for field, text in document["left_out"].items():
+            for line in text.splitlines():
+                lines.append(f"  {field}: {terminal_text(line)}")
     candidates = document["candidates"]
     lines.append("")
     lines.append(f"names found: {len(candidates)}")

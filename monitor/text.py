@@ -154,6 +154,7 @@ class _VisibleTextParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.pieces: list[str] = []
         self.dropped = False
+        self.left_out: list[str] = []  # the text left out, for `left_out_text`
         self._drop_boilerplate = drop_boilerplate
         self._invisible_depth = 0
         self._pre_depth = 0
@@ -209,6 +210,8 @@ class _VisibleTextParser(HTMLParser):
             self.pieces.append(" ")
 
     def handle_data(self, data: str) -> None:
+        if self._hidden_tag is not None and not self._invisible_depth:
+            self.left_out.append(data)
         if self._invisible_depth or self._hidden_tag is not None:
             return
         data = data.replace(_BREAK, "\ufffd")
@@ -231,10 +234,12 @@ class _VisibleTextParser(HTMLParser):
                 if _LABEL_ONLY.fullmatch(block):
                     self._drop_next_list = True
                     del self.pieces[self._segment_start :]
+                    self.left_out.append(block)
                     self.dropped = True
                 elif _LABELLED_BLOCK.match(block) or _FEED_FOOTER.fullmatch(block):
                     self._drop_next_list = False
                     del self.pieces[self._segment_start :]
+                    self.left_out.append(block)
                     self.dropped = True
                 elif block.replace(_BREAK, ""):
                     self._drop_next_list = False
@@ -351,16 +356,9 @@ def _visible_pieces(fragment: str) -> list[str]:
     built from one regex split; anything else goes through the parser. Both paths give the
     same pieces (tests/unit/text/test_text_html_paths.py).
     """
-    if not _STATEFUL_START.search(fragment) and not _needs_parser(fragment):
-        # Input NULs become U+FFFD as in handle_data (decoding entities never makes a NUL).
-        parts = _SIMPLE_TAG.split(fragment.replace(_BREAK, "\ufffd"))
-        # [text, "/" or None, name, text, ...]: three parts per tag, one "<" in each tag.
-        if len(parts) // 3 == fragment.count("<"):
-            parts[0::3] = map(unescape, parts[0::3])
-            parts[1::3] = [""] * (len(parts) // 3)
-            parts[2::3] = map(_tag_piece, parts[2::3])
-            if not _labels_a_block(parts):
-                return parts
+    pieces = _fast_pieces(fragment)
+    if pieces is not None:
+        return pieces
     parser = _parsed(fragment, drop_boilerplate=True)
     if parser.dropped and not any(map(_has_word_char, parser.pieces)):
         # Only boilerplate (a summary that is a list of links): better that than nothing.
@@ -375,10 +373,41 @@ _UNCLOSED_TAG = re.compile(r"<(?=[^<>]*(?:<|\Z))")
 _RESCAN_LIMIT = 2000
 
 
+def _fast_pieces(fragment: str) -> list[str] | None:
+    """The pieces by the regex split, or None where the parser is needed (see
+    `_visible_pieces`) or would leave something out."""
+    if _STATEFUL_START.search(fragment) or _needs_parser(fragment):
+        return None
+    # Input NULs become U+FFFD as in handle_data (decoding entities never makes a NUL).
+    parts = _SIMPLE_TAG.split(fragment.replace(_BREAK, "\ufffd"))
+    # [text, "/" or None, name, text, ...]: three parts per tag, one "<" in each tag.
+    if len(parts) // 3 != fragment.count("<"):
+        return None
+    parts[0::3] = map(unescape, parts[0::3])
+    parts[1::3] = [""] * (len(parts) // 3)
+    parts[2::3] = map(_tag_piece, parts[2::3])
+    return None if _labels_a_block(parts) else parts
+
+
 def _tag_piece(name: str) -> str:
     """What a tag adds to the text on the fast path: a break, a space or nothing."""
     name = name.lower()
     return _BREAK if name in _BLOCK_TAGS else " " if name in _SPACED_TAGS else ""
+
+
+def left_out_text(fragment: str) -> str:
+    """What `html_to_text` leaves out of ``fragment`` as not the article's own words (hidden
+    elements, related-stories and sharing boxes and lines, the feed footer), one block a
+    line; "" when nothing is (`monitor explain` shows it: a name there does not count)."""
+    if not fragment or ("<" not in fragment and "&" not in fragment):
+        return ""
+    if _fast_pieces(fragment) is not None:
+        return ""
+    parser = _parsed(fragment, drop_boilerplate=True)
+    if not parser.dropped or not any(map(_has_word_char, parser.pieces)):
+        return ""  # nothing left out, or nothing else left: then all of it is the text
+    lines = (" ".join(piece.split()) for piece in parser.left_out)
+    return "\n".join(line for line in lines if line)
 
 
 def _parsed(fragment: str, drop_boilerplate: bool) -> _VisibleTextParser:

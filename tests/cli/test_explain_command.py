@@ -333,3 +333,28 @@ def test_a_stored_article_that_alerted_shows_its_alert_and_its_state(tmp_path: P
         f"    sink ops: SENDS: would send the alert; when stored: alert "
         f"{ops['queued']['id'][:8]} queued, now delivered"
     ) in text.stdout.splitlines()
+
+
+def test_what_is_not_the_article_is_shown_as_left_out(tmp_path: Path) -> None:
+    # "Why did this not alert? Haftar is on the page": the name is in a related-stories
+    # box, which is not the article's text; explain says so.
+    article = {
+        "title": "Central bank report",
+        "content": '<p>The central bank published its report.</p><div class="related">'
+        '<h3>Related stories</h3><ul><li><a href="/a">Haftar meets Putin</a></li></ul></div>'
+        "<p>Read more: <a>Clashes in Tripoli</a></p>",
+    }
+    path = tmp_path / "article.json"
+    path.write_text(json.dumps(article), encoding="utf-8")
+    args = ("--watchlist", str(LIBYA_WATCHLIST))
+    document = explain_json(str(path), *args, cwd=tmp_path)
+    assert document["candidates"] == []
+    assert document["left_out"] == {
+        "content": "Related stories\nHaftar meets Putin\nRead more: Clashes in Tripoli"
+    }
+    text = monitor("explain", str(path), *args, cwd=tmp_path)
+    assert "left out as not the article's text (a name there does not count):" in text.stdout
+    assert "  content: Haftar meets Putin" in text.stdout
+    # An article with nothing left out has no such key.
+    path.write_text(json.dumps({"title": "Haftar in Cairo"}), encoding="utf-8")
+    assert explain_json(str(path), *args, cwd=tmp_path)["left_out"] == {}
