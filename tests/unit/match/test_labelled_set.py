@@ -254,3 +254,18 @@ def test_shipped_watchlist_on_the_seventh_held_out_set(
         print(f"\nseventh held-out set:\n{evaluation.table()}\n")
     failing = evaluation.below(0.88)
     assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
+
+
+def test_shipped_watchlist_on_the_eighth_held_out_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Headline-only and ticker feeds in ten languages (flashes in capitals, slugs, cut
+    headlines), written blind (tests/data/heldout8/README.md)."""
+    heldout = load_labelled(LABELLED_DIR.parent / "heldout8")
+    assert len(heldout) >= 100
+    assert len({article.id for article in heldout}) == len(heldout)
+    evaluation = evaluate(Matcher([load_watchlist(WATCHLIST)]), heldout)
+    with capsys.disabled():
+        print(f"\neighth held-out set:\n{evaluation.table()}\n")
+    failing = evaluation.below(0.88)
+    assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
