@@ -67,6 +67,11 @@ class AnalysisTimeout(MonitorError):
 # Seconds one feed may take to parse and match in a worker (a 10 MB feed takes a few): past
 # it the workers are killed and replaced, so a parser that never returns cannot hold a poll.
 ANALYSIS_DEADLINE = 120.0
+# A feed's own deadline grows with its size, up to ANALYSIS_DEADLINE: a normal 7.5 MB feed
+# takes under a second, so a 100 KB feed that needs more than 11 s is hostile or broken, and
+# holds a worker (and its host's poll slots) 11 s, not 120.
+DEADLINE_BASE = 10.0
+DEADLINE_PER_MB = 10.0
 
 
 def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
@@ -238,6 +243,11 @@ class Analyser:
             self._slots = (loop, asyncio.Semaphore(self.workers))
         return self._slots[1]
 
+    def deadline_for(self, body: bytes) -> float:
+        """How long parsing and matching ``body`` may take: `DEADLINE_BASE` plus
+        `DEADLINE_PER_MB` per MB of it, at most ``self.deadline`` (`ANALYSIS_DEADLINE`)."""
+        return min(self.deadline, DEADLINE_BASE + DEADLINE_PER_MB * len(body) / 1e6)
+
     async def _analyse_in_pool(
         self, body: bytes, url: str, content_type: str | None
     ) -> AnalysedFeed:
@@ -254,7 +264,8 @@ class Analyser:
                 work = loop.run_in_executor(
                     pool, _analyse_in_worker, body, url, content_type, folder
                 )
-                path = await asyncio.wait_for(work, self.deadline)
+                deadline = self.deadline_for(body)
+                path = await asyncio.wait_for(work, deadline)
             except BrokenProcessPool:
                 self._discard(pool, "a parsing worker died; starting new workers")
                 if attempt == 2:
@@ -271,10 +282,10 @@ class Analyser:
                 continue
             except TimeoutError:
                 shown = redact_url(url)
-                self._discard(pool, f"{shown}: parsing took more than {self.deadline:g} s")
+                self._discard(pool, f"{shown}: parsing took more than {deadline:g} s")
                 raise AnalysisTimeout(
-                    f"{shown}: parsing and matching took more than {self.deadline:g} s; "
-                    "the workers were replaced"
+                    f"{shown}: parsing and matching took more than {deadline:g} s "
+                    f"({len(body) / 1e6:.1f} MB); the workers were replaced"
                 ) from None
             return _take_result(path)
         raise WorkerDied(f"{redact_url(url)}: the worker process parsing this feed died, twice")

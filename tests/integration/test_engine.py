@@ -384,6 +384,7 @@ def test_a_feed_past_the_analysis_deadline_fails_alone_and_the_workers_are_repla
             analyser.deadline = 0.02
             (outcome,) = await service.poll_all()
             assert outcome.status == "error" and outcome.reason == "parse_timeout", outcome
+            assert "took more than 0.02 s (" in (outcome.error or "")
             assert count(runtime, articles) == 0
             for _ in range(200):
                 if not _running(first):

@@ -55,3 +55,16 @@ def test_a_sigkilled_once_leaves_a_folder_the_next_run_removes(tmp_path: Path) -
     )
     assert not folder.exists()
     Path(second.stdout.strip()).rmdir()  # this one's own, left by its SIGKILL
+
+
+def test_a_feeds_deadline_grows_with_its_size_up_to_the_cap() -> None:
+    # A 100 KB feed that needs more than 11 s is hostile or broken (a normal 7.5 MB feed
+    # takes under a second): it holds a worker, and its host's poll slots, that long only.
+    from monitor.analysis import ANALYSIS_DEADLINE, Analyser
+
+    analyser = Analyser([], excerpt_chars=300, workers=1)
+    assert analyser.deadline_for(b"x" * 100_000) == 11.0
+    assert analyser.deadline_for(b"x" * 5_000_000) == 60.0
+    assert analyser.deadline_for(b"x" * 50_000_000) == ANALYSIS_DEADLINE == 120.0
+    analyser.deadline = 0.5  # a lower cap (as the tests set) wins
+    assert analyser.deadline_for(b"x" * 100_000) == 0.5
