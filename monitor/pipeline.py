@@ -187,13 +187,6 @@ def held_back(
     return HELD_FIRST_RUN
 
 
-def should_alert(
-    source: SourceRow, entry: FeedEntry, now: datetime, max_age: timedelta | None = None
-) -> bool:
-    """Whether ``entry``, new to us, alerts (`held_back` says why not)."""
-    return held_back(source, entry, now, max_age) is None
-
-
 def _oldest_first(item: tuple[FeedEntry, tuple[WatchlistMatch, ...]]) -> tuple[bool, float]:
     published = item[0].published or item[0].updated
     return (published is None, published.timestamp() if published is not None else 0.0)

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from monitor.alerts import ArticleRef
 from monitor.alerts.record import Alert
-from monitor.db.articles import StoredArticle
+from monitor.db.articles import StoredArticle, alert_title
 from monitor.errors import ConfigError
 from monitor.match import Matcher
 from monitor.match.watchlist_file import load_watchlist
@@ -22,7 +22,6 @@ from monitor.pipeline import too_old
 from monitor.plural import plural
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
-from monitor.text import decode_leftover_entities, html_to_text, stand_in_title
 
 
 def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None) -> list[Alert]:
@@ -34,8 +33,7 @@ def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None
                 continue
             ref = ArticleRef(
                 id=article.id,
-                title=decode_leftover_entities(html_to_text(article.title))
-                or stand_in_title(article.summary),
+                title=alert_title(article.title, article.summary),
                 url=article.canonical_url,
                 published=article.published_at,
                 source_name=article.source_name,

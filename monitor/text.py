@@ -92,7 +92,7 @@ _FEED_FOOTER = re.compile(r"the post .+ appeared first on .+", re.IGNORECASE | r
 # path of _visible_pieces cannot see (it reads no attribute), or the feed footer. Loose (a
 # false alarm costs only time) and cheap: substring searches, then one regex that starts
 # at a "<" and is bounded within the tag.
-_HIDING_WORDS = ("hidden", "display", "visibility", "appeared first on")
+_PARSER_WORDS = ("hidden", "display", "visibility", "appeared first on")
 _BOX_ATTRIBUTE = re.compile(
     r"<[^<>]{0,300}?(?:class|id)\s{0,9}=[^<>]{0,300}?(?:relat|shar|newsletter|subscri|signup"
     r"|readmore|promo|advert|ads|sponsor|outbrain|taboola)"
@@ -102,7 +102,7 @@ _LABEL_AT = re.compile(_LABEL, re.IGNORECASE)
 
 def _needs_parser(fragment: str) -> bool:
     lowered = fragment.lower()
-    if any(word in lowered for word in _HIDING_WORDS):
+    if any(word in lowered for word in _PARSER_WORDS):
         return True
     return ("class" in lowered or "id=" in lowered or "id =" in lowered) and (
         _BOX_ATTRIBUTE.search(lowered) is not None
@@ -223,8 +223,7 @@ class _VisibleTextParser(HTMLParser):
     def close(self) -> None:
         super().close()
         self._break()
-        if self.pieces and self.pieces[-1] == _BREAK:
-            self.pieces.pop()  # the one the close added (a block end has added its own)
+        self.pieces.pop()  # the marker `_break` added: only its check of the last block counts
 
     def _break(self) -> None:
         """A block edge: the block just ended is checked, then the marker is added."""
@@ -353,17 +352,21 @@ def _visible_pieces(fragment: str) -> list[str]:
     are never read). When every "<" opens a simple tag and no tag starts hidden content or
     <pre>, what it would collect is plain: each text between tags with its entities decoded,
     a break for each block tag (start, end or self-closing), nothing for other tags. That is
-    built from one regex split; anything else goes through the parser. Both paths give the
-    same pieces (tests/unit/text/test_text_html_paths.py).
+    built from one regex split (`_fast_pieces`); anything else, and what the parser would
+    leave out something of, goes through the parser. Both paths give the same pieces
+    (tests/unit/text/test_text_html_paths.py).
     """
     pieces = _fast_pieces(fragment)
-    if pieces is not None:
-        return pieces
+    return pieces if pieces is not None else _article_parse(fragment).pieces
+
+
+def _article_parse(fragment: str) -> _VisibleTextParser:
+    """The parser's reading of ``fragment`` without what is not the article's own words,
+    unless nothing else is left (a summary that is a list of links): then all of it."""
     parser = _parsed(fragment, drop_boilerplate=True)
     if parser.dropped and not any(map(_has_word_char, parser.pieces)):
-        # Only boilerplate (a summary that is a list of links): better that than nothing.
         parser = _parsed(fragment, drop_boilerplate=False)
-    return parser.pieces
+    return parser
 
 
 # A "<" that no ">" closes before the next "<": HTMLParser looks for the end of such a tag
@@ -399,14 +402,9 @@ def left_out_text(fragment: str) -> str:
     """What `html_to_text` leaves out of ``fragment`` as not the article's own words (hidden
     elements, related-stories and sharing boxes and lines, the feed footer), one block a
     line; "" when nothing is (`monitor explain` shows it: a name there does not count)."""
-    if not fragment or ("<" not in fragment and "&" not in fragment):
-        return ""
-    if _fast_pieces(fragment) is not None:
-        return ""
-    parser = _parsed(fragment, drop_boilerplate=True)
-    if not parser.dropped or not any(map(_has_word_char, parser.pieces)):
-        return ""  # nothing left out, or nothing else left: then all of it is the text
-    lines = (" ".join(piece.split()) for piece in parser.left_out)
+    if "<" not in fragment and "&" not in fragment or _fast_pieces(fragment) is not None:
+        return ""  # html_to_text reads it whole
+    lines = (" ".join(piece.split()) for piece in _article_parse(fragment).left_out)
     return "\n".join(line for line in lines if line)
 
 

@@ -117,15 +117,21 @@ MAX_TITLE_CHARS = 500
 article in the title."""
 
 
+def alert_title(title: str, summary: str) -> str:
+    """An alert's title from a stored article's ``title`` and ``summary`` (HTML): its text
+    (entities escaped twice decoded), cut to `MAX_TITLE_CHARS`; for an untitled article,
+    its summary's first sentence."""
+    text = decode_leftover_entities(html_to_text(title))
+    return cut_at_word(text, MAX_TITLE_CHARS) or stand_in_title(summary)
+
+
 def article_ref(row: Mapping[Any, Any]) -> ArticleRef:
     """The article an alert is about, from a row with ``article_id``, ``title``, ``url``,
     ``published_at``, ``source_name``, ``source_url`` and ``summary`` (stored fields are
-    HTML). An untitled article is titled by its summary's first sentence; a title is cut to
-    `MAX_TITLE_CHARS`."""
+    HTML), titled by `alert_title`."""
     return ArticleRef(
         id=row["article_id"],
-        title=cut_at_word(decode_leftover_entities(html_to_text(row["title"])), MAX_TITLE_CHARS)
-        or stand_in_title(row.get("summary") or ""),
+        title=alert_title(row["title"], row.get("summary") or ""),
         url=row["url"],
         published=row["published_at"],
         source_name=row["source_name"],

@@ -87,7 +87,14 @@ def test_one_poll_alerts_at_most_the_newest_and_stores_the_rest(
             runtime.db.close()
 
 
-def test_null_switches_the_limit_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("extra", "alerted", "held"),
+    [({}, 50, 11), ({"alert_max_per_poll": None}, 61, 0)],
+    ids=["the default is fifty", "null switches it off"],
+)
+def test_the_default_limit_and_no_limit(
+    tmp_path: Path, extra: dict[str, object], alerted: int, held: int
+) -> None:
     with FeedServer() as feeds:
         feeds.route("/wire.xml", Reply(body=flood(60, "a")))
         config = write_config(
@@ -97,32 +104,12 @@ def test_null_switches_the_limit_off(tmp_path: Path) -> None:
             sink_url="http://127.0.0.1:9/hook",
             first_run="alert_all",
             stories="all",
-            extra={"alert_max_per_poll": None},
+            extra=extra,
         )
         runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: NOW)
         runtime.db.prepare()
         try:
             (poll,), _ = asyncio.run(run_once(runtime))
-            assert (poll.matches, poll.deliveries, poll.held_over_cap) == (61, 61, 0)
-        finally:
-            runtime.db.close()
-
-
-def test_the_default_limit_is_fifty(tmp_path: Path) -> None:
-    with FeedServer() as feeds:
-        feeds.route("/wire.xml", Reply(body=flood(60, "a")))
-        config = write_config(
-            tmp_path,
-            database_url=f"sqlite:///{tmp_path}/monitor.db",
-            sources=[("Wire", feeds.url("/wire.xml"))],
-            sink_url="http://127.0.0.1:9/hook",
-            first_run="alert_all",
-            stories="all",
-        )
-        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: NOW)
-        runtime.db.prepare()
-        try:
-            (poll,), _ = asyncio.run(run_once(runtime))
-            assert (poll.matches, poll.deliveries, poll.held_over_cap) == (61, 50, 11)
+            assert (poll.matches, poll.deliveries, poll.held_over_cap) == (61, alerted, held)
         finally:
             runtime.db.close()

@@ -15,12 +15,19 @@ from monitor.db.store import Store
 from monitor.delivery import next_attempt
 from monitor.fetch import FetchResult
 from monitor.parse import FeedEntry
-from monitor.pipeline import FUTURE_TOLERANCE, backoff, next_poll, scheduled, should_alert
+from monitor.pipeline import FUTURE_TOLERANCE, backoff, held_back, next_poll, scheduled
 from monitor.runtime import Runtime, http_options
 from monitor.settings import LoadedSettings, Settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TEN = timedelta(minutes=10)
+
+
+def alerts_now(
+    source: SourceRow, entry: FeedEntry, now: datetime, max_age: timedelta | None = None
+) -> bool:
+    """Whether an entry new to us alerts: `held_back` gives no reason to hold it."""
+    return held_back(source, entry, now, max_age) is None
 
 
 def runtime(tmp_path: Path) -> Runtime:
@@ -125,12 +132,12 @@ def test_backoff_never_sooner_than_retry_after(tmp_path: Path) -> None:
 
 def test_first_run_policies() -> None:
     recent, old = entry(NOW - timedelta(hours=2)), entry(NOW - timedelta(days=3))
-    assert not should_alert(source(), recent, NOW)
-    assert should_alert(source(first_polled_at=NOW - timedelta(days=1)), old, NOW)
-    assert should_alert(source(first_run="alert_all"), old, NOW)
-    assert should_alert(source(first_run="alert_recent"), recent, NOW)
-    assert not should_alert(source(first_run="alert_recent"), old, NOW)
-    assert not should_alert(source(first_run="alert_recent"), entry(None), NOW)
+    assert not alerts_now(source(), recent, NOW)
+    assert alerts_now(source(first_polled_at=NOW - timedelta(days=1)), old, NOW)
+    assert alerts_now(source(first_run="alert_all"), old, NOW)
+    assert alerts_now(source(first_run="alert_recent"), recent, NOW)
+    assert not alerts_now(source(first_run="alert_recent"), old, NOW)
+    assert not alerts_now(source(first_run="alert_recent"), entry(None), NOW)
 
 
 @pytest.mark.parametrize(
@@ -153,15 +160,15 @@ def test_alert_recent_alerts_entries_dated_within_the_window_not_ahead_of_it(
     age: timedelta, alerts: bool
 ) -> None:
     first_poll = source(first_run="alert_recent")
-    assert should_alert(first_poll, entry(NOW - age), NOW) is alerts
+    assert alerts_now(first_poll, entry(NOW - age), NOW) is alerts
     # The updated date stands in for a missing published one.
     only_updated = FeedEntry("k", None, "t", "", "", None, NOW - age, "h")
-    assert should_alert(first_poll, only_updated, NOW) is alerts
+    assert alerts_now(first_poll, only_updated, NOW) is alerts
     # alert_all and later polls alert whatever the date.
-    assert should_alert(source(first_run="alert_all"), entry(NOW - age), NOW)
+    assert alerts_now(source(first_run="alert_all"), entry(NOW - age), NOW)
     later = source(first_run="alert_recent", first_polled_at=NOW - TEN)
-    assert should_alert(later, entry(NOW - age), NOW)
-    assert not should_alert(source(), entry(NOW - age), NOW)  # store_only
+    assert alerts_now(later, entry(NOW - age), NOW)
+    assert not alerts_now(source(), entry(NOW - age), NOW)  # store_only
 
 
 def test_delivery_retry_schedule_then_dead() -> None:
@@ -218,10 +225,10 @@ def test_a_move_carries_userinfo_only_to_the_same_site(
 def test_an_entry_older_than_alert_max_age_never_alerts(age: timedelta, alerts: bool) -> None:
     max_age = timedelta(days=3)
     later_poll = source(first_polled_at=NOW - timedelta(days=1))
-    assert should_alert(later_poll, entry(NOW - age), NOW, max_age) is alerts
-    assert should_alert(source(first_run="alert_all"), entry(NOW - age), NOW, max_age) is alerts
+    assert alerts_now(later_poll, entry(NOW - age), NOW, max_age) is alerts
+    assert alerts_now(source(first_run="alert_all"), entry(NOW - age), NOW, max_age) is alerts
     only_updated = replace(entry(None), updated=NOW - age)
-    assert should_alert(later_poll, only_updated, NOW, max_age) is alerts
+    assert alerts_now(later_poll, only_updated, NOW, max_age) is alerts
     # Without the setting, and for an undated entry, nothing changes.
-    assert should_alert(later_poll, entry(NOW - age), NOW)
-    assert should_alert(later_poll, entry(None), NOW, max_age)
+    assert alerts_now(later_poll, entry(NOW - age), NOW)
+    assert alerts_now(later_poll, entry(None), NOW, max_age)
