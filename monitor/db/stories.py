@@ -8,12 +8,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Dialect,
     Insert,
+    Select,
     String,
     Table,
     bindparam,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 
 from monitor.alerts.payload import StoryRef
+from monitor.db.engine import in_list, list_value
 from monitor.db.schema import (
     UTCDateTime,
     articles,
@@ -151,28 +154,36 @@ class _Stored:
 # The carriers' time comes from their signature (a band row is only the key and the
 # article), read as the driver gives it and converted once per distinct value: converting
 # every row was most of the lookup's cost. A row whose article is gone joins no signature.
-# One query per level of the index.
-_BAND_HITS = [
-    select(table.c.key, table.c.article_id, type_coerce(story_signatures.c.at, String))
-    .join(story_signatures, story_signatures.c.article_id == table.c.article_id)
-    .where(
-        table.c.key.in_(bindparam("keys", expanding=True)),
-        story_signatures.c.at.between(bindparam("low"), bindparam("high")),
+# One query per level of the index; the keys and ids are one bound list each (`in_list`).
+@cache
+def _band_hits_queries(dialect: str) -> list[Select[Any]]:
+    return [
+        select(table.c.key, table.c.article_id, type_coerce(story_signatures.c.at, String))
+        .join(story_signatures, story_signatures.c.article_id == table.c.article_id)
+        .where(
+            in_list(table.c.key, "keys", dialect),
+            story_signatures.c.at.between(bindparam("low"), bindparam("high")),
+        )
+        for table in (story_band_keys, story_band_keys_recent)
+    ]
+
+
+@cache
+def _signatures_query(dialect: str) -> Select[Any]:
+    return select(
+        story_signatures.c.article_id,
+        story_signatures.c.story_id,
+        type_coerce(story_signatures.c.at, String),
+        story_signatures.c.minhash,
+        story_signatures.c.shingles,
+        story_signatures.c.names,
+        story_signatures.c.lead_names,
+    ).where(
+        in_list(story_signatures.c.article_id, "ids", dialect),
+        story_signatures.c.scheme == SCHEME,
     )
-    for table in (story_band_keys, story_band_keys_recent)
-]
-_SIGNATURES = select(
-    story_signatures.c.article_id,
-    story_signatures.c.story_id,
-    type_coerce(story_signatures.c.at, String),
-    story_signatures.c.minhash,
-    story_signatures.c.shingles,
-    story_signatures.c.names,
-    story_signatures.c.lead_names,
-).where(
-    story_signatures.c.article_id.in_(bindparam("ids", expanding=True)),
-    story_signatures.c.scheme == SCHEME,
-)
+
+
 _NEW_STORIES = stories.insert().returning(stories.c.id, sort_by_parameter_order=True)
 _AT = UTCDateTime()
 _CHUNK = 2000  # bound values per statement (SQLite allows 32766)
@@ -191,8 +202,9 @@ def _band_hits(
     ordered = sorted(keys)
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]
-        for query in _BAND_HITS:
-            rows = conn.execute(query, {"keys": chunk, "low": low, "high": high})
+        values = list_value(chunk, conn.dialect.name)
+        for query in _band_hits_queries(conn.dialect.name):
+            rows = conn.execute(query, {"keys": values, "low": low, "high": high}).all()
             for key, article_id, raw in rows:
                 carriers = hits.setdefault(key, [])
                 carrier = (article_id, _time(raw, times, conn))
@@ -219,7 +231,8 @@ def _signatures(conn: Connection, ids: set[int]) -> dict[int, _Stored]:
     times: dict[object, datetime] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), _CHUNK):
-        rows = conn.execute(_SIGNATURES, {"ids": ordered[start : start + _CHUNK]})
+        ids_value = list_value(ordered[start : start + _CHUNK], conn.dialect.name)
+        rows = conn.execute(_signatures_query(conn.dialect.name), {"ids": ids_value}).all()
         for article_id, story_id, raw, minhash, shingles, names, lead_names in rows:
             found[article_id] = _Stored(
                 story_id,
