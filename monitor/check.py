@@ -81,10 +81,10 @@ class TargetReport:
 
 
 async def _judge(
-    targets: list[tuple[str, str]], *, look_up_names: bool
+    targets: list[tuple[str, str]], *, look_up_names: bool, allow_private_networks: bool
 ) -> dict[tuple[str, int], Exception | None]:
     """For each distinct (host, port): None when the guard lets it through, else its error."""
-    check = address_policy(allow_private_networks=False)
+    check = address_policy(allow_private_networks)
     outcomes: dict[tuple[str, int], Exception | None] = {}
 
     async def judge(target: tuple[str, int]) -> None:
@@ -112,8 +112,7 @@ def refused_targets(
     address, and names as the system resolver answers now. Without ``look_up_names``
     (start-up: no DNS wait), names are left to the guard at connection time."""
     report = TargetReport()
-    if loaded.settings.poll.allow_private_networks:
-        return report
+    allow_private = loaded.settings.poll.allow_private_networks
     targets = [(f"source {s.name!r}", s.url) for s in specs if s.enabled]
     if sinks:
         targets += [
@@ -130,21 +129,33 @@ def refused_targets(
                 judged.append((label, url))
         except (httpx.InvalidURL, UnicodeError):
             continue  # not a URL the client would request; the fetch records bad_url
-    outcomes = asyncio.run(_judge(judged, look_up_names=look_up_names))
+    outcomes = asyncio.run(
+        _judge(judged, look_up_names=look_up_names, allow_private_networks=allow_private)
+    )
+    metadata_check = address_policy(allow_private_networks=True)
     for label, url in judged:
-        error = outcomes[connection_target(url)]
+        target = connection_target(url)
+        error = outcomes[target]
         if isinstance(error, BlockedAddressError):
             shown = redact_url(url)
-            where = (
-                f"{shown} is a {error.category} address"
+            address = (
+                f"{shown} is"
                 if error.host == str(error.address)
-                else f"{shown}: {error.host} resolves to {error.address}, "
-                f"a {error.category} address"
+                else f"{shown}: {error.host} resolves to {error.address},"
             )
+            always = metadata_check(error.host, error.address, target[1])
+            if always is not None:
+                # Link-local and cloud metadata addresses: no setting lets a request there.
+                report.refused.append(
+                    f"{loaded.path}: {label}: {address} a {always} (outbound requests never "
+                    "go there, so nothing would be fetched or delivered); use the feed's or "
+                    "the receiver's own address"
+                )
+                continue
             report.refused.append(
-                f"{loaded.path}: {label}: {where}, which outbound requests refuse; set "
-                "poll.allow_private_networks: true if that is intended (intranet feeds, a "
-                "local receiver)"
+                f"{loaded.path}: {label}: {address} a {error.category} address, which "
+                "outbound requests refuse; set poll.allow_private_networks: true if that is "
+                "intended (intranet feeds, a local receiver)"
             )
         elif isinstance(error, NameResolutionError) and look_up_names:
             report.unresolved.append(

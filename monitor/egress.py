@@ -96,9 +96,13 @@ class BlockedAddressError(httpx.ConnectError):
         self.host = host
         self.address = address
         self.category = category
+        # A cloud metadata address: allow_private_networks does not change it.
+        self.always = ALWAYS_REFUSED in category
         target = host if host == str(address) else f"{host}: it resolves to {address}"
         super().__init__(
-            f"refused to connect to {target}, a {category} address "
+            f"refused to connect to {target}, a {category}"
+            if self.always
+            else f"refused to connect to {target}, a {category} address "
             "(private networks are not allowed; see allow_private_networks)"
         )
 
@@ -209,15 +213,18 @@ _METADATA_ADDRESSES: Final = frozenset(
 )
 
 
+ALWAYS_REFUSED: Final = "refused even with allow_private_networks"
+
+
 def _no_metadata_service(host: str, address: IPAddress, port: int) -> str | None:
     """What ``allow_private_networks`` still refuses: link-local addresses (169.254.0.0/16,
     fe80::/10, where the cloud metadata services answer, with credentials of the machine)
     and the metadata addresses of other ranges. No feed or receiver lives there."""
     reason = blocked_address_reason(address)
     if reason is not None and reason.startswith("link-local"):
-        return f"{reason}: refused even with allow_private_networks (cloud metadata services)"
+        return f"{reason} address, where cloud metadata services answer: {ALWAYS_REFUSED}"
     if address in _METADATA_ADDRESSES:
-        return "a cloud metadata service: refused even with allow_private_networks"
+        return f"cloud metadata service address: {ALWAYS_REFUSED}"
     return None
 
 

@@ -151,6 +151,61 @@ sinks:
     assert monitor("check", "--config", str(config)).returncode == 0
 
 
+# Where cloud metadata services answer: no setting lets a request go there, so `check` must
+# refuse them whatever allow_private_networks says, and never advise switching it on.
+METADATA_TARGETS = [
+    "http://169.254.169.254/latest",
+    "http://0xa9fea9fe/x",  # 169.254.169.254 spelled as one hex number
+    "http://[fe80::1]/x",
+    "http://[fd00:ec2::254]/x",  # AWS over IPv6
+    "http://100.100.100.200/x",  # Alibaba Cloud
+]
+
+
+def test_metadata_addresses_are_refused_even_with_private_networks_allowed(
+    tmp_path: Path,
+) -> None:
+    sinks = "".join(
+        f"  - name: s{n}\n    url: {url}\n    signing: none\n"
+        for n, url in enumerate(METADATA_TARGETS)
+    )
+    text = f"""\
+database_url: sqlite:///{tmp_path}/m.db
+sources:
+  - name: Meta
+    url: http://169.254.169.254/feed.xml
+  - name: Local
+    url: http://127.0.0.1:9/feed.xml
+watchlists: [{LIBYA_WATCHLIST}]
+sinks:
+{sinks}"""
+    config = tmp_path / "monitor.yaml"
+    for allow in (True, False):
+        config.write_text(
+            text + f"poll:\n  allow_private_networks: {str(allow).lower()}\n", encoding="utf-8"
+        )
+        result = monitor("check", "--config", str(config))
+        assert result.returncode == 1, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        always = [line for line in errors if "even with allow_private_networks" in line]
+        assert len(always) == 1 + len(METADATA_TARGETS), result.stderr
+        assert "source 'Meta'" in always[0]
+        for line in always:
+            assert "set poll.allow_private_networks" not in line, line
+        # The loopback source: refused only without allow_private_networks.
+        assert len(errors) == len(always) + (0 if allow else 1), result.stderr
+
+    # `once` says the same at start-up (a warning), and never connects there.
+    config.write_text(text + "poll:\n  allow_private_networks: true\n", encoding="utf-8")
+    once = monitor("once", "--config", str(config))
+    lines = once.stderr.splitlines()
+    warned = [line for line in lines if "WARNING monitor: " in line and "even with allow" in line]
+    assert len(warned) == 1 + len(METADATA_TARGETS), once.stderr
+    (failed,) = [line for line in lines if "poll failed for http://169.254.169.254" in line]
+    assert "a link-local address, where cloud metadata services answer" in failed, failed
+    assert "private networks are not allowed" not in failed, failed
+
+
 # Spellings of loopback that the guard refuses after resolving them (getaddrinfo reads the
 # numeric forms itself and `localhost` from /etc/hosts: no DNS query is sent).
 LOOPBACK_SPELLINGS = ["127.1", "0x7f.1", "2130706433", "017700000001", "localhost"]
