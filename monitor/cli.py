@@ -1090,7 +1090,22 @@ def alerts(
             terminal_text((errors[r.id] or "")[:60]),
         )
     out.print(table)
-    out.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no deliveries yet")
+    out.print(_alerts_footer(len(rows), status, limit, counts))
+
+
+def _alerts_footer(
+    shown: int, status: DeliveryStatus | None, limit: int, counts: dict[str, int]
+) -> str:
+    """What the table shows and what there is: ``shown 2 dead; all deliveries: dead: 2,
+    delivered: 6`` (the counts are never those of the filter alone)."""
+    if not counts:
+        return "no deliveries yet"
+    every = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    if status is None and shown < limit:
+        return every
+    what = f"{shown} {status.value}" if status is not None else str(shown)
+    newest = f" (the newest {limit}: --limit)" if shown >= limit else ""
+    return f"shown {what}{newest}; all deliveries: {every}"
 
 
 def _next_try(row: DeliveryRow) -> str:

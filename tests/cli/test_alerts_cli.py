@@ -220,3 +220,25 @@ def test_retry_sink_makes_its_dead_and_waiting_deliveries_due_now(tmp_path: Path
     typo = _run(tmp_path, "alerts", "retry", "--sink", "opz", *args)
     assert typo.returncode == 2 and "no sink of that name" in typo.stderr
     assert "its sinks: ops" in typo.stderr
+
+
+def test_the_footer_says_what_a_filtered_or_cut_list_shows(tmp_path: Path) -> None:
+    # The counts under the table are of every delivery; a filtered or cut list says what it
+    # shows first, so "dead: 1, delivered: 1" under a list of pending ones misleads no one.
+    config = _two_dead_deliveries(tmp_path)
+    args = ("--config", str(config))
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        con.execute("UPDATE deliveries SET status = 'delivered' WHERE id = ?", (SECOND,))
+    con.close()
+
+    def footer(*more: str) -> str:
+        return _run(tmp_path, "alerts", *more, *args).stdout.strip().splitlines()[-1]
+
+    assert footer() == "dead: 1, delivered: 1"
+    assert footer("--status", "dead") == "shown 1 dead; all deliveries: dead: 1, delivered: 1"
+    assert footer("--status", "pending") == (
+        "shown 0 pending; all deliveries: dead: 1, delivered: 1"
+    )
+    assert footer("--limit", "1") == (
+        "shown 1 (the newest 1: --limit); all deliveries: dead: 1, delivered: 1"
+    )
