@@ -38,10 +38,19 @@ FIRST_RUN_NOTE = (
 
 
 def find_seeds(explicit: Path | None) -> Path:
-    """The seeds folder: --seeds, else ./seeds, else the one beside the installed package."""
-    candidates = [explicit] if explicit else [Path("seeds"), PACKAGE_ROOT / "seeds"]
-    for candidate in candidates:
-        if candidate is not None and (candidate / "feeds").is_dir():
+    """The seeds folder (the one holding ``feeds/``): --seeds (or its ``feeds`` folder
+    itself), else ./seeds, else the one beside the installed package."""
+    if explicit is not None:
+        if (explicit / "feeds").is_dir():
+            return explicit.resolve()
+        if explicit.name == "feeds" and explicit.is_dir():
+            return explicit.resolve().parent
+        raise ConfigError(
+            f"--seeds {explicit}: no feeds/ folder in it; give the folder that holds feeds/ "
+            "(the project's seeds/)"
+        )
+    for candidate in (Path("seeds"), PACKAGE_ROOT / "seeds"):
+        if (candidate / "feeds").is_dir():
             return candidate.resolve()
     raise ConfigError(
         "seeds/feeds not found; run `monitor demo` from the project folder or pass --seeds PATH"
