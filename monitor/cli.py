@@ -1426,7 +1426,8 @@ def sources_add(
         return item
 
     # The URL and interval are judged before any request: a bad one writes and fetches nothing.
-    _validated(loaded, _plan_add(loaded, [entry(name or default_name(url, None))]), before)
+    taken = {spec.name for spec in before.specs}
+    _validated(loaded, _plan_add(loaded, [entry(name or default_name(url, None, taken))]), before)
     check = None
     if not no_check:
         (check,) = _checked(loaded, [url], progress=False)
@@ -1438,7 +1439,7 @@ def sources_add(
         title = repr(check.title) if check.title else "(no title)"
         entries = plural(check.entries, "entry", "entries")
         out.print(f"feed OK: {escape(title)}, {entries}")
-    chosen = name or default_name(url, check)
+    chosen = name or default_name(url, check, taken)
     _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before, warned=True)
     out.print(
         f"added {escape(repr(chosen))} ({escape(redact_url(url))}) to "

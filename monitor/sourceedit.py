@@ -25,7 +25,7 @@ import stat
 import tempfile
 import unicodedata
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -585,17 +585,37 @@ def as_literal(text: str) -> str:
     return kept.replace("${", "$${")
 
 
-def default_name(url: str, check: FeedCheck | None) -> str:
-    """A new source's name: its feed's title (`as_literal`), else its host and path (two
-    feeds of one site get two names; the query, which may hold a token, is left out)."""
+def default_name(url: str, check: FeedCheck | None, taken: Collection[str] = ()) -> str:
+    """A new source's name: its feed's title (`as_literal`), else its host, port and path
+    (two feeds of one site get two names; the query, which may hold a token, is left out).
+    A name in ``taken`` (another source's) gets the host and path after it, then a number:
+    two sources never share a name (alerts and `monitor sources` tell them apart by it)."""
+    where = _host_and_path(url)
+    first = where
     if check is not None and check.title:
         named = " ".join(as_literal(check.title[:200]).split())
         if named:
-            return named
+            first = named
+    candidates = [first] if first == where else [first, f"{first} ({where})"]
+    for candidate in candidates:
+        if candidate not in taken:
+            return candidate
+    number = 2
+    while f"{candidates[-1]} {number}" in taken:
+        number += 1
+    return f"{candidates[-1]} {number}"
+
+
+def _host_and_path(url: str) -> str:
     parts = urlsplit(url)
     if not parts.hostname:
         return redact_url(url)
-    return as_literal(f"{parts.hostname}{parts.path.rstrip('/')}"[:200])
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:  # a port that is not a number: the fetch records bad_url
+        port = ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return as_literal(f"{host}{port}{parts.path.rstrip('/')}"[:200])
 
 
 # --- exporting -----------------------------------------------------------------------------

@@ -368,6 +368,33 @@ def test_add_without_a_check_warns_once_of_an_address_the_guard_refuses(tmp_path
     assert [entry["name"] for entry in names][-2:] == ["example.org/f", "example.org/g"]
 
 
+def test_added_sources_never_share_a_name(tmp_path: Path, server: FeedServer) -> None:
+    # Named by host, port and path when unchecked; by title when checked, with the host and
+    # path after a title another source has, then a number: `check` would otherwise warn
+    # "two sources are named ..." after an add that said nothing.
+    config = small_config(tmp_path / "c")
+    urls = ["http://127.0.0.1:18200/c.xml", "http://127.0.0.1:18303/c.xml"]
+    for url in urls:
+        added = run("sources", "add", url, "--no-check", "-c", str(config), cwd=tmp_path)
+        assert added.returncode == 0, added.stderr
+    with FeedServer() as twin:  # another site whose feed has the same title, "Wire"
+        twin.route("/wire.xml", Reply(body=feed("Wire", 1)))
+        for url in (server.url("/wire.xml"), twin.url("/wire.xml"), server.url("/wire.xml?x=1")):
+            added = run("sources", "add", url, "-c", str(config), cwd=tmp_path)
+            assert added.returncode == 0, added.stderr
+        where = f"127.0.0.1:{twin.port}/wire.xml"
+    names = [e["name"] for e in yaml.safe_load((config.parent / MANAGED).read_text("utf-8"))]
+    assert names == [
+        "127.0.0.1:18200/c.xml",
+        "127.0.0.1:18303/c.xml",
+        "Wire",
+        f"Wire ({where})",
+        f"Wire (127.0.0.1:{server.port}/wire.xml)",
+    ]
+    checked = run("check", "--config", str(config), cwd=tmp_path)
+    assert "two sources are named" not in checked.stderr, checked.stderr
+
+
 def test_add_twice_and_watchlist_are_refused(tmp_path: Path, server: FeedServer) -> None:
     config = small_config(tmp_path / "c")
     url = server.url("/wire.xml")
