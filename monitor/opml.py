@@ -75,9 +75,11 @@ def read_opml(path: Path) -> list[OpmlSource]:
         attributes = {key.lower(): value for key, value in outline.attrib.items()}
         feed_type = (attributes.get("type") or "").strip().lower()
         url = (attributes.get("xmlurl") or "").strip()
+        attribute = "xmlUrl"
         if not url and feed_type in _FEED_TYPES:
             # Some exporters put a feed's URL in `url` (OPML's attribute for links).
             url = (attributes.get("url") or "").strip()
+            attribute = "url"
             if not url:
                 label = (attributes.get("title") or attributes.get("text") or "").strip()
                 problems.append(
@@ -97,8 +99,8 @@ def read_opml(path: Path) -> list[OpmlSource]:
             continue
         if not _is_http_url(url):
             problems.append(
-                f"{path}: outline {name!r} has xmlUrl={redact_url(url)!r}; a feed URL must be an "
-                "absolute http:// or https:// URL with a valid host and port"
+                f"{path}: outline {name!r} has {attribute}={redact_url(url)!r}; a feed URL "
+                "must be an absolute http:// or https:// URL with a valid host and port"
             )
             continue
         if url in seen_urls:

@@ -190,3 +190,18 @@ def test_a_feed_outline_without_a_url_is_a_problem_not_skipped(tmp_path: Path) -
 
     assert "'Lost feed' has type='rss' but no xmlUrl" in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+def test_a_bad_url_is_named_by_the_attribute_that_holds_it(tmp_path: Path) -> None:
+    path = write_opml(
+        tmp_path,
+        '<outline text="Relative url" type="atom" url="feeds/b.xml"/>\n'
+        '<outline text="Relative xmlUrl" type="rss" xmlUrl="feeds/c.xml"/>\n',
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        read_opml(path)
+
+    first, second = caught.value.problems
+    assert "'Relative url' has url='feeds/b.xml'" in first
+    assert "'Relative xmlUrl' has xmlUrl='feeds/c.xml'" in second
