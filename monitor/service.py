@@ -218,8 +218,9 @@ class Service:
                 log.error("%s", problem)
             metrics.config_reload_failures.inc()
             summary = (
-                f"reload refused: {plural(len(error.problems), 'problem')} in {path}; the "
-                f"config of generation {self.generation} stays in force"
+                f"reload refused: {plural(len(error.problems), 'problem')} in {path} or the "
+                f"files it names (each above); the config of generation {self.generation} "
+                "stays in force"
             )
             log.error("%s", summary)
             await self._record_refusal("\n".join([summary, *error.problems]))
