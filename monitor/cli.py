@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -198,7 +199,12 @@ def main_callback(
             "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
         ),
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
+    if config is not None:
+        # `monitor --config X check` as `monitor check --config X`: the command's own
+        # --config still wins; $MONITOR_CONFIG is what every command reads without one.
+        os.environ["MONITOR_CONFIG"] = str(config.absolute())
     # Every log line, from any library and with its traceback, has its URLs redacted. The
     # config's `log:` section applies once a command has loaded it (monitor.logs).
     configure_logging(

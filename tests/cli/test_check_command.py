@@ -282,3 +282,21 @@ watchlists: [{LIBYA_WATCHLIST}]
     assert result.returncode != 0
     assert "feed.xml?session=REDACTED&ticket=REDACTED&token=plain1 is a private" in result.stderr
     assert "abc123" not in result.stderr and "xyz789" not in result.stderr
+
+
+def test_config_given_before_the_command_is_the_commands_config(tmp_path: Path) -> None:
+    # `monitor --config X check` reads X (relative to the working folder); the command's
+    # own --config, when also given, wins.
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        f"database_url: sqlite:///{tmp_path}/m.db\nsources: []\n"
+        f"watchlists: [{LIBYA_WATCHLIST}]\nsinks: []\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("poll:\n  intervall: 5m\n", encoding="utf-8")
+    before = monitor("--config", "good.yaml", "check", cwd=tmp_path)
+    assert before.returncode == 0 and "config OK" in before.stdout, before.stderr
+    short = monitor("-c", str(bad), "check", cwd=REPO)
+    assert short.returncode == 1 and "poll.intervall" in short.stderr
+    assert monitor("--config", str(bad), "check", "--config", str(good)).returncode == 0
