@@ -118,14 +118,20 @@ async def _read_capped(response: httpx.Response) -> bytes:
     return bytes(received[:MAX_ERROR_BODY_BYTES])
 
 
+# The statuses that say "moved": a redirect even when the receiver names no Location.
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
 def _status_error(
     sink: SinkTarget, response: httpx.Response, body: bytes, now: datetime
 ) -> DeliveryError:
     status = response.status_code
     retry_after = _retry_after_seconds(response.headers.get("retry-after"), now)
-    if 300 <= status < 400 and response.headers.get("location"):
+    if status in _REDIRECTS or (300 <= status < 400 and response.headers.get("location")):
         reason = "redirect"
         detail = "redirects are not followed for webhooks; configure the final URL"
+        if not response.headers.get("location"):
+            detail += " (this one names none: no Location header)"
     elif 300 <= status < 400:  # 304 and the like: not a redirect, and not an acceptance
         reason = "http_error"
         detail = "a webhook receiver must answer 2xx to accept an alert"

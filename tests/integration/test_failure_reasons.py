@@ -196,3 +196,11 @@ async def test_a_sink_answering_304_is_not_called_a_redirect() -> None:
     # URL" would send them looking for one.
     with WebhookReceiver(script=[HookReply(304)]) as receiver:
         assert await _sink_reason(receiver.url) == "http_error"
+
+
+async def test_a_sink_answering_moved_without_a_location_is_a_redirect() -> None:
+    # 301/302/303/307/308 say "moved" even when the receiver names no Location: the reason
+    # is `redirect` (docs/operations.md, "Receivers that fail"), the message says none named.
+    for status in (301, 308):
+        with WebhookReceiver(script=[HookReply(status)]) as receiver:
+            assert await _sink_reason(receiver.url) == "redirect"
