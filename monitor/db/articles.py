@@ -232,9 +232,11 @@ def insert_matches(
 
 
 def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, str]], now: datetime) -> None:
-    """A pending delivery per (match id, sink), due now; ids are new UUIDs (the webhook-id)."""
+    """A pending delivery per (match id, sink), due now (or when its sink's hold ends:
+    `routing.sink_holds`); ids are new UUIDs (the webhook-id)."""
     if not rows:
         return
+    holds = routing.sink_holds(conn, {sink for _, sink in rows}, now)
     conn.execute(
         deliveries.insert(),
         [
@@ -244,7 +246,7 @@ def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, str]], now: da
                 "sink": sink,
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": holds.get(sink, now),
                 "created_at": now,
             }
             for match_id, sink in rows

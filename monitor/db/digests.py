@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select, update
 from monitor.alerts.digest import Digest, DigestStory, best_excerpt
 from monitor.alerts.record import match_from_json
 from monitor.db.articles import article_ref
+from monitor.db.routing import sink_holds
 from monitor.db.schema import articles, deliveries, digest_items, digests, matches, sources
 from monitor.db.stories import story_refs
 
@@ -68,7 +69,7 @@ def make_digest(
             "sink": sink,
             "status": "pending",
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": sink_holds(conn, [sink], now).get(sink, now),
             "created_at": now,
             "digest_id": digest_id,
         },

@@ -5,11 +5,11 @@ digest items, and records what each sink was told about each story (``story_aler
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from monitor.alerts.policy import ALL, Sent, SinkPolicy, decide
 from monitor.db.schema import (
@@ -71,11 +71,13 @@ def route(
     queued = 0
     # The stories' sources now (this transaction's articles included), in one query.
     stories = story_refs(conn, {item.story_id for item in items if item.story_id is not None})
+    # A sink whose receiver asked to wait: what is queued now waits with the rest.
+    holds = sink_holds(conn, {sink for item in items for sink in item.sinks}, now)
     for item in items:
         for sink in item.sinks:
             policy = policies.get(sink, ALL)
             if item.story_id is None:  # not assigned to a story (not from store_feed)
-                queued += _queue(conn, item, sink, policy, None, now)
+                queued += _queue(conn, item, sink, policy, None, now, holds.get(sink, now))
                 continue
             story = stories.get(item.story_id)
             found = frozenset(story.sources) if story is not None else frozenset[str]()
@@ -101,6 +103,7 @@ def route(
                 policy,
                 delivery_id,
                 now,
+                holds.get(sink, now),
                 update_of=decision.update_of,
                 changes=decision.changes(),
             )
@@ -121,6 +124,27 @@ def route(
     return queued
 
 
+def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[str, datetime]:
+    """Until when each of these sinks is held by its receiver's Retry-After (`hold_sink`),
+    for the sinks held now: the latest next attempt of its pending deliveries not tried yet
+    (only a hold puts one in the future). A delivery queued meanwhile, by any process, is
+    due then too, and after the ones held before it (the claim orders by due time, then
+    queue time): the sink's order and its receiver's pause both hold."""
+    if not sinks:
+        return {}
+    rows = conn.execute(
+        select(deliveries.c.sink, func.max(deliveries.c.next_attempt_at))
+        .where(
+            deliveries.c.sink.in_(sorted(sinks)),
+            deliveries.c.status == "pending",
+            deliveries.c.attempts == 0,
+            deliveries.c.next_attempt_at > now,
+        )
+        .group_by(deliveries.c.sink)
+    )
+    return {str(sink): until for sink, until in rows}
+
+
 def _queue(
     conn: Connection,
     item: Routed,
@@ -128,11 +152,13 @@ def _queue(
     policy: SinkPolicy,
     delivery_id: str | None,
     now: datetime,
+    due: datetime,
     *,
     update_of: str | None = None,
     changes: dict[str, list[str]] | None = None,
 ) -> int:
-    """A pending delivery due now, or for a digest sink an item waiting for its digest."""
+    """A pending delivery due at ``due`` (now, or when its sink's hold ends), or for a
+    digest sink an item waiting for its digest."""
     if policy.digest:
         conn.execute(
             digest_items.insert(),
@@ -154,7 +180,7 @@ def _queue(
             "sink": sink,
             "status": "pending",
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": due,
             "created_at": now,
             "update_of": update_of,
             "changes": changes,

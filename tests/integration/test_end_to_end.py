@@ -178,6 +178,56 @@ def test_a_receiver_asking_to_wait_holds_the_whole_sink_not_only_that_alert(
             runtime.db.close()
 
 
+@pytest.mark.postgres
+def test_a_receivers_pause_holds_for_the_next_process_and_keeps_the_sinks_order(
+    database_url: str, tmp_path: Path
+) -> None:
+    # The hold is in the database: a later process (cron's next `monitor once`, another
+    # instance) queues the alerts of new entries behind it, not ahead of it, and sends
+    # nothing there before the receiver's time; then everything goes in the order queued.
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support.webhook_receiver import Reply as HookReply
+
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    first = [(f"g-{n}", f"{HAFTAR[1]} (g{n})", HAFTAR[2]) for n in range(3)]
+    later = [(f"h-{n}", f"{HAFTAR[1]} (h{n})", HAFTAR[2]) for n in range(3)]
+
+    def once_at(config: Path, moment: datetime) -> list[str]:
+        # A new Runtime each time: nothing of the earlier pass is in memory.
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: moment)
+        runtime.db.prepare()
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+        finally:
+            runtime.db.close()
+        return [d.status for d in sent]
+
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[HookReply(429, retry_after=30)]) as receiver,
+    ):
+        feeds.route("/libya.xml", feed_reply(*first))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",  # one story: an alert per article all the same
+        )
+        assert once_at(config, start) == ["retry"]
+        feeds.route("/libya.xml", feed_reply(*first, *later))
+        assert once_at(config, start + timedelta(seconds=10)) == []
+        assert [r.reply_status for r in receiver.requests] == [429]
+        assert once_at(config, start + timedelta(seconds=31)) == ["delivered"] * 6
+        titles = [r.json["data"]["article"]["title"] for r in receiver.requests]
+        refused, *sent = titles
+        assert sent[0] == refused  # the one the receiver refused goes first
+        assert set(sent[:3]) == {title for _, title, _ in first}
+        assert set(sent[3:]) == {title for _, title, _ in later}
+
+
 def test_a_send_stopped_before_the_answer_is_logged_and_stays_pending(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
