@@ -302,14 +302,17 @@ class Outbox:
         return left
 
     async def _pass(self, sink: str | None) -> list[DeliveryOutcome]:
-        """Send everything due now for ``sink`` (None: sinks that are not configured)."""
+        """Send everything due now for ``sink`` (None: sinks that are not configured), each
+        delivery at most once: a retry that falls due during the pass waits for the next
+        one (`monitor once` is one pass, not a run through the whole retry schedule)."""
         config = self.runtime.settings.delivery
         outcomes: list[DeliveryOutcome] = []
         others = tuple(self.runtime.sinks) if sink is None else ()
+        tried: set[str] = set()
         if sink is not None:
             await self._make_digest(sink)
         while not self.stopping.is_set() and self._configured(sink) and not self._waiting(sink):
-            batch = await self.runtime.store.claim_deliveries(
+            claimed = await self.runtime.store.claim_deliveries(
                 owner=self.owner,
                 now=self.runtime.clock(),
                 lease=config.lease,
@@ -317,8 +320,12 @@ class Outbox:
                 sink=sink,
                 other_than=others,
             )
+            batch = [due for due in claimed if due.id not in tried]
+            if len(batch) < len(claimed):
+                await self._release(sink, [due.id for due in claimed if due.id in tried])
             if not batch:
                 break
+            tried.update(due.id for due in batch)
             started = 0
             try:
                 for due in batch:

@@ -264,8 +264,11 @@ def test_an_alert_dead_in_this_run_exits_4_and_later_runs_only_mention_it(
             retry_schedule=["0s"],
             first_run="alert_all",
         )
+        tried = _once(config, tmp_path)  # one try per run: its retry is the next run's
         first = _once(config, tmp_path)
         second = _once(config, tmp_path)
+    assert tried.returncode == 4, tried.stdout + tried.stderr
+    assert _lines(tried)[-1].startswith("alerts: 0 delivered, 1 retrying (next attempt ")
     assert first.returncode == 4, first.stdout + first.stderr
     assert _lines(first)[-1] == "alerts: 0 delivered, 0 retrying, 1 dead"
     assert "no tries left, it is dead (`monitor alerts retry " in first.stderr

@@ -65,15 +65,16 @@ def test_feed_and_receiver_text_is_shown_as_escapes(tmp_path: Path, hostile: str
             database_url=f"sqlite:///{tmp_path}/m.db",
             sources=[(f"Wire {hostile}", feeds.url("/f.xml"))],
             sink_url=receiver.url,
+            retry_schedule=["0s"],
             first_run="alert_all",
         )
         c = ("--config", str(config))
-        polled = _run("once", *c, cwd=elsewhere, code=4)  # the receiver refuses: dead
+        polled = _run("once", *c, cwd=elsewhere, code=4)  # the receiver refuses: retrying
         assert f"ok Wire {terminal_text(hostile)}: 1 entry, 1 new" in polled.stdout
         # A source named by its feed's title.
         added = _run("sources", "add", feeds.url("/g.xml"), *c, cwd=elsewhere, code=0)
         assert "feed OK: 'Feed " in added.stdout
-        _run("once", *c, cwd=elsewhere, code=0)
+        _run("once", *c, cwd=elsewhere, code=4)  # refused again: dead in this run
         listed = _run("alerts", *c, cwd=elsewhere, code=0)
         assert "dead" in listed.stdout
         replayed = _run("replay", *c, cwd=elsewhere, code=0)
