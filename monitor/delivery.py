@@ -237,6 +237,9 @@ class Outbox:
         self.stopping = stopping
         self._wake = {name: asyncio.Event() for name in runtime.sinks}
         self._sinks_changed = asyncio.Event()
+        # Every outcome of `deliver_pending` so far: what a stopped `monitor once` reports
+        # when its grace ran out in the middle of a pass.
+        self.sent: list[DeliveryOutcome] = []
         # Sinks whose sending settings changed in a reload (`sinks_changed`).
         self._redirected: set[str] = set()
         # A sink whose receiver answered with a Retry-After: nothing is sent to it before
@@ -337,6 +340,7 @@ class Outbox:
                     outcome = await deliver_one(self.runtime, self.client, due)
                     metrics.deliveries.labels(outcome.status).inc()
                     outcomes.append(outcome)
+                    self.sent.append(outcome)
                     if outcome.sink_wait and sink is not None:
                         await self._hold(sink, outcome.sink_wait)
             finally:

@@ -70,6 +70,7 @@ class Service:
     _analyser: Analyser | None = None
     _outbox: Outbox | None = None
     _poller_running: Poller | None = None
+    _once_poller: Poller | None = None
     _reload_wanted: asyncio.Event = field(default_factory=asyncio.Event)
     # Clients of an earlier config, closed once the requests they had in hand are over.
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
@@ -362,10 +363,44 @@ class Service:
 
     async def poll_all(self) -> list[PollOutcome]:
         """``monitor once``: poll every enabled source not held back by back-off, once."""
-        poller = self._poller()
+        poller = self._once_poller = self._poller()
         poller.keep_outcomes = True
         await poller.run(once_since=self.runtime.clock())
         return poller.outcomes
+
+    async def once(self) -> tuple[list[PollOutcome], list[DeliveryOutcome]]:
+        """``monitor once``'s work: `poll_all`, then `deliver`. Once a stop is asked for, the
+        work in hand gets `STOP_GRACE_SECONDS` (as in ``run``), then is cancelled; what was
+        done by then is returned."""
+
+        async def work() -> None:
+            await self.poll_all()
+            await self.deliver()
+
+        task = asyncio.create_task(work())
+        stop = asyncio.create_task(self.stopping.wait())
+        try:
+            await asyncio.wait([task, stop], return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait([task], timeout=STOP_GRACE_SECONDS)
+            if not task.done():
+                log.warning(
+                    "stopping: the polls and sends in hand did not finish within %d s; they "
+                    "are abandoned (an alert whose send was cut short is sent again with the "
+                    "same webhook-id by the next run)",
+                    STOP_GRACE_SECONDS,
+                    extra=log_fields(instance=self.owner),
+                )
+            else:
+                task.result()  # raises what the work raised
+        finally:
+            stop.cancel()
+            if not task.done():  # the grace ran out, or this coroutine was cancelled
+                task.cancel()
+                await asyncio.wait([task])
+        polls = self._once_poller.outcomes if self._once_poller is not None else []
+        sent = list(self._outbox.sent) if self._outbox is not None else []
+        return polls, sent
 
     async def deliver(self) -> list[DeliveryOutcome]:
         """One delivery pass over every sink."""
@@ -706,8 +741,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         started = runtime.clock()
         async with service:
             with stop_on_signals(service) as stopped:
-                polls = await service.poll_all()
-                sent = await service.deliver()
+                polls, sent = await service.once()
         polled = {poll.source_id for poll in polls if poll.source_id is not None}
         unpolled, disabled = await runtime.store.aunpolled_sources(started, polled)
         counts = await runtime.store.acount_deliveries()

@@ -270,6 +270,61 @@ def test_a_send_stopped_before_the_answer_is_logged_and_stays_pending(
             runtime.db.close()
 
 
+def test_a_stopped_once_waits_the_stop_grace_not_the_sinks_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SIGTERM to `monitor once` while a receiver hangs: the send in hand gets the same grace
+    # as in `run` (90 s; 1 s here), not the sink's whole timeout (300 s), then is abandoned:
+    # the alert stays pending for the next run, and the report says the run was stopped.
+    import logging
+    import os
+    import signal
+    import time
+
+    import yaml
+
+    from monitor import service as service_module
+    from monitor.service import run_once_report
+    from tests.support.webhook_receiver import Reply as HookReply
+
+    monkeypatch.setattr(service_module, "STOP_GRACE_SECONDS", 1.0)
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[HookReply(200, delay=120)]) as receiver,
+    ):
+        feeds.route("/libya.xml", feed_reply(HAFTAR))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        data["sinks"][0]["timeout"] = "300s"
+        config.write_text(yaml.safe_dump(data), encoding="utf-8")
+        runtime = build(config)
+
+        async def stopped() -> object:
+            task = asyncio.create_task(run_once_report(runtime))
+            await asyncio.to_thread(receiver.wait_for, 1, 30.0)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return await task
+
+        try:
+            started = time.monotonic()
+            with caplog.at_level(logging.WARNING, logger="monitor"):
+                report = asyncio.run(stopped())
+            assert time.monotonic() - started < 30
+            assert report.stopped_by == signal.SIGTERM  # type: ignore[attr-defined]
+            assert [p.status for p in report.polls] == ["ok"]  # type: ignore[attr-defined]
+            assert "did not finish within 1 s; they are abandoned" in caplog.text
+            row = runtime.db.run_sync(lambda c: c.execute(select(deliveries)).one())
+            assert row.status == "pending" and row.attempts == 0
+        finally:
+            runtime.db.close()
+
+
 def test_entries_without_watched_names_store_but_send_nothing(tmp_path: Path) -> None:
     tricky = (
         "tricky-1",
