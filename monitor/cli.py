@@ -237,13 +237,22 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     waits out a back-off after failing); 4: an alert is not delivered (waiting for a retry,
     or dead); 2: it could not start (config, database); 143 or 130: SIGTERM or SIGINT
     stopped it (the polls and sends in hand finished; a second signal stops it at once)."""
-    from monitor.service import run_once_report
+    from monitor.service import StoppedAtOnce, run_once_report
 
     runtime = _runtime(config, need_sinks=True)
     try:
         report = asyncio.run(run_once_report(runtime))
     except MonitorError as error:
         fail(error)
+    except StoppedAtOnce as stop:
+        err.print(
+            f"stopped at once by a second {stop.signal.name}: the work in hand was abandoned "
+            "(an alert whose send was cut short is sent again, with the same webhook-id, by "
+            "the next run)",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(128 + int(stop.signal)) from None
     finally:
         runtime.store.close()
     code = EXIT_OK

@@ -758,6 +758,14 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
     )
 
 
+class StoppedAtOnce(KeyboardInterrupt):
+    """A second SIGTERM or SIGINT: stop now (the command exits 128 + the signal's number)."""
+
+    def __init__(self, sig: signal.Signals) -> None:
+        super().__init__(sig.name)
+        self.signal = sig
+
+
 @contextlib.contextmanager
 def stop_on_signals(service: Service) -> Iterator[list[signal.Signals]]:
     """While the block runs, the first SIGTERM or SIGINT asks ``service`` to stop (the
@@ -768,7 +776,7 @@ def stop_on_signals(service: Service) -> Iterator[list[signal.Signals]]:
 
     def on_signal(sig: signal.Signals) -> None:
         if received:
-            raise KeyboardInterrupt
+            raise StoppedAtOnce(sig)
         received.append(sig)
         service.request_stop(sig)
 

@@ -112,3 +112,38 @@ def test_sigterm_while_sending_lets_the_send_in_hand_finish_and_sends_nothing_tw
         assert code == 0, out
         ids = Counter(r.headers["webhook-id"] for r in receiver.requests)
         assert len(ids) == 4 and set(ids.values()) == {1}, ids
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_second_signal_stops_at_once_with_that_signals_code(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    # The first signal lets the send in hand finish (a receiver that hangs: up to the grace);
+    # a second one stops now, with 128 + its own number (143 for SIGTERM, not SIGINT's
+    # 130), says what was abandoned, and the next run sends the alert with the same id.
+    entries = [("h0", "Haftar advances", ITEM.format(day=0))]
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[Answer(status=200, delay=60)]) as receiver,
+    ):
+        feeds.route("/wire.xml", Reply(body=rss(entries)))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/wire.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        command = _start(config)
+        _until(lambda: len(receiver.requests) >= 1)
+        command.send_signal(sig)
+        time.sleep(0.5)
+        command.send_signal(sig)
+        code, _, err = _finish(command)
+        assert code == 128 + sig, err
+        assert f"stopped at once by a second {sig.name}" in err
+        again = _start(config)
+        code, out, _ = _finish(again)
+        assert code == 0, out
+        ids = {r.headers["webhook-id"] for r in receiver.requests}
+        assert len(receiver.requests) == 2 and len(ids) == 1
