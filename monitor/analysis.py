@@ -180,6 +180,12 @@ def remove_stale_folders(base: str) -> None:
             continue
 
 
+def results_base() -> str:
+    """Where the workers' results folders go: /dev/shm (memory) where it can be written."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
+
+
 class Analyser:
     """Runs `analyse` in ``workers`` processes (0: in this process, on the calling thread).
 
@@ -205,14 +211,17 @@ class Analyser:
         # event loop): none waits in the pool's own queue, where its deadline would run out
         # behind a slow feed and replacing the pool would cancel it.
         self._slots: tuple[object, asyncio.Semaphore] | None = None
+        if workers:
+            # What killed processes left, at every start: a run that parses nothing (every
+            # feed answering 304) never makes a folder of its own.
+            remove_stale_folders(results_base())
 
     def _results_folder(self) -> str:
         if self._folder is None:
             # A private folder (0700) for the workers' results; in memory where there is one.
-            shm = "/dev/shm"
-            base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-            remove_stale_folders(base or tempfile.gettempdir())
-            self._folder = tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=base)
+            self._folder = tempfile.mkdtemp(
+                prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=results_base()
+            )
         return self._folder
 
     def _new_pool(self) -> ProcessPoolExecutor:

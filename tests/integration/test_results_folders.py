@@ -57,6 +57,24 @@ def test_a_sigkilled_once_leaves_a_folder_the_next_run_removes(tmp_path: Path) -
     Path(second.stdout.strip()).rmdir()  # this one's own, left by its SIGKILL
 
 
+def test_a_run_that_parses_nothing_still_removes_a_killed_ones_folder() -> None:
+    # A `monitor once` whose feeds all answer 304 never makes a results folder of its own;
+    # the sweep runs when its analyser is made (found by a black-box probe: the folder of a
+    # SIGKILLed once outlived two such runs).
+    from monitor.analysis import Analyser, results_base
+
+    stale = Path(results_base()) / f"{FOLDER_PREFIX}{_dead_pid()}-stale1"
+    stale.mkdir()
+    try:
+        Analyser((), excerpt_chars=100, workers=0)
+        assert stale.exists()  # in this process: no workers, no folders, no sweep
+        Analyser((), excerpt_chars=100, workers=1)
+        assert not stale.exists()
+    finally:
+        if stale.exists():
+            stale.rmdir()
+
+
 def test_a_feeds_deadline_grows_with_its_size_up_to_the_cap() -> None:
     # A 100 KB feed that needs more than 11 s is hostile or broken (a normal 7.5 MB feed
     # takes under a second): it holds a worker, and its host's poll slots, that long only.
