@@ -10,6 +10,7 @@ import asyncio
 import functools
 import http.cookiejar
 import ipaddress
+import re
 import socket
 import ssl
 import zlib
@@ -840,6 +841,9 @@ def _tls_error_in(error: BaseException) -> ssl.SSLError | None:
     return None
 
 
+_BYTES_REPR = re.compile(r"bytearray\(b'(.*?)'\)|(?<!\w)b'(.*?)'")
+
+
 def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
     """The stable reason code and a plain-words message for an error from the client."""
     if isinstance(error, BlockedAddressError):
@@ -884,7 +888,10 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
             return EgressFailure("tls_error", f"the TLS handshake{where} failed: {detail}")
         return EgressFailure("connect_error", f"could not connect{where}: {error}")
     if isinstance(error, httpx.ProtocolError):
-        return EgressFailure("protocol_error", f"the server broke the HTTP protocol: {error}")
+        # h11 shows the offending bytes as Python reprs: "illegal status line:
+        # bytearray(b'HTTP/1.1 2OO OK')" reads "illegal status line: 'HTTP/1.1 2OO OK'".
+        detail = _BYTES_REPR.sub(lambda m: f"'{m[1] if m[1] is not None else m[2]}'", str(error))
+        return EgressFailure("protocol_error", f"the server broke the HTTP protocol: {detail}")
     if isinstance(error, httpx.NetworkError):
         return EgressFailure("network_error", f"the connection failed: {error}")
     if isinstance(error, httpx.DecodingError):

@@ -204,3 +204,30 @@ async def test_a_sink_answering_moved_without_a_location_is_a_redirect() -> None
     for status in (301, 308):
         with WebhookReceiver(script=[HookReply(status)]) as receiver:
             assert await _sink_reason(receiver.url) == "redirect"
+
+
+async def test_a_broken_status_line_is_quoted_as_text_not_as_python_bytes() -> None:
+    # h11 names the bytes it refused as a bytearray repr; the message shows them as text.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        options = HttpOptions(allow_private_networks=True, total_timeout=5.0)
+        async with make_client(options) as client:
+            with pytest.raises(httpx.HTTPError) as caught:
+                await client.get(f"http://127.0.0.1:{server.getsockname()[1]}/")
+        failure = classify_error(caught.value)
+        assert failure is not None and failure.reason == "protocol_error"
+        assert "'HTTP/1.1 2OO OK'" in failure.message and "bytearray" not in failure.message
+    finally:
+        thread.join(timeout=5)
+        server.close()
