@@ -414,9 +414,13 @@ def _print_once(report: OnceReport) -> None:
 
 @app.command()
 def check(config: ConfigOption = None) -> None:
-    """Validate the config and its watchlists (and their examples); exit 1 on any problem."""
+    """Validate the config and its watchlists (and their examples); exit 1 on any problem
+    (2 when there is no config file to check, as for every command)."""
     from monitor.check import check_config
+    from monitor.settings import config_path
 
+    if not config_path(config).is_file():
+        fail(ConfigError(check_config(config)[0]))
     problems, warnings, notes = check_config(config)
     for note in notes:
         out.print(f"[dim]checked:[/dim] {escape(note)}")

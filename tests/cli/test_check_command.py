@@ -108,8 +108,9 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
 
 def test_missing_config_file_says_how_to_fix(tmp_path: Path) -> None:
     result = monitor("check", "--config", str(tmp_path / "nope.yaml"))
-    assert result.returncode != 0
+    assert result.returncode == 2  # could not start, as every command without its config
     assert "config file not found" in result.stderr and "--config" in result.stderr
+    assert "problem found" not in result.stderr
 
 
 def test_bad_secret_is_named(tmp_path: Path) -> None:
