@@ -237,8 +237,8 @@ class Outbox:
         self.stopping = stopping
         self._wake = {name: asyncio.Event() for name in runtime.sinks}
         self._sinks_changed = asyncio.Event()
-        # Every outcome of `deliver_pending` so far: what a stopped `monitor once` reports
-        # when its grace ran out in the middle of a pass.
+        # The outcomes of the last `deliver_pending` so far: what a stopped `monitor once`
+        # reports when its grace ran out in the middle of the pass (`run` keeps none).
         self.sent: list[DeliveryOutcome] = []
         # Sinks whose sending settings changed in a reload (`sinks_changed`).
         self._redirected: set[str] = set()
@@ -304,12 +304,14 @@ class Outbox:
             return 0.0
         return left
 
-    async def _pass(self, sink: str | None) -> list[DeliveryOutcome]:
+    async def _pass(
+        self, sink: str | None, outcomes: list[DeliveryOutcome] | None = None
+    ) -> list[DeliveryOutcome]:
         """Send everything due now for ``sink`` (None: sinks that are not configured), each
         delivery at most once: a retry that falls due during the pass waits for the next
         one (`monitor once` is one pass, not a run through the whole retry schedule)."""
         config = self.runtime.settings.delivery
-        outcomes: list[DeliveryOutcome] = []
+        outcomes = [] if outcomes is None else outcomes  # the caller's, to read as it fills
         others = tuple(self.runtime.sinks) if sink is None else ()
         tried: set[str] = set()
         if sink is not None:
@@ -340,7 +342,6 @@ class Outbox:
                     outcome = await deliver_one(self.runtime, self.client, due)
                     metrics.deliveries.labels(outcome.status).inc()
                     outcomes.append(outcome)
-                    self.sent.append(outcome)
                     if outcome.sink_wait and sink is not None:
                         await self._hold(sink, outcome.sink_wait)
             finally:
@@ -429,9 +430,10 @@ class Outbox:
 
     async def deliver_pending(self) -> list[DeliveryOutcome]:
         """One pass over every sink, concurrently (``monitor once``)."""
-        passes = [self._pass(name) for name in self.runtime.sinks] + [self._pass(None)]
-        results = await asyncio.gather(*passes)
-        return [outcome for result in results for outcome in result]
+        self.sent = []
+        sinks = [*self.runtime.sinks, None]
+        await asyncio.gather(*(self._pass(name, self.sent) for name in sinks))
+        return list(self.sent)
 
     async def _sink_loop(self, sink: str | None) -> None:
         tick = self.runtime.settings.delivery.tick.total_seconds()

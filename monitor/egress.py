@@ -97,12 +97,10 @@ class BlockedAddressError(httpx.ConnectError):
         self.host = host
         self.address = address
         self.category = category
-        # A cloud metadata address: allow_private_networks does not change it.
-        self.always = ALWAYS_REFUSED in category
         target = host if host == str(address) else f"{host}: it resolves to {address}"
         super().__init__(
             f"refused to connect to {target}, a {category}"
-            if self.always
+            if ALWAYS_REFUSED in category  # allow_private_networks does not change it
             else f"refused to connect to {target}, a {category} address "
             "(private networks are not allowed; see allow_private_networks)"
         )
