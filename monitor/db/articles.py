@@ -16,6 +16,7 @@ from monitor.alerts.payload import ArticleRef
 from monitor.alerts.policy import SinkPolicy
 from monitor.db import routing
 from monitor.db import stories as story_queries
+from monitor.db.engine import insert_with_ids
 from monitor.db.schema import (
     articles,
     deliveries,
@@ -157,26 +158,24 @@ def store_articles(
     deliveries are queued by `monitor.db.routing.route`, once the stories are known)."""
     if not records:
         return [], []
-    article_ids: list[int] = list(
-        conn.execute(
-            articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "source_id": source_id,
-                    "entry_key": r.entry_key,
-                    "canonical_url": r.canonical_url,
-                    "title": r.title,
-                    "summary": r.summary,
-                    "content": r.content,
-                    "published_at": r.published_at,
-                    "fetched_at": now,
-                    "content_hash": r.content_hash,
-                }
-                for r in records
-            ],
-        )
-        .scalars()
-        .all()
+    article_ids = insert_with_ids(
+        conn,
+        articles,
+        [
+            {
+                "source_id": source_id,
+                "entry_key": r.entry_key,
+                "canonical_url": r.canonical_url,
+                "title": r.title,
+                "summary": r.summary,
+                "content": r.content,
+                "published_at": r.published_at,
+                "fetched_at": now,
+                "content_hash": r.content_hash,
+            }
+            for r in records
+        ],
+        key=("source_id", "entry_key"),  # unique (a constraint)
     )
     pairs = [
         (article_id, match, record.alert_sinks.get(match.watchlist, ()))
@@ -196,22 +195,20 @@ def _insert_match_rows(
 ) -> list[int]:
     if not pairs:
         return []
-    return list(
-        conn.execute(
-            matches.insert().returning(matches.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "article_id": article_id,
-                    "watchlist": match.watchlist,
-                    "entities": list(match.entities),
-                    "detail": match.to_json(),
-                    "created_at": now,
-                }
-                for article_id, match in pairs
-            ],
-        )
-        .scalars()
-        .all()
+    return insert_with_ids(
+        conn,
+        matches,
+        [
+            {
+                "article_id": article_id,
+                "watchlist": match.watchlist,
+                "entities": list(match.entities),
+                "detail": match.to_json(),
+                "created_at": now,
+            }
+            for article_id, match in pairs
+        ],
+        key=("article_id", "watchlist"),  # unique (a constraint)
     )
 
 

@@ -12,7 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -443,3 +443,21 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     from sqlalchemy.dialects import sqlite
 
     return sqlite.insert(table)
+
+
+def insert_with_ids(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
+) -> list[int]:
+    """Insert ``rows`` into ``table`` and return their new ``id`` values in the order of
+    ``rows``: one statement per few hundred rows on both databases. Each row is told apart
+    by its ``key`` columns (unique among ``rows``), returned with the id. SQLAlchemy's
+    ``sort_by_parameter_order`` would do the same, but on SQLite, which has no insert form
+    that orders the new row ids, it runs one statement per row (20 per feed for articles)."""
+    if not rows:
+        return []
+    columns = [table.c[name] for name in key]
+    returned = conn.execute(table.insert().returning(table.c.id, *columns), rows)
+    ids = {tuple(row[1:]): int(row[0]) for row in returned}
+    if len(ids) != len(rows):
+        raise ValueError(f"{table.name}: rows inserted with the same {', '.join(key)}")
+    return [ids[tuple(row[name] for name in key)] for row in rows]

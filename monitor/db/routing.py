@@ -35,28 +35,58 @@ class Routed:
     sinks: Sequence[str]
 
 
-def _history(conn: Connection, story_id: int, sink: str, watchlist: str) -> list[Sent]:
+HistoryKey = tuple[int, str, str]
+"""(story id, sink, watchlist): what a sink was told about a story, for a watchlist."""
+
+
+def _histories(
+    conn: Connection, items: Sequence[Routed], policies: Mapping[str, SinkPolicy]
+) -> dict[HistoryKey, list[Sent]]:
+    """What each sink whose policy looks at a story's history was already told about the
+    stories of ``items``, oldest first: one query for the batch."""
+    wanted = {
+        (item.story_id, sink, item.match.watchlist)
+        for item in items
+        if item.story_id is not None
+        for sink in item.sinks
+        if policies.get(sink, ALL).stories != "all"
+    }
+    if not wanted:
+        return {}
     rows = conn.execute(
         select(
+            story_alerts.c.story_id,
+            story_alerts.c.sink,
+            story_alerts.c.watchlist,
             story_alerts.c.delivery_id,
             story_alerts.c.kind,
             story_alerts.c.entities,
             story_alerts.c.sources,
         )
-        .where(story_alerts.c.story_id == story_id)
-        .where(story_alerts.c.sink == sink)
-        .where(story_alerts.c.watchlist == watchlist)
+        .where(story_alerts.c.story_id.in_(sorted({key[0] for key in wanted})))
+        .where(story_alerts.c.sink.in_(sorted({key[1] for key in wanted})))
         .order_by(story_alerts.c.id)
     )
-    return [
-        Sent(
-            str(row.delivery_id or ""),
-            row.kind if row.kind in ("first", "update") else "all",
-            frozenset(row.entities),
-            frozenset(row.sources),
-        )
-        for row in rows
-    ]
+    found: dict[HistoryKey, list[Sent]] = {}
+    for row in rows:
+        key = (int(row.story_id), str(row.sink), str(row.watchlist))
+        if key in wanted:
+            found.setdefault(key, []).append(
+                _sent(row.delivery_id, row.kind, row.entities, row.sources)
+            )
+    return found
+
+
+def _sent(
+    delivery_id: str | None, kind: str, entities: Collection[str], sources: Collection[str]
+) -> Sent:
+    """A ``story_alerts`` row as the policy reads it (a digest item counts as ``all``)."""
+    return Sent(
+        str(delivery_id or ""),
+        "first" if kind == "first" else "update" if kind == "update" else "all",
+        frozenset(entities),
+        frozenset(sources),
+    )
 
 
 def route(
@@ -67,61 +97,69 @@ def route(
 ) -> int:
     """Queue a delivery (or a digest item) per (match, sink) that the sink's policy lets
     through, in order; the count queued. A sink with no policy gets every match (``all``).
-    Callers serialise story routing across instances (the story lock, PostgreSQL)."""
-    queued = 0
+    Callers serialise story routing across instances (the story lock, PostgreSQL).
+
+    Two reads for the batch (the stories' sources, what each sink was told of them), the
+    decisions in memory (a later match sees what an earlier one queued), then one insert
+    per table: a feed's alerts cost the same few statements however many there are."""
     # The stories' sources now (this transaction's articles included), in one query.
     stories = story_refs(conn, {item.story_id for item in items if item.story_id is not None})
     # A sink whose receiver asked to wait: what is queued now waits with the rest.
     holds = sink_holds(conn, {sink for item in items for sink in item.sinks}, now)
+    histories = _histories(conn, items, policies)
+    queue = _Queue()
+    told: list[dict[str, object]] = []
     for item in items:
         for sink in item.sinks:
             policy = policies.get(sink, ALL)
+            due = holds.get(sink, now)
             if item.story_id is None:  # not assigned to a story (not from store_feed)
-                queued += _queue(conn, item, sink, policy, None, now, holds.get(sink, now))
+                queue.add(item, sink, policy, None, now, due)
                 continue
             story = stories.get(item.story_id)
             found = frozenset(story.sources) if story is not None else frozenset[str]()
-            history = (
-                _history(conn, item.story_id, sink, item.match.watchlist)
-                if policy.stories != "all"
-                else []
-            )
+            key = (item.story_id, sink, item.match.watchlist)
             decision = decide(
                 policy,
                 watchlist=item.match.watchlist,
                 entities=item.match.entities,
                 story_sources=found,
-                history=history,
+                history=histories.get(key, []) if policy.stories != "all" else [],
             )
             if decision is None:
                 continue
-            delivery_id = str(uuid.uuid4())
-            queued += _queue(
-                conn,
+            delivery_id = None if policy.digest else str(uuid.uuid4())
+            queue.add(
                 item,
                 sink,
                 policy,
                 delivery_id,
                 now,
-                holds.get(sink, now),
+                due,
                 update_of=decision.update_of,
                 changes=decision.changes(),
             )
-            conn.execute(
-                story_alerts.insert(),
+            kind = "digest" if policy.digest else decision.kind
+            entities, sources = sorted(decision.entities), sorted(decision.sources)
+            told.append(
                 {
                     "story_id": item.story_id,
                     "watchlist": item.match.watchlist,
                     "sink": sink,
-                    "kind": "digest" if policy.digest else decision.kind,
-                    "delivery_id": None if policy.digest else delivery_id,
+                    "kind": kind,
+                    "delivery_id": delivery_id,
                     "article_id": item.article_id,
-                    "entities": sorted(decision.entities),
-                    "sources": sorted(decision.sources),
+                    "entities": entities,
+                    "sources": sources,
                     "created_at": now,
-                },
+                }
             )
-    return queued
+            # As the row will read back: the batch's later matches of this story see it.
+            histories.setdefault(key, []).append(_sent(delivery_id, kind, entities, sources))
+    queue.write(conn)
+    if told:
+        conn.execute(story_alerts.insert(), told)
+    return len(queue.deliveries)
 
 
 def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[str, datetime]:
@@ -145,45 +183,55 @@ def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[
     return {str(sink): until for sink, until in rows}
 
 
-def _queue(
-    conn: Connection,
-    item: Routed,
-    sink: str,
-    policy: SinkPolicy,
-    delivery_id: str | None,
-    now: datetime,
-    due: datetime,
-    *,
-    update_of: str | None = None,
-    changes: dict[str, list[str]] | None = None,
-) -> int:
-    """A pending delivery due at ``due`` (now, or when its sink's hold ends), or for a
-    digest sink an item waiting for its digest."""
-    if policy.digest:
-        conn.execute(
-            digest_items.insert(),
+class _Queue:
+    """The pending deliveries and digest items of one `route` call, inserted together."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[dict[str, object]] = []
+        self.digest_items: list[dict[str, object]] = []
+
+    def add(
+        self,
+        item: Routed,
+        sink: str,
+        policy: SinkPolicy,
+        delivery_id: str | None,
+        now: datetime,
+        due: datetime,
+        *,
+        update_of: str | None = None,
+        changes: dict[str, list[str]] | None = None,
+    ) -> None:
+        """A pending delivery due at ``due`` (now, or when its sink's hold ends), or for a
+        digest sink an item waiting for its digest."""
+        if policy.digest:
+            self.digest_items.append(
+                {
+                    "sink": sink,
+                    "match_id": item.match_id,
+                    "story_id": item.story_id,
+                    "watchlist": item.match.watchlist,
+                    "created_at": now,
+                    "digest_id": None,
+                }
+            )
+            return
+        self.deliveries.append(
             {
-                "sink": sink,
+                "id": delivery_id or str(uuid.uuid4()),
                 "match_id": item.match_id,
-                "story_id": item.story_id,
-                "watchlist": item.match.watchlist,
+                "sink": sink,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": due,
                 "created_at": now,
-                "digest_id": None,
-            },
+                "update_of": update_of,
+                "changes": changes,
+            }
         )
-        return 0
-    conn.execute(
-        deliveries.insert(),
-        {
-            "id": delivery_id or str(uuid.uuid4()),
-            "match_id": item.match_id,
-            "sink": sink,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": due,
-            "created_at": now,
-            "update_of": update_of,
-            "changes": changes,
-        },
-    )
-    return 1
+
+    def write(self, conn: Connection) -> None:
+        if self.digest_items:
+            conn.execute(digest_items.insert(), self.digest_items)
+        if self.deliveries:
+            conn.execute(deliveries.insert(), self.deliveries)

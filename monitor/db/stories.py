@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 from monitor.alerts.payload import StoryRef
-from monitor.db.engine import in_list, list_value
+from monitor.db.engine import in_list, insert_with_ids, list_value
 from monitor.db.schema import (
     UTCDateTime,
     articles,
@@ -184,7 +184,6 @@ def _signatures_query(dialect: str) -> Select[Any]:
     )
 
 
-_NEW_STORIES = stories.insert().returning(stories.c.id, sort_by_parameter_order=True)
 _AT = UTCDateTime()
 _CHUNK = 2000  # bound values per statement (SQLite allows 32766)
 
@@ -406,8 +405,9 @@ def _write_stories(
             }
             for first, growth in new.values()
         ]
-        ids = conn.execute(_NEW_STORIES, rows).scalars().all()
-        real = dict(zip(new, (int(i) for i in ids), strict=True))
+        # Each new story's first article is its own: the key that tells the rows apart.
+        ids = insert_with_ids(conn, stories, rows, key=("first_article_id",))
+        real = dict(zip(new, ids, strict=True))
     if grown:
         latest, earliest = (func.greatest, func.least) if postgresql else (func.max, func.min)
         conn.execute(

@@ -98,6 +98,60 @@ def test_a_304_pass_writes_poll_times_only(
         runtime.store.close()
 
 
+def test_a_feeds_new_articles_cost_one_insert_per_table(
+    tmp_path: Path, database_url: str, feeds: FeedServer
+) -> None:
+    # 20 distinct entries, every one matching: 20 articles, 20 matches, 20 new stories and
+    # 20 deliveries, each table written by one INSERT (SQLAlchemy's ordered RETURNING runs
+    # one per row on SQLite).
+    places = ["Tripoli", "Benghazi", "Sirte", "Misrata", "Tobruk"]
+    entries = [
+        (
+            f"e{n}",
+            f"Haftar's forces report {n} {places[n % 5]} moves, case {n * 7919}",
+            f"<p>Item {n}: the LNA said {n * 31} units moved near {places[n % 5]} "
+            f"on day {n}; observers counted {n * 13} vehicles and {n * 3} checkpoints.</p>",
+        )
+        for n in range(20)
+    ]
+    feeds.route("/f.xml", Reply(body=rss(entries)))
+    config = write_config(
+        tmp_path,
+        database_url=database_url,
+        sources=[("F", feeds.url("/f.xml"))],
+        sink_url="http://127.0.0.1:9/hook",
+        first_run="alert_all",
+        stories="all",
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+    inserts: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = statement.split()
+        if words and words[0].upper() == "INSERT":
+            inserts.append(words[words.index("INTO") + 1].strip('"'))
+
+    async def one_pass() -> None:
+        async with Service(runtime) as service:
+            service.sync_sources()
+            event.listen(runtime.db.engine, "before_cursor_execute", record)
+            try:
+                outcomes = await service.poll_all()
+            finally:
+                event.remove(runtime.db.engine, "before_cursor_execute", record)
+            assert [o.status for o in outcomes] == ["ok"]
+
+    try:
+        asyncio.run(one_pass())
+        assert count(runtime, articles) == 20
+        assert count(runtime, deliveries) == 20
+        for table in ("articles", "matches", "stories", "story_signatures", "deliveries"):
+            assert inserts.count(table) == 1, (table, inserts)
+    finally:
+        runtime.store.close()
+
+
 def test_a_burst_larger_than_any_batch_is_polled_without_waiting_for_a_tick(
     tmp_path: Path, feeds: FeedServer
 ) -> None:

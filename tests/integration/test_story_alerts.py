@@ -368,3 +368,45 @@ def test_the_alerts_of_one_poll_arrive_oldest_first(tmp_path: Path) -> None:
             assert titles == [f"Haftar note {n}" for n in range(8)]
         finally:
             runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_copies_of_a_story_in_one_poll_are_routed_as_if_they_came_one_by_one(
+    tmp_path: Path, database_url: str
+) -> None:
+    # The matches of one poll are routed together (one read of what each sink was told, one
+    # insert per table): a later copy must still see the alert an earlier one queued.
+    guid, title, body = WIRE[3]
+    with FeedServer() as feeds, WebhookReceiver() as first, WebhookReceiver() as updates:
+        feeds.route(
+            "/0.xml",
+            # Not three copies of one lead: a feed's shared lead is stock text.
+            Reply(body=rss([WIRE[0], WIRE[2], OTHER, (guid, f"{title}, LNA says", body)])),
+        )
+        sinks = [
+            sink(first.url, name="first"),
+            sink(updates.url, name="updates", stories="updates", update_sources=10),
+        ]
+        config = config_with(tmp_path, database_url, [(NAMES[0], feeds.url("/0.xml"))], sinks)
+        runtime = build(config)
+        try:
+            polls, sent = asyncio.run(run_once(runtime))
+            assert sum(p.new_articles for p in polls) == 4
+            # `first`: one alert for the wire story (three copies), one for the other event.
+            titles = sorted(d["article"]["title"] for d in alerts_of(first))
+            assert titles == sorted([WIRE[0][1], OTHER[1]])
+            # `updates`: the same two, then a follow-up of the wire story's alert when its
+            # third copy names the LNA; the second copy, with nothing new, sends nothing.
+            data = alerts_of(updates)
+            assert [d["article"]["title"] for d in data] == [
+                WIRE[0][1],
+                OTHER[1],
+                f"{title}, LNA says",
+            ]
+            original = updates.requests[0].headers["webhook-id"]
+            assert data[2]["update_of"] == original
+            assert data[2]["changes"]["entities"] == ["lna"]
+            assert data[0]["update_of"] is None and data[1]["update_of"] is None
+            assert len(sent) == 5
+        finally:
+            runtime.db.close()
