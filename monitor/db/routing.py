@@ -102,8 +102,11 @@ def route(
     Two reads for the batch (the stories' sources, what each sink was told of them), the
     decisions in memory (a later match sees what an earlier one queued), then one insert
     per table: a feed's alerts cost the same few statements however many there are."""
-    # The stories' sources now (this transaction's articles included), in one query.
-    stories = story_refs(conn, {item.story_id for item in items if item.story_id is not None})
+    # The stories' sources now (this transaction's articles included), in one query; only
+    # for matches that some sink may hear of.
+    stories = story_refs(
+        conn, {item.story_id for item in items if item.story_id is not None and item.sinks}
+    )
     # A sink whose receiver asked to wait: what is queued now waits with the rest.
     holds = sink_holds(conn, {sink for item in items for sink in item.sinks}, now)
     histories = _histories(conn, items, policies)
