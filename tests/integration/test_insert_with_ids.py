@@ -68,3 +68,22 @@ def test_rows_that_share_their_key_are_refused(database_url: str) -> None:
             )
     finally:
         store.close()
+
+
+def test_more_rows_than_one_statement_takes_all_come_back_in_order(database_url: str) -> None:
+    # SQLAlchemy splits a long insert into batches (1,000 rows, and SQLite's limit on bound
+    # values): the ids of every batch are matched to their rows.
+    store = Store(database_url)
+    store.prepare()
+    firsts = random.Random(5).sample(range(1, 10**7), 2500)
+
+    def work(conn):  # type: ignore[no-untyped-def]
+        ids = insert_with_ids(conn, stories, [_story(f) for f in firsts], key=("first_article_id",))
+        stored = dict(conn.execute(select(stories.c.id, stories.c.first_article_id)).all())
+        return ids, stored
+
+    try:
+        ids, stored = store.database.run_sync(work)
+    finally:
+        store.close()
+    assert [stored[i] for i in ids] == firsts
