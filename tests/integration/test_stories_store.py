@@ -344,6 +344,40 @@ def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str
 
 
 @pytest.mark.postgres
+def test_the_names_guard_keeps_a_template_copy_about_another_town_apart(
+    database_url: str,
+) -> None:
+    # The wording alone would merge them (Jaccard over the threshold); the stored article's
+    # names, read back from the database, are what tell the towns apart.
+    def capsized(town: str, toll: int) -> ArticleRecord:
+        lead = (
+            f"TRIPOLI, July 1 (Test Wire) - At least {toll} migrants are missing after their "
+            f"boat capsized off the Libyan town of {town} on Wednesday, the UN refugee agency "
+            "said. Six people were rescued by the coast guard."
+        )
+        return replace(
+            _record(town, lead), title=f"Boat capsizes off {town}, {toll} migrants missing"
+        )
+
+    store = Store(database_url)
+    store.prepare()
+    try:
+        store.sync_sources(sources_named(("one", "two", "three")), T0)
+        ids = {s.name: s.id for s in store.list_sources()}
+        for name, record in (
+            ("one", capsized("Garabulli", 15)),
+            ("two", capsized("Khoms", 8)),
+            ("three", replace(capsized("Garabulli", 15), entry_key="copy", fingerprint="c")),
+        ):
+            poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
+            asyncio.run(store.store_feed(ids[name], [record], poll, T0))
+        found = {tuple(s.sources) for s in store.recent_stories(None)}
+        assert found == {("one", "three"), ("two",)}
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("ahead", [timedelta(days=2), timedelta(days=365 * 73)])
 def test_a_copy_dated_years_ahead_joins_its_story(database_url: str, ahead: timedelta) -> None:
     # Its story time is its fetch time: dated 2099 it would start a story of its own that no
