@@ -9,6 +9,7 @@ they pass through ``monitor.redact.redact_text``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ DELIVERY_REASONS = (
 )
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
+# Seconds the body of a 2xx answer may take once its status line came: the alert is
+# delivered by then, and the body is read only so the connection can be used again. A
+# receiver whose accepting answer never ends cost each alert the sink's whole timeout.
+ACCEPTED_BODY_WAIT = 2.0
 _MESSAGE_CHARS = 300
 _WHITESPACE = re.compile(r"\s+")
 
@@ -231,7 +236,12 @@ async def send(
                 timeout=httpx.Timeout(sink.timeout),
                 follow_redirects=False,
             ) as response:
-                response_body = await _read_capped(response)
+                if response.is_success:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(ACCEPTED_BODY_WAIT):
+                            await _read_capped(response)
+                else:
+                    response_body = await _read_capped(response)
     except (TimeoutError, httpx.HTTPError, httpx.InvalidURL, FetchError) as exc:
         if response is None:
             raise _transport_error(sink, exc) from exc

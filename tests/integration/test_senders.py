@@ -172,6 +172,55 @@ async def test_slow_receiver_is_a_timeout(client: httpx.AsyncClient) -> None:
     assert error.status is None
 
 
+async def test_an_accepting_answer_whose_body_never_ends_is_delivered_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    # The status line says 200, the body promises a megabyte and stops after two bytes. The
+    # alert is delivered when the status came; waiting for the rest cost the sink's whole
+    # timeout (here 60 s) per alert.
+    import asyncio
+    import time
+
+    handlers: list[asyncio.Task[object]] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.append(task)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nok")
+        try:
+            await writer.drain()
+            await asyncio.sleep(120)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        started = time.monotonic()
+        status = await send(
+            client,
+            _sink(f"http://127.0.0.1:{port}/hook", timeout=60.0),
+            DELIVERY_ID,
+            _payload(),
+            now=datetime.now(UTC),
+        )
+        assert status == 200
+        assert time.monotonic() - started < 30  # the sink's timeout was not waited out
+    finally:
+        server.close()
+        for handler in handlers:
+            handler.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+
 async def test_closed_port_is_connect_error(client: httpx.AsyncClient) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
