@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.alerts.policy import SinkPolicy
 from monitor.config import SinkConfig
 from monitor.db.articles import StoredArticle
 from monitor.db.deliveries import IN_DIGEST
@@ -121,10 +122,36 @@ def sink_decisions(
                 SinkDecision(sink.name, False, "not one of the sinks this watchlist alerts")
             )
         elif decision.alerts:
-            decisions.append(SinkDecision(sink.name, True, "would send the alert"))
+            decisions.append(_filtered(decision, sink))
         else:
             decisions.append(SinkDecision(sink.name, False, "the watchlist does not alert"))
     return decisions
+
+
+def _filtered(decision: WatchlistDecision, sink: SinkConfig) -> SinkDecision:
+    """An alerting watchlist's verdict for one routed sink, through the sink's filters (its
+    story policy needs the stored stories, so it is only named)."""
+    policy = SinkPolicy.of(sink)
+    if policy.watchlists is not None and decision.watchlist not in policy.watchlists:
+        return SinkDecision(sink.name, False, "the sink's watchlists filter leaves it out")
+    named = frozenset(decision.alert.entities if decision.alert is not None else ())
+    if policy.entities is not None and not named & policy.entities:
+        wanted = ", ".join(sorted(policy.entities))
+        return SinkDecision(
+            sink.name, False, f"names none of the sink's entities filter ({wanted})"
+        )
+    conditions = []
+    if policy.min_sources > 1:
+        conditions.append(f"its story has {policy.min_sources} or more sources (min_sources)")
+    if policy.stories == "first" and not policy.digest:
+        conditions.append("the sink was not told of its story yet (stories: first)")
+    elif policy.stories == "updates" and not policy.digest:
+        conditions.append(
+            "the sink was not told of its story yet, or as a follow-up (stories: updates)"
+        )
+    if conditions:
+        return SinkDecision(sink.name, True, "would send the alert if " + " and ".join(conditions))
+    return SinkDecision(sink.name, True, "would send the alert")
 
 
 def explanation_json(

@@ -144,7 +144,13 @@ def test_a_rule_that_holds_and_the_alert_it_makes(seeded: tuple[Path, Path]) -> 
     # Stored by the source's first poll (store_only): it would alert now, but nothing was
     # queued for it then, and explain says so (it said only "would send").
     assert libya["sinks"] == [
-        {"sink": "ops", "sends": True, "reason": "would send the alert", "queued": None}
+        {
+            "sink": "ops",
+            "sends": True,
+            "reason": "would send the alert if the sink was not told of its story yet "
+            "(stories: first)",
+            "queued": None,
+        }
     ]
     assert libya["alert"]["rule"] == "offensive-on-tripoli"
     assert libya["alert"]["rule_expr"] == offensive["expr"]
@@ -187,7 +193,8 @@ def test_the_text_form_says_the_same(seeded: tuple[Path, Path]) -> None:
         "(11 mention(s) of haftar, lna, tripoli)"
     ) in lines
     assert (
-        "    sink ops: SENDS: would send the alert; when stored: no alert was queued (held "
+        "    sink ops: SENDS: would send the alert if the sink was not told of its story yet "
+        "(stories: first); when stored: no alert was queued (held "
         "back: stored only by its source's first poll, older than alert_max_age, a story "
         "already sent, or the sink's filters; or the sink or rule came later)"
     ) in lines
