@@ -724,7 +724,8 @@ def explain(
         fail(error, 2)  # could not start, as for every command
     except MonitorError as error:
         fail(error, 1)
-    document = explanation_json(article, explanation, sinks, routes)
+    max_age = loaded.settings.alert_max_age if loaded is not None else None
+    document = explanation_json(article, explanation, sinks, routes, max_age)
     if as_json:
         _write_json(document)
     else:

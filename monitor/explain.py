@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from monitor.alerts.policy import SinkPolicy
 from monitor.config import SinkConfig
-from monitor.db.articles import StoredArticle
-from monitor.db.deliveries import IN_DIGEST
+from monitor.db.articles import FUTURE_TOLERANCE, StoredArticle
+from monitor.db.deliveries import IN_DIGEST, StoredContext
 from monitor.db.store import Store
+from monitor.durations import format_duration
 from monitor.errors import MonitorError
 from monitor.match.explain import Explanation, WatchlistDecision
 from monitor.match.result import FIELDS
 from monitor.matchio import BadArticle, article_json
 from monitor.parse import canonical_url
+from monitor.plural import plural
 from monitor.redact import redact_url, terminal_text
 from monitor.text import html_to_text, left_out_text
 
@@ -49,6 +52,8 @@ class ArticleInput:
     url: str | None = None
     # A stored article: what was queued for it, (watchlist, sink) -> (id, status).
     queued: Mapping[tuple[str, str], tuple[str, str]] | None = None
+    # A stored article: what decided whether it alerted (why nothing was queued).
+    context: StoredContext | None = None
 
 
 def read_article(name: str, text: str | None = None) -> ArticleInput:
@@ -92,7 +97,8 @@ def stored_article(
         label = f"id {found.id}"
     fields = {"title": found.title, "summary": found.summary, "content": found.content}
     queued = store.alerts_of_article(found.id)
-    return ArticleInput(fields, "database", label, found.id, found.canonical_url, queued)
+    context = store.stored_context(found.id)
+    return ArticleInput(fields, "database", label, found.id, found.canonical_url, queued, context)
 
 
 @dataclass(frozen=True)
@@ -154,11 +160,57 @@ def _filtered(decision: WatchlistDecision, sink: SinkConfig) -> SinkDecision:
     return SinkDecision(sink.name, True, "would send the alert")
 
 
+def held_reason(
+    context: StoredContext,
+    article_id: int,
+    watchlist: str,
+    sink: SinkConfig,
+    alert_max_age: timedelta | None,
+) -> str:
+    """Why nothing was queued for a stored article's match to ``sink``, in the order the
+    service decides (`monitor.pipeline.held_back`, then the sink's story policy); what the
+    stored rows cannot tell is named as what remains."""
+    if watchlist not in context.matched:
+        return "the watchlist did not match it when it was stored (it changed since)"
+    dated = context.published_at
+    age = context.fetched_at - dated if dated is not None else None
+    if alert_max_age is not None and age is not None and age > alert_max_age:
+        return (
+            f"dated {format_duration(age)} before it was stored, older than alert_max_age "
+            f"({format_duration(alert_max_age)})"
+        )
+    first_poll = context.fetched_at == context.first_polled_at
+    recent = (
+        context.first_run == "alert_recent"
+        and age is not None
+        and -FUTURE_TOLERANCE <= age <= context.first_run_window
+    )
+    if first_poll and context.first_run != "alert_all" and not recent:
+        return f"stored by its source's first poll (first_run: {context.first_run})"
+    told = context.told.get((watchlist, sink.name))
+    if told is not None and told.article_id != article_id and told.created_at <= context.fetched_at:
+        if told.kind == "digest":
+            return "its story was already in a digest of this sink"
+        sent = f" (alert {told.delivery_id[:8]})" if told.delivery_id else ""
+        return f"this sink had already been told of its story{sent}"
+    policy = SinkPolicy.of(sink)
+    if context.story_sources is not None and context.story_sources < policy.min_sources:
+        return (
+            f"its story has {plural(context.story_sources, 'source')}, fewer than "
+            f"min_sources ({policy.min_sources})"
+        )
+    return (
+        "not told by the stored rows: the sink or its route came later, or alert_max_per_poll "
+        "held it back with the older entries of its poll"
+    )
+
+
 def explanation_json(
     article: ArticleInput,
     explanation: Explanation,
     sinks: Sequence[SinkConfig] | None,
     routes: Mapping[str, Sequence[str]],
+    alert_max_age: timedelta | None = None,
 ) -> dict[str, Any]:
     """The ``monitor explain --json`` document (docs/matching.md, "Explaining a match");
     ``sinks`` None: not known (watchlists given with ``--watchlist``)."""
@@ -183,9 +235,19 @@ def explanation_json(
         )
         if article.queued is None:
             continue  # not a stored article: nothing was queued for it
+        by_name = {sink.name: sink for sink in sinks or ()}
         for item in shown["sinks"] or ():
             found = article.queued.get((decision.watchlist, item["sink"]))
             item["queued"] = None if found is None else {"id": found[0], "status": found[1]}
+            if found is None and item["sends"] and article.context is not None:
+                assert article.article_id is not None
+                item["held"] = held_reason(
+                    article.context,
+                    article.article_id,
+                    decision.watchlist,
+                    by_name[item["sink"]],
+                    alert_max_age,
+                )
     return document
 
 
@@ -252,12 +314,7 @@ def _queued(sink: Mapping[str, Any]) -> str:
         return ""  # an article from a file: nothing was stored
     queued = sink["queued"]
     if queued is None:
-        held = (
-            " (held back: stored only by its source's first poll, older than alert_max_age,"
-            " a story already sent, or the sink's filters; or the sink or rule came later)"
-            if sink["sends"]
-            else ""
-        )
+        held = f" (held back: {sink['held']})" if sink.get("held") else ""
         return f"; when stored: no alert was queued{held}"
     if queued["status"] == IN_DIGEST:
         return "; when stored: went into a digest"

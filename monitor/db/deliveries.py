@@ -492,3 +492,93 @@ def alerts_of_article(conn: Connection, article_id: int) -> dict[tuple[str, str]
 
 
 IN_DIGEST = "in_digest"
+
+
+@dataclass(frozen=True)
+class Told:
+    """The first thing a sink was told about a story for a watchlist (``story_alerts``)."""
+
+    kind: str
+    delivery_id: str | None
+    article_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredContext:
+    """What decided whether a stored article alerted (`monitor explain`): when it was stored
+    beside its source's first poll and policy, its date, the watchlists stored as matching
+    it, its story's sources when it was stored, and what each sink was told of the story."""
+
+    fetched_at: datetime
+    published_at: datetime | None
+    first_polled_at: datetime | None
+    first_run: str
+    first_run_window: timedelta
+    matched: frozenset[str]
+    story_sources: int | None
+    told: Mapping[tuple[str, str], Told]  # (watchlist, sink) -> the first row
+
+
+def stored_context(conn: Connection, article_id: int) -> StoredContext | None:
+    """`StoredContext` of a stored article (None when there is none): four small reads."""
+    row = conn.execute(
+        select(
+            articles.c.fetched_at,
+            articles.c.published_at,
+            sources.c.first_polled_at,
+            sources.c.first_run,
+            sources.c.first_run_window_seconds,
+        )
+        .join(sources, sources.c.id == articles.c.source_id)
+        .where(articles.c.id == article_id)
+    ).first()
+    if row is None:
+        return None
+    matched = frozenset(
+        conn.execute(select(matches.c.watchlist).where(matches.c.article_id == article_id))
+        .scalars()
+        .all()
+    )
+    story_id = conn.execute(
+        select(story_signatures.c.story_id).where(story_signatures.c.article_id == article_id)
+    ).scalar()
+    story_sources: int | None = None
+    told: dict[tuple[str, str], Told] = {}
+    if story_id is not None:
+        story_sources = int(
+            conn.execute(
+                select(func.count(func.distinct(articles.c.source_id)))
+                .join(story_signatures, story_signatures.c.article_id == articles.c.id)
+                .where(
+                    story_signatures.c.story_id == story_id,
+                    articles.c.fetched_at <= row.fetched_at,  # as it was then
+                )
+            ).scalar_one()
+        )
+        for alert in conn.execute(
+            select(
+                story_alerts.c.watchlist,
+                story_alerts.c.sink,
+                story_alerts.c.kind,
+                story_alerts.c.delivery_id,
+                story_alerts.c.article_id,
+                story_alerts.c.created_at,
+            )
+            .where(story_alerts.c.story_id == story_id)
+            .order_by(story_alerts.c.id)
+        ):
+            told.setdefault(
+                (alert.watchlist, alert.sink),
+                Told(alert.kind, alert.delivery_id, int(alert.article_id), alert.created_at),
+            )
+    return StoredContext(
+        fetched_at=row.fetched_at,
+        published_at=row.published_at,
+        first_polled_at=row.first_polled_at,
+        first_run=str(row.first_run),
+        first_run_window=timedelta(seconds=int(row.first_run_window_seconds)),
+        matched=matched,
+        story_sources=story_sources,
+        told=told,
+    )

@@ -24,7 +24,7 @@ from monitor.db import sources as source_queries
 from monitor.db import status as status_queries
 from monitor.db import stories as story_queries
 from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts, StoredVersions
-from monitor.db.deliveries import DeliveryRow, DueDelivery
+from monitor.db.deliveries import DeliveryRow, DueDelivery, StoredContext
 from monitor.db.engine import Database, instance_lock, is_sqlite
 from monitor.db.instances import InstanceRow
 from monitor.db.seen import KnownEntries, SeenEntry
@@ -282,6 +282,10 @@ class Store:
     def alerts_of_article(self, article_id: int) -> dict[tuple[str, str], tuple[str, str]]:
         """What was queued for a stored article: (watchlist, sink) -> (id, status)."""
         return self.database.read_sync(lambda c: delivery_queries.alerts_of_article(c, article_id))
+
+    def stored_context(self, article_id: int) -> StoredContext | None:
+        """What decided whether a stored article alerted (`deliveries.stored_context`)."""
+        return self.database.read_sync(lambda c: delivery_queries.stored_context(c, article_id))
 
     def articles_at_url(self, urls: Sequence[str]) -> list[StoredArticle]:
         """Stored articles whose canonical URL is one of ``urls``, newest first."""

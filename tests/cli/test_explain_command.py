@@ -150,6 +150,7 @@ def test_a_rule_that_holds_and_the_alert_it_makes(seeded: tuple[Path, Path]) -> 
             "reason": "would send the alert if the sink was not told of its story yet "
             "(stories: first)",
             "queued": None,
+            "held": "stored by its source's first poll (first_run: store_only)",
         }
     ]
     assert libya["alert"]["rule"] == "offensive-on-tripoli"
@@ -194,9 +195,8 @@ def test_the_text_form_says_the_same(seeded: tuple[Path, Path]) -> None:
     ) in lines
     assert (
         "    sink ops: SENDS: would send the alert if the sink was not told of its story yet "
-        "(stories: first); when stored: no alert was queued (held "
-        "back: stored only by its source's first poll, older than alert_max_age, a story "
-        "already sent, or the sink's filters; or the sink or rule came later)"
+        "(stories: first); when stored: no alert was queued (held back: stored by its source's "
+        "first poll (first_run: store_only))"
     ) in lines
     assert (
         "    excerpt (title): [Haftar]'s forces push toward [Tripoli]'s southern suburbs" in lines

@@ -410,3 +410,47 @@ def test_copies_of_a_story_in_one_poll_are_routed_as_if_they_came_one_by_one(
             assert len(sent) == 5
         finally:
             runtime.db.close()
+
+
+def test_explain_names_why_a_stored_article_alerted_no_sink(tmp_path: Path) -> None:
+    # Three stored matches that queued nothing for one sink, each for its own reason, and
+    # explain says which (it listed every possible reason for each).
+    old = ("old-1", "Haftar's forces shell Tripoli suburbs", "<p>The LNA said on Monday.</p>")
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/0.xml", Reply(body=rss([WIRE[0]])))
+        feeds.route("/1.xml", Reply(body=rss([])))
+        feeds.route("/2.xml", Reply(body=rss([])))
+        sources = [(NAMES[i], feeds.url(f"/{i}.xml")) for i in range(3)]
+        sinks = [sink(receiver.url), sink(receiver.url, name="pair", min_sources=2)]
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=sources,
+            sink_url=None,
+            first_run="alert_all",
+            extra={"sinks": sinks, "alert_max_age": "60d"},
+        )
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))  # the wire: one alert to ops, none to pair
+            # The second outlet's copy, and an entry dated months before it was fetched.
+            feeds.route("/1.xml", Reply(body=rss([WIRE[1]])))
+            feeds.route("/2.xml", Reply(body=rss([old]).replace(b"Nov 2026", b"Jan 2026")))
+            asyncio.run(run_once(runtime))
+            ids = {a.title: a.id for a in runtime.store.articles_since(None)}
+        finally:
+            runtime.db.close()
+
+    def held(title: str) -> dict[str, str]:
+        result = monitor("explain", "--id", str(ids[title]), "--config", str(config), "--json")
+        assert result.returncode == 0, result.stderr
+        (libya,) = json.loads(result.stdout)["watchlists"]
+        return {s["sink"]: s.get("held") for s in libya["sinks"]}
+
+    first_copy = held(WIRE[0][1])
+    assert first_copy["pair"] == "its story has 1 source, fewer than min_sources (2)"
+    second_copy = held(WIRE[1][1])
+    assert second_copy["ops"].startswith("this sink had already been told of its story (alert ")
+    assert held(old[1])["ops"].startswith("dated ") and held(old[1])["ops"].endswith(
+        "before it was stored, older than alert_max_age (60d)"
+    )
