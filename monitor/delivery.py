@@ -29,6 +29,8 @@ from monitor.wait import wait_first
 log = logging.getLogger(__name__)
 
 SINK_MISSING_RECHECK = timedelta(minutes=10)
+# Added to a sink's timeout: a claimed delivery is sent only under a lease that outlasts it.
+LEASE_MARGIN = timedelta(seconds=5)
 
 
 TITLE_CHARS = 80  # an article title in a log line is cut to this
@@ -317,9 +319,10 @@ class Outbox:
         if sink is not None:
             await self._make_digest(sink)
         while not self.stopping.is_set() and self._configured(sink) and not self._waiting(sink):
+            claimed_at = self.runtime.clock()
             claimed = await self.runtime.store.claim_deliveries(
                 owner=self.owner,
-                now=self.runtime.clock(),
+                now=claimed_at,
                 lease=config.lease,
                 limit=config.batch,
                 sink=sink,
@@ -331,14 +334,32 @@ class Outbox:
             if not batch:
                 break
             tried.update(due.id for due in batch)
+            held_until = claimed_at + config.lease  # as the claim wrote it
+            taken: set[str] = set()  # by another instance once their lease ran out
             started = 0
             try:
-                for due in batch:
+                for index, due in enumerate(batch):
                     if self.stopping.is_set() or not self._configured(sink):
                         break  # the rest are given back below, due again at once
                     if self._waiting(sink):
                         break  # the receiver asked for a pause: the rest wait with it
                     started += 1
+                    if due.id in taken:
+                        continue
+                    send_by = self.runtime.clock() + self._send_time(due.sink)
+                    if send_by > held_until:
+                        # The batch outlasts its leases (a slow receiver): renewed before
+                        # the next send, or another instance would take the rest and both
+                        # would send them. One taken meanwhile is not sent here.
+                        until = send_by + config.lease
+                        rest = [d.id for d in batch[index:]]
+                        held = await self.runtime.store.renew_delivery_leases(
+                            rest, self.owner, until
+                        )
+                        held_until = until
+                        taken.update(set(rest) - held)
+                        if due.id in taken:
+                            continue
                     outcome = await deliver_one(self.runtime, self.client, due)
                     metrics.deliveries.labels(outcome.status).inc()
                     outcomes.append(outcome)
@@ -352,6 +373,12 @@ class Outbox:
             if sink is None:
                 break  # postponed ones are not due again until later
         return outcomes
+
+    def _send_time(self, sink: str) -> timedelta:
+        """The longest one send to ``sink`` may take (its timeout), with a margin."""
+        configured = self.runtime.sinks.get(sink)
+        timeout = configured.timeout if configured is not None else timedelta(0)
+        return timeout + LEASE_MARGIN
 
     async def _hold(self, sink: str, seconds: float) -> None:
         """The receiver of ``sink`` asked to wait (Retry-After): nothing more is sent to it

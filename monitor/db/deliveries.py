@@ -318,6 +318,22 @@ def release(conn: Connection, delivery_ids: Sequence[str], owner: str) -> None:
     )
 
 
+def renew_leases(
+    conn: Connection, delivery_ids: Sequence[str], owner: str, until: datetime
+) -> set[str]:
+    """Extend ``owner``'s leases on these pending deliveries to ``until``; the ids it still
+    holds (one whose lease ran out and that another instance claimed, or sent, is not)."""
+    if not delivery_ids:
+        return set()
+    held = and_(
+        deliveries.c.id.in_(list(delivery_ids)),
+        deliveries.c.lease_owner == owner,
+        deliveries.c.status == "pending",
+    )
+    conn.execute(update(deliveries).where(held).values(lease_expires_at=until))
+    return {str(i) for i in conn.execute(select(deliveries.c.id).where(held)).scalars()}
+
+
 def resume_postponed(conn: Connection, sink: str, *, now: datetime) -> int:
     """The deliveries of ``sink`` kept pending while it was not configured (postponed,
     ``sink_missing``) are due again at ``now``: the sink is back. Their order among

@@ -378,6 +378,15 @@ class Store:
             )
         )
 
+    async def renew_delivery_leases(
+        self, delivery_ids: Sequence[str], owner: str, until: datetime
+    ) -> set[str]:
+        """Extend ``owner``'s leases on these claimed deliveries to ``until``; the ids it
+        still holds (`deliveries.renew_leases`)."""
+        return await self._run(
+            lambda c: delivery_queries.renew_leases(c, delivery_ids, owner, until)
+        )
+
     async def next_attempt_at(
         self, *, sink: str | None = None, other_than: Collection[str] = ()
     ) -> datetime | None:

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from monitor.db.articles import ArticleRecord
 from monitor.db.sources import PollRecord, SourceSpec
 from monitor.db.store import Store
+from monitor.delivery import DeliveryOutcome, Outbox
+from monitor.egress import make_client
 from monitor.match import WatchlistMatch
+from monitor.runtime import Runtime
+from monitor.service import Service
+from monitor.settings import load_settings
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import Reply as Answer
+from tests.support.webhook_receiver import WebhookReceiver
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -77,3 +87,54 @@ def test_source_and_delivery_leases(database_url: str) -> None:
         assert again.id == due.id and again.attempts == 1  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_batch_that_outlasts_its_leases_is_never_sent_by_two_instances(
+    tmp_path: Path, database_url: str
+) -> None:
+    # Instance a claims six alerts under a one-second lease; its receiver takes 0.4 s an
+    # answer, so the batch takes 2.4 s. Instance b looks after 1.2 s: it took (and sent) the
+    # ones a had not reached, and a sent them too on its run-out leases (an outside probe:
+    # 6 of 60 alerts twice, same webhook-id, no crash). The leases are renewed now.
+    entries = [
+        (f"h{n}", f"Haftar's forces near Tripoli, report {n}", "<p>LNA.</p>") for n in range(6)
+    ]
+    with FeedServer() as feeds, WebhookReceiver(default=Answer(200, delay=0.4)) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(entries)))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+            extra={"delivery": {"lease": "1s", "tick": "1s"}},
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+
+        async def two_instances() -> None:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                await service.poll_all()
+            stopping = asyncio.Event()
+            async with (
+                make_client(runtime.http, follow_redirects=False) as one,
+                make_client(runtime.http, follow_redirects=False) as two,
+            ):
+                a = Outbox(runtime, one, owner="a", stopping=stopping)
+                b = Outbox(runtime, two, owner="b", stopping=stopping)
+
+                async def later() -> list[DeliveryOutcome]:
+                    await asyncio.sleep(1.2)
+                    return await b.deliver_pending()
+
+                await asyncio.gather(a.deliver_pending(), later())
+
+        try:
+            asyncio.run(two_instances())
+            ids = [r.headers["webhook-id"] for r in receiver.requests]
+            assert len(ids) == 6 and len(set(ids)) == 6, ids
+        finally:
+            runtime.store.close()
