@@ -22,6 +22,7 @@ from monitor.db.deliveries import DueDelivery
 from monitor.db.problems import is_outage, outage_text
 from monitor.errors import DeliveryError
 from monitor.logs import log_fields
+from monitor.plural import plural
 from monitor.redact import redact_text, redact_url
 from monitor.runtime import Runtime, sink_target
 from monitor.wait import wait_first
@@ -242,6 +243,9 @@ class Outbox:
         # The outcomes of the last `deliver_pending` so far: what a stopped `monitor once`
         # reports when its grace ran out in the middle of the pass (`run` keeps none).
         self.sent: list[DeliveryOutcome] = []
+        # Sinks whose receiver accepted an alert since this instance started or last saw it
+        # fail: the first acceptance after that makes the alerts waiting for a retry due.
+        self._answering: set[str] = set()
         # Sinks whose sending settings changed in a reload (`sinks_changed`).
         self._redirected: set[str] = set()
         # A sink whose receiver answered with a Retry-After: nothing is sent to it before
@@ -363,6 +367,7 @@ class Outbox:
                     outcome = await deliver_one(self.runtime, self.client, due)
                     metrics.deliveries.labels(outcome.status).inc()
                     outcomes.append(outcome)
+                    await self._note_answer(outcome)
                     if outcome.sink_wait and sink is not None:
                         await self._hold(sink, outcome.sink_wait)
             finally:
@@ -373,6 +378,23 @@ class Outbox:
             if sink is None:
                 break  # postponed ones are not due again until later
         return outcomes
+
+    async def _note_answer(self, outcome: DeliveryOutcome) -> None:
+        """After a receiver was down, its first acceptance makes the sink's alerts that
+        failed meanwhile due now: they would otherwise reach it after the ones queued
+        later, up to a retry interval (hours) later."""
+        if outcome.status in ("retry", "dead"):
+            self._answering.discard(outcome.sink)
+        elif outcome.status == "delivered" and outcome.sink not in self._answering:
+            self._answering.add(outcome.sink)
+            due = await self.runtime.store.due_after_recovery(outcome.sink, self.runtime.clock())
+            if due:
+                log.info(
+                    "sink %r accepts alerts again: %s that failed while it was down %s due now",
+                    outcome.sink,
+                    plural(due, "alert"),
+                    "is" if due == 1 else "are",
+                )
 
     def _send_time(self, sink: str) -> timedelta:
         """The longest one send to ``sink`` may take (its timeout), with a margin."""

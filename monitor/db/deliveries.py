@@ -334,6 +334,41 @@ def renew_leases(
     return {str(i) for i in conn.execute(select(deliveries.c.id).where(held)).scalars()}
 
 
+# Failures that say the receiver was down or broken, not that it refused this alert: once
+# it answers again, the alerts that failed so are worth trying at once.
+RECEIVER_DOWN = (
+    "connect_error",
+    "dns_error",
+    "network_error",
+    "protocol_error",
+    "timeout",
+    "http_5xx",
+)
+
+
+def due_after_recovery(conn: Connection, sink: str, *, now: datetime) -> int:
+    """The pending deliveries of ``sink`` waiting for a retry after the receiver was down
+    (`RECEIVER_DOWN`) are due at ``now``: it just accepted an alert, so they need not wait
+    out their retry schedule behind the alerts queued after them. Their attempts stay (a
+    schedule is not started over, as `retry_sink` does); a Retry-After hold, a refusal
+    (4xx) and one being sent (leased) are left alone."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            and_(
+                deliveries.c.sink == sink,
+                deliveries.c.status == "pending",
+                deliveries.c.attempts > 0,
+                deliveries.c.next_attempt_at > now,
+                deliveries.c.last_error_reason.in_(RECEIVER_DOWN),
+                or_(deliveries.c.lease_owner.is_(None), deliveries.c.lease_expires_at <= now),
+            )
+        )
+        .values(next_attempt_at=now)
+    )
+    return int(result.rowcount)
+
+
 def resume_postponed(conn: Connection, sink: str, *, now: datetime) -> int:
     """The deliveries of ``sink`` kept pending while it was not configured (postponed,
     ``sink_missing``) are due again at ``now``: the sink is back. Their order among

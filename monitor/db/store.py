@@ -387,6 +387,11 @@ class Store:
             lambda c: delivery_queries.renew_leases(c, delivery_ids, owner, until)
         )
 
+    async def due_after_recovery(self, sink: str, now: datetime) -> int:
+        """``sink``'s alerts waiting for a retry after its receiver was down are due now
+        (`deliveries.due_after_recovery`); how many."""
+        return await self._run(lambda c: delivery_queries.due_after_recovery(c, sink, now=now))
+
     async def next_attempt_at(
         self, *, sink: str | None = None, other_than: Collection[str] = ()
     ) -> datetime | None:
