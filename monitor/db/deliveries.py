@@ -352,16 +352,27 @@ def due_after_recovery(conn: Connection, sink: str, *, now: datetime) -> int:
     out their retry schedule behind the alerts queued after them. Their attempts stay (a
     schedule is not started over, as `retry_sink` does); a Retry-After hold, a refusal
     (4xx) and one being sent (leased) are left alone."""
+    return _due_now(
+        conn,
+        sink,
+        now,
+        deliveries.c.attempts > 0,
+        deliveries.c.last_error_reason.in_(RECEIVER_DOWN),
+        or_(deliveries.c.lease_owner.is_(None), deliveries.c.lease_expires_at <= now),
+    )
+
+
+def _due_now(conn: Connection, sink: str, now: datetime, *where: ColumnElement[bool]) -> int:
+    """The pending deliveries of ``sink`` due later than ``now`` and matching ``where`` are
+    due at ``now``; how many."""
     result = conn.execute(
         update(deliveries)
         .where(
             and_(
                 deliveries.c.sink == sink,
                 deliveries.c.status == "pending",
-                deliveries.c.attempts > 0,
                 deliveries.c.next_attempt_at > now,
-                deliveries.c.last_error_reason.in_(RECEIVER_DOWN),
-                or_(deliveries.c.lease_owner.is_(None), deliveries.c.lease_expires_at <= now),
+                *where,
             )
         )
         .values(next_attempt_at=now)
@@ -373,19 +384,7 @@ def resume_postponed(conn: Connection, sink: str, *, now: datetime) -> int:
     """The deliveries of ``sink`` kept pending while it was not configured (postponed,
     ``sink_missing``) are due again at ``now``: the sink is back. Their order among
     themselves (oldest first) stays."""
-    result = conn.execute(
-        update(deliveries)
-        .where(
-            and_(
-                deliveries.c.sink == sink,
-                deliveries.c.status == "pending",
-                deliveries.c.last_error_reason == "sink_missing",
-                deliveries.c.next_attempt_at > now,
-            )
-        )
-        .values(next_attempt_at=now)
-    )
-    return int(result.rowcount)
+    return _due_now(conn, sink, now, deliveries.c.last_error_reason == "sink_missing")
 
 
 def list_deliveries(
