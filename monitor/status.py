@@ -223,6 +223,11 @@ def age(value: timedelta) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+# Dead instances shown one a line (the latest first); more are counted: eight kill -9s in a
+# week pushed the sources and the verdict off the screen.
+DEAD_SHOWN = 3
+
+
 def _instance_line(row: InstanceRow, now: datetime) -> str:
     state = instance_state(row, now)
     where = f"{row.pid}@{row.hostname}"
@@ -298,8 +303,14 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
         lines.append(
             f"service: {plural(running, 'instance')} running" if running else "service: not running"
         )
+        dead = [r for r in shown if instance_state(r, now) == "dead"]
         for row in shown:
+            if row in dead[DEAD_SHOWN:]:
+                continue
             lines.append("  " + _instance_line(row, now))
+        if len(dead) > DEAD_SHOWN:
+            more = plural(len(dead) - DEAD_SHOWN, "more dead instance")
+            lines.append(f"  and {more} (`monitor status --json` lists them)")
         if not running:
             stopped = [r for r in status.instances if instance_state(r, now) == "stopped"]
             if stopped:

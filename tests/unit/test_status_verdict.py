@@ -126,3 +126,22 @@ def test_a_live_process_that_stopped_writing_its_heartbeat_is_stalled_not_dead()
     assert "dead: " in render_status(_status(instances=(gone,)), 5, [])
     freed = replace(here, lock_free=True)
     assert "dead: " in render_status(_status(instances=(freed,)), 5, [])
+
+
+def test_many_dead_instances_are_counted_after_the_latest_three() -> None:
+    # Eight kill -9s in a week listed eight lines above the sources (an outside probe).
+    dead = tuple(
+        replace(
+            _instance(NOW - STALE_AFTER - timedelta(hours=n + 1)),
+            owner=f"h:{n}:x",
+            pid=2**22 + n,
+            hostname="elsewhere",
+        )
+        for n in range(8)
+    )
+    lines = render_status(_status(instances=(RUNNING, *dead)), 5, []).splitlines()
+    assert sum(line.startswith("  dead: ") for line in lines) == 3
+    assert "  and 5 more dead instances (`monitor status --json` lists them)" in lines
+    assert any(line.startswith("  running: ") for line in lines)
+    document = json.loads(json.dumps(status_json(_status(instances=(RUNNING, *dead)), 5, [])))
+    assert len(document["service"]["instances"]) == 9
