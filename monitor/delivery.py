@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -348,22 +348,9 @@ class Outbox:
                     if self._waiting(sink):
                         break  # the receiver asked for a pause: the rest wait with it
                     started += 1
+                    held_until = await self._keep_leases(batch[index:], held_until, taken)
                     if due.id in taken:
-                        continue
-                    send_by = self.runtime.clock() + self._send_time(due.sink)
-                    if send_by > held_until:
-                        # The batch outlasts its leases (a slow receiver): renewed before
-                        # the next send, or another instance would take the rest and both
-                        # would send them. One taken meanwhile is not sent here.
-                        until = send_by + config.lease
-                        rest = [d.id for d in batch[index:]]
-                        held = await self.runtime.store.renew_delivery_leases(
-                            rest, self.owner, until
-                        )
-                        held_until = until
-                        taken.update(set(rest) - held)
-                        if due.id in taken:
-                            continue
+                        continue  # another instance has it
                     outcome = await deliver_one(self.runtime, self.client, due)
                     metrics.deliveries.labels(outcome.status).inc()
                     outcomes.append(outcome)
@@ -396,11 +383,23 @@ class Outbox:
                     "is" if due == 1 else "are",
                 )
 
-    def _send_time(self, sink: str) -> timedelta:
-        """The longest one send to ``sink`` may take (its timeout), with a margin."""
-        configured = self.runtime.sinks.get(sink)
+    async def _keep_leases(
+        self, rest: Sequence[DueDelivery], held_until: datetime, taken: set[str]
+    ) -> datetime:
+        """Until when the leases on ``rest`` (the batch from the next send on) hold, renewed
+        first when the next send could outlast them (a slow receiver): otherwise another
+        instance would claim the rest once they ran out, and both would send them. Those
+        another instance took meanwhile are added to ``taken``."""
+        configured = self.runtime.sinks.get(rest[0].sink)
         timeout = configured.timeout if configured is not None else timedelta(0)
-        return timeout + LEASE_MARGIN
+        send_by = self.runtime.clock() + timeout + LEASE_MARGIN
+        if send_by <= held_until:
+            return held_until
+        until = send_by + self.runtime.settings.delivery.lease
+        ids = [due.id for due in rest]
+        held = await self.runtime.store.renew_delivery_leases(ids, self.owner, until)
+        taken.update(set(ids) - held)
+        return until
 
     async def _hold(self, sink: str, seconds: float) -> None:
         """The receiver of ``sink`` asked to wait (Retry-After): nothing more is sent to it

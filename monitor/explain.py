@@ -11,7 +11,7 @@ from typing import Any
 
 from monitor.alerts.policy import SinkPolicy
 from monitor.config import SinkConfig
-from monitor.db.articles import FUTURE_TOLERANCE, StoredArticle
+from monitor.db.articles import StoredArticle
 from monitor.db.deliveries import IN_DIGEST, StoredContext
 from monitor.db.store import Store
 from monitor.durations import format_duration
@@ -20,6 +20,7 @@ from monitor.match.explain import Explanation, WatchlistDecision
 from monitor.match.result import FIELDS
 from monitor.matchio import BadArticle, article_json
 from monitor.parse import canonical_url
+from monitor.pipeline import first_run_holds, too_old
 from monitor.plural import plural
 from monitor.redact import redact_url, terminal_text
 from monitor.text import html_to_text, left_out_text
@@ -172,20 +173,14 @@ def held_reason(
     stored rows cannot tell is named as what remains."""
     if watchlist not in context.matched:
         return "the watchlist did not match it when it was stored (it changed since)"
-    dated = context.published_at
-    age = context.fetched_at - dated if dated is not None else None
-    if alert_max_age is not None and age is not None and age > alert_max_age:
+    dated, stored = context.published_at, context.fetched_at
+    if dated is not None and alert_max_age is not None and too_old(dated, stored, alert_max_age):
         return (
-            f"dated {format_duration(age)} before it was stored, older than alert_max_age "
-            f"({format_duration(alert_max_age)})"
+            f"dated {format_duration(stored - dated)} before it was stored, older than "
+            f"alert_max_age ({format_duration(alert_max_age)})"
         )
-    first_poll = context.fetched_at == context.first_polled_at
-    recent = (
-        context.first_run == "alert_recent"
-        and age is not None
-        and -FUTURE_TOLERANCE <= age <= context.first_run_window
-    )
-    if first_poll and context.first_run != "alert_all" and not recent:
+    first_poll = stored == context.first_polled_at  # the first poll's time is its articles'
+    if first_poll and first_run_holds(context.first_run, context.first_run_window, dated, stored):
         return f"stored by its source's first poll (first_run: {context.first_run})"
     told = context.told.get((watchlist, sink.name))
     if told is not None and told.article_id != article_id and told.created_at <= context.fetched_at:

@@ -178,13 +178,23 @@ def held_back(
     dated = entry.published or entry.updated
     if too_old(dated, now, max_age):
         return HELD_TOO_OLD
-    if source.first_polled_at is not None or source.first_run == "alert_all":
-        return None
-    if source.first_run == "alert_recent" and (
-        dated is not None and -FUTURE_TOLERANCE <= now - dated <= source.first_run_window
+    if source.first_polled_at is None and first_run_holds(
+        source.first_run, source.first_run_window, dated, now
     ):
-        return None
-    return HELD_FIRST_RUN
+        return HELD_FIRST_RUN
+    return None
+
+
+def first_run_holds(
+    first_run: str, window: timedelta, dated: datetime | None, now: datetime
+) -> bool:
+    """Whether a source's first poll (at ``now``) holds back an entry dated ``dated``:
+    ``store_only`` always, ``alert_recent`` unless it is dated within ``window`` before
+    ``now``, ``alert_all`` never."""
+    if first_run == "alert_all":
+        return False
+    recent = dated is not None and -FUTURE_TOLERANCE <= now - dated <= window
+    return not (first_run == "alert_recent" and recent)
 
 
 def _oldest_first(item: tuple[FeedEntry, tuple[WatchlistMatch, ...]]) -> tuple[bool, float]:

@@ -4,7 +4,6 @@ deliveries in the caller's (single) transaction, reading them back, retention.""
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -209,45 +208,6 @@ def _insert_match_rows(
             for article_id, match in pairs
         ],
         key=("article_id", "watchlist"),  # unique (a constraint)
-    )
-
-
-def insert_matches(
-    conn: Connection,
-    pairs: Sequence[tuple[int, WatchlistMatch]],
-    now: datetime,
-    sinks: Sequence[Sequence[str]],
-) -> int:
-    """Insert (article id, match) rows and a pending delivery per sink of each; the count of
-    deliveries."""
-    match_ids = _insert_match_rows(conn, pairs, now)
-    rows = [
-        (match_id, sink) for match_id, names in zip(match_ids, sinks, strict=True) for sink in names
-    ]
-    insert_deliveries(conn, rows, now)
-    return len(rows)
-
-
-def insert_deliveries(conn: Connection, rows: Sequence[tuple[int, str]], now: datetime) -> None:
-    """A pending delivery per (match id, sink), due now (or when its sink's hold ends:
-    `routing.sink_holds`); ids are new UUIDs (the webhook-id)."""
-    if not rows:
-        return
-    holds = routing.sink_holds(conn, {sink for _, sink in rows}, now)
-    conn.execute(
-        deliveries.insert(),
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "match_id": match_id,
-                "sink": sink,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": holds.get(sink, now),
-                "created_at": now,
-            }
-            for match_id, sink in rows
-        ],
     )
 
 

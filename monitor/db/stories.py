@@ -288,11 +288,10 @@ def _best(
             jaccard >= config.contained_floor and contained >= config.contained
         ):
             continue
-        story_id = candidate.story_id
         if config.names_guard and sig.names_conflict(candidate.with_names()):
             continue
         if best is None or jaccard > best[2]:
-            best = (article_id, story_id, jaccard)
+            best = (article_id, candidate.story_id, jaccard)
     return best
 
 
