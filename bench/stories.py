@@ -28,6 +28,7 @@ from monitor.stories import (
     PairScores,
     Signature,
     StoryConfig,
+    feed_signatures,
     pairwise_scores,
     signature,
     story_tokens,
@@ -36,6 +37,7 @@ from monitor.stories.index import StoryIndex
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "stories"
 SETS = {"tuning": DATA / "tuning.jsonl", "heldout": DATA / "heldout.jsonl"}
+AGGREGATORS = DATA.parent / "aggregators" / "feeds.jsonl"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,64 @@ def cluster(articles: Sequence[Article], config: StoryConfig = DEFAULT_CONFIG) -
         sig = signature(article.title, article.summary, article.content, config)
         out[article.id] = index.add(number, sig, article.published).story
     return out
+
+
+@dataclass(frozen=True)
+class FeedScores:
+    """Pairs of one feed's entries (the stock-text rule's ground): precision and recall of
+    "same story", and the stories that came out more than once (extra ``first`` alerts) or
+    were merged into another (lost alerts), over the whole set."""
+
+    within: PairScores
+    extra_alerts: int
+    lost_alerts: int
+
+
+def load_feeds(path: Path = AGGREGATORS) -> dict[str, list[dict[str, str]]]:
+    """The entries of a labelled set of feeds (tests/data/aggregators/), by feed."""
+    feeds: dict[str, list[dict[str, str]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            feeds.setdefault(row["feed"], []).append(row)
+    return feeds
+
+
+def cluster_feeds(
+    feeds: dict[str, list[dict[str, str]]], config: StoryConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """Entry id -> story, each feed read whole as one poll (`feed_signatures`, as the
+    service signs a fetched feed), the feeds one after another into one index."""
+    index = StoryIndex(config)
+    out: dict[str, int] = {}
+    for name in sorted(feeds):
+        entries = sorted(feeds[name], key=lambda e: (e["published"], e["id"]))
+        sigs = feed_signatures([(e["title"], e["summary"], e["content"]) for e in entries], config)
+        for entry, sig in zip(entries, sigs, strict=True):
+            published = datetime.fromisoformat(entry["published"].replace("Z", "+00:00"))
+            out[entry["id"]] = index.add(len(out), sig, published).story
+    return out
+
+
+def score_feeds(feeds: dict[str, list[dict[str, str]]], predicted: dict[str, int]) -> FeedScores:
+    labels = {e["id"]: e["story"] for entries in feeds.values() for e in entries}
+    true = predicted_pairs = actual = 0
+    for entries in feeds.values():
+        for a, b in itertools.combinations([e["id"] for e in entries], 2):
+            same, joined = labels[a] == labels[b], predicted[a] == predicted[b]
+            true += same and joined
+            predicted_pairs += joined
+            actual += same
+    told: dict[str, set[int]] = {}
+    merged: dict[int, set[str]] = {}
+    for entry, label in labels.items():
+        told.setdefault(label, set()).add(predicted[entry])
+        merged.setdefault(predicted[entry], set()).add(label)
+    return FeedScores(
+        PairScores(true, predicted_pairs, actual),
+        sum(len(v) - 1 for v in told.values()),
+        sum(len(v) - 1 for v in merged.values()),
+    )
 
 
 def score(articles: Sequence[Article], predicted: dict[str, object]) -> PairScores:
@@ -206,6 +266,18 @@ def print_scores(config: StoryConfig, out: Callable[[str], None]) -> None:
             )
 
 
+def print_feed_scores(config: StoryConfig, out: Callable[[str], None]) -> None:
+    feeds = load_feeds()
+    scores = score_feeds(feeds, cluster_feeds(feeds, config))
+    entries = sum(len(e) for e in feeds.values())
+    out(
+        f"aggregator feeds ({len(feeds)} feeds, {entries} entries), pairs within a feed: "
+        f"precision {scores.within.precision:.4f}, recall {scores.within.recall:.4f}; "
+        f"stories told more than once: {scores.extra_alerts} extra, merged: "
+        f"{scores.lost_alerts}"
+    )
+
+
 def margins(articles: Sequence[Article], out: Callable[[str], None]) -> None:
     """Where the default threshold sits: the estimated Jaccard of the most similar pairs of
     different stories (with and without the names guard) and of the weakest link each
@@ -296,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{config.window.total_seconds() / 3600:g} h"
     )
     print_scores(config, out)
+    print_feed_scores(config, out)
     out("")
     out(f"Cost per article with {args.stored:,} stored articles ({args.probes:,} timed), ms:")
     rows = [

@@ -35,14 +35,28 @@ __all__ = [
 
 # A dateline at the start of a lead: "TRIPOLI, March 2 (Maghreb Wire) - ", "بنغازي، 7 مارس
 # (وكالة المتوسط) - ": up to 80 characters ending in an outlet in brackets and a dash.
-_DATELINE = re.compile(r"^[^()\n]{0,80}\([^()\n]{1,40}\)\s*[-\u2013\u2014:]\s+")
-# Revision and priority marks before a title: "CORRECTED-", "UPDATE 2-", "REFILE-", ...
-_TITLE_MARK = re.compile(
-    r"^\s*(?:corrected|correction|update\s*\d*|refile|urgent|breaking|rectificatif|"
-    r"correzione|aggiornamento|\u062a\u0635\u062d\u064a\u062d|\u0639\u0627\u062c\u0644)"
-    r"\s*[-\u2013\u2014:]\s*",
+_DATELINE = re.compile(
+    r"^(?:[^()\n]{0,80}(?:\([^()\n]{1,40}\)[^()\n]{0,40})?\([^()\n]{1,40}\)"
+    r"|[A-Z][A-Z.' ]{2,30}(?:,[^()\n,]{1,30})?)\s*[-\u2013\u2014:]\s+"
+)
+# A wire's revision note before its dateline: "(Adds government statement) ", "(Refiles to
+# add dropped word) ", "(Corrects day of attack) ".
+_REVISION_NOTE = re.compile(
+    r"^\((?:adds|updates|refiles|corrects|recasts|rewrites|changes|fixes|removes|releads|"
+    r"repeats|moves|actualis\u00e9|corrige|aggiorna|corregge)\b[^()\n]{0,150}\)\s*",
     re.IGNORECASE,
 )
+# Revision and priority marks before a title, one or more: "CORRECTED-UPDATE 2-",
+# "REFILE-", "UPDATED:", "تحديث 1-", ...
+_TITLE_MARK = re.compile(
+    r"^(?:\s*(?:corrected|correction|update[ds]?\s*\d*|refile|urgent|breaking|rectificatif|"
+    r"mise \u00e0 jour|correzione|aggiornamento|\u062a\u0635\u062d\u064a\u062d|"
+    r"\u0639\u0627\u062c\u0644|\u062a\u062d\u062f\u064a\u062b\s*\d*)\s*[-\u2013\u2014:]\s*)+",
+    re.IGNORECASE,
+)
+# An outlet's name after a headline, as aggregators write it: "... talks in Jeddah - Nile
+# Post", "... | Libya Herald": up to four words without figures after a dash or a bar.
+_OUTLET = re.compile(r"\s+[-\u2013\u2014|]\s+[^\W\d][^-\u2013\u2014|\d]{0,40}$")
 _WORD = re.compile(r"\w+")
 STOCK_WORDS = 25
 """A lead shorter than this that two entries of one feed share is stock text (feed_signatures)."""
@@ -193,10 +207,40 @@ def _word_masks(words: int) -> tuple[int, int]:
 
 
 def lead_text(title: str, summary: str, content: str) -> tuple[str, str]:
-    """The title and the lead as plain text: the summary, else the content, from HTML."""
-    title_text = _TITLE_MARK.sub("", html_to_text(title))
-    lead = html_to_text(summary) or html_to_text(content)
-    return title_text, _DATELINE.sub("", lead, count=1)
+    """The title and the lead as plain text: the summary, else the content, from HTML (a
+    summary that only repeats the title is no lead: many feeds write one)."""
+    plain_title = html_to_text(title)
+    title_text = _without_outlet(_TITLE_MARK.sub("", plain_title))
+    lead = html_to_text(summary)
+    if not lead or _repeats(lead, plain_title, title_text):
+        lead = html_to_text(content)
+    return title_text, _without_dateline(lead)
+
+
+def _without_dateline(lead: str) -> str:
+    return _DATELINE.sub("", _REVISION_NOTE.sub("", lead, count=1), count=1)
+
+
+def _repeats(summary: str, title: str, title_text: str) -> bool:
+    """Whether a summary is the title (as written, or ``title_text``: without marks and
+    outlet) again, alone or with a few words after it (the outlet's name, as news
+    aggregators write it)."""
+    words = _WORD.findall(_TITLE_MARK.sub("", summary).casefold())
+    for heading in (title, title_text):
+        heading_words = _WORD.findall(_TITLE_MARK.sub("", heading).casefold())
+        if words[: len(heading_words)] == heading_words and len(words) - len(heading_words) <= 4:
+            return True
+    return False
+
+
+def _without_outlet(title: str) -> str:
+    """``title`` without an outlet's name after it (`_OUTLET`) when that leaves four words
+    or more: copies of one story differ by it, and it is not a name of the story."""
+    found = _OUTLET.search(title)
+    if found is None or len(found.group().split()) > 5:  # the dash and four words
+        return title
+    rest = title[: found.start()]
+    return rest if len(rest.split()) >= 4 else title
 
 
 def story_tokens(
@@ -325,23 +369,61 @@ def minhash_values(items: list[bytes], num_perm: int) -> list[int]:
 def feed_signatures(
     entries: Sequence[tuple[str, str, str]], config: StoryConfig = DEFAULT_CONFIG
 ) -> list[Signature]:
-    """The story signatures of a feed's entries (title, summary, content). A lead that three
-    or more entries of the feed share, or two when it is shorter than ``STOCK_WORDS``
-    words, is the feed's stock text ("Click here to read more", a channel description),
-    not news: those entries are signed by their title alone, else every article of such a
-    feed would be one story. (Two entries sharing a long lead are two outlets' copies of
-    one wire story in an aggregator's feed: they keep it.)"""
+    """The story signatures of a feed's entries (title, summary, content).
+
+    A lead that several entries of one feed share is either the feed's stock text ("Click
+    here to read more", a channel description, a cookie notice) or the wire's lead carried
+    by copies of one story (an aggregator's wire version, its ``UPDATE 1-``, other outlets'
+    copies). Where the content says something else than the shared lead, the entry is
+    signed by its title and the content's lead (the article behind a stock summary, or a
+    copy's own text). Else the shared lead stays only where it is no stock text for that
+    entry (`stock_lead`); a stock lead leaves the title alone (docs/stories.md, "Method")."""
     texts = [lead_text(*entry) for entry in entries]
-    leads = [" ".join(lead.split()[: config.lead_words]).casefold() for _, lead in texts]
-    counts = Counter(lead for lead in leads if lead)
+    keys = [_lead_key(lead, config) for _, lead in texts]
+    counts = Counter(key for key in keys if key)
+    signatures = []
+    for (title, lead), key, (_, _, content) in zip(texts, keys, entries, strict=True):
+        if key and counts[key] >= 2:
+            body = _without_dateline(html_to_text(content))
+            body_key = _lead_key(body, config)
+            if body_key and body_key != key:
+                lead = body
+            elif stock_lead(key, title, counts[key], len(entries)):
+                lead = ""
+        signatures.append(_signature(title, lead, config))
+    return signatures
 
-    def stock(key: str) -> bool:
-        return counts[key] >= 3 or (counts[key] == 2 and len(key.split()) < STOCK_WORDS)
 
-    return [
-        _signature(title, "" if stock(key) else lead, config)
-        for (title, lead), key in zip(texts, leads, strict=True)
-    ]
+def stock_lead(key: str, title: str, sharing: int, entries: int) -> bool:
+    """Whether a lead (its first ``lead_words`` words, case-folded) that ``sharing`` of a
+    feed's ``entries`` entries carry is stock text for the entry titled ``title``, rather
+    than the lead of copies of one story: it is when it is short (under `STOCK_WORDS`
+    words), when more than half of the feed (three entries or more) carries it, or when
+    the title does not tell of it (`_tells`): boilerplate is about no entry's news, where
+    the wire's lead is about the very event each copy's headline names."""
+    if sharing < 2:
+        return False
+    if len(key.split()) < STOCK_WORDS or (sharing >= 3 and 2 * sharing > entries):
+        return True
+    return not _tells(title, key)
+
+
+def _content_words(text: str) -> set[str]:
+    """Words of four letters or more, cut to their first five (``migrants`` and ``migrant``
+    are one), and figures: what a headline and its lead share."""
+    return {w[:5] for w in _WORD.findall(normalize_text(text).text) if len(w) >= 4 or w.isdigit()}
+
+
+def _tells(title: str, lead: str) -> bool:
+    """Whether a headline speaks of what a lead says: two or more of its words (four
+    letters or more, or figures) are in the lead, a third of them at least."""
+    words = _content_words(title)
+    shared = len(words & _content_words(lead))
+    return shared >= 2 and 3 * shared >= len(words)
+
+
+def _lead_key(lead: str, config: StoryConfig) -> str:
+    return " ".join(lead.split()[: config.lead_words]).casefold()
 
 
 def signature(

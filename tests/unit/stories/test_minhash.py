@@ -67,8 +67,13 @@ def test_a_feeds_stock_lead_is_left_out_of_its_signatures() -> None:
     assert [s.values for s in three] == [signature(t, "", "").values for t in titles]
     two_short = feed_signatures([(t, stock, "") for t in titles[:2]])
     assert two_short[0].size == signature(titles[0], "", "").size
-    # Two entries sharing a long lead are two copies of one wire story: they keep it.
-    two_long = feed_signatures([(t, long_lead, "") for t in titles[:2]])
-    assert two_long[0].values == signature(titles[0], long_lead, "").values
+    # Two entries sharing a long lead their headlines tell of are two copies of one wire
+    # story: they keep it; headlines that do not tell of it make it stock text.
+    wire = long_lead + " Haftar arrived in Cairo today for talks on the visit."
+    copies = ["Haftar visits Cairo today", "Haftar in Cairo for talks"]
+    two_long = feed_signatures([(t, wire, "") for t in copies])
+    assert two_long[0].values == signature(copies[0], wire, "").values
+    unrelated = feed_signatures([(t, long_lead, "") for t in titles[:2]])
+    assert unrelated[0].values == signature(titles[0], "", "").values
     alone = feed_signatures([(titles[0], stock, "")])
     assert alone[0].values == signature(titles[0], stock, "").values
