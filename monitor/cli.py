@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -408,6 +409,12 @@ def _print_once(report: OnceReport) -> None:
             f"no source was polled: {plural(len(report.skipped), 'enabled source')} "
             f"{'is' if len(report.skipped) == 1 else 'are'} held back{when}; "
             "`monitor sources` shows why",
+            markup=False,
+        )
+    if any(s.until is not None for s in report.skipped):
+        err.print(
+            "a feed fixed since it failed: `monitor sources retry NAME` ends its wait, "
+            "then `monitor once` polls it",
             markup=False,
         )
 
@@ -857,11 +864,11 @@ def stories(
         table.add_row(
             str(s.id),
             str(s.article_count),
-            terminal_text(", ".join(s.sources)[:60]),
-            terminal_text(", ".join(e.split("/", 1)[-1] for e in s.entities)[:40]),
-            terminal_text(sent[:40]),
+            _cut(terminal_text(", ".join(s.sources)), 60),
+            _cut(terminal_text(", ".join(e.split("/", 1)[-1] for e in s.entities)), 40),
+            _cut(terminal_text(sent), 40),
             _short(s.last_seen_at),
-            terminal_text(html_to_text(s.title)[:70]),
+            _cut(terminal_text(html_to_text(s.title)), 70),
         )
     out.print(table)
     out.print(plural(len(found), "story", "stories") if found else "no stories in that time")
@@ -1106,8 +1113,8 @@ def alerts(
             _next_try(r),
             terminal_text(r.watchlist),
             terminal_text(", ".join(r.entities)),
-            terminal_text(html_to_text(r.title)[:60]),
-            terminal_text((errors[r.id] or "")[:60]),
+            _cut(terminal_text(html_to_text(r.title)), 60),
+            _cut(terminal_text(errors[r.id] or ""), 60),
         )
     out.print(table)
     out.print(_alerts_footer(len(rows), status, limit, counts))
@@ -1299,6 +1306,7 @@ def _validated(
         after = validate_edit(loaded, edit)
     except ConfigError as error:
         for problem in error.problems:
+            problem = _as_planned(problem, edit)
             err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         err.print("the config would not be valid: nothing was changed", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
@@ -1315,6 +1323,16 @@ def _validated(
         report = refused_targets(loaded, added, look_up_names=False, sinks=False)
         for message in report.refused:
             err.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True)
+
+
+def _as_planned(problem: str, edit: Edit) -> str:
+    """A problem found in a file ``edit`` would write, named as what this command would
+    write there: the file is not written, so its line (or the file) does not exist."""
+    for path in edit.files:
+        found = re.match(re.escape(str(path)) + r":\d+: ", problem)
+        if found:
+            return f"the entry this command would write to {path}: {problem[found.end() :]}"
+    return problem
 
 
 def _save(
@@ -1550,6 +1568,56 @@ def sources_import(
         raise typer.Exit(EXIT_PROBLEM)
 
 
+@sources_app.command("retry")
+def sources_retry(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Sources by name or URL; default: every source waiting after a failure.",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Poll failed sources at the next chance: their error back-off (or their server's
+    Retry-After) ends now, after you fixed the feed or its URL. `monitor once` polls them
+    at once; a running service within `poll.tick`. A new failure backs off again."""
+    runtime = _runtime(
+        _group_config(ctx, config), need_sinks=False, create=False, need_watchlists=False
+    )
+    try:
+        rows = runtime.store.list_sources()
+        ids: list[int] | None = None
+        if names:
+            ids = []
+            for name in names:
+                found = [r for r in rows if name.strip() in (r.name, r.url, r.poll_url)]
+                if not found:
+                    known = ", ".join(repr(r.name) for r in rows[:10]) or "none"
+                    fail(
+                        f"{name!r}: no source of that name or URL in the database (its "
+                        f"sources: {known}{', ...' if len(rows) > 10 else ''}); a source "
+                        "added to the config since the service last started is not there yet",
+                        EXIT_PROBLEM,
+                    )
+                ids.extend(r.id for r in found)
+        retried = runtime.store.retry_sources(ids, runtime.clock())
+    except MonitorError as error:
+        fail(error)
+    finally:
+        runtime.store.close()
+    if not retried:
+        which = "none of these sources" if names else "no source"
+        out.print(f"{which} waits after a failure: nothing to retry", markup=False)
+        raise typer.Exit(EXIT_PROBLEM if names else EXIT_OK)
+    out.print(
+        f"{plural(len(retried), 'source')} due now: {', '.join(retried)}; `monitor once` polls "
+        "them now, a running service within poll.tick",
+        markup=False,
+    )
+
+
 @sources_app.command("export")
 def sources_export(
     ctx: typer.Context,
@@ -1688,6 +1756,11 @@ def _since(text: str) -> datetime | timedelta:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, an ellipsis where it was cut."""
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def _short(value: datetime | None) -> str:

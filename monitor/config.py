@@ -84,12 +84,14 @@ def _http_url(value: str, field: str) -> str:
     # Not a URL, so redact_url may not find its userinfo (`https//user:pw@host`): whatever
     # stands before an @ is masked too.
     shown = re.sub(r"[^\s/@]+@", "REDACTED@", redact_url(value))
+    # The scheme first: "not a url" is no URL, whatever its spaces (told to write them as
+    # %20, a user got "not%20a%20url").
+    if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
+        raise ValueError(f"{field} must be an http:// or https:// URL, got {shown!r}")
     if re.search(r"[\s\x00-\x1f\x7f]", value):
         raise ValueError(
             f"{field} has a space or a control character in it, got {shown!r}; write a space as %20"
         )
-    if not re.match(r"^https?://[^\s/]+", value, re.IGNORECASE):
-        raise ValueError(f"{field} must be an http:// or https:// URL, got {shown!r}")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535

@@ -224,7 +224,10 @@ class Service:
                 "stays in force"
             )
             log.error("%s", summary)
-            await self._record_refusal("\n".join([summary, *error.problems]))
+            # Recorded summary first (`monitor reload` prints it so, and a long list is cut
+            # at its end): the problems come below it there.
+            recorded = summary.replace("(each above)", "(each below)")
+            await self._record_refusal("\n".join([recorded, *error.problems]))
             return False
         for warning in warnings:
             log.warning("%s", warning)

@@ -308,6 +308,27 @@ def claim_due(
     return [by_id[i] for i in ids]
 
 
+def retry_failed(conn: Connection, ids: Collection[int] | None, now: datetime) -> list[str]:
+    """Make the enabled sources that failed and wait for a later poll (all, or those of
+    ``ids``) due at ``now``: their error back-off, or a server's Retry-After, ends. Their
+    failure count stays (a new failure backs off from it; a success clears it); a gone
+    (410) source is left to its config entry. The names of the sources made due."""
+    waiting = and_(
+        sources.c.enabled.is_(True),
+        sources.c.gone_at.is_(None),
+        sources.c.consecutive_failures > 0,
+        sources.c.next_poll_at > now,
+    )
+    if ids is not None:
+        waiting = and_(waiting, sources.c.id.in_(list(ids)))
+    rows = conn.execute(select(sources.c.id, sources.c.name).where(waiting)).all()
+    if rows:
+        conn.execute(
+            update(sources).where(sources.c.id.in_([r.id for r in rows])).values(next_poll_at=now)
+        )
+    return sorted(r.name for r in rows)
+
+
 def next_due_at(conn: Connection) -> datetime | None:
     """The earliest planned poll of an enabled source that is not gone (leased ones
     included), or None."""

@@ -108,6 +108,11 @@ class Store:
 
         self.database.run_sync(work)
 
+    def retry_sources(self, ids: Collection[int] | None, now: datetime) -> list[str]:
+        """Failed sources (all, or those of ``ids``) due now, their back-off over: their
+        names (`sources.retry_failed`)."""
+        return self.database.run_sync(lambda c: source_queries.retry_failed(c, ids, now))
+
     def list_sources(self) -> list[SourceRow]:
         return self.database.read_sync(source_queries.list_sources)
 

@@ -242,3 +242,23 @@ def test_the_footer_says_what_a_filtered_or_cut_list_shows(tmp_path: Path) -> No
     assert footer("--limit", "1") == (
         "shown 1 (the newest 1: --limit); all deliveries: dead: 1, delivered: 1"
     )
+
+
+def test_a_title_too_long_for_its_column_ends_in_an_ellipsis(tmp_path: Path) -> None:
+    long = "Haftar's forces near Tripoli as talks on the Berlin process resume in Geneva today"
+    with FeedServer() as feeds, WebhookReceiver(default=503) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([("l-1", long, "<p>Tripoli.</p>")])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            retry_schedule=["1h"],
+            first_run="alert_all",
+        )
+        _run(tmp_path, "once", "--config", str(config))
+    shown = _run(tmp_path, "alerts", "--config", str(config), "--status", "pending")
+    wide = subprocess.run(
+        ["env", "COLUMNS=250", *shown.args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert long[:59] + "\u2026" in wide.stdout, wide.stdout

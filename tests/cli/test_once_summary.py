@@ -328,3 +328,36 @@ def test_a_gone_feed_is_skipped_until_its_entry_changes_and_exits_3(tmp_path: Pa
         third = _once(config, tmp_path)
         assert third.returncode == 0, third.stdout + third.stderr
         assert len(feeds.requests_for("/f.xml")) == 2
+
+
+def test_a_fixed_feed_is_polled_again_after_sources_retry(tmp_path: Path) -> None:
+    # An operator fixes a feed that failed: without `sources retry` it waits out its
+    # back-off (hours, up to poll.max_interval); with it, the next `once` polls it.
+    with FeedServer() as feeds:
+        feeds.route("/wire.xml", Reply(status=404))
+        feeds.route("/ok.xml", Reply(body=rss([QUIET])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/wire.xml")), ("Calm", feeds.url("/ok.xml"))],
+            sink_url=None,
+        )
+        assert _once(config, tmp_path).returncode == 3
+        feeds.route("/wire.xml", Reply(body=rss([HAFTAR])))
+        held = _once(config, tmp_path)
+        assert held.returncode == 3 and "skipped Wire: in error back-off" in held.stdout
+        assert "`monitor sources retry NAME` ends its wait" in held.stderr
+        elsewhere = tmp_path / "elsewhere"
+        unknown = monitor("sources", "retry", "Nope", "--config", str(config), cwd=elsewhere)
+        assert unknown.returncode == 1 and "'Nope': no source of that name" in unknown.stderr
+        calm = monitor("sources", "retry", "Calm", "--config", str(config), cwd=elsewhere)
+        assert calm.returncode == 1, calm.stdout + calm.stderr
+        assert "none of these sources waits after a failure" in calm.stdout
+        retry = monitor("sources", "retry", "--config", str(config), cwd=elsewhere)
+        assert retry.returncode == 0, retry.stdout + retry.stderr
+        assert retry.stdout.startswith("1 source due now: Wire;"), retry.stdout
+        again = _once(config, tmp_path)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "ok Wire: 1 entry, 1 new, 1 match" in again.stdout
+        nothing = monitor("sources", "retry", "--config", str(config), cwd=elsewhere)
+        assert nothing.returncode == 0 and "no source waits after a failure" in nothing.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -274,6 +275,9 @@ def test_a_bad_url_is_refused_before_writing(tmp_path: Path, url: str, expected:
     assert expected in result.stderr
     assert "hunter2" not in result.stdout + result.stderr
     assert "nothing was changed" in result.stderr
+    # Named as what the command would write: the file and its line do not exist.
+    assert "error: the entry this command would write to " in result.stderr
+    assert not re.search(r"cli\.yaml:\d", result.stderr), result.stderr
     assert config.read_bytes() == before
     assert not (config.parent / "sources.d").exists()
 

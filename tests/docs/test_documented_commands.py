@@ -178,6 +178,16 @@ SPECIAL: dict[str, Plan] = {
         argv=("sources", "remove", "{spare_feed}"),
         words=("removed",),
     ),
+    "monitor sources retry NAME": Plan(
+        "NAME stands for a source: the set-up's spare one, by URL, which has not failed "
+        "(or is not in the database yet): nothing to retry, exit 1",
+        argv=("sources", "retry", "{spare_feed}"),
+        exit_code=1,
+    ),
+    "monitor sources retry [NAME|URL ...]": Plan(
+        "the names are optional: without them, every source waiting after a failure",
+        argv=("sources", "retry"),
+    ),
     "monitor sources import FILE.opml": Plan(
         "FILE.opml stands for an OPML file: the one the set-up wrote (feeds.opml)",
         argv=("sources", "import", "{opml}"),

@@ -342,6 +342,9 @@ def test_monitor_reload_signals_the_service_and_reports_the_generation(
             assert "the service refused the new config (generation still 2)" in sent.stderr
             assert "reload refused: 1 problem in" in sent.stderr
             assert "missing-list.yaml" in sent.stderr
+            # The summary before the problem, and so saying "below" (it said "above").
+            assert "(each below)" in sent.stderr and "(each above)" not in sent.stderr
+            assert sent.stderr.index("(each below)") < sent.stderr.index("missing-list.yaml")
             assert process.poll() is None
             stderr = stop(process)
         assert process.returncode == 0, stderr

@@ -282,6 +282,9 @@ def test_a_url_ending_in_a_line_end_is_used_without_it_and_one_with_a_space_is_r
         load_settings(
             write(tmp_path, "sources:\n  - name: Wire\n    url: 'https://example.org/a b.rss'\n")
         )
+    # Words with spaces are no URL at all: said so, not "write a space as %20".
+    with pytest.raises(ConfigError, match=r"must be an http:// or https:// URL, got 'not a url'"):
+        load_settings(write(tmp_path, "sources:\n  - name: Wire\n    url: 'not a url'\n"))
 
 
 def test_a_doubled_dollar_is_a_literal_variable_reference(monkeypatch: pytest.MonkeyPatch) -> None:
