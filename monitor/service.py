@@ -60,6 +60,8 @@ class Service:
     runtime: Runtime
     owner: str = field(default_factory=instance_name)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # A second SIGTERM or SIGINT while stopping: the work in hand is abandoned at once.
+    stop_now: asyncio.Event = field(default_factory=asyncio.Event)
     # The config in force: 1 at start, one more at each successful reload.
     generation: int = 1
     # Why the service stopped on its own (a task failed), for a non-zero exit; None: it was
@@ -532,7 +534,8 @@ class Service:
 
     async def _until_stopped(self, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for ``stopping``; then let the polls and sends in hand finish, and cancel what
-        is left after a grace period (transactions roll back, leases expire)."""
+        is left after a grace period, or at once on a second signal (``stop_now``):
+        transactions roll back, leases expire."""
         stop = asyncio.create_task(self.stopping.wait())
         done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -546,7 +549,18 @@ class Service:
                 error = task.exception()
                 self.crashed = f"{task.get_name()} stopped unexpectedly ({error!r:.200})"
         self.stopping.set()
-        _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+        pending = {task for task in tasks if not task.done()}
+        now = asyncio.create_task(self.stop_now.wait())
+        deadline = asyncio.get_running_loop().time() + STOP_GRACE_SECONDS
+        while pending and not self.stop_now.is_set():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            done, _ = await asyncio.wait(
+                [*pending, now], timeout=left, return_when=asyncio.FIRST_COMPLETED
+            )
+            pending -= done
+        now.cancel()
         for task in pending:
             task.cancel()
         if pending:
@@ -554,6 +568,16 @@ class Service:
         await stop
 
     def request_stop(self, sig: signal.Signals) -> None:
+        if self.stopping.is_set():
+            log.warning(
+                "received %s again: stopping at once; the polls and sends in hand are "
+                "abandoned (transactions roll back, leases expire; an alert whose send was "
+                "cut short is sent again, with the same webhook-id, by the next run)",
+                sig.name,
+                extra=log_fields(signal=sig.name, instance=self.owner),
+            )
+            self.stop_now.set()
+            return
         log.info(
             "received %s: finishing the work in hand, then stopping",
             sig.name,

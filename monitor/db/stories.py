@@ -40,6 +40,7 @@ from monitor.db.schema import (
     story_signatures,
 )
 from monitor.stories import DEFAULT_CONFIG, Signature, StoryConfig, band_keys, similarity
+from monitor.stories.decision import accepted
 
 __all__ = [
     "MERGE_ARTICLES",
@@ -271,26 +272,41 @@ def _shared(keys: Sequence[int], at: datetime, hits: Hits, config: StoryConfig) 
 
 
 def _candidates(
-    shared: Counter[int], stored: Mapping[int, _Stored], config: StoryConfig
+    shared: Counter[int],
+    headline: set[int],
+    stored: Mapping[int, _Stored],
+    config: StoryConfig,
 ) -> list[tuple[int, _Stored]]:
     """(article id, stored article) of the articles sharing the most bands (at most
-    ``max_candidates``), in id order."""
+    ``max_candidates``) and of those under the same headline, in id order."""
     near = sorted((p for p in shared.items() if p[0] in stored), key=lambda p: (-p[1], p[0]))
-    chosen = sorted(a for a, _ in near[: config.max_candidates])
-    return [(a, stored[a]) for a in chosen]
+    chosen = {a for a, _ in near[: config.max_candidates]} | (headline & stored.keys())
+    return [(a, stored[a]) for a in sorted(chosen)]
+
+
+def _same_headline(sig: Signature, at: datetime, hits: Hits, config: StoryConfig) -> set[int]:
+    """Stored articles under the headline of ``sig`` (its key: `headline_key`), published
+    within the window of ``at``."""
+    if sig.headline is None:
+        return set()
+    return {
+        a for a, published in hits.get(sig.headline, ()) if abs(published - at) <= config.window
+    }
 
 
 def _best(
-    sig: Signature, candidates: Sequence[tuple[int, _Stored]], config: StoryConfig
+    sig: Signature,
+    candidates: Sequence[tuple[int, _Stored]],
+    headline: set[int],
+    config: StoryConfig,
 ) -> tuple[int, int, float] | None:
     """(article id, story id, Jaccard) of the accepted candidate with the highest estimated
-    Jaccard (the earliest stored on a tie), or None: `same_story`, vectorised by hand."""
+    Jaccard (the earliest stored on a tie), or None: `same_story`, vectorised by hand
+    (``headline``: the candidates under the same headline)."""
     best: tuple[int, int, float] | None = None
     for article_id, candidate in candidates:
         jaccard, contained = similarity(sig, candidate.signature)
-        if jaccard < config.same_story and not (
-            jaccard >= config.contained_floor and contained >= config.contained
-        ):
+        if not accepted(jaccard, contained, article_id in headline, config):
             continue
         if config.names_guard and sig.names_conflict(candidate.with_names()):
             continue
@@ -343,8 +359,9 @@ def assign_stories(
     hits = _band_hits(conn, wanted, low, high, config.per_key) if wanted else {}
     # Only the signatures of each item's best candidates (the most shared bands) are read.
     shared_of = [_shared(k, item.at, hits, config) for item, k in zip(items, keys_of, strict=True)]
+    headline_of = [_same_headline(item.signature, item.at, hits, config) for item in items]
     best = {a for shared in shared_of for a, _ in shared.most_common(config.max_candidates)}
-    stored = _signatures(conn, best)
+    stored = _signatures(conn, best.union(*headline_of))
     new: dict[int, tuple[StoryToAssign, _Growth]] = {}  # stand-in id -> first article
     grown: dict[int, _Growth] = {}  # stored story id -> what this batch adds
     assigned: list[int] = []
@@ -353,7 +370,9 @@ def assign_stories(
     for item, keys in zip(items, keys_of, strict=True):
         sig = item.signature
         shared = _shared(keys, item.at, hits, config)  # earlier items of the batch count
-        found = _best(sig, _candidates(shared, stored, config), config) if keys else None
+        headline = _same_headline(sig, item.at, hits, config)
+        candidates = _candidates(shared, headline, stored, config)
+        found = _best(sig, candidates, headline, config) if keys else None
         if found is None:
             story_id = -1 - len(new)
             new[story_id] = (item, _Growth(1, item.at, item.at))

@@ -7,7 +7,7 @@ import hashlib
 
 from monitor.stories.signature import DEFAULT_CONFIG, Signature, StoryConfig
 
-__all__ = ["band_keys", "same_story", "similarity"]
+__all__ = ["accepted", "band_keys", "same_headline", "same_story", "similarity"]
 
 
 def band_keys(sig: Signature, config: StoryConfig = DEFAULT_CONFIG) -> list[int]:
@@ -16,7 +16,7 @@ def band_keys(sig: Signature, config: StoryConfig = DEFAULT_CONFIG) -> list[int]
     and different for equal values in two bands, so a key alone names its band."""
     data = sig.to_bytes()
     width = 4 * config.rows
-    return [
+    keys = [
         int.from_bytes(
             hashlib.blake2b(
                 data[i * width : (i + 1) * width], digest_size=8, person=i.to_bytes(2, "little")
@@ -26,6 +26,9 @@ def band_keys(sig: Signature, config: StoryConfig = DEFAULT_CONFIG) -> list[int]
         )
         for i in range(config.bands)
     ]
+    if sig.headline is not None:  # one more, after the bands: the headline's own key
+        keys.append(sig.headline)
+    return keys
 
 
 def similarity(a: Signature, b: Signature) -> tuple[float, float]:
@@ -39,13 +42,28 @@ def same_story(a: Signature, b: Signature, config: StoryConfig = DEFAULT_CONFIG)
 
     Same story when the estimated Jaccard similarity of their shingles reaches
     ``same_story``, or when one is mostly contained in the other (``contained``: a
-    shortened lead) and the Jaccard similarity still reaches ``contained_floor``; never when
+    shortened lead) and the Jaccard similarity still reaches ``contained_floor``, or when
+    both carry one headline of `HEADLINE_WORDS` words or more word for word; never when
     ``names_guard`` is on and their leads name different people or places
     (`Signature.names_conflict`).
     """
     jaccard, contained = similarity(a, b)
-    if jaccard < config.same_story and not (
-        jaccard >= config.contained_floor and contained >= config.contained
-    ):
+    if not accepted(jaccard, contained, same_headline(a, b), config):
         return False
     return not (config.names_guard and a.names_conflict(b))
+
+
+def same_headline(a: Signature, b: Signature) -> bool:
+    """Whether two articles carry one long headline word for word (`HEADLINE_WORDS`)."""
+    return a.headline is not None and a.headline == b.headline
+
+
+def accepted(jaccard: float, contained: float, headline: bool, config: StoryConfig) -> bool:
+    """The similarity half of `same_story` (the names guard is the other): Jaccard at
+    ``same_story``, a contained text above ``contained_floor``, or one long headline
+    (``headline``: a news aggregator's linked headline is the wire's, over no lead)."""
+    return (
+        jaccard >= config.same_story
+        or (jaccard >= config.contained_floor and contained >= config.contained)
+        or headline
+    )

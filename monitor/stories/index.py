@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from monitor.stories.decision import band_keys
+from monitor.stories.decision import band_keys, same_headline
 from monitor.stories.signature import DEFAULT_CONFIG, Signature, StoryConfig
 
 __all__ = ["Assignment", "StoryIndex"]
@@ -72,10 +72,14 @@ class StoryIndex:
         window = self.config.window.total_seconds()
         near = np.abs(self._seconds[rows] - published.timestamp()) <= window
         rows, shared = rows[near], shared[near]
-        # The most shared bands first (the most similar), at most max_candidates, as the
-        # database lookup does.
+        # The most shared bands first (the most similar), at most max_candidates, and every
+        # one under the same headline, as the database lookup does.
         order = np.argsort(-shared, kind="stable")[: self.config.max_candidates]
-        return np.sort(rows[order])
+        chosen = rows[order]
+        if sig.headline is not None:
+            same = [r for r in rows if self._signatures[r].headline == sig.headline]
+            chosen = np.union1d(chosen, np.asarray(same, dtype=np.intp))
+        return np.sort(chosen)
 
     def candidates(self, sig: Signature, published: datetime) -> list[int]:
         """Stored articles sharing a band with ``sig`` and published within the window."""
@@ -92,8 +96,11 @@ class StoryIndex:
         sizes = self._sizes[rows]
         common = jaccard * (sizes + sig.size) / (1.0 + jaccard)
         contained = np.minimum(1.0, common / np.minimum(sizes, sig.size))
-        accepted = (jaccard >= config.same_story) | (
-            (jaccard >= config.contained_floor) & (contained >= config.contained)
+        headline = np.asarray([same_headline(sig, self._signatures[r]) for r in rows], dtype=bool)
+        accepted = (
+            (jaccard >= config.same_story)
+            | ((jaccard >= config.contained_floor) & (contained >= config.contained))
+            | headline
         )
         best: Assignment | None = None
         for index in np.flatnonzero(accepted)[np.argsort(-jaccard[accepted], kind="stable")]:

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "Signature",
     "StoryConfig",
+    "headline_key",
     "lead_text",
     "signature",
     "story_tokens",
@@ -43,7 +44,8 @@ _DATELINE = re.compile(
 # add dropped word) ", "(Corrects day of attack) ".
 _REVISION_NOTE = re.compile(
     r"^\((?:adds|updates|refiles|corrects|recasts|rewrites|changes|fixes|removes|releads|"
-    r"repeats|moves|actualis\u00e9|corrige|aggiorna|corregge)\b[^()\n]{0,150}\)\s*",
+    r"repeats|moves|actualis\u00e9|actualise|corrige|rectifie|ajoute|compl\u00e8te|aggiorna|"
+    r"corregge)\b[^()\n]{0,150}\)\s*",
     re.IGNORECASE,
 )
 # Revision and priority marks before a title, one or more: "CORRECTED-UPDATE 2-",
@@ -144,6 +146,9 @@ class Signature:
     size: int
     names: frozenset[str] = frozenset()
     lead_names: frozenset[str] = frozenset()
+    # The headline's own band key (`headline_key`), None for a short one: copies under one
+    # headline are candidates of each other however different their leads.
+    headline: int | None = None
 
     @property
     def values(self) -> list[int]:
@@ -447,5 +452,27 @@ def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
     # many of the event.
     first_names = first_names | title_first
     return Signature(
-        data, len(shingles), frozenset(title_names | lead_names), frozenset(first_names)
+        data,
+        len(shingles),
+        frozenset(title_names | lead_names),
+        frozenset(first_names),
+        headline_key(title_words),
     )
+
+
+HEADLINE_WORDS = 6
+"""A headline of this many words or more, word for word the same (after `lead_text`'s
+clean-up: revision marks, the outlet's name), names one story within the window: the key
+`headline_key` makes such copies candidates of each other, and `same_story` accepts them
+unless the names guard objects. Shorter ones ("Clashes in Tripoli") are too common."""
+
+
+def headline_key(title_words: Sequence[str]) -> int | None:
+    """A signed 64-bit key of a headline's normalised words (BLAKE2b, personalised apart
+    from the band keys), or None under `HEADLINE_WORDS` words."""
+    if len(title_words) < HEADLINE_WORDS:
+        return None
+    digest = hashlib.blake2b(
+        " ".join(title_words).encode(), digest_size=8, person=b"headline"
+    ).digest()
+    return int.from_bytes(digest, "little", signed=True)

@@ -317,3 +317,32 @@ def test_a_part_of_the_service_that_fails_ends_run_with_exit_1(tmp_path: Path) -
     )
     instances = json.loads(status.stdout)["service"]["instances"]
     assert [i["state"] for i in instances] == ["stopped"], instances
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_run_at_once(tmp_path: Path) -> None:
+    # The first SIGTERM lets the poll in hand finish (a publisher that holds the request
+    # for a minute: up to the grace period); the second abandons it at once, as `once`
+    # does and as an operator pressing Ctrl-C twice expects.
+    database_url = f"sqlite:///{tmp_path}/monitor.db"
+    with FeedServer() as feeds:
+        feeds.route("/held.xml", Reply(body=rss(ENTRIES), delay=60))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Held Wire", feeds.url("/held.xml"))],
+            sink_url=None,
+        )
+        with running(config) as process:
+            feeds.wait_for_requests(1, path="/held.xml", within=20)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(1.5)
+            assert process.poll() is None, "the first signal lets the poll in hand finish"
+            started = time.monotonic()
+            stderr = stop(process, signal.SIGTERM)
+            took = time.monotonic() - started
+    assert process.returncode == 0, stderr
+    assert "received SIGTERM again: stopping at once" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+    assert took < 5, took  # the poll in hand had up to fetch.total_timeout (10 s here) left
+    assert counts(database_url) == (0, 0, 0)

@@ -84,6 +84,9 @@ OTHER = (
     "armed group near the Tamanhint air base south of Sabha on Tuesday, killing three "
     "fighters, a local official said. Residents reported gunfire through the night.</p>",
 )
+# Band rows per indexed article: 42 bands, and its headline's key (every title here has
+# six words or more: `monitor.stories.signature.HEADLINE_WORDS`).
+ROWS = 43
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NAMES = ["Maghreb Wire", "Echo", "Daily", "Post", "Times", "Late Herald"]
 
@@ -153,7 +156,7 @@ def test_one_wire_story_from_five_sources_is_one_story(tmp_path: Path, database_
             (other,) = [s for s in found if s is not wire]
             assert [a.title for a in other.articles] == [OTHER[1]]
             assert other.sources == ["Maghreb Wire"]
-            # Every stored article has a signature; 42 band rows each of those indexed: the
+            # Every stored article has a signature; ROWS band rows each of those indexed: the
             # first of each story, and copies less alike (Jaccard < 0.8) than the one joined.
             signatures = runtime.db.run_sync(
                 lambda c: c.execute(select(func.count()).select_from(story_signatures)).scalar()
@@ -169,7 +172,7 @@ def test_one_wire_story_from_five_sources_is_one_story(tmp_path: Path, database_
                     )
                 ).scalar()
             )
-            assert signatures == 6 and 2 <= indexed < 6 and bands == indexed * 42
+            assert signatures == 6 and 2 <= indexed < 6 and bands == indexed * ROWS
         finally:
             runtime.db.close()
 
@@ -242,7 +245,7 @@ def test_prune_deletes_old_bands_and_articles_take_their_story_rows(tmp_path: Pa
             assert kept.bands == 0
             later = now + timedelta(days=5)
             pruned = asyncio.run(store.prune(now - timedelta(days=30), now=later))
-            assert pruned.bands == 2 * 42 and pruned.articles == 0
+            assert pruned.bands == 2 * ROWS and pruned.articles == 0
             assert len(stories_of(runtime)[0].articles) == 2
             gone = asyncio.run(store.prune(later, now=later))
             assert gone.articles == 2
@@ -276,7 +279,7 @@ def test_service_prune_deletes_old_band_rows(tmp_path: Path, retention: str | No
             start = runtime.clock()
             runtime.clock = lambda: start + timedelta(days=5)
             pruned = asyncio.run(service.prune())
-            assert pruned.bands == 2 * 42 and pruned.articles == 0
+            assert pruned.bands == 2 * ROWS and pruned.articles == 0
             (story,) = stories_of(runtime)  # the articles keep their story
             assert len(story.articles) == 2
         finally:
@@ -454,7 +457,7 @@ def test_tiny_and_stock_text_articles_stay_apart(tmp_path: Path) -> None:
             sizes = sorted(len(s.articles) for s in found)
             assert sizes == [1] * 50 + [2], (sizes, [s.title for s in found if len(s.articles) > 1])
             # The "Item N" articles are not indexed.
-            assert len(runtime.db.run_sync(band_rows)) == 27 * 42
+            assert len(runtime.db.run_sync(band_rows)) == 27 * ROWS
         finally:
             runtime.db.close()
 
@@ -493,7 +496,7 @@ def test_a_story_carried_everywhere_indexes_each_band_key_for_per_key_articles(
         assert found[0].sources == sorted(names)
         with store.database.engine.connect() as conn:
             per_key = Counter(key for key, _ in band_rows(conn))
-        assert len(per_key) == config.bands
+        assert len(per_key) == config.bands + 1  # and the headline's key
         assert set(per_key.values()) == {4}
     finally:
         store.close()
@@ -523,12 +526,12 @@ def test_band_rows_merged_into_the_large_index_still_find_their_story(
             poll = PollRecord(ids[names[n]], T0, T0 + timedelta(minutes=10), True, 200)
             asyncio.run(store.store_feed(ids[names[n]], [_record(f"a{n}", text)], poll, T0))
         # Merged when article 6 came (rows of 1-6), and 12 (7-12); 13's rows are recent.
-        assert levels() == (12 * 42, 42)
+        assert levels() == (12 * ROWS, ROWS)
         # A copy of the first text (its rows in the large level) and of the last (recent).
         copies = [_record("copy-first", texts[0]), _record("copy-last", texts[-1])]
         poll = PollRecord(ids[names[13]], T0, T0 + timedelta(minutes=10), True, 200)
         asyncio.run(store.store_feed(ids[names[13]], copies, poll, T0))
-        assert levels() == (12 * 42, 42)  # near-copies add no rows
+        assert levels() == (12 * ROWS, ROWS)  # near-copies add no rows
         found = store.recent_stories(None)
         assert len(found) == 13
         sizes = {s.title: len(s.articles) for s in found}
@@ -537,7 +540,7 @@ def test_band_rows_merged_into_the_large_index_still_find_their_story(
         # Pruning reaches both levels.
         later = T0 + timedelta(days=5)
         pruned = asyncio.run(store.prune(T0 - timedelta(days=30), now=later))
-        assert pruned.bands == 13 * 42 and levels() == (0, 0)
+        assert pruned.bands == 13 * ROWS and levels() == (0, 0)
     finally:
         store.close()
 
@@ -571,7 +574,7 @@ def test_band_rows_of_deleted_articles_find_nothing_and_go_with_the_next_prune(
         gone = asyncio.run(store.prune(T0 + timedelta(hours=1), now=T0 + timedelta(hours=3)))
         assert gone.articles == 5 and gone.bands == 0
         with store.database.engine.connect() as conn:
-            assert len(band_rows(conn)) == 6 * 42
+            assert len(band_rows(conn)) == 6 * ROWS
         # A copy of each deleted text, from another feed, starts its own story.
         for n, text in enumerate(texts):
             store_one("other", f"copy{n}", text, T0 + timedelta(hours=3))
@@ -590,7 +593,7 @@ def test_band_rows_of_deleted_articles_find_nothing_and_go_with_the_next_prune(
             )
         # On SQLite the copies took the deleted articles' ids again: the deleted rows stand
         # for them (and may be in both levels; a lookup counts each once).
-        assert kept == copies and len(copies) == 5 and len(set(rows)) == 5 * 42
+        assert kept == copies and len(copies) == 5 and len(set(rows)) == 5 * ROWS
     finally:
         store.close()
 
@@ -610,7 +613,7 @@ def test_an_article_id_used_again_after_a_delete_stores_its_story(tmp_path: Path
         with store.database.engine.connect() as conn:
             (first,) = conn.execute(select(articles.c.id)).scalars()
             before = sorted(band_rows(conn))
-        assert len(before) == 42
+        assert len(before) == ROWS
         gone = asyncio.run(store.prune(T0 + timedelta(days=1)))  # no band prune
         assert gone.articles == 1 and gone.bands == 0
         counts = asyncio.run(store.store_feed(source.id, [_record("b", text)], poll, T0))
@@ -643,7 +646,7 @@ def test_the_band_index_survives_migration_0006_both_ways(database_url: str) -> 
         asyncio.run(store.store_feed(ids["outlet"], records, poll, T0))
         with store.database.engine.connect() as conn:
             before = sorted(band_rows(conn))
-        assert len(before) == 3 * 42
+        assert len(before) == 3 * ROWS
         with store.database.engine.begin() as conn:
             command.downgrade(_alembic_config(conn), "0005")
         with store.database.engine.connect() as conn:
@@ -661,5 +664,28 @@ def test_the_band_index_survives_migration_0006_both_ways(database_url: str) -> 
         asyncio.run(store.store_feed(ids["other"], [copy], poll, T0))
         sizes = sorted(len(s.articles) for s in store.recent_stories(None))
         assert sizes == [1, 1, 2]
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_an_aggregators_linked_headline_joins_the_wires_stored_story(database_url: str) -> None:
+    # Through the database: the headline's key is a band row like the others, found by the
+    # lookup of a later poll of another feed (tests/unit/stories/test_headline_key.py).
+    from tests.unit.stories.test_headline_key import AGGREGATED, WIRE_LEAD, WIRE_TITLE
+
+    store = Store(database_url)
+    store.prepare()
+    try:
+        store.sync_sources(sources_named(["wire", "aggregator"]), T0)
+        ids = {s.name: s.id for s in store.list_sources()}
+        wire = replace(_record("w", WIRE_LEAD), title=WIRE_TITLE)
+        title, summary, content = AGGREGATED
+        copy = replace(_record("g", ""), title=title, summary=summary, content=content)
+        for name, record in (("wire", wire), ("aggregator", copy)):
+            poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
+            asyncio.run(store.store_feed(ids[name], [record], poll, T0 + timedelta(minutes=5)))
+        (story,) = store.recent_stories(None)
+        assert sorted(story.sources) == ["aggregator", "wire"]
     finally:
         store.close()
