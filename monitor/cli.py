@@ -1116,7 +1116,8 @@ def alerts(
             _cut(terminal_text(html_to_text(r.title)), 60),
             _cut(terminal_text(errors[r.id] or ""), 60),
         )
-    out.print(table)
+    if rows:  # no empty frame above "no deliveries yet"
+        out.print(table)
     out.print(_alerts_footer(len(rows), status, limit, counts))
 
 

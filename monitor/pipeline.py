@@ -408,7 +408,13 @@ async def _poll(
         shown,
         plural(outcome.entries, "entry", "entries"),
         outcome.new_articles,
-        plural(outcome.repeats, "repeated story", "repeated stories"),
+        # Entries of this feed shown before under another id (not stored): not the stories
+        # that group articles across sources (`monitor stories`).
+        plural(
+            outcome.repeats,
+            "entry seen before under a new id",
+            "entries seen before under a new id",
+        ),
         plural(outcome.matches, "match", "matches"),
         plural(outcome.deliveries, "alert"),
         extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),

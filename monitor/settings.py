@@ -109,7 +109,8 @@ def _database_url(url: str) -> str:
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme.split("+", 1)[0] not in ("sqlite", "postgresql"):
         raise ValueError(
-            "only sqlite:///FILE and postgresql+psycopg://USER@HOST/NAME are supported"
+            "only sqlite:///FILE and postgresql+psycopg://USER@HOST/NAME (or postgresql://, "
+            "read as postgresql+psycopg://) are supported"
         )
     return url
 

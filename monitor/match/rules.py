@@ -169,9 +169,24 @@ class _Parser:
     def end_position(self) -> int:
         return len(self.expression)
 
+    def unknown_hint(self, word: str) -> str:
+        known = ", ".join(sorted(self.entity_ids))
+        close = difflib.get_close_matches(word, sorted(self.entity_ids), n=1)
+        if word.upper() in ("AND", "OR", "NOT"):
+            return "operators are written in capitals (AND, OR, NOT)"
+        if close:
+            return f'did you mean {close[0]!r}? (or quote a word: "{word}")'
+        return f'use an entity id ({known}) or quote a word: "{word}"'
+
     def parse(self) -> RuleNode:
         if not self.tokens:
             raise RuleSyntaxError('empty rule: write entity ids or "words"', 0)
+        # Every unknown name at once (the parse stops at the first): a user fixing one at a
+        # time ran `monitor check` once per name.
+        unknown = [t for t in self.tokens if t.kind == "word" and t.text not in self.entity_ids]
+        if len(unknown) > 1:
+            each = "; ".join(f"{t.text!r}: {self.unknown_hint(t.text)}" for t in unknown)
+            raise RuleSyntaxError(f"unknown entities {each}", unknown[0].position)
         node = self.parse_or()
         token = self.peek()
         if token is not None:
@@ -256,15 +271,10 @@ class _Parser:
             return Term("phrase", phrase, key)
         if token.kind == "word":
             if token.text not in self.entity_ids:
-                known = ", ".join(sorted(self.entity_ids))
-                close = difflib.get_close_matches(token.text, sorted(self.entity_ids), n=1)
-                if token.text.upper() in ("AND", "OR", "NOT"):
-                    hint = "operators are written in capitals (AND, OR, NOT)"
-                elif close:
-                    hint = f'did you mean {close[0]!r}? (or quote a word: "{token.text}")'
-                else:
-                    hint = f'use an entity id ({known}) or quote a word: "{token.text}"'
-                raise RuleSyntaxError(f"unknown entity {token.text!r}: {hint}", token.position)
+                raise RuleSyntaxError(
+                    f"unknown entity {token.text!r}: {self.unknown_hint(token.text)}",
+                    token.position,
+                )
             return Term("entity", token.text, token.text)
         if token.kind == "close":
             raise RuleSyntaxError("unexpected ')'", token.position)

@@ -262,3 +262,17 @@ def test_a_title_too_long_for_its_column_ends_in_an_ellipsis(tmp_path: Path) -> 
         ["env", "COLUMNS=250", *shown.args], capture_output=True, text=True, cwd=tmp_path
     )
     assert long[:59] + "\u2026" in wide.stdout, wide.stdout
+
+
+def test_no_deliveries_is_one_line_without_an_empty_table(tmp_path: Path) -> None:
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([("q-1", "Weather in Oslo", "<p>Rain.</p>")])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        assert _run(tmp_path, "once", "--config", str(config)).returncode == 0
+    shown = _run(tmp_path, "alerts", "--config", str(config))
+    assert shown.returncode == 0 and shown.stdout == "no deliveries yet\n", shown.stdout

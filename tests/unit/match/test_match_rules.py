@@ -58,6 +58,13 @@ def test_parentheses_and_field_scope() -> None:
         ("haftar and lna", "operators are written in capitals (AND)", 7),
         ("NOT and", "unknown entity 'and'", 4),
         ("hafter", "unknown entity 'hafter'", 0),
+        # Every unknown name at once, each with its hint (it stopped at the first).
+        (
+            "(hafter OR lnaa) NEAR/15 tripoli",
+            "unknown entities 'hafter': did you mean 'haftar'? (or quote a word: \"hafter\"); "
+            "'lnaa': did you mean 'lna'?",
+            1,
+        ),
         ('haftar AND "Cairo', "unclosed quote", 11),
         ("haftar NEAR lna", "NEAR needs a distance", 7),
         ("body:haftar", "unknown field 'body'", 0),
