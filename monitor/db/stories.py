@@ -294,17 +294,42 @@ def _same_headline(sig: Signature, at: datetime, hits: Hits, config: StoryConfig
     }
 
 
+def _headline_rules(
+    sig: Signature, carriers: set[int], stored: Mapping[int, _Stored]
+) -> tuple[set[int], set[int]]:
+    """Of the carriers of the headline of ``sig``: those it alone makes one story with
+    (`headline_decides`: one of the two is nothing but the headline; a stored row has no
+    title size, but under one headline the title's shingles are those of ``sig``), and
+    those set aside: for an article with a lead, a headline-only carrier whose story has an
+    article with a lead under this headline (those leads decide; else an aggregator's copy
+    of one event chains a second event under the same headline into it)."""
+    known = [a for a in carriers if a in stored]
+
+    def alone(article: int) -> bool:
+        return stored[article].signature.size <= sig.title_size
+
+    if sig.headline_only:
+        return set(known), set()
+    led = {stored[a].story_id for a in known if not alone(a)}
+    aside = {a for a in known if alone(a) and stored[a].story_id in led}
+    return {a for a in known if alone(a)} - aside, aside
+
+
 def _best(
     sig: Signature,
     candidates: Sequence[tuple[int, _Stored]],
     headline: set[int],
+    aside: set[int],
     config: StoryConfig,
 ) -> tuple[int, int, float] | None:
     """(article id, story id, Jaccard) of the accepted candidate with the highest estimated
     Jaccard (the earliest stored on a tie), or None: `same_story`, vectorised by hand
-    (``headline``: the candidates under the same headline)."""
+    (``headline``: the candidates the headline alone makes one story with it; ``aside``:
+    those not to judge by, `_headline_rules`)."""
     best: tuple[int, int, float] | None = None
     for article_id, candidate in candidates:
+        if article_id in aside:
+            continue
         jaccard, contained = similarity(sig, candidate.signature)
         if not accepted(jaccard, contained, article_id in headline, config):
             continue
@@ -372,7 +397,8 @@ def assign_stories(
         shared = _shared(keys, item.at, hits, config)  # earlier items of the batch count
         headline = _same_headline(sig, item.at, hits, config)
         candidates = _candidates(shared, headline, stored, config)
-        found = _best(sig, candidates, headline, config) if keys else None
+        decides, aside = _headline_rules(sig, headline, stored)
+        found = _best(sig, candidates, decides, aside, config) if keys else None
         if found is None:
             story_id = -1 - len(new)
             new[story_id] = (item, _Growth(1, item.at, item.at))

@@ -7,7 +7,14 @@ import hashlib
 
 from monitor.stories.signature import DEFAULT_CONFIG, Signature, StoryConfig
 
-__all__ = ["accepted", "band_keys", "same_headline", "same_story", "similarity"]
+__all__ = [
+    "accepted",
+    "band_keys",
+    "headline_decides",
+    "same_headline",
+    "same_story",
+    "similarity",
+]
 
 
 def band_keys(sig: Signature, config: StoryConfig = DEFAULT_CONFIG) -> list[int]:
@@ -43,12 +50,12 @@ def same_story(a: Signature, b: Signature, config: StoryConfig = DEFAULT_CONFIG)
     Same story when the estimated Jaccard similarity of their shingles reaches
     ``same_story``, or when one is mostly contained in the other (``contained``: a
     shortened lead) and the Jaccard similarity still reaches ``contained_floor``, or when
-    both carry one headline of `HEADLINE_WORDS` words or more word for word; never when
+    `headline_decides` (one long headline, one of them nothing but it); never when
     ``names_guard`` is on and their leads name different people or places
     (`Signature.names_conflict`).
     """
     jaccard, contained = similarity(a, b)
-    if not accepted(jaccard, contained, same_headline(a, b), config):
+    if not accepted(jaccard, contained, headline_decides(a, b), config):
         return False
     return not (config.names_guard and a.names_conflict(b))
 
@@ -58,10 +65,20 @@ def same_headline(a: Signature, b: Signature) -> bool:
     return a.headline is not None and a.headline == b.headline
 
 
+def headline_decides(a: Signature, b: Signature) -> bool:
+    """Whether one headline alone makes two articles one story: the same long headline,
+    and one of them is nothing but its headline (a news aggregator's entry over the
+    wire's article). Two articles with leads are judged by their leads: one recurring
+    headline ("Libya security update: the latest from Tripoli") tops many events. (The
+    lookups add one rule: once a story has an article with a lead under the headline, its
+    headline-only members are no ground for another article with a lead to join it.)"""
+    return same_headline(a, b) and (a.headline_only or b.headline_only)
+
+
 def accepted(jaccard: float, contained: float, headline: bool, config: StoryConfig) -> bool:
     """The similarity half of `same_story` (the names guard is the other): Jaccard at
-    ``same_story``, a contained text above ``contained_floor``, or one long headline
-    (``headline``: a news aggregator's linked headline is the wire's, over no lead)."""
+    ``same_story``, a contained text above ``contained_floor``, or ``headline``
+    (`headline_decides`)."""
     return (
         jaccard >= config.same_story
         or (jaccard >= config.contained_floor and contained >= config.contained)

@@ -96,8 +96,10 @@ class StoryIndex:
         sizes = self._sizes[rows]
         common = jaccard * (sizes + sig.size) / (1.0 + jaccard)
         contained = np.minimum(1.0, common / np.minimum(sizes, sig.size))
-        headline = np.asarray([same_headline(sig, self._signatures[r]) for r in rows], dtype=bool)
-        accepted = (
+        decides, aside = self._headline_rules(sig, rows)
+        headline = np.asarray([int(r) in decides for r in rows], dtype=bool)
+        kept = np.asarray([int(r) not in aside for r in rows], dtype=bool)
+        accepted = kept & (
             (jaccard >= config.same_story)
             | ((jaccard >= config.contained_floor) & (contained >= config.contained))
             | headline
@@ -110,6 +112,20 @@ class StoryIndex:
             best = Assignment(self._stories[row], self._articles[row], float(jaccard[index]))
             break
         return best
+
+    def _headline_rules(
+        self, sig: Signature, rows: npt.NDArray[np.intp]
+    ) -> tuple[set[int], set[int]]:
+        """The rows the headline alone makes one story with ``sig`` (`headline_decides`),
+        and the headline-only rows set aside because their story has an article with a
+        lead under the headline (as the database lookup does: `_headline_rules` there)."""
+        same = [int(r) for r in rows if same_headline(sig, self._signatures[r])]
+        if sig.headline_only:
+            return set(same), set()
+        alone = {r for r in same if self._signatures[r].headline_only}
+        led = {self._stories[r] for r in same if r not in alone}
+        aside = {r for r in alone if self._stories[r] in led}
+        return alone - aside, aside
 
     def add(self, article: int, sig: Signature, published: datetime) -> Assignment:
         """Store ``article`` and return the story it joins (or starts)."""

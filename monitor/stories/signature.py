@@ -146,9 +146,15 @@ class Signature:
     size: int
     names: frozenset[str] = frozenset()
     lead_names: frozenset[str] = frozenset()
-    # The headline's own band key (`headline_key`), None for a short one: copies under one
-    # headline are candidates of each other however different their leads.
+    # The headline's own band key (`headline_key`), None for a short one, and how many of
+    # ``size``'s shingles are the headline's: an article with no more (``headline_only``)
+    # is its headline alone, as a news aggregator's entry is.
     headline: int | None = None
+    title_size: int = 0
+
+    @property
+    def headline_only(self) -> bool:
+        return self.size <= self.title_size
 
     @property
     def values(self) -> list[int]:
@@ -443,7 +449,8 @@ def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
     title_words, lead_words = _tokens(title_text, lead, config)
     # Title and lead shingled apart: no shingle spans the seam, so a rewritten headline
     # changes only the title's shingles.
-    shingles = _shingles(title_words, config.shingle) | _shingles(lead_words, config.shingle)
+    title_shingles = _shingles(title_words, config.shingle)
+    shingles = title_shingles | _shingles(lead_words, config.shingle)
     values = minhash_values([s.encode() for s in sorted(shingles)], config.num_perm)
     data = struct.pack(f"<{config.num_perm}I", *values)
     title_names, title_first = _names(title_text)
@@ -457,14 +464,16 @@ def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
         frozenset(title_names | lead_names),
         frozenset(first_names),
         headline_key(title_words),
+        len(title_shingles),
     )
 
 
 HEADLINE_WORDS = 6
 """A headline of this many words or more, word for word the same (after `lead_text`'s
-clean-up: revision marks, the outlet's name), names one story within the window: the key
-`headline_key` makes such copies candidates of each other, and `same_story` accepts them
-unless the names guard objects. Shorter ones ("Clashes in Tripoli") are too common."""
+clean-up: revision marks, the outlet's name), is a candidate's (`headline_key`), and where
+one of the two is its headline alone (a news aggregator's entry) it names their story
+(`monitor.stories.decision.headline_decides`). Shorter ones ("Clashes in Tripoli") are too
+common."""
 
 
 def headline_key(title_words: Sequence[str]) -> int | None:

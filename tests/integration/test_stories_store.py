@@ -689,3 +689,33 @@ def test_an_aggregators_linked_headline_joins_the_wires_stored_story(database_ur
         assert sorted(story.sources) == ["aggregator", "wire"]
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_an_aggregators_copy_does_not_chain_a_second_event_into_the_stored_story(
+    database_url: str,
+) -> None:
+    # Three polls of three feeds: the first night's wire, an aggregator's copy of it (its
+    # headline alone), the second night under the same headline: two stories, so the
+    # second night alerts (an outside probe, 2026-12-06, saw it held back as told already).
+    from tests.unit.stories.test_headline_key import CLASHES, FIRST_NIGHT, SECOND_NIGHT
+
+    store = Store(database_url)
+    store.prepare()
+    try:
+        store.sync_sources(sources_named(["wire", "aggregator", "daily"]), T0)
+        ids = {s.name: s.id for s in store.list_sources()}
+        copy = f"{CLASHES} - Libya Herald"
+        polls = [
+            ("wire", replace(_record("w", FIRST_NIGHT), title=CLASHES), T0),
+            ("aggregator", replace(_record("g", copy), title=copy), T0 + timedelta(hours=2)),
+            ("daily", replace(_record("d", SECOND_NIGHT), title=CLASHES), T0 + timedelta(hours=26)),
+        ]
+        for name, record, at in polls:
+            record = replace(record, published_at=at)
+            poll = PollRecord(ids[name], at, at + timedelta(minutes=10), True, 200)
+            asyncio.run(store.store_feed(ids[name], [record], poll, at))
+        found = store.recent_stories(None)
+        assert sorted(sorted(s.sources) for s in found) == [["aggregator", "wire"], ["daily"]]
+    finally:
+        store.close()

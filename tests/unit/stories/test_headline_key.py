@@ -1,8 +1,10 @@
-"""One long headline word for word is one story (`headline_key`): a news aggregator's
-linked headline over no lead joins the wire's article, whose 50-word lead keeps their
-Jaccard under any threshold (an outside probe, 2026-12-06: 13 such stories alerted twice);
-the names guard still parts two events under one recurring headline, and short headlines
-decide nothing."""
+"""One long headline word for word, where one article is nothing but it, is one story
+(`headline_key`, `headline_decides`): a news aggregator's linked headline over no lead joins
+the wire's article, whose 50-word lead keeps their Jaccard under any threshold (an outside
+probe, 2026-12-06: 13 such stories alerted twice). Two articles with leads under one
+recurring headline are judged by their leads, an aggregator's copy does not chain a second
+event into the first (a second probe: both merged, alerts lost), and short headlines decide
+nothing."""
 
 from __future__ import annotations
 
@@ -55,6 +57,49 @@ def test_one_recurring_headline_over_two_events_is_two_stories() -> None:
     index = StoryIndex()
     first = index.add(1, a, T0)
     assert index.add(2, b, T0 + timedelta(hours=20)).story != first.story
+
+
+# A second probe's attacks (2026-12-06): one headline on two days over two events whose
+# leads name nothing apart in their first sentence.
+CLASHES = "Clashes erupt in Tripoli as rival armed groups fight for control"
+FIRST_NIGHT = (
+    "Heavy fighting broke out overnight in the Abu Salim district between the Stability "
+    "Support Apparatus and the 444 Brigade, residents said."
+)
+SECOND_NIGHT = (
+    "Heavy gunfire rang out across the capital again on the following night as rival armed "
+    "groups fought for control of key roads. This time the Radaa force was involved."
+)
+
+
+def test_one_headline_over_two_events_with_leads_is_two_stories() -> None:
+    a, b = signature(CLASHES, FIRST_NIGHT, ""), signature(CLASHES, SECOND_NIGHT, "")
+    assert a.headline == b.headline and not a.names_conflict(b)
+    assert not same_story(a, b)
+    index = StoryIndex()
+    first = index.add(1, a, T0)
+    assert index.add(2, b, T0 + timedelta(hours=26)).story != first.story
+    recurring = "Libya security update: the latest from Tripoli and the capital region"
+    c = signature(recurring, "Gunmen briefly abducted a municipal official in Souq al-Juma.", "")
+    d = signature(recurring, "A car bomb exploded near a police checkpoint, killing two.", "")
+    assert not same_story(c, d)
+
+
+def test_an_aggregators_copy_does_not_chain_a_second_event_into_the_first() -> None:
+    # The copy (headline only) joins the first night's story; the second night, under the
+    # same headline, is judged against the first night's lead, not through the copy.
+    first = signature(CLASHES, FIRST_NIGHT, "")
+    (copy,) = feed_signatures([(f"{CLASHES} - Libya Herald", f"{CLASHES} - Libya Herald", "")])
+    second = signature(CLASHES, SECOND_NIGHT, "")
+    assert copy.headline_only and not first.headline_only
+    index = StoryIndex()
+    story = index.add(1, first, T0).story
+    assert index.add(2, copy, T0 + timedelta(hours=2)).story == story
+    assert index.add(3, second, T0 + timedelta(hours=26)).story != story
+    # With no lead under the headline yet, the copy draws the wire's article to it.
+    index = StoryIndex()
+    story = index.add(1, copy, T0).story
+    assert index.add(2, first, T0 + timedelta(hours=1)).story == story
 
 
 def test_a_short_headline_decides_nothing() -> None:
