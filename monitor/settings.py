@@ -58,7 +58,13 @@ from monitor.config_errors import (
 )
 from monitor.errors import ConfigError
 from monitor.redact import DEFAULT_SECRET_PARAMS
-from monitor.yamllines import FAST_STRICT_LOADER, RefusedYaml, check_nesting, line_of
+from monitor.yamllines import (
+    FAST_STRICT_LOADER,
+    RefusedYaml,
+    check_nesting,
+    line_of,
+    location_of,
+)
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 # ``${VAR}``, ``${VAR:-default}``; ``$${`` is a literal ``${`` (what the sources commands
@@ -220,10 +226,20 @@ class LoadedSettings:
         if problems:
             raise ConfigError(problems)
 
+    def where(self, location: tuple[int | str, ...]) -> str:
+        """The config file and the line of ``location`` in it (``path:line``), for a
+        problem found after loading; the file alone when the line cannot be told."""
+        try:
+            text = self.overlay.get(self.path) or self.path.read_text(encoding="utf-8")
+            line = line_of(_compose(self.path, text), location)
+        except (OSError, ConfigError):
+            line = None
+        return f"{self.path}:{line}" if line else str(self.path)
+
     def require_variables(self, prefix: str = "sinks") -> None:
         """Raise ConfigError for every ``${VAR}`` under ``prefix`` that is not set."""
         problems = [
-            f"{self.path}: {unset_variable(field, var)}"
+            f"{self.where(location_of(field))}: {unset_variable(field, var)}"
             for field, var in self.unset_variables
             if field == prefix or field.startswith(prefix + "[") or field.startswith(prefix + ".")
         ]

@@ -130,13 +130,15 @@ def _loose_secrets(loaded: LoadedSettings) -> list[str]:
     return warnings
 
 
-def _where(loaded: LoadedSettings, key: str) -> str:
+def _where(
+    loaded: LoadedSettings, key: str, location: tuple[int | str, ...] | None = None
+) -> str:
     """Where the value of a top-level ``key`` came from: its ``MONITOR_*`` variable when one
-    overrides the file, else the config file."""
+    overrides the file, else the config file (and the line of ``location`` in it)."""
     variable = environment_variable((key,))
     if variable is not None:
         return f"environment variable {variable} (overriding {loaded.path})"
-    return str(loaded.path)
+    return loaded.where(location) if location is not None else str(loaded.path)
 
 
 # The messages for problems that `monitor check` also finds in a config whose settings do not
@@ -408,7 +410,8 @@ def load_watchlists(loaded: LoadedSettings) -> list[Watchlist]:
             continue
         first_entry[path] = index
         if not path.is_file():
-            problems.append(missing_watchlist(origin, index, path))
+            at = _where(loaded, "watchlists", ("watchlists", index))
+            problems.append(missing_watchlist(at, index, path))
             continue
         try:
             watchlists.append(load_watchlist(path))
@@ -439,9 +442,8 @@ def sink_routes(loaded: LoadedSettings, watchlists: list[Watchlist]) -> dict[str
             continue
         for name in entry.sinks:
             if name not in known:
-                problems.append(
-                    f"{_where(loaded, 'watchlists')}: {unknown_sink(index, name, known)}"
-                )
+                at = _where(loaded, "watchlists", ("watchlists", index, "sinks"))
+                problems.append(f"{at}: {unknown_sink(index, name, known)}")
     if problems:
         raise ConfigError(problems)
     by_file = {Path(w.source): w for w in watchlists}

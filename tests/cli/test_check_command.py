@@ -301,3 +301,35 @@ def test_config_given_before_the_command_is_the_commands_config(tmp_path: Path) 
     short = monitor("-c", str(bad), "check", cwd=REPO)
     assert short.returncode == 1 and "poll.intervall" in short.stderr
     assert monitor("--config", str(bad), "check", "--config", str(good)).returncode == 0
+
+
+def test_problems_found_after_loading_name_their_line(tmp_path: Path) -> None:
+    # An unset ${VAR}, an unknown sink and a missing watchlist file were named by the file
+    # alone (a fresh-clone walkthrough: config.md promises file:line).
+    watchlist = REPO / "config" / "watchlists" / "libya.yaml"
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        "database_url: sqlite:///m.db\n"
+        "sources:\n"
+        "  - name: Wire\n"
+        "    url: http://127.0.0.1:9/x.xml\n"
+        "poll:\n"
+        "  allow_private_networks: true\n"
+        "watchlists:\n"
+        f"  - file: {watchlist}\n"
+        "    sinks: [opps]\n"
+        "  - missing.yaml\n"
+        "sinks:\n"
+        "  - name: ops\n"
+        "    url: http://127.0.0.1:9/hook\n"
+        "    secret: ${MONITOR_TEST_UNSET_SECRET}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_TEST_UNSET_SECRET"}
+    result = monitor("check", "--config", str(config), cwd=tmp_path, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{config}:14: sinks[0].secret: environment variable MONITOR_TEST_UNSET_SECRET" in (
+        result.stderr
+    )
+    assert f"{config}:10: watchlists[1]: watchlist file " in result.stderr
+    assert f"{config}:9: watchlists[0].sinks: unknown sink 'opps'" in result.stderr
