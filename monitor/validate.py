@@ -130,9 +130,7 @@ def _loose_secrets(loaded: LoadedSettings) -> list[str]:
     return warnings
 
 
-def _where(
-    loaded: LoadedSettings, key: str, location: tuple[int | str, ...] | None = None
-) -> str:
+def _where(loaded: LoadedSettings, key: str, location: tuple[int | str, ...] | None = None) -> str:
     """Where the value of a top-level ``key`` came from: its ``MONITOR_*`` variable when one
     overrides the file, else the config file (and the line of ``location`` in it)."""
     variable = environment_variable((key,))
