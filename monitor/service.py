@@ -549,18 +549,14 @@ class Service:
                 error = task.exception()
                 self.crashed = f"{task.get_name()} stopped unexpectedly ({error!r:.200})"
         self.stopping.set()
-        pending = {task for task in tasks if not task.done()}
+        finished = asyncio.ensure_future(asyncio.wait(tasks))  # waits; cancels nothing
         now = asyncio.create_task(self.stop_now.wait())
-        deadline = asyncio.get_running_loop().time() + STOP_GRACE_SECONDS
-        while pending and not self.stop_now.is_set():
-            left = deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                break
-            done, _ = await asyncio.wait(
-                [*pending, now], timeout=left, return_when=asyncio.FIRST_COMPLETED
-            )
-            pending -= done
+        await asyncio.wait(
+            [finished, now], timeout=STOP_GRACE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+        )
+        finished.cancel()
         now.cancel()
+        pending = [task for task in tasks if not task.done()]
         for task in pending:
             task.cancel()
         if pending:

@@ -230,8 +230,7 @@ class LoadedSettings:
         """The config file and the line of ``location`` in it (``path:line``), for a
         problem found after loading; the file alone when the line cannot be told."""
         try:
-            text = self.overlay.get(self.path) or self.path.read_text(encoding="utf-8")
-            line = line_of(_compose(self.path, text), location)
+            line = line_of(_compose(self.path, self.path.read_text(encoding="utf-8")), location)
         except (OSError, ConfigError):
             line = None
         return f"{self.path}:{line}" if line else str(self.path)

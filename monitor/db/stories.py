@@ -40,7 +40,7 @@ from monitor.db.schema import (
     story_signatures,
 )
 from monitor.stories import DEFAULT_CONFIG, Signature, StoryConfig, band_keys, similarity
-from monitor.stories.decision import accepted
+from monitor.stories.decision import accepted, headline_rules
 
 __all__ = [
     "MERGE_ARTICLES",
@@ -297,22 +297,16 @@ def _same_headline(sig: Signature, at: datetime, hits: Hits, config: StoryConfig
 def _headline_rules(
     sig: Signature, carriers: set[int], stored: Mapping[int, _Stored]
 ) -> tuple[set[int], set[int]]:
-    """Of the carriers of the headline of ``sig``: those it alone makes one story with
-    (`headline_decides`: one of the two is nothing but the headline; a stored row has no
-    title size, but under one headline the title's shingles are those of ``sig``), and
-    those set aside: for an article with a lead, a headline-only carrier whose story has an
-    article with a lead under this headline (those leads decide; else an aggregator's copy
-    of one event chains a second event under the same headline into it)."""
-    known = [a for a in carriers if a in stored]
-
-    def alone(article: int) -> bool:
-        return stored[article].signature.size <= sig.title_size
-
-    if sig.headline_only:
-        return set(known), set()
-    led = {stored[a].story_id for a in known if not alone(a)}
-    aside = {a for a in known if alone(a) and stored[a].story_id in led}
-    return {a for a in known if alone(a)} - aside, aside
+    """`headline_rules` over the stored carriers of the headline of ``sig`` (a stored row
+    has no title size, but under one headline the title's shingles are those of ``sig``)."""
+    return headline_rules(
+        sig,
+        {
+            a: (stored[a].story_id, stored[a].signature.size <= sig.title_size)
+            for a in carriers
+            if a in stored
+        },
+    )
 
 
 def _best(
@@ -325,7 +319,7 @@ def _best(
     """(article id, story id, Jaccard) of the accepted candidate with the highest estimated
     Jaccard (the earliest stored on a tie), or None: `same_story`, vectorised by hand
     (``headline``: the candidates the headline alone makes one story with it; ``aside``:
-    those not to judge by, `_headline_rules`)."""
+    those not to judge by: `headline_rules`)."""
     best: tuple[int, int, float] | None = None
     for article_id, candidate in candidates:
         if article_id in aside:

@@ -4,6 +4,8 @@ the service imports this at start-up)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import TypeVar
 
 from monitor.stories.signature import DEFAULT_CONFIG, Signature, StoryConfig
 
@@ -11,10 +13,14 @@ __all__ = [
     "accepted",
     "band_keys",
     "headline_decides",
+    "headline_rules",
     "same_headline",
     "same_story",
     "similarity",
 ]
+
+
+K = TypeVar("K")  # how a lookup names a stored article: its id, or its row
 
 
 def band_keys(sig: Signature, config: StoryConfig = DEFAULT_CONFIG) -> list[int]:
@@ -73,6 +79,21 @@ def headline_decides(a: Signature, b: Signature) -> bool:
     lookups add one rule: once a story has an article with a lead under the headline, its
     headline-only members are no ground for another article with a lead to join it.)"""
     return same_headline(a, b) and (a.headline_only or b.headline_only)
+
+
+def headline_rules(sig: Signature, carriers: Mapping[K, tuple[int, bool]]) -> tuple[set[K], set[K]]:
+    """How the lookups apply `headline_decides` to the stored articles under the headline
+    of ``sig`` (``carriers``: each one's story and whether it is nothing but the
+    headline): those the headline alone makes one story with ``sig``, and those set aside.
+    For an article with a lead, a headline-only carrier whose story has an article with a
+    lead under this headline is set aside: those leads decide (else an aggregator's copy of
+    one event chains a second event under the same headline into it)."""
+    if sig.headline_only:
+        return set(carriers), set()
+    led = {story for story, alone in carriers.values() if not alone}
+    alone = {key for key, (_, only) in carriers.items() if only}
+    aside = {key for key in alone if carriers[key][0] in led}
+    return alone - aside, aside
 
 
 def accepted(jaccard: float, contained: float, headline: bool, config: StoryConfig) -> bool:

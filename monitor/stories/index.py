@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from monitor.stories.decision import band_keys, same_headline
+from monitor.stories.decision import band_keys, headline_rules, same_headline
 from monitor.stories.signature import DEFAULT_CONFIG, Signature, StoryConfig
 
 __all__ = ["Assignment", "StoryIndex"]
@@ -116,16 +116,15 @@ class StoryIndex:
     def _headline_rules(
         self, sig: Signature, rows: npt.NDArray[np.intp]
     ) -> tuple[set[int], set[int]]:
-        """The rows the headline alone makes one story with ``sig`` (`headline_decides`),
-        and the headline-only rows set aside because their story has an article with a
-        lead under the headline (as the database lookup does: `_headline_rules` there)."""
-        same = [int(r) for r in rows if same_headline(sig, self._signatures[r])]
-        if sig.headline_only:
-            return set(same), set()
-        alone = {r for r in same if self._signatures[r].headline_only}
-        led = {self._stories[r] for r in same if r not in alone}
-        aside = {r for r in alone if self._stories[r] in led}
-        return alone - aside, aside
+        """`headline_rules` over the rows under the headline of ``sig``."""
+        return headline_rules(
+            sig,
+            {
+                int(r): (self._stories[r], self._signatures[r].headline_only)
+                for r in rows
+                if same_headline(sig, self._signatures[r])
+            },
+        )
 
     def add(self, article: int, sig: Signature, published: datetime) -> Assignment:
         """Store ``article`` and return the story it joins (or starts)."""

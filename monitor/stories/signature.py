@@ -239,6 +239,8 @@ def _repeats(summary: str, title: str, title_text: str) -> bool:
     words = _WORD.findall(_TITLE_MARK.sub("", summary).casefold())
     for heading in (title, title_text):
         heading_words = _WORD.findall(_TITLE_MARK.sub("", heading).casefold())
+        if not heading_words:  # no title: nothing to repeat
+            continue
         if words[: len(heading_words)] == heading_words and len(words) - len(heading_words) <= 4:
             return True
     return False

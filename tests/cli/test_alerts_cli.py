@@ -257,10 +257,8 @@ def test_a_title_too_long_for_its_column_ends_in_an_ellipsis(tmp_path: Path) -> 
             first_run="alert_all",
         )
         _run(tmp_path, "once", "--config", str(config))
-    shown = _run(tmp_path, "alerts", "--config", str(config), "--status", "pending")
-    wide = subprocess.run(
-        ["env", "COLUMNS=250", *shown.args], capture_output=True, text=True, cwd=tmp_path
-    )
+    wide = monitor("alerts", "--config", str(config), env={"COLUMNS": "250"}, cwd=tmp_path)
+    assert wide.returncode == 0, wide.stderr
     assert long[:59] + "\u2026" in wide.stdout, wide.stdout
 
 

@@ -180,6 +180,10 @@ def test_a_summary_that_repeats_the_title_is_no_lead() -> None:
         "A drone struck the main hospital in El Fasher on Saturday, killing 11."
     )
     assert lead_text(title, f" {title.upper()} ", "")[1] == ""
+    # With no title there is nothing to repeat: a short summary stays the lead.
+    assert lead_text("", "Clashes near Tripoli airport", content)[1] == (
+        "Clashes near Tripoli airport"
+    )
     # As news aggregators write it: the headline linked, then the outlet's name.
     summary = f'<a href="https://news.example/a/1">{title}</a>&nbsp;&nbsp;<font>Sahel Times</font>'
     assert lead_text(f"{title} - Sahel Times", summary, content)[1].startswith("A drone struck")
