@@ -496,7 +496,9 @@ class Outbox:
             try:
                 await self._pass(sink)
                 others = tuple(self.runtime.sinks) if sink is None else ()
-                next_at = await self.runtime.store.next_attempt_at(sink=sink, other_than=others)
+                next_at = await self.runtime.store.next_attempt_at(
+                    sink=sink, other_than=others, owner=self.owner, now=self.runtime.clock()
+                )
             except Exception as error:
                 # The database away (locked, full, restarting): one line per pass, the
                 # traceback only for what is not that.

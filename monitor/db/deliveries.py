@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 
@@ -73,6 +74,21 @@ class DeliveryRow:
 
 _ORIGINAL = deliveries.alias("original")
 
+SINK_LOCK = 0x6E6D_7369
+"""PostgreSQL advisory lock class taken (with the sink's name hashed) in a claim of one sink's
+deliveries, so that two instances cannot both find the sink free and claim at once."""
+
+
+def _sending_elsewhere(sink: str, owner: str, now: datetime) -> ColumnElement[bool]:
+    """A pending delivery of ``sink`` under another instance's live lease: that instance is
+    sending the sink's alerts (a batch in hand)."""
+    return and_(
+        deliveries.c.sink == sink,
+        deliveries.c.status == "pending",
+        deliveries.c.lease_owner != owner,
+        deliveries.c.lease_expires_at >= now,
+    )
+
 
 # The states of an original alert that hold its follow-ups back: it may still reach the
 # receiver (pending: retrying; dead: `monitor alerts retry` may send it again). Delivered or
@@ -117,7 +133,21 @@ def claim_due(
 ) -> list[DueDelivery]:
     """Lease up to ``limit`` pending deliveries whose next attempt is due, oldest first (in
     the order their matches were stored: the ids are random): all sinks, one ``sink``, or
-    those of sinks ``other_than`` the given ones."""
+    those of sinks ``other_than`` the given ones.
+
+    One ``sink`` is sent to by one instance at a time, so that its receiver gets the alerts
+    one by one and in order whatever the number of instances: nothing is claimed while
+    another instance holds a live lease on one of the sink's pending deliveries (it is
+    sending a batch, and claims again after it)."""
+    if sink is not None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key, hashtext(:sink))"),
+                {"key": SINK_LOCK, "sink": sink},
+            )
+        busy = select(deliveries.c.id).where(_sending_elsewhere(sink, owner, now)).limit(1)
+        if conn.execute(busy).first() is not None:
+            return []
     query = (
         select(deliveries.c.id)
         .where(_due(now, sink, other_than))
@@ -210,10 +240,25 @@ def _due_delivery(row: object, refs: Mapping[int, StoryRef]) -> DueDelivery:
 
 
 def next_attempt_at(
-    conn: Connection, *, sink: str | None = None, other_than: Collection[str] = ()
+    conn: Connection,
+    *,
+    sink: str | None = None,
+    other_than: Collection[str] = (),
+    owner: str | None = None,
+    now: datetime | None = None,
 ) -> datetime | None:
     """The earliest next attempt of a pending delivery (of ``sink``) that is not waiting for
-    its original alert, or None."""
+    its original alert, or None. With ``owner`` and ``now``: while another instance sends
+    ``sink``'s alerts (`claim_due`), the end of its earliest lease (it claims the next ones
+    itself; an earlier time would have ``owner`` try to claim in a loop)."""
+    if sink is not None and owner is not None and now is not None:
+        busy: datetime | None = conn.execute(
+            select(func.min(deliveries.c.lease_expires_at)).where(
+                _sending_elsewhere(sink, owner, now)
+            )
+        ).scalar()
+        if busy is not None:
+            return busy
     condition = and_(deliveries.c.status == "pending", _not_waiting())
     if sink is not None:
         condition = and_(condition, deliveries.c.sink == sink)

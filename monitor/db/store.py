@@ -398,11 +398,19 @@ class Store:
         return await self._run(lambda c: delivery_queries.due_after_recovery(c, sink, now=now))
 
     async def next_attempt_at(
-        self, *, sink: str | None = None, other_than: Collection[str] = ()
+        self,
+        *,
+        sink: str | None = None,
+        other_than: Collection[str] = (),
+        owner: str | None = None,
+        now: datetime | None = None,
     ) -> datetime | None:
+        """When a pending delivery is next due (`deliveries.next_attempt_at`)."""
         return await asyncio.to_thread(
             self.database.read_sync,
-            lambda c: delivery_queries.next_attempt_at(c, sink=sink, other_than=other_than),
+            lambda c: delivery_queries.next_attempt_at(
+                c, sink=sink, other_than=other_than, owner=owner, now=now
+            ),
         )
 
     async def mark_delivered(self, delivery_id: str, *, now: datetime, status: int) -> None:

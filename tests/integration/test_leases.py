@@ -138,3 +138,111 @@ def test_a_batch_that_outlasts_its_leases_is_never_sent_by_two_instances(
             assert len(ids) == 6 and len(set(ids)) == 6, ids
         finally:
             runtime.store.close()
+
+
+def test_one_sink_is_sent_to_by_one_instance_at_a_time(database_url: str) -> None:
+    # Instance a claims two of a sink's five due alerts. Before, b claimed the next three
+    # and sent them beside a's: a receiver got two at once, out of order.
+    store = Store(database_url)
+    store.prepare()
+    try:
+        spec = SourceSpec(
+            "Wire",
+            "https://example.org/rss",
+            timedelta(minutes=10),
+            True,
+            "store_only",
+            timedelta(hours=24),
+        )
+        store.sync_sources([spec], T0)
+        (source,) = asyncio.run(store.claim_sources(owner="a", now=T0, lease=LEASE, limit=1))
+        match = WatchlistMatch("libya", ("haftar",), (), (), None)
+        records = [
+            ArticleRecord(
+                entry_key=f"k{n}",
+                canonical_url=None,
+                title=f"Haftar {n}",
+                summary="",
+                content="",
+                published_at=T0 + timedelta(minutes=n),
+                content_hash=f"h{n}",
+                fingerprint=f"f{n}",
+                matches=(match,),
+                alert_sinks={"libya": ("ops",)},
+            )
+            for n in range(5)
+        ]
+        poll = PollRecord(source.id, T0, T0 + timedelta(minutes=10), True, 200)
+        asyncio.run(store.store_feed(source.id, records, poll, T0))
+
+        def claim(owner: str, at: datetime, limit: int = 10) -> list[str]:
+            claimed = asyncio.run(
+                store.claim_deliveries(owner=owner, now=at, lease=LEASE, limit=limit, sink="ops")
+            )
+            return [due.id for due in claimed]
+
+        first = claim("a", T0, limit=2)
+        assert len(first) == 2
+        assert claim("b", T0 + timedelta(seconds=1)) == []  # a is sending to "ops"
+        # b sleeps until a's lease ends (or a wake-up), not in a loop on a past due time.
+        later = asyncio.run(store.next_attempt_at(sink="ops", owner="b", now=T0))
+        assert later == T0 + LEASE
+        assert asyncio.run(store.next_attempt_at(sink="ops", owner="a", now=T0)) == T0
+        for delivery_id in first:
+            asyncio.run(store.mark_delivered(delivery_id, now=T0, status=200))
+        rest = claim("b", T0 + timedelta(seconds=2))  # a is done: b may send the rest
+        assert len(rest) == 3 and not set(rest) & set(first)
+        assert claim("a", T0 + timedelta(seconds=3)) == []
+        # A dead sender's leases expire: the sink is free again.
+        assert len(claim("a", T0 + timedelta(seconds=2) + LEASE + timedelta(seconds=1))) == 3
+    finally:
+        store.close()
+
+
+def test_two_instances_send_to_one_sink_one_at_a_time(tmp_path: Path, database_url: str) -> None:
+    # Two outboxes on one database, batches of two, a receiver taking 0.3 s an answer: the
+    # receiver never answers two alerts at once (before: b sent beside a).
+    entries = [
+        (f"h{n}", f"Haftar's forces near Tripoli, report {n}", "<p>LNA.</p>") for n in range(6)
+    ]
+    with FeedServer() as feeds, WebhookReceiver(default=Answer(200, delay=0.3)) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(entries)))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+            extra={"delivery": {"batch": 2, "tick": "1s"}},
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+
+        async def two_instances() -> tuple[list[DeliveryOutcome], list[DeliveryOutcome]]:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                await service.poll_all()
+            stopping = asyncio.Event()
+            async with (
+                make_client(runtime.http, follow_redirects=False) as one,
+                make_client(runtime.http, follow_redirects=False) as two,
+            ):
+                a = Outbox(runtime, one, owner="a", stopping=stopping)
+                b = Outbox(runtime, two, owner="b", stopping=stopping)
+
+                async def later() -> list[DeliveryOutcome]:
+                    await asyncio.sleep(0.1)
+                    return await b.deliver_pending()
+
+                sent_a, sent_b = await asyncio.gather(a.deliver_pending(), later())
+                return sent_a, sent_b
+
+        try:
+            sent_a, sent_b = asyncio.run(two_instances())
+            ids = [r.headers["webhook-id"] for r in receiver.requests]
+            assert len(ids) == 6 and len(set(ids)) == 6, ids
+            assert receiver.most_in_flight == 1
+            assert [o.delivery_id for o in sent_a] == ids and sent_b == []
+        finally:
+            runtime.store.close()

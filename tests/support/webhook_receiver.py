@@ -30,11 +30,12 @@ API:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -110,7 +111,11 @@ class _Handler(BaseHTTPRequestHandler):
         receiver._record(
             ReceivedRequest(self.command, self.path, headers, body, parsed, reply.status)
         )
-        if reply.delay and receiver._closing.wait(reply.delay):
+        with receiver._answering():
+            self._reply(reply)
+
+    def _reply(self, reply: Reply) -> None:
+        if reply.delay and self.server.receiver._closing.wait(reply.delay):
             return
         try:
             self.send_response(reply.status)
@@ -141,6 +146,9 @@ class WebhookReceiver:
         self._closing = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._in_flight = 0
+        self.most_in_flight = 0
+        """The most requests it was answering at one moment (1: one at a time)."""
 
     @staticmethod
     def _as_reply(item: int | Reply) -> Reply:
@@ -207,6 +215,17 @@ class WebhookReceiver:
     def _next_reply(self) -> Reply:
         with self._condition:
             return self._script.popleft() if self._script else self._default
+
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[None]:
+        with self._condition:
+            self._in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._in_flight -= 1
 
     def _record(self, request: ReceivedRequest) -> None:
         with self._condition:
