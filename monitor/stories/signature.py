@@ -181,7 +181,17 @@ class Signature:
 
     def names_conflict(self, other: Signature) -> bool:
         """Whether each article's headline and first lead sentence name something (a
-        capitalised word, a number) the other never names."""
+        capitalised word, a number) the other never names, or both have a dateline and
+        their places differ (`PLACE`)."""
+        places = {n for n in self.lead_names if n[0] == PLACE}
+        others = {n for n in other.lead_names if n[0] == PLACE}
+        if places and others:
+            if not places & others:
+                return True
+        elif places or others:  # one side's dateline is no name the other lacks
+            return bool((self.lead_names - places) - other.names) and bool(
+                (other.lead_names - others) - self.names
+            )
         return bool(self.lead_names - other.names) and bool(other.lead_names - self.names)
 
     def jaccard(self, other: Signature) -> float:
@@ -220,16 +230,45 @@ def _word_masks(words: int) -> tuple[int, int]:
 def lead_text(title: str, summary: str, content: str) -> tuple[str, str]:
     """The title and the lead as plain text: the summary, else the content, from HTML (a
     summary that only repeats the title is no lead: many feeds write one)."""
+    title_text, lead, _ = _lead_parts(title, summary, content)
+    return title_text, lead
+
+
+def _lead_parts(title: str, summary: str, content: str) -> tuple[str, str, str]:
+    """`lead_text`, and the place its dateline named (`_dateline`)."""
     plain_title = html_to_text(title)
     title_text = _without_outlet(_TITLE_MARK.sub("", plain_title))
     lead = html_to_text(summary)
     if not lead or _repeats(lead, plain_title, title_text):
         lead = html_to_text(content)
-    return title_text, _without_dateline(lead)
+    place, lead = _dateline(lead)
+    return title_text, lead, place
 
 
-def _without_dateline(lead: str) -> str:
-    return _DATELINE.sub("", _REVISION_NOTE.sub("", lead, count=1), count=1)
+PLACE = "@"
+"""Marks a word of a dateline's place among a signature's names ("@tripoli"): no name
+word starts so. Copies of one story carry the dateline or not, so a place counts only
+against another dateline's place."""
+# The place of a dateline: the words before its first comma, bracket or dash.
+_PLACE_END = re.compile(r"[,،(\-–—:]")
+
+
+def _dateline(lead: str) -> tuple[str, str]:
+    """(the place a dateline at the start of ``lead`` names, the lead without the dateline
+    and a wire's revision note). The dateline is not shingled (copies of one story carry it
+    or not), but its place is a name: two events written from one template may differ only
+    there ("TRIPOLI (Reuters) - Gunmen attacked ..." / "MISRATA (Reuters) - ..."). No place
+    ("") when the words before the first comma or bracket are not capitalised (not a
+    dateline but a phrase the pattern took: "The envoy (UNSMIL): ...")."""
+    lead = _REVISION_NOTE.sub("", lead, count=1)
+    found = _DATELINE.match(lead)
+    if found is None:
+        return "", lead
+    place = _PLACE_END.split(found.group(), maxsplit=1)[0].strip()
+    words = place.split()
+    if not 0 < len(words) <= 4 or any(not w[0].isalpha() or w[0].islower() for w in words):
+        place = ""
+    return place, lead[found.end() :]
 
 
 def _repeats(summary: str, title: str, title_text: str) -> bool:
@@ -391,19 +430,19 @@ def feed_signatures(
     signed by its title and the content's lead (the article behind a stock summary, or a
     copy's own text). Else the shared lead stays only where it is no stock text for that
     entry (`stock_lead`); a stock lead leaves the title alone (docs/stories.md, "Method")."""
-    texts = [lead_text(*entry) for entry in entries]
-    keys = [_lead_key(lead, config) for _, lead in texts]
+    texts = [_lead_parts(*entry) for entry in entries]
+    keys = [_lead_key(lead, config) for _, lead, _ in texts]
     counts = Counter(key for key in keys if key)
     signatures = []
-    for (title, lead), key, (_, _, content) in zip(texts, keys, entries, strict=True):
+    for (title, lead, place), key, (_, _, content) in zip(texts, keys, entries, strict=True):
         if key and counts[key] >= 2:
-            body = _without_dateline(html_to_text(content))
+            body_place, body = _dateline(html_to_text(content))
             body_key = _lead_key(body, config)
             if body_key and body_key != key:
-                lead = body
+                lead, place = body, body_place
             elif stock_lead(key, title, counts[key], len(entries)):
-                lead = ""
-        signatures.append(_signature(title, lead, config))
+                lead, place = "", ""
+        signatures.append(_signature(title, lead, place, config=config))
     return signatures
 
 
@@ -443,11 +482,10 @@ def signature(
     title: str, summary: str, content: str, config: StoryConfig = DEFAULT_CONFIG
 ) -> Signature:
     """The story signature of an article from its title, summary and content (HTML)."""
-    title_text, lead = lead_text(title, summary, content)
-    return _signature(title_text, lead, config)
+    return _signature(*_lead_parts(title, summary, content), config=config)
 
 
-def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
+def _signature(title_text: str, lead: str, place: str = "", *, config: StoryConfig) -> Signature:
     title_words, lead_words = _tokens(title_text, lead, config)
     # Title and lead shingled apart: no shingle spans the seam, so a rewritten headline
     # changes only the title's shingles.
@@ -458,8 +496,11 @@ def _signature(title_text: str, lead: str, config: StoryConfig) -> Signature:
     title_names, title_first = _names(title_text)
     lead_names, first_names = _names(" ".join(lead.split()[: config.lead_words]))
     # The headline's names count with the lead's first sentence: the who, where and how
-    # many of the event.
-    first_names = first_names | title_first
+    # many of the event; so does the dateline's place.
+    words = _WORD.findall(normalize_text(place).text)
+    places = {PLACE + w for w in words}
+    first_names = first_names | title_first | places
+    lead_names |= places
     return Signature(
         data,
         len(shingles),

@@ -201,6 +201,49 @@ def test_two_events_about_haftar_the_same_day_are_two_stories(
 
 
 @pytest.mark.postgres
+def test_one_template_from_two_places_is_two_stories(tmp_path: Path, database_url: str) -> None:
+    # A wire's brief written from one template, two towns: the place is only in the
+    # dateline, which is not shingled. They were one story (the second event's alert lost
+    # for a `stories: first` sink); the dateline's place is a name now, through the
+    # stored names too.
+    brief = (
+        "Gunmen attacked a security checkpoint on the coastal road late on Monday, killing "
+        "two guards and wounding three others, a security official said. The attackers fled "
+        "in two pickup trucks before reinforcements arrived."
+    )
+    first = (
+        "t-1",
+        "Gunmen kill two guards at checkpoint",
+        f"<p>TRIPOLI (Maghreb Wire) - {brief}</p>",
+    )
+    second = (
+        "m-1",
+        "Gunmen kill two guards at checkpoint",
+        f"<p>MISRATA (Maghreb Wire) - {brief}</p>",
+    )
+    copy = ("c-1", "Gunmen kill two guards at checkpoint", f"<p>{brief}</p>")
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss([first])))
+        feeds.route("/b.xml", Reply(body=rss([second])))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("A", feeds.url("/a.xml")), ("B", feeds.url("/b.xml"))],
+            sink_url=None,
+        )
+        runtime = build(config)
+        try:
+            asyncio.run(run_once(runtime))
+            assert sorted(len(s.articles) for s in stories_of(runtime)) == [1, 1]
+            # A copy without a dateline joins one of them (it names no place of its own).
+            feeds.route("/a.xml", Reply(body=rss([first, copy])))
+            asyncio.run(run_once(runtime))
+            assert sorted(len(s.articles) for s in stories_of(runtime)) == [1, 2]
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
 def test_stories_survive_a_restart(tmp_path: Path, database_url: str) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
