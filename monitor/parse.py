@@ -180,6 +180,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if content_type:
         response_headers["content-type"] = content_type
     body = _utf8_if_bom(body, response_headers)
+    body, stray = _utf8_with_stray_bytes(body, response_headers)
     if b"&#" in body:
         body = _SUSPECT_CHARREF.sub(_charref_replacement, body)
     escaped = False
@@ -190,6 +191,12 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     bozo_reason = _bozo_reason(result)
     if escaped:
         note = "not well-formed: a bare '&' (read as '&amp;')"
+        bozo_reason = f"{note}; {bozo_reason}" if bozo_reason else note
+    if stray:
+        note = (
+            f"UTF-8 with {stray} stray {'byte' if stray == 1 else 'bytes'} of another "
+            "encoding (read as windows-1252)"
+        )
         bozo_reason = f"{note}; {bozo_reason}" if bozo_reason else note
     detected = _detected_encoding(result, body)
     if detected is not None:
@@ -344,6 +351,59 @@ def _utf8_if_bom(body: bytes, response_headers: dict[str, str]) -> bytes:
             response_headers["content-type"] = "application/xml; charset=utf-8"
             return utf8
     return body
+
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_XML_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+_STRAY = re.compile("[\udc80-\udcff]")
+
+
+def _utf8_with_stray_bytes(body: bytes, response_headers: dict[str, str]) -> tuple[bytes, int]:
+    """A UTF-8 body (so labelled, or not labelled) with a few bytes that are not UTF-8 (a
+    paragraph pasted from a Windows editor: a curly quote as 0x92), as UTF-8 with those
+    bytes read as windows-1252; and how many there were. Left as it is, such a body was
+    decoded whole in a single-byte code page, and every Arabic or Cyrillic entry of it was
+    garbled (its names never matched). Only where the UTF-8 characters outnumber the stray
+    bytes: a body in a code page throughout is left to the detector (`_detected_encoding`).
+    """
+    if body.isascii():
+        return body, 0
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return body, 0
+    labels = []
+    if label := _CHARSET.search(response_headers.get("content-type", "")):
+        labels.append(label.group(1))
+    if declared := _XML_DECLARED.match(body[:512]):
+        labels.append(declared.group(1).decode("ascii", "replace"))
+    if not all(_is_utf8_name(name) for name in labels):
+        return body, 0  # labelled another encoding: the label decides
+    text = body.decode("utf-8", "surrogateescape")
+    stray = len(_STRAY.findall(text))
+    if len(text) - _ascii_count(text) - stray <= stray:
+        return body, 0
+    repaired = _STRAY.sub(_windows_1252, text).encode("utf-8")
+    response_headers["content-type"] = "application/xml; charset=utf-8"
+    return repaired, stray
+
+
+def _ascii_count(text: str) -> int:
+    return len(text.encode("ascii", "ignore"))
+
+
+def _windows_1252(found: re.Match[str]) -> str:
+    byte = bytes([ord(found.group()) - 0xDC00])
+    return byte.decode("windows-1252", "replace")
+
+
+def _is_utf8_name(name: str) -> bool:
+    try:
+        return codecs.lookup(name).name == "utf-8"
+    except LookupError:
+        return True  # an unknown label says nothing: the body is read as UTF-8 anyway
 
 
 def _charref_replacement(found: re.Match[bytes]) -> bytes:

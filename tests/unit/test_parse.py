@@ -1397,3 +1397,43 @@ def test_a_title_of_megabytes_is_cut_and_a_link_of_megabytes_is_no_link() -> Non
         rss(f"<item><title>t</title><link>{limit}</link></item>"), "https://example.org/rss"
     ).entries
     assert kept.url == limit
+
+
+# UTF-8 with a few bytes of another encoding pasted in (a curly quote from a Windows editor
+# as 0x92, an accented letter as 0xE9, a no-break space as 0xA0). They made the whole body
+# read as a single-byte code page: Arabic and Cyrillic garbled, so their names never matched.
+STRAY_BYTES = {
+    "arabic": ("خليفة حفتر يصل إلى طرابلس", "قال المشير خليفة حفتر إن قواته تقترب من طرابلس."),
+    "russian": ("Хафтар прибыл в Триполи", "Маршал Халифа Хафтар прибыл в Триполи."),
+    "french": ("Le maréchal Haftar à Tripoli", "Le maréchal est arrivé à Tripoli, « chaleureux »."),
+}
+
+
+@pytest.mark.parametrize("content_type", ["application/rss+xml; charset=utf-8", "text/xml"])
+@pytest.mark.parametrize("language", sorted(STRAY_BYTES))
+def test_utf8_with_a_few_stray_bytes_keeps_its_utf8(language: str, content_type: str) -> None:
+    title, text = STRAY_BYTES[language]
+    item = (
+        f"<item><guid>1</guid><title>{title} QUOTE</title><description>{text}</description>"
+        "</item><item><guid>2</guid><title>second</title><description>NBSP</description></item>"
+    )
+    body = rss(item).replace(b"QUOTE", b"l\x92arm\xe9e").replace(b"NBSP", b"a\xa0b")
+
+    feed = parse_feed(body, FEED_URL, content_type)
+
+    first, second = feed.entries
+    assert (first.title, first.summary) == (f"{title} l\u2019arm\u00e9e", text)
+    assert second.summary == "a\u00a0b"
+    assert feed.bozo_reason is not None and "3 stray bytes" in feed.bozo_reason
+
+
+def test_a_body_in_a_code_page_throughout_is_not_taken_for_utf8_with_stray_bytes() -> None:
+    # Only a few characters, all windows-1252: the stray-byte repair does not apply (the
+    # UTF-8 characters do not outnumber the other bytes); the detector reads it.
+    text = "Le maréchal Haftar à Tripoli, réunion à l’état-major"
+    body = rss(f"<item><guid>1</guid><title>{text}</title></item>").decode()
+
+    feed = parse_feed(body.encode("cp1252"), FEED_URL, "application/rss+xml; charset=utf-8")
+
+    assert feed.entries[0].title == text
+    assert feed.bozo_reason is not None and "stray" not in feed.bozo_reason
