@@ -66,6 +66,9 @@ class NameTarget:
     lower-case initial in a field that has upper-case letters.
     ``one_case``: an acronym that, in a field written in one case, counts whatever its case
     (``one_case_acronyms``); ``uncased`` marks such a hit (kept only with the entity's words).
+    ``cased``: a ``not_names`` entry (a namesake's full name among them) declared with a
+    capital initial: it consumes its span only where written so, or in a field without
+    capitals (the verb in '"...," said Haftar' is not the given name of "Said Haftar").
     """
 
     watchlist: int
@@ -78,16 +81,20 @@ class NameTarget:
     bare_surname: bool = False
     negative: bool = False
     proper: bool = False
+    cased: bool = False
     one_case: bool = False
     uncased: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class PhraseTarget:
-    """A key that is a context word/phrase or a quoted word of a rule (``key`` identifies it)."""
+    """A key that is a context word/phrase or a quoted word of a rule (``key`` identifies it).
+    ``cased``: a namesake's full name declared with a capital initial, found only where
+    written so or in a field without capitals (as `NameTarget.cased`)."""
 
     key: str
     article_contracted: bool = False
+    cased: bool = False
 
 
 Target = NameTarget | PhraseTarget
@@ -287,7 +294,8 @@ class PatternIndex:
                     for word in entity.derived_forms.words():
                         add_name(phrase_key(word), NameTarget(index, entity.id))
                 for name in entity.not_names:
-                    add_name(phrase_key(name), NameTarget(index, entity.id, negative=True))
+                    negative = NameTarget(index, entity.id, negative=True, cased=_capital(name))
+                    add_name(phrase_key(name), negative)
                 one_case = bool(entity.one_case_acronyms)
                 for acronym in entity.acronyms:
                     target = NameTarget(index, entity.id, acronym_form(acronym), one_case=one_case)
@@ -302,8 +310,10 @@ class PatternIndex:
                             one_case=one_case,
                         )
                         add(phrase_key(acronym), target)
+                full_names = set(entity.namesakes.full_names if entity.namesakes else ())
                 for phrase in entity.context_phrases():
-                    self._add_phrase(phrase_key(phrase), add)
+                    cased = phrase in full_names and _capital(phrase)
+                    self._add_phrase(phrase_key(phrase), add, cased=cased)
             for rule in watchlist.rules:
                 for phrase in rule_phrases(rule.tree):
                     self._add_phrase(phrase_key(phrase), add)
@@ -317,10 +327,10 @@ class PatternIndex:
             self._automaton.make_automaton()
 
     @staticmethod
-    def _add_phrase(key: str, add: _Adder) -> None:
-        add(key, PhraseTarget(key))
+    def _add_phrase(key: str, add: _Adder, *, cased: bool = False) -> None:
+        add(key, PhraseTarget(key, cased=cased))
         if (contracted := _contracted(key)) is not None:
-            add(contracted, PhraseTarget(key, article_contracted=True))
+            add(contracted, PhraseTarget(key, article_contracted=True, cased=cased))
 
     def scan(self, field_name: str, fragment: str, *, record_rejected: bool = False) -> FieldScan:
         """Scan one HTML field (only its start if it is longer than the limits);
@@ -415,6 +425,8 @@ class PatternIndex:
                 if rejected is not None and isinstance(target, NameTarget) and not target.negative:
                     rejected.append(Rejection(target, start, end, "arabic_prefix"))
                 continue
+            if target.cased and plain[start].islower() and not _all_lower(plain):
+                continue  # "said Haftar" is no "Said Haftar"
             if isinstance(target, PhraseTarget):
                 phrases.append(Hit(target, begin, stop, start, end))
                 continue
@@ -467,6 +479,11 @@ def _reported(target: Target) -> TypeGuard[NameTarget]:
     """Whether a rejected find of ``target`` is worth showing: a name the user wrote (not a
     not_names entry, not the article-less form of an Arabic or Hebrew name)."""
     return isinstance(target, NameTarget) and not (target.article_contracted or target.negative)
+
+
+def _capital(name: str) -> bool:
+    """Whether ``name`` is declared with a capital initial (a cased script's upper case)."""
+    return name[:1].isupper()
 
 
 def _all_lower(plain: str) -> bool:

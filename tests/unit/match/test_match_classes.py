@@ -227,6 +227,38 @@ def test_in_a_namesakes_story_the_bare_surname_is_theirs(
     assert bool(matcher.match({"title": title, "content": content}).alerts) is mentioned
 
 
+WORD_NAMESAKES = """
+entities:
+  - id: haftar
+    names: [Haftar]
+    not_names: [Sidi Haftar]
+    namesakes:
+      given_names: [Said, Ramadan]
+      surnames: [Haftar]
+      unless_in_article: [Libya]
+"""
+
+
+@pytest.mark.parametrize(
+    ("title", "mentioned"),
+    [
+        # a given name that is also a word, written as the word: no namesake (an outside
+        # probe: '"...," said Haftar', the usual way to quote him, matched nothing)
+        ('"Talks have failed," said Haftar in a televised speech.', True),
+        ("crowds at sidi haftar square", False),  # a field in lower case: cannot tell
+        ("The ceramicist Said Haftar opens a show in Rotterdam", False),
+        ("SAID HAFTAR OPENS A SHOW", False),  # one case: cannot tell, the namesake stands
+        ("Visitors at the shrine of Sidi Haftar", False),
+        ("Pilgrims at the shrine of sidi Haftar", True),
+    ],
+)
+def test_a_namesake_written_as_a_common_word_is_no_namesake(
+    write_watchlist: WriteWatchlist, title: str, mentioned: bool
+) -> None:
+    matcher = Matcher([write_watchlist(WORD_NAMESAKES)])
+    assert bool(matcher.match({"title": title, "content": "Nothing else."}).alerts) is mentioned
+
+
 def test_without_unless_in_article_the_bare_surname_of_a_namesakes_story_counts(
     write_watchlist: WriteWatchlist,
 ) -> None:
