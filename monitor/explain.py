@@ -22,7 +22,7 @@ from monitor.matchio import BadArticle, article_json
 from monitor.parse import canonical_url
 from monitor.pipeline import first_run_holds, too_old
 from monitor.plural import plural
-from monitor.redact import redact_url, terminal_text
+from monitor.redact import redact_article_url, redact_url, terminal_text
 from monitor.text import html_to_text, left_out_text
 
 __all__ = [
@@ -214,7 +214,7 @@ def explanation_json(
             "origin": article.origin,
             "label": article.label,
             "id": article.article_id,
-            "url": redact_url(article.url) if article.url else None,
+            "url": redact_article_url(article.url) if article.url else None,
             "title": html_to_text(article.fields.get("title") or ""),
         },
         **explanation.to_json(),

@@ -164,6 +164,17 @@ def redact_url(url: str) -> str:
     return scheme + authority + _masked_path(path) + query + fragment
 
 
+def redact_article_url(url: str) -> str:
+    """An article's link as it may be shown: its userinfo masked, the rest as written. Its
+    query parameters are its address (`?key=7788`, a CDN's `?sig=`): masked like a feed's,
+    they sent readers to pages that do not exist. The feed's own credentials, where an
+    entry repeats them, were masked when it was parsed (`mask_credentials_of`)."""
+    scheme, userinfo, authority, path, query, fragment = _split(url)
+    if userinfo:
+        authority = f"//{MASK}@{authority[2:]}"
+    return scheme + authority + path + query + fragment
+
+
 def without_credentials(url: str) -> str:
     """``url`` without its userinfo and secret query parameters (not masked: gone), e.g. as
     the base that relative links are resolved against."""

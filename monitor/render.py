@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
-from monitor.redact import redact_url, terminal_text
+from monitor.redact import redact_article_url, terminal_text
 
 if TYPE_CHECKING:
     from rich.style import Style
@@ -129,7 +129,7 @@ def print_alert(console: Console, alert: Mapping[str, Any]) -> None:
     )
     console.print(f"  {shown(title)}" + (f"  [dim]({shown(source)})[/dim]" if source else ""))
     if url:
-        console.print(f"  [dim]{shown(redact_url(url))}[/dim]")
+        console.print(f"  [dim]{shown(redact_article_url(url))}[/dim]")
     for excerpt in excerpts_to_show(alert.get("excerpts", [])):
         console.print(
             f"  [dim]{shown(excerpt.get('field'))}:[/dim] "

@@ -21,7 +21,7 @@ from monitor.alerts.payload import (
 )
 from monitor.match import Excerpt
 from monitor.plural import plural
-from monitor.redact import redact_text, redact_url
+from monitor.redact import redact_article_url, redact_text, redact_url
 
 __all__ = ["DIGEST_TYPE", "Digest", "DigestStory", "period_end", "previous_period_end"]
 
@@ -67,7 +67,7 @@ class DigestStory:
             "article": {
                 "id": article.id,
                 "title": article.title,
-                "url": redact_url(article.url) if article.url else None,
+                "url": redact_article_url(article.url) if article.url else None,
                 "published": _iso(article.published) if article.published else None,
                 "source": {
                     "name": redact_text(article.source_name),

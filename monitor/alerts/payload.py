@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from monitor.redact import redact_text, redact_url
+from monitor.redact import redact_article_url, redact_text, redact_url
 
 __all__ = [
     "DISCORD_LIMITS",
@@ -145,7 +145,7 @@ def build_payload(
             "article": {
                 "id": article.id,
                 "title": article.title,
-                "url": redact_url(article.url) if article.url else article.url,
+                "url": redact_article_url(article.url) if article.url else article.url,
                 "published": _iso(article.published) if article.published else None,
                 "source": {
                     "name": redact_text(article.source_name),  # it may be a URL
@@ -214,9 +214,9 @@ def _optional_text(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def _optional_url(value: object) -> str | None:
+def _optional_url(value: object, redact: Callable[[str], str] = redact_url) -> str | None:
     text = _optional_text(value)
-    return redact_url(text) if text else None
+    return redact(text) if text else None
 
 
 def _read_alert(payload: Mapping[str, object]) -> _Alert:
@@ -244,7 +244,7 @@ def _read_alert(payload: Mapping[str, object]) -> _Alert:
         watchlist=_text(data.get("watchlist")),
         entities=tuple(_text(entity) for entity in entities),
         title=_text(article.get("title")),
-        url=_optional_url(article.get("url")),
+        url=_optional_url(article.get("url"), redact_article_url),
         published=_optional_text(article.get("published")),
         source_name=_text(source.get("name")),
         source_url=_optional_url(source.get("url")),
