@@ -188,8 +188,8 @@ def test_article_and_source_urls_are_redacted() -> None:
     shown = payload["data"]["article"]  # type: ignore[index]
     # An article's query parameters are its address (an outside probe: `?key=7788&id=1`,
     # a CDN's `?sig=`, sent as REDACTED, led nowhere); a feed's own credentials repeated in
-    # its entries' links are masked when they are parsed
-    # (tests/unit/test_parse.py::test_a_guid_or_link_repeating_the_feed_urls_credentials_has_them_masked).
+    # its entries' links are masked when they are parsed (tests/unit/test_parse.py,
+    # test_a_guid_or_link_repeating_the_feed_urls_credentials_has_them_masked).
     assert shown["url"] == "https://REDACTED@news.example.org/a?id=3&access_token=tok1"
     source = "https://REDACTED@news.example.org/rss.xml?token=REDACTED&page=2"
     assert shown["source"] == {"name": source, "url": source}
