@@ -269,7 +269,8 @@ def canonical_url(url: str) -> str:
     """Normalise an absolute URL so the same article found by different links compares equal.
 
     Lower-cases scheme and host, drops userinfo (``user:password@``: credentials are never
-    stored with an article), the default port, the fragment, tracking query parameters
+    stored with an article), the default port, the fragment (unless it is a route of a web
+    app: ``#/news/1``, ``#!/news/2``, where it names the page), tracking query parameters
     (``utm_*``, ``fbclid``, ...), session ids (``;jsessionid=...``, ``PHPSESSID``) and an
     empty query; keeps the order of the remaining query parameters. A URL that cannot be
     split is returned stripped.
@@ -296,7 +297,13 @@ def _canonical(parts: SplitResult) -> tuple[str, str]:
         query = "&".join(
             piece for piece in query.split("&") if piece and not _is_tracking_param(piece)
         )
-    return urlunsplit((scheme, netloc, path, query, "")), host
+    fragment = parts.fragment if parts.fragment.startswith(_ROUTES) else ""
+    return urlunsplit((scheme, netloc, path, query, fragment)), host
+
+
+# A fragment that names the page of a web app rather than a place in one ("#/news/1",
+# "#!/news/2"): dropped, every article of such a site linked to its home page.
+_ROUTES = ("/", "!/")
 
 
 def canonical_netloc(netloc: str, scheme: str) -> tuple[str, str]:

@@ -1437,3 +1437,18 @@ def test_a_body_in_a_code_page_throughout_is_not_taken_for_utf8_with_stray_bytes
 
     assert feed.entries[0].title == text
     assert feed.bozo_reason is not None and "stray" not in feed.bozo_reason
+
+
+def test_a_fragment_that_is_a_web_apps_route_is_kept_in_the_link() -> None:
+    # An outside probe: every article of a hash-routed site linked to its home page, and
+    # two articles under one link were one for the stories. A place in a page stays out.
+    body = rss(
+        "<item><guid>1</guid><title>a</title><link>http://spa.example/#/news/1</link></item>"
+        "<item><guid>2</guid><title>b</title><link>http://spa.example/#!/news/2</link></item>"
+        "<item><guid>3</guid><title>c</title><link>http://news.example/a.html#comments</link>"
+        "</item>"
+    )
+    routed, hashbang, anchored = parse_feed(body, FEED_URL).entries
+    assert routed.url == "http://spa.example/#/news/1"
+    assert hashbang.url == "http://spa.example/#!/news/2"
+    assert anchored.url == "http://news.example/a.html"
