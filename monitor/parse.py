@@ -137,11 +137,29 @@ class FeedEntry:
     published: datetime | None
     updated: datetime | None
     content_hash: str
+    # Words of its title, summary and content together (markup aside).
+    words: int = 0
 
     @property
     def fingerprint(self) -> str:
-        """The story this entry tells, whatever its key: see `story_fingerprint`."""
+        """The story this entry tells, whatever its key: see `story_fingerprint`. Its link
+        counts only for a short text (under `TEXT_WORDS` words): one of that length is this
+        entry's alone, whatever link a server writes (a cache-buster or session in the path
+        of a feed without guids made every poll store and alert it again: an outside
+        probe), where "Photos of the day" under two links are two entries."""
+        url = None if self.words >= TEXT_WORDS else self.url
+        return story_fingerprint(url, self.content_hash)
+
+    @property
+    def link_fingerprint(self) -> str:
+        """`story_fingerprint` of the link and the text, whatever the length: the story as
+        recorded before the link stopped counting for long texts (2026-12-06)."""
         return story_fingerprint(self.url, self.content_hash)
+
+
+TEXT_WORDS = 25
+"""An entry's title, summary and content together with at least this many words are its
+story whatever its link (`FeedEntry.fingerprint`)."""
 
 
 @dataclass(frozen=True)
@@ -659,7 +677,11 @@ def _build_entry(
         published=_entry_date(raw, "published"),
         updated=_entry_date(raw, "updated"),
         content_hash=_digest(plain_title, plain_summary, plain_content),
+        words=sum(len(_MARKUP.sub(" ", text).split()) for text in (title, summary, content)),
     )
+
+
+_MARKUP = re.compile(r"<[^<>]*>")  # not across another "<": linear on "<a <a <a ..."
 
 
 def _text_key(plain_title: str, plain_summary: str, plain_content: str) -> str:

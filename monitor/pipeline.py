@@ -546,11 +546,19 @@ async def _triage(
         unique.setdefault(entry_key(entry), (entry, matches))
     if not unique:
         return Triage([])
+    # The link fingerprint too: a story recorded before the link stopped counting for long
+    # texts is known under it (`FeedEntry.link_fingerprint`).
     known = await runtime.store.known_keys(
-        source.id, unique.keys(), {entry.fingerprint for entry, _ in unique.values()}
+        source.id,
+        unique.keys(),
+        {f for entry, _ in unique.values() for f in (entry.fingerprint, entry.link_fingerprint)},
     )
     stale = now - sighting_refresh(runtime.settings.retention)
     stories = set(known.fingerprints)
+
+    def known_story(entry: FeedEntry) -> bool:
+        return entry.fingerprint in stories or entry.link_fingerprint in stories
+
     new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = []
     sightings: list[SeenEntry] = []
     changed: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
@@ -558,7 +566,7 @@ async def _triage(
     for key, (entry, matches) in unique.items():
         last_seen = known.last_seen.get(key)
         if last_seen is not None:
-            if entry.fingerprint not in stories:
+            if not known_story(entry):
                 changed.append((key, entry, matches))
             # A known key is re-dated when its sighting is old, and its story remembered
             # again when its text was edited: the edited story under a new guid later is
@@ -566,8 +574,9 @@ async def _triage(
             if last_seen < stale or entry.fingerprint not in stories:
                 sightings.append(SeenEntry(key, entry.fingerprint))
                 stories.add(entry.fingerprint)
-        elif entry.fingerprint in stories:
+        elif known_story(entry):
             sightings.append(SeenEntry(key, entry.fingerprint))
+            stories.add(entry.fingerprint)
             repeats += 1
         else:
             stories.add(entry.fingerprint)

@@ -9,7 +9,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import islice
 from typing import TypeGuard
 
@@ -486,15 +486,18 @@ def _capital(name: str) -> bool:
     return name[:1].isupper()
 
 
+@lru_cache(maxsize=8)
 def _all_lower(plain: str) -> bool:
     """No upper-case letter in the field (and some lower-case one): a lower-case headline.
-    Asked only about a proper noun written in lower case, which is rare."""
+    Asked about a proper noun or a cased not_names entry written in lower case: once per
+    field (cached; a field of many "said Haftar" would read the field once per hit)."""
     return plain == plain.lower() != plain.upper()
 
 
+@lru_cache(maxsize=8)
 def _one_case(plain: str) -> bool:
-    """The field is written in one case (all lower or all upper). Asked only about an
-    acronym found in another case, which is rare."""
+    """The field is written in one case (all lower or all upper). Asked about an acronym
+    found in another case: once per field (cached)."""
     lower, upper = plain.lower(), plain.upper()
     return lower != upper and plain in (lower, upper)
 

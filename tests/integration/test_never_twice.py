@@ -8,16 +8,18 @@ import asyncio
 import itertools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from monitor.db.articles import ArticleRecord
-from monitor.db.schema import articles
+from monitor.db.schema import articles, seen_stories
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceSpec
 from monitor.db.store import Pruned, Store
+from monitor.parse import parse_feed
 from monitor.runtime import Runtime, utc_now
 from monitor.service import Service, run_once
 from monitor.settings import load_settings
@@ -221,6 +223,72 @@ def test_entries_alike_but_for_their_link_or_text_are_distinct_stories(
                 ("https://example.org/news/north", title),
                 ("https://example.org/news/south", title),
             ]
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_a_long_text_under_a_link_that_changes_on_every_request_alerts_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: a feed without guids whose server writes a new link on every
+    # request (a cache-buster or session in the path) stored and alerted its one entry at
+    # every poll. A text of 25 words or more is its story whatever its link; a second
+    # entry with the same text under another link in one document is that story too.
+    text = (
+        "<p>Forces loyal to Khalifa Haftar advanced on the southern outskirts of Tripoli on "
+        "Monday, residents said, as the United Nations called for an immediate truce.</p>"
+    )
+    served = itertools.count()
+
+    def reply(_request: RecordedRequest) -> Reply:
+        n = next(served)
+        items = "".join(
+            f"<item><title>Haftar advances on Tripoli</title><link>https://example.org/s{n}/"
+            f"{section}/haftar</link><description>{escape(text)}</description></item>"
+            for section in ("world", "africa")
+        )
+        body = (
+            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
+            f"</title><link>https://example.org/</link><description>d</description>{items}"
+            "</channel></rss>"
+        )
+        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/churn.xml", reply)
+        runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
+        try:
+            assert [poll_once(runtime) for _ in range(3)] == [1, 0, 0]
+            assert len(receiver.requests) == 1
+            assert count(runtime, articles) == 1
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_stories_recorded_with_their_link_before_are_still_known(
+    tmp_path: Path, database_url: str
+) -> None:
+    # A database written before the link stopped counting for long texts holds the
+    # fingerprint of link and text: a story it knows under a new guid is still an alias.
+    text = (
+        "<p>Forces loyal to Khalifa Haftar advanced on the southern outskirts of Tripoli on "
+        "Monday, residents said, as the United Nations called for an immediate truce.</p>"
+    )
+    story = ("a", "Haftar advances on Tripoli", text, "https://example.org/news/a")
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/churn.xml", churning([story]))
+        runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
+        try:
+            assert poll_once(runtime) == 1
+            (entry,) = parse_feed(rss([("x", story[1], text)], links=[story[3]]), "x").entries
+            assert entry.fingerprint != entry.link_fingerprint
+            runtime.db.run_sync(
+                lambda c: c.execute(update(seen_stories).values(fingerprint=entry.link_fingerprint))
+            )
+            assert [poll_once(runtime) for _ in range(2)] == [0, 0]
+            assert len(receiver.requests) == 1
         finally:
             runtime.db.close()
 
