@@ -489,6 +489,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
     ``max_body_bytes`` caps the bytes on the wire of every response body, however it is read
     (``response.aread()`` included): a backstop. `read_limited` caps the decoded body.
+    ``keep_alive`` False closes every connection after its response (`make_client`).
     """
 
     MAX_POOLS: Final = 64
@@ -502,9 +503,11 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         connections_per_origin: int = 20,
         keepalive_expiry: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
+        keep_alive: bool = True,
     ) -> None:
         self._max_body_bytes = max_body_bytes
         self._per_origin = connections_per_origin
+        self._keep_alive = keep_alive
         self._keepalive_expiry = keepalive_expiry
         self._ssl_context = ssl_context
         self._backend = GuardedNetworkBackend(
@@ -527,7 +530,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                 # Made on the first https origin: loading the CA bundle takes a while.
                 ssl_context=(self._ssl_context or _default_ssl_context()) if tls else None,
                 max_connections=self._per_origin,
-                max_keepalive_connections=self._per_origin,
+                max_keepalive_connections=self._per_origin if self._keep_alive else 0,
                 keepalive_expiry=self._keepalive_expiry,
                 http1=True,
                 http2=False,
@@ -651,16 +654,23 @@ class _CookielessClient(httpx.AsyncClient):
         return None
 
 
-def make_client(options: HttpOptions, *, follow_redirects: bool = True) -> httpx.AsyncClient:
+def make_client(
+    options: HttpOptions, *, follow_redirects: bool = True, keep_alive: bool = True
+) -> httpx.AsyncClient:
     """The HTTP client for every outbound request. Feeds use the default; webhook senders
-    pass ``follow_redirects=False``. Close it with ``await client.aclose()`` or ``async with``.
-    It keeps no cookies (`_CookielessClient`).
+    pass ``follow_redirects=False`` and ``keep_alive=False``: each alert goes on a
+    connection of its own, closed after its answer, so an answer can only be to the alert
+    it was read for (a receiver or proxy that wrote one answer too many made httpcore read
+    it, left in the reused connection's buffer, as the next alert's answer: an alert the
+    receiver never read was marked delivered; an outside probe). Close it with
+    ``await client.aclose()`` or ``async with``. It keeps no cookies (`_CookielessClient`).
     """
     return _CookielessClient(
         transport=GuardedTransport(
             allow_private_networks=options.allow_private_networks,
             max_body_bytes=options.max_body_bytes,
             connections_per_origin=options.connections_per_origin,
+            keep_alive=keep_alive,
         ),
         headers={"User-Agent": options.user_agent},
         timeout=httpx.Timeout(

@@ -165,7 +165,8 @@ class Service:
         """The feed client and the sink client for ``http``."""
         # As many connections to one host as polls of one host at once (`poll.per_host`).
         feeds = replace(http, connections_per_origin=self.runtime.settings.poll.per_host)
-        return make_client(feeds, follow_redirects=True), make_client(http, follow_redirects=False)
+        sinks = make_client(http, follow_redirects=False, keep_alive=False)
+        return make_client(feeds, follow_redirects=True), sinks
 
     async def __aexit__(self, *exc: object) -> None:
         for closer in self._closers:
