@@ -1161,8 +1161,9 @@ def alerts_retry(
         str | None,
         typer.Option(
             "--sink",
-            help="Every dead delivery of this sink and every one waiting for a retry: due now, "
-            "their retry schedule started over (after fixing the sink's URL or secret).",
+            help="Every dead delivery of this sink and every one waiting for a retry or held "
+            "by its receiver's Retry-After: due now, their retry schedule started over (after "
+            "fixing the sink).",
             show_default=False,
         ),
     ] = None,

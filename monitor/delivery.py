@@ -250,7 +250,9 @@ class Outbox:
         self._redirected: set[str] = set()
         # A sink whose receiver answered with a Retry-After: nothing is sent to it before
         # then (this instance), so one rate-limited alert does not become a burst of refusals.
-        self._sink_waits: dict[str, datetime] = {}
+        # Each held sink's (until, since): its hold's end and when it was made in the
+        # database (None: it could not be, and only this instance's memory holds it).
+        self._sink_waits: dict[str, tuple[datetime, datetime | None]] = {}
 
     def wake(self) -> None:
         """Alerts were queued (here or, through NOTIFY, by another instance)."""
@@ -301,10 +303,10 @@ class Outbox:
 
     def _waiting(self, sink: str | None) -> float:
         """Seconds ``sink`` still waits for its receiver's Retry-After (0: none)."""
-        until = self._sink_waits.get(sink) if sink is not None else None
-        if sink is None or until is None:
+        held = self._sink_waits.get(sink) if sink is not None else None
+        if sink is None or held is None:
             return 0.0
-        left = (until - self.runtime.clock()).total_seconds()
+        left = (held[0] - self.runtime.clock()).total_seconds()
         if left <= 0:
             del self._sink_waits[sink]
             return 0.0
@@ -405,13 +407,19 @@ class Outbox:
         """The receiver of ``sink`` asked to wait (Retry-After): nothing more is sent to it
         before then, by this instance (in memory: also alerts queued meanwhile) and by any
         (its pending deliveries are made due then)."""
-        until = self.runtime.clock() + timedelta(seconds=seconds)
-        until = self._sink_waits[sink] = max(until, self._sink_waits.get(sink, until))
+        now = self.runtime.clock()
+        until = now + timedelta(seconds=seconds)
+        earlier = self._sink_waits.get(sink)
+        since: datetime | None = now
+        if earlier is not None and earlier[0] >= until:
+            until, since = earlier
+        self._sink_waits[sink] = (until, since)
         try:
             held = await self.runtime.store.hold_sink(sink, until=until)
         except Exception:  # noqa: BLE001 - this instance still waits; the others may ask
             log.warning("could not postpone the deliveries of sink %r", sink, exc_info=True)
             held = 0
+            self._sink_waits[sink] = (until, None)
         log.info(
             "sink %r asked to wait %s (Retry-After): its alerts are sent from %s on (%d "
             "pending ones postponed)",
@@ -421,6 +429,28 @@ class Outbox:
             held,
             extra=log_fields(sink=sink),
         )
+
+    async def _hold_lifted(self, sink: str) -> bool:
+        """Whether ``sink``'s Retry-After hold in this instance was lifted in the database
+        (`monitor alerts retry`, or its receiver accepted an alert another process sent):
+        then it ends here too."""
+        until, since = self._sink_waits[sink]
+        if since is None:
+            return False
+        try:
+            lifted = await self.runtime.store.hold_lifted(sink, since=since, until=until)
+        except Exception:  # noqa: BLE001 - the database away: the hold stands
+            return False
+        if lifted:
+            del self._sink_waits[sink]
+            log.info(
+                "sink %r: its Retry-After hold until %s was lifted (alerts retry, or its "
+                "receiver accepted an alert): sending again",
+                sink,
+                utc_text(until),
+                extra=log_fields(sink=sink),
+            )
+        return lifted
 
     async def _make_digest(self, sink: str) -> None:
         """For a digest sink: the digest of its last ended period, when not made yet."""
@@ -515,8 +545,12 @@ class Outbox:
             delay = tick
             if next_at is not None:
                 delay = min(tick, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
-            if waiting := self._waiting(sink):
-                delay = waiting  # a wake-up changes nothing before the receiver's time
+            if self._waiting(sink) and sink is not None and await self._hold_lifted(sink):
+                delay = 0.0  # the sink was fixed, or its receiver accepted an alert
+            elif waiting := self._waiting(sink):
+                # A wake-up changes nothing before the receiver's time, but the hold may be
+                # lifted meanwhile from outside: looked at every tick.
+                delay = min(waiting, tick)
             waits = [self.stopping.wait()] + ([event.wait()] if event is not None else [])
             await wait_first(*waits, within=delay)
 

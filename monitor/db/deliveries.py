@@ -393,18 +393,39 @@ RECEIVER_DOWN = (
 
 def due_after_recovery(conn: Connection, sink: str, *, now: datetime) -> int:
     """The pending deliveries of ``sink`` waiting for a retry after the receiver was down
-    (`RECEIVER_DOWN`) are due at ``now``: it just accepted an alert, so they need not wait
-    out their retry schedule behind the alerts queued after them. Their attempts stay (a
-    schedule is not started over, as `retry_sink` does); a Retry-After hold, a refusal
-    (4xx) and one being sent (leased) are left alone."""
+    (`RECEIVER_DOWN`) or held by its Retry-After (the one it answered so, and those never
+    tried, moved to its time by `hold_sink`) are due at ``now``: it just accepted an alert,
+    so they need not wait out their retry schedule or the hold behind the alerts queued
+    after them. Their attempts stay (a schedule is not started over, as `retry_sink` does);
+    a refusal (4xx), one postponed while its sink was not configured and one being sent
+    (leased) are left alone."""
     return _due_now(
         conn,
         sink,
         now,
-        deliveries.c.attempts > 0,
-        deliveries.c.last_error_reason.in_(RECEIVER_DOWN),
+        or_(
+            and_(
+                deliveries.c.attempts > 0,
+                deliveries.c.last_error_reason.in_((*RECEIVER_DOWN, "rate_limited")),
+            ),
+            and_(deliveries.c.attempts == 0, deliveries.c.last_error_reason.is_(None)),
+        ),
         or_(deliveries.c.lease_owner.is_(None), deliveries.c.lease_expires_at <= now),
     )
+
+
+def hold_lifted(conn: Connection, sink: str, *, since: datetime, until: datetime) -> bool:
+    """Whether a hold of ``sink`` until ``until``, made at ``since`` (`hold_sink` moved
+    every pending delivery of it to ``until``), was lifted since: a delivery queued before
+    it is due earlier now (`monitor alerts retry`, or the receiver accepted an alert sent
+    by another process: `due_after_recovery`)."""
+    lifted = select(deliveries.c.id).where(
+        deliveries.c.sink == sink,
+        deliveries.c.status == "pending",
+        deliveries.c.created_at <= since,
+        deliveries.c.next_attempt_at < until,
+    )
+    return conn.execute(lifted.limit(1)).first() is not None
 
 
 def _due_now(conn: Connection, sink: str, now: datetime, *where: ColumnElement[bool]) -> int:
@@ -510,14 +531,10 @@ def requeue(conn: Connection, *, now: datetime, delivery_id: str | None = None) 
 
 
 def retry_sink(conn: Connection, sink: str, *, now: datetime, dead: bool) -> int:
-    """The deliveries of ``sink`` waiting for a retry after failing (and its dead ones when
-    ``dead``) are due at ``now``, their retry schedule started over: the sink was fixed.
-    One being sent (leased) is left alone."""
-    failed = and_(
-        deliveries.c.status == "pending",
-        deliveries.c.attempts > 0,
-        deliveries.c.next_attempt_at > now,
-    )
+    """The deliveries of ``sink`` waiting for a retry after failing or held by its
+    receiver's Retry-After (and its dead ones when ``dead``) are due at ``now``, their retry
+    schedule started over: the sink was fixed. One being sent (leased) is left alone."""
+    failed = and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at > now)
     result = conn.execute(
         update(deliveries)
         .where(

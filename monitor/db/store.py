@@ -397,6 +397,13 @@ class Store:
         (`deliveries.due_after_recovery`); how many."""
         return await self._run(lambda c: delivery_queries.due_after_recovery(c, sink, now=now))
 
+    async def hold_lifted(self, sink: str, *, since: datetime, until: datetime) -> bool:
+        """Whether ``sink``'s Retry-After hold was lifted (`deliveries.hold_lifted`)."""
+        return await asyncio.to_thread(
+            self.database.read_sync,
+            lambda c: delivery_queries.hold_lifted(c, sink, since=since, until=until),
+        )
+
     async def next_attempt_at(
         self,
         *,

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from monitor.delivery import Outbox
+from monitor.egress import make_client
 from monitor.runtime import Runtime
-from monitor.service import run_once
+from monitor.service import Service, run_once
 from monitor.settings import load_settings
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import Reply as Answer
 from tests.support.webhook_receiver import WebhookReceiver
 
 FIRST = ("h1", "Haftar's forces advance on Tripoli", "<p>The LNA said on Monday.</p>")
@@ -54,3 +57,90 @@ def test_alerts_that_failed_while_the_receiver_was_down_go_when_it_answers(
                 assert ids[0] == ids[2]  # the same alert, tried again
         finally:
             runtime.db.close()
+
+
+THREE = [
+    (f"r{n}", f"Haftar's forces near Tripoli, report {n}", "<p>The LNA said.</p>") for n in range(3)
+]
+
+
+@pytest.mark.postgres
+def test_a_retry_after_hold_ends_when_the_operator_retries_the_sink(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: after a 429 with a day's Retry-After and a fixed receiver,
+    # `monitor alerts retry --sink` re-queued only the alert that was tried; those queued
+    # behind it kept the next day's time, and a running service kept its own hold in
+    # memory: "0 deliveries re-queued", nothing sent until the next day.
+    day = Answer(429, retry_after=86400)
+    with FeedServer() as feeds, WebhookReceiver(script=[day]) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(THREE)))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+            extra={"delivery": {"tick": "0.2s"}},
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+
+        async def service_then_operator() -> None:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                await service.poll_all()
+            stopping = asyncio.Event()
+            async with make_client(runtime.http, follow_redirects=False) as client:
+                outbox = Outbox(runtime, client, owner="run", stopping=stopping)
+                running = asyncio.create_task(outbox.run())
+                try:
+                    await receiver.wait_for_async(1)  # the 429: the sink is held for a day
+                    await asyncio.sleep(0.5)
+                    assert len(receiver.requests) == 1
+                    # The receiver is fixed; the operator runs `monitor alerts retry --sink`.
+                    count = runtime.store.retry_sink("ops", now=runtime.clock(), dead=True)
+                    assert count == 3  # the one tried and the two held behind it
+                    await receiver.wait_for_async(4, timeout=5)
+                finally:
+                    stopping.set()
+                    await running
+
+        try:
+            asyncio.run(service_then_operator())
+            statuses = [r.reply_status for r in receiver.requests]
+            assert statuses == [429, 200, 200, 200]
+        finally:
+            runtime.store.close()
+
+
+@pytest.mark.postgres
+def test_an_alert_accepted_during_a_retry_after_hold_ends_the_hold(
+    tmp_path: Path, database_url: str
+) -> None:
+    # The operator re-queues one alert (`monitor alerts retry ID`) and `monitor once` sends
+    # it: the receiver accepts it, so the alerts held behind it go too, not the next day.
+    day = Answer(429, retry_after=86400)
+    with FeedServer() as feeds, WebhookReceiver(script=[day]) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(THREE)))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [o.status for o in sent] == ["retry"]  # held for a day; the rest wait
+            tried = sent[0].delivery_id
+            assert runtime.store.requeue(now=runtime.clock(), delivery_id=tried) == 1
+            _, sent = asyncio.run(run_once(runtime))
+            assert [o.status for o in sent] == ["delivered"] * 3
+            assert sent[0].delivery_id == tried
+        finally:
+            runtime.store.close()
