@@ -46,6 +46,7 @@ __all__ = [
     "describe_http_error",
     "guarded_addresses",
     "make_client",
+    "reason_phrase",
     "read_limited",
     "resolve_host",
     "status_reason",
@@ -852,6 +853,23 @@ def _tls_error_in(error: BaseException) -> ssl.SSLError | None:
 _BYTES_REPR = re.compile(r"bytearray\(b'(.*?)'\)|(?<!\w)b'(.*?)'")
 
 
+_PHRASE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def reason_phrase(response: httpx.Response) -> str:
+    """A response's reason phrase as the server wrote it: UTF-8, else Latin-1 (httpx reads
+    it as ASCII and drops every other byte: "500 Ërreur ñ" became "rreur  "), control
+    characters as spaces, at most 100 characters."""
+    raw = response.extensions.get("reason_phrase")
+    if not isinstance(raw, bytes):
+        return response.reason_phrase
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return " ".join(_PHRASE_CONTROL.sub(" ", text).split())[:100]
+
+
 def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
     """The stable reason code and a plain-words message for an error from the client."""
     if isinstance(error, BlockedAddressError):
@@ -864,7 +882,7 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
         return EgressFailure("timeout", str(error))
     if isinstance(error, httpx.HTTPStatusError):
         status = error.response.status_code
-        phrase = error.response.reason_phrase
+        phrase = reason_phrase(error.response)
         return EgressFailure(status_reason(status), f"the server answered {status} {phrase}")
     if isinstance(error, httpx.ConnectTimeout):
         return EgressFailure("timeout", "timed out while connecting to the server")

@@ -20,6 +20,7 @@ from monitor.egress import (
     classify_error,
     make_client,
     read_limited,
+    reason_phrase,
     status_reason,
 )
 from monitor.errors import FetchError
@@ -275,7 +276,7 @@ async def _read_feed_response(
             retry_after=retry_after,
             cache_hint=fresh_for,
         )
-    message = f"the server answered {status} {response.reason_phrase}".rstrip()
+    message = f"the server answered {status} {reason_phrase(response)}".rstrip()
     if 300 <= status < 400:
         message += " (a redirect that cannot be followed)"
     if final_url != url:

@@ -20,7 +20,7 @@ import httpx
 
 from monitor.alerts.payload import MessageFormat, encode_body, render_message
 from monitor.alerts.signing import secret_forms, sign
-from monitor.egress import classify_error, status_reason
+from monitor.egress import classify_error, reason_phrase, status_reason
 from monitor.errors import DeliveryError, FetchError
 from monitor.fetch import parse_retry_after
 from monitor.redact import redact_text, redact_url
@@ -144,8 +144,8 @@ def _status_error(
         reason = status_reason(status)
         detail = _one_line(body.decode("utf-8", errors="replace"))
     message = f"HTTP {status}"
-    if response.reason_phrase:
-        message += f" {response.reason_phrase}"
+    if phrase := reason_phrase(response):
+        message += f" {phrase}"
     if detail:
         message += f": {detail}"
     return _delivery_error(sink, reason, message, status, retry_after)

@@ -313,3 +313,31 @@ async def test_error_messages_never_show_the_sink_url(client: httpx.AsyncClient)
         error = await _failure(client, _sink(receiver.base_url + token_path))
     assert error.reason == "http_4xx"
     assert "s3cr3tT0k3n" not in str(error)
+
+
+async def test_a_non_ascii_reason_phrase_is_kept(client: httpx.AsyncClient) -> None:
+    # An outside probe: "500 Ërreur ñ 服务器" was stored and logged as "HTTP 500 rreur  ".
+    import asyncio
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+        phrase = "Ërreur ñ 服务器".encode() if b"/utf8" in head else "Ërreur".encode("latin-1")
+        writer.write(b"HTTP/1.1 500 " + phrase + b"\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        error = await _failure(client, _sink(f"http://127.0.0.1:{port}/utf8"))
+        assert str(error).endswith("HTTP 500 Ërreur ñ 服务器"), str(error)
+        error = await _failure(client, _sink(f"http://127.0.0.1:{port}/latin1"))
+        assert str(error).endswith("HTTP 500 Ërreur"), str(error)
+    finally:
+        server.close()
