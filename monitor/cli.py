@@ -301,7 +301,8 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
         "sources": _once_counts(report),
         "alerts": {
             "delivered": outcomes.count("delivered"),
-            "retrying": report.pending,
+            "retrying": report.pending - report.waiting,
+            "waiting_for_original": report.waiting,
             "next_attempt_at": _iso(report.next_attempt_at),
             "dead": outcomes.count("dead"),
             "dead_before": report.dead_before,
@@ -385,14 +386,18 @@ def _print_once(report: OnceReport) -> None:
     )
     delivered = sum(d.status == "delivered" for d in report.deliveries)
     dead = sum(d.status == "dead" for d in report.deliveries)
-    retrying = f"{report.pending} retrying"
+    retrying = f"{report.pending - report.waiting} retrying"
     if report.stopped_by is not None and report.pending:
         # Some were never tried: the stop came first. The next run sends them.
         retrying = (
             f"{report.pending} not delivered yet (the run was stopped; the next run sends them)"
         )
-    elif report.next_attempt_at is not None:
-        retrying += f" (next attempt {_short(report.next_attempt_at)})"
+    else:
+        if report.next_attempt_at is not None and report.pending > report.waiting:
+            retrying += f" (next attempt {_short(report.next_attempt_at)})"
+        if report.waiting:
+            updates = "it updates" if report.waiting == 1 else "they update"
+            retrying += f", {report.waiting} waiting for the alert {updates} (`monitor alerts`)"
     summary = f"alerts: {delivered} delivered, {retrying}, {dead} dead"
     if report.dead_before:
         summary += (

@@ -685,7 +685,9 @@ class OnceReport:
     """Everything ``monitor once`` did and left, for its summary and exit code.
 
     ``pending``/``next_attempt_at``: alerts still waiting for a (re)try after the delivery
-    pass, whenever they were queued; ``dead_before``: alerts dead-lettered by earlier runs.
+    pass, whenever they were queued (``waiting`` of them are follow-ups that wait for their
+    original alert, pending or dead, rather than for a try); ``dead_before``: alerts
+    dead-lettered by earlier runs.
     """
 
     polls: list[PollOutcome]
@@ -697,6 +699,7 @@ class OnceReport:
     dead_before: int
     stopped_by: signal.Signals | None = None
     """The signal that stopped the run early (SIGTERM, SIGINT), if one did."""
+    waiting: int = 0
 
     @property
     def failed_sources(self) -> int:
@@ -770,6 +773,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         unpolled, disabled = await runtime.store.aunpolled_sources(started, polled)
         counts = await runtime.store.acount_deliveries()
         next_at = await runtime.store.next_attempt_at() if counts.get("pending") else None
+        waiting = await runtime.store.acount_waiting() if counts.get("pending") else 0
     return OnceReport(
         polls=polls,
         skipped=skipped_sources(runtime, unpolled, started=started, stopped=bool(stopped)),
@@ -779,6 +783,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         next_attempt_at=next_at,
         dead_before=dead_before,
         stopped_by=stopped[0] if stopped else None,
+        waiting=waiting,
     )
 
 

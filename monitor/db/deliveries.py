@@ -503,6 +503,13 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
+def count_waiting(conn: Connection) -> int:
+    """Pending follow-ups that wait for their original alert (pending or dead): they are
+    not retrying, and go only after it (`_not_waiting`)."""
+    waiting = and_(deliveries.c.status == "pending", ~_not_waiting())
+    return int(conn.execute(select(func.count()).where(waiting)).scalar() or 0)
+
+
 def ids_starting_with(conn: Connection, prefix: str, *, limit: int = 10) -> list[str]:
     """Up to ``limit`` delivery ids that start with ``prefix`` (the short id `monitor alerts`
     shows is the first 8 characters), in order."""

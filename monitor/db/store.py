@@ -487,6 +487,10 @@ class Store:
     async def acount_deliveries(self) -> dict[str, int]:
         return await asyncio.to_thread(self.count_deliveries)
 
+    async def acount_waiting(self) -> int:
+        """Pending follow-ups waiting for their original (`deliveries.count_waiting`)."""
+        return await asyncio.to_thread(self.database.read_sync, delivery_queries.count_waiting)
+
     def requeue(self, *, now: datetime, delivery_id: str | None = None) -> int:
         """Put dead deliveries (or one by id) back in the queue."""
         postgresql = self.is_postgresql

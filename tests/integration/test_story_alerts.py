@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.runtime import Runtime
-from monitor.service import run_once
+from monitor.service import run_once, run_once_report
 from monitor.settings import load_settings
 from tests.cli.test_check_command import monitor
 from tests.integration.helpers import SECRET, rss, write_config
@@ -276,8 +276,10 @@ def test_a_follow_up_waits_while_its_original_is_dead_until_the_operator_acts(
             _, sent = asyncio.run(run_once(runtime))
             assert [d.status for d in sent] == ["dead"]  # the original; the follow-up waits
             moment[0] += timedelta(hours=1)
-            _, sent = asyncio.run(run_once(runtime))
-            assert sent == [] and len(receiver.requests) == 2
+            report = asyncio.run(run_once_report(runtime))
+            assert report.deliveries == [] and len(receiver.requests) == 2
+            # Not "1 retrying" (an outside probe): it waits for its original, not a try.
+            assert (report.pending, report.waiting, report.next_attempt_at) == (1, 1, None)
             (follow, original) = store.list_deliveries()  # newest first
             assert (original.status, follow.status) == ("dead", "pending")
             assert follow.waits_for == original.id and original.waits_for is None
