@@ -1483,7 +1483,7 @@ def sources_add(
             )
         title = repr(check.title) if check.title else "(no title)"
         entries = plural(check.entries, "entry", "entries")
-        out.print(f"feed OK: {escape(title)}, {entries}")
+        out.print(f"feed OK: {escape(_cut(title, 200))}, {entries}")
     chosen = name or default_name(url, check, taken)
     _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before, warned=True)
     out.print(

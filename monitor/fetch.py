@@ -29,6 +29,7 @@ from monitor.schedule import cache_hint
 
 __all__ = [
     "FEED_ACCEPT",
+    "MAX_RETRY_AFTER",
     "FetchResult",
     "HttpOptions",
     "fetch_feed",
@@ -41,6 +42,9 @@ PERMANENT_REDIRECTS: Final = (301, 308)
 # Retry-After: ASCII digits only (str.isdigit() also takes "²"), read as at most a year.
 _DELTA_SECONDS: Final = re.compile(r"[0-9]{1,20}")
 MAX_RETRY_AFTER_SECONDS: Final = 366 * 86400
+# The longest a feed's Retry-After holds its next poll: a server that asks for more (a date
+# years ahead, a misconfiguration) is asked again a day later.
+MAX_RETRY_AFTER: Final = datetime.timedelta(days=1)
 
 FEED_ACCEPT: Final = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -143,6 +147,19 @@ def sendable_validator(value: str | None) -> str | None:
     return value if value.isascii() and value.isprintable() else None
 
 
+def sendable_date(value: str | None) -> str | None:
+    """A Last-Modified value that can be sent back as If-Modified-Since: `sendable_validator`
+    and an HTTP date (a server's "garbage-date" was sent back on every poll)."""
+    value = sendable_validator(value)
+    if value is None:
+        return None
+    try:
+        email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return value
+
+
 async def fetch_feed(
     client: httpx.AsyncClient,
     url: str,
@@ -165,7 +182,7 @@ async def fetch_feed(
     # Checked here too: a validator stored before it was checked when read.
     if etag := sendable_validator(etag):
         headers["If-None-Match"] = etag
-    if last_modified := sendable_validator(last_modified):
+    if last_modified := sendable_date(last_modified):
         headers["If-Modified-Since"] = last_modified
     try:
         # One deadline over the whole exchange (redirects, headers, body): httpx's timeouts
@@ -256,8 +273,7 @@ async def _read_feed_response(
             status=status,
             body=None,
             etag=sendable_validator(response.headers.get("etag")) or etag,
-            last_modified=sendable_validator(response.headers.get("last-modified"))
-            or last_modified,
+            last_modified=sendable_date(response.headers.get("last-modified")) or last_modified,
             content_type=content_type,
             not_modified=True,
             retry_after=retry_after,
@@ -270,7 +286,7 @@ async def _read_feed_response(
             status=status,
             body=body,
             etag=sendable_validator(response.headers.get("etag")),
-            last_modified=sendable_validator(response.headers.get("last-modified")),
+            last_modified=sendable_date(response.headers.get("last-modified")),
             content_type=content_type,
             not_modified=False,
             retry_after=retry_after,
@@ -282,8 +298,10 @@ async def _read_feed_response(
     if final_url != url:
         message += f" at {redact_url(final_url)}"
     if retry_after is not None:
-        wait = format_duration(datetime.timedelta(seconds=retry_after))
-        message += f"; it asks to wait {wait} before trying again"
+        asked = datetime.timedelta(seconds=retry_after)
+        message += f"; it asks to wait {format_duration(asked)} before trying again"
+        if asked > MAX_RETRY_AFTER:
+            message += f" (polled again in {format_duration(MAX_RETRY_AFTER)}, the longest wait)"
     # 410 Gone: the feed was removed for good; the scheduler stops polling it. Behind a
     # temporary redirect it only says the temporary target is gone: an ordinary 4xx.
     reason = "gone" if status == 410 and permanent else status_reason(status)

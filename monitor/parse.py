@@ -602,6 +602,11 @@ def _unreadable_message(body: bytes, bozo_reason: str | None) -> str:
     if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         kind = "a JSON Feed" if b"jsonfeed.org/version" in body[:4096] else "JSON"
         return f"{kind}, not an RSS or Atom feed (JSON Feed is not read: use the site's RSS)"
+    if body.startswith(b"\x1f\x8b"):
+        return (
+            "gzip-compressed data without a Content-Encoding: gzip header, not an RSS or Atom "
+            "feed (the server should say so, or serve the feed itself)"
+        )
     detail = f" ({bozo_reason})" if bozo_reason else ""
     return f"not an RSS or Atom feed{detail}"
 

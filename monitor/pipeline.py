@@ -26,7 +26,7 @@ from monitor.db.articles import (
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
-from monitor.fetch import FetchResult, fetch_feed
+from monitor.fetch import MAX_RETRY_AFTER, FetchResult, fetch_feed
 from monitor.logs import log_fields
 from monitor.match import WatchlistMatch
 from monitor.parse import FeedEntry, ParsedFeed
@@ -46,7 +46,6 @@ from monitor.stories import Signature
 
 log = logging.getLogger(__name__)
 
-MAX_RETRY_AFTER = timedelta(days=1)
 # A known entry still in its feed has its last sighting re-dated at most this often (a
 # quarter of a shorter retention), so retention never forgets an entry its feed still shows.
 SIGHTING_REFRESH = timedelta(days=1)

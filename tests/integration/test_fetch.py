@@ -171,6 +171,20 @@ async def test_a_validator_that_cannot_be_sent_back_is_not_kept(
     assert "if-modified-since" not in request.headers
 
 
+async def test_a_last_modified_that_is_no_date_is_not_sent_back(
+    feed_server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    # An outside probe: "Last-Modified: garbage-date" came back as If-Modified-Since.
+    feed_server.route("/rss.xml", Reply(body=RSS, headers={"Last-Modified": "garbage-date"}))
+    url = feed_server.url("/rss.xml")
+
+    first = await fetch_feed(client, url, etag=None, last_modified=None, options=OPEN)
+    second = await fetch_feed(client, url, etag=None, last_modified="garbage-date", options=OPEN)
+
+    assert first.last_modified is None and second.status == 200
+    assert "if-modified-since" not in feed_server.requests_for("/rss.xml")[1].headers
+
+
 async def test_if_modified_since_alone_gets_304(feed_server: FeedServer) -> None:
     feed_server.route(
         "/rss.xml", Reply(body=RSS, headers={"Last-Modified": LAST_MODIFIED}, conditional=True)
@@ -543,7 +557,11 @@ async def test_429_is_rate_limited_with_retry_after_seconds(feed_server: FeedSer
 
 @pytest.mark.parametrize(
     ("header", "shown"),
-    [("120", "wait 2m before"), ("99999999999999999999", "wait 366d before")],
+    [
+        ("120", "wait 2m before trying again"),
+        # What is asked and what is done (an outside probe: "366d" said, 1d waited).
+        ("99999999999999999999", "wait 366d before trying again (polled again in 1d, the"),
+    ],
 )
 async def test_the_wait_a_server_asks_for_is_shown_in_units_people_read(
     feed_server: FeedServer, header: str, shown: str

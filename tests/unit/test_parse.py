@@ -1452,3 +1452,12 @@ def test_a_fragment_that_is_a_web_apps_route_is_kept_in_the_link() -> None:
     assert routed.url == "http://spa.example/#/news/1"
     assert hashbang.url == "http://spa.example/#!/news/2"
     assert anchored.url == "http://news.example/a.html"
+
+
+def test_gzip_data_served_as_a_feed_is_named_as_such() -> None:
+    # An outside probe: a gzip body without Content-Encoding read "not well-formed
+    # (invalid token)".
+    import gzip
+
+    with pytest.raises(ParseError, match="gzip-compressed data without a Content-Encoding"):
+        parse_feed(gzip.compress(rss("<item><title>t</title></item>")), FEED_URL)
