@@ -14,6 +14,7 @@ import random
 import re
 import struct
 import sys
+import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Sequence
@@ -38,7 +39,7 @@ __all__ = [
 # (وكالة المتوسط) - ": up to 80 characters ending in an outlet in brackets and a dash.
 _DATELINE = re.compile(
     r"^(?:[^()\n]{0,80}(?:\([^()\n]{1,40}\)[^()\n]{0,40})?\([^()\n]{1,40}\)"
-    r"|[A-Z][A-Z.' ]{2,30}(?:,[^()\n,]{1,30})?)\s*[-\u2013\u2014:]\s+"
+    r"|[A-Z][A-Z.' ]{2,30}(?:,[^()\n,]{1,30})?)\s*(?:--|[-\u2013\u2014:])\s+"
 )
 # A wire's revision note before its dateline: "(Adds government statement) ", "(Refiles to
 # add dropped word) ", "(Corrects day of attack) ".
@@ -182,17 +183,18 @@ class Signature:
     def names_conflict(self, other: Signature) -> bool:
         """Whether each article's headline and first lead sentence name something (a
         capitalised word, a number) the other never names, or both have a dateline and
-        their places differ (`PLACE`)."""
-        places = {n for n in self.lead_names if n[0] == PLACE}
-        others = {n for n in other.lead_names if n[0] == PLACE}
-        if places and others:
-            if not places & others:
+        their places or their days differ (`DATELINE_MARKS`)."""
+        mine = {n for n in self.lead_names if n[0] in DATELINE_MARKS}
+        theirs = {n for n in other.lead_names if n[0] in DATELINE_MARKS}
+        for mark in DATELINE_MARKS:
+            ours = {n for n in mine if n[0] == mark}
+            their = {n for n in theirs if n[0] == mark}
+            if ours and their and not ours & their:
                 return True
-        elif places or others:  # one side's dateline is no name the other lacks
-            return bool((self.lead_names - places) - other.names) and bool(
-                (other.lead_names - others) - self.names
-            )
-        return bool(self.lead_names - other.names) and bool(other.lead_names - self.names)
+        # One side's dateline is no name the other lacks.
+        return bool((self.lead_names - mine) - other.names) and bool(
+            (other.lead_names - theirs) - self.names
+        )
 
     def jaccard(self, other: Signature) -> float:
         """Estimated Jaccard similarity of the two shingle sets."""
@@ -234,41 +236,54 @@ def lead_text(title: str, summary: str, content: str) -> tuple[str, str]:
     return title_text, lead
 
 
-def _lead_parts(title: str, summary: str, content: str) -> tuple[str, str, str]:
-    """`lead_text`, and the place its dateline named (`_dateline`)."""
+def _lead_parts(title: str, summary: str, content: str) -> tuple[str, str, frozenset[str]]:
+    """`lead_text`, and what its dateline named (`_dateline`)."""
     plain_title = html_to_text(title)
     title_text = _without_outlet(_TITLE_MARK.sub("", plain_title))
     lead = html_to_text(summary)
     if not lead or _repeats(lead, plain_title, title_text):
         lead = html_to_text(content)
-    place, lead = _dateline(lead)
-    return title_text, lead, place
+    marks, lead = _dateline(lead)
+    return title_text, lead, marks
 
 
 PLACE = "@"
 """Marks a word of a dateline's place among a signature's names ("@tripoli"): no name
 word starts so. Copies of one story carry the dateline or not, so a place counts only
 against another dateline's place."""
+DAY = "^"
+"""Marks the day of the month of a dateline ("^6" for "TRIPOLI, Dec. 6 (Xinhua) -- "),
+counted like its place: one template on two days is two events."""
+DATELINE_MARKS = (PLACE, DAY)
 # The place of a dateline: the words before its first comma, bracket or dash.
 _PLACE_END = re.compile(r"[,،(\-–—:]")
 
 
-def _dateline(lead: str) -> tuple[str, str]:
-    """(the place a dateline at the start of ``lead`` names, the lead without the dateline
-    and a wire's revision note). The dateline is not shingled (copies of one story carry it
-    or not), but its place is a name: two events written from one template may differ only
-    there ("TRIPOLI (Reuters) - Gunmen attacked ..." / "MISRATA (Reuters) - ..."). No place
-    ("") when the words before the first comma or bracket are not capitalised (not a
+def _dateline(lead: str) -> tuple[frozenset[str], str]:
+    """(what a dateline at the start of ``lead`` names: its place and day, marked
+    (`DATELINE_MARKS`); the lead without the dateline and a wire's revision note). The
+    dateline is not shingled (copies of one story carry it or not), but its place and day
+    are names: two events written from one template may differ only there ("TRIPOLI
+    (Reuters) - Gunmen attacked ..." / "MISRATA (Reuters) - ...", or "Dec 4" / "Dec 6").
+    None when the words before the first comma or bracket are not capitalised (not a
     dateline but a phrase the pattern took: "The envoy (UNSMIL): ...")."""
     lead = _REVISION_NOTE.sub("", lead, count=1)
     found = _DATELINE.match(lead)
     if found is None:
-        return "", lead
-    place = _PLACE_END.split(found.group(), maxsplit=1)[0].strip()
+        return frozenset(), lead
+    head = found.group()
+    place = _PLACE_END.split(head, maxsplit=1)[0].strip()
     words = place.split()
     if not 0 < len(words) <= 4 or any(not w[0].isalpha() or w[0].islower() for w in words):
-        place = ""
-    return place, lead[found.end() :]
+        return frozenset(), lead[found.end() :]
+    marks = {PLACE + w for w in _WORD.findall(normalize_text(place).text)}
+    outside = _BRACKETED.sub(" ", head[len(place) :])  # not the outlet's "(AFP 2)"
+    marks.update(DAY + day.lstrip("0") for day in _DAY_NUMBER.findall(outside)[:1])
+    return frozenset(marks), lead[found.end() :]
+
+
+_BRACKETED = re.compile(r"\([^()]*\)")
+_DAY_NUMBER = re.compile(r"(?<![0-9])([0-3]?[0-9])(?![0-9])")
 
 
 def _repeats(summary: str, title: str, title_text: str) -> bool:
@@ -433,16 +448,25 @@ def feed_signatures(
     texts = [_lead_parts(*entry) for entry in entries]
     keys = [_lead_key(lead, config) for _, lead, _ in texts]
     counts = Counter(key for key in keys if key)
+    # Two entries with one title and one lead are one item listed twice (two sections, two
+    # outlets' copies on an aggregator), not a stock lead: signed by both, they are one
+    # story, where a title of three words or fewer alone made two.
+    pairs = Counter(
+        (key, title.casefold())
+        for (title, _, _), key in zip(texts, keys, strict=True)
+        if key and title.strip()
+    )
+    twice = {key for (key, _), count in pairs.items() if count == 2 == counts[key]}
     signatures = []
-    for (title, lead, place), key, (_, _, content) in zip(texts, keys, entries, strict=True):
-        if key and counts[key] >= 2:
-            body_place, body = _dateline(html_to_text(content))
+    for (title, lead, marks), key, (_, _, content) in zip(texts, keys, entries, strict=True):
+        if key and counts[key] >= 2 and key not in twice:
+            body_marks, body = _dateline(html_to_text(content))
             body_key = _lead_key(body, config)
             if body_key and body_key != key:
-                lead, place = body, body_place
+                lead, marks = body, body_marks
             elif stock_lead(key, title, counts[key], len(entries)):
-                lead, place = "", ""
-        signatures.append(_signature(title, lead, place, config=config))
+                lead, marks = "", frozenset()
+        signatures.append(_signature(title, lead, marks, config=config))
     return signatures
 
 
@@ -485,7 +509,9 @@ def signature(
     return _signature(*_lead_parts(title, summary, content), config=config)
 
 
-def _signature(title_text: str, lead: str, place: str = "", *, config: StoryConfig) -> Signature:
+def _signature(
+    title_text: str, lead: str, marks: frozenset[str] = frozenset(), *, config: StoryConfig
+) -> Signature:
     title_words, lead_words = _tokens(title_text, lead, config)
     # Title and lead shingled apart: no shingle spans the seam, so a rewritten headline
     # changes only the title's shingles.
@@ -493,14 +519,13 @@ def _signature(title_text: str, lead: str, place: str = "", *, config: StoryConf
     shingles = title_shingles | _shingles(lead_words, config.shingle)
     values = minhash_values([s.encode() for s in sorted(shingles)], config.num_perm)
     data = struct.pack(f"<{config.num_perm}I", *values)
-    title_names, title_first = _names(title_text)
-    lead_names, first_names = _names(" ".join(lead.split()[: config.lead_words]))
+    # Figures written one way for the names guard only (the shingles stay as written).
+    title_names, title_first = _names(_plain_numbers(title_text))
+    lead_names, first_names = _names(_plain_numbers(" ".join(lead.split()[: config.lead_words])))
     # The headline's names count with the lead's first sentence: the who, where and how
-    # many of the event; so does the dateline's place.
-    words = _WORD.findall(normalize_text(place).text)
-    places = {PLACE + w for w in words}
-    first_names = first_names | title_first | places
-    lead_names |= places
+    # many of the event; so does what the dateline names.
+    first_names = first_names | title_first | marks
+    lead_names |= marks
     return Signature(
         data,
         len(shingles),
@@ -509,6 +534,26 @@ def _signature(title_text: str, lead: str, place: str = "", *, config: StoryConf
         headline_key(title_words),
         len(title_shingles),
     )
+
+
+# A figure written with thousands separators ("1,200", "1 200", "1.200", "1\u202f200"):
+# one to three digits, then groups of three.
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[,.\u00a0\u202f\u2009 ]\d{3})+(?![\d])")
+_SEPARATORS = re.compile(r"[,.\u00a0\u202f\u2009 ]")
+
+
+def _plain_numbers(text: str) -> str:
+    """``text`` with its figures written one way: digits of any script as ASCII ("٣" is
+    "3") and without thousands separators ("1,200", "1 200" are "1200"), so that copies
+    of one story that write a toll differently are not two stories (the names guard
+    reads figures)."""
+    if not text.isascii():
+        text = "".join(
+            str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text
+        )
+    if any(c in text for c in ",. \u00a0\u202f\u2009"):
+        text = _GROUPED.sub(lambda found: _SEPARATORS.sub("", found.group()), text)
+    return text
 
 
 HEADLINE_WORDS = 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.stories import DEFAULT_CONFIG, signature
+from monitor.stories import DEFAULT_CONFIG, feed_signatures, signature
 from monitor.stories.decision import accepted
 from monitor.stories.signature import PLACE, lead_text
 
@@ -68,3 +68,46 @@ def test_what_is_no_dateline_gives_no_place() -> None:
         assert not any(n.startswith(PLACE) for n in sig.names), lead
     # The lead itself is unchanged: the dateline is still not shingled.
     assert lead_text(TITLE, f"TRIPOLI (Maghreb Wire) - {BRIEF}", "")[1] == BRIEF
+
+
+# An outside probe's classes (2026-12-06): a dateline closed by "--" (Xinhua), one template
+# on two days, figures written two ways, one short item listed twice in a feed.
+
+
+def test_a_xinhua_dateline_names_its_place() -> None:
+    one, other = "TRIPOLI, Dec. 6 (Xinhua) -- ", "MISRATA, Dec. 6 (Xinhua) -- "
+    assert same_story(f"{one}{BRIEF}", f"{one}{BRIEF}")
+    assert not same_story(f"{one}{BRIEF}", f"{other}{BRIEF}")
+    assert lead_text(TITLE, f"{one}{BRIEF}", "")[1] == BRIEF
+
+
+def test_one_template_on_two_days_of_its_dateline_is_two_stories() -> None:
+    assert not same_story(
+        f"TRIPOLI, Dec 4 (Reuters) - {BRIEF}", f"TRIPOLI, Dec 6 (Reuters) - {BRIEF}"
+    )
+    # The same day from two wires, or one copy without the dateline: one story.
+    assert same_story(f"TRIPOLI, Dec 4 (Reuters) - {BRIEF}", f"TRIPOLI, Dec. 4 (AFP) - {BRIEF}")
+    assert same_story(f"TRIPOLI, Dec 4 (Reuters) - {BRIEF}", BRIEF)
+    # A figure in the outlet's bracket is no day.
+    assert same_story(f"TRIPOLI, Dec 4 (AFP 2) - {BRIEF}", f"TRIPOLI, Dec 4 (AFP) - {BRIEF}")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("1,200", "1200"), ("1 200", "1200"), ("1\u202f200", "1.200"), ("٣", "3"), ("١٢", "12")],
+)
+def test_a_figure_written_two_ways_is_one_figure(one: str, other: str) -> None:
+    lead = "At least {} migrants were rescued off Zuwara on Monday, the coast guard said."
+    title = "Migrants rescued off Libyan coast"
+    assert same_story(lead.format(one), lead.format(other), title, title)
+    assert not same_story(lead.format("1,200"), lead.format("1,900"), title, title)
+
+
+def test_one_short_item_listed_twice_in_a_feed_is_one_story() -> None:
+    item = ("Clashes in Zawiya", "<p>Fighting broke out overnight near the refinery.</p>", "")
+    other = ("Port reopens", "<p>The port of Misrata reopened to cargo ships.</p>", "")
+    twice = feed_signatures([item, other, item])
+    assert twice[0].data == twice[2].data and twice[0].size >= DEFAULT_CONFIG.min_shingles
+    # Three entries with one title and one lead: a template, still signed by the title.
+    thrice = feed_signatures([item, item, item, other])
+    assert thrice[0].size < DEFAULT_CONFIG.min_shingles
