@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from monitor.alerts.policy import ALL, Sent, SinkPolicy, decide
 from monitor.db.schema import (
+    articles,
     deliveries,
     digest_items,
     story_alerts,
@@ -77,6 +78,51 @@ def _histories(
     return found
 
 
+TellKey = tuple[int, str, str, str]
+"""(story id, sink, watchlist, article link): an article a ``stories: all`` sink was told of."""
+
+
+def _told_links(
+    conn: Connection, items: Sequence[Routed], policies: Mapping[str, SinkPolicy]
+) -> tuple[dict[int, str], set[TellKey]]:
+    """For the sinks with ``stories: all``: the link of each item's article, and which
+    (story, sink, watchlist, link) they were already told of. One article is one alert for
+    them even when two feeds carry it (an outlet's world and Africa feeds, the same link):
+    each feed stores its own copy, and both copies alerted (an outside probe)."""
+    wanted = [
+        item
+        for item in items
+        if item.story_id is not None
+        and any(policies.get(sink, ALL).stories == "all" for sink in item.sinks)
+    ]
+    if not wanted:
+        return {}, set()
+    links = {
+        int(row.id): str(row.canonical_url)
+        for row in conn.execute(
+            select(articles.c.id, articles.c.canonical_url).where(
+                articles.c.id.in_(sorted({item.article_id for item in wanted})),
+                articles.c.canonical_url.is_not(None),
+            )
+        )
+    }
+    if not links:
+        return {}, set()
+    rows = conn.execute(
+        select(
+            story_alerts.c.story_id,
+            story_alerts.c.sink,
+            story_alerts.c.watchlist,
+            articles.c.canonical_url,
+        )
+        .join(articles, articles.c.id == story_alerts.c.article_id)
+        .where(story_alerts.c.story_id.in_(sorted({item.story_id for item in wanted})))
+        .where(articles.c.canonical_url.in_(sorted(set(links.values()))))
+    )
+    told = {(int(r.story_id), str(r.sink), str(r.watchlist), str(r.canonical_url)) for r in rows}
+    return links, told
+
+
 def _sent(
     delivery_id: str | None, kind: str, entities: Collection[str], sources: Collection[str]
 ) -> Sent:
@@ -110,6 +156,7 @@ def route(
     # A sink whose receiver asked to wait: what is queued now waits with the rest.
     holds = sink_holds(conn, {sink for item in items for sink in item.sinks}, now)
     histories = _histories(conn, items, policies)
+    links, told_links = _told_links(conn, items, policies)
     queue = _Queue()
     told: list[dict[str, object]] = []
     for item in items:
@@ -131,6 +178,12 @@ def route(
             )
             if decision is None:
                 continue
+            link = links.get(item.article_id)
+            if policy.stories == "all" and link is not None:
+                seen = (item.story_id, sink, item.match.watchlist, link)
+                if seen in told_links:
+                    continue  # this article, from another feed
+                told_links.add(seen)
             delivery_id = None if policy.digest else str(uuid.uuid4())
             queue.add(
                 item,

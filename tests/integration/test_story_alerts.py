@@ -456,3 +456,38 @@ def test_explain_names_why_a_stored_article_alerted_no_sink(tmp_path: Path) -> N
     assert held(old[1])["ops"].startswith("dated ") and held(old[1])["ops"].endswith(
         "before it was stored, older than alert_max_age (60d)"
     )
+
+
+@pytest.mark.postgres
+def test_one_article_in_two_feeds_is_one_alert_for_a_stories_all_sink(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: an outlet's world and Africa feeds carry one article (same guid,
+    # same link); each feed stored its copy and a `stories: all` sink got both. Another
+    # outlet's copy of the story, at its own link, is its own alert there.
+    guid, title, body = WIRE[0]
+    other = ("other-1", title, body)
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/world.xml", Reply(body=rss([WIRE[0]])))
+        feeds.route("/africa.xml", Reply(body=rss([WIRE[0], WIRE[1]])))
+        feeds.route("/rival.xml", Reply(body=rss([other])))
+        sources = [
+            (NAMES[0], feeds.url("/world.xml")),
+            (f"{NAMES[0]} Africa", feeds.url("/africa.xml")),
+            (NAMES[2], feeds.url("/rival.xml")),
+        ]
+        config = config_with(tmp_path, database_url, sources, [sink(receiver.url, stories="all")])
+        runtime = build(config)
+        try:
+            polls, sent = asyncio.run(run_once(runtime))
+            assert sum(p.new_articles for p in polls) == 4
+            urls = sorted(r.json["data"]["article"]["url"] for r in receiver.requests)
+            assert urls == sorted(
+                [
+                    "https://example.org/news/wire-1",
+                    f"https://example.org/news/{WIRE[1][0]}",
+                    "https://example.org/news/other-1",
+                ]
+            ), urls
+        finally:
+            runtime.db.close()
