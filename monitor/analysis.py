@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from monitor.errors import MonitorError
@@ -23,7 +23,7 @@ from monitor.logs import LogSetup, configure_worker_logging, current_log_setup
 from monitor.match import Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.redact import redact_url
-from monitor.stories import Signature, feed_signatures
+from monitor.stories import Signature, band_keys, feed_signatures
 
 if TYPE_CHECKING:  # the matcher is compiled where matching happens: not in the service
     import asyncio
@@ -82,7 +82,10 @@ def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -
         matcher.match({"title": e.title, "summary": e.summary, "content": e.content}).alerts
         for e in feed.entries
     )
-    stories = tuple(feed_signatures([(e.title, e.summary, e.content) for e in feed.entries]))
+    stories = tuple(
+        replace(sig, bands=tuple(band_keys(sig)))
+        for sig in feed_signatures([(e.title, e.summary, e.content) for e in feed.entries])
+    )
     return AnalysedFeed(feed, matches, stories)
 
 

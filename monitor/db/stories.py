@@ -343,6 +343,16 @@ def _crowded(key: int, at: datetime, hits: Hits, config: StoryConfig) -> bool:
     return near >= config.per_key
 
 
+def _band_keys(sig: Signature, config: StoryConfig) -> list[int]:
+    """The band keys of ``sig`` (none below ``min_shingles``): those its parsing worker
+    made when they are for this config, else hashed here."""
+    if sig.size < config.min_shingles:
+        return []
+    if sig.bands is not None and (config is DEFAULT_CONFIG or config == DEFAULT_CONFIG):
+        return list(sig.bands)
+    return band_keys(sig, config)
+
+
 def lock_stories(conn: Connection) -> None:
     """PostgreSQL: serialise story assignment and routing across instances, until the
     transaction ends. SQLite has one writer, so its write transaction already does this."""
@@ -368,10 +378,7 @@ def assign_stories(
         return []
     if postgresql:
         lock_stories(conn)
-    keys_of = [
-        band_keys(item.signature, config) if item.signature.size >= config.min_shingles else []
-        for item in items
-    ]
+    keys_of = [_band_keys(item.signature, config) for item in items]
     wanted = {key for keys in keys_of for key in keys}
     low = min(item.at for item in items) - config.window
     high = max(item.at for item in items) + config.window

@@ -152,6 +152,9 @@ class Signature:
     # is its headline alone, as a news aggregator's entry is.
     headline: int | None = None
     title_size: int = 0
+    # The LSH band keys (`monitor.stories.decision.band_keys`, default config), made where
+    # the signature was (a parsing worker) so the storing transaction need not hash them.
+    bands: tuple[int, ...] | None = None
 
     @property
     def headline_only(self) -> bool:
