@@ -25,6 +25,7 @@ from tests.support.webhook_receiver import WebhookReceiver
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
+DAY = timedelta(hours=24)
 
 
 @pytest.mark.postgres
@@ -246,3 +247,73 @@ def test_two_instances_send_to_one_sink_one_at_a_time(tmp_path: Path, database_u
             assert [o.delivery_id for o in sent_a] == ids and sent_b == []
         finally:
             runtime.store.close()
+
+
+@pytest.mark.postgres
+def test_two_instances_claiming_one_sink_at_the_same_moment_never_both_get_some(
+    postgres_url: str,
+) -> None:
+    # Without the advisory lock around the "is another instance sending?" check, two
+    # claims at one moment both saw the sink free (neither had committed its leases) and
+    # took different rows (SKIP LOCKED): two senders to one receiver.
+    import threading
+
+    stores = [Store(postgres_url), Store(postgres_url)]
+    stores[0].prepare()
+    try:
+        spec = SourceSpec(
+            "Wire", "https://example.org/rss", timedelta(minutes=10), True, "store_only", DAY
+        )
+        stores[0].sync_sources([spec], T0)
+        (source,) = asyncio.run(stores[0].claim_sources(owner="a", now=T0, lease=LEASE, limit=1))
+        match = WatchlistMatch("libya", ("haftar",), (), (), None)
+        records = [
+            ArticleRecord(
+                f"k{n}",
+                None,
+                f"Haftar {n}",
+                "",
+                "",
+                T0,
+                f"h{n}",
+                f"f{n}",
+                (match,),
+                {"libya": ("ops",)},
+            )
+            for n in range(40)
+        ]
+        poll = PollRecord(source.id, T0, T0 + timedelta(minutes=10), True, 200)
+        asyncio.run(stores[0].store_feed(source.id, records, poll, T0))
+        both = 0
+        for round_ in range(20):
+            at = T0 + timedelta(seconds=round_)
+            start = threading.Barrier(2)
+            got: list[list[str]] = [[], []]
+
+            def claim(
+                index: int,
+                at: datetime = at,
+                start: threading.Barrier = start,
+                got: list[list[str]] = got,
+            ) -> None:
+                start.wait()
+                claimed = asyncio.run(
+                    stores[index].claim_deliveries(
+                        owner="ab"[index], now=at, lease=LEASE, limit=2, sink="ops"
+                    )
+                )
+                got[index] = [due.id for due in claimed]
+
+            threads = [threading.Thread(target=claim, args=(i,)) for i in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            both += bool(got[0]) and bool(got[1])
+            for index, ids in enumerate(got):
+                for delivery_id in ids:
+                    asyncio.run(stores[index].mark_delivered(delivery_id, now=at, status=200))
+        assert both == 0
+    finally:
+        for store in stores:
+            store.close()
