@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from monitor.alerts.policy import ALL, Sent, SinkPolicy, decide
 from monitor.db.schema import (
@@ -221,9 +221,12 @@ def route(
 def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[str, datetime]:
     """Until when each of these sinks is held by its receiver's Retry-After (`hold_sink`),
     for the sinks held now: the latest next attempt of its pending deliveries not tried yet
-    (only a hold puts one in the future). A delivery queued meanwhile, by any process, is
-    due then too, and after the ones held before it (the claim orders by due time, then
-    queue time): the sink's order and its receiver's pause both hold."""
+    (only a hold puts one in the future) or refused with a 429 (``rate_limited``: the one
+    that got the Retry-After, alone when nothing else was pending: then a later `monitor
+    once` sent its new alerts into the pause, an outside probe). A delivery queued
+    meanwhile, by any process, is due then too, and after the ones held before it (the
+    claim orders by due time, then queue time): the sink's order and its receiver's pause
+    both hold."""
     if not sinks:
         return {}
     rows = conn.execute(
@@ -231,7 +234,7 @@ def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[
         .where(
             deliveries.c.sink.in_(sorted(sinks)),
             deliveries.c.status == "pending",
-            deliveries.c.attempts == 0,
+            or_(deliveries.c.attempts == 0, deliveries.c.last_error_reason == "rate_limited"),
             deliveries.c.next_attempt_at > now,
         )
         .group_by(deliveries.c.sink)

@@ -144,3 +144,34 @@ def test_an_alert_accepted_during_a_retry_after_hold_ends_the_hold(
             assert sent[0].delivery_id == tried
         finally:
             runtime.store.close()
+
+
+@pytest.mark.postgres
+def test_a_later_once_queues_its_alerts_behind_a_429_hold(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: the only pending alert got a 429 with two hours' Retry-After; each
+    # later `monitor once` sent its new alert into the pause (and spent one of its tries).
+    hold = Answer(429, retry_after=7200)
+    with FeedServer() as feeds, WebhookReceiver(script=[hold]) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(THREE[:1])))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [o.status for o in sent] == ["retry"]
+            feeds.route("/f.xml", Reply(body=rss(THREE[:2])))
+            _, sent = asyncio.run(run_once(runtime))
+            assert sent == [] and len(receiver.requests) == 1
+            rows = runtime.store.list_deliveries()
+            assert len(rows) == 2 and len({row.next_attempt_at for row in rows}) == 1
+        finally:
+            runtime.store.close()
