@@ -7,6 +7,7 @@ import asyncio
 import glob
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,12 +114,14 @@ def refused_targets(
     report = TargetReport()
     allow_private = loaded.settings.poll.allow_private_networks
     targets = [(f"source {s.name!r}", s.url) for s in specs if s.enabled]
+    names = {f"source {s.name!r}": s.name for s in specs if s.enabled}
     if sinks:
         targets += [
             (f"sinks[{i}] ({sink.name})", sink.url)
             for i, sink in enumerate(loaded.settings.sinks)
             if sink.enabled
         ]
+    written_in = _written_in(loaded, names)
     judged: list[tuple[str, str, tuple[str, int]]] = []
     for label, url in targets:
         if UNRESOLVED.search(url):
@@ -147,26 +150,50 @@ def refused_targets(
                 else f"{shown}: {error.host} resolves to {error.address},"
             )
             always = metadata_check(error.host, error.address, target[1])
+            where = written_in(label)
             if always is not None:
                 # Link-local and cloud metadata addresses: no setting lets a request there.
                 report.refused.append(
-                    f"{loaded.path}: {label}: {address} a {always} (outbound requests never "
+                    f"{where}: {label}: {address} a {always} (outbound requests never "
                     "go there, so nothing would be fetched or delivered); use the feed's or "
                     "the receiver's own address"
                 )
                 continue
             report.refused.append(
-                f"{loaded.path}: {label}: {address} a {error.category} address, which "
+                f"{where}: {label}: {address} a {error.category} address, which "
                 "outbound requests refuse; set poll.allow_private_networks: true if that is "
                 "intended (intranet feeds, a local receiver)"
             )
         elif isinstance(error, NameResolutionError) and look_up_names:
             report.unresolved.append(
-                f"{loaded.path}: {label}: {redact_url(url)}: {error}; its addresses were not "
+                f"{written_in(label)}: {label}: {redact_url(url)}: {error}; its addresses were not "
                 "checked (outbound requests refuse it if it resolves to a private or "
                 "loopback address)"
             )
     return report
+
+
+def _written_in(loaded: LoadedSettings, sources: dict[str, str]) -> Callable[[str], str]:
+    """The file a target's label (``source 'Name'``) is written in: the YAML file that
+    lists it, or the OPML file of an outline, read only when a problem needs it; the
+    config file for a sink or when it cannot be told."""
+    found: dict[str, str] | None = None
+
+    def where(label: str) -> str:
+        nonlocal found
+        name = sources.get(label)
+        if name is None:
+            return str(loaded.path)
+        if found is None:
+            from monitor.sourceedit import located_sources
+
+            try:
+                found = {item.name: str(item.opml or item.file) for item in located_sources(loaded)}
+            except (ConfigError, OSError):
+                found = {}
+        return found.get(name, str(loaded.path))
+
+    return where
 
 
 def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], list[str]]:

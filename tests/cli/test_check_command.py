@@ -130,6 +130,22 @@ sinks:
     assert "sinks[0].secret" in result.stderr and "base64" in result.stderr
 
 
+def test_a_refused_feed_from_an_opml_file_names_that_file(tmp_path: Path) -> None:
+    # A fresh-clone walkthrough: the error named monitor.yaml, where the URL is not written.
+    (tmp_path / "feeds.opml").write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head><title>t</title></head><body>'
+        '<outline text="Local" xmlUrl="http://127.0.0.1:8000/feed.xml"/></body></opml>',
+        encoding="utf-8",
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"sources:\n  - opml: feeds.opml\nwatchlists: [{LIBYA_WATCHLIST}]\n", encoding="utf-8"
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode == 1
+    assert f"error: {tmp_path / 'feeds.opml'}: source 'Local':" in result.stderr, result.stderr
+
+
 def test_loopback_targets_are_named_unless_private_networks_allowed(tmp_path: Path) -> None:
     text = f"""\
 database_url: sqlite:///{tmp_path}/m.db
