@@ -76,7 +76,24 @@ def read_article(name: str, text: str | None = None) -> ArticleInput:
         _, fields = article_json(text)
     except BadArticle as error:
         raise ExplainError(f"{label}: {error}") from None
+    if not fields:
+        # A misspelled key ("titel") made an empty article that "would not alert".
+        keys = ", ".join(repr(key) for key in _object_keys(text)) or "none"
+        raise ExplainError(
+            f"{label}: no 'title', 'summary' or 'content' field (its keys: {keys}); write "
+            "the article's text under those keys"
+        )
     return ArticleInput(fields, origin, label)
+
+
+def _object_keys(text: str) -> list[str]:
+    import json
+
+    try:
+        item = json.loads(text)
+    except ValueError:
+        return []
+    return [str(key) for key in item] if isinstance(item, dict) else []
 
 
 def stored_article(

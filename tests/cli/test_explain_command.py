@@ -269,6 +269,15 @@ def test_errors_are_one_line_and_exit_1(seeded: tuple[Path, Path], tmp_path: Pat
         f"error: {broken}: not valid JSON (Expecting ',' delimiter at column 19)"
     )
 
+    # A fresh-clone walkthrough: a misspelled key made an empty article, "would not alert".
+    misspelled = tmp_path / "misspelled.json"
+    misspelled.write_text('{"titel": "Haftar in Tripoli"}', encoding="utf-8")
+    result = monitor("explain", str(misspelled), "--config", str(config), cwd=tmp_path)
+    assert one_error(result) == (
+        f"error: {misspelled}: no 'title', 'summary' or 'content' field (its keys: 'titel'); "
+        "write the article's text under those keys"
+    )
+
     unknown = monitor("explain", "--id", "999999", "--config", str(config), cwd=elsewhere)
     assert one_error(unknown) == "error: no stored article has id 999999"
 
