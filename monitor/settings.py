@@ -353,6 +353,13 @@ def _yaml_problem(path: Path, text: str, fast_error: yaml.YAMLError) -> ConfigEr
     problem = getattr(error, "problem", None) or str(error)
     if isinstance(error, RefusedYaml):  # StrictKeys: the message says the fix
         return ConfigError(f"{path}{where}: {problem}")
+    # Where what went wrong began: "found unexpected end of stream" is the problem's mark,
+    # the end of the file; the quote left open is the context's ("while scanning a quoted
+    # scalar", line 4 column 10).
+    context = getattr(error, "context", None)
+    start = getattr(error, "context_mark", None)
+    if context and start is not None and (mark is None or start.line != mark.line):
+        problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
     return ConfigError(f"{path}{where}: not valid YAML: {problem}; check indentation and quoting")
 
 

@@ -156,6 +156,13 @@ def test_the_file_is_read_with_libyaml_when_the_wheel_has_it() -> None:
         ("poll:\n  interval: 10m\n tick: 5s\n", 3, "expected <block end>"),
         ("sources:\n  - name: a\n    url: [unclosed\n", 4, "expected ',' or ']'"),
         ("database_url: 'open\n", 2, "found unexpected end of stream"),
+        # ... and where the quote left open is (a fresh-clone walkthrough: only the end
+        # of the file was named)
+        (
+            "a: 1\nb:\n  - 'open\nc: 2\n",
+            5,
+            "(while scanning a quoted scalar that starts at line 3, column 5)",
+        ),
         ("a: 1\n---\nb: 2\n", 2, "but found another document"),
     ],
 )
