@@ -156,6 +156,13 @@ async def _run(runtime: Runtime, expected_sources: int, limit_seconds: float) ->
 def run_demo(console: Console, *, seeds: Path | None = None, timeout: float = 45.0) -> int:
     seeds_dir = find_seeds(seeds)
     feeds = sorted(p for p in (seeds_dir / "feeds").iterdir() if p.suffix == ".xml")
+    if not feeds:
+        others = sorted(p.name for p in (seeds_dir / "feeds").iterdir() if p.is_file())
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise ConfigError(
+            f"{seeds_dir / 'feeds'}: no *.xml feed in it"
+            + (f" (it holds {shown}: name the feeds *.xml)" if others else "")
+        )
     watchlist = find_watchlist(seeds_dir)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     receiver: type[_Receiver] = type(

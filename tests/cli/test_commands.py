@@ -26,6 +26,18 @@ def test_demo_runs_offline_and_prints_alerts(tmp_path: Path) -> None:
     assert "with a valid signature" in result.stdout
 
 
+def test_demo_names_a_seeds_folder_without_xml_feeds(tmp_path: Path) -> None:
+    # A fresh-clone walkthrough: feeds named *.rss were skipped, "0 feeds polled", exit 1.
+    (tmp_path / "seeds" / "feeds").mkdir(parents=True)
+    (tmp_path / "seeds" / "feeds" / "wire.rss").write_text("<rss/>", encoding="utf-8")
+    result = monitor("demo", "--seeds", str(tmp_path / "seeds"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'seeds' / 'feeds'}: no *.xml feed in it (it holds wire.rss: "
+        "name the feeds *.xml)"
+    )
+
+
 def test_once_sources_and_alerts(tmp_path: Path) -> None:
     with FeedServer() as feeds, WebhookReceiver(script=[503]) as receiver:
         feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
