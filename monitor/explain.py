@@ -313,6 +313,8 @@ def render_explanation(document: Mapping[str, Any]) -> str:
             lines.append("    sinks: none configured")
         for sink in watchlist["sinks"] or ():
             sends = "SENDS" if sink["sends"] else "no"
+            if sink["sends"] and "queued" in sink and sink["queued"] is None:
+                sends = "HELD"  # a stored article: it would, but nothing was queued
             lines.append(f"    sink {sink['sink']}: {sends}: {sink['reason']}{_queued(sink)}")
         alert = watchlist["alert"]
         for excerpt in alert["excerpts"] if alert else ():

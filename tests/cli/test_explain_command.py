@@ -194,7 +194,9 @@ def test_the_text_form_says_the_same(seeded: tuple[Path, Path]) -> None:
         "(11 mention(s) of haftar, lna, tripoli)"
     ) in lines
     assert (
-        "    sink ops: SENDS: would send the alert if the sink was not told of its story yet "
+        # HELD, not SENDS: nothing was queued (a fresh-clone walkthrough read "SENDS" as
+        # "it was sent").
+        "    sink ops: HELD: would send the alert if the sink was not told of its story yet "
         "(stories: first); when stored: no alert was queued (held back: stored by its source's "
         "first poll (first_run: store_only))"
     ) in lines
