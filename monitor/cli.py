@@ -1223,8 +1223,10 @@ def alerts_drop(
     """Give up on a delivery for good (one that is pending or dead: a sink that is gone, a
     receiver that will never take it), or on every dead one: it is never sent or retried,
     and `monitor alerts retry ID` takes it back."""
-    if (delivery_id is None) == (not all_dead):
-        fail("give one delivery id, or --all-dead (not both)")
+    if delivery_id is None and not all_dead:
+        fail("give one delivery id, or --all-dead")
+    if delivery_id is not None and all_dead:
+        fail("give one delivery id or --all-dead, not both")
     runtime = _runtime(
         _group_config(ctx, config), need_sinks=False, create=False, need_watchlists=False
     )

@@ -421,12 +421,12 @@ class Outbox:
             held = 0
             self._sink_waits[sink] = (until, None)
         log.info(
-            "sink %r asked to wait %s (Retry-After): its alerts are sent from %s on (%d "
-            "pending ones postponed)",
+            "sink %r asked to wait %s (Retry-After): its alerts are sent from %s on (%s "
+            "postponed)",
             sink,
             timedelta(seconds=round(seconds)),
             utc_text(until),
-            held,
+            plural(held, "pending alert"),
             extra=log_fields(sink=sink),
         )
 

@@ -24,6 +24,7 @@ from rich.markup import escape
 
 from monitor.alerts import verify
 from monitor.errors import ConfigError
+from monitor.plural import plural
 from monitor.redact import terminal_text
 from monitor.render import print_alert
 from monitor.runtime import Runtime
@@ -196,8 +197,9 @@ def run_demo(console: Console, *, seeds: Path | None = None, timeout: float = 45
     verified = sum(a["verified"] for a in alerts)
     failed = [r for r in rows if r.last_error_reason and r.last_error_reason != "bozo"]
     console.print(
-        f"[bold]{len(rows)} feeds polled, {stored} articles stored, {len(alerts)} alerts "
-        f"delivered ({verified} with a valid signature) in {time.monotonic() - started:.1f}s[/bold]"
+        f"[bold]{plural(len(rows), 'feed')} polled, {plural(stored, 'article')} stored, "
+        f"{plural(len(alerts), 'alert')} delivered ({verified} with a valid signature) in "
+        f"{time.monotonic() - started:.1f}s[/bold]"
     )
     for row in failed:
         console.print(
