@@ -86,8 +86,13 @@ def _write_json(value: object) -> None:
     sys.stdout.write(terminal_json(json.dumps(value, ensure_ascii=False)) + "\n")
 
 
+# What the last `fail` said, for a command whose --json must still print a document.
+_failures: list[str] = []
+
+
 def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
     problems = error.problems if isinstance(error, ConfigError) else [str(error)]
+    _failures[:] = problems
     for problem in problems:
         err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
     raise typer.Exit(code)
@@ -240,7 +245,12 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     stopped it (the polls and sends in hand finished; a second signal stops it at once)."""
     from monitor.service import StoppedAtOnce, run_once_report
 
-    runtime = _runtime(config, need_sinks=True)
+    try:
+        runtime = _runtime(config, need_sinks=True)
+    except typer.Exit as stop:
+        if as_json:  # a script reading stdout gets a document, not nothing
+            _write_json({"exit_code": stop.exit_code, "errors": list(_failures)})
+        raise
     try:
         report = asyncio.run(run_once_report(runtime))
     except MonitorError as error:

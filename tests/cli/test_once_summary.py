@@ -361,3 +361,15 @@ def test_a_fixed_feed_is_polled_again_after_sources_retry(tmp_path: Path) -> Non
         assert "ok Wire: 1 entry, 1 new, 1 match" in again.stdout
         nothing = monitor("sources", "retry", "--config", str(config), cwd=elsewhere)
         assert nothing.returncode == 0 and "no source waits after a failure" in nothing.stdout
+
+
+def test_once_json_that_cannot_start_still_prints_a_document(tmp_path: Path) -> None:
+    # A fresh-clone walkthrough: stdout was empty, so a script reading it had nothing to parse.
+    missing = tmp_path / "missing.yaml"
+    result = monitor("once", "--json", "--config", str(missing), cwd=tmp_path)
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == 2
+    (error,) = document["errors"]
+    assert error.startswith(f"{missing}: config file not found")
+    assert error in result.stderr  # and as before on standard error
