@@ -421,8 +421,7 @@ class Outbox:
             held = 0
             self._sink_waits[sink] = (until, None)
         log.info(
-            "sink %r asked to wait %s (Retry-After): its alerts are sent from %s on (%s "
-            "postponed)",
+            "sink %r asked to wait %s (Retry-After): its alerts are sent from %s on (%s postponed)",
             sink,
             timedelta(seconds=round(seconds)),
             utc_text(until),
