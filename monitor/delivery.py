@@ -324,12 +324,13 @@ class Outbox:
         tried: set[str] = set()
         if sink is not None:
             await self._make_digest(sink)
+        lease = self._lease(sink)
         while not self.stopping.is_set() and self._configured(sink) and not self._waiting(sink):
             claimed_at = self.runtime.clock()
             claimed = await self.runtime.store.claim_deliveries(
                 owner=self.owner,
                 now=claimed_at,
-                lease=config.lease,
+                lease=lease,
                 limit=config.batch,
                 sink=sink,
                 other_than=others,
@@ -340,7 +341,7 @@ class Outbox:
             if not batch:
                 break
             tried.update(due.id for due in batch)
-            held_until = claimed_at + config.lease  # as the claim wrote it
+            held_until = claimed_at + lease  # as the claim wrote it
             taken: set[str] = set()  # by another instance once their lease ran out
             started = 0
             try:
@@ -385,6 +386,18 @@ class Outbox:
                     "is" if due == 1 else "are",
                 )
 
+    def _lease(self, sink: str | None) -> timedelta:
+        """How long a claim of ``sink``'s deliveries holds them: `delivery.lease`, at most
+        two sends' worth (its timeout and `LEASE_MARGIN`, twice), renewed as the batch goes
+        (`_keep_leases`). A sink has one sender at a time, so an instance that dies with a
+        batch in hand holds the sink, new alerts included, until its leases end: seconds,
+        not `delivery.lease`."""
+        configured = self.runtime.sinks.get(sink) if sink is not None else None
+        lease = self.runtime.settings.delivery.lease
+        if configured is None:
+            return lease
+        return min(lease, 2 * (configured.timeout + LEASE_MARGIN))
+
     async def _keep_leases(
         self, rest: Sequence[DueDelivery], held_until: datetime, taken: set[str]
     ) -> datetime:
@@ -397,7 +410,7 @@ class Outbox:
         send_by = self.runtime.clock() + timeout + LEASE_MARGIN
         if send_by <= held_until:
             return held_until
-        until = send_by + self.runtime.settings.delivery.lease
+        until = max(send_by, self.runtime.clock() + self._lease(rest[0].sink))
         ids = [due.id for due in rest]
         held = await self.runtime.store.renew_delivery_leases(ids, self.owner, until)
         taken.update(set(ids) - held)

@@ -317,3 +317,56 @@ def test_two_instances_claiming_one_sink_at_the_same_moment_never_both_get_some(
     finally:
         for store in stores:
             store.close()
+
+
+def test_an_instance_that_dies_with_a_batch_holds_its_sink_for_seconds(
+    tmp_path: Path, database_url: str
+) -> None:
+    # A sink has one sender at a time: the leases of an instance killed mid-batch hold the
+    # sink, new alerts included, until they end. They last two sends' worth (the sink's
+    # timeout and 5 s, twice: 30 s by default), renewed as a batch goes, not
+    # `delivery.lease` (2 min).
+    moment = [T0]
+    entries = [
+        (f"d{n}", f"Haftar's forces near Tripoli, report {n}", "<p>LNA.</p>") for n in range(3)
+    ]
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/f.xml", Reply(body=rss(entries)))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: moment[0])
+        runtime.db.prepare()
+
+        async def scenario() -> tuple[timedelta, list[DeliveryOutcome], list[DeliveryOutcome]]:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                await service.poll_all()
+            stopping = asyncio.Event()
+            async with make_client(runtime.http, follow_redirects=False) as client:
+                alive = Outbox(runtime, client, owner="alive", stopping=stopping)
+                lease = alive._lease("ops")
+                # The dead one's claim, as its outbox made it, and then nothing.
+                dead = await runtime.store.claim_deliveries(
+                    owner="dead", now=moment[0], lease=lease, limit=50, sink="ops"
+                )
+                assert len(dead) == 3
+                moment[0] += timedelta(seconds=1)
+                during = await alive.deliver_pending()
+                moment[0] += lease
+                after = await alive.deliver_pending()
+            return lease, during, after
+
+        try:
+            lease, during, after = asyncio.run(scenario())
+            timeout = runtime.sinks["ops"].timeout
+            assert lease == 2 * (timeout + timedelta(seconds=5)) < runtime.settings.delivery.lease
+            assert during == [] and [o.status for o in after] == ["delivered"] * 3
+            assert len(receiver.requests) == 3
+        finally:
+            runtime.store.close()
