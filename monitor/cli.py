@@ -883,7 +883,7 @@ def stories(
             _cut(terminal_text(", ".join(e.split("/", 1)[-1] for e in s.entities)), 40),
             _cut(terminal_text(sent), 40),
             _short(s.last_seen_at),
-            _cut(terminal_text(html_to_text(s.title)), 70),
+            _cut(terminal_text(_story_title(s.title)), 70),
         )
     out.print(table)
     out.print(plural(len(found), "story", "stories") if found else "no stories in that time")
@@ -1775,6 +1775,15 @@ def _since(text: str) -> datetime | timedelta:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _story_title(title: str) -> str:
+    """A story's title as the table shows it: without a wire's revision marks and an
+    outlet's name after it ("UPDATE 2-... - Reuters"), as stories compare titles."""
+    from monitor.stories import lead_text
+    from monitor.text import html_to_text
+
+    return lead_text(title, "", "")[0] or html_to_text(title)
 
 
 def _cut(text: str, width: int) -> str:

@@ -473,6 +473,30 @@ def test_stories_command_lists_and_filters_by_fetch_time(tmp_path: Path) -> None
     assert bad.returncode == 2 and "--since" in bad.stderr
 
 
+def test_the_stories_table_shows_a_title_without_revision_marks_or_outlet(
+    tmp_path: Path,
+) -> None:
+    # An outside probe: the table showed "UPDATE 2-... - Reuters", what grouping strips.
+    marked = (
+        "u-2",
+        "UPDATE 2-Haftar meets Egyptian delegation over coastal road - Reuters",
+        WIRE[0][2],
+    )
+    with FeedServer() as feeds:
+        feeds.route("/a.xml", Reply(body=rss([marked])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+        )
+        assert monitor("once", "--config", str(config), cwd=tmp_path).returncode == 0
+    shown = monitor("stories", "--config", str(config), cwd=tmp_path, env={"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    assert "Haftar meets Egyptian delegation over coastal road" in shown.stdout
+    assert "UPDATE 2-" not in shown.stdout and "Reuters" not in shown.stdout
+
+
 def test_tiny_and_stock_text_articles_stay_apart(tmp_path: Path) -> None:
     # "Item N" over "news": two-shingle articles share their stock shingle with every other
     # one, so they are not indexed (each its own story). Distinct headlines over the feed's
