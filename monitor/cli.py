@@ -86,16 +86,20 @@ def _write_json(value: object) -> None:
     sys.stdout.write(terminal_json(json.dumps(value, ensure_ascii=False)) + "\n")
 
 
-# What the last `fail` said, for a command whose --json must still print a document.
-_failures: list[str] = []
+class Failed(typer.Exit):
+    """The exit of a command that `fail` ended, with the problems it printed (for a command
+    whose --json must still print a document)."""
+
+    def __init__(self, code: int, problems: list[str]) -> None:
+        super().__init__(code)
+        self.problems = problems
 
 
 def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
     problems = error.problems if isinstance(error, ConfigError) else [str(error)]
-    _failures[:] = problems
     for problem in problems:
         err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
-    raise typer.Exit(code)
+    raise Failed(code, problems)
 
 
 def _settings(config: Path | None) -> LoadedSettings:
@@ -247,9 +251,9 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     try:
         runtime = _runtime(config, need_sinks=True)
-    except typer.Exit as stop:
+    except Failed as stop:
         if as_json:  # a script reading stdout gets a document, not nothing
-            _write_json({"exit_code": stop.exit_code, "errors": list(_failures)})
+            _write_json({"exit_code": stop.exit_code, "errors": stop.problems})
         raise
     try:
         report = asyncio.run(run_once_report(runtime))

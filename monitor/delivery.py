@@ -557,9 +557,10 @@ class Outbox:
             delay = tick
             if next_at is not None:
                 delay = min(tick, max(0.01, (next_at - self.runtime.clock()).total_seconds()))
-            if self._waiting(sink) and sink is not None and await self._hold_lifted(sink):
+            waiting = self._waiting(sink)
+            if waiting and sink is not None and await self._hold_lifted(sink):
                 delay = 0.0  # the sink was fixed, or its receiver accepted an alert
-            elif waiting := self._waiting(sink):
+            elif waiting:
                 # A wake-up changes nothing before the receiver's time, but the hold may be
                 # lifted meanwhile from outside: looked at every tick.
                 delay = min(waiting, tick)

@@ -268,7 +268,7 @@ def _dateline(lead: str) -> tuple[frozenset[str], str]:
     dateline is not shingled (copies of one story carry it or not), but its place and day
     are names: two events written from one template may differ only there ("TRIPOLI
     (Reuters) - Gunmen attacked ..." / "MISRATA (Reuters) - ...", or "Dec 4" / "Dec 6").
-    None when the words before the first comma or bracket are not capitalised (not a
+    No marks when the words before the first comma or bracket are not capitalised (not a
     dateline but a phrase the pattern took: "The envoy (UNSMIL): ...")."""
     lead = _REVISION_NOTE.sub("", lead, count=1)
     found = _DATELINE.match(lead)
@@ -543,6 +543,7 @@ def _signature(
 # one to three digits, then groups of three.
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[,.\u00a0\u202f\u2009 ]\d{3})+(?![\d])")
 _SEPARATORS = re.compile(r"[,.\u00a0\u202f\u2009 ]")
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")  # a decimal digit of another script ("٣")
 
 
 def _plain_numbers(text: str) -> str:
@@ -551,9 +552,7 @@ def _plain_numbers(text: str) -> str:
     of one story that write a toll differently are not two stories (the names guard
     reads figures)."""
     if not text.isascii():
-        text = "".join(
-            str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text
-        )
+        text = _OTHER_DIGIT.sub(lambda found: str(unicodedata.decimal(found.group())), text)
     if any(c in text for c in ",. \u00a0\u202f\u2009"):
         text = _GROUPED.sub(lambda found: _SEPARATORS.sub("", found.group()), text)
     return text

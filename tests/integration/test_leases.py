@@ -28,6 +28,33 @@ LEASE = timedelta(minutes=5)
 DAY = timedelta(hours=24)
 
 
+def _queue_alerts(store: Store, count: int) -> None:
+    """``count`` stored articles of one source, each with a match that alerts sink "ops"."""
+    spec = SourceSpec(
+        "Wire", "https://example.org/rss", timedelta(minutes=10), True, "store_only", DAY
+    )
+    store.sync_sources([spec], T0)
+    (source,) = asyncio.run(store.claim_sources(owner="a", now=T0, lease=LEASE, limit=1))
+    match = WatchlistMatch("libya", ("haftar",), (), (), None)
+    records = [
+        ArticleRecord(
+            entry_key=f"k{n}",
+            canonical_url=None,
+            title=f"Haftar {n}",
+            summary="",
+            content="",
+            published_at=T0 + timedelta(minutes=n),
+            content_hash=f"h{n}",
+            fingerprint=f"f{n}",
+            matches=(match,),
+            alert_sinks={"libya": ("ops",)},
+        )
+        for n in range(count)
+    ]
+    poll = PollRecord(source.id, T0, T0 + timedelta(minutes=10), True, 200)
+    asyncio.run(store.store_feed(source.id, records, poll, T0))
+
+
 @pytest.mark.postgres
 def test_source_and_delivery_leases(database_url: str) -> None:
     store = Store(database_url)
@@ -147,34 +174,7 @@ def test_one_sink_is_sent_to_by_one_instance_at_a_time(database_url: str) -> Non
     store = Store(database_url)
     store.prepare()
     try:
-        spec = SourceSpec(
-            "Wire",
-            "https://example.org/rss",
-            timedelta(minutes=10),
-            True,
-            "store_only",
-            timedelta(hours=24),
-        )
-        store.sync_sources([spec], T0)
-        (source,) = asyncio.run(store.claim_sources(owner="a", now=T0, lease=LEASE, limit=1))
-        match = WatchlistMatch("libya", ("haftar",), (), (), None)
-        records = [
-            ArticleRecord(
-                entry_key=f"k{n}",
-                canonical_url=None,
-                title=f"Haftar {n}",
-                summary="",
-                content="",
-                published_at=T0 + timedelta(minutes=n),
-                content_hash=f"h{n}",
-                fingerprint=f"f{n}",
-                matches=(match,),
-                alert_sinks={"libya": ("ops",)},
-            )
-            for n in range(5)
-        ]
-        poll = PollRecord(source.id, T0, T0 + timedelta(minutes=10), True, 200)
-        asyncio.run(store.store_feed(source.id, records, poll, T0))
+        _queue_alerts(store, 5)
 
         def claim(owner: str, at: datetime, limit: int = 10) -> list[str]:
             claimed = asyncio.run(
@@ -261,29 +261,7 @@ def test_two_instances_claiming_one_sink_at_the_same_moment_never_both_get_some(
     stores = [Store(postgres_url), Store(postgres_url)]
     stores[0].prepare()
     try:
-        spec = SourceSpec(
-            "Wire", "https://example.org/rss", timedelta(minutes=10), True, "store_only", DAY
-        )
-        stores[0].sync_sources([spec], T0)
-        (source,) = asyncio.run(stores[0].claim_sources(owner="a", now=T0, lease=LEASE, limit=1))
-        match = WatchlistMatch("libya", ("haftar",), (), (), None)
-        records = [
-            ArticleRecord(
-                f"k{n}",
-                None,
-                f"Haftar {n}",
-                "",
-                "",
-                T0,
-                f"h{n}",
-                f"f{n}",
-                (match,),
-                {"libya": ("ops",)},
-            )
-            for n in range(40)
-        ]
-        poll = PollRecord(source.id, T0, T0 + timedelta(minutes=10), True, 200)
-        asyncio.run(stores[0].store_feed(source.id, records, poll, T0))
+        _queue_alerts(stores[0], 40)
         both = 0
         for round_ in range(20):
             at = T0 + timedelta(seconds=round_)

@@ -30,17 +30,9 @@ def test_alerts_that_failed_while_the_receiver_was_down_go_when_it_answers(
 ) -> None:
     with FeedServer() as feeds, WebhookReceiver(script=[down]) as receiver:
         feeds.route("/f.xml", Reply(body=rss([FIRST])))
-        config = write_config(
-            tmp_path,
-            database_url=database_url,
-            sources=[("F", feeds.url("/f.xml"))],
-            sink_url=receiver.url,
-            retry_schedule=["1h", "1h"],
-            first_run="alert_all",
-            stories="all",
+        runtime = _runtime(
+            tmp_path, database_url, feeds.url("/f.xml"), receiver.url, retry_schedule=["1h", "1h"]
         )
-        runtime = Runtime.build(load_settings(config), need_sinks=True)
-        runtime.db.prepare()
         try:
             _, sent = asyncio.run(run_once(runtime))  # the receiver is down: a retry in 1 h
             assert [o.status for o in sent] == ["retry"]
@@ -59,6 +51,24 @@ def test_alerts_that_failed_while_the_receiver_was_down_go_when_it_answers(
             runtime.db.close()
 
 
+def _runtime(
+    tmp_path: Path, database_url: str, feed_url: str, sink_url: str, **extra: object
+) -> Runtime:
+    """One feed, one sink that hears of every stored article (`stories: all`)."""
+    config = write_config(
+        tmp_path,
+        database_url=database_url,
+        sources=[("F", feed_url)],
+        sink_url=sink_url,
+        first_run="alert_all",
+        stories="all",
+        **extra,
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+    return runtime
+
+
 THREE = [
     (f"r{n}", f"Haftar's forces near Tripoli, report {n}", "<p>The LNA said.</p>") for n in range(3)
 ]
@@ -75,17 +85,13 @@ def test_a_retry_after_hold_ends_when_the_operator_retries_the_sink(
     day = Answer(429, retry_after=86400)
     with FeedServer() as feeds, WebhookReceiver(script=[day]) as receiver:
         feeds.route("/f.xml", Reply(body=rss(THREE)))
-        config = write_config(
+        runtime = _runtime(
             tmp_path,
-            database_url=database_url,
-            sources=[("F", feeds.url("/f.xml"))],
-            sink_url=receiver.url,
-            first_run="alert_all",
-            stories="all",
+            database_url,
+            feeds.url("/f.xml"),
+            receiver.url,
             extra={"delivery": {"tick": "0.2s"}},
         )
-        runtime = Runtime.build(load_settings(config), need_sinks=True)
-        runtime.db.prepare()
 
         async def service_then_operator() -> None:
             async with Service(runtime) as service:
@@ -124,16 +130,7 @@ def test_an_alert_accepted_during_a_retry_after_hold_ends_the_hold(
     day = Answer(429, retry_after=86400)
     with FeedServer() as feeds, WebhookReceiver(script=[day]) as receiver:
         feeds.route("/f.xml", Reply(body=rss(THREE)))
-        config = write_config(
-            tmp_path,
-            database_url=database_url,
-            sources=[("F", feeds.url("/f.xml"))],
-            sink_url=receiver.url,
-            first_run="alert_all",
-            stories="all",
-        )
-        runtime = Runtime.build(load_settings(config), need_sinks=True)
-        runtime.db.prepare()
+        runtime = _runtime(tmp_path, database_url, feeds.url("/f.xml"), receiver.url)
         try:
             _, sent = asyncio.run(run_once(runtime))
             assert [o.status for o in sent] == ["retry"]  # held for a day; the rest wait
@@ -155,16 +152,7 @@ def test_a_later_once_queues_its_alerts_behind_a_429_hold(
     hold = Answer(429, retry_after=7200)
     with FeedServer() as feeds, WebhookReceiver(script=[hold]) as receiver:
         feeds.route("/f.xml", Reply(body=rss(THREE[:1])))
-        config = write_config(
-            tmp_path,
-            database_url=database_url,
-            sources=[("F", feeds.url("/f.xml"))],
-            sink_url=receiver.url,
-            first_run="alert_all",
-            stories="all",
-        )
-        runtime = Runtime.build(load_settings(config), need_sinks=True)
-        runtime.db.prepare()
+        runtime = _runtime(tmp_path, database_url, feeds.url("/f.xml"), receiver.url)
         try:
             _, sent = asyncio.run(run_once(runtime))
             assert [o.status for o in sent] == ["retry"]
