@@ -659,13 +659,19 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return list(iter_sentence_spans(text))
 
 
-def iter_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+def iter_sentence_spans(text: str, *, wrapped_lines: bool = False) -> Iterator[tuple[int, int]]:
     """``sentence_spans`` one at a time: a caller that needs only the first sentences (those
-    up to its last mention) does not pay for the rest of the text."""
+    up to its last mention) does not pay for the rest of the text.
+
+    ``wrapped_lines``: a line break in the middle of a sentence (`is_wrapped_line`) does not
+    end it, as when a feed breaks its lines with <br> ("Forces loyal to<br>Khalifa Haftar
+    advanced ...")."""
     start = 0
     for found in _SENTENCE_END.finditer(text):
         found_start, found_end = found.span()
         if text[found_start] == "\n":
+            if wrapped_lines and is_wrapped_line(text, found_start, found_end):
+                continue
             end = found_start
         else:
             if found_end < len(text) and text[found_end].islower():
@@ -684,6 +690,38 @@ def iter_sentence_spans(text: str) -> Iterator[tuple[int, int]]:
     span = _trimmed(text, start, len(text))
     if span is not None:
         yield span
+
+
+# What may end a line that a sentence goes on after: a word's last letter or digit, or a mark
+# that never ends a sentence.
+_WRAPPING_MARKS = frozenset(",;-\u2013\u2014(\u060c")
+
+
+def is_wrapped_line(text: str, break_start: int, break_end: int) -> bool:
+    """True when the line break ``text[break_start:break_end]`` is in the middle of a sentence:
+    the line before ends without terminal punctuation or a colon, and either the next line
+    starts in lower case, or the line before ends with a comma (or another mark that never
+    ends a sentence), or with a word in lower case ("loyal to" / "Khalifa Haftar"). A line
+    that ends with a capitalised word ("Clashes near Tripoli", a name in a list) stays a line
+    of its own, as do headings and list items that end with a colon or a full stop."""
+    before = break_start
+    while before > 0 and text[before - 1] in " \t":
+        before -= 1
+    if before == 0 or break_end >= len(text):
+        return False
+    last = text[before - 1]
+    following = text[break_end]
+    if last in _WRAPPING_MARKS:
+        return True
+    if not is_word_char(last):
+        return False
+    if following.islower():
+        return True
+    word_start = before
+    while word_start > 0 and is_word_char(text[word_start - 1]):
+        word_start -= 1
+    word = text[word_start:before]
+    return word.islower()
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -154,7 +154,9 @@ def _field_excerpts(
     groups: list[tuple[int, int, list[Span]]] = []
     next_span = 0
     previous_index = -2
-    for index, (sentence_start, sentence_end) in enumerate(iter_sentence_spans(text)):
+    for index, (sentence_start, sentence_end) in enumerate(
+        iter_sentence_spans(text, wrapped_lines=True)
+    ):
         # Spans are sorted: those that start before this sentence ends belong to it.
         first_inside = next_span
         while next_span < len(spans) and spans[next_span][0] < sentence_end:
@@ -180,7 +182,8 @@ def _field_excerpts(
     for start, end, inside in groups:
         if end - start <= max_chars:
             relative = tuple((s - start, e - start) for s, e in inside)
-            excerpts.append((Excerpt(field, text[start:end], relative), inside))
+            shown = text[start:end].replace("\n", " ")  # a wrapped line's break
+            excerpts.append((Excerpt(field, shown, relative), inside))
         else:
             excerpts.extend(_windows(field, text[start:end], start, inside, max_chars))
     return excerpts
@@ -214,7 +217,8 @@ def _windows(
         tail = ELLIPSIS if end < len(sentence) else ""
         shift = len(lead) - start
         highlights = tuple((s + shift, e + shift) for s, e in relative[index : last + 1])
-        excerpt = Excerpt(field, lead + sentence[start:end] + tail, highlights)
+        shown = sentence[start:end].replace("\n", " ")  # a wrapped line's break
+        excerpt = Excerpt(field, lead + shown + tail, highlights)
         excerpts.append((excerpt, spans[index : last + 1]))
         index = last + 1
     return excerpts

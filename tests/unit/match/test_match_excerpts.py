@@ -241,3 +241,51 @@ def test_a_summary_cut_short_or_a_capitals_copy_is_not_shown_beside_the_full_sen
     assert not any(text.endswith("[…]") for text in texts)
     # Within one field, different places stay (and "day 1" is not in "day 10").
     assert "Haftar spoke on day 10." in texts and "Haftar spoke on day 1." in texts
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # A line broken in the middle of a sentence: by a lower-case word before the break,
+        # a comma, or a lower-case start after it (feeds that break lines with <br>).
+        (
+            "<p>Fighting went on.<br>Forces loyal to<br>Khalifa Haftar advanced on the"
+            "<br/>airport on Monday, residents said.</p>",
+            "Forces loyal to Khalifa Haftar advanced on the airport on Monday, residents said.",
+        ),
+        (
+            "The marshal,<br>Khalifa Haftar, spoke.",
+            "The marshal, Khalifa Haftar, spoke.",
+        ),
+        (
+            "Clashes went on near<br>Tripoli.",
+            "Clashes went on near Tripoli.",
+        ),
+        (
+            "Les forces de Khalifa Haftar<br>ont avancé lundi.",
+            "Les forces de Khalifa Haftar ont avancé lundi.",
+        ),
+    ],
+)
+def test_a_line_broken_inside_a_sentence_is_one_excerpt(
+    libya_matcher: Matcher, content: str, expected: str
+) -> None:
+    result = libya_matcher.match({"content": content})
+    assert expected in [e.text for e in result.excerpts]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # A line that ends with terminal punctuation, a colon or a capitalised word is a
+        # line of its own: a heading, a list item, a sentence.
+        ("Haftar spoke.<br>Markets were calm.", "Haftar spoke."),
+        ("Speakers:<br>Khalifa Haftar<br>Fayez al-Sarraj", "Khalifa Haftar"),
+        ("Clashes near Tripoli<br>Residents fled south.", "Clashes near Tripoli"),
+    ],
+)
+def test_a_line_that_ends_a_sentence_or_a_heading_stays_apart(
+    libya_matcher: Matcher, content: str, expected: str
+) -> None:
+    result = libya_matcher.match({"content": content})
+    assert expected in [e.text for e in result.excerpts]
