@@ -283,6 +283,20 @@ def story_fingerprint(url: str | None, content_hash: str) -> str:
     return hashlib.sha256(f"{url or ''}\x1f{content_hash}".encode()).hexdigest()
 
 
+# What a URL may not hold as it is (WHATWG's percent-encode sets): spaces, controls, quotes,
+# angle brackets and the like, which a feed writes raw in a link (`/news/a b.html`).
+_UNSAFE_IN_URL = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
+
+
+def sendable_link(url: str) -> str:
+    """``url`` with what a URL may not hold as it is percent-encoded (a space as ``%20``), so
+    that an alert's link is one token a receiver, a chat app or a browser reads whole; other
+    characters (letters of any script, ``%`` escapes already there) are kept."""
+    if not _UNSAFE_IN_URL.search(url):
+        return url
+    return _UNSAFE_IN_URL.sub(lambda found: f"%{ord(found.group()):02X}", url)
+
+
 def canonical_url(url: str) -> str:
     """Normalise an absolute URL so the same article found by different links compares equal.
 
@@ -675,7 +689,7 @@ def _build_entry(
 
     return FeedEntry(
         key=key,
-        url=url,
+        url=None if url is None else sendable_link(url),
         title=title,
         summary=summary,
         content=content,

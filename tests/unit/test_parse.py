@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1461,3 +1462,22 @@ def test_gzip_data_served_as_a_feed_is_named_as_such() -> None:
 
     with pytest.raises(ParseError, match="gzip-compressed data without a Content-Encoding"):
         parse_feed(gzip.compress(rss("<item><title>t</title></item>")), FEED_URL)
+
+
+@pytest.mark.parametrize(
+    ("link", "url"),
+    [
+        ("https://example.org/news/a b.html", "https://example.org/news/a%20b.html"),
+        ("/news/a b?q=x y", "https://example.org/news/a%20b?q=x%20y"),
+        ('https://example.org/x"<b>`{|}^\\', "https://example.org/x%22%3Cb%3E%60%7B%7C%7D%5E%5C"),
+        # Letters of any script and escapes already there are kept.
+        ("https://example.org/ليبيا/été?q=%20a", "https://example.org/ليبيا/été?q=%20a"),
+    ],
+)
+def test_a_link_with_spaces_or_quotes_is_sent_percent_encoded(link: str, url: str) -> None:
+    body = rss(f"<item><title>t</title><link>{html.escape(link)}</link></item>")
+    (entry,) = parse_feed(body, FEED_URL).entries
+    assert entry.url == url
+    # The key of an entry without a guid stays the link as written (no new key, no new alert
+    # for entries stored before links were encoded).
+    assert " " not in url and (" " in link) == (" " in entry.key)
