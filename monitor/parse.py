@@ -852,6 +852,8 @@ def _entry_date(raw: Mapping[str, Any], field: str) -> datetime | None:
     text = _get(raw, field)
     when: datetime | None = None
     if isinstance(text, str) and len(text) <= _RFC822_MAX_CHARS:
+        if _impossible_offset(text):
+            return None
         when = _unix_time(text) or _named_zone_datetime(text)
     if when is None:
         parsed = _get(raw, f"{field}_parsed")
@@ -875,6 +877,20 @@ _ZONE_HOURS = {
 _NAMED_ZONE = re.compile(
     r"\s(?:(?P<name>[A-Za-z]{3,4})|(?:GMT|UTC)(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?)\s*$"
 )
+
+
+# A numeric zone at the end of a date: "+0100", "-05:00".
+_NUMERIC_OFFSET = re.compile(r"[+-](?P<hours>\d\d):?(?P<minutes>\d\d)\s*$")
+
+
+def _impossible_offset(text: str) -> bool:
+    """True for a date whose zone no place has ("+2500", "-9999", "+01:75"): feedparser
+    would shift the time by it (a day or four), and an entry published now would be held
+    back by `alert_max_age` as days old. Such a date is no date."""
+    found = _NUMERIC_OFFSET.search(text)
+    if found is None:
+        return False
+    return int(found["hours"]) > 14 or int(found["minutes"]) > 59
 
 
 def _named_zone_datetime(text: str) -> datetime | None:
