@@ -38,6 +38,7 @@ DELIVERY_REASONS = (
     # as for feeds, except that webhook sends never follow a redirect.
     "http_4xx",  # the receiver answered 4xx
     "rate_limited",  # the receiver answered 429 (its Retry-After is honoured)
+    "unavailable",  # the receiver answered 503 with a Retry-After (honoured as a 429's)
     "http_5xx",  # the receiver answered 5xx
     "http_error",  # any other non-2xx, non-3xx final status
     "redirect",  # 3xx: webhook sends never follow redirects
@@ -142,6 +143,10 @@ def _status_error(
         detail = "a webhook receiver must answer 2xx to accept an alert"
     else:
         reason = status_reason(status)
+        if status == 503 and retry_after is not None:
+            # "Down for maintenance, back at T": a pause like a 429's, which holds the sink
+            # (HOLDING_REASONS), not a failure that the next alert should try again.
+            reason = "unavailable"
         detail = _one_line(body.decode("utf-8", errors="replace"))
     message = f"HTTP {status}"
     if phrase := reason_phrase(response):

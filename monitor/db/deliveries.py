@@ -25,6 +25,7 @@ from monitor.alerts.payload import StoryRef
 from monitor.alerts.record import Alert, match_from_json
 from monitor.db.articles import article_ref
 from monitor.db.digests import load_digest
+from monitor.db.routing import HOLDING_REASONS
 from monitor.db.schema import (
     articles,
     deliveries,
@@ -406,7 +407,7 @@ def due_after_recovery(conn: Connection, sink: str, *, now: datetime) -> int:
         or_(
             and_(
                 deliveries.c.attempts > 0,
-                deliveries.c.last_error_reason.in_((*RECEIVER_DOWN, "rate_limited")),
+                deliveries.c.last_error_reason.in_((*RECEIVER_DOWN, *HOLDING_REASONS)),
             ),
             and_(deliveries.c.attempts == 0, deliveries.c.last_error_reason.is_(None)),
         ),

@@ -218,10 +218,16 @@ def route(
     return len(queue.deliveries)
 
 
+# Failures whose receiver named a time to come back (a 429, a 503 with Retry-After): the
+# delivery's next try holds its whole sink (`sink_holds`).
+HOLDING_REASONS = ("rate_limited", "unavailable")
+
+
 def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[str, datetime]:
     """Until when each of these sinks is held by its receiver's Retry-After (`hold_sink`),
     for the sinks held now: the latest next attempt of its pending deliveries not tried yet
-    (only a hold puts one in the future) or refused with a 429 (``rate_limited``: the one
+    (only a hold puts one in the future) or refused with a 429 or a 503 with a Retry-After
+    (`HOLDING_REASONS`: the one
     that got the Retry-After, alone when nothing else was pending: then a later `monitor
     once` sent its new alerts into the pause, an outside probe). A delivery queued
     meanwhile, by any process, is due then too, and after the ones held before it (the
@@ -234,7 +240,10 @@ def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[
         .where(
             deliveries.c.sink.in_(sorted(sinks)),
             deliveries.c.status == "pending",
-            or_(deliveries.c.attempts == 0, deliveries.c.last_error_reason == "rate_limited"),
+            or_(
+                deliveries.c.attempts == 0,
+                deliveries.c.last_error_reason.in_(HOLDING_REASONS),
+            ),
             deliveries.c.next_attempt_at > now,
         )
         .group_by(deliveries.c.sink)

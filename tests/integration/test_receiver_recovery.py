@@ -144,12 +144,14 @@ def test_an_alert_accepted_during_a_retry_after_hold_ends_the_hold(
 
 
 @pytest.mark.postgres
-def test_a_later_once_queues_its_alerts_behind_a_429_hold(
-    tmp_path: Path, database_url: str
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_later_once_queues_its_alerts_behind_a_retry_after_hold(
+    tmp_path: Path, database_url: str, status: int
 ) -> None:
     # An outside probe: the only pending alert got a 429 with two hours' Retry-After; each
     # later `monitor once` sent its new alert into the pause (and spent one of its tries).
-    hold = Answer(429, retry_after=7200)
+    # A 503 with a Retry-After ("down for maintenance until T") holds the sink the same way.
+    hold = Answer(status, retry_after=7200)
     with FeedServer() as feeds, WebhookReceiver(script=[hold]) as receiver:
         feeds.route("/f.xml", Reply(body=rss(THREE[:1])))
         runtime = _runtime(tmp_path, database_url, feeds.url("/f.xml"), receiver.url)

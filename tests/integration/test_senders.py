@@ -341,3 +341,10 @@ async def test_a_non_ascii_reason_phrase_is_kept(client: httpx.AsyncClient) -> N
         assert str(error).endswith("HTTP 500 Ërreur"), str(error)
     finally:
         server.close()
+
+
+async def test_a_503_with_a_retry_after_is_unavailable(client: httpx.AsyncClient) -> None:
+    # "Down for maintenance, back in an hour": a pause that holds the sink, as a 429's does.
+    with WebhookReceiver(script=[Reply(503, headers={"Retry-After": "3600"})]) as receiver:
+        error = await _failure(client, _sink(receiver.url))
+    assert (error.reason, error.status, error.retry_after) == ("unavailable", 503, 3600)
