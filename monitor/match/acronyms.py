@@ -40,9 +40,15 @@ def _initials(words: list[str]) -> str:
     return "".join(word[0] for word in words).upper()
 
 
+# An elided article or preposition before a word ("l'Alliance", "dell'Unione"): the word's
+# initial is the letter after it.
+_ELISION = re.compile(r"(?i)^(?:[cdjlmnst]|qu|dell|all|nell|sull|dall|un)['’](?=[^\W\d_])")
+
+
 def _split(text: str) -> list[str]:
-    """The words of ``text``, hyphenated ones apart ("low-noise" is two)."""
-    return _WORD.findall(text.replace("-", " "))
+    """The words of ``text``, hyphenated ones apart ("low-noise" is two), each without an
+    elided article before it ("l'Alliance nationale des libraires" spells ANL)."""
+    return [_ELISION.sub("", word) for word in _WORD.findall(text.replace("-", " "))]
 
 
 def _spelled(acronym: str, words: list[str], *, from_end: bool) -> list[str] | None:

@@ -663,3 +663,26 @@ def test_a_name_beside_an_address_is_still_a_mention(
     libya_matcher: Matcher, text: str, entity: str
 ) -> None:
     assert entity in entities_in(libya_matcher, content=text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # An expansion whose first word follows an elided article still spells its acronym.
+        "Édition : l'Alliance nationale des libraires (ANL) tire la sonnette d'alarme.",
+        "Il presidente dell'Associazione nazionale librai (ANL) ha parlato.",
+    ],
+)
+def test_an_acronym_spelled_out_after_an_elided_article_is_that_other_thing(
+    libya_matcher: Matcher, text: str
+) -> None:
+    assert "lna" not in {m.entity for m in libya_matcher.match({"content": text}).mentions}
+
+
+def test_the_armys_own_expansion_after_an_elided_article_is_still_the_army(
+    libya_matcher: Matcher,
+) -> None:
+    text = "Selon l'Armée nationale libyenne (ANL), l'ANL contrôle Syrte."
+    mentions = libya_matcher.match({"content": text}).mentions
+    found = [m.text for m in mentions if m.entity == "lna"]
+    assert found == ["Armée nationale libyenne", "ANL", "ANL"]
