@@ -76,13 +76,14 @@ _LABEL = (
     r"(?:related(?: (?:stories|articles|posts|news|coverage|content|links|reading))?"
     r"|read (?:more|also|next)|also read|see also|more on this(?: story| topic)?"
     r"|more (?:stories|news)|you (?:may|might) also like|recommended(?: for you)?"
-    r"|(?:à )?lire (?:aussi|également)|voir aussi|sur le même sujet"
-    r"|leggi anche|potrebbe interessarti"
-    r"|ver también|lea también|te puede interesar"
-    r"|lesen sie auch|mehr zum thema"
-    r"|ayrıca (?:okuyun|bakınız)|ilginizi çekebilir"
-    r"|читайте также"
-    r"|[اإ]قر[أا] (?:أيضا|أيضاً|ايضا)|مواضيع ذات صلة)"
+    r"|(?:à )?lire (?:aussi|également)|voir aussi|sur le même sujet|articles connexes"
+    r"|leggi anche|potrebbe interessarti|articoli correlati"
+    r"|ver también|lea también|lee también|te puede interesar|noticias relacionadas"
+    r"|leia também|veja também|leia mais|saiba mais|notícias relacionadas"
+    r"|lesen sie auch|mehr zum thema|weitere artikel"
+    r"|ayrıca (?:okuyun|bakınız)|ilginizi çekebilir|ilgili haber(?:ler)?"
+    r"|читайте также|по теме|похожие новости"
+    r"|[اإ]قر[أا] (?:أيضا|أيضاً|ايضا|المزيد)|(?:مواضيع|أخبار|اخبار) ذات صلة)"
 )
 _LABELLED_BLOCK = re.compile(rf"{_LABEL}\s*[:：»›|\u2014\u2013-]", re.IGNORECASE)
 _LABEL_ONLY = re.compile(rf"{_LABEL}\s*[:：»›]?\s*", re.IGNORECASE)
@@ -169,6 +170,10 @@ class _VisibleTextParser(HTMLParser):
             if tag == self._hidden_tag:
                 self._hidden_depth += 1
             return
+        if self._drop_boilerplate and tag in ("ul", "ol"):
+            # The block before the list is checked first: a label alone there ("Read also:"
+            # in a <strong> right before the <ul>) drops this list.
+            self._break()
         if self._drop_boilerplate and (
             _hides(tag, attrs) or (self._drop_next_list and tag in ("ul", "ol"))
         ):

@@ -295,3 +295,19 @@ def test_shipped_watchlist_on_the_tenth_held_out_set(capsys: pytest.CaptureFixtu
         print(f"\ntenth held-out set:\n{evaluation.table()}\n")
     failing = evaluation.below(0.95)
     assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
+
+
+def test_shipped_watchlist_on_the_eleventh_held_out_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Feed content as feeds deliver it (boxes, captions, tags, aggregators), written blind;
+    tuned on since (tests/data/heldout11/README.md). Two tag-list items stay misses on
+    purpose: the writer does not count a tag list, the product does."""
+    heldout = load_labelled(LABELLED_DIR.parent / "heldout11")
+    assert len(heldout) >= 140
+    assert len({article.id for article in heldout}) == len(heldout)
+    evaluation = evaluate(Matcher([load_watchlist(WATCHLIST)]), heldout)
+    with capsys.disabled():
+        print(f"\neleventh held-out set:\n{evaluation.table()}\n")
+    failing = evaluation.below(0.95)
+    assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])

@@ -139,6 +139,17 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
         ("<p>Texte.</p><p><b>Lire aussi :</b> <a>Haftar à Paris</a></p>", "Texte."),
         ("<p>Testo.</p><p>Leggi anche: <a>Haftar a Roma</a></p>", "Testo."),
         ("<p>نص.</p><p>اقرأ أيضا: <a>حفتر في القاهرة</a></p>", "نص."),
+        # the same labels in more languages (a blind set: Spanish, Portuguese, Turkish)
+        ("<p>Texto.</p><p><strong>Lee también:</strong> <a>Hafter avanza</a> | <a>El GNA"
+         "</a></p>", "Texto."),
+        ("<p>Texto.</p><p>Leia também: <a>Haftar recua</a></p>", "Texto."),
+        ("<p>Metin.</p><h4>İlgili Haberler</h4><ul><li><a>Hafter geri çekildi</a></li></ul>",
+         "Metin."),
+        # a label alone in a <strong> right before the list (no block between them)
+        ('<p>نص.</p><div class="read-also"><strong>اقرأ أيضا:</strong><ul><li><a>حفتر'
+         "</a></li><li><a>طرابلس</a></li></ul></div>", "نص."),
+        ("<p>Texto.</p><div><b>Leia também:</b><ul><li><a>Haftar</a></li></ul></div>",
+         "Texto."),
         # a label alone drops the list right after it, and nothing else
         ("<p>Markets rose.</p><h3>Related stories</h3><ul><li><a>Haftar in Rome</a></li>"
          "</ul><p>Later: Tripoli calm.</p>", "Markets rose.\nLater: Tripoli calm."),
