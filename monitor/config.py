@@ -101,9 +101,33 @@ def _http_url(value: str, field: str) -> str:
         ) from None
     if not parts.hostname:
         raise ValueError(f"{field} names no host, got {shown!r}")
+    _check_requestable(value, field, shown)
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"{field} is longer than {MAX_URL_LENGTH} characters; shorten it")
     return value
+
+
+def _check_requestable(value: str, field: str, shown: str) -> None:
+    """Refuse what the HTTP client refuses when the URL is fetched or sent to (an IPv4
+    address written in octal or past 255, an IDNA label that is no label), port 0, and an
+    IPv6 zone id (``[fe80::1%25eth0]``: it names a network interface of one machine): so
+    that `monitor check` never passes a URL that every poll then fails."""
+    import httpx  # here: the settings load without the HTTP client until a command needs it
+
+    try:
+        parsed = httpx.URL(value)
+        host = parsed.host  # an IDNA host is decoded (and refused) here
+    except (httpx.InvalidURL, ValueError) as error:  # IDNAError is a ValueError
+        raise ValueError(
+            f"{field} is not a valid URL ({error}), got {shown!r}; check the host and port"
+        ) from None
+    if parsed.port == 0:
+        raise ValueError(f"{field} has port 0, got {shown!r}; a port is 1-65535")
+    if "%" in host:
+        raise ValueError(
+            f"{field} names an IPv6 zone (the part after %), got {shown!r}; use the address "
+            "without it"
+        )
 
 
 class PollConfig(Strict):

@@ -119,12 +119,13 @@ def _fetch_error(
 def _checked_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as error:
+        host = parsed.host  # an IDNA host is decoded (and refused) here
+    except (httpx.InvalidURL, TypeError, ValueError) as error:  # IDNAError is a ValueError
         raise _fetch_error(url, "bad_url", f"not a valid URL: {error}") from error
     if parsed.scheme not in ("http", "https"):
         shown = f"{parsed.scheme}:" if parsed.scheme else "a URL without a scheme"
         raise _fetch_error(url, "bad_url", f"only http and https URLs can be fetched, not {shown}")
-    if not parsed.host:
+    if not host:
         raise _fetch_error(url, "bad_url", "the URL has no host name")
     if parsed.port is not None and not 0 < parsed.port < 65536:
         raise _fetch_error(url, "bad_url", f"the port {parsed.port} is not 1-65535")

@@ -265,6 +265,12 @@ def test_export_then_import_round_trips(tmp_path: Path, server: FeedServer, form
         ("http:///feed", "must be an http:// or https:// URL"),
         ("https://user:hunter2@/feed", "REDACTED"),
         ("example.org/feed", "must be an http:// or https:// URL"),
+        # what every poll would refuse (an outside probe: `check` passed them)
+        ("http://0177.0.0.1:8812/feed", "Invalid IPv4 address"),
+        ("http://256.1.1.1/feed", "Invalid IPv4 address"),
+        ("http://127.0.0.1:0/feed", "has port 0"),
+        ("http://[::1%25lo]:8812/feed", "names an IPv6 zone"),
+        ("http://xn--/feed", "is not a valid URL"),
     ],
 )
 def test_a_bad_url_is_refused_before_writing(tmp_path: Path, url: str, expected: str) -> None:
