@@ -23,6 +23,7 @@ from monitor.db.articles import (
     hashed_key,
     revision_key,
 )
+from monitor.db.problems import is_outage, outage_text
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
@@ -288,6 +289,23 @@ async def poll_source(
         return await _poll(runtime, client, analyser, source, record, started)
     except Exception as error:  # noqa: BLE001 - one feed must never stop the others
         shown = redact_url(source.url)
+        if is_outage(error):
+            # The database failed (a full disk, a restart, a cut connection): one line that
+            # says so, not a traceback per feed; nothing of this poll was stored, and the
+            # feed is polled again (its articles are stored then).
+            problem = f"the database failed: {outage_text(error)}"
+            log.error(
+                "polling %s: %s; it will be polled again",
+                shown,
+                problem,
+                extra=source_log_fields(
+                    source,
+                    status="error",
+                    reason="database_error",
+                    duration_ms=_elapsed_ms(started),
+                ),
+            )
+            return failure(runtime, source, record, "database_error", problem, started=started)
         log.exception(
             "polling %s failed unexpectedly",
             shown,

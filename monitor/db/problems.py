@@ -49,6 +49,10 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
                 f"cannot write the SQLite database {path}: the file is read-only ({detail}); "
                 f"make it and its folder writable for {_user()}"
             )
+        if code.startswith("SQLITE_FULL"):
+            return DatabaseError(
+                f"cannot write the SQLite database {path}: {disk_full(path)} ({detail})"
+            )
         if code.startswith("SQLITE_CANTOPEN"):
             return DatabaseError(
                 f"cannot open the SQLite database {path} ({detail}); make sure it and its "
@@ -62,6 +66,14 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
     return DatabaseError(
         f"cannot use the database {where}: {detail}; check that the server runs and that "
         "database_url names it, with the right user and password"
+    )
+
+
+def disk_full(path: Path) -> str:
+    """What to say when SQLite finds no room for ``path``: the file system and the fix."""
+    return (
+        f"the file system of {path.parent} is full; free space there (or move the database), "
+        "then start monitor again: what was stored is kept"
     )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from monitor.alerts.policy import SinkPolicy
 from monitor.db import articles as article_queries
@@ -27,6 +27,7 @@ from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts, Stor
 from monitor.db.deliveries import DeliveryRow, DueDelivery, StoredContext
 from monitor.db.engine import Database, instance_lock, is_sqlite
 from monitor.db.instances import InstanceRow
+from monitor.db.problems import unusable
 from monitor.db.seen import KnownEntries, SeenEntry
 from monitor.db.sources import PollRecord, SourceRow, SourceSpec
 from monitor.db.status import Status
@@ -106,7 +107,10 @@ class Store:
             if sqlite:
                 source_queries.clear_leases(conn)
 
-        self.database.run_sync(work)
+        try:
+            self.database.run_sync(work)
+        except OperationalError as error:  # the first write of a start: a full disk, say
+            raise unusable(self.database.engine, error) from None
 
     def retry_sources(self, ids: Collection[int] | None, now: datetime) -> list[str]:
         """Failed sources (all, or those of ``ids``) due now, their back-off over: their

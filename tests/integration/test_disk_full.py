@@ -1,0 +1,111 @@
+"""A full disk under SQLite (SQLITE_FULL, made here with `max_page_count`): one line naming
+the database and the fix at start-up, and one line per poll while running, never a
+traceback; nothing stored is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from monitor.db.sources import SourceSpec
+from monitor.db.store import Store
+from monitor.errors import DatabaseError
+from monitor.runtime import Runtime
+from monitor.service import run_once
+from monitor.settings import load_settings
+from tests.integration.helpers import rss, write_config
+from tests.support.feed_server import FeedServer, Reply
+
+
+def _specs(count: int) -> list[SourceSpec]:
+    return [
+        SourceSpec(
+            name=f"feed-{index:04d}-" + "x" * 200,
+            url=f"http://127.0.0.1:9/feed/{index}/" + "y" * 300,
+            interval=timedelta(minutes=10),
+            enabled=True,
+            first_run="store_only",
+            first_run_window=timedelta(hours=24),
+        )
+        for index in range(count)
+    ]
+
+
+def _fill_up(store: Store) -> None:
+    """From now on the database cannot grow: as on a full disk, SQLite says SQLITE_FULL."""
+    engine = store.database.engine
+    with engine.connect() as connection:
+        pages = int(connection.exec_driver_sql("PRAGMA page_count").scalar() or 0)
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def _limit(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_a_start_on_a_full_disk_is_one_line_naming_the_database(tmp_path: Path) -> None:
+    database = tmp_path / "monitor.db"
+    store = Store(f"sqlite:///{database}")
+    try:
+        store.prepare()
+        now = datetime.now(UTC)
+        store.start_instance(_specs(2), now)
+        _fill_up(store)
+        with pytest.raises(DatabaseError) as raised:
+            store.start_instance(_specs(500), now)
+        message = str(raised.value)
+        assert str(database) in message and "is full" in message
+        assert "free space" in message and "\n" not in message
+        # What was stored before is still there.
+        assert len(store.list_sources()) == 2
+    finally:
+        store.close()
+
+
+def test_a_poll_on_a_full_disk_logs_one_line_and_stores_it_once_there_is_room(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An outside probe: every poll logged a traceback with the SQL and was recorded as
+    # internal_error, naming neither the database nor the problem.
+    entries = [
+        (f"e{n}", f"Haftar's forces near Tripoli, report {n}", "<p>" + "The LNA said. " * 300)
+        for n in range(40)
+    ]
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss(entries[:1])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'monitor.db'}",
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=None,
+            first_run="alert_all",
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=False)
+        runtime.db.prepare()
+        try:
+            asyncio.run(run_once(runtime))
+            feeds.route("/f.xml", Reply(body=rss(entries)))
+            _fill_up(runtime.store)
+            with caplog.at_level(logging.INFO):
+                polls, _ = asyncio.run(run_once(runtime))
+            assert [poll.reason for poll in polls] == ["database_error"]
+            failed = [r for r in caplog.records if "the database failed" in r.getMessage()]
+            assert failed and all(r.exc_info is None for r in failed)
+            assert "full" in failed[0].getMessage()
+            assert not [r for r in caplog.records if r.exc_info and r.name == "monitor.pipeline"]
+        finally:
+            runtime.db.close()
+        # Room again (a new process, as after the operator freed space): all of it is stored.
+        runtime = Runtime.build(load_settings(config), need_sinks=False)
+        try:
+            runtime.store.retry_sources(None, datetime.now(UTC))
+            polls, _ = asyncio.run(run_once(runtime))
+            assert [poll.status for poll in polls] == ["ok"]
+            assert len(runtime.store.articles_since(None)) == 40
+        finally:
+            runtime.db.close()
