@@ -219,8 +219,15 @@ class LoadedSettings:
             try:
                 decode_secret(sink.secret)
             except ValueError as error:
+                location = ("sinks", index, "secret")
+                variable = environment_variable(location)
+                where = (
+                    f"environment variable {variable} (overriding {self.path})"
+                    if variable is not None
+                    else self.where(location)
+                )
                 problems.append(
-                    f"{self.path}: sinks[{index}].secret: {error}; write whsec_ followed by "
+                    f"{where}: sinks[{index}].secret: {error}; write whsec_ followed by "
                     "base64 (e.g. whsec_$(head -c 24 /dev/urandom | base64))"
                 )
         if problems:
@@ -480,7 +487,10 @@ def load_settings(
     return LoadedSettings(
         settings=settings,
         path=path.resolve(),
-        unset_variables=tuple(unset),
+        # A ${VAR} of the file in a section the environment replaced is not used: not needed.
+        unset_variables=tuple(
+            (field, var) for field, var in unset if environment_variable(location_of(field)) is None
+        ),
         overlay=dict(overlay or {}),
     )
 

@@ -116,6 +116,34 @@ def test_variables_expand_and_unset_ones_fail_only_when_needed(
         loaded.require_sinks()
 
 
+def test_sinks_from_the_environment_need_neither_the_files_variables_nor_blame_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An outside probe: MONITOR_SINKS replaced the sinks, yet the file's ${HOOK_SECRET} was
+    # still required; and a bad secret inside MONITOR_SINKS was reported against the file.
+    monkeypatch.delenv("HOOK_SECRET", raising=False)
+    path = write(
+        tmp_path,
+        "sinks:\n  - name: ops\n    url: https://hooks.example.org/a\n    secret: ${HOOK_SECRET}\n",
+    )
+    secret = "whsec_" + "A" * 32
+    monkeypatch.setenv(
+        "MONITOR_SINKS",
+        f'[{{"name": "env", "url": "https://h.example.org/b", "secret": "{secret}"}}]',
+    )
+    loaded = load_settings(path)
+    loaded.require_sinks()  # no error: the file's sink, and its variable, are not used
+    assert [sink.name for sink in loaded.settings.sinks] == ["env"]
+    monkeypatch.setenv(
+        "MONITOR_SINKS", '[{"name": "env", "url": "https://h.example.org/b", "secret": "whsec_!!"}]'
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path).require_sinks()
+    assert str(raised.value).startswith(
+        f"environment variable MONITOR_SINKS (overriding {path.resolve()}): sinks[0].secret:"
+    )
+
+
 def test_every_problem_is_reported_with_line_and_field(tmp_path: Path) -> None:
     path = write(
         tmp_path,
