@@ -99,10 +99,11 @@ class BlockedAddressError(httpx.ConnectError):
         self.address = address
         self.category = category
         target = host if host == str(address) else f"{host}: it resolves to {address}"
+        article = "an" if category[:1] in "aeiou" else "a"
         super().__init__(
-            f"refused to connect to {target}, a {category}"
+            f"refused to connect to {target}, {article} {category}"
             if ALWAYS_REFUSED in category  # allow_private_networks does not change it
-            else f"refused to connect to {target}, a {category} address "
+            else f"refused to connect to {target}, {article} {category} address "
             "(private networks are not allowed; see allow_private_networks)"
         )
 
@@ -204,7 +205,9 @@ _Origin = tuple[bytes, bytes, int | None]  # scheme, host, port
 
 
 def _public_addresses_only(host: str, address: IPAddress, port: int) -> str | None:
-    return blocked_address_reason(address)
+    # A metadata address is refused whatever allow_private_networks says: say so, rather
+    # than point at a setting that cannot help.
+    return _no_metadata_service(host, address, port) or blocked_address_reason(address)
 
 
 # Cloud metadata services outside the link-local range (AWS over IPv6, Alibaba Cloud).

@@ -300,7 +300,11 @@ async def _read_feed_response(
         message += f" at {redact_url(final_url)}"
     if retry_after is not None:
         asked = datetime.timedelta(seconds=retry_after)
-        message += f"; it asks to wait {format_duration(asked)} before trying again"
+        # parse_retry_after reads at most a year: what it cut says "more than a year".
+        wait = (
+            "more than a year" if retry_after >= MAX_RETRY_AFTER_SECONDS else format_duration(asked)
+        )
+        message += f"; it asks to wait {wait} before trying again"
         if asked > MAX_RETRY_AFTER:
             message += f" (polled again in {format_duration(MAX_RETRY_AFTER)}, the longest wait)"
     # 410 Gone: the feed was removed for good; the scheduler stops polling it. Behind a

@@ -52,6 +52,22 @@ DEFAULT_SECRET_PARAMS: Final = (
     "x-amz-security-token",
     "x-goog-signature",
     "x-goog-credential",
+    # sessions and other bearer values (an outside probe: `?sessiontoken=` was shown)
+    "session",
+    "sessionid",
+    "session_id",
+    "sessiontoken",
+    "session_token",
+    "sid",
+    "jwt",
+    "api_token",
+    "apitoken",
+    "access_key",
+    "accesskey",
+    "secret_key",
+    "oauth_token",
+    "oauth_signature",
+    "bearer",
 )
 # A secret shorter than this is not searched for on its own in free text (it would mask
 # ordinary words); inside a URL it is masked whatever its length.

@@ -113,10 +113,23 @@ def _sqlite_engine(url: str) -> Engine:
                 "lock file of another database; rename the database file"
             )
         folder = Path(parsed.database).expanduser().resolve().parent
+        if folder.exists() and not folder.is_dir():
+            raise DatabaseError(
+                f"database_url {url!r}: {folder} is a file, not a folder; name a folder "
+                "for the database (or move that file away)"
+            )
         if not folder.is_dir():
             raise DatabaseError(
                 f"database_url {url!r}: folder {folder} does not exist; create it first"
             )
+    if parsed.query:
+        # The driver ignored them (with a raw warning): `?mode=ro` opened the file read-write.
+        names = ", ".join(sorted(parsed.query))
+        bare = parsed.difference_update_query(parsed.query).render_as_string(hide_password=True)
+        raise DatabaseError(
+            f"database_url {bare!r}: SQLite URLs take no query parameters here ({names}); "
+            "remove them (monitor opens the file read-write and sets its own timeout)"
+        )
     engine = create_engine(
         url,
         connect_args={

@@ -151,6 +151,33 @@ def test_a_sqlite_url_without_a_file_is_one_line(
     assert "names no database file" in line and "sqlite:///monitor.db" in line, line
 
 
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_a_database_folder_that_is_a_file_is_called_a_file(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # An outside probe: "folder ... does not exist; create it first", and mkdir failed.
+    (tmp_path / "data").write_text("not a folder")
+    config = config_for(tmp_path, f"sqlite:///{tmp_path}/data/news.db")
+
+    line = one_error_line(monitor_in(tmp_path, *command, "--config", str(config)))
+
+    assert f"{tmp_path}/data is a file, not a folder" in line, line
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_query_parameters_of_a_sqlite_url_are_refused_not_ignored(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # An outside probe: `?mode=ro` was ignored with a raw driver warning, and the file was
+    # opened read-write; a value there (a password) is not repeated.
+    config = config_for(tmp_path, f"sqlite:///{tmp_path}/news.db?mode=ro&password=hunter2")
+
+    line = one_error_line(monitor_in(tmp_path, *command, "--config", str(config)))
+
+    assert "take no query parameters here (mode, password)" in line, line
+    assert "hunter2" not in line and "mode=ro" not in line
+
+
 def test_an_environment_value_that_is_not_json_is_one_line(tmp_path: Path) -> None:
     config = config_for(tmp_path, f"sqlite:///{tmp_path}/m.db")
     result = subprocess.run(

@@ -560,7 +560,9 @@ async def test_429_is_rate_limited_with_retry_after_seconds(feed_server: FeedSer
     [
         ("120", "wait 2m before trying again"),
         # What is asked and what is done (an outside probe: "366d" said, 1d waited).
-        ("99999999999999999999", "wait 366d before trying again (polled again in 1d, the"),
+        ("99999999999999999999", "wait more than a year before trying again (polled again in"),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", "wait more than a year before trying again"),
+        ("864000", "wait 10d before trying again (polled again in 1d, the longest wait)"),
     ],
 )
 async def test_the_wait_a_server_asks_for_is_shown_in_units_people_read(

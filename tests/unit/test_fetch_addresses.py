@@ -114,3 +114,22 @@ def test_allowing_private_networks_allows_loopback_and_private_addresses(text: s
 async def test_the_guard_refuses_a_metadata_address_before_any_connection() -> None:
     with pytest.raises(BlockedAddressError):
         await guarded_addresses("169.254.169.254", 80, address_policy(True), numeric_only=True)
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        # refused whatever allow_private_networks says: the message does not point at it
+        ("169.254.169.254", "where cloud metadata services answer: refused even with"),
+        ("fe80::1", "where cloud metadata services answer: refused even with"),
+        ("100.100.100.200", "a cloud metadata service address: refused even with"),
+        # what the setting allows, with "an" before a vowel
+        ("0.0.0.0", "an unspecified address (private networks are not allowed; see"),
+        ("127.0.0.1", "a loopback address (private networks are not allowed; see"),
+    ],
+)
+def test_a_refusal_names_the_setting_only_where_it_helps(address: str, said: str) -> None:
+    ip = ipaddress.ip_address(address)
+    category = address_policy(False)("host", ip, 80)
+    assert category is not None
+    assert said in str(BlockedAddressError(address, ip, category))

@@ -290,3 +290,12 @@ def test_a_header_value_a_receiver_repeats_is_masked_with_or_without_its_scheme(
     found = secrets_of(None, {"Authorization": "Bearer tok-123456"})
     assert redact_text("bad Bearer tok-123456", secrets=found) == "bad REDACTED"
     assert redact_text("bad token tok-123456", secrets=found) == "bad token REDACTED"
+
+
+@pytest.mark.parametrize("name", ["sessiontoken", "session", "jwt", "sid", "access_key"])
+def test_session_and_bearer_parameters_are_redacted_by_default(
+    name: str, default_params: None
+) -> None:
+    # An outside probe: `?sessiontoken=` was printed, logged and sent in alerts.
+    shown = redact_url(f"https://feeds.example.org/rss?page=2&{name}=s3cr3tvalue")
+    assert "s3cr3tvalue" not in shown and "page=2" in shown
