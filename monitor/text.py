@@ -45,7 +45,11 @@ _LAYOUT_WHITESPACE = " \t\r\n\f\v"
 # the bidirectional embeddings, overrides and isolates, with which a text displays in
 # another order than it reads ("\u202e" shows "ilopirT" for "Tripoli"); the marks (LRM,
 # RLM, ALM) stay, Arabic and Hebrew text uses them.
-_CONTROL = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Also invisible characters that split a word without showing (a soft hyphen, a zero-width
+# space, a byte-order mark, a word joiner): a name copied from an excerpt must be found.
+_CONTROL = re.compile(
+    "[\x01-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
@@ -669,7 +673,7 @@ def iter_sentence_spans(text: str, *, wrapped_lines: bool = False) -> Iterator[t
     up to its last mention) does not pay for the rest of the text.
 
     ``wrapped_lines``: a line break in the middle of a sentence (`is_wrapped_line`) does not
-    end it, as when a feed breaks its lines with <br> ("Forces loyal to<br>Khalifa Haftar
+    end it, as when a feed breaks its lines with <br> ("Forces loyal to<br>the marshal
     advanced ...")."""
     start = 0
     for found in _SENTENCE_END.finditer(text):
@@ -704,29 +708,20 @@ _WRAPPING_MARKS = frozenset(",;-\u2013\u2014(\u060c")
 
 def is_wrapped_line(text: str, break_start: int, break_end: int) -> bool:
     """True when the line break ``text[break_start:break_end]`` is in the middle of a sentence:
-    the line before ends without terminal punctuation or a colon, and either the next line
-    starts in lower case, or the line before ends with a comma (or another mark that never
-    ends a sentence), or with a word in lower case ("loyal to" / "Khalifa Haftar"). A line
-    that ends with a capitalised word ("Clashes near Tripoli", a name in a list) stays a line
-    of its own, as do headings and list items that end with a colon or a full stop."""
+    the line before ends with a comma (or another mark that never ends a sentence), or ends
+    in a letter or digit and the next line starts in lower case ("Forces loyal to<br>the
+    marshal"). A line that ends otherwise stays a line of its own: a heading, a caption, a
+    list item or a table cell ("Haftar forces advance on the capital" / "Residents fled"),
+    which html_to_text also ends with a line break."""
     before = break_start
     while before > 0 and text[before - 1] in " \t":
         before -= 1
     if before == 0 or break_end >= len(text):
         return False
     last = text[before - 1]
-    following = text[break_end]
     if last in _WRAPPING_MARKS:
         return True
-    if not is_word_char(last):
-        return False
-    if following.islower():
-        return True
-    word_start = before
-    while word_start > 0 and is_word_char(text[word_start - 1]):
-        word_start -= 1
-    word = text[word_start:before]
-    return word.islower()
+    return is_word_char(last) and text[break_end].islower()
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
