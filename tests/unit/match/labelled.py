@@ -47,6 +47,7 @@ LANGUAGES: tuple[str, ...] = (
     *FIRST_LANGUAGES,
     *("tr", "ru", "es", "pt", "de", "el", "nl", "pl"),
     *("zh", "ja", "ko", "he", "uk", "fa", "hi", "id", "vi", "sw"),
+    *("ur", "bn", "ro", "hu", "cs", "sv", "ar-latn"),
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (

@@ -195,7 +195,7 @@ def test_latin_diacritics_and_typography(libya_matcher: Matcher) -> None:
     assert surfaces(result) == [
         "Trípoli",
         "TRIPOLI",
-        "Haf\u00adtar",
+        "Haftar",  # the soft hyphen is no part of the plain text: the name reads as written
         "Misrāta",
         "Khalifa\u00a0Haftar",
     ]
