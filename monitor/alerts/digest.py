@@ -17,7 +17,7 @@ from monitor.alerts.payload import (
     _truncate,
     _web_url,
     escape_discord,
-    escape_slack,
+    slack_text,
 )
 from monitor.match import Excerpt
 from monitor.plural import plural
@@ -161,17 +161,17 @@ def slack_digest(payload: Mapping[str, object]) -> dict[str, object]:
     header = _truncate(_one_line(f"Digest: {plural(len(rows), 'story', 'stories')}"), 150)
     lines = []
     for label, title, url, details in rows:
-        title_text = escape_slack(_one_line(title))
+        title_text = slack_text(_one_line(title))
         target = _slack_link_target(url)
         link = f"<{target}|{title_text}>" if target else title_text
-        lines.append(f"• *{escape_slack(_one_line(label))}*: {link} ({escape_slack(details)})")
+        lines.append(f"• *{slack_text(_one_line(label))}*: {link} ({slack_text(details)})")
     text = _truncate("\n".join(lines), 2900)
     return {
         "text": _truncate(f"Digest: {len(rows)} stories, {period}", 3000),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}},
             {"type": "section", "text": {"type": "mrkdwn", "text": text or "-"}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_slack(period)}]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": slack_text(period)}]},
         ],
     }
 

@@ -27,6 +27,7 @@ __all__ = [
     "encode_body",
     "escape_discord",
     "escape_slack",
+    "slack_text",
     "render_message",
     "slack_message",
 ]
@@ -420,8 +421,21 @@ SLACK_LIMITS = _SlackLimits()
 
 
 def escape_slack(text: str) -> str:
-    """Slack mrkdwn escaping: only ``&``, ``<`` and ``>`` are control characters there."""
+    """Slack mrkdwn escaping: only ``&``, ``<`` and ``>`` are control characters there (for
+    link targets; text to show goes through `slack_text`)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Slack has no escape for its formatting marks: in text from a feed they are shown as
+# look-alikes that format nothing (an article's "*GNA*" or "```" bolded, struck through or
+# opened a code block around the evidence: an outside probe).
+_SLACK_MARKS = str.maketrans({"*": "\u2217", "_": "\uff3f", "~": "\u223c", "`": "\u02cb"})
+
+
+def slack_text(text: str) -> str:
+    """``text`` (from a feed or the config) for a Slack mrkdwn field: `escape_slack`, and the
+    formatting marks ``* _ ~ ` `` as look-alikes (∗ ＿ ∼ ˋ) that format nothing."""
+    return escape_slack(text).translate(_SLACK_MARKS)
 
 
 _SLACK_MAX_LINK = 1000  # escaped URL length; a longer one is shown without a link
@@ -437,10 +451,10 @@ def _slack_link_target(url: str | None) -> str | None:
 
 
 def _slack_excerpt(excerpt: _Excerpt, budget: int) -> str:
-    label = f"_{escape_slack(_one_line(excerpt.field))}_: " if excerpt.field else ""
+    label = f"_{slack_text(_one_line(excerpt.field))}_: " if excerpt.field else ""
 
     def render(text: str) -> str:
-        return "> " + label + _render_highlighted(text, excerpt.highlights, escape_slack, "*")
+        return "> " + label + _render_highlighted(text, excerpt.highlights, slack_text, "*")
 
     if len(render("")) + 1 > budget:
         return ""
@@ -458,9 +472,9 @@ def slack_message(payload: Mapping[str, object]) -> dict[str, object]:
     article_target = _slack_link_target(alert.url)
     if article_target:
         link = f"<{article_target}|"
-        title_text = _fit(lambda text: f"*{link}{escape_slack(text)}>*", title, limits.section_text)
+        title_text = _fit(lambda text: f"*{link}{slack_text(text)}>*", title, limits.section_text)
     else:
-        title_text = _fit(lambda text: f"*{escape_slack(text)}*", title, limits.section_text)
+        title_text = _fit(lambda text: f"*{slack_text(text)}*", title, limits.section_text)
     blocks: list[dict[str, object]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}},
         {"type": "section", "text": {"type": "mrkdwn", "text": title_text}},
@@ -475,16 +489,16 @@ def slack_message(payload: Mapping[str, object]) -> dict[str, object]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": excerpts}})
     # Each part is bounded (link 1000, name 500, date 100, rule 1000), so the whole fits 3000.
     context_parts: list[str] = []
-    source_name = _fit(escape_slack, _label(alert.source_name, "source"), 500)
+    source_name = _fit(slack_text, _label(alert.source_name, "source"), 500)
     source_target = _slack_link_target(alert.source_url)
     if source_target:
         context_parts.append(f"Source: <{source_target}|{source_name}>")
     else:
         context_parts.append(f"Source: {source_name}")
     if alert.published:
-        context_parts.append(f"Published: {_fit(escape_slack, _one_line(alert.published), 100)}")
+        context_parts.append(f"Published: {_fit(slack_text, _one_line(alert.published), 100)}")
     if alert.rule:
-        rule = _fit(lambda text: f"`{escape_slack(text)}`", _one_line(alert.rule), 1000)
+        rule = _fit(lambda text: f"`{slack_text(text)}`", _one_line(alert.rule), 1000)
         context_parts.append(f"Rule: {rule}")
     also = _also_reported(alert)
     if also:
@@ -492,7 +506,7 @@ def slack_message(payload: Mapping[str, object]) -> dict[str, object]:
     context = " · ".join(context_parts)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     fallback = _fit(
-        escape_slack,
+        slack_text,
         _one_line(f"{alert.watchlist}: {entities}: {alert.title}"),
         limits.fallback_text,
     )

@@ -150,6 +150,20 @@ def test_slack_escapes_hostile_feed_text() -> None:
         assert joined.startswith(("<https://news.example.org/",), opening.start())
 
 
+def test_slack_shows_a_feeds_formatting_marks_as_look_alikes() -> None:
+    # An outside probe: an article's "*GNA*", "_met_", "~x~" and "```" bolded, italicised,
+    # struck through or code-formatted the evidence; the highlights are ours alone.
+    text = "**Haftar** _met_ the `GNA` in ~Tripoli~ ```"
+    excerpt: dict[str, object] = {"field": "content", "text": text, "highlights": [[2, 8]]}
+    message = slack_message(
+        _payload(title="*Bold* _claim_ `code`", excerpts=[excerpt], url="https://x.example/a_b~c")
+    )
+    blocks = message["blocks"]
+    assert isinstance(blocks, list)
+    assert blocks[1]["text"]["text"] == "*<https://x.example/a_b~c|∗Bold∗ ＿claim＿ ˋcodeˋ>*"
+    assert blocks[2]["text"]["text"] == "> _content_: ∗∗*Haftar*∗∗ ＿met＿ the ˋGNAˋ in ∼Tripoli∼ ˋˋˋ"
+
+
 def test_slack_links_only_web_urls_and_keeps_them_intact() -> None:
     message = slack_message(_payload(url="javascript:alert(1)"))
     blocks = message["blocks"]
