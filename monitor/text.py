@@ -632,6 +632,8 @@ _ABBREVIATIONS = frozenset(
         "pres", "prof", "rep", "rev", "sen", "sgt", "sr", "st", "vs", "jan", "feb", "mar", "apr",
         "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "dept", "est", "inc",
         "ltd", "corp", "cf", "mgr", "sheikh",
+        # Italian and Spanish titles ("il sig. Serraj", "la Sra. Pérez")
+        "sig", "sigg", "dott", "avv", "ing", "geom", "mons", "sra", "srta",
     }
 )  # fmt: skip
 # Abbreviations only before a number ("No. 5", "art. 3", "p. 12"): "said no. Then" ends.

@@ -178,6 +178,7 @@ def _field_excerpts(
         previous_index = index
         if next_span == len(spans):
             break  # every mention has its sentence: the rest of the text is not needed
+    _widen_lone_words(text, groups, max_chars)
     excerpts: list[tuple[Excerpt, list[Span]]] = []
     for start, end, inside in groups:
         if end - start <= max_chars:
@@ -187,6 +188,30 @@ def _field_excerpts(
         else:
             excerpts.extend(_windows(field, text[start:end], start, inside, max_chars))
     return excerpts
+
+
+def _widen_lone_words(text: str, groups: list[tuple[int, int, list[Span]]], max_chars: int) -> None:
+    """An excerpt that is one word on a line of its own (a dateline "TRIPOLI", a table cell
+    "LNA") takes the sentence after it, when that fits and is no other excerpt's: one word
+    tells an analyst nothing."""
+    for number, (start, end, inside) in enumerate(groups):
+        if not _lone_word(text[start:end]):
+            continue
+        limit = groups[number + 1][0] if number + 1 < len(groups) else len(text)
+        following = next(iter_sentence_spans(text[end:limit], wrapped_lines=True), None)
+        if following is not None and end + following[1] - start <= max_chars:
+            groups[number] = (start, end + following[1], inside)
+
+
+def _lone_word(text: str) -> bool:
+    """One word of letters (Latin, Cyrillic, Arabic, ...), at most 25 characters and without
+    a full stop: not a sentence of Chinese or Japanese, which write no spaces."""
+    word = text.strip()
+    return (
+        0 < len(word) <= 25
+        and all(is_word_char(char) or char in "-'’" for char in word)
+        and not any("\u2e80" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af" for char in word)
+    )
 
 
 def _windows(

@@ -303,3 +303,32 @@ def test_a_line_that_ends_a_sentence_or_a_heading_stays_apart(
 ) -> None:
     result = libya_matcher.match({"content": content})
     assert expected in [e.text for e in result.excerpts]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # a dateline on a line of its own, a table cell of one word: one word tells nothing
+        (
+            "<p>TRIPOLI</p><p>Clashes erupted near the airport on Monday.</p><p>More.</p>",
+            "TRIPOLI Clashes erupted near the airport on Monday.",
+        ),
+        (
+            "<table><tr><td>LNA</td><td>12,000 troops</td></tr></table>",
+            "LNA 12,000 troops",
+        ),
+        # a title before the name is no sentence end ("il sig. Serraj")
+        (
+            "Ieri il sig. Haftar ha incontrato il ministro.",
+            "Ieri il sig. Haftar ha incontrato il ministro.",
+        ),
+    ],
+)
+def test_an_excerpt_of_one_word_takes_the_sentence_after_it(
+    libya_matcher: Matcher, content: str, expected: str
+) -> None:
+    result = libya_matcher.match({"content": content})
+    assert expected in [e.text for e in result.excerpts]
+    for excerpt in result.excerpts:
+        for start, end in excerpt.highlights:
+            assert excerpt.text[start:end] in ("TRIPOLI", "LNA", "Haftar")
