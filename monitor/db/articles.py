@@ -120,8 +120,8 @@ article in the title."""
 def alert_title(title: str, summary: str) -> str:
     """An alert's title from a stored article's ``title`` and ``summary`` (HTML): its text
     (entities escaped twice decoded), cut to `MAX_TITLE_CHARS`; for an untitled article,
-    its summary's first sentence."""
-    text = decode_leftover_entities(html_to_text(title))
+    its summary's first sentence. One line: a title's <br> or block is shown as a space."""
+    text = " ".join(decode_leftover_entities(html_to_text(title)).split("\n"))
     return cut_at_word(text, MAX_TITLE_CHARS) or stand_in_title(summary)
 
 

@@ -214,3 +214,10 @@ def test_a_footnote_mark_is_not_part_of_the_word_before_it() -> None:
 )  # fmt: skip
 def test_markup_escaped_twice_is_read_as_markup(fragment: str, text: str) -> None:
     assert html_to_text(fragment) == text
+
+
+def test_an_alert_title_is_one_line() -> None:
+    # An outside probe: a title with <br> or <p> in it reached receivers with "\n".
+    from monitor.db.articles import alert_title
+
+    assert alert_title("Haftar<br>meets envoy<p>in Rome</p>", "") == "Haftar meets envoy in Rome"
