@@ -617,8 +617,16 @@ async def _triage(
                 and entry.url not in stored.links
                 and entry.title not in stored.titles
             )
-            named = {(m.watchlist, entity) for m in matches for entity in m.entities}
-            if reused or not named <= told:
+            # A watched name the stored text had already is no news, though it was not
+            # matched then (the watchlist has grown since): a cosmetic edit of that text
+            # does not make it one (an outside probe).
+            named = {
+                (m.watchlist, mention.entity)
+                for m in matches
+                for mention in m.mentions
+                if (m.watchlist, mention.entity) not in told and not stored.had_text(mention.text)
+            }
+            if reused or named:
                 new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
     return Triage(new, tuple(sightings), repeats)
 

@@ -249,11 +249,18 @@ def article_by_id(conn: Connection, article_id: int) -> StoredArticle | None:
 @dataclass(frozen=True)
 class StoredVersions:
     """What the stored articles of one entry key (the first one and its revisions) were:
-    their links, titles (HTML, as stored) and the (watchlist, entity) pairs they matched."""
+    their links, titles (HTML, as stored), the (watchlist, entity) pairs they matched, and
+    their words (title, summary and content as plain text, case-folded, one per version)."""
 
     links: frozenset[str | None]
     titles: frozenset[str]
     entities: frozenset[tuple[str, str]]
+    texts: frozenset[str] = frozenset()
+
+    def had_text(self, surface: str) -> bool:
+        """Whether a stored version already had ``surface`` (a mention's words) in it."""
+        wanted = surface.casefold()
+        return any(wanted in text for text in self.texts)
 
 
 def entities_at_links(
@@ -287,7 +294,7 @@ def stored_versions(
 ) -> dict[str, StoredVersions]:
     """The stored versions of these entry keys, revisions included; a key none of whose
     articles is stored (retention deleted them) is not in the result."""
-    found: dict[str, tuple[set[str | None], set[str], set[tuple[str, str]]]] = {}
+    found: dict[str, tuple[set[str | None], set[str], set[tuple[str, str]], set[str]]] = {}
     ordered = list(dict.fromkeys(keys))
     for start in range(0, len(ordered), 100):
         chunk = ordered[start : start + 100]
@@ -306,25 +313,33 @@ def stored_versions(
                 articles.c.entry_key,
                 articles.c.canonical_url,
                 articles.c.title,
+                articles.c.summary,
+                articles.c.content,
                 matches.c.watchlist,
                 matches.c.entities,
             )
             .outerjoin(matches, matches.c.article_id == articles.c.id)
             .where(and_(articles.c.source_id == source_id, wanted))
         )
-        for stored_key, url, title, watchlist, entities in conn.execute(query):
+        for stored_key, url, title, summary, content, watchlist, entities in conn.execute(query):
             key = key_of.get(stored_key) or key_of.get(stored_key.split(REVISION_MARK, 1)[0])
             if key is None:
                 continue
-            links, titles, pairs = found.setdefault(key, (set(), set(), set()))
+            links, titles, pairs, texts = found.setdefault(key, (set(), set(), set(), set()))
             links.add(url)
             titles.add(title)
+            texts.add(_words_of(title, summary, content))
             if watchlist is not None:
                 pairs.update((watchlist, entity) for entity in entities)
     return {
-        key: StoredVersions(frozenset(links), frozenset(titles), frozenset(pairs))
-        for key, (links, titles, pairs) in found.items()
+        key: StoredVersions(frozenset(links), frozenset(titles), frozenset(pairs), frozenset(texts))
+        for key, (links, titles, pairs, texts) in found.items()
     }
+
+
+def _words_of(title: str, summary: str | None, content: str | None) -> str:
+    """An article's title, summary and content as one case-folded plain text."""
+    return " ".join(html_to_text(part or "") for part in (title, summary, content)).casefold()
 
 
 def articles_at_url(conn: Connection, urls: Sequence[str]) -> list[StoredArticle]:

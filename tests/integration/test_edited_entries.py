@@ -151,3 +151,58 @@ def test_a_guid_reused_for_another_article_is_a_new_article(
             assert run.once() == 0
         finally:
             run.runtime.db.close()
+
+
+def _watchlist(path: Path, *entities: tuple[str, str]) -> None:
+    path.write_text(
+        "entities:\n"
+        + "".join(f"  - id: {entity}\n    names: [{name}]\n" for entity, name in entities),
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.postgres
+def test_a_cosmetic_edit_after_the_watchlist_grew_is_no_news(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: an entry stored before "Kufra Solar Consortium" was watched alerted
+    # as news when its title got an "UPDATED" prefix: its unchanged text now matched, and
+    # its stored version had matched nothing. A name the stored text already had is not
+    # named by the edit; a name it did not have still is.
+    GUID[0] = "live-1"
+    watchlist = tmp_path / "watch.yaml"
+    _watchlist(watchlist, ("haftar", "Haftar"))
+    text = "Farmers met the Kufra Solar Consortium in Kufra on Monday to discuss fuel."
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Wire", feeds.url("/live.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="updates",
+            extra={"watchlists": [str(watchlist)]},
+        )
+        now = [NOW]
+
+        def once() -> int:
+            runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: now[0])
+            runtime.db.prepare()
+            try:
+                (poll,), _ = asyncio.run(run_once(runtime))
+            finally:
+                runtime.db.close()
+            now[0] += timedelta(minutes=11)
+            assert poll.status == "ok", poll
+            return poll.new_articles
+
+        feeds.route("/live.xml", Reply(body=feed("Farmers and the Kufra Solar Consortium", text)))
+        assert once() == 1 and receiver.requests == []  # stored; it matches nothing yet
+        _watchlist(watchlist, ("haftar", "Haftar"), ("kufra", "Kufra Solar Consortium"))
+        title = "UPDATED Farmers and the Kufra Solar Consortium"
+        feeds.route("/live.xml", Reply(body=feed(title, text)))
+        assert once() == 0 and receiver.requests == []
+        feeds.route("/live.xml", Reply(body=feed(title, text + " Haftar sent an envoy.")))
+        assert once() == 1
+        (alert,) = receiver.wait_for(1)
+        assert alert.json["data"]["article"]["title"] == title
