@@ -226,29 +226,38 @@ HOLDING_REASONS = ("rate_limited", "unavailable")
 def sink_holds(conn: Connection, sinks: Collection[str], now: datetime) -> dict[str, datetime]:
     """Until when each of these sinks is held by its receiver's Retry-After (`hold_sink`),
     for the sinks held now: the latest next attempt of its pending deliveries not tried yet
-    (only a hold puts one in the future) or refused with a 429 or a 503 with a Retry-After
-    (`HOLDING_REASONS`: the one
-    that got the Retry-After, alone when nothing else was pending: then a later `monitor
-    once` sent its new alerts into the pause, an outside probe). A delivery queued
-    meanwhile, by any process, is due then too, and after the ones held before it (the
-    claim orders by due time, then queue time): the sink's order and its receiver's pause
-    both hold."""
+    (only a hold puts one in the future: `hold_sink` moved them to the Retry-After's end);
+    when there are none, that of the delivery refused with a 429 or a 503 with a Retry-After
+    (`HOLDING_REASONS`: alone pending, a later `monitor once` sent its new alerts into the
+    pause, an outside probe). Not that delivery's own next try when untried ones are held:
+    it may be a retry slot half an hour after the hold (its third try), and alerts queued
+    during a minute's hold showed, and after a restart kept, that time (an outside probe).
+    A delivery queued meanwhile, by any process, is due then too, and after the ones held
+    before it (the claim orders by due time, then queue time): the sink's order and its
+    receiver's pause both hold."""
     if not sinks:
         return {}
+    untried = deliveries.c.attempts == 0
     rows = conn.execute(
-        select(deliveries.c.sink, func.max(deliveries.c.next_attempt_at))
+        select(deliveries.c.sink, untried.label("untried"), func.max(deliveries.c.next_attempt_at))
         .where(
             deliveries.c.sink.in_(sorted(sinks)),
             deliveries.c.status == "pending",
-            or_(
-                deliveries.c.attempts == 0,
-                deliveries.c.last_error_reason.in_(HOLDING_REASONS),
-            ),
+            or_(untried, deliveries.c.last_error_reason.in_(HOLDING_REASONS)),
             deliveries.c.next_attempt_at > now,
         )
-        .group_by(deliveries.c.sink)
+        .group_by(deliveries.c.sink, untried)
     )
-    return {str(sink): until for sink, until in rows}
+    holds: dict[str, datetime] = {}
+    held_untried: set[str] = set()
+    for sink, is_untried, until in rows:
+        name = str(sink)
+        if is_untried:
+            holds[name] = until
+            held_untried.add(name)
+        elif name not in held_untried:
+            holds[name] = until
+    return holds
 
 
 class _Queue:

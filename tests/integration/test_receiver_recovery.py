@@ -5,6 +5,7 @@ schedule."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -163,5 +164,36 @@ def test_a_later_once_queues_its_alerts_behind_a_retry_after_hold(
             assert sent == [] and len(receiver.requests) == 1
             rows = runtime.store.list_deliveries()
             assert len(rows) == 2 and len({row.next_attempt_at for row in rows}) == 1
+        finally:
+            runtime.store.close()
+
+
+@pytest.mark.postgres
+def test_an_alert_queued_during_a_hold_is_due_when_the_hold_ends_not_at_a_retry_slot(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: the alert that got "429, Retry-After: 60" had its own next try an
+    # hour away (its retry schedule's slot, longer than the 60 s asked); alerts queued
+    # during the minute's hold took that hour from it (`monitor alerts` showed it, and a
+    # restart would have kept it), though the service sent them when the minute was over.
+    hold = Answer(429, retry_after=60)
+    with FeedServer() as feeds, WebhookReceiver(script=[hold]) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(THREE[:2])))
+        runtime = _runtime(
+            tmp_path, database_url, feeds.url("/f.xml"), receiver.url, retry_schedule=["1h"]
+        )
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [o.status for o in sent] == ["retry"]
+            feeds.route("/f.xml", Reply(body=rss(THREE)))
+            asyncio.run(run_once(runtime))
+            assert len(receiver.requests) == 1
+            rows = runtime.store.list_deliveries()
+            tried = [row for row in rows if row.attempts]
+            untried = sorted(row.next_attempt_at for row in rows if not row.attempts)
+            assert len(tried) == 1 and len(untried) == 2
+            assert untried[0] == untried[1] < tried[0].next_attempt_at
+            # the hold's end: about a minute after the 429, not the hour of the retry slot
+            assert untried[0] - tried[0].next_attempt_at < timedelta(minutes=-50)
         finally:
             runtime.store.close()
