@@ -133,6 +133,9 @@ def status_json(
                     "started_at": _iso(row.started_at),
                     "heartbeat_at": _iso(row.heartbeat_at),
                     "reloaded_at": _iso(row.reloaded_at),
+                    "reload_refused_at": _iso(row.reload_failed_at)
+                    if reload_refused(row)
+                    else None,
                     "stopped_at": _iso(row.stopped_at),
                 }
                 for row in status.instances
@@ -235,10 +238,17 @@ def _instance_line(row: InstanceRow, now: datetime) -> str:
     if row.reloaded_at is not None:
         config += f", reloaded {_short(row.reloaded_at)}"
     if state == "running":
-        return (
+        line = (
             f"running: {where}, version {row.version}, since {_short(row.started_at)} "
             f"(up {age(now - row.started_at)}), {config}"
         )
+        if reload_refused(row):
+            assert row.reload_failed_at is not None
+            line += (
+                f"; its last reload was refused ({_short(row.reload_failed_at)}): it runs on "
+                "the config it had; `monitor check` says what is wrong with the file"
+            )
+        return line
     if state == "stalled":
         return (
             f"stalled: {where}, version {row.version}, started {_short(row.started_at)}: its "
@@ -253,6 +263,13 @@ def _instance_line(row: InstanceRow, now: datetime) -> str:
             "and no stop recorded: killed, or its host is down"
         )
     return f"stopped: {where}, version {row.version}, at {_short(row.stopped_at)}"
+
+
+def reload_refused(row: InstanceRow) -> bool:
+    """Whether the instance's last reload was refused (a config with an error) and none
+    succeeded since: the file and what it runs on differ."""
+    failed = row.reload_failed_at
+    return failed is not None and (row.reloaded_at is None or row.reloaded_at < failed)
 
 
 def _source_line(row: SourceProblem, kind: str) -> str:

@@ -145,3 +145,17 @@ def test_many_dead_instances_are_counted_after_the_latest_three() -> None:
     assert any(line.startswith("  running: ") for line in lines)
     document = json.loads(json.dumps(status_json(_status(instances=(RUNNING, *dead)), 5, [])))
     assert len(document["service"]["instances"]) == 9
+
+
+def test_a_refused_reload_is_shown_until_one_succeeds() -> None:
+    # An outside probe: after a broken watchlist was refused, `monitor status` said only
+    # "status: ok"; the file and what the service runs on differed, and nothing said so.
+    refused = replace(RUNNING, reload_failed_at=NOW - timedelta(minutes=5), reload_error="x")
+    text = render_status(_status(instances=(refused,)), 5, [])
+    assert "its last reload was refused" in text and "monitor check" in text
+    shown = json.loads(json.dumps(status_json(_status(instances=(refused,)), 5, [])))
+    assert shown["service"]["instances"][0]["reload_refused_at"] is not None
+    fixed = replace(refused, reloaded_at=NOW - timedelta(minutes=1))
+    assert "refused" not in render_status(_status(instances=(fixed,)), 5, [])
+    shown = json.loads(json.dumps(status_json(_status(instances=(fixed,)), 5, [])))
+    assert shown["service"]["instances"][0]["reload_refused_at"] is None
