@@ -111,6 +111,32 @@ def _settings(config: Path | None) -> LoadedSettings:
     return loaded
 
 
+def _read_settings(config: Path | None) -> LoadedSettings:
+    """The settings of a command that only reads the database (status, sources, alerts):
+    when the file has an error (a running service refused its reload and runs on), the
+    database it names, every other setting at its default, and a warning."""
+    from monitor.settings import database_only
+
+    try:
+        loaded = load_settings(config)
+    except ConfigError as error:
+        try:
+            loaded = database_only(config)
+        except ConfigError:
+            fail(error)
+        count = len(error.problems)
+        err.print(
+            f"warning: {loaded.path} has {count} problem{'s' if count != 1 else ''} "
+            "(`monitor check` lists them); this shows the database it names, read with "
+            "the other settings at their defaults",
+            markup=False,
+            highlight=False,
+        )
+        return loaded
+    _log_as_configured(loaded)
+    return loaded
+
+
 def _log_as_configured(loaded: LoadedSettings) -> None:
     """Log as the config's ``log:`` section says, where the command line did not say."""
     log = loaded.settings.log
@@ -131,7 +157,7 @@ def _runtime(
     watchlist edit must not lock the operator out of them."""
     from monitor.runtime import Runtime
 
-    loaded = _settings(config)
+    loaded = _settings(config) if writes or need_watchlists else _read_settings(config)
     try:
         runtime = Runtime.build(loaded, need_sinks=need_sinks, need_watchlists=need_watchlists)
     except MonitorError as error:

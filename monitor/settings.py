@@ -495,6 +495,37 @@ def load_settings(
     )
 
 
+def database_only(explicit: str | Path | None) -> LoadedSettings:
+    """The database the config names (``database_url``, or ``MONITOR_DATABASE_URL``) and
+    every other setting at its default: for the commands that only read the database
+    (status, sources, alerts) while the file has an error elsewhere, as it has when the
+    running service refused a reload of it. Raises ConfigError when even that cannot be
+    told (the file is not YAML, the URL is unset or not one the monitor runs on)."""
+    path = config_path(explicit)
+    text = _read_text(path)
+    try:
+        document = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader
+    except yaml.YAMLError as error:
+        raise _yaml_problem(path, text, error) from None
+    except _CONSTRUCTION_ERRORS as error:
+        raise _unreadable_value(path, error) from None
+    data = _mapping(path, document)
+    from_env = next(
+        (value for name, value in os.environ.items() if name.upper() == "MONITOR_DATABASE_URL"),
+        None,
+    )
+    written = from_env or data.get("database_url") or Settings.model_fields["database_url"].default
+    expanded, unset = expand_variables({"database_url": str(written)})
+    if unset:
+        raise ConfigError(f"{path}: database_url: environment variable {unset[0][1]} is not set")
+    try:
+        url = _database_url(str(expanded["database_url"]))
+    except ValueError as error:
+        raise ConfigError(f"{path}: database_url: {error}") from None
+    settings = Settings.model_construct(database_url=anchored_database_url(url, path))
+    return LoadedSettings(settings=settings, path=path.resolve(), unset_variables=())
+
+
 def anchored_database_url(url: str, config_file: Path) -> str:
     """``url`` with a relative SQLite file made relative to the config file's folder (like
     every other path in the config), so that any working directory opens the same database.

@@ -44,3 +44,35 @@ def test_the_database_commands_work_while_a_watchlist_is_broken(tmp_path: Path) 
     assert alerts.returncode == 0, alerts.stderr
     retry = monitor("alerts", "retry", "--config", str(config))
     assert retry.returncode == 0, retry.stderr
+
+
+def test_the_reading_commands_work_while_the_config_has_an_error(tmp_path: Path) -> None:
+    # An outside probe: with a typo in the config (the running service refused its reload
+    # and runs on), status, sources and alerts all exited 2: the operator was blind.
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([("a-1", "Haftar in Tripoli", "<p>x</p>")])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        assert monitor("once", "--config", str(config)).returncode == 0
+    settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+    settings["poll"]["intervall"] = "5m"
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+
+    once = monitor("once", "--config", str(config))
+    assert once.returncode == 2 and "did you mean 'interval'?" in once.stderr
+    status = monitor("status", "--config", str(config), "--json")
+    assert status.returncode == 3, status.stderr  # not running; read all the same
+    assert json.loads(status.stdout)["sources"]["total"] == 1
+    assert "has 1 problem (`monitor check` lists them)" in status.stderr
+    listed = monitor("sources", "--config", str(config), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["Wire"]
+    alerts = monitor("alerts", "--config", str(config))
+    assert alerts.returncode == 0, alerts.stderr
+    # What writes still refuses a config with an error.
+    retry = monitor("alerts", "retry", "--config", str(config))
+    assert retry.returncode == 2 and "intervall" in retry.stderr
