@@ -370,6 +370,18 @@ def _yaml_problem(path: Path, text: str, fast_error: yaml.YAMLError) -> ConfigEr
     return ConfigError(f"{path}{where}: not valid YAML: {problem}; check indentation and quoting")
 
 
+def _document(path: Path, text: str) -> dict[str, Any]:
+    """The config file's mapping, from one parse (the node tree, several times the size of
+    the data, is read again only where a line number is needed)."""
+    try:
+        document = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader
+    except yaml.YAMLError as error:
+        raise _yaml_problem(path, text, error) from None
+    except _CONSTRUCTION_ERRORS as error:
+        raise _unreadable_value(path, error) from None
+    return _mapping(path, document)
+
+
 def _mapping(path: Path, data: object) -> dict[str, Any]:
     check_nesting(path, data)
     if data is None:
@@ -458,14 +470,7 @@ def load_settings(
     path = config_path(explicit)
     if text is None:
         text = _read_text(path)
-    try:
-        # One parse; the node tree is not kept (it is several times the size of the data).
-        document = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader
-    except yaml.YAMLError as error:
-        raise _yaml_problem(path, text, error) from None
-    except _CONSTRUCTION_ERRORS as error:
-        raise _unreadable_value(path, error) from None
-    data = _mapping(path, document)
+    data = _document(path, text)
     # Top-level keys that start with "x-" are the file's own (as in Compose files): a place
     # for YAML anchors shared by sections ("x-defaults: &defaults"), read by nobody else.
     data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
@@ -503,13 +508,7 @@ def database_only(explicit: str | Path | None) -> LoadedSettings:
     told (the file is not YAML, the URL is unset or not one the monitor runs on)."""
     path = config_path(explicit)
     text = _read_text(path)
-    try:
-        document = yaml.load(text, Loader=_FAST_LOADER)  # a safe loader
-    except yaml.YAMLError as error:
-        raise _yaml_problem(path, text, error) from None
-    except _CONSTRUCTION_ERRORS as error:
-        raise _unreadable_value(path, error) from None
-    data = _mapping(path, document)
+    data = _document(path, text)
     from_env = next(
         (value for name, value in os.environ.items() if name.upper() == "MONITOR_DATABASE_URL"),
         None,

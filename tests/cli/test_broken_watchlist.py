@@ -15,7 +15,8 @@ from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
 
 
-def test_the_database_commands_work_while_a_watchlist_is_broken(tmp_path: Path) -> None:
+def _polled_once(tmp_path: Path) -> Path:
+    """A config whose one source ("Wire") `monitor once` has polled: its database is there."""
     with FeedServer() as feeds:
         feeds.route("/f.xml", Reply(body=rss([("a-1", "Haftar in Tripoli", "<p>x</p>")])))
         config = write_config(
@@ -25,6 +26,11 @@ def test_the_database_commands_work_while_a_watchlist_is_broken(tmp_path: Path) 
             sink_url=None,
         )
         assert monitor("once", "--config", str(config)).returncode == 0
+    return config
+
+
+def test_the_database_commands_work_while_a_watchlist_is_broken(tmp_path: Path) -> None:
+    config = _polled_once(tmp_path)
     broken = tmp_path / "broken.yaml"
     broken.write_text("entities:\n  - id: x\n    namez: [X]\n", encoding="utf-8")
     settings = yaml.safe_load(config.read_text(encoding="utf-8"))
@@ -49,15 +55,7 @@ def test_the_database_commands_work_while_a_watchlist_is_broken(tmp_path: Path) 
 def test_the_reading_commands_work_while_the_config_has_an_error(tmp_path: Path) -> None:
     # An outside probe: with a typo in the config (the running service refused its reload
     # and runs on), status, sources and alerts all exited 2: the operator was blind.
-    with FeedServer() as feeds:
-        feeds.route("/f.xml", Reply(body=rss([("a-1", "Haftar in Tripoli", "<p>x</p>")])))
-        config = write_config(
-            tmp_path,
-            database_url=f"sqlite:///{tmp_path}/m.db",
-            sources=[("Wire", feeds.url("/f.xml"))],
-            sink_url=None,
-        )
-        assert monitor("once", "--config", str(config)).returncode == 0
+    config = _polled_once(tmp_path)
     settings = yaml.safe_load(config.read_text(encoding="utf-8"))
     settings["poll"]["intervall"] = "5m"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
