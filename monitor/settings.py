@@ -509,14 +509,15 @@ def database_only(explicit: str | Path | None) -> LoadedSettings:
     path = config_path(explicit)
     text = _read_text(path)
     data = _document(path, text)
-    from_env = next(
-        (value for name, value in os.environ.items() if name.upper() == "MONITOR_DATABASE_URL"),
-        None,
+    variable = environment_variable(("database_url",))  # MONITOR_DATABASE_URL, any case
+    written = (
+        os.environ[variable]
+        if variable is not None
+        else data.get("database_url") or Settings.model_fields["database_url"].default
     )
-    written = from_env or data.get("database_url") or Settings.model_fields["database_url"].default
     expanded, unset = expand_variables({"database_url": str(written)})
     if unset:
-        raise ConfigError(f"{path}: database_url: environment variable {unset[0][1]} is not set")
+        raise ConfigError(f"{path}: {unset_variable(*unset[0])}")
     try:
         url = _database_url(str(expanded["database_url"]))
     except ValueError as error:

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -121,7 +122,7 @@ def alert_title(title: str, summary: str) -> str:
     """An alert's title from a stored article's ``title`` and ``summary`` (HTML): its text
     (entities escaped twice decoded), cut to `MAX_TITLE_CHARS`; for an untitled article,
     its summary's first sentence. One line: a title's <br> or block is shown as a space."""
-    text = " ".join(decode_leftover_entities(html_to_text(title)).split("\n"))
+    text = decode_leftover_entities(html_to_text(title)).replace("\n", " ")
     return cut_at_word(text, MAX_TITLE_CHARS) or stand_in_title(summary)
 
 
@@ -250,17 +251,24 @@ def article_by_id(conn: Connection, article_id: int) -> StoredArticle | None:
 class StoredVersions:
     """What the stored articles of one entry key (the first one and its revisions) were:
     their links, titles (HTML, as stored), the (watchlist, entity) pairs they matched, and
-    their words (title, summary and content as plain text, case-folded, one per version)."""
+    their (title, summary, content) as stored, read as text only when asked (`had_text`)."""
 
     links: frozenset[str | None]
     titles: frozenset[str]
     entities: frozenset[tuple[str, str]]
-    texts: frozenset[str] = frozenset()
+    fields: frozenset[tuple[str, str, str]] = frozenset()
+
+    @cached_property
+    def _words(self) -> tuple[str, ...]:
+        # Only for an edit that may name someone new: most changed entries never ask.
+        return tuple(
+            " ".join(html_to_text(part) for part in version).casefold() for version in self.fields
+        )
 
     def had_text(self, surface: str) -> bool:
         """Whether a stored version already had ``surface`` (a mention's words) in it."""
         wanted = surface.casefold()
-        return any(wanted in text for text in self.texts)
+        return any(wanted in words for words in self._words)
 
 
 def entities_at_links(
@@ -294,7 +302,9 @@ def stored_versions(
 ) -> dict[str, StoredVersions]:
     """The stored versions of these entry keys, revisions included; a key none of whose
     articles is stored (retention deleted them) is not in the result."""
-    found: dict[str, tuple[set[str | None], set[str], set[tuple[str, str]], set[str]]] = {}
+    found: dict[
+        str, tuple[set[str | None], set[str], set[tuple[str, str]], set[tuple[str, str, str]]]
+    ] = {}
     ordered = list(dict.fromkeys(keys))
     for start in range(0, len(ordered), 100):
         chunk = ordered[start : start + 100]
@@ -325,21 +335,18 @@ def stored_versions(
             key = key_of.get(stored_key) or key_of.get(stored_key.split(REVISION_MARK, 1)[0])
             if key is None:
                 continue
-            links, titles, pairs, texts = found.setdefault(key, (set(), set(), set(), set()))
+            links, titles, pairs, versions = found.setdefault(key, (set(), set(), set(), set()))
             links.add(url)
             titles.add(title)
-            texts.add(_words_of(title, summary, content))
+            versions.add((title, summary or "", content or ""))
             if watchlist is not None:
                 pairs.update((watchlist, entity) for entity in entities)
     return {
-        key: StoredVersions(frozenset(links), frozenset(titles), frozenset(pairs), frozenset(texts))
-        for key, (links, titles, pairs, texts) in found.items()
+        key: StoredVersions(
+            frozenset(links), frozenset(titles), frozenset(pairs), frozenset(versions)
+        )
+        for key, (links, titles, pairs, versions) in found.items()
     }
-
-
-def _words_of(title: str, summary: str | None, content: str | None) -> str:
-    """An article's title, summary and content as one case-folded plain text."""
-    return " ".join(html_to_text(part or "") for part in (title, summary, content)).casefold()
 
 
 def articles_at_url(conn: Connection, urls: Sequence[str]) -> list[StoredArticle]:

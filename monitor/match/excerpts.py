@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 
+from monitor.match.names import is_unspaced_letter
 from monitor.match.result import FIELDS, Excerpt, Mention
 from monitor.text import is_word_char, iter_sentence_spans
 
@@ -205,12 +206,12 @@ def _widen_lone_words(text: str, groups: list[tuple[int, int, list[Span]]], max_
 
 def _lone_word(text: str) -> bool:
     """One word of letters (Latin, Cyrillic, Arabic, ...), at most 25 characters and without
-    a full stop: not a sentence of Chinese or Japanese, which write no spaces."""
+    a full stop: not a sentence of Chinese, Japanese or Thai, which write no spaces."""
     word = text.strip()
     return (
         0 < len(word) <= 25
         and all(is_word_char(char) or char in "-'’" for char in word)
-        and not any("\u2e80" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af" for char in word)
+        and not any(is_unspaced_letter(char) for char in word)
     )
 
 
