@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
-from rich.table import Column, Table
+from rich.table import Column
 
 from monitor import __version__
 from monitor.durations import format_duration
@@ -24,7 +24,7 @@ from monitor.errors import ConfigError, DatabaseError, MonitorError, ServiceFail
 from monitor.logs import apply_config, configure_logging
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, terminal_json, terminal_text
-from monitor.render import TerminalConsole
+from monitor.render import TerminalConsole, print_rows
 from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings
 
@@ -693,7 +693,11 @@ def match(
         for result in match_lines(matcher, stream):
             if isinstance(result, LineError):
                 errors += 1
-                err.print(f"[red]error:[/red] {jsonl}: {result}", markup=True, highlight=False)
+                err.print(
+                    f"[red]error:[/red] {escape(f'{jsonl}: {result}')}",
+                    markup=True,
+                    highlight=False,
+                )
             else:
                 _write_json(result)
                 sys.stdout.flush()
@@ -903,19 +907,22 @@ def stories(
             }
         )
         return
-    table = Table("story", "articles", "sources", "entities", "sent", "last seen", "title")
-    for s in found:
-        sent = ", ".join(f"{a.sink}:{a.kind}" for a in s.alerts) or "-"
-        table.add_row(
-            str(s.id),
-            str(s.article_count),
-            _cut(terminal_text(", ".join(s.sources)), 60),
-            _cut(terminal_text(", ".join(e.split("/", 1)[-1] for e in s.entities)), 40),
-            _cut(terminal_text(sent), 40),
-            _short(s.last_seen_at),
-            _cut(terminal_text(_story_title(s.title)), 70),
-        )
-    out.print(table)
+    print_rows(
+        out,
+        ("story", "articles", "sources", "entities", "sent", "last seen", "title"),
+        [
+            (
+                str(s.id),
+                str(s.article_count),
+                _cut(terminal_text(", ".join(s.sources)), 60),
+                _cut(terminal_text(", ".join(e.split("/", 1)[-1] for e in s.entities)), 40),
+                _cut(terminal_text(", ".join(f"{a.sink}:{a.kind}" for a in s.alerts) or "-"), 40),
+                _short(s.last_seen_at),
+                _cut(terminal_text(_story_title(s.title)), 70),
+            )
+            for s in found
+        ],
+    )
     out.print(plural(len(found), "story", "stories") if found else "no stories in that time")
 
 
@@ -978,9 +985,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
         ]
         _write_json(data)
         return
-    table = Table(
-        "name", "health", "status", "interval", "fails", "last poll", "next poll", "stored", "note"
-    )
+    table_rows = []
     for r in rows:
         note = f"{r.last_error_reason}: {_without_url(errors[r.id], r.url)}" if r.last_error else ""
         if r.moved_to:
@@ -993,18 +998,34 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
                 f"; {note}" if note else ""
             )
         pollable = r.enabled and r.gone_at is None
-        table.add_row(
-            terminal_text(names[r.id]),
-            r.health(unhealthy_after),
-            str(r.last_status or "-"),
-            f"{format_duration(_interval_now(r))} {_schedule_reason(r)}",
-            str(r.consecutive_failures),
-            _short(r.last_polled_at),
-            _short(r.next_poll_at) if pollable else "-",
-            str(r.articles_stored),
-            terminal_text(note),
+        table_rows.append(
+            (
+                terminal_text(names[r.id]),
+                r.health(unhealthy_after),
+                str(r.last_status or "-"),
+                f"{format_duration(_interval_now(r))} {_schedule_reason(r)}",
+                str(r.consecutive_failures),
+                _short(r.last_polled_at),
+                _short(r.next_poll_at) if pollable else "-",
+                str(r.articles_stored),
+                terminal_text(note),
+            )
         )
-    out.print(table)
+    print_rows(
+        out,
+        (
+            "name",
+            "health",
+            "status",
+            "interval",
+            "fails",
+            "last poll",
+            "next poll",
+            "stored",
+            "note",
+        ),
+        table_rows,
+    )
     if pending:
         shown = ", ".join(terminal_text(redact_text(s.name)) for s in pending)
         out.print(
@@ -1138,31 +1159,35 @@ def alerts(
         }
         _write_json(data)
         return
-    table = Table(
-        Column("id", no_wrap=True, min_width=8),  # what `alerts retry` and `drop` take
-        "sink",
-        "status",
-        "tries",
-        "next try",
-        "watchlist",
-        "entities",
-        "title",
-        "last error",
-    )
-    for r in rows:
-        table.add_row(
-            r.id[:8],
-            terminal_text(r.sink),
-            r.status,
-            str(r.attempts),
-            _next_try(r),
-            terminal_text(r.watchlist),
-            terminal_text(", ".join(r.entities)),
-            _cut(terminal_text(html_to_text(r.title)), 60),
-            _cut(terminal_text(errors[r.id] or ""), 60),
-        )
     if rows:  # no empty frame above "no deliveries yet"
-        out.print(table)
+        print_rows(
+            out,
+            (
+                Column("id", no_wrap=True, min_width=8),  # what `alerts retry` and `drop` take
+                "sink",
+                "status",
+                "tries",
+                "next try",
+                "watchlist",
+                "entities",
+                "title",
+                "last error",
+            ),
+            [
+                (
+                    r.id[:8],
+                    terminal_text(r.sink),
+                    r.status,
+                    str(r.attempts),
+                    _next_try(r),
+                    terminal_text(r.watchlist),
+                    terminal_text(", ".join(r.entities)),
+                    _cut(terminal_text(html_to_text(r.title)), 60),
+                    _cut(terminal_text(errors[r.id] or ""), 60),
+                )
+                for r in rows
+            ],
+        )
     out.print(_alerts_footer(len(rows), status, limit, counts))
 
 

@@ -8,14 +8,17 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.padding import Padding
+from rich.table import Column, Table
+from rich.text import Text
 
 from monitor.redact import redact_article_url, terminal_text
 
 if TYPE_CHECKING:
     from rich.style import Style
-    from rich.text import Text
 
 FIELD_ORDER = ("title", "summary", "content")
 
@@ -65,6 +68,46 @@ class TerminalConsole(Console):
 
 
 PIPED_WIDTH = 200
+
+
+def _longest_word(text: str) -> int:
+    return max((cell_len(word) for word in text.split()), default=0)
+
+
+def print_rows(
+    console: Console, columns: Sequence[str | Column], rows: Sequence[Sequence[str]]
+) -> None:
+    """Rows of plain text (never read as markup: a feed's "[/x]" or "[link=...]" is shown as
+    written) as a table when the console is wide enough for every column's longest word;
+    else one block per row (a narrow terminal, where nine columns would be two letters
+    wide): the first cell on a line, then "column: value" pairs packed into lines under it,
+    an empty or "-" cell left out."""
+    names = [str(c.header) if isinstance(c, Column) else c for c in columns]
+    # Each column as wide as its longest word, plus its padding and border.
+    needed = 1 + sum(
+        3 + max(_longest_word(cell) for cell in (name, *(row[i] for row in rows)))
+        for i, name in enumerate(names)
+    )
+    if needed <= console.width:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    width = console.width - 2
+    for row in rows:
+        console.print(Text(f"{names[0]} {row[0]}" if row[0].isdigit() else row[0]))
+        line = ""
+        for name, cell in zip(names[1:], row[1:], strict=True):
+            if cell in ("", "-"):
+                continue
+            pair = f"{name}: {cell}"
+            if line and cell_len(line) + 2 + cell_len(pair) > width:
+                console.print(Padding(Text(line), (0, 0, 0, 2), expand=False), soft_wrap=False)
+                line = ""
+            line = f"{line}  {pair}" if line else pair
+        if line:
+            console.print(Padding(Text(line), (0, 0, 0, 2), expand=False), soft_wrap=False)
 
 
 def excerpts_to_show(excerpts: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
