@@ -4,10 +4,7 @@ transaction, taking and returning typed records. Nothing outside ``monitor.db`` 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -64,14 +61,6 @@ class Store:
     def __init__(self, url: str, story_config: StoryConfig = DEFAULT_CONFIG) -> None:
         self.database = Database(url)
         self.story_config = story_config
-        # SQLite has one writer: write transactions queue on one thread of their own, so
-        # they never wait on each other in SQLite's busy handler, which sleeps in steps of
-        # up to 100 ms whether or not the lock has come free meanwhile.
-        self._writer = (
-            ThreadPoolExecutor(1, thread_name_prefix="monitor-db-writer")
-            if is_sqlite(self.database.engine)
-            else None
-        )
 
     @property
     def url(self) -> str:
@@ -85,8 +74,6 @@ class Store:
         self.database.prepare(allow_create=allow_create, writable=writable)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
         self.database.close()
 
     @contextmanager
@@ -96,10 +83,7 @@ class Store:
             yield
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
-        if self._writer is None:
-            return await asyncio.to_thread(self.database.run_sync, work)
-        call = functools.partial(contextvars.copy_context().run, self.database.run_sync, work)
-        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
+        return await asyncio.to_thread(self.database.run_sync, work)
 
     def ping(self) -> None:
         self.database.run_sync(lambda c: c.exec_driver_sql("SELECT 1").scalar())
