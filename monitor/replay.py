@@ -137,11 +137,13 @@ def _articles_per_entity(alerts: list[dict[str, Any]]) -> dict[str, dict[str, in
 
 def render_replay(console: Console, report: dict[str, Any]) -> None:
     """The human form of a replay report."""
+    from rich.markup import escape
+
     from monitor.render import print_alert
 
     shown = report.get("alerts", [])
     if "against" in report:
-        console.print(f"[bold]Compared with {report['against']}[/bold]")
+        console.print(f"[bold]Compared with {escape(str(report['against']))}[/bold]")
         for label, key in (
             ("newly alerting", "newly_alerting"),
             ("no longer alerting", "no_longer_alerting"),
@@ -155,7 +157,7 @@ def render_replay(console: Console, report: dict[str, Any]) -> None:
     console.print(f"\n{report['articles']} stored articles scanned, {len(shown)} would alert")
     for watchlist, entities in report["articles_per_entity"].items():
         listed = ", ".join(f"{entity} {count}" for entity, count in entities.items())
-        console.print(f"  {watchlist}: {listed} (articles per entity)")
+        console.print(escape(f"  {watchlist}: {listed} (articles per entity)"))
     if "queued" in report:
         held = report.get("held_too_old", 0)
         console.print(
