@@ -23,7 +23,7 @@ from monitor.logs import LogSetup, configure_worker_logging, current_log_setup
 from monitor.match import Watchlist, WatchlistMatch
 from monitor.parse import ParsedFeed, parse_feed
 from monitor.redact import redact_url
-from monitor.stories import Signature, band_keys, feed_signatures
+from monitor.stories import Signature, band_keys, feed_signatures, with_entities
 
 if TYPE_CHECKING:  # the matcher is compiled where matching happens: not in the service
     import asyncio
@@ -82,9 +82,17 @@ def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -
         matcher.match({"title": e.title, "summary": e.summary, "content": e.content}).alerts
         for e in feed.entries
     )
+    signatures = feed_signatures([(e.title, e.summary, e.content) for e in feed.entries])
     stories = tuple(
-        replace(sig, bands=tuple(band_keys(sig)))
-        for sig in feed_signatures([(e.title, e.summary, e.content) for e in feed.entries])
+        replace(
+            with_entities(
+                sig,
+                entry.title,
+                ((m.field, f"{m.watchlist}/{m.entity}") for a in alerts for m in a.mentions),
+            ),
+            bands=tuple(band_keys(sig)),
+        )
+        for sig, entry, alerts in zip(signatures, feed.entries, matches, strict=True)
     )
     return AnalysedFeed(feed, matches, stories)
 

@@ -13,6 +13,7 @@ from monitor.stories.signature import (
     lead_text,
     signature,
     story_tokens,
+    with_entities,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "signature",
     "similarity",
     "story_tokens",
+    "with_entities",
 ]

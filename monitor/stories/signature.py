@@ -17,8 +17,8 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import lru_cache
 
@@ -33,6 +33,7 @@ __all__ = [
     "signature",
     "story_tokens",
     "feed_signatures",
+    "with_entities",
 ]
 
 # A dateline at the start of a lead: "TRIPOLI, March 2 (Maghreb Wire) - ", "بنغازي، 7 مارس
@@ -258,6 +259,29 @@ DAY = "^"
 """Marks the day of the month of a dateline ("^6" for "TRIPOLI, Dec. 6 (Xinhua) -- "),
 counted like its place: one template on two days is two events."""
 DATELINE_MARKS = (PLACE, DAY)
+ENTITY = "#"
+"""Marks a watched entity among a signature's names ("#libya/tripoli"): `with_entities`."""
+
+
+def with_entities(sig: Signature, title: str, mentions: Iterable[tuple[str, str]]) -> Signature:
+    """``sig`` with the watched entities its article names among its names, when its
+    headline is written in a script without capitals (Arabic, Persian, Hebrew, ...), where
+    the names guard sees numbers only: two events told from one template, one in طرابلس and
+    one in مصراتة, are then told apart by the places their headlines name. ``mentions``:
+    (field, entity) of the article's matches; the headline's entities join ``lead_names``,
+    every field's join ``names`` (what the other article must never name to object)."""
+    if not any(c.isalpha() and not c.isupper() and not c.islower() for c in title):
+        return sig
+    found = {(field, f"{ENTITY}{entity}") for field, entity in mentions}
+    if not found:
+        return sig
+    return replace(
+        sig,
+        names=sig.names | {name for _, name in found},
+        lead_names=sig.lead_names | {name for field, name in found if field == "title"},
+    )
+
+
 # The place of a dateline: the words before its first comma, bracket or dash.
 _PLACE_END = re.compile(r"[,،(\-–—:]")
 
