@@ -156,6 +156,10 @@ def _seconds(value: int | None) -> timedelta | None:
 SYNC_CHUNK = 1000
 
 
+# The answers whose wait (Retry-After, else the back-off) a config edit does not end.
+SERVER_WAITS = (429, 503)
+
+
 def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -> None:
     """Make the table follow the config: add new sources, update changed ones, and disable
     the ones no longer configured (their articles and history stay). New sources are
@@ -171,6 +175,8 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         sources.c.interval_pinned,
         sources.c.moved_to,
         sources.c.gone_at,
+        sources.c.last_status,
+        sources.c.next_poll_at,
     ]
     existing = {row.url: row for row in conn.execute(select(*compared)).all()}
     wanted = {spec.url for spec in specs}
@@ -225,7 +231,10 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
                 or row.interval_seconds != values["interval_seconds"]
                 or row.interval_pinned != values["interval_pinned"]
             )
-            if rescheduled:
+            # Not sooner than a 429 or 503 asked, though: the server's wait is not the
+            # operator's to shorten (an edit of another key does not end it).
+            held = row.last_status in SERVER_WAITS and row.next_poll_at > now
+            if rescheduled and not held:
                 revived["next_poll_at"] = now
             conn.execute(update(sources).where(sources.c.id == row.id).values(**values, **revived))
     if added:
