@@ -757,13 +757,25 @@ def _inflate_rest(layers: list[_BoundedInflater]) -> Iterator[bytes]:
 
 def _decoded_pieces(response: httpx.Response) -> AsyncIterator[bytes] | None:
     """The decoded body in bounded pieces, when every content coding is gzip or deflate
-    (those httpx asks for); None otherwise, and httpx decodes."""
+    (those httpx asks for); None otherwise, and httpx decodes the others it asked for (br
+    where brotli is installed). A coding it did not ask for (br, zstd, compress) is an
+    `httpx.DecodingError` that names it: httpx would hand its bytes on undecoded, to be
+    misread as a malformed feed."""
     codings = [
         coding.strip().lower()
         for coding in response.headers.get("content-encoding", "").split(",")
         if coding.strip().lower() not in ("", "identity")
     ]
     if not all(coding in ("gzip", "x-gzip", "deflate") for coding in codings):
+        asked = response.request.headers.get("accept-encoding", "").lower()
+        tokens = {token.split(";")[0].strip() for token in asked.split(",")}
+        for coding in codings:
+            if coding not in tokens:  # httpx would pass it on as it came, undecoded
+                raise httpx.DecodingError(
+                    f"the server sent the body as Content-Encoding: {coding}, which was not "
+                    f"asked for (Accept-Encoding: {asked or 'none'}) and cannot be read",
+                    request=response.request,
+                )
         return None
     # Codings are listed in the order they were applied: undo the last one first.
     layers = [_BoundedInflater(coding) for coding in reversed(codings)]

@@ -249,6 +249,22 @@ async def test_a_corrupt_gzip_body_is_a_decoding_error(feed_server: FeedServer) 
     assert error.reason == "decoding_error"
 
 
+@pytest.mark.parametrize("coding", ["br", "zstd", "gzip, br"])
+async def test_a_coding_not_asked_for_is_named_not_misread_as_a_malformed_feed(
+    feed_server: FeedServer, coding: str
+) -> None:
+    # A server that brotli-compresses whatever the request asked for: httpx hands the
+    # bytes on undecoded, which read as "not well-formed: invalid token".
+    body = b"\x8b\x0b\x80" + bytes(range(256)) * 4
+    feed_server.route("/rss.xml", Reply(body=body, headers={"Content-Encoding": coding}))
+
+    error = await fetch_error(feed_server.url("/rss.xml"))
+
+    assert error.reason == "decoding_error"
+    assert f"Content-Encoding: {coding.split(', ')[-1]}, which was not asked for" in str(error)
+    assert "Accept-Encoding: gzip, deflate" in str(error)
+
+
 LONG_RSS = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
     + b"".join(
