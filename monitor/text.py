@@ -91,13 +91,17 @@ _LABEL = (
 )
 _LABELLED_BLOCK = re.compile(rf"{_LABEL}\s*[:：»›|\u2014\u2013-]", re.IGNORECASE)
 _LABEL_ONLY = re.compile(rf"{_LABEL}\s*[:：»›]?\s*", re.IGNORECASE)
+# The last item of a news aggregator's cluster of other outlets' headlines (Google News's
+# item description: an <ol> of links, each with its outlet, then this link): the list is
+# other articles, not this one's text.
+_CLUSTER_END = re.compile(r"view full coverage on google news", re.IGNORECASE)
 # WordPress's feed footer (Yoast SEO): it repeats the title and names the site.
 _FEED_FOOTER = re.compile(r"the post .+ appeared first on .+", re.IGNORECASE | re.DOTALL)
 # Whether a fragment has an element the parser would leave out (`_hides`), which the fast
 # path of _visible_pieces cannot see (it reads no attribute), or the feed footer. Loose (a
 # false alarm costs only time) and cheap: substring searches, then one regex that starts
 # at a "<" and is bounded within the tag.
-_PARSER_WORDS = ("hidden", "display", "visibility", "appeared first on")
+_PARSER_WORDS = ("hidden", "display", "visibility", "appeared first on", "full coverage on")
 _BOX_ATTRIBUTE = re.compile(
     r"<[^<>]{0,300}?(?:class|id)\s{0,9}=[^<>]{0,300}?(?:relat|shar|newsletter|subscri|signup"
     r"|readmore|promo|advert|ads|sponsor|outbrain|taboola)"
@@ -168,6 +172,8 @@ class _VisibleTextParser(HTMLParser):
         self._hidden_depth = 0
         self._segment_start = 0  # where the pieces of the current block begin
         self._drop_next_list = False  # after a label alone ("Related stories")
+        self._lists: list[int] = []  # where each open <ul>/<ol>'s pieces begin
+        self.cluster = False  # an aggregator's cluster of other headlines was left out
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._hidden_tag is not None:
@@ -186,6 +192,8 @@ class _VisibleTextParser(HTMLParser):
             self._drop_next_list = False
             self.dropped = True
             return
+        if self._drop_boilerplate and tag in ("ul", "ol"):
+            self._lists.append(len(self.pieces))
         if tag in _INVISIBLE_TAGS:
             self._invisible_depth += 1
         elif tag in _BLOCK_TAGS:
@@ -213,6 +221,8 @@ class _VisibleTextParser(HTMLParser):
             self._invisible_depth = max(0, self._invisible_depth - 1)
         elif tag in _BLOCK_TAGS:
             self._break()
+            if tag in ("ul", "ol") and self._lists:
+                self._lists.pop()
             if tag == "pre":
                 self._pre_depth = max(0, self._pre_depth - 1)
         elif tag in _SPACED_TAGS and not self._invisible_depth:
@@ -244,6 +254,12 @@ class _VisibleTextParser(HTMLParser):
                     del self.pieces[self._segment_start :]
                     self.left_out.append(block)
                     self.dropped = True
+                elif self._lists and _CLUSTER_END.fullmatch(block):
+                    start = min(self._lists[-1], self._segment_start)
+                    self.left_out.append("".join(self.pieces[start:]))
+                    del self.pieces[start:]
+                    self._lists[-1] = len(self.pieces)
+                    self.dropped = self.cluster = True
                 elif _LABELLED_BLOCK.match(block) or _FEED_FOOTER.fullmatch(block):
                     self._drop_next_list = False
                     del self.pieces[self._segment_start :]
@@ -371,9 +387,11 @@ def _visible_pieces(fragment: str) -> list[str]:
 
 def _article_parse(fragment: str) -> _VisibleTextParser:
     """The parser's reading of ``fragment`` without what is not the article's own words,
-    unless nothing else is left (a summary that is a list of links): then all of it."""
+    unless nothing else is left (a summary that is a list of links): then all of it. An
+    aggregator's cluster of other outlets' headlines stays out even then: it is never this
+    article's text (its own headline is the title)."""
     parser = _parsed(fragment, drop_boilerplate=True)
-    if parser.dropped and not any(map(_has_word_char, parser.pieces)):
+    if parser.dropped and not parser.cluster and not any(map(_has_word_char, parser.pieces)):
         parser = _parsed(fragment, drop_boilerplate=False)
     return parser
 

@@ -221,3 +221,39 @@ def test_an_alert_title_is_one_line() -> None:
     from monitor.db.articles import alert_title
 
     assert alert_title("Haftar<br>meets envoy<p>in Rome</p>", "") == "Haftar meets envoy in Rome"
+
+
+# A news aggregator's item (Google News): its description is the cluster of outlets'
+# headlines on the story, the first the item's own, others other articles, then a link to
+# the full coverage. An outside probe saw the second headline alert as this item's text.
+GOOGLE_CLUSTER = (
+    '<ol><li><a href="https://news.google.com/rss/articles/1" target="_blank">Oil output '
+    'steady despite unrest</a>&nbsp;&nbsp;<font color="#6f6f6f">Bloomberg</font></li>'
+    '<li><a href="https://news.google.com/rss/articles/2" target="_blank">Tripoli militias '
+    'mobilise after airport attack</a>&nbsp;&nbsp;<font color="#6f6f6f">AP News</font></li>'
+    '<li><strong><a href="https://news.google.com/stories/3" target="_blank">View Full '
+    "Coverage on Google News</a></strong></li></ol>"
+)
+
+
+def test_an_aggregators_cluster_of_other_headlines_is_not_the_articles_text() -> None:
+    assert html_to_text(GOOGLE_CLUSTER) == ""
+    assert html_to_text(f"<p>Talks resumed.</p>{GOOGLE_CLUSTER}<p>More.</p>") == (
+        "Talks resumed.\nMore."
+    )
+    # A list of links without the aggregator's closing link stays (it may be the text).
+    plain = GOOGLE_CLUSTER.replace("View Full Coverage on Google News", "Coverage")
+    assert "Tripoli militias" in html_to_text(plain)
+
+
+def test_an_aggregators_cluster_does_not_alert_for_the_item() -> None:
+    from pathlib import Path
+
+    from monitor.match.matcher import Matcher
+    from monitor.match.watchlist_file import load_watchlist
+
+    shipped = Path(__file__).parents[3] / "config" / "watchlists" / "libya.yaml"
+    result = Matcher([load_watchlist(shipped)]).match(
+        {"title": "Oil output steady despite unrest - Bloomberg", "summary": GOOGLE_CLUSTER}
+    )
+    assert result.alerts == ()
