@@ -240,7 +240,10 @@ async def fetch_feed(
         failure = classify_error(error, deadline=options.total_timeout)
         if failure is None:
             raise
-        raise _fetch_error(url, failure.reason, failure.message) from error
+        message = failure.message
+        if failure.reason == "too_large":
+            message += " (`fetch.max_body`)"  # the setting that says how large a feed may be
+        raise _fetch_error(url, failure.reason, message) from error
 
 
 async def _read_feed_response(

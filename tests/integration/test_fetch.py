@@ -347,7 +347,7 @@ async def test_an_oversize_body_is_refused(feed_server: FeedServer, reply: Reply
     assert error.reason == "too_large"
     assert error.url == url
     assert str(error).startswith(url)
-    assert "1,000 bytes" in str(error)
+    assert "1,000 bytes (`fetch.max_body`)" in str(error)  # names the setting to raise
 
 
 async def test_a_content_length_that_understates_lets_no_more_than_it_says_in(
