@@ -392,6 +392,11 @@ def _not_alerted(poll: PollOutcome) -> str:
         why.append(f"{poll.held_over_cap} over alert_max_per_poll (the oldest)")
     if poll.unrouted:
         why.append(f"{poll.unrouted} in watchlists no enabled sink takes")
+    if poll.told_before:
+        why.append(
+            f"{poll.told_before} of a story its sinks were told of already "
+            "(their `stories` policy; `monitor stories`)"
+        )
     return f"; not alerted: {', '.join(why)}" if why else ""
 
 

@@ -71,6 +71,7 @@ class PollOutcome:
     held_too_old: int = 0
     held_over_cap: int = 0
     unrouted: int = 0
+    told_before: int = 0  # joined a story its sinks had been told of (their `stories` policy)
     error: str | None = None
     reason: str | None = None
     source_id: int | None = None
@@ -418,6 +419,7 @@ async def _poll(
         held_too_old=held.count(HELD_TOO_OLD),
         held_over_cap=held.count(HELD_OVER_CAP),
         unrouted=unrouted,
+        told_before=counts.told_before,
         source_id=source.id,
     )
     log.info(

@@ -94,6 +94,8 @@ class StoredCounts:
     articles: int = 0
     matches: int = 0
     deliveries: int = 0
+    # Matches that alerted no sink: their story had been told to those sinks already.
+    told_before: int = 0
 
 
 @dataclass(frozen=True)
@@ -402,7 +404,7 @@ def queue_alerts(
         if rest:
             story_id = story_of.get(article_id)
             pending.append(routing.Routed(article_id, story_id, int(match_id), match, rest))
-    return routing.route(conn, pending, policies, now)
+    return routing.route(conn, pending, policies, now).queued
 
 
 def delete_older_than(conn: Connection, cutoff: datetime) -> int:

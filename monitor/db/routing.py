@@ -135,14 +135,24 @@ def _sent(
     )
 
 
+@dataclass(frozen=True)
+class Routing:
+    """What `route` did: deliveries (and digest items) queued, and matches with sinks that
+    queued nothing, their story being one those sinks were told of already."""
+
+    queued: int
+    told_before: int
+
+
 def route(
     conn: Connection,
     items: Sequence[Routed],
     policies: Mapping[str, SinkPolicy],
     now: datetime,
-) -> int:
+) -> Routing:
     """Queue a delivery (or a digest item) per (match, sink) that the sink's policy lets
-    through, in order; the count queued. A sink with no policy gets every match (``all``).
+    through, in order; how many were queued, and how many matches their story held back.
+    A sink with no policy gets every match (``all``).
     Callers serialise story routing across instances (the story lock, PostgreSQL).
 
     Two reads for the batch (the stories' sources, what each sink was told of them), the
@@ -159,7 +169,9 @@ def route(
     links, told_links = _told_links(conn, items, policies)
     queue = _Queue()
     told: list[dict[str, object]] = []
+    told_before = 0
     for item in items:
+        queued_before = len(queue.deliveries) + len(told)
         for sink in item.sinks:
             policy = policies.get(sink, ALL)
             due = holds.get(sink, now)
@@ -212,10 +224,16 @@ def route(
             )
             # As the row will read back: the batch's later matches of this story see it.
             histories.setdefault(key, []).append(_sent(delivery_id, kind, entities, sources))
+        if (
+            item.sinks
+            and item.story_id is not None
+            and len(queue.deliveries) + len(told) == (queued_before)
+        ):
+            told_before += 1
     queue.write(conn)
     if told:
         conn.execute(story_alerts.insert(), told)
-    return len(queue.deliveries)
+    return Routing(len(queue.deliveries), told_before)
 
 
 # Failures whose receiver named a time to come back (a 429, a 503 with Retry-After): the

@@ -223,7 +223,7 @@ class Store:
                 config=self.story_config,
             )
             story_of = dict(zip(article_ids, story_ids, strict=True))
-            queued = routing.route(
+            routed = routing.route(
                 conn,
                 [
                     routing.Routed(
@@ -234,7 +234,7 @@ class Store:
                 policies,
                 now,
             )
-            counts = StoredCounts(len(fresh), len(stored), queued)
+            counts = StoredCounts(len(fresh), len(stored), routed.queued, routed.told_before)
             seen_queries.remember(
                 conn,
                 [

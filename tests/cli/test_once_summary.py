@@ -373,3 +373,26 @@ def test_once_json_that_cannot_start_still_prints_a_document(tmp_path: Path) -> 
     (error,) = document["errors"]
     assert error.startswith(f"{missing}: config file not found")
     assert error in result.stderr  # and as before on standard error
+
+
+def test_a_copy_of_a_story_already_told_says_why_it_did_not_alert(tmp_path: Path) -> None:
+    copy = ("c-1", HAFTAR[1], HAFTAR[2])  # another outlet's copy of the same wire story
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        feeds.route("/g.xml", Reply(body=rss([copy], links=["https://other.example/c-1"])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml")), ("Copy", feeds.url("/g.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="first",
+        )
+        result = _once(config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    polls = sorted(line.split(": ", 1)[1] for line in _lines(result) if line.startswith("ok "))
+    assert polls == [
+        "1 entry, 1 new, 1 match, 0 alerts queued; not alerted: 1 of a story its sinks were "
+        "told of already (their `stories` policy; `monitor stories`)",
+        "1 entry, 1 new, 1 match, 1 alert queued",
+    ], result.stdout
