@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from monitor.db.store import Store
     from monitor.pipeline import PollOutcome
     from monitor.runtime import Runtime
-    from monitor.service import OnceReport, SkippedSource
+    from monitor.service import OnceReport, Service, SkippedSource
     from monitor.sourceedit import Edit, FeedCheck, Located
     from monitor.validate import ValidConfig
 
@@ -252,11 +252,15 @@ def main_callback(
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Run the service until SIGTERM/SIGINT (then finish the feed in hand and exit 0)."""
-    from monitor.service import run_service
+    from monitor.service import end_process_if_stuck, run_service
 
     runtime = _runtime(config, need_sinks=True)
+
+    def stopped(service: Service) -> None:
+        end_process_if_stuck(lambda: EXIT_PROBLEM if service.crashed is not None else EXIT_OK)
+
     try:
-        asyncio.run(run_service(runtime))
+        asyncio.run(run_service(runtime, stopped=stopped))
     except ServiceFailed as error:
         fail(error, EXIT_PROBLEM)
     except MonitorError as error:

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,7 @@ from monitor import __version__, metrics
 from monitor.analysis import Analyser, default_workers
 from monitor.config import SinkConfig
 from monitor.db.instances import HEARTBEAT
-from monitor.db.problems import sqlite_path
+from monitor.db.problems import database_trouble, sqlite_path
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
@@ -45,6 +46,32 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 5.0
 
 STOP_GRACE_SECONDS = 90.0
+# Once stopped, the process ends within this many seconds, whatever still runs: a database
+# call waiting on a connection that no timeout bounds (a server or proxy that took the
+# request and went silent) would otherwise keep it alive for ever, as the thread it runs
+# in is joined at exit. Its transaction rolls back with the connection.
+EXIT_AFTER_STOP_SECONDS = 15.0
+
+
+def end_process_if_stuck(code: Callable[[], int], seconds: float = EXIT_AFTER_STOP_SECONDS) -> None:
+    """End the process with ``code()`` in ``seconds`` unless it has ended by then (a daemon
+    timer: a process that ends first takes it with it)."""
+
+    def end() -> None:
+        log.warning(
+            "the service stopped %g s ago but the process has not ended (a database call "
+            "still waits on a connection that does not answer): ending it now",
+            seconds,
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(code())
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True
+    timer.start()
+
+
 PRUNE_EVERY = timedelta(hours=6)
 
 
@@ -468,11 +495,20 @@ class Service:
                 return
             try:
                 await work()
-            except Exception:
-                log.exception(
-                    "periodic job failed; it will run again",
-                    extra=log_fields(job=name, instance=self.owner),
-                )
+            except Exception as error:
+                trouble = database_trouble(error)
+                if trouble is None:
+                    log.exception(
+                        "periodic job failed; it will run again",
+                        extra=log_fields(job=name, instance=self.owner),
+                    )
+                else:  # an outage: one line each time, not a traceback every 30 s
+                    log.warning(
+                        "periodic job %s could not use the database (%s); it will run again",
+                        name,
+                        trouble,
+                        extra=log_fields(job=name, instance=self.owner),
+                    )
 
         return run
 
@@ -608,8 +644,14 @@ def reload_on_sighup(service: Service) -> contextlib.AbstractContextManager[None
     return on_signals(lambda _sig: service.request_reload(), signal.SIGHUP)
 
 
-async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = None) -> None:
-    """``monitor run``: lock (SQLite), sync sources, run until stopped; SIGHUP reloads."""
+async def run_service(
+    runtime: Runtime,
+    *,
+    ready: Callable[[], None] | None = None,
+    stopped: Callable[[Service], None] | None = None,
+) -> None:
+    """``monitor run``: lock (SQLite), sync sources, run until stopped; SIGHUP reloads.
+    ``stopped`` is called once the service has stopped, before it closes its resources."""
     service = Service(runtime)
     with reload_on_sighup(service), runtime.store.instance_lock():
         service.sync_sources()
@@ -619,12 +661,16 @@ async def run_service(runtime: Runtime, *, ready: Callable[[], None] | None = No
         metrics.config_reload_timestamp.set_to_current_time()
         try:
             async with service:
-                http = runtime.settings.http
-                if http is None:
-                    await service.run_forever(ready=ready)
-                else:
-                    async with serve_health(http.host, http.port, service.ready):
+                try:
+                    http = runtime.settings.http
+                    if http is None:
                         await service.run_forever(ready=ready)
+                    else:
+                        async with serve_health(http.host, http.port, service.ready):
+                            await service.run_forever(ready=ready)
+                finally:
+                    if stopped is not None:
+                        stopped(service)
             if service.crashed is not None:
                 # Not a clean stop: exit non-zero, so that a supervisor (systemd's
                 # Restart=on-failure) starts the service again.

@@ -97,7 +97,14 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, future=True)
+        # libpq waits for ever by default: for a server that takes the connection and never
+        # answers (a hung host, a stalled proxy), and for one gone without a reset in the
+        # middle of a query. A bound on connecting, and TCP keepalives that notice a dead
+        # peer within about a minute; the URL's own values (?connect_timeout=...) win.
+        connect_args = {
+            key: value for key, value in PG_CONNECT_ARGS.items() if key not in parsed.query
+        }
+        return create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args)
     raise DatabaseError(
         f"database_url {redact_url(parsed.render_as_string(hide_password=True))!r}: "
         "only sqlite:/// and postgresql+psycopg:// are supported"
@@ -160,6 +167,15 @@ def _sqlite_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+PG_CONNECT_ARGS: dict[str, int] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -1,0 +1,69 @@
+"""A PostgreSQL server that takes connections and then says nothing (a hung host, a
+stalled proxy or network path) neither hangs a command nor keeps a stopped service alive:
+connecting gives up after `connect_timeout`, and a stopped `monitor run` ends although a
+database call of it still waits. An outside probe saw both wait for ever (the process
+alive 200 s after its "monitor stopped")."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.integration.helpers import REPO, rss, write_config
+from tests.integration.test_service_signals import ENTRIES, running
+from tests.support.feed_server import FeedServer, Reply
+from tests.support.tcp_proxy import StallingProxy
+from tests.support.webhook_receiver import WebhookReceiver
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_silent_database_neither_hangs_a_command_nor_a_stopped_service(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    target = make_url(postgres_url)
+    with StallingProxy(target.port or 5432, target.host or "127.0.0.1") as proxy:
+        url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        with FeedServer() as feeds, WebhookReceiver() as receiver:
+            feeds.route("/wire.xml", Reply(body=rss(ENTRIES[:1])))
+            config = write_config(
+                tmp_path,
+                database_url=url,
+                sources=[("Wire", feeds.url("/wire.xml"))],
+                sink_url=receiver.url,
+                first_run="alert_all",
+                extra={"poll": {"allow_private_networks": True, "interval": "1s",
+                                "min_interval": "1s", "max_interval": "1s", "tick": "1s"}},
+            )  # fmt: skip
+            with running(config) as process:
+                receiver.wait_for(1, timeout=60)
+                proxy.stall()
+                time.sleep(3)  # the service's next queries now wait on silent connections
+                env = {**os.environ, "PYTHONPATH": str(REPO)}
+                env.pop("MONITOR_DATABASE_URL", None)
+                started = time.monotonic()
+                status = subprocess.run(
+                    [sys.executable, "-m", "monitor", "status", "--config", str(config)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert status.returncode == 2, status.stdout + status.stderr
+                assert "timeout" in status.stderr and "Traceback" not in status.stderr
+                assert time.monotonic() - started < 60, status.stderr
+                # Stopped at once (a second signal), the process ends though a database
+                # call of it never returns.
+                process.send_signal(signal.SIGTERM)
+                time.sleep(1)
+                process.send_signal(signal.SIGTERM)
+                _, stderr = process.communicate(timeout=90)
+                assert process.returncode == 0, stderr.decode()
+                assert "monitor stopped" in stderr.decode()
