@@ -1132,7 +1132,6 @@ def alerts(
     if ctx.invoked_subcommand is not None:
         ctx.obj = config  # `monitor alerts --config X drop ID`
         return
-    from monitor.text import html_to_text
 
     runtime = _runtime(config, need_sinks=False, create=False, writes=False, need_watchlists=False)
     try:
@@ -1155,7 +1154,7 @@ def alerts(
                     "attempts": r.attempts,
                     "watchlist": r.watchlist,
                     "entities": list(r.entities),
-                    "title": html_to_text(r.title),
+                    "title": r.title,
                     "created_at": _iso(r.created_at),
                     "delivered_at": _iso(r.delivered_at),
                     "next_attempt_at": _iso(r.next_attempt_at),
@@ -1191,7 +1190,7 @@ def alerts(
                     _next_try(r),
                     terminal_text(r.watchlist),
                     terminal_text(", ".join(r.entities)),
-                    _cut(terminal_text(html_to_text(r.title)), 60),
+                    _cut(terminal_text(r.title), 60),
                     _cut(terminal_text(errors[r.id] or ""), 60),
                 )
                 for r in rows

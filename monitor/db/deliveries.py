@@ -23,7 +23,7 @@ from sqlalchemy import (
 from monitor.alerts.digest import Digest
 from monitor.alerts.payload import StoryRef
 from monitor.alerts.record import Alert, match_from_json
-from monitor.db.articles import article_ref
+from monitor.db.articles import alert_title, article_ref
 from monitor.db.digests import load_digest
 from monitor.db.routing import HOLDING_REASONS
 from monitor.db.schema import (
@@ -472,6 +472,7 @@ def list_deliveries(
             matches.c.watchlist,
             matches.c.entities,
             articles.c.title,
+            articles.c.summary,
             case(
                 (
                     and_(
@@ -491,10 +492,13 @@ def list_deliveries(
     )
     if status is not None:
         query = query.where(deliveries.c.status == status)
-    return [
-        DeliveryRow(**{**row._mapping, "entities": tuple(row.entities)})
-        for row in conn.execute(query)
-    ]
+    rows = []
+    for row in conn.execute(query):
+        found = dict(row._mapping)
+        summary = found.pop("summary")
+        found["title"] = alert_title(found["title"] or "", summary or "")  # as alerts say it
+        rows.append(DeliveryRow(**{**found, "entities": tuple(row.entities)}))
+    return rows
 
 
 def count_by_status(conn: Connection) -> dict[str, int]:

@@ -23,7 +23,13 @@ from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
 from monitor.db import status as status_queries
 from monitor.db import stories as story_queries
-from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts, StoredVersions
+from monitor.db.articles import (
+    ArticleRecord,
+    StoredArticle,
+    StoredCounts,
+    StoredVersions,
+    alert_title,
+)
 from monitor.db.deliveries import DeliveryRow, DueDelivery, StoredContext
 from monitor.db.engine import Database, instance_lock, is_sqlite
 from monitor.db.instances import InstanceRow
@@ -214,7 +220,8 @@ class Store:
                         article_id,
                         record.story_signature(),
                         record.story_time(now),
-                        record.title,
+                        # An untitled article's story is named as its alert is.
+                        record.title or alert_title("", record.summary),
                     )
                     for article_id, record in zip(article_ids, fresh, strict=True)
                 ],

@@ -1,5 +1,6 @@
 """An entry without a title (feeds of short items often give only a description) alerts
-with its description's first sentence as its title, live and in replay. Real feed server,
+with its description's first sentence as its title, live and in replay, and is listed so
+by `monitor alerts` and `monitor stories` (they showed an empty title). Real feed server,
 webhook receiver, SQLite."""
 
 from __future__ import annotations
@@ -47,3 +48,7 @@ def test_an_untitled_entry_alerts_with_its_first_sentence(tmp_path: Path) -> Non
         replayed = monitor("replay", "--json", "--config", str(config), cwd=tmp_path)
         assert replayed.returncode == 0, replayed.stderr
         assert title in replayed.stdout
+        for command in ("alerts", "stories"):
+            listed = monitor(command, "--json", "--config", str(config), cwd=tmp_path)
+            assert listed.returncode == 0, listed.stderr
+            assert title in listed.stdout, listed.stdout
