@@ -114,10 +114,14 @@ def _distinct(excerpts: Iterable[Excerpt]) -> tuple[Excerpt, ...]:
     return tuple(kept)
 
 
+_LONE_MARKS = frozenset({"-", "\u2013", "\u2014", "|", "\u00b7", "\u2022"})
+
+
 def _core(text: str) -> str:
     """What an excerpt says: case folded, spaces collapsed, cut marks ("…", "[…]", "...")
-    and final stops trimmed."""
-    core = " ".join(text.split()).casefold()
+    and final stops trimmed, a dash or bar standing alone between words dropped (an
+    aggregator's "Headline - Outlet" title over its "Headline  Outlet" summary)."""
+    core = " ".join(word for word in text.split() if word not in _LONE_MARKS).casefold()
     core = core.replace("[…]", "").replace("[...]", "")
     return core.strip(_CUT_MARKS)
 

@@ -178,6 +178,12 @@ def test_matcher_refuses_tiny_excerpts(libya: Watchlist) -> None:
     [
         # The title repeated as the description (with or without its final stop).
         {"title": "Haftar arrives in Tripoli", "summary": "Haftar arrives in Tripoli."},
+        # A news aggregator's: "Headline - Outlet" over the headline's link and the outlet.
+        {
+            "title": "Haftar arrives in Tripoli - Reuters",
+            "summary": '<a href="https://news.google.com/rss/articles/1">Haftar arrives in '
+            'Tripoli</a>&nbsp;&nbsp;<font color="#6f6f6f">Reuters</font>',
+        },
         # The description is the content's first paragraph (WordPress, news aggregators).
         {
             "summary": "<p>Haftar arrived in Tripoli on Monday.</p>",
