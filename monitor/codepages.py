@@ -59,14 +59,18 @@ _WORDS = {
 _WORD_WEIGHT = 5.0
 _MARGIN = 5.0  # how much more plausible another reading must be than the one in use
 _SAMPLE = 65_536  # bytes read
+DECLARED_MARGIN = 4 * _MARGIN  # the same, against the encoding the feed declares
 
 _WORD = re.compile(r"[A-Za-z]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def latin_code_page(body: bytes, used: str) -> str | None:
+def latin_code_page(body: bytes, used: str, *, declared: bool = False) -> str | None:
     """The Windows Latin code page whose reading of ``body`` is clearly the most plausible,
-    when it is not ``used`` (an encoding name); None to keep ``used``."""
+    when it is not ``used`` (an encoding name); None to keep ``used``. ``declared``: the
+    feed named ``used`` itself, so another reading must be `DECLARED_MARGIN` more plausible
+    (a Turkish feed's 1254 reading scores 80 to 160 more than its 1252 one; an Icelandic
+    one's, whose ð þ ý turn into ğ ş ı, 35 to 60 less)."""
     sample = body[:_SAMPLE]
     scores: dict[str, float] = {}
     for page in LATIN_CODE_PAGES:
@@ -82,9 +86,14 @@ def latin_code_page(body: bytes, used: str) -> str | None:
     if codecs.lookup(best).name == used_name:
         return None
     current = next((s for p, s in scores.items() if codecs.lookup(p).name == used_name), None)
-    if current is not None and scores[best] < current + _MARGIN:
+    if current is not None and scores[best] < current + (DECLARED_MARGIN if declared else _MARGIN):
         return None
     return best
+
+
+def _words(text: str, page: str) -> int:
+    words = _WORDS[page]
+    return sum(1 for word in _WORD.findall(text) if word.lower() in words)
 
 
 def _plausibility(text: str, page: str) -> float:
@@ -97,9 +106,7 @@ def _plausibility(text: str, page: str) -> float:
             score += _OTHER_LETTER if weight is None else weight
         elif _between_letters(text, found.start()):
             score += _SYMBOL_IN_WORD
-    words = _WORDS[page]
-    score += _WORD_WEIGHT * sum(1 for word in _WORD.findall(text) if word.lower() in words)
-    return score
+    return score + _WORD_WEIGHT * _words(text, page)
 
 
 def _between_letters(text: str, at: int) -> bool:

@@ -527,15 +527,21 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
     """The encoding ``body`` is really in, when feedparser read it in another: UTF-8 bytes
     under a label of another encoding (windows-1256 and -1251 decode any bytes, so the label
     is taken and the text garbled); or feedparser fell back to a last resort and a detector
-    (charset-normalizer) finds another. Else None."""
+    (charset-normalizer) finds another; or Turkish under a Western European label. Else
+    None."""
     used = str(_get(result, "encoding") or "").lower()
     if used and not _is_utf(used) and _is_utf8(body):
         return "utf-8"
-    if used not in _LAST_RESORT_ENCODINGS:
-        return None
     import feedparser  # loaded already: this runs after a parse
 
-    if not isinstance(_get(result, "bozo_exception"), feedparser.CharacterEncodingOverride):
+    fell_back = isinstance(_get(result, "bozo_exception"), feedparser.CharacterEncodingOverride)
+    if not (used in _LAST_RESORT_ENCODINGS and fell_back):
+        if _western(used) and not body.isascii():
+            # Turkish labelled ISO-8859-1 or windows-1252 (a classic): every byte decodes,
+            # into "baðlý". ISO-8859-9 and windows-1254 write the same letters the same.
+            # Not Central European: its ISO and Windows code pages differ (ą, ś, ź).
+            turkish = latin_code_page(body, "windows-1252", declared=True)
+            return turkish if turkish == "windows-1254" else None
         return None
     import charset_normalizer  # here: only garbled feeds need it (it costs 10 ms to load)
 
@@ -546,6 +552,15 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
         return latin_code_page(body, used)
     found: str = codecs.lookup(best.encoding).name
     return None if found == codecs.lookup(used).name else found
+
+
+def _western(encoding: str) -> bool:
+    """Whether ``encoding`` is a Western European single-byte one (ISO-8859-1 or -15,
+    windows-1252): the label Turkish and Central European feeds are most often sent under."""
+    try:
+        return codecs.lookup(encoding).name in ("iso8859-1", "iso8859-15", "cp1252")
+    except LookupError:
+        return False
 
 
 def _other_script(text: str) -> bool:

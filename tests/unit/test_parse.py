@@ -1487,3 +1487,54 @@ def test_a_link_with_spaces_or_quotes_is_sent_percent_encoded(link: str, url: st
     # The key of an entry without a guid stays the link as written (no new key, no new alert
     # for entries stored before links were encoded).
     assert " " not in url and (" " in link) == (" " in entry.key)
+
+
+TURKISH_NEWS = [
+    ("Hafter'in güçleri Trablus'a ilerledi", "Libya'da Hafter'e bağlı güçlerin başkent "
+     "Trablus'un güneyinde ilerlediği bildirildi. Çatışmalar sürüyor."),
+    ("Trablus'ta havalimanı yakınında çatışma", "Sakinler gece patlama sesleri duydu"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("label", ["ISO-8859-1", "windows-1252", "ISO-8859-15"])
+def test_turkish_under_a_western_label_is_read_as_turkish(label: str) -> None:
+    # A classic of Turkish publishers (an outside probe met it): ISO-8859-9 bytes declared
+    # ISO-8859-1 decode without an error, into "baðlý güçlerin baþkent", and a copy of the
+    # story read right elsewhere made a second story and a second alert.
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{title}</title><description>{text}</description></item>"
+        for n, (title, text) in enumerate(TURKISH_NEWS)
+    )
+    body = f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><title>x'
+    body += f"</title>{items}</channel></rss>"
+
+    feed = parse_feed(body.encode("iso-8859-9"), FEED_URL, "application/rss+xml")
+
+    assert [(e.title, e.summary) for e in feed.entries] == TURKISH_NEWS
+    assert feed.bozo_reason is not None and "windows-1254" in feed.bozo_reason
+
+
+@pytest.mark.parametrize(
+    "stories",
+    [
+        *(stories for encoding, stories in MISLABELLED_NEWS.values() if encoding == "cp1252"),
+        [  # Icelandic: its ð þ ý are Turkish ğ ş ı in the Turkish code page
+            ("Þúsundir flýja átök í Líbíu", "Fréttir herma að þúsundir hafi flúið. Það er "
+             "ljóst að ástandið er slæmt og margir eru á flótta frá borginni Trípólí."),
+        ],
+    ],
+)  # fmt: skip
+def test_western_news_labelled_right_is_not_taken_for_turkish(
+    stories: list[tuple[str, str]],
+) -> None:
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{title}</title><description>{text}</description></item>"
+        for n, (title, text) in enumerate(stories)
+    )
+    body = '<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>x'
+    body += f"</title>{items}</channel></rss>"
+
+    feed = parse_feed(body.encode("cp1252", errors="strict"), FEED_URL, "application/rss+xml")
+
+    assert [(e.title, e.summary) for e in feed.entries] == stories
+    assert feed.bozo_reason is None
