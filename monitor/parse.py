@@ -536,7 +536,7 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
 
     fell_back = isinstance(_get(result, "bozo_exception"), feedparser.CharacterEncodingOverride)
     if not (used in _LAST_RESORT_ENCODINGS and fell_back):
-        if _western(used) and not body.isascii():
+        if _western(used) and _TURKISH_BYTES.search(body):
             # Turkish labelled ISO-8859-1 or windows-1252 (a classic): every byte decodes,
             # into "baðlý". ISO-8859-9 and windows-1254 write the same letters the same.
             # Not Central European: its ISO and Windows code pages differ (ą, ś, ź).
@@ -552,6 +552,12 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
         return latin_code_page(body, used)
     found: str = codecs.lookup(best.encoding).name
     return None if found == codecs.lookup(used).name else found
+
+
+# The bytes where ISO-8859-9 (windows-1254) writes ğ Ğ İ Ş ı ş and the Western code pages
+# ð Ð Ý Þ ý þ: a body with none of them reads the same either way (a cheap first look: the
+# full comparison costs 50 ms for 64 KB).
+_TURKISH_BYTES = re.compile(rb"[\xd0\xdd\xde\xf0\xfd\xfe]")
 
 
 def _western(encoding: str) -> bool:
