@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from monitor.db.problems import read_only_postgresql, sqlite_path, unusable
@@ -101,10 +101,9 @@ def open_engine(url: str) -> Engine:
         # answers (a hung host, a stalled proxy), and for one gone without a reset in the
         # middle of a query. A bound on connecting, and TCP keepalives that notice a dead
         # peer within about a minute; the URL's own values (?connect_timeout=...) win.
-        connect_args = {
-            key: value for key, value in PG_CONNECT_ARGS.items() if key not in parsed.query
-        }
-        return create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args)
+        return create_engine(
+            parsed, pool_pre_ping=True, future=True, connect_args=pg_connect_args(parsed)
+        )
     raise DatabaseError(
         f"database_url {redact_url(parsed.render_as_string(hide_password=True))!r}: "
         "only sqlite:/// and postgresql+psycopg:// are supported"
@@ -176,6 +175,12 @@ PG_CONNECT_ARGS: dict[str, int] = {
     "keepalives_interval": 10,
     "keepalives_count": 3,
 }
+
+
+def pg_connect_args(url: str | URL) -> dict[str, int]:
+    """`PG_CONNECT_ARGS` that ``url`` does not set itself (its query wins)."""
+    query = make_url(url).query
+    return {key: value for key, value in PG_CONNECT_ARGS.items() if key not in query}
 
 
 def is_sqlite(engine: Engine) -> bool:

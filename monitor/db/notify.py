@@ -10,7 +10,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
-from monitor.db.engine import PG_CONNECT_ARGS
+from monitor.db.engine import pg_connect_args
 from monitor.db.store import DELIVERY_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -24,13 +24,6 @@ def _conninfo(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _connect_args(url: str) -> dict[str, int]:
-    """`PG_CONNECT_ARGS` that the URL does not set itself: a listener on a peer gone without
-    a reset would otherwise wait for ever, hearing nothing."""
-    query = make_url(url).query
-    return {key: value for key, value in PG_CONNECT_ARGS.items() if key not in query}
-
-
 async def listen_for_deliveries(
     url: str, on_notify: Callable[[], None], stopping: asyncio.Event
 ) -> None:
@@ -39,7 +32,7 @@ async def listen_for_deliveries(
     while not stopping.is_set():
         try:
             async with await psycopg.AsyncConnection.connect(
-                make_conninfo(_conninfo(url), **_connect_args(url)), autocommit=True
+                make_conninfo(_conninfo(url), **pg_connect_args(url)), autocommit=True
             ) as conn:
                 await conn.execute(f"LISTEN {DELIVERY_CHANNEL}")
                 # Something may have been queued before LISTEN took effect.
