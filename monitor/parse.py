@@ -235,7 +235,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raw_entries = _newest(raw_entries, MAX_ENTRIES)
 
     if not version and not raw_entries:
-        raise ParseError(url, _unreadable_message(body, bozo_reason))
+        raise ParseError(url, _unreadable_message(body, bozo_reason, url))
     feed_title = _text_field(feed_info, "title")
     if bozo_reason is not None and not raw_entries and not feed_title:
         raise ParseError(url, f"malformed feed with nothing readable in it ({bozo_reason})")
@@ -631,9 +631,11 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
     return reason
 
 
-def _unreadable_message(body: bytes, bozo_reason: str | None) -> str:
+def _unreadable_message(body: bytes, bozo_reason: str | None, url: str = "") -> str:
     if _HTML_PAGE.search(body[:4096]):
-        return "an HTML page, not an RSS or Atom feed"
+        found = _announced_feed(body, url)
+        hint = f"; the page names its feed: {found} (use that URL)" if found else ""
+        return f"an HTML page, not an RSS or Atom feed{hint}"
     if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         kind = "a JSON Feed" if b"jsonfeed.org/version" in body[:4096] else "JSON"
         return f"{kind}, not an RSS or Atom feed (JSON Feed is not read: use the site's RSS)"
@@ -644,6 +646,33 @@ def _unreadable_message(body: bytes, bozo_reason: str | None) -> str:
         )
     detail = f" ({bozo_reason})" if bozo_reason else ""
     return f"not an RSS or Atom feed{detail}"
+
+
+# A page's announcement of its feed (feed autodiscovery): <link rel="alternate"
+# type="application/rss+xml" href="...">, its attributes in any order, within its <head>.
+_LINK_TAG = re.compile(rb"<link\b[^>]{0,2000}>", re.I)
+_ATTRIBUTE = re.compile(rb"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+_FEED_TYPES = (b"application/rss+xml", b"application/atom+xml")
+_HEAD_END = re.compile(rb"</head\s*>", re.I)
+
+
+def _announced_feed(body: bytes, url: str) -> str | None:
+    """The feed URL an HTML page names in its head (the first RSS or Atom one), absolute;
+    None when it names none, or one that is no http(s) URL."""
+    end = _HEAD_END.search(body, 0, 65_536)
+    head = body[: end.start() if end else 65_536]
+    for tag in _LINK_TAG.finditer(head):
+        attrs = {name.lower(): (a or b or c) for name, a, b, c in _ATTRIBUTE.findall(tag.group())}
+        rel = attrs.get(b"rel", b"").lower().split()
+        if b"alternate" not in rel or attrs.get(b"type", b"").strip().lower() not in _FEED_TYPES:
+            continue
+        href = html.unescape(attrs.get(b"href", b"").decode("utf-8", "replace")).strip()
+        if not href or len(href) > 2000 or any(c.isspace() or c < " " for c in href):
+            continue
+        found = urljoin(url, href)
+        if urlsplit(found).scheme in ("http", "https"):
+            return found
+    return None
 
 
 def _written_in(body: bytes) -> Callable[[str], bool]:

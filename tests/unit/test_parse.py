@@ -1538,3 +1538,36 @@ def test_western_news_labelled_right_is_not_taken_for_turkish(
 
     assert [(e.title, e.summary) for e in feed.entries] == stories
     assert feed.bozo_reason is None
+
+
+@pytest.mark.parametrize(
+    ("page", "named"),
+    [
+        # WordPress: the feed announced in the head, relative, among other links.
+        (b'<!DOCTYPE html><html><head><title>Wire</title><link rel="stylesheet" href="/s.css">'
+         b'<link rel="alternate" type="application/rss+xml" title="Wire &raquo; Feed" '
+         b'href="/wp/feed/"></head><body>x</body></html>', "https://news.example.org/wp/feed/"),
+        # Attributes in another order, single quotes, an Atom feed on another host.
+        (b"<html><head><link href='https://cdn.example.org/atom.xml' type='application/atom+xml'"
+         b" rel='alternate'></head><body></body></html>", "https://cdn.example.org/atom.xml"),
+        # Not a feed URL, or not a feed: no hint.
+        (b'<html><head><link rel="alternate" type="application/rss+xml" '
+         b'href="javascript:alert(1)"></head></html>', None),
+        (b'<html><head><link rel="alternate" type="application/rss+xml" '
+         b'href="/a\nb"></head></html>', None),
+        (b'<html><head><link rel="alternate" hreflang="fr" href="/fr/"></head></html>', None),
+        (b'<html><head><title>x</title></head><body><link rel="alternate" '
+         b'type="application/rss+xml" href="/late"></body></html>', None),
+    ],
+)  # fmt: skip
+def test_an_html_page_names_the_feed_it_announces(page: bytes, named: str | None) -> None:
+    # An operator adds the site's address, not its feed's (an outside probe did): the page
+    # usually says where its feed is (feed autodiscovery), so the error can too.
+    with pytest.raises(ParseError) as caught:
+        parse_feed(page, "https://news.example.org/section/", "text/html")
+    message = str(caught.value)
+    assert "an HTML page, not an RSS or Atom feed" in message
+    if named is None:
+        assert "names its feed" not in message
+    else:
+        assert message.endswith(f"; the page names its feed: {named} (use that URL)")
