@@ -410,7 +410,8 @@ def _print_once(report: OnceReport) -> None:
     # sources), with source names and errors escaped so that "[...]" in them is shown, not
     # read as markup, each on its one line.
     lines = []
-    for poll in report.polls:
+    # By name, not in the order the polls ended: two runs' summaries then line up.
+    for poll in sorted(report.polls, key=lambda p: (p.source.casefold(), p.source, p.url)):
         source = escape(terminal_text(poll.source))
         if poll.status == "error":
             lines.append(f"[red]error[/red] {source}: {escape(terminal_text(poll.error or ''))}")

@@ -396,3 +396,20 @@ def test_a_copy_of_a_story_already_told_says_why_it_did_not_alert(tmp_path: Path
         "told of already (their `stories` policy; `monitor stories`)",
         "1 entry, 1 new, 1 match, 1 alert queued",
     ], result.stdout
+
+
+def test_the_sources_are_listed_by_name_whatever_order_their_polls_end(tmp_path: Path) -> None:
+    names = ["Zawiya Desk", "wire", "Tripoli Post", "Misrata Now", "benghazi 24", "Agency"]
+    with FeedServer() as feeds:
+        for n, _ in enumerate(names):
+            feeds.route(f"/{n}.xml", Reply(body=rss([])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[(name, feeds.url(f"/{n}.xml")) for n, name in enumerate(names)],
+            sink_url=None,
+        )
+        result = _once(config, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = [line.split(":")[0][3:] for line in _lines(result) if line.startswith("ok ")]
+    assert shown == sorted(names, key=str.casefold)
