@@ -144,6 +144,7 @@ def status_json(
         "sources": {
             "total": sum(health.sources.values()),
             **{state: health.sources[state] for state in SOURCE_STATES},
+            "failing": health.failing,
             "moved": status.moved_total,
             "late": health.late,
             "poll_lag_seconds": _seconds(health.poll_lag(status.now)),
@@ -338,8 +339,9 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
             "sources: none stored yet (`monitor run` or `monitor once` stores the configured ones)"
         )
     else:
+        failing = f" ({health.failing} failed their last poll)" if health.failing else ""
         lines.append(
-            f"sources: {counts['healthy']} healthy, {counts['unhealthy']} unhealthy "
+            f"sources: {counts['healthy']} healthy{failing}, {counts['unhealthy']} unhealthy "
             f"({unhealthy_after}+ failures in a row), {counts['gone']} gone, "
             f"{counts['disabled']} disabled; {status.moved_total} moved"
         )

@@ -44,6 +44,8 @@ class Health:
     # planned poll, and the planned poll of the most overdue one.
     late: int = 0
     oldest_due_at: datetime | None = None
+    # Healthy sources whose last poll failed (fewer than unhealthy_after failures in a row).
+    failing: int = 0
 
     def poll_lag(self, now: datetime) -> timedelta:
         """How far past its planned poll the most overdue source is; zero when none is."""
@@ -96,8 +98,14 @@ def health(
     could still run (`queued_lease_before`), and it waits in its instance's queue."""
     state = _state(unhealthy_after).label("state")
     counts = {name: 0 for name in SOURCE_STATES}
-    for name, count in conn.execute(select(state, func.count()).group_by(state)).all():
+    failing = 0
+    failed = func.count(case((sources.c.consecutive_failures > 0, 1)))
+    for name, count, failed_last in conn.execute(
+        select(state, func.count(), failed).group_by(state)
+    ).all():
         counts[str(name)] = int(count)
+        if name == "healthy":
+            failing = int(failed_last)
     # Due, and no instance holds it (or one has held it in its queue for too long): a
     # source in the middle of its poll is not late.
     free = [sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now]
@@ -137,6 +145,7 @@ def health(
         sinks=dict(sorted(sinks.items())),
         late=int(late),
         oldest_due_at=oldest_due_at,
+        failing=failing,
     )
 
 

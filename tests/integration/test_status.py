@@ -24,7 +24,7 @@ from monitor.db.schema import articles, deliveries, matches, sources
 from monitor.db.sources import SourceSpec
 from monitor.db.status import SOURCE_STATES
 from monitor.db.store import Store
-from monitor.status import STATUS_DEGRADED, instance_state, verdict
+from monitor.status import STATUS_DEGRADED, instance_state, render_status, verdict
 from tests.cli.test_check_command import monitor
 from tests.integration.helpers import LIBYA_WATCHLIST, REPO, SECRET, rss
 from tests.support.feed_server import FeedServer, Reply
@@ -146,6 +146,12 @@ def test_status_reads_sources_instances_and_the_outbox(database_url: str) -> Non
         state: sum(r.health(3) == state for r in rows) for state in SOURCE_STATES
     }
     assert status.health.sources == {"healthy": 2, "unhealthy": 1, "gone": 1, "disabled": 1}
+    # Healthy, but its last poll failed ("Recovering"): counted apart, as an outside probe
+    # took 41 healthy sources for 41 working ones while 10 had just failed.
+    assert status.health.failing == 1
+    assert "sources: 2 healthy (1 failed their last poll), 1 unhealthy" in render_status(
+        status, 3, []
+    )
     assert [p.name for p in status.unhealthy] == ["Flaky"]
     assert [p.name for p in status.gone] == ["Gone"]
     assert [p.name for p in status.moved] == ["Wire"] and status.moved_total == 1
