@@ -101,9 +101,7 @@ def open_engine(url: str) -> Engine:
         # answers (a hung host, a stalled proxy), and for one gone without a reset in the
         # middle of a query. A bound on connecting, and TCP keepalives that notice a dead
         # peer within about a minute; the URL's own values (?connect_timeout=...) win.
-        return create_engine(
-            parsed, pool_pre_ping=True, future=True, connect_args=pg_connect_args(parsed)
-        )
+        return _postgresql_engine(parsed)
     raise DatabaseError(
         f"database_url {redact_url(parsed.render_as_string(hide_password=True))!r}: "
         "only sqlite:/// and postgresql+psycopg:// are supported"
@@ -174,7 +172,32 @@ PG_CONNECT_ARGS: dict[str, int] = {
     "keepalives_idle": 30,
     "keepalives_interval": 10,
     "keepalives_count": 3,
+    # Data sent and not acknowledged for this long (ms: a server gone in the middle of a
+    # query, where keepalives are not sent) ends the connection.
+    "tcp_user_timeout": 30_000,
 }
+# A session of this process idle inside a transaction for this long is ended by the server,
+# and its locks with it: an instance cut off from the database in the middle of a
+# transaction held the story and sink locks every other instance waits on for as long as
+# the server kept its session (a probe: 3 minutes without a delivery to one sink). No
+# transaction of the monitor waits on anything but the database.
+IDLE_IN_TRANSACTION = "60s"
+
+
+def _postgresql_engine(url: URL) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True, future=True, connect_args=pg_connect_args(url))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
+        # A value the database_url sets (options=-c idle_in_transaction_session_timeout=...)
+        # or the role has stays.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SHOW idle_in_transaction_session_timeout")
+            if cursor.fetchone()[0] in ("0", "0ms"):
+                cursor.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def pg_connect_args(url: str | URL) -> dict[str, int]:

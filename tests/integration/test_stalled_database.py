@@ -82,3 +82,27 @@ def test_pg_connect_args() -> None:
     assert pg_connect_args("postgresql+psycopg://monitor@db/news") == PG_CONNECT_ARGS
     own = pg_connect_args("postgresql+psycopg://monitor@db/news?connect_timeout=30")
     assert "connect_timeout" not in own and own["keepalives_idle"] == 30
+    assert PG_CONNECT_ARGS["tcp_user_timeout"] == 30_000  # ms: unacknowledged data
+
+
+@pytest.mark.postgres
+def test_a_session_idle_in_a_transaction_is_ended_by_the_server(postgres_url: str) -> None:
+    # An instance cut off in the middle of a transaction held the story and sink locks that
+    # every other instance waits on for as long as the server kept its session (an outside
+    # probe: 3 minutes without a delivery to one sink); now the server ends it in a minute.
+    from sqlalchemy import text
+
+    from monitor.db.engine import open_engine
+
+    own_options = make_url(postgres_url).query["options"]
+    own = make_url(postgres_url).update_query_dict(
+        {"options": f"{own_options} -cidle_in_transaction_session_timeout=5s"}
+    )
+    for url, expected in ((postgres_url, "1min"), (own.render_as_string(False), "5s")):
+        engine = open_engine(url)
+        try:
+            with engine.connect() as conn:
+                shown = conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar()
+            assert shown == expected
+        finally:
+            engine.dispose()
