@@ -449,8 +449,17 @@ class Service:
             return False
         try:
             await asyncio.wait_for(self.runtime.store.aping(), READY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "readiness check failed: the database did not answer within %g s",
+                READY_TIMEOUT_SECONDS,
+            )
+            return False
         except Exception as error:  # noqa: BLE001 - any failure is "not ready"
-            log.warning("readiness check failed: %s", error or type(error).__name__)
+            log.warning(
+                "readiness check failed: %s",
+                database_trouble(error) or str(error) or type(error).__name__,
+            )
             return False
         return True
 

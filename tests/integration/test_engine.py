@@ -730,3 +730,33 @@ def test_a_delivery_pass_the_database_refuses_logs_one_line_naming_the_sink(
     shown = {r.getMessage() for r in passes}
     assert any("for sink 'ops' failed: database is locked" in m for m in shown), shown
     assert any("for the sinks not configured failed" in m for m in shown), shown
+
+
+def test_readiness_says_why_a_database_that_does_not_answer_is_not_ready(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The log said "readiness check failed: " and nothing more when the check timed out.
+    import sqlite3
+
+    config = write_config(
+        tmp_path, database_url=f"sqlite:///{tmp_path}/monitor.db", sources=[], sink_url=None
+    )
+    runtime = Runtime.build(load_settings(config), need_sinks=True)
+    runtime.db.prepare()
+    holder = sqlite3.connect(tmp_path / "monitor.db", isolation_level=None)
+
+    async def run() -> bool:
+        async with Service(runtime) as service:
+            holder.execute("BEGIN IMMEDIATE")  # another process's write, for longer
+            try:
+                return await service.ready()
+            finally:
+                holder.execute("ROLLBACK")
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="monitor.service"):
+            assert asyncio.run(run()) is False
+    finally:
+        holder.close()
+        runtime.db.close()
+    assert "readiness check failed: the database did not answer within 5 s" in caplog.text
