@@ -51,6 +51,9 @@ STOP_GRACE_SECONDS = 90.0
 # request and went silent) would otherwise keep it alive for ever, as the thread it runs
 # in is joined at exit. Its transaction rolls back with the connection.
 EXIT_AFTER_STOP_SECONDS = 15.0
+# Cancelling the work in hand: rounds, and how long each waits for the tasks to end.
+CANCEL_ROUNDS = 3
+CANCEL_WAIT_SECONDS = 5.0
 
 
 def end_process_if_stuck(code: Callable[[], int], seconds: float = EXIT_AFTER_STOP_SECONDS) -> None:
@@ -602,11 +605,25 @@ class Service:
         )
         finished.cancel()
         now.cancel()
-        pending = [task for task in tasks if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        # A cancelled task may await again while it unwinds (a poller releasing its queued
+        # sources): on a database that does not answer, that wait never ends, so each round
+        # of cancelling is bounded and repeated (a cancel ends the wait in hand).
+        for _ in range(CANCEL_ROUNDS):
+            pending = [task for task in tasks if not task.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=CANCEL_WAIT_SECONDS)
+        else:
+            if left := [task.get_name() for task in tasks if not task.done()]:
+                log.warning(
+                    "%s did not end when cancelled (a database call that does not answer?): "
+                    "stopping without %s",
+                    ", ".join(left),
+                    "them" if len(left) > 1 else "it",
+                    extra=log_fields(instance=self.owner),
+                )
         await stop
 
     def request_stop(self, sig: signal.Signals) -> None:

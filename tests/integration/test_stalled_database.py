@@ -70,8 +70,9 @@ def test_a_silent_database_neither_hangs_a_command_nor_a_stopped_service(
                 process.send_signal(signal.SIGTERM)
                 time.sleep(1)
                 process.send_signal(signal.SIGTERM)
+                code = process.wait(timeout=90)  # the process itself, not its pipes' readers
                 _, stderr = process.communicate(timeout=90)
-                assert process.returncode == 0, stderr.decode()
+                assert code == 0, stderr.decode()
                 assert "monitor stopped" in stderr.decode()
 
 
