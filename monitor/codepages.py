@@ -91,11 +91,6 @@ def latin_code_page(body: bytes, used: str, *, declared: bool = False) -> str | 
     return best
 
 
-def _words(text: str, page: str) -> int:
-    words = _WORDS[page]
-    return sum(1 for word in _WORD.findall(text) if word.lower() in words)
-
-
 def _plausibility(text: str, page: str) -> float:
     letters = _LETTERS[page]
     score = 0.0
@@ -106,7 +101,9 @@ def _plausibility(text: str, page: str) -> float:
             score += _OTHER_LETTER if weight is None else weight
         elif _between_letters(text, found.start()):
             score += _SYMBOL_IN_WORD
-    return score + _WORD_WEIGHT * _words(text, page)
+    words = _WORDS[page]
+    score += _WORD_WEIGHT * sum(1 for word in _WORD.findall(text) if word.lower() in words)
+    return score
 
 
 def _between_letters(text: str, at: int) -> bool:

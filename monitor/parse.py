@@ -631,7 +631,7 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
     return reason
 
 
-def _unreadable_message(body: bytes, bozo_reason: str | None, url: str = "") -> str:
+def _unreadable_message(body: bytes, bozo_reason: str | None, url: str) -> str:
     if _HTML_PAGE.search(body[:4096]):
         found = _announced_feed(body, url)
         hint = f"; the page names its feed: {found} (use that URL)" if found else ""

@@ -23,7 +23,7 @@ from monitor import __version__, metrics
 from monitor.analysis import Analyser, default_workers
 from monitor.config import SinkConfig
 from monitor.db.instances import HEARTBEAT
-from monitor.db.problems import database_trouble, sqlite_path
+from monitor.db.problems import is_outage, outage_text, sqlite_path
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
@@ -459,10 +459,7 @@ class Service:
             )
             return False
         except Exception as error:  # noqa: BLE001 - any failure is "not ready"
-            log.warning(
-                "readiness check failed: %s",
-                database_trouble(error) or str(error) or type(error).__name__,
-            )
+            log.warning("readiness check failed: %s", outage_text(error))
             return False
         return True
 
@@ -508,17 +505,16 @@ class Service:
             try:
                 await work()
             except Exception as error:
-                trouble = database_trouble(error)
-                if trouble is None:
-                    log.exception(
-                        "periodic job failed; it will run again",
-                        extra=log_fields(job=name, instance=self.owner),
-                    )
-                else:  # an outage: one line each time, not a traceback every 30 s
+                if is_outage(error):  # one line each time, not a traceback every 30 s
                     log.warning(
                         "periodic job %s could not use the database (%s); it will run again",
                         name,
-                        trouble,
+                        outage_text(error),
+                        extra=log_fields(job=name, instance=self.owner),
+                    )
+                else:
+                    log.exception(
+                        "periodic job failed; it will run again",
                         extra=log_fields(job=name, instance=self.owner),
                     )
 

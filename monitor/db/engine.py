@@ -97,10 +97,6 @@ def open_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        # libpq waits for ever by default: for a server that takes the connection and never
-        # answers (a hung host, a stalled proxy), and for one gone without a reset in the
-        # middle of a query. A bound on connecting, and TCP keepalives that notice a dead
-        # peer within about a minute; the URL's own values (?connect_timeout=...) win.
         return _postgresql_engine(parsed)
     raise DatabaseError(
         f"database_url {redact_url(parsed.render_as_string(hide_password=True))!r}: "
@@ -166,6 +162,10 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# libpq waits for ever by default: for a server that takes the connection and never
+# answers (a hung host, a stalled proxy), and for one gone without a reset in the middle of
+# a query. A bound on connecting, and TCP keepalives that notice a dead peer within about a
+# minute; the URL's own values (?connect_timeout=...) win (`pg_connect_args`).
 PG_CONNECT_ARGS: dict[str, int] = {
     "connect_timeout": 10,
     "keepalives": 1,

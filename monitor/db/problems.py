@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from monitor.errors import DatabaseError
 from monitor.redact import redact_text, redact_url
@@ -96,14 +96,3 @@ def outage_text(error: BaseException) -> str:
     """What the database said of an outage, on one line, without the SQL SQLAlchemy adds
     ("database is locked", "database or disk is full")."""
     return _one_line(str(getattr(error, "orig", None) or error))[:200] or type(error).__name__
-
-
-def database_trouble(error: BaseException) -> str | None:
-    """``error`` in one line when the database raised it (unreachable, restarting, a
-    connection cut: what a later try may not meet), without the SQL or SQLAlchemy's help
-    link; None for any other error, whose traceback is worth a log line."""
-    if not isinstance(error, SQLAlchemyError):
-        return None
-    cause = error.orig if isinstance(error, DBAPIError) else error
-    text = _one_line(str(cause)) or type(cause).__name__
-    return redact_text(f"{type(error).__name__}: {text}")

@@ -171,7 +171,7 @@ def route(
     told: list[dict[str, object]] = []
     told_before = 0
     for item in items:
-        queued_before = len(queue.deliveries) + len(told)
+        told_so_far = len(told)  # every delivery or digest item of a story is told
         for sink in item.sinks:
             policy = policies.get(sink, ALL)
             due = holds.get(sink, now)
@@ -224,11 +224,7 @@ def route(
             )
             # As the row will read back: the batch's later matches of this story see it.
             histories.setdefault(key, []).append(_sent(delivery_id, kind, entities, sources))
-        if (
-            item.sinks
-            and item.story_id is not None
-            and len(queue.deliveries) + len(told) == (queued_before)
-        ):
+        if item.sinks and item.story_id is not None and len(told) == told_so_far:
             told_before += 1
     queue.write(conn)
     if told:

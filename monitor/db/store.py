@@ -23,13 +23,7 @@ from monitor.db import seen as seen_queries
 from monitor.db import sources as source_queries
 from monitor.db import status as status_queries
 from monitor.db import stories as story_queries
-from monitor.db.articles import (
-    ArticleRecord,
-    StoredArticle,
-    StoredCounts,
-    StoredVersions,
-    alert_title,
-)
+from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts, StoredVersions
 from monitor.db.deliveries import DeliveryRow, DueDelivery, StoredContext
 from monitor.db.engine import Database, instance_lock, is_sqlite
 from monitor.db.instances import InstanceRow
@@ -40,6 +34,7 @@ from monitor.db.status import Status
 from monitor.db.stories import StoryRow, StoryToAssign
 from monitor.match import WatchlistMatch
 from monitor.stories import DEFAULT_CONFIG, StoryConfig
+from monitor.text import stand_in_title
 
 __all__ = ["DELIVERY_CHANNEL", "Pruned", "Store"]
 
@@ -221,7 +216,7 @@ class Store:
                         record.story_signature(),
                         record.story_time(now),
                         # An untitled article's story is named as its alert is.
-                        record.title or alert_title("", record.summary),
+                        record.title or stand_in_title(record.summary),
                     )
                     for article_id, record in zip(article_ids, fresh, strict=True)
                 ],
