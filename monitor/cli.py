@@ -1517,7 +1517,7 @@ def sources_add(
 ) -> None:
     """Add a source to sources.d/cli.yaml beside the config (fetched once first)."""
     from monitor.config_errors import did_you_mean
-    from monitor.sourceedit import MANAGED_FILE, default_name
+    from monitor.sourceedit import MANAGED_FILE, as_read, default_name
     from monitor.validate import feed_identity
 
     loaded, before = _sources_config(ctx, config)
@@ -1563,7 +1563,7 @@ def sources_add(
     chosen = name or default_name(url, check, taken)
     _save(loaded, lambda current: _plan_add(current, [entry(chosen)]), before, warned=True)
     out.print(
-        f"added {escape(repr(chosen))} ({escape(redact_url(url))}) to "
+        f"added {escape(repr(as_read(chosen)))} ({escape(redact_url(url))}) to "
         f"{escape(str(loaded.resolve(MANAGED_FILE)))}"
     )
 
@@ -1615,7 +1615,7 @@ def sources_import(
 
     Each new feed is fetched once first (unless --no-check); the good ones are saved in one
     write, the failed ones listed and left out (then exit 1)."""
-    from monitor.sourceedit import MANAGED_FILE, read_import
+    from monitor.sourceedit import MANAGED_FILE, as_read, read_import
     from monitor.validate import feed_identity
 
     loaded, before = _sources_config(ctx, config)
@@ -1646,7 +1646,8 @@ def sources_import(
         + (f"; {len(failed)} failed, not added:" if failed else "")
     )
     for item, check in failed:
-        out.print(f"  {escape(repr(item['name']))}: {escape(terminal_text(check.error or ''))}")
+        name = as_read(str(item["name"]))
+        out.print(f"  {escape(repr(name))}: {escape(terminal_text(check.error or ''))}")
     if failed:
         raise typer.Exit(EXIT_PROBLEM)
 

@@ -585,6 +585,11 @@ def as_literal(text: str) -> str:
     return kept.replace("${", "$${")
 
 
+def as_read(literal: str) -> str:
+    """What the config reads from text written by `as_literal`: the name a user is shown."""
+    return literal.replace("$${", "${")
+
+
 def default_name(url: str, check: FeedCheck | None, taken: Collection[str] = ()) -> str:
     """A new source's name: its feed's title (`as_literal`), else its host, port and path
     (two feeds of one site get two names; the query, which may hold a token, is left out).

@@ -724,6 +724,8 @@ def test_text_from_a_feed_or_an_imported_file_never_names_an_environment_variabl
         "sources", "add", server.url("/titled.xml"), "-c", str(config), cwd=tmp_path, env=env
     )
     assert added.returncode == 0, added.stdout + added.stderr
+    # Shown as the config reads it, not as the escape it is saved as ("$${...}").
+    assert "added '${MONITOR_WEBHOOK_SECRET}' (" in added.stdout, added.stdout
     imported = run("sources", "import", str(opml), "-c", str(config), cwd=tmp_path, env=env)
     assert imported.returncode == 0, imported.stdout + imported.stderr
 
