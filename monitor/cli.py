@@ -162,6 +162,7 @@ def _runtime(
         runtime = Runtime.build(loaded, need_sinks=need_sinks, need_watchlists=need_watchlists)
     except MonitorError as error:
         fail(error)
+    _opened.append(runtime.store)
     try:
         runtime.store.prepare(allow_create=create, writable=writes)
     except MonitorError as error:
@@ -1862,8 +1863,32 @@ def _short(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+# The store `_runtime` opened: its database is named when it fails in the middle of a command.
+_opened: list[Store] = []
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:
+        problem = _database_failure(error)
+        if problem is None:
+            raise
+        err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def _database_failure(error: Exception) -> str | None:
+    """One line for a database that failed in the middle of a command (a lock held too
+    long, the server gone): a traceback otherwise. None for any other error."""
+    exc = sys.modules.get("sqlalchemy.exc")  # not imported: no database was used
+    if exc is None or not isinstance(error, exc.OperationalError):
+        return None
+    from monitor.db.problems import failed_database
+
+    if not _opened:
+        return None
+    return failed_database(_opened[-1].database.engine, error)
 
 
 if __name__ == "__main__":

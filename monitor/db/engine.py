@@ -182,6 +182,18 @@ PG_CONNECT_ARGS: dict[str, int] = {
 # the server kept its session (a probe: 3 minutes without a delivery to one sink). No
 # transaction of the monitor waits on anything but the database.
 IDLE_IN_TRANSACTION = "60s"
+# A statement of this process waiting this long for a lock another session holds (a
+# `LOCK TABLE`, an `ALTER TABLE` or a `VACUUM FULL` run by hand) fails, where it waited for
+# ever: a probe's table lock froze polling and delivery without a word and hung `monitor
+# status`. The failed work is retried like any outage, and logged; schema changes wait
+# for each other without this bound (`_schema_transaction`).
+LOCK_TIMEOUT = "60s"
+# The session settings `_postgresql_engine` gives each connection, unless the URL's
+# ``options`` or the role already set them.
+SESSION_TIMEOUTS = {
+    "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION,
+    "lock_timeout": LOCK_TIMEOUT,
+}
 
 
 def _postgresql_engine(url: URL) -> Engine:
@@ -189,12 +201,12 @@ def _postgresql_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: object) -> None:
-        # A value the database_url sets (options=-c idle_in_transaction_session_timeout=...)
-        # or the role has stays.
+        # A value the database_url sets (options=-c lock_timeout=...) or the role has stays.
         with dbapi_connection.cursor() as cursor:
-            cursor.execute("SHOW idle_in_transaction_session_timeout")
-            if cursor.fetchone()[0] in ("0", "0ms"):
-                cursor.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'")
+            for name, value in SESSION_TIMEOUTS.items():
+                cursor.execute(f"SHOW {name}")
+                if cursor.fetchone()[0] in ("0", "0ms"):
+                    cursor.execute(f"SET {name} = '{value}'")
         dbapi_connection.commit()
 
     return engine
@@ -256,6 +268,10 @@ def _schema_transaction(engine: Engine) -> Iterator[Connection]:
             with connection.begin():
                 yield connection
             return
+        # Another process creating or migrating the schema may take minutes: waited for
+        # without `LOCK_TIMEOUT`, which comes back for the session's later work.
+        bound = connection.exec_driver_sql("SHOW lock_timeout").scalar()
+        connection.exec_driver_sql("SET lock_timeout = 0")
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
         connection.commit()
         try:
@@ -265,6 +281,9 @@ def _schema_transaction(engine: Engine) -> Iterator[Connection]:
             try:
                 connection.rollback()
                 connection.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
+                connection.execute(
+                    text("SELECT set_config('lock_timeout', :bound, false)"), {"bound": bound}
+                )
                 connection.commit()
             except DBAPIError:
                 connection.invalidate()  # closing the session releases the lock

@@ -59,13 +59,11 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
                 f"folder {folder} are readable and writable for {_user()}"
             )
         return DatabaseError(f"cannot use the SQLite database {path}: {detail}")
-    where = redact_url(engine.url.render_as_string(hide_password=True))
     # The driver's message may repeat connection parameters: the URL's credentials are
     # masked wherever they appear in it.
     detail = redact_text(detail, engine.url.render_as_string(hide_password=False))
     return DatabaseError(
-        f"cannot use the database {where}: {detail}; check that the server runs and that "
-        "database_url names it, with the right user and password"
+        f"cannot use the database {shown_url(engine)}: {detail}; {_postgresql_advice(detail)}"
     )
 
 
@@ -96,3 +94,55 @@ def outage_text(error: BaseException) -> str:
     """What the database said of an outage, on one line, without the SQL SQLAlchemy adds
     ("database is locked", "database or disk is full")."""
     return _one_line(str(getattr(error, "orig", None) or error))[:200] or type(error).__name__
+
+
+def shown_url(engine: Engine) -> str:
+    """The database of ``engine`` as messages name it: a SQLite path, else its URL with the
+    password masked."""
+    path = sqlite_path(engine)
+    if path is not None:
+        return str(path)
+    return redact_url(engine.url.render_as_string(hide_password=True))
+
+
+def failed_database(engine: Engine, error: BaseException) -> str:
+    """One line for the database of ``engine`` failing in the middle of a command."""
+    detail = outage_text(error)
+    if engine.dialect.name == "postgresql":
+        detail = redact_text(detail, engine.url.render_as_string(hide_password=False))
+        advice = _postgresql_advice(detail)
+    else:
+        advice = "try again once it answers"
+    return (
+        f"the database {shown_url(engine)} failed in the middle of the command: {detail}; {advice}"
+    )
+
+
+def _postgresql_advice(detail: str) -> str:
+    """What to do about a PostgreSQL failure, by what the server or libpq said (psycopg
+    gives no SQLSTATE for a refused connection)."""
+    said = detail.lower()
+    if "too many connections" in said or "too many clients" in said or "slots are" in said:
+        return (
+            "the server has no connection left for this role (its CONNECTION LIMIT, or the "
+            "server's max_connections): close idle sessions (see pg_stat_activity) or raise "
+            "the limit; every monitor process keeps a few connections open"
+        )
+    if "lock timeout" in said:
+        return (
+            "another session holds a lock on a table monitor needs (see pg_locks and "
+            "pg_stat_activity); try again once it is released"
+        )
+    if "database" in said and "does not exist" in said:
+        return "create that database (createdb), or correct the database name in database_url"
+    if (
+        "authentication failed" in said
+        or ("role" in said and "does not exist" in said)
+        or "pg_hba.conf" in said
+        or "password" in said
+    ):
+        return "check the user and password in database_url, and the server's pg_hba.conf"
+    return (
+        "check that the server runs and that database_url names it, with the right user and "
+        "password"
+    )

@@ -104,6 +104,81 @@ def test_a_session_idle_in_a_transaction_is_ended_by_the_server(postgres_url: st
         try:
             with engine.connect() as conn:
                 shown = conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar()
+                assert conn.execute(text("SHOW lock_timeout")).scalar() == "1min"
             assert shown == expected
         finally:
             engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_table_locked_by_another_session_ends_a_command_in_one_line(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # An operator's `LOCK TABLE` (or an ALTER TABLE, a VACUUM FULL) held in another session
+    # hung `monitor status` and froze the service without a word (an outside probe). Now a
+    # statement waits `lock_timeout` (60 s unless the URL or the role sets one: 2 s here),
+    # and the command says what held it, in one line; the schema's own lock is not bounded.
+    from sqlalchemy import create_engine, text
+
+    own_options = make_url(postgres_url).query["options"]
+    url = make_url(postgres_url).update_query_dict({"options": f"{own_options} -clock_timeout=2s"})
+    config = write_config(
+        tmp_path, database_url=url.render_as_string(False), sources=[], sink_url=None
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("MONITOR_DATABASE_URL", None)
+
+    def monitor(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "monitor", *args, "--config", str(config)]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    assert monitor("db", "upgrade").returncode == 0
+    admin = create_engine(postgres_url)
+    try:
+        with admin.connect() as holder:
+            holder.execute(text("LOCK TABLE sources IN ACCESS EXCLUSIVE MODE"))
+            for args in (("status",), ("sources",), ("once",)):
+                started = time.monotonic()
+                done = monitor(*args)
+                assert done.returncode == 2, (args, done.stdout, done.stderr)
+                lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+                assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
+                assert "lock timeout" in lines[0] and "another session holds a lock" in lines[0]
+                assert "REDACTED@" in lines[0] or "@" not in lines[0]
+                assert time.monotonic() - started < 60
+            holder.rollback()
+    finally:
+        admin.dispose()
+    assert monitor("sources").returncode == 0
+
+
+@pytest.mark.postgres
+def test_a_role_without_a_free_connection_is_told_so(postgres_url: str, tmp_path: Path) -> None:
+    # "too many connections for role" was followed by "check that the server runs ... with
+    # the right user and password" (an outside probe): the advice now fits the failure.
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    role = f"nm_limited_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0"))
+        url = make_url(postgres_url).set(username=role, password=None)
+        config = write_config(
+            tmp_path, database_url=url.render_as_string(False), sources=[], sink_url=None
+        )
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env.pop("MONITOR_DATABASE_URL", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "status", "--config", str(config)],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "too many connections" in done.stderr and "CONNECTION LIMIT" in done.stderr
+        assert "right user and password" not in done.stderr and "Traceback" not in done.stderr
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
