@@ -5,9 +5,7 @@ Pure: no I/O. Text fields come back as unsanitised HTML fragments (see docs/inte
 
 from __future__ import annotations
 
-import calendar
 import codecs
-import email.utils
 import hashlib
 import html
 import io
@@ -17,11 +15,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from monitor.codepages import latin_code_page
+from monitor.dates import entry_date
 from monitor.errors import ParseError
 from monitor.redact import mask_credentials_of, without_credentials
 from monitor.schedule import feed_hint
@@ -45,7 +44,6 @@ MAX_ENTRIES = 1000
 # every alert).
 MAX_TITLE_CHARS = 2000
 MAX_LINK_CHARS = 8192
-_RFC822_MAX_CHARS = 64  # longer than any date: not one, and not worth reading
 
 # Query parameters that only say where a click came from; dropping them makes the same
 # article reached through different campaigns one URL. Compared case-insensitively.
@@ -743,8 +741,8 @@ def _build_entry(
         title=title,
         summary=summary,
         content=content,
-        published=_entry_date(raw, "published"),
-        updated=_entry_date(raw, "updated"),
+        published=entry_date(_get(raw, "published"), _get(raw, "published_parsed")),
+        updated=entry_date(_get(raw, "updated"), _get(raw, "updated_parsed")),
         content_hash=_digest(plain_title, plain_summary, plain_content),
         words=sum(len(_MARKUP.sub(" ", text).split()) for text in (title, summary, content)),
     )
@@ -884,117 +882,3 @@ def _http_url(link: object, feed_url: str) -> str | None:
     except ValueError:
         return None
     return canonical if host else None
-
-
-# Dates outside these years are placeholders, not dates: Go's zero time (0001-01-01),
-# "9999-12-31" for "never"; so is the Unix time 0 (1970-01-01T00:00:00Z, a CMS's empty date
-# field). Read as undated, they cannot break date arithmetic (a story window around year 1
-# is out of Python's range), hold an entry back as 2,000 years old nor show it as from 1970.
-_FIRST_YEAR = 1900
-_LAST_YEAR = 2999
-
-
-def _entry_date(raw: Mapping[str, Any], field: str) -> datetime | None:
-    """An entry's ``published`` or ``updated`` in UTC: feedparser's reading of it, or, when
-    feedparser has none, the standard library's reading of the RFC 822 text. A zone that
-    feedparser does not know by name (it reads them as UTC) and a Unix time are read here.
-    A placeholder date (before 1900, after 2999, the Unix time 0) is no date."""
-    text = _get(raw, field)
-    when: datetime | None = None
-    if isinstance(text, str) and len(text) <= _RFC822_MAX_CHARS:
-        if _impossible_offset(text):
-            return None
-        when = _unix_time(text) or _named_zone_datetime(text)
-    if when is None:
-        parsed = _get(raw, f"{field}_parsed")
-        when = _utc_datetime(parsed) if parsed is not None else _rfc822_datetime(text)
-    if when is None or not _FIRST_YEAR <= when.year <= _LAST_YEAR or when.timestamp() == 0:
-        return None
-    return when
-
-
-# Zones feeds write by name that feedparser does not know (it knows GMT, UT, the North
-# American ones, MET and MEST, and reads any other name as UTC): hours east of UTC. IST is
-# India's, whose news sites write it in their feeds.
-_ZONE_HOURS = {
-    "wet": 0.0, "west": 1.0, "bst": 1.0, "ist": 5.5, "cet": 1.0, "cest": 2.0, "eet": 2.0,
-    "eest": 3.0, "msk": 3.0, "trt": 3.0, "sast": 2.0, "cat": 2.0, "eat": 3.0, "wat": 1.0,
-    "gst": 4.0, "pkt": 5.0, "npt": 5.75, "ict": 7.0, "wib": 7.0, "hkt": 8.0, "sgt": 8.0,
-    "pht": 8.0, "awst": 8.0, "jst": 9.0, "kst": 9.0, "aest": 10.0, "aedt": 11.0,
-    "nzst": 12.0, "nzdt": 13.0,
-}  # fmt: skip
-# "... 09:00:00 CEST", "... 09:00:00 GMT+3", "... 09:00 UTC+05:30"
-_NAMED_ZONE = re.compile(
-    r"\s(?:(?P<name>[A-Za-z]{3,4})|(?:GMT|UTC)(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?)\s*$"
-)
-
-
-# A numeric zone at the end of a date: "+0100", "-05:00".
-_NUMERIC_OFFSET = re.compile(r"[+-](?P<hours>\d\d):?(?P<minutes>\d\d)\s*$")
-
-
-def _impossible_offset(text: str) -> bool:
-    """True for a date whose zone no place has ("+2500", "-9999", "+01:75"): feedparser
-    would shift the time by it (a day or four), and an entry published now would be held
-    back by `alert_max_age` as days old. Such a date is no date."""
-    found = _NUMERIC_OFFSET.search(text)
-    if found is None:
-        return False
-    return int(found["hours"]) > 14 or int(found["minutes"]) > 59
-
-
-def _named_zone_datetime(text: str) -> datetime | None:
-    """An RFC 822 date whose zone is a name of `_ZONE_HOURS` or "GMT+3", in UTC; else None."""
-    found = _NAMED_ZONE.search(text)
-    if found is None:
-        return None
-    if found["name"] is not None:
-        hours = _ZONE_HOURS.get(found["name"].lower())
-        if hours is None:
-            return None
-        minutes = round(hours * 60)
-    else:
-        minutes = int(found["hours"]) * 60 + int(found["minutes"] or 0)
-        minutes = -minutes if found["sign"] == "-" else minutes
-    if abs(minutes) > 14 * 60:
-        return None
-    offset = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-    return _rfc822_datetime(f"{text[: found.start()]} {offset}")
-
-
-def _unix_time(text: str) -> datetime | None:
-    """A Unix time written as the date ("1767603600"), between 1990 and 2100; else None."""
-    stripped = text.strip()
-    if not stripped.isdigit() or len(stripped) not in (9, 10):
-        return None
-    seconds = int(stripped)
-    if not 631152000 <= seconds <= 4102444800:
-        return None
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def _rfc822_datetime(text: object) -> datetime | None:
-    """An RFC 822 date feedparser leaves unread, chiefly one without a zone
-    (``Tue, 1 Dec 2026 10:00``): read as UTC, as feedparser reads a zone-less ISO date."""
-    if not isinstance(text, str) or len(text) > _RFC822_MAX_CHARS:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(text.strip())
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
-def _utc_datetime(parsed: object) -> datetime | None:
-    """feedparser's ``*_parsed`` values are struct_time in UTC (or None)."""
-    if not isinstance(parsed, time.struct_time | tuple) or len(parsed) < 6:
-        return None
-    year, month, day, hour, minute, second = parsed[:6]
-    try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except (ValueError, TypeError, OverflowError):
-        pass  # a leap second or another field out of range: let timegm carry it over
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    except (OverflowError, ValueError, OSError, TypeError):
-        return None

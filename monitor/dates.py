@@ -1,0 +1,271 @@
+"""An entry's date in UTC from what its feed wrote: feedparser's reading, checked, and the
+forms it leaves unread or misreads (zone names it does not know, month names in other
+languages, impossible dates it carries over into the next month)."""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+import re
+import time
+from datetime import UTC, datetime
+
+_RFC822_MAX_CHARS = 64  # longer than any date: not one, and not worth reading
+
+# Dates outside these years are placeholders, not dates: Go's zero time (0001-01-01),
+# "9999-12-31" for "never"; so is the Unix time 0 (1970-01-01T00:00:00Z, a CMS's empty date
+# field). Read as undated, they cannot break date arithmetic (a story window around year 1
+# is out of Python's range), hold an entry back as 2,000 years old nor show it as from 1970.
+_FIRST_YEAR = 1900
+_LAST_YEAR = 2999
+
+
+def entry_date(text: object, parsed: object) -> datetime | None:
+    """An entry's ``published`` or ``updated`` in UTC, from the text its feed wrote and
+    feedparser's reading of it (``*_parsed``). Read here first: a zone feedparser does not
+    know by name (it reads them as UTC), a Unix time, a `date`-style "Thu Mar 05 15:30:00
+    CET 2026", a basic ISO 8601 "20260305T143000Z". Then feedparser's reading; else month
+    names in other languages ("mar., 01 déc. 2026 10:00:00 +0100") and English ones written
+    first ("February 8, 2026 9:00 PM"), else the standard library's RFC 822. No date: a
+    placeholder (before 1900, after 2999, the Unix time 0), an impossible one ("2026-04-31",
+    an hour 25, a zone "+2500", which feedparser carries over), a time without a day
+    (feedparser dates it today)."""
+    if not isinstance(text, str) or len(text) > _RFC822_MAX_CHARS:
+        text = None
+    when: datetime | None = None
+    if text is not None:
+        if _impossible_offset(text) or _impossible_iso(text) or _TIME_ONLY.match(text):
+            return None
+        when = (
+            _unix_time(text)
+            or _named_zone_datetime(text)
+            or _zone_before_year(text)
+            or _basic_iso(text)
+        )
+    if when is None and parsed is not None:
+        when = _utc_datetime(parsed)
+    elif when is None and text is not None:
+        when = _other_language(text) or _rfc822_datetime(text)
+    if when is None or not _FIRST_YEAR <= when.year <= _LAST_YEAR or when.timestamp() == 0:
+        return None
+    return when
+
+
+# Zones feeds write by name that feedparser does not know (it knows GMT, UT, the North
+# American ones, MET and MEST, and reads any other name as UTC): hours east of UTC. IST is
+# India's, whose news sites write it in their feeds.
+_ZONE_HOURS = {
+    "wet": 0.0, "west": 1.0, "bst": 1.0, "ist": 5.5, "cet": 1.0, "cest": 2.0, "eet": 2.0,
+    "mez": 1.0, "mesz": 2.0,
+    "eest": 3.0, "msk": 3.0, "trt": 3.0, "sast": 2.0, "cat": 2.0, "eat": 3.0, "wat": 1.0,
+    "gst": 4.0, "pkt": 5.0, "npt": 5.75, "ict": 7.0, "wib": 7.0, "hkt": 8.0, "sgt": 8.0,
+    "pht": 8.0, "awst": 8.0, "jst": 9.0, "kst": 9.0, "aest": 10.0, "aedt": 11.0,
+    "nzst": 12.0, "nzdt": 13.0,
+}  # fmt: skip
+# "... 09:00:00 CEST", "... 09:00:00 GMT+3", "... 09:00 UTC+05:30"
+_NAMED_ZONE = re.compile(
+    r"\s(?:(?P<name>[A-Za-z]{3,4})|(?:GMT|UTC)(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?)\s*$"
+)
+
+
+# A numeric zone at the end of a date: "+0100", "-05:00".
+_NUMERIC_OFFSET = re.compile(r"[+-](?P<hours>\d\d):?(?P<minutes>\d\d)\s*$")
+
+
+def _impossible_offset(text: str) -> bool:
+    """True for a date whose zone no place has ("+2500", "-9999", "+01:75"): feedparser
+    would shift the time by it (a day or four), and an entry published now would be held
+    back by `alert_max_age` as days old. Such a date is no date."""
+    found = _NUMERIC_OFFSET.search(text)
+    if found is None:
+        return False
+    return int(found["hours"]) > 14 or int(found["minutes"]) > 59
+
+
+def _named_zone_datetime(text: str) -> datetime | None:
+    """An RFC 822 date whose zone is a name of `_ZONE_HOURS` or "GMT+3", in UTC; else None."""
+    found = _NAMED_ZONE.search(text)
+    if found is None:
+        return None
+    if found["name"] is not None:
+        hours = _ZONE_HOURS.get(found["name"].lower())
+        if hours is None:
+            return None
+        minutes = round(hours * 60)
+    else:
+        minutes = int(found["hours"]) * 60 + int(found["minutes"] or 0)
+        minutes = -minutes if found["sign"] == "-" else minutes
+    if abs(minutes) > 14 * 60:
+        return None
+    offset = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return _rfc822_datetime(f"{text[: found.start()]} {offset}")
+
+
+def _unix_time(text: str) -> datetime | None:
+    """A Unix time written as the date ("1767603600"), between 1990 and 2100; else None."""
+    stripped = text.strip()
+    if not stripped.isdigit() or len(stripped) not in (9, 10):
+        return None
+    seconds = int(stripped)
+    if not 631152000 <= seconds <= 4102444800:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _rfc822_datetime(text: object) -> datetime | None:
+    """An RFC 822 date feedparser leaves unread, chiefly one without a zone
+    (``Tue, 1 Dec 2026 10:00``): read as UTC, as feedparser reads a zone-less ISO date."""
+    if not isinstance(text, str) or len(text) > _RFC822_MAX_CHARS:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text.strip())
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _utc_datetime(parsed: object) -> datetime | None:
+    """feedparser's ``*_parsed`` values are struct_time in UTC (or None)."""
+    if not isinstance(parsed, time.struct_time | tuple) or len(parsed) < 6:
+        return None
+    year, month, day, hour, minute, second = parsed[:6]
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except (ValueError, TypeError, OverflowError):
+        pass  # a leap second or another field out of range: let timegm carry it over
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+
+
+# "14:30", "14:30:00 GMT": a time with no day (feedparser dates it today).
+_TIME_ONLY = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[A-Za-z]{1,5})?\s*$")
+# The date and time of an ISO 8601 text, as written: its fields are checked before
+# feedparser's reading is used (it carries "2026-13-05" over into 2027-01-05).
+_ISO = re.compile(
+    r"\s*(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"(?:[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?"
+)
+
+
+def _impossible_iso(text: str) -> bool:
+    """True for an ISO 8601 date no calendar has: month 13 or 0, April 31, hour 24 and
+    later, minute 60 (a leap second, :60, is allowed)."""
+    found = _ISO.match(text)
+    if found is None:
+        return False
+    year, month, day = int(found["year"]), int(found["month"]), int(found["day"])
+    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return True
+    if found["hour"] is None:
+        return False
+    return int(found["hour"]) > 23 or int(found["minute"]) > 59 or int(found["second"] or 0) > 60
+
+
+# ISO 8601's basic format: "20260305T143000Z", "20260305T1430+0100".
+_BASIC_ISO = re.compile(
+    r"\s*(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?(?:\.\d+)?"
+    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+
+
+def _basic_iso(text: str) -> datetime | None:
+    found = _BASIC_ISO.match(text)
+    if found is None:
+        return None
+    year, month, day, hour, minute, second = (int(g or 0) for g in found.groups()[:6])
+    zone = found["zone"] or "Z"
+    offset = "+0000" if zone == "Z" else zone.replace(":", "").ljust(5, "0")
+    return _rfc822_datetime(
+        f"{day} {calendar.month_abbr[month] if 1 <= month <= 12 else 'Bad'} {year} "
+        f"{hour:02d}:{minute:02d}:{second:02d} {offset}"
+    )
+
+
+# Java's Date.toString() and Unix `date`: "Thu Mar 05 15:30:00 CET 2026", the zone before
+# the year (feedparser reads it as UTC, whatever the zone).
+_ZONE_BEFORE_YEAR = re.compile(
+    r"\s*[A-Za-z]{3},?\s+(?P<month>[A-Za-z]{3})\s+(?P<day>\d{1,2})\s+"
+    r"(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s+(?P<zone>[A-Za-z]{2,5}|[+-]\d{4})\s+(?P<year>\d{4})\s*$"
+)
+
+
+def _zone_before_year(text: str) -> datetime | None:
+    found = _ZONE_BEFORE_YEAR.match(text)
+    if found is None:
+        return None
+    rfc822 = f"{found['day']} {found['month']} {found['year']} {found['time']} {found['zone']}"
+    return _named_zone_datetime(rfc822) or _rfc822_datetime(rfc822)
+
+
+# Month names as CMSs in other languages write them in feeds (full, cut short, with or
+# without accents), and English full names ("March 5, 2026"): the month's number.
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "january jan janv janvier januar jän jänner januari ene enero gen gennaio janeiro oca "
+        "ocak янв январь января يناير",
+        "february feb févr fevr fév février fevrier februar februari febrero febbraio fev "
+        "fevereiro şub şubat sub subat фев февраль февраля فبراير شباط",
+        "march mar mars mär märz maerz mrz mrt maart marzo março marco mart мар март марта "
+        "مارس آذار",
+        "april apr avr avril abr abril aprile nis nisan апр апрель апреля أبريل ابريل إبريل نيسان",
+        "may mai mei mayo mag maggio maio mayıs mayis май мая مايو أيار ايار",
+        "june jun juin juni junio giu giugno junho haz haziran июн июнь июня يونيو حزيران",
+        "july jul juil juillet juli julio lug luglio julho tem temmuz июл июль июля يوليو تموز",
+        "august aug août aout augustus ago agosto ağu ağustos agu agustos авг август августа "
+        "أغسطس اغسطس آب",
+        "september sep sept septembre septiembre setiembre set settembre setembro eyl eylül "
+        "eylul сен сент сентябрь сентября سبتمبر أيلول ايلول",
+        "october oct octobre okt oktober octubre ott ottobre out outubro eki ekim окт октябрь "
+        "октября أكتوبر اكتوبر",
+        "november nov novembre noviembre novembro kas kasım kasim ноя нояб ноябрь ноября نوفمبر",
+        "december dec déc décembre decembre dez dezember diciembre dic dicembre dezembro ara "
+        "aralık aralik дек декабрь декабря ديسمبر",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        _MONTHS.setdefault(_name, _number)
+_WORD = r"[^\W\d_]+"
+_TIME_AND_ZONE = (
+    r"(?:,?\s+(?:à|um|a las|alle|às|om|в|saat)?\s*(?P<time>\d{1,2}:\d{2}(?::\d{2})?)h?"
+    r"(?:\s*(?P<half>[AaPp])\.?[Mm]\.?)?)?"
+    r"(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|Z|[A-Za-z]{2,5}))?\s*$"
+)
+# The zone names the standard library's RFC 822 reading knows (it reads any other as UTC).
+_RFC822_ZONES = {"ut", "utc", "gmt", "z", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt"}
+# [day name,] day month year [time] [zone]: "jeu., 05 mars 2026 15:30:00 +0100",
+# "Donnerstag, 1. Okt 2026 09:00:00 +0200", "الخميس، 05 مارس 2026 17:30:00 +0300".
+_DAY_FIRST = re.compile(
+    rf"\s*(?:{_WORD}\.?\s*[,،]?\s+)?(?P<day>\d{{1,2}})\.?\s+(?:de\s+)?(?P<month>{_WORD})\.?"
+    rf"\s+(?:de\s+)?(?P<year>\d{{4}})(?:\s*г\.?)?{_TIME_AND_ZONE}"
+)
+# [day name,] month day, year [time] [zone]: "March 5, 2026", "Thursday, March 5, 2026 3:30".
+_MONTH_FIRST = re.compile(
+    rf"\s*(?:{_WORD}\.?\s*,?\s+)?(?P<month>{_WORD})\.?\s+(?P<day>\d{{1,2}}),?\s+"
+    rf"(?P<year>\d{{4}}){_TIME_AND_ZONE}"
+)
+
+
+def _other_language(text: str) -> datetime | None:
+    """A date whose month is a name feedparser does not read: in another language, or an
+    English one written month first. The day's name is not read (it may even be wrong)."""
+    found = _DAY_FIRST.match(text) or _MONTH_FIRST.match(text)
+    if found is None:
+        return None
+    month = _MONTHS.get(found["month"].casefold())
+    if month is None:
+        return None
+    hour, _, rest = (found["time"] or "00:00").partition(":")
+    if found["half"] is not None:  # 12 AM is midnight, 12 PM noon
+        if not 1 <= int(hour) <= 12:
+            return None
+        hour = str(int(hour) % 12 + (12 if found["half"] in "Pp" else 0))
+    clock = f"{hour}:{rest}" + (":00" if rest.count(":") == 0 else "")
+    zone = found["zone"] or ""
+    rfc822 = f"{int(found['day'])} {calendar.month_abbr[month]} {found['year']} {clock} {zone}"
+    if zone[:1].isalpha() and zone.casefold() not in _RFC822_ZONES:
+        return _named_zone_datetime(rfc822)  # None for a name of no zone we know
+    return _rfc822_datetime(rfc822.strip())

@@ -1,0 +1,117 @@
+"""Entry dates as feeds write them (`monitor.dates`): month names in other languages, the
+forms feedparser leaves unread or misreads, and the dates no calendar has. Each class with
+cases of its own; then a held-out set written by someone who had not seen this code
+(tests/data/dates_heldout.json: 129 dates of 25 classes, 94 read right before this module)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.parse import parse_feed
+
+HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "dates_heldout.json"
+
+
+def published(date: str) -> datetime | None:
+    text = date.replace("&", "&amp;").replace("<", "&lt;")
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><guid>a</guid><title>t</title><pubDate>{text}</pubDate></item></channel></rss>"
+    ).encode()
+    entry = parse_feed(body, "https://example.org/feed.xml").entries[0]
+    return entry.published
+
+
+def utc(*fields: int) -> datetime:
+    return datetime(*fields, tzinfo=UTC)
+
+
+# A CMS set to another language writes RFC 822 with its own day and month names: the day's
+# name is not read (it may be wrong), the month's is, cut short or not, with or without its
+# accents; a date without a time is midnight; no zone is UTC.
+OTHER_LANGUAGES = [
+    ("sam., 14 févr. 2026 08:15:00 +0100", utc(2026, 2, 14, 7, 15)),  # French
+    ("samedi 14 février 2026 08:15", utc(2026, 2, 14, 8, 15)),
+    ("14 fevrier 2026", utc(2026, 2, 14)),
+    ("Sa, 14 Feb 2026 08:15:00 +0100", utc(2026, 2, 14, 7, 15)),  # German (Feb as English)
+    ("Mi, 11 Mär 2026 23:30:00 +0100", utc(2026, 3, 11, 22, 30)),
+    ("Mittwoch, 11. März 2026 23:30 MEZ", utc(2026, 3, 11, 22, 30)),  # CET in German
+    ("Mittwoch, 11. März 2026 23:30 XYZT", None),  # a zone name of no place we know
+    ("Mittwoch, 11. Maerz 2026 23:30:00 +0100", utc(2026, 3, 11, 22, 30)),
+    ("lun, 02 nov 2026 06:00:00 -0300", utc(2026, 11, 2, 9)),  # Spanish
+    ("2 de noviembre de 2026 06:00", utc(2026, 11, 2, 6)),
+    ("sab, 18 lug 2026 21:00:00 +0200", utc(2026, 7, 18, 19)),  # Italian
+    ("qua, 21 out 2026 14:00:00 -0300", utc(2026, 10, 21, 17)),  # Portuguese
+    ("za, 04 jul 2026 12:00:00 +0200", utc(2026, 7, 4, 10)),  # Dutch
+    ("Paz, 25 Eki 2026 10:00:00 +0300", utc(2026, 10, 25, 7)),  # Turkish
+    ("Pzt, 02 Şub 2026 10:00:00 +0300", utc(2026, 2, 2, 7)),
+    ("Пн, 16 ноя 2026 08:00:00 +0300", utc(2026, 11, 16, 5)),  # Russian
+    ("16 ноября 2026 г. 08:00", utc(2026, 11, 16, 8)),
+    ("الأحد، 08 فبراير 2026 09:00:00 +0200", utc(2026, 2, 8, 7)),  # Arabic
+    ("08 شباط 2026 09:00:00 +0200", utc(2026, 2, 8, 7)),  # the Levant's month names
+    ("Sunday, February 8, 2026 9:00 PM", utc(2026, 2, 8, 21)),
+    ("February 8, 2026 12:05 a.m. EST", utc(2026, 2, 8, 5, 5)),
+    ("February 8, 2026", utc(2026, 2, 8)),  # English, month first
+    ("Feb. 8, 2026 09:00:00 +0200", utc(2026, 2, 8, 7)),
+    ("08 Brumaire 2026 09:00", None),  # no month of ours
+]
+
+
+@pytest.mark.parametrize(("date", "expected"), OTHER_LANGUAGES)
+def test_month_names_in_other_languages_are_read(date: str, expected: datetime | None) -> None:
+    assert published(date) == expected
+
+
+# Forms feedparser misreads or leaves unread.
+OTHER_FORMS = [
+    ("Sat Feb 14 08:15:00 EET 2026", utc(2026, 2, 14, 6, 15)),  # Java, `date`: zone kept
+    ("Sat Feb 14 08:15:00 GMT 2026", utc(2026, 2, 14, 8, 15)),
+    ("Sat Feb 14 08:15:00 +0530 2026", utc(2026, 2, 14, 2, 45)),
+    ("20260214T081500Z", utc(2026, 2, 14, 8, 15)),  # ISO 8601 basic
+    ("20260214T0815+0100", utc(2026, 2, 14, 7, 15)),
+]
+
+
+@pytest.mark.parametrize(("date", "expected"), OTHER_FORMS)
+def test_forms_feedparser_misreads_are_read_here(date: str, expected: datetime) -> None:
+    assert published(date) == expected
+
+
+# feedparser carries an impossible field over ("2026-02-30" is 2026-03-02) and dates a bare
+# time today: neither is the date the feed meant.
+NO_DATE = [
+    "2026-02-30T10:00:00Z",
+    "2026-02-29",  # 2026 is no leap year
+    "2026-00-14T10:00:00Z",
+    "2026-14-01T10:00:00+01:00",
+    "2026-02-14T24:30:00Z",
+    "2026-02-14T10:61:00Z",
+    "08:15",
+    "08:15:00 GMT",
+    "32 févr. 2026 08:15",
+]
+
+
+@pytest.mark.parametrize("date", NO_DATE)
+def test_an_impossible_date_or_a_bare_time_is_no_date(date: str) -> None:
+    assert published(date) is None
+
+
+def test_a_leap_day_and_a_leap_second_are_dates() -> None:
+    assert published("2028-02-29T10:00:00Z") == utc(2028, 2, 29, 10)
+    assert published("2026-12-31T23:59:60Z") is not None
+
+
+def test_the_held_out_dates_are_read_right() -> None:
+    cases = json.loads(HELD_OUT.read_text(encoding="utf-8"))
+    wrong = []
+    for case in cases:
+        got = published(case["text"])
+        shown = got.strftime("%Y-%m-%dT%H:%M:%SZ") if got is not None else None
+        if shown != case["expected"]:
+            wrong.append((case["class"], case["text"], case["expected"], shown))
+    assert len(cases) == 129 and not wrong, wrong
