@@ -74,6 +74,12 @@ poll_lag = Gauge(
     "How far past its planned poll the most overdue source waiting to be polled is; 0 when none.",
     registry=registry,
 )
+database_wait = Gauge(
+    "monitor_database_wait_seconds",
+    "How long the oldest database transaction of this instance in progress has run; 0 when "
+    "none is. It grows when the database, or the network to it, does not answer.",
+    registry=registry,
+)
 dead_letters = Gauge(
     "monitor_dead_letters", "Deliveries dead-lettered (`monitor alerts retry`).", registry=registry
 )

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,14 @@ log = logging.getLogger(__name__)
 
 # How long /readyz waits for the database before it answers "not ready".
 READY_TIMEOUT_SECONDS = 5.0
+
+# A database transaction in progress this long means the database, or the network path to
+# it, does not answer (or a lock holds it past every timeout): /readyz answers 503 and the
+# log says so until it ends. Longer than any bound of one statement (SQLite's busy timeout
+# 30 s, PostgreSQL's lock_timeout 60 s): only a call nothing bounds gets here, as when a
+# network path keeps the connection open and swallows what is sent (no timeout fires).
+STUCK_AFTER_SECONDS = 120.0
+WATCH_EVERY_SECONDS = 5.0
 
 STOP_GRACE_SECONDS = 90.0
 # Once stopped, the process ends within this many seconds, whatever still runs: a database
@@ -450,6 +459,12 @@ class Service:
         poller = self._poller_running
         if poller is not None and poller.claims_failing:
             return False
+        waited = self.runtime.store.database.longest_wait()
+        if waited >= STUCK_AFTER_SECONDS:
+            log.warning(
+                "readiness check failed: a database transaction has not ended in %.0f s", waited
+            )
+            return False
         try:
             await asyncio.wait_for(self.runtime.store.aping(), READY_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -556,6 +571,7 @@ class Service:
                 asyncio.create_task(self._poller_running.run(), name="poller"),
                 asyncio.create_task(self._outbox.run(), name="outbox"),
                 asyncio.create_task(self._reloader(), name="reloader"),
+                asyncio.create_task(self._watch_database(), name="database watch"),
             ]
             if self.runtime.store.is_postgresql:
                 from monitor.db.notify import listen_for_deliveries  # imports psycopg
@@ -576,6 +592,34 @@ class Service:
             finally:
                 scheduler.shutdown(wait=False)
         log.info("monitor stopped", extra=log_fields(instance=self.owner))
+
+    async def _watch_database(self) -> None:
+        """Say when a database transaction has been in progress `STUCK_AFTER_SECONDS` (once),
+        and when it ends; /metrics shows the wait (``monitor_database_wait_seconds``). Uses
+        no database itself: it must speak while every database call waits."""
+        database = self.runtime.store.database
+        metrics.database_wait.set_function(database.longest_wait)
+        stuck_since: float | None = None
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), WATCH_EVERY_SECONDS)
+            waited = database.longest_wait()
+            if stuck_since is None and waited >= STUCK_AFTER_SECONDS:
+                stuck_since = time.monotonic() - waited
+                log.error(
+                    "a database transaction has not ended in %.0f s: the database, or the "
+                    "network to it, does not answer (or a lock holds it); polling and "
+                    "delivery wait, and /readyz answers 503 until it ends",
+                    waited,
+                    extra=log_fields(instance=self.owner),
+                )
+            elif stuck_since is not None and waited < STUCK_AFTER_SECONDS:
+                log.warning(
+                    "the database answers again (a transaction had waited %.0f s)",
+                    time.monotonic() - stuck_since,
+                    extra=log_fields(instance=self.owner),
+                )
+                stuck_since = None
 
     async def _until_stopped(self, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for ``stopping``; then let the polls and sends in hand finish, and cancel what

@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import itertools
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -450,15 +453,37 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = open_engine(url)
+        # When each transaction in progress began (time.monotonic), by a number of its own.
+        self._begun: dict[int, float] = {}
+        self._numbers = itertools.count()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _in_progress(self) -> Iterator[None]:
+        number = next(self._numbers)
+        with self._lock:
+            self._begun[number] = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._begun[number]
+
+    def longest_wait(self) -> float:
+        """Seconds since the oldest transaction in progress began (0 when none is): a call
+        that never returns (a connection a network path swallows, a lock) grows it."""
+        with self._lock:
+            oldest = min(self._begun.values(), default=None)
+        return 0.0 if oldest is None else time.monotonic() - oldest
 
     def run_sync(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction: committed on success, rolled back on any error."""
-        with self.engine.begin() as connection:
+        with self._in_progress(), self.engine.begin() as connection:
             return work(connection)
 
     def read_sync(self, work: Callable[[Connection], T]) -> T:
         """Run ``work``, which only reads, in one transaction that takes no write lock."""
-        with self.engine.connect() as connection:
+        with self._in_progress(), self.engine.connect() as connection:
             connection = connection.execution_options(monitor_read_only=True)
             with connection.begin():
                 return work(connection)
