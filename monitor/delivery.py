@@ -530,6 +530,8 @@ class Outbox:
         event = self._wake.get(sink) if sink is not None else None
         if sink is not None:
             await self._resume(sink)
+        failed = 0  # passes failed in a row
+        named = f"sink {sink!r}" if sink is not None else "the sinks not configured"
         while not self.stopping.is_set() and self._configured(sink):
             if event is not None:
                 event.clear()
@@ -542,18 +544,31 @@ class Outbox:
                     sink=sink, other_than=others, owner=self.owner, now=self.runtime.clock()
                 )
             except Exception as error:
-                # The database away (locked, full, restarting): one line per pass, the
-                # traceback only for what is not that.
+                # The database away (locked, full, restarting): one line, at the 1st, 2nd,
+                # 4th, 8th ... failure in a row (a line per sink every tick filled the log),
+                # the traceback only for what is not that.
+                failed += 1
                 outage = is_outage(error)
-                log.log(
-                    logging.WARNING if outage else logging.ERROR,
-                    "delivery pass for %s failed%s; trying again",
-                    f"sink {sink!r}" if sink is not None else "the sinks not configured",
-                    f": {outage_text(error)}" if outage else "",
-                    exc_info=not outage,
-                    extra=log_fields(sink=sink),
-                )
+                if not outage or failed & (failed - 1) == 0:
+                    log.log(
+                        logging.WARNING if outage else logging.ERROR,
+                        "delivery pass for %s failed%s%s; trying again",
+                        named,
+                        f": {outage_text(error)}" if outage else "",
+                        f" ({failed} in a row)" if failed > 1 else "",
+                        exc_info=not outage,
+                        extra=log_fields(sink=sink),
+                    )
                 next_at = None
+            else:
+                if failed:
+                    log.info(
+                        "delivery pass for %s works again after %d failures",
+                        named,
+                        failed,
+                        extra=log_fields(sink=sink),
+                    )
+                failed = 0
             delay = tick
             if next_at is not None:
                 delay = min(tick, max(0.01, (next_at - self.runtime.clock()).total_seconds()))

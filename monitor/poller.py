@@ -46,6 +46,13 @@ def trouble_wait(tries: int) -> float:
     return min(TROUBLE_MAX_SECONDS, 2.0**tries)
 
 
+def _stored_elsewhere(error: Exception) -> bool:
+    """Whether ``error`` is a unique key another transaction wrote first."""
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(error, IntegrityError)
+
+
 class PollWriter:
     """Collects `PollRecord`s and writes them in one transaction per batch."""
 
@@ -69,7 +76,7 @@ class PollWriter:
             try:
                 await self._runtime.store.record_polls(batch)
                 self._failures = 0
-            except Exception:
+            except Exception as error:
                 # Written again at the next flush while their sources are surely still
                 # leased to this instance (half the lease): a lost write left each source
                 # unpolled until its lease expired (5 min by default). Past that they are
@@ -78,10 +85,13 @@ class PollWriter:
                 oldest = self._runtime.clock() - self._runtime.settings.poll.lease / 2
                 kept = [poll for poll in batch if poll.polled_at >= oldest]
                 self._pending = kept + self._pending
-                log.exception(
-                    "could not record %d polls; %s",
+                outage = is_outage(error)  # the database away: one line, not a traceback
+                log.warning(
+                    "could not record %d polls%s; %s",
                     len(batch),
+                    f" ({outage_text(error)})" if outage else "",
                     "trying again" if kept else "they will be polled again",
+                    exc_info=not outage,
                     extra=log_fields(source_ids=[poll.source_id for poll in batch]),
                 )
 
@@ -184,12 +194,29 @@ class Poller:
                 else:
                     await self.poll_one(source)
             except Exception as error:
-                log.exception(
-                    "polling %s failed; it will be polled again",
+                if _stored_elsewhere(error) and self._lease_ran_out(lease_end):
+                    # Its lease ran out during the poll (a partition, a pause): another
+                    # instance polled it and stored the same entries first. Rolled back:
+                    # nothing is lost or stored twice.
+                    log.warning(
+                        "polled %s after its lease ran out; another instance had stored its "
+                        "entries meanwhile, so this poll stored nothing",
+                        redact_url(source.url),
+                        extra=source_log_fields(source, status="skipped", reason="lease_expired"),
+                    )
+                    continue
+                outage = is_outage(error)  # the database away: one line, not a traceback
+                log.log(
+                    logging.WARNING if outage else logging.ERROR,
+                    "polling %s failed%s; it will be polled again",
                     redact_url(source.url),
-                    extra=source_log_fields(source, status="error", reason="internal_error"),
+                    f": the database failed ({outage_text(error)})" if outage else "",
+                    exc_info=not outage,
+                    extra=source_log_fields(
+                        source, status="error", reason="database" if outage else "internal_error"
+                    ),
                 )
-                if is_outage(error):
+                if outage:
                     # The connection or the database failed (a restart, a failover): due
                     # again at once, not after its whole lease. Any other error waits out
                     # the lease, so a feed that always fails is not polled in a loop.
@@ -257,6 +284,8 @@ class Poller:
                         raise  # `monitor once` reports it and exits
                     await self._database_trouble(error)
                     continue
+                if self._trouble:
+                    log.info("claiming due sources works again after %d failures", self._trouble)
                 self._trouble = 0
                 for item in claimed:
                     self._queue.put_nowait(item)
@@ -299,7 +328,7 @@ class Poller:
             type(error).__name__,
             outage_text(error),
             wait,
-            exc_info=self._trouble == 1,
+            exc_info=self._trouble == 1 and not is_outage(error),  # a bug's traceback, once
         )
         await wait_first(self.stopping.wait(), within=wait)
 
