@@ -23,12 +23,13 @@ import httpx
 from monitor import __version__, metrics
 from monitor.analysis import Analyser, default_workers
 from monitor.config import SinkConfig
+from monitor.db.engine import running_instances
 from monitor.db.instances import HEARTBEAT
 from monitor.db.problems import is_outage, outage_text, sqlite_path
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
-from monitor.errors import ConfigError, ServiceFailed
+from monitor.errors import ConfigError, MonitorError, ServiceFailed
 from monitor.fetch import HttpOptions, make_client
 from monitor.health import serve_health
 from monitor.logs import apply_config, log_fields
@@ -182,7 +183,38 @@ class Service:
     def sync_sources(self) -> None:
         """Make the sources table follow the config; on SQLite also forget the leases of a
         killed process (the instance lock proves no other instance runs)."""
-        self.runtime.store.start_instance(self.runtime.specs(), self.runtime.clock())
+        disabled = self.runtime.store.start_instance(self.runtime.specs(), self.runtime.clock())
+        self._say_disabled(disabled)
+
+    def _say_disabled(self, names: list[str]) -> None:
+        """Name the sources a sync disabled; and where other instances run on the database,
+        warn that configs listing different sources disable each other's (an outside probe:
+        an instance started with a shorter list silently stopped the polls of another)."""
+        if not names:
+            return
+        shown = ", ".join(repr(name) for name in names[:5]) + (", ..." if len(names) > 5 else "")
+        log.info(
+            "%s not in the config %s now disabled (their articles stay): %s",
+            plural(len(names), "source"),
+            "is" if len(names) == 1 else "are",
+            shown,
+        )
+        me = f"{os.getpid()}@{socket.gethostname()}"
+        try:
+            running = running_instances(self.runtime.store.database.engine, self.runtime.clock())
+        except MonitorError:  # the database failed: the next start or reload says it
+            return
+        others = [instance for instance in running if instance != me]
+        if others:
+            log.warning(
+                "this config does not list %s that %s running on this database may poll "
+                "(%s): an instance disables the sources its config does not list, at each "
+                "start and reload, so instances with different source lists stop each "
+                "other's polls; give every instance the same sources",
+                plural(len(names), "source"),
+                "the instance" if len(others) == 1 else f"{len(others)} instances",
+                ", ".join(others[:3]),
+            )
 
     async def __aenter__(self) -> Service:
         runtime = self.runtime
@@ -286,7 +318,9 @@ class Service:
         previous = replace(runtime)  # the config in force, to go back to
         self._apply(new)
         try:
-            await asyncio.to_thread(runtime.store.sync_sources, new.specs(), runtime.clock())
+            disabled = await asyncio.to_thread(
+                runtime.store.sync_sources, new.specs(), runtime.clock()
+            )
         except Exception as error:
             self._apply(previous)
             use_secret_params(previous.settings.redact_query_params)
@@ -301,6 +335,7 @@ class Service:
         self.generation += 1
         metrics.config_generation.set(self.generation)
         metrics.config_reload_timestamp.set_to_current_time()
+        await asyncio.to_thread(self._say_disabled, disabled)
         if self._poller_running is not None:
             self._poller_running.wake()  # added sources are due now
         try:

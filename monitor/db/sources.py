@@ -160,10 +160,10 @@ SYNC_CHUNK = 1000
 SERVER_WAITS = (429, 503)
 
 
-def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -> None:
+def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -> list[str]:
     """Make the table follow the config: add new sources, update changed ones, and disable
-    the ones no longer configured (their articles and history stay). New sources are
-    inserted in one statement."""
+    the ones no longer configured (their articles and history stay); the names of those it
+    disabled. New sources are inserted in one statement."""
     compared = [
         sources.c.id,
         sources.c.url,
@@ -242,9 +242,11 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         statement = dialect_insert(conn, sources).on_conflict_do_nothing(index_elements=["url"])
         for start in range(0, len(added), SYNC_CHUNK):  # bounded memory for 10,000 sources
             conn.execute(statement, added[start : start + SYNC_CHUNK])
-    gone = [row.id for url, row in existing.items() if url not in wanted and row.enabled]
-    if gone:
-        conn.execute(update(sources).where(sources.c.id.in_(gone)).values(enabled=False))
+    gone = [row for url, row in existing.items() if url not in wanted and row.enabled]
+    for start in range(0, len(gone), SYNC_CHUNK):
+        ids = [row.id for row in gone[start : start + SYNC_CHUNK]]
+        conn.execute(update(sources).where(sources.c.id.in_(ids)).values(enabled=False))
+    return sorted(row.name for row in gone)
 
 
 def list_sources(conn: Connection) -> list[SourceRow]:

@@ -94,22 +94,25 @@ class Store:
 
     # --- sources -------------------------------------------------------------------------
 
-    def sync_sources(self, specs: Sequence[SourceSpec], now: datetime) -> None:
-        """Make the sources table follow the config (added, changed, disabled)."""
-        self.database.run_sync(lambda c: source_queries.sync_sources(c, specs, now))
+    def sync_sources(self, specs: Sequence[SourceSpec], now: datetime) -> list[str]:
+        """Make the sources table follow the config (added, changed, disabled); the names of
+        the sources it disabled."""
+        return self.database.run_sync(lambda c: source_queries.sync_sources(c, specs, now))
 
-    def start_instance(self, specs: Sequence[SourceSpec], now: datetime) -> None:
+    def start_instance(self, specs: Sequence[SourceSpec], now: datetime) -> list[str]:
         """At start-up: sync the sources, and on SQLite, where the instance lock proves no
-        other instance runs, forget leases left by a process that was killed."""
+        other instance runs, forget leases left by a process that was killed. The names of
+        the sources the sync disabled."""
         sqlite = is_sqlite(self.database.engine)
 
-        def work(conn: Connection) -> None:
-            source_queries.sync_sources(conn, specs, now)
+        def work(conn: Connection) -> list[str]:
+            disabled = source_queries.sync_sources(conn, specs, now)
             if sqlite:
                 source_queries.clear_leases(conn)
+            return disabled
 
         try:
-            self.database.run_sync(work)
+            return self.database.run_sync(work)
         except OperationalError as error:  # the first write of a start: a full disk, say
             raise unusable(self.database.engine, error) from None
 

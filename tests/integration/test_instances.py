@@ -228,3 +228,47 @@ def test_two_once_runs_at_once_each_account_for_every_source(
         named = {p.source for p in report.polls} | {s.source for s in report.skipped}  # type: ignore[attr-defined]
         assert named == {f"Feed {n}" for n in range(70)}
         assert {s.why for s in report.skipped} <= {SKIPPED_BUSY}  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+def test_an_instance_whose_config_lists_fewer_sources_warns_that_it_stops_the_others_polls(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # Instances with different source lists on one database disable each other's sources at
+    # each start and reload, and nothing said so (an outside probe): the one that disables
+    # names them and, another instance running, says what it does to it.
+    from sqlalchemy import create_engine, inspect
+
+    from monitor.db.schema import instances, sources
+    from tests.integration.test_service_signals import running
+
+    both = [("One", "http://127.0.0.1:9/one.xml"), ("Two", "http://127.0.0.1:9/two.xml")]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    config_a = write_config(tmp_path / "a", database_url=postgres_url, sources=both, sink_url=None)
+    config_b = write_config(
+        tmp_path / "b", database_url=postgres_url, sources=both[:1], sink_url=None
+    )
+    engine = create_engine(postgres_url)
+    try:
+        with running(config_a):
+            deadline = time.monotonic() + 60
+            while True:
+                with engine.connect() as conn:
+                    if (
+                        inspect(conn).has_table("instances")
+                        and conn.execute(select(func.count()).select_from(instances)).scalar()
+                    ):
+                        break
+                assert time.monotonic() < deadline, "the instance did not register"
+                time.sleep(0.2)
+            once = monitor("once", "--config", str(config_b))
+        assert "1 source not in the config is now disabled (their articles stay): 'Two'" in (
+            once.stderr
+        ), once.stderr
+        assert "give every instance the same sources" in once.stderr, once.stderr
+        with engine.connect() as conn:
+            enabled = dict(conn.execute(select(sources.c.name, sources.c.enabled)).all())
+        assert enabled == {"One": True, "Two": False}
+    finally:
+        engine.dispose()
