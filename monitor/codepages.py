@@ -9,17 +9,19 @@ import re
 
 __all__ = ["LATIN_CODE_PAGES", "latin_code_page"]
 
-LATIN_CODE_PAGES = ("windows-1252", "windows-1250", "windows-1254")
-"""Western European, Central European, Turkish: the same letters at most bytes, so each
-decodes the others' text into plausible-looking words (España read as 1250: Espańa)."""
+LATIN_CODE_PAGES = ("windows-1252", "windows-1250", "iso-8859-2", "windows-1254")
+"""Western European, Central European (Windows and ISO), Turkish: the same letters at most
+bytes, so each decodes the others' text into plausible-looking words (España read as 1250:
+Espańa; Śląsk in ISO-8859-2 read as 1250: Œl±sk)."""
 
 # The non-ASCII letters of the languages written in each code page, weighted roughly by how
 # often they occur in those languages. A reading is plausible when its letters are frequent
 # ones of its own languages: Turkish read as 1252 gives ý þ ð for ı ş ğ, Polish gives ¹ ³ ¿.
 _LETTERS = {
-    "windows-1252": {  # French, Spanish, Portuguese, Italian, German, Dutch, Nordic
+    "windows-1252": {  # French, Spanish, Portuguese, Italian, German, Dutch, Nordic, Icelandic
         **dict.fromkeys("éüíóäãá", 5.0),
         **dict.fromkeys("àèñöúçß", 3.0),
+        **dict.fromkeys("þð", 3.0),  # Icelandic: read as 1250, ţ đ
         **dict.fromkeys("êâôîõòìùûëïœæøå", 1.0),
     },
     "windows-1250": {  # Polish, Czech, Slovak, Hungarian, Romanian, Croatian, Slovenian
@@ -27,6 +29,7 @@ _LETTERS = {
         **dict.fromkeys("řěčšžýíöăîţćü", 3.0),
         **dict.fromkeys("ńźůťďňűşđâúäôľ", 1.0),
     },
+    "iso-8859-2": {},  # the letters of windows-1250, below
     "windows-1254": {  # Turkish
         **dict.fromkeys("ı", 15.0),  # ş alone is Romanian ţ read as 1254
         **dict.fromkeys("şğüç", 6.0),
@@ -45,7 +48,8 @@ _WORDS = {
         "the and of with from that this was were have has les des est pour dans qui "
         "avec sont une el los las del por para con una como fue il della delle degli "
         "che per sono nel alla os um uma foi der die das und von mit ist nicht "
-        "auf den dem sich het een voor zijn".split()
+        "auf den dem sich het een voor zijn og det ikke til med har fra och att inte "
+        "eller".split()
     ),
     "windows-1250": frozenset(
         "w nie jest oraz przez dla jak tym jego jako ale jsou byl bylo jeho "
@@ -56,6 +60,8 @@ _WORDS = {
         "bir bu ile olarak olan gibi daha sonra kadar ama veya yeni ilk buna ancak".split()
     ),
 }
+_LETTERS["iso-8859-2"] = _LETTERS["windows-1250"]
+_WORDS["iso-8859-2"] = _WORDS["windows-1250"]
 _WORD_WEIGHT = 5.0
 _MARGIN = 5.0  # how much more plausible another reading must be than the one in use
 _SAMPLE = 65_536  # bytes read

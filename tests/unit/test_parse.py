@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import email.utils
 import html
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1513,6 +1514,75 @@ def test_turkish_under_a_western_label_is_read_as_turkish(label: str) -> None:
     assert feed.bozo_reason is not None and "windows-1254" in feed.bozo_reason
 
 
+# Text in another code page under a Western European label (HTTP or the XML declaration):
+# every byte decodes, into "Ñóä àðåñòîâàë" or "S±d Najwy¿szy", so feedparser takes the label.
+OTHER_PAGE_NEWS = [
+    ("cp1251", "Хафтар объявил о наступлении на Триполи",
+     "Ливийская национальная армия вошла в южные пригороды столицы, сообщили жители."),
+    ("koi8-r", "Бои у международного аэропорта Митига",
+     "Жители сообщили о взрывах на юге города; аэропорт закрыт до утра."),
+    ("cp1253", "Συγκρούσεις κοντά στην Τρίπολη",
+     "Οι δυνάμεις του Χαφτάρ προχωρούν προς την πρωτεύουσα της Λιβύης."),
+    ("iso-8859-7", "Νέα εκεχειρία στη Λιβύη", "Η κυβέρνηση της Τρίπολης δέχτηκε την πρόταση."),
+    ("cp1256", "اشتباكات قرب مطار معيتيقة الدولي", "أفاد سكان بسماع انفجارات جنوب العاصمة طرابلس"),
+    ("cp1255", "קרבות ליד שדה התעופה בטריפולי", "תושבים דיווחו על פיצוצים בדרום העיר הלילה"),
+    ("iso-8859-2", "Siły Haftara zbliżają się do Trypolisu",
+     "Świadkowie mówią o walkach na południu stolicy; lotnisko jest zamknięte."),
+    ("cp1250", "Wojska Haftara zajęły lotnisko, mówią świadkowie",
+     "Rząd w Trypolisie wzywa do rozejmu. Walki trwają od środy."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("encoding", "title", "text"), OTHER_PAGE_NEWS)
+@pytest.mark.parametrize("where", ["http", "xml"])
+def test_another_code_page_under_a_western_label_is_read_as_itself(
+    encoding: str, title: str, text: str, where: str
+) -> None:
+    # A held-out set (written by someone who had not seen this code) found 4 of 9 such feeds
+    # misread under a wrong HTTP charset and 7 of 9 under a wrong XML declaration.
+    items = "".join(
+        f"<item><guid>{n}</guid><title>{title}</title><description>{text}</description></item>"
+        for n in range(2)
+    )
+    label = "ISO-8859-1" if where == "xml" else "windows-1252"
+    body = f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><title>x'
+    body += f"</title>{items}</channel></rss>"
+    content_type = "text/xml; charset=ISO-8859-1" if where == "http" else "application/rss+xml"
+
+    feed = parse_feed(body.encode(encoding), FEED_URL, content_type)
+
+    assert [(e.title, e.summary) for e in feed.entries] == [(title, text)] * 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "« Nous serons là », a déclaré le ministre. Créée en été, l’œuvre coûte 20 €.",
+        "Col·lecció d’art a la ciutat: l’exposició obre dilluns",  # Catalan: l·l
+        "Rødt og grønt lys på broen i Århus, sagde politiet i går. Det er ikke første gang.",
+        "Þúsundir flýja átök í Líbíu. Það er ljóst að ástandið er slæmt í borginni.",
+        "São Paulo: informações sobre a eleição, você e as opções de votação.",
+    ],
+)
+def test_western_text_under_a_western_label_stays_western(text: str) -> None:
+    items = f"<item><guid>a</guid><title>t</title><description>{text}</description></item>"
+    body = '<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>x'
+    body += f"</title>{items}</channel></rss>"
+    (entry,) = parse_feed(body.encode("cp1252"), FEED_URL, "application/rss+xml").entries
+    assert entry.summary == text
+
+
+def test_utf16_without_a_mark_is_read_by_its_declaration() -> None:
+    # XML 1.0, appendix F: "<?" in UTF-16 tells the byte order; feedparser refused the
+    # big-endian one (a held-out case).
+    title = "Građani Splita prosvjedovali zbog gužvi"
+    body = '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item>'
+    body += f"<guid>a</guid><title>{title}</title></item></channel></rss>"
+    for encoding in ("utf-16-be", "utf-16-le"):
+        (entry,) = parse_feed(body.encode(encoding), FEED_URL).entries
+        assert entry.title == title
+
+
 @pytest.mark.parametrize(
     "stories",
     [
@@ -1570,3 +1640,32 @@ def test_an_html_page_names_the_feed_it_announces(page: bytes, named: str | None
         assert "names its feed" not in message
     else:
         assert message.endswith(f"; the page names its feed: {named} (use that URL)")
+
+
+ENCODINGS_HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "encodings_heldout"
+# The held-out feeds not read as their writer expects, and why they are left.
+ENCODINGS_NOT_READ = {
+    # UTF-8 encoded twice ("RzÄ…d") in Atom: shown as sent (three of four such are repaired).
+    "double_pl_utf-8_atom",
+    # Undeclared and too short to tell: "Győr legyőzte Pécset" reads as Latin-1 "Gyõr";
+    # € (ISO-8859-15) against ¤ (ISO-8859-1) in one German sentence.
+    "ambiguous_hu_short_latin2_undeclared",
+    "ambiguous_de_latin9_euro_undeclared",
+}
+
+
+def test_the_held_out_encodings_are_read_right() -> None:
+    # 73 feeds of 10 classes (wrong HTTP charset, wrong XML declaration, none, UTF-8
+    # mislabelled, stray bytes, double encoding, entities, BOMs) written by someone who had
+    # not seen this code: 55 were read right before Western labels were checked, 70 now.
+    from monitor.text import html_to_text
+
+    cases = json.loads((ENCODINGS_HELD_OUT / "cases.json").read_text(encoding="utf-8"))
+    wrong = []
+    for case in cases:
+        body = (ENCODINGS_HELD_OUT / case["file"]).read_bytes()
+        entries = parse_feed(body, FEED_URL, case["content_type"]).entries
+        title = html_to_text(entries[0].title) if entries else None
+        if (title == case["expected_title"]) == (case["name"] in ENCODINGS_NOT_READ):
+            wrong.append((case["name"], case["expected_title"], title))
+    assert len(cases) == 73 and not wrong, wrong
