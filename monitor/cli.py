@@ -920,7 +920,7 @@ def stories(
         return
     print_rows(
         out,
-        ("story", "articles", "sources", "entities", "sent", "last seen", "title"),
+        ("story", "articles", "sources", "entities", "sent", "latest article", "title"),
         [
             (
                 str(s.id),
