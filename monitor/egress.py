@@ -24,7 +24,7 @@ import anyio
 import httpcore
 import httpx
 
-from monitor.netstream import AsyncioBackend
+from monitor.netstream import IN_TLS_HANDSHAKE, AsyncioBackend
 from monitor.redact import redact_url
 
 __all__ = [
@@ -852,6 +852,16 @@ def _default_port(url: httpx.URL) -> int:
     return 443 if url.scheme == "https" else 80
 
 
+def _in_tls_handshake(error: BaseException) -> bool:
+    """Whether the deadline behind ``error`` came in a TLS handshake (`IN_TLS_HANDSHAKE`)."""
+    cause = error.__cause__ or error.__context__
+    return cause is not None and IN_TLS_HANDSHAKE in getattr(cause, "__notes__", ())
+
+
+# What OpenSSL says when the server answered the handshake in plain HTTP ("HTTP/1.1 400").
+_PLAIN_HTTP_ANSWERS = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE")
+
+
 def _tls_error_in(error: BaseException) -> ssl.SSLError | None:
     """The TLS error behind ``error`` (its causes and contexts), if any: httpx reports a
     refused certificate as a `httpx.ConnectError` raised from it."""
@@ -926,6 +936,11 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
             detail = (
                 getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
             )
+            if str(getattr(tls, "reason", "")) in _PLAIN_HTTP_ANSWERS:
+                detail += (
+                    ": the server answered in plain HTTP, not TLS; use http:// in the URL, or "
+                    "the server's TLS port"
+                )
             return EgressFailure("tls_error", f"the TLS handshake{where} failed: {detail}")
         return EgressFailure("connect_error", f"could not connect{where}: {error}")
     if isinstance(error, httpx.ProtocolError):
@@ -949,6 +964,12 @@ def classify_error(error: BaseException, *, deadline: float | None = None) -> Eg
     caller lets it through)."""
     if isinstance(error, TimeoutError):
         within = f" within {deadline:g} s" if deadline is not None else " in time"
+        if _in_tls_handshake(error):
+            return EgressFailure(
+                "timeout",
+                f"no answer to the TLS handshake{within} (total time limit): a server that "
+                "speaks plain HTTP on that port waits so; if so, use http:// or its TLS port",
+            )
         return EgressFailure("timeout", f"no complete answer{within} (total time limit)")
     if isinstance(error, httpx.InvalidURL):
         return EgressFailure("bad_url", f"the URL cannot be requested: {error}")

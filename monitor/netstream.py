@@ -11,7 +11,11 @@ from typing import Any
 
 import httpcore
 
-__all__ = ["AsyncioBackend", "AsyncioStream"]
+__all__ = ["IN_TLS_HANDSHAKE", "AsyncioBackend", "AsyncioStream"]
+
+IN_TLS_HANDSHAKE = "cancelled in the TLS handshake"
+"""The note a cancellation (a caller's deadline) carries when it came in the TLS handshake:
+the classifier then says the server never answered it (a plain-HTTP port, say)."""
 
 _READ_LIMIT = 256 * 1024  # bytes asyncio buffers before it stops reading the socket
 
@@ -67,6 +71,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         except TimeoutError as error:
             await self.aclose()
             raise httpcore.ConnectTimeout("timed out in the TLS handshake") from error
+        except asyncio.CancelledError as cancelled:
+            cancelled.add_note(IN_TLS_HANDSHAKE)
+            raise
         except (OSError, ssl.SSLError) as error:
             # A failed handshake leaves the plain connection open: nobody else will close it.
             await self.aclose()

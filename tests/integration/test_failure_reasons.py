@@ -5,6 +5,7 @@ TLS, redirects)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import ipaddress
 import shutil
@@ -231,3 +232,46 @@ async def test_a_broken_status_line_is_quoted_as_text_not_as_python_bytes() -> N
     finally:
         thread.join(timeout=5)
         server.close()
+
+
+async def _message(url: str, *, seconds: float) -> tuple[str, str, str, str]:
+    options = HttpOptions(allow_private_networks=True, total_timeout=seconds)
+    async with make_client(options) as client:
+        with pytest.raises(FetchError) as fetched:
+            await fetch_feed(client, url, etag=None, last_modified=None, options=options)
+    sink = SinkTarget(name="ops", url=url, secret=None, timeout=seconds)
+    async with make_client(HttpOptions(allow_private_networks=True)) as client:
+        with pytest.raises(DeliveryError) as sent:
+            await send(client, sink, "d-1", _payload(), now=datetime.now(UTC))
+    return fetched.value.reason, str(fetched.value), sent.value.reason, str(sent.value)
+
+
+async def test_https_to_a_plain_http_port_says_so_for_both() -> None:
+    # An https:// URL on a port that speaks plain HTTP (an operator's slip) said
+    # "WRONG_VERSION_NUMBER", or, from a server that waits for a line end (Python's
+    # http.server), "no complete answer within 15 s" and nothing about TLS.
+    import asyncio
+
+    async def answers_400(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def waits(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.read()  # until the client gives up
+        writer.close()
+
+    for handler, reason, words in (
+        (answers_400, "tls_error", "the server answered in plain HTTP, not TLS; use http://"),
+        (waits, "timeout", "no answer to the TLS handshake within 1.5 s"),
+    ):
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        try:
+            url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
+            feed_reason, feed_text, sink_reason, sink_text = await _message(url, seconds=1.5)
+        finally:
+            server.close()
+        assert (feed_reason, sink_reason) == (reason, reason)
+        assert words in feed_text and words in sink_text, (feed_text, sink_text)
