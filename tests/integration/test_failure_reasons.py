@@ -252,16 +252,18 @@ async def test_https_to_a_plain_http_port_says_so_for_both() -> None:
     # http.server), "no complete answer within 15 s" and nothing about TLS.
     import asyncio
 
+    accepted: list[asyncio.StreamWriter] = []
+
     async def answers_400(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
         await reader.read(1)
         writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         await writer.drain()
-        writer.close()
 
     async def waits(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
         with contextlib.suppress(ConnectionError):
             await reader.read()  # until the client gives up
-        writer.close()
 
     for handler, reason, words in (
         (answers_400, "tls_error", "the server answered in plain HTTP, not TLS; use http://"),
@@ -273,5 +275,10 @@ async def test_https_to_a_plain_http_port_says_so_for_both() -> None:
             feed_reason, feed_text, sink_reason, sink_text = await _message(url, seconds=1.5)
         finally:
             server.close()
+            for writer in accepted:
+                writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
+            await server.wait_closed()
         assert (feed_reason, sink_reason) == (reason, reason)
         assert words in feed_text and words in sink_text, (feed_text, sink_text)
