@@ -22,6 +22,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 from monitor.codepages import latin_code_page
 from monitor.dates import entry_date
 from monitor.errors import ParseError
+from monitor.plural import plural
 from monitor.redact import mask_credentials_of, without_credentials
 from monitor.schedule import feed_hint
 from monitor.text import cut_at_word
@@ -248,6 +249,14 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
 
     written = _written_in(body)
     built = [_build_entry(raw_entry, base, mask, written) for raw_entry in raw_entries]
+    unread = _unread_dates(raw_entries, built)
+    if unread:
+        example = _storable(unread[0])[:80]
+        note = (
+            f"{plural(len(unread), 'entry', 'entries')} with a date that is not read as one "
+            f"(e.g. {example!r}): stored as undated"
+        )
+        bozo_reason = f"{bozo_reason}; {note}" if bozo_reason else note
     entries: list[FeedEntry] = []
     seen_keys: set[str] = set()
     for entry in _unshared_keys([entry for entry in built if entry is not None]):
@@ -268,6 +277,20 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             _get(feed_info, "sy_updatefrequency"),
         ),
     )
+
+
+def _unread_dates(raw_entries: list[Mapping[str, Any]], built: list[FeedEntry | None]) -> list[str]:
+    """The date texts of entries left undated although their feed wrote a date (a form or
+    a language no reader knows, a placeholder, an impossible day): said in the feed's
+    ``bozo_reason``, so that `monitor sources` shows why its entries have no date."""
+    unread = []
+    for raw, entry in zip(raw_entries, built, strict=True):
+        if entry is None or entry.published is not None or entry.updated is not None:
+            continue
+        text = _get(raw, "published") or _get(raw, "updated")
+        if isinstance(text, str) and text.strip():
+            unread.append(text.strip())
+    return unread
 
 
 def story_fingerprint(url: str | None, content_hash: str) -> str:

@@ -115,3 +115,22 @@ def test_the_held_out_dates_are_read_right() -> None:
         if shown != case["expected"]:
             wrong.append((case["class"], case["text"], case["expected"], shown))
     assert len(cases) == 129 and not wrong, wrong
+
+
+def test_a_date_left_unread_is_said_in_the_feeds_warning() -> None:
+    # An outside probe's French feed ("lun., 01 déc." before month names were read) was
+    # stored undated without a word; what is still unread is now said where `monitor
+    # sources` shows a feed's warnings.
+    items = "".join(
+        f"<item><guid>{n}</guid><title>t</title><pubDate>{date}</pubDate></item>"
+        for n, date in enumerate(["sometime in October", "Tue, 01 Dec 2026 10:00:00 GMT", ""])
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}'
+    feed = parse_feed(f"{body}</channel></rss>".encode(), "https://example.org/feed.xml")
+    assert [e.published is None for e in feed.entries] == [True, False, True]
+    assert feed.bozo and feed.bozo_reason == (
+        "1 entry with a date that is not read as one (e.g. 'sometime in October'): stored as "
+        "undated"
+    )
+    readable = body.replace("sometime in October", "2026-12-01T10:00:00Z")
+    assert parse_feed(f"{readable}</channel></rss>".encode(), "https://e.org/f.xml").bozo is False
