@@ -41,6 +41,8 @@ def entry_date(text: object, parsed: object) -> datetime | None:
             or _named_zone_datetime(text)
             or _zone_before_year(text)
             or _basic_iso(text)
+            or _iso_half_day(text)
+            or (_other_language(text) if _YEAR_FIRST.match(text) else None)
         )
     if when is None and parsed is not None:
         when = _utc_datetime(parsed)
@@ -139,8 +141,8 @@ def _utc_datetime(parsed: object) -> datetime | None:
         return None
 
 
-# "14:30", "14:30:00 GMT": a time with no day (feedparser dates it today).
-_TIME_ONLY = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[A-Za-z]{1,5})?\s*$")
+# "14:30", "14:30:00 GMT", "14:30:00 +0100": a time with no day (feedparser dates it today).
+_TIME_ONLY = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[A-Za-z]{1,5}|[+-]\d{2}:?\d{2})?\s*$")
 # The date and time of an ISO 8601 text, as written: its fields are checked before
 # feedparser's reading is used (it carries "2026-13-05" over into 2027-01-05).
 _ISO = re.compile(
@@ -183,6 +185,31 @@ def _basic_iso(text: str) -> datetime | None:
     )
 
 
+# ISO 8601 with a 12-hour clock: "2026-03-05 02:30:00 PM +05:30" (feedparser drops the PM).
+_ISO_HALF_DAY = re.compile(
+    r"\s*(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})[Tt ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)"
+    r"\s*(?P<half>[AaPp])\.?[Mm]\.?(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|Z|[A-Za-z]{2,5}))?\s*$"
+)
+
+
+def _iso_half_day(text: str) -> datetime | None:
+    found = _ISO_HALF_DAY.match(text)
+    if found is None:
+        return None
+    month = int(found["month"])
+    if not 1 <= month <= 12:
+        return None
+    fields = {
+        "day": found["day"],
+        "month": calendar.month_abbr[month],
+        "year": found["year"],
+        "time": found["time"],
+        "half": found["half"],
+        "zone": found["zone"],
+    }
+    return _from_fields(fields)
+
+
 # Java's Date.toString() and Unix `date`: "Thu Mar 05 15:30:00 CET 2026", the zone before
 # the year (feedparser reads it as UTC, whatever the zone).
 _ZONE_BEFORE_YEAR = re.compile(
@@ -199,73 +226,121 @@ def _zone_before_year(text: str) -> datetime | None:
     return _named_zone_datetime(rfc822) or _rfc822_datetime(rfc822)
 
 
-# Month names as CMSs in other languages write them in feeds (full, cut short, with or
-# without accents), and English full names ("March 5, 2026"): the month's number.
+# Month names as CMSs in other languages write them in feeds (full, genitive, cut short,
+# with or without accents), and English full names ("March 5, 2026"): the month's number.
+# Left out: "listopad(a)", November in Polish and Czech but October in Croatian.
 _MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
     (
+        # en fr de nl it es pt tr ru ar; sv da no fi pl cs sk hu ro uk el id
         "january jan janv janvier januar jän jänner januari ene enero gen gennaio janeiro oca "
-        "ocak янв январь января يناير",
+        "ocak янв январь января يناير tammikuu tammikuuta tammi stycznia styczeń sty leden "
+        "ledna január januára ianuarie ian січня січень січ ιανουαρίου ιανουάριος ιαν",
         "february feb févr fevr fév février fevrier februar februari febrero febbraio fev "
-        "fevereiro şub şubat sub subat фев февраль февраля فبراير شباط",
+        "fevereiro şub şubat sub subat фев февраль февраля فبراير شباط helmikuu helmikuuta "
+        "helmi lutego luty lut únor února február februára febr februarie лютого лютий лют "
+        "φεβρουαρίου φεβρουάριος φεβ",
         "march mar mars mär märz maerz mrz mrt maart marzo março marco mart мар март марта "
-        "مارس آذار",
-        "april apr avr avril abr abril aprile nis nisan апр апрель апреля أبريل ابريل إبريل نيسان",
-        "may mai mei mayo mag maggio maio mayıs mayis май мая مايو أيار ايار",
-        "june jun juin juni junio giu giugno junho haz haziran июн июнь июня يونيو حزيران",
-        "july jul juil juillet juli julio lug luglio julho tem temmuz июл июль июля يوليو تموز",
+        "مارس آذار marts maaliskuu maaliskuuta maalis marca marzec březen března marec "
+        "március márc martie березня березень бер μαρτίου μάρτιος μαρ maret",
+        "april apr avr avril abr abril aprile nis nisan апр апрель апреля أبريل ابريل إبريل "
+        "نيسان huhtikuu huhtikuuta huhti kwietnia kwiecień kwi duben dubna apríl apríla "
+        "április ápr aprilie квітня квітень квіт απριλίου απρίλιος απρ",
+        "may mai mei mayo mag maggio maio mayıs mayis май мая مايو أيار ايار maj toukokuu "
+        "toukokuuta touko maja květen května máj mája május травня травень трав μαΐου μάιος "
+        "μαΐ μαϊ μαι",
+        "june jun juin juni junio giu giugno junho haz haziran июн июнь июня يونيو حزيران "
+        "kesäkuu kesäkuuta kesä czerwca czerwiec cze červen června jún júna június iunie iun "
+        "червня червень черв ιουνίου ιούνιος ιουν",
+        "july jul juil juillet juli julio lug luglio julho tem temmuz июл июль июля يوليو تموز "
+        "heinäkuu heinäkuuta heinä lipca lipiec lip červenec července júl júla július iulie "
+        "iul липня липень ιουλίου ιούλιος ιουλ",
         "august aug août aout augustus ago agosto ağu ağustos agu agustos авг август августа "
-        "أغسطس اغسطس آب",
+        "أغسطس اغسطس آب augusti elokuu elokuuta elo sierpnia sierpień sie srpen srpna augusta "
+        "augusztus серпня серпень серп αυγούστου αύγουστος αυγ agt ags",
         "september sep sept septembre septiembre setiembre set settembre setembro eyl eylül "
-        "eylul сен сент сентябрь сентября سبتمبر أيلول ايلول",
+        "eylul сен сент сентябрь сентября سبتمبر أيلول ايلول syyskuu syyskuuta syys września "
+        "wrzesień wrz září septembra szeptember szept septembrie вересня вересень вер "
+        "σεπτεμβρίου σεπτέμβριος σεπ",
         "october oct octobre okt oktober octubre ott ottobre out outubro eki ekim окт октябрь "
-        "октября أكتوبر اكتوبر",
-        "november nov novembre noviembre novembro kas kasım kasim ноя нояб ноябрь ноября نوفمبر",
+        "октября أكتوبر اكتوبر lokakuu lokakuuta loka października październik paź říjen října "
+        "október októbra octombrie жовтня жовтень жовт οκτωβρίου οκτώβριος οκτ",
+        "november nov novembre noviembre novembro kas kasım kasim ноя нояб ноябрь ноября نوفمبر "
+        "marraskuu marraskuuta marras lis listopadu novembra noiembrie noi листопада листопад "
+        "лист νοεμβρίου νοέμβριος νοε",
         "december dec déc décembre decembre dez dezember diciembre dic dicembre dezembro ara "
-        "aralık aralik дек декабрь декабря ديسمبر",
+        "aralık aralik дек декабрь декабря ديسمبر joulukuu joulukuuta joulu grudnia grudzień "
+        "gru prosinec prosince decembra decembrie грудня грудень груд δεκεμβρίου δεκέμβριος "
+        "δεκ desember des",
     ),
     start=1,
 ):
     for _name in _names.split():
-        _MONTHS.setdefault(_name, _number)
+        _MONTHS.setdefault(_name.casefold(), _number)
+# The Levant's two-word months, read as their one-word names before the patterns below.
+_TWO_WORD_MONTHS = {
+    "كانون الثاني": "يناير",
+    "كانون الأول": "ديسمبر",
+    "تشرين الأول": "أكتوبر",
+    "تشرين الثاني": "نوفمبر",
+}
 _WORD = r"[^\W\d_]+"
+_DAY_NAME = rf"(?:{_WORD}(?:-{_WORD})?\.?\s*[,،]?\s+)"  # "jeu.,", "segunda-feira,"
+_ORDINAL = r"(?:st|nd|rd|th|er|e|ème|º|°)?"  # 5th, 1er, 1º
 _TIME_AND_ZONE = (
-    r"(?:,?\s+(?:à|um|a las|alle|às|om|в|saat)?\s*(?P<time>\d{1,2}:\d{2}(?::\d{2})?)h?"
+    r"(?:,?\s+(?:à|um|a las|alle|às|om|в|saat|at|kl\.|klo)?\s*"
+    r"(?P<time>\d{1,2}[:.]\d{2}(?::\d{2})?)h?"
     r"(?:\s*(?P<half>[AaPp])\.?[Mm]\.?)?)?"
     r"(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|Z|[A-Za-z]{2,5}))?\s*$"
 )
 # The zone names the standard library's RFC 822 reading knows (it reads any other as UTC).
 _RFC822_ZONES = {"ut", "utc", "gmt", "z", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt"}
 # [day name,] day month year [time] [zone]: "jeu., 05 mars 2026 15:30:00 +0100",
-# "Donnerstag, 1. Okt 2026 09:00:00 +0200", "الخميس، 05 مارس 2026 17:30:00 +0300".
+# "Donnerstag, 1. Okt 2026 09:00:00 +0200", "الخميس، 05 مارس 2026 17:30:00 +0300",
+# "1er mars 2026 à 09:00", "3rd November 2025, 11:00 am GMT", "1st of April 2026".
 _DAY_FIRST = re.compile(
-    rf"\s*(?:{_WORD}\.?\s*[,،]?\s+)?(?P<day>\d{{1,2}})\.?\s+(?:de\s+)?(?P<month>{_WORD})\.?"
-    rf"\s+(?:de\s+)?(?P<year>\d{{4}})(?:\s*г\.?)?{_TIME_AND_ZONE}"
+    rf"\s*{_DAY_NAME}?(?P<day>\d{{1,2}}){_ORDINAL}\.?\s+(?:de\s+|of\s+)?(?P<month>{_WORD})\.?"
+    rf",?\s+(?:de\s+)?(?P<year>\d{{4}})(?:\s*г\.?)?{_TIME_AND_ZONE}"
 )
-# [day name,] month day, year [time] [zone]: "March 5, 2026", "Thursday, March 5, 2026 3:30".
+# [day name,] month day, year [time] [zone]: "March 5, 2026", "March 5th, 2026 at 10:00".
 _MONTH_FIRST = re.compile(
-    rf"\s*(?:{_WORD}\.?\s*,?\s+)?(?P<month>{_WORD})\.?\s+(?P<day>\d{{1,2}}),?\s+"
+    rf"\s*{_DAY_NAME}?(?P<month>{_WORD})\.?\s+(?P<day>\d{{1,2}}){_ORDINAL},?\s+"
     rf"(?P<year>\d{{4}}){_TIME_AND_ZONE}"
+)
+# Year first, as Hungarian writes it: "2026. március 5., csütörtök 14:30 +0100".
+_YEAR_FIRST = re.compile(
+    rf"\s*(?P<year>\d{{4}})\.\s+(?P<month>{_WORD})\.?\s+(?P<day>\d{{1,2}})\.?,?"
+    rf"(?:\s+{_WORD})?{_TIME_AND_ZONE}"
 )
 
 
 def _other_language(text: str) -> datetime | None:
     """A date whose month is a name feedparser does not read: in another language, or an
     English one written month first. The day's name is not read (it may even be wrong)."""
-    found = _DAY_FIRST.match(text) or _MONTH_FIRST.match(text)
+    for two_words, one in _TWO_WORD_MONTHS.items():
+        text = text.replace(two_words, one)
+    found = _DAY_FIRST.match(text) or _MONTH_FIRST.match(text) or _YEAR_FIRST.match(text)
     if found is None:
         return None
-    month = _MONTHS.get(found["month"].casefold())
+    return _from_fields(found.groupdict())
+
+
+def _from_fields(found: dict[str, str | None]) -> datetime | None:
+    """A date from its day, month (a name), year, time, AM/PM and zone, as the patterns
+    above find them; None for a month or an hour no calendar has."""
+    month = _MONTHS.get((found["month"] or "").casefold())
     if month is None:
         return None
-    hour, _, rest = (found["time"] or "00:00").partition(":")
+    hour, _, rest = (found["time"] or "00:00").replace(".", ":", 1).partition(":")
     if found["half"] is not None:  # 12 AM is midnight, 12 PM noon
         if not 1 <= int(hour) <= 12:
             return None
         hour = str(int(hour) % 12 + (12 if found["half"] in "Pp" else 0))
     clock = f"{hour}:{rest}" + (":00" if rest.count(":") == 0 else "")
     zone = found["zone"] or ""
-    rfc822 = f"{int(found['day'])} {calendar.month_abbr[month]} {found['year']} {clock} {zone}"
+    if zone[:1] in ("+", "-"):
+        zone = zone.replace(":", "")  # RFC 822 writes +0530, not +05:30
+    rfc822 = f"{int(found['day'] or 0)} {calendar.month_abbr[month]} {found['year']} {clock} {zone}"
     if zone[:1].isalpha() and zone.casefold() not in _RFC822_ZONES:
         return _named_zone_datetime(rfc822)  # None for a name of no zone we know
     return _rfc822_datetime(rfc822.strip())

@@ -58,6 +58,21 @@ OTHER_LANGUAGES = [
     ("February 8, 2026", utc(2026, 2, 8)),  # English, month first
     ("Feb. 8, 2026 09:00:00 +0200", utc(2026, 2, 8, 7)),
     ("08 Brumaire 2026 09:00", None),  # no month of ours
+    # Added after the second held-out set: more languages, genitives, ordinals, year first.
+    ("ons, 14 okt 2026 07:30:00 +0200", utc(2026, 10, 14, 5, 30)),  # Swedish
+    ("tiistai 14. lokakuuta 2026 klo 7.30 +0300", utc(2026, 10, 14, 4, 30)),  # Finnish
+    ("środa, 14 października 2026 07:30 +0200", utc(2026, 10, 14, 5, 30)),  # Polish
+    ("středa 14. října 2026 07:30:00 +0200", utc(2026, 10, 14, 5, 30)),  # Czech
+    ("Τρι, 14 Οκτ 2026 07:30:00 +0300", utc(2026, 10, 14, 4, 30)),  # Greek
+    ("Вт, 14 жовтня 2026 07:30:00 +0300", utc(2026, 10, 14, 4, 30)),  # Ukrainian
+    ("Rabu, 14 Oktober 2026 07:30 WIB", utc(2026, 10, 14, 0, 30)),  # Indonesian
+    ("2026. október 14., szerda 07:30 +0200", utc(2026, 10, 14, 5, 30)),  # Hungarian
+    ("14 تشرين الأول 2026 07:30:00 +0300", utc(2026, 10, 14, 4, 30)),  # Levant, two words
+    ("quarta-feira, 14 de outubro de 2026 07:30:00 -0300", utc(2026, 10, 14, 10, 30)),
+    ("14th October 2026", utc(2026, 10, 14)),  # ordinals
+    ("October 14th, 2026 at 7:30 p.m. EDT", utc(2026, 10, 14, 23, 30)),
+    ("1er octobre 2026 à 07:30 +02:00", utc(2026, 10, 1, 5, 30)),
+    ("14 listopada 2026 07:30 +0100", None),  # November in Polish, October in Croatian
 ]
 
 
@@ -73,6 +88,7 @@ OTHER_FORMS = [
     ("Sat Feb 14 08:15:00 +0530 2026", utc(2026, 2, 14, 2, 45)),
     ("20260214T081500Z", utc(2026, 2, 14, 8, 15)),  # ISO 8601 basic
     ("20260214T0815+0100", utc(2026, 2, 14, 7, 15)),
+    ("2026-02-14 08:15:00 PM +05:30", utc(2026, 2, 14, 14, 45)),  # feedparser drops the PM
 ]
 
 
@@ -92,6 +108,7 @@ NO_DATE = [
     "2026-02-14T10:61:00Z",
     "08:15",
     "08:15:00 GMT",
+    "08:15:00 +0100",
     "32 févr. 2026 08:15",
 ]
 
@@ -106,15 +123,20 @@ def test_a_leap_day_and_a_leap_second_are_dates() -> None:
     assert published("2026-12-31T23:59:60Z") is not None
 
 
-def test_the_held_out_dates_are_read_right() -> None:
-    cases = json.loads(HELD_OUT.read_text(encoding="utf-8"))
+@pytest.mark.parametrize(
+    ("name", "count"), [("dates_heldout.json", 129), ("dates_heldout2.json", 90)]
+)
+def test_the_held_out_dates_are_read_right(name: str, count: int) -> None:
+    # The second set (90 dates, 10 classes) was written after the first was fixed: 68 of 90
+    # were read right as written (more languages, genitives, ordinals, AM/PM in ISO).
+    cases = json.loads((HELD_OUT.parent / name).read_text(encoding="utf-8"))
     wrong = []
     for case in cases:
         got = published(case["text"])
         shown = got.strftime("%Y-%m-%dT%H:%M:%SZ") if got is not None else None
         if shown != case["expected"]:
             wrong.append((case["class"], case["text"], case["expected"], shown))
-    assert len(cases) == 129 and not wrong, wrong
+    assert len(cases) == count and not wrong, wrong
 
 
 def test_a_date_left_unread_is_said_in_the_feeds_warning() -> None:
