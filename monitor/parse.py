@@ -565,6 +565,12 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
     if not (used in _LAST_RESORT_ENCODINGS and fell_back):
         if not _western(used) or body.isascii():
             return None
+        # A Western HTTP charset (often a server's default for every text/xml) over an XML
+        # declaration that names another single-byte encoding the bytes decode in: the
+        # declaration, which the document's writer chose, is taken.
+        declared = _declared_single_byte(body)
+        if declared is not None and codecs.lookup(declared).name != codecs.lookup(used).name:
+            return declared
         # A Western European label (ISO-8859-1 or -15, windows-1252) decodes every byte: the
         # label most often sent over text in another code page. Another script reads as
         # words of accented letters only ("Ñóä àðåñòîâàë"), which Western languages hardly
@@ -620,6 +626,23 @@ def _garbled_other_script(body: bytes) -> bool:
     Greek, Arabic or Hebrew bytes read as Western European ("Ñóä àðåñòîâàë"), where Western
     languages hardly write two in a row (counted in C: a feed costs microseconds)."""
     return body[:_SAMPLE_BYTES].translate(_HIGH_LETTERS).count(b"HHH") >= 3
+
+
+def _declared_single_byte(body: bytes) -> str | None:
+    """The encoding the XML declaration of ``body`` names, when it is a single-byte one that
+    is not Western European and the body decodes in it; else None."""
+    found = _XML_DECLARED.match(body)
+    if found is None:
+        return None
+    name = found.group(1).decode("ascii", errors="replace").strip()
+    try:
+        codec = codecs.lookup(name)
+        body.decode(codec.name)
+    except (LookupError, UnicodeDecodeError):
+        return None
+    if _western(name) or _is_utf(name) or codec.name in ("ascii", "latin-1"):
+        return None
+    return name
 
 
 def _western(encoding: str) -> bool:

@@ -1654,6 +1654,32 @@ ENCODINGS_NOT_READ = {
 }
 
 
+def test_a_western_http_charset_yields_to_the_declaration_of_another_code_page() -> None:
+    # A server's default "charset=ISO-8859-1" over a document that declares windows-1250
+    # (a second held-out set): only "č" tells them apart here, read as "è" before.
+    title = "Vlada sprejela paket ukrepov za pomoč gospodarstvu"
+    body = '<?xml version="1.0" encoding="windows-1250"?><rss version="2.0"><channel>'
+    body += f"<title>x</title><item><guid>a</guid><title>{title}</title></item></channel></rss>"
+    feed = parse_feed(body.encode("cp1250"), FEED_URL, "text/xml; charset=ISO-8859-1")
+    assert [e.title for e in feed.entries] == [title]
+
+
+ENCODINGS_HELD_OUT_2 = ENCODINGS_HELD_OUT.parent / "encodings_heldout2"
+# The second set's feeds not read as their writer expects, and why they are left.
+ENCODINGS_NOT_READ_2 = {
+    # Hungarian ISO-8859-2 under ISO-8859-1: only ő ű differ (õ û), and looking for those
+    # bytes would send every Portuguese and French feed to the scorer, which reads "ões"
+    # as Hungarian-like ("őes").
+    "hu_latin2_as_latin1_xml",
+    # Romanian: its 1250 reading scores 19 above the Western one, under DECLARED_MARGIN.
+    "ro_latin2_as_latin1_http",
+    # Baltic (windows-1257) and Vietnamese (windows-1258) are not among the code pages tried.
+    "lt_cp1257_as_latin1_http",
+    "lv_cp1257_as_cp1252_xml",
+    "vi_cp1258_as_cp1252_http",
+}
+
+
 def test_the_held_out_encodings_are_read_right() -> None:
     # 73 feeds of 10 classes (wrong HTTP charset, wrong XML declaration, none, UTF-8
     # mislabelled, stray bytes, double encoding, entities, BOMs) written by someone who had
@@ -1669,3 +1695,20 @@ def test_the_held_out_encodings_are_read_right() -> None:
         if (title == case["expected_title"]) == (case["name"] in ENCODINGS_NOT_READ):
             wrong.append((case["name"], case["expected_title"], title))
     assert len(cases) == 73 and not wrong, wrong
+
+
+def test_the_second_held_out_encodings_are_read_right() -> None:
+    # 50 feeds written after the first set was fixed: 26 in another code page under a
+    # Western label, 17 Western controls, 7 others. 44 were read right as written (every
+    # control among them), 45 now.
+    from monitor.text import html_to_text
+
+    cases = json.loads((ENCODINGS_HELD_OUT_2 / "cases.json").read_text(encoding="utf-8"))
+    wrong = []
+    for case in cases:
+        body = (ENCODINGS_HELD_OUT_2 / case["file"]).read_bytes()
+        entries = parse_feed(body, FEED_URL, case["content_type"]).entries
+        title = html_to_text(entries[0].title) if entries else None
+        if (title == case["expected_title"]) == (case["name"] in ENCODINGS_NOT_READ_2):
+            wrong.append((case["name"], case["expected_title"], title))
+    assert len(cases) == 50 and not wrong, wrong
