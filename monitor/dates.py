@@ -8,7 +8,7 @@ import calendar
 import email.utils
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _RFC822_MAX_CHARS = 64  # longer than any date: not one, and not worth reading
 
@@ -34,23 +34,135 @@ def entry_date(text: object, parsed: object) -> datetime | None:
         text = None
     when: datetime | None = None
     if text is not None:
+        text = _plain(text)
         if _impossible_offset(text) or _impossible_iso(text) or _TIME_ONLY.match(text):
             return None
         when = (
             _unix_time(text)
+            or _strict_iso(text)
             or _named_zone_datetime(text)
             or _zone_before_year(text)
             or _basic_iso(text)
             or _iso_half_day(text)
+            or _numeric_labelled(text)
             or (_other_language(text) if _YEAR_FIRST.match(text) else None)
         )
     if when is None and parsed is not None:
         when = _utc_datetime(parsed)
-    elif when is None and text is not None:
+        if when is not None and text is not None and not _written_in(when, text):
+            when = None  # feedparser made a date the text does not say (see `_written_in`)
+    if when is None and text is not None:
         when = _other_language(text) or _rfc822_datetime(text)
     if when is None or not _FIRST_YEAR <= when.year <= _LAST_YEAR or when.timestamp() == 0:
         return None
     return when
+
+
+# Digits of other scripts (Persian, Arabic-Indic), as ASCII digits.
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+# A label before the date: "Updated: March 5, 2026", "Published: 12 September 2025".
+_LABEL = re.compile(
+    r"\s*(?:last\s+)?(?:updated|published|posted(?:\s+on)?|date|actualizado|publicado|"
+    r"mis à jour|publié(?:\s+le)?|aktualisiert|veröffentlicht)\s*:?\s+",
+    re.IGNORECASE,
+)
+# A time written before its date: "14:30 GMT, 5 March 2026", "14:30 ngày 5 tháng 3 năm 2026".
+_TIME_FIRST = re.compile(
+    r"\s*(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s*(?P<zone>[A-Za-z]{2,5}|[+-]\d{2}:?\d{2})?\s*,?\s+"
+    r"(?P<rest>.*\d{4}.*)$"
+)
+
+
+def _plain(text: str) -> str:
+    """``text`` with ASCII digits, without a label before it, and its time after its date."""
+    text = text.translate(_DIGITS)
+    label = _LABEL.match(text)
+    if label is not None:
+        text = text[label.end() :]
+    found = _TIME_FIRST.match(text)
+    if found is not None:
+        text = f"{found['rest'].strip()} {found['time']} {found['zone'] or ''}".strip()
+    return text
+
+
+# ISO 8601 as the standard library reads it: "2025-08-09T10:20:30+0530" (feedparser read
+# the offset as +05:00), "2026-09-14 18:00:00+03" (it dropped the time), "14:30:00,25Z".
+_ISO_LIKE = re.compile(
+    r"\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+
+
+def _strict_iso(text: str) -> datetime | None:
+    if not _ISO_LIKE.match(text):
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+# Numbers and month names in a date's text, to check a reading against (`_written_in`).
+_NUMBER = re.compile(r"\d+")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _written_in(when: datetime, text: str) -> bool:
+    """Whether the text holds the day, month and year of ``when`` (or one either side, as
+    its zone may shift it): feedparser, given a form it half reads, fills in the rest with today
+    ("14:30 GMT, 5 March 2026" became today at 14:30; "2026年3月5日" became 2026-12-01)."""
+    numbers = {int(n) for n in _NUMBER.findall(text) if len(n) <= 4}
+    months = {n for n in numbers if 1 <= n <= 12}
+    months |= {_MONTHS[w] for w in map(str.casefold, _LETTERS.findall(text)) if w in _MONTHS}
+    days = {when.day, (when.day % 31) + 1, when.day - 1 or 31}
+    near = {when.month, when.month % 12 + 1, (when.month - 2) % 12 + 1}
+    years = {year for year in (when.year - 1, when.year, when.year + 1)}
+    years |= {year % 100 for year in years}
+    return bool(days & numbers) and bool(near & months) and bool(years & numbers)
+
+
+# Dates written with numbers and their words: "2026年3月5日 14:30", "2025년 10월 3일 (금) 오후
+# 2:30", "2025年7月7日(月) 午後8時05分", "ngày 22 tháng 11 năm 2025, 20:05 (GMT+7)".
+_CJK = re.compile(
+    r"\s*(?P<year>\d{4})\s*[年년]\s*(?P<month>\d{1,2})\s*[月월]\s*(?P<day>\d{1,2})\s*[日일]"
+    r"\s*(?:[(（][^)）]{1,3}[)）])?\s*(?P<half>上午|下午|午前|午後|오전|오후)?\s*"
+    r"(?:(?P<hour>\d{1,2})\s*[:時시]\s*(?P<minute>\d{2})\s*[分분]?)?\s*"
+    r"(?P<zone>JST|KST|CST|HKT|[(（]北京时间[)）]|[(（]北京時間[)）])?\s*$"
+)
+_VIETNAMESE = re.compile(
+    r"\s*(?:[^\d,]*,\s*)?ngày\s+(?P<day>\d{1,2})\s+tháng\s+(?P<month>\d{1,2})\s+năm\s+"
+    r"(?P<year>\d{4})\s*,?\s*(?:(?P<hour>\d{1,2}):(?P<minute>\d{2}))?\s*"
+    r"(?:\(?GMT(?P<offset>[+-]\d{1,2})\)?)?\s*$"
+)
+_CJK_ZONES = {"JST": 9, "KST": 9, "CST": 8, "HKT": 8}
+
+
+def _numeric_labelled(text: str) -> datetime | None:
+    found = _CJK.match(text)
+    offset = 0
+    if found is not None:
+        zone = found["zone"] or ""
+        offset = _CJK_ZONES.get(zone, 8 if "北京" in zone else 0)
+    else:
+        found = _VIETNAMESE.match(text)
+        if found is None:
+            return None
+        offset = int(found["offset"] or 0)
+    hour = int(found["hour"] or 0)
+    half = found.groupdict().get("half")
+    if half is not None:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half in ("下午", "午後", "오후") else 0)
+    try:
+        local = datetime(
+            int(found["year"]), int(found["month"]), int(found["day"]), hour,
+            int(found["minute"] or 0), tzinfo=UTC,
+        )  # fmt: skip
+    except ValueError:
+        return None
+    return local - timedelta(hours=offset)
 
 
 # Zones feeds write by name that feedparser does not know (it knows GMT, UT, the North
@@ -277,6 +389,65 @@ for _number, _names in enumerate(
 ):
     for _name in _names.split():
         _MONTHS.setdefault(_name.casefold(), _number)
+# The same in Catalan, Galician, Croatian, Serbian, Slovenian, Bulgarian, Lithuanian,
+# Latvian, Estonian, Albanian, Malay, Tagalog, Swahili, Basque (genitive), Persian, Urdu
+# and Hebrew.
+for _number, _names in {
+    1: (
+        "gener xaneiro siječnja siječanj januar januara јануар јануара януари sausio janvāris "
+        "janvārī jaanuar janar januari enero urtarrila urtarrilaren ژانویه جنوری ינואר"
+    ),
+    2: (
+        "febrer febreiro veljače veljača februar februara фебруар фебруара февруари vasario "
+        "februāris februārī veebruar shkurt pebrero februari otsaila otsailaren فوریه فروری "
+        "פברואר"
+    ),
+    3: (
+        "març marzo ožujka ožujak mart marta март марта marec marca kovo marts martā märts "
+        "mars mac marso machi martxoa martxoaren مارس مارچ מרץ"
+    ),
+    4: (
+        "abril travnja travanj april aprila април aprīlis aprīlī aprill prill aprili apirila "
+        "apirilaren آوریل اپریل אפריל"
+    ),
+    5: (
+        "maig maio svibnja svibanj maj maja мај маја май gegužės maijs maijā mai mei mayo "
+        "maiatza maiatzaren مه مئی מאי"
+    ),
+    6: (
+        "juny xuño lipnja lipanj jun juna јун јуна юни junij junija birželio jūnijs jūnijā "
+        "juuni qershor hunyo juni ekaina ekainaren ژوئن جون יוני"
+    ),
+    7: (
+        "juliol xullo srpnja srpanj jul jula јул јула юли julij julija liepos jūlijs jūlijā "
+        "juuli korrik julai hulyo uztaila uztailaren ژوئیه جولای جولائی יולי"
+    ),
+    8: (
+        "agost agosto kolovoza kolovoz avgust avgusta август августа rugpjūčio augusts "
+        "augustā gusht ogos agosti abuztua abuztuaren اوت آگوست اگست אוגוסט"
+    ),
+    9: (
+        "setembre setembro rujna rujan septembar septembra септембар септембра септември "
+        "september septembra rugsėjo septembris septembrī shtator setyembre septemba iraila "
+        "irailaren سپتامبر ستمبر ספטמבר"
+    ),
+    10: (
+        "octubre outubro oktobar oktobra октобар октобра октомври oktober oktobra spalio "
+        "oktobris oktobrī oktoober tetor oktubre oktoba urria urriaren اکتبر اکتوبر אוקטובר"
+    ),
+    11: (
+        "novembre novembro studenoga studeni novembar novembra новембар новембра ноември "
+        "november novembra lapkričio novembris novembrī nëntor nentor nobyembre novemba "
+        "azaroa azaroaren نوامبر نومبر נובמבר"
+    ),
+    12: (
+        "desembre decembro prosinca prosinac decembar decembra децембар децембра декември "
+        "december decembra gruodžio decembris decembrī detsember dhjetor disember disyembre "
+        "desemba abendua abenduaren دسامبر دسمبر דצמבר"
+    ),
+}.items():
+    for _name in _names.split():
+        _MONTHS.setdefault(_name.casefold(), _number)
 # The Levant's two-word months, read as their one-word names before the patterns below.
 _TWO_WORD_MONTHS = {
     "كانون الثاني": "يناير",
@@ -285,12 +456,13 @@ _TWO_WORD_MONTHS = {
     "تشرين الثاني": "نوفمبر",
 }
 _WORD = r"[^\W\d_]+"
-_DAY_NAME = rf"(?:{_WORD}(?:-{_WORD})?\.?\s*[,،]?\s+)"  # "jeu.,", "segunda-feira,"
+# "jeu.,", "segunda-feira,", "e enjte,", "יום שלישי,"
+_DAY_NAME = rf"(?:{_WORD}(?:[-\s]{_WORD})?\.?\s*[,،]?\s+)"
 _ORDINAL = r"(?:st|nd|rd|th|er|e|ème|º|°)?"  # 5th, 1er, 1º
 _TIME_AND_ZONE = (
-    r"(?:,?\s+(?:à|um|a las|alle|às|om|в|saat|at|kl\.|klo)?\s*"
-    r"(?P<time>\d{1,2}[:.]\d{2}(?::\d{2})?)h?"
-    r"(?:\s*(?P<half>[AaPp])\.?[Mm]\.?)?)?"
+    r"(?:\s*[,،-]?\s+(?:à|um|a las|alle|às|om|в|saat|at|kl\.|klo|u|ob|kell|plkst\.|ساعت)?\s*"
+    r"(?P<time>\d{1,2}[:.]\d{2}(?::\d{2})?)h?(?:\s*ч\.)?"
+    r"(?:\s*(?:(?P<half>[AaPp])\.?[Mm]\.?|(?P<malay>petang|malam|pagi)))?)?"
     r"(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|Z|[A-Za-z]{2,5}))?\s*$"
 )
 # The zone names the standard library's RFC 822 reading knows (it reads any other as UTC).
@@ -299,8 +471,8 @@ _RFC822_ZONES = {"ut", "utc", "gmt", "z", "est", "edt", "cst", "cdt", "mst", "md
 # "Donnerstag, 1. Okt 2026 09:00:00 +0200", "الخميس، 05 مارس 2026 17:30:00 +0300",
 # "1er mars 2026 à 09:00", "3rd November 2025, 11:00 am GMT", "1st of April 2026".
 _DAY_FIRST = re.compile(
-    rf"\s*{_DAY_NAME}?(?P<day>\d{{1,2}}){_ORDINAL}\.?\s+(?:de\s+|of\s+)?(?P<month>{_WORD})\.?"
-    rf",?\s+(?:de\s+)?(?P<year>\d{{4}})(?:\s*г\.?)?{_TIME_AND_ZONE}"
+    rf"\s*{_DAY_NAME}?(?P<day>\d{{1,2}}){_ORDINAL}\.?\s+(?:de\s+|of\s+|d['’]\s*)?"
+    rf"(?P<month>{_WORD})\.?,?\s+(?:de\s+)?(?P<year>\d{{4}})(?:\s*г\.?|\.)?{_TIME_AND_ZONE}"
 )
 # [day name,] month day, year [time] [zone]: "March 5, 2026", "March 5th, 2026 at 10:00".
 _MONTH_FIRST = re.compile(
@@ -308,8 +480,12 @@ _MONTH_FIRST = re.compile(
     rf"(?P<year>\d{{4}}){_TIME_AND_ZONE}"
 )
 # Year first, as Hungarian writes it: "2026. március 5., csütörtök 14:30 +0100".
+# Year first, as Hungarian ("2026. március 5., csütörtök 14:30"), Lithuanian ("2025 m.
+# gruodžio 24 d."), Latvian ("2025. gada 29. jūlijā") and Basque ("2026ko martxoaren 5a")
+# write it.
 _YEAR_FIRST = re.compile(
-    rf"\s*(?P<year>\d{{4}})\.\s+(?P<month>{_WORD})\.?\s+(?P<day>\d{{1,2}})\.?,?"
+    rf"\s*(?P<year>\d{{4}})(?:\.|\s*m\.|ko|eko)?(?:\s*gada)?\s+(?:(?P<before>\d{{1,2}})\.\s+)?"
+    rf"(?P<month>{_WORD})\.?(?:\s+(?P<day>\d{{1,2}})(?:\.|a|\s*d\.)?)?,?"
     rf"(?:\s+{_WORD})?{_TIME_AND_ZONE}"
 )
 
@@ -322,7 +498,16 @@ def _other_language(text: str) -> datetime | None:
     found = _DAY_FIRST.match(text) or _MONTH_FIRST.match(text) or _YEAR_FIRST.match(text)
     if found is None:
         return None
-    return _from_fields(found.groupdict())
+    fields = found.groupdict()
+    fields["day"] = fields.get("day") or fields.get("before")
+    month = fields["month"] or ""
+    if month.startswith("ב") and month[1:] in _MONTHS:  # Hebrew "במרץ": in March
+        fields["month"] = month[1:]
+    if fields.get("malay") is not None:  # petang, malam: afternoon, night; pagi: morning
+        fields["half"] = "a" if fields["malay"] == "pagi" else "p"
+    if fields["day"] is None:
+        return None
+    return _from_fields(fields)
 
 
 def _from_fields(found: dict[str, str | None]) -> datetime | None:
