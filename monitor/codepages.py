@@ -7,7 +7,7 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["LATIN_CODE_PAGES", "latin_code_page"]
+__all__ = ["LATIN_CODE_PAGES", "SAMPLE_BYTES", "latin_code_page"]
 
 LATIN_CODE_PAGES = ("windows-1252", "windows-1250", "iso-8859-2", "windows-1254")
 """Western European, Central European (Windows and ISO), Turkish: the same letters at most
@@ -64,7 +64,7 @@ _LETTERS["iso-8859-2"] = _LETTERS["windows-1250"]
 _WORDS["iso-8859-2"] = _WORDS["windows-1250"]
 _WORD_WEIGHT = 5.0
 _MARGIN = 5.0  # how much more plausible another reading must be than the one in use
-_SAMPLE = 65_536  # bytes read
+SAMPLE_BYTES = 65_536  # bytes of a body read to tell its code page
 DECLARED_MARGIN = 4 * _MARGIN  # the same, against the encoding the feed declares
 
 _WORD = re.compile(r"[A-Za-z]+")
@@ -77,7 +77,7 @@ def latin_code_page(body: bytes, used: str, *, declared: bool = False) -> str | 
     feed named ``used`` itself, so another reading must be `DECLARED_MARGIN` more plausible
     (a Turkish feed's 1254 reading scores 80 to 160 more than its 1252 one; an Icelandic
     one's, whose ð þ ý turn into ğ ş ı, 35 to 60 less)."""
-    sample = body[:_SAMPLE]
+    sample = body[:SAMPLE_BYTES]
     scores: dict[str, float] = {}
     for page in LATIN_CODE_PAGES:
         try:

@@ -22,14 +22,15 @@ _LAST_YEAR = 2999
 
 def entry_date(text: object, parsed: object) -> datetime | None:
     """An entry's ``published`` or ``updated`` in UTC, from the text its feed wrote and
-    feedparser's reading of it (``*_parsed``). Read here first: a zone feedparser does not
-    know by name (it reads them as UTC), a Unix time, a `date`-style "Thu Mar 05 15:30:00
-    CET 2026", a basic ISO 8601 "20260305T143000Z". Then feedparser's reading; else month
-    names in other languages ("mar., 01 déc. 2026 10:00:00 +0100") and English ones written
-    first ("February 8, 2026 9:00 PM"), else the standard library's RFC 822. No date: a
+    feedparser's reading of it (``*_parsed``). The text is made plain first (ASCII digits, no
+    "Updated:" label, the time after the date). Read here first: a Unix time, ISO 8601 as
+    the standard library reads it, a zone feedparser does not know by name, a `date`-style
+    "Thu Mar 05 15:30:00 CET 2026", basic ISO, ISO with AM/PM, CJK and Vietnamese numeric
+    dates, year-first dates with a month name. Then feedparser's reading, kept only when the
+    text holds its day, month and year (`_written_in`); else month names in other languages
+    and English ones written first, else the standard library's RFC 822. No date: a
     placeholder (before 1900, after 2999, the Unix time 0), an impossible one ("2026-04-31",
-    an hour 25, a zone "+2500", which feedparser carries over), a time without a day
-    (feedparser dates it today)."""
+    an hour 25, a zone "+2500", which feedparser carries over), a time without a day."""
     if not isinstance(text, str) or len(text) > _RFC822_MAX_CHARS:
         text = None
     when: datetime | None = None
@@ -66,6 +67,7 @@ _LABEL = re.compile(
     r"mis à jour|publié(?:\s+le)?|aktualisiert|veröffentlicht)\s*:?\s+",
     re.IGNORECASE,
 )
+_LABEL_INITIALS = frozenset("udpamv")  # a cheap look before the pattern: most dates have none
 # A time written before its date: "14:30 GMT, 5 March 2026", "14:30 ngày 5 tháng 3 năm 2026".
 _TIME_FIRST = re.compile(
     r"\s*(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s*(?P<zone>[A-Za-z]{2,5}|[+-]\d{2}:?\d{2})?\s*,?\s+"
@@ -76,7 +78,7 @@ _TIME_FIRST = re.compile(
 def _plain(text: str) -> str:
     """``text`` with ASCII digits, without a label before it, and its time after its date."""
     text = text.translate(_DIGITS)
-    label = _LABEL.match(text)
+    label = _LABEL.match(text) if text.lstrip()[:1].lower() in _LABEL_INITIALS else None
     if label is not None:
         text = text[label.end() :]
     found = _TIME_FIRST.match(text)
@@ -112,12 +114,18 @@ def _written_in(when: datetime, text: str) -> bool:
     """Whether the text holds the day, month and year of ``when`` (or one either side, as
     its zone may shift it): feedparser, given a form it half reads, fills in the rest with today
     ("14:30 GMT, 5 March 2026" became today at 14:30; "2026年3月5日" became 2026-12-01)."""
+    if (
+        calendar.month_abbr[when.month].casefold() in text.casefold()
+        and str(when.year) in text
+        and str(when.day) in text
+    ):
+        return True  # the usual case, English RFC 822, told without reading every word
     numbers = {int(n) for n in _NUMBER.findall(text) if len(n) <= 4}
     months = {n for n in numbers if 1 <= n <= 12}
     months |= {_MONTHS[w] for w in map(str.casefold, _LETTERS.findall(text)) if w in _MONTHS}
     days = {when.day, (when.day % 31) + 1, when.day - 1 or 31}
     near = {when.month, when.month % 12 + 1, (when.month - 2) % 12 + 1}
-    years = {year for year in (when.year - 1, when.year, when.year + 1)}
+    years = {when.year - 1, when.year, when.year + 1}
     years |= {year % 100 for year in years}
     return bool(days & numbers) and bool(near & months) and bool(years & numbers)
 
@@ -289,11 +297,15 @@ def _basic_iso(text: str) -> datetime | None:
     if found is None:
         return None
     year, month, day, hour, minute, second = (int(g or 0) for g in found.groups()[:6])
-    zone = found["zone"] or "Z"
-    offset = "+0000" if zone == "Z" else zone.replace(":", "").ljust(5, "0")
-    return _rfc822_datetime(
-        f"{day} {calendar.month_abbr[month] if 1 <= month <= 12 else 'Bad'} {year} "
-        f"{hour:02d}:{minute:02d}:{second:02d} {offset}"
+    return _from_fields(
+        {
+            "day": str(day),
+            "month": calendar.month_abbr[month] if 1 <= month <= 12 else None,
+            "year": str(year),
+            "time": f"{hour:02d}:{minute:02d}:{second:02d}",
+            "half": None,
+            "zone": found["zone"] or "Z",
+        }
     )
 
 
@@ -309,16 +321,8 @@ def _iso_half_day(text: str) -> datetime | None:
     if found is None:
         return None
     month = int(found["month"])
-    if not 1 <= month <= 12:
-        return None
-    fields = {
-        "day": found["day"],
-        "month": calendar.month_abbr[month],
-        "year": found["year"],
-        "time": found["time"],
-        "half": found["half"],
-        "zone": found["zone"],
-    }
+    fields = found.groupdict()
+    fields["month"] = calendar.month_abbr[month] if 1 <= month <= 12 else None
     return _from_fields(fields)
 
 
@@ -334,65 +338,58 @@ def _zone_before_year(text: str) -> datetime | None:
     found = _ZONE_BEFORE_YEAR.match(text)
     if found is None:
         return None
-    rfc822 = f"{found['day']} {found['month']} {found['year']} {found['time']} {found['zone']}"
-    return _named_zone_datetime(rfc822) or _rfc822_datetime(rfc822)
+    return _from_fields(found.groupdict() | {"half": None})
 
 
 # Month names as CMSs in other languages write them in feeds (full, genitive, cut short,
 # with or without accents), and English full names ("March 5, 2026"): the month's number.
 # Left out: "listopad(a)", November in Polish and Czech but October in Croatian.
-_MONTHS: dict[str, int] = {}
-for _number, _names in enumerate(
-    (
-        # en fr de nl it es pt tr ru ar; sv da no fi pl cs sk hu ro uk el id
-        "january jan janv janvier januar jän jänner januari ene enero gen gennaio janeiro oca "
-        "ocak янв январь января يناير tammikuu tammikuuta tammi stycznia styczeń sty leden "
-        "ledna január januára ianuarie ian січня січень січ ιανουαρίου ιανουάριος ιαν",
-        "february feb févr fevr fév février fevrier februar februari febrero febbraio fev "
-        "fevereiro şub şubat sub subat фев февраль февраля فبراير شباط helmikuu helmikuuta "
-        "helmi lutego luty lut únor února február februára febr februarie лютого лютий лют "
-        "φεβρουαρίου φεβρουάριος φεβ",
-        "march mar mars mär märz maerz mrz mrt maart marzo março marco mart мар март марта "
-        "مارس آذار marts maaliskuu maaliskuuta maalis marca marzec březen března marec "
-        "március márc martie березня березень бер μαρτίου μάρτιος μαρ maret",
-        "april apr avr avril abr abril aprile nis nisan апр апрель апреля أبريل ابريل إبريل "
-        "نيسان huhtikuu huhtikuuta huhti kwietnia kwiecień kwi duben dubna apríl apríla "
-        "április ápr aprilie квітня квітень квіт απριλίου απρίλιος απρ",
-        "may mai mei mayo mag maggio maio mayıs mayis май мая مايو أيار ايار maj toukokuu "
-        "toukokuuta touko maja květen května máj mája május травня травень трав μαΐου μάιος "
-        "μαΐ μαϊ μαι",
-        "june jun juin juni junio giu giugno junho haz haziran июн июнь июня يونيو حزيران "
-        "kesäkuu kesäkuuta kesä czerwca czerwiec cze červen června jún júna június iunie iun "
-        "червня червень черв ιουνίου ιούνιος ιουν",
-        "july jul juil juillet juli julio lug luglio julho tem temmuz июл июль июля يوليو تموز "
-        "heinäkuu heinäkuuta heinä lipca lipiec lip červenec července júl júla július iulie "
-        "iul липня липень ιουλίου ιούλιος ιουλ",
-        "august aug août aout augustus ago agosto ağu ağustos agu agustos авг август августа "
-        "أغسطس اغسطس آب augusti elokuu elokuuta elo sierpnia sierpień sie srpen srpna augusta "
-        "augusztus серпня серпень серп αυγούστου αύγουστος αυγ agt ags",
-        "september sep sept septembre septiembre setiembre set settembre setembro eyl eylül "
-        "eylul сен сент сентябрь сентября سبتمبر أيلول ايلول syyskuu syyskuuta syys września "
-        "wrzesień wrz září septembra szeptember szept septembrie вересня вересень вер "
-        "σεπτεμβρίου σεπτέμβριος σεπ",
-        "october oct octobre okt oktober octubre ott ottobre out outubro eki ekim окт октябрь "
-        "октября أكتوبر اكتوبر lokakuu lokakuuta loka października październik paź říjen října "
-        "október októbra octombrie жовтня жовтень жовт οκτωβρίου οκτώβριος οκτ",
-        "november nov novembre noviembre novembro kas kasım kasim ноя нояб ноябрь ноября نوفمبر "
-        "marraskuu marraskuuta marras lis listopadu novembra noiembrie noi листопада листопад "
-        "лист νοεμβρίου νοέμβριος νοε",
-        "december dec déc décembre decembre dez dezember diciembre dic dicembre dezembro ara "
-        "aralık aralik дек декабрь декабря ديسمبر joulukuu joulukuuta joulu grudnia grudzień "
-        "gru prosinec prosince decembra decembrie грудня грудень груд δεκεμβρίου δεκέμβριος "
-        "δεκ desember des",
-    ),
-    start=1,
-):
-    for _name in _names.split():
-        _MONTHS.setdefault(_name.casefold(), _number)
+_MONTH_NAMES = (
+    # en fr de nl it es pt tr ru ar; sv da no fi pl cs sk hu ro uk el id
+    "january jan janv janvier januar jän jänner januari ene enero gen gennaio janeiro oca "
+    "ocak янв январь января يناير tammikuu tammikuuta tammi stycznia styczeń sty leden "
+    "ledna január januára ianuarie ian січня січень січ ιανουαρίου ιανουάριος ιαν",
+    "february feb févr fevr fév février fevrier februar februari febrero febbraio fev "
+    "fevereiro şub şubat sub subat фев февраль февраля فبراير شباط helmikuu helmikuuta "
+    "helmi lutego luty lut únor února február februára febr februarie лютого лютий лют "
+    "φεβρουαρίου φεβρουάριος φεβ",
+    "march mar mars mär märz maerz mrz mrt maart marzo março marco mart мар март марта "
+    "مارس آذار marts maaliskuu maaliskuuta maalis marca marzec březen března marec "
+    "március márc martie березня березень бер μαρτίου μάρτιος μαρ maret",
+    "april apr avr avril abr abril aprile nis nisan апр апрель апреля أبريل ابريل إبريل "
+    "نيسان huhtikuu huhtikuuta huhti kwietnia kwiecień kwi duben dubna apríl apríla "
+    "április ápr aprilie квітня квітень квіт απριλίου απρίλιος απρ",
+    "may mai mei mayo mag maggio maio mayıs mayis май мая مايو أيار ايار maj toukokuu "
+    "toukokuuta touko maja květen května máj mája május травня травень трав μαΐου μάιος "
+    "μαΐ μαϊ μαι",
+    "june jun juin juni junio giu giugno junho haz haziran июн июнь июня يونيو حزيران "
+    "kesäkuu kesäkuuta kesä czerwca czerwiec cze červen června jún júna június iunie iun "
+    "червня червень черв ιουνίου ιούνιος ιουν",
+    "july jul juil juillet juli julio lug luglio julho tem temmuz июл июль июля يوليو تموز "
+    "heinäkuu heinäkuuta heinä lipca lipiec lip červenec července júl júla július iulie "
+    "iul липня липень ιουλίου ιούλιος ιουλ",
+    "august aug août aout augustus ago agosto ağu ağustos agu agustos авг август августа "
+    "أغسطس اغسطس آب augusti elokuu elokuuta elo sierpnia sierpień sie srpen srpna augusta "
+    "augusztus серпня серпень серп αυγούστου αύγουστος αυγ agt ags",
+    "september sep sept septembre septiembre setiembre set settembre setembro eyl eylül "
+    "eylul сен сент сентябрь сентября سبتمبر أيلول ايلول syyskuu syyskuuta syys września "
+    "wrzesień wrz září septembra szeptember szept septembrie вересня вересень вер "
+    "σεπτεμβρίου σεπτέμβριος σεπ",
+    "october oct octobre okt oktober octubre ott ottobre out outubro eki ekim окт октябрь "
+    "октября أكتوبر اكتوبر lokakuu lokakuuta loka października październik paź říjen října "
+    "október októbra octombrie жовтня жовтень жовт οκτωβρίου οκτώβριος οκτ",
+    "november nov novembre noviembre novembro kas kasım kasim ноя нояб ноябрь ноября نوفمبر "
+    "marraskuu marraskuuta marras lis listopadu novembra noiembrie noi листопада листопад "
+    "лист νοεμβρίου νοέμβριος νοε",
+    "december dec déc décembre decembre dez dezember diciembre dic dicembre dezembro ara "
+    "aralık aralik дек декабрь декабря ديسمبر joulukuu joulukuuta joulu grudnia grudzień "
+    "gru prosinec prosince decembra decembrie грудня грудень груд δεκεμβρίου δεκέμβριος "
+    "δεκ desember des",
+)
 # The same in Catalan, Galician, Croatian, Serbian, Slovenian, Bulgarian, Lithuanian,
 # Latvian, Estonian, Albanian, Malay, Tagalog, Swahili, Basque (genitive), Persian, Urdu
 # and Hebrew.
-for _number, _names in {
+_MORE_MONTH_NAMES = {
     1: (
         "gener xaneiro siječnja siječanj januar januara јануар јануара януари sausio janvāris "
         "janvārī jaanuar janar januari enero urtarrila urtarrilaren ژانویه جنوری ינואר"
@@ -445,7 +442,9 @@ for _number, _names in {
         "december decembra gruodžio decembris decembrī detsember dhjetor disember disyembre "
         "desemba abendua abenduaren دسامبر دسمبر דצמבר"
     ),
-}.items():
+}
+_MONTHS: dict[str, int] = {}
+for _number, _names in [*enumerate(_MONTH_NAMES, start=1), *_MORE_MONTH_NAMES.items()]:
     for _name in _names.split():
         _MONTHS.setdefault(_name.casefold(), _number)
 # The Levant's two-word months, read as their one-word names before the patterns below.
@@ -479,7 +478,6 @@ _MONTH_FIRST = re.compile(
     rf"\s*{_DAY_NAME}?(?P<month>{_WORD})\.?\s+(?P<day>\d{{1,2}}){_ORDINAL},?\s+"
     rf"(?P<year>\d{{4}}){_TIME_AND_ZONE}"
 )
-# Year first, as Hungarian writes it: "2026. március 5., csütörtök 14:30 +0100".
 # Year first, as Hungarian ("2026. március 5., csütörtök 14:30"), Lithuanian ("2025 m.
 # gruodžio 24 d."), Latvian ("2025. gada 29. jūlijā") and Basque ("2026ko martxoaren 5a")
 # write it.

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
-from monitor.codepages import latin_code_page
+from monitor.codepages import SAMPLE_BYTES, latin_code_page
 from monitor.dates import entry_date
 from monitor.errors import ParseError
 from monitor.plural import plural
@@ -597,7 +597,6 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
 # ð Ð Ý Þ ý þ: a body with none of them reads the same either way (a cheap first look: the
 # full comparison costs 50 ms for 64 KB).
 _TURKISH_BYTES = re.compile(rb"[\xd0\xdd\xde\xf0\xfd\xfe]")
-_SAMPLE_BYTES = 65_536
 
 
 # Each byte as its class in a Western European reading: "a" a letter (A-Z, a-z, À-ÿ), "s"
@@ -618,14 +617,14 @@ _HIGH_LETTERS = bytes(b"H"[0] if byte >= 0xC0 else b" "[0] for byte in range(256
 def _symbol_between_letters(body: bytes) -> bool:
     """Whether ``body`` read as Western European has a symbol between two letters: Central
     European letters read so ("S±d", "Wroc³aw", "¿ycie"; counted in C)."""
-    return b"asa" in body[:_SAMPLE_BYTES].translate(_LETTERS_AND_SYMBOLS)
+    return b"asa" in body[:SAMPLE_BYTES].translate(_LETTERS_AND_SYMBOLS)
 
 
 def _garbled_other_script(body: bytes) -> bool:
     """Whether ``body`` read as windows-1252 has three runs of three letters À-ÿ: Cyrillic,
     Greek, Arabic or Hebrew bytes read as Western European ("Ñóä àðåñòîâàë"), where Western
-    languages hardly write two in a row (counted in C: a feed costs microseconds)."""
-    return body[:_SAMPLE_BYTES].translate(_HIGH_LETTERS).count(b"HHH") >= 3
+    languages hardly write three such letters in a row (counted in C: microseconds a feed)."""
+    return body[:SAMPLE_BYTES].translate(_HIGH_LETTERS).count(b"HHH") >= 3
 
 
 def _declared_single_byte(body: bytes) -> str | None:
@@ -640,7 +639,7 @@ def _declared_single_byte(body: bytes) -> str | None:
         body.decode(codec.name)
     except (LookupError, UnicodeDecodeError):
         return None
-    if _western(name) or _is_utf(name) or codec.name in ("ascii", "latin-1"):
+    if _western(name) or _is_utf(name) or codec.name == "ascii":
         return None
     return name
 

@@ -16,7 +16,7 @@ import httpx
 
 from monitor import metrics
 from monitor.analysis import Analyser
-from monitor.db.problems import is_outage, outage_text
+from monitor.db.problems import is_conflict, is_outage, outage_text
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.logs import log_fields
 from monitor.pipeline import PollOutcome, poll_source, source_log_fields
@@ -44,13 +44,6 @@ def trouble_wait(tries: int) -> float:
     """Seconds to wait after ``tries + 1`` failures in a row of the database: 1 s, 2 s, ...
     up to `TROUBLE_MAX_SECONDS` (claims, and poll times it refused)."""
     return min(TROUBLE_MAX_SECONDS, 2.0**tries)
-
-
-def _stored_elsewhere(error: Exception) -> bool:
-    """Whether ``error`` is a unique key another transaction wrote first."""
-    from sqlalchemy.exc import IntegrityError
-
-    return isinstance(error, IntegrityError)
 
 
 class PollWriter:
@@ -194,7 +187,7 @@ class Poller:
                 else:
                     await self.poll_one(source)
             except Exception as error:
-                if _stored_elsewhere(error) and self._lease_ran_out(lease_end):
+                if is_conflict(error) and self._lease_ran_out(lease_end):
                     # Its lease ran out during the poll (a partition, a pause): another
                     # instance polled it and stored the same entries first. Rolled back:
                     # nothing is lost or stored twice.

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from monitor.errors import DatabaseError
 from monitor.redact import redact_text, redact_url
@@ -88,6 +88,12 @@ def is_outage(error: BaseException) -> bool:
     failover, a cut connection, a lock held too long), not something wrong with the data:
     the same work may succeed when tried again."""
     return isinstance(error, OperationalError)
+
+
+def is_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is a row another transaction wrote first (a unique key): an
+    instance whose lease ran out storing what another instance stored meanwhile."""
+    return isinstance(error, IntegrityError)
 
 
 def outage_text(error: BaseException) -> str:

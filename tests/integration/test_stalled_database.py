@@ -23,6 +23,14 @@ from tests.support.tcp_proxy import StallingProxy
 from tests.support.webhook_receiver import WebhookReceiver
 
 
+def monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``monitor ARGS --config CONFIG`` as a user runs it, whatever this shell's database."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("MONITOR_DATABASE_URL", None)
+    command = [sys.executable, "-m", "monitor", *args, "--config", str(config)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_a_silent_database_neither_hangs_a_command_nor_a_stopped_service(
@@ -52,16 +60,8 @@ def test_a_silent_database_neither_hangs_a_command_nor_a_stopped_service(
                 receiver.wait_for(1, timeout=60)
                 proxy.stall()
                 time.sleep(3)  # the service's next queries now wait on silent connections
-                env = {**os.environ, "PYTHONPATH": str(REPO)}
-                env.pop("MONITOR_DATABASE_URL", None)
                 started = time.monotonic()
-                status = subprocess.run(
-                    [sys.executable, "-m", "monitor", "status", "--config", str(config)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                )
+                status = monitor(config, "status")
                 assert status.returncode == 2, status.stdout + status.stderr
                 assert "timeout" in status.stderr and "Traceback" not in status.stderr
                 assert time.monotonic() - started < 30, status.stderr
@@ -125,21 +125,14 @@ def test_a_table_locked_by_another_session_ends_a_command_in_one_line(
     config = write_config(
         tmp_path, database_url=url.render_as_string(False), sources=[], sink_url=None
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("MONITOR_DATABASE_URL", None)
-
-    def monitor(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "monitor", *args, "--config", str(config)]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-
-    assert monitor("db", "upgrade").returncode == 0
+    assert monitor(config, "db", "upgrade").returncode == 0
     admin = create_engine(postgres_url)
     try:
         with admin.connect() as holder:
             holder.execute(text("LOCK TABLE sources IN ACCESS EXCLUSIVE MODE"))
             for args in (("status",), ("sources",), ("once",)):
                 started = time.monotonic()
-                done = monitor(*args)
+                done = monitor(config, *args)
                 assert done.returncode == 2, (args, done.stdout, done.stderr)
                 lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
                 assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
@@ -149,7 +142,7 @@ def test_a_table_locked_by_another_session_ends_a_command_in_one_line(
             holder.rollback()
     finally:
         admin.dispose()
-    assert monitor("sources").returncode == 0
+    assert monitor(config, "sources").returncode == 0
 
 
 @pytest.mark.postgres
@@ -169,12 +162,7 @@ def test_a_role_without_a_free_connection_is_told_so(postgres_url: str, tmp_path
         config = write_config(
             tmp_path, database_url=url.render_as_string(False), sources=[], sink_url=None
         )
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        env.pop("MONITOR_DATABASE_URL", None)
-        done = subprocess.run(
-            [sys.executable, "-m", "monitor", "status", "--config", str(config)],
-            env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        done = monitor(config, "status")
         assert done.returncode == 2, done.stdout + done.stderr
         assert "too many connections" in done.stderr and "CONNECTION LIMIT" in done.stderr
         assert "right user and password" not in done.stderr and "Traceback" not in done.stderr
