@@ -46,10 +46,13 @@ def entry_date(text: object, parsed: object) -> datetime | None:
             or _basic_iso(text)
             or _iso_half_day(text)
             or _numeric_labelled(text)
+            or _numeric_date(text)
             or (_other_language(text) if _YEAR_FIRST.match(text) else None)
         )
     if when is None and parsed is not None:
         when = _utc_datetime(parsed)
+        if when is not None and not _FIRST_YEAR <= when.year <= _LAST_YEAR:
+            return None  # a placeholder ("Mon, 01 Jan 0001"), however else it reads
         if when is not None and text is not None and not _written_in(when, text):
             when = None  # feedparser made a date the text does not say (see `_written_in`)
     if when is None and text is not None:
@@ -111,23 +114,24 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def _written_in(when: datetime, text: str) -> bool:
-    """Whether the text holds the day, month and year of ``when`` (or one either side, as
-    its zone may shift it): feedparser, given a form it half reads, fills in the rest with today
-    ("14:30 GMT, 5 March 2026" became today at 14:30; "2026年3月5日" became 2026-12-01)."""
-    if (
-        calendar.month_abbr[when.month].casefold() in text.casefold()
-        and str(when.year) in text
-        and str(when.day) in text
-    ):
-        return True  # the usual case, English RFC 822, told without reading every word
+    """Whether the text holds the day, month and year of ``when`` or of the day before or
+    after it (its zone may shift it), as one date: feedparser, given a form it half reads,
+    fills in the rest with today or the 1st ("14:30 GMT, 5 March 2026" became today at
+    14:30; "2026年3月5日" and "2003/12/31" became the 1st of December). A day and a month
+    are checked together: "31" and "12" do not vouch for the 1st of December."""
     numbers = {int(n) for n in _NUMBER.findall(text) if len(n) <= 4}
-    months = {n for n in numbers if 1 <= n <= 12}
-    months |= {_MONTHS[w] for w in map(str.casefold, _LETTERS.findall(text)) if w in _MONTHS}
-    days = {when.day, (when.day % 31) + 1, when.day - 1 or 31}
-    near = {when.month, when.month % 12 + 1, (when.month - 2) % 12 + 1}
-    years = {when.year - 1, when.year, when.year + 1}
-    years |= {year % 100 for year in years}
-    return bool(days & numbers) and bool(near & months) and bool(years & numbers)
+    folded = text.casefold()
+    months: set[int | None] | None = None
+    for day in (when, when - timedelta(days=1), when + timedelta(days=1)):
+        if day.day not in numbers or not {day.year, day.year % 100} & numbers:
+            continue
+        if day.month in numbers or calendar.month_abbr[day.month].casefold() in folded:
+            return True
+        if months is None:
+            months = {_month(w) for w in _LETTERS.findall(folded)}
+        if day.month in months:
+            return True
+    return False
 
 
 # Dates written with numbers and their words: "2026年3月5日 14:30", "2025년 10월 3일 (금) 오후
@@ -135,7 +139,7 @@ def _written_in(when: datetime, text: str) -> bool:
 _CJK = re.compile(
     r"\s*(?P<year>\d{4})\s*[年년]\s*(?P<month>\d{1,2})\s*[月월]\s*(?P<day>\d{1,2})\s*[日일]"
     r"\s*(?:[(（][^)）]{1,3}[)）])?\s*(?P<half>上午|下午|午前|午後|오전|오후)?\s*"
-    r"(?:(?P<hour>\d{1,2})\s*[:時시]\s*(?P<minute>\d{2})\s*[分분]?)?\s*"
+    r"(?:(?P<hour>\d{1,2})\s*[:時시]\s*(?P<minute>\d{2})(?::(?P<second>\d{2}))?\s*[分분]?)?\s*"
     r"(?P<zone>JST|KST|CST|HKT|[(（]北京时间[)）]|[(（]北京時間[)）])?\s*$"
 )
 _VIETNAMESE = re.compile(
@@ -166,7 +170,7 @@ def _numeric_labelled(text: str) -> datetime | None:
     try:
         local = datetime(
             int(found["year"]), int(found["month"]), int(found["day"]), hour,
-            int(found["minute"] or 0), tzinfo=UTC,
+            int(found["minute"] or 0), int(found.groupdict().get("second") or 0), tzinfo=UTC,
         )  # fmt: skip
     except ValueError:
         return None
@@ -192,6 +196,8 @@ _NAMED_ZONE = re.compile(
 
 # A numeric zone at the end of a date: "+0100", "-05:00".
 _NUMERIC_OFFSET = re.compile(r"[+-](?P<hours>\d\d):?(?P<minutes>\d\d)\s*$")
+# What a zone follows: a time ("10:00-0500", "10:00:00.5 +0100"), a space, a zone's name.
+_BEFORE_OFFSET = re.compile(r"(?:\d:\d\d(?::\d\d(?:[.,]\d+)?)?|\s|[A-Za-z])\s*$")
 
 
 def _impossible_offset(text: str) -> bool:
@@ -199,8 +205,8 @@ def _impossible_offset(text: str) -> bool:
     would shift the time by it (a day or four), and an entry published now would be held
     back by `alert_max_age` as days old. Such a date is no date."""
     found = _NUMERIC_OFFSET.search(text)
-    if found is None:
-        return False
+    if found is None or not _BEFORE_OFFSET.search(text, 0, found.start()):
+        return False  # no zone: "30-11-2025" ends in a year
     return int(found["hours"]) > 14 or int(found["minutes"]) > 59
 
 
@@ -285,9 +291,9 @@ def _impossible_iso(text: str) -> bool:
     return int(found["hour"]) > 23 or int(found["minute"]) > 59 or int(found["second"] or 0) > 60
 
 
-# ISO 8601's basic format: "20260305T143000Z", "20260305T1430+0100".
+# ISO 8601's basic format: "20260305T143000Z", "20260305T1430+0100", "20260305".
 _BASIC_ISO = re.compile(
-    r"\s*(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?(?:\.\d+)?"
+    r"\s*(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(?:\.\d+)?)?"
     r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
 
@@ -352,7 +358,7 @@ _MONTH_NAMES = (
     "february feb févr fevr fév février fevrier februar februari febrero febbraio fev "
     "fevereiro şub şubat sub subat фев февраль февраля فبراير شباط helmikuu helmikuuta "
     "helmi lutego luty lut únor února február februára febr februarie лютого лютий лют "
-    "φεβρουαρίου φεβρουάριος φεβ",
+    "φεβρουαρίου φεβρουάριος φεβ φεβρ",
     "march mar mars mär märz maerz mrz mrt maart marzo março marco mart мар март марта "
     "مارس آذار marts maaliskuu maaliskuuta maalis marca marzec březen března marec "
     "március márc martie березня березень бер μαρτίου μάρτιος μαρ maret",
@@ -447,6 +453,18 @@ _MONTHS: dict[str, int] = {}
 for _number, _names in [*enumerate(_MONTH_NAMES, start=1), *_MORE_MONTH_NAMES.items()]:
     for _name in _names.split():
         _MONTHS.setdefault(_name.casefold(), _number)
+# Greek is written with or without its accents ("Ιούλ", "ΙΟΥΛ"): looked up without them.
+_GREEK_ACCENTS = str.maketrans("άέήίόύώϊϋΐΰ", "αεηιουωιυιυ")
+
+
+def _month(word: str) -> int | None:
+    """The month a (casefolded) word names, or None."""
+    found = _MONTHS.get(word)
+    if found is None and "\u0370" <= word[:1] <= "\u03ff":
+        found = _MONTHS.get(word.translate(_GREEK_ACCENTS))
+    return found
+
+
 # The Levant's two-word months, read as their one-word names before the patterns below.
 _TWO_WORD_MONTHS = {
     "كانون الثاني": "يناير",
@@ -458,12 +476,16 @@ _WORD = r"[^\W\d_]+"
 # "jeu.,", "segunda-feira,", "e enjte,", "יום שלישי,"
 _DAY_NAME = rf"(?:{_WORD}(?:[-\s]{_WORD})?\.?\s*[,،]?\s+)"
 _ORDINAL = r"(?:st|nd|rd|th|er|e|ème|º|°)?"  # 5th, 1er, 1º
+# The time after a date: "14:30", "14.30", "14:30:00.250", "14h30", "14h", "2:30 PM",
+# "오후 2:30" (the half of the day first, as Korean, Chinese and Japanese write it).
 _TIME_AND_ZONE = (
     r"(?:\s*[,،-]?\s+(?:à|um|a las|alle|às|om|в|saat|at|kl\.|klo|u|ob|kell|plkst\.|ساعت)?\s*"
-    r"(?P<time>\d{1,2}[:.]\d{2}(?::\d{2})?)h?(?:\s*ч\.)?"
+    r"(?P<east>오전|오후|上午|下午|午前|午後)?\s*"
+    r"(?P<time>\d{1,2}(?:[:.]\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?|h\d{2}|h))h?(?:\s*ч\.)?"
     r"(?:\s*(?:(?P<half>[AaPp])\.?[Mm]\.?|(?P<malay>petang|malam|pagi)))?)?"
     r"(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|Z|[A-Za-z]{2,5}))?\s*$"
 )
+_AFTERNOON = frozenset({"petang", "malam", "오후", "下午", "午後"})
 # The zone names the standard library's RFC 822 reading knows (it reads any other as UTC).
 _RFC822_ZONES = {"ut", "utc", "gmt", "z", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt"}
 # [day name,] day month year [time] [zone]: "jeu., 05 mars 2026 15:30:00 +0100",
@@ -501,24 +523,83 @@ def _other_language(text: str) -> datetime | None:
     month = fields["month"] or ""
     if month.startswith("ב") and month[1:] in _MONTHS:  # Hebrew "במרץ": in March
         fields["month"] = month[1:]
-    if fields.get("malay") is not None:  # petang, malam: afternoon, night; pagi: morning
-        fields["half"] = "a" if fields["malay"] == "pagi" else "p"
     if fields["day"] is None:
         return None
     return _from_fields(fields)
 
 
+# All in numbers, year first: "2026/03/05 14:30", "2026.3.5", "2026. 3. 5. 오후 2:30".
+_YEAR_MONTH_DAY = re.compile(
+    rf"\s*{_DAY_NAME}?(?P<year>\d{{4}})(?P<sep>[/.-])\s?(?P<month>\d{{1,2}})(?P=sep)\s?"
+    rf"(?P<day>\d{{1,2}})\.?{_TIME_AND_ZONE}"
+)
+# All in numbers, day or month first: "05.03.2026 14:30" (a dot: the day first, as
+# German, Russian or Turkish write it), "31/12/2025", "12/31/2025" (a slash or a hyphen:
+# the day first where the first number is past 12, the month first where the second is).
+_DAY_MONTH_YEAR = re.compile(
+    rf"\s*{_DAY_NAME}?(?P<first>\d{{1,2}})(?P<sep>[/.-])\s?(?P<second>\d{{1,2}})(?P=sep)\s?"
+    rf"(?P<year>\d{{4}})\.?{_TIME_AND_ZONE}"
+)
+# Year, month name and day with hyphens, as a Hungarian blog wrote it: "2004-július-13T9:15".
+_YEAR_NAME_DAY = re.compile(
+    rf"\s*(?P<year>\d{{4}})-(?P<month>{_WORD})-(?P<day>\d{{1,2}})"
+    r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?(?P<zone>[+-]\d{2}:?\d{2}|Z)?\s*$"
+)
+
+
+def _numeric_date(text: str) -> datetime | None:
+    """A date written all in numbers but not as ISO 8601 (feedparser makes "2026/03/05"
+    the 1st of December), or ``_YEAR_NAME_DAY``. A day and a month that could be either
+    ("03/05/2026": March or May) are no date: guessing one would misplace half of them by
+    months."""
+    if not text[:1].isdigit() and not text.lstrip()[:1].isalpha():
+        return None
+    fields: dict[str, str | None]
+    found = _YEAR_MONTH_DAY.match(text)
+    if found is not None:
+        fields = found.groupdict()
+        month = int(found["month"])
+    else:
+        found = _DAY_MONTH_YEAR.match(text)
+        if found is None:
+            named = _YEAR_NAME_DAY.match(text)
+            return _from_fields(named.groupdict() | {"half": None}) if named else None
+        fields = found.groupdict()
+        first, second = int(found["first"]), int(found["second"])
+        if found["sep"] == "." or first > 12:
+            day, month = first, second
+        elif second > 12:
+            day, month = second, first
+        else:
+            return None
+        fields["day"] = str(day)
+    if not 1 <= month <= 12:
+        return None
+    fields["month"] = calendar.month_abbr[month]
+    return _from_fields(fields)
+
+
+_FRACTION = re.compile(r"(?<=:\d\d:\d\d)[.,]\d+$")  # "14:30:00.250": the fraction is dropped
+
+
 def _from_fields(found: dict[str, str | None]) -> datetime | None:
     """A date from its day, month (a name), year, time, AM/PM and zone, as the patterns
     above find them; None for a month or an hour no calendar has."""
-    month = _MONTHS.get((found["month"] or "").casefold())
-    if month is None:
-        return None
-    hour, _, rest = (found["time"] or "00:00").replace(".", ":", 1).partition(":")
-    if found["half"] is not None:  # 12 AM is midnight, 12 PM noon
+    month = _month((found["month"] or "").casefold())
+    if month is None or not _FIRST_YEAR <= int(found["year"] or 0) <= _LAST_YEAR:
+        return None  # (the standard library reads the year 0001 as 2001)
+    written = _FRACTION.sub("", found["time"] or "00:00").replace("h", ":").replace(".", ":", 1)
+    hour, _, rest = written.partition(":")
+    rest = rest or "00"
+    half = found.get("half")
+    if half is None and (found.get("malay") or found.get("east")):
+        half = "p" if (found.get("malay") or found.get("east")) in _AFTERNOON else "a"
+    if half is not None:  # 12 AM is midnight, 12 PM noon
         if not 1 <= int(hour) <= 12:
             return None
-        hour = str(int(hour) % 12 + (12 if found["half"] in "Pp" else 0))
+        hour = str(int(hour) % 12 + (12 if half in "Pp" else 0))
+    if rest.endswith(":60"):  # a leap second: the one before it
+        rest = rest[:-2] + "59"
     clock = f"{hour}:{rest}" + (":00" if rest.count(":") == 0 else "")
     zone = found["zone"] or ""
     if zone[:1] in ("+", "-"):

@@ -122,6 +122,47 @@ def test_forms_feedparser_misreads_are_read_here(date: str, expected: datetime) 
     assert published(date) == expected
 
 
+# Dates all in numbers but not ISO 8601: feedparser made "2025/11/30" the 1st of December
+# (it read the year and filled in the rest), and "2004년 05월 28일  01:31:15" too.
+NUMERIC_FORMS = [
+    ("2025/11/30 09:05", utc(2025, 11, 30, 9, 5)),
+    ("2025/7/4", utc(2025, 7, 4)),
+    ("2025.11.30 09:05:10 +0200", utc(2025, 11, 30, 7, 5, 10)),
+    ("2025. 11. 30. 오후 9:05", utc(2025, 11, 30, 21, 5)),  # Korean: dotted, PM written first
+    ("2025-11-30 오전 9:05:10", utc(2025, 11, 30, 9, 5, 10)),
+    ("2025년 11월 30일  21:05:10", utc(2025, 11, 30, 21, 5, 10)),  # seconds were dropped
+    ("30.11.2025 09:05", utc(2025, 11, 30, 9, 5)),  # a dot: day first
+    ("1.7.2025", utc(2025, 7, 1)),
+    ("Pzt, 07.07.2025 - 09:05", utc(2025, 7, 7, 9, 5)),
+    ("30/11/2025 09h05", utc(2025, 11, 30, 9, 5)),  # 30 is no month: day first
+    ("11/30/2025 9:05 PM EST", utc(2025, 12, 1, 2, 5)),  # 30 is no month: month first
+    ("30-11-2025", utc(2025, 11, 30)),
+    ("20251130", utc(2025, 11, 30)),
+    ("Sun, 30 Nov 2025 09:05:10.250 +0100", utc(2025, 11, 30, 8, 5, 10)),  # a fraction
+    ("Wed, 31 Dec 2025 23:59:60 +0000", utc(2025, 12, 31, 23, 59, 59)),  # a leap second
+    ("Κυρ, 30 Νοέ 2025 09:05:00 EST", utc(2025, 11, 30, 14, 5)),  # Greek, accented
+    ("ΚΥΡ, 30 ΝΟΕ 2025 09:05:00 +0200", utc(2025, 11, 30, 7, 5)),
+    ("2025-november-30T9:05-05:00", utc(2025, 11, 30, 14, 5)),
+    ("30 novembre 2025 à 9h05", utc(2025, 11, 30, 9, 5)),
+    ("30 novembre 2025, 21h", utc(2025, 11, 30, 21)),
+]
+
+
+@pytest.mark.parametrize(("date", "expected"), NUMERIC_FORMS)
+def test_dates_in_numbers_are_read(date: str, expected: datetime) -> None:
+    assert published(date) == expected
+
+
+# A day and a month in numbers that could be either (March 5 or May 3) are no date, as is
+# a date feedparser fills in from its year alone: one guess misplaces half of them by months.
+NOT_TOLD = ["05/03/2026", "03-05-2026 14:30", "2026/13/05", "2026.02.30", "31.02.2026", "12345678"]
+
+
+@pytest.mark.parametrize("date", NOT_TOLD)
+def test_a_day_and_month_that_could_be_either_are_no_date(date: str) -> None:
+    assert published(date) is None
+
+
 # feedparser carries an impossible field over ("2026-02-30" is 2026-03-02) and dates a bare
 # time today: neither is the date the feed meant.
 NO_DATE = [
