@@ -301,6 +301,10 @@ _ESCAPED_MARKUP = re.compile(
 def _visible_text(fragment: str) -> str:
     if not fragment:
         return ""
+    if "<![CDATA[" in fragment:
+        # A CDATA section inside HTML (a feed that wrapped its HTML twice, or escaped a
+        # section): a browser hides it as a comment, but it is the article's text.
+        fragment = fragment.replace("<![CDATA[", "").replace("]]>", "")
     if "<" not in fragment and "&" not in fragment:
         # No tag and no entity: the parser would hand the text back unchanged (one block: a
         # label would leave nothing else, and then it is the text).
@@ -494,6 +498,9 @@ _REPLACED = {
     "\u06a9": "\u0643",  # keheh -> kaf
     "\u0624": "\u0648",  # waw with hamza -> waw
     "\u0626": "\u064a",  # yeh with hamza -> yeh
+    # Latin letters with a stroke, which NFKD does not take apart (Maltese "Ħaftar")
+    "\u0127": "h", "\u0126": "H", "\u0142": "l", "\u0141": "L", "\u0111": "d", "\u0110": "D",
+    "\u00f8": "o", "\u00d8": "O", "\u0167": "t", "\u0166": "T",
     "\t": " ", "\r": " ", "\f": " ", "\v": " ",
 }  # fmt: skip
 
@@ -507,7 +514,7 @@ def _fold_char(char: str, casefold: bool) -> str:
     if char in _DROPPED:
         return ""
     if char in _REPLACED:
-        return _REPLACED[char]
+        return _REPLACED[char].casefold() if casefold else _REPLACED[char]
     category = unicodedata.category(char)
     if category == "Zs" or category in ("Zl", "Zp"):
         return " " if category == "Zs" else "\n"
@@ -595,6 +602,80 @@ class NormalizedText:
         return self.starts[start], self.ends[end - 1]
 
 
+# Letters of Latin, Cyrillic and Greek that look alike, as their folded forms (upper case
+# first: "Н" looks like "H" only in capitals). A word of one script with a few letters of
+# another, by a typist's keyboard layout or on purpose ("Hаftаr" with Cyrillic а, "LNА",
+# "Тrиполи" with a Latin T), is read in the script most of its letters are in.
+_LOOKALIKES = (  # Latin, Cyrillic, Greek; "" where a script has none
+    ("A", "А", "Α"), ("a", "а", "α"), ("B", "В", "Β"), ("b", "в", "β"), ("C", "С", "Ϲ"),
+    ("c", "с", "ϲ"), ("E", "Е", "Ε"), ("e", "е", "ε"), ("h", "һ", ""), ("H", "Н", "Η"),
+    ("h", "н", "η"), ("I", "І", "Ι"), ("i", "і", "ι"), ("J", "Ј", ""), ("j", "ј", ""),
+    ("K", "К", "Κ"), ("k", "к", "κ"), ("M", "М", "Μ"), ("m", "м", "μ"), ("N", "", "Ν"),
+    ("n", "", "ν"), ("O", "О", "Ο"), ("o", "о", "ο"), ("P", "Р", "Ρ"), ("p", "р", "ρ"),
+    ("S", "Ѕ", ""), ("s", "ѕ", ""), ("T", "Т", "Τ"), ("t", "т", "τ"), ("X", "Х", "Χ"),
+    ("x", "х", "χ"), ("Y", "У", "Υ"), ("y", "у", "υ"), ("Z", "", "Ζ"), ("z", "", "ζ"),
+)  # fmt: skip
+_SCRIPTS = ("latn", "cyrl", "grek")
+_TO_SCRIPT: dict[str, dict[int, int]] = {
+    script: {
+        ord(row[other]): ord(row[column])
+        for row in _LOOKALIKES
+        if row[column]
+        for other in range(3)
+        if other != column and row[other]
+    }
+    for column, script in enumerate(_SCRIPTS)
+}
+_SCRIPT_RANGES = (("latn", "a", "z"), ("latn", "A", "Z"), ("cyrl", "\u0400", "\u04ff"),
+                  ("grek", "\u0370", "\u03ff"))  # fmt: skip
+# Where two scripts meet inside a word.
+_SCRIPTS_MEET = re.compile(
+    "[A-Za-z][\u0370-\u03ff\u0400-\u04ff]|[\u0370-\u03ff\u0400-\u04ff][A-Za-z]"
+    "|[\u0370-\u03ff][\u0400-\u04ff]|[\u0400-\u04ff][\u0370-\u03ff]"
+)
+
+
+def _script(char: str) -> str | None:
+    for name, low, high in _SCRIPT_RANGES:
+        if low <= char <= high:
+            return name
+    return None
+
+
+def _one_script_words(text: str) -> str:
+    """``text`` with each word that mixes Latin, Cyrillic and Greek letters written in the
+    script most of its letters are in, as far as the other letters look alike (one
+    character for one: the offset map stays as it is). A tie is left as written."""
+    if text.isascii():
+        return text
+    meet = _SCRIPTS_MEET.search(text)
+    if meet is None:
+        return text
+    chars = list(text)
+    done = 0
+    while meet is not None:
+        start = meet.start()
+        while start > 0 and chars[start - 1].isalpha():
+            start -= 1
+        end = meet.end()
+        while end < len(chars) and chars[end].isalpha():
+            end += 1
+        if start >= done:
+            counts: dict[str, int] = {}
+            for char in chars[start:end]:
+                if (script := _script(char)) is not None:
+                    counts[script] = counts.get(script, 0) + 1
+            ranked = sorted(counts.items(), key=lambda item: -item[1])
+            if len(ranked) > 1 and ranked[0][1] > ranked[1][1]:
+                table = _TO_SCRIPT[ranked[0][0]]
+                for index in range(start, end):
+                    code = ord(chars[index])
+                    chars[index] = chr(table.get(code, code))
+            done = end
+        meet = _SCRIPTS_MEET.search(text, max(end, meet.end()))
+    return "".join(chars)
+
+
 def normalize_text(text: str, *, casefold: bool = True) -> NormalizedText:
     """Normalise for matching and keep the way back to ``text``.
 
@@ -607,6 +688,7 @@ def normalize_text(text: str, *, casefold: bool = True) -> NormalizedText:
     table = _FOLD_TABLES[casefold]
     folded = text.translate(table)
     if len(folded) == len(text) and table.one_to_one(text):
+        folded = _one_script_words(folded)
         return NormalizedText(folded, range(len(text)), range(1, len(text) + 1))
     # Some char was dropped or expanded: build the map char by char.
     out: list[str] = []
@@ -620,7 +702,7 @@ def normalize_text(text: str, *, casefold: bool = True) -> NormalizedText:
             ends.extend([index + 1] * len(folded_char))
         elif ends and unicodedata.category(char)[0] == "M" and ends[-1] == index:
             ends[-1] = index + 1
-    return NormalizedText("".join(out), tuple(starts), tuple(ends))
+    return NormalizedText(_one_script_words("".join(out)), tuple(starts), tuple(ends))
 
 
 def is_word_char(char: str) -> bool:

@@ -30,6 +30,7 @@ from monitor.match.names import (
     is_hangul,
     is_hebrew_letter,
     is_unspaced_letter,
+    line_break_variants,
     name_variants,
     phrase_key,
 )
@@ -275,6 +276,8 @@ class PatternIndex:
                     key = phrase_key(name)
                     name_target = surname_target if key in surnames else plain_target
                     add(key, name_target)
+                    for broken in line_break_variants(key):
+                        add(broken, name_target)
                     if (contracted := _contracted(key)) is not None:
                         add(contracted, replace(name_target, article_contracted=True))
                     if expand:
@@ -296,6 +299,8 @@ class PatternIndex:
                 for name in entity.not_names:
                     negative = NameTarget(index, entity.id, negative=True, cased=_capital(name))
                     add_name(phrase_key(name), negative)
+                    for broken in line_break_variants(phrase_key(name)):
+                        add(broken, negative)
                 one_case = bool(entity.one_case_acronyms)
                 for acronym in entity.acronyms:
                     target = NameTarget(index, entity.id, acronym_form(acronym), one_case=one_case)

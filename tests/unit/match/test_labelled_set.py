@@ -371,3 +371,26 @@ def test_shipped_watchlist_on_the_fifteenth_held_out_set(
         print(f"\nfifteenth held-out set:\n{evaluation.table()}\n")
     failing = evaluation.below(0.99)
     assert not failing, "\n".join([*failing, evaluation.table(), evaluation.misses_report()])
+
+
+def test_shipped_watchlist_on_the_sixteenth_held_out_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Text as feeds deliver it (markup residue, invisible and lookalike characters, line
+    breaks inside names, case endings in 14 languages), written blind; 185 of 214 lines
+    right as written, 209 now (tests/data/heldout16/README.md). The five left are known and
+    listed; any other miss fails."""
+    heldout = load_labelled(LABELLED_DIR.parent / "heldout16")
+    assert len(heldout) == 214
+    assert len({article.id for article in heldout}) == len(heldout)
+    evaluation = evaluate(Matcher([load_watchlist(WATCHLIST)]), heldout)
+    with capsys.disabled():
+        print(f"\nsixteenth held-out set:\n{evaluation.table()}\n")
+    left = {(miss.article_id, miss.entity, miss.kind) for miss in evaluation.misses}
+    assert left == {
+        ("h16-009", "tripoli", "FN"),  # mojibake published as such
+        ("h16-012", "haftar", "FN"),  # only in an <img alt>
+        ("h16-033", "lna", "FN"),  # "Liby-" / "an National Army": several words
+        ("h16-034", "gna", "FN"),  # "Govern-" / "ment of National Accord"
+        ("h16-168", "tripoli", "FP"),  # tripolini, the pasta
+    }, evaluation.misses_report()

@@ -686,3 +686,49 @@ def test_the_armys_own_expansion_after_an_elided_article_is_still_the_army(
     mentions = libya_matcher.match({"content": text}).mentions
     found = [m.text for m in mentions if m.entity == "lna"]
     assert found == ["Armée nationale libyenne", "ANL", "ANL"]
+
+
+# --- line breaks, lookalike letters, more case endings (heldout16's classes) -------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Forces loyal to Field Marshal Khalifa Haf-\ntar advanced on Thursday.", "haftar"),
+        ("Les troupes du maréchal Haf- tar ont reculé.", "haftar"),  # the break already a space
+        ("The UN envoy arrived in Tri-\npoli late on Monday.", "tripoli"),
+        ("Маршал Хаф-\nтар заявил о перемирии.", "haftar"),
+        ("Haftar-\nbacked units shelled the airport.", "haftar"),  # a compound at its hyphen
+        ("Rumours about Hаftаr's travel spread on Monday.", "haftar"),  # Cyrillic а
+        ("Flights resumed at Mitiga airport in Trірoli.", "tripoli"),  # Cyrillic і р
+        ("Столкновения в Tриполи возобновились.", "tripoli"),  # a Latin T
+        ("Haftarovy jednotky ustoupily.", "haftar"),  # Czech possessive
+        ("Haftarin joukot vetäytyivät Tripolin eteläpuolelta.", "haftar"),  # Finnish
+        ("Haftarin joukot vetäytyivät Tripolin eteläpuolelta.", "tripoli"),
+        ("Haftarove snage napale zračnu luku u Tripoliju.", "haftar"),  # Croatian
+        ("Haftarove snage napale zračnu luku u Tripoliju.", "tripoli"),
+        ("Haftaro pajėgos apšaudė Tripolio oro uostą.", "haftar"),  # Lithuanian
+        ("Haftaro pajėgos apšaudė Tripolio oro uostą.", "tripoli"),
+        ("Darbeci Hafterin milisleri yine Trablusa saldırdı.", "haftar"),  # no apostrophe
+        ("Darbeci Hafterin milisleri yine Trablusa saldırdı.", "tripoli"),
+        ("Il-forzi ta' Ħaftar javvanzaw lejn Tripli, fil-Libja.", "haftar"),  # Maltese
+        ("Il-forzi ta' Ħaftar javvanzaw lejn Tripli, fil-Libja.", "tripoli"),
+    ],
+)
+def test_names_broken_across_lines_in_lookalike_letters_or_other_cases(
+    libya_matcher: Matcher, text: str, entity: str
+) -> None:
+    assert entity in entities_in(libya_matcher, content=text)
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("Queues stretched in the towns of western Tripoli-\ntania.", "tripoli"),  # the region
+        ("Commentary: the Haftara for Parashat Vayeira.", "haftar"),
+        ("Doppi e tripli salti alla gara di Torino.", "tripoli"),  # Italian "tripli"
+        ("La squadra ha fatto tre tripli in finale.", "tripoli"),
+    ],
+)
+def test_traps_of_the_same_classes(libya_matcher: Matcher, text: str, entity: str) -> None:
+    assert entity not in entities_in(libya_matcher, content=text)

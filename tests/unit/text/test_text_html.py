@@ -257,3 +257,10 @@ def test_an_aggregators_cluster_does_not_alert_for_the_item() -> None:
         {"title": "Oil output steady despite unrest - Bloomberg", "summary": GOOGLE_CLUSTER}
     )
     assert result.alerts == ()
+
+
+def test_a_cdata_section_inside_html_is_the_articles_text() -> None:
+    # A feed that wrapped its HTML twice: a browser would hide the section as a comment.
+    fragment = "<![CDATA[<p>Fighters of the <strong>LNA</strong> entered Sirte.</p>]]>"
+    assert html_to_text(fragment) == "Fighters of the LNA entered Sirte."
+    assert html_to_text("before <![CDATA[ plain ]]> after") == "before plain after"

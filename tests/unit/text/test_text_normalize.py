@@ -80,3 +80,44 @@ def test_trailing_harakat_belong_to_the_word() -> None:
 )
 def test_word_chars(char: str, word: bool) -> None:
     assert is_word_char(char) is word
+
+
+# A word written in one script with letters of another that look alike (a keyboard layout
+# left on, or on purpose): read in the script most of its letters are in, one char for one.
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Hаftаr", "haftar"),  # two Cyrillic а
+        ("Trірoli", "tripoli"),  # Cyrillic і р
+        ("GΝA", "gna"),  # Greek capital Nu
+        ("Ηaftar", "haftar"),  # Greek capital Eta
+        ("Tриполи", "триполи"),  # a Latin T in a Cyrillic word
+        ("Хафтaр", "хафтар"),  # a Latin a in a Cyrillic word
+        ("Сoca Cola", "coca cola"),
+    ],
+)
+def test_a_word_with_lookalike_letters_of_another_script_is_read_in_its_own(
+    source: str, expected: str
+) -> None:
+    normalized = normalize_text(source)
+    assert normalized.text == expected
+    assert normalized.starts == range(len(source))  # one char for one: the map is the identity
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "μg",  # a tie: one letter of each
+        "Москва Moscow",  # two words, each in one script
+        "ТАSS",  # two and two
+        "Ħamrun",  # not two scripts
+    ],
+)
+def test_words_of_one_script_and_ties_stay_as_written(source: str) -> None:
+    folded = normalize_text(source).text
+    assert folded == source.casefold().replace("ħ", "h")
+
+
+def test_latin_letters_with_a_stroke_lose_it_as_accented_ones_do() -> None:
+    assert normalize_text("Ħaftar, Łódź, Đakovo, Øresund").text == "haftar, lodz, dakovo, oresund"
+    assert normalize_text("Ħaftar", casefold=False).text == "Haftar"

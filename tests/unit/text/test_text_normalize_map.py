@@ -8,11 +8,11 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.text import _fold_char, normalize_text
+from monitor.text import _fold_char, _one_script_words, normalize_text
 
 # Characters that become zero or several characters, mixed with ordinary text.
 IRREGULAR = ["\u00ad", "\u200b", "\u0640", "\u064e", "\u0301", "ß", "ﬁ", "ﷲ", "Ǆ", "㎞", "İ"]
-ORDINARY = ["Haftar", " ", "-", "\t", "طرابلس", "é", "É", "’", "\u00a0", "Ω", "LNA", "\n"]
+ORDINARY = ["Haftar", " ", "-", "\t", "طرابلس", "é", "É", "’", "\u00a0", "Ω", "LNA", "\n", "А", "р"]
 TEXTS = st.one_of(
     st.text(max_size=60),
     st.lists(st.sampled_from(IRREGULAR + ORDINARY), max_size=20).map("".join),
@@ -20,7 +20,8 @@ TEXTS = st.one_of(
 
 
 def folded_char_by_char(text: str, casefold: bool) -> tuple[str, list[int], list[int]]:
-    """The reference: each char folded alone; a dropped combining mark joins the char before."""
+    """The reference: each char folded alone; a dropped combining mark joins the char before;
+    then a word mixing Latin, Cyrillic and Greek written in one script (one char for one)."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -35,7 +36,7 @@ def folded_char_by_char(text: str, casefold: bool) -> tuple[str, list[int], list
         ends.extend([index + 1] * len(folded))
         if not folded and ends and unicodedata.category(char)[0] == "M" and ends[-1] == index:
             ends[-1] = index + 1
-    return "".join(out), starts, ends
+    return _one_script_words("".join(out)), starts, ends
 
 
 @settings(max_examples=500)
