@@ -630,10 +630,13 @@ def export_yaml(
     specs: Iterable[SourceSpec], settings: Settings, url_of: Callable[[str], str] = redact_url
 ) -> str:
     """A ``sources:`` list (loadable as a config) of every effective source; URLs through
-    ``url_of`` (credentials masked unless the caller says otherwise)."""
+    ``url_of`` (credentials masked unless the caller says otherwise). Names and URLs are
+    written as the text they are (`as_literal`): an included export reads them back as
+    they are, never as a variable ("${MONITOR_WEBHOOK_SECRET}", a feed's title, would
+    otherwise send the secret to the feed's server and name the source after it)."""
     entries: list[dict[str, Any]] = []
     for spec in specs:
-        entry: dict[str, Any] = {"name": spec.name, "url": url_of(spec.url)}
+        entry: dict[str, Any] = {"name": as_literal(spec.name), "url": as_literal(url_of(spec.url))}
         if spec.pinned:
             entry["interval"] = config_duration(spec.interval)
         if not spec.enabled:

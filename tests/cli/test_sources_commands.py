@@ -745,3 +745,34 @@ def test_text_from_a_feed_or_an_imported_file_never_names_an_environment_variabl
         "${HOME} wire",
         "${MONITOR_WEBHOOK_SECRET}",
     ]
+
+    # The YAML export is a sources list to include (docs/config.md): written back as the
+    # same text, never as a variable that an include would fill in (an outside probe: the
+    # export turned "$${MONITOR_WEBHOOK_SECRET}" back into "${...}", and the included file
+    # sent the secret to the feed's server and named the source after it).
+    exported = tmp_path / "exported.yaml"
+    done = run(
+        "sources",
+        "export",
+        "--format",
+        "yaml",
+        "-o",
+        str(exported),
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "$${MONITOR_WEBHOOK_SECRET}" in exported.read_text(encoding="utf-8")
+    including = tmp_path / "including" / "monitor.yaml"
+    including.parent.mkdir()
+    including.write_text(
+        f"poll:\n  allow_private_networks: true\nsources:\n  - include: {exported}\n",
+        encoding="utf-8",
+    )
+    requests_before = len(server.requests)
+    once = run("once", "-c", str(including), cwd=tmp_path, env=env)
+    assert once.returncode == 0, once.stdout + once.stderr
+    assert SECRET not in once.stdout + once.stderr
+    fetched = [r.path for r in server.requests[requests_before:]]
+    assert fetched and SECRET not in " ".join(fetched)
