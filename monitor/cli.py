@@ -291,12 +291,11 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     except MonitorError as error:
         fail(error)
     except StoppedAtOnce as stop:
-        err.print(
+        _hint(
             f"stopped at once by a second {stop.signal.name}: the work in hand was abandoned "
             "(an alert whose send was cut short is sent again, with the same webhook-id, by "
             "the next run)",
-            markup=False,
-            highlight=False,
+            logging.WARNING,
         )
         raise typer.Exit(128 + int(stop.signal)) from None
     finally:
@@ -461,18 +460,28 @@ def _print_once(report: OnceReport) -> None:
     if not report.polls and report.skipped:
         soonest = min((s.until for s in report.skipped if s.until is not None), default=None)
         when = f", the first until {_short(soonest)}" if soonest is not None else ""
-        err.print(
+        _hint(
             f"no source was polled: {plural(len(report.skipped), 'enabled source')} "
             f"{'is' if len(report.skipped) == 1 else 'are'} held back{when}; "
-            "`monitor sources` shows why",
-            markup=False,
+            "`monitor sources` shows why"
         )
     if any(s.until is not None for s in report.skipped):
-        err.print(
+        _hint(
             "a feed fixed since it failed: `monitor sources retry NAME` ends its wait, "
-            "then `monitor once` polls it",
-            markup=False,
+            "then `monitor once` polls it"
         )
+
+
+def _hint(text: str, level: int = logging.INFO) -> None:
+    """A line for the operator on standard error: a log line (logger ``monitor.cli``) when
+    logs are JSON, so that every line there stays JSON; else the text as it is."""
+    from monitor.logs import current_log_setup
+
+    setup = current_log_setup()
+    if setup is not None and setup.format == "json":
+        logging.getLogger("monitor.cli").log(level, "%s", text)
+    else:
+        err.print(text, markup=False, highlight=False)
 
 
 @app.command()

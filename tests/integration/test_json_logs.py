@@ -238,3 +238,17 @@ def test_once_logs_json_lines_with_their_keys_and_no_secret(world: World) -> Non
     _check_sources(lines, world)
     retried = _find(lines, logger="monitor.delivery", status="retry")
     assert len(retried) == 2 and all(line["sink"] == "ops" for line in retried), retried
+    # A second run: the failed feeds wait out their back-off, and the hints after the
+    # summary ("no source was polled" is not this case; "a feed fixed since it failed")
+    # are log lines too (an outside probe found them as plain text among the JSON).
+    again = subprocess.run(
+        [sys.executable, "-m", "monitor", "--log-format", "json"]
+        + ["once", "--config", str(world.config)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "skipped" in again.stdout, again.stdout + again.stderr
+    hints = _find(_lines(again.stderr), logger="monitor.cli", event="a feed fixed since*")
+    assert len(hints) == 1, again.stderr
