@@ -124,11 +124,14 @@ def _read_settings(config: Path | None) -> LoadedSettings:
             loaded = database_only(config)
         except ConfigError:
             fail(error)
-        count = len(error.problems)
+        # The problem itself: it names the file's line, or the environment variable that
+        # overrides it (a bad MONITOR_* value is no problem of the file).
+        first = str(error.problems[0]) if error.problems else str(error)
+        more = len(error.problems) - 1
+        others = f" and {plural(more, 'more problem')} (`monitor check` lists them)" if more else ""
         err.print(
-            f"warning: {loaded.path} has {count} problem{'s' if count != 1 else ''} "
-            "(`monitor check` lists them); this shows the database it names, read with "
-            "the other settings at their defaults",
+            f"warning: {first}{others}; this shows the database {loaded.path} names, read "
+            "with the other settings at their defaults",
             markup=False,
             highlight=False,
         )
