@@ -348,8 +348,9 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
         "sources": _once_counts(report),
         "alerts": {
             "delivered": outcomes.count("delivered"),
-            "retrying": report.pending - report.waiting,
+            "retrying": report.pending - report.waiting - report.held,
             "waiting_for_original": report.waiting,
+            "held_for_missing_sink": report.held,
             "next_attempt_at": _iso(report.next_attempt_at),
             "dead": outcomes.count("dead"),
             "dead_before": report.dead_before,
@@ -439,15 +440,20 @@ def _print_once(report: OnceReport) -> None:
     )
     delivered = sum(d.status == "delivered" for d in report.deliveries)
     dead = sum(d.status == "dead" for d in report.deliveries)
-    retrying = f"{report.pending - report.waiting} retrying"
+    retrying = f"{report.pending - report.waiting - report.held} retrying"
     if report.stopped_by is not None and report.pending:
         # Some were never tried: the stop came first. The next run sends them.
         retrying = (
             f"{report.pending} not delivered yet (the run was stopped; the next run sends them)"
         )
     else:
-        if report.next_attempt_at is not None and report.pending > report.waiting:
+        if report.next_attempt_at is not None and report.pending > report.waiting + report.held:
             retrying += f" (next attempt {_short(report.next_attempt_at)})"
+        if report.held:
+            retrying += (
+                f", {report.held} kept for a sink that is not configured or is disabled "
+                "(sent when it is back; `monitor alerts`)"
+            )
         if report.waiting:
             updates = "it updates" if report.waiting == 1 else "they update"
             retrying += f", {report.waiting} waiting for the alert {updates} (`monitor alerts`)"

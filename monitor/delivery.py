@@ -512,15 +512,19 @@ class Outbox:
             return
         if resumed:
             log.info(
-                "sink %r is configured: %d deliveries kept pending for it are due now",
+                "sink %r is configured: %s kept pending for it %s due now",
                 sink,
-                resumed,
+                plural(resumed, "delivery", "deliveries"),
+                "is" if resumed == 1 else "are",
                 extra=log_fields(sink=sink),
             )
 
     async def deliver_pending(self) -> list[DeliveryOutcome]:
-        """One pass over every sink, concurrently (``monitor once``)."""
+        """One pass over every sink, concurrently (``monitor once``); first, as a sink's task
+        does when it starts, the deliveries postponed while a sink was not configured are due
+        now (a sink enabled again since the last run)."""
         self.sent = []
+        await asyncio.gather(*(self._resume(name) for name in self.runtime.sinks))
         sinks = [*self.runtime.sinks, None]
         await asyncio.gather(*(self._pass(name, self.sent) for name in sinks))
         return list(self.sent)

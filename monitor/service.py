@@ -833,8 +833,9 @@ class OnceReport:
 
     ``pending``/``next_attempt_at``: alerts still waiting for a (re)try after the delivery
     pass, whenever they were queued (``waiting`` of them are follow-ups that wait for their
-    original alert, pending or dead, rather than for a try); ``dead_before``: alerts
-    dead-lettered by earlier runs.
+    original alert, pending or dead, rather than for a try; ``held`` are kept for a sink
+    that is not configured or is disabled, and are not retried until it is back);
+    ``dead_before``: alerts dead-lettered by earlier runs.
     """
 
     polls: list[PollOutcome]
@@ -847,6 +848,7 @@ class OnceReport:
     stopped_by: signal.Signals | None = None
     """The signal that stopped the run early (SIGTERM, SIGINT), if one did."""
     waiting: int = 0
+    held: int = 0
 
     @property
     def failed_sources(self) -> int:
@@ -919,8 +921,11 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         polled = {poll.source_id for poll in polls if poll.source_id is not None}
         unpolled, disabled = await runtime.store.aunpolled_sources(started, polled)
         counts = await runtime.store.acount_deliveries()
-        next_at = await runtime.store.next_attempt_at() if counts.get("pending") else None
-        waiting = await runtime.store.acount_waiting() if counts.get("pending") else 0
+        pending = counts.get("pending", 0)
+        configured = list(runtime.sinks)
+        next_at = await runtime.store.next_attempt_at(within=configured) if pending else None
+        waiting = await runtime.store.acount_waiting() if pending else 0
+        held = await runtime.store.acount_held(configured) if pending else 0
     return OnceReport(
         polls=polls,
         skipped=skipped_sources(runtime, unpolled, started=started, stopped=bool(stopped)),
@@ -931,6 +936,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         dead_before=dead_before,
         stopped_by=stopped[0] if stopped else None,
         waiting=waiting,
+        held=held,
     )
 
 

@@ -247,11 +247,13 @@ def next_attempt_at(
     other_than: Collection[str] = (),
     owner: str | None = None,
     now: datetime | None = None,
+    within: Collection[str] | None = None,
 ) -> datetime | None:
-    """The earliest next attempt of a pending delivery (of ``sink``) that is not waiting for
-    its original alert, or None. With ``owner`` and ``now``: while another instance sends
-    ``sink``'s alerts (`claim_due`), the end of its earliest lease (it claims the next ones
-    itself; an earlier time would have ``owner`` try to claim in a loop)."""
+    """The earliest next attempt of a pending delivery (of ``sink``, or of the sinks
+    ``within``) that is not waiting for its original alert, or None. With ``owner`` and
+    ``now``: while another instance sends ``sink``'s alerts (`claim_due`), the end of its
+    earliest lease (it claims the next ones itself; an earlier time would have ``owner`` try
+    to claim in a loop)."""
     if sink is not None and owner is not None and now is not None:
         busy: datetime | None = conn.execute(
             select(func.min(deliveries.c.lease_expires_at)).where(
@@ -265,6 +267,8 @@ def next_attempt_at(
         condition = and_(condition, deliveries.c.sink == sink)
     if other_than:
         condition = and_(condition, deliveries.c.sink.not_in(list(other_than)))
+    if within is not None:
+        condition = and_(condition, deliveries.c.sink.in_(list(within)))
     value: datetime | None = conn.execute(
         select(func.min(deliveries.c.next_attempt_at)).where(condition)
     ).scalar()
@@ -506,6 +510,15 @@ def count_by_status(conn: Connection) -> dict[str, int]:
         select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
     ).all()
     return {str(status): int(count) for status, count in rows}
+
+
+def count_held(conn: Connection, configured: Collection[str]) -> int:
+    """Pending deliveries (not waiting for their original) of a sink not in ``configured``:
+    kept until it is configured and enabled again, not retried."""
+    held = and_(
+        deliveries.c.status == "pending", _not_waiting(), deliveries.c.sink.not_in(list(configured))
+    )
+    return int(conn.execute(select(func.count()).where(held)).scalar() or 0)
 
 
 def count_waiting(conn: Connection) -> int:

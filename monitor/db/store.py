@@ -420,12 +420,13 @@ class Store:
         other_than: Collection[str] = (),
         owner: str | None = None,
         now: datetime | None = None,
+        within: Collection[str] | None = None,
     ) -> datetime | None:
         """When a pending delivery is next due (`deliveries.next_attempt_at`)."""
         return await asyncio.to_thread(
             self.database.read_sync,
             lambda c: delivery_queries.next_attempt_at(
-                c, sink=sink, other_than=other_than, owner=owner, now=now
+                c, sink=sink, other_than=other_than, owner=owner, now=now, within=within
             ),
         )
 
@@ -495,6 +496,12 @@ class Store:
 
     async def acount_deliveries(self) -> dict[str, int]:
         return await asyncio.to_thread(self.count_deliveries)
+
+    async def acount_held(self, configured: Collection[str]) -> int:
+        """Pending deliveries of a sink not configured or disabled (`deliveries.count_held`)."""
+        return await asyncio.to_thread(
+            self.database.read_sync, lambda c: delivery_queries.count_held(c, configured)
+        )
 
     async def acount_waiting(self) -> int:
         """Pending follow-ups waiting for their original (`deliveries.count_waiting`)."""

@@ -251,6 +251,45 @@ def test_an_alert_waiting_for_a_retry_exits_4_and_says_when(tmp_path: Path) -> N
     assert report["alerts"]["delivered"] == report["alerts"]["dead"] == 0
 
 
+def test_an_alert_kept_for_a_disabled_sink_is_said_so_and_sent_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    # An outside probe: with the sink disabled, `once` said "1 retrying (next attempt T)"
+    # though no retry happens; enabled again, the alert still waited out the 10-minute
+    # look-again of the sink it had been kept for.
+    import yaml
+
+    with FeedServer() as feeds, WebhookReceiver(script=[503]) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            retry_schedule=["0s", "0s"],
+            first_run="alert_all",
+        )
+        failed = _once(config, tmp_path)
+        settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+        settings["sinks"][0]["enabled"] = False
+        config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        held = _once(config, tmp_path)
+        report = json.loads(_once(config, tmp_path, "--json").stdout)
+        settings["sinks"][0]["enabled"] = True
+        config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        back = _once(config, tmp_path)
+    assert failed.returncode == 4, failed.stdout + failed.stderr
+    assert held.returncode == 4, held.stdout + held.stderr  # not delivered
+    assert _lines(held)[-1] == (
+        "alerts: 0 delivered, 0 retrying, 1 kept for a sink that is not configured or is "
+        "disabled (sent when it is back; `monitor alerts`), 0 dead"
+    ), held.stdout
+    assert report["alerts"]["held_for_missing_sink"] == 1 and report["alerts"]["retrying"] == 0
+    assert report["alerts"]["next_attempt_at"] is None
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert _lines(back)[-1] == "alerts: 1 delivered, 0 retrying, 0 dead", back.stdout
+
+
 def test_an_alert_dead_in_this_run_exits_4_and_later_runs_only_mention_it(
     tmp_path: Path,
 ) -> None:
