@@ -197,6 +197,9 @@ def results_base() -> str:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
 
 
+_QUIET_RESOURCE_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 class Analyser:
     """Runs `analyse` in ``workers`` processes (0: in this process, on the calling thread).
 
@@ -236,6 +239,12 @@ class Analyser:
         return self._folder
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        # A process killed outright (SIGKILL, the OOM killer) leaves its workers' semaphores
+        # to multiprocessing's resource tracker, a process of its own started with this
+        # interpreter's -W options: it cleans them up, and said so in a warning on the
+        # service's standard error (plain text among JSON logs, nothing to act on).
+        if _QUIET_RESOURCE_TRACKER not in sys.warnoptions:
+            sys.warnoptions.append(_QUIET_RESOURCE_TRACKER)
         # spawn: each worker is a fresh interpreter and a direct child of the service (so
         # it can die with it), not a fork of this process with its threads and connections.
         return ProcessPoolExecutor(

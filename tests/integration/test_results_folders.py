@@ -86,3 +86,28 @@ def test_a_feeds_deadline_grows_with_its_size_up_to_the_cap() -> None:
     assert analyser.deadline_for(b"x" * 50_000_000) == ANALYSIS_DEADLINE == 120.0
     analyser.deadline = 0.5  # a lower cap (as the tests set) wins
     assert analyser.deadline_for(b"x" * 100_000) == 0.5
+
+
+def test_a_sigkilled_process_leaves_no_warning_from_the_resource_tracker() -> None:
+    # An outside probe: after SIGKILL (the OOM killer, systemd's last resort), the process
+    # that cleans up the workers' semaphores wrote "resource_tracker: There appear to be 5
+    # leaked semaphore objects" on the service's standard error: plain text among JSON
+    # logs, and nothing an operator can act on (they are cleaned up).
+    script = (
+        "import asyncio, os\n"
+        "from monitor.analysis import Analyser\n"
+        "a = Analyser((), excerpt_chars=100, workers=1)\n"
+        'feed = b\'<rss version="2.0"><channel><title>t</title><item><guid>1</guid>'
+        "<title>x</title></item></channel></rss>'\n"
+        "asyncio.run(a.analyse(feed, 'https://example.org/f.xml', None))\n"
+        "print(a._results_folder(), flush=True)\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    killed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert "resource_tracker" not in killed.stderr and "leaked" not in killed.stderr, killed.stderr
+    folder = Path(killed.stdout.strip())
+    remove_stale_folders(str(folder.parent))
