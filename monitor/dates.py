@@ -9,6 +9,7 @@ import email.utils
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _RFC822_MAX_CHARS = 64  # longer than any date: not one, and not worth reading
 
@@ -41,6 +42,7 @@ def entry_date(text: object, parsed: object) -> datetime | None:
         when = (
             _unix_time(text)
             or _strict_iso(text)
+            or _iso_zoned(text)
             or _named_zone_datetime(text)
             or _zone_before_year(text)
             or _basic_iso(text)
@@ -49,7 +51,9 @@ def entry_date(text: object, parsed: object) -> datetime | None:
             or _numeric_date(text)
             or (_other_language(text) if _YEAR_FIRST.match(text) else None)
         )
-    if when is None and parsed is not None:
+    if when is None and parsed is not None and not (text and _UNTRUSTED.search(text)):
+        # (feedparser drops "PM", "2:30 PM" would be 02:30, and reads RFC 822's military
+        # zones with their old signs)
         when = _utc_datetime(parsed)
         if when is not None and not _FIRST_YEAR <= when.year <= _LAST_YEAR:
             return None  # a placeholder ("Mon, 01 Jan 0001"), however else it reads
@@ -62,8 +66,13 @@ def entry_date(text: object, parsed: object) -> datetime | None:
     return when
 
 
+# A 12-hour clock's half of the day after a time: "2:30 PM", "2 p.m.", "9:00am".
+_HALF_OF_DAY = re.compile(r"\d\s*[AaPp]\.?[Mm]\b")
+# Forms whose reading by feedparser is not used: a 12-hour clock, RFC 5322's "-0000" (also
+# made here from a military one-letter zone: `_plain`).
+_UNTRUSTED = re.compile(r"\d\s*[AaPp]\.?[Mm]\b|\d:\d\d(?::\d\d)? -0000$")
 # Digits of other scripts (Persian, Arabic-Indic), as ASCII digits.
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩\u2212", "01234567890123456789-")  # and − (U+2212)
 # A label before the date: "Updated: March 5, 2026", "Published: 12 September 2025".
 _LABEL = re.compile(
     r"\s*(?:last\s+)?(?:updated|published|posted(?:\s+on)?|date|actualizado|publicado|"
@@ -87,7 +96,18 @@ def _plain(text: str) -> str:
     found = _TIME_FIRST.match(text)
     if found is not None:
         text = f"{found['rest'].strip()} {found['time']} {found['zone'] or ''}".strip()
+    if ":60" in text:
+        text = _LEAP_SECOND.sub(r"\1:59", text)  # a leap second: the second before it
+    military = _MILITARY_ZONE.search(text)
+    if military is not None:
+        # RFC 822's one-letter zones were defined with their signs reversed: RFC 5322 reads
+        # any of them but Z as -0000 (no information).
+        text = f"{text[: military.start(1)]}-0000"
     return text
+
+
+_LEAP_SECOND = re.compile(r"(\d\d:\d\d):60(?!\d)")
+_MILITARY_ZONE = re.compile(r"\d:\d\d(?::\d\d)?\s+([A-IK-Ya-ik-y])\s*$")
 
 
 # ISO 8601 as the standard library reads it: "2025-08-09T10:20:30+0530" (feedparser read
@@ -187,10 +207,21 @@ _ZONE_HOURS = {
     "gst": 4.0, "pkt": 5.0, "npt": 5.75, "ict": 7.0, "wib": 7.0, "hkt": 8.0, "sgt": 8.0,
     "pht": 8.0, "awst": 8.0, "jst": 9.0, "kst": 9.0, "aest": 10.0, "aedt": 11.0,
     "nzst": 12.0, "nzdt": 13.0,
+    "acst": 9.5, "acdt": 10.5, "awdt": 9.0, "chst": 10.0, "wita": 8.0, "wit": 9.0, "myt": 8.0,
+    "irst": 3.5, "aft": 4.5, "brt": -3.0, "art": -3.0, "clt": -4.0, "clst": -3.0,
+    "cot": -5.0, "pet": -5.0, "vet": -4.0, "bot": -4.0, "pyt": -4.0, "uyt": -3.0,
+    "nst": -3.5, "ndt": -2.5, "hst": -10.0, "akst": -9.0, "akdt": -8.0, "sst": -11.0,
+}  # fmt: skip
+# North America's zones written without standard or daylight ("2:30 PM ET"): the clock of
+# the place on that day (feedparser reads them as standard time all year).
+_GENERIC_ZONES = {
+    "et": ("America/New_York", -5), "ct": ("America/Chicago", -6),
+    "mt": ("America/Denver", -7), "pt": ("America/Los_Angeles", -8),
 }  # fmt: skip
 # "... 09:00:00 CEST", "... 09:00:00 GMT+3", "... 09:00 UTC+05:30"
 _NAMED_ZONE = re.compile(
-    r"\s(?:(?P<name>[A-Za-z]{3,4})|(?:GMT|UTC)(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d\d))?)\s*$"
+    r"\s(?:(?P<name>[A-Za-z]{2,5})|\(?(?:GMT|UTC)\s?(?P<sign>[+-])(?P<hours>\d{1,2})"
+    r"(?::?(?P<minutes>\d\d))?\)?)\s*$"
 )
 
 
@@ -211,12 +242,17 @@ def _impossible_offset(text: str) -> bool:
 
 
 def _named_zone_datetime(text: str) -> datetime | None:
-    """An RFC 822 date whose zone is a name of `_ZONE_HOURS` or "GMT+3", in UTC; else None."""
+    """An RFC 822 date whose zone is a name of `_ZONE_HOURS` or "GMT+3", in UTC; else None
+    (also for a 12-hour clock, which the standard library's reading drops: "2:30 PM CEST"
+    is `_other_language`'s)."""
     found = _NAMED_ZONE.search(text)
-    if found is None:
+    if found is None or _HALF_OF_DAY.search(text):
         return None
     if found["name"] is not None:
-        hours = _ZONE_HOURS.get(found["name"].lower())
+        name = found["name"].lower()
+        if name in _GENERIC_ZONES:
+            return _in_zone(_rfc822_datetime(text[: found.start()]), *_GENERIC_ZONES[name])
+        hours = _ZONE_HOURS.get(name)
         if hours is None:
             return None
         minutes = round(hours * 60)
@@ -229,12 +265,58 @@ def _named_zone_datetime(text: str) -> datetime | None:
     return _rfc822_datetime(f"{text[: found.start()]} {offset}")
 
 
-def _unix_time(text: str) -> datetime | None:
-    """A Unix time written as the date ("1767603600"), between 1990 and 2100; else None."""
-    stripped = text.strip()
-    if not stripped.isdigit() or len(stripped) not in (9, 10):
+def _in_zone(local: datetime | None, zone: str, standard_hours: int) -> datetime | None:
+    """``local`` (a wall clock, read as UTC) in ``zone``, in UTC; the zone's standard offset
+    where the system has no time zone database."""
+    if local is None:
         return None
-    seconds = int(stripped)
+    try:
+        return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    except (ZoneInfoNotFoundError, ValueError):
+        return local - timedelta(hours=standard_hours)
+
+
+# ISO 8601's date and time with a zone written otherwise: "+3", "+5:45", "UTC+3",
+# "GMT-05:00", "(UTC+03:00) Moscow, St. Petersburg", "+05:30 IST", "Europe/Berlin".
+_ISO_ZONED = re.compile(
+    r"\s*(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:[.,]\d+)?\s*"
+    r"(?:\(?(?:UTC|GMT)?\s?(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?\)?"
+    r"|(?P<area>[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?|Etc/GMT[+-]\d{1,2}))(?:\s+[^\d].*)?$"
+)
+
+
+def _iso_zoned(text: str) -> datetime | None:
+    found = _ISO_ZONED.match(text)
+    if found is None:
+        return None
+    try:
+        local = datetime.fromisoformat(f"{found['date']}T{found['time'].zfill(5)}")
+    except ValueError:
+        return None
+    if found["area"] is not None:
+        try:
+            return local.replace(tzinfo=ZoneInfo(found["area"])).astimezone(UTC)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None  # a zone name the system does not know: no instant
+    minutes = int(found["hours"]) * 60 + int(found["minutes"] or 0)
+    if int(found["hours"]) > 14 or int(found["minutes"] or 0) > 59:
+        return None
+    offset = timedelta(minutes=-minutes if found["sign"] == "-" else minutes)
+    return (local - offset).replace(tzinfo=UTC)
+
+
+def _unix_time(text: str) -> datetime | None:
+    """A Unix time written as the date ("1767603600", "@1767603600", "1767603600.25", in
+    milliseconds "1767603600000"), between 1990 and 2100; else None."""
+    stripped = text.strip().removeprefix("@")
+    whole, _, fraction = stripped.partition(".")
+    if not whole.isdigit() or (fraction and not fraction.isdigit()):
+        return None
+    if len(whole) == 13 and not fraction:
+        whole = whole[:10]  # milliseconds
+    elif len(whole) not in (9, 10):
+        return None
+    seconds = int(whole)
     if not 631152000 <= seconds <= 4102444800:
         return None
     return datetime.fromtimestamp(seconds, tz=UTC)
@@ -293,7 +375,7 @@ def _impossible_iso(text: str) -> bool:
 
 # ISO 8601's basic format: "20260305T143000Z", "20260305T1430+0100", "20260305".
 _BASIC_ISO = re.compile(
-    r"\s*(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(?:\.\d+)?)?"
+    r"\s*(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?(?:\.\d+)?)?"
     r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
 
@@ -481,7 +563,8 @@ _ORDINAL = r"(?:st|nd|rd|th|er|e|ème|º|°)?"  # 5th, 1er, 1º
 _TIME_AND_ZONE = (
     r"(?:\s*[,،-]?\s+(?:à|um|a las|alle|às|om|в|saat|at|kl\.|klo|u|ob|kell|plkst\.|ساعت)?\s*"
     r"(?P<east>오전|오후|上午|下午|午前|午後)?\s*"
-    r"(?P<time>\d{1,2}(?:[:.]\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?|h\d{2}|h))h?(?:\s*ч\.)?"
+    r"(?P<time>\d{1,2}(?:[:.]\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?|[hH]\d{2}(?:m(?:in)?(?:\d{2}s)?)?"
+    r"|[hH]|(?=\s*[AaPp]\.?[Mm]\b)))h?(?:\s*ч\.)?"
     r"(?:\s*(?:(?P<half>[AaPp])\.?[Mm]\.?|(?P<malay>petang|malam|pagi)))?)?"
     r"(?:\s*(?P<zone>[+-]\d{2}:?\d{2}|Z|[A-Za-z]{2,5}))?\s*$"
 )
@@ -566,7 +649,7 @@ def _numeric_date(text: str) -> datetime | None:
             return _from_fields(named.groupdict() | {"half": None}) if named else None
         fields = found.groupdict()
         first, second = int(found["first"]), int(found["second"])
-        if found["sep"] == "." or first > 12:
+        if found["sep"] == "." or first > 12 or first == second:
             day, month = first, second
         elif second > 12:
             day, month = second, first
@@ -580,6 +663,7 @@ def _numeric_date(text: str) -> datetime | None:
 
 
 _FRACTION = re.compile(r"(?<=:\d\d:\d\d)[.,]\d+$")  # "14:30:00.250": the fraction is dropped
+_CLOCK_LETTERS = re.compile(r"[hH]|min|m(?=\d)")  # "14h30", "14h30min", "14h30m15s"
 
 
 def _from_fields(found: dict[str, str | None]) -> datetime | None:
@@ -588,7 +672,8 @@ def _from_fields(found: dict[str, str | None]) -> datetime | None:
     month = _month((found["month"] or "").casefold())
     if month is None or not _FIRST_YEAR <= int(found["year"] or 0) <= _LAST_YEAR:
         return None  # (the standard library reads the year 0001 as 2001)
-    written = _FRACTION.sub("", found["time"] or "00:00").replace("h", ":").replace(".", ":", 1)
+    written = _FRACTION.sub("", found["time"] or "00:00")
+    written = _CLOCK_LETTERS.sub(":", written).rstrip(":s").replace(".", ":", 1)
     hour, _, rest = written.partition(":")
     rest = rest or "00"
     half = found.get("half")
