@@ -522,6 +522,8 @@ def _fold_char(char: str, casefold: bool) -> str:
         return ""
     if category in ("Mn", "Me"):
         return ""  # combining marks: Latin accents written apart, Arabic harakat
+    if category == "No" and unicodedata.decomposition(char).startswith(("<super>", "<sub>")):
+        return " "  # a footnote's number after a word ("Haftar¹²"): not part of it
     text = unicodedata.normalize("NFKC", char)
     if casefold:
         text = text.casefold()

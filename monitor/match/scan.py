@@ -451,13 +451,15 @@ class PatternIndex:
 
 
 # A web address or an e-mail address written out in the text: "Read more: https://...",
-# "www.example.org/tags/haftar", "haftar@example.net", "example.org/tags/haftar". A name in
-# one is no mention, as in a link's href.
-_MAY_HOLD_LINKS = re.compile(r"://|www\.|@|\w\.\w+/", re.IGNORECASE)
+# "www.example.org/tags/haftar", "haftar@example.net", "example.org/tags/haftar", or a path
+# of two parts or more ("/uploads/2020/06/haftar-visit.jpg"). A name in one is no mention,
+# as in a link's href.
+_MAY_HOLD_LINKS = re.compile(r"://|www\.|@|\w\.\w+/|/[\w.%-]+/", re.IGNORECASE)
 _LINK = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>\"'«»]+"  # a URL or www.
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
-    r"|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/[^\s<>\"'«»]*",  # host.tld/path
+    r"|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/[^\s<>\"'«»]*"  # host.tld/path
+    r"|(?<![\w/])/(?:[\w.%-]+/)+[\w.%-]+",  # a path: "[Image: /uploads/2020/haftar.jpg]"
     re.IGNORECASE,
 )
 
@@ -574,12 +576,21 @@ def _tag_word_ends(plain: str, at: int) -> bool:
 def _joined(before: str, after: str) -> bool:
     """Whether two neighbouring characters are inside one word. Letters of scripts written
     without spaces (Chinese, Japanese, Thai) never are: a name written in them is found in
-    a run of them, and a Latin acronym next to them ("支持GNA的") stands alone."""
+    a run of them, and a Latin acronym next to them ("支持GNA的") stands alone; nor are an
+    Arabic or Hebrew letter and a Latin one."""
     return (
         is_word_char(before)
         and is_word_char(after)
         and not (is_unspaced_letter(before) or is_unspaced_letter(after))
+        and not (_right_to_left(before) and after.isascii())
+        and not (before.isascii() and _right_to_left(after))
     )
+
+
+def _right_to_left(char: str) -> bool:
+    """An Arabic or Hebrew letter: a Latin acronym joined to one ("الـLNA", the article and
+    a tatweel before it) is a word of its own."""
+    return is_arabic_letter(char) or is_hebrew_letter(char)
 
 
 def _attached_prefix(text: str, begin: int, first: str) -> str | None:

@@ -49,6 +49,7 @@ LANGUAGES: tuple[str, ...] = (
     *("zh", "ja", "ko", "he", "uk", "fa", "hi", "id", "vi", "sw"),
     *("ur", "bn", "ro", "hu", "cs", "sv", "ar-latn"),
     *("fi", "hr", "lt", "mt"),
+    *("az", "ku", "so", "am", "ha", "ber"),
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -105,6 +106,27 @@ LATER_CLASSES: tuple[str, ...] = (
     "descriptor-only",  # "the field marshal", "the Libyan capital"
     "mixed-language-and-arabizi",  # code-switching, Libyan Arabizi
     "tables-and-structured",  # flight boards, fixtures, data tables
+    # heldout17 (genres and forms):
+    "broadcast_transcript",  # speaker labels, captions, timestamps
+    "machine_translation",  # scrambled word order
+    "un_legal_document",  # paragraph numbers, footnote markers, document symbols
+    "citations_footnotes",  # bibliographies, endnotes
+    "sports_culture",  # Libyan clubs and fairs, other leagues' LNA
+    "markets_finance",  # tickers, companies, banks
+    "weather_travel",  # flight boards, airport codes
+    "quiz_listicle",
+    "letter_to_editor",
+    "obituary",
+    "satire",
+    "seo_spam_scraped",  # keyword stuffing, scraped pages, product listings
+    "url_filename_only",  # the name only in a URL slug or a file path
+    "dotted_spaced_abbrev",  # L.N.A., G N A, initials
+    "possessive_plural_affix",  # the Haftars, LNA's, GNA-era
+    "word_lookalikes",  # words that contain or resemble a name
+    "script_variants",  # Persian, Urdu, Kurdish, Azerbaijani, mixed-script Arabic
+    "african_languages",  # Swahili, Hausa, Somali, Amharic
+    "tamazight",  # Latin and Tifinagh
+    "name_era_ambiguity",  # descriptions of the Sarraj government
 )
 ALL_CLASSES = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES + LATER_CLASSES
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")

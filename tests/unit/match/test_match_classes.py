@@ -732,3 +732,43 @@ def test_names_broken_across_lines_in_lookalike_letters_or_other_cases(
 )
 def test_traps_of_the_same_classes(libya_matcher: Matcher, text: str, entity: str) -> None:
     assert entity not in entities_in(libya_matcher, content=text)
+
+
+# --- footnotes, scripts meeting, paths, more languages (heldout17's classes) -------------
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("41. Field Marshal Haftar³ kept command of the units in annex 4.", "haftar"),
+        ("The so-called LNA²¹ received materiel by air.", "lna"),
+        ("أعلنت قوات الـLNA التعبئة في الجنوب.", "lna"),  # the article joined to it
+        ("وقالت حكومة الـGNA إنها سترد.", "gna"),
+        ("Həftər Bakıda görüşlər keçirib.", "haftar"),  # Azerbaijani
+        ("Xaftar wuxuu gaaray Qaahira.", "haftar"),  # Somali
+        ("ሃፍታር ካይሮ ገቡ።", "haftar"),  # Amharic
+        ("በትሪፖሊ ውጊያ ቀጥሏል።", "tripoli"),
+        ("Imenɣan deg Ṭrables ass-a.", "tripoli"),  # Tamazight
+    ],
+)
+def test_footnotes_joined_scripts_and_more_languages(
+    libya_matcher: Matcher, text: str, entity: str
+) -> None:
+    assert entity in entities_in(libya_matcher, content=text)
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("[Image: /uploads/2020/06/haftar-in-cairo.jpg] The commander landed.", "haftar"),
+        ("See /archive/libya/tripoli-airport/ for the photos.", "tripoli"),
+        ("GNA Axles posts record quarterly profit.", "gna"),
+        ("LNA: Fribourg-Gottéron beat SC Bern in overtime.", "lna"),
+        ("Tripoli bar for buffing wheels, brown, 1 lb.", "tripoli"),
+        ("el kahraba maktou3a fi trablus lebnan", "tripoli"),
+    ],
+)
+def test_traps_of_footnote_path_and_product_classes(
+    libya_matcher: Matcher, text: str, entity: str
+) -> None:
+    assert entity not in entities_in(libya_matcher, content=text)
