@@ -348,9 +348,11 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
         "sources": _once_counts(report),
         "alerts": {
             "delivered": outcomes.count("delivered"),
-            "retrying": report.pending - report.waiting - report.held,
+            "retrying": report.pending - report.waiting - report.held - report.sending_elsewhere,
             "waiting_for_original": report.waiting,
             "held_for_missing_sink": report.held,
+            "sending_elsewhere": report.sending_elsewhere,
+            "delivered_elsewhere": report.delivered_elsewhere,
             "next_attempt_at": _iso(report.next_attempt_at),
             "dead": outcomes.count("dead"),
             "dead_before": report.dead_before,
@@ -440,15 +442,20 @@ def _print_once(report: OnceReport) -> None:
     )
     delivered = sum(d.status == "delivered" for d in report.deliveries)
     dead = sum(d.status == "dead" for d in report.deliveries)
-    retrying = f"{report.pending - report.waiting - report.held} retrying"
+    retrying = (
+        f"{report.pending - report.waiting - report.held - report.sending_elsewhere} retrying"
+    )
     if report.stopped_by is not None and report.pending:
         # Some were never tried: the stop came first. The next run sends them.
         retrying = (
             f"{report.pending} not delivered yet (the run was stopped; the next run sends them)"
         )
     else:
-        if report.next_attempt_at is not None and report.pending > report.waiting + report.held:
+        aside = report.waiting + report.held + report.sending_elsewhere
+        if report.next_attempt_at is not None and report.pending > aside:
             retrying += f" (next attempt {_short(report.next_attempt_at)})"
+        if report.sending_elsewhere:
+            retrying += f", {report.sending_elsewhere} being sent by another instance"
         if report.held:
             retrying += (
                 f", {report.held} kept for a sink that is not configured or is disabled "
@@ -458,6 +465,11 @@ def _print_once(report: OnceReport) -> None:
             updates = "it updates" if report.waiting == 1 else "they update"
             retrying += f", {report.waiting} waiting for the alert {updates} (`monitor alerts`)"
     summary = f"alerts: {delivered} delivered, {retrying}, {dead} dead"
+    if report.delivered_elsewhere:
+        summary += (
+            f"; {report.delivered_elsewhere} delivered by another instance meanwhile "
+            "(`monitor alerts`)"
+        )
     if report.dead_before:
         summary += (
             f"; {report.dead_before} dead from earlier runs "

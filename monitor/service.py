@@ -834,7 +834,9 @@ class OnceReport:
     ``pending``/``next_attempt_at``: alerts still waiting for a (re)try after the delivery
     pass, whenever they were queued (``waiting`` of them are follow-ups that wait for their
     original alert, pending or dead, rather than for a try; ``held`` are kept for a sink
-    that is not configured or is disabled, and are not retried until it is back);
+    that is not configured or is disabled, and are not retried until it is back;
+    ``sending_elsewhere`` are being sent by another instance now, under its lease);
+    ``delivered_elsewhere``: alerts other instances delivered while this run went;
     ``dead_before``: alerts dead-lettered by earlier runs.
     """
 
@@ -849,6 +851,8 @@ class OnceReport:
     """The signal that stopped the run early (SIGTERM, SIGINT), if one did."""
     waiting: int = 0
     held: int = 0
+    sending_elsewhere: int = 0
+    delivered_elsewhere: int = 0
 
     @property
     def failed_sources(self) -> int:
@@ -858,8 +862,10 @@ class OnceReport:
 
     @property
     def undelivered(self) -> int:
-        """Alerts not delivered: still pending, or dead-lettered by this run."""
-        return self.pending + sum(d.status == "dead" for d in self.deliveries)
+        """Alerts not delivered: still pending (but for those another instance is sending
+        now), or dead-lettered by this run."""
+        pending = self.pending - self.sending_elsewhere
+        return pending + sum(d.status == "dead" for d in self.deliveries)
 
 
 def skipped_sources(
@@ -926,6 +932,14 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         next_at = await runtime.store.next_attempt_at(within=configured) if pending else None
         waiting = await runtime.store.acount_waiting() if pending else 0
         held = await runtime.store.acount_held(configured) if pending else 0
+        store = runtime.store
+        elsewhere = (
+            await store.acount_sending_elsewhere(service.owner, runtime.clock()) if pending else 0
+        )
+        # What another instance (`monitor run` on the same PostgreSQL database) delivered
+        # while this run went: the alerts this run queued may be among them.
+        mine = sum(d.status == "delivered" for d in sent)
+        by_others = max(0, await store.acount_delivered_since(started) - mine)
     return OnceReport(
         polls=polls,
         skipped=skipped_sources(runtime, unpolled, started=started, stopped=bool(stopped)),
@@ -937,6 +951,8 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         stopped_by=stopped[0] if stopped else None,
         waiting=waiting,
         held=held,
+        sending_elsewhere=elsewhere,
+        delivered_elsewhere=by_others,
     )
 
 

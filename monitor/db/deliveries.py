@@ -512,6 +512,22 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
+def count_sending_elsewhere(conn: Connection, owner: str, now: datetime) -> int:
+    """Pending deliveries under another instance's live lease: being sent there now."""
+    elsewhere = and_(
+        deliveries.c.status == "pending",
+        deliveries.c.lease_owner != owner,
+        deliveries.c.lease_expires_at >= now,
+    )
+    return int(conn.execute(select(func.count()).where(elsewhere)).scalar() or 0)
+
+
+def count_delivered_since(conn: Connection, since: datetime) -> int:
+    """Deliveries delivered at or after ``since`` (by any instance)."""
+    delivered = and_(deliveries.c.status == "delivered", deliveries.c.delivered_at >= since)
+    return int(conn.execute(select(func.count()).where(delivered)).scalar() or 0)
+
+
 def count_held(conn: Connection, configured: Collection[str]) -> int:
     """Pending deliveries (not waiting for their original) of a sink not in ``configured``:
     kept until it is configured and enabled again, not retried."""

@@ -497,6 +497,19 @@ class Store:
     async def acount_deliveries(self) -> dict[str, int]:
         return await asyncio.to_thread(self.count_deliveries)
 
+    async def acount_sending_elsewhere(self, owner: str, now: datetime) -> int:
+        """Pending deliveries another instance is sending now (`deliveries`)."""
+        return await asyncio.to_thread(
+            self.database.read_sync,
+            lambda c: delivery_queries.count_sending_elsewhere(c, owner, now),
+        )
+
+    async def acount_delivered_since(self, since: datetime) -> int:
+        """Deliveries delivered since ``since``, by any instance."""
+        return await asyncio.to_thread(
+            self.database.read_sync, lambda c: delivery_queries.count_delivered_since(c, since)
+        )
+
     async def acount_held(self, configured: Collection[str]) -> int:
         """Pending deliveries of a sink not configured or disabled (`deliveries.count_held`)."""
         return await asyncio.to_thread(

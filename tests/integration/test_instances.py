@@ -272,3 +272,55 @@ def test_an_instance_whose_config_lists_fewer_sources_warns_that_it_stops_the_ot
         assert enabled == {"One": True, "Two": False}
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_once_beside_a_running_instance_counts_the_alerts_it_sends(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # An outside probe: `monitor once` beside `monitor run` on PostgreSQL said "0 delivered,
+    # 2 retrying" and exited 4 (a failure, for cron) while the running instance, woken by the
+    # alerts `once` queued, was sending them; later runs said "0 delivered" of alerts it
+    # queued and the other instance delivered. Both are counted as such now, and exit 0.
+    from sqlalchemy import create_engine, inspect
+
+    from monitor.db.schema import instances
+    from tests.integration.test_service_signals import running
+
+    with FeedServer() as feeds, WebhookReceiver(default=Reply(delay=2.0)) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(entries(1)[:0])))
+        config = write_config(
+            tmp_path,
+            database_url=postgres_url,
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+        )
+        engine = create_engine(postgres_url)
+        try:
+            with running(config):
+                deadline = time.monotonic() + 60
+                while True:
+                    with engine.connect() as conn:
+                        if (
+                            inspect(conn).has_table("instances")
+                            and conn.execute(select(func.count()).select_from(instances)).scalar()
+                        ):
+                            break
+                    assert time.monotonic() < deadline, "the instance did not register"
+                    time.sleep(0.2)
+                feeds.route("/f.xml", Reply(body=rss(entries(2))))
+                once = monitor("once", "--config", str(config))
+                deadline = time.monotonic() + 30
+                while len(receiver.requests) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+        finally:
+            engine.dispose()
+    assert once.returncode == 0, once.stdout + once.stderr
+    summary = once.stdout.splitlines()[-1]
+    assert summary.startswith("alerts: ") and " 0 retrying" in summary, summary
+    assert "being sent by another instance" in summary or (
+        "delivered by another instance meanwhile" in summary
+    ), summary
+    assert len(receiver.requests) == 2
