@@ -33,7 +33,7 @@ from monitor.errors import ConfigError, MonitorError, ServiceFailed
 from monitor.fetch import HttpOptions, make_client
 from monitor.health import serve_health
 from monitor.logs import apply_config, log_fields
-from monitor.pipeline import BACKOFF_JITTER, PollOutcome, backoff_delay
+from monitor.pipeline import BACKOFF_JITTER, PollOutcome, backoff_delay, sighting_refresh
 from monitor.plural import plural
 from monitor.poller import Poller
 from monitor.redact import redact_text, redact_url, use_secret_params
@@ -531,7 +531,9 @@ class Service:
                 )
             return Pruned(bands=bands)
         cutoff = now - retention
-        pruned = await self.runtime.store.prune(cutoff, now=now)
+        pruned = await self.runtime.store.prune(
+            cutoff, now=now, refresh=sighting_refresh(retention)
+        )
         if pruned != Pruned():
             log.info(
                 "retention: deleted %d articles fetched before %s; forgot %d keys and %d "

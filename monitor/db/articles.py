@@ -408,11 +408,14 @@ def queue_alerts(
 
 
 def delete_older_than(conn: Connection, cutoff: datetime) -> int:
-    """Retention: delete articles fetched before ``cutoff`` whose deliveries are all done."""
+    """Retention: delete articles fetched before ``cutoff`` whose deliveries are all done:
+    delivered or dropped. A pending one is still to be sent, a dead one waits for the
+    operator (`monitor alerts retry` or `drop`): their articles stay (an outside probe found
+    dead letters deleted with them, and `alerts retry ID` then knew no such delivery)."""
     pending = (
         select(matches.c.article_id)
         .join(deliveries, deliveries.c.match_id == matches.c.id)
-        .where(deliveries.c.status == "pending")
+        .where(deliveries.c.status.in_(("pending", "dead")))
     )
     doomed = select(articles.c.id).where(
         and_(articles.c.fetched_at < cutoff, articles.c.id.not_in(pending))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Column,
@@ -13,14 +13,16 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     exists,
+    func,
     literal,
     select,
     union_all,
 )
 
 from monitor.db.engine import dialect_insert
-from monitor.db.schema import articles, seen_keys, seen_stories
+from monitor.db.schema import UTCDateTime, articles, seen_keys, seen_stories
 
 # Entries per lookup statement: a feed of up to this many entries is one statement.
 CHUNK = 500
@@ -124,17 +126,47 @@ def _upsert(
     )
 
 
-def forget_unseen(conn: Connection, cutoff: datetime) -> Forgotten:
-    """Retention: forget the keys and stories not seen since ``cutoff``, except the keys of
-    articles still stored (kept for a pending delivery). Run after the articles' deletion."""
-    stored = select(articles.c.id).where(
-        and_(
-            articles.c.source_id == seen_keys.c.source_id,
-            articles.c.entry_key == seen_keys.c.entry_key,
-        )
-    )
-    keys = conn.execute(
-        seen_keys.delete().where(and_(seen_keys.c.last_seen_at < cutoff, ~exists(stored)))
-    )
-    stories = conn.execute(seen_stories.delete().where(seen_stories.c.last_seen_at < cutoff))
-    return Forgotten(keys.rowcount, stories.rowcount)
+def forget_unseen(
+    conn: Connection, cutoff: datetime, refresh: timedelta = timedelta(0)
+) -> Forgotten:
+    """Retention: forget the keys and stories not seen since ``cutoff`` that their feed
+    stopped showing, except the keys of articles still stored (kept for a delivery). Run
+    after the articles' deletion.
+
+    "Stopped showing": more than ``refresh`` (how old a sighting may get before a read of
+    the feed dates it again, `pipeline.sighting_refresh`) before the source's latest
+    sighting. A feed that answers 304 for months, or a service that was stopped for longer
+    than the retention, has read nothing since: what it showed last is kept, or it would
+    all be news, and alert again, at the next read (an outside probe)."""
+    forgotten = []
+    for table, column in (
+        (seen_keys, seen_keys.c.entry_key),
+        (seen_stories, seen_stories.c.fingerprint),
+    ):
+        old_sources = select(table.c.source_id).where(table.c.last_seen_at < cutoff).distinct()
+        latest = conn.execute(
+            select(table.c.source_id, func.max(table.c.last_seen_at))
+            .where(table.c.source_id.in_(old_sources))
+            .group_by(table.c.source_id)
+        ).all()
+        condition = [
+            table.c.source_id == bindparam("source"),
+            table.c.last_seen_at < bindparam("before", type_=UTCDateTime()),
+        ]
+        if table is seen_keys:
+            stored = select(articles.c.id).where(
+                and_(articles.c.source_id == seen_keys.c.source_id, articles.c.entry_key == column)
+            )
+            condition.append(~exists(stored))
+        statement = table.delete().where(and_(*condition))
+        count = 0
+        for source_id, newest in latest:
+            before = min(cutoff, _utc(newest) - refresh)
+            count += conn.execute(statement, {"source": source_id, "before": before}).rowcount
+        forgotten.append(count)
+    return Forgotten(forgotten[0], forgotten[1])
+
+
+def _utc(value: datetime) -> datetime:
+    """A ``max()`` of a time column as SQLite gives it back (naive): in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

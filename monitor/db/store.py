@@ -329,11 +329,18 @@ class Store:
 
         return self.database.run_sync(work)
 
-    async def prune(self, cutoff: datetime, *, now: datetime | None = None) -> Pruned:
-        """Retention: delete articles fetched before ``cutoff`` with no pending delivery (their
-        story signatures go with them, and stories left with no article), and forget the
-        keys and stories not seen in their feed since ``cutoff`` (the keys of articles still
-        stored are kept). With ``now``: also delete the story band rows fetched more than
+    async def prune(
+        self,
+        cutoff: datetime,
+        *,
+        now: datetime | None = None,
+        refresh: timedelta = timedelta(0),
+    ) -> Pruned:
+        """Retention: delete articles fetched before ``cutoff`` with no pending or dead
+        delivery (their story signatures go with them, and stories left with no article), and
+        forget the keys and stories not seen in their feed since ``cutoff`` that it stopped
+        showing (`seen.forget_unseen`, with ``refresh``; the keys of articles still stored
+        are kept). With ``now``: also delete the story band rows fetched more than
         twice the story window before it (they can no longer match a new article), and
         those of deleted articles older than that (`stories.prune_bands`)."""
         bands_before = now - 2 * self.story_config.window if now is not None else None
@@ -341,7 +348,7 @@ class Store:
         def work(conn: Connection) -> Pruned:
             deleted = article_queries.delete_older_than(conn, cutoff)
             story_queries.forget_empty_stories(conn)
-            forgotten = seen_queries.forget_unseen(conn, cutoff)
+            forgotten = seen_queries.forget_unseen(conn, cutoff, refresh)
             bands = story_queries.prune_bands(conn, bands_before) if bands_before else 0
             return Pruned(deleted, forgotten.keys, forgotten.stories, bands)
 

@@ -102,6 +102,70 @@ def churning(
 
 
 @pytest.mark.postgres
+def test_retention_keeps_a_dead_letter_for_the_operator(tmp_path: Path, database_url: str) -> None:
+    # An outside probe: retention deleted the article of a dead delivery, and the delivery
+    # with it: `monitor alerts retry ID` then knew no such delivery, the alert lost.
+    from monitor.db.schema import deliveries
+
+    clock = Clock(T0)
+    with FeedServer() as feeds, WebhookReceiver(default=500) as receiver:
+        feeds.route("/wire.xml", Reply(body=rss([ADVANCE])))
+        runtime = build(tmp_path, database_url, feeds.url("/wire.xml"), receiver.url, clock)
+        service = Service(runtime)
+        try:
+            assert poll_once(runtime) == 1
+            for minute in range(1, 5):  # one try per run: the fourth failure leaves it dead
+                clock.now = T0 + timedelta(minutes=minute)
+                asyncio.run(run_once(runtime))
+            status = select(deliveries.c.id, deliveries.c.status)
+            ((delivery_id, state),) = runtime.db.run_sync(lambda c: c.execute(status).all())
+            assert state == "dead"
+            clock.now = T0 + timedelta(days=200)
+            assert asyncio.run(service.prune()).articles == 0
+            assert count(runtime, articles) == 1
+            assert runtime.store.requeue(now=clock.now, delivery_id=delivery_id) == 1
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("gap", ["304s", "stopped"])
+def test_a_feed_unread_for_longer_than_the_retention_does_not_alert_its_entries_again(
+    tmp_path: Path, database_url: str, gap: str
+) -> None:
+    # An outside probe: entries still in their feed were forgotten after the retention when
+    # nothing read the feed meanwhile (it answered 304 for months, or the service was
+    # stopped, or the clock jumped), then alerted again, under new webhook-ids, at its next
+    # read. What a feed showed last is kept until a read shows it gone.
+    clock = Clock(T0)
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        headers = {"Content-Type": "application/rss+xml", "ETag": '"v1"'}
+        feeds.route(
+            "/wire.xml", Reply(body=rss([ADVANCE, QUIET]), headers=headers, conditional=True)
+        )
+        runtime = build(tmp_path, database_url, feeds.url("/wire.xml"), receiver.url, clock)
+        service = Service(runtime)
+        try:
+            assert poll_once(runtime) == 2
+            receiver.wait_for(1)
+            for day in range(30, 240, 30):
+                clock.now = T0 + timedelta(days=day)
+                if gap == "304s":
+                    (poll,), _ = asyncio.run(run_once(runtime))
+                    assert poll.status == "not_modified", poll
+                asyncio.run(service.prune())
+            assert count(runtime, articles) == 0  # the articles are gone, the keys are not
+            clock.now = T0 + timedelta(days=240)
+            changed = {**headers, "ETag": '"v2"'}
+            feeds.route("/wire.xml", Reply(body=rss([TALKS, ADVANCE, QUIET]), headers=changed))
+            assert poll_once(runtime) == 1
+            requests = receiver.wait_for(2)
+            assert [r.json["data"]["article"]["title"] for r in requests][1:] == ["Talks in Geneva"]
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
 def test_retention_never_makes_an_entry_still_in_its_feed_alert_again(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -332,9 +396,14 @@ def test_one_statement_tells_known_keys_and_stories_stored_pruned_or_aliased(
         assert known.last_seen == {"k0": later, "k1": later}
         assert known.fingerprints == {"f0"}
 
-        # Unseen for longer than the retention: forgotten.
+        # Past the retention but still what the feed showed last (it answered 304 since, or
+        # the service was stopped): kept, or the next read would find them all new.
+        assert asyncio.run(store.prune(later + timedelta(seconds=1))) == Pruned(0, 0, 0)
+        # Read again without them: unseen for longer than the retention, forgotten.
+        last = later + timedelta(days=20)
+        asyncio.run(store.record_polls([poll(last, SeenEntry("k2", "f2"))]))
         assert asyncio.run(store.prune(later + timedelta(seconds=1))) == Pruned(0, 2, 1)
         known = asyncio.run(store.known_keys(source.id, keys, stories))
-        assert known.last_seen == {} and known.fingerprints == frozenset()
+        assert known.last_seen == {"k2": last} and known.fingerprints == {"f2"}
     finally:
         store.close()
