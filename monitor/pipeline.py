@@ -155,6 +155,9 @@ def backoff(
     return now + delay
 
 
+# A poll that failed because the database did (`failure`: no failure of the feed's).
+DATABASE_ERROR = "database_error"
+
 # Why a new entry does not alert (`held_back`), as `monitor once` names it.
 HELD_TOO_OLD = "alert_max_age"
 HELD_FIRST_RUN = "first_run"
@@ -302,11 +305,11 @@ async def poll_source(
                 extra=source_log_fields(
                     source,
                     status="error",
-                    reason="database_error",
+                    reason=DATABASE_ERROR,
                     duration_ms=_elapsed_ms(started),
                 ),
             )
-            return failure(runtime, source, record, "database_error", problem, started=started)
+            return failure(runtime, source, record, DATABASE_ERROR, problem, started=started)
         log.exception(
             "polling %s failed unexpectedly",
             shown,
@@ -652,20 +655,28 @@ def failure(
     shown = redact_url(source.url)
     # A 410 from the URL a source moved to only ends the move (below), not the source.
     gone = reason == "gone" and source.moved_to is None
+    # The database failed (a full disk): not the feed's failure. It is polled again after
+    # its configured interval, without a back-off that would hold its alerts for hours after
+    # the disk has room again, and without a failure that would call it unhealthy (an
+    # outside probe).
+    ours = reason == DATABASE_ERROR
     record(
         PollRecord(
             source_id=source.id,
             polled_at=now,
-            next_poll_at=backoff(runtime, source, now, retry_after),
+            next_poll_at=(
+                now + source.interval if ours else backoff(runtime, source, now, retry_after)
+            ),
             ok=False,
             status=status,
             reason=reason,
             error=message,
             schedule_reason=GONE if gone else BACKOFF,
             gone=gone,
+            ours=ours,
         )
     )
-    if source.moved_to is not None:
+    if source.moved_to is not None and not ours:
         # The URL it moved to failed: forget the move, so the next poll tries the configured
         # URL again (a redirect that was a mistake, or a hijack, cannot stick).
         log.warning(

@@ -115,6 +115,9 @@ class PollRecord:
     hint: timedelta | None = None
     moved_to: str | None = None
     gone: bool = False
+    # A poll that failed for a reason of this service's (its database: a full disk), not of
+    # the feed's: no failure is counted, no back-off, the redirect kept.
+    ours: bool = False
 
 
 def _row(row: object) -> SourceRow:
@@ -390,6 +393,20 @@ _SUCCESS = (
     )
 )
 
+# A failure of ours (`PollRecord.ours`): the error is shown, the feed's record is not touched.
+_OURS = (
+    update(sources)
+    .where(sources.c.id == bindparam("b_id"))
+    .values(
+        next_poll_at=bindparam("b_next"),
+        last_error=bindparam("b_error"),
+        last_error_reason=bindparam("b_reason"),
+        last_polled_at=bindparam("b_now"),
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
 _FAILURE = (
     update(sources)
     .where(sources.c.id == bindparam("b_id"))
@@ -439,7 +456,8 @@ def _params(poll: PollRecord) -> dict[str, object]:
 def record_polls(conn: Connection, polls: Sequence[PollRecord]) -> None:
     """Write the outcome of many polls (one statement per kind) and release their leases."""
     ok = [_params(p) for p in polls if p.ok]
-    failed = [_params(p) for p in polls if not p.ok]
+    failed = [_params(p) for p in polls if not p.ok and not p.ours]
+    ours = [_params(p) for p in polls if not p.ok and p.ours]
     if ok:
         conn.execute(_SUCCESS, ok)
     if failed:
@@ -447,11 +465,14 @@ def record_polls(conn: Connection, polls: Sequence[PollRecord]) -> None:
             _FAILURE,
             [{k: v for k, v in p.items() if k in _FAILURE_KEYS} for p in failed],
         )
+    if ours:
+        conn.execute(_OURS, [{k: v for k, v in p.items() if k in _OURS_KEYS} for p in ours])
 
 
 _FAILURE_KEYS = frozenset(
     {"b_id", "b_next", "b_now", "b_status", "b_error", "b_reason", "b_schedule", "b_gone_at"}
 )
+_OURS_KEYS = frozenset({"b_id", "b_next", "b_now", "b_error", "b_reason"})
 
 
 def clear_leases(conn: Connection) -> None:

@@ -98,6 +98,12 @@ def test_a_poll_on_a_full_disk_logs_one_line_and_stores_it_once_there_is_room(
             assert failed and all(r.exc_info is None for r in failed)
             assert "full" in failed[0].getMessage()
             assert not [r for r in caplog.records if r.exc_info and r.name == "monitor.pipeline"]
+            # Not the feed's failure (an outside probe: a full disk backed every feed off,
+            # 2 s -> 128 s, called them unhealthy, and held their alerts once there was
+            # room): no failure counted, polled again at its interval, the error shown.
+            (row,) = runtime.store.list_sources()
+            assert row.consecutive_failures == 0 and row.last_error_reason == "database_error"
+            assert row.next_poll_at - row.last_polled_at == timedelta(minutes=10)
         finally:
             runtime.db.close()
         # Room again (a new process, as after the operator freed space): all of it is stored.
