@@ -1156,7 +1156,9 @@ def alerts(
     status: Annotated[
         DeliveryStatus | None, typer.Option("--status", help="Only deliveries in this state.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="How many, newest first.")
+    ] = 50,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -1851,14 +1853,21 @@ def _without_url(error: str | None, url: str) -> str:
     return text.removeprefix(f"{redact_url(url)}: ")
 
 
+_SINCE_EVER = timedelta(days=365 * 100)
+
+
 def _since(text: str) -> datetime | timedelta:
     """``--since``: a duration back from now, or a date or time (UTC unless it says)."""
     from monitor.durations import parse_duration
 
     try:
-        return parse_duration(text)
+        duration = parse_duration(text)
     except ValueError:
         pass
+    else:
+        # Longer than any stored article can be old ("99999999d"): all of them, as the
+        # earliest date the database stores (a date that far back is out of range).
+        return min(duration, _SINCE_EVER)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -581,8 +581,12 @@ def as_literal(text: str) -> str:
     control and bidirectional-format characters dropped, and ``${`` written ``$${``, so that
     it never names an environment variable (a feed titled ``${MONITOR_WEBHOOK_SECRET}``
     would otherwise put the secret in every alert of the source)."""
-    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
-    return kept.replace("${", "$${")
+    return _printable(text).replace("${", "$${")
+
+
+def _printable(text: str) -> str:
+    """``text`` without control and bidirectional-format characters."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
 
 
 def as_read(literal: str) -> str:
@@ -664,8 +668,11 @@ def export_opml(
     ElementTree.SubElement(head, "dateCreated").text = email.utils.format_datetime(moment)
     body = ElementTree.SubElement(root, "body")
     for spec in specs:
+        # Control characters of a name typed into the config ("Evil\x1b[31m"): XML 1.0
+        # cannot hold them (the file would not import again), a terminal would act on them.
+        name = _printable(spec.name)
         ElementTree.SubElement(
-            body, "outline", type="rss", text=spec.name, title=spec.name, xmlUrl=url_of(spec.url)
+            body, "outline", type="rss", text=name, title=name, xmlUrl=_printable(url_of(spec.url))
         )
     ElementTree.indent(root)
     document = ElementTree.tostring(root, encoding="unicode")

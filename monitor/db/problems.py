@@ -4,6 +4,7 @@ path, a PostgreSQL URL without its password), what went wrong, and what to do.""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -58,6 +59,16 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
                 f"cannot open the SQLite database {path} ({detail}); make sure it and its "
                 f"folder {folder} are readable and writable for {_user()}"
             )
+        if code.startswith("SQLITE_IOERR") or "disk I/O error" in detail:
+            # What SQLite says when it cannot even grow its -wal or -shm file (an outside
+            # probe: a full disk, no service running).
+            cause = (
+                disk_full(path)
+                if _free_bytes(folder) < _LOW_SPACE
+                else "an I/O error: check the disk and the system log (is it failing, or "
+                f"full?), and that {folder} is on a local file system"
+            )
+            return DatabaseError(f"cannot use the SQLite database {path}: {cause} ({detail})")
         return DatabaseError(f"cannot use the SQLite database {path}: {detail}")
     # The driver's message may repeat connection parameters: the URL's credentials are
     # masked wherever they appear in it.
@@ -65,6 +76,16 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
     return DatabaseError(
         f"cannot use the database {shown_url(engine)}: {detail}; {_postgresql_advice(detail)}"
     )
+
+
+_LOW_SPACE = 4 * 1024 * 1024  # less free room than this: SQLite's journal may not fit
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return _LOW_SPACE  # cannot tell: the I/O error's own words are shown
 
 
 def disk_full(path: Path) -> str:

@@ -6,6 +6,7 @@ database. Every command runs as a subprocess from a folder other than the config
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -358,6 +359,15 @@ def test_replay_since_takes_a_date_and_names_what_it_takes(
     for since in ("2026-01-01", "2026-01-01T06:00", "2026-01-01T06:00+02:00", "7d"):
         replayed = run("replay", "--since", since, "--json", "--config", str(config), cwd=elsewhere)
         assert replayed.returncode == 0, (since, replayed.stderr)
+    # Longer than any article can be old: all of them, not a traceback (an outside probe).
+    for command in ("replay", "stories"):
+        ever = run(
+            command, "--since", "99999999d", "--json", "--config", str(config), cwd=elsewhere
+        )
+        assert ever.returncode == 0 and "Traceback" not in ever.stderr, ever.stderr
+        json.loads(ever.stdout)
+    huge = run("alerts", "--limit", "99999999999999999999", "--config", str(config), cwd=elsewhere)
+    assert huge.returncode == 2 and "Traceback" not in huge.stderr, huge.stderr
     bogus = run("replay", "--since", "last week", "--config", str(config), cwd=elsewhere)
     assert bogus.returncode == 2
     assert errors_of(bogus) == [

@@ -776,3 +776,22 @@ def test_text_from_a_feed_or_an_imported_file_never_names_an_environment_variabl
     assert SECRET not in once.stdout + once.stderr
     fetched = [r.path for r in server.requests[requests_before:]]
     assert fetched and SECRET not in " ".join(fetched)
+
+
+def test_the_opml_export_leaves_out_control_characters_of_a_name(tmp_path: Path) -> None:
+    # An outside probe: a name typed into the config with escape sequences went raw into
+    # the OPML (to the terminal, by default), which then did not import again (XML 1.0).
+    config = small_config(
+        tmp_path / "c",
+        'poll: {allow_private_networks: true}\nsources:\n  - name: "Evil\\e[31mName\\a"\n'
+        "    url: http://127.0.0.1:9/evil.xml\n",
+    )
+    done = run("sources", "export", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    assert 'title="Evil[31mName"' in done.stdout
+    exported = tmp_path / "out.opml"
+    exported.write_text(done.stdout, encoding="utf-8")
+    other = small_config(tmp_path / "d")
+    imported = run("sources", "import", str(exported), "--no-check", "-c", str(other), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
