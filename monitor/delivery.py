@@ -253,6 +253,9 @@ class Outbox:
         # Each held sink's (until, since): its hold's end and when it was made in the
         # database (None: it could not be, and only this instance's memory holds it).
         self._sink_waits: dict[str, tuple[datetime, datetime | None]] = {}
+        # The config of each sink not in digest mode whose leftover digest items were looked
+        # for (`_make_digest`): once per sink and config, not at every pass.
+        self._leftovers_checked: dict[str, object] = {}
 
     def wake(self) -> None:
         """Alerts were queued (here or, through NOTIFY, by another instance)."""
@@ -465,13 +468,22 @@ class Outbox:
         return lifted
 
     async def _make_digest(self, sink: str) -> None:
-        """For a digest sink: the digest of its last ended period, when not made yet."""
+        """For a digest sink: the digest of its last ended period, when not made yet. For a
+        sink that is no digest sink (any more): what waited for a digest is sent now, as its
+        last digest (an outside probe: a sink switched from digest to immediate alerts never
+        sent the items its digest had been collecting, and `status` said ok)."""
         config = self.runtime.sinks.get(sink)
-        if config is None or config.mode != "digest":
+        if config is None:
             return
         now = self.runtime.clock()
-        end = period_end(now, every=config.every, at=config.at)
-        start = previous_period_end(end, every=config.every)
+        if config.mode != "digest":
+            if self._leftovers_checked.get(sink) is config:
+                return
+            self._leftovers_checked[sink] = config
+            start, end = now, now
+        else:
+            end = period_end(now, every=config.every, at=config.at)
+            start = previous_period_end(end, every=config.every)
         made = await self.runtime.store.make_digest(sink, start=start, end=end, now=now)
         if made:
             log.info(

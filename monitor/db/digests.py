@@ -5,9 +5,9 @@ back for sending."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from monitor.alerts.digest import Digest, DigestStory, best_excerpt
 from monitor.alerts.record import match_from_json
@@ -42,6 +42,20 @@ def make_digest(
     )
     if not waiting:
         return None
+    # The period the digest covers: from where the sink's last digest ended (or its first
+    # item), when that is earlier than ``start``: after a stop across periods, or a sink
+    # switched back from immediate alerts, its stories are from before ``start``.
+    last_end = conn.execute(
+        select(func.max(digests.c.period_end)).where(digests.c.sink == sink)
+    ).scalar()
+    first = conn.execute(
+        select(func.min(digest_items.c.created_at)).where(
+            digest_items.c.id.in_([row.id for row in waiting[:1]])
+        )
+    ).scalar()
+    earliest = last_end if last_end is not None else first
+    if earliest is not None:
+        start = min(start, _utc(earliest))
     digest_id = str(uuid.uuid4())
     conn.execute(
         digests.insert(),
@@ -130,3 +144,8 @@ def load_digest(conn: Connection, digest_id: str) -> Digest:
         stories=tuple(items),
         created_at=head.created_at,
     )
+
+
+def _utc(value: datetime) -> datetime:
+    """A ``max()``/``min()`` of a time column as SQLite gives it back (naive): in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

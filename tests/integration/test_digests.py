@@ -131,3 +131,67 @@ def test_hourly_digest_sends_every_story_once_across_a_restart(
             assert "3 stories" in str(message["text"])
         finally:
             runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_what_waited_for_a_digest_is_sent_after_a_stop_or_a_switch_to_alerts(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: a digest after a stop across periods was labelled with the last
+    # period only, its stories matched before it; and a sink switched from digests to
+    # alerts never sent what its digest had been collecting (`status` said ok).
+    import yaml
+
+    moment = [at(10, 5)]
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/a.xml", Reply(body=rss([WIRE[0]])))
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("A", feeds.url("/a.xml"))],
+            sink_url=None,
+            first_run="alert_all",
+            extra={
+                "sinks": [
+                    {
+                        "name": "brief",
+                        "url": receiver.url,
+                        "secret": SECRET,
+                        "mode": "digest",
+                        "every": "1h",
+                        "retry_schedule": ["0s"],
+                    }
+                ]
+            },
+        )
+        runtime = build(config, moment)
+        try:
+            assert asyncio.run(run_once(runtime))[1] == []
+            moment[0] = at(12, 10)  # stopped from 10:05 to 12:10
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["delivered"]
+            period = receiver.requests[0].json["data"]["period"]
+            assert period == {"start": "2026-11-20T10:05:00Z", "end": "2026-11-20T12:00:00Z"}
+
+            moment[0] = at(12, 20)
+            feeds.route("/a.xml", Reply(body=rss([WIRE[0], THIRD])))
+            assert asyncio.run(run_once(runtime))[1] == []  # waits for the 13:00 digest
+        finally:
+            runtime.db.close()
+        settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+        for key in ("mode", "every"):
+            settings["sinks"][0].pop(key)
+        config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        runtime = build(config, moment)
+        try:
+            moment[0] = at(12, 30)
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["delivered"]
+            last = receiver.requests[-1].json
+            assert last["type"] == "watchlist.digest" and last["data"]["count"] == 1
+            assert last["data"]["period"] == {
+                "start": "2026-11-20T12:00:00Z",
+                "end": "2026-11-20T12:30:00Z",
+            }
+        finally:
+            runtime.db.close()
