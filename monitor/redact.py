@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Final
 from urllib.parse import quote, unquote, unquote_plus
@@ -295,7 +296,10 @@ def terminal_json(document: str) -> str:
 
 class RedactingFormatter(logging.Formatter):
     """A log formatter that redacts every URL in the formatted line (traceback included) and
-    shows its control characters as escapes (`terminal_text`; newlines kept)."""
+    shows its control characters as escapes (`terminal_text`; newlines kept). Its times are
+    UTC, as every time in the messages ("next try at 10:00:00Z"), whatever TZ says."""
+
+    converter = staticmethod(time.gmtime)
 
     def format(self, record: logging.LogRecord) -> str:
         return terminal_text(redact_text(super().format(record)), one_line=False)

@@ -156,3 +156,23 @@ def test_the_log_keys_are_documented() -> None:
     operations = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
     for key in ("time", "level", "logger", "event", "exc_info", *FIELDS):
         assert f"`{key}`" in operations, key
+
+
+def test_human_log_times_are_utc_whatever_tz_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An outside probe: under TZ=Pacific/Kiritimati the human lines' times were local, with
+    # no offset, beside messages that say "...Z".
+    import logging
+    import time
+
+    from monitor.redact import RedactingFormatter
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+    time.tzset()
+    try:
+        record = logging.LogRecord("monitor", logging.INFO, __file__, 1, "x", None, None)
+        record.created = 0.0  # 1970-01-01 00:00:00 UTC
+        line = RedactingFormatter("%(asctime)s").format(record)
+        assert line.startswith("1970-01-01 00:00:00"), line
+    finally:
+        monkeypatch.undo()
+        time.tzset()
