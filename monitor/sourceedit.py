@@ -458,10 +458,44 @@ def _without_items(path: Path, indexes: list[int], loaded: LoadedSettings) -> st
         return set(range(first, last))
 
     if not is_config and path == managed_path(loaded):
+        cut = _without_lines(text, indexes)
+        if cut is not None:
+            return cut
         data = _yaml().load(text)
         if isinstance(data, CommentedSeq) and len(data) == len(indexes):
             return _leading_comments(text)  # the last ones: the header stays
     return _edited(path, text, remove, "delete", "removing the source")
+
+
+def _without_lines(text: str, indexes: list[int]) -> str | None:
+    """``text`` (a managed file: a top-level block list) without the lines of its items at
+    ``indexes``, when they hold no comment and the rest reads as the list without them;
+    else None (the round-trip editor is used: with 10,000 sources it took 14 s)."""
+    loader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+    try:
+        node = pyyaml.compose(text, Loader=loader)  # noqa: S506 - a safe loader
+        before = pyyaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except pyyaml.YAMLError:
+        return None
+    if not isinstance(node, pyyaml.SequenceNode) or not isinstance(before, list):
+        return None
+    lines = text.splitlines(keepends=True)
+    starts = [item.start_mark.line for item in node.value] + [node.end_mark.line]
+    drop: set[int] = set()
+    for index in indexes:
+        if not 0 <= index < len(node.value) or node.value[index].start_mark.column != 2:
+            return None
+        span = range(starts[index], min(starts[index + 1], len(lines)))
+        if any(lines[n].lstrip().startswith("#") or not lines[n].strip() for n in span):
+            return None
+        drop.update(span)
+    kept = "".join(line for n, line in enumerate(lines) if n not in drop)
+    wanted = [item for n, item in enumerate(before) if n not in indexes]
+    try:
+        after = pyyaml.load(kept, Loader=loader)  # noqa: S506 - a safe loader
+    except pyyaml.YAMLError:
+        return None
+    return kept if (after or []) == wanted and wanted else None
 
 
 # --- validating and writing ----------------------------------------------------------------
