@@ -272,6 +272,13 @@ def _idle_warnings(
                 f"{path}: sinks[{index}] ({sink.name}): signing: none: its alerts are sent "
                 "unsigned; the receiver cannot tell them from forged ones"
             )
+    retention, window = loaded.settings.retention, loaded.settings.stories.window
+    if retention is not None and retention < window:
+        warnings.append(
+            f"{path}: retention ({config_duration(retention)}) is shorter than "
+            f"stories.window ({config_duration(window)}): a copy of a story that comes after "
+            "its articles were deleted starts a new story, and alerts again"
+        )
     return warnings
 
 

@@ -349,3 +349,14 @@ def test_problems_found_after_loading_name_their_line(tmp_path: Path) -> None:
     )
     assert f"{config}:10: watchlists[1]: watchlist file " in result.stderr
     assert f"{config}:9: watchlists[0].sinks: unknown sink 'opps'" in result.stderr
+
+
+def test_a_retention_shorter_than_the_story_window_is_warned_of(tmp_path: Path) -> None:
+    # An outside probe: with retention 1h (the story window 48h), a copy arriving after its
+    # story's only article was deleted started a new story and alerted again.
+    config = tmp_path / "monitor.yaml"
+    config.write_text("retention: 1d\nsources: []\nwatchlists: []\n", encoding="utf-8")
+    result = monitor("check", "--config", str(config))
+    assert "retention (1d) is shorter than stories.window (2d): a copy of a story" in (
+        result.stderr + result.stdout
+    ), result.stderr
