@@ -9,6 +9,7 @@ import codecs
 import hashlib
 import html
 import io
+import json
 import re
 import time
 import unicodedata
@@ -196,6 +197,8 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     response_headers = {"content-location": base}
     if content_type:
         response_headers["content-type"] = content_type
+    if _is_json_feed(body):
+        return _parsed_entries(_json_feed(body, url), body, base, mask, url, None)
     body = _utf8_if_bom(body, response_headers)
     body, stray = _utf8_with_stray_bytes(body, response_headers)
     if b"&#" in body:
@@ -224,7 +227,18 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         bozo_reason = f"{bozo_reason}; {note}" if bozo_reason else f"declared {used}, but {note}"
         response_headers["content-type"] = f"application/xml; charset={detected}"
         result = _feedparser(body, url, response_headers)
+    return _parsed_entries(result, body, base, mask, url, bozo_reason)
 
+
+def _parsed_entries(
+    result: Mapping[str, Any],
+    body: bytes,
+    base: str,
+    mask: Callable[[str], str],
+    url: str,
+    bozo_reason: str | None,
+) -> ParsedFeed:
+    """The feed of a parse result (feedparser's, or `_json_feed`'s in its shape)."""
     version = str(_get(result, "version") or "")
     raw_entries: list[Mapping[str, Any]] = list(_get(result, "entries") or [])
     feed_info: Mapping[str, Any] = _get(result, "feed") or {}
@@ -277,6 +291,67 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             _get(feed_info, "sy_updatefrequency"),
         ),
     )
+
+
+def _is_json_feed(body: bytes) -> bool:
+    """A JSON Feed (https://jsonfeed.org, versions 1 and 1.1): a JSON object naming it."""
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" and (
+        b"jsonfeed.org/version" in body[:4096]
+    )
+
+
+def _json_feed(body: bytes, url: str) -> dict[str, Any]:
+    """A JSON Feed in the shape of feedparser's result, for the same entry building: each
+    item's ``id``, ``url`` (its own page; ``external_url`` only without one), ``title``,
+    ``summary``, ``content_html`` and ``content_text`` (plain text, escaped as such),
+    ``date_published`` and ``date_modified``. ParseError when it is no JSON object with a
+    list of items."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ParseError(url, f"a JSON Feed that is not valid JSON ({error})") from None
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ParseError(url, "a JSON Feed without a list of items")
+    entries: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = _json_text(item.get("url")) or _json_text(item.get("external_url"))
+        summary = _json_text(item.get("summary"))
+        content = [
+            {"value": value, "type": kind}
+            for value, kind in (
+                (_json_text(item.get("content_html")), "text/html"),
+                (_json_text(item.get("content_text")), _PLAIN_TYPE),
+            )
+            if value
+        ]
+        entries.append(
+            {
+                "id": _json_text(item.get("id")),
+                "link": link or None,
+                "title": _json_text(item.get("title")),
+                "title_detail": {"type": _PLAIN_TYPE},
+                "summary": summary,
+                "summary_detail": {"type": _PLAIN_TYPE} if summary else None,
+                "content": content,
+                "published": _json_text(item.get("date_published")) or None,
+                "updated": _json_text(item.get("date_modified")) or None,
+            }
+        )
+    feed = {"title": _json_text(data.get("title")), "link": _json_text(data.get("home_page_url"))}
+    version = str(data.get("version", "")).rsplit("/", 1)[-1]
+    return {"version": f"json{version}", "entries": entries, "feed": feed, "bozo": False}
+
+
+def _json_text(value: object) -> str:
+    """A JSON value as text: a string, or a number (an id written as one); else ""."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def _unread_dates(raw_entries: list[Mapping[str, Any]], built: list[FeedEntry | None]) -> list[str]:
@@ -721,8 +796,7 @@ def _unreadable_message(body: bytes, bozo_reason: str | None, url: str) -> str:
         hint = f"; the page names its feed: {found} (use that URL)" if found else ""
         return f"an HTML page, not an RSS or Atom feed{hint}"
     if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        kind = "a JSON Feed" if b"jsonfeed.org/version" in body[:4096] else "JSON"
-        return f"{kind}, not an RSS or Atom feed (JSON Feed is not read: use the site's RSS)"
+        return "JSON, not an RSS or Atom feed nor a JSON Feed (it names no jsonfeed.org version)"
     if body.startswith(b"\x1f\x8b"):
         return (
             "gzip-compressed data without a Content-Encoding: gzip header, not an RSS or Atom "

@@ -1149,10 +1149,14 @@ def test_an_ampersand_in_cdata_or_utf16_is_left_alone() -> None:
         ),
         (b'{"items": []}', "application/json", "JSON, not an RSS or Atom feed"),
         (
-            b'\xef\xbb\xbf {"version": "https://jsonfeed.org/version/1.1", "title": "Wire", '
-            b'"items": [{"id": "1", "title": "Haftar in Tripoli"}]}',
+            b'{"version": "https://jsonfeed.org/version/1.1", "title": "Wire", "items": [',
             "application/feed+json",
-            "a JSON Feed, not an RSS or Atom feed (JSON Feed is not read",
+            "a JSON Feed that is not valid JSON",
+        ),
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": {"id": "1"}}',
+            "application/feed+json",
+            "a JSON Feed without a list of items",
         ),
         (b"\x00\x01\x02garbage\xff\xfe", None, "not an RSS or Atom feed"),
         (b"just some words", "text/plain", "not an RSS or Atom feed"),

@@ -1,6 +1,6 @@
 """A blind corpus of messy real-world feeds (tests/data/feeds16: 59 feeds, 16 classes,
 written by someone who had not seen this code): what `parse_feed` stores from each, against
-what the writer expected. Six differences are choices of this project (see the README)."""
+what the writer expected. Four differences are choices of this project (see the README)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ CONTENT_TYPES = {
 CHOSEN = {
     "feeds/30-unescaped-ampersand.xml": "link",  # ref=rss, a tracking parameter, dropped
     "feeds/31-truncated.xml": "refused",  # cut short: polled again
-    "feeds/49-jsonfeed-11.json": "refused",  # JSON Feed is not read
-    "feeds/50-jsonfeed-10-bom.json": "refused",
     "feeds/55-userland-default-ns.xml": "link",  # the fragment #a12 dropped
     "feeds/59-html-junk-atom.xml": "text",  # markup escaped twice is read as markup
 }
