@@ -60,7 +60,7 @@ def entry_date(text: object, parsed: object) -> datetime | None:
         if when is not None and text is not None and not _written_in(when, text):
             when = None  # feedparser made a date the text does not say (see `_written_in`)
     if when is None and text is not None:
-        when = _other_language(text) or _rfc822_datetime(text)
+        when = _other_language(text) or _rfc822_datetime(text) or _date_in_words(text)
     if when is None or not _FIRST_YEAR <= when.year <= _LAST_YEAR or when.timestamp() == 0:
         return None
     return when
@@ -664,6 +664,40 @@ def _numeric_date(text: str) -> datetime | None:
 
 _FRACTION = re.compile(r"(?<=:\d\d:\d\d)[.,]\d+$")  # "14:30:00.250": the fraction is dropped
 _CLOCK_LETTERS = re.compile(r"[hH]|min|m(?=\d)")  # "14h30", "14h30min", "14h30m15s"
+
+
+# A date inside other words, as CMS templates write it into a feed: "Posted on Thursday,
+# March 5, 2026 at 2:30 pm by Admin", "By Jane Doe • 5 March 2026 14:30 GMT • 4 min read",
+# "Published: 2026-03-05 14:30 | 3 comments", '<time datetime="2026-03-05T14:30Z">'.
+_ISO_INSIDE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"(?!\d)"
+)
+_WORDS_INSIDE = re.compile(
+    rf"(?:{_WORD}\.?,?\s+)?(?:\d{{1,2}}{_ORDINAL}\.?\s+(?:of\s+)?{_WORD}\.?"
+    rf"|{_WORD}\.?\s+\d{{1,2}}{_ORDINAL}),?\s+\d{{4}}"
+    r"(?:\s*[,-]?\s*(?:at|à|um)?\s*\d{1,2}(?:[:.h]\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?"
+    r"(?:\s+[A-Z]{2,5}\b)?)?"
+)
+
+
+# A zone written apart after such a date: "(Europe/Berlin)", "(UTC+03:00)".
+_ZONE_AFTER = re.compile(r"\s*\(?\s*(?:[A-Z][a-z]+/[A-Za-z_]+|(?:UTC|GMT)\s*[+-]\d)")
+
+
+def _date_in_words(text: str) -> datetime | None:
+    """A date found inside other words (`_ISO_INSIDE`, `_WORDS_INSIDE`), read as a date of
+    its own; None when none is, or more than one date is written."""
+    found = [*_ISO_INSIDE.finditer(text), *_WORDS_INSIDE.finditer(text)]
+    if any(_ZONE_AFTER.match(text, m.end()) for m in found):
+        return None  # a zone after it that the part alone would not say: no instant
+    whole = text.strip()
+    parts = [m.group(0).strip() for m in found if m.group(0).strip() != whole]  # no loop
+    read = {when for when in (entry_date(part, None) for part in parts) if when}
+    # A year of another era ("5 Mar 2569 BE", the Thai calendar) is no date found in words.
+    if len(read) != 1 or not 1970 <= (when := read.pop()).year <= 2100:
+        return None
+    return when
 
 
 def _from_fields(found: dict[str, str | None]) -> datetime | None:

@@ -191,6 +191,11 @@ MORE_FORMS = [
     ("2026-11-06 09H15", utc(2026, 11, 6, 9, 15)),
     ("6 novembre 2026 9h15min", utc(2026, 11, 6, 9, 15)),
     ("November 6, 2026 9 PM", utc(2026, 11, 6, 21)),
+    # A date inside other words, as CMS templates write it.
+    ("Posted on Friday, November 6, 2026 at 9:15 pm by Editor", utc(2026, 11, 6, 21, 15)),
+    ("By A. Writer | 6 November 2026 09:15 GMT | 3 min read", utc(2026, 11, 6, 9, 15)),
+    ("Filed under World on 2026-11-06", utc(2026, 11, 6)),
+    ('<time datetime="2026-11-06T09:15:00Z">Friday</time>', utc(2026, 11, 6, 9, 15)),
 ]
 
 
@@ -201,7 +206,8 @@ def test_zones_clocks_and_numbers_read_as_written(date: str, expected: datetime)
 
 def test_the_fourth_held_out_set_is_read_at_least_as_well_as_when_it_was_fixed() -> None:
     # 325 dates in 18 classes, written blind after the third set was fixed: 200 right as
-    # written; 267 since (zones, odd offsets, 12-hour clocks, military letters, numbers).
+    # written; 273 since (zones, odd offsets, 12-hour clocks, military letters, numbers,
+    # dates inside other words).
     # What is left is mostly what the writer marked disputed (IST, "05.03.2026", DST gaps)
     # or forms feeds hardly write (ISO week dates, other calendars, dates inside prose).
     cases = json.loads((HELD_OUT.parent / "dates_heldout4.json").read_text(encoding="utf-8"))
@@ -209,7 +215,7 @@ def test_the_fourth_held_out_set_is_read_at_least_as_well_as_when_it_was_fixed()
     for case in cases:
         got = published(case["text"])
         right += (got.strftime("%Y-%m-%dT%H:%M:%SZ") if got else None) == case["expected"]
-    assert len(cases) == 325 and right >= 267, right
+    assert len(cases) == 325 and right >= 273, right
 
 
 # feedparser carries an impossible field over ("2026-02-30" is 2026-03-02) and dates a bare
@@ -276,3 +282,16 @@ def test_a_date_left_unread_is_said_in_the_feeds_warning() -> None:
     )
     readable = body.replace("sometime in October", "2026-12-01T10:00:00Z")
     assert parse_feed(f"{readable}</channel></rss>".encode(), "https://e.org/f.xml").bozo is False
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Posted on March 5, 2026 at 14:30 (Europe/Berlin)",  # a zone apart: no instant
+        "Published 5 March 2026, updated 7 March 2026",  # two dates: which one?
+        "5 Mar 2569 BE",  # a year of another era
+        "Issue 12 of 2026",
+    ],
+)
+def test_a_date_inside_words_is_no_date_when_the_words_leave_it_open(date: str) -> None:
+    assert published(date) is None
