@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from monitor.db.engine import LOCK_SUFFIX, instance_lock
 from monitor.db.schema import articles, deliveries
@@ -237,9 +237,9 @@ def test_an_instance_whose_config_lists_fewer_sources_warns_that_it_stops_the_ot
     # Instances with different source lists on one database disable each other's sources at
     # each start and reload, and nothing said so (an outside probe): the one that disables
     # names them and, another instance running, says what it does to it.
-    from sqlalchemy import create_engine, inspect
+    from sqlalchemy import create_engine
 
-    from monitor.db.schema import instances, sources
+    from monitor.db.schema import sources
     from tests.integration.test_service_signals import running
 
     both = [("One", "http://127.0.0.1:9/one.xml"), ("Two", "http://127.0.0.1:9/two.xml")]
@@ -252,16 +252,7 @@ def test_an_instance_whose_config_lists_fewer_sources_warns_that_it_stops_the_ot
     engine = create_engine(postgres_url)
     try:
         with running(config_a):
-            deadline = time.monotonic() + 60
-            while True:
-                with engine.connect() as conn:
-                    if (
-                        inspect(conn).has_table("instances")
-                        and conn.execute(select(func.count()).select_from(instances)).scalar()
-                    ):
-                        break
-                assert time.monotonic() < deadline, "the instance did not register"
-                time.sleep(0.2)
+            _wait_until_registered(engine)
             once = monitor("once", "--config", str(config_b))
         assert "1 source not in the config is now disabled (their articles stay): 'Two'" in (
             once.stderr
@@ -282,9 +273,8 @@ def test_once_beside_a_running_instance_counts_the_alerts_it_sends(
     # 2 retrying" and exited 4 (a failure, for cron) while the running instance, woken by the
     # alerts `once` queued, was sending them; later runs said "0 delivered" of alerts it
     # queued and the other instance delivered. Both are counted as such now, and exit 0.
-    from sqlalchemy import create_engine, inspect
+    from sqlalchemy import create_engine
 
-    from monitor.db.schema import instances
     from tests.integration.test_service_signals import running
 
     with FeedServer() as feeds, WebhookReceiver(default=Reply(delay=2.0)) as receiver:
@@ -300,16 +290,7 @@ def test_once_beside_a_running_instance_counts_the_alerts_it_sends(
         engine = create_engine(postgres_url)
         try:
             with running(config):
-                deadline = time.monotonic() + 60
-                while True:
-                    with engine.connect() as conn:
-                        if (
-                            inspect(conn).has_table("instances")
-                            and conn.execute(select(func.count()).select_from(instances)).scalar()
-                        ):
-                            break
-                    assert time.monotonic() < deadline, "the instance did not register"
-                    time.sleep(0.2)
+                _wait_until_registered(engine)
                 feeds.route("/f.xml", Reply(body=rss(entries(2))))
                 once = monitor("once", "--config", str(config))
                 deadline = time.monotonic() + 30
@@ -324,3 +305,21 @@ def test_once_beside_a_running_instance_counts_the_alerts_it_sends(
         "delivered by another instance meanwhile" in summary
     ), summary
     assert len(receiver.requests) == 2
+
+
+def _wait_until_registered(engine: Engine) -> None:
+    """Until a `monitor run` on the database of ``engine`` has registered its instance."""
+    from sqlalchemy import inspect
+
+    from monitor.db.schema import instances
+
+    deadline = time.monotonic() + 60
+    while True:
+        with engine.connect() as conn:
+            if (
+                inspect(conn).has_table("instances")
+                and conn.execute(select(func.count()).select_from(instances)).scalar()
+            ):
+                return
+        assert time.monotonic() < deadline, "the instance did not register"
+        time.sleep(0.2)
