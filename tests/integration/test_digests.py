@@ -39,6 +39,21 @@ def build(path: Path, moment: list[datetime]) -> Runtime:
     return runtime
 
 
+def hourly_digest(
+    folder: Path, database_url: str, sources: list[tuple[str, str]], url: str, sink: str
+) -> Path:
+    """A config whose one sink gets an hourly digest."""
+    digest = {"name": sink, "url": url, "secret": SECRET, "mode": "digest", "every": "1h"}
+    return write_config(
+        folder,
+        database_url=database_url,
+        sources=sources,
+        sink_url=None,
+        first_run="alert_all",
+        extra={"sinks": [{**digest, "retry_schedule": ["0s"]}]},
+    )
+
+
 def test_period_end_every_and_time_of_day() -> None:
     assert period_end(at(10, 59, 59), every=timedelta(hours=1), at=None) == at(10, 0)
     assert period_end(at(11, 0), every=timedelta(hours=1), at=None) == at(11, 0)
@@ -55,25 +70,8 @@ def test_hourly_digest_sends_every_story_once_across_a_restart(
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         for name in ("a", "b", "c"):
             feeds.route(f"/{name}.xml", Reply(body=rss([])))
-        config = write_config(
-            tmp_path,
-            database_url=database_url,
-            sources=[(name.upper(), feeds.url(f"/{name}.xml")) for name in ("a", "b", "c")],
-            sink_url=None,
-            first_run="alert_all",
-            extra={
-                "sinks": [
-                    {
-                        "name": "daily-brief",
-                        "url": receiver.url,
-                        "secret": SECRET,
-                        "mode": "digest",
-                        "every": "1h",
-                        "retry_schedule": ["0s"],
-                    }
-                ]
-            },
-        )
+        sources = [(name.upper(), feeds.url(f"/{name}.xml")) for name in ("a", "b", "c")]
+        config = hourly_digest(tmp_path, database_url, sources, receiver.url, "daily-brief")
         runtime = build(config, moment)
         try:
             feeds.route("/a.xml", Reply(body=rss([WIRE[0]])))
@@ -145,25 +143,8 @@ def test_what_waited_for_a_digest_is_sent_after_a_stop_or_a_switch_to_alerts(
     moment = [at(10, 5)]
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         feeds.route("/a.xml", Reply(body=rss([WIRE[0]])))
-        config = write_config(
-            tmp_path,
-            database_url=database_url,
-            sources=[("A", feeds.url("/a.xml"))],
-            sink_url=None,
-            first_run="alert_all",
-            extra={
-                "sinks": [
-                    {
-                        "name": "brief",
-                        "url": receiver.url,
-                        "secret": SECRET,
-                        "mode": "digest",
-                        "every": "1h",
-                        "retry_schedule": ["0s"],
-                    }
-                ]
-            },
-        )
+        sources = [("A", feeds.url("/a.xml"))]
+        config = hourly_digest(tmp_path, database_url, sources, receiver.url, "brief")
         runtime = build(config, moment)
         try:
             assert asyncio.run(run_once(runtime))[1] == []
