@@ -348,7 +348,7 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
         "sources": _once_counts(report),
         "alerts": {
             "delivered": outcomes.count("delivered"),
-            "retrying": report.pending - report.waiting - report.held - report.sending_elsewhere,
+            "retrying": report.retrying,
             "waiting_for_original": report.waiting,
             "held_for_missing_sink": report.held,
             "sending_elsewhere": report.sending_elsewhere,
@@ -442,17 +442,14 @@ def _print_once(report: OnceReport) -> None:
     )
     delivered = sum(d.status == "delivered" for d in report.deliveries)
     dead = sum(d.status == "dead" for d in report.deliveries)
-    retrying = (
-        f"{report.pending - report.waiting - report.held - report.sending_elsewhere} retrying"
-    )
+    retrying = f"{report.retrying} retrying"
     if report.stopped_by is not None and report.pending:
         # Some were never tried: the stop came first. The next run sends them.
         retrying = (
             f"{report.pending} not delivered yet (the run was stopped; the next run sends them)"
         )
     else:
-        aside = report.waiting + report.held + report.sending_elsewhere
-        if report.next_attempt_at is not None and report.pending > aside:
+        if report.next_attempt_at is not None and report.retrying:
             retrying += f" (next attempt {_short(report.next_attempt_at)})"
         if report.sending_elsewhere:
             retrying += f", {report.sending_elsewhere} being sent by another instance"

@@ -70,7 +70,7 @@ def entry_date(text: object, parsed: object) -> datetime | None:
 _HALF_OF_DAY = re.compile(r"\d\s*[AaPp]\.?[Mm]\b")
 # Forms whose reading by feedparser is not used: a 12-hour clock, RFC 5322's "-0000" (also
 # made here from a military one-letter zone: `_plain`).
-_UNTRUSTED = re.compile(r"\d\s*[AaPp]\.?[Mm]\b|\d:\d\d(?::\d\d)? -0000$")
+_UNTRUSTED = re.compile(rf"{_HALF_OF_DAY.pattern}|\d:\d\d(?::\d\d)? -0000$")
 # Digits of other scripts (Persian, Arabic-Indic), as ASCII digits.
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩\u2212", "01234567890123456789-")  # and − (U+2212)
 # A label before the date: "Updated: March 5, 2026", "Published: 12 September 2025".
@@ -265,15 +265,19 @@ def _named_zone_datetime(text: str) -> datetime | None:
     return _rfc822_datetime(f"{text[: found.start()]} {offset}")
 
 
-def _in_zone(local: datetime | None, zone: str, standard_hours: int) -> datetime | None:
-    """``local`` (a wall clock, read as UTC) in ``zone``, in UTC; the zone's standard offset
-    where the system has no time zone database."""
+def _in_zone(
+    local: datetime | None, zone: str, standard_hours: int | None = None
+) -> datetime | None:
+    """``local`` (a wall clock, naive or read as UTC) in the IANA ``zone``, in UTC; where the
+    time zone database does not know it, ``standard_hours`` east of UTC, else None."""
     if local is None:
         return None
     try:
         return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
     except (ZoneInfoNotFoundError, ValueError):
-        return local - timedelta(hours=standard_hours)
+        if standard_hours is None:
+            return None
+        return local.replace(tzinfo=UTC) - timedelta(hours=standard_hours)
 
 
 # ISO 8601's date and time with a zone written otherwise: "+3", "+5:45", "UTC+3",
@@ -294,10 +298,7 @@ def _iso_zoned(text: str) -> datetime | None:
     except ValueError:
         return None
     if found["area"] is not None:
-        try:
-            return local.replace(tzinfo=ZoneInfo(found["area"])).astimezone(UTC)
-        except (ZoneInfoNotFoundError, ValueError):
-            return None  # a zone name the system does not know: no instant
+        return _in_zone(local, found["area"])  # None for a name the system does not know
     minutes = int(found["hours"]) * 60 + int(found["minutes"] or 0)
     if int(found["hours"]) > 14 or int(found["minutes"] or 0) > 59:
         return None
@@ -630,13 +631,16 @@ _YEAR_NAME_DAY = re.compile(
 )
 
 
+_NUMBERS_APART = re.compile(r"\d[/.-]")  # what every form below has
+
+
 def _numeric_date(text: str) -> datetime | None:
     """A date written all in numbers but not as ISO 8601 (feedparser makes "2026/03/05"
     the 1st of December), or ``_YEAR_NAME_DAY``. A day and a month that could be either
     ("03/05/2026": March or May) are no date: guessing one would misplace half of them by
     months."""
-    if not text[:1].isdigit() and not text.lstrip()[:1].isalpha():
-        return None
+    if not _NUMBERS_APART.search(text):
+        return None  # a cheap look first: most dates (RFC 822) have no such numbers
     fields: dict[str, str | None]
     found = _YEAR_MONTH_DAY.match(text)
     if found is not None:

@@ -295,7 +295,7 @@ def _parsed_entries(
 
 def _is_json_feed(body: bytes) -> bool:
     """A JSON Feed (https://jsonfeed.org, versions 1 and 1.1): a JSON object naming it."""
-    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" and (
+    return body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{" and (
         b"jsonfeed.org/version" in body[:4096]
     )
 

@@ -863,6 +863,11 @@ class OnceReport:
         return failed + sum(s.why != SKIPPED_BUSY for s in self.skipped)
 
     @property
+    def retrying(self) -> int:
+        """Pending alerts that wait for a (re)try of this service's own."""
+        return self.pending - self.waiting - self.held - self.sending_elsewhere
+
+    @property
     def undelivered(self) -> int:
         """Alerts not delivered: still pending (but for those another instance is sending
         now), or dead-lettered by this run."""

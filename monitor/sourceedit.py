@@ -51,6 +51,7 @@ from monitor.redact import MASK, redact_url
 from monitor.settings import LoadedSettings, Settings, load_settings
 from monitor.sourcefiles import included_files, read_included, source_entries
 from monitor.validate import ValidConfig, validate_config
+from monitor.yamllines import FAST_COMPOSER
 
 MANAGED_FILE = "sources.d/cli.yaml"  # relative to the config file's folder
 INCLUDE_PATTERN = "sources.d/*.yaml"
@@ -257,14 +258,13 @@ def _appended(current: str, items: list[dict[str, Any]]) -> str | None:
     last line, when that reads as its list followed by them; else None (another layout:
     the round-trip editor is used). No round trip of the whole file: with 10,000 sources it
     took 4 s a read, and `sources add` read it eight times (37 s: an outside probe)."""
-    loader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
     try:
-        before = pyyaml.load(current, Loader=loader)  # noqa: S506 - a safe loader
+        before = pyyaml.load(current, Loader=FAST_COMPOSER)  # noqa: S506 - a safe loader
         if not isinstance(before, list) or not before:
             return None
         text = current if current.endswith("\n") else current + "\n"
         text += _block_seq(items)
-        after = pyyaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        after = pyyaml.load(text, Loader=FAST_COMPOSER)  # noqa: S506 - a safe loader
     except pyyaml.YAMLError:
         return None
     return text if after == [*before, *map(dict, items)] else None
@@ -471,12 +471,14 @@ def _without_lines(text: str, indexes: list[int]) -> str | None:
     """``text`` (a managed file: a top-level block list) without the lines of its items at
     ``indexes``, when they hold no comment and the rest reads as the list without them;
     else None (the round-trip editor is used: with 10,000 sources it took 14 s)."""
-    loader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+    reader = FAST_COMPOSER(text)
     try:
-        node = pyyaml.compose(text, Loader=loader)  # noqa: S506 - a safe loader
-        before = pyyaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        node = reader.get_single_node()  # one parse: its nodes, then the data they make
+        before = reader.construct_document(node) if node is not None else None
     except pyyaml.YAMLError:
         return None
+    finally:
+        reader.dispose()
     if not isinstance(node, pyyaml.SequenceNode) or not isinstance(before, list):
         return None
     lines = text.splitlines(keepends=True)
@@ -492,7 +494,7 @@ def _without_lines(text: str, indexes: list[int]) -> str | None:
     kept = "".join(line for n, line in enumerate(lines) if n not in drop)
     wanted = [item for n, item in enumerate(before) if n not in indexes]
     try:
-        after = pyyaml.load(kept, Loader=loader)  # noqa: S506 - a safe loader
+        after = pyyaml.load(kept, Loader=FAST_COMPOSER)  # noqa: S506 - a safe loader
     except pyyaml.YAMLError:
         return None
     return kept if (after or []) == wanted and wanted else None

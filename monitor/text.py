@@ -654,27 +654,23 @@ def _one_script_words(text: str) -> str:
     if meet is None:
         return text
     chars = list(text)
-    done = 0
     while meet is not None:
+        # The word around where the scripts meet; the next search starts after it.
         start = meet.start()
         while start > 0 and chars[start - 1].isalpha():
             start -= 1
         end = meet.end()
         while end < len(chars) and chars[end].isalpha():
             end += 1
-        if start >= done:
-            counts: dict[str, int] = {}
-            for char in chars[start:end]:
-                if (script := _script(char)) is not None:
-                    counts[script] = counts.get(script, 0) + 1
-            ranked = sorted(counts.items(), key=lambda item: -item[1])
-            if len(ranked) > 1 and ranked[0][1] > ranked[1][1]:
-                table = _TO_SCRIPT[ranked[0][0]]
-                for index in range(start, end):
-                    code = ord(chars[index])
-                    chars[index] = chr(table.get(code, code))
-            done = end
-        meet = _SCRIPTS_MEET.search(text, max(end, meet.end()))
+        counts: dict[str, int] = {}
+        for char in chars[start:end]:
+            if (script := _script(char)) is not None:
+                counts[script] = counts.get(script, 0) + 1
+        ranked = sorted(counts.items(), key=lambda item: -item[1])
+        if len(ranked) > 1 and ranked[0][1] > ranked[1][1]:
+            table = _TO_SCRIPT[ranked[0][0]]
+            chars[start:end] = "".join(chars[start:end]).translate(table)
+        meet = _SCRIPTS_MEET.search(text, end)
     return "".join(chars)
 
 

@@ -5,7 +5,7 @@ back for sending."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select, update
 
@@ -33,7 +33,7 @@ def make_digest(
         return None
     waiting = list(
         conn.execute(
-            select(digest_items.c.id, digest_items.c.match_id)
+            select(digest_items.c.id, digest_items.c.match_id, digest_items.c.created_at)
             .where(digest_items.c.sink == sink)
             .where(digest_items.c.digest_id.is_(None))
             .where(digest_items.c.created_at < end)
@@ -48,14 +48,7 @@ def make_digest(
     last_end = conn.execute(
         select(func.max(digests.c.period_end)).where(digests.c.sink == sink)
     ).scalar()
-    first = conn.execute(
-        select(func.min(digest_items.c.created_at)).where(
-            digest_items.c.id.in_([row.id for row in waiting[:1]])
-        )
-    ).scalar()
-    earliest = last_end if last_end is not None else first
-    if earliest is not None:
-        start = min(start, _utc(earliest))
+    start = min(start, last_end if last_end is not None else waiting[0].created_at)
     digest_id = str(uuid.uuid4())
     conn.execute(
         digests.insert(),
@@ -144,8 +137,3 @@ def load_digest(conn: Connection, digest_id: str) -> Digest:
         stories=tuple(items),
         created_at=head.created_at,
     )
-
-
-def _utc(value: datetime) -> datetime:
-    """A ``max()``/``min()`` of a time column as SQLite gives it back (naive): in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

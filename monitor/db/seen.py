@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Column,
@@ -161,12 +161,7 @@ def forget_unseen(
         statement = table.delete().where(and_(*condition))
         count = 0
         for source_id, newest in latest:
-            before = min(cutoff, _utc(newest) - refresh)
+            before = min(cutoff, newest - refresh)
             count += conn.execute(statement, {"source": source_id, "before": before}).rowcount
         forgotten.append(count)
     return Forgotten(forgotten[0], forgotten[1])
-
-
-def _utc(value: datetime) -> datetime:
-    """A ``max()`` of a time column as SQLite gives it back (naive): in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
