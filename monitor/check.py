@@ -239,7 +239,7 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
         if watchlist.source in partial:
             notes.append(
                 f"watchlist {watchlist.name!r} ({watchlist.source}) has problems; the examples "
-                f"of its {entities} without one: {verdict}"
+                f"of its {entities} without problems: {verdict}"
             )
         else:
             notes.append(

@@ -182,10 +182,18 @@ class Settings(BaseSettings):
 def resolve_from(config_file: Path, relative: str) -> Path:
     """A path written in ``config_file``: ``~`` expanded, relative to the file's folder."""
     candidate = Path(os.path.expanduser(relative))
-    return candidate if candidate.is_absolute() else config_file.resolve().parent / candidate
+    if not candidate.is_absolute():
+        candidate = config_file.resolve().parent / candidate
+    # "run/../wl/a.yaml" is "wl/a.yaml": one file written two ways is one file.
+    return Path(os.path.normpath(candidate))
 
 
 def missing_watchlist(where: str, index: int, path: Path) -> str:
+    if path.is_dir():
+        return (
+            f"{where}: watchlists[{index}]: {path} is a folder: name each watchlist file "
+            "(one entry per file; a pattern such as *.yaml is not expanded)"
+        )
     return (
         f"{where}: watchlists[{index}]: watchlist file {path} not found; "
         "fix the path (it is relative to the config file) or create the file"

@@ -48,7 +48,7 @@ def line_of(node: yaml.Node | None, location: tuple[int | str, ...]) -> int | No
     return line
 
 
-_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 
 
 def location_of(field_path: str) -> tuple[int | str, ...]:

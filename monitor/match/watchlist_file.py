@@ -305,7 +305,7 @@ def watchlist_report(path: Path) -> tuple[Watchlist | None, list[str]]:
         return partial, _with_lines(error.problems, path, text)
 
 
-_FIELD = re.compile(r"[A-Za-z_][\w.\[\]]*")
+_FIELD = re.compile(r"[A-Za-z_][\w.\[\]-]*")
 
 
 def _with_lines(problems: list[str], path: Path, text: str) -> list[str]:
@@ -336,6 +336,9 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
         raise ConfigError(
             f"{path}: (top level): must be a mapping with `entities:`, got {type(data).__name__}"
         )
+    # Top-level keys that start with "x-" are the file's own, as in the config file: a place
+    # for anchors that several entities share.
+    data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
     try:
         model = _WatchlistModel.model_validate(data)
     except ValidationError as exc:
@@ -345,13 +348,21 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
         # The parts that are valid on their own are checked too, so that fixing these
         # problems does not reveal a second batch; so are the invalid entities without
         # their invalid keys (an upper-case id beside a misspelled key).
-        _build_parts(*_valid_parts(data), path, _raw_entity_ids(data), found)
-        for index, entity, removed in _entities_without_bad_keys(data, exc):
+        valid_entities, valid_rules = _valid_parts(data)
+        _build_parts(valid_entities, valid_rules, path, _raw_entity_ids(data), found)
+        repaired = _entities_without_bad_keys(data, exc)
+        for index, entity, removed in repaired:
             more: list[str] = []
             _build_entity(entity, index, path, more)
             # Not again what the left-out keys were already blamed for.
             blamed = re.compile(rf"\[{index}\]\.(?:{'|'.join(map(re.escape, removed))})\b")
             found += [problem for problem in more if not blamed.search(problem)]
+        # Ids and names shared between a valid entity and a repaired one.
+        every = sorted([*valid_entities, *((i, e) for i, e, _ in repaired)], key=lambda p: p[0])
+        shared: list[str] = []
+        _check_unique_ids(every, path, shared)
+        _check_shared_names(every, path, shared)
+        found += [problem for problem in shared if problem not in found]
         raise ConfigError(found) from None
     problems: list[str] = []
     entities, rules = _build_parts(
@@ -530,7 +541,15 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
             "_ starting with a letter (e.g. haftar, tripoli_lebanon)"
         )
     if not model.names and not model.acronyms:
-        problems.append(f"{where}.names: entity {model.id!r} has no names or acronyms: add names")
+        conditional = model.conditional_names or model.conditional_acronyms
+        problems.append(
+            f"{where}.names: entity {model.id!r} has no names or acronyms: add names"
+            + (
+                " (conditional names and acronyms only add to an entity's own)"
+                if conditional
+                else ""
+            )
+        )
     lists = {
         "names": model.names,
         "acronyms": model.acronyms,
@@ -718,8 +737,10 @@ def _check_unique_ids(
 def _check_shared_names(
     entities: list[tuple[int, _EntityModel]], path: Path, problems: list[str]
 ) -> None:
-    # The same name in two entities would make every mention ambiguous.
+    # The same name in two entities would make every mention ambiguous; so would one
+    # entity's name that is another's acronym (the name, read in any case, takes the span).
     owner: dict[str, tuple[str, str]] = {}
+    folded_owner: dict[str, tuple[str, str, bool]] = {}  # any case -> entity, field, acronym
     for index, entity in entities:
         keyed = [(f"names[{i}]", phrase_key(n)) for i, n in enumerate(entity.names)]
         if entity.conditional_names is not None:
@@ -739,7 +760,21 @@ def _check_shared_names(
                 for i, a in enumerate(entity.conditional_acronyms.acronyms)
             ]
         for field, key in keyed:
+            if not has_word_char(key):  # blamed already: no letters or digits
+                continue
             here = f"entities[{index}].{field}"
+            acronym = key.startswith("\0")
+            folded = phrase_key(key.lstrip("\0"))
+            first = folded_owner.setdefault(folded, (entity.id, here, acronym))
+            if first[0] != entity.id and first[2] != acronym and key not in owner:
+                name_id, name_field = (first[0], first[1]) if acronym else (entity.id, here)
+                problems.append(
+                    f"{path}: {here}: {key.lstrip(chr(0))!r} is also listed for entity "
+                    f"{first[0]!r} ({first[1]}): a name is found in any case, so "
+                    f"{name_field} of {name_id!r} would take every {key.lstrip(chr(0))!r}: "
+                    "keep it in one entity (an acronym of the other sense belongs in its "
+                    "context rules)"
+                )
             if key in owner:
                 other_id, other_field = owner[key]
                 if other_id != entity.id:

@@ -105,6 +105,11 @@ CASES = [
     Case("unknown routed sink", "watchlists[0].sinks: unknown sink 'opps'; did you mean 'ops'?",
          {"watchlists": [{"file": str(LIBYA), "sinks": ["opps"]}]}),
     Case("missing watchlist", "watchlist file", {"watchlists": ["nowhere.yaml"]}),
+    Case("one watchlist written two ways", "watchlists[1]: {tmp}/wl.yaml is already listed as "
+         "watchlists[0]", {"watchlists": ["wl.yaml", "data/../wl.yaml"]},
+         files={"wl.yaml": "entities:\n  - id: a\n    names: [Haftar]\n"}),
+    Case("a folder as a watchlist", "watchlists[0]: {tmp}/data is a folder: name each watchlist "
+         "file", {"watchlists": ["data"]}),
     Case("broken watchlist", "entities[0].nmaes: unknown key 'nmaes': did you mean 'names'?",
          {"watchlists": ["broken.yaml"]}, files={"broken.yaml": BROKEN_WATCHLIST}),
     Case("rule naming a misspelled entity", "unknown entity 'hafter': did you mean 'haftar'?",
@@ -205,7 +210,9 @@ def test_check_and_once_refuse_every_broken_config_alike(
     for case, check_errors, once_errors, check_code, once_code in results:
         assert check_code == 1, (case.name, check_errors)
         assert once_code == 2, (case.name, once_errors)
-        assert any(case.expected in line for line in check_errors), (case.name, check_errors)
+        # {tmp}: the case's folder (where its config file is).
+        expected = case.expected.replace("{tmp}", str(tmp_path / f"case{CASES.index(case)}"))
+        assert any(expected in line for line in check_errors), (case.name, check_errors)
         # Whatever `once` refuses, `check` reported first, in the same words.
         assert once_errors and set(once_errors) <= set(check_errors), (
             case.name,
@@ -416,7 +423,7 @@ def test_check_says_which_notes_come_from_a_watchlist_with_problems(tmp_path: Pa
     assert checked.returncode == 1
     assert checked.stdout.splitlines() == [
         f"checked: watchlist 'wl' ({tmp_path / 'wl.yaml'}) has problems; the examples of its "
-        "1 entity without one: all hold",
+        "1 entity without problems: all hold",
         "checked: sources: not all could be read (see the errors)",
     ]
 

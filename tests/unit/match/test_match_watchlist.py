@@ -107,6 +107,23 @@ def test_unknown_keys_are_errors_with_allowed_keys(write_watchlist: WriteWatchli
             "entities[1].names[0]",
             "keep it in one entity",
         ),
+        # One entity's name is another's acronym: the name, found in any case, took every
+        # one (an outside probe: RSF the militia and RSF the press-freedom group).
+        (
+            "entities: [{id: a, names: [RSF]}, {id: b, names: [Reporters], acronyms: [RSF]}]",
+            "entities[1].acronyms[0]",
+            "keep it in one entity",
+        ),
+        (
+            "entities: [{id: b, acronyms: [RSF]}, {id: a, names: [Rsf]}]",
+            "entities[1].names[0]",
+            "names[0] of 'a' would take every 'rsf'",
+        ),
+        (
+            "entities: [{id: a, conditional_acronyms: {acronyms: [RSF], if_in_article: [S]}}]",
+            "entities[0].names",
+            "conditional names and acronyms only add",
+        ),
         ("alert: rules\nentities: [{id: a, names: [A]}]", "alert", "at least one rule"),
         (
             "entities: [{id: a, names: [A]}]\nrules: [{name: r, expr: a}, {name: r, expr: a}]",
@@ -180,6 +197,27 @@ def test_yaml_tags_that_build_objects_are_refused(write_watchlist: WriteWatchlis
     assert "invalid YAML" in problems[0]
 
 
+def test_top_level_x_keys_hold_anchors_and_other_unknown_keys_name_their_line(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    watchlist = write_watchlist(
+        """
+        x-sudan-words: &sudan [Sudan, Sudanese]
+        entities:
+          - id: rsf
+            names: [Rapid Support Forces]
+            conditional_acronyms: {acronyms: [RSF], if_in_article: *sudan}
+        """
+    )
+    assert watchlist.entities[0].conditional_acronyms is not None
+    assert watchlist.entities[0].conditional_acronyms.if_in_article == ("Sudan", "Sudanese")
+    problems = problems_of(write_watchlist, "entities: [{id: a, names: [A]}]\ny-words: [b]\n")
+    assert [p.split("test.yaml", 1)[1] for p in problems] == [
+        ":2: y-words: unknown key 'y-words': remove it or fix the spelling (allowed here: name, "
+        "description, alert, excerpt_chars, entities, rules, abbreviations, optional_words)"
+    ]
+
+
 def test_a_name_listed_twice_in_one_entity_is_an_error(write_watchlist: WriteWatchlist) -> None:
     problems = problems_of(write_watchlist, "entities: [{id: a, names: [Trípoli, tripoli]}]")
     assert problems == [
@@ -214,6 +252,30 @@ def test_an_entitys_problems_all_come_at_once_though_one_key_is_invalid(
     assert "entities[0].id: 'Haftar' is not a valid id" in text
     assert "entities[1].names: entity 'b' has no names or acronyms" in text
     assert len(problems) == 5
+
+
+def test_a_name_shared_with_an_entity_that_has_another_problem_comes_at_once(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # Before, the shared name showed only once the bad kind was fixed (an outside probe).
+    problems = problems_of(
+        write_watchlist,
+        """
+        entities:
+          - id: rsf
+            names: [Rapid Support Forces]
+          - id: saf
+            kind: army
+            names: [Sudanese Armed Forces, Rapid Support Forces, '']
+        """,
+    )
+    assert [p.split("test.yaml", 1)[1] for p in problems] == [
+        ":6: entities[1].kind: 'army' is not allowed: use 'person', 'organization', 'place', "
+        "'group', 'event', 'topic' or 'other'",
+        ":7: entities[1].names[2]: '' has no letters or digits: remove it",
+        ":7: entities[1].names[1]: 'rapid support forces' is also listed for entity 'rsf' "
+        "(entities[0].names[0]): keep it in one entity",
+    ]
 
 
 def test_an_entity_without_its_invalid_key_is_not_blamed_for_that_key_twice(
