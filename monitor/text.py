@@ -484,8 +484,9 @@ _REPLACED = {
     # typographic apostrophes and quotes
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    # hyphens and dashes are word separators: "al-Sarraj" is "al Sarraj"
-    "-": " ", "\u2010": " ", "\u2011": " ", "\u2012": " ", "\u2013": " ", "\u2014": " ",
+    # hyphens and dashes are word separators: "al-Sarraj" is "al Sarraj"; so is the
+    # underscore, which joins the words of a hashtag ("#الجيش_الوطني_الليبي", "#Port_Sudan")
+    "_": " ", "-": " ", "\u2010": " ", "\u2011": " ", "\u2012": " ", "\u2013": " ", "\u2014": " ",
     "\u2015": " ", "\u2212": " ", "\ufe63": " ", "\uff0d": " ",
     # the middle dot between the parts of a foreign name in Chinese and Japanese
     # ("萨达姆·哈夫塔尔", "サダム・ハフタル")
@@ -505,8 +506,8 @@ _REPLACED = {
 }  # fmt: skip
 
 _ASCII_FOLD = {ord(c): ord(c.lower()) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
-_ASCII_FOLD.update({ord("-"): ord(" "), 9: 32, 13: 32, 12: 32, 11: 32})
-_ASCII_KEEP_CASE = {ord("-"): ord(" "), 9: 32, 13: 32, 12: 32, 11: 32}
+_ASCII_FOLD.update({ord("-"): ord(" "), ord("_"): ord(" "), 9: 32, 13: 32, 12: 32, 11: 32})
+_ASCII_KEEP_CASE = {ord("-"): ord(" "), ord("_"): ord(" "), 9: 32, 13: 32, 12: 32, 11: 32}
 
 
 def _fold_char(char: str, casefold: bool) -> str:
@@ -678,7 +679,7 @@ def normalize_text(text: str, *, casefold: bool = True) -> NormalizedText:
     """Normalise for matching and keep the way back to ``text``.
 
     NFKC, case folding (unless ``casefold`` is false), Latin diacritics stripped, typographic
-    quotes unified, hyphens/dashes and name middle dots (·・) as spaces, soft hyphens,
+    quotes unified, hyphens/dashes, underscores and name middle dots (·・) as spaces, soft hyphens,
     zero-width chars and tatweel removed, NBSP as space, Arabic alef/yeh/taa marbuta variants
     unified, harakat removed. A removed combining mark is counted into the span of the
     character before it.

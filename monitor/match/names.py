@@ -24,6 +24,7 @@ __all__ = [
     "is_hebrew_letter",
     "is_unspaced_letter",
     "line_break_variants",
+    "tag_form",
     "name_variants",
     "phrase_key",
 ]
@@ -76,6 +77,18 @@ def line_break_variants(key: str) -> list[str]:
     if " " in key or not _HYPHENATED_WORD.fullmatch(key):
         return []
     return [f"{key[:cut]}  {key[cut:]}" for cut in range(2, len(key) - 1)]
+
+
+# A name of several words in a script with capitals, as hashtags run its words together.
+_CASED_WORD = r"[a-z0-9\u00df-\u024f\u0370-\u03ff\u0400-\u04ff]+"
+_TAGGABLE = re.compile(rf"{_CASED_WORD}(?: {_CASED_WORD})+")
+
+
+def tag_form(key: str) -> str | None:
+    """A name of several words as a hashtag or handle writes it: "port sudan" -> "portsudan"
+    ("#PortSudan"); None for a one-word name or one in a script without capitals (Arabic
+    hashtags join words with "_", which matching reads as a space)."""
+    return key.replace(" ", "") if _TAGGABLE.fullmatch(key) else None
 
 
 def phrase_key(text: str) -> str:

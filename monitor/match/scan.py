@@ -33,6 +33,7 @@ from monitor.match.names import (
     line_break_variants,
     name_variants,
     phrase_key,
+    tag_form,
 )
 from monitor.match.rules import WordSpan, rule_phrases
 from monitor.match.watchlist import Watchlist
@@ -70,6 +71,8 @@ class NameTarget:
     ``cased``: a ``not_names`` entry (a namesake's full name among them) declared with a
     capital initial: it consumes its span only where written so, or in a field without
     capitals (the verb in '"...," said Haftar' is not the given name of "Said Haftar").
+    ``in_tag``: a name of several words written as one, as hashtags and handles write it
+    ("#PortSudan", "@LibyanNationalArmy"): found only inside a hashtag or handle.
     """
 
     watchlist: int
@@ -85,6 +88,7 @@ class NameTarget:
     cased: bool = False
     one_case: bool = False
     uncased: bool = False
+    in_tag: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +282,8 @@ class PatternIndex:
                     add(key, name_target)
                     for broken in line_break_variants(key):
                         add(broken, name_target)
+                    if (tag := tag_form(key)) is not None:
+                        add(tag, replace(name_target, in_tag=True))
                     if (contracted := _contracted(key)) is not None:
                         add(contracted, replace(name_target, article_contracted=True))
                     if expand:
@@ -301,6 +307,8 @@ class PatternIndex:
                     add_name(phrase_key(name), negative)
                     for broken in line_break_variants(phrase_key(name)):
                         add(broken, negative)
+                    if (tag := tag_form(phrase_key(name))) is not None:
+                        add(tag, replace(negative, in_tag=True))
                 one_case = bool(entity.one_case_acronyms)
                 for acronym in entity.acronyms:
                     target = NameTarget(index, entity.id, acronym_form(acronym), one_case=one_case)
@@ -419,6 +427,8 @@ class PatternIndex:
                 return
         start, end = normalized.source_span(begin, stop)
         for target in targets:
+            if isinstance(target, NameTarget) and target.in_tag and not _in_tag(plain, start):
+                continue  # "portsudan" outside a hashtag or handle is no name
             if target.article_contracted:
                 if prefix not in (
                     ARABIC_PREFIXES_BEFORE_ARTICLE
@@ -567,6 +577,14 @@ def _tag_word_ends(plain: str, at: int) -> bool:
     digits = before.isalpha() != after.isalpha() and (before.isdigit() or after.isdigit())
     if not (camel or acronym_then_word or digits):
         return False
+    start = at - 1
+    while start >= 0 and at - start <= _TAG_LENGTH and is_word_char(plain[start]):
+        start -= 1
+    return start >= 0 and plain[start] in _TAG_START
+
+
+def _in_tag(plain: str, at: int) -> bool:
+    """Whether ``at`` of ``plain`` is inside a hashtag or handle ("#Port|Sudan", "#|PortSudan")."""
     start = at - 1
     while start >= 0 and at - start <= _TAG_LENGTH and is_word_char(plain[start]):
         start -= 1

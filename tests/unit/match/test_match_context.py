@@ -289,3 +289,33 @@ def test_names_inside_hashtags_and_handles_written_in_capitals(
     assert found(watchlist, title="Follow @GNAMedia and #GNA2020") == ["GNA", "GNA"]
     assert found(watchlist, title="TripoliUnderFire, the GNAMedia office, #tripoliunderfire") == []
     assert found(watchlist, title="#Tripolitania") == []
+
+
+def test_names_of_several_words_in_hashtags_and_handles(write_watchlist: WriteWatchlist) -> None:
+    # An outside probe: "#PortSudan", "#ElFasher" were never found (the name has a space, the
+    # tag none), nor "#الجيش_الوطني_الليبي" (hashtags join Arabic words with "_").
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: port_sudan
+            names: [Port Sudan]
+          - id: lna
+            names: [Libyan National Army, الجيش الوطني الليبي]
+            not_names: [Libyan National Army Museum]
+        """
+    )
+    assert found(watchlist, title="#PortSudan hit by drones; #SaveElFasher") == ["PortSudan"]
+    assert found(watchlist, title="Follow @LibyanNationalArmy, #portsudan") == [
+        "LibyanNationalArmy",
+        "portsudan",
+    ]
+    assert found(watchlist, title="#Libyan_National_Army #الجيش_الوطني_الليبي") == [
+        "Libyan_National_Army",
+        "الجيش_الوطني_الليبي",
+    ]
+    assert found(watchlist, title="#StandWithPortSudan2025") == ["PortSudan"]
+    # Not a tag, or not the tag's words: a name's words run together in text are no name.
+    assert found(watchlist, title="portsudan.gov says PortSudan is calm") == []
+    assert found(watchlist, title="#SupportSudan #TransportSudanNow") == []
+    # A longer name not to count wins its span in a tag too.
+    assert found(watchlist, title="#LibyanNationalArmyMuseum opens") == []

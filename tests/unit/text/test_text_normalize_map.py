@@ -28,7 +28,7 @@ def folded_char_by_char(text: str, casefold: bool) -> tuple[str, list[int], list
     for index, char in enumerate(text):
         if char.isascii():
             folded = char.lower() if casefold else char
-            folded = " " if folded in "-\t\r\f\v" else folded
+            folded = " " if folded in "-_\t\r\f\v" else folded
         else:
             folded = _fold_char(char, casefold)
         out.append(folded)
