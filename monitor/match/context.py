@@ -56,9 +56,17 @@ class _CompiledProximity:
                     continue
                 if direction < 0 and hit.norm_end > mention.norm_start:
                     continue
-                if word_distance(span, scan.word_span(hit.norm_start, hit.norm_end)) <= self.within:
+                if word_distance(
+                    span, scan.word_span(hit.norm_start, hit.norm_end)
+                ) <= self.within and not _line_between(scan.plain, hit, mention):
                     return hit
         return None
+
+
+def _line_between(plain: str, one: Hit, other: Hit) -> bool:
+    """Whether a line break separates two occurrences: another paragraph, list item, table
+    cell or brief of a roundup is another context ("Ghana: ..." above "Libya: the GNA ...")."""
+    return "\n" in plain[min(one.end, other.end) : max(one.start, other.start)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -377,6 +377,11 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
         within = _proximity(entity, rule).within
         away = _distance(hit, verdict.cause, scan)
         return f"{head}: {_where(verdict.cause, scan)} is {away} word(s) away (within {within})"
+    if rule == "one_sense":
+        return (
+            f"{head}: no words around it tell, and the same word {verdict.phrases[0]!r} is "
+            "dropped elsewhere in the article for the words around it (one word, one sense)"
+        )
     if rule == "require_near":
         proximity = _proximity(entity, rule)
         return f"{head}: none of {_words(proximity.words)} within {proximity.within} word(s)"

@@ -206,13 +206,14 @@ class Matcher:
         contexts = self._contexts[index]
         name_words_of = self._name_words[index]
         found: list[tuple[Mention, tuple[FieldScan, Hit]]] = []
+        judged: list[tuple[FieldScan, list[tuple[Hit, Verdict | None]]]] = []
         for scan in scans:
-            kept: list[Hit] = []
+            verdicts: list[tuple[Hit, Verdict | None]] = []
             for hit in scan.names:
                 target = hit.target
                 if isinstance(target, NameTarget) and target.watchlist == index:
                     if target.negative:  # a not_names entry: it only consumes its span
-                        kept.append(hit)
+                        verdicts.append((hit, None))
                         continue
                     verdict = contexts[target.entity].verdict(hit, scan, article_phrases)
                     if verdict.kept and (target.case_form is not None or target.uncased):
@@ -223,10 +224,16 @@ class Matcher:
                         )
                         if other is not None:
                             verdict = Verdict(False, DEFINED_OTHERWISE, (other,))
-                    if trace is not None:
-                        trace.verdicts.append((index, scan.field, hit, verdict))
-                    if verdict.kept:
-                        kept.append(hit)
+                    verdicts.append((hit, verdict))
+            judged.append((scan, verdicts))
+        _one_sense(judged)
+        for scan, verdicts in judged:
+            kept: list[Hit] = []
+            for hit, judgement in verdicts:
+                if judgement is not None and trace is not None:
+                    trace.verdicts.append((index, scan.field, hit, judgement))
+                if judgement is None or judgement.kept:
+                    kept.append(hit)
             overlapped = trace.overlapped if trace is not None else None
             for hit in _leftmost_longest(kept, index, scan.field, overlapped):
                 if isinstance(hit.target, NameTarget) and hit.target.negative:
@@ -324,6 +331,48 @@ class _HitWordSpans(Collection[WordSpan]):
 
     def __contains__(self, span: object) -> bool:
         return span in self._word_spans()
+
+
+# The context rules that judge one occurrence by the words around it (not exclude_phrases:
+# "USS Tripoli" says nothing of the article's other Tripolis).
+_NEAR_RULES = frozenset({"exclude_if_near", "exclude_if_followed_by", "exclude_if_preceded_by"})
+ONE_SENSE = "one_sense"
+
+
+def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]]]]) -> None:
+    """One word, one sense through an article: an occurrence of a one-word name that no
+    context rule decided (no words around it either way: a bare "Tripoli" in a headline) is
+    dropped when another occurrence of the same word, written the same way, was dropped for
+    the words around it ("Tripoli" beside "Akkar" in the body) and no occurrence of the
+    entity was kept for them (``keep_if_near``: "Tripoli, Libya"). Names of several words
+    are not ambiguous that way, and another form of a word may be another place (German
+    "Tripolis" is Libya's, "Tripoli" Lebanon's). Changed in place."""
+    dropped: dict[str, list[tuple[str, Hit]]] = {}  # entity -> (word, occurrence)
+    decided: set[str] = set()  # entities with an occurrence kept by the words around it
+    for scan, verdicts in judged:
+        for hit, verdict in verdicts:
+            if verdict is None:
+                continue
+            entity = _entity_of(hit)
+            word = scan.normalized.text[hit.norm_start : hit.norm_end]
+            if verdict.rule in _NEAR_RULES and not verdict.kept and " " not in word:
+                dropped.setdefault(entity, []).append((word, hit))
+            elif verdict.kept and verdict.rule:
+                decided.add(entity)
+    if not dropped:
+        return
+    for scan, verdicts in judged:
+        for position, (hit, verdict) in enumerate(verdicts):
+            if verdict is None or not verdict.kept or verdict.rule:
+                continue
+            entity = _entity_of(hit)
+            if entity in decided or entity not in dropped:
+                continue
+            word = scan.normalized.text[hit.norm_start : hit.norm_end]
+            for other, cause in dropped[entity]:
+                if word == other:
+                    verdicts[position] = (hit, Verdict(False, ONE_SENSE, (other,), cause))
+                    break
 
 
 def _add_hit(

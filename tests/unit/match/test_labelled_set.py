@@ -249,6 +249,29 @@ HELD_OUT = [
             }
         ),
     ),
+    # Shapes of news items (roundups, live blogs, two-country articles, quotation marks of
+    # other scripts, Asian and African languages, glued tokens, decoys): 186 of 207.
+    HeldOutSet(
+        "heldout18",
+        207,
+        exact=True,
+        known=frozenset(
+            {
+                # Lebanon's or Greece's Tripoli in an article that names Libya elsewhere,
+                # with no context word near the only Tripoli (a headline, a byline).
+                *(
+                    (f"h18-{number}", "tripoli", "FP")
+                    for number in ("016", "029", "053", "055", "058", "063", "070")
+                ),
+                ("h18-002", "tripoli", "FN"),  # Bab al-Tabbaneh in the brief before
+                ("h18-064", "tripoli", "FN"),  # "Beirut and Tripoli restore ties"
+                ("h18-147", "tripoli", "FP"),  # a Lebanese flag emoji the only context
+                ("h18-184", "tripoli", "FP"),  # Portuguese "Trípoli", the abrasive
+                ("h18-124", "gna", "FP"),  # Korean 통합정부: the watchlist's choice
+                ("h18-140", "gna", "FP"),  # "GNA-2016", an antenna's part number
+            }
+        ),
+    ),
 ]
 
 

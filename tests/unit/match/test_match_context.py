@@ -319,3 +319,44 @@ def test_names_of_several_words_in_hashtags_and_handles(write_watchlist: WriteWa
     assert found(watchlist, title="#SupportSudan #TransportSudanNow") == []
     # A longer name not to count wins its span in a tag too.
     assert found(watchlist, title="#LibyanNationalArmyMuseum opens") == []
+
+
+def test_one_word_keeps_one_sense_through_an_article(write_watchlist: WriteWatchlist) -> None:
+    # A blind set: "Tripoli" alone in a headline, the body's Tripoli beside Arcadia.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli, Tripolis]
+            keep_if_near: {words: [Libya], within: 2}
+            exclude_if_near: {words: [Arcadia, Lebanon], within: 5}
+            exclude_phrases: [USS Tripoli]
+        """
+    )
+    greek = {"title": "Tripoli: olive harvest falls", "content": "Farmers near Tripoli in Arcadia."}
+    assert found(watchlist, **greek) == []
+    # One occurrence kept for the words around it: the article names Libya's Tripoli.
+    both = {**greek, "summary": "Not like Tripoli, Libya."}
+    assert found(watchlist, **both) == ["Tripoli", "Tripoli"]
+    # Another form of the word, a ship of the name: no sense is carried over.
+    assert found(watchlist, title="Tripolis calm", content="Tripoli in Arcadia.") == ["Tripolis"]
+    assert found(watchlist, title="Tripoli calm", content="The USS Tripoli docked.") == ["Tripoli"]
+
+
+def test_words_near_a_mention_are_on_its_line(write_watchlist: WriteWatchlist) -> None:
+    # A roundup: the Ghana brief's words do not reach the Libya brief below it.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: gna
+            names: [Government of National Accord]
+            acronyms: [GNA]
+            exclude_if_near: {words: [Ghana], within: 20}
+        """
+    )
+    roundup = (
+        "<p>Ghana: cocoa prices rise.</p><p>Libya: the Government of National Accord said.</p>"
+    )
+    assert found(watchlist, content=roundup) == ["Government of National Accord"]
+    one_line = "Ghana: cocoa prices rise. Libya: the Government of National Accord said."
+    assert found(watchlist, content=one_line) == []
