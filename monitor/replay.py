@@ -114,6 +114,16 @@ def replay_articles(
         report["no_longer_alerting"] = [
             a for a in old_alerts if a["article_id"] in old_ids - new_ids
         ]
+        # Alerting before and after, for other entities or by another rule: which sinks
+        # get it (`entities:` filters) and a story's follow-ups may change.
+        before = {a["article_id"]: a for a in old_alerts}
+        report["changed"] = [
+            {**a, "entities_before": old["entities"], "rule_before": old["rule"]}
+            for a in alerts
+            if a["watchlist"] == target
+            and (old := before.get(a["article_id"])) is not None
+            and (old["entities"], old["rule"]) != (a["entities"], a["rule"])
+        ]
     if deliver:
         # What the service holds back as not news holds here too (`alert_max_age`).
         now = runtime.clock()
@@ -151,6 +161,14 @@ def render_replay(console: Console, report: dict[str, Any]) -> None:
             console.print(f"\n[bold]{label}: {len(report[key])}[/bold]")
             for alert in report[key]:
                 print_alert(console, alert)
+        changed = report.get("changed", [])
+        console.print(
+            f"\n[bold]alerting for other entities or by another rule: {len(changed)}[/bold]"
+        )
+        for alert in changed:
+            print_alert(console, alert)
+            rule = f" (rule {alert['rule_before']})" if alert["rule_before"] else ""
+            console.print(escape(f"  before: {', '.join(alert['entities_before'])}{rule}"))
     else:
         for alert in shown:
             print_alert(console, alert)

@@ -124,8 +124,21 @@ def test_replay_against_an_old_watchlist_shows_the_difference(tmp_path: Path) ->
     assert report["no_longer_alerting"] == []
     old_ids = {a["article_id"] for a in report["alerts"]} - {a["article_id"] for a in newly}
     assert old_ids, "some articles alert under both"
+    # Of those, the ones that name more than Haftar now alert for other entities too (which
+    # decides the sinks they go to): listed, with what they alerted for before (an outside
+    # probe: the diff was silent about them).
+    changed = report["changed"]
+    assert changed and {a["article_id"] for a in changed} <= old_ids
+    for alert in changed:
+        assert alert["entities_before"] == ["haftar"] and alert["entities"] != ["haftar"]
+    unchanged = old_ids - {a["article_id"] for a in changed}
+    assert all(
+        a["entities"] == ["haftar"] for a in report["alerts"] if a["article_id"] in unchanged
+    )
     human = monitor("replay", "--since", "3650d", "--against", str(old), "--config", str(config))
     assert human.returncode == 0 and "newly alerting" in human.stdout
+    assert f"alerting for other entities or by another rule: {len(changed)}" in human.stdout
+    assert "before: haftar" in human.stdout
 
 
 def test_replay_against_an_old_copy_of_the_one_watchlist_whatever_its_file_name(
