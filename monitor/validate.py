@@ -81,9 +81,62 @@ def validate_config(
         raise ConfigError(problems)
     if need_watchlists:
         warnings.extend(_idle_warnings(loaded, watchlists, specs, routes))
+        warnings.extend(_common_names(watchlists))
     warnings.extend(_unknown_variables(loaded))
     warnings.extend(_loose_secrets(loaded))
     return ValidConfig(watchlists=watchlists, routes=routes, specs=specs, warnings=warnings)
+
+
+# Words of every other sentence in the languages most feeds are written in: as a name, each
+# makes nearly every article alert.
+_COMMON_WORDS = frozenset(
+    "the a an and or of in on at to for by with from is are was it as this that new "
+    "le la les l de des du d et un une en au aux est "
+    "el los las lo y o del al por con para es "
+    "der die das den dem des und ein eine im ist mit von zu "
+    "il lo gli di da e che per con un una nel "
+    "o os as do da dos das e em um uma no na "
+    "и в на с по не что "
+    "و في من على عن إلى ان أن ما".split()
+)
+
+
+def _common_names(watchlists: list[Watchlist]) -> list[str]:
+    """Names that match nearly every article (a common word, one or two letters) and
+    acronyms that cannot be acronyms (no capital letter, one letter). Not errors: a
+    watchlist may mean them, but an operator who does floods the sinks."""
+    from monitor.match.names import acronym_form, phrase_key
+
+    warnings = []
+    for watchlist in watchlists:
+        for index, entity in enumerate(watchlist.entities):
+            where = f"{watchlist.source}: entities[{index}]"
+            for position, name in enumerate(entity.names):
+                key = phrase_key(name)
+                letters = sum(char.isalnum() for char in key)
+                if key in _COMMON_WORDS or (" " not in key and letters <= 2):
+                    warnings.append(
+                        f"{where}.names[{position}]: {name!r} is "
+                        + ("a common word" if key in _COMMON_WORDS else "one or two letters")
+                        + ", found in any case as a whole word: nearly every article will "
+                        "alert for it; a name should be one only this entity bears (an "
+                        "acronym is found only in its case: list short forms under acronyms)"
+                    )
+            for position, acronym in enumerate(entity.acronyms):
+                form = acronym_form(acronym)
+                letters = sum(char.isalnum() for char in form)
+                if letters <= 1 or not any(char.isupper() for char in form):
+                    warnings.append(
+                        f"{where}.acronyms[{position}]: {acronym!r} "
+                        + ("is one letter" if letters <= 1 else "has no capital letter")
+                        + ": acronyms are found only as written, in their case; "
+                        + (
+                            "one letter is found in initials and lists everywhere"
+                            if letters <= 1
+                            else "this one only in lower-case text (list it under names?)"
+                        )
+                    )
+    return warnings
 
 
 def _loose_secrets(loaded: LoadedSettings) -> list[str]:
