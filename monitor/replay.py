@@ -118,11 +118,11 @@ def replay_articles(
         # get it (`entities:` filters) and a story's follow-ups may change.
         before = {a["article_id"]: a for a in old_alerts}
         report["changed"] = [
-            {**a, "entities_before": old["entities"], "rule_before": old["rule"]}
+            {**a, "entities_before": earlier["entities"], "rule_before": earlier["rule"]}
             for a in alerts
             if a["watchlist"] == target
-            and (old := before.get(a["article_id"])) is not None
-            and (old["entities"], old["rule"]) != (a["entities"], a["rule"])
+            and (earlier := before.get(a["article_id"])) is not None
+            and (earlier["entities"], earlier["rule"]) != (a["entities"], a["rule"])
         ]
     if deliver:
         # What the service holds back as not news holds here too (`alert_max_age`).
