@@ -16,9 +16,13 @@ DEFINED_OTHERWISE = "defined_otherwise"
 # Words an expansion may hold that its acronym skips ("Government of National Accord").
 _MINOR = frozenset(
     "of and the for on in at to a an & de du des la le les d l di del della dei degli y e "
-    "und der die das für von".split()
+    "und der die das für von "
+    "и в на по для с со о об з із зі та і й у "  # Russian, Ukrainian
+    "i w na z ze do dla od o".split()  # Polish
 )
-_ACRONYM = r"[A-Z](?:\.?[A-Z0-9]){1,7}\.?"
+# Capital letters of the scripts acronyms are written in: Latin, Greek, Cyrillic ("ВСУ").
+_CAPITAL = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0391-\u03a9\u0400-\u042f\u0490"
+_ACRONYM = rf"[{_CAPITAL}](?:\.?[{_CAPITAL}0-9]){{1,7}}\.?"
 # "(ACR)": the expansion is the tail of the words before it whose initials spell it.
 _IN_BRACKETS = re.compile(rf"\([ \t]*({_ACRONYM})[ \t]*\)")
 # "ACR (words)" and "ACR = words", "ACR: words" (a glossary line).

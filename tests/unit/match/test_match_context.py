@@ -360,3 +360,24 @@ def test_words_near_a_mention_are_on_its_line(write_watchlist: WriteWatchlist) -
     assert found(watchlist, content=roundup) == ["Government of National Accord"]
     one_line = "Ghana: cocoa prices rise. Libya: the Government of National Accord said."
     assert found(watchlist, content=one_line) == []
+
+
+def test_an_acronym_spelled_out_in_cyrillic_as_something_else_is_not_the_entity(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # An outside probe: "Верховный суд Украины (ВСУ)" alerted as the Armed Forces of Ukraine;
+    # only Latin expansions were read.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: afu
+            names: [Вооружённые силы Украины, Збройні сили України]
+            acronyms: [ВСУ, ЗСУ]
+        """
+    )
+    court = "Верховный суд Украины (ВСУ) рассмотрел иск. ВСУ отклонил жалобу."
+    assert found(watchlist, content=court) == []
+    assert found(watchlist, content="Західний союз українців (ЗСУ) провів з'їзд.") == []
+    army = "Вооружённые силы Украины (ВСУ) отошли. ВСУ заявили."
+    assert found(watchlist, content=army) == ["Вооружённые силы Украины", "ВСУ", "ВСУ"]
+    assert found(watchlist, content="ЗСУ звільнили село.") == ["ЗСУ"]
