@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -29,13 +30,14 @@ from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from monitor.db.deliveries import DeliveryRow
     from monitor.db.instances import InstanceRow
     from monitor.db.sources import SourceRow
     from monitor.db.status import Status
     from monitor.db.store import Store
+    from monitor.db.stories import StoryAlert
     from monitor.pipeline import PollOutcome
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, Service, SkippedSource
@@ -954,7 +956,7 @@ def stories(
                 str(s.article_count),
                 _cut(terminal_text(", ".join(s.sources)), 60),
                 _cut(terminal_text(", ".join(e.split("/", 1)[-1] for e in s.entities)), 40),
-                _cut(terminal_text(", ".join(f"{a.sink}:{a.kind}" for a in s.alerts) or "-"), 40),
+                _cut(terminal_text(_sent(s.alerts)), 40),
                 _short(s.last_seen_at),
                 _cut(terminal_text(_story_title(s.title)), 70),
             )
@@ -962,6 +964,13 @@ def stories(
         ],
     )
     out.print(plural(len(found), "story", "stories") if found else "no stories in that time")
+
+
+def _sent(alerts: Sequence[StoryAlert]) -> str:
+    """A story's alerts as sink:kind, each once, with how many when more than one
+    ("energy:all x2, digest:digest")."""
+    counts = Counter(f"{alert.sink}:{alert.kind}" for alert in alerts)
+    return ", ".join(f"{key} x{n}" if n > 1 else key for key, n in counts.items()) or "-"
 
 
 @sources_app.callback(invoke_without_command=True)

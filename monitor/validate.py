@@ -122,6 +122,14 @@ def _common_names(watchlists: list[Watchlist]) -> list[str]:
                         "alert for it; a name should be one only this entity bears (an "
                         "acronym is found only in its case: list short forms under acronyms)"
                     )
+            stems = entity.derived_forms.stems if entity.derived_forms else ()
+            for position, stem in enumerate(stems):
+                if sum(char.isalnum() for char in phrase_key(stem)) <= 2:
+                    warnings.append(
+                        f"{where}.derived_forms.stems[{position}]: {stem!r} is one or two "
+                        "letters: with its suffixes it makes short words that other words "
+                        "are (Pu + s: 'Pus'); use a longer stem"
+                    )
             for position, acronym in enumerate(entity.acronyms):
                 form = acronym_form(acronym)
                 letters = sum(char.isalnum() for char in form)
@@ -233,16 +241,17 @@ def _sink_filters(loaded: LoadedSettings, watchlists: list[Watchlist]) -> list[s
     names = sorted(w.name for w in watchlists)
     entities = sorted({e.id for w in watchlists for e in w.entities})
     problems = []
-    where = _where(loaded, "sinks")
     for index, sink in enumerate(loaded.settings.sinks):
-        for name in sink.watchlists or ():
+        for position, name in enumerate(sink.watchlists or ()):
             if name not in names:
+                where = _where(loaded, "sinks", ("sinks", index, "watchlists", position))
                 problems.append(
                     f"{where}: sinks[{index}].watchlists: unknown watchlist {name!r}; "
                     f"{did_you_mean(name, names)}"
                 )
-        for entity in sink.entities or ():
+        for position, entity in enumerate(sink.entities or ()):
             if entity not in entities:
+                where = _where(loaded, "sinks", ("sinks", index, "entities", position))
                 problems.append(
                     f"{where}: sinks[{index}].entities: no watchlist defines entity "
                     f"{entity!r}; {did_you_mean(entity, entities)}"

@@ -596,6 +596,13 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         )
     if model.derived_forms is not None:
         lists["derived_forms.stems"] = model.derived_forms.stems
+        for position, stem in enumerate(model.derived_forms.stems):
+            if len(stem.split()) > 1:
+                problems.append(
+                    f"{where}.derived_forms.stems[{position}]: {stem!r} is more than one word: "
+                    "a stem is the one word the suffixes are joined to (list a name of several "
+                    "words with its endings under names)"
+                )
         parts = [("suffixes", model.derived_forms.suffixes)]
         parts.append(("prefixes", model.derived_forms.prefixes))
         for part, by_language in parts:

@@ -395,7 +395,9 @@ def test_names_that_match_nearly_every_article_are_warned_of(
     (tmp_path / "wl.yaml").write_text(
         "entities:\n"
         "  - id: army\n    names: [Sudanese Armed Forces, the, Al, و, SAF army]\n"
-        "  - id: rsf\n    names: [Rapid Support Forces]\n    acronyms: [RSF, rsf, R]\n",
+        "  - id: rsf\n    names: [Rapid Support Forces]\n    acronyms: [RSF, rsf, R]\n"
+        "  - id: putin\n    names: [Putin]\n"
+        "    derived_forms: {stems: [Putin, Pu], suffixes: {en: [s]}}\n",
         encoding="utf-8",
     )
     config = tmp_path / "monitor.yaml"
@@ -411,5 +413,6 @@ def test_names_that_match_nearly_every_article_are_warned_of(
         "entities[0].names[3]",  # Arabic "and"
         "entities[1].acronyms[1]",  # no capital: found only in lower-case text
         "entities[1].acronyms[2]",  # one letter
+        "entities[2].derived_forms.stems[1]",  # Pu + s: "Pus"
     ]
     assert any("names[1]: 'the' is a common word" in warning for warning in warnings)

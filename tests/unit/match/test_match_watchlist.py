@@ -124,6 +124,12 @@ def test_unknown_keys_are_errors_with_allowed_keys(write_watchlist: WriteWatchli
             "entities[0].names",
             "conditional names and acronyms only add",
         ),
+        (
+            "entities: [{id: a, names: [Zelensky], derived_forms: "
+            "{stems: ['Zelensk y'], suffixes: {uk: [ого]}}}]",
+            "entities[0].derived_forms.stems[0]",
+            "more than one word",
+        ),
         ("alert: rules\nentities: [{id: a, names: [A]}]", "alert", "at least one rule"),
         (
             "entities: [{id: a, names: [A]}]\nrules: [{name: r, expr: a}, {name: r, expr: a}]",
