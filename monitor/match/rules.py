@@ -46,6 +46,11 @@ def word_distance(left: WordSpan, right: WordSpan) -> int:
     return 0
 
 
+# A quoted word of a rule ending in this also matches the longer words it starts
+# ("удар*": удара, ударом; "negotiat*": negotiations).
+WORD_START = "*"
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """An entity id (its surviving mentions) or a quoted word/phrase (``key`` is normalised)."""
@@ -265,9 +270,20 @@ class _Parser:
             return Scope(field, self.parse_primary())
         if token.kind == "quoted":
             phrase = token.text[1:-1].strip()
-            key = self.phrase_key(phrase)
+            stem = phrase.removesuffix(WORD_START)
+            key = self.phrase_key(stem)
             if not key.strip():
                 raise RuleSyntaxError("empty quoted phrase", token.position)
+            if WORD_START in stem or (
+                stem != phrase and sum(char.isalnum() for char in key.split()[-1]) < 3
+            ):
+                raise RuleSyntaxError(
+                    f'"{phrase}": * may only end a phrase, after a word of three letters or '
+                    'more ("negotiat*")',
+                    token.position,
+                )
+            if stem != phrase:
+                key += WORD_START
             return Term("phrase", phrase, key)
         if token.kind == "word":
             if token.text not in self.entity_ids:

@@ -35,7 +35,7 @@ from monitor.match.names import (
     phrase_key,
     tag_form,
 )
-from monitor.match.rules import WordSpan, rule_phrases
+from monitor.match.rules import WORD_START, WordSpan, rule_phrases
 from monitor.match.watchlist import Watchlist
 from monitor.text import (
     NormalizedText,
@@ -95,11 +95,14 @@ class NameTarget:
 class PhraseTarget:
     """A key that is a context word/phrase or a quoted word of a rule (``key`` identifies it).
     ``cased``: a namesake's full name declared with a capital initial, found only where
-    written so or in a field without capitals (as `NameTarget.cased`)."""
+    written so or in a field without capitals (as `NameTarget.cased`). ``word_start``: a
+    rule's quoted word ending in ``*`` ("удар*"): found at the start of a longer word too,
+    the hit spanning the whole word ("ударом")."""
 
     key: str
     article_contracted: bool = False
     cased: bool = False
+    word_start: bool = False
 
 
 Target = NameTarget | PhraseTarget
@@ -329,7 +332,11 @@ class PatternIndex:
                     self._add_phrase(phrase_key(phrase), add, cased=cased)
             for rule in watchlist.rules:
                 for phrase in rule_phrases(rule.tree):
-                    self._add_phrase(phrase_key(phrase), add)
+                    if phrase.endswith(WORD_START):
+                        stem = phrase_key(phrase[: -len(WORD_START)])
+                        add(stem, PhraseTarget(stem + WORD_START, word_start=True))
+                    else:
+                        self._add_phrase(phrase_key(phrase), add)
         self._entries: list[tuple[str, tuple[Target, ...]]] = [
             (key, tuple(found)) for key, found in targets.items()
         ]
@@ -412,9 +419,15 @@ class PatternIndex:
         text = normalized.text
         if stop < len(text) and _joined(key[-1], text[stop]) and not is_hangul(text[stop]):
             if not _tag_word_ends(plain, normalized.source_span(begin, stop)[1]):
-                if rejected is not None:  # the key ends inside a longer word
-                    _reject(rejected, normalized, begin, stop, targets, "inside_word")
-                return
+                starts = [t for t in targets if isinstance(t, PhraseTarget) and t.word_start]
+                if not starts:
+                    if rejected is not None:  # the key ends inside a longer word
+                        _reject(rejected, normalized, begin, stop, targets, "inside_word")
+                    return
+                # A rule's "word*": the hit is the whole word it starts.
+                targets = starts
+                while stop < len(text) and _joined(text[stop - 1], text[stop]):
+                    stop += 1
         prefix: str | None = None
         if begin > 0 and _joined(text[begin - 1], key[0]):
             if _tag_word_ends(plain, normalized.source_span(begin, stop)[0]):

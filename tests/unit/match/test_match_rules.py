@@ -71,6 +71,9 @@ def test_parentheses_and_field_scope() -> None:
         ("(haftar AND lna) NEAR/5 tripoli", "NEAR joins", 17),
         ("", "empty rule", 0),
         ('""', "empty quoted phrase", 0),
+        ('haftar AND "ne*"', "after a word of three letters or more", 11),
+        ('haftar AND "neg*otiation"', "* may only end a phrase", 11),
+        ('haftar AND "negot**"', "* may only end a phrase", 11),
     ],
 )
 def test_syntax_errors_name_the_position(expression: str, message: str, position: int) -> None:
@@ -197,3 +200,38 @@ def test_chained_near_joins_spans(
         """
     )
     assert bool(Matcher([watchlist]).match({"content": content}).alerts) is holds
+
+
+def test_a_quoted_word_ending_in_a_star_matches_the_words_it_starts(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # An outside probe: a rule's "удар" missed "удара", "ostrzał" missed "ostrzale" (rule
+    # words take no case endings); "удар*" is every word that starts so.
+    watchlist = write_watchlist(
+        """
+        alert: rules
+        entities:
+          - id: znpp
+            names: [Запорожская АЭС, Zaporoska Elektrownia Jądrowa]
+        rules:
+          - name: attack
+            expr: 'znpp NEAR/8 ("удар*" OR "ostrzał*" OR "drone strike*")'
+        """
+    )
+    matcher = Matcher([watchlist])
+
+    def rule(text: str) -> str | None:
+        alerts = matcher.match({"content": text}).alerts
+        return alerts[0].rule if alerts else None
+
+    assert rule("Запорожская АЭС обесточена после удара.") == "attack"
+    assert rule("Запорожская АЭС и удар.") == "attack"
+    assert rule("Zaporoska Elektrownia Jądrowa straciła zasilanie po ostrzale.") == "attack"
+    assert rule("Drone strikes hit near the Запорожская АЭС.") == "attack"
+    # It starts the word: not inside one, nor a phrase's last word cut short.
+    assert rule("Запорожская АЭС: контрудар.") is None
+    assert rule("Запорожская АЭС: drone striped.") is None
+    # The whole word is the rule's evidence in the excerpt.
+    (alert,) = matcher.match({"content": "Запорожская АЭС обесточена после ударов."}).alerts
+    (excerpt,) = alert.excerpts
+    assert [excerpt.text[a:b] for a, b in excerpt.highlights] == ["Запорожская АЭС", "ударов"]
