@@ -342,12 +342,14 @@ ONE_SENSE = "one_sense"
 def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]]]]) -> None:
     """One word, one sense through an article: an occurrence of a one-word name that no
     context rule decided (no words around it either way: a bare "Tripoli" in a headline) is
-    dropped when another occurrence of the same word, written the same way, was dropped for
-    the words around it ("Tripoli" beside "Akkar" in the body) and no occurrence of the
-    entity was kept for them (``keep_if_near``: "Tripoli, Libya"). Names of several words
-    are not ambiguous that way, and another form of a word may be another place (German
-    "Tripolis" is Libya's, "Tripoli" Lebanon's). Changed in place."""
-    dropped: dict[str, list[tuple[str, Hit]]] = {}  # entity -> (word, occurrence)
+    dropped when an occurrence of the same word, written the same way, in another field was
+    dropped for the words around it ("Tripoli" beside "Akkar" in the body) and no occurrence
+    of the entity was kept for them (``keep_if_near``: "Tripoli, Libya"). Within one field
+    each occurrence keeps its own verdict (a Libya story may name Lebanon beside one of its
+    Tripolis); names of several words are not ambiguous that way, and another form of a word
+    may be another place (German "Tripolis" is Libya's, "Tripoli" Lebanon's). Changed in
+    place."""
+    dropped: dict[str, list[tuple[str, Hit, str]]] = {}  # entity -> (word, occurrence, field)
     decided: set[str] = set()  # entities with an occurrence kept by the words around it
     for scan, verdicts in judged:
         for hit, verdict in verdicts:
@@ -356,7 +358,7 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
             entity = _entity_of(hit)
             word = scan.normalized.text[hit.norm_start : hit.norm_end]
             if verdict.rule in _NEAR_RULES and not verdict.kept and " " not in word:
-                dropped.setdefault(entity, []).append((word, hit))
+                dropped.setdefault(entity, []).append((word, hit, scan.field))
             elif verdict.kept and verdict.rule:
                 decided.add(entity)
     if not dropped:
@@ -369,8 +371,8 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
             if entity in decided or entity not in dropped:
                 continue
             word = scan.normalized.text[hit.norm_start : hit.norm_end]
-            for other, cause in dropped[entity]:
-                if word == other:
+            for other, cause, where in dropped[entity]:
+                if word == other and where != scan.field:
                     verdicts[position] = (hit, Verdict(False, ONE_SENSE, (other,), cause))
                     break
 

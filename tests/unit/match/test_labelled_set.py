@@ -250,7 +250,7 @@ HELD_OUT = [
         ),
     ),
     # Shapes of news items (roundups, live blogs, two-country articles, quotation marks of
-    # other scripts, Asian and African languages, glued tokens, decoys): 186 of 207.
+    # other scripts, Asian and African languages, glued tokens, decoys): 186 of 207 as written.
     HeldOutSet(
         "heldout18",
         207,
@@ -263,7 +263,6 @@ HELD_OUT = [
                     (f"h18-{number}", "tripoli", "FP")
                     for number in ("016", "029", "053", "055", "058", "063", "070")
                 ),
-                ("h18-002", "tripoli", "FN"),  # Bab al-Tabbaneh in the brief before
                 ("h18-064", "tripoli", "FN"),  # "Beirut and Tripoli restore ties"
                 ("h18-147", "tripoli", "FP"),  # a Lebanese flag emoji the only context
                 ("h18-184", "tripoli", "FP"),  # Portuguese "Trípoli", the abrasive

@@ -341,6 +341,10 @@ def test_one_word_keeps_one_sense_through_an_article(write_watchlist: WriteWatch
     # Another form of the word, a ship of the name: no sense is carried over.
     assert found(watchlist, title="Tripolis calm", content="Tripoli in Arcadia.") == ["Tripolis"]
     assert found(watchlist, title="Tripoli calm", content="The USS Tripoli docked.") == ["Tripoli"]
+    # Within one field each keeps its own verdict.
+    assert found(watchlist, content="Tripoli is calm. Farmers near Tripoli in Arcadia.") == [
+        "Tripoli"
+    ]
 
 
 def test_words_near_a_mention_are_on_its_line(write_watchlist: WriteWatchlist) -> None:
