@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from monitor.match.names import phrase_key
+from monitor.match.names import is_unspaced_letter, phrase_key
 from monitor.match.rules import word_distance
 from monitor.match.scan import FieldScan, Hit, NameTarget
 from monitor.match.watchlist import Entity, Proximity
@@ -64,9 +64,26 @@ class _CompiledProximity:
 
 
 def _line_between(plain: str, one: Hit, other: Hit) -> bool:
-    """Whether a line break separates two occurrences: another paragraph, list item, table
-    cell or brief of a roundup is another context ("Ghana: ..." above "Libya: the GNA ...")."""
-    return "\n" in plain[min(one.end, other.end) : max(one.start, other.start)]
+    """Whether a line break separates two occurrences that both stand in lines of running
+    text: another paragraph, or another brief of a roundup, is another context ("Ghana:
+    cocoa prices rose." above "Libya: the GNA said ..."). A short line (a heading, a
+    dateline, a caption, a table cell: `SHORT_LINE` words or fewer) speaks for the lines
+    around it ("<b>Lebanon</b>" over a brief about Tripoli)."""
+    if "\n" not in plain[min(one.end, other.end) : max(one.start, other.start)]:
+        return False
+    return _words_on_line(plain, one) > SHORT_LINE and _words_on_line(plain, other) > SHORT_LINE
+
+
+SHORT_LINE = 6
+
+
+def _words_on_line(plain: str, hit: Hit) -> int:
+    """The words of the line ``hit`` is on; in a script written without spaces (Chinese,
+    Japanese, Thai), a word per two of its letters."""
+    start = plain.rfind("\n", 0, hit.start) + 1
+    end = plain.find("\n", hit.end)
+    line = plain[start : end if end >= 0 else len(plain)]
+    return len(line.split()) + sum(1 for char in line if is_unspaced_letter(char)) // 2
 
 
 @dataclass(frozen=True, slots=True)

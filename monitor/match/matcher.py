@@ -339,16 +339,21 @@ _NEAR_RULES = frozenset({"exclude_if_near", "exclude_if_followed_by", "exclude_i
 ONE_SENSE = "one_sense"
 
 
+def _is_acronym(hit: Hit) -> bool:
+    return isinstance(hit.target, NameTarget) and hit.target.case_form is not None
+
+
 def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]]]]) -> None:
     """One word, one sense through an article: an occurrence of a one-word name that no
     context rule decided (no words around it either way: a bare "Tripoli" in a headline) is
     dropped when an occurrence of the same word, written the same way, in another field was
     dropped for the words around it ("Tripoli" beside "Akkar" in the body) and no occurrence
     of the entity was kept for them (``keep_if_near``: "Tripoli, Libya"). Within one field
-    each occurrence keeps its own verdict (a Libya story may name Lebanon beside one of its
-    Tripolis); names of several words are not ambiguous that way, and another form of a word
-    may be another place (German "Tripolis" is Libya's, "Tripoli" Lebanon's). Changed in
-    place."""
+    each occurrence of a name keeps its own verdict (a Libya story may name Lebanon beside
+    one of its Tripolis), while an acronym keeps one sense through the field too ("LNA
+    probes ... LNA bases": the locked nucleic acid throughout). Names of several words are
+    not ambiguous that way, and another form of a word may be another place (German
+    "Tripolis" is Libya's, "Tripoli" Lebanon's). Changed in place."""
     dropped: dict[str, list[tuple[str, Hit, str]]] = {}  # entity -> (word, occurrence, field)
     decided: set[str] = set()  # entities with an occurrence kept by the words around it
     for scan, verdicts in judged:
@@ -372,7 +377,7 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
                 continue
             word = scan.normalized.text[hit.norm_start : hit.norm_end]
             for other, cause, where in dropped[entity]:
-                if word == other and where != scan.field:
+                if word == other and (where != scan.field or _is_acronym(hit)):
                     verdicts[position] = (hit, Verdict(False, ONE_SENSE, (other,), cause))
                     break
 

@@ -363,6 +363,10 @@ class PatternIndex:
             truncated = True
             plain = _cut_text(plain, MAX_FIELD_CHARS)
         normalized = normalize_text(plain)
+        if "\n" in normalized.text:
+            # A line break (<br>, a new paragraph) is a space to names: feeds that lay text
+            # out with <br> break "Libyan National<br>Army" and "Haf-<br>tar" too.
+            normalized = replace(normalized, text=normalized.text.replace("\n", " "))
         text = normalized.text
         names: list[Hit] = []
         phrases: list[Hit] = []

@@ -137,6 +137,14 @@ LATER_CLASSES: tuple[str, ...] = (
     "glued-tokens",  # numbers, hashtags, handles and emoji stuck to a name
     "decoy",  # words that contain or resemble a name
     "long-content",  # one mention deep in a long article, a caption or a table cell
+    # heldout19 (layout: where the words that decide a name's sense sit):
+    "dateline",  # the place and its country on lines of their own
+    "caption-and-table",  # a caption, table cell, list item; the deciding word in another
+    "headline-only-context",  # the name in the title, its country only in the body
+    "both-senses",  # Lebanon's and Libya's Tripoli in one article
+    "repeated-name",  # a bare name repeated, the deciding word once
+    "line-broken-sentences",  # <br> and hard line breaks inside sentences and names
+    "roundups",  # briefs about several countries in one item
 )
 ALL_CLASSES = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES + LATER_CLASSES
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")

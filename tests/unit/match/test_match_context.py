@@ -359,11 +359,30 @@ def test_words_near_a_mention_are_on_its_line(write_watchlist: WriteWatchlist) -
         """
     )
     roundup = (
-        "<p>Ghana: cocoa prices rise.</p><p>Libya: the Government of National Accord said.</p>"
+        "<p>Ghana: cocoa prices rose again this week in Kumasi.</p>"
+        "<p>Libya: the Government of National Accord said it would meet.</p>"
     )
     assert found(watchlist, content=roundup) == ["Government of National Accord"]
-    one_line = "Ghana: cocoa prices rise. Libya: the Government of National Accord said."
+    one_line = "Ghana: cocoa prices rose. Libya: the Government of National Accord said."
     assert found(watchlist, content=one_line) == []
+    # A short line (a heading, a dateline, a table cell) speaks for the lines around it.
+    heading = "<h3>Ghana</h3><p>The GNA said the Government of National Accord met.</p>"
+    assert found(watchlist, content=heading) == []
+
+
+def test_a_line_break_inside_a_name_is_a_space(write_watchlist: WriteWatchlist) -> None:
+    # A blind set: feeds that lay text out with <br> broke names across lines.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            names: [Libyan National Army]
+          - id: haftar
+            names: [Haftar]
+        """
+    )
+    text = "Forces of the Libyan National<br>Army and of Haf-<br>tar advanced."
+    assert found(watchlist, content=text) == ["Libyan National\nArmy", "Haf-\ntar"]
 
 
 def test_an_acronym_spelled_out_in_cyrillic_as_something_else_is_not_the_entity(
@@ -385,3 +404,24 @@ def test_an_acronym_spelled_out_in_cyrillic_as_something_else_is_not_the_entity(
     army = "Вооружённые силы Украины (ВСУ) отошли. ВСУ заявили."
     assert found(watchlist, content=army) == ["Вооружённые силы Украины", "ВСУ", "ВСУ"]
     assert found(watchlist, content="ЗСУ звільнили село.") == ["ЗСУ"]
+
+
+def test_an_acronym_keeps_one_sense_through_a_field(write_watchlist: WriteWatchlist) -> None:
+    # A blind set: a paper on locked nucleic acid; "LNA" beside "probes" was dropped, the
+    # same field's other "LNA"s were kept.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            names: [Libyan National Army]
+            acronyms: [LNA]
+            exclude_if_near: {words: [probes, primers], within: 3}
+        """
+    )
+    paper = "LNA probes bind tightly. The team used LNA bases. LNA synthesis is cheap."
+    assert found(watchlist, content=paper) == []
+    assert found(watchlist, content="The LNA advanced. The LNA said so.") == ["LNA", "LNA"]
+    # A name keeps a verdict per occurrence within a field.
+    assert found(watchlist, content="Libyan National Army probes. Libyan National Army.") == [
+        "Libyan National Army"
+    ]
