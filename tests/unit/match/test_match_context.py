@@ -422,6 +422,5 @@ def test_an_acronym_keeps_one_sense_through_a_field(write_watchlist: WriteWatchl
     assert found(watchlist, content=paper) == []
     assert found(watchlist, content="The LNA advanced. The LNA said so.") == ["LNA", "LNA"]
     # A name keeps a verdict per occurrence within a field.
-    assert found(watchlist, content="Libyan National Army probes. Libyan National Army.") == [
-        "Libyan National Army"
-    ]
+    name = "Libyan National Army probes it. Then at dawn the Libyan National Army took it."
+    assert found(watchlist, content=name) == ["Libyan National Army"]
