@@ -711,7 +711,8 @@ def is_word_char(char: str) -> bool:
 
 # --- sentences -------------------------------------------------------------------------
 
-# Candidate sentence ends: terminal punctuation, closing quotes/brackets, then whitespace;
+# Candidate sentence ends: terminal punctuation, closing quotes/brackets (after a space too,
+# as French writes « ... ! »), then whitespace;
 # or a line break (block edges from html_to_text).
 # Chinese and Japanese end a sentence with 。！？ and no space after it; Hindi with ।
 _TERMINAL_PUNCTUATION = ".!?\u2026\u061f\u0964\u3002\uff01\uff1f"
@@ -720,7 +721,7 @@ _TERMINAL_PUNCTUATION = ".!?\u2026\u061f\u0964\u3002\uff01\uff1f"
 # the rest of the run (quadratic: "..." repeated in 30 KB held a parse worker 12 s).
 _SENTENCE_END = re.compile(
     r"(?<![.!?\u2026\u061f\u0964\u3002])[.!?\u2026\u061f\u0964\u3002]++"
-    r"[\"'\u2019\u201d\u00bb)\]]*+[ \t]+"
+    r"(?:[ \t\u00a0\u202f]?[\"'\u2019\u201d\u00bb)\]])*+[ \t]+"
     r"|(?<![\u3002\uff01\uff1f])[\u3002\uff01\uff1f]++[\u300d\u300f\u201d\u2019\uff09)]*+"
     r"|\n+"
 )
@@ -733,6 +734,8 @@ _ABBREVIATIONS = frozenset(
         "ltd", "corp", "cf", "mgr", "sheikh",
         # Italian and Spanish titles ("il sig. Serraj", "la Sra. Pérez")
         "sig", "sigg", "dott", "avv", "ing", "geom", "mons", "sra", "srta",
+        # French ranks and titles ("le gén. Goïta", "le lt-col. Maïga", "le Pr. Keïta")
+        "gén", "lt-col", "lcl", "cdt", "cmdt", "cne", "pr",
     }
 )  # fmt: skip
 # Abbreviations only before a number ("No. 5", "art. 3", "p. 12"): "said no. Then" ends.

@@ -71,3 +71,20 @@ def test_etc_ends_a_sentence_before_a_capital_and_not_before_lower_case() -> Non
     assert sentences("Fuel, food, etc. were sent to Tripoli.") == [
         "Fuel, food, etc. were sent to Tripoli."
     ]
+
+
+def test_french_quotes_and_ranks_as_feeds_write_them() -> None:
+    # An outside probe: with a plain space before "!" and "»" (feeds drop the no-break
+    # spaces), the quote was cut off its sentence ("» a lancé Assimi Goïta."); French ranks
+    # ended a sentence ("Goïta conserve la direction").
+    assert sentences("« Nous ne reculerons pas ! » a lancé Assimi Goïta. Puis il partit.") == [
+        "« Nous ne reculerons pas ! » a lancé Assimi Goïta.",
+        "Puis il partit.",
+    ]
+    assert sentences("« Jamais ! » La réponse a surpris.") == [
+        "« Jamais ! »",
+        "La réponse a surpris.",
+    ]
+    ranks = "Le gén. Goïta et le lt-col. Maïga ont vu le cdt. Diarra et le Pr. Keïta. Fin."
+    assert sentences(ranks) == [ranks.removesuffix(" Fin."), "Fin."]
+    assert sentences("He told me. Then she left.") == ["He told me.", "Then she left."]
