@@ -333,7 +333,8 @@ class _HitWordSpans(Collection[WordSpan]):
         return span in self._word_spans()
 
 
-# The context rules that judge one occurrence by the words around it (not exclude_phrases:
+# The context rules that judge one occurrence by the words around it; exclude_phrases only
+# for an acronym ("chiffrement AES", "GNA reporter" say what the article's AES or GNA is;
 # "USS Tripoli" says nothing of the article's other Tripolis).
 _NEAR_RULES = frozenset({"exclude_if_near", "exclude_if_followed_by", "exclude_if_preceded_by"})
 ONE_SENSE = "one_sense"
@@ -362,7 +363,10 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
                 continue
             entity = _entity_of(hit)
             word = scan.normalized.text[hit.norm_start : hit.norm_end]
-            if verdict.rule in _NEAR_RULES and not verdict.kept and " " not in word:
+            near = verdict.rule in _NEAR_RULES or (
+                verdict.rule == "exclude_phrases" and _is_acronym(hit)
+            )
+            if near and not verdict.kept and " " not in word:
                 dropped.setdefault(entity, []).append((word, hit, scan.field))
             elif verdict.kept and verdict.rule:
                 decided.add(entity)
