@@ -25,7 +25,7 @@ from monitor.egress import (
 )
 from monitor.errors import ConfigError, DatabaseError
 from monitor.match import Watchlist
-from monitor.match.watchlist_file import watchlist_report
+from monitor.match.watchlist_file import watchlist_report, with_lines
 from monitor.opml import read_opml
 from monitor.plural import plural
 from monitor.redact import redact_url, use_secret_params
@@ -232,7 +232,7 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     from monitor.match.examples import check_examples
 
     for watchlist in watchlists:
-        failures = check_examples(watchlist)
+        failures = with_lines(check_examples(watchlist), Path(watchlist.source))
         problems.extend(failures)
         verdict = f"{len(failures)} failing" if failures else "all hold"
         entities = plural(len(watchlist.entities), "entity", "entities")
@@ -341,7 +341,7 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
         if watchlist is not None:
             from monitor.match.examples import check_examples
 
-            problems.extend(check_examples(watchlist))
+            problems.extend(with_lines(check_examples(watchlist), Path(watchlist.source)))
     return problems
 
 

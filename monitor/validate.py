@@ -20,7 +20,7 @@ from monitor.db.sources import SourceSpec
 from monitor.durations import config_duration
 from monitor.errors import ConfigError
 from monitor.match import Watchlist
-from monitor.match.watchlist_file import load_watchlist
+from monitor.match.watchlist_file import load_watchlist, with_lines
 from monitor.opml import read_opml
 from monitor.parse import canonical_netloc
 from monitor.redact import redact_url
@@ -107,8 +107,9 @@ def _common_names(watchlists: list[Watchlist]) -> list[str]:
     watchlist may mean them, but an operator who does floods the sinks."""
     from monitor.match.names import acronym_form, phrase_key
 
-    warnings = []
+    found = []
     for watchlist in watchlists:
+        warnings: list[str] = []
         for index, entity in enumerate(watchlist.entities):
             where = f"{watchlist.source}: entities[{index}]"
             for position, name in enumerate(entity.names):
@@ -144,7 +145,8 @@ def _common_names(watchlists: list[Watchlist]) -> list[str]:
                             else "this one only in lower-case text (list it under names?)"
                         )
                     )
-    return warnings
+        found += with_lines(warnings, Path(watchlist.source))
+    return found
 
 
 def _loose_secrets(loaded: LoadedSettings) -> list[str]:

@@ -11,12 +11,14 @@ __all__ = ["check_examples"]
 
 
 def check_examples(watchlist: Watchlist) -> list[str]:
-    """One message per failing example, naming the file, the entity or rule and the text."""
+    """One message per failing example, naming the file, the example's field path
+    (``entities[2].examples.no_match[0]``), the entity or rule and the text."""
     matcher = Matcher([watchlist])
     failures: list[str] = []
-    where = f"{watchlist.source} (watchlist {watchlist.name!r})"
-    for entity in watchlist.entities:
-        for example, expected in _cases(entity.examples.match, entity.examples.no_match):
+    name = f"(watchlist {watchlist.name!r})"
+    for index, entity in enumerate(watchlist.entities):
+        at = entity.position if entity.position >= 0 else index
+        for field, example, expected in _cases(entity.examples.match, entity.examples.no_match):
             result = matcher.match(_as_html(example))
             found = [m for m in result.mentions if m.entity == entity.id]
             if bool(found) != expected:
@@ -26,21 +28,29 @@ def check_examples(watchlist: Watchlist) -> list[str]:
                     texts = ", ".join(repr(m.text) for m in found)
                     problem = f"should not mention it but does ({texts})"
                 failures.append(
-                    f"{where}: entity {entity.id!r}: example {example.describe()} {problem}"
+                    f"{watchlist.source}: entities[{at}].examples.{field}: {name} entity "
+                    f"{entity.id!r}: example {example.describe()} {problem}"
                 )
-    for rule in watchlist.rules:
-        for example, expected in _cases(rule.examples.match, rule.examples.no_match):
+    for index, rule in enumerate(watchlist.rules):
+        at = rule.position if rule.position >= 0 else index
+        for field, example, expected in _cases(rule.examples.match, rule.examples.no_match):
             fired = rule.name in matcher.rules_holding(_as_html(example))[watchlist.name]
             if fired != expected:
                 problem = "should fire but does not" if expected else "should not fire but does"
                 failures.append(
-                    f"{where}: rule {rule.name!r}: example {example.describe()} {problem}"
+                    f"{watchlist.source}: rules[{at}].examples.{field}: {name} rule "
+                    f"{rule.name!r}: example {example.describe()} {problem}"
                 )
     return failures
 
 
-def _cases(match: tuple[Example, ...], no_match: tuple[Example, ...]) -> list[tuple[Example, bool]]:
-    return [(example, True) for example in match] + [(example, False) for example in no_match]
+def _cases(
+    match: tuple[Example, ...], no_match: tuple[Example, ...]
+) -> list[tuple[str, Example, bool]]:
+    """(field path under ``examples``, example, whether it should match)."""
+    return [(f"match[{i}]", example, True) for i, example in enumerate(match)] + [
+        (f"no_match[{i}]", example, False) for i, example in enumerate(no_match)
+    ]
 
 
 def _as_html(example: Example) -> dict[str, str]:

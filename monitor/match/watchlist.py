@@ -4,7 +4,7 @@ a parsing worker unpickles these). Reading and validating the YAML file: watchli
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from monitor.match.rules import RuleNode
@@ -164,6 +164,9 @@ class Entity:
     exclude_if_preceded_by: Proximity | None = None
     proper_noun: bool = False
     one_case_acronyms: tuple[str, ...] = ()
+    # Its index under `entities:` in the file, for messages (a watchlist of the valid
+    # entities of a file with problems lacks some); -1: not read from a file.
+    position: int = field(default=-1, compare=False)
 
     def context_phrases(self) -> tuple[str, ...]:
         """Every phrase the context rules look for."""
@@ -204,6 +207,7 @@ class Rule:
     expr: str
     tree: RuleNode
     examples: Examples = Examples()
+    position: int = field(default=-1, compare=False)  # its index under `rules:` in the file
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,6 +305,16 @@ def watchlist_report(path: Path) -> tuple[Watchlist | None, list[str]]:
         return partial, _with_lines(error.problems, path, text)
 
 
+def with_lines(problems: list[str], path: Path) -> list[str]:
+    """Messages about ``path`` written ``file: field: ...`` made ``file:line: field: ...``
+    (examples that fail, warnings found after loading); as they are if it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return problems
+    return _with_lines(problems, path, text)
+
+
 _FIELD = re.compile(r"[A-Za-z_][\w.\[\]-]*")
 
 
@@ -529,7 +539,7 @@ def _build_parts(
                 f"{exc.position + 1} of {rule.expr!r}"
             )
             continue
-        rules.append(Rule(rule.name, rule.expr, tree, _build_examples(rule.examples)))
+        rules.append(Rule(rule.name, rule.expr, tree, _build_examples(rule.examples), index))
     return entities, rules
 
 
@@ -710,6 +720,7 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
         one_case_acronyms=(
             () if model.one_case_acronyms is None else tuple(model.one_case_acronyms.if_in_article)
         ),
+        position=index,
     )
 
 

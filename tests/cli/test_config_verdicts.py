@@ -337,8 +337,8 @@ rules:
         "letters, digits and _ starting with a letter (e.g. haftar, tripoli_lebanon)",
         f"error: {watchlist}:16: rules[0].expr: rule 'clash': unknown entity 'hafter': did you "
         "mean 'haftar'? (or quote a word: \"hafter\") at character 1 of 'hafter AND misrata'",
-        f"error: {watchlist} (watchlist 'wl'): entity 'misrata': example 'Fighting near "
-        "Sirte' should mention it but does not",
+        f"error: {watchlist}:13: entities[3].examples.match[0]: (watchlist 'wl') entity "
+        "'misrata': example 'Fighting near Sirte' should mention it but does not",
     ]
     assert checked.stderr.splitlines()[-1] == "5 problems found"
 

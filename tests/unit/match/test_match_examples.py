@@ -85,13 +85,17 @@ def test_failures_name_file_entity_rule_and_example(write_watchlist: WriteWatchl
     failures = check_examples(watchlist)
     assert len(failures) == 3
     assert failures[0].endswith(
-        "test.yaml (watchlist 'test'): entity 'tripoli': example 'Tripoli, Lebanon' "
-        "should mention it but does not"
+        "test.yaml: entities[0].examples.match[1]: (watchlist 'test') entity 'tripoli': "
+        "example 'Tripoli, Lebanon' should mention it but does not"
     )
     assert failures[1].endswith(
-        "entity 'tripoli': example 'Tripoli again' should not mention it but does ('Tripoli')"
+        "entities[0].examples.no_match[1]: (watchlist 'test') entity 'tripoli': example "
+        "'Tripoli again' should not mention it but does ('Tripoli')"
     )
-    assert failures[2].endswith("rule 'in-title': example 'Tripoli' should fire but does not")
+    assert failures[2].endswith(
+        "rules[0].examples.match[1]: (watchlist 'test') rule 'in-title': example 'Tripoli' "
+        "should fire but does not"
+    )
 
 
 def test_examples_are_plain_text_not_html(write_watchlist: WriteWatchlist) -> None:
