@@ -95,11 +95,16 @@ class MatchResult:
     truncated: bool = False
 
     def to_json(self, id: object) -> JsonObject:
-        """The ``monitor match`` output line for the input line with this ``id``."""
+        """The ``monitor match`` output line for the input line with this ``id``: every
+        mention, the excerpts, and which watchlists would alert, by which rule."""
         return {
             "id": id,
             "matches": _mentions_json(self.mentions),
             "excerpts": _excerpts_json(self.excerpts),
+            "alerts": [
+                {"watchlist": a.watchlist, "entities": list(a.entities), "rule": a.rule}
+                for a in self.alerts
+            ],
             "truncated": self.truncated,
         }
 

@@ -154,6 +154,10 @@ def test_to_json_shapes(libya_matcher: Matcher) -> None:
         ],
         "excerpts": [{"field": "title", "text": "Haftar in Tripoli",
                       "highlights": [[0, 6], [10, 17]]}],
+        # Which watchlists would alert, by which rule (an outside probe could not tell
+        # from `monitor match` what an `alert: rules` watchlist would send).
+        "alerts": [{"watchlist": "libya", "entities": ["haftar", "tripoli"],
+                    "rule": "offensive-on-tripoli"}],
         "truncated": False,
     }  # fmt: skip
     (alert,) = result.alerts
