@@ -145,6 +145,17 @@ LATER_CLASSES: tuple[str, ...] = (
     "repeated-name",  # a bare name repeated, the deciding word once
     "line-broken-sentences",  # <br> and hard line breaks inside sentences and names
     "roundups",  # briefs about several countries in one item
+    # heldout20 (a day of a general news wire, by desk):
+    "world",
+    "politics",
+    "business",
+    "tech",
+    "science",
+    "sport",
+    "culture",
+    "weather",
+    "local",
+    "libya",
 )
 ALL_CLASSES = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES + LATER_CLASSES
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")

@@ -286,6 +286,9 @@ HELD_OUT = [
             }
         ),
     ),
+    # One day of a general news wire at real base rates (a quarter about Libya, no trap
+    # written on purpose): 218 of 221 as written.
+    HeldOutSet("heldout20", 221, exact=True, known=frozenset()),
 ]
 
 
