@@ -363,10 +363,8 @@ class PatternIndex:
             truncated = True
             plain = _cut_text(plain, MAX_FIELD_CHARS)
         normalized = normalize_text(plain)
-        if "\n" in normalized.text:
-            # A line break (<br>, a new paragraph) is a space to names: feeds that lay text
-            # out with <br> break "Libyan National<br>Army" and "Haf-<br>tar" too.
-            normalized = replace(normalized, text=normalized.text.replace("\n", " "))
+        if "-\n" in plain:
+            normalized = _hyphen_breaks_as_spaces(plain, normalized)
         text = normalized.text
         names: list[Hit] = []
         phrases: list[Hit] = []
@@ -598,6 +596,20 @@ def _tag_word_ends(plain: str, at: int) -> bool:
     while start >= 0 and at - start <= _TAG_LENGTH and is_word_char(plain[start]):
         start -= 1
     return start >= 0 and plain[start] in _TAG_START
+
+
+def _hyphen_breaks_as_spaces(plain: str, normalized: NormalizedText) -> NormalizedText:
+    """A line break after a hyphen ("Haf-<br>tar", a word hyphenated across a line) as a
+    space in the matching copy, so that the word's line-break keys find it. Other line
+    breaks stay: list items, paragraphs and cells are not to make one name of their words
+    ("the port" / "Sudan talks")."""
+    text = list(normalized.text)
+    for index, char in enumerate(text):
+        if char == "\n":
+            source = normalized.starts[index]
+            if source > 0 and plain[source - 1] == "-":
+                text[index] = " "
+    return replace(normalized, text="".join(text))
 
 
 def _in_tag(plain: str, at: int) -> bool:

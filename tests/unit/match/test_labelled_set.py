@@ -283,6 +283,13 @@ HELD_OUT = [
                 ("h19-099", "gna", "FN"),  # a Libyan GNA coastguard beside Ghana
                 ("h19-104", "tripoli", "FP"),  # a Lebanese poet called Libyan-born
                 ("h19-144", "gna", "FP"),  # Yemen's 2011 government, in English
+                # names of several words broken by <br> (not read across lines)
+                ("h19-108", "lna", "FN"),
+                ("h19-109", "gna", "FN"),
+                ("h19-119", "lna", "FN"),
+                ("h19-122", "haftar", "FP"),  # a son's full name broken by <br>
+                ("h19-173", "lna", "FN"),
+                ("h19-180", "lna", "FN"),
             }
         ),
     ),
