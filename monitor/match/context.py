@@ -3,6 +3,7 @@ GNA as the Ghana News Agency) or keep it only with the context the analyst requi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from monitor.match.names import is_unspaced_letter, phrase_key
 from monitor.match.rules import word_distance
 from monitor.match.scan import FieldScan, Hit, NameTarget
 from monitor.match.watchlist import Entity, Proximity
+from monitor.text import is_wrapped_line
 
 __all__ = ["KEPT", "EntityContext", "Verdict"]
 
@@ -69,9 +71,14 @@ def _line_between(plain: str, one: Hit, other: Hit) -> bool:
     cocoa prices rose." above "Libya: the GNA said ..."). A short line (a heading, a
     dateline, a caption, a table cell: `SHORT_LINE` words or fewer) speaks for the lines
     around it ("<b>Lebanon</b>" over a brief about Tripoli)."""
-    if "\n" not in plain[min(one.end, other.end) : max(one.start, other.start)]:
-        return False
+    low, high = min(one.end, other.end), max(one.start, other.start)
+    breaks = _BREAKS.finditer(plain, low, high)
+    if all(is_wrapped_line(plain, m.start(), m.end()) for m in breaks):
+        return False  # one sentence over lines ("Marova,<br>Kenya"), as excerpts read it
     return _words_on_line(plain, one) > SHORT_LINE and _words_on_line(plain, other) > SHORT_LINE
+
+
+_BREAKS = re.compile(r"\n+")
 
 
 SHORT_LINE = 6

@@ -349,7 +349,8 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
     context rule decided (no words around it either way: a bare "Tripoli" in a headline) is
     dropped when an occurrence of the same word, written the same way, in another field was
     dropped for the words around it ("Tripoli" beside "Akkar" in the body) and no occurrence
-    of the entity was kept for them (``keep_if_near``: "Tripoli, Libya"). Within one field
+    of the entity was kept for them (``keep_if_near``: "Tripoli, Libya") nor, for a name,
+    the same word kept in another field (a body naming both Tripolis). Within one field
     each occurrence of a name keeps its own verdict (a Libya story may name Lebanon beside
     one of its Tripolis), while an acronym keeps one sense through the field too ("LNA
     probes ... LNA bases": the locked nucleic acid throughout). Names of several words are
@@ -357,6 +358,7 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
     "Tripolis" is Libya's, "Tripoli" Lebanon's). Changed in place."""
     dropped: dict[str, list[tuple[str, Hit, str]]] = {}  # entity -> (word, occurrence, field)
     decided: set[str] = set()  # entities with an occurrence kept by the words around it
+    kept_in: dict[tuple[str, str], set[str]] = {}  # (entity, word) -> fields it is kept in
     for scan, verdicts in judged:
         for hit, verdict in verdicts:
             if verdict is None:
@@ -368,8 +370,10 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
             )
             if near and not verdict.kept and " " not in word:
                 dropped.setdefault(entity, []).append((word, hit, scan.field))
-            elif verdict.kept and verdict.rule:
-                decided.add(entity)
+            elif verdict.kept:
+                kept_in.setdefault((entity, word), set()).add(scan.field)
+                if verdict.rule:
+                    decided.add(entity)
     if not dropped:
         return
     for scan, verdicts in judged:
@@ -380,8 +384,11 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
             if entity in decided or entity not in dropped:
                 continue
             word = scan.normalized.text[hit.norm_start : hit.norm_end]
+            acronym = _is_acronym(hit)
+            if not acronym and kept_in.get((entity, word), set()) - {scan.field}:
+                continue  # the same word is kept in another field too: no one sense to follow
             for other, cause, where in dropped[entity]:
-                if word == other and (where != scan.field or _is_acronym(hit)):
+                if word == other and (where != scan.field or acronym):
                     verdicts[position] = (hit, Verdict(False, ONE_SENSE, (other,), cause))
                     break
 

@@ -348,6 +348,9 @@ def test_one_word_keeps_one_sense_through_an_article(write_watchlist: WriteWatch
     assert found(watchlist, content="Tripoli is calm. Farmers near Tripoli in Arcadia.") == [
         "Tripoli"
     ]
+    # A body that keeps one Tripoli and drops another says nothing of the headline's.
+    both = {"title": "Tripoli", "content": "Tripoli is calm. Farmers near Tripoli in Arcadia."}
+    assert found(watchlist, **both) == ["Tripoli", "Tripoli"]
 
 
 def test_words_near_a_mention_are_on_its_line(write_watchlist: WriteWatchlist) -> None:
@@ -371,6 +374,12 @@ def test_words_near_a_mention_are_on_its_line(write_watchlist: WriteWatchlist) -
     # A short line (a heading, a dateline, a table cell) speaks for the lines around it.
     heading = "<h3>Ghana</h3><p>The GNA said the Government of National Accord met.</p>"
     assert found(watchlist, content=heading) == []
+    # One sentence laid out over lines with <br> is one line (as its excerpt reads it).
+    wrapped = (
+        "The Government of National Accord, meeting in the capital,<br>Ghana's mediators "
+        "said, would now consider the offer made to it."
+    )
+    assert found(watchlist, content=wrapped) == []
 
 
 def test_a_word_hyphenated_across_a_line_break_is_found(write_watchlist: WriteWatchlist) -> None:
