@@ -73,7 +73,8 @@ def article_json(text: str) -> tuple[object, dict[str, str]]:
     except json.JSONDecodeError as error:
         # One line of `monitor match` names its line already; a file of `explain` may span many.
         at = f"line {error.lineno} column" if "\n" in text.strip() else "column"
-        raise BadArticle(f"not valid JSON ({error.msg} at {at} {error.colno})") from None
+        message = error.msg.removesuffix(" at")  # "Invalid control character at"
+        raise BadArticle(f"not valid JSON ({message} at {at} {error.colno})") from None
     except BadArticle as error:
         raise BadArticle(f"not valid JSON ({error})") from None
     except RecursionError:

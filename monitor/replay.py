@@ -167,7 +167,7 @@ def render_replay(console: Console, report: dict[str, Any]) -> None:
         )
         for alert in changed:
             print_alert(console, alert)
-            rule = f" (rule {alert['rule_before']})" if alert["rule_before"] else ""
+            rule = f" (rule {alert['rule_before']})" if alert["rule_before"] else " (no rule)"
             console.print(escape(f"  before: {', '.join(alert['entities_before'])}{rule}"))
     else:
         for alert in shown:

@@ -275,7 +275,8 @@ class _Parser:
             if not key.strip():
                 raise RuleSyntaxError("empty quoted phrase", token.position)
             if WORD_START in stem or (
-                stem != phrase and sum(char.isalnum() for char in key.split()[-1]) < 3
+                stem != phrase
+                and (stem != stem.rstrip() or sum(char.isalnum() for char in key.split()[-1]) < 3)
             ):
                 raise RuleSyntaxError(
                     f'"{phrase}": * may only end a phrase, after a word of three letters or '

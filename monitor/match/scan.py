@@ -592,10 +592,7 @@ def _tag_word_ends(plain: str, at: int) -> bool:
     digits = before.isalpha() != after.isalpha() and (before.isdigit() or after.isdigit())
     if not (camel or acronym_then_word or digits):
         return False
-    start = at - 1
-    while start >= 0 and at - start <= _TAG_LENGTH and is_word_char(plain[start]):
-        start -= 1
-    return start >= 0 and plain[start] in _TAG_START
+    return _in_tag(plain, at)
 
 
 def _hyphen_breaks_as_spaces(plain: str, normalized: NormalizedText) -> NormalizedText:
@@ -613,11 +610,22 @@ def _hyphen_breaks_as_spaces(plain: str, normalized: NormalizedText) -> Normaliz
 
 
 def _in_tag(plain: str, at: int) -> bool:
-    """Whether ``at`` of ``plain`` is inside a hashtag or handle ("#Port|Sudan", "#|PortSudan")."""
+    """Whether ``at`` of ``plain`` is inside a hashtag or handle ("#Port|Sudan", "#|PortSudan",
+    "#Port_|SudanNow"): after a ``#`` or ``@`` that starts a word ("item#PortSudan" and
+    "me@PortSudan" are no tags)."""
     start = at - 1
-    while start >= 0 and at - start <= _TAG_LENGTH and is_word_char(plain[start]):
+    while start >= 0 and at - start <= _TAG_LENGTH and _tag_char(plain[start]):
         start -= 1
-    return start >= 0 and plain[start] in _TAG_START
+    return (
+        start >= 0
+        and plain[start] in _TAG_START
+        and (start == 0 or not is_word_char(plain[start - 1]))
+    )
+
+
+def _tag_char(char: str) -> bool:
+    """A character a hashtag or handle is made of: letters, digits, marks and "_"."""
+    return char == "_" or is_word_char(char)
 
 
 def _joined(before: str, after: str) -> bool:

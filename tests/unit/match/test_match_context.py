@@ -320,6 +320,9 @@ def test_names_of_several_words_in_hashtags_and_handles(write_watchlist: WriteWa
     # Not a tag, or not the tag's words: a name's words run together in text are no name.
     assert found(watchlist, title="portsudan.gov says PortSudan is calm") == []
     assert found(watchlist, title="#SupportSudan #TransportSudanNow") == []
+    # An underscore and capitals in one tag; a "#" or "@" inside a word starts no tag.
+    assert found(watchlist, title="#Port_SudanNow trends") == ["Port_Sudan"]
+    assert found(watchlist, title="item#PortSudan, me@PortSudan") == []
     # A longer name not to count wins its span in a tag too.
     assert found(watchlist, title="#LibyanNationalArmyMuseum opens") == []
 

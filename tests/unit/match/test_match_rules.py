@@ -74,6 +74,7 @@ def test_parentheses_and_field_scope() -> None:
         ('haftar AND "ne*"', "after a word of three letters or more", 11),
         ('haftar AND "neg*otiation"', "* may only end a phrase", 11),
         ('haftar AND "negot**"', "* may only end a phrase", 11),
+        ('haftar AND "peace *"', "* may only end a phrase", 11),  # after a space: no word
     ],
 )
 def test_syntax_errors_name_the_position(expression: str, message: str, position: int) -> None:
