@@ -162,6 +162,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "society",
     "religion",
     "regional",
+    # heldout23 (where Libya and Lebanon meet):
+    "libya-lebanon",
 )
 ALL_CLASSES = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES + LATER_CLASSES
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")

@@ -306,6 +306,39 @@ HELD_OUT = [
         # A headline "LUO sözcüsü: ..." with no word of Libya: LUO is conditional.
         known=frozenset({("h22-109", "lna", "FN")}),
     ),
+    # Where Libya and Lebanon meet (Hannibal Gaddafi, the Sadr affair, Beirut-Tripoli
+    # flights): 63 of 83 as written, a known weak class (tests/data/heldout23/README.md):
+    # Lebanese words near Libya's Tripoli drop it, Libya named beside Lebanon's keeps it.
+    HeldOutSet(
+        "heldout23",
+        83,
+        exact=True,
+        known=frozenset(
+            {
+                *(
+                    (f"h23-{n}", "tripoli", "FN")
+                    for n in (
+                        "003",
+                        "009",
+                        "013",
+                        "014",
+                        "019",
+                        "021",
+                        "024",
+                        "030",
+                        "033",
+                        "044",
+                        "045",
+                        "052",
+                        "053",
+                        "058",
+                        "064",
+                    )
+                ),
+                *((f"h23-{n}", "tripoli", "FP") for n in ("012", "018", "034", "038", "080")),
+            }
+        ),
+    ),
 ]
 
 
