@@ -227,12 +227,8 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     else:
         watchlists, specs = valid.watchlists, valid.specs
         warnings.extend(valid.warnings)
-    # Here, not at the top: the service imports this module for `refused_targets` and does
-    # not compile watchlists (its parsing workers do).
-    from monitor.match.examples import check_examples
-
     for watchlist in watchlists:
-        failures = with_lines(check_examples(watchlist), Path(watchlist.source))
+        failures = _failing_examples(watchlist)
         problems.extend(failures)
         verdict = f"{len(failures)} failing" if failures else "all hold"
         entities = plural(len(watchlist.entities), "entity", "entities")
@@ -339,10 +335,17 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
         watchlist, found = watchlist_report(watchlist_path)
         problems.extend(found)
         if watchlist is not None:
-            from monitor.match.examples import check_examples
-
-            problems.extend(with_lines(check_examples(watchlist), Path(watchlist.source)))
+            problems.extend(_failing_examples(watchlist))
     return problems
+
+
+def _failing_examples(watchlist: Watchlist) -> list[str]:
+    """The examples of ``watchlist`` that fail, each naming its line in the file."""
+    # Here, not at the top: the service imports this module for `refused_targets` and does
+    # not compile watchlists (its parsing workers do).
+    from monitor.match.examples import check_examples
+
+    return with_lines(check_examples(watchlist), Path(watchlist.source))
 
 
 def database_problems(url: str) -> list[str]:

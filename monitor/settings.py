@@ -64,6 +64,7 @@ from monitor.yamllines import (
     check_nesting,
     line_of,
     location_of,
+    without_own_keys,
 )
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
@@ -478,10 +479,7 @@ def load_settings(
     path = config_path(explicit)
     if text is None:
         text = _read_text(path)
-    data = _document(path, text)
-    # Top-level keys that start with "x-" are the file's own (as in Compose files): a place
-    # for YAML anchors shared by sections ("x-defaults: &defaults"), read by nobody else.
-    data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
+    data = without_own_keys(_document(path, text))
     expanded, unset = expand_variables(data)
     del data
     if indexed := indexed_variables(path):

@@ -4,8 +4,9 @@ loaders that refuse a key written twice."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -46,6 +47,17 @@ def line_of(node: yaml.Node | None, location: tuple[int | str, ...]) -> int | No
         else:
             return line
     return line
+
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+def without_own_keys(data: Mapping[Key, Value]) -> dict[Key, Value]:
+    """``data`` without its top-level keys that start with "x-": the file's own (as in
+    Compose files), a place for YAML anchors shared by sections ("x-defaults: &defaults"),
+    read by nobody else. The config file and watchlist files both allow them."""
+    return {key: value for key, value in data.items() if not str(key).startswith("x-")}
 
 
 _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")

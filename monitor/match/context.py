@@ -65,6 +65,11 @@ class _CompiledProximity:
         return None
 
 
+_BREAKS = re.compile(r"\n+")
+# Up to this many words a line is a heading, a dateline, a caption or a table cell.
+SHORT_LINE = 6
+
+
 def _line_between(plain: str, one: Hit, other: Hit) -> bool:
     """Whether a line break separates two occurrences that both stand in lines of running
     text: another paragraph, or another brief of a roundup, is another context ("Ghana:
@@ -76,12 +81,6 @@ def _line_between(plain: str, one: Hit, other: Hit) -> bool:
     if all(is_wrapped_line(plain, m.start(), m.end()) for m in breaks):
         return False  # one sentence over lines ("Marova,<br>Kenya"), as excerpts read it
     return _words_on_line(plain, one) > SHORT_LINE and _words_on_line(plain, other) > SHORT_LINE
-
-
-_BREAKS = re.compile(r"\n+")
-
-
-SHORT_LINE = 6
 
 
 def _words_on_line(plain: str, hit: Hit) -> int:

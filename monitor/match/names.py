@@ -24,9 +24,9 @@ __all__ = [
     "is_hebrew_letter",
     "is_unspaced_letter",
     "line_break_variants",
-    "tag_form",
     "name_variants",
     "phrase_key",
+    "tag_form",
 ]
 
 # At most this many spellings are made of one name by abbreviations and optional words.

@@ -601,12 +601,14 @@ def _hyphen_breaks_as_spaces(plain: str, normalized: NormalizedText) -> Normaliz
     breaks stay: list items, paragraphs and cells are not to make one name of their words
     ("the port" / "Sudan talks")."""
     text = list(normalized.text)
-    for index, char in enumerate(text):
-        if char == "\n":
-            source = normalized.starts[index]
-            if source > 0 and plain[source - 1] == "-":
-                text[index] = " "
+    for found in _HYPHEN_BREAK.finditer(plain):
+        index = bisect_left(normalized.starts, found.end() - 1)  # the break's place in text
+        if index < len(text) and text[index] == "\n":
+            text[index] = " "
     return replace(normalized, text="".join(text))
+
+
+_HYPHEN_BREAK = re.compile(r"-\n")
 
 
 def _in_tag(plain: str, at: int) -> bool:

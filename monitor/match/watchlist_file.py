@@ -41,6 +41,7 @@ from monitor.yamllines import (
     check_nesting,
     line_of,
     location_of,
+    without_own_keys,
 )
 
 __all__ = ["load_watchlist", "parse_watchlist", "watchlist_report"]
@@ -346,9 +347,7 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
         raise ConfigError(
             f"{path}: (top level): must be a mapping with `entities:`, got {type(data).__name__}"
         )
-    # Top-level keys that start with "x-" are the file's own, as in the config file: a place
-    # for anchors that several entities share.
-    data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
+    data = without_own_keys(data)  # "x-" keys hold anchors, as in the config file
     try:
         model = _WatchlistModel.model_validate(data)
     except ValidationError as exc:

@@ -398,6 +398,8 @@ def test_a_word_hyphenated_across_a_line_break_is_found(write_watchlist: WriteWa
         """
     )
     assert found(watchlist, content="Forces of Haf-<br>tar advanced.") == ["Haf-\ntar"]
+    # Where normalising changes the text's length before it ("ﬁ" is two letters).
+    assert found(watchlist, content="A ﬁeld report: Haf-<br>tar.") == ["Haf-\ntar"]
     items = "<ul><li>Talks with the Libyan National</li><li>Army day parade</li></ul>"
     assert found(watchlist, content=items) == []
     assert found(watchlist, content="<p>The Libyan</p><p>National Army</p>") == []
