@@ -39,12 +39,17 @@ KEPT = Verdict(True)
 class _CompiledProximity:
     keys: frozenset[str]
     within: int
+    unless: frozenset[str] = _NO_KEYS  # an exclusion's unless_in_article
 
     @classmethod
     def of(cls, proximity: Proximity | None) -> _CompiledProximity | None:
         if proximity is None:
             return None
-        return cls(frozenset(phrase_key(word) for word in proximity.words), proximity.within)
+        return cls(
+            frozenset(phrase_key(word) for word in proximity.words),
+            proximity.within,
+            frozenset(phrase_key(phrase) for phrase in proximity.unless_in_article),
+        )
 
     def near(self, mention: Hit, scan: FieldScan, direction: int = 0) -> Hit | None:
         """An occurrence of one of the words at most ``within`` words from the mention;
@@ -179,18 +184,21 @@ class EntityContext:
             return Verdict(False, "exclude_if_in_article", tuple(sorted(excluding)))
         if self.require_in_article and not self.require_in_article & article_phrases:
             return Verdict(False, "require_in_article")
-        if self.exclude_if_near is not None:
-            near = self.exclude_if_near.near(mention, scan)
-            if near is not None:
-                return Verdict(False, "exclude_if_near", cause=near)
-        if self.exclude_if_followed_by is not None:
-            near = self.exclude_if_followed_by.near(mention, scan, 1)
-            if near is not None:
-                return Verdict(False, "exclude_if_followed_by", cause=near)
-        if self.exclude_if_preceded_by is not None:
-            near = self.exclude_if_preceded_by.near(mention, scan, -1)
-            if near is not None:
-                return Verdict(False, "exclude_if_preceded_by", cause=near)
+        lifted: Verdict | None = None  # an exclusion the article's unless_in_article lifted
+        for rule, proximity, direction in (
+            ("exclude_if_near", self.exclude_if_near, 0),
+            ("exclude_if_followed_by", self.exclude_if_followed_by, 1),
+            ("exclude_if_preceded_by", self.exclude_if_preceded_by, -1),
+        ):
+            if proximity is None:
+                continue
+            near = proximity.near(mention, scan, direction)
+            if near is None:
+                continue
+            found = proximity.unless & article_phrases
+            if not found:
+                return Verdict(False, rule, cause=near)
+            lifted = lifted or Verdict(True, "unless_in_article", tuple(sorted(found)), near)
         if self.require_near is not None and self.require_near.near(mention, scan) is None:
             return Verdict(False, "require_near")
-        return KEPT
+        return lifted or KEPT

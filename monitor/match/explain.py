@@ -310,6 +310,18 @@ def _kept(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str:
             f"kept by keep_if_near of {entity.id}: {_where(verdict.cause, scan)} is {away} "
             f"word(s) away (within {within}), so no exclusion applies"
         )
+    if verdict.rule == "unless_in_article" and verdict.cause is not None:
+        phrases = [
+            phrase
+            for rule in ("exclude_if_near", "exclude_if_followed_by", "exclude_if_preceded_by")
+            if (proximity := getattr(entity, rule)) is not None
+            for phrase in proximity.unless_in_article
+        ]
+        return (
+            f"kept: {_where(verdict.cause, scan)} would drop it, but the article has "
+            f"{_words(phrases, verdict.phrases)} (the exclusion's unless_in_article: the "
+            "article says which sense it means)"
+        )
     return "kept: no context rule of the entity drops it"
 
 

@@ -30,10 +30,13 @@ MIN_EXCERPT_CHARS = 40
 
 @dataclass(frozen=True, slots=True)
 class Proximity:
-    """Words (any of them) within ``within`` words of a mention, in the same field."""
+    """Words (any of them) within ``within`` words of a mention, in the same field. An
+    exclusion's ``unless_in_article``: phrases that, anywhere in the article, say which sense
+    it means, so that the words drop no mention there ("the Libyan capital")."""
 
     words: tuple[str, ...]
     within: int
+    unless_in_article: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +199,7 @@ class Entity:
         ):
             if proximity is not None:
                 phrases.extend(proximity.words)
+                phrases.extend(proximity.unless_in_article)
         return tuple(phrases)
 
 

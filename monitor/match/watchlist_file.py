@@ -68,6 +68,7 @@ class _Strict(BaseModel):
 class _ProximityModel(_Strict):
     words: list[str] = Field(min_length=1)
     within: int = Field(ge=1, le=1000)
+    unless_in_article: list[str] = Field(default_factory=list)
 
 
 class _ExampleModel(_Strict):
@@ -652,6 +653,16 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
     ):
         if proximity is not None:
             lists[f"{key}.words"] = proximity.words
+            lists[f"{key}.unless_in_article"] = proximity.unless_in_article
+    for key, proximity in (
+        ("keep_if_near", model.keep_if_near),
+        ("require_near", model.require_near),
+    ):
+        if proximity is not None and proximity.unless_in_article:
+            problems.append(
+                f"{where}.{key}.unless_in_article: only an exclusion (exclude_if_near, "
+                "exclude_if_followed_by, exclude_if_preceded_by) takes it: remove it"
+            )
     for key, values in lists.items():
         for position, value in enumerate(values):
             if not has_word_char(phrase_key(value)):
@@ -724,7 +735,9 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
 
 
 def _build_proximity(model: _ProximityModel | None) -> Proximity | None:
-    return None if model is None else Proximity(tuple(model.words), model.within)
+    if model is None:
+        return None
+    return Proximity(tuple(model.words), model.within, tuple(model.unless_in_article))
 
 
 def _build_examples(model: _ExamplesModel) -> Examples:

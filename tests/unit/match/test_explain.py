@@ -71,6 +71,21 @@ def test_exclude_if_near_names_the_word_and_its_distance(libya_matcher: Matcher)
     )
 
 
+def test_an_exclusion_lifted_by_the_article_is_named(libya_matcher: Matcher) -> None:
+    explanation = libya_matcher.explain(
+        {
+            "title": "Lebanese hostage freed in Tripoli",
+            "summary": "He was seized in Souq al-Juma, Libya's interior ministry said.",
+        }
+    )
+    (tripoli,) = explanation.candidates
+    assert (tripoli.kept, tripoli.decided_by) == (True, "unless_in_article")
+    assert tripoli.reason == (
+        "kept: 'Lebanese' (title 0-8) would drop it, but the article has 'Souq al-Juma' (the "
+        "exclusion's unless_in_article: the article says which sense it means)"
+    )
+
+
 def test_names_that_are_no_mentions(libya_matcher: Matcher) -> None:
     explanation = libya_matcher.explain({"content": "Tripolitania and the ulna; lna too."})
     decided = [(c.text, c.decided_by, c.reason) for c in explanation.candidates]

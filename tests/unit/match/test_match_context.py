@@ -89,6 +89,60 @@ def test_exclude_if_near_counts_words(write_watchlist: WriteWatchlist) -> None:
     assert found(watchlist, title="Lebanon", content="Tripoli") == ["Tripoli"]
 
 
+def test_an_exclusion_s_unless_in_article_lets_the_article_say_which_sense(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A place only Libya's capital has, anywhere in the article, says which Tripoli it
+    # means: the Lebanese words near the name then drop nothing ("Lebanese hostage freed in
+    # Tripoli" over "kidnapped in Souq al-Juma"). Without such a place they still do.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            exclude_if_near:
+              words: [Lebanon, Lebanese, Beirut]
+              within: 10
+              unless_in_article: [Souq al-Juma, Mitiga]
+            exclude_if_followed_by: {words: [Shrine], within: 2, unless_in_article: [Mitiga]}
+        """
+    )
+    title = "Lebanese hostage freed in Tripoli"
+    assert found(watchlist, title=title, content="He was seized in Souq al-Juma.") == ["Tripoli"]
+    assert found(watchlist, title=title, content="He was seized in Akkar.") == []
+    # Each exclusion has its own list; here the article's Mitiga lifts both.
+    flights = "Beirut-Tripoli flights resume; the first landed at Mitiga."
+    assert found(watchlist, content=flights) == ["Tripoli"]
+    assert found(watchlist, content="Beirut-Tripoli flights resume.") == []
+    assert found(watchlist, content="The Tripoli Shrine met near Mitiga.") == ["Tripoli"]
+    assert found(watchlist, content="The Tripoli Shrine met.") == []
+    # Lifted in the body, the body's Tripoli no longer tells the headline's (one sense).
+    body = "Lebanese exporters at the fair in Tripoli, near Mitiga airport."
+    assert found(watchlist, title="Tripoli fair opens", content=body) == ["Tripoli", "Tripoli"]
+
+
+def test_only_an_exclusion_takes_unless_in_article(write_watchlist: WriteWatchlist) -> None:
+    for key in ("keep_if_near", "require_near"):
+        with pytest.raises(ConfigError, match=rf"entities\[0\]\.{key}\.unless_in_article: only"):
+            write_watchlist(
+                f"""
+                entities:
+                  - id: tripoli
+                    names: [Tripoli]
+                    {key}: {{words: [Libya], within: 2, unless_in_article: [Mitiga]}}
+                """
+            )
+    with pytest.raises(ConfigError, match=r"exclude_if_near\.unless_in_article\[0\]"):
+        write_watchlist(
+            """
+            entities:
+              - id: tripoli
+                names: [Tripoli]
+                exclude_if_near: {words: [Lebanon], within: 2, unless_in_article: ["--"]}
+            """
+        )
+
+
 def test_exclude_if_in_article_looks_at_every_field(write_watchlist: WriteWatchlist) -> None:
     watchlist = write_watchlist(
         """
