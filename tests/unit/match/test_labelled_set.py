@@ -307,8 +307,9 @@ HELD_OUT = [
         known=frozenset({("h22-109", "lna", "FN")}),
     ),
     # Where Libya and Lebanon meet (Hannibal Gaddafi, the Sadr affair, Beirut-Tripoli
-    # flights): 63 of 83 as written, 68 since places only Libya's capital has (Mitiga, Souq
-    # al-Juma) and "the Tripoli airport road" count; a known weak class
+    # flights): 63 of 83 as written, 70 since places only Libya's capital has (Mitiga, Souq
+    # al-Juma), its governments near the name and "the Tripoli airport road" count; a known
+    # weak class
     # (tests/data/heldout23/README.md): Lebanese words near Libya's Tripoli drop it, Libya
     # named beside Lebanon's keeps it.
     HeldOutSet(
@@ -320,12 +321,10 @@ HELD_OUT = [
                 *(
                     (f"h23-{n}", "tripoli", "FN")
                     for n in (
-                        "003",
                         "014",
                         "019",
                         "021",
                         "024",
-                        "030",
                         "033",
                         "052",
                         "058",
