@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
@@ -24,10 +25,16 @@ from monitor.durations import format_duration
 from monitor.errors import ConfigError, DatabaseError, MonitorError, ServiceFailed
 from monitor.logs import apply_config, configure_logging
 from monitor.plural import plural
-from monitor.redact import redact_text, redact_url, terminal_json, terminal_text
+from monitor.redact import (
+    redact_text,
+    redact_url,
+    suggested_url,
+    terminal_json,
+    terminal_text,
+)
 from monitor.render import TerminalConsole, print_rows
 from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
-from monitor.settings import LoadedSettings, load_settings
+from monitor.settings import LoadedSettings, load_settings, variables_named
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -1012,7 +1019,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
                 "pinned": r.interval_pinned,
                 "entry_rate_per_hour": r.entry_rate_per_hour,
                 "hint_seconds": int(r.hint.total_seconds()) if r.hint else None,
-                "moved_to": redact_url(r.moved_to) if r.moved_to else None,
+                "moved_to": suggested_url(r.moved_to) if r.moved_to else None,
                 "gone_at": _iso(r.gone_at),
                 "last_polled_at": _iso(r.last_polled_at),
                 "last_success_at": _iso(r.last_success_at),
@@ -1037,7 +1044,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
         note = f"{r.last_error_reason}: {_without_url(errors[r.id], r.url)}" if r.last_error else ""
         if r.moved_to:
             note = (
-                f"moved permanently to {redact_url(r.moved_to)}: update its URL in the config"
+                f"moved permanently to {suggested_url(r.moved_to)}: update its URL in the config"
                 + (f"; {note}" if note else "")
             )
         if r.id in unlisted:
@@ -1605,6 +1612,20 @@ def sources_add(
         f"added {escape(repr(as_read(chosen)))} ({escape(redact_url(url))}) to "
         f"{escape(str(loaded.resolve(MANAGED_FILE)))}"
     )
+    named = variables_named(url)
+    if named:
+        # A URL copied from elsewhere (a feed's redirect, a page) may name a secret of the
+        # config: its value would go to the feed's server with every poll.
+        shown = ", ".join("${" + name + "}" for name in dict.fromkeys(named))
+        host = urlsplit(url).hostname or ""
+        host = host if host and "$" not in host else "the feed's server"
+        err.print(
+            f"[yellow]warning:[/yellow] the URL names {escape(shown)}: the value of that "
+            f"environment variable is sent to {escape(host)} with every poll; if the URL came "
+            "from a feed or a page, write $${ for the text ${",
+            markup=True,
+            highlight=False,
+        )
 
 
 @sources_app.command("remove")

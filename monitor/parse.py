@@ -24,7 +24,7 @@ from monitor.codepages import SAMPLE_BYTES, latin_code_page
 from monitor.dates import entry_date
 from monitor.errors import ParseError
 from monitor.plural import plural
-from monitor.redact import mask_credentials_of, without_credentials
+from monitor.redact import mask_credentials_of, suggested_url, without_credentials
 from monitor.schedule import feed_hint
 from monitor.text import cut_at_word
 
@@ -793,7 +793,8 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
 def _unreadable_message(body: bytes, bozo_reason: str | None, url: str) -> str:
     if _HTML_PAGE.search(body[:4096]):
         found = _announced_feed(body, url)
-        hint = f"; the page names its feed: {found} (use that URL)" if found else ""
+        # Shown as config text: `${` is written `$${` (`monitor.redact.suggested_url`).
+        hint = f"; the page names its feed: {suggested_url(found)} (use that URL)" if found else ""
         return f"an HTML page, not an RSS or Atom feed{hint}"
     if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "JSON, not an RSS or Atom feed nor a JSON Feed (it names no jsonfeed.org version)"

@@ -32,7 +32,7 @@ from monitor.logs import log_fields
 from monitor.match import WatchlistMatch
 from monitor.parse import FeedEntry, ParsedFeed
 from monitor.plural import plural
-from monitor.redact import redact_text, redact_url
+from monitor.redact import redact_text, redact_url, suggested_url
 from monitor.runtime import Runtime
 from monitor.schedule import (
     BACKOFF,
@@ -522,7 +522,7 @@ def moved_to(source: SourceRow, target: str | None) -> str | None:
     log.warning(
         "%s moved permanently to %s: polled there from now on; update its URL in the config",
         redact_url(source.url),
-        redact_url(target),
+        suggested_url(target),
         extra=source_log_fields(source, reason="moved"),
     )
     return target

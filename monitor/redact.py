@@ -181,6 +181,15 @@ def redact_url(url: str) -> str:
     return scheme + authority + _masked_path(path) + query + fragment
 
 
+def suggested_url(url: str) -> str:
+    """A URL a feed's server named (a permanent redirect's target, the feed an HTML page
+    links to), as the operator is told to write it in the config: redacted, and ``${``
+    written ``$${``, so that the copy names no environment variable (a ``Location`` of
+    ``...?x=${MONITOR_WEBHOOK_SECRET}``, copied as shown, would send the secret to that
+    server with every poll)."""
+    return redact_url(url).replace("${", "$${")
+
+
 def redact_article_url(url: str) -> str:
     """An article's link as it may be shown: its userinfo masked, the rest as written. Its
     query parameters are its address (`?key=7788`, a CDN's `?sig=`): masked like a feed's,

@@ -73,6 +73,13 @@ DEFAULT_CONFIG = Path("config/monitor.yaml")
 _VAR = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$\{")
 
 
+def variables_named(text: str) -> list[str]:
+    """The environment variables ``text`` names as config text (``${VAR}``; not ``$${``)."""
+    return [
+        found.group(2) for found in _VAR.finditer(text) if found.group(2) and not found.group(1)
+    ]
+
+
 def _source_kind(value: object) -> str:
     if isinstance(value, OpmlConfig) or (isinstance(value, dict) and "opml" in value):
         return "opml"

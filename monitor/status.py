@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.db.instances import STALE_AFTER, InstanceRow
 from monitor.db.status import LATE_AFTER, LIST_LIMIT, SOURCE_STATES, SourceProblem, Status
 from monitor.plural import plural
-from monitor.redact import redact_text, redact_url, terminal_text
+from monitor.redact import redact_text, redact_url, suggested_url, terminal_text
 from monitor.reload import process_exists
 
 # The exit codes of `monitor status`, decided here and nowhere else (README, "Exit codes";
@@ -104,7 +104,7 @@ def _source_json(row: SourceProblem) -> dict[str, object]:
 
 def _moved_to(row: SourceProblem) -> str | None:
     # The target may repeat the configured URL's credentials under a name not known secret.
-    return redact_text(redact_url(row.moved_to), row.url) if row.moved_to else None
+    return redact_text(suggested_url(row.moved_to), row.url) if row.moved_to else None
 
 
 def status_json(

@@ -378,6 +378,23 @@ def test_add_without_a_check_warns_once_of_an_address_the_guard_refuses(tmp_path
     assert [entry["name"] for entry in names][-2:] == ["example.org/f", "example.org/g"]
 
 
+def test_add_warns_of_a_url_that_names_a_variable(tmp_path: Path) -> None:
+    # A URL copied from a feed's redirect or a page may name a secret of the config: its
+    # value would reach the feed's server with every poll (an outside probe: probe66 F3).
+    config = small_config(tmp_path / "c", "poll: {interval: 10m}\n")
+    url = "https://example.org/f?x=${MONITOR_WEBHOOK_SECRET}"
+    result = run("sources", "add", url, "--no-check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "warning: the URL names ${MONITOR_WEBHOOK_SECRET}: the value of that environment "
+        "variable is sent to example.org with every poll"
+    ) in " ".join(result.stderr.split()), result.stderr
+    literal = "https://example.org/g?x=$${MONITOR_WEBHOOK_SECRET}"
+    result = run("sources", "add", literal, "--no-check", "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    assert managed_urls(config) == [url, literal]
+
+
 def test_added_sources_never_share_a_name(tmp_path: Path, server: FeedServer) -> None:
     # Named by host, port and path when unchecked; by title when checked, with the host and
     # path after a title another source has, then a number: `check` would otherwise warn

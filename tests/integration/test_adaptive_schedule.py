@@ -337,6 +337,11 @@ async def test_permanent_redirects_move_the_polled_url_and_410_stops_polling(
     server.route("/old308.xml", Reply.redirect(server.url("/new308.xml"), status=308))
     server.route("/new308.xml", Reply(body=feed([START])))
     server.route("/temp.xml", Reply.redirect(server.url("/elsewhere.xml"), status=302))
+    # A target the publisher chose is shown as config text (`$${`): copied into the config
+    # as shown, it names no variable (probe66 F3: the webhook secret went to the publisher).
+    server.route(
+        "/oldvar.xml", Reply.redirect(server.url("/new.xml?x=${MONITOR_SECRET}"), status=301)
+    )
     server.route("/elsewhere.xml", Reply(body=feed([START])))
     server.route("/gone.xml", Reply(body=feed([START])), Reply(status=410))
     entries = [
@@ -344,6 +349,7 @@ async def test_permanent_redirects_move_the_polled_url_and_410_stops_polling(
         {"name": "moved308", "url": server.url("/old308.xml"), "interval": "10m"},
         {"name": "temporary", "url": server.url("/temp.xml"), "interval": "10m"},
         {"name": "gone", "url": server.url("/gone.xml"), "interval": "10m"},
+        {"name": "movedvar", "url": server.url("/oldvar.xml"), "interval": "10m"},
     ]
     config = write(tmp_path, entries, database_url)
     driver = Driver(config, clock)
@@ -376,6 +382,8 @@ async def test_permanent_redirects_move_the_polled_url_and_410_stops_polling(
     }
     human = sources_text(config)
     assert "moved permanently to" in human and "update its URL" in human
+    assert shown["movedvar"]["moved_to"] == server.url("/new.xml?x=$${MONITOR_SECRET}")
+    assert f"moved permanently to {server.url('/new.xml?x=$${MONITOR_SECRET}')}" in human
 
     # The operator follows the hints: the moved source's new URL (its history stays: same
     # source), and the gone one's entry changed: it is polled again.

@@ -1623,6 +1623,10 @@ def test_western_news_labelled_right_is_not_taken_for_turkish(
         # Attributes in another order, single quotes, an Atom feed on another host.
         (b"<html><head><link href='https://cdn.example.org/atom.xml' type='application/atom+xml'"
          b" rel='alternate'></head><body></body></html>", "https://cdn.example.org/atom.xml"),
+        # A URL the page chose is shown as config text: a copy names no variable (probe66).
+        (b'<html><head><link rel="alternate" type="application/rss+xml" '
+         b'href="/f?x=${MONITOR_WEBHOOK_SECRET}"></head></html>',
+         "https://news.example.org/f?x=$${MONITOR_WEBHOOK_SECRET}"),
         # Not a feed URL, or not a feed: no hint.
         (b'<html><head><link rel="alternate" type="application/rss+xml" '
          b'href="javascript:alert(1)"></head></html>', None),
