@@ -4,7 +4,7 @@ that matched in its period, grouped by watchlist and entity, with the best excer
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -156,21 +156,73 @@ def _lines(payload: Mapping[str, object]) -> tuple[str, list[tuple[str, str, str
     return f"{period.get('start', '')} to {period.get('end', '')}", rows
 
 
+# Chat limits: a Slack section holds 3,000 characters and a message 50 blocks (and about
+# 40,000 characters); a Discord embed's description 4,096 (6,000 for the whole embed).
+_SLACK_SECTION_CHARS = 2900
+_SLACK_SECTIONS = 45
+_SLACK_TOTAL_CHARS = 36_000
+_DISCORD_DESCRIPTION_CHARS = 4000
+_TITLE_CHARS = 300  # a story's title in a chat digest line (the link stays whole)
+
+
+def _packed(
+    lines: Sequence[str], *, chunk: int, chunks: int, total: int, more: Callable[[int], str]
+) -> list[str]:
+    """Whole lines in at most ``chunks`` texts of at most ``chunk`` characters (``total`` in
+    all); when some do not fit, the last text ends with ``more(left out)``: a digest line
+    is never cut (a cut inside its link broke the message) and never left out unsaid."""
+    texts: list[str] = []
+    current: list[str] = []
+    size = used = 0
+    for position, line in enumerate(lines):
+        left = len(lines) - position
+        # Room for this line, and for the "more" line should a later one not fit.
+        reserve = 0 if left == 1 else len(more(left - 1)) + 1
+        fits_chunk = size + len(line) + 1 + reserve <= chunk
+        if not fits_chunk and current and len(texts) + 1 < chunks:
+            texts.append("\n".join(current))
+            current, size = [], 0
+            fits_chunk = len(line) + 1 + reserve <= chunk
+        if not fits_chunk or used + len(line) + 1 + reserve > total:
+            current.append(more(left))
+            break
+        current.append(line)
+        size += len(line) + 1
+        used += len(line) + 1
+    if current:
+        texts.append("\n".join(current))
+    return texts
+
+
+def _more(left: int) -> str:
+    return f"… and {plural(left, 'more story', 'more stories')} (`monitor stories` lists them)"
+
+
 def slack_digest(payload: Mapping[str, object]) -> dict[str, object]:
     period, rows = _lines(payload)
     header = _truncate(_one_line(f"Digest: {plural(len(rows), 'story', 'stories')}"), 150)
     lines = []
     for label, title, url, details in rows:
-        title_text = slack_text(_one_line(title))
+        title_text = slack_text(_truncate(_one_line(title), _TITLE_CHARS))
         target = _slack_link_target(url)
         link = f"<{target}|{title_text}>" if target else title_text
-        lines.append(f"• *{slack_text(_one_line(label))}*: {link} ({slack_text(details)})")
-    text = _truncate("\n".join(lines), 2900)
+        line = f"• *{slack_text(_one_line(label))}*: {link} ({slack_text(details)})"
+        lines.append(_truncate(line, _SLACK_SECTION_CHARS // 2))
+    sections = _packed(
+        lines,
+        chunk=_SLACK_SECTION_CHARS,
+        chunks=_SLACK_SECTIONS,
+        total=_SLACK_TOTAL_CHARS,
+        more=lambda left: slack_text(_more(left)),
+    )
     return {
         "text": _truncate(f"Digest: {len(rows)} stories, {period}", 3000),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": text or "-"}},
+            *(
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+                for text in sections or ["-"]
+            ),
             {"type": "context", "elements": [{"type": "mrkdwn", "text": slack_text(period)}]},
         ],
     }
@@ -180,23 +232,24 @@ def discord_digest(payload: Mapping[str, object]) -> dict[str, object]:
     period, rows = _lines(payload)
     lines = []
     for label, title, url, details in rows:
-        title_text = escape_discord(_one_line(title))
+        title_text = escape_discord(_truncate(_one_line(title), _TITLE_CHARS))
         target = _web_url(url)
         link = (
             f"[{title_text}]({target.replace('(', '%28').replace(')', '%29')})"
             if target
             else title_text
         )
-        lines.append(
-            f"• **{escape_discord(_one_line(label))}**: {link} ({escape_discord(details)})"
-        )
+        line = f"• **{escape_discord(_one_line(label))}**: {link} ({escape_discord(details)})"
+        lines.append(_truncate(line, _DISCORD_DESCRIPTION_CHARS // 2))
+    (description,) = _packed(
+        lines,
+        chunk=_DISCORD_DESCRIPTION_CHARS,
+        chunks=1,
+        total=_DISCORD_DESCRIPTION_CHARS,
+        more=lambda left: escape_discord(_more(left)),
+    ) or ["-"]
     return {
         "content": _truncate(f"**Digest: {len(rows)} stories**", 2000),
-        "embeds": [
-            {
-                "title": _truncate(escape_discord(period), 256),
-                "description": _truncate("\n".join(lines), 4000) or "-",
-            }
-        ],
+        "embeds": [{"title": _truncate(escape_discord(period), 256), "description": description}],
         "allowed_mentions": {"parse": []},
     }

@@ -162,3 +162,53 @@ def test_digest_payload_groups_by_watchlist_and_entity_and_renders_safely() -> N
     assert discord["allowed_mentions"] == {"parse": []}
     assert render_message("slack", payload) == slack
     assert render_message("standard", payload) == payload
+
+
+def test_a_chat_digest_keeps_whole_lines_and_says_how_many_it_left_out() -> None:
+    # A busy period (110 stories, long titles): Slack's message holds them in sections of
+    # whole lines, Discord's one embed what fits; a story left out is counted, never cut
+    # inside its link or dropped unsaid (an outside probe, probe66 F7: both messages ended
+    # inside a link after about ten stories, and said nothing of the other hundred).
+    stories = tuple(
+        DigestStory(
+            watchlist="libya",
+            entities=("haftar",),
+            article=ArticleRef(
+                n,
+                f"Story {n:03d}: Haftar " + "many words " * 40,
+                f"https://a.example/{n}",
+                NOW,
+                "A",
+                "https://a.example/rss",
+            ),
+            excerpt=Excerpt("title", "Haftar", ((0, 6),)),
+            story=StoryRef(n, 1, ("A",), NOW),
+        )
+        for n in range(110)
+    )
+    payload = Digest("g-1", "brief", NOW, NOW, stories, NOW).payload()
+
+    def told(texts: list[str]) -> int:
+        lines = [line for text in texts for line in text.split("\n")]
+        shown = [line for line in lines if line.startswith("•")]
+        assert all(line.endswith(")") for line in shown)  # no line cut
+        assert len({line.split("Story ")[1][:3] for line in shown}) == len(shown)
+        more = [line for line in lines if "more stories" in line]
+        left = int(more[0].split()[2]) if more else 0
+        return len(shown) + left
+
+    slack = slack_digest(payload)
+    blocks = slack["blocks"]
+    assert len(blocks) <= 50
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(text) <= 3000 for text in sections)
+    assert sum(len(text) for text in sections) <= 40_000
+    assert told(sections) == 110
+    description = discord_digest(payload)["embeds"][0]["description"]
+    assert len(description) <= 4096
+    assert told([description]) == 110
+    assert "more stories" in description
+    # A small digest is whole, with no "more" line.
+    small = Digest("g-2", "brief", NOW, NOW, stories[:3], NOW).payload()
+    assert "more stor" not in str(slack_digest(small)) + str(discord_digest(small))
+    assert told([b["text"]["text"] for b in slack_digest(small)["blocks"][1:-1]]) == 3
