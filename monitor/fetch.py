@@ -40,7 +40,7 @@ __all__ = [
 
 PERMANENT_REDIRECTS: Final = (301, 308)
 # Retry-After: ASCII digits only (str.isdigit() also takes "²"), read as at most a year.
-_DELTA_SECONDS: Final = re.compile(r"[0-9]{1,20}")
+_DELTA_SECONDS: Final = re.compile(r"[0-9]+")
 MAX_RETRY_AFTER_SECONDS: Final = 366 * 86400
 # The longest a feed's Retry-After holds its next poll: a server that asks for more (a date
 # years ahead, a misconfiguration) is asked again a day later.
@@ -83,8 +83,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     text = value.strip()
     if _DELTA_SECONDS.fullmatch(text):
-        # Bounded, so that no later arithmetic overflows: nobody waits longer than a year.
-        return float(min(int(text), MAX_RETRY_AFTER_SECONDS))
+        # Bounded, so that no later arithmetic overflows: nobody waits longer than a year. Any
+        # number of digits is a number (23 digits were read as no answer at all: probe66 F4),
+        # and one longer than a year's digits is more than a year (never converted whole).
+        digits = text.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_RETRY_AFTER_SECONDS)):
+            return float(MAX_RETRY_AFTER_SECONDS)
+        return float(min(int(digits), MAX_RETRY_AFTER_SECONDS))
     if len(text) > 64:
         return None
     try:

@@ -310,6 +310,10 @@ def _json_feed(body: bytes, url: str) -> dict[str, Any]:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
         raise ParseError(url, f"a JSON Feed that is not valid JSON ({error})") from None
+    except RecursionError:
+        # Arrays or objects nested deeper than Python's parser goes (probe66 F6: an
+        # internal error with a traceback, at a publisher's will).
+        raise ParseError(url, "a JSON Feed nested too deeply to read") from None
     items = data.get("items") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ParseError(url, "a JSON Feed without a list of items")

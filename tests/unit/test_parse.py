@@ -1158,6 +1158,15 @@ def test_an_ampersand_in_cdata_or_utf16_is_left_alone() -> None:
             "application/feed+json",
             "a JSON Feed without a list of items",
         ),
+        # Nested deeper than the JSON reader goes: a parse error, not an internal one (probe66).
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "x": '
+            + b"[" * 200_000
+            + b"]" * 200_000
+            + b"}]}",
+            "application/feed+json",
+            "a JSON Feed nested too deeply to read",
+        ),
         (b"\x00\x01\x02garbage\xff\xfe", None, "not an RSS or Atom feed"),
         (b"just some words", "text/plain", "not an RSS or Atom feed"),
         (b'<rss version="2.0"><chan', None, "nothing readable"),
