@@ -335,6 +335,19 @@ HELD_OUT = [
             }
         ),
     ),
+    # A week of news naming a Tripoli at its base rates: 94 of 100 as written, the misses one
+    # class (a sense said once, "TRIPOLI, Lebanon", then the bare name again; README).
+    HeldOutSet(
+        "heldout24",
+        100,
+        exact=True,
+        known=frozenset(
+            {
+                ("h24-053", "tripoli", "FN"),
+                *((f"h24-{n}", "tripoli", "FP") for n in ("026", "052", "082", "094", "095")),
+            }
+        ),
+    ),
 ]
 
 
