@@ -235,6 +235,12 @@ def _secrets_of(url: str) -> set[str]:
         user, _, password = userinfo.partition(":")
         basic = f"{unquote(user)}:{unquote(password)}".encode("utf-8", "surrogatepass")
         decoded.add(base64.b64encode(basic).decode("ascii"))
+        decoded.add(base64.b64encode(basic).decode("ascii").rstrip("="))
+    # Each also base64-encoded, with and without its "=" padding: what a server may echo of
+    # a header it decoded or a token it encoded (an outside probe, probe66 F5).
+    for secret in [secret for secret in decoded if len(secret) >= MIN_SECRET_CHARS]:
+        encoded = base64.b64encode(secret.encode("utf-8", "surrogatepass")).decode("ascii")
+        decoded.update((encoded, encoded.rstrip("=")))
     return {secret for secret in secrets | decoded if len(secret) >= MIN_SECRET_CHARS}
 
 

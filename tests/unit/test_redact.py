@@ -185,6 +185,7 @@ def test_text_redacts_every_url_and_the_known_credentials_alone() -> None:
     ("url", "sent"),
     [
         ("http://su:SEKRITECHOPW@h/hook", "su:SEKRITECHOPW"),
+        ("http://su:SEKRITECHOPWD@h/hook", "su:SEKRITECHOPWD"),  # base64 with "==" padding
         ("http://SEKRITECHOUSERTOK@h/hook", "SEKRITECHOUSERTOK:"),
         ("http://us%40er:p%40ss%2Fword@h/hook", "us@er:p@ss/word"),
     ],
@@ -194,6 +195,17 @@ def test_the_basic_auth_header_a_server_echoes_is_masked(url: str, sent: str) ->
     header = "Basic " + base64.b64encode(sent.encode()).decode()
     shown = redact_text(f"403 Forbidden: auth={header}", url)
     assert shown == "403 Forbidden: auth=Basic REDACTED", shown
+    # Without its "=" padding too, as some servers print a decoded-and-re-encoded value.
+    unpadded = header.rstrip("=")
+    shown = redact_text(f"403 Forbidden: auth={unpadded}", url)
+    assert shown == "403 Forbidden: auth=Basic REDACTED", shown
+
+
+def test_a_token_a_server_echoes_base64_encoded_is_masked() -> None:
+    url = "http://h/hook?token=SINKTOKENx"
+    encoded = base64.b64encode(b"SINKTOKENx").decode()
+    for shown in (encoded, encoded.rstrip("=")):
+        assert redact_text(f"bad token {shown}", url) == "bad token REDACTED"
 
 
 def test_short_credentials_are_masked_in_urls_but_not_searched_for_in_text() -> None:
