@@ -409,6 +409,8 @@ def _not_alerted(poll: PollOutcome) -> str:
         why.append(f"{poll.held_too_old} older than alert_max_age")
     if poll.held_over_cap:
         why.append(f"{poll.held_over_cap} over alert_max_per_poll (the oldest)")
+    if poll.held_over_hour:
+        why.append(f"{poll.held_over_hour} over alert_max_per_hour (the oldest)")
     if poll.unrouted:
         why.append(f"{poll.unrouted} in watchlists no enabled sink takes")
     if poll.told_before:

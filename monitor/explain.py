@@ -213,7 +213,7 @@ def held_reason(
         )
     return (
         "not told by the stored rows: the sink or its route came later, or alert_max_per_poll "
-        "held it back with the older entries of its poll"
+        "or alert_max_per_hour held it back with the older entries of its poll"
     )
 
 

@@ -70,6 +70,7 @@ class PollOutcome:
     held_first_run: int = 0
     held_too_old: int = 0
     held_over_cap: int = 0
+    held_over_hour: int = 0  # `alert_max_per_hour`
     unrouted: int = 0
     told_before: int = 0  # joined a story its sinks had been told of (their `stories` policy)
     error: str | None = None
@@ -162,6 +163,7 @@ DATABASE_ERROR = "database_error"
 HELD_TOO_OLD = "alert_max_age"
 HELD_FIRST_RUN = "first_run"
 HELD_OVER_CAP = "alert_max_per_poll"
+HELD_OVER_HOUR = "alert_max_per_hour"
 
 
 def too_old(dated: datetime | None, now: datetime, max_age: timedelta | None) -> bool:
@@ -212,16 +214,23 @@ def held_reasons(
     now: datetime,
     max_age: timedelta | None,
     max_per_poll: int | None,
+    left_this_hour: int | None = None,
 ) -> list[str | None]:
     """Why each of ``ordered`` (new entries, oldest first) alerts no sink, None where it
     alerts: `held_back`, and beyond ``max_per_poll`` (`alert_max_per_poll`) matching entries
     that would alert, the oldest of them are held (`HELD_OVER_CAP`): a feed that suddenly
-    republishes its archive under new ids sends its newest few, not thousands."""
+    republishes its archive under new ids sends its newest few, not thousands. Beyond
+    ``left_this_hour`` (what `alert_max_per_hour` leaves the source), the oldest of the rest
+    are held too (`HELD_OVER_HOUR`)."""
     reasons = [held_back(source, entry, now, max_age) for entry, _ in ordered]
     alerting = [i for i, (_, matches) in enumerate(ordered) if matches and reasons[i] is None]
     if max_per_poll is not None and len(alerting) > max_per_poll:
         for i in alerting[: len(alerting) - max_per_poll]:
             reasons[i] = HELD_OVER_CAP
+        alerting = alerting[len(alerting) - max_per_poll :]
+    if left_this_hour is not None and len(alerting) > left_this_hour:
+        for i in alerting[: len(alerting) - max(0, left_this_hour)]:
+            reasons[i] = HELD_OVER_HOUR
     return reasons
 
 
@@ -230,6 +239,7 @@ def records_for(
     source: SourceRow,
     entries: Sequence[tuple[FeedEntry, tuple[WatchlistMatch, ...]]],
     now: datetime,
+    left_this_hour: int | None = None,
 ) -> tuple[list[ArticleRecord], list[str | None]]:
     """The articles to store for new entries, with the sinks each watchlist match alerts,
     oldest first (stored, grouped into stories and alerted in that order): dated entries
@@ -238,7 +248,7 @@ def records_for(
     ordered = sorted(reversed(entries), key=_oldest_first)
     settings = runtime.settings
     reasons = held_reasons(
-        source, ordered, now, settings.alert_max_age, settings.alert_max_per_poll
+        source, ordered, now, settings.alert_max_age, settings.alert_max_per_poll, left_this_hour
     )
     records = []
     for (entry, matches), reason in zip(ordered, reasons, strict=True):
@@ -403,7 +413,12 @@ async def _poll(
             repeats=triage.repeats,
             source_id=source.id,
         )
-    records, reasons = records_for(runtime, source, triage.new, now)
+    hourly = runtime.settings.alert_max_per_hour
+    left_this_hour = None
+    if hourly is not None and any(matches for _, matches in triage.new):
+        alerted = await runtime.store.alerted_since(source.id, now - timedelta(hours=1))
+        left_this_hour = max(0, hourly - alerted)
+    records, reasons = records_for(runtime, source, triage.new, now, left_this_hour)
     records = with_stories(records, feed, analysed)
     counts = await runtime.store.store_feed(source.id, records, success, now, runtime.policies)
     held = [reason for record, reason in zip(records, reasons, strict=True) if record.matches]
@@ -421,6 +436,7 @@ async def _poll(
         held_first_run=held.count(HELD_FIRST_RUN),
         held_too_old=held.count(HELD_TOO_OLD),
         held_over_cap=held.count(HELD_OVER_CAP),
+        held_over_hour=held.count(HELD_OVER_HOUR),
         unrouted=unrouted,
         told_before=counts.told_before,
         source_id=source.id,
@@ -451,6 +467,16 @@ async def _poll(
             outcome.held_over_cap,
             cap,
             extra=source_log_fields(source, status="ok", reason=HELD_OVER_CAP),
+        )
+    if outcome.held_over_hour and hourly is not None:
+        log.warning(
+            "%s: %s would have gone over alert_max_per_hour (%d alerts of this source in an "
+            "hour); they are stored without alerting (`monitor replay --since 1d --deliver` "
+            "sends them)",
+            shown,
+            plural(outcome.held_over_hour, "new article"),
+            hourly,
+            extra=source_log_fields(source, status="ok", reason=HELD_OVER_HOUR),
         )
     return outcome
 

@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     # At most this many new matching articles of one source alert per poll: the newest; the
     # others are stored without alerting (a feed that republished its archive under new ids).
     alert_max_per_poll: OptionalCount = 50
+    # At most this many new articles of one source alert in any hour (what it alerted in the
+    # past hour counted from the database): a feed that serves new matching entries at every
+    # poll, polled every minute, would otherwise send fifty a minute.
+    alert_max_per_hour: OptionalCount = 100
     sources: list[
         Annotated[
             Annotated[SourceConfig, Tag("source")]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from monitor.alerts.payload import ArticleRef
 from monitor.alerts.policy import SinkPolicy
@@ -227,6 +227,21 @@ _ARTICLE_COLUMNS = (
     articles.c.published_at,
     articles.c.fetched_at,
 )
+
+
+def alerted_since(conn: Connection, source_id: int, since: datetime) -> int:
+    """How many articles of the source fetched since ``since`` were queued an alert (to any
+    sink): what `alert_max_per_hour` counts."""
+    query = (
+        select(func.count(func.distinct(articles.c.id)))
+        .select_from(
+            articles.join(matches, matches.c.article_id == articles.c.id).join(
+                deliveries, deliveries.c.match_id == matches.c.id
+            )
+        )
+        .where(articles.c.source_id == source_id, articles.c.fetched_at >= since)
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def articles_since(conn: Connection, since: datetime | None) -> list[StoredArticle]:

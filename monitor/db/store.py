@@ -287,6 +287,13 @@ class Store:
 
     # --- articles ------------------------------------------------------------------------
 
+    async def alerted_since(self, source_id: int, since: datetime) -> int:
+        """Articles of the source fetched since ``since`` that were queued an alert."""
+        return await asyncio.to_thread(
+            self.database.read_sync,
+            lambda c: article_queries.alerted_since(c, source_id, since),
+        )
+
     def articles_since(self, since: datetime | None) -> list[StoredArticle]:
         return self.database.read_sync(lambda c: article_queries.articles_since(c, since))
 

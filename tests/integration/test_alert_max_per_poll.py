@@ -1,7 +1,8 @@
 """`alert_max_per_poll`: a feed that suddenly shows hundreds of matching entries new to us
 (an archive republished under new ids, a hostile feed) alerts its newest few; the rest are
-stored, matched, counted and logged, and `replay --deliver` can still send them. Real feed
-server, webhook receiver, SQLite; the clock is controlled."""
+stored, matched, counted and logged, and `replay --deliver` can still send them.
+`alert_max_per_hour`: the same over any hour of polls. Real feed server, webhook receiver,
+SQLite (and PostgreSQL for the hourly count); the clock is controlled."""
 
 from __future__ import annotations
 
@@ -113,3 +114,60 @@ def test_the_default_limit_and_no_limit(
             assert (poll.matches, poll.deliveries, poll.held_over_cap) == (61, alerted, held)
         finally:
             runtime.db.close()
+
+
+def test_an_hour_of_polls_alerts_at_most_alert_max_per_hour(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A feed with new matching entries at every poll, polled every minute (a hostile feed
+    # the adaptive schedule speeds up: an outside probe saw 50 alerts a minute, probe66 F1):
+    # the per-poll cap alone lets all of them through; the hour's count does not.
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        config = write_config(
+            tmp_path,
+            database_url=database_url,
+            sources=[("Wire", feeds.url("/wire.xml")), ("Other", feeds.url("/other.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+            stories="all",
+            extra={"alert_max_per_poll": 4, "alert_max_per_hour": 6},
+        )
+        clock = [NOW]
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: clock[0])
+        runtime.db.prepare()
+        try:
+            sent = 0
+            for minute, (alerted, over_poll, over_hour) in enumerate(
+                [(4, 0, 0), (2, 0, 2), (0, 0, 4), (0, 0, 4)]
+            ):
+                clock[0] = NOW + timedelta(minutes=minute * 11)
+                feeds.route("/wire.xml", Reply(body=feed_of(4, f"w{minute}", clock[0])))
+                feeds.route("/other.xml", Reply(body=feed_of(1, f"o{minute}", clock[0])))
+                with caplog.at_level(logging.WARNING, logger="monitor"):
+                    polls, _ = asyncio.run(run_once(runtime))
+                by = {poll.source: poll for poll in polls}
+                wire = by["Wire"]
+                assert (wire.deliveries, wire.held_over_cap, wire.held_over_hour) == (
+                    alerted,
+                    over_poll,
+                    over_hour,
+                )
+                assert by["Other"].deliveries == 1  # another source's own hour
+                sent += alerted + 1
+            receiver.wait_for(sent, timeout=10)
+            warning = [
+                r.getMessage() for r in caplog.records if "alert_max_per_hour" in r.getMessage()
+            ]
+            assert "2 new articles would have gone over alert_max_per_hour (6 alerts" in warning[0]
+            # An hour after the first alerts, the source alerts again.
+            clock[0] = NOW + timedelta(minutes=61)
+            feeds.route("/wire.xml", Reply(body=feed_of(4, "w-later", clock[0])))
+            polls, _ = asyncio.run(run_once(runtime))
+            assert {p.source: p.deliveries for p in polls}["Wire"] == 4
+        finally:
+            runtime.db.close()
+
+
+def feed_of(count: int, prefix: str, now: datetime) -> bytes:
+    """``count`` matching entries, a minute apart up to ``now``."""
+    return feed([(f"{prefix}-{n}", now - timedelta(minutes=n)) for n in range(count)])
