@@ -276,14 +276,16 @@ def redact_text(text: str, *urls: str, secrets: Iterable[str] = ()) -> str:
 # bidirectional controls that reorder what follows them (U+202A-U+202E, U+2066-U+2069, and
 # the marks U+061C, U+200E, U+200F).
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-_UNSAFE_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+# And the line and paragraph separators, which some terminals and viewers break lines at.
+_SEPARATORS_OF_LINES = "\u2028\u2029"
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_SEPARATORS_OF_LINES}]")
+_UNSAFE_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_SEPARATORS_OF_LINES}]")
 
 
 def _visible(found: re.Match[str]) -> str:
     """A control character as Python writes it in a string: ``\\x1b``, ``\\u202e``."""
     code = ord(found.group())
-    if code in (0x09, 0x0A):  # a tab or a newline inside one line: a space
+    if code in (0x09, 0x0A, 0x2028, 0x2029):  # a tab or a line break inside a line: a space
         return " "
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 

@@ -432,10 +432,16 @@ def escape_slack(text: str) -> str:
 _SLACK_MARKS = str.maketrans({"*": "\u2217", "_": "\uff3f", "~": "\u223c", "`": "\u02cb"})
 
 
+# The colon that opens an emoji code (":warning:", ":+1:", ":100:"); a time such as 10:30:00
+# stays as written.
+_SLACK_EMOJI_CODE = re.compile(r":(?=(?:[a-z0-9+'\-]*[a-z+][a-z0-9+'\-]*|[0-9]{3,}):)")
+
+
 def slack_text(text: str) -> str:
-    """``text`` (from a feed or the config) for a Slack mrkdwn field: `escape_slack`, and the
-    formatting marks ``* _ ~ ` `` as look-alikes (∗ ＿ ∼ ˋ) that format nothing."""
-    return escape_slack(text).translate(_SLACK_MARKS)
+    """``text`` (from a feed or the config) for a Slack mrkdwn field: `escape_slack`, the
+    formatting marks ``* _ ~ ` `` as look-alikes (∗ ＿ ∼ ˋ) that format nothing, and the colon
+    that opens an emoji code (":warning:") as the look-alike ∶, so no feed draws emoji."""
+    return _SLACK_EMOJI_CODE.sub("\u2236", escape_slack(text).translate(_SLACK_MARKS))
 
 
 _SLACK_MAX_LINK = 1000  # escaped URL length; a longer one is shown without a link

@@ -67,12 +67,16 @@ def test_terminal_text_shows_each_control_character_as_its_escape() -> None:
     assert terminal_text(SHOWN) == SHOWN  # shown text stays as it is (nothing twice)
     plain = "Haftar's forces near Tripoli — قوات حفتر [bold] ünïcödé"
     assert terminal_text(plain) == plain
+    # The line and paragraph separators break lines in some terminals: a space, as in the
+    # human log line (an outside probe, probe66 N1: they reached the tables raw).
+    assert terminal_text("one\u2028two\u2029three") == "one two three"
+    assert terminal_text("one\u2028two", one_line=False) == "one two"
 
 
 def test_terminal_json_is_the_same_data_without_a_raw_control_character() -> None:
-    document = {"title": HOSTILE, "text": "قوات حفتر"}
+    document = {"title": HOSTILE + "\u2028\u2029", "text": "قوات حفتر"}
     written = terminal_json(json.dumps(document, ensure_ascii=False))
-    assert not UNSAFE.search(written)
+    assert not UNSAFE.search(written) and "\u2028" not in written
     assert json.loads(written) == document
     assert "قوات حفتر" in written
 

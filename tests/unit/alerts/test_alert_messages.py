@@ -165,6 +165,13 @@ def test_slack_shows_a_feeds_formatting_marks_as_look_alikes() -> None:
     assert blocks[2]["text"]["text"] == shown
 
 
+def test_slack_draws_no_emoji_a_feed_wrote() -> None:
+    # ":warning:" in a title drew the emoji (an outside probe, probe66 N2); times stay.
+    message = slack_message(_payload(title="Alert :warning: :+1: :100: at 10:30:00"))
+    shown = message["blocks"][1]["text"]["text"]
+    assert "∶warning: ∶+1: ∶100: at 10:30:00" in shown and ":warning:" not in shown
+
+
 def test_slack_links_only_web_urls_and_keeps_them_intact() -> None:
     message = slack_message(_payload(url="javascript:alert(1)"))
     blocks = message["blocks"]
