@@ -84,11 +84,13 @@ TellKey = tuple[int, str, str, str]
 
 def _told_links(
     conn: Connection, items: Sequence[Routed], policies: Mapping[str, SinkPolicy]
-) -> tuple[dict[int, str], set[TellKey]]:
+) -> tuple[dict[int, str], dict[TellKey, set[str]]]:
     """For the sinks with ``stories: all``: the link of each item's article, and which
-    (story, sink, watchlist, link) they were already told of. One article is one alert for
-    them even when two feeds carry it (an outlet's world and Africa feeds, the same link):
-    each feed stores its own copy, and both copies alerted (an outside probe)."""
+    (story, sink, watchlist, link) they were already told of, with the entities told. One
+    article is one alert for them even when two feeds carry it (an outlet's world and Africa
+    feeds, the same link): each feed stores its own copy, and both copies alerted (an
+    outside probe); a revision of it that names an entity not told of is an alert again
+    (an edit that first names Haftar: probe65 D1)."""
     wanted = [
         item
         for item in items
@@ -96,7 +98,7 @@ def _told_links(
         and any(policies.get(sink, ALL).stories == "all" for sink in item.sinks)
     ]
     if not wanted:
-        return {}, set()
+        return {}, {}
     links = {
         int(row.id): str(row.canonical_url)
         for row in conn.execute(
@@ -107,19 +109,23 @@ def _told_links(
         )
     }
     if not links:
-        return {}, set()
+        return {}, {}
     rows = conn.execute(
         select(
             story_alerts.c.story_id,
             story_alerts.c.sink,
             story_alerts.c.watchlist,
+            story_alerts.c.entities,
             articles.c.canonical_url,
         )
         .join(articles, articles.c.id == story_alerts.c.article_id)
         .where(story_alerts.c.story_id.in_(sorted({item.story_id for item in wanted})))
         .where(articles.c.canonical_url.in_(sorted(set(links.values()))))
     )
-    told = {(int(r.story_id), str(r.sink), str(r.watchlist), str(r.canonical_url)) for r in rows}
+    told: dict[TellKey, set[str]] = {}
+    for r in rows:
+        key = (int(r.story_id), str(r.sink), str(r.watchlist), str(r.canonical_url))
+        told.setdefault(key, set()).update(r.entities or ())
     return links, told
 
 
@@ -193,9 +199,9 @@ def route(
             link = links.get(item.article_id)
             if policy.stories == "all" and link is not None:
                 seen = (item.story_id, sink, item.match.watchlist, link)
-                if seen in told_links:
-                    continue  # this article, from another feed
-                told_links.add(seen)
+                if seen in told_links and set(item.match.entities) <= told_links[seen]:
+                    continue  # this article, from another feed, or an edit naming nothing new
+                told_links.setdefault(seen, set()).update(item.match.entities)
             delivery_id = None if policy.digest else str(uuid.uuid4())
             queue.add(
                 item,

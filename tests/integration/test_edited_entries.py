@@ -42,14 +42,21 @@ def feed(title: str, text: str) -> bytes:
 class Run:
     """`monitor once` passes against one feed, ten minutes apart."""
 
-    def __init__(self, tmp_path: Path, database_url: str, feeds: FeedServer, sink: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        database_url: str,
+        feeds: FeedServer,
+        sink: str,
+        stories: str = "updates",
+    ) -> None:
         config = write_config(
             tmp_path,
             database_url=database_url,
             sources=[("Wire", feeds.url("/live.xml"))],
             sink_url=sink,
             first_run="alert_all",
-            stories="updates",
+            stories=stories,
         )
         self.now = NOW
         self.runtime = Runtime.build(load_settings(config), need_sinks=True, clock=self.clock)
@@ -67,14 +74,20 @@ class Run:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("guid", ["live-1", "live-" + "x" * 500], ids=["short", "500-chars"])
+@pytest.mark.parametrize(
+    ("guid", "stories"),
+    [("live-1", "updates"), ("live-" + "x" * 500, "updates"), ("live-1", "all")],
+    ids=["short", "500-chars", "stories-all"],
+)
 def test_an_edit_that_first_names_a_watched_actor_alerts(
-    tmp_path: Path, database_url: str, guid: str
+    tmp_path: Path, database_url: str, guid: str, stories: str
 ) -> None:
+    # A `stories: all` sink hears each revision that names someone new too, as a full alert
+    # (it heard none: an outside probe, probe65 D1), and still nothing for edits that do not.
     GUID[0] = guid
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         route = feeds.route
-        run = Run(tmp_path, database_url, feeds, receiver.url)
+        run = Run(tmp_path, database_url, feeds, receiver.url, stories)
         try:
             route(
                 "/live.xml", Reply(body=feed("Explosion reported at a fuel depot", "Details soon."))
@@ -106,6 +119,7 @@ def test_an_edit_that_first_names_a_watched_actor_alerts(
             assert len(receiver.requests) == 2
             follow_up = receiver.requests[1].json["data"]
             assert "tripoli" in follow_up["entities"]
+            assert (follow_up["update_of"] is None) == (stories == "all")
             # And the same text on the next poll is known.
             assert run.once() == 0
         finally:
