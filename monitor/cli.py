@@ -1698,7 +1698,8 @@ def sources_import(
     failed: list[tuple[dict[str, object], FeedCheck]] = []
     good = new
     if not no_check:
-        checks = _checked(loaded, [str(item["url"]) for item in new], progress=True)
+        # The URLs as the config will read them (`$${` is the text `${`): what is polled later.
+        checks = _checked(loaded, [as_read(str(item["url"])) for item in new], progress=True)
         good = [item for item, check in zip(new, checks, strict=True) if check.error is None]
         failed = [(i, c) for i, c in zip(new, checks, strict=True) if c.error is not None]
     if good:

@@ -479,6 +479,27 @@ def test_import_checks_every_new_feed_and_adds_only_the_good_ones(
     assert run("check", "-c", str(config), cwd=tmp_path).returncode == 0
 
 
+def test_import_checks_the_url_the_config_will_poll(tmp_path: Path, server: FeedServer) -> None:
+    # An imported URL is saved as text ("${" written "$${"); its check fetched that escape,
+    # not the URL the config reads and polls, and printed it (an outside probe, probe66 N4).
+    server.route("/f.xml", Reply(body=feed("Feed")))
+    url = server.url("/f.xml?x=${MONITOR_WEBHOOK_SECRET}")
+    opml = tmp_path / "one.opml"
+    opml.write_text(
+        f'<opml version="2.0"><body><outline text="F" type="rss" xmlUrl="{url}"/></body></opml>',
+        encoding="utf-8",
+    )
+    config = small_config(tmp_path / "c", "poll:\n  allow_private_networks: true\n")
+    result = run("sources", "import", str(opml), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "$$" not in result.stderr and "[1/1] ok " in result.stderr, result.stderr
+    checked = server.requests[-1].path
+    assert "$$" not in checked and "MONITOR_WEBHOOK_SECRET" in checked
+    once = run("once", "-c", str(config), cwd=tmp_path)
+    assert once.returncode == 0, once.stdout + once.stderr
+    assert server.requests[-1].path == checked
+
+
 def test_import_of_a_bad_opml_file_changes_nothing(tmp_path: Path) -> None:
     opml = tmp_path / "bad.opml"
     opml.write_text('<opml><body><outline xmlUrl="ftp://x/y"/></body></opml>', encoding="utf-8")
