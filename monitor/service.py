@@ -941,7 +941,9 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         held = await runtime.store.acount_held(configured) if pending else 0
         store = runtime.store
         elsewhere = (
-            await store.acount_sending_elsewhere(service.owner, runtime.clock()) if pending else 0
+            await store.acount_sending_elsewhere(service.owner, runtime.clock(), configured)
+            if pending
+            else 0
         )
         # What another instance (`monitor run` on the same PostgreSQL database) delivered
         # while this run went: the alerts this run queued may be among them.

@@ -512,14 +512,28 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
-def count_sending_elsewhere(conn: Connection, owner: str, now: datetime) -> int:
-    """Pending deliveries under another instance's live lease: being sent there now."""
-    elsewhere = and_(
+def count_sending_elsewhere(
+    conn: Connection, owner: str, now: datetime, configured: Collection[str] = ()
+) -> int:
+    """Pending deliveries another instance is sending: those under its live lease, and the
+    due ones of a sink (of ``configured``) it holds a lease on, which it sends next (one
+    instance at a time sends a sink's alerts: `claim_due`). Counted as retrying, a second
+    alert queued behind the one being sent made `monitor once` beside `monitor run` exit 4."""
+    leased = and_(
         deliveries.c.status == "pending",
         deliveries.c.lease_owner != owner,
         deliveries.c.lease_expires_at >= now,
     )
-    return int(conn.execute(select(func.count()).where(elsewhere)).scalar() or 0)
+    busy_sinks = select(deliveries.c.sink).where(leased).distinct()
+    queued_behind = and_(
+        deliveries.c.status == "pending",
+        deliveries.c.sink.in_(list(configured)),
+        deliveries.c.sink.in_(busy_sinks),
+        deliveries.c.next_attempt_at <= now,
+        _not_waiting(),
+    )
+    condition = or_(leased, queued_behind) if configured else leased
+    return int(conn.execute(select(func.count()).where(condition)).scalar() or 0)
 
 
 def count_delivered_since(conn: Connection, since: datetime) -> int:

@@ -511,11 +511,13 @@ class Store:
     async def acount_deliveries(self) -> dict[str, int]:
         return await asyncio.to_thread(self.count_deliveries)
 
-    async def acount_sending_elsewhere(self, owner: str, now: datetime) -> int:
-        """Pending deliveries another instance is sending now (`deliveries`)."""
+    async def acount_sending_elsewhere(
+        self, owner: str, now: datetime, configured: Collection[str] = ()
+    ) -> int:
+        """Pending deliveries another instance is sending now, or next (`deliveries`)."""
         return await asyncio.to_thread(
             self.database.read_sync,
-            lambda c: delivery_queries.count_sending_elsewhere(c, owner, now),
+            lambda c: delivery_queries.count_sending_elsewhere(c, owner, now, configured),
         )
 
     async def acount_delivered_since(self, since: datetime) -> int:

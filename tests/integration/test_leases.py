@@ -185,6 +185,11 @@ def test_one_sink_is_sent_to_by_one_instance_at_a_time(database_url: str) -> Non
         first = claim("a", T0, limit=2)
         assert len(first) == 2
         assert claim("b", T0 + timedelta(seconds=1)) == []  # a is sending to "ops"
+        # To b (a `monitor once` beside a's `monitor run`), all five are a's to send: the
+        # two in hand and the three it sends next; none is retrying (b exited 4 for them).
+        elsewhere = store.acount_sending_elsewhere("b", T0 + timedelta(seconds=1), ["ops"])
+        assert asyncio.run(elsewhere) == 5
+        assert asyncio.run(store.acount_sending_elsewhere("a", T0, ["ops"])) == 0
         # b sleeps until a's lease ends (or a wake-up), not in a loop on a past due time.
         later = asyncio.run(store.next_attempt_at(sink="ops", owner="b", now=T0))
         assert later == T0 + LEASE
