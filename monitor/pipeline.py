@@ -413,12 +413,19 @@ async def _poll(
             repeats=triage.repeats,
             source_id=source.id,
         )
+    records, reasons = records_for(runtime, source, triage.new, now)
     hourly = runtime.settings.alert_max_per_hour
-    left_this_hour = None
-    if hourly is not None and any(matches for _, matches in triage.new):
+    alerting = sum(
+        1 for r, reason in zip(records, reasons, strict=True) if r.matches and not reason
+    )
+    if hourly is not None and alerting:
+        # Only a poll with alerts to send reads what the source alerted in the past hour (a
+        # first poll that stores only, the common case of a cold start, reads nothing).
         alerted = await runtime.store.alerted_since(source.id, now - timedelta(hours=1))
-        left_this_hour = max(0, hourly - alerted)
-    records, reasons = records_for(runtime, source, triage.new, now, left_this_hour)
+        if alerted + alerting > hourly:
+            records, reasons = records_for(
+                runtime, source, triage.new, now, max(0, hourly - alerted)
+            )
     records = with_stories(records, feed, analysed)
     counts = await runtime.store.store_feed(source.id, records, success, now, runtime.policies)
     held = [reason for record, reason in zip(records, reasons, strict=True) if record.matches]
