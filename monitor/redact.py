@@ -228,20 +228,18 @@ def _secrets_of(url: str) -> set[str]:
                 secrets.update(_secrets_of(unquote(value)))
     for pattern in _TOKEN_PATHS:
         secrets.update(match.group(2) for match in pattern.finditer(path))
-    decoded = {unquote(secret) for secret in secrets}
+    plain = {s for s in secrets | {unquote(s) for s in secrets} if len(s) >= MIN_SECRET_CHARS}
+    # Each also base64-encoded, with and without its "=" padding: what a server may echo of
+    # a header it decoded or a token it encoded (an outside probe, probe66 F5).
+    encoded = [secret.encode("utf-8", "surrogatepass") for secret in plain]
     if userinfo:
         # The userinfo as sent in the request's "Authorization: Basic" header, which a
         # receiver or a feed server may echo back in an error page.
         user, _, password = userinfo.partition(":")
-        basic = f"{unquote(user)}:{unquote(password)}".encode("utf-8", "surrogatepass")
-        decoded.add(base64.b64encode(basic).decode("ascii"))
-        decoded.add(base64.b64encode(basic).decode("ascii").rstrip("="))
-    # Each also base64-encoded, with and without its "=" padding: what a server may echo of
-    # a header it decoded or a token it encoded (an outside probe, probe66 F5).
-    for secret in [secret for secret in decoded if len(secret) >= MIN_SECRET_CHARS]:
-        encoded = base64.b64encode(secret.encode("utf-8", "surrogatepass")).decode("ascii")
-        decoded.update((encoded, encoded.rstrip("=")))
-    return {secret for secret in secrets | decoded if len(secret) >= MIN_SECRET_CHARS}
+        encoded.append(f"{unquote(user)}:{unquote(password)}".encode("utf-8", "surrogatepass"))
+    forms = {base64.b64encode(raw).decode("ascii") for raw in encoded}
+    forms |= {form.rstrip("=") for form in forms}
+    return plain | {form for form in forms if len(form) >= MIN_SECRET_CHARS}
 
 
 def mask_credentials_of(*urls: str) -> Callable[[str], str]:
