@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
 from monitor.db.engine import dialect_insert
-from monitor.db.schema import deliveries, sources
+from monitor.db.instances import STALE_AFTER
+from monitor.db.schema import deliveries, instances, sources
 from monitor.db.seen import SeenEntry
 from monitor.redact import without_credentials
 
@@ -288,12 +289,22 @@ def claim_due(
     not_polled_since: datetime | None = None,
 ) -> list[SourceRow]:
     """Lease up to ``limit`` enabled sources whose poll is due and whose lease is free, the
-    most overdue first.
+    most overdue first. A lease is free when it expired, and also when its owner is a
+    `monitor run` that stopped or was not heard from for `STALE_AFTER` (killed, its host
+    down): its sources wait that long after a crash, not the whole ``poll.lease``.
 
     With ``not_polled_since`` (``monitor once``) every enabled source not polled since then is
     due, except those held back by a server's Retry-After or by error back-off.
     """
-    free = or_(sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now)
+    dead_owners = select(instances.c.owner).where(
+        instances.c.owner != owner,  # its own: a clock that jumped is not a death
+        or_(instances.c.stopped_at.is_not(None), instances.c.heartbeat_at < now - STALE_AFTER),
+    )
+    free = or_(
+        sources.c.lease_expires_at.is_(None),
+        sources.c.lease_expires_at < now,
+        sources.c.lease_owner.in_(dead_owners),
+    )
     pollable = and_(sources.c.enabled.is_(True), sources.c.gone_at.is_(None))
     due = sources.c.next_poll_at <= now
     if not_polled_since is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.db.articles import ArticleRecord
+from monitor.db.instances import STALE_AFTER
 from monitor.db.sources import PollRecord, SourceSpec
 from monitor.db.store import Store
 from monitor.delivery import DeliveryOutcome, Outbox
@@ -113,6 +114,57 @@ def test_source_and_delivery_leases(database_url: str) -> None:
         assert claim_deliveries("b", T0 + timedelta(minutes=1)) == []  # not due yet
         (again,) = claim_deliveries("b", T0 + timedelta(minutes=2))
         assert again.id == due.id and again.attempts == 1  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+def test_a_dead_instances_sources_are_taken_over_once_its_heartbeat_is_stale(
+    database_url: str,
+) -> None:
+    # An instance killed with sources in hand (kill -9, its host down) held them for the
+    # whole poll.lease (5 minutes) on PostgreSQL, where no lock proves it dead (an outside
+    # probe). Its heartbeat does: not heard from for STALE_AFTER, its leases are free.
+    store = Store(database_url)
+    store.prepare()
+    try:
+        specs = [
+            SourceSpec(
+                f"Wire {n}",
+                f"https://example.org/{n}.rss",
+                timedelta(minutes=10),
+                True,
+                "store_only",
+                DAY,
+            )
+            for n in range(3)
+        ]
+        store.sync_sources(specs, T0)
+        for owner in ("run-a", "run-b"):
+            store.register_instance(
+                owner=owner, hostname="h", pid=1, version="t", config_path=None, now=T0
+            )
+
+        def claim(owner: str, at: datetime, limit: int = 1) -> list[str]:
+            rows = asyncio.run(store.claim_sources(owner=owner, now=at, lease=LEASE, limit=limit))
+            return [row.name for row in rows]
+
+        assert claim("run-a", T0) == ["Wire 0"]
+        assert claim("once-c", T0) == ["Wire 1"]  # a `monitor once`: not registered
+        # Within STALE_AFTER of run-a's last heartbeat, its lease holds.
+        assert claim("run-b", T0 + STALE_AFTER, limit=3) == ["Wire 2"]
+        asyncio.run(store.instance_beat("run-b", T0 + STALE_AFTER))
+        # run-a's heartbeat is stale: its source is free, long before its lease ends; the
+        # lease of the unregistered `once` holds until it expires.
+        late = T0 + STALE_AFTER + timedelta(seconds=1)
+        assert late < T0 + LEASE
+        assert claim("run-b", late, limit=3) == ["Wire 0"]
+        # An instance whose own heartbeat is stale (its clock jumped) never takes back a
+        # source it holds: it is polling it.
+        assert claim("run-b", T0 + timedelta(minutes=4), limit=3) == []
+        # A stopped instance's leases are free at once.
+        asyncio.run(store.instance_beat("run-a", T0 + timedelta(minutes=4)))
+        store.instance_stopped("run-b", T0 + timedelta(minutes=4))
+        assert sorted(claim("run-a", T0 + timedelta(minutes=4), limit=3)) == ["Wire 0", "Wire 2"]
     finally:
         store.close()
 
