@@ -164,6 +164,8 @@ HELD_TOO_OLD = "alert_max_age"
 HELD_FIRST_RUN = "first_run"
 HELD_OVER_CAP = "alert_max_per_poll"
 HELD_OVER_HOUR = "alert_max_per_hour"
+# Why a poll stored only some of its new entries (`store_max_per_day`).
+OVER_STORE_MAX = "store_max_per_day"
 
 
 def too_old(dated: datetime | None, now: datetime, max_age: timedelta | None) -> bool:
@@ -206,6 +208,43 @@ def first_run_holds(
 def _oldest_first(item: tuple[FeedEntry, tuple[WatchlistMatch, ...]]) -> tuple[bool, float]:
     published = item[0].published or item[0].updated
     return (published is None, published.timestamp() if published is not None else 0.0)
+
+
+def text_bytes(entry: FeedEntry) -> int:
+    """Bytes of an entry's stored text (title, summary, content in UTF-8)."""
+    return sum(
+        len(text.encode("utf-8", "replace")) for text in (entry.title, entry.summary, entry.content)
+    )
+
+
+async def within_storage_budget(
+    runtime: Runtime,
+    source: SourceRow,
+    entries: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]],
+    now: datetime,
+) -> list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]]:
+    """The new ``entries`` that `store_max_per_day` leaves room for: all, or the newest that
+    fit beside what the source stored in the past 24 hours. The database is read only for a
+    poll bringing more than one poll's share of the budget (a poll every `poll.min_interval`,
+    at most a minute): the smaller ones add up to about one budget a day at most."""
+    budget = runtime.settings.store_max_per_day
+    assert budget is not None
+    sizes = [text_bytes(entry) for entry, _ in entries]
+    often = min(runtime.settings.poll.min_interval, timedelta(minutes=1))
+    if sum(sizes) <= budget * (often / timedelta(days=1)):
+        return entries
+    stored = await runtime.store.stored_bytes_since(source.id, now - timedelta(days=1))
+    room = budget - stored
+    if sum(sizes) <= room:
+        return entries
+    order = sorted(range(len(entries)), key=lambda i: _oldest_first(entries[i]), reverse=True)
+    kept: set[int] = set()
+    for index in order:  # the newest first, while they fit
+        if sizes[index] > room:
+            break
+        room -= sizes[index]
+        kept.add(index)
+    return [item for index, item in enumerate(entries) if index in kept]
 
 
 def held_reasons(
@@ -397,7 +436,24 @@ async def _poll(
     triage = await _triage(runtime, source, analysed, now)
     success = _with(success, entries_seen=len(feed.entries), sightings=triage.sightings)
     success = scheduled(runtime, source, success, fetched, new_entries=len(triage.new), feed=feed)
-    if not triage.new:
+    fresh = triage.new
+    if fresh and runtime.settings.store_max_per_day is not None:
+        fresh = await within_storage_budget(runtime, source, fresh, now)
+        if len(fresh) < len(triage.new):
+            left = len(triage.new) - len(fresh)
+            warning = (
+                f"{plural(left, 'new entry', 'new entries')} not stored: this source stored "
+                f"store_max_per_day ({runtime.settings.store_max_per_day:,} bytes of text) "
+                "in the past 24 hours; they are stored by a later poll if still in the feed"
+            )
+            success = _with(success, reason=OVER_STORE_MAX, error=warning)
+            log.warning(
+                "%s: %s",
+                shown,
+                warning,
+                extra=source_log_fields(source, status="ok", reason=OVER_STORE_MAX),
+            )
+    if not fresh:
         record(success)
         log.debug(
             "polled %s: %s, nothing new",
@@ -413,7 +469,7 @@ async def _poll(
             repeats=triage.repeats,
             source_id=source.id,
         )
-    records, reasons = records_for(runtime, source, triage.new, now)
+    records, reasons = records_for(runtime, source, fresh, now)
     hourly = runtime.settings.alert_max_per_hour
     alerting = sum(
         1 for r, reason in zip(records, reasons, strict=True) if r.matches and not reason
@@ -423,9 +479,7 @@ async def _poll(
         # first poll that stores only, the common case of a cold start, reads nothing).
         alerted = await runtime.store.alerted_since(source.id, now - timedelta(hours=1))
         if alerted + alerting > hourly:
-            records, reasons = records_for(
-                runtime, source, triage.new, now, max(0, hourly - alerted)
-            )
+            records, reasons = records_for(runtime, source, fresh, now, max(0, hourly - alerted))
     records = with_stories(records, feed, analysed)
     counts = await runtime.store.store_feed(source.id, records, success, now, runtime.policies)
     held = [reason for record, reason in zip(records, reasons, strict=True) if record.matches]

@@ -44,6 +44,7 @@ from monitor.config import (
     PollConfig,
     PositiveDuration,
     SinkConfig,
+    Size,
     SourceConfig,
     StoriesConfig,
     WatchlistConfig,
@@ -103,6 +104,7 @@ def _null_word(value: object) -> object:
 # A duration that may be switched off: ``null`` in the file or in the environment.
 OptionalDuration = Annotated[PositiveDuration | None, BeforeValidator(_null_word)]
 OptionalCount = Annotated[PositiveInt | None, BeforeValidator(_null_word)]
+OptionalSize = Annotated[Size | None, BeforeValidator(_null_word)]
 
 
 def _retention_in_hours(value: timedelta | None) -> timedelta | None:
@@ -154,6 +156,10 @@ class Settings(BaseSettings):
     # past hour counted from the database): a feed that serves new matching entries at every
     # poll, polled every minute, would otherwise send fifty a minute.
     alert_max_per_hour: OptionalCount = 100
+    # At most this much article text (title, summary and content, in UTF-8 bytes) of one
+    # source is stored in any 24 hours: a feed that serves megabytes of new entries at every
+    # poll would otherwise fill the disk (an outside probe: 12.7 MB a minute).
+    store_max_per_day: OptionalSize = 100 * 1000**2
     sources: list[
         Annotated[
             Annotated[SourceConfig, Tag("source")]

@@ -294,6 +294,13 @@ class Store:
             lambda c: article_queries.alerted_since(c, source_id, since),
         )
 
+    async def stored_bytes_since(self, source_id: int, since: datetime) -> int:
+        """Bytes of article text of the source stored since ``since``."""
+        return await asyncio.to_thread(
+            self.database.read_sync,
+            lambda c: article_queries.stored_bytes_since(c, source_id, since),
+        )
+
     def articles_since(self, since: datetime | None) -> list[StoredArticle]:
         return self.database.read_sync(lambda c: article_queries.articles_since(c, since))
 
