@@ -233,7 +233,10 @@ async def within_storage_budget(
     often = min(runtime.settings.poll.min_interval, timedelta(minutes=1))
     if sum(sizes) <= budget * (often / timedelta(days=1)):
         return entries
-    stored = await runtime.store.stored_bytes_since(source.id, now - timedelta(days=1))
+    if source.first_polled_at is None:
+        stored = 0  # its first poll: nothing of it is stored yet (a cold start reads nothing)
+    else:
+        stored = await runtime.store.stored_bytes_since(source.id, now - timedelta(days=1))
     room = budget - stored
     if sum(sizes) <= room:
         return entries
