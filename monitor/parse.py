@@ -24,7 +24,12 @@ from monitor.codepages import SAMPLE_BYTES, latin_code_page
 from monitor.dates import entry_date
 from monitor.errors import ParseError
 from monitor.plural import plural
-from monitor.redact import mask_credentials_of, suggested_url, without_credentials
+from monitor.redact import (
+    MIN_ENTRY_CREDENTIAL_CHARS,
+    mask_credentials_of,
+    suggested_url,
+    without_credentials,
+)
 from monitor.schedule import feed_hint
 from monitor.text import cut_at_word
 
@@ -193,7 +198,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     # Links are resolved against the feed URL without its credentials (userinfo, secret query
     # parameters): an entry's key or link never inherits them.
     base = without_credentials(url)
-    mask = mask_credentials_of(url)
+    mask = mask_credentials_of(url, min_chars=MIN_ENTRY_CREDENTIAL_CHARS)
     response_headers = {"content-location": base}
     if content_type:
         response_headers["content-type"] = content_type

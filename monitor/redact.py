@@ -73,6 +73,11 @@ DEFAULT_SECRET_PARAMS: Final = (
 # A secret shorter than this is not searched for on its own in free text (it would mask
 # ordinary words); inside a URL it is masked whatever its length.
 MIN_SECRET_CHARS: Final = 4
+# In what a feed's entries carry (their links and guids, stored and sent in alerts), a
+# credential of the feed's URL shorter than this is masked only where a URL holds it (a
+# userinfo, a parameter's value): searched for anywhere, a password such as "2026" masked
+# article links for good (".../REDACTED/12/07/...", an outside probe, probe67).
+MIN_ENTRY_CREDENTIAL_CHARS: Final = 8
 
 _secret_params: frozenset[str] = frozenset(DEFAULT_SECRET_PARAMS)
 
@@ -211,9 +216,10 @@ def without_credentials(url: str) -> str:
     return scheme + authority + path + query + fragment
 
 
-def _secrets_of(url: str) -> set[str]:
-    """The credentials written in ``url``: userinfo, password, secret parameter values and
-    webhook tokens, as written and percent-decoded."""
+def _secrets_of(url: str, min_chars: int = MIN_SECRET_CHARS) -> set[str]:
+    """The credentials written in ``url`` of at least ``min_chars``: userinfo, password,
+    secret parameter values and webhook tokens, as written and percent-decoded, and their
+    base64 forms."""
     _, userinfo, _, path, query, fragment = _split(url)
     secrets = {userinfo, userinfo.partition(":")[2]}
     # A password with an unescaped "@" ("u:pa@ss@host"): a client may split it at the first
@@ -228,7 +234,7 @@ def _secrets_of(url: str) -> set[str]:
                 secrets.update(_secrets_of(unquote(value)))
     for pattern in _TOKEN_PATHS:
         secrets.update(match.group(2) for match in pattern.finditer(path))
-    plain = {s for s in secrets | {unquote(s) for s in secrets} if len(s) >= MIN_SECRET_CHARS}
+    plain = {s for s in secrets | {unquote(s) for s in secrets} if len(s) >= min_chars}
     # Each also base64-encoded, with and without its "=" padding: what a server may echo of
     # a header it decoded or a token it encoded (an outside probe, probe66 F5).
     encoded = [secret.encode("utf-8", "surrogatepass") for secret in plain]
@@ -239,15 +245,60 @@ def _secrets_of(url: str) -> set[str]:
         encoded.append(f"{unquote(user)}:{unquote(password)}".encode("utf-8", "surrogatepass"))
     forms = {base64.b64encode(raw).decode("ascii") for raw in encoded}
     forms |= {form.rstrip("=") for form in forms}
-    return plain | {form for form in forms if len(form) >= MIN_SECRET_CHARS}
+    return plain | {form for form in forms if len(form) >= min_chars}
 
 
-def mask_credentials_of(*urls: str) -> Callable[[str], str]:
+def _credential_values(url: str) -> set[str]:
+    """The credentials of ``url`` whatever their length, as written and percent-decoded:
+    its userinfo's parts and its secret parameters' values."""
+    _, userinfo, _, _, query, fragment = _split(url)
+    user, _, password = userinfo.partition(":")
+    values = {user, password}
+    for part in (query[1:], fragment[1:]):
+        for piece in _SEPARATORS.split(part):
+            name, equals, value = piece.partition("=")
+            if equals and _is_secret_param(name):
+                values.add(value)
+    return {v for v in values | {unquote(v) for v in values} if v}
+
+
+def _masked_in_url(url: str, values: set[str]) -> str:
+    """``url`` with its userinfo masked, and every parameter whose value is one of
+    ``values`` (a credential of the feed's URL, under any parameter name); the rest as
+    written."""
+    scheme, userinfo, authority, path, query, fragment = _split(url)
+    if userinfo:
+        authority = f"//{MASK}@{authority[2:]}"
+
+    def params(text: str) -> str:
+        pieces = _SEPARATORS.split(text)
+        for index in range(0, len(pieces), 2):
+            name, equals, value = pieces[index].partition("=")
+            if equals and (value in values or unquote(value) in values):
+                pieces[index] = f"{name}={MASK}"
+        return "".join(pieces)
+
+    query = "?" + params(query[1:]) if query else ""
+    fragment = "#" + params(fragment[1:]) if fragment else ""
+    return scheme + authority + path + query + fragment
+
+
+def mask_credentials_of(*urls: str, min_chars: int = MIN_SECRET_CHARS) -> Callable[[str], str]:
     """A function that masks, in any text, the credentials written in ``urls`` (and only
-    those; the longest first): e.g. what a feed repeats of its own URL in its entries."""
-    secrets = sorted({s for url in urls for s in _secrets_of(url)}, key=len, reverse=True)
+    those): e.g. what a feed repeats of its own URL in its entries. In a URL (the text
+    itself, or one inside it) a userinfo and a parameter holding one of them are masked;
+    elsewhere those of at least ``min_chars`` (the longest first)."""
+    secrets = sorted(
+        {s for url in urls for s in _secrets_of(url, min_chars)}, key=len, reverse=True
+    )
+    values = {v for url in urls for v in _credential_values(url)}
 
     def mask(text: str) -> str:
+        if values:
+            if _URL_IN_TEXT.fullmatch(text):
+                text = _masked_in_url(text, values)
+            else:
+                text = _URL_IN_TEXT.sub(lambda found: _masked_in_url(found.group(), values), text)
         for secret in secrets:
             text = text.replace(secret, MASK)
         return text

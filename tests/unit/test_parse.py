@@ -1274,6 +1274,26 @@ def test_a_guid_or_link_repeating_the_feed_urls_credentials_has_them_masked() ->
     assert third.url == "http://example.org/a?key=123"
 
 
+def test_a_short_feed_password_is_masked_only_where_a_url_holds_it() -> None:
+    # The feed's password "2026" was masked wherever its characters appeared: an article's
+    # link ".../2026/12/07/haftar-cairo-120261" was stored and sent as
+    # ".../REDACTED/12/07/haftar-cairo-1REDACTED1" (an outside probe, probe67).
+    feed = "http://subscriber:2026@127.0.0.1:18601/f/pin_private?token=news"
+    body = (
+        b"<rss version='2.0'><channel><title>t</title>"
+        b"<item><guid isPermaLink='false'>post-2026-88</guid><title>Haftar a</title>"
+        b"<link>http://127.0.0.1:18601/2026/12/07/haftar-cairo-120261?section=news</link></item>"
+        b"<item><guid>http://subscriber:2026@127.0.0.1:18601/f/pin_private?id=7&amp;t=2026"
+        b"</guid><title>Haftar b</title></item>"
+        b"</channel></rss>"
+    )
+    first, second = parse_feed(body, feed).entries
+    assert first.key == "post-2026-88"
+    assert first.url == "http://127.0.0.1:18601/2026/12/07/haftar-cairo-120261?section=REDACTED"
+    # Where a URL holds them (a userinfo, a parameter's value), they are masked.
+    assert second.key == "http://REDACTED@127.0.0.1:18601/f/pin_private?id=7&t=REDACTED"
+
+
 def _atom_with_content(attributes: str, value: str) -> bytes:
     return (
         "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry><id>x1</id>"
