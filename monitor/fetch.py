@@ -225,6 +225,16 @@ async def fetch_feed(
                             f"a redirect leads to {redact_url(written)}, not an http or https URL"
                         )
                         raise _fetch_error(url, "bad_url", message)
+                    port = request.url.port
+                    if port is not None and not 0 < port < 65536:
+                        # A socket refuses it with an OverflowError (65536, -1): a traceback
+                        # and an internal error; port 0 connected to port 80 (probe67).
+                        written = response.headers.get("location") or str(request.url)
+                        message = (
+                            f"a redirect leads to {redact_url(written)}, whose port {port} is "
+                            "not a port (1-65535)"
+                        )
+                        raise _fetch_error(url, "bad_url", message)
                     if "set-cookie" in response.headers:
                         cookies = cookies if cookies is not None else httpx.Cookies()
                         cookies.extract_cookies(response)

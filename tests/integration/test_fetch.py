@@ -476,6 +476,20 @@ async def test_a_redirect_to_a_non_http_scheme_is_a_bad_url(feed_server: FeedSer
     assert "a redirect leads to file:///etc/passwd, not an http or https URL" in str(error)
 
 
+@pytest.mark.parametrize("port", ["65536", "-1", "0"])
+async def test_a_redirect_to_a_port_out_of_range_is_a_bad_url(
+    feed_server: FeedServer, port: str
+) -> None:
+    # 65536 and -1 reached the socket: an OverflowError, a traceback and an internal error;
+    # 0 was tried as port 80 (an outside probe, probe67).
+    feed_server.route("/feed", Reply.redirect(f"http://127.0.0.1:{port}/x"))
+
+    error = await fetch_error(feed_server.url("/feed"))
+
+    assert error.reason == "bad_url"
+    assert f"a redirect leads to http://127.0.0.1:{port}/x, whose port {port} is not" in str(error)
+
+
 # --- cookies ----------------------------------------------------------------------------------
 
 
