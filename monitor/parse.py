@@ -326,7 +326,8 @@ def _json_feed(body: bytes, url: str) -> dict[str, Any]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        link = _json_text(item.get("url")) or _json_text(item.get("external_url"))
+        # A URL is a string: a number ("url": 12345) is no link, not a path of the feed's host.
+        link = _json_string(item.get("url")) or _json_string(item.get("external_url"))
         summary = _json_text(item.get("summary"))
         content = [
             {"value": value, "type": kind}
@@ -352,6 +353,10 @@ def _json_feed(body: bytes, url: str) -> dict[str, Any]:
     feed = {"title": _json_text(data.get("title")), "link": _json_text(data.get("home_page_url"))}
     version = str(data.get("version", "")).rsplit("/", 1)[-1]
     return {"version": f"json{version}", "entries": entries, "feed": feed, "bozo": False}
+
+
+def _json_string(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _json_text(value: object) -> str:
@@ -862,7 +867,14 @@ def _guid_link(raw: Mapping[str, Any], written: Callable[[str], bool]) -> object
     "post-7") would become a page of the feed's host that does not exist. Such a link is
     kept only when the document has it as a URL, absolute or a path."""
     link = _get(raw, "link")
-    if not isinstance(link, str) or not _get(raw, "guidislink") or _get(raw, "links"):
+    # An enclosure (a podcast's audio) is in ``links`` too: only a link of the entry's own
+    # page (no rel, or alternate) shows the feed wrote one (probe67: "12345" became a link).
+    own = [
+        item
+        for item in _get(raw, "links") or ()
+        if isinstance(item, Mapping) and item.get("rel", "alternate") == "alternate"
+    ]
+    if not isinstance(link, str) or not _get(raw, "guidislink") or own:
         return link
     parts = urlsplit(link.strip())
     path = parts.path + (f"?{parts.query}" if parts.query else "")

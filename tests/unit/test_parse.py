@@ -431,12 +431,24 @@ def test_permalink_guid_is_resolved_and_serves_as_the_link() -> None:
     ["12345", "post-7", "news/2026/42", "a1b2c3d4-e5f6", "Tripoli clashes"],
 )
 @pytest.mark.parametrize("permalink", ["", ' isPermaLink="true"'])
+@pytest.mark.parametrize(
+    "beside",
+    [
+        "",
+        # A podcast's item: its audio is an enclosure, which feedparser lists in `links`
+        # (the guid "12345" became ".../feeds/world/12345": probe67).
+        '<enclosure url="https://example.org/p/ep.mp3" type="audio/mpeg" length="1"/>',
+        '<media:content url="https://example.org/p/ep.mp3" type="audio/mpeg"/>',
+    ],
+)
 def test_a_permalink_guid_that_is_not_a_url_is_the_key_but_no_link(
-    guid: str, permalink: str
+    guid: str, permalink: str, beside: str
 ) -> None:
     # RSS reads a guid without isPermaLink as a permalink; many feeds give an id there.
     # Resolved against the feed URL it would send alerts to a page that does not exist.
-    body = rss(f"<item><guid{permalink}>{guid}</guid><title>Haftar in Tripoli</title></item>")
+    body = rss(
+        f"<item><guid{permalink}>{guid}</guid><title>Haftar in Tripoli</title>{beside}</item>"
+    )
     body = body.replace(b'<guid isPermaLink="false">', b"<guid>")
     entry = only_entry(body)
 
@@ -458,6 +470,26 @@ def test_a_permalink_guid_that_is_a_url_or_a_path_is_the_link(guid: str, url: st
     entry = only_entry(body.replace(b'<guid isPermaLink="false">', b"<guid>"))
 
     assert entry.url == url
+
+
+def test_an_items_own_link_beside_an_enclosure_is_its_link() -> None:
+    body = rss(
+        "<item><guid>12345</guid><title>t</title><link>/a/b</link>"
+        '<enclosure url="https://example.org/p/ep.mp3" type="audio/mpeg" length="1"/></item>'
+    )
+    entry = only_entry(body.replace(b'<guid isPermaLink="false">', b"<guid>"))
+
+    assert entry.url == "https://example.org/a/b"
+
+
+def test_a_json_feed_url_that_is_a_number_is_no_link() -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": ['
+        b'{"id": 1, "url": 12345, "title": "Haftar in Tripoli"}]}'
+    )
+    (entry,) = parse_feed(body, FEED_URL).entries
+
+    assert entry.url is None and entry.key == "1"
 
 
 def test_an_items_own_link_wins_over_its_guid() -> None:
