@@ -205,6 +205,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if _is_json_feed(body):
         return _parsed_entries(_json_feed(body, url), body, base, mask, url, None)
     body = _utf8_if_bom(body, response_headers)
+    body, wide_declared = _utf8_declared_wide(body, response_headers)
     body, stray = _utf8_with_stray_bytes(body, response_headers)
     if b"&#" in body:
         body = _SUSPECT_CHARREF.sub(_charref_replacement, body)
@@ -216,6 +217,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     bozo_reason = _bozo_reason(result)
     if escaped:
         note = "not well-formed: a bare '&' (read as '&amp;')"
+        bozo_reason = f"{note}; {bozo_reason}" if bozo_reason else note
+    if wide_declared:
+        note = f"declared {wide_declared}, but the bytes are UTF-8: read as UTF-8"
         bozo_reason = f"{note}; {bozo_reason}" if bozo_reason else note
     if stray:
         note = (
@@ -506,6 +510,27 @@ def _utf8_if_bom(body: bytes, response_headers: dict[str, str]) -> bytes:
             response_headers["content-type"] = "application/xml; charset=utf-8"
             return utf8
     return body
+
+
+def _utf8_declared_wide(body: bytes, response_headers: dict[str, str]) -> tuple[bytes, str]:
+    """A body whose XML declaration says UTF-16 or UTF-32 but whose bytes are UTF-8 (no byte
+    order mark, no NUL byte: what .NET writes through a StringWriter), with a declaration
+    that says UTF-8, and the name it declared; else ``body`` and "". Read as declared, the
+    whole feed was refused as "not an RSS or Atom feed" (an outside probe, probe67); browsers
+    and libxml2 read it as UTF-8."""
+    declared = _XML_DECLARED.match(body[:512])
+    if declared is None or b"\x00" in body[:512]:
+        return body, ""
+    name = declared.group(1).decode("ascii", "replace").strip()
+    try:
+        wide = codecs.lookup(name).name.startswith(("utf-16", "utf-32"))
+        body.decode("utf-8")
+    except (LookupError, UnicodeDecodeError):
+        return body, ""
+    if not wide:
+        return body, ""
+    response_headers["content-type"] = "application/xml; charset=utf-8"
+    return _XML_ENCODING.sub(rb"\1\2utf-8\2", body, count=1), name
 
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)

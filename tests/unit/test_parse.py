@@ -1637,6 +1637,23 @@ def test_western_text_under_a_western_label_stays_western(text: str) -> None:
     assert entry.summary == text
 
 
+@pytest.mark.parametrize("declared", ["utf-16", "UTF-16LE", "utf-32"])
+@pytest.mark.parametrize("content_type", ["application/rss+xml", "application/xml", None])
+def test_utf8_bytes_declared_utf16_are_read_as_utf8(
+    declared: str, content_type: str | None
+) -> None:
+    # What .NET writes through a StringWriter: the declaration says UTF-16, the bytes are
+    # UTF-8 (no mark, no NUL). The whole feed was refused as "not an RSS or Atom feed"
+    # under an XML content type without a charset (an outside probe, probe67).
+    title = "Haftar's forces near Tripoli, says Trípoli's mayor"
+    body = f'<?xml version="1.0" encoding="{declared}"?>\n<rss version="2.0"><channel>'
+    body += f"<title>x</title><item><guid>a</guid><title>{title}</title></item></channel></rss>"
+    feed = parse_feed(body.encode("utf-8"), FEED_URL, content_type)
+
+    assert [entry.title for entry in feed.entries] == [title]
+    assert f"declared {declared}, but the bytes are UTF-8" in (feed.bozo_reason or "")
+
+
 def test_utf16_without_a_mark_is_read_by_its_declaration() -> None:
     # XML 1.0, appendix F: "<?" in UTF-16 tells the byte order; feedparser refused the
     # big-endian one (a held-out case).
