@@ -832,6 +832,13 @@ def _bozo_reason(result: Mapping[str, Any]) -> str | None:
 def _unreadable_message(body: bytes, bozo_reason: str | None, url: str) -> str:
     if _HTML_PAGE.search(body[:4096]):
         found = _announced_feed(body, url)
+        if found is not None and _same_address(found, url):
+            # A site's maintenance or login page names the feed the source already polls
+            # (every WordPress page does): no URL to change (probe67).
+            return (
+                "an HTML page, not an RSS or Atom feed; the page names this URL as its feed: "
+                "the site served a page in its place (maintenance, a login, an error page)"
+            )
         # Shown as config text: `${` is written `$${` (`monitor.redact.suggested_url`).
         hint = f"; the page names its feed: {suggested_url(found)} (use that URL)" if found else ""
         return f"an HTML page, not an RSS or Atom feed{hint}"
@@ -852,6 +859,17 @@ _LINK_TAG = re.compile(rb"<link\b[^>]{0,2000}>", re.I)
 _ATTRIBUTE = re.compile(rb"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
 _FEED_TYPES = (b"application/rss+xml", b"application/atom+xml")
 _HEAD_END = re.compile(rb"</head\s*>", re.I)
+
+
+def _same_address(found: str, url: str) -> bool:
+    """Whether two URLs are one address: credentials, a fragment, the case of the scheme and
+    host, and a trailing slash aside."""
+
+    def key(address: str) -> tuple[str, str, str, str]:
+        parts = urlsplit(without_credentials(address))
+        return (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query)
+
+    return key(found) == key(url)
 
 
 def _announced_feed(body: bytes, url: str) -> str | None:

@@ -1728,6 +1728,25 @@ def test_an_html_page_names_the_feed_it_announces(page: bytes, named: str | None
         assert message.endswith(f"; the page names its feed: {named} (use that URL)")
 
 
+@pytest.mark.parametrize(
+    "href",
+    ["https://news.example.org/section/", "/section", "HTTPS://News.Example.org/section/#top"],
+)
+def test_a_page_that_names_the_polled_url_as_its_feed_gives_no_url_to_use(href: str) -> None:
+    # A WordPress maintenance page served at the feed's URL names that URL as its feed: the
+    # operator was told to use the URL already polled (an outside probe, probe67).
+    page = (
+        b'<html><head><title>Maintenance</title><link rel="alternate" '
+        b'type="application/rss+xml" href="' + href.encode() + b'"></head><body>Back soon'
+        b"</body></html>"
+    )
+    with pytest.raises(ParseError) as caught:
+        parse_feed(page, "https://news.example.org/section/", "text/html")
+    message = str(caught.value)
+    assert "the page names this URL as its feed: the site served a page in its place" in message
+    assert "use that URL" not in message
+
+
 ENCODINGS_HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "encodings_heldout"
 # The held-out feeds not read as their writer expects, and why they are left.
 ENCODINGS_NOT_READ = {
