@@ -33,7 +33,7 @@ def _alerts(matcher: Matcher, stored: list[StoredArticle], watchlist: str | None
                 continue
             ref = ArticleRef(
                 id=article.id,
-                title=alert_title(article.title, article.summary),
+                title=alert_title(article.title, article.summary or article.content),
                 url=article.canonical_url,
                 published=article.published_at,
                 source_name=article.source_name,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, and_, func, or_, select
+from sqlalchemy import Connection, LargeBinary, and_, case, func, or_, select
 
 from monitor.alerts.payload import ArticleRef
 from monitor.alerts.policy import SinkPolicy
@@ -118,6 +118,15 @@ class StoredArticle:
 MAX_TITLE_CHARS = 500
 """An alert's title is cut at a word to this many characters: some feeds put a whole
 article in the title."""
+
+
+# The text an untitled article is named by (`alert_title`), selected as "summary": its
+# summary, or without one the start of its content (a microblog's items carry only
+# content; they alerted with an empty title: an outside probe, probe67).
+naming_text = case(
+    (articles.c.summary != "", articles.c.summary),
+    else_=func.substr(articles.c.content, 1, 4000),
+).label("summary")
 
 
 def alert_title(title: str, summary: str) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from monitor.alerts.digest import Digest
 from monitor.alerts.payload import StoryRef
 from monitor.alerts.record import Alert, match_from_json
-from monitor.db.articles import alert_title, article_ref
+from monitor.db.articles import alert_title, article_ref, naming_text
 from monitor.db.digests import load_digest
 from monitor.db.routing import HOLDING_REASONS
 from monitor.db.schema import (
@@ -174,7 +174,7 @@ def claim_due(
             matches.c.created_at.label("match_created_at"),
             articles.c.id.label("article_id"),
             articles.c.title,
-            articles.c.summary,
+            naming_text,
             articles.c.canonical_url.label("url"),
             articles.c.published_at,
             sources.c.name.label("source_name"),
@@ -476,7 +476,7 @@ def list_deliveries(
             matches.c.watchlist,
             matches.c.entities,
             articles.c.title,
-            articles.c.summary,
+            naming_text,
             case(
                 (
                     and_(

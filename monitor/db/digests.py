@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select, update
 
 from monitor.alerts.digest import Digest, DigestStory, best_excerpt
 from monitor.alerts.record import match_from_json
-from monitor.db.articles import article_ref
+from monitor.db.articles import article_ref, naming_text
 from monitor.db.routing import sink_holds
 from monitor.db.schema import articles, deliveries, digest_items, digests, matches, sources
 from monitor.db.stories import story_refs
@@ -98,7 +98,7 @@ def load_digest(conn: Connection, digest_id: str) -> Digest:
                 matches.c.detail,
                 articles.c.id.label("article_id"),
                 articles.c.title,
-                articles.c.summary,
+                naming_text,
                 articles.c.canonical_url.label("url"),
                 articles.c.published_at,
                 sources.c.name.label("source_name"),

@@ -219,7 +219,7 @@ class Store:
                         record.story_signature(),
                         record.story_time(now),
                         # An untitled article's story is named as its alert is.
-                        record.title or stand_in_title(record.summary),
+                        record.title or stand_in_title(record.summary or record.content),
                     )
                     for article_id, record in zip(article_ids, fresh, strict=True)
                 ],
