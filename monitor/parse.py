@@ -206,7 +206,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         return _parsed_entries(_json_feed(body, url), body, base, mask, url, None)
     body = _utf8_if_bom(body, response_headers)
     body, wide_declared = _utf8_declared_wide(body, response_headers)
-    body, stray = _utf8_with_stray_bytes(body, response_headers)
+    body, stray, stray_code_page = _utf8_with_stray_bytes(body, response_headers)
     if b"&#" in body:
         body = _SUSPECT_CHARREF.sub(_charref_replacement, body)
     escaped = False
@@ -224,7 +224,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if stray:
         note = (
             f"UTF-8 with {stray} stray {'byte' if stray == 1 else 'bytes'} of another "
-            "encoding (read as windows-1252)"
+            f"encoding (read as {stray_code_page})"
         )
         bozo_reason = f"{note}; {bozo_reason}" if bozo_reason else note
     detected = _detected_encoding(result, body)
@@ -538,45 +538,79 @@ _XML_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["'
 _STRAY = re.compile("[\udc80-\udcff]")
 
 
-def _utf8_with_stray_bytes(body: bytes, response_headers: dict[str, str]) -> tuple[bytes, int]:
+def _utf8_with_stray_bytes(body: bytes, response_headers: dict[str, str]) -> tuple[bytes, int, str]:
     """A UTF-8 body (so labelled, or not labelled) with a few bytes that are not UTF-8 (a
     paragraph pasted from a Windows editor: a curly quote as 0x92), as UTF-8 with those
-    bytes read as windows-1252; and how many there were. Left as it is, such a body was
+    bytes read in the Windows code page of the script its UTF-8 text is mostly in
+    (`_stray_code_page`); how many there were, and that code page. Left as it is, such a body was
     decoded whole in a single-byte code page, and every Arabic or Cyrillic entry of it was
     garbled (its names never matched). Only where the UTF-8 characters outnumber the stray
     bytes: a body in a code page throughout is left to the detector (`_detected_encoding`).
     """
     if body.isascii():
-        return body, 0
+        return body, 0, ""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
-        return body, 0
+        return body, 0, ""
     labels = []
     if label := _CHARSET.search(response_headers.get("content-type", "")):
         labels.append(label.group(1))
     if declared := _XML_DECLARED.match(body[:512]):
         labels.append(declared.group(1).decode("ascii", "replace"))
     if not all(_is_utf8_name(name) for name in labels):
-        return body, 0  # labelled another encoding: the label decides
+        return body, 0, ""  # labelled another encoding: the label decides
     text = body.decode("utf-8", "surrogateescape")
     stray = len(_STRAY.findall(text))
     if len(text) - _ascii_count(text) - stray <= stray:
-        return body, 0
-    repaired = _STRAY.sub(_windows_1252, text).encode("utf-8")
+        return body, 0, ""
+    script = _stray_script(text)
+    used: set[str] = set()  # the code pages the stray bytes were read in
+
+    def decoded(found: re.Match[str]) -> str:
+        # A word of the text's own script in its code page (two letters or more), else
+        # windows-1252: a curly quote, or an accented letter in a Latin word ("armée").
+        raw = bytes(ord(char) - 0xDC00 for char in found.group())
+        if script is not None and len(raw) >= 2:
+            code_page, (low, high) = script
+            word = raw.decode(code_page, "replace")
+            if all(low <= char <= high for char in word if char.isalpha()):
+                used.add(code_page)
+                return word
+        used.add("windows-1252")
+        return raw.decode("windows-1252", "replace")
+
+    repaired = _STRAY_RUN.sub(decoded, text).encode("utf-8")
     response_headers["content-type"] = "application/xml; charset=utf-8"
-    return repaired, stray
+    return repaired, stray, " and ".join(sorted(used))
+
+
+_STRAY_RUN = re.compile("[\udc80-\udcff]+")
+# The Windows code page of each script whose letters it writes above ASCII.
+_SCRIPT_CODE_PAGES = (
+    ("windows-1256", ("\u0600", "\u06ff")),  # Arabic
+    ("windows-1251", ("\u0400", "\u04ff")),  # Cyrillic
+    ("windows-1253", ("\u0370", "\u03ff")),  # Greek
+    ("windows-1255", ("\u0590", "\u05ff")),  # Hebrew
+)
+
+
+def _stray_script(text: str) -> tuple[str, tuple[str, str]] | None:
+    """The script most letters above ASCII of a UTF-8 ``text`` are in, with its code page,
+    if it has one of its own (Arabic, Cyrillic, Greek, Hebrew): the words its stray bytes
+    write are likely in that code page (an Arabic feed with one item pasted in
+    windows-1256, read as windows-1252, was garbled: an outside probe, probe67)."""
+    letters = [char for char in text if not char.isascii() and char.isalpha()]
+    for code_page, (low, high) in _SCRIPT_CODE_PAGES:
+        if sum(1 for char in letters if low <= char <= high) * 2 > len(letters):
+            return code_page, (low, high)
+    return None
 
 
 def _ascii_count(text: str) -> int:
     return len(text.encode("ascii", "ignore"))
-
-
-def _windows_1252(found: re.Match[str]) -> str:
-    byte = bytes([ord(found.group()) - 0xDC00])
-    return byte.decode("windows-1252", "replace")
 
 
 def _is_utf8_name(name: str) -> bool:
@@ -698,6 +732,8 @@ def _detected_encoding(result: Mapping[str, Any], body: bytes) -> str | None:
             return latin_code_page(body, "windows-1252", declared=True)
     import charset_normalizer  # here: only garbled feeds need it (it costs 10 ms to load)
 
+    if _garbled_other_script(body) and (script := _script_of_high_bytes(body)) is not None:
+        return None if script == codecs.lookup(used or "ascii").name else script
     best = charset_normalizer.from_bytes(body).best()
     if best is None or not _other_script(str(best)):
         # Latin letters: the detector cannot tell the Windows Latin code pages apart
@@ -765,6 +801,27 @@ def _western(encoding: str) -> bool:
         return codecs.lookup(encoding).name in ("iso8859-1", "iso8859-15", "cp1252")
     except LookupError:
         return False
+
+
+# A run of bytes outside ASCII, with the spaces between such runs: the words of a body that
+# are not written in ASCII.
+_HIGH_RUNS = re.compile(rb"[\x80-\xff]+(?:[ \t]+[\x80-\xff]+)*")
+
+
+def _script_of_high_bytes(body: bytes) -> str | None:
+    """The code page of another script (Arabic, Cyrillic, Greek, Hebrew) that the bytes
+    outside ASCII of ``body`` are in, taken alone; else None. A feed of English items with
+    one Arabic item in windows-1256 (a Libyan outlet's feed): given the whole body, the
+    detector reads the English majority and picks a Western code page, and the Arabic item
+    was stored garbled, its names never matched (an outside probe, probe67)."""
+    import charset_normalizer
+
+    excerpt = b"\n".join(_HIGH_RUNS.findall(body[: 4 * SAMPLE_BYTES]))
+    best = charset_normalizer.from_bytes(excerpt).best()
+    if best is None or not _other_script(str(best)):
+        return None
+    found: str = codecs.lookup(best.encoding).name
+    return found
 
 
 def _other_script(text: str) -> bool:

@@ -1747,6 +1747,60 @@ def test_a_page_that_names_the_polled_url_as_its_feed_gives_no_url_to_use(href: 
     assert "use that URL" not in message
 
 
+ARABIC_ITEM = (
+    "<item><guid>ar</guid><title>حفتر يهدد طرابلس</title>"
+    "<description>قال المشير خليفة حفتر إن قواته ستدخل طرابلس.</description></item>"
+)
+
+
+def _english_items(count: int) -> str:
+    return "".join(
+        f"<item><guid>e{n}</guid><title>Market report {n}: oil prices steady</title>"
+        f"<description>Brent crude was steady on day {n} as traders awaited OPEC figures."
+        "</description></item>"
+        for n in range(count)
+    )
+
+
+@pytest.mark.parametrize("english", [5, 20, 40])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/rss+xml; charset=utf-8",
+        "text/xml; charset=iso-8859-1",
+        "text/xml; charset=windows-1252",
+        "application/rss+xml",
+    ],
+)
+def test_one_arabic_item_in_windows_1256_among_english_ones_is_read_as_arabic(
+    english: int, content_type: str
+) -> None:
+    # A Libyan outlet's English feed with one Arabic item, all in windows-1256 under a
+    # Western or UTF-8 label: from eight English items on, the detector read the majority
+    # and chose windows-1252, and the Arabic item never matched (an outside probe, probe67).
+    body = rss(ARABIC_ITEM + _english_items(english)).decode().encode("cp1256")
+    entries = {entry.key: entry for entry in parse_feed(body, FEED_URL, content_type).entries}
+
+    assert entries["ar"].title == "حفتر يهدد طرابلس"
+    assert entries["e1"].title == "Market report 1: oil prices steady"
+
+
+def test_an_arabic_item_in_windows_1256_inside_a_utf8_arabic_feed_is_read_as_arabic() -> None:
+    items = "".join(
+        f"<item><guid>u{n}</guid><title>أسعار النفط مستقرة في السوق {n}</title>"
+        "<description>استقرت أسعار النفط اليوم في الأسواق العالمية.</description></item>"
+        for n in range(10)
+    )
+    pasted = ARABIC_ITEM.replace("<guid>", '<guid isPermaLink="false">').encode("cp1256")
+    body = rss(items).replace(b"</channel>", pasted + b"</channel>")
+    feed = parse_feed(body, FEED_URL, "application/xml")
+
+    entries = {entry.key: entry for entry in feed.entries}
+    assert entries["ar"].title == "حفتر يهدد طرابلس"
+    assert entries["u3"].title == "أسعار النفط مستقرة في السوق 3"
+    assert "stray bytes of another encoding (read as windows-1256)" in (feed.bozo_reason or "")
+
+
 ENCODINGS_HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "encodings_heldout"
 # The held-out feeds not read as their writer expects, and why they are left.
 ENCODINGS_NOT_READ = {
