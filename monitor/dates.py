@@ -285,8 +285,14 @@ def _in_zone(
 _ISO_ZONED = re.compile(
     r"\s*(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:[.,]\d+)?\s*"
     r"(?:\(?(?:UTC|GMT)?\s?(?P<sign>[+-])(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?\)?"
-    r"|(?P<area>[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?|Etc/GMT[+-]\d{1,2}))(?:\s+[^\d].*)?$"
+    r"|(?P<area>[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?|Etc/GMT[+-]\d{1,2})"
+    r"|(?P<name>[A-Za-z]{2,5}))(?:\s+[^\d].*)?$"
 )
+# RFC 822's zone names (feedparser reads them in RFC 822 dates, not after an ISO time).
+_RFC822_ZONE_HOURS = {
+    "ut": 0, "utc": 0, "gmt": 0, "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7,
+    "mdt": -6, "pst": -8, "pdt": -7,
+}  # fmt: skip
 
 
 def _iso_zoned(text: str) -> datetime | None:
@@ -299,6 +305,15 @@ def _iso_zoned(text: str) -> datetime | None:
         return None
     if found["area"] is not None:
         return _in_zone(local, found["area"])  # None for a name the system does not know
+    if found["name"] is not None:
+        # "2026-12-07T02:00:00 EET": the zone was dropped, two hours off (probe67).
+        name = found["name"].lower()
+        if name in _GENERIC_ZONES:
+            return _in_zone(local, *_GENERIC_ZONES[name])
+        hours = _ZONE_HOURS.get(name, _RFC822_ZONE_HOURS.get(name))
+        if hours is None:
+            return None  # a name no table here has: read as before
+        return (local - timedelta(hours=hours)).replace(tzinfo=UTC)
     minutes = int(found["hours"]) * 60 + int(found["minutes"] or 0)
     if int(found["hours"]) > 14 or int(found["minutes"] or 0) > 59:
         return None

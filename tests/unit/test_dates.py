@@ -181,6 +181,10 @@ MORE_FORMS = [
     ("2026-11-06 09:15 (UTC+05:30) Chennai, Kolkata", utc(2026, 11, 6, 3, 45)),
     ("2026-11-06 09:15:00 +01:00 CET", utc(2026, 11, 6, 8, 15)),
     ("2026-11-06 09:15 Europe/Paris", utc(2026, 11, 6, 8, 15)),
+    # An ISO time with a zone's name: the zone was dropped (probe67: "EET" two hours off).
+    ("2026-12-07T02:00:00 EET", utc(2026, 12, 7, 0)),
+    ("2026-12-07T02:00:00 PST", utc(2026, 12, 7, 10)),
+    ("2026-06-07T02:00 ET", utc(2026, 6, 7, 6)),  # EDT on that day
     ("2026-11-06T09:15:00\u221205:00", utc(2026, 11, 6, 14, 15)),  # U+2212
     ("Fri, 06 Nov 2026 09:15:00 B", utc(2026, 11, 6, 9, 15)),  # military: -0000
     ("2016-12-31T23:59:60Z", utc(2016, 12, 31, 23, 59, 59)),  # a leap second, ISO
