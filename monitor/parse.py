@@ -202,9 +202,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     response_headers = {"content-location": base}
     if content_type:
         response_headers["content-type"] = content_type
-    if _is_json_feed(body):
-        return _parsed_entries(_json_feed(body, url), body, base, mask, url, None)
+    # A byte order mark says the encoding of a JSON Feed too (one in UTF-16 was refused as
+    # naming no jsonfeed.org version: probe67).
     body = _utf8_if_bom(body, response_headers)
+    if _is_json_feed(body):
+        return _parsed_entries(_json_feed(body, url, content_type), body, base, mask, url, None)
     body, wide_declared = _utf8_declared_wide(body, response_headers)
     body, stray, stray_code_page = _utf8_with_stray_bytes(body, response_headers)
     if b"&#" in body:
@@ -309,15 +311,26 @@ def _is_json_feed(body: bytes) -> bool:
     )
 
 
-def _json_feed(body: bytes, url: str) -> dict[str, Any]:
+def _json_feed(body: bytes, url: str, content_type: str | None = None) -> dict[str, Any]:
     """A JSON Feed in the shape of feedparser's result, for the same entry building: each
     item's ``id``, ``url`` (its own page; ``external_url`` only without one), ``title``,
     ``summary``, ``content_html`` and ``content_text`` (plain text, escaped as such),
     ``date_published`` and ``date_modified``. ParseError when it is no JSON object with a
-    list of items."""
+    list of items. JSON Feeds are UTF-8; one that is not is read in the charset its server
+    declared, if any (a JSON Feed in windows-1256 so declared was refused without a word of
+    the charset: probe67)."""
     try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as error:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        declared = _CHARSET.search(content_type or "")
+        try:
+            text = body.decode(declared.group(1) if declared else "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            said = f" (its server declared {declared.group(1)})" if declared else ""
+            raise ParseError(url, f"a JSON Feed that is not UTF-8{said}: {error}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
         raise ParseError(url, f"a JSON Feed that is not valid JSON ({error})") from None
     except RecursionError:
         # Arrays or objects nested deeper than Python's parser goes (probe66 F6: an
@@ -903,8 +916,9 @@ def _unreadable_message(body: bytes, bozo_reason: str | None, url: str) -> str:
         return "JSON, not an RSS or Atom feed nor a JSON Feed (it names no jsonfeed.org version)"
     if body.startswith(b"\x1f\x8b"):
         return (
-            "gzip-compressed data without a Content-Encoding: gzip header, not an RSS or Atom "
-            "feed (the server should say so, or serve the feed itself)"
+            "gzip-compressed data, not an RSS or Atom feed: the server sent it without a "
+            "Content-Encoding: gzip header, or compressed it twice (it should send the feed "
+            "compressed once, and say so)"
         )
     detail = f" ({bozo_reason})" if bozo_reason else ""
     return f"not an RSS or Atom feed{detail}"

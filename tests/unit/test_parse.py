@@ -492,6 +492,24 @@ def test_a_json_feed_url_that_is_a_number_is_no_link() -> None:
     assert entry.url is None and entry.key == "1"
 
 
+def test_a_json_feed_in_utf16_or_in_its_declared_charset_is_read() -> None:
+    # One in UTF-16 (with its mark) was refused as naming no jsonfeed.org version; one in
+    # windows-1256 so declared, with the charset unmentioned (an outside probe, probe67).
+    document = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "x",
+         "items": [{"id": "1", "title": "حفتر في طرابلس"}]},
+        ensure_ascii=False,
+    )  # fmt: skip
+    for body, content_type in (
+        (document.encode("utf-16"), "application/feed+json"),
+        (document.encode("cp1256"), "application/feed+json; charset=windows-1256"),
+    ):
+        (entry,) = parse_feed(body, FEED_URL, content_type).entries
+        assert entry.title == "حفتر في طرابلس"
+    with pytest.raises(ParseError, match="a JSON Feed that is not UTF-8"):
+        parse_feed(document.encode("cp1256"), FEED_URL, "application/feed+json")
+
+
 def test_an_items_own_link_wins_over_its_guid() -> None:
     body = rss("<item><guid>12345</guid><title>t</title><link>/a/b</link></item>")
     entry = only_entry(body.replace(b'<guid isPermaLink="false">', b"<guid>"))
@@ -1531,7 +1549,10 @@ def test_gzip_data_served_as_a_feed_is_named_as_such() -> None:
     # (invalid token)".
     import gzip
 
-    with pytest.raises(ParseError, match="gzip-compressed data without a Content-Encoding"):
+    with pytest.raises(
+        ParseError,
+        match="gzip-compressed data, not an RSS or Atom feed: the server sent it without",
+    ):
         parse_feed(gzip.compress(rss("<item><title>t</title></item>")), FEED_URL)
 
 
