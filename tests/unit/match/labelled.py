@@ -167,6 +167,7 @@ LATER_CLASSES: tuple[str, ...] = (
     # heldout24 (a week of news naming a Tripoli, at its base rates):
     "tripoli-week",
     "press-day",
+    "libya-outlets",
 )
 ALL_CLASSES = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES + LATER_CLASSES
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")

@@ -350,6 +350,9 @@ HELD_OUT = [
     # One day of the foreign press on North Africa at base rates (de, es, ru, en, pt, nl),
     # written blind: 145 of 150 as written; all five misses fixed in the watchlist (README).
     HeldOutSet("heldout25", 150, exact=True, known=frozenset()),
+    # One day of Libya's own outlets (English, Arabic), written blind: 149 of 150 as written;
+    # the miss is the known class of a sense said in another field (README).
+    HeldOutSet("heldout26", 150, exact=True, known=frozenset({("h26-039", "tripoli", "FP")})),
 ]
 
 
