@@ -36,6 +36,7 @@ import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from monitor.config import IncludeConfig, OpmlConfig
@@ -244,9 +245,32 @@ def _carry_trailing_comment(removed: Any, previous: Any) -> None:
     _set_trailing(slots, line_end + before + after, mark)
 
 
+def _as_text(value: Any) -> Any:
+    """``value``, quoted where the config's reader would take it for something else than
+    text: the writer speaks YAML 1.2, the reader YAML 1.1, where ``Yes``, ``No``, ``On`` and
+    ``Off`` are booleans (a feed titled "Yes" could not be added, and stopped the import of
+    a whole OPML file: an outside probe, probe69)."""
+    if not isinstance(value, str) or isinstance(value, SingleQuotedScalarString):
+        return value
+    if "://" in value or len(value) > 64:
+        return value  # a URL, a long title: text in either version (ruamel quotes the rest)
+    try:
+        read = pyyaml.safe_load(f"k: {value}")
+    except pyyaml.YAMLError:
+        return SingleQuotedScalarString(value)
+    if isinstance(read, dict) and read.get("k") == value and type(read.get("k")) is str:
+        return value
+    return SingleQuotedScalarString(value)
+
+
+def _entry(item: dict[str, Any]) -> CommentedMap:
+    """A source entry to write: its text values quoted where YAML 1.1 reads them otherwise."""
+    return CommentedMap({key: _as_text(value) for key, value in item.items()})
+
+
 def _append(seq: CommentedSeq, items: list[dict[str, Any]]) -> None:
     previous = seq[-1] if len(seq) else None
-    maps = [CommentedMap(item) for item in items]
+    maps = [_entry(item) for item in items]
     for item in maps:
         seq.append(item)
     if previous is not None and maps:
@@ -271,7 +295,7 @@ def _appended(current: str, items: list[dict[str, Any]]) -> str | None:
 
 
 def _block_seq(items: list[dict[str, Any]]) -> str:
-    return _dump(_yaml((2, 2, 0)), CommentedSeq([CommentedMap(item) for item in items]))
+    return _dump(_yaml((2, 2, 0)), CommentedSeq([_entry(item) for item in items]))
 
 
 def _leading_comments(text: str) -> str:
@@ -642,8 +666,13 @@ def as_literal(text: str) -> str:
 
 
 def _printable(text: str) -> str:
-    """``text`` without control and bidirectional-format characters."""
-    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+    """``text`` without control and bidirectional-format characters; a line break or a tab
+    is a space (they joined words: "multi\nline" was exported as "multiline")."""
+    spaced = text.translate(_SPACING)
+    return "".join(c for c in spaced if unicodedata.category(c) not in ("Cc", "Cf"))
+
+
+_SPACING = str.maketrans(dict.fromkeys("\t\n\r\x0b\x0c\x85\u2028\u2029", " "))
 
 
 def as_read(literal: str) -> str:
@@ -708,7 +737,7 @@ def export_yaml(
             entry["first_run_window"] = config_duration(spec.first_run_window)
         entries.append(entry)
     yaml = _yaml()
-    return _dump(yaml, {"sources": [CommentedMap(e) for e in entries]})
+    return _dump(yaml, {"sources": [_entry(e) for e in entries]})
 
 
 def export_opml(

@@ -835,6 +835,36 @@ def test_the_opml_export_leaves_out_control_characters_of_a_name(tmp_path: Path)
     assert imported.returncode == 0, imported.stdout + imported.stderr
 
 
+def test_names_yaml_reads_as_another_type_are_written_quoted_and_read_back(
+    tmp_path: Path,
+) -> None:
+    # An outside probe (probe69): a feed titled "Yes" (or an OPML outline "On") was written
+    # unquoted, which the config's YAML reader takes for a boolean: the add was refused,
+    # and one such outline stopped the import of a whole file. A name with a line break
+    # lost it ("multi\nline" exported as "multiline").
+    config = small_config(tmp_path / "c")
+    for name in ("Yes", "off", "null", "2026-12-07", "12:30", "0x1F"):
+        added = run(
+            "sources", "add", f"http://127.0.0.1:9/{name.replace(':', '-')}.xml",
+            "--name", name, "--no-check", "-c", str(config), cwd=tmp_path,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stdout + added.stderr
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head/><body>'
+        '<outline text="On" xmlUrl="http://127.0.0.1:9/on.xml"/>'
+        '<outline text="multi&#10;line" xmlUrl="http://127.0.0.1:9/multi.xml"/>'
+        "</body></opml>",
+        encoding="utf-8",
+    )
+    imported = run("sources", "import", str(opml), "--no-check", "-c", str(config), cwd=tmp_path)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    done = run("sources", "export", "--format", "yaml", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = [entry["name"] for entry in yaml.safe_load(done.stdout)["sources"]]
+    assert names == ["Yes", "off", "null", "2026-12-07", "12:30", "0x1F", "On", "multi line"]
+
+
 def test_an_add_appends_to_a_managed_list_without_reading_it_round_trip() -> None:
     # An outside probe: with 10,000 sources, `sources add` took 37 s (eight round trips of
     # the file). The common layout is appended to as text, checked by reading it back;
