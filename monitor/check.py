@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from monitor.config import UNRESOLVED
+from monitor.config_errors import environment_variable
 from monitor.db.sources import SourceSpec
 from monitor.egress import (
     BlockedAddressError,
@@ -159,10 +160,17 @@ def refused_targets(
                     "the receiver's own address"
                 )
                 continue
+            variable = environment_variable(("poll", "allow_private_networks"))
+            fix = (
+                # The file may say true: the environment overrides it (probe69).
+                f"the environment variable {variable} sets poll.allow_private_networks to "
+                "false, over the config file; unset it or set it to true if that is intended"
+                if variable is not None
+                else "set poll.allow_private_networks: true if that is intended"
+            )
             report.refused.append(
                 f"{where}: {label}: {address} a {error.category} address, which "
-                "outbound requests refuse; set poll.allow_private_networks: true if that is "
-                "intended (intranet feeds, a local receiver)"
+                f"outbound requests refuse; {fix} (intranet feeds, a local receiver)"
             )
         elif isinstance(error, NameResolutionError) and look_up_names:
             report.unresolved.append(

@@ -166,6 +166,19 @@ sinks:
     assert "sinks[0] (ops)" in result.stderr and "allow_private_networks" in result.stderr
     config.write_text(text + "poll:\n  allow_private_networks: true\n", encoding="utf-8")
     assert monitor("check", "--config", str(config)).returncode == 0
+    # The file says true, the environment false: the message names the variable, not the
+    # file's setting, which it told the operator to write (an outside probe, probe69).
+    overridden = monitor(
+        "check",
+        "--config",
+        str(config),
+        env={"MONITOR_POLL__ALLOW_PRIVATE_NETWORKS": "false"},
+    )
+    assert overridden.returncode != 0
+    assert "the environment variable MONITOR_POLL__ALLOW_PRIVATE_NETWORKS sets" in (
+        overridden.stderr
+    )
+    assert "set poll.allow_private_networks: true" not in overridden.stderr
 
 
 # Where cloud metadata services answer: no setting lets a request go there, so `check` must
