@@ -183,9 +183,14 @@ class EntityContext:
         for key in self.exclude_phrases:
             if scan.phrases_overlapping(key, mention):
                 return Verdict(False, "exclude_phrases", (key,))
+        article_lifted: Verdict | None = None  # exclude_if_in_article, lifted by the article
         excluding = self.exclude_if_in_article & article_phrases
-        if excluding and not self.unless_in_article & article_phrases:
-            return Verdict(False, "exclude_if_in_article", tuple(sorted(excluding)))
+        if excluding:
+            unless = self.unless_in_article & article_phrases
+            if not unless:
+                return Verdict(False, "exclude_if_in_article", tuple(sorted(excluding)))
+            # Kept: `explain` says which words would have dropped it and which lifted that.
+            article_lifted = Verdict(True, "unless_in_article", tuple(sorted(excluding | unless)))
         if self.require_in_article and not self.require_in_article & article_phrases:
             return Verdict(False, "require_in_article")
         lifted: Verdict | None = None  # an exclusion the article's unless_in_article lifted
@@ -205,4 +210,4 @@ class EntityContext:
             lifted = lifted or Verdict(True, "unless_in_article", tuple(sorted(found)), near)
         if self.require_near is not None and self.require_near.near(mention, scan) is None:
             return Verdict(False, "require_near")
-        return lifted or KEPT
+        return lifted or article_lifted or KEPT

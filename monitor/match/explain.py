@@ -322,6 +322,13 @@ def _kept(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str:
             f"{_words(phrases, verdict.phrases)} (the exclusion's unless_in_article: the "
             "article says which sense it means)"
         )
+    if verdict.rule == "unless_in_article":
+        return (
+            f"kept: the article has {_words(entity.exclude_if_in_article, verdict.phrases)} "
+            f"(exclude_if_in_article of {entity.id}), but also "
+            f"{_words(entity.unless_in_article, verdict.phrases)} (its unless_in_article), "
+            "so that exclusion does not apply"
+        )
     return "kept: no context rule of the entity drops it"
 
 

@@ -372,13 +372,13 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
                 dropped.setdefault(entity, []).append((word, hit, scan.field))
             elif verdict.kept:
                 kept_in.setdefault((entity, word), set()).add(scan.field)
-                if verdict.rule:
+                if verdict.cause is not None:  # kept by a word near it (not article-wide)
                     decided.add(entity)
     if not dropped:
         return
     for scan, verdicts in judged:
         for position, (hit, verdict) in enumerate(verdicts):
-            if verdict is None or not verdict.kept or verdict.rule:
+            if verdict is None or not verdict.kept or verdict.cause is not None:
                 continue
             entity = _entity_of(hit)
             if entity in decided or entity not in dropped:

@@ -86,6 +86,20 @@ def test_an_exclusion_lifted_by_the_article_is_named(libya_matcher: Matcher) -> 
     )
 
 
+def test_an_article_wide_exclusion_lifted_by_the_article_is_named(
+    libya_matcher: Matcher,
+) -> None:
+    # `explain` said "no context rule of the entity drops it" where exclude_if_in_article
+    # would have, but for a word of its unless_in_article (an outside probe, probe69).
+    explanation = libya_matcher.explain(
+        {"content": "Haftar met officials in Benghazi, said the synagogue's cantor."}
+    )
+    (haftar,) = [c for c in explanation.candidates if c.entity == "haftar"]
+    assert (haftar.kept, haftar.decided_by) == (True, "unless_in_article")
+    assert haftar.reason.startswith("kept: the article has ")
+    assert "(exclude_if_in_article of haftar), but also 'Benghazi'" in haftar.reason
+
+
 def test_names_that_are_no_mentions(libya_matcher: Matcher) -> None:
     explanation = libya_matcher.explain({"content": "Tripolitania and the ulna; lna too."})
     decided = [(c.text, c.decided_by, c.reason) for c in explanation.candidates]
