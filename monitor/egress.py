@@ -676,7 +676,10 @@ def make_client(
             connections_per_origin=options.connections_per_origin,
             keep_alive=keep_alive,
         ),
-        headers={"User-Agent": options.user_agent},
+        # Without keep-alive the request says so: httpx wrote "Connection: keep-alive" on
+        # every alert, though each connection is closed after its answer (probe69).
+        headers={"User-Agent": options.user_agent}
+        | ({} if keep_alive else {"Connection": "close"}),
         timeout=httpx.Timeout(
             connect=options.connect_timeout,
             read=options.read_timeout,

@@ -127,6 +127,8 @@ def test_receiver_failing_twice_gets_alert_with_one_webhook_id(tmp_path: Path) -
             assert [r.reply_status for r in requests] == [500, 500, 200]
             ids = {r.headers["webhook-id"] for r in requests}
             assert len(ids) == 1
+            # Each alert on a connection of its own, and the request says so (probe69).
+            assert {r.headers.get("connection") for r in requests} == {"close"}
             bodies = {r.body for r in requests}
             assert len(bodies) == 1  # the same payload on every retry
             for r in requests:
