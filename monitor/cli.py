@@ -1208,6 +1208,7 @@ def alerts(
                     "delivered_at": _iso(r.delivered_at),
                     "next_attempt_at": _iso(r.next_attempt_at),
                     "waits_for": r.waits_for,
+                    "digest_stories": r.stories or None,
                     "last_error_reason": r.last_error_reason,
                     "last_error": errors[r.id],
                 }

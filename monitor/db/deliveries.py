@@ -71,6 +71,8 @@ class DeliveryRow:
     title: str
     waits_for: str | None = None
     """A pending story follow-up held back: the id of its original alert, not sent yet."""
+    stories: int = 0
+    """For a digest, the stories it holds (its title is then the first one's, so said)."""
 
 
 _ORIGINAL = deliveries.alias("original")
@@ -487,6 +489,10 @@ def list_deliveries(
                 ),
                 else_=None,
             ).label("waits_for"),
+            select(func.count(digest_items.c.id))
+            .where(digest_items.c.digest_id == deliveries.c.digest_id)
+            .scalar_subquery()
+            .label("stories"),
         )
         .join(matches, matches.c.id == deliveries.c.match_id)
         .join(articles, articles.c.id == matches.c.article_id)
@@ -501,6 +507,10 @@ def list_deliveries(
         found = dict(row._mapping)
         summary = found.pop("summary")
         found["title"] = alert_title(found["title"] or "", summary or "")  # as alerts say it
+        found["stories"] = found["stories"] or 0
+        if found["stories"] > 1:
+            # A digest is listed by its first story: say it holds more (probe69).
+            found["title"] = f"digest of {found['stories']} stories, the first: {found['title']}"
         rows.append(DeliveryRow(**{**found, "entities": tuple(row.entities)}))
     return rows
 

@@ -127,6 +127,10 @@ def test_hourly_digest_sends_every_story_once_across_a_restart(
             # Slack renders the same body within its limits.
             message = slack_digest(body)
             assert "3 stories" in str(message["text"])
+            # `monitor alerts` lists the digest as one, not as its first story (probe69).
+            (row,) = runtime.store.list_deliveries()
+            assert row.stories == 3
+            assert row.title.startswith("digest of 3 stories, the first: ")
         finally:
             runtime.db.close()
 
