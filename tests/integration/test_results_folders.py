@@ -111,3 +111,36 @@ def test_a_sigkilled_process_leaves_no_warning_from_the_resource_tracker() -> No
     assert "resource_tracker" not in killed.stderr and "leaked" not in killed.stderr, killed.stderr
     folder = Path(killed.stdout.strip())
     remove_stale_folders(str(folder.parent))
+
+
+def test_each_reload_lets_go_of_the_old_workers_once_their_feeds_are_done() -> None:
+    # An outside probe (probe68): every reload kept the retired worker pool, and the
+    # watchlists it was started with, for the life of the service: 200 reloads, +29 MB.
+    import asyncio
+    import gc
+    import time
+    import weakref
+
+    from monitor.analysis import Analyser
+
+    feed = (
+        b'<rss version="2.0"><channel><title>t</title><item><guid>1</guid>'
+        b"<title>Haftar in Tripoli</title></item></channel></rss>"
+    )
+    analyser = Analyser((), excerpt_chars=100, workers=1)
+    retired: list[weakref.ref[object]] = []
+    try:
+        for _ in range(3):
+            asyncio.run(analyser.analyse(feed, "https://example.org/f.xml", None))
+            retired.append(weakref.ref(analyser._pool))
+            analyser.reload((), excerpt_chars=100, workers=1)
+        deadline = time.monotonic() + 30
+        while any(ref() is not None for ref in retired) and time.monotonic() < deadline:
+            gc.collect()
+            time.sleep(0.1)
+        assert [ref() for ref in retired] == [None, None, None]
+        # The analyser still works after it.
+        done = asyncio.run(analyser.analyse(feed, "https://example.org/f.xml", None))
+        assert [entry.title for entry in done.feed.entries] == ["Haftar in Tripoli"]
+    finally:
+        analyser.close()
