@@ -1004,6 +1004,10 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
     stored = {r.url for r in rows}
     pending = [s for s in runtime.specs() if s.enabled and s.url not in stored]
     unlisted = {r.id for r in rows if r.enabled and r.url not in configured}
+    # Disabled because the config no longer lists it (not `enabled: false` in it): it read as
+    # configured (an outside probe, probe68).
+    listed = {spec.url for spec in runtime.specs()}
+    removed = {r.id for r in rows if not r.enabled and r.url not in listed}
     # The stored URL is the one fetched, credentials included: only its redacted form is shown
     # (in the name too: a source from an OPML outline without a title is named by its URL).
     names = {r.id: redact_text(r.name) for r in rows}
@@ -1031,7 +1035,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
                 "last_error_reason": r.last_error_reason,
                 "last_error": errors[r.id],
                 "articles_stored": r.articles_stored,
-                "in_config": r.id not in unlisted,
+                "in_config": r.id not in unlisted and r.id not in removed,
             }
             for r in rows
         ]
@@ -1051,6 +1055,10 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             )
         if r.id in unlisted:
             note = "not in this config: polled until the service reloads it" + (
+                f"; {note}" if note else ""
+            )
+        elif r.id in removed:
+            note = "not in this config: no longer polled (its articles stay)" + (
                 f"; {note}" if note else ""
             )
         pollable = r.enabled and r.gone_at is None

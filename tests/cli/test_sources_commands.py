@@ -165,6 +165,19 @@ def test_listing_sources_reads_only_and_shows_how_the_config_differs(
         for row in json.loads(run("sources", "--json", "-c", str(config), cwd=tmp_path).stdout)
     }
     assert again == rows  # nothing was written
+    # Once the config in force no longer lists B (a run with it disabled B), B is still not
+    # in this config: it read `in_config: true`, like a source written `enabled: false`
+    # (an outside probe, probe68).
+    server.route("/c.xml", Reply(body=feed("C")))
+    assert run("once", "-c", str(config), cwd=tmp_path).returncode == 0
+    after = {
+        row["name"]: row
+        for row in json.loads(run("sources", "--json", "-c", str(config), cwd=tmp_path).stdout)
+    }
+    assert after["B"]["enabled"] is False and after["B"]["in_config"] is False
+    assert after["C"]["in_config"] is True
+    table = run("sources", "-c", str(config), cwd=tmp_path, env={"COLUMNS": "200"})
+    assert "not in this config: no longer polled (its articles stay)" in table.stdout
 
 
 # --- 2. export and import -----------------------------------------------------------------
