@@ -19,6 +19,7 @@ from pydantic import Discriminator, Tag, ValidationError
 
 from monitor.config import IncludeConfig, OpmlConfig, SourceConfig, Strict
 from monitor.errors import ConfigError
+from monitor.opml import read_opml
 from monitor.settings import (
     _CONSTRUCTION_ERRORS,
     LoadedSettings,
@@ -150,7 +151,18 @@ def read_included(
     except ValidationError as error:
         key = yaml.ScalarNode("tag:yaml.org,2002:str", "sources", node.start_mark, node.start_mark)
         wrapper = yaml.MappingNode("tag:yaml.org,2002:map", [(key, node)])
-        raise ConfigError(validation_problems(error, path, wrapper)) from None
+        problems = validation_problems(error, path, wrapper)
+        # The OPML files it lists are read all the same: their problems came only after the
+        # entries' were fixed, so `check` gave no one verdict (an outside probe, probe69).
+        for index, item in enumerate(data):
+            listed = item.get("opml") if isinstance(item, dict) else None
+            if isinstance(listed, str) and listed:
+                try:
+                    read_opml(resolve_from(path, listed))
+                except ConfigError as opml_error:
+                    where = f"{path}:{lines[index]}: sources[{index}].opml"
+                    problems.extend(f"{where}: {problem}" for problem in opml_error.problems)
+        raise ConfigError(problems) from None
     return list(zip(model.sources, lines, strict=True))
 
 

@@ -373,3 +373,33 @@ def test_a_retention_shorter_than_the_story_window_is_warned_of(tmp_path: Path) 
     assert "retention (1d) is shorter than stories.window (2d): a copy of a story" in (
         result.stderr + result.stdout
     ), result.stderr
+
+
+def test_an_included_files_opml_problems_come_with_its_entries_problems(tmp_path: Path) -> None:
+    # An outside probe (probe69): an included file whose entries were wrong hid the
+    # problems of the OPML file it lists until those were fixed: not one verdict.
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "bad.opml").write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        '<outline text="NoURL" type="rss"/></body></opml>',
+        encoding="utf-8",
+    )
+    (tmp_path / "inc" / "extra.yaml").write_text(
+        "- {name: Daily, url: 'ftp://127.0.0.1:9/daily.xml'}\n- opml: ../bad.opml\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path}/m.db\n"
+        "sources:\n  - include: inc/*.yaml\n"
+        f"watchlists: [{LIBYA_WATCHLIST}]\n",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode == 1
+    assert f"{tmp_path / 'inc' / 'extra.yaml'}:1: sources[0].url" in result.stderr
+    assert (
+        f"{tmp_path / 'inc' / 'extra.yaml'}:2: sources[1].opml: {tmp_path / 'bad.opml'}: "
+        "outline 'NoURL' has type='rss' but no xmlUrl"
+    ) in result.stderr
+    assert "2 problems found" in result.stderr
