@@ -192,7 +192,10 @@ def describe(item: ErrorDetails, location: tuple[int | str, ...], root: type[Bas
         choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
         value = str(item.get("input"))
         hint = did_you_mean(value, [c for c in choices if c])
-        return f"{value!r} is not one of {expected}; {hint}"
+        # The choices once: without a near miss the hint would list them again (probe69).
+        return f"{value!r} is not one of {expected}" + (
+            f"; {hint}" if hint.startswith("did you mean") else ""
+        )
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
         word = "at least" if kind == "greater_than_equal" else "more than"

@@ -156,6 +156,11 @@ def test_every_problem_is_reported_with_line_and_field(tmp_path: Path) -> None:
     text = "\n".join(problems)
     assert f"{path}:2: poll.interval (how often a source is polled): 'soon' is not a dur" in text
     assert f"{path}:3: first_run (what a new source's existing entries do): 'sometimes'" in text
+    # The choices once: no near miss, no second list (an outside probe, probe69).
+    (first_run,) = [p for p in problems if ":3: first_run" in p]
+    assert first_run.endswith(
+        "'sometimes' is not one of 'store_only', 'alert_recent' or 'alert_all'"
+    )
     assert f"{path}:6: sources[0].url (the feed's URL): url must be an http" in text
     assert f"{path}:8: sources[1].colour: unknown key 'colour'; allowed here: " in text
     assert f"{path}:9: typo_key: unknown key" in text
