@@ -1588,6 +1588,17 @@ def sources_add(
             "every watchlist matches the articles of every source, so add it without "
             "--watchlist (nothing was saved)"
         )
+    if interval is not None:
+        # Judged here, so that the message names the option typed, not the entry it would
+        # write ("sources[2].interval": an outside probe, probe69).
+        from monitor.durations import parse_duration
+
+        try:
+            every = parse_duration(interval)
+        except ValueError as error:
+            fail(f"--interval {interval!r}: {error}")
+        if every <= timedelta(0):
+            fail(f"--interval {interval!r}: must be longer than 0s; write e.g. 30s, 10m or 1h")
     url = url.strip()
     known = {feed_identity(spec.url): spec.name for spec in before.specs}
     if feed_identity(url) in known:

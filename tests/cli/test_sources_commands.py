@@ -315,7 +315,21 @@ def test_a_bad_interval_is_refused_and_names_the_option(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 2
-    assert "interval" in result.stderr
+    assert "--interval 'soon'" in result.stderr
+    assert config.read_bytes() == before
+    zero = run(
+        "sources",
+        "add",
+        "https://example.org/f",
+        "--interval",
+        "0s",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert zero.returncode == 2
+    # The option typed, not the entry it would write (sources[N].interval: probe69).
+    assert "--interval '0s': must be longer than 0s" in zero.stderr, zero.stderr
     assert config.read_bytes() == before
 
 
