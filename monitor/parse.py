@@ -536,11 +536,10 @@ def _utf8_declared_wide(body: bytes, response_headers: dict[str, str]) -> tuple[
         return body, ""
     name = declared.group(1).decode("ascii", "replace").strip()
     try:
-        wide = codecs.lookup(name).name.startswith(("utf-16", "utf-32"))
+        if not codecs.lookup(name).name.startswith(("utf-16", "utf-32")):
+            return body, ""  # most feeds: no decoding here
         body.decode("utf-8")
     except (LookupError, UnicodeDecodeError):
-        return body, ""
-    if not wide:
         return body, ""
     response_headers["content-type"] = "application/xml; charset=utf-8"
     return _XML_ENCODING.sub(rb"\1\2utf-8\2", body, count=1), name
@@ -555,7 +554,7 @@ def _utf8_with_stray_bytes(body: bytes, response_headers: dict[str, str]) -> tup
     """A UTF-8 body (so labelled, or not labelled) with a few bytes that are not UTF-8 (a
     paragraph pasted from a Windows editor: a curly quote as 0x92), as UTF-8 with those
     bytes read in the Windows code page of the script its UTF-8 text is mostly in
-    (`_stray_code_page`); how many there were, and that code page. Left as it is, such a body was
+    (`_stray_script`); how many there were, and the code pages read. Left as it is, such a body was
     decoded whole in a single-byte code page, and every Arabic or Cyrillic entry of it was
     garbled (its names never matched). Only where the UTF-8 characters outnumber the stray
     bytes: a body in a code page throughout is left to the detector (`_detected_encoding`).
@@ -833,8 +832,7 @@ def _script_of_high_bytes(body: bytes) -> str | None:
     best = charset_normalizer.from_bytes(excerpt).best()
     if best is None or not _other_script(str(best)):
         return None
-    found: str = codecs.lookup(best.encoding).name
-    return found
+    return codecs.lookup(best.encoding).name
 
 
 def _other_script(text: str) -> bool:

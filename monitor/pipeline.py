@@ -229,14 +229,18 @@ async def within_storage_budget(
     at most a minute): the smaller ones add up to about one budget a day at most."""
     budget = runtime.settings.store_max_per_day
     assert budget is not None
-    sizes = [text_bytes(entry) for entry, _ in entries]
+    first = source.first_polled_at is None  # nothing of it is stored yet: no read
     often = min(runtime.settings.poll.min_interval, timedelta(minutes=1))
-    if sum(sizes) <= budget * (often / timedelta(days=1)):
+    unread = budget if first else budget * (often / timedelta(days=1))
+    # UTF-8 takes at most 4 bytes a character: most polls are judged without encoding.
+    if 4 * sum(len(e.title) + len(e.summary) + len(e.content) for e, _ in entries) <= unread:
         return entries
-    if source.first_polled_at is None:
-        stored = 0  # its first poll: nothing of it is stored yet (a cold start reads nothing)
-    else:
-        stored = await runtime.store.stored_bytes_since(source.id, now - timedelta(days=1))
+    sizes = [text_bytes(entry) for entry, _ in entries]
+    if sum(sizes) <= unread:
+        return entries
+    stored = (
+        0 if first else await runtime.store.stored_bytes_since(source.id, now - timedelta(days=1))
+    )
     room = budget - stored
     if sum(sizes) <= room:
         return entries

@@ -248,20 +248,6 @@ def _secrets_of(url: str, min_chars: int = MIN_SECRET_CHARS) -> set[str]:
     return plain | {form for form in forms if len(form) >= min_chars}
 
 
-def _credential_values(url: str) -> set[str]:
-    """The credentials of ``url`` whatever their length, as written and percent-decoded:
-    its userinfo's parts and its secret parameters' values."""
-    _, userinfo, _, _, query, fragment = _split(url)
-    user, _, password = userinfo.partition(":")
-    values = {user, password}
-    for part in (query[1:], fragment[1:]):
-        for piece in _SEPARATORS.split(part):
-            name, equals, value = piece.partition("=")
-            if equals and _is_secret_param(name):
-                values.add(value)
-    return {v for v in values | {unquote(v) for v in values} if v}
-
-
 def _masked_in_url(url: str, values: set[str]) -> str:
     """``url`` with its userinfo masked, and every parameter whose value is one of
     ``values`` (a credential of the feed's URL, under any parameter name); the rest as
@@ -291,14 +277,11 @@ def mask_credentials_of(*urls: str, min_chars: int = MIN_SECRET_CHARS) -> Callab
     secrets = sorted(
         {s for url in urls for s in _secrets_of(url, min_chars)}, key=len, reverse=True
     )
-    values = {v for url in urls for v in _credential_values(url)}
+    values = {s for url in urls for s in _secrets_of(url, min_chars=1)}  # any length
 
     def mask(text: str) -> str:
         if values:
-            if _URL_IN_TEXT.fullmatch(text):
-                text = _masked_in_url(text, values)
-            else:
-                text = _URL_IN_TEXT.sub(lambda found: _masked_in_url(found.group(), values), text)
+            text = _URL_IN_TEXT.sub(lambda found: _masked_in_url(found.group(), values), text)
         for secret in secrets:
             text = text.replace(secret, MASK)
         return text
