@@ -449,12 +449,55 @@ def _field_path(location: tuple[int | str, ...]) -> str:
 _TAGS = {"source", "opml", "include", "path", "mapping"}
 
 
-def _clean_location(location: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # Pydantic adds the union member's name (e.g. "SourceConfig") to the location; drop it.
+def _clean_location(
+    location: tuple[int | str, ...], *, key_last: bool = False
+) -> tuple[int | str, ...]:
+    # Pydantic adds the union member's name (e.g. "SourceConfig") or its tag to the location;
+    # drop it. With ``key_last`` (an unknown key) the last part is the key as written, kept
+    # even when it looks like one ("include:" at the top level, "Sources:").
+    last = len(location) - 1
     return tuple(
         p
-        for p in location
-        if not (isinstance(p, str) and (p[:1].isupper() or "[" in p or p in _TAGS))
+        for i, p in enumerate(location)
+        if (key_last and i == last)
+        or not (isinstance(p, str) and (p[:1].isupper() or "[" in p or p in _TAGS))
+    )
+
+
+# The keys that make a source entry one kind or another (`_source_kind`).
+_KIND_KEYS = {"source": "url", "opml": "opml", "include": "include"}
+
+
+def _misplaced_key(location: tuple[int | str, ...], kind: str) -> tuple[str, int] | None:
+    """The message for a key written where another kind of entry has it (``url:`` beside
+    ``include:`` in one source entry, ``include:`` at the top level), which pydantic reports
+    as an unknown key, and how many parts of ``location`` name the place (the entry)."""
+    if kind != "extra_forbidden":
+        return None
+    if location == ("include",):
+        return (
+            "unknown key 'include' at the top level; an include is an item of sources: "
+            "write `sources:` then `  - include: sources.d/*.yaml` (see docs/config.md)",
+            1,
+        )
+    if len(location) < 4 or location[0] != "sources" or not isinstance(location[1], int):
+        return None
+    tag, key = location[2], location[3]
+    if tag not in _KIND_KEYS:
+        return None
+    other = next((k for t, k in _KIND_KEYS.items() if key == k and t != tag), None)
+    if other is None:
+        if tag != "include":
+            return None
+        return (
+            f"an include: entry has no other keys ({key}: is not one); the included files' "
+            "entries carry their own settings",
+            2,
+        )
+    return (
+        f"has both {_KIND_KEYS[str(tag)]}: and {other}:; an entry is one feed (url:), one "
+        "OPML file (opml:) or one include (include:): make them two entries",
+        2,
     )
 
 
@@ -465,7 +508,11 @@ def validation_problems(error: ValidationError, path: Path, node: yaml.Node | No
     problems: list[str] = []
     seen: set[str] = set()
     for item in error.errors():
-        location = _clean_location(tuple(item["loc"]))
+        raw = tuple(item["loc"])
+        location = _clean_location(raw, key_last=item["type"] == "extra_forbidden")
+        misplaced = _misplaced_key(raw, item["type"])
+        if misplaced is not None:
+            location = location[: misplaced[1]]
         field = _field_path(location) or "(top level)"
         variable = environment_variable(location)
         if variable is not None:
@@ -475,7 +522,9 @@ def validation_problems(error: ValidationError, path: Path, node: yaml.Node | No
             where = f"{path}:{line}" if line else str(path)
         meaning = MEANINGS.get(meaning_key(location))
         named = f"{field} ({meaning})" if meaning and item["type"] != "extra_forbidden" else field
-        text = f"{where}: {named}: {describe(item, location, Settings)}"
+        text = (
+            f"{where}: {named}: {misplaced[0] if misplaced else describe(item, location, Settings)}"
+        )
         if text not in seen:
             seen.add(text)
             problems.append(text)
@@ -497,6 +546,19 @@ def load_settings(
     if text is None:
         text = _read_text(path)
     data = without_own_keys(_document(path, text))
+    if cased := [
+        k for k in data if k not in Settings.model_fields and k.lower() in Settings.model_fields
+    ]:
+        # pydantic-settings reads top-level keys in any case: "Sources:" beside "sources:"
+        # would silently replace the list. Keys are written as documented.
+        node = _compose(path, text)
+        raise ConfigError(
+            [
+                f"{path}:{line_of(node, (key,)) or '?'}: {key}: unknown key {key!r}; keys are "
+                f"written in lower case: {key.lower()}"
+                for key in cased
+            ]
+        )
     expanded, unset = expand_variables(data)
     del data
     if indexed := indexed_variables(path):

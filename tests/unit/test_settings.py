@@ -167,6 +167,60 @@ def test_every_problem_is_reported_with_line_and_field(tmp_path: Path) -> None:
     assert len(problems) == 5
 
 
+def test_a_key_that_looks_like_a_union_tag_is_named(tmp_path: Path) -> None:
+    # "include", "path", "opml" are also the tags pydantic puts in a location; an unknown key
+    # of that name was shown as '' with no line (an outside check of this project's own).
+    path = write(
+        tmp_path,
+        "include: more.yaml\nwatchlists:\n  - file: wl.yaml\n    path: x\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    text = "\n".join(raised.value.problems)
+    assert f"{path}:1: include: unknown key 'include' at the top level; an include is an" in text
+    assert "- include: sources.d/*.yaml" in text
+    assert f"{path}:4: watchlists[0].path: unknown key 'path'; allowed here: file, sinks" in text
+    assert "''" not in text
+
+
+def test_a_source_entry_of_two_kinds_is_named_as_such(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "sources:\n"
+        "  - include: more/*.yaml\n    url: https://example.org/a\n"
+        "  - opml: feeds.opml\n    url: https://example.org/b\n"
+        "  - include: more/*.yaml\n    interval: 5m\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    problems = raised.value.problems
+    assert problems == [
+        f"{path}:2: sources[0]: has both include: and url:; an entry is one feed (url:), one "
+        "OPML file (opml:) or one include (include:): make them two entries",
+        f"{path}:4: sources[1]: has both opml: and url:; an entry is one feed (url:), one "
+        "OPML file (opml:) or one include (include:): make them two entries",
+        f"{path}:6: sources[2]: an include: entry has no other keys (interval: is not one); "
+        "the included files' entries carry their own settings",
+    ]
+    assert not any("did you mean 'url'" in p for p in problems)
+
+
+def test_a_top_level_key_in_another_case_is_refused_not_merged(tmp_path: Path) -> None:
+    # pydantic-settings reads top-level keys in any case: "Sources: []" below "sources:" had
+    # replaced the list, and the config checked OK with no sources.
+    path = write(
+        tmp_path,
+        "sources:\n  - {name: A, url: 'https://example.org/a'}\nSources: []\nPOLL:\n"
+        "  concurrency: 2\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    assert raised.value.problems == [
+        f"{path}:3: Sources: unknown key 'Sources'; keys are written in lower case: sources",
+        f"{path}:4: POLL: unknown key 'POLL'; keys are written in lower case: poll",
+    ]
+
+
 def test_config_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MONITOR_CONFIG", raising=False)
     assert config_path(None) == Path("config/monitor.yaml")
