@@ -353,6 +353,20 @@ HELD_OUT = [
     # One day of Libya's own outlets (English, Arabic), written blind: 149 of 150 as written;
     # the miss is the known class of a sense said in another field (README).
     HeldOutSet("heldout26", 150, exact=True, known=frozenset({("h26-039", "tripoli", "FP")})),
+    # Outlets where the watched words mostly mean something else (Lebanese, Greek, Ghanaian,
+    # US local, Jewish calendars, trade press), written blind: 138 of 150 as written; 10
+    # fixed in the watchlist (README). Left: a US town's Tripoli with no state named.
+    HeldOutSet(
+        "heldout27",
+        150,
+        exact=True,
+        known=frozenset(
+            {
+                ("h27-141", "tripoli", "FP"),
+                ("h27-148", "tripoli", "FP"),
+            }
+        ),
+    ),
 ]
 
 
