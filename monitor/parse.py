@@ -172,7 +172,8 @@ class ParsedFeed:
     """A feed as read: its title (HTML fragment), home link and entries in document order.
 
     ``bozo`` is true when the document was malformed but still readable; ``bozo_reason``
-    then says why in a few words.
+    then says why in a few words. ``note`` says what of a well-formed feed was not read as
+    written (entries past `MAX_ENTRIES`, dates no reader knows), or is None.
     """
 
     title: str
@@ -180,6 +181,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     bozo: bool
     bozo_reason: str | None
+    note: str | None = None
     # The feed's own hint of how often it changes (RSS ttl, sy:updatePeriod/Frequency).
     update_hint: timedelta | None = None
 
@@ -253,9 +255,9 @@ def _parsed_entries(
     version = str(_get(result, "version") or "")
     raw_entries: list[Mapping[str, Any]] = list(_get(result, "entries") or [])
     feed_info: Mapping[str, Any] = _get(result, "feed") or {}
+    notes: list[str] = []  # not malformed, but not read as written
     if len(raw_entries) > MAX_ENTRIES:
-        note = f"{len(raw_entries)} entries: only the newest {MAX_ENTRIES} are read"
-        bozo_reason = f"{bozo_reason}; {note}" if bozo_reason else note
+        notes.append(f"{len(raw_entries)} entries: only the newest {MAX_ENTRIES} are read")
         raw_entries = _newest(raw_entries, MAX_ENTRIES)
 
     if not version and not raw_entries:
@@ -277,11 +279,10 @@ def _parsed_entries(
     unread = _unread_dates(raw_entries, built)
     if unread:
         example = _storable(unread[0])[:80]
-        note = (
+        notes.append(
             f"{plural(len(unread), 'entry', 'entries')} with a date that is not read as one "
             f"(e.g. {example!r}): stored as undated"
         )
-        bozo_reason = f"{bozo_reason}; {note}" if bozo_reason else note
     entries: list[FeedEntry] = []
     seen_keys: set[str] = set()
     for entry in _unshared_keys([entry for entry in built if entry is not None]):
@@ -296,6 +297,7 @@ def _parsed_entries(
         entries=tuple(entries),
         bozo=bozo_reason is not None,
         bozo_reason=bozo_reason,
+        note="; ".join(notes) or None,
         update_hint=feed_hint(
             _get(feed_info, "ttl"),
             _get(feed_info, "sy_updateperiod"),

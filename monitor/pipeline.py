@@ -437,9 +437,11 @@ async def _poll(
         reason = getattr(error, "reason", "parse_error")
         return failure(runtime, source, record, reason, str(error), fetched.status, started=started)
     feed = analysed.feed
-    if feed.bozo:
-        warning = f"feed is malformed but readable: {feed.bozo_reason}"
-        success = _with(success, reason="bozo", error=warning)
+    warnings = [f"feed is malformed but readable: {feed.bozo_reason}"] if feed.bozo else []
+    if feed.note:  # a well-formed feed not read as written: said, but not called malformed
+        warnings.append(feed.note)
+    if warnings:
+        success = _with(success, reason="bozo", error="; ".join(warnings))
     triage = await _triage(runtime, source, analysed, now)
     success = _with(success, entries_seen=len(feed.entries), sightings=triage.sightings)
     success = scheduled(runtime, source, success, fetched, new_entries=len(triage.new), feed=feed)

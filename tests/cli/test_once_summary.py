@@ -452,3 +452,29 @@ def test_the_sources_are_listed_by_name_whatever_order_their_polls_end(tmp_path:
     assert result.returncode == 0, result.stdout + result.stderr
     shown = [line.split(":")[0][3:] for line in _lines(result) if line.startswith("ok ")]
     assert shown == sorted(names, key=str.casefold)
+
+
+def test_a_well_formed_feed_read_with_a_note_is_not_called_malformed(tmp_path: Path) -> None:
+    # probe67: a feed of 3,000 entries (only the newest 1,000 are read) was listed as "feed
+    # is malformed but readable"; so was one with a date no reader knows.
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><guid>d-1</guid><title>Weather in Oslo</title>"
+        b"<pubDate>sometime in October</pubDate></item></channel></rss>"
+    )
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=body))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        assert _once(config, tmp_path).returncode == 0
+    listed = monitor("sources", "--config", str(config), "--json", cwd=tmp_path)
+    (source,) = json.loads(listed.stdout)
+    assert source["last_error_reason"] == "bozo"
+    assert source["last_error"] == (
+        "1 entry with a date that is not read as one (e.g. 'sometime in October'): stored as "
+        "undated"
+    )
