@@ -84,7 +84,7 @@ _LABEL = (
     r"|leggi anche|potrebbe interessarti|articoli correlati"
     r"|ver también|lea también|lee también|te puede interesar|noticias relacionadas"
     r"|leia também|veja também|leia mais|saiba mais|notícias relacionadas"
-    r"|lesen sie auch|mehr zum thema|weitere artikel"
+    r"|lesen sie auch|mehr zum thema|weitere artikel|weiterlesen|mehr lesen"
     r"|ayrıca (?:okuyun|bakınız)|ilginizi çekebilir|ilgili haber(?:ler)?"
     r"|читайте также|по теме|похожие новости"
     r"|[اإ]قر[أا] (?:أيضا|أيضاً|ايضا|المزيد)|(?:مواضيع|أخبار|اخبار) ذات صلة)"

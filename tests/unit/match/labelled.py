@@ -168,6 +168,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "tripoli-week",
     "press-day",
     "libya-outlets",
+    "aggregator-snippets",  # heldout28: Google News lists, cut snippets, digests, posts
     "namesake-press",  # heldout27: Lebanese, Greek, Ghanaian, US local, Jewish, trade press
 )
 ALL_CLASSES = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES + LATER_CLASSES

