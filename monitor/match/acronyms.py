@@ -114,17 +114,19 @@ def _fold(word: str) -> str:
 def defined_otherwise(
     acronym: str, found: Mapping[str, tuple[str, ...]], own_words: frozenset[str]
 ) -> str | None:
-    """An expansion ``found`` gives ``acronym`` that is not the entity's own (fewer than half
-    of its words are words of the entity's names), when no expansion is its own; else None.
-    """
+    """An expansion ``found`` gives ``acronym`` that is not the entity's own, when no
+    expansion is its own; else None. An expansion is the entity's own when its first word
+    and half or more of its words are words of the entity's names: "Libya's National Army
+    (LNA)" is, "Singapore Armed Forces (SAF)" is not the Sudanese Armed Forces (its first
+    word, the one that says whose, is another's: an outside probe's watchlist)."""
     expansions = found.get(_letters(acronym))
     if not expansions:
         return None
     other = None
     for expansion in expansions:
         words = [_fold(w) for w in _split(expansion) if w.casefold() not in _MINOR]
-        shared = sum(1 for word in words if _shares_stem(word, own_words))
-        if words and 2 * shared >= len(words):
+        shared = [_shares_stem(word, own_words) for word in words]
+        if words and shared[0] and 2 * sum(shared) >= len(words):
             return None  # the article spells it out as the entity: every mention is it
         other = other or expansion
     return other

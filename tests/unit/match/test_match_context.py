@@ -71,6 +71,32 @@ def test_an_acronym_the_article_spells_out_as_something_else_is_not_the_entity(
     assert found(watchlist, content="The LNA (loyal to Haftar) advanced.") == ["LNA"]
 
 
+def test_an_expansion_whose_first_word_is_anothers_is_another_thing(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # An outside probe's Sudan watchlist: "Singapore Armed Forces (SAF)" shares two words of
+    # three with "Sudanese Armed Forces" and was taken for it; the first word says whose.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: saf
+            names: [Sudanese Armed Forces]
+            acronyms: [SAF]
+          - id: rsf
+            names: [Rapid Support Forces]
+            acronyms: [RSF]
+        """
+    )
+    assert found(watchlist, content="The Singapore Armed Forces (SAF) held drills.") == []
+    assert found(watchlist, content="The Regional Support Forces (RSF) deployed to Goma.") == []
+    # The entity's own first word (or a word of its stem) with a word of another: its own.
+    assert found(watchlist, content="The Sudan Armed Forces (SAF) said the SAF held.") == [
+        "SAF",
+        "SAF",
+    ]
+    assert found(watchlist, content="Rapid Support Units (RSF) took the town.") == ["RSF"]
+
+
 def test_exclude_if_near_counts_words(write_watchlist: WriteWatchlist) -> None:
     watchlist = write_watchlist(
         """
