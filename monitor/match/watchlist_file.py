@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from monitor.errors import ConfigError
 from monitor.match.names import acronym_form, has_word_char, phrase_key
 from monitor.match.result import FIELDS
-from monitor.match.rules import RuleSyntaxError, parse_rule
+from monitor.match.rules import Evidence, RuleSyntaxError, evaluate_rule, parse_rule
 from monitor.match.watchlist import (
     MIN_EXCERPT_CHARS,
     AmbiguousNames,
@@ -537,6 +537,14 @@ def _build_parts(
             problems.append(
                 f"{where}.expr: rule {rule.name!r}: {exc.message} at character "
                 f"{exc.position + 1} of {rule.expr!r}"
+            )
+            continue
+        if evaluate_rule(tree, Evidence({}, {})):
+            # "NOT rsf" alone: it would alert on every article, naming nothing (probe72).
+            problems.append(
+                f"{where}.expr: rule {rule.name!r} holds for an article that names nothing "
+                f"({rule.expr!r}), so every article would alert; a NOT needs something beside "
+                "it that must be there, e.g. 'sudan AND NOT rsf'"
             )
             continue
         rules.append(Rule(rule.name, rule.expr, tree, _build_examples(rule.examples), index))

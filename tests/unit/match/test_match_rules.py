@@ -176,6 +176,27 @@ def test_rule_errors_name_file_rule_and_position(write_watchlist: WriteWatchlist
     assert "at character 13" in problem
 
 
+@pytest.mark.parametrize("expr", ["NOT haftar", 'NOT "ceasefire"', "haftar OR NOT tripoli"])
+def test_a_rule_that_holds_for_an_article_naming_nothing_is_refused(
+    write_watchlist: WriteWatchlist, expr: str
+) -> None:
+    # An outside probe: "NOT rsf" passed `monitor check` and alerted on every article.
+    with pytest.raises(ConfigError) as caught:
+        write_watchlist(
+            f"""
+            entities:
+              - {{id: haftar, names: [Haftar]}}
+              - {{id: tripoli, names: [Tripoli]}}
+            rules:
+              - name: flood
+                expr: '{expr}'
+            """
+        )
+    (problem,) = caught.value.problems
+    assert "test.yaml:7: rules[0].expr: rule 'flood' holds for an article that names" in problem
+    assert "every article would alert" in problem
+
+
 @pytest.mark.parametrize(
     ("content", "holds"),
     [
