@@ -647,6 +647,21 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
                 f"{where}.{field}: {value!r} is also one of the entity's names: "
                 "remove it from one of the lists"
             )
+    for key, condition, names in (
+        ("conditional_names", model.conditional_names, "names"),
+        ("conditional_acronyms", model.conditional_acronyms, "acronyms"),
+    ):
+        if condition is None:
+            continue
+        conditional = {phrase_key(name) for name in getattr(condition, names)}
+        for position, word in enumerate(condition.if_in_article):
+            if phrase_key(word) in conditional:
+                # The name itself meets its condition: it would always count (probe72).
+                problems.append(
+                    f"{where}.{key}.if_in_article[{position}]: {word!r} is one of the "
+                    f"{names} it makes conditional, so the condition holds wherever the name "
+                    "is found: list only words of the articles that mean this entity"
+                )
     if model.unless_in_article and not model.exclude_if_in_article:
         problems.append(
             f"{where}.unless_in_article: it only qualifies exclude_if_in_article, which "

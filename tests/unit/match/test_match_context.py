@@ -353,6 +353,33 @@ def test_conditional_acronyms_need_their_article_words(write_watchlist: WriteWat
         )
 
 
+@pytest.mark.parametrize(
+    ("condition", "field"),
+    [
+        ("conditional_names: {names: [Burhan], if_in_article: [Sudan, Burhan]}",
+         "conditional_names.if_in_article[1]: 'Burhan' is one of the names"),
+        ("conditional_acronyms: {acronyms: [Gna], if_in_article: [GNA, Libia]}",
+         "conditional_acronyms.if_in_article[0]: 'GNA' is one of the acronyms"),
+    ],
+)  # fmt: skip
+def test_a_condition_its_own_name_meets_is_an_error(
+    write_watchlist: WriteWatchlist, condition: str, field: str
+) -> None:
+    # An outside probe listed "Burhan" in the words of its own condition (through a YAML
+    # anchor): the rapper "Burhan G" counted as the general, and check said nothing.
+    with pytest.raises(ConfigError) as caught:
+        write_watchlist(
+            f"""
+            entities:
+              - id: burhan
+                names: [Abdel Fattah al-Burhan]
+                {condition}
+            """
+        )
+    (problem,) = caught.value.problems
+    assert f"entities[0].{field} it makes conditional, so the condition holds" in problem
+
+
 def test_names_inside_hashtags_and_handles_written_in_capitals(
     write_watchlist: WriteWatchlist,
 ) -> None:
