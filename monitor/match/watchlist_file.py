@@ -523,6 +523,8 @@ def _build_parts(
     _check_shared_names(entity_models, path, problems)
     rules: list[Rule] = []
     seen_rules: dict[str, int] = {}
+    # Only valid ids: a rule's "did you mean" never suggests one refused above (probe72).
+    entity_ids = [entity_id for entity_id in entity_ids if _ENTITY_ID.fullmatch(entity_id)]
     for index, rule in rule_models:
         where = f"{path}: rules[{index}]"
         if rule.name in seen_rules:

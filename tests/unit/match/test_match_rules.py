@@ -176,6 +176,25 @@ def test_rule_errors_name_file_rule_and_position(write_watchlist: WriteWatchlist
     assert "at character 13" in problem
 
 
+def test_a_rule_error_never_suggests_an_id_that_is_refused(write_watchlist: WriteWatchlist) -> None:
+    # An outside probe: "'El-Fasher' is not a valid id", then "did you mean 'El-Fasher'?".
+    with pytest.raises(ConfigError) as caught:
+        write_watchlist(
+            """
+            entities:
+              - {id: rsf, names: [Rapid Support Forces]}
+              - {id: El-Fasher, names: [El Fasher]}
+            rules:
+              - name: siege
+                expr: rsf NEAR/10 el_fasher
+            """
+        )
+    refused, rule = caught.value.problems
+    assert "entities[1].id: 'El-Fasher' is not a valid id" in refused
+    assert "unknown entity 'el_fasher': use an entity id (rsf)" in rule
+    assert "El-Fasher" not in rule
+
+
 @pytest.mark.parametrize("expr", ["NOT haftar", 'NOT "ceasefire"', "haftar OR NOT tripoli"])
 def test_a_rule_that_holds_for_an_article_naming_nothing_is_refused(
     write_watchlist: WriteWatchlist, expr: str
