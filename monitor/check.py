@@ -241,9 +241,13 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
         verdict = f"{len(failures)} failing" if failures else "all hold"
         entities = plural(len(watchlist.entities), "entity", "entities")
         if watchlist.source in partial:
+            parts = entities + (
+                f" and {plural(len(watchlist.rules), 'rule')}" if watchlist.rules else ""
+            )
+            load = "loads" if len(watchlist.entities) + len(watchlist.rules) == 1 else "load"
             notes.append(
-                f"watchlist {watchlist.name!r} ({watchlist.source}) has problems; the examples "
-                f"of its {entities} without problems: {verdict}"
+                f"watchlist {watchlist.name!r} ({watchlist.source}) has problems (see the "
+                f"errors); the examples of the {parts} that {load}: {verdict}"
             )
         else:
             notes.append(

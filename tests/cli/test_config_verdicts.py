@@ -411,7 +411,10 @@ def test_a_password_in_the_database_url_query_is_never_shown(tmp_path: Path) -> 
 def test_check_says_which_notes_come_from_a_watchlist_with_problems(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "wl.yaml").write_text(
-        "entities:\n  - id: a\n    names: [Alpha]\n  - id: b\n    nmaes: [Beta]\n", "utf-8"
+        "entities:\n  - id: a\n    names: [Alpha]\n  - id: b\n    nmaes: [Beta]\n"
+        # no names: refused once, not again by each of its examples (probe72)
+        "  - id: c\n    names: []\n    examples: {match: [Gamma here, Gamma there]}\n",
+        "utf-8",
     )
     (tmp_path / "list.opml").write_text("<opml><body><outline", "utf-8")  # not readable
     config = tmp_path / "monitor.yaml"
@@ -422,10 +425,12 @@ def test_check_says_which_notes_come_from_a_watchlist_with_problems(tmp_path: Pa
     checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
     assert checked.returncode == 1
     assert checked.stdout.splitlines() == [
-        f"checked: watchlist 'wl' ({tmp_path / 'wl.yaml'}) has problems; the examples of its "
-        "1 entity without problems: all hold",
+        f"checked: watchlist 'wl' ({tmp_path / 'wl.yaml'}) has problems (see the errors); "
+        "the examples of the 2 entities that load: all hold",
         "checked: sources: not all could be read (see the errors)",
     ]
+    assert "has no names or acronyms" in checked.stderr
+    assert "should mention it" not in checked.stderr
 
 
 def test_an_interval_outside_the_bounds_and_a_name_used_twice_are_warnings(
