@@ -655,9 +655,9 @@ def _build_entity(model: _EntityModel, index: int, path: Path, problems: list[st
     ):
         if condition is None:
             continue
-        conditional = {phrase_key(name) for name in getattr(condition, names)}
+        made_conditional = {phrase_key(name) for name in getattr(condition, names)}
         for position, word in enumerate(condition.if_in_article):
-            if phrase_key(word) in conditional:
+            if phrase_key(word) in made_conditional:
                 # The name itself meets its condition: it would always count (probe72).
                 problems.append(
                     f"{where}.{key}.if_in_article[{position}]: {word!r} is one of the "
