@@ -223,7 +223,13 @@ def _describe_error(error: ErrorDetails) -> str:
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"must be a whole number, got {given!r}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"must be a mapping (key: value lines), got {given!r}"
+        keys = _KEYS_BY_PARENT.get(str(location[-1]) if location else "", ())
+        shape = (
+            " (" + ", ".join(f"{key}: ..." for key in keys) + ")"
+            if keys and not isinstance(location[-1], int)
+            else ""
+        )
+        return f"must be a mapping (key: value lines){shape}, got {given!r}"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]

@@ -143,6 +143,12 @@ def test_unknown_keys_are_errors_with_allowed_keys(write_watchlist: WriteWatchli
             "no_match",
         ),
         ("- just a list", "(top level)", "must be a mapping"),
+        # the keys the mapping takes (an outside probe wrote a list of words)
+        (
+            "entities: [{id: a, names: [A], keep_if_near: [b, c]}]",
+            "entities[0].keep_if_near",
+            "must be a mapping (key: value lines) (words: ..., within: ...",
+        ),
     ],
 )
 def test_each_problem_names_file_field_and_fix(
