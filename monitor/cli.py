@@ -1856,7 +1856,10 @@ def db_upgrade(config: ConfigOption = None) -> None:
                     f"a monitor instance (pid {lock_pid(database)}) is using {database}: "
                     f"{stop_first}"
                 )
-            running = running_instances(db.engine, datetime.now(UTC))  # PostgreSQL
+            created = database is not None and not Path(database).exists()
+            # On PostgreSQL the registered instances heard from lately; on SQLite the lock
+            # above is the truth (a killed one's row would count as running for 90 s).
+            running = running_instances(db.engine, datetime.now(UTC)) if database is None else []
             if running:
                 raise DatabaseError(
                     f"{plural(len(running), 'monitor instance')} running on "
@@ -1871,8 +1874,18 @@ def db_upgrade(config: ConfigOption = None) -> None:
         fail(error)
     if before == after:
         out.print(f"database already at revision {after}")
+    elif before is None:
+        # Said so: an operator upgrading expects a database there, and one named by another
+        # path (a relative path read from another folder, a URL set only in a service's
+        # environment) would otherwise become a new empty one without a word (probe70).
+        where = f"{database}: there was no database file" if created else redact_url(db.url)
+        out.print(
+            f"database created at revision {after} ({where}); if you meant to upgrade an "
+            "existing database, database_url (or MONITOR_DATABASE_URL) names another one: "
+            "point it at that database and run `monitor db upgrade` again"
+        )
     else:
-        out.print(f"database upgraded from {before or 'empty'} to {after}")
+        out.print(f"database upgraded from {before} to {after}")
 
 
 @app.command()
