@@ -195,11 +195,15 @@ def suggested_url(url: str) -> str:
     return redact_url(url).replace("${", "$${")
 
 
-def redact_article_url(url: str) -> str:
+def redact_article_url(url: str, feed_url: str | None = None) -> str:
     """An article's link as it may be shown: its userinfo masked, the rest as written. Its
     query parameters are its address (`?key=7788`, a CDN's `?sig=`): masked like a feed's,
     they sent readers to pages that do not exist. The feed's own credentials, where an
-    entry repeats them, were masked when it was parsed (`mask_credentials_of`)."""
+    entry repeats them, were masked when it was parsed (`mask_credentials_of`); given
+    ``feed_url``, they are masked again here, as the parser does: a link stored by a
+    version that masked them only when sending (before 2026-12-06) still holds them."""
+    if feed_url:
+        url = mask_credentials_of(feed_url, min_chars=MIN_ENTRY_CREDENTIAL_CHARS)(url)
     scheme, userinfo, authority, path, query, fragment = _split(url)
     if userinfo:
         authority = f"//{MASK}@{authority[2:]}"

@@ -67,7 +67,9 @@ class DigestStory:
             "article": {
                 "id": article.id,
                 "title": article.title,
-                "url": redact_article_url(article.url) if article.url else None,
+                "url": (
+                    redact_article_url(article.url, article.source_url) if article.url else None
+                ),
                 "published": _iso(article.published) if article.published else None,
                 "source": {
                     "name": redact_text(article.source_name),

@@ -146,7 +146,11 @@ def build_payload(
             "article": {
                 "id": article.id,
                 "title": article.title,
-                "url": redact_article_url(article.url) if article.url else article.url,
+                "url": (
+                    redact_article_url(article.url, article.source_url)
+                    if article.url
+                    else article.url
+                ),
                 "published": _iso(article.published) if article.published else None,
                 "source": {
                     "name": redact_text(article.source_name),  # it may be a URL

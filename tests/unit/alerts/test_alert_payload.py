@@ -195,3 +195,26 @@ def test_article_and_source_urls_are_redacted() -> None:
     assert shown["source"] == {"name": source, "url": source}
     for secret in ("pw1", "s3cret", "t0ken"):
         assert secret not in encode_body(payload).decode()
+
+
+def test_a_link_stored_with_the_feeds_own_token_is_sent_masked() -> None:
+    # probe70: versions before 2026-12-06 stored entry links that repeat a private feed's
+    # token as they were and masked it when sending; the current parser masks it when it
+    # reads the feed, and the payload sent such old rows (pending or dead alerts, replays)
+    # with the token after an upgrade. The payload masks the feed's credentials again.
+    feed = "https://feeds.example.org/private.rss?token=s3cr3tTok3n99"
+    article = ArticleRef(
+        id=8,
+        title="t",
+        url="https://feeds.example.org/story-w-1.html?token=s3cr3tTok3n99",
+        published=None,
+        source_name="Private",
+        source_url=feed,
+    )
+    payload = build_payload(
+        watchlist="libya", entities=(), article=article, matches=[], excerpts=[], rule=None,
+        timestamp=NOW,
+    )  # fmt: skip
+    shown = payload["data"]["article"]  # type: ignore[index]
+    assert shown["url"] == "https://feeds.example.org/story-w-1.html?token=REDACTED"
+    assert "s3cr3tTok3n99" not in encode_body(payload).decode()
