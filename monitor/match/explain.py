@@ -3,7 +3,7 @@ it, every rule's value and terms, every watchlist's alert (built from ``Matcher`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -212,7 +212,7 @@ def _candidates(
             kept, decided_by, reason = False, "overlap", _overlapped(hit, winner, scan)
         else:
             key = (entity.id, field, hit.start, hit.end)
-            kept, decided_by, reason = True, verdict.rule, _kept(entity, verdict, hit, scan)
+            kept, decided_by, reason = True, verdict.rule, _kept(entity, verdict, hit, scan, scans)
             if key not in listed:
                 decided_by = "cap"
                 reason = (
@@ -302,7 +302,9 @@ def _proximity(entity: Entity, rule: str) -> Proximity:
     return proximity
 
 
-def _kept(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str:
+def _kept(
+    entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan, scans: Mapping[str, FieldScan]
+) -> str:
     if verdict.rule == "keep_if_near" and verdict.cause is not None:
         within = _proximity(entity, "keep_if_near").within
         away = _distance(hit, verdict.cause, scan)
@@ -329,7 +331,31 @@ def _kept(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str:
             f"{_words(entity.unless_in_article, verdict.phrases)} (its unless_in_article), "
             "so that exclusion does not apply"
         )
+    condition = _condition_met(entity, hit, scans)
+    if condition is not None:
+        return f"kept: {condition}; no context rule of the entity drops it"
     return "kept: no context rule of the entity drops it"
+
+
+def _condition_met(entity: Entity, hit: Hit, scans: Mapping[str, FieldScan]) -> str | None:
+    """For a conditional name or acronym kept: which of its words the article has (an
+    outside probe's watchlist met its condition with the name itself, and explain said
+    only that no rule dropped it)."""
+    target = hit.target
+    if not isinstance(target, NameTarget):
+        return None
+    if target.conditional_name and entity.conditional_names is not None:
+        rule, words = "conditional_names", entity.conditional_names.if_in_article
+    elif target.conditional and entity.conditional_acronyms is not None:
+        rule, words = "conditional_acronyms", entity.conditional_acronyms.if_in_article
+    else:
+        return None
+    present = {key for each in scans.values() for key in each.phrases_by_key}
+    first_of_key: dict[str, str] = {}  # "Libia", "libia" and "Líbia" are one word
+    for word in words:
+        if phrase_key(word) in present:
+            first_of_key.setdefault(phrase_key(word), word)
+    return f"the article has {_words(list(first_of_key.values()))} ({rule} of {entity.id})"
 
 
 def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str:

@@ -100,6 +100,18 @@ def test_an_article_wide_exclusion_lifted_by_the_article_is_named(
     assert "(exclude_if_in_article of haftar), but also 'Benghazi'" in haftar.reason
 
 
+def test_a_kept_conditional_name_names_the_word_that_met_its_condition(
+    libya_matcher: Matcher,
+) -> None:
+    # An outside probe's watchlist met a condition by accident; explain said only "no
+    # context rule of the entity drops it" and never which article word let the name count.
+    explanation = libya_matcher.explain({"title": "Libia, l'Lna avanza verso Sirte"})
+    (lna,) = [c for c in explanation.candidates if c.text == "Lna"]
+    assert lna.kept
+    assert lna.reason.startswith("kept: the article has 'Libia', 'Sirte' (conditional_acronyms")
+    assert lna.reason.endswith("of lna); no context rule of the entity drops it")
+
+
 def test_names_that_are_no_mentions(libya_matcher: Matcher) -> None:
     explanation = libya_matcher.explain({"content": "Tripolitania and the ulna; lna too."})
     decided = [(c.text, c.decided_by, c.reason) for c in explanation.candidates]
