@@ -37,7 +37,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from monitor.db.problems import read_only_postgresql, sqlite_path, unusable
@@ -212,7 +212,21 @@ def _postgresql_engine(url: URL) -> Engine:
                     cursor.execute(f"SET {name} = '{value}'")
         dbapi_connection.commit()
 
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A session opened while the database was read-only stays read-only after it is
+        # writable again (managed services set default_transaction_read_only when storage
+        # is full): its connection is dropped so that the next one is a new session (an
+        # outside probe: pooled sessions kept failing every write until killed by hand).
+        sqlstate = getattr(context.original_exception, "sqlstate", None)
+        if sqlstate == READ_ONLY_TRANSACTION:
+            context.is_disconnect = True
+
     return engine
+
+
+# SQLSTATE of a write in a read-only transaction (`read_only_sql_transaction`).
+READ_ONLY_TRANSACTION = "25006"
 
 
 def pg_connect_args(url: str | URL) -> dict[str, int]:
