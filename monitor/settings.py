@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -128,6 +129,15 @@ def _database_url(url: str) -> str:
             "only sqlite:///FILE and postgresql+psycopg://USER@HOST/NAME (or postgresql://, "
             "read as postgresql+psycopg://) are supported"
         )
+    if scheme.startswith("postgresql"):
+        parts = urlsplit(url)
+        if not parts.path.strip("/") and "dbname=" not in parts.query:
+            # libpq then takes the user's name: an outside probe's instances created their
+            # tables in the server's `postgres` database without a word.
+            raise ValueError(
+                "names no database: write postgresql+psycopg://USER@HOST/NAME (NAME the "
+                "database the monitor keeps its tables in)"
+            )
     return url
 
 

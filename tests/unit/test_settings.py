@@ -475,3 +475,20 @@ def test_names_that_match_nearly_every_article_are_warned_of(
         "entities[2].derived_forms.stems[1]",  # Pu + s: "Pus"
     ]
     assert any("names[1]: 'the' is a common word" in warning for warning in warnings)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://postgres@127.0.0.1:5432/", "postgresql://postgres@127.0.0.1:5432"],
+)
+def test_a_postgresql_url_that_names_no_database_is_refused(tmp_path: Path, url: str) -> None:
+    # libpq then takes the user's name: an outside probe's instances made their tables in the
+    # server's `postgres` database.
+    path = write(tmp_path, f"database_url: '{url}'\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{path}:1: database_url")
+    assert "names no database: write postgresql+psycopg://USER@HOST/NAME" in problem
+    for named in ("postgresql://u@h/monitor", "postgresql:///?host=/run/pg&dbname=monitor"):
+        assert load_settings(write(tmp_path, f"database_url: '{named}'\n")).settings.database_url
