@@ -1984,9 +1984,12 @@ def _database_failure(error: Exception) -> str | None:
     """One line for a database that failed in the middle of a command (a lock held too
     long, the server gone): a traceback otherwise. None for any other error."""
     exc = sys.modules.get("sqlalchemy.exc")  # not imported: no database was used
-    if exc is None or not isinstance(error, exc.OperationalError) or not _opened:
+    if exc is None or not isinstance(error, exc.DBAPIError) or not _opened:
         return None
-    from monitor.db.problems import failed_database
+    from monitor.db.problems import failed_database, is_outage
+
+    if not is_outage(error):  # a bug: its traceback
+        return None
 
     return failed_database(_opened[-1].database.engine, error)
 

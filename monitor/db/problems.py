@@ -54,6 +54,8 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
             return DatabaseError(
                 f"cannot write the SQLite database {path}: {disk_full(path)} ({detail})"
             )
+        if is_damaged(error):
+            return DatabaseError(damaged(path, detail))
         if code.startswith("SQLITE_CANTOPEN"):
             return DatabaseError(
                 f"cannot open the SQLite database {path} ({detail}); make sure it and its "
@@ -106,9 +108,35 @@ def read_only_postgresql(engine: Engine) -> DatabaseError:
 
 def is_outage(error: BaseException) -> bool:
     """Whether ``error`` is the database or the connection to it failing (a restart, a
-    failover, a cut connection, a lock held too long), not something wrong with the data:
-    the same work may succeed when tried again."""
-    return isinstance(error, OperationalError)
+    failover, a cut connection, a lock held too long, a damaged SQLite file), not a bug:
+    said in one line, and the feed not blamed; the same work may succeed when tried again
+    (after a damaged file is restored)."""
+    return isinstance(error, OperationalError) or is_damaged(error)
+
+
+# What SQLite says of a file whose pages are not a database's (a disk fault, a copy made
+# while it was written, a -wal applied to another file).
+_DAMAGED_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_DAMAGED_WORDS = ("database disk image is malformed", "file is not a database")
+
+
+def is_damaged(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite finding its file damaged: no retry mends it."""
+    if not isinstance(error, DBAPIError):
+        return False
+    code = str(getattr(error.orig, "sqlite_errorname", ""))
+    return code.startswith(_DAMAGED_CODES) or any(w in str(error.orig) for w in _DAMAGED_WORDS)
+
+
+def damaged(path: Path | None, detail: str) -> str:
+    """What to say of a damaged SQLite file: which, and how to get its data back."""
+    where = f"the SQLite database {path}" if path is not None else "the SQLite database"
+    return (
+        f"{where} is damaged ({detail}): stop every instance, then restore a backup "
+        '(docs/operations.md, "Backups"), or save what it still holds with '
+        f"`sqlite3 {path or 'FILE'} .recover | sqlite3 recovered.db` and point database_url "
+        "at recovered.db"
+    )
 
 
 def is_conflict(error: BaseException) -> bool:
@@ -119,8 +147,10 @@ def is_conflict(error: BaseException) -> bool:
 
 def outage_text(error: BaseException) -> str:
     """What the database said of an outage, on one line, without the SQL SQLAlchemy adds
-    ("database is locked", "database or disk is full")."""
-    return _one_line(str(getattr(error, "orig", None) or error))[:200] or type(error).__name__
+    ("database is locked", "database or disk is full"); for a damaged SQLite file, what to
+    do about it."""
+    said = _one_line(str(getattr(error, "orig", None) or error))[:200] or type(error).__name__
+    return damaged(None, said) if is_damaged(error) else said
 
 
 def shown_url(engine: Engine) -> str:
@@ -134,6 +164,8 @@ def shown_url(engine: Engine) -> str:
 
 def failed_database(engine: Engine, error: BaseException) -> str:
     """One line for the database of ``engine`` failing in the middle of a command."""
+    if is_damaged(error):
+        return damaged(sqlite_path(engine), _one_line(str(getattr(error, "orig", error)))[:200])
     detail = outage_text(error)
     if engine.dialect.name == "postgresql":
         detail = redact_text(detail, engine.url.render_as_string(hide_password=False))

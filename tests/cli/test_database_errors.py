@@ -232,3 +232,26 @@ def test_a_database_of_another_schema_is_one_line_with_the_right_fix(
         assert "a newer news-monitor wrote" in line and "db upgrade" not in line
     else:
         assert "back it up, then run `monitor db upgrade`" in line
+
+
+@pytest.mark.parametrize("command", [("status",), ("once",), ("alerts",), ("run",)], ids=" ".join)
+def test_a_damaged_sqlite_file_is_one_line_naming_it_and_the_way_back(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # An outside probe (probe71): a file whose pages were damaged gave `once`, `run` and
+    # `status` a SQLAlchemy traceback (exit 1, which a monitoring check reads as degraded).
+    import sqlite3
+
+    database, config = created_database(tmp_path)
+    with sqlite3.connect(database) as connection:
+        page = connection.execute("PRAGMA page_size").fetchone()[0]
+    with database.open("r+b") as file:  # every b-tree page but the first: its header
+        for number in range(1, database.stat().st_size // page):
+            file.seek(number * page)
+            file.write(b"\xff" * 8)
+    result = monitor_in(tmp_path, *command, "--config", str(config))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: the SQLite database {database} is damaged (")
+    assert "restore a backup" in line and ".recover" in line
