@@ -23,6 +23,28 @@ def sqlite_path(engine: Engine) -> Path | None:
     return Path(database).expanduser().resolve()
 
 
+_DELETED = " (deleted)"  # how Linux names an open file that was unlinked
+
+
+def deleted_companions(database: Path) -> list[Path]:
+    """The -wal and -shm files of ``database`` that this process has open but that were
+    deleted (read from Linux's /proc/self/fd; elsewhere none is seen)."""
+    wanted = {f"{database}-wal", f"{database}-shm"}
+    found: set[str] = set()
+    try:
+        entries = list(os.scandir("/proc/self/fd"))
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            target = os.readlink(entry.path)
+        except OSError:
+            continue  # closed meanwhile
+        if target.endswith(_DELETED) and target[: -len(_DELETED)] in wanted:
+            found.add(target[: -len(_DELETED)])
+    return [Path(name) for name in sorted(found, key=lambda n: n.endswith("-shm"))]
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
