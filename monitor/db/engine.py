@@ -265,9 +265,11 @@ def _revision(connection: Connection) -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision stamped in ``alembic_version``; None for a database without one."""
+    """The revision stamped in ``alembic_version``; None for a database without one. It
+    only reads: on SQLite it takes no write lock, so that `monitor status` answers while
+    another process writes (an outside probe: it waited 30 s and failed)."""
     with engine.connect() as connection:
-        return _revision(connection)
+        return _revision(connection.execution_options(monitor_read_only=True))
 
 
 @contextlib.contextmanager

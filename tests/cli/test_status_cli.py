@@ -310,6 +310,26 @@ def test_status_text_for_a_running_degraded_service(prepared: Prepared) -> None:
     )
 
 
+def test_the_reading_commands_answer_while_another_process_holds_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    # An outside probe (probe71): with a writer holding SQLite's write lock (a long
+    # transaction, a backup tool), `status` and `alerts` waited 30 s and failed with
+    # "database is locked": their schema check began a writing transaction.
+    config = _config(tmp_path, [{"name": "Wire", "url": "https://example.org/rss.xml"}], [])
+    assert _run(tmp_path, "db", "upgrade", "--config", str(config)).returncode == 0
+    writer = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        for command in ("status", "alerts", "sources"):
+            result = _run(tmp_path, command, "--config", str(config))
+            assert "locked" not in result.stderr, (command, result.stderr)
+            assert result.returncode in (0, 3), (command, result.stdout + result.stderr)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_status_on_a_fresh_database_says_no_service_ever_ran(tmp_path: Path) -> None:
     config = _config(tmp_path, [{"name": "Wire", "url": "https://example.org/rss.xml"}], [])
     created = _run(tmp_path, "db", "upgrade", "--config", str(config))
