@@ -89,8 +89,10 @@ _LABEL = (
     r"|читайте также|по теме|похожие новости"
     r"|[اإ]قر[أا] (?:أيضا|أيضاً|ايضا|المزيد)|(?:مواضيع|أخبار|اخبار) ذات صلة)"
 )
-_LABELLED_BLOCK = re.compile(rf"{_LABEL}\s*[:：»›|\u2014\u2013-]", re.IGNORECASE)
-_LABEL_ONLY = re.compile(rf"{_LABEL}\s*[:：»›]?\s*", re.IGNORECASE)
+# A label may follow a mark or an emoji ("📌 اقرأ أيضاً:", "» Read more:", "▶ Related:").
+_LEAD = r"(?:[^\w\s]\s*){0,3}"
+_LABELLED_BLOCK = re.compile(rf"{_LEAD}{_LABEL}\s*[:：»›|\u2014\u2013-]", re.IGNORECASE)
+_LABEL_ONLY = re.compile(rf"{_LEAD}{_LABEL}\s*[:：»›]?\s*", re.IGNORECASE)
 # The last item of a news aggregator's cluster of other outlets' headlines (Google News's
 # item description: an <ol> of links, each with its outlet, then this link): the list is
 # other articles, not this one's text.
@@ -106,7 +108,7 @@ _BOX_ATTRIBUTE = re.compile(
     r"<[^<>]{0,300}?(?:class|id)\s{0,9}=[^<>]{0,300}?(?:relat|shar|newsletter|subscri|signup"
     r"|readmore|promo|advert|ads|sponsor|outbrain|taboola)"
 )
-_LABEL_AT = re.compile(_LABEL, re.IGNORECASE)
+_LABEL_AT = re.compile(_LEAD + _LABEL, re.IGNORECASE)
 
 
 def _needs_parser(fragment: str) -> bool:

@@ -343,7 +343,7 @@ HELD_OUT = [
         known=frozenset(
             {
                 ("h24-053", "tripoli", "FN"),
-                *((f"h24-{n}", "tripoli", "FP") for n in ("026", "052", "082", "094", "095")),
+                *((f"h24-{n}", "tripoli", "FP") for n in ("026", "052", "082", "094")),
             }
         ),
     ),
@@ -390,6 +390,15 @@ HELD_OUT = [
                 ("h28-061", "haftar", "FP"),
             }
         ),
+    ),
+    # Telegram and Facebook posts through RSS bridges, in Libyan dialect and Arabizi,
+    # written blind: 135 of 150 as written; 13 fixed (README). Left: the bare "الوفاق" for
+    # the GNA (a common noun, "accord", in every other use).
+    HeldOutSet(
+        "heldout29",
+        150,
+        exact=True,
+        known=frozenset({("h29-035", "gna", "FN"), ("h29-055", "gna", "FN")}),
     ),
 ]
 

@@ -143,6 +143,9 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
         ("<p>Texto.</p><p><strong>Lee también:</strong> <a>Hafter avanza</a> | <a>El GNA"
          "</a></p>", "Texto."),
         ("<p>Texto.</p><p>Leia também: <a>Haftar recua</a></p>", "Texto."),
+        # a label after a mark or an emoji (a blind set of Telegram posts, heldout29)
+        ("نص.<br>📌 اقرأ أيضاً: <a>حفتر يزور درنة</a>", "نص."),
+        ("<p>Text.</p><p>» Read more: <a>Haftar in Rome</a></p>", "Text."),
         # German's one-word label (a blind set, heldout28)
         ("Ein Streik legt den Fernverkehr lahm&#8230;<br/>Weiterlesen: Haftar empfängt "
          "russischen Vize-Verteidigungsminister", "Ein Streik legt den Fernverkehr lahm…"),
