@@ -115,10 +115,11 @@ def defined_otherwise(
     acronym: str, found: Mapping[str, tuple[str, ...]], own_words: frozenset[str]
 ) -> str | None:
     """An expansion ``found`` gives ``acronym`` that is not the entity's own, when no
-    expansion is its own; else None. An expansion is the entity's own when its first word
-    and half or more of its words are words of the entity's names: "Libya's National Army
-    (LNA)" is, "Singapore Armed Forces (SAF)" is not the Sudanese Armed Forces (its first
-    word, the one that says whose, is another's: an outside probe's watchlist)."""
+    expansion is its own; else None. An expansion is the entity's own when each of its words
+    is a word of the entity's names (or shares its stem): "Libya's National Army (LNA)" is;
+    "Singapore Armed Forces (SAF)" is not the Sudanese Armed Forces (an outside probe's
+    watchlist), nor Chad's "Armée nationale de libération (ANL)" the Armée nationale
+    libyenne (a blind set, heldout30): one word says whose."""
     expansions = found.get(_letters(acronym))
     if not expansions:
         return None
@@ -126,16 +127,16 @@ def defined_otherwise(
     for expansion in expansions:
         words = [_fold(w) for w in _split(expansion) if w.casefold() not in _MINOR]
         shared = [_shares_stem(word, own_words) for word in words]
-        if words and shared[0] and 2 * sum(shared) >= len(words):
+        if words and all(shared):
             return None  # the article spells it out as the entity: every mention is it
         other = other or expansion
     return other
 
 
 def _shares_stem(word: str, own_words: frozenset[str]) -> bool:
-    """``word`` is one of ``own_words``, or they share a stem of five letters or more
-    ("Libya's" and "Libyan")."""
+    """``word`` is one of ``own_words``, or they share a stem: its first five letters, or
+    all four of a word of four ("Libya's" and "Libyan", the Swedish "armé" and "armée")."""
     if word in own_words:
         return True
     stem = word[:5]
-    return len(stem) >= 5 and any(own.startswith(stem) for own in own_words)
+    return len(stem) >= 4 and any(own.startswith(stem) for own in own_words)

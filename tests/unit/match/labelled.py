@@ -168,6 +168,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "tripoli-week",
     "press-day",
     "libya-outlets",
+    "maghreb-sahel-press",  # heldout30: the neighbours' press (fr, ar, en)
     "telegram-dialect",  # heldout29: Telegram and Facebook posts, Libyan dialect, Arabizi
     "aggregator-snippets",  # heldout28: Google News lists, cut snippets, digests, posts
     "namesake-press",  # heldout27: Lebanese, Greek, Ghanaian, US local, Jewish, trade press

@@ -95,6 +95,21 @@ def test_an_expansion_whose_first_word_is_anothers_is_another_thing(
         "SAF",
     ]
     assert found(watchlist, content="Rapid Support Units (RSF) took the town.") == ["RSF"]
+    # Any word another's, not only the first (a blind set: Chad's rebels, heldout30).
+    anl = write_watchlist(
+        """
+        entities:
+          - id: lna
+            names: [Armée nationale libyenne]
+            acronyms: [ANL]
+        """
+    )
+    chad = "L'Armée nationale de libération (ANL), mouvement rebelle tchadien. L'ANL frappe."
+    assert found(anl, content=chad) == []
+    assert found(anl, content="L'Armée nationale libyenne (ANL) avance.") == [
+        "Armée nationale libyenne",
+        "ANL",
+    ]
 
 
 def test_exclude_if_near_counts_words(write_watchlist: WriteWatchlist) -> None:
