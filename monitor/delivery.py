@@ -547,7 +547,7 @@ class Outbox:
         if sink is not None:
             await self._resume(sink)
         failed = 0  # passes failed in a row
-        named = f"sink {sink!r}" if sink is not None else "the sinks not configured"
+        named = f"sink {sink!r}" if sink is not None else "the alerts of sinks not in the config"
         while not self.stopping.is_set() and self._configured(sink):
             if event is not None:
                 event.clear()

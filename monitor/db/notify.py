@@ -29,12 +29,16 @@ async def listen_for_deliveries(
 ) -> None:
     """Call ``on_notify`` for every NOTIFY on the delivery channel until ``stopping``. A lost
     connection is re-opened; meanwhile the delivery tick still sends everything."""
+    failed = 0  # connections failed in a row
     while not stopping.is_set():
         try:
             async with await psycopg.AsyncConnection.connect(
                 make_conninfo(_conninfo(url), **pg_connect_args(url)), autocommit=True
             ) as conn:
                 await conn.execute(f"LISTEN {DELIVERY_CHANNEL}")
+                if failed:
+                    log.info("listening for queued alerts works again")
+                    failed = 0
                 # Something may have been queued before LISTEN took effect.
                 on_notify()
                 gen = conn.notifies()
@@ -56,11 +60,16 @@ async def listen_for_deliveries(
                     await asyncio.gather(stop, return_exceptions=True)
                     await gen.aclose()
         except (psycopg.Error, OSError) as error:
-            log.warning(
-                "listening for queued alerts failed (%s); retrying in %g s",
-                error,
-                RECONNECT_SECONDS,
-            )
+            # One line at the 1st, 2nd, 4th, 8th ... failure in a row: an outage of minutes
+            # logged a few lines every 5 s (an outside probe, probe71).
+            failed += 1
+            if failed & (failed - 1) == 0:
+                log.warning(
+                    "listening for queued alerts failed (%s)%s; retrying every %g s",
+                    " ".join(str(error).split())[:200],
+                    f" ({failed} in a row)" if failed > 1 else "",
+                    RECONNECT_SECONDS,
+                )
             try:
                 await asyncio.wait_for(stopping.wait(), RECONNECT_SECONDS)
             except TimeoutError:

@@ -133,6 +133,8 @@ def is_outage(error: BaseException) -> bool:
     failover, a cut connection, a lock held too long, a damaged SQLite file), not a bug:
     said in one line, and the feed not blamed; the same work may succeed when tried again
     (after a damaged file is restored)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True  # a session the database cut or refused (read-only: engine.py)
     return isinstance(error, OperationalError) or is_damaged(error)
 
 
