@@ -25,7 +25,13 @@ from monitor.analysis import Analyser, default_workers
 from monitor.config import SinkConfig
 from monitor.db.engine import running_instances
 from monitor.db.instances import HEARTBEAT
-from monitor.db.problems import deleted_companions, is_outage, outage_text, sqlite_path
+from monitor.db.problems import (
+    deleted_companions,
+    is_outage,
+    is_schema_gone,
+    outage_text,
+    sqlite_path,
+)
 from monitor.db.sources import SourceRow
 from monitor.db.store import Pruned
 from monitor.delivery import DeliveryOutcome, Outbox
@@ -140,9 +146,23 @@ class Service:
         # The gauges first: they only read, and a database that refuses writes (a full disk)
         # still answers reads; they then show the sources falling late, not a frozen picture.
         try:
-            await self.refresh_health()
-        finally:
-            await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
+            try:
+                await self.refresh_health()
+            finally:
+                await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
+        except Exception as error:
+            if not is_schema_gone(error):
+                raise
+            # The tables are gone (an outside probe dropped and created the database again):
+            # every poll and delivery failed with a traceback every second, and after a
+            # `db upgrade` the service polled nothing, its sources and its row gone too.
+            self.crashed = (
+                f"the database's tables are gone ({outage_text(error)}): it was dropped and "
+                "created again, or another database is there now; restore it, or run "
+                "`monitor db upgrade` to begin a new one, then start the service again"
+            )
+            log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
+            self.stopping.set()
 
     def _database_file_gone(self) -> bool:
         """Whether the SQLite file was deleted or replaced while the service ran (it would go

@@ -163,6 +163,14 @@ def damaged(path: Path | None, detail: str) -> str:
     )
 
 
+def is_schema_gone(error: BaseException) -> bool:
+    """Whether ``error`` says a table of the schema does not exist: the database was
+    dropped and created again, or another one is there now."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) == "42P01" or "no such table" in str(error.orig)
+
+
 def is_conflict(error: BaseException) -> bool:
     """Whether ``error`` is a row another transaction wrote first (a unique key): an
     instance whose lease ran out storing what another instance stored meanwhile."""

@@ -461,6 +461,32 @@ async def test_a_write_ahead_log_deleted_under_the_service_stops_it_and_keeps_wh
     assert names == [("One",)]
 
 
+async def test_a_database_whose_tables_are_gone_stops_the_service(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An outside probe (probe71) dropped the PostgreSQL database and created it again under
+    # two services: each logged a traceback every second and, after `db upgrade`, polled
+    # nothing (its sources and its own row gone). The heartbeat notices and stops it.
+    import sqlite3
+
+    config = make_config(tmp_path)
+    async with service_of(config) as service:
+        await service.heartbeat()
+        with sqlite3.connect(tmp_path / "monitor.db") as connection:
+            tables = [row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )]  # fmt: skip
+            connection.execute("PRAGMA foreign_keys = OFF")
+            for table in tables:
+                connection.execute(f'DROP TABLE "{table}"')
+        with caplog.at_level(logging.ERROR, logger="monitor"):
+            await service.heartbeat()
+        assert service.stopping.is_set()
+        assert service.crashed is not None
+        assert service.crashed.startswith("the database's tables are gone (no such table")
+        assert "`monitor db upgrade`" in service.crashed
+
+
 async def test_the_health_gauges_follow_the_database_while_it_refuses_writes(
     tmp_path: Path,
 ) -> None:
