@@ -16,6 +16,7 @@ DEFINED_OTHERWISE = "defined_otherwise"
 # Words an expansion may hold that its acronym skips ("Government of National Accord").
 _MINOR = frozenset(
     "of and the for on in at to a an & de du des la le les d l di del della dei degli y e "
+    "pour par sur avec en au aux et per con da dal dalla su ed para por el los las "
     "und der die das für von "
     "и в на по для с со о об з із зі та і й у "  # Russian, Ukrainian
     "i w na z ze do dla od o".split()  # Polish

@@ -106,6 +106,10 @@ def test_an_expansion_whose_first_word_is_anothers_is_another_thing(
     )
     chad = "L'Armée nationale de libération (ANL), mouvement rebelle tchadien. L'ANL frappe."
     assert found(anl, content=chad) == []
+    # French small words are skipped in an expansion as English ones are (heldout31: a
+    # Malagasy party in a glossary; "pour" made it spell nothing).
+    party = "<dl><dt>ANL</dt><dd>Alliance nationale pour la liberté</dd></dl><p>L'ANL a voté.</p>"
+    assert found(anl, content=party) == []
     assert found(anl, content="L'Armée nationale libyenne (ANL) avance.") == [
         "Armée nationale libyenne",
         "ANL",
