@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -366,6 +366,9 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
         # their invalid keys (an upper-case id beside a misspelled key).
         valid_entities, valid_rules = _valid_parts(data)
         _build_parts(valid_entities, valid_rules, path, _raw_entity_ids(data), found)
+        raw_abbreviations = data.get("abbreviations")
+        if isinstance(raw_abbreviations, dict):  # its keys' problems now, not at the next run
+            found += _abbreviation_problems(raw_abbreviations, path)
         repaired = _entities_without_bad_keys(data, exc)
         for index, entity, removed in repaired:
             more: list[str] = []
@@ -390,18 +393,19 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
     )
     if model.alert == "rules" and not model.rules:
         problems.append(f"{path}: alert: 'rules' needs at least one rule under `rules:`")
-    for word, variants in model.abbreviations.items():
-        if " " in word.strip() or not has_word_char(phrase_key(word)):
+    problems += _abbreviation_problems(model.abbreviations, path)
+    name_words = {
+        phrase_key(word)
+        for entity in model.entities
+        for name in [*entity.names, *entity.acronyms]
+        for word in name.split()
+    }
+    for word in model.abbreviations:
+        if " " not in word.strip() and phrase_key(word) not in name_words:
             problems.append(
-                f"{path}: abbreviations.{word}: the key must be one word of a name "
-                "(e.g. Government): fix it"
+                f"{path}: abbreviations.{word}: {word!r} is a word of no name of this "
+                "watchlist, so it abbreviates nothing: fix its spelling or remove it"
             )
-        for position, variant in enumerate(variants):
-            if not has_word_char(phrase_key(variant)):
-                problems.append(
-                    f"{path}: abbreviations.{word}[{position}]: {variant!r} has no letters or "
-                    "digits: remove it"
-                )
     for position, word in enumerate(model.optional_words):
         if " " in word.strip() or not has_word_char(phrase_key(word)):
             problems.append(
@@ -422,6 +426,25 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
         ),
         optional_words=tuple(model.optional_words),
     )
+
+
+def _abbreviation_problems(abbreviations: Mapping[Any, Any], path: Path) -> list[str]:
+    """Keys that are not one word, variants without letters (a variant that is not text is
+    pydantic's to report)."""
+    problems: list[str] = []
+    for word, variants in abbreviations.items():
+        if not isinstance(word, str) or " " in word.strip() or not has_word_char(phrase_key(word)):
+            problems.append(
+                f"{path}: abbreviations.{word}: the key must be one word of a name "
+                "(e.g. Government): fix it"
+            )
+        for position, variant in enumerate(variants if isinstance(variants, list) else []):
+            if isinstance(variant, str) and not has_word_char(phrase_key(variant)):
+                problems.append(
+                    f"{path}: abbreviations.{word}[{position}]: {variant!r} has no letters or "
+                    "digits: remove it"
+                )
+    return problems
 
 
 def _raw_entity_ids(data: dict[object, object]) -> list[str]:

@@ -143,6 +143,12 @@ def test_unknown_keys_are_errors_with_allowed_keys(write_watchlist: WriteWatchli
             "no_match",
         ),
         ("- just a list", "(top level)", "must be a mapping"),
+        # an abbreviation of a word no name has abbreviates nothing (an outside probe)
+        (
+            "abbreviations: {Nonexistentword: [Nxw]}\nentities: [{id: a, names: [Alpha]}]",
+            "abbreviations.Nonexistentword",
+            "a word of no name of this watchlist",
+        ),
         # the keys the mapping takes (an outside probe wrote a list of words)
         (
             "entities: [{id: a, names: [A], keep_if_near: [b, c]}]",
@@ -172,6 +178,21 @@ def test_all_problems_are_reported_at_once(write_watchlist: WriteWatchlist) -> N
         """,
     )
     assert len(problems) == 3
+
+
+def test_abbreviation_problems_are_reported_with_the_others(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # An outside probe: a variant that is not text hid the key of two words until it was
+    # fixed, and a second run showed that one.
+    problems = problems_of(
+        write_watchlist,
+        "abbreviations: {Support Forces: [SF], Forces: [Fces, 12]}\n"
+        "entities: [{id: rsf, names: [Rapid Support Forces]}]\n",
+    )
+    assert len(problems) == 2, problems
+    assert any("abbreviations.Forces[1]: must be text" in p for p in problems)
+    assert any("abbreviations.Support Forces: the key must be one word" in p for p in problems)
 
 
 def test_yaml_syntax_error_names_the_line(write_watchlist: WriteWatchlist) -> None:
