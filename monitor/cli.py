@@ -1368,7 +1368,15 @@ def alerts_drop(
             full = _one_delivery(runtime, delivery_id)
             count = runtime.store.drop_deliveries(now=runtime.clock(), delivery_id=full)
             if not count:
-                if runtime.store.delivery_status(full) != "dropped":
+                status = runtime.store.delivery_status(full)
+                if status == "pending":  # leased: a send of it is in progress
+                    fail(
+                        f"delivery {full[:8]} is being sent now; it cannot be taken back from a "
+                        "send in progress: run `monitor alerts` once the send has ended, and "
+                        "drop it then if it failed",
+                        EXIT_PROBLEM,
+                    )
+                if status != "dropped":
                     fail(f"delivery {full[:8]} was delivered: nothing to drop", EXIT_PROBLEM)
                 out.print(f"delivery {full[:8]} was dropped already")
                 return

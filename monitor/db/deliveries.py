@@ -622,11 +622,14 @@ def retry_sink(conn: Connection, sink: str, *, now: datetime, dead: bool) -> int
 
 def drop(conn: Connection, *, now: datetime, delivery_id: str | None = None) -> int:
     """Give up on dead deliveries (or one, by id, pending or dead) for good: ``dropped``,
-    never sent nor retried; `requeue` takes one back."""
-    condition = (
+    never sent nor retried; `requeue` takes one back. One being sent (leased) is left alone:
+    its send may reach the receiver whatever is written here, and its outcome overwrote the
+    drop (an outside probe: "1 delivery dropped", then sent twice more and dead)."""
+    condition = and_(
         deliveries.c.status == "dead"
         if delivery_id is None
-        else and_(deliveries.c.id == delivery_id, deliveries.c.status.in_(("pending", "dead")))
+        else and_(deliveries.c.id == delivery_id, deliveries.c.status.in_(("pending", "dead"))),
+        or_(deliveries.c.lease_owner.is_(None), deliveries.c.lease_expires_at <= now),
     )
     result = conn.execute(
         update(deliveries)

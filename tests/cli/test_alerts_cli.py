@@ -161,6 +161,25 @@ def test_drop_gives_up_on_a_delivery_for_good_and_retry_takes_it_back(tmp_path: 
     assert back.stdout.splitlines() == ["1 delivery re-queued"]
 
 
+def test_a_delivery_being_sent_is_not_dropped(tmp_path: Path) -> None:
+    # An outside probe (probe73): `drop` said "1 delivery dropped" while a send of it was in
+    # progress; the send's outcome overwrote the drop and it was retried twice and died.
+    config = _two_dead_deliveries(tmp_path)
+    args = ("--config", str(config))
+    with sqlite3.connect(tmp_path / "m.db") as con:  # an instance holds it: sending now
+        con.execute(
+            "UPDATE deliveries SET status = 'pending', lease_owner = 'other', "
+            "lease_expires_at = '2999-01-01 00:00:00.000000' WHERE id = ?",
+            (SECOND,),
+        )
+    con.close()
+    refused = _run(tmp_path, "alerts", "drop", SECOND[:8], *args)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "delivery aaaa2222 is being sent now; it cannot be taken back" in refused.stderr
+    listed = json.loads(_run(tmp_path, "alerts", "--json", *args).stdout)
+    assert {row["id"]: row["status"] for row in listed["deliveries"]}[SECOND] == "pending"
+
+
 def test_drop_and_retry_take_the_config_given_before_them(tmp_path: Path) -> None:
     # `monitor alerts --config X drop|retry` acts on X's database, not on the config the
     # folder would give (here another deployment's, with its own database).
