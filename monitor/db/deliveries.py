@@ -304,10 +304,11 @@ def mark_failed(
     error: str,
     status: int | None,
 ) -> None:
-    """Record a failed attempt: retry at ``next_attempt_at``, or dead-letter when None."""
+    """Record a failed attempt: retry at ``next_attempt_at``, or dead-letter when None. A
+    delivery the operator dropped meanwhile (its lease had run out) stays dropped."""
     conn.execute(
         update(deliveries)
-        .where(deliveries.c.id == delivery_id)
+        .where(deliveries.c.id == delivery_id, deliveries.c.status != "dropped")
         .values(
             status="pending" if next_attempt_at is not None else "dead",
             attempts=deliveries.c.attempts + 1,
