@@ -178,6 +178,26 @@ def test_a_delivery_being_sent_is_not_dropped(tmp_path: Path) -> None:
     assert "delivery aaaa2222 is being sent now; it cannot be taken back" in refused.stderr
     listed = json.loads(_run(tmp_path, "alerts", "--json", *args).stdout)
     assert {row["id"]: row["status"] for row in listed["deliveries"]}[SECOND] == "pending"
+    # Its lease run out (a send longer than the lease), it is dropped; the send's failure,
+    # recorded after, leaves it dropped.
+    from datetime import UTC, datetime
+
+    from monitor.db.deliveries import mark_failed
+    from monitor.db.engine import open_engine
+
+    with sqlite3.connect(tmp_path / "m.db") as con:
+        con.execute("UPDATE deliveries SET lease_expires_at = '2000-01-01 00:00:00.000000'")
+    con.close()
+    assert _run(tmp_path, "alerts", "drop", SECOND[:8], *args).returncode == 0
+    engine = open_engine(f"sqlite:///{tmp_path}/m.db")
+    with engine.begin() as connection:
+        mark_failed(
+            connection, SECOND, now=datetime.now(UTC), next_attempt_at=datetime.now(UTC),
+            reason="timeout", error="timed out", status=None,
+        )  # fmt: skip
+    engine.dispose()
+    listed = json.loads(_run(tmp_path, "alerts", "--json", *args).stdout)
+    assert {row["id"]: row["status"] for row in listed["deliveries"]}[SECOND] == "dropped"
 
 
 def test_drop_and_retry_take_the_config_given_before_them(tmp_path: Path) -> None:
