@@ -409,6 +409,9 @@ HELD_OUT = [
     # Turkish, Russian and Ukrainian media, written blind: 112 of 120 as written; 7 fixed
     # (README). Left: a namesake's story that names Libya ("Kerem Hafter: ... Libya sorusu").
     HeldOutSet("heldout32", 120, exact=True, known=frozenset({("h32-007", "haftar", "FP")})),
+    # Italian and Maltese outlets, written blind: 118 of 120 as written; "governo di intesa
+    # nazionale" fixed (README). Left: a title naming both Tripolis beside Libia and Libano.
+    HeldOutSet("heldout33", 120, exact=True, known=frozenset({("h33-075", "tripoli", "FN")})),
 ]
 
 
