@@ -1146,7 +1146,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     recent activity, the outbox, the last errors. Reads only; never creates a database.
 
     Exit 0: running and healthy; 1: running but degraded (unhealthy or gone sources, dead
-    letters, a delivery pending for over 15 min); 3: no service running on this database;
+    letters, a delivery pending for over 15 min, a source due over a minute ago that no
+    instance has started polling); 3: no service running on this database;
     2: it could not start (config, database)."""
     from monitor.status import render_status, status_json, verdict
 

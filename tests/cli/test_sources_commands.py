@@ -504,6 +504,11 @@ def test_import_checks_every_new_feed_and_adds_only_the_good_ones(
     names = yaml.safe_load((config.parent / MANAGED).read_text(encoding="utf-8"))
     assert names[0]["name"] == "Feed 1 & co"
     assert run("check", "-c", str(config), cwd=tmp_path).returncode == 0
+    assert "a running service reads the change at `monitor reload`" in result.stderr
+    # Again: nothing new is added, so nothing is there to reload.
+    again = run("sources", "import", str(opml), "-c", str(config), cwd=tmp_path)
+    assert "added 0 sources" in again.stdout, again.stdout + again.stderr
+    assert "monitor reload" not in again.stderr, again.stderr
 
 
 def test_import_checks_the_url_the_config_will_poll(tmp_path: Path, server: FeedServer) -> None:
