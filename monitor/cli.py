@@ -1865,7 +1865,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
                     f"a monitor instance (pid {lock_pid(database)}) is using {database}: "
                     f"{stop_first}"
                 )
-            created = database is not None and not Path(database).exists()
+            created = database is not None and not database.exists()
             # On PostgreSQL the registered instances heard from lately; on SQLite the lock
             # above is the truth (a killed one's row would count as running for 90 s).
             running = running_instances(db.engine, datetime.now(UTC)) if database is None else []

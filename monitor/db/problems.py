@@ -181,8 +181,13 @@ def outage_text(error: BaseException) -> str:
     """What the database said of an outage, on one line, without the SQL SQLAlchemy adds
     ("database is locked", "database or disk is full"); for a damaged SQLite file, what to
     do about it."""
-    said = _one_line(str(getattr(error, "orig", None) or error))[:200] or type(error).__name__
+    said = _said(error)
     return damaged(None, said) if is_damaged(error) else said
+
+
+def _said(error: BaseException) -> str:
+    """The database's own words for ``error``, on one line."""
+    return _one_line(str(getattr(error, "orig", None) or error))[:200] or type(error).__name__
 
 
 def shown_url(engine: Engine) -> str:
@@ -197,7 +202,7 @@ def shown_url(engine: Engine) -> str:
 def failed_database(engine: Engine, error: BaseException) -> str:
     """One line for the database of ``engine`` failing in the middle of a command."""
     if is_damaged(error):
-        return damaged(sqlite_path(engine), _one_line(str(getattr(error, "orig", error)))[:200])
+        return damaged(sqlite_path(engine), _said(error))
     detail = outage_text(error)
     if engine.dialect.name == "postgresql":
         detail = redact_text(detail, engine.url.render_as_string(hide_password=False))

@@ -127,8 +127,7 @@ def defined_otherwise(
     other = None
     for expansion in expansions:
         words = [_fold(w) for w in _split(expansion) if w.casefold() not in _MINOR]
-        shared = [_shares_stem(word, own_words) for word in words]
-        if words and all(shared):
+        if words and all(_shares_stem(word, own_words) for word in words):
             return None  # the article spells it out as the entity: every mention is it
         other = other or expansion
     return other

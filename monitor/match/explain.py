@@ -353,8 +353,9 @@ def _condition_met(entity: Entity, hit: Hit, scans: Mapping[str, FieldScan]) -> 
     present = {key for each in scans.values() for key in each.phrases_by_key}
     first_of_key: dict[str, str] = {}  # "Libia", "libia" and "Líbia" are one word
     for word in words:
-        if phrase_key(word) in present:
-            first_of_key.setdefault(phrase_key(word), word)
+        key = phrase_key(word)
+        if key in present:
+            first_of_key.setdefault(key, word)
     return f"the article has {_words(list(first_of_key.values()))} ({rule} of {entity.id})"
 
 

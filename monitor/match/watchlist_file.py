@@ -394,11 +394,12 @@ def parse_watchlist(data: object, path: Path) -> Watchlist:
     if model.alert == "rules" and not model.rules:
         problems.append(f"{path}: alert: 'rules' needs at least one rule under `rules:`")
     problems += _abbreviation_problems(model.abbreviations, path)
+    # The words as `name_variants` sees them: of each name's key ("al-Sarraj" is two).
     name_words = {
-        phrase_key(word)
+        word
         for entity in model.entities
         for name in [*entity.names, *entity.acronyms]
-        for word in name.split()
+        for word in phrase_key(name).split(" ")
     }
     for word in model.abbreviations:
         if " " not in word.strip() and phrase_key(word) not in name_words:

@@ -324,3 +324,18 @@ def test_an_entity_without_its_invalid_key_is_not_blamed_for_that_key_twice(
         """,
     )
     assert len(problems) == 1 and "entities[0].names" in problems[0]
+
+
+def test_an_abbreviation_of_a_word_inside_a_hyphenated_name_is_a_word_of_a_name(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # Names are split into words as their keys are ("al-Sarraj" is "al sarraj"): a key
+    # written as one of those words abbreviates it, and is no error.
+    watchlist = write_watchlist(
+        """
+        abbreviations: {Sarraj: [Srj]}
+        entities:
+          - {id: sarraj, names: [Fayez al-Sarraj]}
+        """
+    )
+    assert watchlist.entities[0].id == "sarraj"
