@@ -19,7 +19,7 @@ from monitor.alerts.record import Alert
 from monitor.alerts.senders import secrets_of
 from monitor.config import SinkConfig
 from monitor.db.deliveries import DueDelivery
-from monitor.db.problems import is_outage, outage_text
+from monitor.db.problems import is_outage
 from monitor.errors import DeliveryError
 from monitor.logs import log_fields
 from monitor.plural import plural
@@ -570,7 +570,7 @@ class Outbox:
                         logging.WARNING if outage else logging.ERROR,
                         "delivery pass for %s failed%s%s; trying again",
                         named,
-                        f": {outage_text(error)}" if outage else "",
+                        f": {self.runtime.store.outage_text(error)}" if outage else "",
                         f" ({failed} in a row)" if failed > 1 else "",
                         exc_info=not outage,
                         extra=log_fields(sink=sink),

@@ -73,6 +73,10 @@ FIELDS: Final = (
     "sink_count",  # and the enabled sinks
 )
 _NOISY = ("httpx", "httpcore", "apscheduler", "alembic")
+# APScheduler's own warnings ("skipped: maximum number of running instances reached") only
+# repeat, every 30 s, that a periodic job waits on the database, which the service's
+# database watch already says once with its cause; its errors stay shown.
+_QUIET = ("apscheduler",)
 
 
 def log_fields(**fields: object) -> dict[str, object]:
@@ -162,7 +166,8 @@ def _set_level(level: str) -> None:
     root = logging.getLogger()
     root.setLevel(getattr(logging, level.upper()))
     for noisy in _NOISY:
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        quiet = logging.ERROR if noisy in _QUIET else logging.WARNING
+        logging.getLogger(noisy).setLevel(max(quiet, root.level))
 
 
 def _from_environment(name: str, allowed: tuple[str, ...]) -> str | None:

@@ -23,7 +23,7 @@ from monitor.db.articles import (
     hashed_key,
     revision_key,
 )
-from monitor.db.problems import is_outage, outage_text
+from monitor.db.problems import is_outage
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.errors import FetchError, MonitorError
@@ -353,7 +353,7 @@ async def poll_source(
             # The database failed (a full disk, a restart, a cut connection): one line that
             # says so, not a traceback per feed; nothing of this poll was stored, and the
             # feed is polled again (its articles are stored then).
-            problem = f"the database failed: {outage_text(error)}"
+            problem = f"the database failed: {runtime.store.outage_text(error)}"
             log.error(
                 "polling %s: %s; it will be polled again",
                 shown,

@@ -16,7 +16,7 @@ import httpx
 
 from monitor import metrics
 from monitor.analysis import Analyser
-from monitor.db.problems import is_conflict, is_outage, outage_text
+from monitor.db.problems import is_conflict, is_outage
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.logs import log_fields
 from monitor.pipeline import PollOutcome, poll_source, source_log_fields
@@ -82,7 +82,7 @@ class PollWriter:
                 log.warning(
                     "could not record %d polls%s; %s",
                     len(batch),
-                    f" ({outage_text(error)})" if outage else "",
+                    f" ({self._runtime.store.outage_text(error)})" if outage else "",
                     "trying again" if kept else "they will be polled again",
                     exc_info=not outage,
                     extra=log_fields(source_ids=[poll.source_id for poll in batch]),
@@ -203,7 +203,11 @@ class Poller:
                     logging.WARNING if outage else logging.ERROR,
                     "polling %s failed%s; it will be polled again",
                     redact_url(source.url),
-                    f": the database failed ({outage_text(error)})" if outage else "",
+                    (
+                        f": the database failed ({self.runtime.store.outage_text(error)})"
+                        if outage
+                        else ""
+                    ),
                     exc_info=not outage,
                     extra=source_log_fields(
                         source, status="error", reason="database" if outage else "internal_error"
@@ -319,7 +323,7 @@ class Poller:
         log.warning(
             "could not claim due sources (%s: %s); trying again in %g s",
             type(error).__name__,
-            outage_text(error),
+            self.runtime.store.outage_text(error),
             wait,
             exc_info=self._trouble == 1 and not is_outage(error),  # a bug's traceback, once
         )

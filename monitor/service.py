@@ -29,7 +29,6 @@ from monitor.db.problems import (
     deleted_companions,
     is_outage,
     is_schema_gone,
-    outage_text,
     sqlite_path,
 )
 from monitor.db.sources import SourceRow
@@ -157,8 +156,9 @@ class Service:
             # every poll and delivery failed with a traceback every second, and after a
             # `db upgrade` the service polled nothing, its sources and its row gone too.
             self.crashed = (
-                f"the database's tables are gone ({outage_text(error)}): it was dropped and "
-                "created again, or another database is there now; restore it, or run "
+                "the database's tables are gone "
+                f"({self.runtime.store.outage_text(error)}): it was dropped and created again, "
+                "or another database is there now; restore it, or run "
                 "`monitor db upgrade` to begin a new one, then start the service again"
             )
             log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
@@ -551,7 +551,7 @@ class Service:
             )
             return False
         except Exception as error:  # noqa: BLE001 - any failure is "not ready"
-            log.warning("readiness check failed: %s", outage_text(error))
+            log.warning("readiness check failed: %s", self.runtime.store.outage_text(error))
             return False
         return True
 
@@ -603,7 +603,7 @@ class Service:
                     log.warning(
                         "periodic job %s could not use the database (%s); it will run again",
                         name,
-                        outage_text(error),
+                        self.runtime.store.outage_text(error),
                         extra=log_fields(job=name, instance=self.owner),
                     )
                 else:

@@ -97,6 +97,8 @@ def test_a_poll_on_a_full_disk_logs_one_line_and_stores_it_once_there_is_room(
             failed = [r for r in caplog.records if "the database failed" in r.getMessage()]
             assert failed and all(r.exc_info is None for r in failed)
             assert "full" in failed[0].getMessage()
+            # Which database is full: its file (several instances or files on one host).
+            assert str(tmp_path / "monitor.db") in failed[0].getMessage()
             assert not [r for r in caplog.records if r.exc_info and r.name == "monitor.pipeline"]
             # Not the feed's failure (an outside probe: a full disk backed every feed off,
             # 2 s -> 128 s, called them unhealthy, and held their alerts once there was

@@ -740,6 +740,8 @@ def test_a_delivery_pass_the_database_refuses_logs_one_line_naming_the_sink(
     # Claiming due sources: one line without a traceback (it had one at the first failure).
     claims = [r for r in caplog.records if r.getMessage().startswith("could not claim due")]
     assert claims and not any(r.exc_info for r in claims), [r.getMessage() for r in claims]
+    # Each names the database it could not use (the path of its SQLite file).
+    assert all(f"({tmp_path}/monitor.db)" in m for m in shown), shown
     assert any("claiming due sources works again" in r.getMessage() for r in caplog.records)
 
 

@@ -176,3 +176,34 @@ def test_human_log_times_are_utc_whatever_tz_says(monkeypatch: pytest.MonkeyPatc
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_apscheduler_says_nothing_of_a_periodic_job_still_running(tmp_path: Path) -> None:
+    # An outside probe: while the database was locked, the heartbeat job outlived its 30 s
+    # and APScheduler warned "skipped: maximum number of running instances reached" each
+    # time, beside the service's own line saying the database waits. Its errors still show.
+    import subprocess
+
+    script = tmp_path / "blocked_job.py"
+    script.write_text(
+        "import asyncio, logging\n"
+        "from apscheduler.schedulers.asyncio import AsyncIOScheduler\n"
+        "from monitor.logs import configure_logging\n"
+        "configure_logging(None, None)\n"
+        "async def main():\n"
+        "    scheduler = AsyncIOScheduler()\n"
+        "    async def job():\n"
+        "        await asyncio.sleep(1.0)\n"
+        "    scheduler.add_job(job, 'interval', seconds=0.2, max_instances=1)\n"
+        "    scheduler.start()\n"
+        "    await asyncio.sleep(1.5)\n"
+        "    logging.getLogger('apscheduler.scheduler').error('an error of its own')\n"
+        "    scheduler.shutdown(wait=False)\n"
+        "asyncio.run(main())\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "maximum number of running instances" not in done.stderr, done.stderr
+    assert "an error of its own" in done.stderr
