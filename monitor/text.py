@@ -85,8 +85,12 @@ _LABEL = (
     r"|ver también|lea también|lee también|te puede interesar|noticias relacionadas"
     r"|leia também|veja também|leia mais|saiba mais|notícias relacionadas"
     r"|lesen sie auch|mehr zum thema|weitere artikel|weiterlesen|mehr lesen"
+    r"|lees (?:ook|meer)|meer over dit onderwerp|gerelateerde artikelen"
+    r"|l[äæ]s (?:också|även|mer|også|mere)|les også|relaterat"
+    r"|lue (?:myös|lisää)|aiheesta lisää|czytaj (?:także|też|również)|zobacz (?:też|także)"
+    r"|διαβάστε (?:επίσης|ακόμα|ακόμη)|δείτε επίσης|σχετικά άρθρα|σχετικές ειδήσεις"
     r"|ayrıca (?:okuyun|bakınız)|ilginizi çekebilir|ilgili haber(?:ler)?"
-    r"|читайте также|по теме|похожие новости"
+    r"|читайте (?:также|також)|по теме|похожие новости"
     r"|[اإ]قر[أا] (?:أيضا|أيضاً|ايضا|المزيد)|(?:مواضيع|أخبار|اخبار) ذات صلة)"
 )
 # A label may follow a mark or an emoji ("📌 اقرأ أيضاً:", "» Read more:", "▶ Related:").

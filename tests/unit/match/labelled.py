@@ -168,6 +168,9 @@ LATER_CLASSES: tuple[str, ...] = (
     "tripoli-week",
     "press-day",
     "libya-outlets",
+    "iberian-latam-press",  # heldout36: Spanish, Portuguese and Latin American outlets
+    "east-med-press",  # heldout35: Greek, Cypriot and Egyptian outlets
+    "german-dutch-nordic-press",  # heldout34: German, Dutch and Nordic outlets
     "italy-malta-press",  # heldout33: Italian and Maltese outlets
     "turkish-russian-media",  # heldout32: Turkish, Russian and Ukrainian media
     "reports-glossaries",  # heldout31: reports, briefs, glossaries, footnotes

@@ -412,6 +412,34 @@ HELD_OUT = [
     # Italian and Maltese outlets, written blind: 118 of 120 as written; "governo di intesa
     # nazionale" fixed (README). Left: a title naming both Tripolis beside Libia and Libano.
     HeldOutSet("heldout33", 120, exact=True, known=frozenset({("h33-075", "tripoli", "FN")})),
+    # German, Dutch and Nordic outlets, written blind: 103 of 120 as written; Dutch, Swedish,
+    # Finnish and Greek related-link labels, names and namesakes fixed (README). Left: a Swiss
+    # firm "GNA ...", "Haftars Nationalarmee", and the German "Einheitsregierung" of al-Sarraj
+    # (earlier blind labellers judged it a description).
+    HeldOutSet(
+        "heldout34",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h34-017", "gna", "FP"),
+                ("h34-026", "lna", "FN"),
+                ("h34-062", "gna", "FN"),
+                ("h34-095", "gna", "FN"),
+            }
+        ),
+    ),
+    # Greek, Cypriot and Egyptian outlets, written blind: 114 of 120 as written. Left: Greek
+    # words near a Tripoli that is Libya's ("Greek foreign minister visits Tripoli").
+    HeldOutSet(
+        "heldout35",
+        120,
+        exact=True,
+        known=frozenset({("h35-005", "tripoli", "FN"), ("h35-074", "tripoli", "FN")}),
+    ),
+    # Spanish, Portuguese and Latin American outlets, written blind: 112 of 120 as written.
+    # Left: a Libyan cargo ship named "Tripoli" in quotation marks.
+    HeldOutSet("heldout36", 120, exact=True, known=frozenset({("h36-086", "tripoli", "FP")})),
 ]
 
 

@@ -149,6 +149,16 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
         # German's one-word label (a blind set, heldout28)
         ("Ein Streik legt den Fernverkehr lahm&#8230;<br/>Weiterlesen: Haftar empfängt "
          "russischen Vize-Verteidigungsminister", "Ein Streik legt den Fernverkehr lahm…"),
+        # Dutch, Swedish, Finnish, Danish, Greek labels (blind sets heldout34, heldout35)
+        ("<p>Tekst.</p><p><strong>Lees ook:</strong></p><ul><li><a>Haftar bezoekt Moskou</a>"
+         "</li></ul>", "Tekst."),
+        ("<p>Text.</p><p><strong>L&auml;s ocks&aring;:</strong> <a>Haftar i Tripoli</a></p>",
+         "Text."),
+        ("<p>Teksti.</p><p><strong>Lue my&ouml;s:</strong> <a>Haftarin joukot</a></p>",
+         "Teksti."),
+        ("<p>Tekst.</p><p>L&aelig;s ogs&aring;: <a>Haftar i Rom</a></p>", "Tekst."),
+        ("<p>Κείμενο.</p><p><em>Διαβάστε επίσης:</em> <a>Ο Χαφτάρ στην Αθήνα</a></p>",
+         "Κείμενο."),
         ("<p>Metin.</p><h4>İlgili Haberler</h4><ul><li><a>Hafter geri çekildi</a></li></ul>",
          "Metin."),
         # a label alone in a <strong> right before the list (no block between them)
