@@ -429,14 +429,8 @@ HELD_OUT = [
             }
         ),
     ),
-    # Greek, Cypriot and Egyptian outlets, written blind: 114 of 120 as written. Left: Greek
-    # words near a Tripoli that is Libya's ("Greek foreign minister visits Tripoli").
-    HeldOutSet(
-        "heldout35",
-        120,
-        exact=True,
-        known=frozenset({("h35-005", "tripoli", "FN"), ("h35-074", "tripoli", "FN")}),
-    ),
+    # Greek, Cypriot and Egyptian outlets, written blind: 114 of 120 as written; all six fixed.
+    HeldOutSet("heldout35", 120, exact=True, known=frozenset()),
     # Spanish, Portuguese and Latin American outlets, written blind: 112 of 120 as written.
     # Left: a Libyan cargo ship named "Tripoli" in quotation marks.
     HeldOutSet("heldout36", 120, exact=True, known=frozenset({("h36-086", "tripoli", "FP")})),
