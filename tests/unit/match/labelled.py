@@ -168,6 +168,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "tripoli-week",
     "press-day",
     "libya-outlets",
+    "humanitarian-updates",  # heldout38: sitreps, UN and NGO releases, glossaries
+    "energy-trade-press",  # heldout37: oil, gas, shipping and commodities trade press
     "iberian-latam-press",  # heldout36: Spanish, Portuguese and Latin American outlets
     "east-med-press",  # heldout35: Greek, Cypriot and Egyptian outlets
     "german-dutch-nordic-press",  # heldout34: German, Dutch and Nordic outlets

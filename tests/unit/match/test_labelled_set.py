@@ -434,6 +434,10 @@ HELD_OUT = [
     # Spanish, Portuguese and Latin American outlets, written blind: 112 of 120 as written.
     # Left: a Libyan cargo ship named "Tripoli" in quotation marks.
     HeldOutSet("heldout36", 120, exact=True, known=frozenset({("h36-086", "tripoli", "FP")})),
+    # Humanitarian and human-rights updates (sitreps, UN and NGO releases, glossaries), written
+    # blind: 119 of 120 as written. Left: a French text that spells out "gouvernement d'unité
+    # nationale (GUN)" (the GNU) beside "Le GUN", which French papers wrote for the GNA.
+    HeldOutSet("heldout38", 120, exact=True, known=frozenset({("h38-094", "gna", "FP")})),
 ]
 
 
