@@ -432,8 +432,12 @@ HELD_OUT = [
     # Greek, Cypriot and Egyptian outlets, written blind: 114 of 120 as written; all six fixed.
     HeldOutSet("heldout35", 120, exact=True, known=frozenset()),
     # Spanish, Portuguese and Latin American outlets, written blind: 112 of 120 as written.
-    # Left: a Libyan cargo ship named "Tripoli" in quotation marks.
-    HeldOutSet("heldout36", 120, exact=True, known=frozenset({("h36-086", "tripoli", "FP")})),
+    # All eight fixed (a Libyan cargo ship named "Tripoli" by heldout37's ship words).
+    HeldOutSet("heldout36", 120, exact=True, known=frozenset()),
+    # Energy and shipping trade press, written blind: 116 of 120 as written; tankers named
+    # Tripoli, "GNA Tankers", CMA CGM's ANL fixed (README). Left: a Libyan tanker "MT Tripoli"
+    # in the title makes the body's "headquartered in Tripoli" the ship's (one sense).
+    HeldOutSet("heldout37", 120, exact=True, known=frozenset({("h37-032", "tripoli", "FN")})),
     # Humanitarian and human-rights updates (sitreps, UN and NGO releases, glossaries), written
     # blind: 119 of 120 as written. Left: a French text that spells out "gouvernement d'unité
     # nationale (GUN)" (the GNU) beside "Le GUN", which French papers wrote for the GNA.
