@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from monitor.config import UNRESOLVED
+from monitor.config import UNRESOLVED, OpmlConfig
 from monitor.config_errors import environment_variable
 from monitor.db.sources import SourceSpec
 from monitor.egress import (
@@ -41,7 +42,7 @@ from monitor.settings import (
     unset_variable,
     watchlist_entries,
 )
-from monitor.sourcefiles import read_included
+from monitor.sourcefiles import read_included, source_entries
 from monitor.validate import (
     read_sources,
     sink_name_taken,
@@ -182,23 +183,46 @@ def refused_targets(
 
 
 def _written_in(loaded: LoadedSettings, sources: dict[str, str]) -> Callable[[str], str]:
-    """The file a target's label (``source 'Name'``) is written in: the YAML file that
-    lists it, or the OPML file of an outline, read only when a problem needs it; the
-    config file for a sink or when it cannot be told."""
+    """Where a target's label (``source 'Name'``, ``sinks[0] (name)``) is written: the YAML
+    file and line of its entry (an included file's, or the config's), the OPML file of an
+    outline, read only when a problem needs it; the config file when it cannot be told
+    (sources or sinks given by an environment variable)."""
     found: dict[str, str] | None = None
+    config_node: list[Any] = []  # the config's YAML nodes, composed at the first need
+
+    def config_line(location: tuple[int | str, ...]) -> str:
+        if environment_variable(location) is not None:
+            return str(loaded.path)  # the variable's list, not the file's
+        if not config_node:
+            try:
+                config_node.append(read_yaml(loaded.path)[1])
+            except (ConfigError, OSError):
+                config_node.append(None)
+        line = line_of(config_node[0], location)
+        return f"{loaded.path}:{line}" if line is not None else str(loaded.path)
 
     def where(label: str) -> str:
         nonlocal found
         name = sources.get(label)
         if name is None:
-            return str(loaded.path)
+            sink = re.match(r"sinks\[(\d+)\]", label)
+            return config_line(("sinks", int(sink.group(1)), "url")) if sink else str(loaded.path)
         if found is None:
-            from monitor.sourceedit import located_sources
-
+            found = {}
             try:
-                found = {item.name: str(item.opml or item.file) for item in located_sources(loaded)}
+                entries, _ = source_entries(loaded, str(loaded.path))
+                for entry in entries:
+                    source = entry.source
+                    if isinstance(source, OpmlConfig):
+                        opml = str(entry.resolve(loaded, source.opml))
+                        for outline in read_opml(Path(opml)):
+                            found.setdefault(outline.name, opml)
+                    elif entry.file is None:
+                        found.setdefault(source.name, config_line(("sources", entry.index, "url")))
+                    else:
+                        found.setdefault(source.name, entry.where(str(loaded.path)))
             except (ConfigError, OSError):
-                found = {}
+                pass
         return found.get(name, str(loaded.path))
 
     return where

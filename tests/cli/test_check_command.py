@@ -164,6 +164,9 @@ sinks:
     assert result.returncode != 0
     assert "source 'Local'" in result.stderr and "loopback" in result.stderr
     assert "sinks[0] (ops)" in result.stderr and "allow_private_networks" in result.stderr
+    # Each names the line of its URL, as the config's other problems do (probe74 #4).
+    assert f"error: {config}:4: source 'Local'" in result.stderr, result.stderr
+    assert f"error: {config}:8: sinks[0] (ops)" in result.stderr, result.stderr
     config.write_text(text + "poll:\n  allow_private_networks: true\n", encoding="utf-8")
     assert monitor("check", "--config", str(config)).returncode == 0
     # The file says true, the environment false: the message names the variable, not the
