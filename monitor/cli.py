@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -37,7 +38,9 @@ from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings, variables_named
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+
+    from sqlalchemy.engine import Engine
 
     from monitor.db.deliveries import DeliveryRow
     from monitor.db.instances import InstanceRow
@@ -1846,6 +1849,24 @@ def sources_export(
     err.print(f"wrote {plural(len(valid.specs), 'source')} to {output}", markup=False)
 
 
+@contextlib.contextmanager
+def _upgrade_lock(engine: Engine, stop_first: str) -> Iterator[None]:
+    """On PostgreSQL, `PG_INSTANCE_LOCK` alone for the upgrade: refused while any `run` or
+    `once` holds it (a `once` registers no instance row), and none starts meanwhile."""
+    from monitor.db.engine import pg_instance_lock
+
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with pg_instance_lock(engine, exclusive=True) as taken:
+        if not taken:
+            raise DatabaseError(
+                f"a monitor instance (`monitor run` or `monitor once`) is using "
+                f"{redact_url(engine.url.render_as_string())}: {stop_first}"
+            )
+        yield
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Create the database, or migrate it to the current schema (back it up first)."""
@@ -1866,17 +1887,21 @@ def db_upgrade(config: ConfigOption = None) -> None:
                     f"{stop_first}"
                 )
             created = database is not None and not database.exists()
-            # On PostgreSQL the registered instances heard from lately; on SQLite the lock
-            # above is the truth (a killed one's row would count as running for 90 s).
-            running = running_instances(db.engine, datetime.now(UTC)) if database is None else []
-            if running:
-                raise DatabaseError(
-                    f"{plural(len(running), 'monitor instance')} running on "
-                    f"{redact_url(db.url)} ({', '.join(running)}): {stop_first}; one "
-                    "killed without stopping counts as running for 90 s after its last "
-                    "heartbeat"
+            with _upgrade_lock(db.engine, stop_first):
+                # On PostgreSQL also the registered instances heard from lately (one of a
+                # version before the lock); on SQLite the lock above is the truth (a killed
+                # one's row would count as running for 90 s).
+                running = (
+                    running_instances(db.engine, datetime.now(UTC)) if database is None else []
                 )
-            before, after = upgrade(db.engine)
+                if running:
+                    raise DatabaseError(
+                        f"{plural(len(running), 'monitor instance')} running on "
+                        f"{redact_url(db.url)} ({', '.join(running)}): {stop_first}; one "
+                        "killed without stopping counts as running for 90 s after its last "
+                        "heartbeat"
+                    )
+                before, after = upgrade(db.engine)
         finally:
             db.close()
     except DatabaseError as error:

@@ -438,12 +438,62 @@ def check_lock_file(engine: Engine) -> None:
         os.close(_open_lock(lock_path_of(str(database)), database))
 
 
+# The advisory lock every `run` and `once` holds shared on a PostgreSQL database and `monitor
+# db upgrade` takes alone: the letters "news" as a number, with the schema's name hashed
+# (advisory locks are the database's: installations in two schemas must not share one).
+PG_INSTANCE_LOCK = 0x6E657773
+
+
+def pg_conninfo(url: str | URL) -> str:
+    """A libpq connection string for psycopg from the SQLAlchemy URL (``postgresql+psycopg``),
+    with `PG_CONNECT_ARGS` that the URL does not set itself."""
+    from psycopg.conninfo import make_conninfo
+
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return make_conninfo(libpq, **pg_connect_args(url))
+
+
+@contextlib.contextmanager
+def pg_instance_lock(engine: Engine, *, exclusive: bool) -> Iterator[bool]:
+    """Take `PG_INSTANCE_LOCK` on a connection of its own, without waiting: shared (many
+    instances at once) or ``exclusive``; yields whether it was taken. The server lets go of
+    it when the connection ends, a killed process's too."""
+    import psycopg
+
+    take = "pg_try_advisory_lock" if exclusive else "pg_try_advisory_lock_shared"
+    try:
+        connection = psycopg.connect(pg_conninfo(engine.url), autocommit=True)
+    except psycopg.Error as error:
+        raise unusable(engine, DBAPIError(None, None, error)) from None
+    try:
+        try:
+            row = connection.execute(
+                f"SELECT {take}(%s, hashtext(coalesce(current_schema(), '')))", (PG_INSTANCE_LOCK,)
+            ).fetchone()
+        except psycopg.Error as error:
+            raise unusable(engine, DBAPIError(None, None, error)) from None
+        yield bool(row and row[0])
+    finally:
+        connection.close()
+
+
 @contextlib.contextmanager
 def instance_lock(engine: Engine) -> Iterator[None]:
-    """Refuse a second service instance on the same SQLite file (PostgreSQL needs no lock)."""
+    """Refuse a second service instance on the same SQLite file. On PostgreSQL, where several
+    may run, hold `PG_INSTANCE_LOCK` shared: `monitor db upgrade` sees every `run` and
+    `once` by it (a `once` registers no instance row), and none starts during an upgrade."""
     database = sqlite_path(engine)
     if database is None:
-        yield
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        with pg_instance_lock(engine, exclusive=False) as taken:
+            if not taken:
+                raise DatabaseError(
+                    f"the database {redact_url(engine.url.render_as_string())} is being "
+                    "upgraded (`monitor db upgrade` is running): start again once it is done"
+                )
+            yield
         return
     lock_path = lock_path_of(str(database))
     handle = _open_lock(lock_path, database)

@@ -7,21 +7,13 @@ import logging
 from collections.abc import Callable
 
 import psycopg
-from psycopg.conninfo import make_conninfo
-from sqlalchemy.engine import make_url
 
-from monitor.db.engine import pg_connect_args
+from monitor.db.engine import pg_conninfo
 from monitor.db.store import DELIVERY_CHANNEL
 
 log = logging.getLogger(__name__)
 
 RECONNECT_SECONDS = 5.0
-
-
-def _conninfo(url: str) -> str:
-    """A libpq URL for psycopg from the SQLAlchemy one (``postgresql+psycopg://`` ...)."""
-    parsed = make_url(url).set(drivername="postgresql")
-    return parsed.render_as_string(hide_password=False)
 
 
 async def listen_for_deliveries(
@@ -33,7 +25,7 @@ async def listen_for_deliveries(
     while not stopping.is_set():
         try:
             async with await psycopg.AsyncConnection.connect(
-                make_conninfo(_conninfo(url), **pg_connect_args(url)), autocommit=True
+                pg_conninfo(url), autocommit=True
             ) as conn:
                 await conn.execute(f"LISTEN {DELIVERY_CHANNEL}")
                 if failed:

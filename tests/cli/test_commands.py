@@ -203,6 +203,22 @@ def test_db_upgrade_refuses_while_an_instance_runs_on_the_database(
             assert "1 monitor instance running on" in refused.stderr
             assert "4242@db-host" in refused.stderr
             store.instance_stopped("old-service", datetime.now(UTC))
+            # A `monitor once` registers no row: the lock it holds says it runs (probe70).
+            with store.instance_lock():
+                refused = monitor("db", "upgrade", "--config", str(config), env=env)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert "a monitor instance (`monitor run` or `monitor once`) is using" in (
+                refused.stderr
+            )
+            assert "stop every instance before upgrading" in refused.stderr
+            # And none starts while an upgrade holds it.
+            from monitor.db.engine import pg_instance_lock
+
+            with pg_instance_lock(store.database.engine, exclusive=True) as taken:
+                assert taken
+                once = monitor("once", "--config", str(config), env=env)
+            assert once.returncode == 2, once.stdout + once.stderr
+            assert "is being upgraded (`monitor db upgrade` is running)" in once.stderr
         allowed = monitor("db", "upgrade", "--config", str(config), env=env)
         assert allowed.returncode == 0, allowed.stderr
         assert "already at revision" in allowed.stdout
