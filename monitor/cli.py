@@ -1189,7 +1189,9 @@ def alerts(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """List alert deliveries (pending, delivered, dead, dropped), newest first."""
+    """List alert deliveries (pending, delivered, dead, dropped), newest first. "tries"
+    counts the sends since a delivery was queued or last made due again (`alerts retry`, a
+    change of its sink's URL or secret), not every request its receiver ever got."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = config  # `monitor alerts --config X drop ID`
         return
