@@ -79,6 +79,8 @@ _STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _LABEL = (
     r"(?:related(?: (?:stories|articles|posts|news|coverage|content|links|reading))?"
     r"|read (?:more|also|next)|also read|see also|more on this(?: story| topic)?"
+    r"|related (?:videos|episodes)|more (?:episodes|videos)|watch (?:next|more)|up next"
+    r"|à voir aussi|a voir aussi|guarda anche|شاهد (?:أيضا|أيضاً|ايضا)"
     r"|more (?:stories|news)|you (?:may|might) also like|recommended(?: for you)?"
     r"|(?:à )?lire (?:aussi|également)|voir aussi|sur le même sujet|articles connexes"
     r"|leggi anche|potrebbe interessarti|articoli correlati"
@@ -113,6 +115,8 @@ _BOX_ATTRIBUTE = re.compile(
     r"|readmore|promo|advert|ads|sponsor|outbrain|taboola)"
 )
 _LABEL_AT = re.compile(_LEAD + _LABEL, re.IGNORECASE)
+# A line that begins with a list mark: after a label alone, an item of the list it names.
+_BULLET_LINE = re.compile(r"[▶►▸•·‣◦▪■→»*\-\u2013\u2014]\s")
 
 
 def _needs_parser(fragment: str) -> bool:
@@ -257,6 +261,12 @@ class _VisibleTextParser(HTMLParser):
             if block:
                 if _LABEL_ONLY.fullmatch(block):
                     self._drop_next_list = True
+                    del self.pieces[self._segment_start :]
+                    self.left_out.append(block)
+                    self.dropped = True
+                elif self._drop_next_list and _BULLET_LINE.match(block):
+                    # The list written as lines after the label alone ("Related videos<br>▶
+                    # Tripoli's militias<br>▶ ..."): each marked line is another item.
                     del self.pieces[self._segment_start :]
                     self.left_out.append(block)
                     self.dropped = True

@@ -168,6 +168,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "tripoli-week",
     "press-day",
     "libya-outlets",
+    "sports-press",  # heldout40: clubs, fixtures, tables, live blogs, sports politics
+    "video-podcast-feeds",  # heldout39: YouTube and podcast feeds, show notes, hashtags
     "humanitarian-updates",  # heldout38: sitreps, UN and NGO releases, glossaries
     "energy-trade-press",  # heldout37: oil, gas, shipping and commodities trade press
     "iberian-latam-press",  # heldout36: Spanish, Portuguese and Latin American outlets

@@ -442,6 +442,27 @@ HELD_OUT = [
     # blind: 119 of 120 as written. Left: a French text that spells out "gouvernement d'unité
     # nationale (GUN)" (the GNU) beside "Le GUN", which French papers wrote for the GNA.
     HeldOutSet("heldout38", 120, exact=True, known=frozenset({("h38-094", "gna", "FP")})),
+    # Video and podcast feed items, written blind: 105 of 120 as written; related lists of
+    # video feeds ("More episodes", "Related videos" with marked lines, "À voir aussi"), a
+    # rapper, a DJ and a game's boss of the names fixed (README). Left: @handles (labellers
+    # disagree: heldout4 and heldout18 count the entity's own account, heldout28 and this
+    # set do not), and a content that is only a related line (kept when nothing else is).
+    HeldOutSet(
+        "heldout39",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h39-019", "haftar", "FP"),
+                ("h39-019", "lna", "FP"),
+                ("h39-091", "haftar", "FP"),
+            }
+        ),
+    ),
+    # Sports press, written blind: 112 of 120 as written; Swiss LNA beside a Libyan player, a
+    # racehorse and a greyhound, "GNA University", Yemen's government fixed (README). Left:
+    # "derby tripolino" (the watchlist counts the city's people, "i tripolini").
+    HeldOutSet("heldout40", 120, exact=True, known=frozenset({("h40-111", "tripoli", "FP")})),
 ]
 
 

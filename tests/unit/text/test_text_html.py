@@ -149,6 +149,14 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
         # German's one-word label (a blind set, heldout28)
         ("Ein Streik legt den Fernverkehr lahm&#8230;<br/>Weiterlesen: Haftar empfängt "
          "russischen Vize-Verteidigungsminister", "Ein Streik legt den Fernverkehr lahm…"),
+        # a video feed's lists, also written as marked lines after the label (heldout39)
+        ("<p>Guest: a researcher.</p><p><strong>Related videos</strong><br>&#9654; Tripoli's"
+         " militias<br>&#9654; The GNA years</p><p>Thanks for watching.</p>",
+         "Guest: a researcher.\nThanks for watching."),
+        ("<p>With a researcher.</p><h3>More episodes</h3><ul><li>Ep. 202 - Haftar</li></ul>",
+         "With a researcher."),
+        ("<p>Texte.</p><p>À voir aussi\xa0: Haftar et ses fils</p>", "Texte."),
+        ("<p>تحليل.</p><p>شاهد أيضاً: حفتر يستقبل وفداً</p>", "تحليل."),
         # Dutch, Swedish, Finnish, Danish, Greek labels (blind sets heldout34, heldout35)
         ("<p>Tekst.</p><p><strong>Lees ook:</strong></p><ul><li><a>Haftar bezoekt Moskou</a>"
          "</li></ul>", "Tekst."),
