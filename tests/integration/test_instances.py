@@ -141,6 +141,40 @@ def test_a_database_named_like_a_lock_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.postgres
+def test_the_postgresql_instances_lock_is_shared_and_belongs_to_one_schema(
+    postgres_url: str,
+) -> None:
+    # Every run and once holds it shared; `db upgrade` takes it alone. Advisory locks are
+    # the whole database's: an installation in another schema must not be held up by it.
+    from sqlalchemy.engine import make_url
+
+    from monitor.db.engine import open_engine, pg_instance_lock
+
+    url = make_url(postgres_url)
+    schema = url.query["options"]
+    elsewhere = open_engine(
+        url.update_query_dict({"options": "-csearch_path=public"}).render_as_string(
+            hide_password=False
+        )
+    )
+    engine = open_engine(postgres_url)
+    try:
+        with instance_lock(engine), instance_lock(engine):  # two instances at once
+            with pg_instance_lock(engine, exclusive=True) as taken:
+                assert not taken, f"an upgrade of {schema} while instances run"
+            with pg_instance_lock(elsewhere, exclusive=True) as taken:
+                assert taken  # another schema's upgrade is not held up
+        with pg_instance_lock(engine, exclusive=True) as taken:
+            assert taken  # both let go of it
+            with pytest.raises(DatabaseError, match="is being upgraded"):
+                with instance_lock(engine):
+                    pass
+    finally:
+        engine.dispose()
+        elsewhere.dispose()
+
+
 def test_instances_starting_together_add_the_same_sources_once(postgres_url: str) -> None:
     specs = [
         SourceSpec(
