@@ -139,6 +139,10 @@ class DeadlineExceededError(httpx.TimeoutException):
 # --- address policy ------------------------------------------------------------------------
 
 _CGNAT: Final = ipaddress.IPv4Network("100.64.0.0/10")
+# IETF protocol assignments: not globally reachable (Python counts only parts of it as
+# private), and 192.0.0.192 in it is Oracle Cloud Classic's metadata service.
+_IETF_PROTOCOL: Final = ipaddress.IPv4Network("192.0.0.0/24")
+_IETF_GLOBAL: Final = frozenset(ipaddress.ip_address(a) for a in ("192.0.0.9", "192.0.0.10"))
 _UNIQUE_LOCAL: Final = ipaddress.IPv6Network("fc00::/7")
 _NAT64_WELL_KNOWN: Final = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE: Final = ipaddress.IPv6Network("::/96")
@@ -191,6 +195,8 @@ def blocked_address_reason(address: IPAddress) -> str | None:
         return "reserved"
     if address.is_private:
         return "private"
+    if address in _IETF_PROTOCOL and address not in _IETF_GLOBAL:
+        return "IETF protocol assignment"
     if not address.is_global:
         return "not globally reachable"
     return None
@@ -210,9 +216,14 @@ def _public_addresses_only(host: str, address: IPAddress, port: int) -> str | No
     return _no_metadata_service(host, address, port) or blocked_address_reason(address)
 
 
-# Cloud metadata services outside the link-local range (AWS over IPv6, Alibaba Cloud).
+# Cloud metadata services outside the link-local range (AWS over IPv6, Alibaba Cloud,
+# Oracle Cloud Classic).
 _METADATA_ADDRESSES: Final = frozenset(
-    {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
+    {
+        ipaddress.ip_address("fd00:ec2::254"),
+        ipaddress.ip_address("100.100.100.200"),
+        ipaddress.ip_address("192.0.0.192"),
+    }
 )
 
 
@@ -226,7 +237,9 @@ def _no_metadata_service(host: str, address: IPAddress, port: int) -> str | None
     reason = blocked_address_reason(address)
     if reason is not None and reason.startswith("link-local"):
         return f"{reason} address, where cloud metadata services answer: {ALWAYS_REFUSED}"
-    if address in _METADATA_ADDRESSES:
+    # Also inside IPv6 ("::ffff:100.100.100.200", NAT64, 6to4): it reaches the same service.
+    embedded = _embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    if address in _METADATA_ADDRESSES or embedded in _METADATA_ADDRESSES:
         return f"cloud metadata service address: {ALWAYS_REFUSED}"
     return None
 

@@ -33,6 +33,8 @@ REFUSED = [
     ("255.255.255.255", "reserved"),
     ("192.0.2.10", "private"),  # documentation (TEST-NET-1)
     ("198.18.0.1", "private"),  # benchmarking
+    ("192.0.0.192", "IETF protocol assignment"),  # an outside probe: it was allowed
+    ("192.0.0.1", "private"),
     # IPv6
     ("::", "unspecified"),
     ("::1", "loopback"),
@@ -65,6 +67,7 @@ ALLOWED = [
     "100.63.255.255",
     "100.128.0.1",
     "192.169.0.1",
+    "192.0.0.9",  # globally reachable anycast (PCP) inside 192.0.0.0/24
     "2606:4700:4700::1111",
     "2001:4860:4860::8888",
     "::ffff:8.8.8.8",
@@ -91,6 +94,12 @@ METADATA = [
     "64:ff9b::a9fe:a9fe",
     "fd00:ec2::254",  # AWS over IPv6
     "100.100.100.200",  # Alibaba Cloud
+    # the same inside IPv6, which reaches it (an outside probe: these were allowed)
+    "::ffff:100.100.100.200",
+    "64:ff9b::6464:64c8",
+    "2002:6464:64c8::1",
+    "192.0.0.192",  # Oracle Cloud Classic
+    "::ffff:192.0.0.192",
 ]
 
 
