@@ -5,6 +5,7 @@ new state (and its sightings) to the caller, which batches them."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -217,6 +218,12 @@ def text_bytes(entry: FeedEntry) -> int:
     )
 
 
+def detail_bytes(matches: Sequence[WatchlistMatch]) -> int:
+    """Bytes of the match details stored with an entry (their JSON, as the database keeps
+    it): `store_max_per_day` counts them with the text."""
+    return sum(len(json.dumps(match.to_json())) for match in matches)
+
+
 async def within_storage_budget(
     runtime: Runtime,
     source: SourceRow,
@@ -232,10 +239,14 @@ async def within_storage_budget(
     first = source.first_polled_at is None  # nothing of it is stored yet: no read
     often = min(runtime.settings.poll.min_interval, timedelta(minutes=1))
     unread = budget if first else budget * (often / timedelta(days=1))
-    # UTF-8 takes at most 4 bytes a character: most polls are judged without encoding.
-    if 4 * sum(len(e.title) + len(e.summary) + len(e.content) for e, _ in entries) <= unread:
+    # What is stored of each: its text and its match details (a short entry repeating a
+    # name stores up to twice its text in details). UTF-8 takes at most 4 bytes a character:
+    # most polls are judged without encoding.
+    details = [detail_bytes(matches) if matches else 0 for _, matches in entries]
+    rough = 4 * sum(len(e.title) + len(e.summary) + len(e.content) for e, _ in entries)
+    if rough + sum(details) <= unread:
         return entries
-    sizes = [text_bytes(entry) for entry, _ in entries]
+    sizes = [text_bytes(e) + detail for (e, _), detail in zip(entries, details, strict=True)]
     if sum(sizes) <= unread:
         return entries
     stored = (
@@ -452,7 +463,8 @@ async def _poll(
             left = len(triage.new) - len(fresh)
             warning = (
                 f"{plural(left, 'new entry', 'new entries')} not stored: this source stored "
-                f"store_max_per_day ({runtime.settings.store_max_per_day:,} bytes of text) "
+                f"store_max_per_day ({runtime.settings.store_max_per_day:,} bytes of text "
+                "and match details) "
                 "in the past 24 hours; they are stored by a later poll if still in the feed"
             )
             success = _with(success, reason=OVER_STORE_MAX, error=warning)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, and_, case, func, or_, select
+from sqlalchemy import Connection, LargeBinary, Text, and_, case, func, or_, select
 
 from monitor.alerts.payload import ArticleRef
 from monitor.alerts.policy import SinkPolicy
@@ -255,16 +255,22 @@ def alerted_since(conn: Connection, source_id: int, since: datetime) -> int:
 
 def stored_bytes_since(conn: Connection, source_id: int, since: datetime) -> int:
     """Bytes of text (title, summary and content, UTF-8) of the source's articles fetched
-    since ``since``: what `store_max_per_day` counts."""
+    since ``since``, and of their match details (JSON): what `store_max_per_day` counts."""
     columns = (articles.c.title, articles.c.summary, articles.c.content)
     if conn.dialect.name == "postgresql":
         sizes = [func.octet_length(column) for column in columns]
+        detail = func.octet_length(func.cast(matches.c.detail, Text))
     else:  # SQLite: length() of a blob counts bytes, of text characters
         sizes = [func.length(func.cast(column, LargeBinary)) for column in columns]
-    query = select(func.coalesce(func.sum(sizes[0] + sizes[1] + sizes[2]), 0)).where(
-        articles.c.source_id == source_id, articles.c.fetched_at >= since
+        detail = func.length(func.cast(matches.c.detail, LargeBinary))
+    recent = (articles.c.source_id == source_id, articles.c.fetched_at >= since)
+    text_query = select(func.coalesce(func.sum(sizes[0] + sizes[1] + sizes[2]), 0)).where(*recent)
+    detail_query = (
+        select(func.coalesce(func.sum(detail), 0))
+        .select_from(matches.join(articles, articles.c.id == matches.c.article_id))
+        .where(*recent)
     )
-    return int(conn.execute(query).scalar_one())
+    return int(conn.execute(text_query).scalar_one()) + int(conn.execute(detail_query).scalar_one())
 
 
 def articles_since(conn: Connection, since: datetime | None) -> list[StoredArticle]:

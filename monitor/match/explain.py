@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from monitor.match.limits import MAX_DETAIL_BYTES, MAX_MENTIONS_PER_ENTITY
+from monitor.match.limits import MAX_DETAIL_BYTES, MAX_MENTIONS_PER_ENTITY, MIN_DETAIL_BYTES
 from monitor.match.names import phrase_key
 from monitor.match.result import FIELDS, JsonObject, MatchResult, WatchlistMatch
 from monitor.match.rules import Evidence, Not, RuleNode, Scope, Term, word_distance
@@ -222,8 +222,9 @@ def _candidates(
             elif in_alert is not None and key not in in_alert:
                 decided_by = "cap"
                 reason = (
-                    f"kept but left out of the alert, which is cut to {MAX_DETAIL_BYTES:,} "
-                    "bytes of JSON (cap reached)"
+                    "kept but left out of the alert, whose JSON is cut to twice the "
+                    f"article's text ({MIN_DETAIL_BYTES:,} to {MAX_DETAIL_BYTES:,} bytes) "
+                    "(cap reached)"
                 )
         found.append(_candidate(watchlist, entity, field, hit, scan, kept, decided_by, reason))
     seen: set[tuple[str, str, int, int]] = set()

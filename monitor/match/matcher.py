@@ -12,7 +12,12 @@ from monitor.match.acronyms import DEFINED_OTHERWISE, defined_otherwise, definit
 from monitor.match.context import EntityContext, Verdict
 from monitor.match.excerpts import RuleSpan, build_excerpts
 from monitor.match.explain import Explanation, explain_trace
-from monitor.match.limits import MAX_DETAIL_BYTES, MAX_EXCERPTS, MAX_MENTIONS_PER_ENTITY
+from monitor.match.limits import (
+    MAX_DETAIL_BYTES,
+    MAX_EXCERPTS,
+    MAX_MENTIONS_PER_ENTITY,
+    MIN_DETAIL_BYTES,
+)
 from monitor.match.result import (
     FIELDS,
     Excerpt,
@@ -96,6 +101,12 @@ class Matcher:
         scans, article_phrases = self._scan(fields, trace)
         text_cut = any(scan.truncated for scan in scans)
         plain_by_field = {scan.field: scan.plain for scan in scans}
+        # What is stored of a match is bounded by the article's own size too: a feed whose
+        # short entries repeat a name a hundred times made 44 KB of detail from 3 KB of text.
+        detail_bytes = min(
+            MAX_DETAIL_BYTES,
+            max(MIN_DETAIL_BYTES, 2 * sum(len(plain) for plain in plain_by_field.values())),
+        )
         built: dict[
             tuple[frozenset[tuple[str, int, int]], frozenset[RuleSpan], int], tuple[Excerpt, ...]
         ] = {}
@@ -152,7 +163,7 @@ class Matcher:
                 rule_expr=fired.expr if fired else None,
                 truncated=text_cut or cut or len(alert_excerpts) > MAX_EXCERPTS,
             )
-            alerts.append(fit_detail(match, MAX_DETAIL_BYTES))
+            alerts.append(fit_detail(match, detail_bytes))
         every_mention.sort(key=_mention_order)
         all_excerpts = excerpts(every_mention, every_rule_span, self.excerpt_chars)
         return MatchResult(

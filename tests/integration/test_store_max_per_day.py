@@ -21,7 +21,8 @@ from tests.support.feed_server import FeedServer, Reply
 from tests.support.webhook_receiver import WebhookReceiver
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-PARAGRAPH = "Forces loyal to Khalifa Haftar moved towards Tripoli on Monday, officials said. "
+PARAGRAPH = "Officials in the region said on Monday that the talks would resume next week. "
+LEAD = "Forces loyal to Khalifa Haftar moved towards Tripoli. "
 KB = 1000
 
 
@@ -31,7 +32,7 @@ def big_feed(guids: list[str], now: datetime) -> bytes:
     items = "".join(
         f"<item><guid isPermaLink='false'>{guid}</guid><title>Report {guid}</title>"
         f"<link>https://example.org/{guid}</link>"
-        f"<description>{PARAGRAPH * 250}</description>"
+        f"<description>{LEAD}{PARAGRAPH * 250}</description>"
         f"<pubDate>{format_datetime(now - timedelta(minutes=n))}</pubDate></item>"
         for n, guid in enumerate(guids)
     )
@@ -44,8 +45,8 @@ def big_feed(guids: list[str], now: datetime) -> bytes:
 def test_a_source_stores_at_most_store_max_per_day_and_keeps_the_rest_for_later(
     tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    entry = len(PARAGRAPH) * 250  # the description: the title adds a few bytes
-    assert 19 * KB < entry < 21 * KB
+    entry = len(LEAD) + len(PARAGRAPH) * 250  # the description: the title adds a few bytes
+    assert 19 * KB < entry < 21 * KB  # and its match detail about 1 KB
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         config = write_config(
             tmp_path,
@@ -95,6 +96,46 @@ def test_a_source_stores_at_most_store_max_per_day_and_keeps_the_rest_for_later(
             # Every stored article alerted once (nothing left out was remembered as seen).
             assert len(stored) == 8
             assert len(receiver.wait_for(len(stored), timeout=10)) == 8
+        finally:
+            runtime.db.close()
+
+
+def test_the_bound_counts_the_match_details_stored_with_the_text(tmp_path: Path) -> None:
+    # An outside probe: short entries repeating "Haftar Tripoli" a hundred times stored 44 KB
+    # of match detail for 3 KB of text, and the database grew 18 times faster than the
+    # bound. The detail is now at most twice the text (8 KB at least) and counted with it.
+    spam = "Haftar Tripoli " * 100  # 1.5 KB: 200 mentions
+    items = "".join(
+        f"<item><guid>s{n}</guid><title>Haftar in Tripoli {n}</title>"
+        f"<link>https://example.org/s{n}</link><description>{spam}</description>"
+        f"<pubDate>{format_datetime(NOW - timedelta(minutes=n))}</pubDate></item>"
+        for n in range(10)
+    )
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Spam</title>"
+        f"<link>https://example.org/</link>{items}</channel></rss>"
+    ).encode()
+    with FeedServer() as feeds:
+        feeds.route("/spam.xml", Reply(body=body))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/monitor.db",
+            sources=[("Spam", feeds.url("/spam.xml"))],
+            sink_url=None,
+            first_run="alert_all",
+            extra={"store_max_per_day": "30KB"},
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=False, clock=lambda: NOW)
+        runtime.db.prepare()
+        try:
+            (poll,), _ = asyncio.run(run_once(runtime))
+            # Ten entries of 1.5 KB text: all would fit in 30 KB as text alone; with their
+            # details (up to 8 KB each) only some do.
+            assert 2 <= poll.new_articles < 10, poll
+            assert poll.source_id is not None
+            day = NOW - timedelta(days=1)
+            stored = asyncio.run(runtime.store.stored_bytes_since(poll.source_id, day))
+            assert stored <= 30 * KB
         finally:
             runtime.db.close()
 

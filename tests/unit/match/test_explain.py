@@ -148,9 +148,14 @@ def test_the_mention_cap_is_named(tmp_path: Path) -> None:
     count = MAX_MENTIONS_PER_ENTITY + 3
     explanation = matcher.explain({"content": " ".join(["Haftar"] * count)})
     capped = [c for c in explanation.candidates if c.decided_by == "cap"]
-    assert len(explanation.candidates) == count and len(capped) == 3
-    assert all(c.kept for c in capped)
-    assert capped[0].reason.endswith(
+    assert len(explanation.candidates) == count and all(c.kept for c in capped)
+    unlisted = [c for c in capped if "only the first" in c.reason]
+    assert len(unlisted) == 3
+    assert unlisted[0].reason.endswith(
         f"the first {MAX_MENTIONS_PER_ENTITY} mentions of an entity in a field are (cap reached)"
     )
+    # A short article: its alert lists what twice its text (at least 8,000 bytes) holds.
+    cut = [c for c in capped if "left out of the alert" in c.reason]
+    assert cut and "twice the article's text (8,000 to 256,000 bytes)" in cut[0].reason
+    assert len(capped) == len(unlisted) + len(cut)
     assert explanation.result.truncated

@@ -22,6 +22,7 @@ from monitor.match.limits import (
     MAX_FIELD_CHARS,
     MAX_FIELD_HITS,
     MAX_MENTIONS_PER_ENTITY,
+    MIN_DETAIL_BYTES,
 )
 from monitor.match.rules import word_distance
 from monitor.match.scan import FieldScan, Hit, PatternIndex
@@ -63,6 +64,23 @@ def test_a_repetitive_article_is_capped_and_says_so(libya_matcher: Matcher, cont
     assert detail["truncated"] is True
     assert len(alert.excerpts) <= MAX_EXCERPTS
     assert max(detail_sizes(detail)) <= MAX_DETAIL_BYTES
+
+
+def test_a_short_repetitive_entry_stores_a_detail_of_its_own_size(libya_matcher: Matcher) -> None:
+    # An outside probe: entries of 3 KB repeating "Haftar Tripoli" a hundred times stored
+    # 44 KB of detail each; a hostile feed grew the database 18 times faster than the text
+    # that store_max_per_day bounds. The detail is at most twice the text (8,000 bytes min).
+    content = "<p>" + "Haftar visited Tripoli. " * 100 + "</p>"
+    result = libya_matcher.match({"title": "Haftar in Tripoli", "content": content})
+    (alert,) = result.alerts
+    detail = alert.to_json()
+    assert detail["truncated"] is True and detail["matches"] and detail["excerpts"]
+    assert set(detail["entities"]) == {"haftar", "tripoli"}
+    assert max(detail_sizes(detail)) <= MIN_DETAIL_BYTES
+    # A long article keeps more: twice its text.
+    long = "<p>" + " ".join(f"Report {i}: Haftar visited Tripoli." for i in range(2_000)) + "</p>"
+    (alert,) = libya_matcher.match({"content": long}).alerts
+    assert max(detail_sizes(alert.to_json())) > 2 * MIN_DETAIL_BYTES
 
 
 def test_only_the_start_of_a_long_field_is_matched(libya_matcher: Matcher) -> None:
