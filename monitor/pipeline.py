@@ -112,6 +112,7 @@ class Triage:
     new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]]
     sightings: tuple[SeenEntry, ...] = ()  # aliases, and known keys to re-date
     repeats: int = 0  # aliases: new keys of known stories
+    shown_keys: tuple[str, ...] = ()  # every key of the feed, when there are aliases
 
 
 def next_poll(
@@ -454,7 +455,12 @@ async def _poll(
     if warnings:
         success = _with(success, reason="bozo", error="; ".join(warnings))
     triage = await _triage(runtime, source, analysed, now)
-    success = _with(success, entries_seen=len(feed.entries), sightings=triage.sightings)
+    success = _with(
+        success,
+        entries_seen=len(feed.entries),
+        sightings=triage.sightings,
+        shown_keys=triage.shown_keys,
+    )
     success = scheduled(runtime, source, success, fetched, new_entries=len(triage.new), feed=feed)
     fresh = triage.new
     if fresh and runtime.settings.store_max_per_day is not None:
@@ -741,7 +747,7 @@ async def _triage(
             }
             if reused or named:
                 new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
-    return Triage(new, tuple(sightings), repeats)
+    return Triage(new, tuple(sightings), repeats, tuple(unique) if repeats else ())
 
 
 def failure(

@@ -107,6 +107,10 @@ class PollRecord:
     reason: str | None = None
     error: str | None = None
     sightings: tuple[SeenEntry, ...] = ()
+    # When the poll met a known story under a new key (a feed that changes its guids): every
+    # key the feed showed. The source's other keys of no stored article, aliases of earlier
+    # polls, are forgotten then: at every request such a feed added a row per entry.
+    shown_keys: tuple[str, ...] = ()
     # The schedule (monitor.schedule): on success the interval used and why, the smoothed
     # rate of new entries, the feed's hint and where permanent redirects lead; on failure
     # why (backoff or gone) and, for 410 Gone, ``gone``.

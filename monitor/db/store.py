@@ -181,6 +181,7 @@ class Store:
             seen_queries.remember(
                 conn, ((p.source_id, p.polled_at, s) for p in polls for s in p.sightings)
             )
+            seen_queries.forget_aliases(conn, ((p.source_id, p.shown_keys) for p in polls))
 
         await self._run(work)
 
@@ -257,6 +258,7 @@ class Store:
                     *((source_id, poll.polled_at, s) for s in poll.sightings),
                 ],
             )
+            seen_queries.forget_aliases(conn, [(source_id, poll.shown_keys)])
             source_queries.record_polls(conn, [replace(poll, articles_stored=counts.articles)])
             if counts.deliveries and postgresql:
                 _notify(conn)

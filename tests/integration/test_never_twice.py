@@ -231,6 +231,14 @@ def test_a_feed_that_changes_every_guid_alerts_each_story_once(
             assert count(runtime, articles) == 2
             urls = sorted(r.json["data"]["article"]["url"] for r in receiver.requests)
             assert urls == [advance_link, talks_link]
+            # The keys it remembers stay bounded: the stored articles' and the latest poll's
+            # (an outside probe: such a feed added a row per entry and poll, 540 MB a day).
+            from monitor.db.schema import seen_keys
+
+            assert count(runtime, seen_keys) <= 2 + len(document)
+            assert [poll_once(runtime) for _ in range(3)] == [0, 0, 0]
+            assert count(runtime, seen_keys) <= 2 + len(document)
+            assert len(receiver.requests) == 2
         finally:
             runtime.db.close()
 
