@@ -97,7 +97,12 @@ _LABEL = (
 )
 # A label may follow a mark or an emoji ("📌 اقرأ أيضاً:", "» Read more:", "▶ Related:").
 _LEAD = r"(?:[^\w\s]\s*){0,3}"
-_LABELLED_BLOCK = re.compile(rf"{_LEAD}{_LABEL}\s*[:：»›|\u2014\u2013-]", re.IGNORECASE)
+# A wire's pointer to other stories' slugs, with no mark after it: "(For related coverage,
+# see LIBYA-SECURITY/HAFTAR)".
+_SEE_LABEL = r"for (?:related|more|full|further) (?:coverage|stories|news),? (?:see|click)\b"
+_LABELLED_BLOCK = re.compile(
+    rf"{_LEAD}(?:{_LABEL}\s*[:：»›|\u2014\u2013-]|{_SEE_LABEL})", re.IGNORECASE
+)
 _LABEL_ONLY = re.compile(rf"{_LEAD}{_LABEL}\s*[:：»›]?\s*", re.IGNORECASE)
 # The last item of a news aggregator's cluster of other outlets' headlines (Google News's
 # item description: an <ol> of links, each with its outlet, then this link): the list is
@@ -114,7 +119,7 @@ _BOX_ATTRIBUTE = re.compile(
     r"<[^<>]{0,300}?(?:class|id)\s{0,9}=[^<>]{0,300}?(?:relat|shar|newsletter|subscri|signup"
     r"|readmore|promo|advert|ads|sponsor|outbrain|taboola)"
 )
-_LABEL_AT = re.compile(_LEAD + _LABEL, re.IGNORECASE)
+_LABEL_AT = re.compile(rf"{_LEAD}(?:{_LABEL}|{_SEE_LABEL})", re.IGNORECASE)
 # A line that begins with a list mark: after a label alone, an item of the list it names.
 _BULLET_LINE = re.compile(r"[▶►▸•·‣◦▪■→»*\-\u2013\u2014]\s")
 

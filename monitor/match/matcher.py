@@ -359,7 +359,8 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
     """One word, one sense through an article: an occurrence of a one-word name that no
     context rule decided (no words around it either way: a bare "Tripoli" in a headline) is
     dropped when an occurrence of the same word, written the same way, in another field was
-    dropped for the words around it ("Tripoli" beside "Akkar" in the body) and no occurrence
+    dropped for the words around it ("Tripoli" beside "Akkar" in the body) or as part of an
+    excluded phrase (a dateline "TRIPOLI, Lebanon", "طرابلس الشام") and no occurrence
     of the entity was kept for them (``keep_if_near``: "Tripoli, Libya") nor, for a name,
     the same word kept in another field (a body naming both Tripolis). Within one field
     each occurrence of a name keeps its own verdict (a Libya story may name Lebanon beside
@@ -376,9 +377,7 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
                 continue
             entity = _entity_of(hit)
             word = scan.normalized.text[hit.norm_start : hit.norm_end]
-            near = verdict.rule in _NEAR_RULES or (
-                verdict.rule == "exclude_phrases" and _is_acronym(hit)
-            )
+            near = verdict.rule in _NEAR_RULES or verdict.rule == "exclude_phrases"
             if near and not verdict.kept and " " not in word:
                 dropped.setdefault(entity, []).append((word, hit, scan.field))
             elif verdict.kept:

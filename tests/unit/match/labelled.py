@@ -168,6 +168,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "tripoli-week",
     "press-day",
     "libya-outlets",
+    "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
+    "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
     "sports-press",  # heldout40: clubs, fixtures, tables, live blogs, sports politics
     "video-podcast-feeds",  # heldout39: YouTube and podcast feeds, show notes, hashtags
     "humanitarian-updates",  # heldout38: sitreps, UN and NGO releases, glossaries

@@ -343,7 +343,8 @@ HELD_OUT = [
         known=frozenset(
             {
                 ("h24-053", "tripoli", "FN"),
-                *((f"h24-{n}", "tripoli", "FP") for n in ("026", "052", "082", "094")),
+                # h24-026 fixed (2026-12-07: an excluded phrase carries its sense).
+                *((f"h24-{n}", "tripoli", "FP") for n in ("052", "082", "094")),
             }
         ),
     ),
@@ -463,6 +464,26 @@ HELD_OUT = [
     # racehorse and a greyhound, "GNA University", Yemen's government fixed (README). Left:
     # "derby tripolino" (the watchlist counts the city's people, "i tripolini").
     HeldOutSet("heldout40", 120, exact=True, known=frozenset({("h40-111", "tripoli", "FP")})),
+    # Wire-desk formats (slugs, URGENT lines, update notes, captions), written blind: 117 of
+    # 120 as written; "(For related coverage, see SLUG)" and a dateline "TRIPOLI, Lebanon"
+    # under a bare headline Tripoli fixed (README).
+    HeldOutSet("heldout41", 120, exact=True, known=frozenset()),
+    # Legal, court and sanctions items, written blind: 116 of 120 as written; a "Good Neighbor
+    # Agreement" (GNA) fixed. Left: a sanctions entry in list order for a son ("HAFTAR, Saddam
+    # Khalifa": the order cannot be told from a sentence's "di Haftar, Saddam"), law firms'
+    # initials "GNA and LNA" spelled out only in the summary.
+    HeldOutSet(
+        "heldout42",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h42-003", "haftar", "FP"),
+                ("h42-022", "gna", "FP"),
+                ("h42-022", "lna", "FP"),
+            }
+        ),
+    ),
 ]
 
 

@@ -149,6 +149,8 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
         # German's one-word label (a blind set, heldout28)
         ("Ein Streik legt den Fernverkehr lahm&#8230;<br/>Weiterlesen: Haftar empfängt "
          "russischen Vize-Verteidigungsminister", "Ein Streik legt den Fernverkehr lahm…"),
+        # a wire's pointer to other stories' slugs (heldout41)
+        ("<p>Text.</p><p>(For related coverage, see LIBYA-SECURITY/HAFTAR)</p>", "Text."),
         # a video feed's lists, also written as marked lines after the label (heldout39)
         ("<p>Guest: a researcher.</p><p><strong>Related videos</strong><br>&#9654; Tripoli's"
          " militias<br>&#9654; The GNA years</p><p>Thanks for watching.</p>",
