@@ -460,20 +460,28 @@ def pg_instance_lock(engine: Engine, *, exclusive: bool) -> Iterator[bool]:
     it when the connection ends, a killed process's too."""
     import psycopg
 
-    take = "pg_try_advisory_lock" if exclusive else "pg_try_advisory_lock_shared"
+    kind = "" if exclusive else "_shared"
+    key = "%s, hashtext(coalesce(current_schema(), ''))"
     try:
         connection = psycopg.connect(pg_conninfo(engine.url), autocommit=True)
     except psycopg.Error as error:
         raise unusable(engine, DBAPIError(None, None, error)) from None
+    taken = False
     try:
         try:
             row = connection.execute(
-                f"SELECT {take}(%s, hashtext(coalesce(current_schema(), '')))", (PG_INSTANCE_LOCK,)
+                f"SELECT pg_try_advisory_lock{kind}({key})", (PG_INSTANCE_LOCK,)
             ).fetchone()
         except psycopg.Error as error:
             raise unusable(engine, DBAPIError(None, None, error)) from None
-        yield bool(row and row[0])
+        taken = bool(row and row[0])
+        yield taken
     finally:
+        # Let go of it before closing: the server ends a closed session a moment later, and
+        # an upgrade right after a `once` must find it free.
+        with contextlib.suppress(psycopg.Error):
+            if taken:
+                connection.execute(f"SELECT pg_advisory_unlock{kind}({key})", (PG_INSTANCE_LOCK,))
         connection.close()
 
 
