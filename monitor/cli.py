@@ -865,6 +865,15 @@ def replay(
             "digests; never twice per sink, nor a story a sink was told of).",
         ),
     ] = False,
+    new_sinks: Annotated[
+        bool,
+        typer.Option(
+            "--new-sinks",
+            help="With --deliver: the sinks never sent anything are new receivers, not "
+            "renamed ones (replay refuses otherwise while the database holds alerts of sinks "
+            "the config no longer names).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -880,6 +889,7 @@ def replay(
             watchlist=watchlist,
             against=against,
             deliver=deliver,
+            new_sinks=new_sinks,
         )
     except MonitorError as error:
         fail(error)
@@ -1173,7 +1183,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         document = status_json(report, unhealthy_after, sink_urls)
         _write_json(document)
     else:
-        sys.stdout.write(render_status(report, unhealthy_after, sink_urls) + "\n")
+        names = [sink.name for sink in runtime.settings.sinks]
+        sys.stdout.write(render_status(report, unhealthy_after, sink_urls, names) + "\n")
     raise typer.Exit(verdict(report).exit_code)
 
 

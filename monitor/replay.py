@@ -55,6 +55,31 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     }
 
 
+def _refuse_a_renamed_sink(runtime: Runtime) -> None:
+    """What a sink was told is known by its name: a sink renamed in the config (the same
+    receiver) would be sent again every story of the replay, under new webhook-ids (an
+    outside probe). Refused while configured sinks were never sent anything and the
+    database holds alerts for sinks the config does not name."""
+    known = runtime.store.delivery_sinks()
+    configured = [sink.name for sink in runtime.settings.sinks if sink.enabled]
+    named = {sink.name for sink in runtime.settings.sinks}
+    gone = [name for name in known if name not in named]
+    fresh = [name for name in configured if name not in known]
+    if gone and fresh:
+        raise ConfigError(
+            f"replay --deliver: {_quoted(fresh)} {'was' if len(fresh) == 1 else 'were'} never "
+            f"sent anything, while the database holds alerts for {_quoted(gone)}, which "
+            "the config no longer names: a sink is known by its name, so if one was "
+            "renamed, replay would send its receiver again every story it was told, under "
+            "new webhook-ids; give it its old name back, or, if it is a new receiver, pass "
+            "--new-sinks"
+        )
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"sink {name!r}" for name in names)
+
+
 def replay_articles(
     runtime: Runtime,
     *,
@@ -62,8 +87,13 @@ def replay_articles(
     watchlist: str | None = None,
     against: Path | None = None,
     deliver: bool = False,
+    new_sinks: bool = False,
 ) -> dict[str, Any]:
-    """The replay report (JSON-ready). ``deliver`` queues alerts through the outbox."""
+    """The replay report (JSON-ready). ``deliver`` queues alerts through the outbox; it is
+    refused while a sink was never sent anything and the database holds alerts of a sink the
+    config no longer names (a renamed sink), unless ``new_sinks`` says they are new."""
+    if deliver and not new_sinks:
+        _refuse_a_renamed_sink(runtime)
     names = {w.name for w in runtime.watchlists}
     if watchlist is not None and watchlist not in names:
         raise ConfigError(

@@ -5,7 +5,7 @@ for a monitoring check. Every URL and error is shown redacted (`monitor.redact`)
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -307,9 +307,15 @@ def _failure(reason: str | None, error: str | None, *urls: str) -> str:
     return terminal_text(f"{reason or 'unknown'}: {text}" if text else reason or "unknown")
 
 
-def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]) -> str:
+def render_status(
+    status: Status,
+    unhealthy_after: int,
+    sink_urls: Sequence[str],
+    sink_names: Collection[str] | None = None,
+) -> str:
     """The human form: a few sections, the verdict last; what a feed or a receiver wrote is
-    shown by `terminal_text`, each on its line."""
+    shown by `terminal_text`, each on its line. A sink with alerts in the outbox that
+    ``sink_names`` (the config's) does not name is said to be so."""
     now, health = status.now, status.health
     judged = verdict(status)
     lines = []
@@ -379,15 +385,24 @@ def render_status(status: Status, unhealthy_after: int, sink_urls: Sequence[str]
     if health.dead:
         outbox += " (`monitor alerts --status dead`, `monitor alerts retry`)"
     lines.append(outbox)
-    if len(health.sinks) > 1:  # one sink: the totals are its own
+    unnamed = {n for n in health.sinks if sink_names is not None and n not in sink_names}
+    if len(health.sinks) > 1 or unnamed:  # one sink: the totals are its own
         for name, sink in health.sinks.items():
             oldest = (
                 f" (oldest {age(now - sink.oldest_pending_at)})"
                 if sink.oldest_pending_at is not None
                 else ""
             )
+            # A renamed or removed sink: its alerts wait for a sink of that name (probe76).
+            missing = (
+                " (not in the config: they wait for a sink of that name; add it back, or "
+                "drop them: `monitor alerts drop ID`)"
+                if name in unnamed and (sink.pending or sink.dead)
+                else ""
+            )
             lines.append(
                 f"  {terminal_text(name)}: {sink.pending} pending{oldest}, {sink.dead} dead"
+                f"{missing}"
             )
     if status.source_failures or status.delivery_failures:
         lines.append("last errors:")

@@ -516,6 +516,11 @@ def list_deliveries(
     return rows
 
 
+def sink_names(conn: Connection) -> list[str]:
+    """Every sink name the deliveries were queued for, sorted."""
+    return sorted(conn.execute(select(deliveries.c.sink).distinct()).scalars())
+
+
 def count_by_status(conn: Connection) -> dict[str, int]:
     rows = conn.execute(
         select(deliveries.c.status, func.count()).group_by(deliveries.c.status)

@@ -520,6 +520,10 @@ class Store:
     def delivery_status(self, delivery_id: str) -> str | None:
         return self.database.read_sync(lambda c: delivery_queries.status_of(c, delivery_id))
 
+    def delivery_sinks(self) -> list[str]:
+        """Every sink name that deliveries were queued for."""
+        return self.database.read_sync(delivery_queries.sink_names)
+
     def count_deliveries(self) -> dict[str, int]:
         return self.database.read_sync(delivery_queries.count_by_status)
 

@@ -105,6 +105,34 @@ def test_replay_deliver_queues_each_alert_once(tmp_path: Path) -> None:
     assert total == queued
 
 
+def test_replay_deliver_refuses_while_a_sink_may_have_been_renamed(tmp_path: Path) -> None:
+    # An outside probe renamed the sink `ops` to `ops2` (the same receiver) and ran `replay
+    # --deliver`: every story `ops` was told went out again under new webhook-ids.
+    with FeedServer() as feeds:
+        config = fill_from_seeds(tmp_path, feeds)
+    sink = "  url: https://hooks.example.org/x\n  secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    original = config.read_text(encoding="utf-8")
+    config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops\n{sink}"), "utf-8")
+    first = monitor("replay", "--since", "3650d", "--json", "--deliver", "--config", str(config))
+    assert first.returncode == 0 and json.loads(first.stdout)["queued"] > 0, first.stderr
+    config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops2\n{sink}"), "utf-8")
+    refused = monitor("replay", "--since", "3650d", "--deliver", "--config", str(config))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "sink 'ops2' was never sent anything" in refused.stderr
+    assert "sink 'ops', which the config no longer names" in refused.stderr
+    assert "--new-sinks" in refused.stderr
+    # `status` says whose alerts wait for a sink the config no longer names.
+    status = monitor("status", "--config", str(config))
+    assert "  ops: " in status.stdout and "(not in the config: they wait" in status.stdout
+    # Without --deliver it only shows; with --new-sinks the operator says it is a new one.
+    shown = monitor("replay", "--since", "3650d", "--json", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    new = monitor(
+        "replay", "--since", "3650d", "--json", "--deliver", "--new-sinks", "--config", str(config)
+    )
+    assert new.returncode == 0 and json.loads(new.stdout)["queued"] > 0, new.stderr
+
+
 def test_replay_against_an_old_watchlist_shows_the_difference(tmp_path: Path) -> None:
     with FeedServer() as feeds:
         config = fill_from_seeds(tmp_path, feeds)
