@@ -26,6 +26,7 @@ from monitor.errors import ParseError
 from monitor.plural import plural
 from monitor.redact import (
     MIN_ENTRY_CREDENTIAL_CHARS,
+    NAMED_FEED,
     mask_credentials_of,
     suggested_url,
     without_credentials,
@@ -910,7 +911,11 @@ def _unreadable_message(body: bytes, bozo_reason: str | None, url: str) -> str:
                 "the site served a page in its place (maintenance, a login, an error page)"
             )
         # Shown as config text: `${` is written `$${` (`monitor.redact.suggested_url`).
-        hint = f"; the page names its feed: {suggested_url(found)} (use that URL)" if found else ""
+        hint = (
+            f"; {NAMED_FEED}{suggested_url(found)} (use that URL: the source keeps its history)"
+            if found
+            else ""
+        )
         return f"an HTML page, not an RSS or Atom feed{hint}"
     if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "JSON, not an RSS or Atom feed nor a JSON Feed (it names no jsonfeed.org version)"

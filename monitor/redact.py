@@ -195,6 +195,20 @@ def suggested_url(url: str) -> str:
     return redact_url(url).replace("${", "$${")
 
 
+NAMED_FEED = "the page names its feed: "
+
+
+def feed_named_by_page(error: str | None) -> str | None:
+    """The feed URL a source's last error says its HTML page names (`suggested_url`'s text
+    read back as the config holds it), if it says so: a config that now names it is the
+    same source, as after a permanent redirect (an outside probe followed that advice and
+    lost an alert to `first_run`, the source's articles stored again)."""
+    if not error or NAMED_FEED not in error:
+        return None
+    shown = error.split(NAMED_FEED, 1)[1].split(" (use that URL", 1)[0]
+    return shown.replace("$${", "${") or None
+
+
 def redact_article_url(url: str, feed_url: str | None = None) -> str:
     """An article's link as it may be shown: its userinfo masked, the rest as written. Its
     query parameters are its address (`?key=7788`, a CDN's `?sig=`): masked like a feed's,

@@ -13,7 +13,7 @@ from monitor.db.engine import dialect_insert
 from monitor.db.instances import STALE_AFTER
 from monitor.db.schema import deliveries, instances, sources
 from monitor.db.seen import SeenEntry
-from monitor.redact import without_credentials
+from monitor.redact import feed_named_by_page, without_credentials
 
 
 @dataclass(frozen=True, slots=True)  # 10,000 of them: no per-instance dict
@@ -185,6 +185,7 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         sources.c.gone_at,
         sources.c.last_status,
         sources.c.next_poll_at,
+        sources.c.last_error,
     ]
     existing = {row.url: row for row in conn.execute(select(*compared)).all()}
     wanted = {spec.url for spec in specs}
@@ -195,6 +196,11 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         for url, row in existing.items()
         if row.moved_to and url not in wanted
     }
+    # So is one that names the feed a source's HTML page named (its last error says which).
+    for known_url, known in existing.items():
+        named = feed_named_by_page(known.last_error)
+        if named is not None and known_url not in wanted:
+            moved.setdefault(without_credentials(named), known)
     added = []
     for spec in specs:
         values = {
@@ -210,10 +216,12 @@ def sync_sources(conn: Connection, specs: Sequence[SourceSpec], now: datetime) -
         # operator writes them back in (the moved URL may carry them or not).
         if row is None and without_credentials(spec.url) in moved:
             row = moved.pop(without_credentials(spec.url))
+            # Polled now at its new URL (the page's source had failed, and waited its
+            # back-off).
             conn.execute(
                 update(sources)
                 .where(sources.c.id == row.id)
-                .values(url=spec.url, moved_to=None, **values)
+                .values(url=spec.url, moved_to=None, next_poll_at=now, **values)
             )
             existing[spec.url] = row
             del existing[row.url]

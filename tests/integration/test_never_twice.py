@@ -415,3 +415,47 @@ def test_one_statement_tells_known_keys_and_stories_stored_pruned_or_aliased(
         assert known.last_seen == {"k2": last} and known.fingerprints == {"f2"}
     finally:
         store.close()
+
+
+def test_a_source_moved_to_the_feed_its_html_page_names_keeps_its_history(
+    tmp_path: Path,
+) -> None:
+    # An outside probe: the feed began answering an HTML page; `once` said "the page names
+    # its feed: URL (use that URL)"; the operator did, and the new URL was a new source:
+    # `first_run: store_only` stored the feed again and the entry published meanwhile never
+    # alerted. A config that names that URL is the same source, as after a 301.
+    page = (
+        b"<html><head><link rel='alternate' type='application/rss+xml' href='/new.xml'>"
+        b"</head><body>We moved</body></html>"
+    )
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route(
+            "/old.xml",
+            Reply(body=rss([QUIET])),
+            Reply(body=page, headers={"Content-Type": "text/html"}),
+        )
+        feeds.route("/new.xml", Reply(body=rss([QUIET, ADVANCE])))
+
+        def run(url: str) -> tuple[str, int]:
+            config = write_config(
+                tmp_path,
+                database_url=f"sqlite:///{tmp_path}/m.db",
+                sources=[("Wire", url)],
+                sink_url=receiver.url,
+                extra={"poll": {"allow_private_networks": True, "workers": 0}},
+            )
+            runtime = Runtime.build(load_settings(config), need_sinks=True)
+            runtime.db.prepare()
+            try:
+                (poll,), _ = asyncio.run(run_once(runtime))
+                return poll.error or "", count(runtime, articles)
+            finally:
+                runtime.db.close()
+
+        assert run(feeds.url("/old.xml")) == ("", 1)  # first poll: stored, not alerted
+        error, stored = run(feeds.url("/old.xml"))
+        assert f"the page names its feed: {feeds.url('/new.xml')} (use that URL" in error
+        # The operator writes that URL: the source's history stays, the new entry alerts.
+        assert run(feeds.url("/new.xml")) == ("", 2)
+        (alert,) = receiver.wait_for(1)
+        assert alert.json["data"]["article"]["title"] == ADVANCE[1]

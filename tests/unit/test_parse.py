@@ -25,6 +25,7 @@ from monitor.parse import (
     canonical_url,
     parse_feed,
 )
+from monitor.redact import feed_named_by_page
 from monitor.text import html_to_text
 
 FEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds" / "feeds"
@@ -1749,7 +1750,11 @@ def test_an_html_page_names_the_feed_it_announces(page: bytes, named: str | None
     if named is None:
         assert "names its feed" not in message
     else:
-        assert message.endswith(f"; the page names its feed: {named} (use that URL)")
+        assert message.endswith(
+            f"; the page names its feed: {named} (use that URL: the source keeps its history)"
+        )
+        # Read back as the config holds it: a config naming it is the same source.
+        assert feed_named_by_page(message) == named.replace("$${", "${")
 
 
 @pytest.mark.parametrize(
