@@ -527,8 +527,14 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         self._keep_alive = keep_alive
         self._keepalive_expiry = keepalive_expiry
         self._ssl_context = ssl_context
+        # Everything on the wire for one request (status lines, headers, chunk framing and
+        # the body): twice the body's cap and 1 MiB more, so that only a server sending
+        # what no response needs is cut.
+        per_request = None if max_body_bytes is None else 2 * max_body_bytes + 2**20
         self._backend = GuardedNetworkBackend(
-            allow_private_networks=allow_private_networks, address_check=address_check
+            allow_private_networks=allow_private_networks,
+            address_check=address_check,
+            inner=AsyncioBackend(max_read_per_request=per_request),
         )
         # Least recently used first; the number of requests each pool is serving.
         self._pools: dict[_Origin, httpcore.AsyncConnectionPool] = {}

@@ -23,22 +23,41 @@ _READ_LIMIT = 256 * 1024  # bytes asyncio buffers before it stops reading the so
 class AsyncioStream(httpcore.AsyncNetworkStream):
     """One TCP (or TLS) connection, as httpcore's HTTP/1.1 code drives it."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        max_read_per_request: int | None = None,
+    ) -> None:
         self._reader = reader
         self._writer = writer
+        # Bytes read since the last request was written: a server that answers one request
+        # with endless "103 Early Hints", headers or chunk extensions (none of them body
+        # bytes, which the transport caps) kept the event loop parsing for the whole
+        # deadline (an outside probe: 27 s of CPU for one feed).
+        self._max_read = max_read_per_request
+        self._read_since_write = 0
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         try:
             async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
+                data = await self._reader.read(max_bytes)
         except TimeoutError as error:
             raise httpcore.ReadTimeout("timed out reading from the server") from error
         except (OSError, asyncio.IncompleteReadError) as error:
             raise httpcore.ReadError(str(error) or type(error).__name__) from error
+        self._read_since_write += len(data)
+        if self._max_read is not None and self._read_since_write > self._max_read:
+            raise httpcore.ReadError(
+                f"the server sent over {self._max_read:,} bytes in answer to one request "
+                "(endless informational answers, headers or chunk extensions?)"
+            )
+        return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         if not buffer:
             return
+        self._read_since_write = 0  # a new request
         try:
             async with asyncio.timeout(timeout):
                 self._writer.write(buffer)
@@ -103,7 +122,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
     """Opens `AsyncioStream` connections to numeric addresses (name resolution and the
-    address check happen before, in the guard)."""
+    address check happen before, in the guard), each reading at most
+    ``max_read_per_request`` bytes in answer to one request."""
+
+    def __init__(self, max_read_per_request: int | None = None) -> None:
+        self._max_read = max_read_per_request
 
     async def connect_tcp(
         self,
@@ -130,7 +153,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from error
         except OSError as error:
             raise httpcore.ConnectError(str(error) or type(error).__name__) from error
-        return AsyncioStream(reader, writer)
+        return AsyncioStream(reader, writer, self._max_read)
 
     async def connect_unix_socket(
         self,

@@ -13,6 +13,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -282,3 +283,54 @@ async def test_https_to_a_plain_http_port_says_so_for_both() -> None:
             await server.wait_closed()
         assert (feed_reason, sink_reason) == (reason, reason)
         assert words in feed_text and words in sink_text, (feed_text, sink_text)
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [
+        b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+        # a chunked body whose chunks carry endless extensions and no data
+        b"1;" + b"x" * 4000 + b"\r\na\r\n",
+    ],
+    ids=["early-hints", "chunk-extensions"],
+)
+async def test_a_server_that_answers_one_request_endlessly_is_cut_off(flood: bytes) -> None:
+    # An outside probe: endless "103 Early Hints" (or chunk extensions, which are not body
+    # bytes) kept the event loop parsing for the whole 30 s deadline, about a core's worth,
+    # while /healthz took seconds. Everything read for one request is capped too.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            if flood.startswith(b"1;"):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            while not stop.is_set():
+                conn.sendall(flood * 64)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        options = HttpOptions(
+            allow_private_networks=True, total_timeout=20.0, max_body_bytes=100_000
+        )
+        started = time.monotonic()
+        async with make_client(options) as client:
+            with pytest.raises(FetchError) as caught:
+                await fetch_feed(
+                    client,
+                    f"http://127.0.0.1:{server.getsockname()[1]}/feed.xml",
+                    etag=None,
+                    last_modified=None,
+                    options=options,
+                )
+        assert time.monotonic() - started < 10
+        assert "bytes in answer to one request" in str(caught.value)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
