@@ -111,7 +111,11 @@ async def deliver_one(
     if sink is None:
         # The sink left the config (or was disabled): keep the alert, look again later.
         until = runtime.clock() + SINK_MISSING_RECHECK
-        message = f"sink {due.sink!r} is not configured or disabled; the alert is kept pending"
+        message = (
+            f"sink {due.sink!r} is not configured or disabled; the alert is kept pending: "
+            "it is sent once a sink of that name is configured again (a renamed sink is a "
+            "new one), or drop it with `monitor alerts drop ID`"
+        )
         await store.postpone(due.id, until=until, reason=message)
         log.warning(
             "%s: %s; looking again at %s",

@@ -234,6 +234,9 @@ def test_a_removed_sink_keeps_its_pending_deliveries_and_a_new_sink_gets_alerts(
         assert "Traceback" not in stderr, stderr
     rows = delivery_rows(database_url)
     assert rows[first][:2] == ("ops", "pending")
+    # What the operator can do about it (an outside probe renamed a sink and was not told).
+    assert "a renamed sink is a new one" in (rows[first][2] or "")
+    assert "`monitor alerts drop ID`" in (rows[first][2] or "")
     assert len(old_sink.requests) == 1
     assert [r.json["data"]["watchlist"] for r in new_sink.requests] == ["extra"]  # type: ignore[index]
     assert sorted((sink, status) for sink, status, _ in rows.values()) == [
