@@ -1021,6 +1021,10 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
     # configured (an outside probe, probe68).
     listed = {spec.url for spec in runtime.specs()}
     removed = {r.id for r in rows if not r.enabled and r.url not in listed}
+    # Enabled here, disabled in the database: another instance's config (or this one's
+    # before an edit not yet reloaded) does not list it (an outside probe ran two instances,
+    # added a source to one config: it ended disabled with no word why).
+    held_off = {r.id for r in rows if not r.enabled and r.url in configured}
     # The stored URL is the one fetched, credentials included: only its redacted form is shown
     # (in the name too: a source from an OPML outline without a title is named by its URL).
     names = {r.id: redact_text(r.name) for r in rows}
@@ -1049,6 +1053,7 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
                 "last_error": errors[r.id],
                 "articles_stored": r.articles_stored,
                 "in_config": r.id not in unlisted and r.id not in removed,
+                "disabled_elsewhere": r.id in held_off,
             }
             for r in rows
         ]
@@ -1074,6 +1079,12 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
             note = "not in this config: no longer polled (its articles stay)" + (
                 f"; {note}" if note else ""
             )
+        elif r.id in held_off:
+            note = (
+                "enabled in this config but disabled in the database: the config the service "
+                "last loaded (another instance's, or this one before `monitor reload`) does "
+                "not enable it; give every instance the same sources, then reload"
+            ) + (f"; {note}" if note else "")
         pollable = r.enabled and r.gone_at is None
         table_rows.append(
             (

@@ -178,6 +178,17 @@ def test_listing_sources_reads_only_and_shows_how_the_config_differs(
     assert after["C"]["in_config"] is True
     table = run("sources", "-c", str(config), cwd=tmp_path, env={"COLUMNS": "200"})
     assert "not in this config: no longer polled (its articles stay)" in table.stdout
+    # The config that lists B again, unread by the service yet (or another instance's config
+    # left without it): B is disabled in the database though this config enables it. An
+    # outside probe ran two instances and saw `in_config: true`, disabled, no word why.
+    config.write_text(text, encoding="utf-8")
+    listed = {
+        row["name"]: row
+        for row in json.loads(run("sources", "--json", "-c", str(config), cwd=tmp_path).stdout)
+    }
+    assert listed["B"]["enabled"] is False and listed["B"]["disabled_elsewhere"] is True
+    table = run("sources", "-c", str(config), cwd=tmp_path, env={"COLUMNS": "400"})
+    assert "enabled in this config but disabled in the database" in table.stdout
 
 
 # --- 2. export and import -----------------------------------------------------------------
