@@ -615,12 +615,38 @@ def reload(
                     f"{loaded.path}: it reloads its own file",
                     markup=False,
                 )
+        _note_the_environment(loaded)
         code = _signal_and_wait(store, found.here, wait, send_sighup)
     except MonitorError as error:
         fail(error)
     finally:
         store.close()
     raise typer.Exit(code)
+
+
+def _note_the_environment(loaded: LoadedSettings) -> None:
+    """Say which environment variables a reload does not reread: those the config names
+    (``${VAR}``) and the ``MONITOR_*`` ones set here (an outside probe changed a sink's
+    secret in the environment, reloaded, was told "reloaded", and the old secret stayed)."""
+    try:
+        named = variables_named(loaded.path.read_text(encoding="utf-8"))
+    except OSError:
+        named = []
+    from monitor.validate import NOT_SETTINGS
+
+    here = [
+        name
+        for name in os.environ
+        if name.upper().startswith("MONITOR_") and name.upper() not in NOT_SETTINGS
+    ]
+    shown = sorted(set(named)) + sorted(set(here) - set(named))
+    if shown:
+        err.print(
+            "note: a reload rereads the files, not the environment: "
+            f"{', '.join(shown)} keep the values the service was started with (a changed "
+            "one needs a restart)",
+            markup=False,
+        )
 
 
 def _has_schema(store: Store, database: Path | None) -> bool:

@@ -262,7 +262,7 @@ def _sink_filters(loaded: LoadedSettings, watchlists: list[Watchlist]) -> list[s
 
 
 # MONITOR_* variables that are not settings: the config file's name, and the tests' database.
-_OTHER_VARIABLES = {"MONITOR_CONFIG", "MONITOR_TEST_POSTGRES_URL"}
+NOT_SETTINGS = {"MONITOR_CONFIG", "MONITOR_TEST_POSTGRES_URL"}
 
 
 def _unknown_variables(loaded: LoadedSettings) -> list[str]:
@@ -277,7 +277,7 @@ def _unknown_variables(loaded: LoadedSettings) -> list[str]:
     warnings = []
     for variable in sorted(os.environ):
         upper = variable.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in _OTHER_VARIABLES:
+        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS:
             continue
         if "${" + variable in text:
             continue

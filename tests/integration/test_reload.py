@@ -140,8 +140,8 @@ def http_port(config: Path) -> int:
     return int(data["http"]["port"])
 
 
-def monitor(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def monitor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     env.pop("MONITOR_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args],
@@ -320,9 +320,15 @@ def test_monitor_reload_signals_the_service_and_reports_the_generation(
         with running(config) as process:
             receiver.wait_for(1, timeout=30)
             add_source_and_watchlist(config, feeds)
-            reloaded = monitor("reload", "--config", str(config))
+            reloaded = monitor(
+                "reload", "--config", str(config), env={"MONITOR_WEBHOOK_SECRET": "whsec_x"}
+            )
             assert reloaded.returncode == 0, reloaded.stdout + reloaded.stderr
             assert reloaded.stdout.strip() == "reloaded: generation 2"
+            # A variable set here is not what the service reads (an outside probe changed a
+            # secret in the environment and was told only "reloaded").
+            assert "note: a reload rereads the files, not the environment: " in reloaded.stderr
+            assert "MONITOR_WEBHOOK_SECRET keep the values the service" in reloaded.stderr
             feeds.wait_for_requests(1, path="/two.xml", within=10)
 
             # A broken config: its problems, exit 2, and the service is not signalled.
