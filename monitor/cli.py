@@ -405,22 +405,7 @@ def _skip_text(skipped: SkippedSource) -> str:
 
 def _not_alerted(poll: PollOutcome) -> str:
     """Why new matching articles of ``poll`` alerted nobody, when a rule says so."""
-    why = []
-    if poll.held_first_run:
-        why.append(f"{poll.held_first_run} on a first poll (first_run)")
-    if poll.held_too_old:
-        why.append(f"{poll.held_too_old} older than alert_max_age")
-    if poll.held_over_cap:
-        why.append(f"{poll.held_over_cap} over alert_max_per_poll (the oldest)")
-    if poll.held_over_hour:
-        why.append(f"{poll.held_over_hour} over alert_max_per_hour (the oldest)")
-    if poll.unrouted:
-        why.append(f"{poll.unrouted} in watchlists no enabled sink takes")
-    if poll.told_before:
-        why.append(
-            f"{poll.told_before} of a story its sinks were told of already "
-            "(their `stories` policy; `monitor stories`)"
-        )
+    why = poll.not_alerted()
     return f"; not alerted: {', '.join(why)}" if why else ""
 
 

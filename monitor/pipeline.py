@@ -78,6 +78,26 @@ class PollOutcome:
     reason: str | None = None
     source_id: int | None = None
 
+    def not_alerted(self) -> list[str]:
+        """Why new matching articles of this poll alerted nobody, when a rule says so."""
+        why = []
+        if self.held_first_run:
+            why.append(f"{self.held_first_run} on a first poll (first_run)")
+        if self.held_too_old:
+            why.append(f"{self.held_too_old} older than alert_max_age")
+        if self.held_over_cap:
+            why.append(f"{self.held_over_cap} over alert_max_per_poll (the oldest)")
+        if self.held_over_hour:
+            why.append(f"{self.held_over_hour} over alert_max_per_hour (the oldest)")
+        if self.unrouted:
+            why.append(f"{self.unrouted} in watchlists no enabled sink takes")
+        if self.told_before:
+            why.append(
+                f"{self.told_before} of a story its sinks were told of already "
+                "(their `stories` policy; `monitor stories`)"
+            )
+        return why
+
 
 def source_log_fields(source: SourceRow, **more: object) -> dict[str, object]:
     """``extra=`` for a log line about ``source``: its name, id and redacted URL."""
@@ -529,8 +549,11 @@ async def _poll(
         told_before=counts.told_before,
         source_id=source.id,
     )
+    # Why matches alerted nobody, as `monitor once` says it (an outside probe read "1 match,
+    # 0 alerts queued" in the service's log with no reason).
+    why = outcome.not_alerted()
     log.info(
-        "polled %s: %s, %d new, %s, %s, %s queued",
+        "polled %s: %s, %d new, %s, %s, %s queued%s",
         shown,
         plural(outcome.entries, "entry", "entries"),
         outcome.new_articles,
@@ -543,6 +566,7 @@ async def _poll(
         ),
         plural(outcome.matches, "match", "matches"),
         plural(outcome.deliveries, "alert"),
+        f"; not alerted: {', '.join(why)}" if why else "",
         extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
     )
     cap = runtime.settings.alert_max_per_poll

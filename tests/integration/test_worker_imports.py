@@ -70,3 +70,7 @@ def test_the_service_stores_matches_without_compiling_the_watchlists(tmp_path: P
         in lines
     ), done.stdout
     assert lines[-2:] == ["0", "[]"], done.stdout
+    # The service's log line says why too (an outside probe read "1 match, 0 alerts queued"
+    # in `monitor run`'s log, with no reason).
+    polled = [line for line in done.stderr.splitlines() if "polled " in line]
+    assert polled and "; not alerted: 1 on a first poll (first_run)" in polled[0], done.stderr
