@@ -560,7 +560,14 @@ def reload(
     from monitor.validate import validate_config
 
     try:
-        loaded = load_settings(config)
+        try:
+            loaded = load_settings(config)
+        except ConfigError as unloadable:
+            # Every problem at once, as `monitor check` shows them (the watchlists' too): an
+            # outside probe fixed a typo only to be refused again for a rule.
+            from monitor.check import check_config
+
+            raise ConfigError(check_config(config)[0] or unloadable.problems) from None
         if not no_check:
             use_secret_params(loaded.settings.redact_query_params)
             validate_config(loaded, need_sinks=True)

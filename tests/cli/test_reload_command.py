@@ -104,7 +104,14 @@ def test_an_invalid_config_is_printed_as_check_prints_it_and_nothing_is_signalle
     tmp_path: Path,
 ) -> None:
     config = config_in(tmp_path)
-    config.write_text(config.read_text() + "bogus_key: 1\n", encoding="utf-8")
+    # A typo in the config and a broken watchlist: both at once, as `check` shows them (an
+    # outside probe fixed the typo only to be refused again for the watchlist).
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("entities:\n  - id: x\n    names: []\n", encoding="utf-8")
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["watchlists"] = [*data["watchlists"], str(bad)]
+    data["bogus_key"] = 1
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
     result = reload(config)
     check = subprocess.run(
         [sys.executable, "-m", "monitor", "check", "--config", str(config)],
@@ -116,6 +123,8 @@ def test_an_invalid_config_is_printed_as_check_prints_it_and_nothing_is_signalle
     assert result.returncode == 2, result.stdout + result.stderr
     errors = [line for line in check.stderr.splitlines() if line.startswith("error: ")]
     assert errors and all(line in result.stderr.splitlines() for line in errors), result.stderr
+    assert any("bogus_key" in line for line in errors)
+    assert any(str(bad) in line for line in errors), check.stderr
     assert "the service was not signalled" in result.stderr
 
 
