@@ -80,6 +80,7 @@ _LABEL = (
     r"(?:related(?: (?:stories|articles|posts|news|coverage|content|links|reading))?"
     r"|read (?:more|also|next)|also read|see also|more on this(?: story| topic)?"
     r"|related (?:videos|episodes)|more (?:episodes|videos)|watch (?:next|more)|up next"
+    r"|most (?:read|popular|viewed|shared)|trending(?: now| stories)?"
     r"|à voir aussi|a voir aussi|guarda anche|شاهد (?:أيضا|أيضاً|ايضا)"
     r"|more (?:stories|news)|you (?:may|might) also like|recommended(?: for you)?"
     r"|(?:à )?lire (?:aussi|également)|voir aussi|sur le même sujet|articles connexes"

@@ -468,6 +468,10 @@ HELD_OUT = [
     # 120 as written; "(For related coverage, see SLUG)" and a dateline "TRIPOLI, Lebanon"
     # under a bare headline Tripoli fixed (README).
     HeldOutSet("heldout41", 120, exact=True, known=frozenset()),
+    # Asian and Middle Eastern English-language outlets, written blind: 115 of 120 as written;
+    # all five fixed ("al-Wefaq government", "GNA Co.", "GNA Perera", a "Most Read" box,
+    # "Rana Haftar").
+    HeldOutSet("heldout43", 120, exact=True, known=frozenset()),
     # Legal, court and sanctions items, written blind: 116 of 120 as written; a "Good Neighbor
     # Agreement" (GNA) fixed. Left: a sanctions entry in list order for a son ("HAFTAR, Saddam
     # Khalifa": the order cannot be told from a sentence's "di Haftar, Saddam"), law firms'

@@ -149,6 +149,9 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
         # German's one-word label (a blind set, heldout28)
         ("Ein Streik legt den Fernverkehr lahm&#8230;<br/>Weiterlesen: Haftar empfängt "
          "russischen Vize-Verteidigungsminister", "Ein Streik legt den Fernverkehr lahm…"),
+        # a "Most Read" sidebar (heldout43)
+        ("<p>Tickets go on sale.</p><aside><h4>Most Read</h4><ol><li><a>Haftar in Cairo</a>"
+         "</li></ol></aside>", "Tickets go on sale."),
         # a wire's pointer to other stories' slugs (heldout41)
         ("<p>Text.</p><p>(For related coverage, see LIBYA-SECURITY/HAFTAR)</p>", "Text."),
         # a video feed's lists, also written as marked lines after the label (heldout39)
