@@ -81,7 +81,7 @@ _LABEL = (
     r"|read (?:more|also|next)|also read|see also|more on this(?: story| topic)?"
     r"|related (?:videos|episodes)|more (?:episodes|videos)|watch (?:next|more)|up next"
     r"|most (?:read|popular|viewed|shared)|trending(?: now| stories)?"
-    r"|à voir aussi|a voir aussi|guarda anche|شاهد (?:أيضا|أيضاً|ايضا)"
+    r"|à voir aussi|a voir aussi|guarda anche|شاهد (?:أيضا|أيضاً|أيضًا|ايضا)"
     r"|more (?:stories|news)|you (?:may|might) also like|recommended(?: for you)?"
     r"|(?:à )?lire (?:aussi|également)|voir aussi|sur le même sujet|articles connexes"
     r"|leggi anche|potrebbe interessarti|articoli correlati"
@@ -94,7 +94,7 @@ _LABEL = (
     r"|διαβάστε (?:επίσης|ακόμα|ακόμη)|δείτε επίσης|σχετικά άρθρα|σχετικές ειδήσεις"
     r"|ayrıca (?:okuyun|bakınız)|ilginizi çekebilir|ilgili haber(?:ler)?"
     r"|читайте (?:также|також)|по теме|похожие новости"
-    r"|[اإ]قر[أا] (?:أيضا|أيضاً|ايضا|المزيد)|(?:مواضيع|أخبار|اخبار) ذات صلة)"
+    r"|[اإ]قر[أا] (?:أيضا|أيضاً|أيضًا|ايضا|ايضاً|المزيد)|(?:مواضيع|أخبار|اخبار) ذات صلة)"
 )
 # A label may follow a mark or an emoji ("📌 اقرأ أيضاً:", "» Read more:", "▶ Related:").
 _LEAD = r"(?:[^\w\s]\s*){0,3}"

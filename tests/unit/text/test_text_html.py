@@ -162,6 +162,8 @@ def test_an_alert_title_is_cut_at_a_word() -> None:
          "With a researcher."),
         ("<p>Texte.</p><p>À voir aussi\xa0: Haftar et ses fils</p>", "Texte."),
         ("<p>تحليل.</p><p>شاهد أيضاً: حفتر يستقبل وفداً</p>", "تحليل."),
+        # the tanween written before the alif (heldout44)
+        ("<p>نص.</p><p><strong>اقرأ أيضًا:</strong> <a>حفتر يستقبل وفدًا</a></p>", "نص."),
         # Dutch, Swedish, Finnish, Danish, Greek labels (blind sets heldout34, heldout35)
         ("<p>Tekst.</p><p><strong>Lees ook:</strong></p><ul><li><a>Haftar bezoekt Moskou</a>"
          "</li></ul>", "Tekst."),
