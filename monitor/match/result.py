@@ -121,7 +121,10 @@ def fit_detail(match: WatchlistMatch, max_bytes: int) -> WatchlistMatch:
     room = max_bytes - len(json.dumps(replace(match, mentions=(), excerpts=()).to_json()))
     excerpts, room = _first_fitting(match.excerpts, room)
     mentions, _ = _first_fitting(match.mentions, room)
-    return replace(match, mentions=mentions, excerpts=excerpts, truncated=True)
+    # The rough size only says the exact one may be over: "truncated" only when something was
+    # left out (an outside probe: 8 mentions in 120 characters said true, nothing cut).
+    cut = len(excerpts) < len(match.excerpts) or len(mentions) < len(match.mentions)
+    return replace(match, mentions=mentions, excerpts=excerpts, truncated=match.truncated or cut)
 
 
 def _first_fitting(items: Sequence[_Item], room: int) -> tuple[tuple[_Item, ...], int]:

@@ -83,6 +83,20 @@ def test_a_short_repetitive_entry_stores_a_detail_of_its_own_size(libya_matcher:
     assert max(detail_sizes(alert.to_json())) > 2 * MIN_DETAIL_BYTES
 
 
+def test_a_short_article_whose_detail_fits_is_not_called_truncated(libya_matcher: Matcher) -> None:
+    # An outside probe: a title naming Haftar and a summary of 7 x "Haftar spoke." (120
+    # characters) came as `truncated: true` with all 8 mentions and every excerpt there: the
+    # rough size bound was over the 8,000 bytes, the exact size was not.
+    for count in range(1, 12):
+        result = libya_matcher.match(
+            {"title": "Haftar speaks", "summary": "Haftar spoke. " * (count - 1)}
+        )
+        (alert,) = result.alerts
+        detail = alert.to_json()
+        assert len(alert.mentions) == count and max(detail_sizes(detail)) < MIN_DETAIL_BYTES
+        assert detail["truncated"] is False, count
+
+
 def test_only_the_start_of_a_long_field_is_matched(libya_matcher: Matcher) -> None:
     filler = "word " * (MAX_FIELD_CHARS // 5)
     early = libya_matcher.match({"content": "Haftar " + filler})
