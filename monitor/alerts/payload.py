@@ -517,7 +517,8 @@ def slack_message(payload: Mapping[str, object]) -> dict[str, object]:
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     fallback = _fit(
         slack_text,
-        _one_line(f"{alert.watchlist}: {entities}: {alert.title}"),
+        # The notification text too says it is a follow-up (it read like a first alert).
+        _one_line(f"{prefix}{alert.watchlist}: {entities}: {alert.title}"),
         limits.fallback_text,
     )
     return {"text": fallback, "blocks": blocks}

@@ -129,6 +129,9 @@ def test_a_follow_up_is_marked_in_chat_messages() -> None:
     payload = _payload(("A", "B"), update_of="d-1")
     assert payload["data"]["update_of"] == "d-1"
     assert str(slack_message(payload)["blocks"][0]).count("Update: libya") == 1
+    # The notification's text too (an outside probe: phones showed it as a first alert).
+    assert str(slack_message(payload)["text"]).startswith("Update: libya")
+    assert not str(slack_message(_payload(("A", "B")))["text"]).startswith("Update")
     assert str(discord_message(payload)["content"]).startswith("**Update\\: libya")
 
 
