@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from monitor.config import UNRESOLVED, OpmlConfig
+from monitor.config import UNRESOLVED
 from monitor.config_errors import environment_variable
 from monitor.db.sources import SourceSpec
 from monitor.egress import (
@@ -42,7 +42,7 @@ from monitor.settings import (
     unset_variable,
     watchlist_entries,
 )
-from monitor.sourcefiles import read_included, source_entries
+from monitor.sourcefiles import located_sources, read_included
 from monitor.validate import (
     read_sources,
     sink_name_taken,
@@ -210,17 +210,14 @@ def _written_in(loaded: LoadedSettings, sources: dict[str, str]) -> Callable[[st
         if found is None:
             found = {}
             try:
-                entries, _ = source_entries(loaded, str(loaded.path))
-                for entry in entries:
-                    source = entry.source
-                    if isinstance(source, OpmlConfig):
-                        opml = str(entry.resolve(loaded, source.opml))
-                        for outline in read_opml(Path(opml)):
-                            found.setdefault(outline.name, opml)
-                    elif entry.file is None:
-                        found.setdefault(source.name, config_line(("sources", entry.index, "url")))
+                for item in located_sources(loaded):
+                    if item.opml is not None:
+                        place = str(item.opml)
+                    elif item.file == loaded.path:
+                        place = config_line(("sources", item.index, "url"))
                     else:
-                        found.setdefault(source.name, entry.where(str(loaded.path)))
+                        place = f"{item.file}:{item.line}" if item.line else str(item.file)
+                    found.setdefault(item.name, place)
             except (ConfigError, OSError):
                 pass
         return found.get(name, str(loaded.path))

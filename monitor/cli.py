@@ -51,7 +51,8 @@ if TYPE_CHECKING:
     from monitor.pipeline import PollOutcome
     from monitor.runtime import Runtime
     from monitor.service import OnceReport, Service, SkippedSource
-    from monitor.sourceedit import Edit, FeedCheck, Located
+    from monitor.sourceedit import Edit, FeedCheck
+    from monitor.sourcefiles import Located
     from monitor.validate import ValidConfig
 
 app = typer.Typer(

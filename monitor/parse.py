@@ -27,6 +27,7 @@ from monitor.plural import plural
 from monitor.redact import (
     MIN_ENTRY_CREDENTIAL_CHARS,
     NAMED_FEED,
+    NAMED_FEED_END,
     mask_credentials_of,
     suggested_url,
     without_credentials,
@@ -912,7 +913,7 @@ def _unreadable_message(body: bytes, bozo_reason: str | None, url: str) -> str:
             )
         # Shown as config text: `${` is written `$${` (`monitor.redact.suggested_url`).
         hint = (
-            f"; {NAMED_FEED}{suggested_url(found)} (use that URL: the source keeps its history)"
+            f"; {NAMED_FEED}{suggested_url(found)}{NAMED_FEED_END}: the source keeps its history)"
             if found
             else ""
         )

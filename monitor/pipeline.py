@@ -31,6 +31,7 @@ from monitor.errors import FetchError, MonitorError
 from monitor.fetch import MAX_RETRY_AFTER, FetchResult, fetch_feed
 from monitor.logs import log_fields
 from monitor.match import WatchlistMatch
+from monitor.match.limits import MAX_DETAIL_BYTES, MIN_DETAIL_BYTES
 from monitor.parse import FeedEntry, ParsedFeed
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, suggested_url
@@ -245,6 +246,15 @@ def detail_bytes(matches: Sequence[WatchlistMatch]) -> int:
     return sum(len(json.dumps(match.to_json())) for match in matches)
 
 
+def _most_bytes(entry: FeedEntry, matches: Sequence[WatchlistMatch]) -> int:
+    """At least what `text_bytes` and `detail_bytes` say of an entry, without encoding:
+    UTF-8 takes at most 4 bytes a character, and a match's detail at most the matcher's
+    bound for that much text (`monitor.match.limits`)."""
+    chars = len(entry.title) + len(entry.summary) + len(entry.content)
+    detail = min(MAX_DETAIL_BYTES, max(MIN_DETAIL_BYTES, 2 * chars)) if matches else 0
+    return 4 * chars + len(matches) * detail
+
+
 async def within_storage_budget(
     runtime: Runtime,
     source: SourceRow,
@@ -260,14 +270,11 @@ async def within_storage_budget(
     first = source.first_polled_at is None  # nothing of it is stored yet: no read
     often = min(runtime.settings.poll.min_interval, timedelta(minutes=1))
     unread = budget if first else budget * (often / timedelta(days=1))
-    # What is stored of each: its text and its match details (a short entry repeating a
-    # name stores up to twice its text in details). UTF-8 takes at most 4 bytes a character:
-    # most polls are judged without encoding.
-    details = [detail_bytes(matches) if matches else 0 for _, matches in entries]
-    rough = 4 * sum(len(e.title) + len(e.summary) + len(e.content) for e, _ in entries)
-    if rough + sum(details) <= unread:
+    # What is stored of each: its text and its match details. Most polls are judged by a
+    # bound, without encoding either.
+    if sum(_most_bytes(entry, matches) for entry, matches in entries) <= unread:
         return entries
-    sizes = [text_bytes(e) + detail for (e, _), detail in zip(entries, details, strict=True)]
+    sizes = [text_bytes(entry) + detail_bytes(matches) for entry, matches in entries]
     if sum(sizes) <= unread:
         return entries
     stored = (

@@ -195,7 +195,9 @@ def suggested_url(url: str) -> str:
     return redact_url(url).replace("${", "$${")
 
 
+# How a parse error names the feed an HTML page announces, and where the URL ends.
 NAMED_FEED = "the page names its feed: "
+NAMED_FEED_END = " (use that URL"
 
 
 def feed_named_by_page(error: str | None) -> str | None:
@@ -205,7 +207,7 @@ def feed_named_by_page(error: str | None) -> str | None:
     lost an alert to `first_run`, the source's articles stored again)."""
     if not error or NAMED_FEED not in error:
         return None
-    shown = error.split(NAMED_FEED, 1)[1].split(" (use that URL", 1)[0]
+    shown = error.split(NAMED_FEED, 1)[1].split(NAMED_FEED_END, 1)[0]
     return shown.replace("$${", "${") or None
 
 

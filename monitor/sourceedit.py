@@ -50,7 +50,7 @@ from monitor.parse import parse_feed
 from monitor.plural import plural
 from monitor.redact import MASK, redact_url
 from monitor.settings import LoadedSettings, Settings, load_settings
-from monitor.sourcefiles import included_files, read_included, source_entries
+from monitor.sourcefiles import Located, included_files, located_sources, read_included
 from monitor.validate import ValidConfig, validate_config
 from monitor.yamllines import FAST_COMPOSER
 
@@ -383,34 +383,6 @@ def _with_include(path: Path) -> str:
         return {line} if line is not None else set()
 
     return _edited(path, text, add, "insert", f"adding `- include: {INCLUDE_PATTERN}`")
-
-
-@dataclass(frozen=True)
-class Located:
-    """A configured source and where it is written."""
-
-    name: str
-    url: str
-    file: Path  # the YAML file whose list holds the entry
-    index: int  # the entry's index in that list
-    opml: Path | None = None  # the OPML file it comes from, if any
-
-
-def located_sources(loaded: LoadedSettings) -> list[Located]:
-    """Every configured source with the file that lists it (OPML feeds with their file)."""
-    entries, problems = source_entries(loaded, str(loaded.path))
-    if problems:
-        raise ConfigError(problems)
-    found: list[Located] = []
-    for entry in entries:
-        file = entry.file or loaded.path
-        source = entry.source
-        if isinstance(source, OpmlConfig):
-            opml = entry.resolve(loaded, source.opml)
-            found.extend(Located(o.name, o.url, file, entry.index, opml) for o in read_opml(opml))
-        else:
-            found.append(Located(source.name, source.url, file, entry.index))
-    return found
 
 
 def _describe(item: Located) -> str:

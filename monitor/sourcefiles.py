@@ -199,3 +199,32 @@ def source_entries(
                 for position, (item, line) in enumerate(items)
             )
     return entries, problems
+
+
+@dataclass(frozen=True)
+class Located:
+    """A configured source and where it is written."""
+
+    name: str
+    url: str
+    file: Path  # the YAML file whose list holds the entry
+    index: int  # the entry's index in that list
+    opml: Path | None = None  # the OPML file it comes from, if any
+    line: int | None = None  # its line in an included ``file`` (None: the config's, or OPML)
+
+
+def located_sources(loaded: LoadedSettings) -> list[Located]:
+    """Every configured source with the file that lists it (OPML feeds with their file)."""
+    entries, problems = source_entries(loaded, str(loaded.path))
+    if problems:
+        raise ConfigError(problems)
+    found: list[Located] = []
+    for entry in entries:
+        file = entry.file or loaded.path
+        source = entry.source
+        if isinstance(source, OpmlConfig):
+            opml = entry.resolve(loaded, source.opml)
+            found.extend(Located(o.name, o.url, file, entry.index, opml) for o in read_opml(opml))
+        else:
+            found.append(Located(source.name, source.url, file, entry.index, line=entry.line))
+    return found

@@ -77,14 +77,15 @@ _STYLE_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 # ...". With text after the label the block is dropped; a label alone (a heading "Related
 # stories") also drops the list right after it.
 _LABEL = (
-    r"(?:related(?: (?:stories|articles|posts|news|coverage|content|links|reading))?"
+    r"(?:related(?: (?:stories|articles|posts|news|coverage|content|links|reading|videos"
+    r"|episodes))?"
     r"|read (?:more|also|next)|also read|see also|more on this(?: story| topic)?"
-    r"|related (?:videos|episodes)|more (?:episodes|videos)|watch (?:next|more)|up next"
-    r"|most (?:read|popular|viewed|shared)|trending(?: now| stories)?"
-    r"|à voir aussi|a voir aussi|guarda anche|شاهد (?:أيضا|أيضاً|أيضًا|ايضا)"
-    r"|more (?:stories|news)|you (?:may|might) also like|recommended(?: for you)?"
-    r"|(?:à )?lire (?:aussi|également)|voir aussi|sur le même sujet|articles connexes"
-    r"|leggi anche|potrebbe interessarti|articoli correlati"
+    r"|watch (?:next|more)|up next|most (?:read|popular|viewed|shared)"
+    r"|trending(?: now| stories)?|شاهد (?:أيضا|أيضاً|أيضًا|ايضا)"
+    r"|more (?:stories|news|episodes|videos)|you (?:may|might) also like"
+    r"|recommended(?: for you)?|(?:à )?lire (?:aussi|également)|(?:[àa] )?voir aussi"
+    r"|sur le même sujet|articles connexes"
+    r"|leggi anche|guarda anche|potrebbe interessarti|articoli correlati"
     r"|ver también|lea también|lee también|te puede interesar|noticias relacionadas"
     r"|leia também|veja também|leia mais|saiba mais|notícias relacionadas"
     r"|lesen sie auch|mehr zum thema|weitere artikel|weiterlesen|mehr lesen"
