@@ -10,6 +10,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from monitor.egress import (
     connection_target,
     guarded_addresses,
 )
-from monitor.errors import ConfigError, DatabaseError
+from monitor.errors import ConfigError, DatabaseError, MonitorError
 from monitor.match import Watchlist
 from monitor.match.watchlist_file import watchlist_report, with_lines
 from monitor.opml import read_opml
@@ -282,8 +283,34 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     targets = refused_targets(loaded, specs)
     problems.extend(targets.refused)
     warnings.extend(targets.unresolved)
-    problems.extend(database_problems(loaded.settings.database_url))
+    found = database_problems(loaded.settings.database_url)
+    problems.extend(found)
+    if not found:
+        warnings.extend(waiting_for_unnamed_sinks(loaded))
     return problems, warnings, notes
+
+
+def waiting_for_unnamed_sinks(loaded: LoadedSettings) -> list[str]:
+    """Alerts in an existing SQLite database that wait for a sink this config does not name
+    (removed or renamed). A PostgreSQL server is not connected to, as for the other checks
+    of the database."""
+    from monitor.db.problems import sqlite_path
+    from monitor.db.store import Store
+    from monitor.status import unnamed_sink_notes
+
+    store = Store(loaded.settings.database_url)
+    try:
+        database = sqlite_path(store.database.engine)
+        if database is None or not database.exists():
+            return []
+        store.prepare(allow_create=False, writable=False)
+        outbox = store.status(datetime.now(UTC), unhealthy_after=1, details=False).health.sinks
+    except MonitorError:
+        return []  # an empty file, an old schema: the other checks say what is wrong
+    finally:
+        store.close()
+    names = {sink.name for sink in loaded.settings.sinks}
+    return [f"{loaded.path}: {note}" for note in unnamed_sink_notes(outbox, names)]
 
 
 def _loadable_watchlists(loaded: LoadedSettings) -> tuple[list[Watchlist], set[str]]:

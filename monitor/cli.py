@@ -586,6 +586,7 @@ def reload(
         if _has_schema(store, database):  # else no service ever ran on it
             store.prepare(allow_create=False, writable=False)
             instances = store.list_instances()
+            _note_unnamed_sinks(store, loaded)
         found = find_services(instances, datetime.now(UTC), sqlite=database)
         if not found.here:
             if found.not_a_service:
@@ -615,6 +616,16 @@ def reload(
     finally:
         store.close()
     raise typer.Exit(code)
+
+
+def _note_unnamed_sinks(store: Store, loaded: LoadedSettings) -> None:
+    """Say which alerts wait for a sink the new config does not name (a sink removed or
+    renamed: its alerts wait for a sink of that name, and `reload` said nothing of them)."""
+    from monitor.status import unnamed_sink_notes
+
+    outbox = store.status(datetime.now(UTC), unhealthy_after=1, details=False).health.sinks
+    for note in unnamed_sink_notes(outbox, {sink.name for sink in loaded.settings.sinks}):
+        err.print(f"note: {note}", markup=False)
 
 
 def _note_the_environment(loaded: LoadedSettings) -> None:
@@ -1396,19 +1407,32 @@ def alerts_drop(
     all_dead: Annotated[
         bool, typer.Option("--all-dead", help="Every dead delivery instead of one.")
     ] = False,
+    sink: Annotated[
+        str | None,
+        typer.Option(
+            "--sink",
+            help="Every pending and dead delivery of this sink (a sink removed or renamed in "
+            "the config, a receiver that is gone).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Give up on a delivery for good (one that is pending or dead: a sink that is gone, a
-    receiver that will never take it), or on every dead one: it is never sent or retried,
-    and `monitor alerts retry ID` takes it back."""
-    if delivery_id is None and not all_dead:
-        fail("give one delivery id, or --all-dead")
-    if delivery_id is not None and all_dead:
-        fail("give one delivery id or --all-dead, not both")
+    receiver that will never take it), on every dead one, or on a sink's pending and dead
+    ones: it is never sent or retried, and `monitor alerts retry ID` takes it back."""
+    given = [g for g in (delivery_id is not None, all_dead, sink is not None) if g]
+    if not given:
+        fail("give one delivery id, --all-dead or --sink NAME")
+    if len(given) > 1:
+        fail("give one delivery id, --all-dead or --sink NAME, not more than one")
     runtime = _runtime(
         _group_config(ctx, config), need_sinks=False, create=False, need_watchlists=False
     )
     try:
+        if sink is not None:
+            _drop_sink(runtime, sink)
+            return
         if delivery_id is None:
             count = runtime.store.drop_deliveries(now=runtime.clock())
         else:
@@ -1432,6 +1456,33 @@ def alerts_drop(
     finally:
         runtime.store.close()
     out.print(f"{plural(count, 'delivery', 'deliveries')} dropped")
+
+
+def _drop_sink(runtime: Runtime, sink: str) -> None:
+    """`monitor alerts drop --sink NAME`: every pending and dead delivery of the sink,
+    but one being sent now; says how many, and what is left."""
+    known = runtime.store.delivery_sinks()
+    if sink not in known:
+        some = ", ".join(repr(k) for k in known) or "none"
+        fail(
+            f"--sink {sink!r}: no alert was ever queued for a sink of that name (sinks with "
+            f"alerts: {some})",
+            EXIT_PROBLEM,
+        )
+    now = runtime.clock()
+    count = runtime.store.drop_deliveries(now=now, sink=sink)
+    left = runtime.store.status(now, unhealthy_after=1, details=False).health.sinks.get(sink)
+    out.print(
+        f"{plural(count, 'delivery', 'deliveries')} of sink {terminal_text(sink)!r} dropped",
+        markup=False,
+    )
+    if left is not None and left.pending:
+        out.print(
+            f"{plural(left.pending, 'delivery is', 'deliveries are')} being sent now and "
+            "cannot be taken back from a send in progress: run this again once the send "
+            "has ended",
+            markup=False,
+        )
 
 
 def _one_delivery(runtime: Runtime, given: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ async def deliver_one(
         message = (
             f"sink {due.sink!r} is not configured or disabled; the alert is kept pending: "
             "it is sent once a sink of that name is configured again (a renamed sink is a "
-            "new one), or drop it with `monitor alerts drop ID`"
+            "new one), or drop it with `monitor alerts drop ID` (or all of the sink's with "
+            f"`monitor alerts drop --sink {shlex.quote(due.sink)}`)"
         )
         await store.postpone(due.id, until=until, reason=message)
         log.warning(

@@ -4,13 +4,21 @@ for a monitoring check. Every URL and error is shown redacted (`monitor.redact`)
 
 from __future__ import annotations
 
+import shlex
 import socket
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from monitor.db.instances import STALE_AFTER, InstanceRow
-from monitor.db.status import LATE_AFTER, LIST_LIMIT, SOURCE_STATES, SourceProblem, Status
+from monitor.db.status import (
+    LATE_AFTER,
+    LIST_LIMIT,
+    SOURCE_STATES,
+    SinkOutbox,
+    SourceProblem,
+    Status,
+)
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, suggested_url, terminal_text
 from monitor.reload import process_exists
@@ -396,7 +404,7 @@ def render_status(
             # A renamed or removed sink: its alerts wait for a sink of that name (probe76).
             missing = (
                 " (not in the config: they wait for a sink of that name; add it back, or "
-                "drop them: `monitor alerts drop ID`)"
+                "drop them: `monitor alerts drop --sink NAME`)"
                 if name in unnamed and (sink.pending or sink.dead)
                 else ""
             )
@@ -441,3 +449,24 @@ def _verdict_line(judged: Verdict, status: Status) -> str:
     if not status.instances:
         line = "status: not running: no `monitor run` has ever run on this database"
     return line + (f"; also {why}" if why else "")
+
+
+def unnamed_sink_notes(outbox: Mapping[str, SinkOutbox], names: Collection[str]) -> list[str]:
+    """A line for each sink the config does not name that has pending or dead alerts: they
+    wait for a sink of that name (a sink removed or renamed in the config)."""
+    notes = []
+    for name, waiting in outbox.items():
+        if name in names or not (waiting.pending or waiting.dead):
+            continue
+        counts = " and ".join(
+            f"{count} {what}"
+            for count, what in ((waiting.pending, "pending"), (waiting.dead, "dead"))
+            if count
+        )
+        notes.append(
+            f"{plural(waiting.pending + waiting.dead, 'alert')} ({counts}) of sink "
+            f"{terminal_text(name)!r}, which this config does not name, wait for a sink of "
+            "that name (a renamed sink is a new one): name it again to send them, or give "
+            f"them up with `monitor alerts drop --sink {shlex.quote(name)}`"
+        )
+    return notes

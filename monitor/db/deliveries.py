@@ -626,15 +626,23 @@ def retry_sink(conn: Connection, sink: str, *, now: datetime, dead: bool) -> int
     return int(result.rowcount)
 
 
-def drop(conn: Connection, *, now: datetime, delivery_id: str | None = None) -> int:
-    """Give up on dead deliveries (or one, by id, pending or dead) for good: ``dropped``,
-    never sent nor retried; `requeue` takes one back. One being sent (leased) is left alone:
-    its send may reach the receiver whatever is written here, and its outcome overwrote the
-    drop (an outside probe: "1 delivery dropped", then sent twice more and dead)."""
+def drop(
+    conn: Connection, *, now: datetime, delivery_id: str | None = None, sink: str | None = None
+) -> int:
+    """Give up on dead deliveries (or one, by id, pending or dead, or every pending and dead
+    one of ``sink``) for good: ``dropped``, never sent nor retried; `requeue` takes one
+    back. One being sent (leased) is left alone: its send may reach the receiver whatever is
+    written here, and its outcome overwrote the drop (an outside probe: "1 delivery
+    dropped", then sent twice more and dead)."""
+    waiting = deliveries.c.status.in_(("pending", "dead"))
+    if delivery_id is not None:
+        chosen = and_(deliveries.c.id == delivery_id, waiting)
+    elif sink is not None:
+        chosen = and_(deliveries.c.sink == sink, waiting)
+    else:
+        chosen = deliveries.c.status == "dead"
     condition = and_(
-        deliveries.c.status == "dead"
-        if delivery_id is None
-        else and_(deliveries.c.id == delivery_id, deliveries.c.status.in_(("pending", "dead"))),
+        chosen,
         or_(deliveries.c.lease_owner.is_(None), deliveries.c.lease_expires_at <= now),
     )
     result = conn.execute(

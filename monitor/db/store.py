@@ -583,10 +583,13 @@ class Store:
     async def aretry_sink(self, sink: str, *, now: datetime, dead: bool) -> int:
         return await asyncio.to_thread(self.retry_sink, sink, now=now, dead=dead)
 
-    def drop_deliveries(self, *, now: datetime, delivery_id: str | None = None) -> int:
-        """Give up on dead deliveries (or one, pending or dead, by id) for good."""
+    def drop_deliveries(
+        self, *, now: datetime, delivery_id: str | None = None, sink: str | None = None
+    ) -> int:
+        """Give up on dead deliveries (or one, pending or dead, by id, or a sink's pending and
+        dead ones) for good."""
         return self.database.run_sync(
-            lambda c: delivery_queries.drop(c, now=now, delivery_id=delivery_id)
+            lambda c: delivery_queries.drop(c, now=now, delivery_id=delivery_id, sink=sink)
         )
 
     # --- instances (`monitor status`, `monitor reload`) ----------------------------------

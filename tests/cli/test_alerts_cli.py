@@ -137,7 +137,10 @@ def test_drop_gives_up_on_a_delivery_for_good_and_retry_takes_it_back(tmp_path: 
     con.close()
 
     neither = _run(tmp_path, "alerts", "drop", *args)
-    assert neither.returncode == 2 and "give one delivery id, or --all-dead" in neither.stderr
+    assert (
+        neither.returncode == 2
+        and "give one delivery id, --all-dead or --sink NAME" in neither.stderr
+    )
     dropped = _run(tmp_path, "alerts", "drop", SECOND[:8], *args)
     assert dropped.returncode == 0, dropped.stderr
     assert dropped.stdout.splitlines() == ["1 delivery dropped"]

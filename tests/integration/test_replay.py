@@ -133,6 +133,46 @@ def test_replay_deliver_refuses_while_a_sink_may_have_been_renamed(tmp_path: Pat
     assert new.returncode == 0 and json.loads(new.stdout)["queued"] > 0, new.stderr
 
 
+def test_alerts_waiting_for_a_sink_no_longer_named_are_shown_and_dropped_by_sink(
+    tmp_path: Path,
+) -> None:
+    # An outside probe renamed a sink: status said to drop the old name's alerts, but only
+    # one at a time (by id), and check and reload said nothing of them.
+    with FeedServer() as feeds:
+        config = fill_from_seeds(tmp_path, feeds)
+    sink = "  url: https://hooks.example.org/x\n  secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    original = config.read_text(encoding="utf-8")
+    config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops\n{sink}"), "utf-8")
+    first = monitor("replay", "--since", "3650d", "--json", "--deliver", "--config", str(config))
+    queued = json.loads(first.stdout)["queued"]
+    assert first.returncode == 0 and queued > 1, first.stderr
+    config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops2\n{sink}"), "utf-8")
+    told = f"{queued} alerts ({queued} pending) of sink 'ops', which this config does not name"
+    checked = monitor("check", "--config", str(config))
+    assert told in checked.stdout + checked.stderr, checked.stdout + checked.stderr
+    assert "give them up with `monitor alerts drop --sink ops`" in checked.stdout + checked.stderr
+    reloaded = monitor("reload", "--config", str(config))
+    assert reloaded.returncode == 3, reloaded.stdout + reloaded.stderr  # no service runs
+    assert told in reloaded.stderr, reloaded.stderr
+    status = monitor("status", "--config", str(config))
+    assert "`monitor alerts drop --sink NAME`" in status.stdout, status.stdout
+
+    unknown = monitor("alerts", "drop", "--sink", "opz", "--config", str(config))
+    assert unknown.returncode == 1, unknown.stdout + unknown.stderr
+    assert "no alert was ever queued for a sink of that name (sinks with alerts: 'ops')" in (
+        unknown.stderr
+    )
+    both = monitor("alerts", "drop", "--sink", "ops", "--all-dead", "--config", str(config))
+    assert both.returncode == 2 and "not more than one" in both.stderr, both.stderr
+    dropped = monitor("alerts", "drop", "--sink", "ops", "--config", str(config))
+    assert dropped.returncode == 0, dropped.stderr
+    assert f"{queued} deliveries of sink 'ops' dropped" in dropped.stdout
+    after = monitor("check", "--config", str(config))
+    assert "which this config does not name" not in after.stdout + after.stderr
+    listed = monitor("alerts", "--json", "--config", str(config))
+    assert {d["status"] for d in json.loads(listed.stdout)["deliveries"]} == {"dropped"}
+
+
 def test_replay_against_an_old_watchlist_shows_the_difference(tmp_path: Path) -> None:
     with FeedServer() as feeds:
         config = fill_from_seeds(tmp_path, feeds)
