@@ -1258,6 +1258,8 @@ def alerts(
         runtime.store.close()
     sink_urls = [sink.url for sink in runtime.settings.sinks]
     errors = {r.id: redact_text(r.last_error, *sink_urls) if r.last_error else None for r in rows}
+    now = runtime.clock()
+    held = {r.id for r in rows if _held(r, now)}
     if as_json:
         data = {
             "counts": counts,
@@ -1277,6 +1279,7 @@ def alerts(
                     "digest_stories": r.stories or None,
                     "last_error_reason": r.last_error_reason,
                     "last_error": errors[r.id],
+                    "held": r.id in held,
                 }
                 for r in rows
             ],
@@ -1307,7 +1310,7 @@ def alerts(
                     terminal_text(r.watchlist),
                     terminal_text(", ".join(r.entities)),
                     _cut(terminal_text(r.title), 60),
-                    _cut(terminal_text(errors[r.id] or ""), 60),
+                    _cut(terminal_text(errors[r.id] or (HELD if r.id in held else "")), 60),
                 )
                 for r in rows
             ],
@@ -1328,6 +1331,22 @@ def _alerts_footer(
     what = f"{shown} {status.value}" if status is not None else str(shown)
     newest = f" (the newest {limit}: --limit)" if shown >= limit else ""
     return f"shown {what}{newest}; all deliveries: {every}"
+
+
+HELD = "held: the sink's receiver asked to wait (Retry-After)"
+
+
+def _held(row: DeliveryRow, now: datetime) -> bool:
+    """Whether a delivery waits, never tried, for the time its sink's receiver asked the
+    sink to wait (a Retry-After held every pending alert of the sink, and those queued
+    meanwhile: their row has no error of its own to show)."""
+    return (
+        row.status == "pending"
+        and row.attempts == 0
+        and row.last_error is None
+        and row.waits_for is None
+        and row.next_attempt_at > now
+    )
 
 
 def _next_try(row: DeliveryRow) -> str:

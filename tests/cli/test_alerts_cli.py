@@ -13,6 +13,7 @@ from monitor import __version__
 from tests.cli.test_check_command import monitor
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
+from tests.support.webhook_receiver import Reply as Answer
 from tests.support.webhook_receiver import WebhookReceiver
 
 ENTRIES = [
@@ -103,6 +104,32 @@ def test_retry_takes_the_short_id_and_refuses_unknown_or_ambiguous_ones(tmp_path
     assert delivered.stderr.splitlines() == [
         "error: delivery aaaa2222 was delivered already: nothing to re-queue"
     ]
+
+
+def test_an_alert_held_by_its_receivers_retry_after_says_so(tmp_path: Path) -> None:
+    # An outside probe saw alerts held by a receiver's Retry-After listed pending with a
+    # later "next try" and no word why: the hold moves the untried ones, which have no
+    # error of their own.
+    with FeedServer() as feeds, WebhookReceiver(default=Answer(429, retry_after=600)) as hook:
+        feeds.route("/f.xml", Reply(body=rss(ENTRIES)))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=hook.url,
+            first_run="alert_all",
+        )
+        once = _run(tmp_path, "once", "--config", str(config))
+        assert len(hook.requests) == 1, once.stdout + once.stderr  # the sink waits after one
+    listed = json.loads(_run(tmp_path, "alerts", "--json", "--config", str(config)).stdout)
+    rows = sorted(listed["deliveries"], key=lambda d: d["attempts"])
+    assert [(d["status"], d["attempts"], d["held"]) for d in rows] == [
+        ("pending", 0, True),
+        ("pending", 1, False),
+    ]
+    assert rows[1]["last_error_reason"] == "rate_limited" and rows[0]["last_error"] is None
+    table = _run(tmp_path, "alerts", "--config", str(config)).stdout
+    assert "held: the sink's receiver asked to wait" in _flat(table), table
 
 
 def test_status_filter_takes_only_the_known_states(tmp_path: Path) -> None:
