@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -185,6 +186,7 @@ def claim_due(
             deliveries.c.changes,
             deliveries.c.digest_id,
             story_signatures.c.story_id,
+            matches.c.watchlist,
         )
         .join(matches, matches.c.id == deliveries.c.match_id)
         .join(articles, articles.c.id == matches.c.article_id)
@@ -194,6 +196,22 @@ def claim_due(
         .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at, deliveries.c.match_id)
     ).all()
     refs = story_refs(conn, {row.story_id for row in rows if row.story_id is not None})
+    changes = _changes_now(conn, rows, refs)
+    superseded = [row.id for row in rows if changes.get(row.id) == _NOTHING_NEW]
+    if superseded:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(superseded))
+            .values(
+                status="dropped",
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error_reason="superseded",
+                last_error="not sent: the alert it follows, sent after this one was queued, "
+                "already named the story's sources it was to tell of",
+            )
+        )
+        rows = [row for row in rows if row.id not in superseded]
     # What the sink is now told of the story: a later follow-up counts sources from here.
     told = [
         {"delivery": row.id, "sources": list(refs[row.story_id].sources)}
@@ -208,9 +226,70 @@ def claim_due(
             told,
         )
     return [
-        _due_digest(conn, row) if row.digest_id is not None else _due_delivery(row, refs)
+        _due_digest(conn, row)
+        if row.digest_id is not None
+        else _due_delivery(row, refs, changes.get(row.id))
         for row in rows
     ]
+
+
+_NOTHING_NEW: dict[str, list[str]] = {"entities": [], "sources": []}
+
+
+def _changes_now(
+    conn: Connection, rows: Sequence[Any], refs: Mapping[int, StoryRef]
+) -> dict[str, dict[str, list[str]]]:
+    """The ``changes`` of the story follow-ups claimed in ``rows`` as they stand when sent:
+    without the sources that the alerts sent before them already named. A follow-up is
+    decided when its article is stored, against what the sink had been told; an original
+    sent later than that (its receiver was down) carries the story as it is when sent, and
+    the follow-up repeated its sources (two outside probes). ``_NOTHING_NEW``: nothing is
+    left to tell."""
+    follow_ups = {
+        row.id: row
+        for row in rows
+        if row.update_of is not None
+        and row.digest_id is None
+        and row.story_id in refs
+        and isinstance(row.changes, Mapping)
+    }
+    if not follow_ups:
+        return {}
+    in_batch = {row.id: row for row in rows}
+    told: dict[tuple[int, str, str], set[str]] = {}
+    alerts = conn.execute(
+        select(
+            story_alerts.c.story_id,
+            story_alerts.c.sink,
+            story_alerts.c.watchlist,
+            story_alerts.c.delivery_id,
+            story_alerts.c.sources,
+            deliveries.c.status,
+        )
+        .join(deliveries, deliveries.c.id == story_alerts.c.delivery_id)
+        .where(
+            story_alerts.c.story_id.in_(sorted({r.story_id for r in follow_ups.values()})),
+            story_alerts.c.sink.in_(sorted({r.sink for r in follow_ups.values()})),
+        )
+        .order_by(story_alerts.c.id)
+    )
+    found: dict[str, dict[str, list[str]]] = {}
+    for alert in alerts:  # in the order they were queued, which is the order they are sent
+        key = (int(alert.story_id), str(alert.sink), str(alert.watchlist))
+        sources = told.setdefault(key, set())
+        row = follow_ups.get(alert.delivery_id)
+        if row is not None:
+            found[row.id] = {
+                "entities": [str(e) for e in row.changes.get("entities") or ()],
+                "sources": [str(s) for s in row.changes.get("sources") or () if s not in sources],
+            }
+            if found[row.id] == _NOTHING_NEW:
+                continue  # not sent: it tells nobody anything
+        if alert.delivery_id in in_batch:  # sent now, with the story as it is now
+            sources.update(refs[in_batch[alert.delivery_id].story_id].sources)
+        elif alert.status == "delivered" and isinstance(alert.sources, list):
+            sources.update(str(s) for s in alert.sources)
+    return found
 
 
 def _due_digest(conn: Connection, row: object) -> DueDelivery:
@@ -222,7 +301,9 @@ def _due_digest(conn: Connection, row: object) -> DueDelivery:
     return DueDelivery(m["id"], m["sink"], m["attempts"], digest)
 
 
-def _due_delivery(row: object, refs: Mapping[int, StoryRef]) -> DueDelivery:
+def _due_delivery(
+    row: object, refs: Mapping[int, StoryRef], changes_now: Mapping[str, object] | None
+) -> DueDelivery:
     m = row._mapping  # type: ignore[attr-defined]
     try:
         match = match_from_json(m["detail"])
@@ -231,6 +312,8 @@ def _due_delivery(row: object, refs: Mapping[int, StoryRef]) -> DueDelivery:
         return DueDelivery(m["id"], m["sink"], m["attempts"], None, problem)
     article = article_ref(m)
     changes = m["changes"] if isinstance(m["changes"], Mapping) else None
+    if changes_now is not None:
+        changes = changes_now
     alert = Alert(
         match=match,
         article=article,

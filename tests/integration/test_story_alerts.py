@@ -253,6 +253,50 @@ def test_a_follow_up_never_reaches_the_receiver_before_its_original(tmp_path: Pa
             first, follow = (r.json["data"] for r in receiver.requests[1:])
             assert first["update_of"] is None
             assert follow["update_of"] == receiver.requests[1].headers["webhook-id"]
+            # The original, sent after the second source joined, named it: the follow-up
+            # tells only the new entity, not that source again (two outside probes).
+            assert first["story"]["sources"] == sorted(NAMES[:2])
+            assert follow["changes"] == {"entities": ["lna"], "sources": []}
+        finally:
+            runtime.db.close()
+
+
+def test_a_follow_up_whose_news_its_late_original_already_carried_is_not_sent(
+    tmp_path: Path,
+) -> None:
+    moment = [datetime(2026, 11, 20, 9, 0, tzinfo=UTC)]
+    with FeedServer() as feeds, WebhookReceiver(script=[500]) as receiver:
+        feeds.route("/0.xml", Reply(body=rss([WIRE[0]])))
+        feeds.route("/1.xml", Reply(body=rss([])))
+        sources = [(NAMES[0], feeds.url("/0.xml")), (NAMES[1], feeds.url("/1.xml"))]
+        policy = {"stories": "updates", "update_sources": 1, "retry_schedule": ["1h", "1h"]}
+        config = config_with(
+            tmp_path, f"sqlite:///{tmp_path}/m.db", sources, [sink(receiver.url, **policy)]
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True, clock=lambda: moment[0])
+        runtime.db.prepare()
+        try:
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["retry"]  # the receiver failed once
+            feeds.route("/1.xml", Reply(body=rss([WIRE[3]])))  # one more source, nothing else
+            moment[0] += timedelta(minutes=5)
+            _, sent = asyncio.run(run_once(runtime))
+            assert sent == []  # a follow-up for the new source waits for its original
+            (follow, original) = runtime.store.list_deliveries()
+            assert follow.waits_for == original.id
+            moment[0] += timedelta(hours=2)
+            _, sent = asyncio.run(run_once(runtime))
+            assert [d.status for d in sent] == ["delivered"]
+            (first,) = (r.json["data"] for r in receiver.requests[1:])
+            assert first["story"]["sources"] == sorted(NAMES[:2]) and first["update_of"] is None
+            (follow, original) = runtime.store.list_deliveries()
+            assert (original.status, follow.status) == ("delivered", "dropped")
+            assert follow.last_error_reason == "superseded"
+            assert follow.last_error is not None and "already named" in follow.last_error
+            # Nothing is left to send, and nothing waits.
+            moment[0] += timedelta(hours=2)
+            _, sent = asyncio.run(run_once(runtime))
+            assert sent == [] and len(receiver.requests) == 2
         finally:
             runtime.db.close()
 
