@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from monitor.redact import redact_article_url, redact_text, redact_url
+from monitor.redact import MASK, redact_article_url, redact_text, redact_url
 
 __all__ = [
     "DISCORD_LIMITS",
@@ -451,6 +451,14 @@ def slack_text(text: str) -> str:
 _SLACK_MAX_LINK = 1000  # escaped URL length; a longer one is shown without a link
 
 
+def _source_link(url: str | None) -> str | None:
+    """The feed URL a chat message links its source's name to, or None: a URL with a part
+    masked (a token in its query, userinfo) leads nowhere, so the name is shown unlinked."""
+    if url is None or MASK in url:
+        return None
+    return url
+
+
 def _slack_link_target(url: str | None) -> str | None:
     """The escaped target for ``<target|text>``, or None when ``url`` should not be linked."""
     web_url = _web_url(url)
@@ -500,7 +508,7 @@ def slack_message(payload: Mapping[str, object]) -> dict[str, object]:
     # Each part is bounded (link 1000, name 500, date 100, rule 1000), so the whole fits 3000.
     context_parts: list[str] = []
     source_name = _fit(slack_text, _label(alert.source_name, "source"), 500)
-    source_target = _slack_link_target(alert.source_url)
+    source_target = _slack_link_target(_source_link(alert.source_url))
     if source_target:
         context_parts.append(f"Source: <{source_target}|{source_name}>")
     else:
@@ -576,7 +584,7 @@ def discord_message(payload: Mapping[str, object]) -> dict[str, object]:
         },
     ]
     source_name = _label(alert.source_name, "source")
-    source_url = _web_url(alert.source_url)
+    source_url = _web_url(_source_link(alert.source_url))
     if source_url:
         link = source_url.replace("(", "%28").replace(")", "%29")
         source_value = _fit(lambda text: f"[{escape_discord(text)}]({link})", source_name, 1024)

@@ -302,9 +302,18 @@ def test_slack_and_discord_never_link_credentials() -> None:
         text = repr(message)
         for secret in ("pw1", "s3cret", "t0ken"):
             assert secret not in text, text
-        assert "https://REDACTED@news.example.org/rss.xml?Token=REDACTED" in text
+        # A feed URL with a part masked leads nowhere: the source's name is not linked.
+        assert "news.example.org/rss.xml" not in text, text
         # An article's query is its address (`?key=7788`): kept; its userinfo is not.
         assert "https://REDACTED@news.example.org/a?id=3&" in text and "key=k3y" in text
+    slack_context = slack_message(payload)["blocks"][3]["elements"][0]["text"]  # type: ignore[index]
+    assert "Source: Example Wire" in slack_context, slack_context
+    (source,) = [
+        f
+        for f in discord_message(payload)["embeds"][0]["fields"]
+        if f["name"] == "Source"  # type: ignore[index]
+    ]
+    assert source["value"] == "Example Wire"
 
 
 def test_a_long_title_is_cut_at_a_word() -> None:
