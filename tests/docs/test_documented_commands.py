@@ -85,6 +85,11 @@ SPECIAL: dict[str, Plan] = {
         argv=("alerts", "drop", "{delivery_id}"),
         words=("dropped",),
     ),
+    "monitor alerts drop --sink NAME": Plan(
+        "NAME stands for a sink's name: the set-up's sink",
+        argv=("alerts", "drop", "--sink", "ops"),
+        words=("dropped",),
+    ),
     "monitor match --jsonl FILE|-": Plan(
         "FILE|- stands for a file or standard input: the seeds' articles.jsonl",
         argv=("match", "--jsonl", "{articles}"),
