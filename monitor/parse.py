@@ -16,7 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
@@ -156,6 +156,20 @@ class FeedEntry:
         probe), where "Photos of the day" under two links are two entries."""
         url = None if self.words >= TEXT_WORDS else self.url
         return story_fingerprint(url, self.content_hash)
+
+    @property
+    def fingerprints(self) -> tuple[str, ...]:
+        """Every fingerprint that names this entry's story: `fingerprint`, and for a short
+        text with a time of publication that time with the text (`story_fingerprint` of
+        ``published:`` and the time). A server that writes a new cache-buster into the link
+        (and the guid that is the link) on every request made every poll store and alert a
+        short entry again (an outside probe); one that gives an entry a new guid and a new
+        date keeps its link. Either way one of the two is the same; two short entries of
+        one text are still two when both their links and their times differ."""
+        if self.words >= TEXT_WORDS or self.published is None:
+            return (self.fingerprint,)
+        at = self.published.astimezone(UTC).isoformat()
+        return (self.fingerprint, story_fingerprint(f"published:{at}", self.content_hash))
 
     @property
     def link_fingerprint(self) -> str:

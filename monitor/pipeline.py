@@ -347,6 +347,7 @@ def records_for(
                 published_at=entry.published or entry.updated,
                 content_hash=entry.content_hash,
                 fingerprint=entry.fingerprint,
+                other_fingerprints=entry.fingerprints[1:],
                 matches=matches,
                 alert_sinks=(
                     {m.watchlist: runtime.routes.get(m.watchlist, ()) for m in matches}
@@ -718,13 +719,18 @@ async def _triage(
     known = await runtime.store.known_keys(
         source.id,
         unique.keys(),
-        {f for entry, _ in unique.values() for f in (entry.fingerprint, entry.link_fingerprint)},
+        {f for entry, _ in unique.values() for f in (*entry.fingerprints, entry.link_fingerprint)},
     )
     stale = now - sighting_refresh(runtime.settings.retention)
     stories = set(known.fingerprints)
 
     def known_story(entry: FeedEntry) -> bool:
-        return entry.fingerprint in stories or entry.link_fingerprint in stories
+        return entry.link_fingerprint in stories or not stories.isdisjoint(entry.fingerprints)
+
+    def seen(key: str, entry: FeedEntry) -> None:
+        for fingerprint in entry.fingerprints:
+            sightings.append(SeenEntry(key, fingerprint))
+            stories.add(fingerprint)
 
     new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = []
     sightings: list[SeenEntry] = []
@@ -738,15 +744,13 @@ async def _triage(
             # A known key is re-dated when its sighting is old, and its story remembered
             # again when its text was edited: the edited story under a new guid later is
             # then an alias too, not news.
-            if last_seen < stale or entry.fingerprint not in stories:
-                sightings.append(SeenEntry(key, entry.fingerprint))
-                stories.add(entry.fingerprint)
+            if last_seen < stale or not stories.issuperset(entry.fingerprints):
+                seen(key, entry)
         elif known_story(entry):
-            sightings.append(SeenEntry(key, entry.fingerprint))
-            stories.add(entry.fingerprint)
+            seen(key, entry)
             repeats += 1
         else:
-            stories.add(entry.fingerprint)
+            stories.update(entry.fingerprints)
             new.append((entry, matches))
     if changed:
         versions, at_links = await runtime.store.stored_versions(

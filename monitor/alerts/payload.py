@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from monitor.redact import MASK, redact_article_url, redact_text, redact_url
+from monitor.redact import MASK as _MASK
+from monitor.redact import redact_article_url, redact_text, redact_url
 
 __all__ = [
     "DISCORD_LIMITS",
@@ -454,7 +455,7 @@ _SLACK_MAX_LINK = 1000  # escaped URL length; a longer one is shown without a li
 def _source_link(url: str | None) -> str | None:
     """The feed URL a chat message links its source's name to, or None: a URL with a part
     masked (a token in its query, userinfo) leads nowhere, so the name is shown unlinked."""
-    if url is None or MASK in url:
+    if url is None or _MASK in url:
         return None
     return url
 

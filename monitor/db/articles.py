@@ -50,6 +50,8 @@ class ArticleRecord:
     content_hash: str
     fingerprint: str
     matches: tuple[WatchlistMatch, ...] = ()
+    other_fingerprints: tuple[str, ...] = ()
+    """The other fingerprints of its story (`monitor.parse.FeedEntry.fingerprints`)."""
     alert_sinks: Mapping[str, Sequence[str]] = field(default_factory=dict)
     story: Signature | None = None
     """Its story signature (`monitor.stories.signature`), made where the entry is parsed;

@@ -208,14 +208,15 @@ class Store:
                 conn,
                 source_id,
                 (r.entry_key for r in records),
-                (r.fingerprint for r in records),
+                (f for r in records for f in (r.fingerprint, *r.other_fingerprints)),
             )
             stories = set(known.fingerprints)
             fresh = []
             for record in records:
-                if record.entry_key in known.last_seen or record.fingerprint in stories:
+                named = (record.fingerprint, *record.other_fingerprints)
+                if record.entry_key in known.last_seen or not stories.isdisjoint(named):
                     continue
-                stories.add(record.fingerprint)
+                stories.update(named)
                 fresh.append(record)
             article_ids, stored = article_queries.store_articles(conn, source_id, fresh, now)
             story_ids = story_queries.assign_stories(
@@ -251,9 +252,10 @@ class Store:
                 conn,
                 [
                     *(
-                        (source_id, now, SeenEntry(r.entry_key, r.fingerprint))
+                        (source_id, now, SeenEntry(r.entry_key, fingerprint))
                         for r in records
                         if r.entry_key not in known.last_seen
+                        for fingerprint in (r.fingerprint, *r.other_fingerprints)
                     ),
                     *((source_id, poll.polled_at, s) for s in poll.sightings),
                 ],

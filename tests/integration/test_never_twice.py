@@ -339,6 +339,43 @@ def test_a_long_text_under_a_link_that_changes_on_every_request_alerts_once(
 
 
 @pytest.mark.postgres
+def test_a_short_text_under_a_cache_buster_that_changes_on_every_request_alerts_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: a server writing a new cache-buster into the link, and the guid that
+    # is the link, on every request: its short entries (title and teaser, under 25 words)
+    # were stored and alerted at every poll, `first_run: store_only` or not. Their time of
+    # publication tells them apart instead; two short entries of one text published at
+    # different times are still two.
+    served = itertools.count()
+
+    def reply(_request: RecordedRequest) -> Reply:
+        n = next(served)
+        items = "".join(
+            f"<item><title>Haftar in Sirte</title><link>https://example.org/art/19?_cb={n}x{i}"
+            f"</link><guid>https://example.org/art/19?_cb={n}x{i}</guid><description>Short."
+            f"</description><pubDate>{day}, 0{i + 1} Dec 2026 08:00:00 GMT</pubDate></item>"
+            for i, day in enumerate(("Tue", "Wed"))
+        )
+        body = (
+            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
+            f"</title><link>https://example.org/</link><description>d</description>{items}"
+            "</channel></rss>"
+        )
+        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/cb.xml", reply)
+        runtime = build(tmp_path, database_url, feeds.url("/cb.xml"), receiver.url)
+        try:
+            assert [poll_once(runtime) for _ in range(3)] == [2, 0, 0]
+            assert len(receiver.requests) == 2
+            assert count(runtime, articles) == 2
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
 def test_stories_recorded_with_their_link_before_are_still_known(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -614,6 +614,27 @@ def test_the_fingerprint_is_the_link_and_text_whatever_the_guid_and_dates() -> N
     assert len({first.fingerprint, elsewhere.fingerprint, rewritten.fingerprint}) == 3
 
 
+def test_a_short_dated_entry_is_also_named_by_its_time_whatever_its_link() -> None:
+    def entry_for(link: str, day: int = 2, words: str = "Envoys met.") -> FeedEntry:
+        return only_entry(
+            rss(
+                f"<item><guid>{link}</guid><link>{link}</link><title>Talks</title>"
+                f"<description>{words}</description>"
+                f"<pubDate>Mon, {day:02d} Feb 2026 10:00:00 GMT</pubDate></item>"
+            )
+        )
+
+    first = entry_for("https://example.org/n/1?_cb=1")
+    busted = entry_for("https://example.org/n/1?_cb=2")  # a new cache-buster, the same time
+    assert first.fingerprint != busted.fingerprint
+    assert len(first.fingerprints) == 2 and first.fingerprints[1] == busted.fingerprints[1]
+    # Another time and another link: another story; a long text has one fingerprint.
+    later = entry_for("https://example.org/n/1?_cb=3", day=3)
+    assert set(later.fingerprints).isdisjoint(first.fingerprints)
+    long = entry_for("https://example.org/n/1", words="word " * 30)
+    assert long.fingerprints == (long.fingerprint,)
+
+
 # --- links -------------------------------------------------------------------------------
 
 
