@@ -14,6 +14,7 @@ from typing import Final
 import anyio
 import httpx
 
+from monitor.dates import entry_date
 from monitor.durations import format_duration
 from monitor.egress import (
     HttpOptions,
@@ -154,15 +155,18 @@ def sendable_validator(value: str | None) -> str | None:
 
 
 def sendable_date(value: str | None) -> str | None:
-    """A Last-Modified value that can be sent back as If-Modified-Since: `sendable_validator`
-    and an HTTP date (a server's "garbage-date" was sent back on every poll)."""
+    """A Last-Modified value that can be sent back as If-Modified-Since, as it came:
+    `sendable_validator` and a date, an HTTP date or another form a feed's dates take (a
+    server's "garbage-date" was sent back on every poll; one writing "2026-12-07 07:58:39",
+    and answering 304 to it, was fetched whole at every poll when only HTTP dates were
+    kept: two outside probes)."""
     value = sendable_validator(value)
     if value is None:
         return None
     try:
         email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+        return value if entry_date(value, None) is not None else None
     return value
 
 

@@ -185,6 +185,26 @@ async def test_a_last_modified_that_is_no_date_is_not_sent_back(
     assert "if-modified-since" not in feed_server.requests_for("/rss.xml")[1].headers
 
 
+async def test_a_last_modified_in_another_date_form_is_sent_back_as_it_came(
+    feed_server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    # Another outside probe: "Last-Modified: 2026-12-07 07:58:39" (no HTTP date) was
+    # dropped, so a server answering 304 to its own value sent the whole feed every poll.
+    written = "2026-12-07 07:58:39"
+
+    def reply(request: RecordedRequest) -> Reply:
+        if request.headers.get("if-modified-since") == written:
+            return Reply(status=304)
+        return Reply(body=RSS, headers={"Last-Modified": written})
+
+    feed_server.route("/rss.xml", reply)
+    url = feed_server.url("/rss.xml")
+    first = await fetch_feed(client, url, etag=None, last_modified=None, options=OPEN)
+    assert first.last_modified == written
+    second = await fetch_feed(client, url, etag=None, last_modified=written, options=OPEN)
+    assert second.not_modified
+
+
 async def test_if_modified_since_alone_gets_304(feed_server: FeedServer) -> None:
     feed_server.route(
         "/rss.xml", Reply(body=RSS, headers={"Last-Modified": LAST_MODIFIED}, conditional=True)
