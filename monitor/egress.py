@@ -934,7 +934,12 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
     if isinstance(error, httpx.ConnectTimeout):
         return EgressFailure("timeout", "timed out while connecting to the server")
     if isinstance(error, httpx.ReadTimeout):
-        return EgressFailure("timeout", "the server stopped sending (read timeout)")
+        # Raised before the answer's first byte as well as in the middle of its body.
+        return EgressFailure(
+            "timeout",
+            "no data from the server within the read timeout (it did not answer, or stopped "
+            "in the middle)",
+        )
     if isinstance(error, httpx.WriteTimeout):
         return EgressFailure("timeout", "timed out while sending the request")
     if isinstance(error, httpx.PoolTimeout):
