@@ -169,6 +169,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "press-day",
     "libya-outlets",
     "opinion-longform",  # heldout44: op-eds, analyses, newsletters, interviews, bios
+    "translit-mt",  # heldout45: transliterations, machine translation, OCR, auto-captions
+    "markets-economy",  # heldout46: oil, banks, bonds, tickers and market wraps
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

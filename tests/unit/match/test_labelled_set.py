@@ -475,6 +475,48 @@ HELD_OUT = [
     # Opinion and long-form items (up to 2,500 words), written blind: 119 of 120 as written;
     # the Arabic "اقرأ أيضًا" (tanween before the alif) fixed.
     HeldOutSet("heldout44", 120, exact=True, known=frozenset()),
+    # Transliterations, machine translation, OCR and auto-captions, written blind: 103 of 120
+    # as written. Fixed: namesakes ("Councilwoman Hafter", given names Marjorie, Claire,
+    # Nico, Selim), tickers and airport codes ("NYSE: LNA", "IATA: GNA"), "National Libyan
+    # Army", "Haftarovtsy", Arabic "حكومة الاتفاق الوطني". Left: translations of the GNA's
+    # name the watchlist does not know ("Accord Government", "government of the national
+    # reconciliation", "réconciliation nationale", Italian "governo di unità nazionale" for
+    # Sarraj's), an AI summary's wrong spelling-out of LNA, a scrambled "Armed Forces Arab
+    # Libyan", the Arabic short "الجيش الوطني", a product named Hafter.
+    HeldOutSet(
+        "heldout45",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h45-001", "gna", "FN"),
+                ("h45-004", "gna", "FN"),
+                ("h45-023", "lna", "FN"),
+                ("h45-029", "lna", "FN"),
+                ("h45-069", "haftar", "FP"),
+                ("h45-080", "gna", "FN"),
+                ("h45-092", "gna", "FN"),
+                ("h45-116", "lna", "FN"),
+            }
+        ),
+    ),
+    # Business, markets and economy, written blind: 115 of 120 as written. Fixed:
+    # "Tripolis Shipping". Left: tickers in a table's cells, an accounting abbreviation
+    # explained after it ("abbreviate goodwill net of amortisation as GNA"), a fund named
+    # "Tripoli Point Capital", a calendar naming both Tripolis in rows.
+    HeldOutSet(
+        "heldout46",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h46-020", "lna", "FP"),
+                ("h46-031", "tripoli", "FN"),
+                ("h46-053", "tripoli", "FP"),
+                ("h46-078", "gna", "FP"),
+            }
+        ),
+    ),
     # Legal, court and sanctions items, written blind: 116 of 120 as written; a "Good Neighbor
     # Agreement" (GNA) fixed. Left: a sanctions entry in list order for a son ("HAFTAR, Saddam
     # Khalifa": the order cannot be told from a sentence's "di Haftar, Saddam"), law firms'
