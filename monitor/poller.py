@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -38,6 +38,14 @@ FLUSH_SIZE = 200
 QUEUE_MIN = 64
 # The longest wait between two claims while the database fails (it restarts, fails over).
 TROUBLE_MAX_SECONDS = 30.0
+
+
+def _host(source: SourceRow) -> str:
+    """The host a source's URL names ("" for one that is not a URL: its fetch says so)."""
+    try:
+        return urlsplit(source.url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def trouble_wait(tries: int) -> float:
@@ -125,13 +133,15 @@ class Poller:
         self.stopping = stopping
         self.on_queued = on_queued
         self.writer = PollWriter(runtime)
-        poll = runtime.settings.poll
         # Claimed sources, each with the end of its lease.
         self._queue: asyncio.Queue[tuple[SourceRow, datetime]] = asyncio.Queue()
         self._room = asyncio.Event()
-        self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(poll.per_host)
-        )
+        # Polls in progress per host, and the claimed sources that wait for one of their
+        # host's `poll.per_host` places (taken by the workers polling that host, one after
+        # another): a worker never waits for a busy host, so a publisher that answers
+        # slowly, with hundreds of feeds, holds its own places and no other feed's.
+        self._polling: dict[str, int] = defaultdict(int)
+        self._parked: dict[str, deque[tuple[SourceRow, datetime]]] = defaultdict(deque)
         self._done = asyncio.Event()
         self._woken = asyncio.Event()
         self._busy = 0
@@ -140,14 +150,9 @@ class Poller:
         self.keep_outcomes = False
 
     async def poll_one(self, source: SourceRow) -> PollOutcome:
-        try:
-            host = urlsplit(source.url).hostname or ""
-        except ValueError:  # not a URL: the fetch records it as bad_url
-            host = ""
-        async with self._per_host[host]:
-            outcome = await poll_source(
-                self.runtime, self.client, self.analyser, source, self.writer.add
-            )
+        outcome = await poll_source(
+            self.runtime, self.client, self.analyser, source, self.writer.add
+        )
         metrics.polls.labels(outcome.status).inc()
         metrics.articles_stored.inc(outcome.new_articles)
         metrics.alerts_queued.inc(outcome.deliveries)
@@ -167,61 +172,82 @@ class Poller:
         return self.runtime.clock() + margin >= lease_end
 
     async def _worker(self) -> None:
+        per_host = self.runtime.settings.poll.per_host
         while True:
-            source, lease_end = await self._queue.get()
+            claimed = await self._queue.get()
             self._room.set()
-            self._busy += 1
+            host = _host(claimed[0])
+            if self._polling[host] >= per_host:
+                self._parked[host].append(claimed)  # polled by a worker of its host, later
+                continue
+            self._polling[host] += 1
+            item: tuple[SourceRow, datetime] | None = claimed
             try:
-                if self.stopping.is_set():
-                    await self.runtime.store.release_sources([source.id], self.owner)
-                elif self._lease_ran_out(lease_end):
-                    # Not given back: a claim since (this instance's or another's) may hold
-                    # it now, and a give-back would clear that lease.
-                    log.warning(
-                        "not polling %s: its lease ran out while it waited for a worker (was "
-                        "this process paused?); it is due again, for any instance",
-                        redact_url(source.url),
-                        extra=source_log_fields(source, status="skipped", reason="lease_expired"),
-                    )
-                    self.wake()  # claim it again now, if no instance has
-                else:
-                    await self.poll_one(source)
-            except Exception as error:
-                if is_conflict(error) and self._lease_ran_out(lease_end):
-                    # Its lease ran out during the poll (a partition, a pause): another
-                    # instance polled it and stored the same entries first. Rolled back:
-                    # nothing is lost or stored twice.
-                    log.warning(
-                        "polled %s after its lease ran out; another instance had stored its "
-                        "entries meanwhile, so this poll stored nothing",
-                        redact_url(source.url),
-                        extra=source_log_fields(source, status="skipped", reason="lease_expired"),
-                    )
-                    continue
-                outage = is_outage(error)  # the database away: one line, not a traceback
-                log.log(
-                    logging.WARNING if outage else logging.ERROR,
-                    "polling %s failed%s; it will be polled again",
-                    redact_url(source.url),
-                    (
-                        f": the database failed ({self.runtime.store.outage_text(error)})"
-                        if outage
-                        else ""
-                    ),
-                    exc_info=not outage,
-                    extra=source_log_fields(
-                        source, status="error", reason="database" if outage else "internal_error"
-                    ),
-                )
-                if outage:
-                    # The connection or the database failed (a restart, a failover): due
-                    # again at once, not after its whole lease. Any other error waits out
-                    # the lease, so a feed that always fails is not polled in a loop.
-                    with contextlib.suppress(Exception):
-                        await self.runtime.store.release_sources([source.id], self.owner)
+                while item is not None:
+                    await self._handle(*item)
+                    parked = self._parked[host]
+                    item = parked.popleft() if parked else None
             finally:
-                self._busy -= 1
-                self._queue.task_done()
+                self._polling[host] -= 1
+                if not self._polling[host] and not self._parked[host]:
+                    del self._polling[host], self._parked[host]
+
+    async def _handle(self, source: SourceRow, lease_end: datetime) -> None:
+        """Poll one claimed source (or let it go: stopping, its lease ran out while it
+        waited), and mark its queue item done."""
+        self._busy += 1
+        try:
+            if self.stopping.is_set():
+                await self.runtime.store.release_sources([source.id], self.owner)
+            elif self._lease_ran_out(lease_end):
+                # Not given back: a claim since (this instance's or another's) may hold it
+                # now, and a give-back would clear that lease.
+                log.warning(
+                    "not polling %s: its lease ran out while it waited for a worker or for "
+                    "a place of its host (poll.per_host: that publisher answers slowly; or "
+                    "was this process paused?); it is due again, for any instance",
+                    redact_url(source.url),
+                    extra=source_log_fields(source, status="skipped", reason="lease_expired"),
+                )
+                self.wake()  # claim it again now, if no instance has
+            else:
+                await self.poll_one(source)
+        except Exception as error:
+            self._failed(source, lease_end, error)
+            if is_outage(error):
+                # The connection or the database failed (a restart, a failover): due again
+                # at once, not after its whole lease. Any other error waits out the lease,
+                # so a feed that always fails is not polled in a loop.
+                with contextlib.suppress(Exception):
+                    await self.runtime.store.release_sources([source.id], self.owner)
+        finally:
+            self._busy -= 1
+            self._queue.task_done()
+
+    def _failed(self, source: SourceRow, lease_end: datetime, error: Exception) -> None:
+        """Log a poll that raised (the fetch and the feed's own failures are outcomes)."""
+        if is_conflict(error) and self._lease_ran_out(lease_end):
+            # Its lease ran out during the poll (a partition, a pause): another instance
+            # polled it and stored the same entries first. Rolled back: nothing is lost or
+            # stored twice.
+            log.warning(
+                "polled %s after its lease ran out; another instance had stored its entries "
+                "meanwhile, so this poll stored nothing",
+                redact_url(source.url),
+                extra=source_log_fields(source, status="skipped", reason="lease_expired"),
+            )
+            return
+        outage = is_outage(error)  # the database away: one line, not a traceback
+        log.log(
+            logging.WARNING if outage else logging.ERROR,
+            "polling %s failed%s; it will be polled again",
+            redact_url(source.url),
+            f": the database failed ({self.runtime.store.outage_text(error)})" if outage else "",
+            exc_info=not outage,
+            extra=source_log_fields(
+                source, status="error", reason="database" if outage else "internal_error"
+            ),
+        )
 
     async def _claim(
         self, limit: int, not_polled_since: datetime | None
@@ -308,7 +334,8 @@ class Poller:
             self._done.set()
             await writer
             # Sources claimed but not started (stopping): give them back.
-            left = []
+            left = [source.id for parked in self._parked.values() for source, _ in parked]
+            self._parked.clear()
             while not self._queue.empty():
                 left.append(self._queue.get_nowait()[0].id)
             if left:

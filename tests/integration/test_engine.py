@@ -559,6 +559,55 @@ def test_slow_publishers_on_many_hosts_do_not_hold_up_the_other_feeds(
         runtime.store.close()
 
 
+def test_a_slow_publisher_with_many_feeds_holds_its_own_places_and_no_other_feeds(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    # An outside probe: 600 feeds on three hosts that stopped answering took every worker
+    # (each waited for a place of its host: poll.per_host) and polling of the 8,000 others
+    # nearly stopped. Six hanging feeds on one host, per_host 1 and 3 workers: the other
+    # host's feeds are all polled while the first hanging one still waits for its answer.
+    with FeedServer(host="127.0.0.2") as slow_host:
+        slow = [f"slow{n}" for n in range(6)]
+        for name in slow:
+            slow_host.route(f"/{name}.xml", Reply(body=rss([QUIET]), delay=30))
+        healthy = [f"ok{n}" for n in range(8)]
+        for name in healthy:
+            feeds.route(f"/{name}.xml", Reply(body=rss([QUIET])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[(name, slow_host.url(f"/{name}.xml")) for name in slow]
+            + [(name, feeds.url(f"/{name}.xml")) for name in healthy],
+            sink_url=None,
+            extra={
+                "poll": {
+                    "interval": "10m",
+                    "allow_private_networks": True,
+                    "concurrency": 3,
+                    "per_host": 1,
+                },
+                "fetch": {"total_timeout": "1s"},
+            },
+        )
+        runtime = Runtime.build(load_settings(config), need_sinks=True)
+        runtime.db.prepare()
+
+        async def run() -> None:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                outcomes = await service.poll_all()  # in the order they finished
+                names = [o.source for o in outcomes]
+                assert set(names[:8]) == set(healthy), names
+                assert {o.reason for o in outcomes[8:]} == {"timeout"}, outcomes
+                # One request at a time to the slow host, whatever the workers.
+                assert len(slow_host.requests) == 6
+
+        try:
+            asyncio.run(run())
+        finally:
+            runtime.store.close()
+
+
 def _running(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     try:
