@@ -941,18 +941,22 @@ def stories(
             "or time (2026-12-01, 2026-12-01T06:00).",
         ),
     ] = "7d",
+    limit: Annotated[
+        int,
+        typer.Option("--limit", min=1, max=1_000_000, help="How many, the latest published first."),
+    ] = 50,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Recent stories: near-identical articles from any source, grouped (docs/stories.md).
-    Reads only; never creates a database."""
+    """Recent stories: near-identical articles from any source, grouped (docs/stories.md),
+    the latest first. Reads only; never creates a database."""
     from monitor.text import html_to_text
 
     start = _since(since)
     runtime = _runtime(config, need_sinks=False, create=False, writes=False)
     try:
-        found = runtime.store.recent_stories(
-            start if isinstance(start, datetime) else runtime.clock() - start
+        found, total = runtime.store.recent_stories(
+            start if isinstance(start, datetime) else runtime.clock() - start, limit
         )
     except MonitorError as error:
         fail(error)
@@ -961,6 +965,7 @@ def stories(
     if as_json:
         _write_json(
             {
+                "total": total,
                 "stories": [
                     {
                         "id": s.id,
@@ -995,7 +1000,7 @@ def stories(
                         ],
                     }
                     for s in found
-                ]
+                ],
             }
         )
         return
@@ -1015,7 +1020,12 @@ def stories(
             for s in found
         ],
     )
-    out.print(plural(len(found), "story", "stories") if found else "no stories in that time")
+    if not found:
+        out.print("no stories in that time")
+    elif total > len(found):
+        out.print(f"the latest {len(found)} of {plural(total, 'story', 'stories')} (--limit)")
+    else:
+        out.print(plural(len(found), "story", "stories"))
 
 
 def _sent(alerts: Sequence[StoryAlert]) -> str:

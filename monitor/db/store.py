@@ -329,9 +329,19 @@ class Store:
         """Stored articles whose canonical URL is one of ``urls``, newest first."""
         return self.database.read_sync(lambda c: article_queries.articles_at_url(c, urls))
 
-    def recent_stories(self, since: datetime | None) -> list[StoryRow]:
-        """Stories with an article fetched at or after ``since`` (all when None)."""
-        return self.database.read_sync(lambda c: story_queries.recent_stories(c, since))
+    def recent_stories(
+        self, since: datetime | None, limit: int | None = None
+    ) -> tuple[list[StoryRow], int]:
+        """Stories with an article fetched at or after ``since`` (all when None), latest
+        first, at most ``limit``; and how many there are in all."""
+
+        def read(conn: Connection) -> tuple[list[StoryRow], int]:
+            found = story_queries.recent_stories(conn, since, limit)
+            if limit is None or len(found) < limit:
+                return found, len(found)
+            return found, story_queries.count_recent_stories(conn, since)
+
+        return self.database.read_sync(read)
 
     def queue_alerts(
         self,

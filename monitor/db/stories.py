@@ -50,6 +50,7 @@ __all__ = [
     "StoryRow",
     "StoryToAssign",
     "assign_stories",
+    "count_recent_stories",
     "lock_stories",
     "prune_bands",
     "recent_stories",
@@ -574,14 +575,29 @@ def forget_empty_stories(conn: Connection) -> int:
     return conn.execute(stories.delete().where(stories.c.id.not_in(members))).rowcount
 
 
-def recent_stories(conn: Connection, since: datetime | None) -> list[StoryRow]:
-    """Stories with an article fetched at or after ``since`` (all when None), the latest
-    published first, with their stored articles."""
+def _recent(since: datetime | None) -> Select[Any]:
     query = select(stories)
     if since is not None:
         fetched = select(story_signatures.c.story_id).where(story_signatures.c.fetched_at >= since)
         query = query.where(stories.c.id.in_(fetched))
-    rows = list(conn.execute(query.order_by(stories.c.last_seen_at.desc(), stories.c.id.desc())))
+    return query
+
+
+def count_recent_stories(conn: Connection, since: datetime | None) -> int:
+    """How many stories have an article fetched at or after ``since`` (all when None)."""
+    counted = select(func.count()).select_from(_recent(since).subquery())
+    return int(conn.execute(counted).scalar_one())
+
+
+def recent_stories(
+    conn: Connection, since: datetime | None, limit: int | None = None
+) -> list[StoryRow]:
+    """Stories with an article fetched at or after ``since`` (all when None), the latest
+    published first (the first ``limit``), with their stored articles."""
+    query = _recent(since).order_by(stories.c.last_seen_at.desc(), stories.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    rows = list(conn.execute(query))
     if not rows:
         return []
     members: dict[int, list[StoryArticle]] = {}

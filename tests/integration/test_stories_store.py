@@ -98,7 +98,7 @@ def build(path: Path) -> Runtime:
 
 
 def stories_of(runtime: Runtime) -> list[StoryRow]:
-    return runtime.store.recent_stories(None)
+    return runtime.store.recent_stories(None)[0]
 
 
 def random_texts(seed: int, count: int) -> list[str]:
@@ -381,7 +381,7 @@ def test_two_instances_storing_one_text_at_once_make_one_story(postgres_url: str
             done = [pool.submit(store_all, store, name) for store, name in pairs]
             for future in done:
                 future.result(timeout=120)
-        found = stores[0].recent_stories(None)
+        found = stores[0].recent_stories(None)[0]
         assert sorted(len(s.articles) for s in found) == [2] * rounds
         assert all(s.sources == ["one", "two"] for s in found)
     finally:
@@ -417,7 +417,7 @@ def test_the_names_guard_keeps_a_template_copy_about_another_town_apart(
         ):
             poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
             asyncio.run(store.store_feed(ids[name], [record], poll, T0))
-        found = {tuple(s.sources) for s in store.recent_stories(None)}
+        found = {tuple(s.sources) for s in store.recent_stories(None)[0]}
         assert found == {("one", "three"), ("two",)}
     finally:
         store.close()
@@ -438,7 +438,7 @@ def test_a_copy_dated_years_ahead_joins_its_story(database_url: str, ahead: time
             record = replace(_record(name, text), published_at=at)
             poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
             asyncio.run(store.store_feed(ids[name], [record], poll, T0))
-        (story,) = store.recent_stories(None)
+        (story,) = store.recent_stories(None)[0]
         assert story.sources == ["honest", "misdated"]
     finally:
         store.close()
@@ -468,9 +468,18 @@ def test_stories_command_lists_and_filters_by_fetch_time(tmp_path: Path) -> None
     assert "2 stories" in shown.stdout and "Sabha" in shown.stdout
     later = monitor("stories", "--since", "2999-01-01", "--json", "--config", str(config))
     assert later.returncode == 0, later.stderr
-    assert json.loads(later.stdout) == {"stories": []}
+    assert json.loads(later.stdout) == {"total": 0, "stories": []}
     bad = monitor("stories", "--since", "soon", "--config", str(config))
     assert bad.returncode == 2 and "--since" in bad.stderr
+    # An outside probe: 200,000 stories took 186 s and 1.6 GB to list; the latest 50 are
+    # shown unless --limit says otherwise, and the footer says how many there are.
+    one = monitor("stories", "--limit", "1", "--config", str(config), cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert "the latest 1 of 2 stories (--limit)" in one.stdout, one.stdout
+    listed = json.loads(
+        monitor("stories", "--limit", "1", "--json", "--config", str(config)).stdout
+    )
+    assert listed["total"] == 2 and len(listed["stories"]) == 1
 
 
 def test_the_stories_table_shows_a_title_without_revision_marks_or_outlet(
@@ -558,7 +567,7 @@ def test_a_story_carried_everywhere_indexes_each_band_key_for_per_key_articles(
         late = replace(_record(names[12], text), published_at=renewed)
         asyncio.run(store.store_feed(ids[names[12]], [late], poll, renewed))
 
-        found = store.recent_stories(None)
+        found = store.recent_stories(None)[0]
         assert [len(s.articles) for s in found] == [17]
         assert found[0].sources == sorted(names)
         with store.database.engine.connect() as conn:
@@ -599,7 +608,7 @@ def test_band_rows_merged_into_the_large_index_still_find_their_story(
         poll = PollRecord(ids[names[13]], T0, T0 + timedelta(minutes=10), True, 200)
         asyncio.run(store.store_feed(ids[names[13]], copies, poll, T0))
         assert levels() == (12 * ROWS, ROWS)  # near-copies add no rows
-        found = store.recent_stories(None)
+        found = store.recent_stories(None)[0]
         assert len(found) == 13
         sizes = {s.title: len(s.articles) for s in found}
         assert sizes[texts[0].split(".")[0]] == 2
@@ -645,7 +654,7 @@ def test_band_rows_of_deleted_articles_find_nothing_and_go_with_the_next_prune(
         # A copy of each deleted text, from another feed, starts its own story.
         for n, text in enumerate(texts):
             store_one("other", f"copy{n}", text, T0 + timedelta(hours=3))
-        found = store.recent_stories(None)
+        found = store.recent_stories(None)[0]
         assert sorted(len(s.articles) for s in found) == [1] * 6
         # Past twice the window after the keeper: its rows and the deleted articles' go.
         later = T0 + timedelta(hours=2) + 2 * StoryConfig().window + timedelta(minutes=1)
@@ -688,7 +697,7 @@ def test_an_article_id_used_again_after_a_delete_stores_its_story(tmp_path: Path
         with store.database.engine.connect() as conn:
             assert list(conn.execute(select(articles.c.id)).scalars()) == [first]
             assert sorted(band_rows(conn)) == before
-        (story,) = store.recent_stories(None)
+        (story,) = store.recent_stories(None)[0]
         assert [a.article_id for a in story.articles] == [first]
     finally:
         store.close()
@@ -729,7 +738,7 @@ def test_the_band_index_survives_migration_0006_both_ways(database_url: str) -> 
         copy = _record("copy", texts[1])
         poll = PollRecord(ids["other"], T0, T0 + timedelta(minutes=10), True, 200)
         asyncio.run(store.store_feed(ids["other"], [copy], poll, T0))
-        sizes = sorted(len(s.articles) for s in store.recent_stories(None))
+        sizes = sorted(len(s.articles) for s in store.recent_stories(None)[0])
         assert sizes == [1, 1, 2]
     finally:
         store.close()
@@ -752,7 +761,7 @@ def test_an_aggregators_linked_headline_joins_the_wires_stored_story(database_ur
         for name, record in (("wire", wire), ("aggregator", copy)):
             poll = PollRecord(ids[name], T0, T0 + timedelta(minutes=10), True, 200)
             asyncio.run(store.store_feed(ids[name], [record], poll, T0 + timedelta(minutes=5)))
-        (story,) = store.recent_stories(None)
+        (story,) = store.recent_stories(None)[0]
         assert sorted(story.sources) == ["aggregator", "wire"]
     finally:
         store.close()
@@ -782,7 +791,7 @@ def test_an_aggregators_copy_does_not_chain_a_second_event_into_the_stored_story
             record = replace(record, published_at=at)
             poll = PollRecord(ids[name], at, at + timedelta(minutes=10), True, 200)
             asyncio.run(store.store_feed(ids[name], [record], poll, at))
-        found = store.recent_stories(None)
+        found = store.recent_stories(None)[0]
         assert sorted(sorted(s.sources) for s in found) == [["aggregator", "wire"], ["daily"]]
     finally:
         store.close()

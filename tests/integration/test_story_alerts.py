@@ -85,7 +85,7 @@ def test_one_story_from_five_sources_is_one_alert_and_another_event_is_another(
             runtime.store.sync_sources(runtime.specs(), runtime.clock())
             polls, sent = asyncio.run(run_once(runtime))
             assert sum(p.new_articles for p in polls) == 1 and sent == []
-            (story,) = [s for s in runtime.store.recent_stories(None) if len(s.articles) == 6]
+            (story,) = [s for s in runtime.store.recent_stories(None)[0] if len(s.articles) == 6]
             assert story.sources == sorted(NAMES)
         finally:
             runtime.db.close()
@@ -194,7 +194,7 @@ def test_two_instances_receiving_one_story_send_one_alert(
 
             asyncio.run(both())
             assert len(receiver.requests) == 1
-            (story,) = runtimes[1].store.recent_stories(None)
+            (story,) = runtimes[1].store.recent_stories(None)[0]
             assert story.sources == sorted(NAMES[:4])
         finally:
             for runtime in runtimes:
