@@ -573,9 +573,22 @@ class Service:
                 )
             return Pruned(bands=bands)
         cutoff = now - retention
-        pruned = await self.runtime.store.prune(
-            cutoff, now=now, refresh=sighting_refresh(retention)
+        work = asyncio.ensure_future(
+            self.runtime.store.prune(cutoff, now=now, refresh=sighting_refresh(retention))
         )
+        try:
+            pruned = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # The service stops: the deletion goes on in its database thread, which cannot
+            # be stopped, and commits. Wait for it, so that what it did is said (an outside
+            # probe saw 200,000 articles deleted without a word, and a traceback).
+            pruned = await work
+            self._log_pruned(pruned, cutoff)
+            raise
+        self._log_pruned(pruned, cutoff)
+        return pruned
+
+    def _log_pruned(self, pruned: Pruned, cutoff: datetime) -> None:
         if pruned != Pruned():
             log.info(
                 "retention: deleted %d articles fetched before %s; forgot %d keys and %d "
@@ -588,7 +601,6 @@ class Service:
                 pruned.bands,
                 extra=log_fields(job="prune", instance=self.owner),
             )
-        return pruned
 
     def _job(
         self, work: Callable[[], Awaitable[object]], name: str
@@ -598,6 +610,12 @@ class Service:
                 return
             try:
                 await work()
+            except asyncio.CancelledError:
+                if not self.stopping.is_set():
+                    raise
+                # Ended with the service (its database work done: `prune`), not a failure:
+                # APScheduler logged it as an ERROR with a traceback.
+                log.debug("periodic job %s ended with the service", name)
             except Exception as error:
                 if is_outage(error):  # one line each time, not a traceback every 30 s
                     log.warning(

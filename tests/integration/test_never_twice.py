@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -124,6 +125,51 @@ def test_retention_keeps_a_dead_letter_for_the_operator(tmp_path: Path, database
             assert asyncio.run(service.prune()).articles == 0
             assert count(runtime, articles) == 1
             assert runtime.store.requeue(now=clock.now, delivery_id=delivery_id) == 1
+        finally:
+            runtime.db.close()
+
+
+def test_a_retention_pass_the_stop_interrupts_finishes_and_says_what_it_deleted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An outside probe stopped `monitor run` while its first retention pass deleted 200,000
+    # articles: the deletion went on in its database thread and committed, but nothing said
+    # so, and APScheduler logged the job's cancellation as an ERROR with a traceback.
+    import sqlite3
+    import threading
+
+    clock = Clock(T0)
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/wire.xml", Reply(body=rss([ADVANCE])))
+        runtime = build(
+            tmp_path, f"sqlite:///{tmp_path}/m.db", feeds.url("/wire.xml"), receiver.url, clock
+        )
+        try:
+            assert poll_once(runtime) == 1
+            clock.now = T0 + timedelta(days=200)
+            service = Service(runtime)
+            holder = sqlite3.connect(
+                tmp_path / "m.db", isolation_level=None, check_same_thread=False
+            )
+            holder.execute("BEGIN IMMEDIATE")  # the prune waits for this write lock
+
+            async def stop_during_prune() -> None:
+                job = asyncio.create_task(service._job(service.prune, "prune")())
+                await asyncio.sleep(0.5)
+                service.stopping.set()
+                job.cancel()
+                threading.Timer(0.5, lambda: holder.execute("ROLLBACK")).start()
+                await job  # ends without an error, once the deletion is done
+
+            with caplog.at_level(logging.DEBUG, logger="monitor"):
+                asyncio.run(stop_during_prune())
+            holder.close()
+            assert count(runtime, articles) == 0
+            said = [
+                r.getMessage() for r in caplog.records if "retention: deleted" in r.getMessage()
+            ]
+            assert len(said) == 1 and said[0].startswith("retention: deleted 1 articles"), said
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
         finally:
             runtime.db.close()
 
