@@ -146,6 +146,9 @@ class FeedEntry:
     content_hash: str
     # Words of its title, summary and content together (markup aside).
     words: int = 0
+    # SHA-256 of the same text without its markup (`content_hash` counts an image's
+    # address: a tracking pixel's or a CDN's, new at every request, made a new text).
+    text_hash: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -159,17 +162,34 @@ class FeedEntry:
 
     @property
     def fingerprints(self) -> tuple[str, ...]:
-        """Every fingerprint that names this entry's story: `fingerprint`, and for a short
-        text with a time of publication that time with the text (`story_fingerprint` of
-        ``published:`` and the time). A server that writes a new cache-buster into the link
-        (and the guid that is the link) on every request made every poll store and alert a
-        short entry again (an outside probe); one that gives an entry a new guid and a new
-        date keeps its link. Either way one of the two is the same; two short entries of
-        one text are still two when both their links and their times differ."""
-        if self.words >= TEXT_WORDS or self.published is None:
+        """Every fingerprint that names this entry's story: `fingerprint`, and one of its
+        text without markup (an invisible tracking pixel or a CDN's image address, new at
+        every request, made every poll a new story: an outside probe) -- for a short text,
+        together with its time of publication, as its link is not counted then. A server
+        that writes a new cache-buster into the link (and the guid that is the link) on
+        every request made every poll store and alert a short entry again (an outside
+        probe); one that gives an entry a new guid and a new date keeps its link. Either
+        way one of the two is the same; two short entries of one text are still two when
+        both their links and their times differ."""
+        text = self.text_hash or self.content_hash
+        if self.words >= TEXT_WORDS:
+            return (self.fingerprint, story_fingerprint("text:", text))
+        if self.published is None:
             return (self.fingerprint,)
         at = self.published.astimezone(UTC).isoformat()
-        return (self.fingerprint, story_fingerprint(f"published:{at}", self.content_hash))
+        return (self.fingerprint, story_fingerprint(f"published:{at}", text))
+
+    @property
+    def edit_fingerprint(self) -> str | None:
+        """Its link and its time of publication, without its text: an entry under a new
+        guid with the link and the time of a stored one is that article edited (a live
+        headline's "updated 10:14 GMT", a reader count in its first line), compared with
+        it as an edit is (an outside probe: such a feed alerted every sink at every
+        poll). None without a link or a time."""
+        if self.url is None or self.published is None:
+            return None
+        at = self.published.astimezone(UTC).isoformat()
+        return story_fingerprint(self.url, f"edited:{at}")
 
     @property
     def link_fingerprint(self) -> str:
@@ -1061,6 +1081,12 @@ def _build_entry(
         updated=entry_date(_get(raw, "updated"), _get(raw, "updated_parsed")),
         content_hash=_digest(plain_title, plain_summary, plain_content),
         words=sum(len(_MARKUP.sub(" ", text).split()) for text in (title, summary, content)),
+        text_hash=_digest(
+            *(
+                _normalise(html.unescape(_MARKUP.sub(" ", text)))
+                for text in (title, summary, content)
+            )
+        ),
     )
 
 

@@ -348,6 +348,7 @@ def records_for(
                 content_hash=entry.content_hash,
                 fingerprint=entry.fingerprint,
                 other_fingerprints=entry.fingerprints[1:],
+                edit_fingerprint=entry.edit_fingerprint,
                 matches=matches,
                 alert_sinks=(
                     {m.watchlist: runtime.routes.get(m.watchlist, ()) for m in matches}
@@ -719,22 +720,29 @@ async def _triage(
     known = await runtime.store.known_keys(
         source.id,
         unique.keys(),
-        {f for entry, _ in unique.values() for f in (*entry.fingerprints, entry.link_fingerprint)},
+        {
+            f
+            for entry, _ in unique.values()
+            for f in (*entry.fingerprints, entry.link_fingerprint, entry.edit_fingerprint)
+            if f is not None
+        },
     )
     stale = now - sighting_refresh(runtime.settings.retention)
     stories = set(known.fingerprints)
+    edited = set(stories)  # the links and times of stored articles (`edit_fingerprint`)
 
     def known_story(entry: FeedEntry) -> bool:
         return entry.link_fingerprint in stories or not stories.isdisjoint(entry.fingerprints)
 
     def seen(key: str, entry: FeedEntry) -> None:
-        for fingerprint in entry.fingerprints:
+        for fingerprint in remembered(entry):
             sightings.append(SeenEntry(key, fingerprint))
             stories.add(fingerprint)
 
     new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]] = []
     sightings: list[SeenEntry] = []
     changed: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
+    moved: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
     repeats = 0
     for key, (entry, matches) in unique.items():
         last_seen = known.last_seen.get(key)
@@ -744,20 +752,38 @@ async def _triage(
             # A known key is re-dated when its sighting is old, and its story remembered
             # again when its text was edited: the edited story under a new guid later is
             # then an alias too, not news.
-            if last_seen < stale or not stories.issuperset(entry.fingerprints):
+            if last_seen < stale or not stories.issuperset(remembered(entry)):
                 seen(key, entry)
         elif known_story(entry):
             seen(key, entry)
             repeats += 1
+        elif entry.edit_fingerprint in edited:
+            moved.append((key, entry, matches))  # a stored article's link and time
         else:
             stories.update(entry.fingerprints)
             new.append((entry, matches))
-    if changed:
+    if changed or moved:
         versions, at_links = await runtime.store.stored_versions(
             source.id,
             [key for key, _, _ in changed],
-            [entry.url for _, entry, _ in changed if entry.url is not None],
+            [entry.url for _, entry, _ in (*changed, *moved) if entry.url is not None],
         )
+        for key, entry, matches in moved:
+            # The stored article at its link and time, under a new guid and with a text
+            # edited (a live headline's time): new, as a revision, only when it names a
+            # watched entity that article did not; else an alias.
+            told = at_links.get(entry.url) if entry.url is not None else None
+            if told is None:  # retention deleted it: a story of its own
+                stories.update(entry.fingerprints)
+                new.append((entry, matches))
+                continue
+            if any(
+                (m.watchlist, mention.entity) not in told for m in matches for mention in m.mentions
+            ):
+                new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
+            else:
+                seen(key, entry)
+                repeats += 1
         for key, entry, matches in changed:
             stored = versions.get(key)
             if stored is None:
@@ -783,6 +809,13 @@ async def _triage(
             if reused or named:
                 new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
     return Triage(new, tuple(sightings), repeats, tuple(unique) if repeats else ())
+
+
+def remembered(entry: FeedEntry) -> tuple[str, ...]:
+    """The fingerprints an entry is remembered by: its story's (`FeedEntry.fingerprints`)
+    and its link and time (`FeedEntry.edit_fingerprint`)."""
+    edit = entry.edit_fingerprint
+    return entry.fingerprints if edit is None else (*entry.fingerprints, edit)
 
 
 def failure(

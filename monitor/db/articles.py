@@ -52,6 +52,9 @@ class ArticleRecord:
     matches: tuple[WatchlistMatch, ...] = ()
     other_fingerprints: tuple[str, ...] = ()
     """The other fingerprints of its story (`monitor.parse.FeedEntry.fingerprints`)."""
+    edit_fingerprint: str | None = None
+    """Its link and time (`monitor.parse.FeedEntry.edit_fingerprint`): remembered, so that
+    the article under a new guid with an edited text is known as an edit of it."""
     alert_sinks: Mapping[str, Sequence[str]] = field(default_factory=dict)
     story: Signature | None = None
     """Its story signature (`monitor.stories.signature`), made where the entry is parsed;

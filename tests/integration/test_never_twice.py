@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Connection, delete, event, func, select, update
 
 from monitor.db.articles import ArticleRecord
 from monitor.db.schema import articles, seen_stories
@@ -422,6 +422,85 @@ def test_a_short_text_under_a_cache_buster_that_changes_on_every_request_alerts_
 
 
 @pytest.mark.postgres
+def test_a_live_headline_retimed_under_a_new_guid_at_every_request_alerts_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: "LIVE: Haftar's forces advance (updated 9:07 GMT)", the time new at
+    # every request, under a new random guid, at one link and one pubDate: every poll was a
+    # new article, a new story and an alert to every sink. It is the stored article edited:
+    # an alias, unless the edit names a watched entity that article did not.
+    served = itertools.count()
+    extra = [""]
+
+    def reply(_request: RecordedRequest) -> Reply:
+        n = next(served)
+        item = (
+            f"<item><title>LIVE: Haftar's forces advance on Ghadames (updated {8 + n}:07 GMT)"
+            f"{extra[0]}</title><guid isPermaLink='false'>{n}-{n * 7919}</guid>"
+            "<link>https://www.libyawire.test/news/haftar-forces-ghadames</link>"
+            "<description>Clashes overnight.</description>"
+            "<pubDate>Tue, 01 Dec 2026 08:00:00 GMT</pubDate></item>"
+        )
+        body = (
+            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
+            f"</title><link>https://example.org/</link><description>d</description>{item}"
+            "</channel></rss>"
+        )
+        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/live.xml", reply)
+        runtime = build(tmp_path, database_url, feeds.url("/live.xml"), receiver.url)
+        try:
+            assert [poll_once(runtime) for _ in range(3)] == [1, 0, 0]
+            assert len(receiver.requests) == 1
+            extra[0] = "; Tripoli sends reinforcements"  # an edit naming someone new
+            assert [poll_once(runtime) for _ in range(2)] == [1, 0]
+            assert len(receiver.requests) == 2
+            assert count(runtime, articles) == 2
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_a_long_text_with_a_new_tracking_pixel_and_link_at_every_request_alerts_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: a feed without guids whose links carry a new cache-buster, and whose
+    # text carries a 1x1 pixel with a new address, at every request: a long text is its
+    # story whatever its link, but the pixel made it a new text, and a `stories: all` sink
+    # was sent it at every poll. The text without markup is the same.
+    text = (
+        "<p>Forces loyal to Khalifa Haftar advanced on the southern outskirts of Tripoli on "
+        "Monday, residents said, as the United Nations called for an immediate truce.</p>"
+    )
+    served = itertools.count()
+
+    def reply(_request: RecordedRequest) -> Reply:
+        n = next(served)
+        pixel = f'<img src="https://ads.example-cdn.test/px.gif?r={n * 7919}" width="1"/>'
+        item = (
+            f"<item><title>Haftar advances on Tripoli</title><link>https://example.org/a?_={n}"
+            f"</link><description>{escape(text + pixel)}</description></item>"
+        )
+        body = (
+            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
+            f"</title><link>https://example.org/</link><description>d</description>{item}"
+            "</channel></rss>"
+        )
+        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/px.xml", reply)
+        runtime = build(tmp_path, database_url, feeds.url("/px.xml"), receiver.url)
+        try:
+            assert [poll_once(runtime) for _ in range(3)] == [1, 0, 0]
+            assert len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
 def test_stories_recorded_with_their_link_before_are_still_known(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -439,9 +518,15 @@ def test_stories_recorded_with_their_link_before_are_still_known(
             assert poll_once(runtime) == 1
             (entry,) = parse_feed(rss([("x", story[1], text)], links=[story[3]]), "x").entries
             assert entry.fingerprint != entry.link_fingerprint
-            runtime.db.run_sync(
-                lambda c: c.execute(update(seen_stories).values(fingerprint=entry.link_fingerprint))
-            )
+
+            # As such a database holds it: one row for the story, of link and text (today's
+            # also remember its text without markup, and its link and time).
+            def as_before(c: Connection) -> None:
+                first = select(func.min(seen_stories.c.fingerprint)).scalar_subquery()
+                c.execute(delete(seen_stories).where(seen_stories.c.fingerprint != first))
+                c.execute(update(seen_stories).values(fingerprint=entry.link_fingerprint))
+
+            runtime.db.run_sync(as_before)
             assert [poll_once(runtime) for _ in range(2)] == [0, 0]
             assert len(receiver.requests) == 1
         finally:
