@@ -184,7 +184,7 @@ async def _record_failure(
     now = runtime.clock()
     when = next_attempt(sink, due.attempts, now, error.retry_after)
     message = redact_text(str(error), sink.url, secrets=secrets_of(sink.secret))
-    await runtime.store.mark_failed(
+    recorded = await runtime.store.mark_failed(
         due.id,
         now=now,
         next_attempt_at=when,
@@ -193,6 +193,17 @@ async def _record_failure(
         status=error.status,
     )
     attempt = due.attempts + 1
+    if not recorded and await runtime.store.adelivery_status(due.id) == "delivered":
+        log.info(
+            "delivery of %s to %s failed here (%s: %s), but another instance delivered it "
+            "meanwhile (its lease had run out: was this process paused?); it stays delivered",
+            describe_alert(due),
+            due.sink,
+            error.reason,
+            message,
+            extra=delivery_log_fields(due, status="delivered", reason="delivered_elsewhere"),
+        )
+        return DeliveryOutcome(due.id, due.sink, "delivered")
     duration = _ms(started) if started is not None else None
     if when is not None:
         state = "retry"

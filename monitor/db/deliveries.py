@@ -386,12 +386,15 @@ def mark_failed(
     reason: str,
     error: str,
     status: int | None,
-) -> None:
-    """Record a failed attempt: retry at ``next_attempt_at``, or dead-letter when None. A
-    delivery the operator dropped meanwhile (its lease had run out) stays dropped."""
-    conn.execute(
+) -> bool:
+    """Record a failed attempt: retry at ``next_attempt_at``, or dead-letter when None.
+    Whether it was recorded: a delivery the operator dropped meanwhile (its lease had run
+    out) stays dropped, and one another instance delivered meanwhile stays delivered (an
+    outside probe paused an instance in the middle of a send; another sent it when the lease
+    ran out, then the paused one's timeout made it pending, and it was sent a third time)."""
+    result = conn.execute(
         update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.status != "dropped")
+        .where(deliveries.c.id == delivery_id, deliveries.c.status.not_in(("dropped", "delivered")))
         .values(
             status="pending" if next_attempt_at is not None else "dead",
             attempts=deliveries.c.attempts + 1,
@@ -403,6 +406,7 @@ def mark_failed(
             lease_expires_at=None,
         )
     )
+    return bool(result.rowcount)
 
 
 def postpone(conn: Connection, delivery_id: str, *, until: datetime, reason: str) -> None:

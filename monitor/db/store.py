@@ -490,9 +490,10 @@ class Store:
         reason: str,
         error: str,
         status: int | None,
-    ) -> None:
-        """A failed attempt: retry at ``next_attempt_at``, or dead-letter when None."""
-        await self._run(
+    ) -> bool:
+        """A failed attempt: retry at ``next_attempt_at``, or dead-letter when None; False
+        when the delivery was dropped or delivered (by another instance) meanwhile."""
+        return await self._run(
             lambda c: delivery_queries.mark_failed(
                 c,
                 delivery_id,
@@ -536,6 +537,9 @@ class Store:
 
     def delivery_status(self, delivery_id: str) -> str | None:
         return self.database.read_sync(lambda c: delivery_queries.status_of(c, delivery_id))
+
+    async def adelivery_status(self, delivery_id: str) -> str | None:
+        return await asyncio.to_thread(self.delivery_status, delivery_id)
 
     def delivery_sinks(self) -> list[str]:
         """Every sink name that deliveries were queued for."""

@@ -197,3 +197,45 @@ def test_an_alert_queued_during_a_hold_is_due_when_the_hold_ends_not_at_a_retry_
             assert untried[0] - tried[0].next_attempt_at < timedelta(minutes=-50)
         finally:
             runtime.store.close()
+
+
+@pytest.mark.postgres
+def test_a_failure_recorded_after_another_instance_delivered_the_alert_leaves_it_delivered(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe paused an instance (SIGSTOP) in the middle of a send; its lease ran
+    # out and another instance delivered the alert; resumed, the paused one recorded its
+    # send's timeout, which made the delivery pending again: the receiver got it a third
+    # time. Here the other instance's delivery is written while this one's send waits for
+    # an answer that will be a failure.
+    import threading
+
+    from sqlalchemy import update
+
+    from monitor.db.schema import deliveries
+
+    with FeedServer() as feeds, WebhookReceiver(default=Answer(500, delay=1.5)) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([FIRST])))
+        runtime = _runtime(tmp_path, database_url, feeds.url("/f.xml"), receiver.url)
+
+        def delivered_elsewhere() -> None:
+            receiver.wait_for(1, timeout=30)
+            runtime.db.run_sync(
+                lambda c: c.execute(
+                    update(deliveries).values(
+                        status="delivered", lease_owner=None, lease_expires_at=None
+                    )
+                )
+            )
+
+        other = threading.Thread(target=delivered_elsewhere)
+        try:
+            other.start()
+            _, sent = asyncio.run(run_once(runtime))
+            other.join()
+            assert [o.status for o in sent] == ["delivered"]
+            (row,) = runtime.store.list_deliveries()
+            assert (row.status, row.attempts) == ("delivered", 0)
+            assert len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
