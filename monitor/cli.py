@@ -1976,16 +1976,22 @@ def sources_export(
 def _upgrade_lock(engine: Engine, stop_first: str) -> Iterator[None]:
     """On PostgreSQL, `PG_INSTANCE_LOCK` alone for the upgrade: refused while any `run` or
     `once` holds it (a `once` registers no instance row), and none starts meanwhile."""
-    from monitor.db.engine import pg_instance_lock
+    from monitor.db.engine import pg_instance_lock, running_instances
 
     if engine.dialect.name != "postgresql":
         yield
         return
     with pg_instance_lock(engine, exclusive=True) as taken:
         if not taken:
+            # The ones registered and heard from lately, by name (a `once` registers none).
+            try:
+                running = running_instances(engine, datetime.now(UTC))
+            except DatabaseError:
+                running = []
+            named = f" (running: {', '.join(running)})" if running else ""
             raise DatabaseError(
                 f"a monitor instance (`monitor run` or `monitor once`) is using "
-                f"{redact_url(engine.url.render_as_string())}: {stop_first}"
+                f"{redact_url(engine.url.render_as_string())}{named}: {stop_first}"
             )
         yield
 

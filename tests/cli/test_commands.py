@@ -202,6 +202,12 @@ def test_db_upgrade_refuses_while_an_instance_runs_on_the_database(
         else:
             assert "1 monitor instance running on" in refused.stderr
             assert "4242@db-host" in refused.stderr
+            # A `monitor run` holding the instances' lock is named too (an outside probe's
+            # refusal named none, where these docs say it names them).
+            with store.instance_lock():
+                refused = monitor("db", "upgrade", "--config", str(config), env=env)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert "(running: 4242@db-host): stop every instance" in refused.stderr
             store.instance_stopped("old-service", datetime.now(UTC))
             # A `monitor once` registers no row: the lock it holds says it runs (probe70).
             with store.instance_lock():
