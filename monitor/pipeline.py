@@ -145,11 +145,18 @@ def next_poll(
 ) -> datetime:
     """The next poll after a success: one interval (``step``, moved by ``spread`` -1..1 times
     the jitter) after the *planned* time (so a slow fetch does not stretch the interval), the
-    next free slot when polling fell behind, and never sooner than a server's Retry-After."""
+    next free slot when polling fell behind, and never sooner than a server's Retry-After. A
+    poll before its planned time (`monitor once` beside a running service) keeps the grid:
+    the planned time, or one interval after it when that is less than half an interval
+    away. Counted from the poll, every source a `once` reached in one burst was due in the
+    same seconds of every interval after it (an outside probe: 950 requests in 15 s, then
+    45 s of nothing, every minute)."""
     step = with_jitter(step, spread)
-    planned = min(planned, now)
-    missed = (now - planned) // step if step > timedelta(0) else 0
-    upcoming = planned + step * (missed + 1)
+    if planned > now:
+        upcoming = planned if planned - now >= step / 2 else planned + step
+    else:
+        missed = (now - planned) // step if step > timedelta(0) else 0
+        upcoming = planned + step * (missed + 1)
     if retry_after:
         upcoming = max(upcoming, now + min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
     return upcoming
