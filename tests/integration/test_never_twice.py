@@ -82,6 +82,15 @@ def poll_once(runtime: Runtime) -> int:
     return poll.new_articles
 
 
+def channel(items: str) -> Reply:
+    """An RSS document of these ``<item>``s, as a feed server's reply."""
+    body = (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W</title>"
+        f"<link>https://example.org/</link><description>d</description>{items}</channel></rss>"
+    )
+    return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+
+
 def churning(
     *documents: Sequence[tuple[str, str, str, str]],
 ) -> Callable[[RecordedRequest], Reply]:
@@ -366,12 +375,7 @@ def test_a_long_text_under_a_link_that_changes_on_every_request_alerts_once(
             f"{section}/haftar</link><description>{escape(text)}</description></item>"
             for section in ("world", "africa")
         )
-        body = (
-            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
-            f"</title><link>https://example.org/</link><description>d</description>{items}"
-            "</channel></rss>"
-        )
-        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+        return channel(items)
 
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         feeds.route("/churn.xml", reply)
@@ -403,12 +407,7 @@ def test_a_short_text_under_a_cache_buster_that_changes_on_every_request_alerts_
             f"</description><pubDate>{day}, 0{i + 1} Dec 2026 08:00:00 GMT</pubDate></item>"
             for i, day in enumerate(("Tue", "Wed"))
         )
-        body = (
-            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
-            f"</title><link>https://example.org/</link><description>d</description>{items}"
-            "</channel></rss>"
-        )
-        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+        return channel(items)
 
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         feeds.route("/cb.xml", reply)
@@ -441,12 +440,7 @@ def test_a_live_headline_retimed_under_a_new_guid_at_every_request_alerts_once(
             "<description>Clashes overnight.</description>"
             "<pubDate>Tue, 01 Dec 2026 08:00:00 GMT</pubDate></item>"
         )
-        body = (
-            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
-            f"</title><link>https://example.org/</link><description>d</description>{item}"
-            "</channel></rss>"
-        )
-        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+        return channel(item)
 
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         feeds.route("/live.xml", reply)
@@ -483,12 +477,7 @@ def test_a_long_text_with_a_new_tracking_pixel_and_link_at_every_request_alerts_
             f"<item><title>Haftar advances on Tripoli</title><link>https://example.org/a?_={n}"
             f"</link><description>{escape(text + pixel)}</description></item>"
         )
-        body = (
-            "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>W"
-            f"</title><link>https://example.org/</link><description>d</description>{item}"
-            "</channel></rss>"
-        )
-        return Reply(body=body.encode(), headers={"Content-Type": "application/rss+xml"})
+        return channel(item)
 
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         feeds.route("/px.xml", reply)
