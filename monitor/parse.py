@@ -1071,6 +1071,7 @@ def _build_entry(
     else:
         key = _text_key(plain_title, plain_summary, plain_content)
 
+    bare = [_MARKUP.sub(" ", text) for text in (title, summary, content)]
     return FeedEntry(
         key=key,
         url=None if url is None else sendable_link(url),
@@ -1080,13 +1081,8 @@ def _build_entry(
         published=entry_date(_get(raw, "published"), _get(raw, "published_parsed")),
         updated=entry_date(_get(raw, "updated"), _get(raw, "updated_parsed")),
         content_hash=_digest(plain_title, plain_summary, plain_content),
-        words=sum(len(_MARKUP.sub(" ", text).split()) for text in (title, summary, content)),
-        text_hash=_digest(
-            *(
-                _normalise(html.unescape(_MARKUP.sub(" ", text)))
-                for text in (title, summary, content)
-            )
-        ),
+        words=sum(len(text.split()) for text in bare),
+        text_hash=_digest(*(_normalise(html.unescape(text)) for text in bare)),
     )
 
 

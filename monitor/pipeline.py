@@ -736,7 +736,6 @@ async def _triage(
     )
     stale = now - sighting_refresh(runtime.settings.retention)
     stories = set(known.fingerprints)
-    edited = set(stories)  # the links and times of stored articles (`edit_fingerprint`)
 
     def known_story(entry: FeedEntry) -> bool:
         return entry.link_fingerprint in stories or not stories.isdisjoint(entry.fingerprints)
@@ -764,7 +763,7 @@ async def _triage(
         elif known_story(entry):
             seen(key, entry)
             repeats += 1
-        elif entry.edit_fingerprint in edited:
+        elif entry.edit_fingerprint in known.fingerprints:
             moved.append((key, entry, matches))  # a stored article's link and time
         else:
             stories.update(entry.fingerprints)

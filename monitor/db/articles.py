@@ -60,6 +60,13 @@ class ArticleRecord:
     """Its story signature (`monitor.stories.signature`), made where the entry is parsed;
     None: made when it is stored."""
 
+    @property
+    def remembered(self) -> tuple[str, ...]:
+        """The fingerprints it is remembered by once stored: its story's and its link and
+        time."""
+        edit = () if self.edit_fingerprint is None else (self.edit_fingerprint,)
+        return (self.fingerprint, *self.other_fingerprints, *edit)
+
     def story_signature(self) -> Signature:
         if self.story is not None:
             return self.story

@@ -255,12 +255,7 @@ class Store:
                         (source_id, now, SeenEntry(r.entry_key, fingerprint))
                         for r in records
                         if r.entry_key not in known.last_seen
-                        for fingerprint in (r.fingerprint, *r.other_fingerprints)
-                    ),
-                    *(
-                        (source_id, now, SeenEntry(r.entry_key, r.edit_fingerprint))
-                        for r in records
-                        if r.entry_key not in known.last_seen and r.edit_fingerprint is not None
+                        for fingerprint in r.remembered
                     ),
                     *((source_id, poll.polled_at, s) for s in poll.sightings),
                 ],

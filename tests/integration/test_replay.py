@@ -105,17 +105,26 @@ def test_replay_deliver_queues_each_alert_once(tmp_path: Path) -> None:
     assert total == queued
 
 
-def test_replay_deliver_refuses_while_a_sink_may_have_been_renamed(tmp_path: Path) -> None:
-    # An outside probe renamed the sink `ops` to `ops2` (the same receiver) and ran `replay
-    # --deliver`: every story `ops` was told went out again under new webhook-ids.
+def alerts_for_a_sink_then_renamed(tmp_path: Path) -> tuple[Path, int]:
+    """A database filled from the seeds whose alerts `replay --deliver` queued for the sink
+    `ops`, then the config with that sink renamed `ops2` (the same receiver): the config,
+    and how many alerts were queued."""
     with FeedServer() as feeds:
         config = fill_from_seeds(tmp_path, feeds)
     sink = "  url: https://hooks.example.org/x\n  secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     original = config.read_text(encoding="utf-8")
     config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops\n{sink}"), "utf-8")
     first = monitor("replay", "--since", "3650d", "--json", "--deliver", "--config", str(config))
-    assert first.returncode == 0 and json.loads(first.stdout)["queued"] > 0, first.stderr
+    queued = json.loads(first.stdout)["queued"]
+    assert first.returncode == 0 and queued > 0, first.stderr
     config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops2\n{sink}"), "utf-8")
+    return config, queued
+
+
+def test_replay_deliver_refuses_while_a_sink_may_have_been_renamed(tmp_path: Path) -> None:
+    # An outside probe renamed the sink `ops` to `ops2` (the same receiver) and ran `replay
+    # --deliver`: every story `ops` was told went out again under new webhook-ids.
+    config, _ = alerts_for_a_sink_then_renamed(tmp_path)
     refused = monitor("replay", "--since", "3650d", "--deliver", "--config", str(config))
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "sink 'ops2' was never sent anything" in refused.stderr
@@ -138,15 +147,8 @@ def test_alerts_waiting_for_a_sink_no_longer_named_are_shown_and_dropped_by_sink
 ) -> None:
     # An outside probe renamed a sink: status said to drop the old name's alerts, but only
     # one at a time (by id), and check and reload said nothing of them.
-    with FeedServer() as feeds:
-        config = fill_from_seeds(tmp_path, feeds)
-    sink = "  url: https://hooks.example.org/x\n  secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    original = config.read_text(encoding="utf-8")
-    config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops\n{sink}"), "utf-8")
-    first = monitor("replay", "--since", "3650d", "--json", "--deliver", "--config", str(config))
-    queued = json.loads(first.stdout)["queued"]
-    assert first.returncode == 0 and queued > 1, first.stderr
-    config.write_text(original.replace("sinks: []", f"sinks:\n- name: ops2\n{sink}"), "utf-8")
+    config, queued = alerts_for_a_sink_then_renamed(tmp_path)
+    assert queued > 1
     told = f"{queued} alerts ({queued} pending) of sink 'ops', which this config does not name"
     checked = monitor("check", "--config", str(config))
     assert told in checked.stdout + checked.stderr, checked.stdout + checked.stderr
