@@ -517,6 +517,25 @@ HELD_OUT = [
             }
         ),
     ),
+    # Defence, military and security press, written blind: 111 of 120 as written. Fixed: LNA
+    # in satellite and radar front-end copy, ships named Tripoli ("cargo ship Tripoli", the
+    # Arabic gloss of USS Tripoli), Tripoli followed by a Lebanese district or a gear maker's
+    # word. Left: a naval roundup whose USS Tripoli makes its Libyan "in Tripoli" one sense
+    # with it (across fields), a radar engineer named Hafter in an article whose "LNA" is an
+    # amplifier (the namesake rule yields to any "LNA"), an Iranian general "Haftari" (the
+    # Turkish accusative without its apostrophe).
+    HeldOutSet(
+        "heldout47",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h47-018", "tripoli", "FN"),
+                ("h47-056", "haftar", "FP"),
+                ("h47-057", "haftar", "FP"),
+            }
+        ),
+    ),
     # Legal, court and sanctions items, written blind: 116 of 120 as written; a "Good Neighbor
     # Agreement" (GNA) fixed. Left: a sanctions entry in list order for a son ("HAFTAR, Saddam
     # Khalifa": the order cannot be told from a sentence's "di Haftar, Saddam"), law firms'
