@@ -1037,6 +1037,18 @@ def _guid_link(raw: Mapping[str, Any], written: Callable[[str], bool]) -> object
     return None
 
 
+def _media_link(raw: Mapping[str, Any]) -> object:
+    """The first enclosure or Media RSS content of an entry (a podcast's audio, a video):
+    the only link of an item that has no page of its own."""
+    for item in _get(raw, "links") or ():
+        if isinstance(item, Mapping) and item.get("rel") == "enclosure" and item.get("href"):
+            return item["href"]
+    for item in _get(raw, "media_content") or ():
+        if isinstance(item, Mapping) and item.get("url"):
+            return item["url"]
+    return None
+
+
 def _build_entry(
     raw: Mapping[str, Any],
     feed_url: str,
@@ -1070,6 +1082,9 @@ def _build_entry(
         key = url
     else:
         key = _text_key(plain_title, plain_summary, plain_content)
+    if url is None:  # the key stays what it was before enclosures were links
+        enclosure = _http_url(_media_link(raw), feed_url)
+        url = None if enclosure is None else mask(enclosure)
 
     bare = [_MARKUP.sub(" ", text) for text in (title, summary, content)]
     return FeedEntry(

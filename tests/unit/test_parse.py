@@ -453,8 +453,40 @@ def test_a_permalink_guid_that_is_not_a_url_is_the_key_but_no_link(
     body = body.replace(b'<guid isPermaLink="false">', b"<guid>")
     entry = only_entry(body)
 
-    assert entry.url is None
+    # a podcast's item links to its audio, the only page it has (probe78)
+    assert entry.url == ("https://example.org/p/ep.mp3" if beside else None)
     assert entry.key == canonical_url(f"https://example.org/feeds/world/{guid}")  # as before
+
+
+@pytest.mark.parametrize(
+    ("item", "url"),
+    [
+        # no guid, no link: the enclosure is the link, the key stays the title and summary
+        (
+            "<item><title>Episode 4</title><description>Tripoli</description><enclosure url="
+            '"ep4.mp3" type="audio/mpeg" length="1"/></item>',
+            "https://example.org/feeds/world/ep4.mp3",
+        ),
+        # a page of its own wins over its audio
+        (
+            "<item><title>Episode 5</title><link>https://example.org/ep5</link><enclosure url="
+            '"https://cdn.example.net/ep5.mp3" type="audio/mpeg" length="1"/></item>',
+            "https://example.org/ep5",
+        ),
+        # an enclosure that is no web address is no link
+        (
+            '<item><title>Episode 6</title><enclosure url="ftp://example.org/ep6.mp3" '
+            'type="audio/mpeg" length="1"/></item>',
+            None,
+        ),
+    ],
+)
+def test_an_entry_without_a_page_links_to_its_enclosure(item: str, url: str | None) -> None:
+    entry = only_entry(rss(item))
+
+    assert entry.url == url
+    if "<link>" not in item:
+        assert entry.key.startswith("sha256:")  # as before enclosures were links
 
 
 @pytest.mark.parametrize(
