@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.integration.helpers import LIBYA_WATCHLIST, REPO, rss, write_config
+from tests.support.cli import run_monitor
 from tests.support.feed_server import FeedServer, Reply
 
 
@@ -16,15 +17,7 @@ def monitor(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd or REPO,
-        env=full_env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_monitor(args, cwd=cwd or REPO, env=full_env, input=stdin, timeout=120)
 
 
 def test_three_problems_three_messages(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.cli import run_monitor
 from tests.support.feed_server import FeedServer, Reply
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -33,13 +33,8 @@ def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd,
-        env={**base, "PYTHONPATH": str(REPO), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_monitor(
+        args, cwd=cwd, env={**base, "PYTHONPATH": str(REPO), **(env or {})}, timeout=120
     )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result

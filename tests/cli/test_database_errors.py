@@ -15,19 +15,13 @@ from sqlalchemy.engine import make_url
 
 from monitor.db.engine import LOCK_SUFFIX
 from tests.integration.helpers import LIBYA_WATCHLIST, REPO
+from tests.support.cli import run_monitor
 
 COMMANDS = [("once",), ("run",), ("check",)]
 
 
 def monitor_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=folder,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_monitor(args, cwd=folder, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.cli import run_monitor
 from tests.support.feed_server import FeedServer, Reply
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,13 +40,8 @@ def run(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        cwd=cwd,
-        env={**base, "PYTHONPATH": str(REPO), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_monitor(
+        args, cwd=cwd, env={**base, "PYTHONPATH": str(REPO), **(env or {})}, timeout=120
     )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result

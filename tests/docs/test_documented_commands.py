@@ -42,6 +42,7 @@ import typer
 import yaml
 
 from monitor.cli import app
+from tests.support.cli import run_monitor
 from tests.support.feed_server import FeedServer, Reply
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -313,15 +314,7 @@ class World:
     values: dict[str, str] = field(default_factory=dict)
 
     def run(self, argv: list[str], stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "monitor", *argv],
-            cwd=self.cwd,
-            env={**self.env, **env},
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return run_monitor(argv, cwd=self.cwd, env={**self.env, **env}, input=stdin, timeout=60)
 
 
 @pytest.fixture(scope="module")
