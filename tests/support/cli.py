@@ -160,10 +160,18 @@ class _Forker:
             self.process.stdin.write((json.dumps({"id": number, **request}) + "\n").encode())
             self.process.stdin.flush()
         if done.wait(timeout):
-            return int(answer["exit"])
-        os.kill(int(answer["pid"]), signal.SIGKILL)
+            return self._exit_code(answer)
+        if "pid" in answer:
+            os.kill(int(answer["pid"]), signal.SIGKILL)
         done.wait()
+        self._exit_code(answer)
         return None
+
+    @staticmethod
+    def _exit_code(answer: dict[str, Any]) -> int:
+        if answer["exit"] is None:
+            raise RuntimeError("the process that forks `monitor` commands ended")
+        return int(answer["exit"])
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -176,6 +184,11 @@ class _Forker:
                 with self._lock:
                     del self._waiting[message["id"]]
                 answer["done"].set()
+        with self._lock:  # it ended: no answer will come for the commands still waiting
+            for answer in self._waiting.values():
+                answer["exit"] = None
+                answer["done"].set()
+            self._waiting.clear()
 
 
 def serve() -> None:
