@@ -172,6 +172,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "translit-mt",  # heldout45: transliterations, machine translation, OCR, auto-captions
     "markets-economy",  # heldout46: oil, banks, bonds, tickers and market wraps
     "defence-security",  # heldout47: arms, drones, naval press, radar LNAs, security briefs
+    "science-tech-health",  # heldout48: biotech, RF, telecoms, health, heritage, academia
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

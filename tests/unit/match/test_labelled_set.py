@@ -266,7 +266,6 @@ HELD_OUT = [
                 ("h18-147", "tripoli", "FP"),  # a Lebanese flag emoji the only context
                 ("h18-184", "tripoli", "FP"),  # Portuguese "Trípoli", the abrasive
                 ("h18-124", "gna", "FP"),  # Korean 통합정부: the watchlist's choice
-                ("h18-140", "gna", "FP"),  # "GNA-2016", an antenna's part number
             }
         ),
     ),
@@ -517,6 +516,10 @@ HELD_OUT = [
             }
         ),
     ),
+    # Science, technology and health press, written blind: 115 of 120 as written, all five
+    # fixed by class (GNA among nucleic acids in French and antennas, the LNA beside
+    # "forces" or "GNA", given names of the surname Hafter, "University of Tripoli").
+    HeldOutSet("heldout48", 120, exact=True, known=frozenset()),
     # Defence, military and security press, written blind: 111 of 120 as written. Fixed: LNA
     # in satellite and radar front-end copy, ships named Tripoli ("cargo ship Tripoli", the
     # Arabic gloss of USS Tripoli), Tripoli followed by a Lebanese district or a gear maker's
