@@ -173,6 +173,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "markets-economy",  # heldout46: oil, banks, bonds, tickers and market wraps
     "defence-security",  # heldout47: arms, drones, naval press, radar LNAs, security briefs
     "science-tech-health",  # heldout48: biotech, RF, telecoms, health, heritage, academia
+    "culture-history-travel",  # heldout49: books, film, TV, music, heritage, history, travel
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
