@@ -213,6 +213,24 @@ def store_articles(
     return article_ids, stored
 
 
+def stored_keys(conn: Connection, source_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of these entry keys a stored article of the source has: what the key check
+    of `monitor.db.seen` did not know (an article a version without `seen_keys` stored
+    after an upgrade: probe82), and the unique constraint would refuse."""
+    found: set[str] = set()
+    ordered = list(dict.fromkeys(keys))
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        found.update(
+            conn.execute(
+                select(articles.c.entry_key).where(
+                    and_(articles.c.source_id == source_id, articles.c.entry_key.in_(chunk))
+                )
+            ).scalars()
+        )
+    return found
+
+
 def _insert_match_rows(
     conn: Connection, pairs: Sequence[tuple[int, WatchlistMatch]], now: datetime
 ) -> list[int]:

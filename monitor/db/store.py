@@ -218,6 +218,11 @@ class Store:
                     continue
                 stories.update(named)
                 fresh.append(record)
+            if fresh:  # stored already, unknown to the sightings: remembered, not stored again
+                stored_already = article_queries.stored_keys(
+                    conn, source_id, [r.entry_key for r in fresh]
+                )
+                fresh = [r for r in fresh if r.entry_key not in stored_already]
             article_ids, stored = article_queries.store_articles(conn, source_id, fresh, now)
             story_ids = story_queries.assign_stories(
                 conn,

@@ -616,3 +616,31 @@ def test_a_source_moved_to_the_feed_its_html_page_names_keeps_its_history(
         assert run(feeds.url("/new.xml")) == ("", 2)
         (alert,) = receiver.wait_for(1)
         assert alert.json["data"]["article"]["title"] == ADVANCE[1]
+
+
+@pytest.mark.postgres
+def test_an_article_stored_without_its_sightings_is_seen_not_a_failed_poll(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe (probe82): a version from before `seen_keys` kept running while the
+    # database was upgraded, and stored articles with no sighting. Each later poll took
+    # their entries for new ones, and the unique key of `articles` failed the whole feed,
+    # on every poll, for good: new entries beside them were never stored nor alerted.
+    from monitor.db.schema import seen_keys
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/wire.xml", Reply(body=rss([ADVANCE, QUIET])))
+        runtime = build(tmp_path, database_url, feeds.url("/wire.xml"), receiver.url)
+        try:
+            assert poll_once(runtime) == 2
+            runtime.db.run_sync(lambda c: c.execute(delete(seen_keys)))
+            runtime.db.run_sync(lambda c: c.execute(delete(seen_stories)))
+            feeds.route("/wire.xml", Reply(body=rss([ADVANCE, QUIET, TALKS])))
+            assert poll_once(runtime) == 1  # the new entry; the stored ones are seen
+            assert count(runtime, articles) == 3
+            assert count(runtime, seen_keys) >= 3  # and remembered from now on
+            assert poll_once(runtime) == 0
+        finally:
+            runtime.db.close()
+        titles = [r.json["data"]["article"]["title"] for r in receiver.requests]
+        assert sorted(titles) == sorted([ADVANCE[1], TALKS[1]])  # each alerted once
