@@ -1990,8 +1990,9 @@ def _upgrade_lock(engine: Engine, stop_first: str) -> Iterator[None]:
                 running = []
             named = f" (running: {', '.join(running)})" if running else ""
             raise DatabaseError(
-                f"a monitor instance (`monitor run` or `monitor once`) is using "
-                f"{redact_url(engine.url.render_as_string())}{named}: {stop_first}"
+                f"a monitor instance (`monitor run` or `monitor once`) or another `monitor "
+                f"db upgrade` is using {redact_url(engine.url.render_as_string())}{named}: "
+                f"{stop_first}"
             )
         yield
 
@@ -2001,7 +2002,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """Create the database, or migrate it to the current schema (back it up first)."""
     from monitor.db.engine import Database, running_instances, upgrade
     from monitor.db.problems import sqlite_path
-    from monitor.reload import lock_is_held, lock_pid
+    from monitor.reload import legacy_lock_is_held, lock_is_held, lock_pid
 
     loaded = _settings(config)
     stop_first = 'stop every instance before upgrading (docs/operations.md, "Upgrading")'
@@ -2014,6 +2015,11 @@ def db_upgrade(config: ConfigOption = None) -> None:
                 raise DatabaseError(
                     f"a monitor instance (pid {lock_pid(database)}) is using {database}: "
                     f"{stop_first}"
+                )
+            if database is not None and legacy_lock_is_held(database):
+                raise DatabaseError(
+                    f"a monitor instance of a version from before 2026-12-03 is using "
+                    f"{database} (it holds {database.with_suffix('.lock')}): {stop_first}"
                 )
             created = database is not None and not database.exists()
             with _upgrade_lock(db.engine, stop_first):

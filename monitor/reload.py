@@ -76,8 +76,19 @@ def lock_pid(database: Path) -> int | None:
 def lock_is_held(database: Path) -> bool:
     """Whether a process holds the instance lock of the SQLite ``database`` now (a
     `monitor run` or `monitor once` uses it): tried with a shared lock, released at once."""
+    return _held(lock_path_of(str(database)))
+
+
+def legacy_lock_is_held(database: Path) -> bool:
+    """Whether a version from before 2026-12-03 runs on the SQLite ``database``: those
+    locked ``<name>.lock`` (``news.db`` -> ``news.lock``), which `lock_is_held` does not
+    see (probe82: `monitor db upgrade` went ahead under such a service)."""
+    return _held(database.with_suffix(".lock"))
+
+
+def _held(lock_path: Path) -> bool:
     try:
-        handle = os.open(lock_path_of(str(database)), os.O_RDONLY)
+        handle = os.open(lock_path, os.O_RDONLY)
     except OSError:
         return False
     try:

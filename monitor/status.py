@@ -329,7 +329,7 @@ def render_status(
     lines = []
     shown = [r for r in status.instances if instance_state(r, now) != "stopped"]
     if not status.instances:
-        lines.append("service: no `monitor run` has ever run on this database")
+        lines.append("service: no `monitor run` has registered on this database")
     else:
         running = sum(instance_state(r, now) == "running" for r in status.instances)
         lines.append(
@@ -447,7 +447,7 @@ def _verdict_line(judged: Verdict, status: Status) -> str:
         return f"status: degraded: {why}"
     line = "status: not running: no `monitor run` is running on this database"
     if not status.instances:
-        line = "status: not running: no `monitor run` has ever run on this database"
+        line = "status: not running: no `monitor run` has registered on this database"
     return line + (f"; also {why}" if why else "")
 
 

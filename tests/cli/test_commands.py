@@ -165,6 +165,27 @@ def test_old_schema_is_refused_until_db_upgrade(tmp_path: Path) -> None:
     assert "revision 0000" in unknown.stderr
 
 
+def test_db_upgrade_refuses_while_a_version_from_before_the_lock_rename_runs(
+    tmp_path: Path,
+) -> None:
+    # An outside probe (probe82): a service of a version from before 2026-12-03 locks
+    # `<name>.lock`; `db upgrade` went ahead under it, and the articles it stored afterwards
+    # (without their sightings) failed every later poll of their feeds.
+    import fcntl
+
+    database = tmp_path / "monitor.db"
+    config = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
+    assert monitor("db", "upgrade", "--config", str(config)).returncode == 0
+    with open(tmp_path / "monitor.lock", "w") as old_lock:
+        fcntl.flock(old_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as those versions held it
+        refused = monitor("db", "upgrade", "--config", str(config))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "a version from before 2026-12-03" in refused.stderr
+    assert "stop every instance before upgrading" in refused.stderr
+    # Let go of (the old service stopped), the upgrade goes on.
+    assert monitor("db", "upgrade", "--config", str(config)).returncode == 0
+
+
 def test_db_upgrade_refuses_while_an_instance_runs_on_the_database(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -213,7 +234,7 @@ def test_db_upgrade_refuses_while_an_instance_runs_on_the_database(
             with store.instance_lock():
                 refused = monitor("db", "upgrade", "--config", str(config), env=env)
             assert refused.returncode == 2, refused.stdout + refused.stderr
-            assert "a monitor instance (`monitor run` or `monitor once`) is using" in (
+            assert "a monitor instance (`monitor run` or `monitor once`) or another" in (
                 refused.stderr
             )
             assert "stop every instance before upgrading" in refused.stderr

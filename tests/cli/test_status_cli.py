@@ -337,11 +337,11 @@ def test_status_on_a_fresh_database_says_no_service_ever_ran(tmp_path: Path) -> 
     text = _run(tmp_path, "status", "--config", str(config))
     assert text.returncode == 3, text.stdout + text.stderr
     assert text.stdout.splitlines()[:2] == [
-        "service: no `monitor run` has ever run on this database",
+        "service: no `monitor run` has registered on this database",
         "sources: none stored yet (`monitor run` or `monitor once` stores the configured ones)",
     ]
     assert text.stdout.splitlines()[-1] == (
-        "status: not running: no `monitor run` has ever run on this database"
+        "status: not running: no `monitor run` has registered on this database"
     )
     report = json.loads(_run(tmp_path, "status", "--json", "--config", str(config)).stdout)
     assert report["state"] == "not_running" and report["exit_code"] == 3
