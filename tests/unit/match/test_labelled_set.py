@@ -500,29 +500,34 @@ HELD_OUT = [
         ),
     ),
     # Business, markets and economy, written blind: 115 of 120 as written. Fixed:
-    # "Tripolis Shipping". Left: tickers in a table's cells, an accounting abbreviation
-    # explained after it ("abbreviate goodwill net of amortisation as GNA"), a fund named
-    # "Tripoli Point Capital", a calendar naming both Tripolis in rows.
+    # "Tripolis Shipping"; later (heldout50's market words) an LNA among a table's tickers.
+    # Left: an accounting abbreviation explained after it ("abbreviate goodwill net of
+    # amortisation as GNA"), a fund named "Tripoli Point Capital", a calendar naming both
+    # Tripolis in rows.
     HeldOutSet(
         "heldout46",
         120,
         exact=True,
         known=frozenset(
             {
-                ("h46-020", "lna", "FP"),
                 ("h46-031", "tripoli", "FN"),
                 ("h46-053", "tripoli", "FP"),
                 ("h46-078", "gna", "FP"),
             }
         ),
     ),
+    # Machine-made bulletins and data feeds (NOTAMs, AIS, tickers, scores), written blind:
+    # 112 of 120 as written, all eight fixed by class (stock lists and market words, a call
+    # sign, an airport's code; the LNA no longer kept beside "GNA" alone, which the tickers
+    # pair too, only beside its forces).
+    HeldOutSet("heldout50", 120, exact=True, known=frozenset()),
     # Culture, history, books, film and travel, written blind: 105 of 120 as written, all
     # fifteen fixed by class (works, venues and horses named Tripoli, "Le Tripoli", the 1940s
     # Senussi "Libyan National Army", given names of the surname Hafter, Libya's regions).
     HeldOutSet("heldout49", 120, exact=True, known=frozenset()),
     # Science, technology and health press, written blind: 115 of 120 as written, all five
-    # fixed by class (GNA among nucleic acids in French and antennas, the LNA beside
-    # "forces" or "GNA", given names of the surname Hafter, "University of Tripoli").
+    # fixed by class (GNA among nucleic acids in French and antennas, the LNA beside its
+    # forces, given names of the surname Hafter, "University of Tripoli").
     HeldOutSet("heldout48", 120, exact=True, known=frozenset()),
     # Defence, military and security press, written blind: 111 of 120 as written. Fixed: LNA
     # in satellite and radar front-end copy, ships named Tripoli ("cargo ship Tripoli", the
