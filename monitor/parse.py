@@ -192,6 +192,13 @@ class FeedEntry:
         return story_fingerprint(self.url, f"edited:{at}")
 
     @property
+    def remembered(self) -> tuple[str, ...]:
+        """The fingerprints the entry is remembered by: its story's (`fingerprints`) and its
+        link and time (`edit_fingerprint`)."""
+        edit = self.edit_fingerprint
+        return self.fingerprints if edit is None else (*self.fingerprints, edit)
+
+    @property
     def link_fingerprint(self) -> str:
         """`story_fingerprint` of the link and the text, whatever the length: the story as
         recorded before the link stopped counting for long texts (2026-12-06)."""

@@ -741,7 +741,7 @@ async def _triage(
         return entry.link_fingerprint in stories or not stories.isdisjoint(entry.fingerprints)
 
     def seen(key: str, entry: FeedEntry) -> None:
-        for fingerprint in remembered(entry):
+        for fingerprint in entry.remembered:
             sightings.append(SeenEntry(key, fingerprint))
             stories.add(fingerprint)
 
@@ -758,7 +758,7 @@ async def _triage(
             # A known key is re-dated when its sighting is old, and its story remembered
             # again when its text was edited: the edited story under a new guid later is
             # then an alias too, not news.
-            if last_seen < stale or not stories.issuperset(remembered(entry)):
+            if last_seen < stale or not stories.issuperset(entry.remembered):
                 seen(key, entry)
         elif known_story(entry):
             seen(key, entry)
@@ -815,13 +815,6 @@ async def _triage(
             if reused or named:
                 new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
     return Triage(new, tuple(sightings), repeats, tuple(unique) if repeats else ())
-
-
-def remembered(entry: FeedEntry) -> tuple[str, ...]:
-    """The fingerprints an entry is remembered by: its story's (`FeedEntry.fingerprints`)
-    and its link and time (`FeedEntry.edit_fingerprint`)."""
-    edit = entry.edit_fingerprint
-    return entry.fingerprints if edit is None else (*entry.fingerprints, edit)
 
 
 def failure(

@@ -38,6 +38,11 @@ ADVANCE = (
 )
 TALKS = ("talks-1", "Talks in Geneva", "<p>Envoys of Haftar met in Geneva.</p>")
 QUIET = ("calm-1", "Markets open higher in Tokyo", "<p>Shares rose in early trading.</p>")
+# A text of more than 25 words: its story whatever its link.
+LONG_TEXT = (
+    "<p>Forces loyal to Khalifa Haftar advanced on the southern outskirts of Tripoli on "
+    "Monday, residents said, as the United Nations called for an immediate truce.</p>"
+)
 
 
 class Clock:
@@ -80,6 +85,21 @@ def poll_once(runtime: Runtime) -> int:
     (poll,), _ = asyncio.run(run_once(runtime))
     assert poll.status == "ok", poll
     return poll.new_articles
+
+
+def three_polls(
+    tmp_path: Path, database_url: str, *replies: Reply | Callable[[RecordedRequest], Reply]
+) -> tuple[list[int], int, int]:
+    """Three `monitor once` passes over one feed answering ``replies``: the new articles of
+    each pass, the alerts the receiver got, the articles stored."""
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route("/feed.xml", *replies)
+        runtime = build(tmp_path, database_url, feeds.url("/feed.xml"), receiver.url)
+        try:
+            polls = [poll_once(runtime) for _ in range(3)]
+            return polls, len(receiver.requests), count(runtime, articles)
+        finally:
+            runtime.db.close()
 
 
 def channel(items: str) -> Reply:
@@ -309,17 +329,9 @@ def test_an_edited_entry_given_a_new_guid_later_is_not_news_again(
     first = ("u1", "Haftar first headline", "<p>Tripoli update test</p>")
     edited = ("u1", "Haftar edited headline", "<p>Tripoli update test</p>")
     moved = ("u2", *edited[1:])
-    with FeedServer() as feeds, WebhookReceiver() as receiver:
-        feeds.route(
-            "/upd.xml",
-            *(Reply(body=rss([entry], links=[link])) for entry in (first, edited, moved)),
-        )
-        runtime = build(tmp_path, database_url, feeds.url("/upd.xml"), receiver.url)
-        try:
-            assert [poll_once(runtime) for _ in range(3)] == [1, 0, 0]
-            assert len(receiver.requests) == 1
-        finally:
-            runtime.db.close()
+    replies = (Reply(body=rss([entry], links=[link])) for entry in (first, edited, moved))
+    polls, alerts, _ = three_polls(tmp_path, database_url, *replies)
+    assert (polls, alerts) == ([1, 0, 0], 1)
 
 
 @pytest.mark.postgres
@@ -362,30 +374,18 @@ def test_a_long_text_under_a_link_that_changes_on_every_request_alerts_once(
     # request (a cache-buster or session in the path) stored and alerted its one entry at
     # every poll. A text of 25 words or more is its story whatever its link; a second
     # entry with the same text under another link in one document is that story too.
-    text = (
-        "<p>Forces loyal to Khalifa Haftar advanced on the southern outskirts of Tripoli on "
-        "Monday, residents said, as the United Nations called for an immediate truce.</p>"
-    )
     served = itertools.count()
 
     def reply(_request: RecordedRequest) -> Reply:
         n = next(served)
         items = "".join(
             f"<item><title>Haftar advances on Tripoli</title><link>https://example.org/s{n}/"
-            f"{section}/haftar</link><description>{escape(text)}</description></item>"
+            f"{section}/haftar</link><description>{escape(LONG_TEXT)}</description></item>"
             for section in ("world", "africa")
         )
         return channel(items)
 
-    with FeedServer() as feeds, WebhookReceiver() as receiver:
-        feeds.route("/churn.xml", reply)
-        runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
-        try:
-            assert [poll_once(runtime) for _ in range(3)] == [1, 0, 0]
-            assert len(receiver.requests) == 1
-            assert count(runtime, articles) == 1
-        finally:
-            runtime.db.close()
+    assert three_polls(tmp_path, database_url, reply) == ([1, 0, 0], 1, 1)
 
 
 @pytest.mark.postgres
@@ -464,10 +464,6 @@ def test_a_long_text_with_a_new_tracking_pixel_and_link_at_every_request_alerts_
     # text carries a 1x1 pixel with a new address, at every request: a long text is its
     # story whatever its link, but the pixel made it a new text, and a `stories: all` sink
     # was sent it at every poll. The text without markup is the same.
-    text = (
-        "<p>Forces loyal to Khalifa Haftar advanced on the southern outskirts of Tripoli on "
-        "Monday, residents said, as the United Nations called for an immediate truce.</p>"
-    )
     served = itertools.count()
 
     def reply(_request: RecordedRequest) -> Reply:
@@ -475,18 +471,11 @@ def test_a_long_text_with_a_new_tracking_pixel_and_link_at_every_request_alerts_
         pixel = f'<img src="https://ads.example-cdn.test/px.gif?r={n * 7919}" width="1"/>'
         item = (
             f"<item><title>Haftar advances on Tripoli</title><link>https://example.org/a?_={n}"
-            f"</link><description>{escape(text + pixel)}</description></item>"
+            f"</link><description>{escape(LONG_TEXT + pixel)}</description></item>"
         )
         return channel(item)
 
-    with FeedServer() as feeds, WebhookReceiver() as receiver:
-        feeds.route("/px.xml", reply)
-        runtime = build(tmp_path, database_url, feeds.url("/px.xml"), receiver.url)
-        try:
-            assert [poll_once(runtime) for _ in range(3)] == [1, 0, 0]
-            assert len(receiver.requests) == 1
-        finally:
-            runtime.db.close()
+    assert three_polls(tmp_path, database_url, reply) == ([1, 0, 0], 1, 1)
 
 
 @pytest.mark.postgres
@@ -495,17 +484,13 @@ def test_stories_recorded_with_their_link_before_are_still_known(
 ) -> None:
     # A database written before the link stopped counting for long texts holds the
     # fingerprint of link and text: a story it knows under a new guid is still an alias.
-    text = (
-        "<p>Forces loyal to Khalifa Haftar advanced on the southern outskirts of Tripoli on "
-        "Monday, residents said, as the United Nations called for an immediate truce.</p>"
-    )
-    story = ("a", "Haftar advances on Tripoli", text, "https://example.org/news/a")
+    story = ("a", "Haftar advances on Tripoli", LONG_TEXT, "https://example.org/news/a")
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         feeds.route("/churn.xml", churning([story]))
         runtime = build(tmp_path, database_url, feeds.url("/churn.xml"), receiver.url)
         try:
             assert poll_once(runtime) == 1
-            (entry,) = parse_feed(rss([("x", story[1], text)], links=[story[3]]), "x").entries
+            (entry,) = parse_feed(rss([("x", story[1], LONG_TEXT)], links=[story[3]]), "x").entries
             assert entry.fingerprint != entry.link_fingerprint
 
             # As such a database holds it: one row for the story, of link and text (today's

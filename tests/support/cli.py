@@ -100,9 +100,11 @@ def run_monitor(
 def _can_fork(environment: Mapping[str, str]) -> bool:
     if os.environ.get("MONITOR_TEST_FRESH_PROCESSES") == "1" or sys.platform != "linux":
         return False
-    for name in {*environment, *os.environ}:
+    # What the forking process started with (or will: this process's environment now).
+    started = _server.environment if _server is not None else os.environ
+    for name in {*environment, *started}:
         starts_up = name in _START_UP_NAMES or name.startswith(_START_UP_PREFIXES)
-        if not starts_up or environment.get(name) == os.environ.get(name):
+        if not starts_up or environment.get(name) == started.get(name):
             continue
         if name == "PYTHONPATH" and _already_on_path(environment.get(name, "")):
             continue
@@ -135,6 +137,7 @@ class _Forker:
     its answers: each command's pid when it starts, its exit code when it ends."""
 
     def __init__(self) -> None:
+        self.environment = dict(os.environ)
         path = os.pathsep.join(filter(None, [str(_REPO), os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from tests.support.cli import serve; serve()"],
