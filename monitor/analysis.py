@@ -52,6 +52,8 @@ class AnalysedFeed:
     feed: ParsedFeed
     matches: tuple[tuple[WatchlistMatch, ...], ...]
     stories: tuple[Signature, ...] = ()
+    # Entries (indices) only the start of which was matched (`MatchResult.text_cut`).
+    cut: tuple[int, ...] = ()
 
 
 class WorkerDied(MonitorError):
@@ -80,10 +82,12 @@ def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -
     """Parse ``body``, match every entry and make its story signature (pure). Raises
     ParseError."""
     feed = parse_feed(body, url, content_type)
-    matches = tuple(
-        matcher.match({"title": e.title, "summary": e.summary, "content": e.content}).alerts
+    results = [
+        matcher.match({"title": e.title, "summary": e.summary, "content": e.content})
         for e in feed.entries
-    )
+    ]
+    matches = tuple(result.alerts for result in results)
+    cut = tuple(index for index, result in enumerate(results) if result.text_cut)
     signatures = feed_signatures([(e.title, e.summary, e.content) for e in feed.entries])
     stories = tuple(
         replace(
@@ -96,7 +100,7 @@ def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -
         )
         for sig, entry, alerts in zip(signatures, feed.entries, matches, strict=True)
     )
-    return AnalysedFeed(feed, matches, stories)
+    return AnalysedFeed(feed, matches, stories, cut)
 
 
 _worker_matcher: Matcher | None = None

@@ -31,7 +31,13 @@ from monitor.errors import FetchError, MonitorError
 from monitor.fetch import MAX_RETRY_AFTER, FetchResult, fetch_feed
 from monitor.logs import log_fields
 from monitor.match import WatchlistMatch
-from monitor.match.limits import MAX_DETAIL_BYTES, MIN_DETAIL_BYTES
+from monitor.match.limits import (
+    MAX_DETAIL_BYTES,
+    MAX_FIELD_CHARS,
+    MAX_FIELD_HITS,
+    MAX_FIELD_HTML_CHARS,
+    MIN_DETAIL_BYTES,
+)
 from monitor.parse import FeedEntry, ParsedFeed
 from monitor.plural import plural
 from monitor.redact import redact_text, redact_url, suggested_url
@@ -585,6 +591,7 @@ async def _poll(
         f"; not alerted: {', '.join(why)}" if why else "",
         extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
     )
+    _warn_cut(analysed, [entry for entry, _ in fresh], shown, source)
     cap = runtime.settings.alert_max_per_poll
     if outcome.held_over_cap and cap is not None:
         log.warning(
@@ -607,6 +614,34 @@ async def _poll(
             extra=source_log_fields(source, status="ok", reason=HELD_OVER_HOUR),
         )
     return outcome
+
+
+def _warn_cut(
+    analysed: AnalysedFeed, new: Sequence[FeedEntry], shown: str, source: SourceRow
+) -> None:
+    """Say which new entries were matched on their start only (`monitor.match.limits`): a
+    watched name further on was not looked for, and no alert says so."""
+    if not analysed.cut:
+        return
+    cut_keys = {entry_key(analysed.feed.entries[index]) for index in analysed.cut}
+    cut = [entry for entry in new if entry_key(entry) in cut_keys]
+    if not cut:
+        return
+    named = "; ".join(
+        repr(entry.title or redact_url(entry.url or "") or entry.key)[:120] for entry in cut[:3]
+    )
+    log.warning(
+        "%s: %s too long to match whole (%s): only the first %s characters of text, %s of "
+        "HTML and %s name occurrences of each field were matched, and a watched name "
+        "further on was not looked for",
+        shown,
+        plural(len(cut), "new entry", "new entries"),
+        named + ("; ..." if len(cut) > 3 else ""),
+        f"{MAX_FIELD_CHARS:,}",
+        f"{MAX_FIELD_HTML_CHARS:,}",
+        f"{MAX_FIELD_HITS:,}",
+        extra=source_log_fields(source, status="ok", reason="text_cut"),
+    )
 
 
 def schedule_bounds(runtime: Runtime) -> Bounds:

@@ -171,6 +171,7 @@ class Matcher:
             excerpts=all_excerpts[:MAX_EXCERPTS],
             alerts=tuple(alerts),
             truncated=text_cut or mentions_cut or len(all_excerpts) > MAX_EXCERPTS,
+            text_cut=text_cut,
         )
 
     def rules_holding(self, fields: Mapping[str, str | None]) -> dict[str, tuple[str, ...]]:

@@ -93,6 +93,9 @@ class MatchResult:
     excerpts: tuple[Excerpt, ...]
     alerts: tuple[WatchlistMatch, ...]
     truncated: bool = False
+    # Only the start of a field was read (its text, its HTML or its name occurrences past
+    # ``monitor.match.limits``): a name further on was not looked for.
+    text_cut: bool = False
 
     def to_json(self, id: object) -> JsonObject:
         """The ``monitor match`` output line for the input line with this ``id``: every
