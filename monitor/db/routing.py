@@ -82,15 +82,26 @@ TellKey = tuple[int, str, str, str]
 """(story id, sink, watchlist, article link): an article a ``stories: all`` sink was told of."""
 
 
+@dataclass
+class TellHistory:
+    """For the sinks with ``stories: all``: the link of each item's article; which (story,
+    sink, watchlist, link) they were already told of, with the entities told; and the
+    first alert sent of each, which a revision's alert follows (``update_of``)."""
+
+    links: dict[int, str]
+    told: dict[TellKey, set[str]]
+    first: dict[TellKey, str]
+
+
 def _told_links(
     conn: Connection, items: Sequence[Routed], policies: Mapping[str, SinkPolicy]
-) -> tuple[dict[int, str], dict[TellKey, set[str]]]:
-    """For the sinks with ``stories: all``: the link of each item's article, and which
-    (story, sink, watchlist, link) they were already told of, with the entities told. One
-    article is one alert for them even when two feeds carry it (an outlet's world and Africa
-    feeds, the same link): each feed stores its own copy, and both copies alerted (an
-    outside probe); a revision of it that names an entity not told of is an alert again
-    (an edit that first names Haftar: probe65 D1)."""
+) -> TellHistory:
+    """What `TellHistory` holds for ``items``. One article is one alert for a ``stories:
+    all`` sink even when two feeds carry it (an outlet's world and Africa feeds, the same
+    link): each feed stores its own copy, and both copies alerted (an outside probe); a
+    revision of it that names an entity not told of is an alert again (an edit that first
+    names Haftar: probe65 D1), which follows the first alert of that link."""
+    history = TellHistory({}, {}, {})
     wanted = [
         item
         for item in items
@@ -98,8 +109,8 @@ def _told_links(
         and any(policies.get(sink, ALL).stories == "all" for sink in item.sinks)
     ]
     if not wanted:
-        return {}, {}
-    links = {
+        return history
+    history.links = {
         int(row.id): str(row.canonical_url)
         for row in conn.execute(
             select(articles.c.id, articles.c.canonical_url).where(
@@ -108,25 +119,28 @@ def _told_links(
             )
         )
     }
-    if not links:
-        return {}, {}
+    if not history.links:
+        return history
     rows = conn.execute(
         select(
             story_alerts.c.story_id,
             story_alerts.c.sink,
             story_alerts.c.watchlist,
             story_alerts.c.entities,
+            story_alerts.c.delivery_id,
             articles.c.canonical_url,
         )
         .join(articles, articles.c.id == story_alerts.c.article_id)
         .where(story_alerts.c.story_id.in_(sorted({item.story_id for item in wanted})))
-        .where(articles.c.canonical_url.in_(sorted(set(links.values()))))
+        .where(articles.c.canonical_url.in_(sorted(set(history.links.values()))))
+        .order_by(story_alerts.c.id)
     )
-    told: dict[TellKey, set[str]] = {}
     for r in rows:
         key = (int(r.story_id), str(r.sink), str(r.watchlist), str(r.canonical_url))
-        told.setdefault(key, set()).update(r.entities or ())
-    return links, told
+        history.told.setdefault(key, set()).update(r.entities or ())
+        if r.delivery_id is not None:
+            history.first.setdefault(key, str(r.delivery_id))
+    return history
 
 
 def _sent(
@@ -172,7 +186,7 @@ def route(
     # A sink whose receiver asked to wait: what is queued now waits with the rest.
     holds = sink_holds(conn, {sink for item in items for sink in item.sinks}, now)
     histories = _histories(conn, items, policies)
-    links, told_links = _told_links(conn, items, policies)
+    tell = _told_links(conn, items, policies)
     queue = _Queue()
     told: list[dict[str, object]] = []
     told_before = 0
@@ -196,13 +210,23 @@ def route(
             )
             if decision is None:
                 continue
-            link = links.get(item.article_id)
+            update_of, changes = decision.update_of, decision.changes()
+            link = tell.links.get(item.article_id)
+            seen = (item.story_id, sink, item.match.watchlist, link or "")
             if policy.stories == "all" and link is not None:
-                seen = (item.story_id, sink, item.match.watchlist, link)
-                if seen in told_links and set(item.match.entities) <= told_links[seen]:
-                    continue  # this article, from another feed, or an edit naming nothing new
-                told_links.setdefault(seen, set()).update(item.match.entities)
+                told_here = tell.told.get(seen)
+                if told_here is not None:
+                    new_entities = sorted(set(item.match.entities) - told_here)
+                    if not new_entities:
+                        continue  # this article, from another feed, or an edit naming nothing new
+                    # A revision that first names someone: it follows the link's first alert.
+                    update_of = tell.first.get(seen)
+                    if update_of is not None:
+                        changes = {"entities": new_entities, "sources": []}
+                tell.told.setdefault(seen, set()).update(item.match.entities)
             delivery_id = None if policy.digest else str(uuid.uuid4())
+            if policy.stories == "all" and link is not None and delivery_id is not None:
+                tell.first.setdefault(seen, delivery_id)
             queue.add(
                 item,
                 sink,
@@ -210,8 +234,8 @@ def route(
                 delivery_id,
                 now,
                 due,
-                update_of=decision.update_of,
-                changes=decision.changes(),
+                update_of=update_of,
+                changes=changes,
             )
             kind = "digest" if policy.digest else decision.kind
             entities, sources = sorted(decision.entities), sorted(decision.sources)

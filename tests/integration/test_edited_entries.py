@@ -84,6 +84,8 @@ def test_an_edit_that_first_names_a_watched_actor_alerts(
 ) -> None:
     # A `stories: all` sink hears each revision that names someone new too, as a full alert
     # (it heard none: an outside probe, probe65 D1), and still nothing for edits that do not.
+    # Under either policy the second alert follows the first (`update_of`, `changes`): under
+    # `all` it had no `update_of`, so a receiver could not tell an edit from news (probe78 #7).
     GUID[0] = guid
     with FeedServer() as feeds, WebhookReceiver() as receiver:
         route = feeds.route
@@ -119,7 +121,8 @@ def test_an_edit_that_first_names_a_watched_actor_alerts(
             assert len(receiver.requests) == 2
             follow_up = receiver.requests[1].json["data"]
             assert "tripoli" in follow_up["entities"]
-            assert (follow_up["update_of"] is None) == (stories == "all")
+            assert follow_up["update_of"] == receiver.requests[0].headers["webhook-id"]
+            assert follow_up["changes"] == {"entities": ["tripoli"], "sources": []}
             # And the same text on the next poll is known.
             assert run.once() == 0
         finally:
