@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
-__all__ = ["DEFINED_OTHERWISE", "defined_otherwise", "definitions", "name_words"]
+__all__ = ["DEFINED_OTHERWISE", "Expansion", "defined_otherwise", "definitions", "name_words"]
 
 # The verdict's rule when an acronym is dropped for it (`monitor explain` names it).
 DEFINED_OTHERWISE = "defined_otherwise"
@@ -30,11 +31,35 @@ _IN_BRACKETS = re.compile(rf"\([ \t]*({_ACRONYM})[ \t]*\)")
 _AFTER = re.compile(
     rf"\b({_ACRONYM})[ \t]*(?:\(([^()\n]{{3,80}})\)|[=:–—][ \t]*([^\n.;,()]{{3,80}}))"
 )
+# "words, the ACR," / "words, or ACR," / "words (the ACR)": an appositive names the words
+# before it, as brackets do ("a literacy and numeracy assessment, the LNA, before ...").
+_APPOSITIVE = re.compile(
+    rf"(?:,[ \t]+(?:the|or|or the|i\.e\.|le|la|les|l'|il|lo|gli|i|el|los)[ \t]+|"
+    rf"\([ \t]*(?:the|or|i\.e\.|le|la|il|el)[ \t]+)({_ACRONYM})(?=[ \t]*[,;:.)—–])"
+)
+# A name in capitals ("Local Nature Areas") whose initials spell an acronym the article
+# writes: the acronym is that name there ("the LNA Bill" of a Scottish committee's agenda).
+# Each word capitalised, minor words between them, nothing capitalised around it.
+_WRITTEN = re.compile(r"\b[A-Z]{3,6}\b")
+_BETWEEN = (
+    r"[ \t]+(?:(?:of|and|the|for|on|in|de|des|du|la|le|di|del|della|y|e|et|und|für)[ \t]+){0,2}"
+)
+_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w'’]*[ \t]+$")
+_CAPITALISED_AFTER = re.compile(r"^[ \t]+[A-Z]")
 # A term on a line of its own and its meaning on the next (an HTML <dt>/<dd> glossary).
 _TERM_LINE = re.compile(rf"(?m)^[ \t]*({_ACRONYM})[ \t]*\n+[ \t]*([^\n]{{3,80}})")
 # How far before "(ACR)" its expansion may start.
 _LOOK_BACK = 160
 _WORD = re.compile(r"[^\W\d_][\w'’]*")
+
+
+class Expansion(NamedTuple):
+    """Words an article gives an acronym: spelled out beside it (``(ACR)``, ``ACR = ...``,
+    ``words, the ACR,``), or only a name in capitals with its initials elsewhere in the
+    article (``spelled=False``: a weaker sign, see `defined_otherwise`)."""
+
+    text: str
+    spelled: bool = True
 
 
 def _letters(acronym: str) -> str:
@@ -72,19 +97,19 @@ def _spelled(acronym: str, words: list[str], *, from_end: bool) -> list[str] | N
     return None
 
 
-def definitions(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
+def definitions(texts: Iterable[str]) -> dict[str, tuple[Expansion, ...]]:
     """Acronym (letters, upper case, no dots) -> the expansions ``texts`` give it."""
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[Expansion]] = {}
     for text in texts:
-        if not any(mark in text for mark in "(=:–—\n"):
+        if not any(mark in text for mark in "(=:–—\n,"):
             continue
-        for match in _IN_BRACKETS.finditer(text):
+        for match in [*_IN_BRACKETS.finditer(text), *_APPOSITIVE.finditer(text)]:
             acronym = _letters(match.group(1))
             before = text[max(0, match.start() - _LOOK_BACK) : match.start()]
             words = _split(before.rsplit("\n", 1)[-1])[-8:]
             spelled = _spelled(acronym, words, from_end=True)
             if spelled:
-                found.setdefault(acronym, []).append(" ".join(spelled))
+                found.setdefault(acronym, []).append(Expansion(" ".join(spelled)))
         after = [(m.group(1), m.group(2) or m.group(3) or "") for m in _AFTER.finditer(text)]
         if "\n" in text:
             after += [(m.group(1), m.group(2)) for m in _TERM_LINE.finditer(text)]
@@ -93,8 +118,28 @@ def definitions(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
             words = _split(meaning)
             spelled = _spelled(acronym, words, from_end=False)
             if spelled:
-                found.setdefault(acronym, []).append(" ".join(spelled))
+                found.setdefault(acronym, []).append(Expansion(" ".join(spelled)))
+        for acronym, name in _named_in_capitals(text):
+            found.setdefault(acronym, []).append(Expansion(name, spelled=False))
     return {acronym: tuple(dict.fromkeys(expansions)) for acronym, expansions in found.items()}
+
+
+def _named_in_capitals(text: str) -> list[tuple[str, str]]:
+    """(acronym, name) for each acronym of three to six Latin capitals written in ``text``
+    and each name there in capitalised words whose initials spell it, nothing capitalised
+    around it ("Local Nature Areas ... the LNA Bill"; not "Libyan Navy Attacks Smugglers",
+    a headline in capitals)."""
+    named = []
+    for acronym in sorted(set(_WRITTEN.findall(text)))[:20]:
+        words = _BETWEEN.join(rf"{letter}[^\W\d_]+" for letter in acronym)
+        for match in re.finditer(rf"\b{words}\b", text):
+            before = text[max(0, match.start() - 40) : match.start()]
+            if _CAPITALISED_BEFORE.search(before) or _CAPITALISED_AFTER.match(
+                text[match.end() : match.end() + 3]
+            ):
+                continue
+            named.append((acronym, match.group(0)))
+    return named
 
 
 def name_words(names: Iterable[str]) -> frozenset[str]:
@@ -113,23 +158,28 @@ def _fold(word: str) -> str:
 
 
 def defined_otherwise(
-    acronym: str, found: Mapping[str, tuple[str, ...]], own_words: frozenset[str]
+    acronym: str, found: Mapping[str, tuple[Expansion, ...]], own_words: frozenset[str]
 ) -> str | None:
     """An expansion ``found`` gives ``acronym`` that is not the entity's own, when no
     expansion is its own; else None. An expansion is the entity's own when each of its words
     is a word of the entity's names (or shares its stem): "Libya's National Army (LNA)" is;
     "Singapore Armed Forces (SAF)" is not the Sudanese Armed Forces (an outside probe's
     watchlist), nor Chad's "Armée nationale de libération (ANL)" the Armée nationale
-    libyenne (a blind set, heldout30): one word says whose."""
+    libyenne (a blind set, heldout30): one word says whose. A name in capitals that is not
+    spelled out beside the acronym (``spelled=False``) counts only when it shares no word
+    with the entity's names: "Local Nature Areas" makes "the LNA Bill" theirs, while a
+    "Libyan News Agency" that reports on "the LNA" says nothing of it."""
     expansions = found.get(_letters(acronym))
     if not expansions:
         return None
     other = None
-    for expansion in expansions:
-        words = [_fold(w) for w in _split(expansion) if w.casefold() not in _MINOR]
-        if words and all(_shares_stem(word, own_words) for word in words):
+    for text, spelled in expansions:
+        words = [_fold(w) for w in _split(text) if w.casefold() not in _MINOR]
+        own = [_shares_stem(word, own_words) for word in words]
+        if words and all(own):
             return None  # the article spells it out as the entity: every mention is it
-        other = other or expansion
+        if spelled or not any(own):
+            other = other or text
     return other
 
 

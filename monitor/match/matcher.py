@@ -8,7 +8,13 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.errors import ConfigError
-from monitor.match.acronyms import DEFINED_OTHERWISE, defined_otherwise, definitions, name_words
+from monitor.match.acronyms import (
+    DEFINED_OTHERWISE,
+    Expansion,
+    defined_otherwise,
+    definitions,
+    name_words,
+)
 from monitor.match.context import EntityContext, Verdict
 from monitor.match.excerpts import RuleSpan, build_excerpts
 from monitor.match.explain import Explanation, explain_trace
@@ -470,9 +476,9 @@ class _SpelledOut:
 
     def __init__(self, scans: Sequence[FieldScan]) -> None:
         self._scans = scans
-        self._found: dict[str, tuple[str, ...]] | None = None
+        self._found: dict[str, tuple[Expansion, ...]] | None = None
 
-    def definitions(self) -> dict[str, tuple[str, ...]]:
+    def definitions(self) -> dict[str, tuple[Expansion, ...]]:
         if self._found is None:
             self._found = definitions(scan.plain for scan in self._scans)
         return self._found

