@@ -99,9 +99,7 @@ def test_an_acronym_named_by_an_appositive_or_by_a_name_in_capitals_is_that_thin
     agency = "The Libyan News Agency reported that the LNA advanced on Sirte."
     assert found(watchlist, content=agency) == ["LNA"]
     assert found(watchlist, title="Local Navy Attacks Smugglers; LNA Denies Role") == ["LNA"]
-    assert found(watchlist, content="Lawmakers of the Local National Assembly Met; LNA") == [
-        "LNA"
-    ]
+    assert found(watchlist, content="Lawmakers of the Local National Assembly Met; LNA") == ["LNA"]
 
 
 def test_a_name_wrapped_across_a_line_of_running_text_is_found(
