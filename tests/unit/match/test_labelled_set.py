@@ -515,6 +515,10 @@ HELD_OUT = [
             }
         ),
     ),
+    # Breaking news in its shortest forms (push alerts, live-blog lines, tickers, social
+    # cards, headlines in capitals), written blind: 119 of 120 as written; the one miss
+    # fixed by class (the Swiss ice-hockey league "LNA" beside its sport's words).
+    HeldOutSet("heldout54", 120, exact=True, known=frozenset()),
     # Community, local and people pages (obituaries, classifieds, care-home newsletters,
     # diaspora), written blind: 111 of 120 as written. Fixed by class: common English,
     # French and German given names of the surname Hafter ("Jenna Hafter", "Mme Jeanne
