@@ -515,6 +515,10 @@ HELD_OUT = [
             }
         ),
     ),
+    # The press in non-Latin scripts (Chinese, Japanese, Korean, Persian, Hebrew, Hindi,
+    # Russian, Ukrainian, Greek, Bulgarian, Serbian, Urdu), written blind: 114 of 120 as
+    # written, all six fixed by class (forms of the languages the watchlist lacked).
+    HeldOutSet("heldout53", 120, exact=True, known=frozenset()),
     # Breaking news in its shortest forms (push alerts, live-blog lines, tickers, social
     # cards, headlines in capitals), written blind: 119 of 120 as written; the one miss
     # fixed by class (the Swiss ice-hockey league "LNA" beside its sport's words).
