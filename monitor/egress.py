@@ -31,6 +31,7 @@ __all__ = [
     "AddressCheck",
     "DEFAULT_USER_AGENT",
     "BlockedAddressError",
+    "BodyCutError",
     "DeadlineExceededError",
     "EgressFailure",
     "GuardedNetworkBackend",
@@ -123,6 +124,27 @@ class ResponseTooLargeError(httpx.RequestError):
         self.limit = limit
         super().__init__(
             f"the response body is larger than the limit of {limit:,} bytes", request=request
+        )
+
+
+class BodyCutError(httpx.ReadError):
+    """The connection broke while the body of an answer was being read (a reset after the
+    headers): told apart from a connection refused or reset before any answer."""
+
+    def __init__(
+        self,
+        status: int,
+        received: int,
+        declared: str,
+        cause: BaseException,
+        *,
+        request: httpx.Request | None = None,
+    ) -> None:
+        promised = f" of the {int(declared):,} promised" if declared.isdigit() else ""
+        super().__init__(
+            f"the server answered {status} and the connection broke in the middle of the "
+            f"body, after {received:,} bytes{promised}: {cause}",
+            request=request,
         )
 
 
@@ -838,6 +860,10 @@ async def read_limited(response: httpx.Response, options: HttpOptions) -> bytes:
                 chunks.append(chunk)
     except TimeoutError as error:
         raise DeadlineExceededError(options.total_timeout, request=response.request) from error
+    except httpx.ReadError as error:
+        raise BodyCutError(
+            response.status_code, size, declared, error, request=response.request
+        ) from error
     return b"".join(chunks)
 
 
@@ -975,6 +1001,8 @@ def describe_http_error(error: httpx.HTTPError) -> EgressFailure:
         # bytearray(b'HTTP/1.1 2OO OK')" reads "illegal status line: 'HTTP/1.1 2OO OK'".
         detail = _BYTES_REPR.sub(lambda m: f"'{m[1] if m[1] is not None else m[2]}'", str(error))
         return EgressFailure("protocol_error", f"the server broke the HTTP protocol: {detail}")
+    if isinstance(error, BodyCutError):
+        return EgressFailure("network_error", str(error))
     if isinstance(error, httpx.NetworkError):
         return EgressFailure("network_error", f"the connection failed: {error}")
     if isinstance(error, httpx.DecodingError):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import gzip
+import socket
+import struct
+import threading
 import time
 import tracemalloc
 import zlib
@@ -831,3 +835,48 @@ async def test_feed_server_await_requests_fails_after_its_deadline(
 ) -> None:
     with pytest.raises(AssertionError, match="expected 1 request"):
         await feed_server.await_requests(1, "/never", within=0.05)
+
+
+# --- a connection that breaks -----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def resetting_server(answer: bytes) -> Iterator[str]:
+    """A server on 127.0.0.1 that reads one request, writes ``answer`` and resets the
+    connection (SO_LINGER 0: an RST, not a FIN)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(answer)
+            time.sleep(0.2)  # the headers and the first bytes are read before the reset
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml"
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+
+
+async def test_a_body_cut_by_a_reset_is_told_apart_from_a_refused_connection() -> None:
+    # An outside soak test (probe83): a feed that sent its headers and half its body, then
+    # reset, was logged "the connection failed: [Errno 104] Connection reset by peer", as a
+    # server that reset before answering is.
+    half = RSS[: len(RSS) // 2]
+    headers = f"HTTP/1.1 200 OK\r\nContent-Length: {len(RSS)}\r\n\r\n".encode()
+    with resetting_server(headers + half) as url:
+        error = await fetch_error(url)
+    assert error.reason == "network_error"
+    assert "answered 200 and the connection broke in the middle of the body" in str(error)
+    assert f"after {len(half):,} bytes of the {len(RSS):,} promised" in str(error)
+
+    with resetting_server(b"") as url:
+        before = await fetch_error(url)
+    assert before.reason == "network_error"
+    assert "the connection failed" in str(before)
+    assert "middle of the body" not in str(before)
