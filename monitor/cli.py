@@ -449,8 +449,13 @@ def _print_once(report: OnceReport) -> None:
             f"{report.pending} not delivered yet (the run was stopped; the next run sends them)"
         )
     else:
-        if report.next_attempt_at is not None and report.retrying:
-            retrying += f" (next attempt {_short(report.next_attempt_at)})"
+        due = report.next_attempt_at
+        if due is not None and report.retrying:
+            if report.finished_at is not None and due <= report.finished_at:
+                # A retry that fell due during the pass is the next run's (one try each).
+                retrying += f" (due since {_short(due)}: the next run or the service sends them)"
+            else:
+                retrying += f" (next attempt {_short(due)})"
         if report.sending_elsewhere:
             retrying += f", {report.sending_elsewhere} being sent by another instance"
         if report.held:

@@ -915,6 +915,8 @@ class OnceReport:
     held: int = 0
     sending_elsewhere: int = 0
     delivered_elsewhere: int = 0
+    finished_at: datetime | None = None
+    """When the run's counts were read: a ``next_attempt_at`` before it fell due meanwhile."""
 
     @property
     def failed_sources(self) -> int:
@@ -1016,6 +1018,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         deliveries=sent,
         pending=counts.get("pending", 0),
         next_attempt_at=next_at,
+        finished_at=runtime.clock(),
         dead_before=dead_before,
         stopped_by=stopped[0] if stopped else None,
         waiting=waiting,

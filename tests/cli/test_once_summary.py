@@ -251,6 +251,32 @@ def test_an_alert_waiting_for_a_retry_exits_4_and_says_when(tmp_path: Path) -> N
     assert report["alerts"]["delivered"] == report["alerts"]["dead"] == 0
 
 
+def test_a_retry_that_fell_due_during_the_pass_is_not_given_a_time_already_past(
+    tmp_path: Path,
+) -> None:
+    # An outside soak test (probe83): `once` ended with "56 retrying (next attempt
+    # 14:29:33Z)" at 14:30:03, a time already past; each alert is tried once a run, so the
+    # retry that fell due meanwhile is the next run's, and the summary says so.
+    with FeedServer() as feeds, WebhookReceiver(default=503) as receiver:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=receiver.url,
+            retry_schedule=["0s", "1h"],
+            first_run="alert_all",
+        )
+        result = _once(config, tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert re.fullmatch(
+        f"alerts: 0 delivered, 1 retrying \\(due since {TIME}: the next run or the service "
+        "sends them\\), 0 dead",
+        _lines(result)[-1],
+    ), result.stdout
+    assert "next attempt" not in result.stdout
+
+
 def test_an_alert_kept_for_a_disabled_sink_is_said_so_and_sent_once_it_is_back(
     tmp_path: Path,
 ) -> None:
@@ -307,7 +333,7 @@ def test_an_alert_dead_in_this_run_exits_4_and_later_runs_only_mention_it(
         first = _once(config, tmp_path)
         second = _once(config, tmp_path)
     assert tried.returncode == 4, tried.stdout + tried.stderr
-    assert _lines(tried)[-1].startswith("alerts: 0 delivered, 1 retrying (next attempt ")
+    assert _lines(tried)[-1].startswith("alerts: 0 delivered, 1 retrying (due since ")
     assert first.returncode == 4, first.stdout + first.stderr
     assert _lines(first)[-1] == "alerts: 0 delivered, 0 retrying, 1 dead"
     assert "no tries left, it is dead (`monitor alerts retry " in first.stderr
