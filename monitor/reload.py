@@ -1,5 +1,6 @@
 """Reloading the config of a running service (SIGHUP, `monitor reload`): which settings need a
-restart, and how `monitor reload` finds the service of a database and signals it."""
+restart, what a reload changed, and how `monitor reload` finds the service of a database and
+signals it."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import fcntl
 import os
 import signal
 import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from monitor.db.engine import lock_path_of
 from monitor.db.instances import InstanceRow
+from monitor.db.sources import SourceSpec
+from monitor.plural import plural
 from monitor.settings import Settings
 
 # --- the service's side ----------------------------------------------------------------------
@@ -46,6 +50,45 @@ def keeping_restart_only(old: Settings, new: Settings) -> Settings:
         update={"concurrency": old.poll.concurrency, "per_host": old.poll.per_host}
     )
     return new.model_copy(update={"database_url": old.database_url, "http": old.http, "poll": poll})
+
+
+def config_changes(
+    old_sources: Sequence[SourceSpec],
+    new_sources: Sequence[SourceSpec],
+    old_named: Mapping[str, Mapping[str, object]],
+    new_named: Mapping[str, Mapping[str, object]],
+) -> list[str]:
+    """What a reload changed, for the log: sources added, removed and changed (by name), and
+    for each other named kind (``sinks``, ``watchlists``: name -> value) those added, removed
+    and changed; an empty list when nothing did. A sink's secret and URL are never shown,
+    only its name."""
+    lines = []
+    before = {spec.name: spec for spec in old_sources}
+    after = {spec.name: spec for spec in new_sources}
+    parts = _differences("source", before, after)
+    if parts:
+        lines.append("sources: " + "; ".join(parts))
+    for kind in sorted(set(old_named) | set(new_named)):
+        parts = _differences(kind.rstrip("s"), old_named.get(kind, {}), new_named.get(kind, {}))
+        if parts:
+            lines.append(f"{kind}: " + "; ".join(parts))
+    return lines
+
+
+def _differences(kind: str, before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
+    added = sorted(after.keys() - before.keys())
+    removed = sorted(before.keys() - after.keys())
+    changed = sorted(name for name in before.keys() & after.keys() if before[name] != after[name])
+    return [
+        f"{plural(len(names), kind)} {verb} ({_few(names)})"
+        for verb, names in (("added", added), ("removed", removed), ("changed", changed))
+        if names
+    ]
+
+
+def _few(names: Sequence[str], shown: int = 5) -> str:
+    text = ", ".join(names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 # --- `monitor reload`'s side -----------------------------------------------------------------

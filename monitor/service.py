@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,11 +38,12 @@ from monitor.errors import ConfigError, MonitorError, ServiceFailed
 from monitor.fetch import HttpOptions, make_client
 from monitor.health import serve_health
 from monitor.logs import apply_config, log_fields
+from monitor.match import Watchlist
 from monitor.pipeline import BACKOFF_JITTER, PollOutcome, backoff_delay, sighting_refresh
 from monitor.plural import plural
 from monitor.poller import Poller
 from monitor.redact import redact_text, redact_url, use_secret_params
-from monitor.reload import keeping_restart_only, restart_only_changes
+from monitor.reload import config_changes, keeping_restart_only, restart_only_changes
 from monitor.runtime import Runtime
 from monitor.settings import load_settings
 from monitor.wait import wait_first
@@ -358,6 +359,12 @@ class Service:
             settings = keeping_restart_only(runtime.settings, new.settings)
             new.loaded = replace(new.loaded, settings=settings)
         previous = replace(runtime)  # the config in force, to go back to
+        changes = config_changes(
+            previous.specs(),
+            new.specs(),
+            {"sinks": previous.sinks, "watchlists": _by_name(previous.watchlists)},
+            {"sinks": new.sinks, "watchlists": _by_name(new.watchlists)},
+        )
         self._apply(new)
         try:
             disabled = await asyncio.to_thread(
@@ -393,9 +400,10 @@ class Service:
         apply_config(runtime.settings.log.level, runtime.settings.log.format)
         log_loaded(runtime)
         log.info(
-            "config reloaded from %s: generation %d in force",
+            "config reloaded from %s: generation %d in force; %s",
             path,
             self.generation,
+            "; ".join(changes) if changes else "no source, sink or watchlist changed",
             extra=log_fields(instance=self.owner),
         )
         return True
@@ -1063,3 +1071,7 @@ async def run_once(runtime: Runtime) -> tuple[list[PollOutcome], list[DeliveryOu
 def _sending(sink: SinkConfig) -> tuple[object, ...]:
     """What decides whether a send to ``sink`` succeeds (a change makes its retries due)."""
     return (sink.url, sink.secret, sink.format, sink.signing, sink.timeout)
+
+
+def _by_name(watchlists: Sequence[Watchlist]) -> dict[str, Watchlist]:
+    return {watchlist.name: watchlist for watchlist in watchlists}
