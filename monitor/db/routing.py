@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, func, or_, select
 
@@ -79,7 +80,54 @@ def _histories(
 
 
 TellKey = tuple[int, str, str, str]
-"""(story id, sink, watchlist, article link): an article a ``stories: all`` sink was told of."""
+"""(story id, sink, watchlist, `link_identity` of the article's link): an article a ``stories: all``
+sink was told of."""
+
+
+# Host prefixes of one site's editions of a page: the desktop, mobile and AMP copies.
+_EDITIONS = ("www.", "m.", "amp.", "mobile.")
+
+
+def link_identity(url: str) -> str:
+    """One page's identity across its link variants (canonical links, `canonical_url`): the
+    scheme, a ``www.``/``m.``/``amp.`` host prefix and a trailing slash left out. Two feeds
+    of one outlet link one article as ``https://www.x.org/a/`` and ``http://x.org/a``
+    (an outside probe, probe80 #3)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    host = parts.netloc.lower()
+    for prefix in _EDITIONS:
+        if host.startswith(prefix):
+            host = host[len(prefix) :]
+            break
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{path}{query}"
+
+
+def _variants(url: str) -> set[str]:
+    """The canonical links that `link_identity` takes for the same page as ``url``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return {url}
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return {url}
+    host = parts.netloc.lower()
+    for prefix in _EDITIONS:
+        if host.startswith(prefix):
+            host = host[len(prefix) :]
+            break
+    path = parts.path.rstrip("/")
+    tail = f"?{parts.query}" if parts.query else ""
+    return {
+        f"{scheme}://{edition}{host}{ending}{tail}"
+        for scheme in ("http", "https")
+        for edition in ("", *_EDITIONS)
+        for ending in ({path, path + "/"} if path else {"/"})
+    } | {url}
 
 
 @dataclass
@@ -110,7 +158,7 @@ def _told_links(
     ]
     if not wanted:
         return history
-    history.links = {
+    stored_links = {
         int(row.id): str(row.canonical_url)
         for row in conn.execute(
             select(articles.c.id, articles.c.canonical_url).where(
@@ -119,8 +167,10 @@ def _told_links(
             )
         )
     }
-    if not history.links:
+    if not stored_links:
         return history
+    history.links = {article: link_identity(link) for article, link in stored_links.items()}
+    variants = sorted({v for link in stored_links.values() for v in _variants(link)})
     rows = conn.execute(
         select(
             story_alerts.c.story_id,
@@ -132,11 +182,11 @@ def _told_links(
         )
         .join(articles, articles.c.id == story_alerts.c.article_id)
         .where(story_alerts.c.story_id.in_(sorted({item.story_id for item in wanted})))
-        .where(articles.c.canonical_url.in_(sorted(set(history.links.values()))))
+        .where(articles.c.canonical_url.in_(variants))
         .order_by(story_alerts.c.id)
     )
     for r in rows:
-        key = (int(r.story_id), str(r.sink), str(r.watchlist), str(r.canonical_url))
+        key = (int(r.story_id), str(r.sink), str(r.watchlist), link_identity(r.canonical_url))
         history.told.setdefault(key, set()).update(r.entities or ())
         if r.delivery_id is not None:
             history.first.setdefault(key, str(r.delivery_id))

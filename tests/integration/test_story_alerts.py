@@ -511,6 +511,45 @@ def test_explain_names_why_a_stored_article_alerted_no_sink(tmp_path: Path) -> N
 
 
 @pytest.mark.postgres
+def test_one_article_under_two_link_variants_is_one_alert_for_a_stories_all_sink(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe (probe80 #3): an outlet's two feeds link one article as
+    # "https://www.example.org/news/wire-1/" and "http://example.org/news/wire-1": the
+    # `stories: all` sink got it twice. A page's desktop, mobile and AMP hosts, its scheme
+    # and a trailing slash are one link there; another path is another article.
+    guid, title, body = WIRE[0]
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        feeds.route(
+            "/world.xml",
+            Reply(body=rss([WIRE[0]], links=["https://www.example.org/news/wire-1/"])),
+        )
+        feeds.route(
+            "/mobile.xml",
+            Reply(body=rss([WIRE[0]], links=["http://m.example.org/news/wire-1?utm_source=m"])),
+        )
+        feeds.route(
+            "/other.xml",
+            Reply(body=rss([WIRE[0]], links=["https://example.org/news/wire-1-live"])),
+        )
+        sources = [
+            (NAMES[0], feeds.url("/world.xml")),
+            (f"{NAMES[0]} Mobile", feeds.url("/mobile.xml")),
+            (f"{NAMES[0]} Live", feeds.url("/other.xml")),
+        ]
+        config = config_with(tmp_path, database_url, sources, [sink(receiver.url, stories="all")])
+        runtime = build(config)
+        try:
+            polls, _ = asyncio.run(run_once(runtime))
+            assert sum(p.new_articles for p in polls) == 3
+            urls = sorted(r.json["data"]["article"]["url"] for r in receiver.requests)
+            assert len(urls) == 2, urls
+            assert urls[1] == "https://example.org/news/wire-1-live", urls
+        finally:
+            runtime.db.close()
+
+
+@pytest.mark.postgres
 def test_one_article_in_two_feeds_is_one_alert_for_a_stories_all_sink(
     tmp_path: Path, database_url: str
 ) -> None:
