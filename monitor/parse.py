@@ -302,6 +302,12 @@ def _parsed_entries(
     if len(raw_entries) > MAX_ENTRIES:
         notes.append(f"{len(raw_entries)} entries: only the newest {MAX_ENTRIES} are read")
         raw_entries = _newest(raw_entries, MAX_ENTRIES)
+    if version.startswith("json") and version not in _JSON_FEED_VERSIONS:
+        # A version this one does not know (there is no "2"): read as 1.1 is, and said.
+        notes.append(
+            f"a JSON Feed of version {version.removeprefix('json')!r}, which is not 1 or "
+            "1.1: read as 1.1"
+        )
 
     if not version and not raw_entries:
         raise ParseError(url, _unreadable_message(body, bozo_reason, url))
@@ -415,6 +421,9 @@ def _json_feed(body: bytes, url: str, content_type: str | None = None) -> dict[s
     feed = {"title": _json_text(data.get("title")), "link": _json_text(data.get("home_page_url"))}
     version = str(data.get("version", "")).rsplit("/", 1)[-1]
     return {"version": f"json{version}", "entries": entries, "feed": feed, "bozo": False}
+
+
+_JSON_FEED_VERSIONS = frozenset({"json1", "json1.1"})
 
 
 def _json_string(value: object) -> str:

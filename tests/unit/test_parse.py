@@ -525,6 +525,22 @@ def test_a_json_feed_url_that_is_a_number_is_no_link() -> None:
     assert entry.url is None and entry.key == "1"
 
 
+def test_a_json_feed_of_an_unknown_version_is_read_as_1_1_and_said() -> None:
+    # An outside probe (probe78 #8): "version 2" (there is none) was read without a word.
+    def feed(version: str) -> bytes:
+        return (
+            f'{{"version": "https://jsonfeed.org/version/{version}", "title": "t", "items": '
+            '[{"id": "1", "title": "Haftar in Tripoli", "content_text": "x"}]}'
+        ).encode()
+
+    unknown = parse_feed(feed("2"), FEED_URL)
+    assert [e.title for e in unknown.entries] == ["Haftar in Tripoli"]
+    assert unknown.note == "a JSON Feed of version '2', which is not 1 or 1.1: read as 1.1"
+    assert not unknown.bozo
+    for known in ("1", "1.1"):
+        assert parse_feed(feed(known), FEED_URL).note is None
+
+
 def test_a_json_feed_in_utf16_or_in_its_declared_charset_is_read() -> None:
     # One in UTF-16 (with its mark) was refused as naming no jsonfeed.org version; one in
     # windows-1256 so declared, with the charset unmentioned (an outside probe, probe67).
