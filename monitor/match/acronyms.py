@@ -101,6 +101,8 @@ def definitions(texts: Iterable[str]) -> dict[str, tuple[Expansion, ...]]:
     """Acronym (letters, upper case, no dots) -> the expansions ``texts`` give it."""
     found: dict[str, list[Expansion]] = {}
     for text in texts:
+        for acronym, name in _named_in_capitals(text):
+            found.setdefault(acronym, []).append(Expansion(name, spelled=False))
         if not any(mark in text for mark in "(=:–—\n,"):
             continue
         for match in [*_IN_BRACKETS.finditer(text), *_APPOSITIVE.finditer(text)]:
@@ -119,8 +121,6 @@ def definitions(texts: Iterable[str]) -> dict[str, tuple[Expansion, ...]]:
             spelled = _spelled(acronym, words, from_end=False)
             if spelled:
                 found.setdefault(acronym, []).append(Expansion(" ".join(spelled)))
-        for acronym, name in _named_in_capitals(text):
-            found.setdefault(acronym, []).append(Expansion(name, spelled=False))
     return {acronym: tuple(dict.fromkeys(expansions)) for acronym, expansions in found.items()}
 
 
