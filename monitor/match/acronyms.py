@@ -37,6 +37,8 @@ _APPOSITIVE = re.compile(
     rf"(?:,[ \t]+(?:the|or|or the|i\.e\.|le|la|les|l'|il|lo|gli|i|el|los)[ \t]+|"
     rf"\([ \t]*(?:the|or|i\.e\.|le|la|il|el)[ \t]+)({_ACRONYM})(?=[ \t]*[,;:.)—–])"
 )
+# "ACR, the words," (the appositive after it): "la LNA, la Lega nautica amatoriale,".
+_APPOSITIVE_AFTER = re.compile(rf"\b({_ACRONYM}),[ \t]+([^\n.;,()]{{3,80}})")
 # A name in capitals ("Local Nature Areas") whose initials spell an acronym the article
 # writes: the acronym is that name there ("the LNA Bill" of a Scottish committee's agenda).
 # Each word capitalised, minor words between them, nothing capitalised around it.
@@ -113,6 +115,7 @@ def definitions(texts: Iterable[str]) -> dict[str, tuple[Expansion, ...]]:
             if spelled:
                 found.setdefault(acronym, []).append(Expansion(" ".join(spelled)))
         after = [(m.group(1), m.group(2) or m.group(3) or "") for m in _AFTER.finditer(text)]
+        after += [(m.group(1), m.group(2)) for m in _APPOSITIVE_AFTER.finditer(text)]
         if "\n" in text:
             after += [(m.group(1), m.group(2)) for m in _TERM_LINE.finditer(text)]
         for written, meaning in after:

@@ -88,6 +88,10 @@ def test_an_acronym_named_by_an_appositive_or_by_a_name_in_capitals_is_that_thin
     hearing = "Students complete a literacy and numeracy assessment, the LNA, before a loan."
     assert found(watchlist, content=hearing) == []
     assert found(watchlist, content="A literacy and numeracy assessment (the LNA) is due.") == []
+    # The appositive after it too (heldout55: "la LNA, la Lega nautica amatoriale,").
+    sailing = "Un comunicato attribuito alla LNA, la Lega nautica amatoriale, circola."
+    assert found(watchlist, content=sailing) == []
+    assert found(watchlist, content="The LNA, the main force in the east, advanced.") == ["LNA"]
     agenda = "2. Local Nature Areas (Scotland) Bill. The memorandum on the LNA Bill is out."
     assert found(watchlist, content=agenda) == []
     # The entity's own words, in either shape, keep every mention.
