@@ -305,11 +305,14 @@ class PatternIndex:
                 if entity.derived_forms is not None:
                     for word in entity.derived_forms.words():
                         add_name(phrase_key(word), NameTarget(index, entity.id))
+                namesakes = set(entity.namesakes.full_names if entity.namesakes else ())
                 for name in entity.not_names:
                     negative = NameTarget(index, entity.id, negative=True, cased=_capital(name))
                     add_name(phrase_key(name), negative)
                     for broken in line_break_variants(phrase_key(name)):
                         add(broken, negative)
+                    if name in namesakes:
+                        continue  # no hashtag of a namesake: thousands of keys, none of use
                     if (tag := tag_form(phrase_key(name))) is not None:
                         add(tag, replace(negative, in_tag=True))
                 one_case = bool(entity.one_case_acronyms)
@@ -337,11 +340,13 @@ class PatternIndex:
                         add(stem, PhraseTarget(stem + WORD_START, word_start=True))
                     else:
                         self._add_phrase(phrase_key(phrase), add)
-        self._entries: list[tuple[str, tuple[Target, ...]]] = [
-            (key, tuple(found)) for key, found in targets.items()
-        ]
-        self._automaton = ahocorasick.Automaton()
-        for value, (key, _) in enumerate(self._entries):
+        # Each key's length and targets, by the automaton's value for it: the key itself is
+        # the text at a hit (`scan`), so it is not kept twice (20,000 keys of the Libya
+        # watchlist, about 1 MB in each process), and the values are plain C integers.
+        self._entries: list[tuple[int, tuple[Target, ...]]] = []
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for value, (key, found) in enumerate(targets.items()):
+            self._entries.append((len(key), tuple(found)))
             self._automaton.add_word(key, value)
         if self._entries:
             self._automaton.make_automaton()
@@ -374,12 +379,13 @@ class PatternIndex:
         if self._entries and text:
             found = self._automaton.iter(text)
             for last, value in islice(found, MAX_FIELD_HITS):
-                key, targets = self._entries[value]
+                length, targets = self._entries[value]
+                begin = last + 1 - length
                 self._accept(
                     plain,
                     normalized,
-                    key,
-                    last + 1 - len(key),
+                    text[begin : last + 1],
+                    begin,
                     last + 1,
                     targets,
                     names,
