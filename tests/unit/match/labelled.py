@@ -181,6 +181,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "non-latin-press",  # heldout53: Chinese, Japanese, Korean, Persian, Hebrew, Hindi, Greek
     "breaking-short",  # heldout54: push alerts, live-blog lines, tickers, social cards
     "fact-checks",  # heldout55: fact-checks, debunks, corrections and retractions
+    "timelines-explainers",  # heldout56: timelines, explainers, who's who, reference pages
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

@@ -264,7 +264,6 @@ HELD_OUT = [
                 ),
                 ("h18-064", "tripoli", "FN"),  # "Beirut and Tripoli restore ties"
                 ("h18-147", "tripoli", "FP"),  # a Lebanese flag emoji the only context
-                ("h18-184", "tripoli", "FP"),  # Portuguese "Trípoli", the abrasive
                 ("h18-124", "gna", "FP"),  # Korean 통합정부: the watchlist's choice
             }
         ),
@@ -515,6 +514,9 @@ HELD_OUT = [
             }
         ),
     ),
+    # Timelines, explainers, who's who and reference pages, written blind: 119 of 120 as
+    # written; the miss fixed by class (the abrasive "tripoli" in a page about it).
+    HeldOutSet("heldout56", 120, exact=True, known=frozenset()),
     # Fact-checks, debunks, corrections and retractions, written blind: 118 of 120 as
     # written, both fixed by class (an acronym named by the appositive after it: "l'ANL,
     # l'Association nationale des locataires,").
