@@ -1083,6 +1083,9 @@ def sources(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption
                 "enabled": r.enabled,
                 "health": r.health(unhealthy_after),
                 "interval_seconds": int(r.base_interval.total_seconds()),
+                # The wait in force: the back-off after failures (the table's "4m6s backoff"),
+                # else the interval (an outside probe read 60 for a wait of 482 s).
+                "wait_seconds": int(_interval_now(r).total_seconds()),
                 "schedule": _schedule_reason(r),
                 "pinned": r.interval_pinned,
                 "entry_rate_per_hour": r.entry_rate_per_hour,

@@ -939,3 +939,36 @@ def test_a_remove_cuts_the_lines_of_a_managed_entry_without_a_round_trip() -> No
     commented = text.replace("- name: B\n", "- name: B  # the wire\n  # kept for the desk\n")
     assert _without_lines(commented, [1]) is None
     assert _without_lines(text, [0, 1, 2]) is None  # the header alone: the editor's case
+
+
+def test_sources_json_gives_the_wait_in_force_of_a_source_in_back_off(tmp_path: Path) -> None:
+    # An outside probe (probe84): `--json` said `interval_seconds: 60` for a source whose
+    # back-off made the next poll 482 s after the last, which the table showed as "8m2s
+    # backoff". `wait_seconds` is the wait in force; `interval_seconds` stays the interval.
+    with FeedServer() as failing:
+        failing.route("/feed.xml", Reply(status=500))
+        config = tmp_path / "monitor.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "database_url": f"sqlite:///{tmp_path}/m.db",
+                    "poll": {"interval": "1m", "allow_private_networks": True},
+                    "sources": [{"name": "Failing", "url": failing.url("/feed.xml")}],
+                    "watchlists": [str(REPO / "config" / "watchlists" / "libya.yaml")],
+                }
+            ),
+            encoding="utf-8",
+        )
+        waits = []
+        for _ in range(3):
+            run_monitor(["once", "--config", str(config)], cwd=tmp_path, timeout=120)
+            (row,) = json.loads(
+                run_monitor(
+                    ["sources", "--json", "--config", str(config)], cwd=tmp_path, timeout=120
+                ).stdout
+            )
+            assert row["schedule"] == "backoff" and row["interval_seconds"] == 60, row
+            waits.append(row["wait_seconds"])
+            run_monitor(["sources", "retry", "--config", str(config)], cwd=tmp_path, timeout=120)
+    # interval x 2^(n-1), with up to 5 % of jitter either way: about 60, 120, 240.
+    assert 50 <= waits[0] <= 70 and 100 <= waits[1] <= 140 and 200 <= waits[2] <= 280, waits
