@@ -111,12 +111,16 @@ class _Handler(BaseHTTPRequestHandler):
         receiver._record(
             ReceivedRequest(self.command, self.path, headers, body, parsed, reply.status)
         )
+        # In flight from its arrival until its answer is written: counted before the answer
+        # goes out, so a client's next request (sent once it has this answer) never meets
+        # this thread still counting it (a loaded CI saw 2 "at once" from one sequential
+        # sender).
         with receiver._answering():
-            self._reply(reply)
+            if reply.delay and receiver._closing.wait(reply.delay):
+                return
+        self._reply(reply)
 
     def _reply(self, reply: Reply) -> None:
-        if reply.delay and self.server.receiver._closing.wait(reply.delay):
-            return
         try:
             self.send_response(reply.status)
             for name, value in reply.headers.items():
