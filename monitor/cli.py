@@ -334,6 +334,7 @@ def _once_counts(report: OnceReport) -> dict[str, int]:
     from monitor.service import (
         SKIPPED_BACKOFF,
         SKIPPED_BUSY,
+        SKIPPED_LEASE_EXPIRED,
         SKIPPED_RETRY_AFTER,
         SKIPPED_STOPPED,
     )
@@ -350,6 +351,7 @@ def _once_counts(report: OnceReport) -> dict[str, int]:
         "skipped_retry_after": whys.count(SKIPPED_RETRY_AFTER),
         "skipped_busy": whys.count(SKIPPED_BUSY),
         "skipped_stopped": whys.count(SKIPPED_STOPPED),
+        "skipped_lease_expired": whys.count(SKIPPED_LEASE_EXPIRED),
         "disabled": report.disabled,
     }
 
@@ -389,7 +391,13 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
 
 
 def _skip_text(skipped: SkippedSource) -> str:
-    from monitor.service import SKIPPED_BACKOFF, SKIPPED_GONE, SKIPPED_RETRY_AFTER, SKIPPED_STOPPED
+    from monitor.service import (
+        SKIPPED_BACKOFF,
+        SKIPPED_GONE,
+        SKIPPED_LEASE_EXPIRED,
+        SKIPPED_RETRY_AFTER,
+        SKIPPED_STOPPED,
+    )
 
     until = _short(skipped.until)
     failed = f"after {plural(skipped.failures, 'failure')} ({skipped.last_error_reason})"
@@ -401,6 +409,11 @@ def _skip_text(skipped: SkippedSource) -> str:
         return "gone (410): not polled until its config entry changes"
     if skipped.why == SKIPPED_STOPPED:
         return "not polled: the run was stopped (SIGTERM or SIGINT)"
+    if skipped.why == SKIPPED_LEASE_EXPIRED:
+        return (
+            "not polled: its lease (poll.lease) ran out while it waited for a place of its "
+            "host (poll.per_host: that publisher answers slowly); the next run polls it"
+        )
     return "held or polled by another instance"
 
 

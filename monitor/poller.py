@@ -173,6 +173,8 @@ class Poller:
         self.outcomes: list[PollOutcome] = []
         self.keep_outcomes = False
         self._expired = HostNotices()
+        # Sources let go because their lease ran out while they waited (`monitor once` says so).
+        self.expired_ids: set[int] = set()
 
     async def poll_one(self, source: SourceRow) -> PollOutcome:
         outcome = await poll_source(
@@ -227,6 +229,7 @@ class Poller:
             elif self._lease_ran_out(lease_end):
                 # Not given back: a claim since (this instance's or another's) may hold it
                 # now, and a give-back would clear that lease.
+                self.expired_ids.add(source.id)
                 count = self._expired.note(_host(source), self.runtime.clock())
                 others = (
                     f" ({plural(count - 1, 'other source')} of this host since the last such "

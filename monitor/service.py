@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -532,6 +532,10 @@ class Service:
         sent = list(self._outbox.sent) if self._outbox is not None else []
         return polls, sent
 
+    def expired_ids(self) -> set[int]:
+        """The sources `monitor once` let go because their lease ran out while they waited."""
+        return set(self._once_poller.expired_ids) if self._once_poller is not None else set()
+
     async def deliver(self) -> list[DeliveryOutcome]:
         """One delivery pass over every sink."""
         assert self._outbox is not None, "use `async with Service(...)`"
@@ -883,6 +887,8 @@ SKIPPED_RETRY_AFTER = "retry_after"  # it failed and its server asked to wait lo
 SKIPPED_BUSY = "busy"  # another instance holds it or polled it (PostgreSQL)
 SKIPPED_GONE = "gone"  # it answered 410 Gone: not polled until its config entry changes
 SKIPPED_STOPPED = "stopped"  # SIGTERM or SIGINT stopped the run before it was polled
+# Its lease ran out while it waited for its host's places (a slow publisher, poll.per_host).
+SKIPPED_LEASE_EXPIRED = "lease_expired"
 
 
 @dataclass(frozen=True)
@@ -951,9 +957,11 @@ def skipped_sources(
     *,
     started: datetime,
     stopped: bool = False,
+    expired: Collection[int] = (),
 ) -> list[SkippedSource]:
     """Why each of ``unpolled`` (the enabled sources ``once`` did not poll:
-    `Store.aunpolled_sources`) was skipped; ``stopped``: a signal ended the run early.
+    `Store.aunpolled_sources`) was skipped; ``stopped``: a signal ended the run early;
+    ``expired``: the ids let go by this run because their lease ran out while they waited.
 
     A failed source's next poll is its back-off (``backoff_delay`` with jitter) or, when
     longer, the server's Retry-After: a wait longer than the back-off can be is Retry-After.
@@ -974,6 +982,8 @@ def skipped_sources(
                     why = SKIPPED_RETRY_AFTER
         elif stopped and (row.last_polled_at is None or row.last_polled_at < started):
             why = SKIPPED_STOPPED
+        elif row.id in expired:
+            why = SKIPPED_LEASE_EXPIRED
         skipped.append(
             SkippedSource(
                 source=redact_text(row.name, row.url),
@@ -1021,7 +1031,13 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         by_others = max(0, await store.acount_delivered_since(started) - mine)
     return OnceReport(
         polls=polls,
-        skipped=skipped_sources(runtime, unpolled, started=started, stopped=bool(stopped)),
+        skipped=skipped_sources(
+            runtime,
+            unpolled,
+            started=started,
+            stopped=bool(stopped),
+            expired=service.expired_ids(),
+        ),
         disabled=disabled,
         deliveries=sent,
         pending=counts.get("pending", 0),

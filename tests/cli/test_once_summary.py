@@ -184,11 +184,61 @@ def test_every_source_failing_exits_3_and_a_held_back_source_is_named(tmp_path: 
         "skipped_retry_after": 0,
         "skipped_busy": 0,
         "skipped_stopped": 0,
+        "skipped_lease_expired": 0,
         "disabled": 0,
     }
     (held,) = report["skipped"]
     assert held["source"] == "Gone" and held["why"] == "error_backoff" and held["until"]
     assert held["consecutive_failures"] == 1 and held["last_error_reason"] == "http_4xx"
+
+
+def test_feeds_whose_lease_ran_out_waiting_for_a_slow_host_are_named_so_and_warned_once(
+    tmp_path: Path,
+) -> None:
+    # Six feeds of one publisher that never answers in time, one place for the host, a 2 s
+    # lease: the five that waited behind the first are let go when their lease runs out.
+    # `once` said they were "held or polled by another instance" (there was none), and the
+    # log had a warning per feed (36 a minute with 200 such feeds): one per host and minute
+    # now, the rest at debug.
+    with FeedServer() as feeds:
+        for n in range(6):
+            feeds.route(f"/f{n}.xml", Reply(body=rss([HAFTAR]), delay=3.0))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[(f"F{n}", feeds.url(f"/f{n}.xml")) for n in range(6)],
+            sink_url=None,
+            extra={
+                "poll": {
+                    "interval": "10m",
+                    "allow_private_networks": True,
+                    "per_host": 1,
+                    "lease": "2s",
+                    "workers": 0,
+                },
+                "fetch": {"total_timeout": "1s"},
+            },
+        )
+        text = monitor("--log-level", "debug", "once", "--config", str(config), cwd=tmp_path)
+        report = json.loads(_once(config, tmp_path, "--json").stdout)
+    skipped = [line for line in _lines(text) if line.startswith("skipped ")]
+    assert len(skipped) == 5, text.stdout
+    for line in skipped:
+        assert line.endswith(
+            ": not polled: its lease (poll.lease) ran out while it waited for a place of its "
+            "host (poll.per_host: that publisher answers slowly); the next run polls it"
+        ), line
+    expired = [line for line in text.stderr.splitlines() if "its lease ran out while" in line]
+    assert [line.split()[2] for line in expired] == ["WARNING"] + ["DEBUG"] * 4, expired
+    assert "(4 other sources of this host since the last such line" not in expired[0]
+    # The next run: the feed that failed waits out its back-off, the next one in line is
+    # polled (and fails), the four behind it wait too long again.
+    assert report["sources"]["skipped_lease_expired"] == 4, report["sources"]
+    assert report["sources"]["skipped_error_backoff"] == 1, report["sources"]
+    assert (
+        sorted(held["why"] for held in report["skipped"])
+        == ["error_backoff"] + ["lease_expired"] * 4
+    )
 
 
 def test_a_server_retry_after_is_named_as_such(tmp_path: Path) -> None:
