@@ -15,7 +15,6 @@ from pathlib import Path
 
 from monitor.db.engine import lock_path_of
 from monitor.db.instances import InstanceRow
-from monitor.db.sources import SourceSpec
 from monitor.plural import plural
 from monitor.settings import Settings
 
@@ -53,23 +52,14 @@ def keeping_restart_only(old: Settings, new: Settings) -> Settings:
 
 
 def config_changes(
-    old_sources: Sequence[SourceSpec],
-    new_sources: Sequence[SourceSpec],
-    old_named: Mapping[str, Mapping[str, object]],
-    new_named: Mapping[str, Mapping[str, object]],
+    old: Mapping[str, Mapping[str, object]], new: Mapping[str, Mapping[str, object]]
 ) -> list[str]:
-    """What a reload changed, for the log: sources added, removed and changed (by name), and
-    for each other named kind (``sinks``, ``watchlists``: name -> value) those added, removed
-    and changed; an empty list when nothing did. A sink's secret and URL are never shown,
-    only its name."""
+    """What a reload changed, for the log: for each kind (``sources``, ``sinks``,
+    ``watchlists``: name -> value, in the order given) the names added, removed and
+    changed; an empty list when nothing did. Only names are shown, never a URL or secret."""
     lines = []
-    before = {spec.name: spec for spec in old_sources}
-    after = {spec.name: spec for spec in new_sources}
-    parts = _differences("source", before, after)
-    if parts:
-        lines.append("sources: " + "; ".join(parts))
-    for kind in sorted(set(old_named) | set(new_named)):
-        parts = _differences(kind.rstrip("s"), old_named.get(kind, {}), new_named.get(kind, {}))
+    for kind in dict.fromkeys([*old, *new]):
+        parts = _differences(kind.rstrip("s"), old.get(kind, {}), new.get(kind, {}))
         if parts:
             lines.append(f"{kind}: " + "; ".join(parts))
     return lines

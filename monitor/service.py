@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,6 @@ from monitor.errors import ConfigError, MonitorError, ServiceFailed
 from monitor.fetch import HttpOptions, make_client
 from monitor.health import serve_health
 from monitor.logs import apply_config, log_fields
-from monitor.match import Watchlist
 from monitor.pipeline import BACKOFF_JITTER, PollOutcome, backoff_delay, sighting_refresh
 from monitor.plural import plural
 from monitor.poller import Poller
@@ -359,12 +358,7 @@ class Service:
             settings = keeping_restart_only(runtime.settings, new.settings)
             new.loaded = replace(new.loaded, settings=settings)
         previous = replace(runtime)  # the config in force, to go back to
-        changes = config_changes(
-            previous.specs(),
-            new.specs(),
-            {"sinks": previous.sinks, "watchlists": _by_name(previous.watchlists)},
-            {"sinks": new.sinks, "watchlists": _by_name(new.watchlists)},
-        )
+        changes = config_changes(_named_parts(previous), _named_parts(new))
         self._apply(new)
         try:
             disabled = await asyncio.to_thread(
@@ -1089,5 +1083,10 @@ def _sending(sink: SinkConfig) -> tuple[object, ...]:
     return (sink.url, sink.secret, sink.format, sink.signing, sink.timeout)
 
 
-def _by_name(watchlists: Sequence[Watchlist]) -> dict[str, Watchlist]:
-    return {watchlist.name: watchlist for watchlist in watchlists}
+def _named_parts(runtime: Runtime) -> dict[str, dict[str, object]]:
+    """The config's sources, sinks and watchlists by name, as `config_changes` compares them."""
+    return {
+        "sources": {spec.name: spec for spec in runtime.specs()},
+        "sinks": dict(runtime.sinks),
+        "watchlists": {watchlist.name: watchlist for watchlist in runtime.watchlists},
+    }

@@ -88,42 +88,40 @@ sink was told of."""
 _EDITIONS = ("www.", "m.", "amp.", "mobile.")
 
 
+def _page(url: str) -> tuple[str, str, str] | None:
+    """An http(s) link's host without an edition prefix, its path without a trailing slash,
+    and its query (with its ``?``); None for a link that is not one."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = parts.netloc.lower()
+    for prefix in _EDITIONS:
+        if host.startswith(prefix):
+            host = host[len(prefix) :]
+            break
+    return host, parts.path.rstrip("/"), f"?{parts.query}" if parts.query else ""
+
+
 def link_identity(url: str) -> str:
     """One page's identity across its link variants (canonical links, `canonical_url`): the
     scheme, a ``www.``/``m.``/``amp.`` host prefix and a trailing slash left out. Two feeds
     of one outlet link one article as ``https://www.x.org/a/`` and ``http://x.org/a``
     (an outside probe, probe80 #3)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    host = parts.netloc.lower()
-    for prefix in _EDITIONS:
-        if host.startswith(prefix):
-            host = host[len(prefix) :]
-            break
-    path = parts.path.rstrip("/")
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{host}{path}{query}"
+    page = _page(url)
+    return url if page is None else "".join(page)
 
 
 def _variants(url: str) -> set[str]:
     """The canonical links that `link_identity` takes for the same page as ``url``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    page = _page(url)
+    if page is None:
         return {url}
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return {url}
-    host = parts.netloc.lower()
-    for prefix in _EDITIONS:
-        if host.startswith(prefix):
-            host = host[len(prefix) :]
-            break
-    path = parts.path.rstrip("/")
-    tail = f"?{parts.query}" if parts.query else ""
+    host, path, query = page
     return {
-        f"{scheme}://{edition}{host}{ending}{tail}"
+        f"{scheme}://{edition}{host}{ending}{query}"
         for scheme in ("http", "https")
         for edition in ("", *_EDITIONS)
         for ending in ({path, path + "/"} if path else {"/"})

@@ -5,6 +5,7 @@ and a long entry seen again, say nothing."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from monitor.match.limits import MAX_FIELD_CHARS
@@ -21,11 +22,10 @@ def _long_text(name_at_end: str) -> str:
     return "<p>" + FILLER * repeats + f"</p><p>{name_at_end} spoke in Benghazi.</p>"
 
 
-def test_an_entry_longer_than_the_matcher_reads_is_named_in_a_warning(tmp_path: Path) -> None:
-    entries = [
-        ("long-1", "Council record of the week", _long_text("Khalifa Haftar")),
-        ("short-1", "Haftar visits Cairo", "<p>Khalifa Haftar met officials in Cairo.</p>"),
-    ]
+def _once(
+    tmp_path: Path, entries: list[tuple[str, str, str]], runs: int = 1
+) -> list[subprocess.CompletedProcess[str]]:
+    """``monitor once`` ``runs`` times over one feed of ``entries`` on a loopback server."""
     with FeedServer() as feeds:
         feeds.route("/feed.xml", Reply(body=rss(entries)))
         config = write_config(
@@ -34,8 +34,16 @@ def test_an_entry_longer_than_the_matcher_reads_is_named_in_a_warning(tmp_path: 
             sources=[("Records", feeds.url("/feed.xml"))],
             sink_url=None,
         )
-        first = run_monitor(["once", "--config", str(config)], cwd=tmp_path, timeout=120)
-        again = run_monitor(["once", "--config", str(config)], cwd=tmp_path, timeout=120)
+        args = ["once", "--config", str(config)]
+        return [run_monitor(args, cwd=tmp_path, timeout=120) for _ in range(runs)]
+
+
+def test_an_entry_longer_than_the_matcher_reads_is_named_in_a_warning(tmp_path: Path) -> None:
+    entries = [
+        ("long-1", "Council record of the week", _long_text("Khalifa Haftar")),
+        ("short-1", "Haftar visits Cairo", "<p>Khalifa Haftar met officials in Cairo.</p>"),
+    ]
+    first, again = _once(tmp_path, entries, runs=2)
 
     assert first.returncode == 0, first.stderr
     warnings = [line for line in first.stderr.splitlines() if "too long to match whole" in line]
@@ -55,15 +63,7 @@ def test_an_entry_longer_than_the_matcher_reads_is_named_in_a_warning(tmp_path: 
 
 def test_entries_within_the_limits_give_no_warning(tmp_path: Path) -> None:
     text = "<p>" + FILLER * (MAX_FIELD_CHARS // len(FILLER) - 10) + "Haftar spoke.</p>"
-    with FeedServer() as feeds:
-        feeds.route("/feed.xml", Reply(body=rss([("long-but-whole", "Council record", text)])))
-        config = write_config(
-            tmp_path,
-            database_url=f"sqlite:///{tmp_path}/m.db",
-            sources=[("Records", feeds.url("/feed.xml"))],
-            sink_url=None,
-        )
-        result = run_monitor(["once", "--config", str(config)], cwd=tmp_path, timeout=120)
+    (result,) = _once(tmp_path, [("long-but-whole", "Council record", text)])
 
     assert result.returncode == 0, result.stderr
     assert "too long to match whole" not in result.stderr
