@@ -182,6 +182,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "breaking-short",  # heldout54: push alerts, live-blog lines, tickers, social cards
     "fact-checks",  # heldout55: fact-checks, debunks, corrections and retractions
     "timelines-explainers",  # heldout56: timelines, explainers, who's who, reference pages
+    "neighbours-press",  # heldout57: Sudan, Chad, the Sahel and West Africa on Libya
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
