@@ -183,6 +183,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "fact-checks",  # heldout55: fact-checks, debunks, corrections and retractions
     "timelines-explainers",  # heldout56: timelines, explainers, who's who, reference pages
     "neighbours-press",  # heldout57: Sudan, Chad, the Sahel and West Africa on Libya
+    "notices",  # heldout58: vacancies, tenders, advisories, listings
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
