@@ -6,6 +6,7 @@ there (`defined_otherwise`)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -154,10 +155,21 @@ def name_words(names: Iterable[str]) -> frozenset[str]:
 
 
 def _fold(word: str) -> str:
+    """``word`` in lower case, without a possessive ending or the accents of its Latin
+    letters: the Slovak "Líbyjská" shares its stem with the Czech "Libyjská", the Latvian
+    "Nacionālā" with "Nacional" (heldout59: a name spelled out in a language the watchlist
+    lacks is its own when a related language's words have it)."""
     folded = word.casefold()
     for ending in ("'s", "’s"):
         folded = folded.removesuffix(ending)
-    return folded
+    if folded.isascii():
+        return folded
+    letters: list[str] = []
+    for char in unicodedata.normalize("NFD", folded):
+        if unicodedata.combining(char) and letters and letters[-1] < "\u0250":
+            continue  # an accent on a Latin letter
+        letters.append(char)
+    return unicodedata.normalize("NFC", "".join(letters))
 
 
 def defined_otherwise(

@@ -52,6 +52,7 @@ LANGUAGES: tuple[str, ...] = (
     *("az", "ku", "so", "am", "ha", "ber"),
     *("ms", "th"),
     *("bg", "sr"),  # heldout53: Bulgarian and Serbian Cyrillic
+    *("sk", "sl", "lv"),  # heldout59: Slovak, Slovenian, Latvian
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -184,6 +185,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "timelines-explainers",  # heldout56: timelines, explainers, who's who, reference pages
     "neighbours-press",  # heldout57: Sudan, Chad, the Sahel and West Africa on Libya
     "notices",  # heldout58: vacancies, tenders, advisories, listings
+    "central-east-europe-press",  # heldout59: the press in nine Central and East European languages
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

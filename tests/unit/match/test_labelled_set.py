@@ -514,6 +514,16 @@ HELD_OUT = [
             }
         ),
     ),
+    # The Central and East European press in nine languages, written blind: 91 of 120 as
+    # written, 27 of the 29 misses fixed by class (case forms and adjectives, the local names
+    # of the army and the government, an acronym spelled out with another language's
+    # accents); left: the city's adjective in Polish and, in lower case, in Hungarian.
+    HeldOutSet(
+        "heldout59",
+        120,
+        exact=True,
+        known=frozenset({("h59-008", "tripoli", "FN"), ("h59-048", "tripoli", "FN")}),
+    ),
     # Notices (vacancies, tenders, advisories, listings), written blind: 114 of 120 as
     # written, five fixed by class; left: a vessel "TRIPOLI STAR" on a sanctions list.
     HeldOutSet(

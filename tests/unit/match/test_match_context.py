@@ -181,6 +181,21 @@ def test_an_expansion_whose_first_word_is_anothers_is_another_thing(
         "Armée nationale libyenne",
         "ANL",
     ]
+    # A name spelled out in a language the watchlist lacks, with the accents of another
+    # (heldout59: the Slovak "Líbyjská národná armáda (LNA)" beside the Czech name).
+    lna = write_watchlist(
+        """
+        entities:
+          - id: lna
+            names: [Libyjská národní armáda, Libijska nacionalna armija]
+            acronyms: [LNA]
+        """
+    )
+    slovak = "Líbyjská národná armáda (LNA) oznámila ofenzívu. Hovorca LNA to potvrdil."
+    assert found(lna, content=slovak) == ["LNA", "LNA"]
+    latvian = "Lībijas Nacionālā armija (LNA) sāka uzbrukumu. LNA pārstāvis to apstiprināja."
+    assert found(lna, content=latvian) == ["LNA", "LNA"]
+    assert found(lna, content="Lietuvos nacionalinė asociacija (LNA) posėdžiavo.") == []
 
 
 def test_exclude_if_near_counts_words(write_watchlist: WriteWatchlist) -> None:
