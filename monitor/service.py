@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -788,23 +789,40 @@ class Service:
         self.stopping.set()
 
 
+# The handlers of the `on_signals` blocks in force, innermost last, per loop and signal.
+_SIGNAL_HANDLERS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[signal.Signals, list[Callable[[signal.Signals], None]]]
+] = weakref.WeakKeyDictionary()
+
+
 @contextlib.contextmanager
 def on_signals(handler: Callable[[signal.Signals], None], *sigs: signal.Signals) -> Iterator[None]:
     """While the block runs, each of ``sigs`` calls ``handler(sig)`` on the event loop
-    (nothing is installed outside the main thread, where a loop cannot take signals)."""
+    (nothing is installed outside the main thread, where a loop cannot take signals). Blocks
+    nest: leaving one puts back the handler of the block around it, so that `monitor run`
+    still takes a signal while it closes after `run_forever` (an outside probe: coreutils'
+    `timeout` signals the process, then its group, and the second SIGTERM, landing between
+    the two, killed the service before it recorded its stop)."""
     loop = asyncio.get_running_loop()
+    stacks = _SIGNAL_HANDLERS.setdefault(loop, {})
     installed = []
     for sig in sigs:
         try:
             loop.add_signal_handler(sig, handler, sig)
-            installed.append(sig)
         except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
+            continue
+        stacks.setdefault(sig, []).append(handler)
+        installed.append(sig)
     try:
         yield
     finally:
         for sig in installed:
-            loop.remove_signal_handler(sig)
+            stack = stacks[sig]
+            stack.pop()
+            if stack:
+                loop.add_signal_handler(sig, stack[-1], sig)
+            else:
+                loop.remove_signal_handler(sig)
 
 
 def reload_on_sighup(service: Service) -> contextlib.AbstractContextManager[None]:
@@ -822,7 +840,10 @@ async def run_service(
     """``monitor run``: lock (SQLite), sync sources, run until stopped; SIGHUP reloads.
     ``stopped`` is called once the service has stopped, before it closes its resources."""
     service = Service(runtime)
-    with reload_on_sighup(service), runtime.store.instance_lock():
+    # SIGTERM and SIGINT stop the service from its start to its recorded stop (a second one
+    # while it closes stops what is left at once); `run_forever` takes them while it runs.
+    stop_signals = on_signals(service.request_stop, signal.SIGTERM, signal.SIGINT)
+    with stop_signals, reload_on_sighup(service), runtime.store.instance_lock():
         service.sync_sources()
         log_loaded(runtime)
         service.register()

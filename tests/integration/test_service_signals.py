@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 from monitor.db.schema import articles, deliveries
 from tests.integration.helpers import REPO, rss, write_config
@@ -346,3 +346,43 @@ def test_a_second_signal_stops_run_at_once(tmp_path: Path) -> None:
     assert "Traceback" not in stderr, stderr
     assert took < 5, took  # the poll in hand had up to fetch.total_timeout (10 s here) left
     assert counts(database_url) == (0, 0, 0)
+
+
+@pytest.mark.slow
+def test_a_signal_while_run_closes_leaves_its_stop_recorded(tmp_path: Path) -> None:
+    # An outside probe (probe85): `timeout 4 monitor run` (coreutils signals the process,
+    # then its whole group) exited 143 in some runs and left no stop recorded, so that
+    # `monitor status` called the cleanly stopped instance dead: the second SIGTERM came
+    # after `run_forever` had given the signals back, while the service closed.
+    database_url = f"sqlite:///{tmp_path}/monitor.db"
+    config = write_config(
+        tmp_path,
+        database_url=database_url,
+        sources=[("Closed", "http://127.0.0.1:9/feed.xml")],
+        sink_url=None,
+        extra={"poll": {"allow_private_networks": True}},
+    )
+    with running(config) as process:
+        assert process.stderr is not None
+        lines: list[str] = []
+
+        def read_until(wanted: str) -> None:
+            assert process.stderr is not None
+            for raw in process.stderr:
+                lines.append(raw.decode())
+                if wanted in lines[-1]:
+                    return
+            raise AssertionError(f"{wanted!r} never came: {''.join(lines)}")
+
+        read_until("monitor running as")
+        process.send_signal(signal.SIGTERM)
+        read_until("monitor stopped")  # run_forever has returned: the service closes
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=60)
+    stderr = "".join(lines) + rest.decode()
+    assert process.returncode == 0, stderr
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        stopped = conn.execute(text("SELECT stopped_at FROM instances")).scalar_one()
+    engine.dispose()
+    assert stopped is not None, stderr
