@@ -115,6 +115,18 @@ def fail(error: MonitorError | str, code: int = 2) -> NoReturn:
     raise Failed(code, problems)
 
 
+@contextlib.contextmanager
+def _document_on_failure(as_json: bool) -> Iterator[None]:
+    """With --json, a command that `fail` ends still prints a document (its exit code and
+    errors): a script reading stdout gets something to parse, not nothing."""
+    try:
+        yield
+    except Failed as stop:
+        if as_json:
+            _write_json({"exit_code": stop.exit_code, "errors": stop.problems})
+        raise
+
+
 def _settings(config: Path | None) -> LoadedSettings:
     try:
         loaded = load_settings(config)
@@ -296,16 +308,13 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     stopped it (the polls and sends in hand finished; a second signal stops it at once)."""
     from monitor.service import StoppedAtOnce, run_once_report
 
-    try:
+    with _document_on_failure(as_json):
         runtime = _runtime(config, need_sinks=True)
-    except Failed as stop:
-        if as_json:  # a script reading stdout gets a document, not nothing
-            _write_json({"exit_code": stop.exit_code, "errors": stop.problems})
-        raise
     try:
         report = asyncio.run(run_once_report(runtime))
     except MonitorError as error:
-        fail(error)
+        with _document_on_failure(as_json):  # another instance holds the database, say
+            fail(error)
     except StoppedAtOnce as stop:
         _hint(
             f"stopped at once by a second {stop.signal.name}: the work in hand was abandoned "

@@ -490,6 +490,30 @@ def test_once_json_that_cannot_start_still_prints_a_document(tmp_path: Path) -> 
     assert error in result.stderr  # and as before on standard error
 
 
+def test_once_json_on_a_database_another_instance_holds_still_prints_a_document(
+    tmp_path: Path,
+) -> None:
+    # An outside probe (probe85): with `monitor run` on the database, `once --json` exited 2
+    # with nothing on stdout, where a config error prints the document.
+    from monitor.db.store import Store
+
+    database_url = f"sqlite:///{tmp_path}/m.db"
+    config = write_config(tmp_path, database_url=database_url, sources=[], sink_url=None)
+    store = Store(database_url)
+    store.prepare()
+    try:
+        with store.instance_lock():  # what `monitor run` holds
+            result = monitor("once", "--json", "--config", str(config), cwd=tmp_path)
+    finally:
+        store.close()
+    assert result.returncode == 2, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == 2
+    (error,) = document["errors"]
+    assert "is using" in error, error
+    assert error in result.stderr
+
+
 def test_a_copy_of_a_story_already_told_says_why_it_did_not_alert(tmp_path: Path) -> None:
     copy = ("c-1", HAFTAR[1], HAFTAR[2])  # another outlet's copy of the same wire story
     with FeedServer() as feeds, WebhookReceiver() as receiver:
