@@ -603,13 +603,20 @@ def database_only(explicit: str | Path | None) -> LoadedSettings:
     told (the file is not YAML, the URL is unset or not one the monitor runs on)."""
     path = config_path(explicit)
     text = _read_text(path)
-    data = _document(path, text)
     variable = environment_variable(("database_url",))  # MONITOR_DATABASE_URL, any case
-    written = (
-        os.environ[variable]
-        if variable is not None
-        else data.get("database_url") or Settings.model_fields["database_url"].default
-    )
+    if variable is not None:
+        written = os.environ[variable]  # the file need not parse at all
+    else:
+        try:
+            data = _document(path, text)
+        except ConfigError:
+            # A YAML slip elsewhere (an unclosed bracket, a bad indent: the commonest edit
+            # error): the file's own top-level line still names the database (probe85).
+            line = _top_level_line(text, "database_url")
+            if line is None:
+                raise
+            data = {"database_url": line}
+        written = data.get("database_url") or Settings.model_fields["database_url"].default
     expanded, unset = expand_variables({"database_url": str(written)})
     if unset:
         raise ConfigError(f"{path}: {unset_variable(*unset[0])}")
@@ -619,6 +626,21 @@ def database_only(explicit: str | Path | None) -> LoadedSettings:
         raise ConfigError(f"{path}: database_url: {error}") from None
     settings = Settings.model_construct(database_url=anchored_database_url(url, path))
     return LoadedSettings(settings=settings, path=path.resolve(), unset_variables=())
+
+
+def _top_level_line(text: str, key: str) -> str | None:
+    """The value a top-level ``key: value`` line of ``text`` gives (quotes and a trailing
+    comment taken off), read without parsing the rest of the file; None when there is no
+    such line, or more than one."""
+    found = re.findall(rf"(?m)^{re.escape(key)}[ \t]*:[ \t]*(\S.*?)[ \t]*$", text)
+    if len(found) != 1:
+        return None
+    value = re.sub(r"[ \t]+#.*$", "", found[0])
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return None
+    return parsed if isinstance(parsed, str) and parsed else None
 
 
 def anchored_database_url(url: str, config_file: Path) -> str:

@@ -83,3 +83,34 @@ def test_the_reading_commands_work_while_the_config_has_an_error(tmp_path: Path)
     env_status = monitor("status", "--config", str(config), env={"MONITOR_POLL__INTERVAL": "0s"})
     assert "warning: environment variable MONITOR_POLL__INTERVAL" in env_status.stderr
     assert f"{config.name} has" not in env_status.stderr
+
+
+def test_the_reading_commands_work_while_the_config_is_no_valid_yaml(tmp_path: Path) -> None:
+    # An outside probe (probe85): an unclosed bracket, the commonest slip of an edit, made
+    # status, sources and alerts exit 2 (with MONITOR_DATABASE_URL set too), where an
+    # unknown key only warned: the file's own database_url line still names the database.
+    config = _polled_once(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("database_url:"), text
+    config.write_text(text + "\nextra: [unclosed\n", encoding="utf-8")
+
+    status = monitor("status", "--config", str(config), "--json")
+    assert status.returncode == 3, status.stderr  # not running; read all the same
+    assert json.loads(status.stdout)["sources"]["total"] == 1
+    assert status.stderr.startswith("warning: ") and "this shows the database" in status.stderr
+    listed = monitor("sources", "--config", str(config), "--json")
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["Wire"], listed.stderr
+    assert monitor("alerts", "--config", str(config)).returncode == 0
+    retry = monitor("alerts", "retry", "--config", str(config))
+    assert retry.returncode == 2  # what writes still refuses it
+
+    # The environment's database needs no line of the file at all.
+    database_url = yaml.safe_load(text)["database_url"]
+    config.write_text("sources: [unclosed\n", encoding="utf-8")
+    env = {"MONITOR_DATABASE_URL": database_url}
+    by_env = monitor("status", "--config", str(config), "--json", env=env)
+    assert by_env.returncode == 3, by_env.stderr
+    assert json.loads(by_env.stdout)["sources"]["total"] == 1
+    # Without either, nothing names a database: refused with the YAML error.
+    refused = monitor("status", "--config", str(config))
+    assert refused.returncode == 2 and "unclosed" not in refused.stdout
