@@ -34,6 +34,7 @@ from monitor.plural import plural
 from monitor.redact import redact_url, use_secret_params
 from monitor.settings import (
     LoadedSettings,
+    bad_secret,
     config_path,
     expand_variables,
     load_settings,
@@ -355,8 +356,9 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
         elif isinstance(name, str):
             first_sink[name] = index
     sink_names = set(first_sink)
-    _, unset = expand_variables({"sinks": sink_list})
+    expanded, unset = expand_variables({"sinks": sink_list})
     problems.extend(f"{path}: {unset_variable(field, var)}" for field, var in unset)
+    problems.extend(_raw_secret_problems(path, node, expanded["sinks"]))
     raw_sources = data.get("sources")
     for index, raw in enumerate(raw_sources if isinstance(raw_sources, list) else []):
         opml = raw.get("opml") if isinstance(raw, dict) else None
@@ -396,6 +398,24 @@ def _raw_problems(path: Path, data: dict[str, Any], node: Any) -> list[str]:
         problems.extend(found)
         if watchlist is not None:
             problems.extend(_failing_examples(watchlist))
+    return problems
+
+
+def _raw_secret_problems(path: Path, node: Any, sinks: Any) -> list[str]:
+    """The sink secrets written in the file that do not decode (probe85: with a source's
+    bad port in the same file, the secret was named only once the port was fixed)."""
+    from monitor.alerts import decode_secret
+
+    problems = []
+    for index, raw in enumerate(sinks if isinstance(sinks, list) else []):
+        secret = raw.get("secret") if isinstance(raw, dict) else None
+        if not isinstance(secret, str) or not secret or "${" in secret:
+            continue  # none, or an unset variable (named above)
+        try:
+            decode_secret(secret)
+        except ValueError as error:
+            where = f"{path}:{line_of(node, ('sinks', index, 'secret')) or '?'}"
+            problems.append(f"{where}: {bad_secret(index, error)}")
     return problems
 
 

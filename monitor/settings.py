@@ -262,10 +262,7 @@ class LoadedSettings:
                     if variable is not None
                     else self.where(location)
                 )
-                problems.append(
-                    f"{where}: sinks[{index}].secret: {error}; write whsec_ followed by "
-                    "base64 (e.g. whsec_$(head -c 24 /dev/urandom | base64))"
-                )
+                problems.append(f"{where}: {bad_secret(index, error)}")
         if problems:
             raise ConfigError(problems)
 
@@ -626,6 +623,14 @@ def database_only(explicit: str | Path | None) -> LoadedSettings:
         raise ConfigError(f"{path}: database_url: {error}") from None
     settings = Settings.model_construct(database_url=anchored_database_url(url, path))
     return LoadedSettings(settings=settings, path=path.resolve(), unset_variables=())
+
+
+def bad_secret(index: int, error: ValueError) -> str:
+    """The problem of a sink secret that does not decode (``decode_secret``'s error)."""
+    return (
+        f"sinks[{index}].secret: {error}; write whsec_ followed by base64 "
+        "(e.g. whsec_$(head -c 24 /dev/urandom | base64))"
+    )
 
 
 def _top_level_line(text: str, key: str) -> str | None:

@@ -106,6 +106,33 @@ def test_missing_config_file_says_how_to_fix(tmp_path: Path) -> None:
     assert "problem found" not in result.stderr
 
 
+def test_a_bad_secret_is_named_beside_a_source_that_does_not_load(tmp_path: Path) -> None:
+    # An outside probe (probe85): a source's bad port stopped the settings from loading and
+    # the bad secret came only in a second round, where `check` promises every problem at
+    # once.
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+database_url: sqlite:///{tmp_path}/m.db
+watchlists: [{LIBYA_WATCHLIST}]
+sources:
+  - {{name: A, url: "https://example.org:99999/a.xml"}}
+sinks:
+  - name: ops
+    url: https://hooks.example.org/x
+    secret: whsec_!!!notbase64
+""",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2, result.stderr
+    assert "sources[0]" in errors[0] and "99999" in errors[0], errors
+    assert errors[1].startswith(f"error: {config}:8: sinks[0].secret: "), errors
+    assert "whsec_ followed by base64" in errors[1], errors
+
+
 def test_bad_secret_is_named(tmp_path: Path) -> None:
     config = tmp_path / "monitor.yaml"
     config.write_text(
