@@ -27,6 +27,7 @@ from monitor.egress import (
     guarded_addresses,
 )
 from monitor.errors import ConfigError, DatabaseError, MonitorError
+from monitor.health import host_problem
 from monitor.match import Watchlist
 from monitor.match.watchlist_file import watchlist_report, with_lines
 from monitor.opml import read_opml
@@ -284,6 +285,9 @@ def check_config(explicit: str | Path | None) -> tuple[list[str], list[str], lis
     targets = refused_targets(loaded, specs)
     problems.extend(targets.refused)
     warnings.extend(targets.unresolved)
+    http = loaded.settings.http
+    if http is not None and (host := host_problem(http.host)) is not None:
+        problems.append(f"{loaded.where(('http', 'host'))}: http.host: {host}")
     found = database_problems(loaded.settings.database_url)
     problems.extend(found)
     if not found:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -60,6 +62,50 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, re
             await writer.wait_closed()
 
 
+def listen_problem(host: str, error: OSError) -> str:
+    """Why a listening socket on ``host`` could not be had, and the setting to change: the
+    host when it is no name or address of this machine (probe85: a wrong http.host was
+    told to change the port), else the port."""
+    if isinstance(error, socket.gaierror):
+        return (
+            f"the name {host!r} does not resolve ({error.strerror or error}): set http.host "
+            "to 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or an address of "
+            "this machine"
+        )
+    reason = (os.strerror(error.errno) if error.errno else str(error)).lower()
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{reason}: {host!r} is no address of this machine; set http.host to 127.0.0.1 "
+            "(this machine only), 0.0.0.0 (every interface) or an address of this machine"
+        )
+    if error.errno == errno.EACCES:
+        return f"{reason}: a port below 1024 needs privileges; set http.port to 1024 or above"
+    return (
+        f"{reason} (another program, or another monitor, may be using it): set http.port to "
+        "a free port, or remove http"
+    )
+
+
+def host_problem(host: str) -> str | None:
+    """What keeps a server from listening on ``host`` (it does not resolve, or is no address
+    of this machine), found by binding a free port of each of its addresses; None when one
+    binds. `monitor check` asks, so that `run` refuses nothing `check` passed."""
+    try:
+        addresses = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        return listen_problem(host, error)
+    last: OSError | None = None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            try:
+                probe.bind((address[0], 0))
+            except OSError as error:
+                last = error
+                continue
+        return None
+    return listen_problem(host, last) if last is not None else None
+
+
 @contextlib.asynccontextmanager
 async def serve_health(host: str, port: int, ready: Ready) -> AsyncIterator[int]:
     """Serve the endpoints while the block runs; yields the bound port. A port that cannot
@@ -67,11 +113,9 @@ async def serve_health(host: str, port: int, ready: Ready) -> AsyncIterator[int]
     try:
         server = await asyncio.start_server(lambda r, w: _handle(r, w, ready), host, port)
     except OSError as error:
-        reason = os.strerror(error.errno) if error.errno else str(error)
         raise ConfigError(
             f"http: cannot listen on {host}:{port} for the health and metrics endpoints: "
-            f"{reason.lower()} (another program, or another monitor, may be using it): "
-            "set http.port to a free port, or remove http"
+            f"{listen_problem(host, error)}"
         ) from None
     bound = server.sockets[0].getsockname()[1]
     log.info("health and metrics on http://%s:%d/{healthz,readyz,metrics}", host, bound)

@@ -133,6 +133,27 @@ sinks:
     assert "whsec_ followed by base64" in errors[1], errors
 
 
+def test_an_http_host_that_is_no_address_of_this_machine_is_named(tmp_path: Path) -> None:
+    # An outside probe (probe85): `check` said "config OK" for http.host 192.0.2.10, and
+    # `run` then refused to start, telling the operator to change the port.
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+database_url: sqlite:///{tmp_path}/m.db
+watchlists: [{LIBYA_WATCHLIST}]
+http: {{host: 192.0.2.10, port: 18099}}
+""",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    assert f"error: {config}:3: http.host: " in result.stderr, result.stderr
+    assert "'192.0.2.10' is no address of this machine; set http.host" in result.stderr
+    assert "http.port" not in result.stderr
+    config.write_text(config.read_text().replace("192.0.2.10", "127.0.0.1"), encoding="utf-8")
+    assert "http.host" not in monitor("check", "--config", str(config)).stderr
+
+
 def test_bad_secret_is_named(tmp_path: Path) -> None:
     config = tmp_path / "monitor.yaml"
     config.write_text(
