@@ -33,6 +33,10 @@ OUTBOX_STALE_AFTER = timedelta(minutes=15)
 
 # Why the state is degraded: the stable names of --json "problems".
 PROBLEM_UNHEALTHY = "unhealthy_sources"
+# More than half of the sources polled failed their last poll: the network, DNS or a proxy
+# is down, long before each source has failed often enough to count as unhealthy (two
+# outside probes: "status: ok" while every feed failed, for hours of back-off).
+PROBLEM_FAILING = "failing_sources"
 PROBLEM_GONE = "gone_sources"
 PROBLEM_DEAD = "dead_letters"
 PROBLEM_STALE = "outbox_stale"
@@ -72,6 +76,9 @@ def verdict(status: Status) -> Verdict:
     problems = []
     if health.sources["unhealthy"]:
         problems.append(PROBLEM_UNHEALTHY)
+    polled = health.sources["healthy"] + health.sources["unhealthy"]
+    if 2 * (health.failing + health.sources["unhealthy"]) > polled > 0:
+        problems.append(PROBLEM_FAILING)
     if health.sources["gone"]:
         problems.append(PROBLEM_GONE)
     if health.dead:
@@ -432,6 +439,7 @@ def render_status(
 
 _PROBLEM_TEXT = {
     PROBLEM_UNHEALTHY: "unhealthy sources",
+    PROBLEM_FAILING: "most sources failed their last poll",
     PROBLEM_GONE: "gone sources",
     PROBLEM_DEAD: "dead letters",
     PROBLEM_STALE: f"a delivery pending for over {age(OUTBOX_STALE_AFTER)}",

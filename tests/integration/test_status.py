@@ -177,6 +177,7 @@ def test_status_reads_sources_instances_and_the_outbox(database_url: str) -> Non
     assert (health.late, health.poll_lag(NOW)) == (3, timedelta(days=1))
     assert judged.problems == (
         "unhealthy_sources",
+        "failing_sources",  # two of the three polled (the unhealthy one and "Recovering")
         "gone_sources",
         "dead_letters",
         "outbox_stale",

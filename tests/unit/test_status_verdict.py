@@ -82,6 +82,27 @@ def test_each_problem_makes_it_degraded(
     )
 
 
+def test_most_sources_failing_their_last_poll_is_degraded() -> None:
+    # Two outside probes (probe81, probe85): every feed refused (DNS, the network down) and
+    # status said "ok" for the hours of back-off before a source counts as unhealthy.
+    def judged(failing: int, sources: dict[str, int] = HEALTHY) -> tuple[str, ...]:
+        health = Health(dict(sources), {}, failing=failing)
+        return verdict(Status(now=NOW, health=health, instances=[RUNNING])).problems
+
+    assert judged(failing=1) == ()  # one of three
+    assert judged(failing=2) == ("failing_sources",)  # two of three
+    assert judged(failing=1, sources={**HEALTHY, "healthy": 1}) == ("failing_sources",)
+    # The unhealthy ones failed their last poll too; gone and disabled ones are not counted.
+    both = {"healthy": 1, "unhealthy": 2, "gone": 0, "disabled": 5}
+    assert judged(failing=0, sources=both) == ("unhealthy_sources", "failing_sources")
+    assert judged(failing=0, sources={**HEALTHY, "gone": 5}) == ("gone_sources",)
+    assert judged(failing=0, sources={**HEALTHY, "healthy": 0}) == ()
+    reading = Status(now=NOW, health=Health(dict(HEALTHY), {}, failing=3), instances=[RUNNING])
+    assert render_status(reading, 5, []).splitlines()[-1] == (
+        "status: degraded: most sources failed their last poll"
+    )
+
+
 def test_not_running_wins_and_still_names_the_problems() -> None:
     dead = _instance(NOW - STALE_AFTER - timedelta(seconds=1))
     stopped = _instance(NOW - timedelta(minutes=5), stopped=NOW - timedelta(minutes=5))
