@@ -171,10 +171,14 @@ def describe(item: ErrorDetails, location: tuple[int | str, ...], root: type[Bas
     hidden = field in _SECRET_FIELDS
     given = "" if hidden else f", got {shown_input(item.get('input'))}"
     if kind == "extra_forbidden":
-        return (
-            f"unknown key {field!r}; {did_you_mean(field, allowed_keys(root, location[:-1]))} "
-            "(see docs/config.md)"
-        )
+        allowed = allowed_keys(root, location[:-1])
+        if field in allowed:  # a key of another kind of entry ("name:" beside "opml:")
+            return (
+                f"unknown key {field!r} in this kind of entry: it is a key of another kind "
+                "(an entry with `opml:` or `include:` takes its sources' names and URLs from "
+                "the files it names); see docs/config.md"
+            )
+        return f"unknown key {field!r}; {did_you_mean(field, allowed)} (see docs/config.md)"
     if kind == "missing":
         return f"this key is required; add `{field}:`"
     if kind in ("int_parsing", "int_type", "int_from_float"):

@@ -136,7 +136,14 @@ def _status_error(
     if status in _REDIRECTS or (300 <= status < 400 and response.headers.get("location")):
         reason = "redirect"
         detail = "redirects are not followed for webhooks; configure the final URL"
-        if not response.headers.get("location"):
+        location = response.headers.get("location")
+        if location:  # where it points (probe85: the operator had to find it out)
+            try:
+                target = str(response.url.join(location))
+            except (httpx.InvalidURL, ValueError):
+                target = location
+            detail += f" (it points to {redact_url(target)})"
+        else:
             detail += " (this one names none: no Location header)"
     elif 300 <= status < 400:  # 304 and the like: not a redirect, and not an acceptance
         reason = "http_error"

@@ -574,7 +574,7 @@ class Database:
             database = sqlite_path(self.engine)
             if database is not None and not database.exists():
                 raise DatabaseError(
-                    f"no database at {database}: this command only reads an existing one; "
+                    f"no database at {database}: this command needs an existing one; "
                     "check database_url (a relative path is relative to the config file), or "
                     "run `monitor once` or `monitor db upgrade` to create it"
                 )

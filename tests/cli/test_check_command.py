@@ -154,6 +154,31 @@ http: {{host: 192.0.2.10, port: 18099}}
     assert "http.host" not in monitor("check", "--config", str(config)).stderr
 
 
+def test_a_key_of_another_kind_of_source_entry_is_not_offered_as_itself(tmp_path: Path) -> None:
+    # An outside probe (probe85): "sources[0].name: unknown key 'name'; did you mean 'name'?"
+    # for a name beside opml:.
+    (tmp_path / "f.opml").write_text(
+        '<opml version="2.0"><body><outline type="rss" text="A" '
+        'xmlUrl="https://example.org/a.xml"/></body></opml>',
+        encoding="utf-8",
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+database_url: sqlite:///{tmp_path}/m.db
+watchlists: [{LIBYA_WATCHLIST}]
+sources:
+  - name: Libya feeds
+    opml: f.opml
+""",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    assert result.returncode != 0
+    assert "did you mean 'name'" not in result.stderr, result.stderr
+    assert "sources[0].name: unknown key 'name' in this kind of entry" in result.stderr
+
+
 def test_bad_secret_is_named(tmp_path: Path) -> None:
     config = tmp_path / "monitor.yaml"
     config.write_text(

@@ -287,7 +287,7 @@ def test_read_only_commands_never_create_a_database(tmp_path: Path, command: lis
     result = run(*command, "--config", str(config), cwd=tmp_path / "elsewhere")
     assert result.returncode == 2
     assert errors_of(result) == [
-        f"error: no database at {tmp_path / 'rel.db'}: this command only reads an existing one; "
+        f"error: no database at {tmp_path / 'rel.db'}: this command needs an existing one; "
         "check database_url (a relative path is relative to the config file), or run `monitor "
         "once` or `monitor db upgrade` to create it"
     ]

@@ -301,7 +301,7 @@ def test_errors_are_one_line_and_exit_1(seeded: tuple[Path, Path], tmp_path: Pat
     lonely = write_config(tmp_path, database_url=f"sqlite:///{database}", sources=[], sink_url=None)
     nodb = monitor("explain", "--id", "1", "--config", str(lonely), cwd=elsewhere)
     assert one_error(nodb, code=2) == (
-        f"error: no database at {database}: this command only reads an existing one; check "
+        f"error: no database at {database}: this command needs an existing one; check "
         "database_url (a relative path is relative to the config file), or run `monitor once` "
         "or `monitor db upgrade` to create it"
     )

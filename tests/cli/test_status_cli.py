@@ -355,7 +355,7 @@ def test_status_without_a_database_exits_2_and_creates_none(tmp_path: Path) -> N
     assert result.returncode == 2, result.stdout + result.stderr
     database = tmp_path / "m.db"
     assert result.stderr.splitlines() == [
-        f"error: no database at {database}: this command only reads an existing one; check "
+        f"error: no database at {database}: this command needs an existing one; check "
         "database_url (a relative path is relative to the config file), or run `monitor once` "
         "or `monitor db upgrade` to create it"
     ]

@@ -193,6 +193,22 @@ def test_an_error_that_is_not_about_the_request_is_not_classified() -> None:
     assert classify_error(ValueError("a bug")) is None
 
 
+async def test_a_sinks_redirect_names_where_it_points() -> None:
+    # An outside probe (probe85): "redirects are not followed ... configure the final URL"
+    # and not a word of the final URL; its secrets are shown redacted.
+    moved = {"Location": "/v2/hook?token=s3cr3t"}
+    with WebhookReceiver(script=[HookReply(308, headers=moved)]) as receiver:
+        options = HttpOptions(allow_private_networks=True)
+        sink = SinkTarget(name="ops", url=receiver.url, secret=None, timeout=5.0)
+        async with make_client(options, follow_redirects=False) as client:
+            with pytest.raises(DeliveryError) as caught:
+                await send(client, sink, "d-1", _payload(), now=datetime.now(UTC))
+        base = "/".join(receiver.url.split("/", 3)[:3])
+    message = str(caught.value)
+    assert f"(it points to {base}/v2/hook?token=" in message, message
+    assert "s3cr3t" not in message, message
+
+
 async def test_a_sink_answering_304_is_not_called_a_redirect() -> None:
     # A 3xx without a Location sends nowhere: telling the operator to "configure the final
     # URL" would send them looking for one.
