@@ -1996,7 +1996,7 @@ def sources_export(
         sys.stdout.write(text)
         return
     try:
-        write_atomically(output, text)
+        write_atomically(output, text, make_folders=False)
     except SourceEditError as error:
         fail(error, EXIT_PROBLEM)
     err.print(f"wrote {plural(len(valid.specs), 'source')} to {output}", markup=False)
@@ -2093,7 +2093,7 @@ def demo(
         Path | None, typer.Option("--seeds", help="Folder with the sample feeds (seeds/).")
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Give up after this many seconds.")
+        float, typer.Option("--timeout", help="Give up after this many seconds.", min=1.0)
     ] = 45.0,
 ) -> None:
     """Offline demo: serve seeds/ on 127.0.0.1, run the real pipeline, print the alerts."""

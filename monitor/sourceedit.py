@@ -507,11 +507,13 @@ def validate_edit(loaded: LoadedSettings, edit: Edit) -> ValidConfig:
     return validate_config(after, need_sinks=False)
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, *, make_folders: bool = True) -> None:
     """Write ``text`` to ``path`` through a temporary file in its folder and a rename (never
     half a file), keeping its mode (a new file gets the umask's). A symbolic link is written
     through (its target is replaced, the link stays); a device, a pipe or a terminal (such as
-    ``/dev/stdout``) is written in place, as a shell's ``>`` does: a rename would replace it."""
+    ``/dev/stdout``) is written in place, as a shell's ``>`` does: a rename would replace it.
+    Without ``make_folders`` a missing folder is an error, as for a shell's ``>`` (an
+    export's typo in its path made folders: probe85)."""
     try:
         try:
             info = os.stat(path)  # follows links
@@ -524,6 +526,11 @@ def write_atomically(path: Path, text: str) -> None:
                 stream.write(text)
             return
         target = Path(os.path.realpath(path))  # a link's target, where the rename must happen
+        if not make_folders and not target.parent.is_dir():
+            raise SourceEditError(
+                f"cannot write {path}: there is no folder {target.parent}; create it first, "
+                "or give a path in a folder that exists"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         if info is not None:
             mode = stat.S_IMODE(info.st_mode)

@@ -58,3 +58,11 @@ def test_each_alert_shows_title_summary_content_in_order_and_no_excerpt_twice(
     # (in the payload, most entities first) a summary excerpt before the title's.
     titles = [lines[1].strip() for lines in blocks]
     assert any("succession question" in title for title in titles)
+
+
+def test_a_timeout_of_no_time_is_a_usage_error(tmp_path: Path) -> None:
+    # An outside probe (probe85): `demo --timeout 0` said "6 feeds polled, 0 articles
+    # stored" and then that it did not finish in time.
+    result = monitor("demo", "--timeout", "0", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--timeout" in result.stderr and "polled" not in result.stdout

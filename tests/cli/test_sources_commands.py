@@ -229,6 +229,13 @@ def test_export_to_a_link_or_a_pipe_writes_through_it(tmp_path: Path, server: Fe
     assert pipe.is_fifo()
     assert received and server.url("/wire.xml").encode() in received[0]
 
+    # A path in a folder that does not exist is a typo, not folders to make (probe85).
+    missing = tmp_path / "no-such-folder" / "x.opml"
+    refused = run("sources", "export", "-o", str(missing), "-c", str(config), cwd=tmp_path)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"there is no folder {missing.parent}" in refused.stderr
+    assert not missing.parent.exists()
+
 
 @pytest.mark.parametrize("form", ["opml", "yaml"])
 def test_export_then_import_round_trips(tmp_path: Path, server: FeedServer, form: str) -> None:
