@@ -184,8 +184,13 @@ def source_entries(
             seen.add(file)
             text = loaded.overlay.get(file)
             if text is None and not file.exists():
+                where = (
+                    loaded.where(("sources", index, "include"))
+                    if config_where == str(loaded.path)  # its line too (probe85)
+                    else config_where
+                )
                 problems.append(
-                    f"{config_where}: sources[{index}].include: {file} not found; fix the path "
+                    f"{where}: sources[{index}].include: {file} not found; fix the path "
                     "(it is relative to the config file) or create the file"
                 )
                 continue

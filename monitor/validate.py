@@ -25,7 +25,7 @@ from monitor.opml import read_opml
 from monitor.parse import canonical_netloc
 from monitor.redact import redact_url
 from monitor.settings import LoadedSettings, Settings, missing_watchlist, watchlist_entries
-from monitor.sourcefiles import source_entries
+from monitor.sourcefiles import SourceEntry, source_entries
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,15 @@ def _where(loaded: LoadedSettings, key: str, location: tuple[int | str, ...] | N
     if variable is not None:
         return f"environment variable {variable} (overriding {loaded.path})"
     return loaded.where(location) if location is not None else str(loaded.path)
+
+
+def _entry_line(loaded: LoadedSettings, entry: SourceEntry, where_sources: str, key: str) -> str:
+    """Where a problem of ``key`` of a source entry points: the line in the file that lists
+    it (the config file's too, not only its name: probe85), or the overriding variable. Read
+    only when there is a problem: it parses the config file again."""
+    if entry.file is not None or where_sources != str(loaded.path):
+        return entry.where(where_sources)
+    return loaded.where(("sources", entry.index, key))
 
 
 # The messages for problems that `monitor check` also finds in a config whose settings do not
@@ -381,7 +390,8 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
             if bounded != source.interval:
                 bound = "min_interval" if bounded > source.interval else "max_interval"
                 warnings.append(
-                    f"{where_entry}: {label}.interval: {_show(source.interval)} is "
+                    f"{_entry_line(loaded, entry, where_sources, 'interval')}: "
+                    f"{label}.interval: {_show(source.interval)} is "
                     f"outside poll.{bound}, so {_show(bounded)} is used; change one of them"
                 )
         in_file = f" in {entry.file.name}" if entry.file is not None else ""
@@ -390,7 +400,8 @@ def read_sources(loaded: LoadedSettings) -> tuple[list[SourceSpec], list[str]]:
             try:
                 outlines = read_opml(opml_path)
             except ConfigError as error:
-                problems.extend(f"{where_entry}: {label}.opml: {p}" for p in error.problems)
+                where = _entry_line(loaded, entry, where_sources, "opml")
+                problems.extend(f"{where}: {label}.opml: {p}" for p in error.problems)
                 continue
             entries = [
                 (o.name, o.url, f"{label}{in_file} ({opml_path.name}: {o.name!r})")

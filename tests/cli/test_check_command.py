@@ -179,6 +179,29 @@ sources:
     assert "sources[0].name: unknown key 'name' in this kind of entry" in result.stderr
 
 
+def test_an_include_and_an_opml_entry_of_the_config_name_their_lines(tmp_path: Path) -> None:
+    # An outside probe (probe85): "monitor.yaml: sources[1].include: ..." where every other
+    # problem of the file names its line.
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"""\
+database_url: sqlite:///{tmp_path}/m.db
+watchlists: [{LIBYA_WATCHLIST}]
+sources:
+  - {{name: A, url: "https://example.org/a.xml"}}
+  - include: nothere.yaml
+  - opml: missing.opml
+""",
+        encoding="utf-8",
+    )
+    result = monitor("check", "--config", str(config))
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert [e.split(": sources")[0] for e in errors] == [
+        f"error: {config}:5",
+        f"error: {config}:6",
+    ], result.stderr
+
+
 def test_bad_secret_is_named(tmp_path: Path) -> None:
     config = tmp_path / "monitor.yaml"
     config.write_text(

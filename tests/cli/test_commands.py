@@ -121,8 +121,9 @@ def test_unusable_urls_in_an_opml_file_are_refused_by_check_and_once_alike(
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["sources"] = [{"opml": "list.opml"}]
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    line = config.read_text(encoding="utf-8").splitlines().index("- opml: list.opml") + 1
     expected = [
-        f"error: {config}: sources[0].opml: {tmp_path / 'list.opml'}: outline '{name}' has "
+        f"error: {config}:{line}: sources[0].opml: {tmp_path / 'list.opml'}: outline '{name}' has "
         f"xmlUrl='{url}'; a feed URL must be an absolute http:// or https:// URL with a valid "
         "host and port"
         for name, url in (

@@ -442,8 +442,14 @@ def test_an_interval_outside_the_bounds_and_a_name_used_twice_are_warnings(
     checked = run("check", "--config", str(config), cwd=tmp_path / "elsewhere")
     assert checked.returncode == 0, checked.stderr
     warnings = [line for line in checked.stderr.splitlines() if line.startswith("warning:")]
+    line = next(
+        number
+        for number, text in enumerate(config.read_text(encoding="utf-8").splitlines(), 1)
+        if "interval: 10s" in text
+    )
     assert warnings == [
-        f"warning: {config}: sources[0].interval: 10s is outside poll.min_interval, so 1m is "
+        f"warning: {config}:{line}: sources[0].interval: 10s is outside poll.min_interval, so "
+        "1m is "
         "used; change one of them",
         f"warning: {config}: two sources are named 'Wire' ({feed_url} and {feed_url}?page=2); "
         "alerts and `monitor sources` cannot tell them apart: give each its own name",
