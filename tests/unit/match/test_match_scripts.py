@@ -234,3 +234,22 @@ def test_the_libya_list_keeps_the_traps_out_in_more_languages(
 ) -> None:
     found = {m.entity for m in libya_matcher.match({"content": text}).mentions}
     assert not found & {"haftar", "lna", "gna", "tripoli"}, found
+
+
+def test_a_georgian_name_of_a_proper_noun_is_no_common_word_beside_capitals(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A blind set (heldout60): Georgian letters are lower case for Unicode (their capitals,
+    # Mtavruli, came in 2018 and running text does not use them), so every "ტრიპოლი" beside
+    # a Latin "GNA" was dropped as a word in lower case.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli, ტრიპოლი]
+            proper_noun: true
+        """
+    )
+    assert texts(watchlist, "ტრიპოლი — მთავრობამ (GNA) განაცხადა.") == [("tripoli", "ტრიპოლი")]
+    # The Latin name keeps its rule: "tripoli" in lower case beside capitals is the abrasive.
+    assert texts(watchlist, "Polish with tripoli and Rouge.") == []
