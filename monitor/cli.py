@@ -1813,6 +1813,17 @@ def sources_add(
             markup=True,
             highlight=False,
         )
+    named_in_name = variables_named(name or "")
+    if named_in_name:
+        # Written as typed, a ${VAR} is the variable's value in alerts and listings (probe85:
+        # --name '${HOME}' read back as /root).
+        shown = ", ".join("${" + each + "}" for each in dict.fromkeys(named_in_name))
+        err.print(
+            f"[yellow]warning:[/yellow] the name names {escape(shown)}: alerts and listings "
+            "show that environment variable's value; write $${ for the text ${",
+            markup=True,
+            highlight=False,
+        )
 
 
 @sources_app.command("remove")

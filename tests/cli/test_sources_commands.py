@@ -434,6 +434,15 @@ def test_add_warns_of_a_url_that_names_a_variable(tmp_path: Path) -> None:
     result = run("sources", "add", literal, "--no-check", "-c", str(config), cwd=tmp_path)
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
     assert managed_urls(config) == [url, literal]
+    # A --name that names one is warned of too (probe85: '${HOME}' read back as /root).
+    named = run(
+        "sources", "add", "https://example.org/h", "--name", "${HOME} wire", "--no-check",
+        "-c", str(config), cwd=tmp_path,
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr
+    assert "warning: the name names ${HOME}: alerts and listings show" in " ".join(
+        named.stderr.split()
+    ), named.stderr
 
 
 def test_added_sources_never_share_a_name(tmp_path: Path, server: FeedServer) -> None:
