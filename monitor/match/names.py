@@ -22,9 +22,11 @@ __all__ = [
     "has_word_char",
     "is_arabic_letter",
     "is_hangul",
+    "is_indic",
     "is_hebrew_letter",
     "is_unspaced_letter",
     "line_break_variants",
+    "may_follow_name",
     "name_variants",
     "phrase_key",
     "tag_form",
@@ -140,6 +142,20 @@ def is_hangul(char: str) -> bool:
     (트리폴리에서 "in Tripoli", LNA는): a name may be followed by Hangul."""
     code = ord(char)
     return 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F
+
+
+def is_indic(char: str) -> bool:
+    """A letter or sign of the scripts of India and Sri Lanka (Devanagari to Sinhala). Their
+    languages join case endings and postpositions to the name (Tamil திரிபோலியில் "in
+    Tripoli", Gujarati હફ્તારના "Haftar's", Malayalam ഹഫ്താറിന്റെ): a name may be followed
+    by them, as by Korean particles (heldout61)."""
+    return 0x0900 <= ord(char) <= 0x0DFF
+
+
+def may_follow_name(char: str) -> bool:
+    """A character that may come right after a name in the same word: a Korean particle's
+    or an Indic ending's."""
+    return is_hangul(char) or is_indic(char)
 
 
 def name_variants(

@@ -28,10 +28,10 @@ from monitor.match.names import (
     LONGEST_HEBREW_PREFIX,
     acronym_form,
     is_arabic_letter,
-    is_hangul,
     is_hebrew_letter,
     is_unspaced_letter,
     line_break_variants,
+    may_follow_name,
     name_variants,
     phrase_key,
     tag_form,
@@ -253,12 +253,17 @@ class PatternIndex:
     """Compiles all keys of all watchlists into one automaton and scans fields with it."""
 
     def __init__(self, watchlists: Sequence[Watchlist]) -> None:
-        targets: dict[str, dict[Target, None]] = {}
+        # Each key's targets in the order added, without repeats (a short list each: a dict
+        # per key left 3 MB of freed memory behind the build in each parsing worker).
+        targets: dict[str, list[Target]] = {}
         # Equal targets are one object (a namesake's thousands of full names share a few).
         interned: dict[Target, Target] = {}
 
         def add(key: str, target: Target) -> None:
-            targets.setdefault(key, {})[interned.setdefault(target, target)] = None
+            found = targets.setdefault(key, [])
+            target = interned.setdefault(target, target)
+            if target not in found:
+                found.append(target)
 
         for index, watchlist in enumerate(watchlists):
             abbreviations = {
@@ -436,7 +441,7 @@ class PatternIndex:
         rejected: list[Rejection] | None,
     ) -> None:
         text = normalized.text
-        if stop < len(text) and _joined(key[-1], text[stop]) and not is_hangul(text[stop]):
+        if stop < len(text) and _joined(key[-1], text[stop]) and not may_follow_name(text[stop]):
             if not _tag_word_ends(plain, normalized.source_span(begin, stop)[1]):
                 starts = [t for t in targets if isinstance(t, PhraseTarget) and t.word_start]
                 if not starts:
@@ -485,7 +490,12 @@ class PatternIndex:
                 elif rejected is not None:
                     rejected.append(Rejection(target, start, end, "acronym_case"))
                 continue
-            if target.proper and _lower_initial(plain[start]) and not _all_lower(plain):
+            if (
+                target.proper
+                and _lower_initial(plain[start])
+                and plain[start:end].lower() == plain[start:end]  # "eTripoli" is cased (Zulu)
+                and not _all_lower(plain)
+            ):
                 if rejected is not None:
                     rejected.append(Rejection(target, start, end, "lower_case"))
                 continue

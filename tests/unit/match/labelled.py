@@ -54,6 +54,8 @@ LANGUAGES: tuple[str, ...] = (
     *("bg", "sr"),  # heldout53: Bulgarian and Serbian Cyrillic
     *("sk", "sl", "lv"),  # heldout59: Slovak, Slovenian, Latvian
     *("sq", "mk", "bs", "ka", "hy", "kk", "uz", "et", "ca", "gl", "eu", "is"),  # heldout60
+    *("ta", "te", "mr", "gu", "pa", "ml", "tl", "my", "km", "af", "zu", "yo"),  # heldout61
+    *("ky", "tt", "tk", "ug", "tg", "ps", "prs", "ckb", "kmr", "mn"),  # heldout62
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -188,6 +190,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "notices",  # heldout58: vacancies, tenders, advisories, listings
     "central-east-europe-press",  # heldout59: the press in nine Central and East European languages
     "smaller-presses",  # heldout60: twelve languages with smaller presses
+    "south-asia-sea-africa-press",  # heldout61: South and Southeast Asia, Africa
+    "central-asia-persianate-press",  # heldout62: Central Asia and the Persianate world
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

@@ -253,3 +253,30 @@ def test_a_georgian_name_of_a_proper_noun_is_no_common_word_beside_capitals(
     assert texts(watchlist, "ტრიპოლი — მთავრობამ (GNA) განაცხადა.") == [("tripoli", "ტრიპოლი")]
     # The Latin name keeps its rule: "tripoli" in lower case beside capitals is the abrasive.
     assert texts(watchlist, "Polish with tripoli and Rouge.") == []
+
+
+def test_indic_endings_join_the_name_and_a_zulu_prefix_keeps_it_cased(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A blind set (heldout61): Tamil, Telugu, Gujarati and Malayalam join case endings and
+    # postpositions to the name, as Korean joins its particles; every such form was "inside
+    # a longer word". Zulu joins a lower-case prefix to a capitalised name ("eTripoli").
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli, திரிபோலி, ત્રિપોલી, ട്രിപ്പോളി, eTripoli]
+            proper_noun: true
+          - id: haftar
+            names: [હફ્તાર]
+        """
+    )
+    assert texts(watchlist, "திரிபோலியின் தெற்கே மோதல்") == [("tripoli", "திரிபோலி")]
+    assert texts(watchlist, "હફ્તારના દળો ત્રિપોલીની નજીક") == [
+        ("haftar", "હફ્તાર"),
+        ("tripoli", "ત્રિપોલી"),
+    ]
+    assert texts(watchlist, "സേന ട്രിപ്പോളിയിലേക്ക്") == [("tripoli", "ട്രിപ്പോളി")]
+    assert texts(watchlist, "Amabutho ahlasela eTripoli namuhla") == [("tripoli", "eTripoli")]
+    # An ending does not make a name of a longer word of another script.
+    assert texts(watchlist, "Tripolitan and Tripolis") == []
