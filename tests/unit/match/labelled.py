@@ -56,6 +56,7 @@ LANGUAGES: tuple[str, ...] = (
     *("sq", "mk", "bs", "ka", "hy", "kk", "uz", "et", "ca", "gl", "eu", "is"),  # heldout60
     *("ta", "te", "mr", "gu", "pa", "ml", "tl", "my", "km", "af", "zu", "yo"),  # heldout61
     *("ky", "tt", "tk", "ug", "tg", "ps", "prs", "ckb", "kmr", "mn"),  # heldout62
+    *("kn", "or", "si", "ne", "as", "sd", "ti", "om"),  # heldout63
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -192,6 +193,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "smaller-presses",  # heldout60: twelve languages with smaller presses
     "south-asia-sea-africa-press",  # heldout61: South and Southeast Asia, Africa
     "central-asia-persianate-press",  # heldout62: Central Asia and the Persianate world
+    "migrant-worker-presses",  # heldout63: the presses of migrant workers' countries
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
