@@ -313,15 +313,16 @@ class PatternIndex:
                 if entity.derived_forms is not None:
                     for word in entity.derived_forms.words():
                         add_name(phrase_key(word), NameTarget(index, entity.id))
-                namesakes = set(entity.namesakes.full_names if entity.namesakes else ())
+                full_names = set(entity.namesakes.full_names if entity.namesakes else ())
                 for name in entity.not_names:
+                    key = phrase_key(name)
                     negative = NameTarget(index, entity.id, negative=True, cased=_capital(name))
-                    add_name(phrase_key(name), negative)
-                    for broken in line_break_variants(phrase_key(name)):
+                    add_name(key, negative)
+                    for broken in line_break_variants(key):
                         add(broken, negative)
-                    if name in namesakes:
+                    if name in full_names:
                         continue  # no hashtag of a namesake: thousands of keys, none of use
-                    if (tag := tag_form(phrase_key(name))) is not None:
+                    if (tag := tag_form(key)) is not None:
                         add(tag, replace(negative, in_tag=True))
                 one_case = bool(entity.one_case_acronyms)
                 for acronym in entity.acronyms:
@@ -337,7 +338,6 @@ class PatternIndex:
                             one_case=one_case,
                         )
                         add(phrase_key(acronym), target)
-                full_names = set(entity.namesakes.full_names if entity.namesakes else ())
                 for phrase in entity.context_phrases():
                     cased = phrase in full_names and _capital(phrase)
                     self._add_phrase(phrase_key(phrase), add, cased=cased)
@@ -545,7 +545,6 @@ def _capital(name: str) -> bool:
     return name[:1].isupper()
 
 
-@lru_cache(maxsize=8)
 def _lower_initial(char: str) -> bool:
     """A name's first letter is lower case, in a script that writes names with a capital:
     not Georgian, whose Mkhedruli letters are lower case for Unicode since its Mtavruli
@@ -554,6 +553,7 @@ def _lower_initial(char: str) -> bool:
     return char.islower() and not "\u10d0" <= char <= "\u10ff"
 
 
+@lru_cache(maxsize=8)
 def _all_lower(plain: str) -> bool:
     """No upper-case letter in the field (and some lower-case one): a lower-case headline.
     Asked about a proper noun or a cased not_names entry written in lower case: once per
