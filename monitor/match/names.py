@@ -152,10 +152,16 @@ def is_indic(char: str) -> bool:
     return 0x0900 <= ord(char) <= 0x0DFF
 
 
+def is_thaana(char: str) -> bool:
+    """A letter or sign of Thaana, Dhivehi's script: it joins case endings to the name as
+    the scripts of India do (ޓްރިޕޮލީއަށް "to Tripoli", ހަފްތަރުގެ "Haftar's": heldout65)."""
+    return 0x0780 <= ord(char) <= 0x07BF
+
+
 def may_follow_name(char: str) -> bool:
-    """A character that may come right after a name in the same word: a Korean particle's
-    or an Indic ending's."""
-    return is_hangul(char) or is_indic(char)
+    """A character that may come right after a name in the same word: a Korean particle's,
+    an Indic or a Dhivehi ending's."""
+    return is_hangul(char) or is_indic(char) or is_thaana(char)
 
 
 def name_variants(

@@ -458,6 +458,8 @@ class PatternIndex:
                 prefix = ""  # a word of a hashtag or handle starts here: no prefix
             else:
                 prefix = _attached_prefix(text, begin, key[0])
+                if prefix is None:
+                    prefix = _cased_prefix(plain, normalized.source_span(begin, stop)[0])
             if prefix is None:
                 if rejected is not None:  # the key starts inside a longer word
                     _reject(rejected, normalized, begin, stop, targets, "inside_word")
@@ -720,6 +722,41 @@ def _attached_prefix(text: str, begin: int, first: str) -> str | None:
         letters = _letters_before(text, begin, LONGEST_HEBREW_PREFIX)
         return letters if letters and set(letters) <= HEBREW_PREFIX_LETTERS else None
     return None
+
+
+# Prefixes written joined to a capitalised name, which the capital shows to start: the
+# locative, possessive, noun-class and conjunction prefixes of the Bantu languages (Zulu
+# and Xhosa "eTripoli", "saseTripoli", "kaHaftar", "uHaftar", "noKhaled"; Shona
+# "kuTripoli", "muTripoli", "aHaftar", "eLNA", "yeGNA": heldout61, heldout65), and Irish
+# eclipsis, each before the capitals it eclipses ("i dTripilí": heldout64).
+BANTU_PREFIXES = frozenset(
+    "a e i o u ba be bo cha dza ese ase sase nase kuse ka ki ku kwa kwi la le li lo lwa ma "
+    "mu na ne ni no nga nge ngi ngo ngu pa re sa se si va wa we ya ye yi za ze zi".split()
+)
+IRISH_ECLIPSIS = {"d": "T", "n": "DG", "g": "C", "m": "B", "b": "P", "bh": "F", "t": "S"}
+LONGEST_CASED_PREFIX = 4
+# A Bantu prefix in capitals at the start of a sentence (Xhosa "UHaftar", "USaddam Haftar").
+_CAPITAL_PREFIXES = frozenset("AEIOU")
+
+
+def cased_prefix(letters: str, capital: str, next_char: str = "") -> bool:
+    """Whether ``letters`` joined before a name that starts with ``capital`` (and goes on
+    with ``next_char``) are a prefix of the name's language rather than the start of a
+    longer word ("kuTripoli", "dTripilí", "UHaftar"; not "xHaftar", "IGNA")."""
+    if letters in BANTU_PREFIXES or capital in IRISH_ECLIPSIS.get(letters, ""):
+        return True
+    return letters in _CAPITAL_PREFIXES and next_char.islower()
+
+
+def _cased_prefix(plain: str, at: int) -> str | None:
+    """The prefix joined before a name at ``at`` of ``plain`` (`cased_prefix`), or None."""
+    if not (at < len(plain) and "A" <= plain[at] <= "Z"):
+        return None
+    letters = _letters_before(plain, at, LONGEST_CASED_PREFIX)
+    if not letters:
+        return None
+    next_char = plain[at + 1] if at + 1 < len(plain) else ""
+    return letters if cased_prefix(letters, plain[at], next_char) else None
 
 
 def _letters_before(text: str, begin: int, longest: int) -> str | None:

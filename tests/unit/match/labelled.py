@@ -57,6 +57,8 @@ LANGUAGES: tuple[str, ...] = (
     *("ta", "te", "mr", "gu", "pa", "ml", "tl", "my", "km", "af", "zu", "yo"),  # heldout61
     *("ky", "tt", "tk", "ug", "tg", "ps", "prs", "ckb", "kmr", "mn"),  # heldout62
     *("kn", "or", "si", "ne", "as", "sd", "ti", "om"),  # heldout63
+    *("nb", "da", "cy", "ga", "br", "lb", "be", "eo", "la", "fo", "yi", "rm"),  # heldout64
+    *("mg", "ln", "rw", "ig", "wo", "ff", "sn", "xh", "lg", "bm", "dv", "ht"),  # heldout65
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -194,6 +196,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "south-asia-sea-africa-press",  # heldout61: South and Southeast Asia, Africa
     "central-asia-persianate-press",  # heldout62: Central Asia and the Persianate world
     "migrant-worker-presses",  # heldout63: the presses of migrant workers' countries
+    "european-regional-presses",  # heldout64: European regional and minority languages
+    "africa-indian-ocean-presses",  # heldout65: Africa, the Indian Ocean and Haiti
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

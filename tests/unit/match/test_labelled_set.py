@@ -514,6 +514,26 @@ HELD_OUT = [
             }
         ),
     ),
+    # The presses of Africa, the Indian Ocean and Haiti in twelve languages, written blind:
+    # 97 of 120 as written, 20 of the 23 misses fixed by class (Bantu prefixes joined to a
+    # capitalised name, Dhivehi's endings); left: two namesakes' bare surname in articles
+    # that name Libya, Guinea's "gouvernement d'union nationale" in a Fula article.
+    HeldOutSet(
+        "heldout65",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h65-038", "haftar", "FP"),
+                ("h65-054", "gna", "FP"),
+                ("h65-086", "haftar", "FP"),
+            }
+        ),
+    ),
+    # European regional and minority presses in twelve languages, written blind: 89 of 120
+    # as written, all 31 misses fixed by class (Welsh and Breton mutations, Irish eclipsis,
+    # the names in Belarusian, Esperanto, Latin, Yiddish; ships of the name).
+    HeldOutSet("heldout64", 120, exact=True, known=frozenset()),
     # The presses of migrant workers' countries in twelve languages, written blind: 85 of
     # 120 as written, all 35 misses fixed by class (names in six more scripts; "هوائي",
     # "air" as much as "antenna", no longer drops the army's Arabic-script name).

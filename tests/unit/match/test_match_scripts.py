@@ -280,3 +280,60 @@ def test_indic_endings_join_the_name_and_a_zulu_prefix_keeps_it_cased(
     assert texts(watchlist, "Amabutho ahlasela eTripoli namuhla") == [("tripoli", "eTripoli")]
     # An ending does not make a name of a longer word of another script.
     assert texts(watchlist, "Tripolitan and Tripolis") == []
+
+
+def test_a_lower_case_prefix_joined_to_a_capitalised_name_is_the_name(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # Two blind sets (heldout64, heldout65): Bantu languages join their noun-class,
+    # locative and possessive prefixes to a name (Shona "kuTripoli", "aHaftar", "eLNA",
+    # "yeGNA"; Xhosa "kaHaftar", and "UHaftar" at a sentence's start), and Irish eclipsis
+    # writes "i dTripoli": the capital shows where the name starts.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            proper_noun: true
+          - id: haftar
+            names: [Haftar]
+            not_names: [Saddam Haftar]
+          - id: lna
+            acronyms: [LNA]
+          - id: gna
+            acronyms: [GNA]
+        """
+    )
+    assert texts(watchlist, "Hondo muLibya: mauto aHaftar anorwisa kuTripoli") == [
+        ("haftar", "Haftar"),
+        ("tripoli", "Tripoli"),
+    ]
+    assert texts(watchlist, "Mauto eLNA ne hurumende yeGNA") == [("lna", "LNA"), ("gna", "GNA")]
+    assert texts(watchlist, "UHaftar uthi makarhoxe.") == [("haftar", "Haftar")]
+    assert texts(watchlist, "Ionsaí roicéad ar aerfort i dTripoli") == [("tripoli", "Tripoli")]
+    # A son joined to a prefix is still the son, not his father.
+    assert texts(watchlist, "USaddam Haftar noKhaled bafikile") == []
+    # No prefix where the case does not show one, or the letters are no prefix: inside a
+    # word, letters no language joins so, a capital before the name, a capital vowel before
+    # an acronym ("IGNA"), an eclipsis before a capital it does not eclipse ("dHaftar").
+    assert texts(watchlist, "Atripoli Khaftar xTripoli qoHaftar ETRIPOLI IGNA XLNA") == []
+    assert texts(watchlist, "dHaftar bTripoli") == []
+
+
+def test_dhivehi_endings_join_the_name(write_watchlist: WriteWatchlist) -> None:
+    # A blind set (heldout65): Thaana joins case endings to a name as the scripts of India do
+    # (ޓްރިޕޮލީއަށް "to Tripoli", ހަފްތަރުގެ "Haftar's"); every such form was "inside a
+    # longer word".
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [ޓްރިޕޮލީ]
+          - id: haftar
+            names: [ހަފްތަރު]
+        """
+    )
+    assert texts(watchlist, "ޓްރިޕޮލީއަށް ހަފްތަރުގެ ސިފައިން ހަމަލާދެނީ") == [
+        ("tripoli", "ޓްރިޕޮލީ"),
+        ("haftar", "ހަފްތަރު"),
+    ]
