@@ -460,6 +460,7 @@ async def _poll(
             started=started,
         )
     now = runtime.clock()
+    shown = redact_url(source.url)
     success = PollRecord(
         source_id=source.id,
         polled_at=now,
@@ -468,19 +469,19 @@ async def _poll(
         status=fetched.status,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
-        final_url=redact_url(fetched.url),
+        final_url=shown if fetched.url == source.url else redact_url(fetched.url),
         moved_to=moved_to(source, fetched.moved_to),
     )
-    shown = redact_url(source.url)
     if fetched.not_modified:
         record(scheduled(runtime, source, success, fetched, new_entries=0))
-        log.debug(
-            "polled %s: not modified",
-            shown,
-            extra=source_log_fields(
-                source, status="not_modified", duration_ms=_elapsed_ms(started)
-            ),
-        )
+        if log.isEnabledFor(logging.DEBUG):  # its fields (two redactions) only when written
+            log.debug(
+                "polled %s: not modified",
+                shown,
+                extra=source_log_fields(
+                    source, status="not_modified", duration_ms=_elapsed_ms(started)
+                ),
+            )
         return PollOutcome(source.name, shown, "not_modified", source_id=source.id)
     assert fetched.body is not None
     # The URL with its credentials: the parser resolves relative links against it without
