@@ -7,7 +7,7 @@ import re
 import sys
 from itertools import product
 
-from monitor.text import is_word_char, normalize_text
+from monitor.text import is_word_char, normalized
 
 __all__ = [
     "ARABIC_ARTICLE",
@@ -98,12 +98,12 @@ def phrase_key(text: str) -> str:
     """The normalised, case-folded form the scanner looks for (spaces collapsed). Interned:
     the scanner's phrases and the context rules' sets hold the same keys (13,000 of the Libya
     watchlist, about 0.5 MB in each parsing worker once each is one string)."""
-    return sys.intern(_SPACES.sub(" ", normalize_text(text).text).strip())
+    return sys.intern(_SPACES.sub(" ", normalized(text)).strip())
 
 
 def acronym_form(text: str) -> str:
     """The normalised form of an acronym with its case kept (acronyms are case-sensitive)."""
-    return _SPACES.sub(" ", normalize_text(text, casefold=False).text).strip()
+    return _SPACES.sub(" ", normalized(text, casefold=False)).strip()
 
 
 def has_word_char(text: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.text import html_to_text, normalize_text, sentence_spans
+from monitor.text import html_to_text, normalize_text, normalized, sentence_spans
 
 ANY_TEXT = st.text(max_size=200)
 HTMLISH = st.lists(
@@ -29,6 +29,12 @@ def test_offset_map_is_monotonic_and_in_bounds(text: str) -> None:
 def test_normalisation_is_idempotent(text: str) -> None:
     once = normalize_text(text).text
     assert normalize_text(once).text == once
+
+
+@given(ANY_TEXT, st.booleans())
+def test_normalized_is_normalize_texts_text(text: str, casefold: bool) -> None:
+    # The keys' shortcut (no offset map) gives the very string the scanner's text has.
+    assert normalized(text, casefold=casefold) == normalize_text(text, casefold=casefold).text
 
 
 @given(st.one_of(ANY_TEXT, HTMLISH))
