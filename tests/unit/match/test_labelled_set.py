@@ -228,7 +228,6 @@ HELD_OUT = [
                 ("h16-012", "haftar", "FN"),  # only in an <img alt>
                 ("h16-033", "lna", "FN"),  # "Liby-" / "an National Army": several words
                 ("h16-034", "gna", "FN"),  # "Govern-" / "ment of National Accord"
-                ("h16-168", "tripoli", "FP"),  # tripolini, the pasta
             }
         ),
     ),
@@ -514,21 +513,29 @@ HELD_OUT = [
             }
         ),
     ),
+    # Europe's smaller presses in twelve languages (Scottish Gaelic to Romani), written
+    # blind: 88 of 120 as written, 31 of the 32 misses fixed (the names of the army and the
+    # government, Sicilian and Corsican "Tripuli", the pasta tripolini by its dishes, a
+    # fishing boat and a chef of the name); left: the Occitan "Trípol".
+    HeldOutSet(
+        "heldout67",
+        120,
+        exact=True,
+        known=frozenset({("h67-021", "tripoli", "FN")}),
+    ),
+    # The presses of Asia, the Pacific and the Volga in twelve languages (Lao, Tibetan,
+    # Syriac ...), written blind: 80 of 120 as written, all 40 misses fixed (Syriac's
+    # proclitics, Tibetan's case particles joined to a name, the names in these scripts).
+    HeldOutSet("heldout66", 120, exact=True, known=frozenset()),
     # The presses of Africa, the Indian Ocean and Haiti in twelve languages, written blind:
-    # 97 of 120 as written, 20 of the 23 misses fixed by class (Bantu prefixes joined to a
+    # 97 of 120 as written, 21 of the 23 misses fixed by class (Bantu prefixes joined to a
     # capitalised name, Dhivehi's endings); left: two namesakes' bare surname in articles
-    # that name Libya, Guinea's "gouvernement d'union nationale" in a Fula article.
+    # that name Libya.
     HeldOutSet(
         "heldout65",
         120,
         exact=True,
-        known=frozenset(
-            {
-                ("h65-038", "haftar", "FP"),
-                ("h65-054", "gna", "FP"),
-                ("h65-086", "haftar", "FP"),
-            }
-        ),
+        known=frozenset({("h65-038", "haftar", "FP"), ("h65-086", "haftar", "FP")}),
     ),
     # European regional and minority presses in twelve languages, written blind: 89 of 120
     # as written, all 31 misses fixed by class (Welsh and Breton mutations, Irish eclipsis,

