@@ -828,11 +828,21 @@ async def _triage(
                 repeats += 1
         for key, entry, matches in changed:
             stored = versions.get(key)
-            if stored is None:
-                continue  # retention deleted its articles: nothing to compare with
             # An article stored at this link under another key (guids that are positions)
             # is this one, edited or not: what it told counts too, and it is not another.
             at_link = at_links.get(entry.url) if entry.url is not None else None
+            if stored is None:
+                # No article under the key: retention deleted them, or the key only ever
+                # named stories shown under other keys (an alias: guids that are positions,
+                # a feed that grew by two items between polls; an outside probe lost the
+                # one that landed on such a key). Another article -- a link and a time the
+                # source never showed, none stored at that link -- is new; the article
+                # edited (its link and time remembered) is not.
+                edit = entry.edit_fingerprint
+                if at_link is None and edit is not None and edit not in known.fingerprints:
+                    stories.update(entry.fingerprints)
+                    new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
+                continue
             told = stored.entities | (at_link or frozenset())
             reused = (
                 at_link is None

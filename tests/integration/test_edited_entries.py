@@ -170,6 +170,41 @@ def test_a_guid_reused_for_another_article_is_a_new_article(
             run.runtime.db.close()
 
 
+@pytest.mark.postgres
+def test_a_new_article_under_a_guid_that_only_ever_named_known_stories_is_stored(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe: a feed whose guids are positions, growing by one item a poll, shows
+    # each older story under a new position: those keys are aliases, with no stored
+    # article. When two items came out between two polls, the one that landed on such a
+    # key was compared with nothing, and never stored or alerted.
+    stories = [(f"Haftar item {n}", f"item-{n}") for n in range(6)]
+
+    def positions(newest: int) -> bytes:
+        return items(*((str(i + 1), *stories[n]) for i, n in enumerate(range(newest, -1, -1))))
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        run = Run(tmp_path, database_url, feeds, receiver.url)
+        try:
+            for newest in (0, 1, 2, 3):  # one new item a poll: "1" is it, the rest aliases
+                feeds.route("/live.xml", Reply(body=positions(newest)))
+                assert run.once() == 1
+            feeds.route("/live.xml", Reply(body=positions(5)))  # two at once: "1" and "2"
+            assert run.once() == 2
+            assert run.once() == 0
+            titles = sorted(r.json["data"]["article"]["title"] for r in receiver.wait_for(6))
+            assert titles == sorted(title for title, _ in stories)
+            # The same key's article edited (its link and time kept): no news.
+            edited = [
+                (str(i + 1), f"{stories[n][0]} (updated)", stories[n][1])
+                for i, n in enumerate(range(5, -1, -1))
+            ]
+            feeds.route("/live.xml", Reply(body=items(*edited)))
+            assert run.once() == 0
+        finally:
+            run.runtime.db.close()
+
+
 def _watchlist(path: Path, *entities: tuple[str, str]) -> None:
     path.write_text(
         "entities:\n"
