@@ -62,6 +62,18 @@ class WorkerDied(MonitorError):
     reason = "worker_died"
 
 
+def cannot_start(error: OSError) -> str:
+    """Why no parsing worker could start, and what to check."""
+    from multiprocessing import spawn
+
+    return (
+        f"the parsing workers could not start ({type(error).__name__}: {error}); each is "
+        f"started with {os.fsdecode(spawn.get_executable())}, which the service's user "
+        "must be able to run, and needs a writable /dev/shm (or set poll.workers: 0 to parse "
+        "in the service's own process)"
+    )
+
+
 class AnalysisTimeout(MonitorError):
     """Parsing and matching one feed took longer than `ANALYSIS_DEADLINE`."""
 
@@ -291,14 +303,19 @@ class Analyser:
         loop = asyncio.get_running_loop()
         folder = self._results_folder()
         for attempt in (1, 2):
-            if self._pool is None:
-                self._pool = self._new_pool()
-            pool = self._pool
             try:
+                if self._pool is None:
+                    self._pool = self._new_pool()
+                pool = self._pool
                 # Submitting raises too when the pool broke since (a worker just died).
                 work = loop.run_in_executor(
                     pool, _analyse_in_worker, body, url, content_type, folder
                 )
+            except OSError as error:  # not BrokenProcessPool: no worker could start at all
+                if self._pool is not None:
+                    self._discard(self._pool, "the parsing workers could not start")
+                raise WorkerDied(f"{redact_url(url)}: {cannot_start(error)}") from error
+            try:
                 deadline = self.deadline_for(body)
                 path = await asyncio.wait_for(work, deadline)
             except BrokenProcessPool:
