@@ -61,6 +61,8 @@ LANGUAGES: tuple[str, ...] = (
     *("mg", "ln", "rw", "ig", "wo", "ff", "sn", "xh", "lg", "bm", "dv", "ht"),  # heldout65
     *("lo", "bo", "jv", "su", "ceb", "ilo", "ce", "ba", "cv", "syr", "mi", "sm"),  # heldout66
     *("gd", "fy", "oc", "sc", "scn", "hsb", "csb", "co", "ast", "an", "lad", "rom"),  # heldout67
+    *("taq", "taq-tfng", "kr", "tuq", "dje", "ses", "mos", "dyu", "sg", "shu", "mey", "rn"),  # h68
+    *("tn", "st", "ts", "ss", "ny", "bem", "ki", "luo", "tpi", "bi", "fj", "to"),  # heldout69
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -202,6 +204,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "africa-indian-ocean-presses",  # heldout65: Africa, the Indian Ocean and Haiti
     "asia-pacific-volga-presses",  # heldout66: Asia, the Pacific and the Volga
     "europe-smaller-presses",  # heldout67: Europe's smaller languages
+    "sahel-neighbour-presses",  # heldout68: the Sahel and Libya's southern neighbours
+    "east-southern-africa-pacific-presses",  # heldout69: East and Southern Africa, Pacific
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
