@@ -404,8 +404,9 @@ HELD_OUT = [
     # both fixed (README).
     HeldOutSet("heldout31", 120, exact=True, known=frozenset()),
     # Turkish, Russian and Ukrainian media, written blind: 112 of 120 as written; 7 fixed
-    # (README). Left: a namesake's story that names Libya ("Kerem Hafter: ... Libya sorusu").
-    HeldOutSet("heldout32", 120, exact=True, known=frozenset({("h32-007", "haftar", "FP")})),
+    # (README). A namesake's story that names Libya ("Kerem Hafter: ... Libya sorusu") fixed
+    # with heldout69: a namesake's bare surname is theirs unless the marshal is named.
+    HeldOutSet("heldout32", 120, exact=True, known=frozenset()),
     # Italian and Maltese outlets, written blind: 118 of 120 as written; "governo di intesa
     # nazionale" fixed (README). Left: a title naming both Tripolis beside Libia and Libano.
     HeldOutSet("heldout33", 120, exact=True, known=frozenset({("h33-075", "tripoli", "FN")})),
@@ -513,6 +514,16 @@ HELD_OUT = [
             }
         ),
     ),
+    # The presses of East and Southern Africa and the Pacific in twelve languages, written
+    # blind: 97 of 120 as written, 22 of the 23 misses fixed (the army's and government's
+    # names; a namesake's bare surname where Libya is named but not the marshal); left: the
+    # Tswana "le Tripoli" ("and Tripoli"), read as the French article of a venue's name.
+    HeldOutSet(
+        "heldout69",
+        120,
+        exact=True,
+        known=frozenset({("h69-001", "tripoli", "FN")}),
+    ),
     # The presses of the Sahel and Libya's southern neighbours in twelve languages (Tamasheq
     # in two scripts to Kirundi), written blind: 102 of 120 as written, 16 of the 18 misses
     # fixed (Tifinagh, Kanuri's endings, Libya's southern towns beside Chad); left: two
@@ -538,15 +549,10 @@ HELD_OUT = [
     # proclitics, Tibetan's case particles joined to a name, the names in these scripts).
     HeldOutSet("heldout66", 120, exact=True, known=frozenset()),
     # The presses of Africa, the Indian Ocean and Haiti in twelve languages, written blind:
-    # 97 of 120 as written, 21 of the 23 misses fixed by class (Bantu prefixes joined to a
-    # capitalised name, Dhivehi's endings); left: two namesakes' bare surname in articles
-    # that name Libya.
-    HeldOutSet(
-        "heldout65",
-        120,
-        exact=True,
-        known=frozenset({("h65-038", "haftar", "FP"), ("h65-086", "haftar", "FP")}),
-    ),
+    # 97 of 120 as written, all 23 misses fixed by class (Bantu prefixes joined to a
+    # capitalised name, Dhivehi's endings; two namesakes' bare surname in articles that name
+    # Libya, with heldout69).
+    HeldOutSet("heldout65", 120, exact=True, known=frozenset()),
     # European regional and minority presses in twelve languages, written blind: 89 of 120
     # as written, all 31 misses fixed by class (Welsh and Breton mutations, Irish eclipsis,
     # the names in Belarusian, Esperanto, Latin, Yiddish; ships of the name).
@@ -614,7 +620,6 @@ HELD_OUT = [
         exact=True,
         known=frozenset(
             {
-                ("h52-001", "haftar", "FP"),
                 ("h52-001", "tripoli", "FP"),
                 ("h52-070", "tripoli", "FP"),
                 ("h52-071", "tripoli", "FP"),
