@@ -344,10 +344,23 @@ async def test_a_sink_removed_mid_send_and_added_back_gets_its_pending_alerts_at
                     )
                     return len(conn.execute(query).all())
 
+            def state() -> str:
+                # What the deliveries were when a wait ran out (it did once, in a clean-clone
+                # CI run on a loaded machine; never since, alone or under load).
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        select(
+                            deliveries.c.status,
+                            deliveries.c.lease_owner,
+                            deliveries.c.last_error_reason,
+                        ).order_by(deliveries.c.id)
+                    ).all()
+                return f"deliveries (status, lease owner, last error): {rows}"
+
             async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
                 deadline = time.monotonic() + within
                 while not condition():
-                    assert time.monotonic() < deadline, "the condition did not hold in time"
+                    assert time.monotonic() < deadline, f"did not hold in time; {state()}"
                     await asyncio.sleep(0.05)
 
             running = asyncio.create_task(service.run_forever())
