@@ -63,6 +63,7 @@ LANGUAGES: tuple[str, ...] = (
     *("gd", "fy", "oc", "sc", "scn", "hsb", "csb", "co", "ast", "an", "lad", "rom"),  # heldout67
     *("taq", "taq-tfng", "kr", "tuq", "dje", "ses", "mos", "dyu", "sg", "shu", "mey", "rn"),  # h68
     *("tn", "st", "ts", "ss", "ny", "bem", "ki", "luo", "tpi", "bi", "fj", "to"),  # heldout69
+    *("av", "os", "inh", "kbd", "ady", "lez", "xal", "bxr", "sah", "tyv", "kv", "udm"),  # h70
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -206,6 +207,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "europe-smaller-presses",  # heldout67: Europe's smaller languages
     "sahel-neighbour-presses",  # heldout68: the Sahel and Libya's southern neighbours
     "east-southern-africa-pacific-presses",  # heldout69: East and Southern Africa, Pacific
+    "russia-minority-presses",  # heldout70: Russia's minority languages
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

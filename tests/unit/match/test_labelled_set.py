@@ -514,6 +514,24 @@ HELD_OUT = [
             }
         ),
     ),
+    # The presses of Russia's minority languages (Avar to Udmurt), written blind: 85 of 120
+    # as written, 30 of the 35 misses fixed (case endings of the two names); left: a son's
+    # bare surname (labelled the son's here, the marshal's by heldout19 and 21), two
+    # sportsmen "Хафтер" named by the surname alone.
+    HeldOutSet(
+        "heldout70",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h70-009", "haftar", "FP"),
+                ("h70-024", "haftar", "FP"),
+                ("h70-058", "haftar", "FP"),
+                ("h70-084", "haftar", "FP"),
+                ("h70-096", "haftar", "FP"),
+            }
+        ),
+    ),
     # The presses of East and Southern Africa and the Pacific in twelve languages, written
     # blind: 97 of 120 as written, 22 of the 23 misses fixed (the army's and government's
     # names; a namesake's bare surname where Libya is named but not the marshal); left: the
