@@ -844,10 +844,21 @@ async def _triage(
                     new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
                 continue
             told = stored.entities | (at_link or frozenset())
-            reused = (
-                at_link is None
-                and entry.url not in stored.links
-                and entry.title not in stored.titles
+            # Another article under a reused key (guids that are positions, a CMS that reset
+            # its ids): its link and title both other than theirs; or its link other and its
+            # time of publication later than theirs (a recurring headline, "Libya daily
+            # briefing"); or, in a feed without links, its title and its time other (an
+            # outside probe lost both). An edit keeps its time or its link and title.
+            link_other = entry.url not in stored.links
+            later = (
+                entry.published is not None
+                and None not in stored.times
+                and all(entry.published > time for time in stored.times if time is not None)
+            )
+            reused = at_link is None and (
+                (link_other and entry.title not in stored.titles)
+                or (link_other and later)
+                or (entry.url is None and entry.title not in stored.titles and later)
             )
             # A watched name the stored text had already is no news, though it was not
             # matched then (the watchlist has grown since): a cosmetic edit of that text

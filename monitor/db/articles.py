@@ -327,12 +327,14 @@ def article_by_id(conn: Connection, article_id: int) -> StoredArticle | None:
 class StoredVersions:
     """What the stored articles of one entry key (the first one and its revisions) were:
     their links, titles (HTML, as stored), the (watchlist, entity) pairs they matched, and
-    their (title, summary, content) as stored, read as text only when asked (`had_text`)."""
+    their (title, summary, content) as stored, read as text only when asked (`had_text`),
+    and their times of publication (None: one had none)."""
 
     links: frozenset[str | None]
     titles: frozenset[str]
     entities: frozenset[tuple[str, str]]
     fields: frozenset[tuple[str, str, str]] = frozenset()
+    times: frozenset[datetime | None] = frozenset()
 
     @cached_property
     def _words(self) -> tuple[str, ...]:
@@ -379,7 +381,14 @@ def stored_versions(
     """The stored versions of these entry keys, revisions included; a key none of whose
     articles is stored (retention deleted them) is not in the result."""
     found: dict[
-        str, tuple[set[str | None], set[str], set[tuple[str, str]], set[tuple[str, str, str]]]
+        str,
+        tuple[
+            set[str | None],
+            set[str],
+            set[tuple[str, str]],
+            set[tuple[str, str, str]],
+            set[datetime | None],
+        ],
     ] = {}
     ordered = list(dict.fromkeys(keys))
     for start in range(0, len(ordered), 100):
@@ -401,27 +410,44 @@ def stored_versions(
                 articles.c.title,
                 articles.c.summary,
                 articles.c.content,
+                articles.c.published_at,
                 matches.c.watchlist,
                 matches.c.entities,
             )
             .outerjoin(matches, matches.c.article_id == articles.c.id)
             .where(and_(articles.c.source_id == source_id, wanted))
         )
-        for stored_key, url, title, summary, content, watchlist, entities in conn.execute(query):
+        for (
+            stored_key,
+            url,
+            title,
+            summary,
+            content,
+            published,
+            watchlist,
+            entities,
+        ) in conn.execute(query):
             key = key_of.get(stored_key) or key_of.get(stored_key.split(REVISION_MARK, 1)[0])
             if key is None:
                 continue
-            links, titles, pairs, versions = found.setdefault(key, (set(), set(), set(), set()))
+            links, titles, pairs, versions, times = found.setdefault(
+                key, (set(), set(), set(), set(), set())
+            )
             links.add(url)
+            times.add(published)
             titles.add(title)
             versions.add((title, summary or "", content or ""))
             if watchlist is not None:
                 pairs.update((watchlist, entity) for entity in entities)
     return {
         key: StoredVersions(
-            frozenset(links), frozenset(titles), frozenset(pairs), frozenset(versions)
+            frozenset(links),
+            frozenset(titles),
+            frozenset(pairs),
+            frozenset(versions),
+            frozenset(times),
         )
-        for key, (links, titles, pairs, versions) in found.items()
+        for key, (links, titles, pairs, versions, times) in found.items()
     }
 
 

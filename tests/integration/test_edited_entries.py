@@ -205,6 +205,53 @@ def test_a_new_article_under_a_guid_that_only_ever_named_known_stories_is_stored
             run.runtime.db.close()
 
 
+def dated(*entries: tuple[str, str, str | None, int]) -> bytes:
+    """RSS with (guid, title, link path or None, hours before NOW) items."""
+    body = "".join(
+        f"<item><guid isPermaLink='false'>{guid}</guid><title>{escape(title)}</title>"
+        + (f"<link>https://example.org/{path}</link>" if path else "")
+        + f"<description>{escape(title)}, {hours} hours ago.</description>"
+        f"<pubDate>{format_datetime(NOW - timedelta(hours=hours))}</pubDate></item>"
+        for guid, title, path, hours in entries
+    )
+    return (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
+        f"<link>https://example.org/</link>{body}</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("shape", ["no-links", "one-title"])
+def test_new_items_under_positions_without_links_or_with_one_title_are_stored(
+    tmp_path: Path, database_url: str, shape: str
+) -> None:
+    # An outside probe: guids that are positions ("1" the newest) lost the new items of a
+    # feed without links (compared by link and title, a missing link was "the same link"),
+    # and of a feed whose items all bear one title ("Libya daily briefing: Haftar"). A
+    # later time of publication, with another link or (without links) another title, is
+    # another article; the same item edited keeps its time.
+    def item(n: int) -> tuple[str, str | None]:
+        title = "Libya daily briefing: Haftar" if shape == "one-title" else f"Haftar item {n}"
+        return title, (None if shape == "no-links" else f"briefing-{n}")
+
+    def positions(newest: int) -> bytes:
+        return dated(
+            *((str(i + 1), *item(n), 100 - n) for i, n in enumerate(range(newest, -1, -1)))
+        )
+
+    with FeedServer() as feeds, WebhookReceiver() as receiver:
+        run = Run(tmp_path, database_url, feeds, receiver.url, stories="all")
+        try:
+            feeds.route("/live.xml", Reply(body=positions(1)))
+            assert run.once() == 2
+            feeds.route("/live.xml", Reply(body=positions(4)))  # three new at once
+            assert run.once() == 3
+            assert run.once() == 0
+            assert len(receiver.wait_for(5)) == 5
+        finally:
+            run.runtime.db.close()
+
+
 def _watchlist(path: Path, *entities: tuple[str, str]) -> None:
     path.write_text(
         "entities:\n"
