@@ -850,10 +850,9 @@ async def _triage(
             # briefing"); or, in a feed without links, its title and its time other (an
             # outside probe lost both). An edit keeps its time or its link and title.
             link_other = entry.url not in stored.links
-            later = (
-                entry.published is not None
-                and None not in stored.times
-                and all(entry.published > time for time in stored.times if time is not None)
+            published = entry.published
+            later = published is not None and all(
+                time is not None and published > time for time in stored.times
             )
             reused = at_link is None and (
                 (link_other and entry.title not in stored.titles)

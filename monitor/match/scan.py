@@ -741,29 +741,24 @@ BANTU_PREFIXES = frozenset(
     "mu na ne ni no nga nge ngi ngo ngu pa re sa se si va wa we ya ye yi za ze zi".split()
 )
 IRISH_ECLIPSIS = {"d": "T", "n": "DG", "g": "C", "m": "B", "b": "P", "bh": "F", "t": "S"}
-LONGEST_CASED_PREFIX = 4
+_LONGEST_CASED_PREFIX = max(len(prefix) for prefix in BANTU_PREFIXES)
 # A Bantu prefix in capitals at the start of a sentence (Xhosa "UHaftar", "USaddam Haftar").
 _CAPITAL_PREFIXES = frozenset("AEIOU")
 
 
-def cased_prefix(letters: str, capital: str, next_char: str = "") -> bool:
-    """Whether ``letters`` joined before a name that starts with ``capital`` (and goes on
-    with ``next_char``) are a prefix of the name's language rather than the start of a
-    longer word ("kuTripoli", "dTripilí", "UHaftar"; not "xHaftar", "IGNA")."""
-    if letters in BANTU_PREFIXES or capital in IRISH_ECLIPSIS.get(letters, ""):
-        return True
-    return letters in _CAPITAL_PREFIXES and next_char.islower()
-
-
 def _cased_prefix(plain: str, at: int) -> str | None:
-    """The prefix joined before a name at ``at`` of ``plain`` (`cased_prefix`), or None."""
+    """The letters joined before a name that starts with a capital at ``at`` of ``plain``,
+    when they are a prefix of the name's language rather than the start of a longer word
+    ("kuTripoli", "dTripilí", "UHaftar"; not "xHaftar", "IGNA"); None otherwise."""
     if not (at < len(plain) and "A" <= plain[at] <= "Z"):
         return None
-    letters = _letters_before(plain, at, LONGEST_CASED_PREFIX)
+    letters = _letters_before(plain, at, _LONGEST_CASED_PREFIX)
     if not letters:
         return None
+    if letters in BANTU_PREFIXES or plain[at] in IRISH_ECLIPSIS.get(letters, ""):
+        return letters
     next_char = plain[at + 1] if at + 1 < len(plain) else ""
-    return letters if cased_prefix(letters, plain[at], next_char) else None
+    return letters if letters in _CAPITAL_PREFIXES and next_char.islower() else None
 
 
 def _letters_before(text: str, begin: int, longest: int) -> str | None:
