@@ -14,10 +14,12 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING
 
 from monitor.errors import MonitorError
@@ -118,6 +120,18 @@ def analyse(matcher: Matcher, body: bytes, url: str, content_type: str | None) -
 _worker_matcher: Matcher | None = None
 
 
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker needs to start, handed over in a file rather than in the arguments
+    of the process: those are written to the new process's pipe while it starts (the
+    compiled watchlists' 240 KB fill the pipe), and the event loop waited until the child
+    had read them all, 0.4-0.8 s a worker, or for ever when a child never read them."""
+
+    watchlists: tuple[Watchlist, ...]
+    excerpt_chars: int
+    log_setup: LogSetup | None
+
+
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -131,16 +145,14 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _start_worker(
-    parent: int,
-    watchlists: Sequence[Watchlist],
-    excerpt_chars: int,
-    log_setup: LogSetup | None = None,
-) -> None:
+def _start_worker(parent: int, setup: str) -> None:
+    """Start a worker: its watchlists come from the file ``setup`` (`WorkerSetup`)."""
     global _worker_matcher
     _die_with(parent)
+    with open(setup, "rb") as source:
+        read: WorkerSetup = pickle.load(source)
     # A spawned worker logs (and shows warnings) as the service does: JSON lines stay JSON.
-    configure_worker_logging(log_setup)
+    configure_worker_logging(read.log_setup)
     # The service handles SIGINT/SIGTERM/SIGHUP and stops the pool itself; a Ctrl-C (or a
     # terminal's hangup) sent to the whole process group must not kill a worker in the
     # middle of a feed.
@@ -149,7 +161,7 @@ def _start_worker(
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from monitor.match.matcher import Matcher
 
-    _worker_matcher = Matcher(watchlists, excerpt_chars=excerpt_chars)
+    _worker_matcher = Matcher(read.watchlists, excerpt_chars=read.excerpt_chars)
 
 
 def _analyse_in_worker(body: bytes, url: str, content_type: str | None, folder: str) -> str:
@@ -218,6 +230,29 @@ def results_base() -> str:
 _QUIET_RESOURCE_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
 
 
+# Seconds `Analyser.close` gives the workers to finish the feed in hand before it kills
+# them: at a stop no poll waits for their results any more, and a worker that hangs (in a
+# parser, or while it starts) must not hold the service's exit.
+CLOSE_SECONDS = 2.0
+
+
+@dataclass(eq=False)
+class _Pool:
+    """A process pool and what must outlive its `shutdown`, which forgets its processes:
+    the map of its worker processes (the pool's own, which it fills as it starts them), and
+    the `WorkerSetup` file they start from."""
+
+    executor: ProcessPoolExecutor
+    processes: Mapping[int, BaseProcess]
+    setup: str
+
+    def kill(self) -> None:
+        """Kill the workers that still run."""
+        for process in list(self.processes.values()):
+            with contextlib.suppress(OSError, ValueError):  # gone, or closed already
+                process.kill()
+
+
 class Analyser:
     """Runs `analyse` in ``workers`` processes (0: in this process, on the calling thread).
 
@@ -235,9 +270,9 @@ class Analyser:
         self._excerpt_chars = excerpt_chars
         self.workers = workers
         self.deadline = ANALYSIS_DEADLINE
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: _Pool | None = None
         # Pools of earlier watchlists (`reload`) finishing the feeds they had in hand.
-        self._retired: list[ProcessPoolExecutor] = []
+        self._retired: list[_Pool] = []
         self._folder: str | None = None
         # A feed is handed to the pool only when a worker is free (one slot per worker, per
         # event loop): none waits in the pool's own queue, where its deadline would run out
@@ -256,21 +291,28 @@ class Analyser:
             )
         return self._folder
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self) -> _Pool:
         # A process killed outright (SIGKILL, the OOM killer) leaves its workers' semaphores
         # to multiprocessing's resource tracker, a process of its own started with this
         # interpreter's -W options: it cleans them up, and said so in a warning on the
         # service's standard error (plain text among JSON logs, nothing to act on).
         if _QUIET_RESOURCE_TRACKER not in sys.warnoptions:
             sys.warnoptions.append(_QUIET_RESOURCE_TRACKER)
+        handle, setup = tempfile.mkstemp(
+            dir=self._results_folder(), prefix="setup-", suffix=".pickle"
+        )
+        with os.fdopen(handle, "wb") as out:
+            ready = WorkerSetup(self._watchlists, self._excerpt_chars, current_log_setup())
+            pickle.dump(ready, out, protocol=pickle.HIGHEST_PROTOCOL)
         # spawn: each worker is a fresh interpreter and a direct child of the service (so
         # it can die with it), not a fork of this process with its threads and connections.
-        return ProcessPoolExecutor(
+        executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(os.getpid(), self._watchlists, self._excerpt_chars, current_log_setup()),
+            initargs=(os.getpid(), setup),
         )
+        return _Pool(executor, executor._processes, setup)
 
     async def analyse(self, body: bytes, url: str, content_type: str | None) -> AnalysedFeed:
         if self.workers == 0:
@@ -301,15 +343,21 @@ class Analyser:
         import asyncio
 
         loop = asyncio.get_running_loop()
-        folder = self._results_folder()
         for attempt in (1, 2):
             try:
                 if self._pool is None:
                     self._pool = self._new_pool()
                 pool = self._pool
-                # Submitting raises too when the pool broke since (a worker just died).
+                # Submitting raises too when the pool broke since (a worker just died). It
+                # starts a worker when none is free: the process is started here, on the
+                # event loop, but only its few-KB arguments are written to it (`WorkerSetup`).
                 work = loop.run_in_executor(
-                    pool, _analyse_in_worker, body, url, content_type, folder
+                    pool.executor,
+                    _analyse_in_worker,
+                    body,
+                    url,
+                    content_type,
+                    self._results_folder(),
                 )
             except OSError as error:  # not BrokenProcessPool: no worker could start at all
                 if self._pool is not None:
@@ -354,7 +402,7 @@ class Analyser:
         old, self._pool = self._pool, None
         if old is not None:
             self._retired.append(old)
-            old.shutdown(wait=False)  # the work in hand still finishes; then the workers exit
+            old.executor.shutdown(wait=False)  # the work in hand finishes; then they exit
             # Once it has, the pool is let go: kept in the list, each reload's pool (and the
             # watchlists it was started with) stayed in memory, 0.15-2 MB a reload (an
             # outside probe, probe68: 200 reloads, +29 MB).
@@ -362,14 +410,18 @@ class Analyser:
                 target=self._release, args=(old,), name="monitor-retired-pool", daemon=True
             ).start()
 
-    def _release(self, pool: ProcessPoolExecutor) -> None:
-        """Wait (on a thread of its own) for a retired ``pool`` to finish the work it had in
-        hand, then forget it."""
-        pool.shutdown(wait=True)
+    def _release(self, pool: _Pool) -> None:
+        """Wait (on a thread of its own) for a retired ``pool``'s workers to finish the work
+        they had in hand and exit, then forget the pool."""
+        for process in list(pool.processes.values()):
+            with contextlib.suppress(ValueError):  # closed by `close` meanwhile
+                process.join()
         with contextlib.suppress(ValueError):  # `close` or `_discard` forgot it first
             self._retired.remove(pool)
+        with contextlib.suppress(OSError):
+            os.unlink(pool.setup)
 
-    def _discard(self, pool: ProcessPoolExecutor, why: str) -> None:
+    def _discard(self, pool: _Pool, why: str) -> None:
         """Replace ``pool`` (once, whichever feed finds it broken first): kill its workers,
         so none is left running a feed nobody waits for."""
         if self._pool is pool:
@@ -380,26 +432,32 @@ class Analyser:
         else:
             return
         log.warning("%s", why)
-        for pid in list(getattr(pool, "_processes", None) or {}):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.kill()
+        pool.executor.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(OSError):
+            os.unlink(pool.setup)
 
     def worker_pids(self) -> list[int]:
         """The process ids of the current workers (for tests and logs)."""
-        processes = getattr(self._pool, "_processes", None) or {}
-        return list(processes)
+        return list(self._pool.processes) if self._pool is not None else []
 
     def close(self) -> None:
-        """Stop the workers: the ones in the middle of a feed finish it first."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        for pool in list(self._retired):
-            pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the workers: the ones in the middle of a feed get `CLOSE_SECONDS` to finish
+        it, then are killed."""
+        pools = [pool for pool in (self._pool, *self._retired) if pool is not None]
+        self._pool = None
         self._retired.clear()
+        for pool in pools:
+            pool.executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + CLOSE_SECONDS
+        for pool in pools:
+            for process in list(pool.processes.values()):
+                with contextlib.suppress(ValueError):
+                    process.join(max(0.0, deadline - time.monotonic()))
+            pool.kill()
+            for process in list(pool.processes.values()):
+                with contextlib.suppress(ValueError):
+                    process.join(CLOSE_SECONDS)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

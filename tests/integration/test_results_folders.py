@@ -132,7 +132,7 @@ def test_each_reload_lets_go_of_the_old_workers_once_their_feeds_are_done() -> N
     try:
         for _ in range(3):
             asyncio.run(analyser.analyse(feed, "https://example.org/f.xml", None))
-            retired.append(weakref.ref(analyser._pool))
+            retired.append(weakref.ref(analyser._pool.executor))
             analyser.reload((), excerpt_chars=100, workers=1)
         deadline = time.monotonic() + 30
         while any(ref() is not None for ref in retired) and time.monotonic() < deadline:
