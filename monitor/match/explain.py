@@ -34,7 +34,8 @@ class Candidate:
     """A name of a watchlist entity found in a field (``text == plain[start:end]``), kept or
     not. ``decided_by`` names what decided: "" (nothing: kept), a context rule key
     (``exclude_if_near``, ``keep_if_near``, ...), ``overlap``, ``cap``, or, for a name that
-    is no mention, ``inside_word``, ``acronym_case``, ``lower_case`` or ``arabic_prefix``."""
+    is no mention, ``inside_word``, ``acronym_case``, ``arabizi``, ``lower_case`` or
+    ``arabic_prefix``."""
 
     watchlist: str
     entity: str
@@ -466,6 +467,11 @@ def _rejected(rejection: Rejection, plain: str) -> str:
         return (
             f"not a mention: {text!r} is written in lower case and the entity is a proper noun "
             "(proper_noun); the field has capitals, so this is a common word"
+        )
+    if rejection.reason == "arabizi":
+        return (
+            f"not a mention: {text!r} is not written in capitals, in a field of Arabic written "
+            'in Latin letters and digits (Arabizi), where such letters are a word ("lna": to us)'
         )
     if rejection.reason == "in_link":
         return f"not a mention: {text!r} is part of a web or e-mail address written in the text"

@@ -129,7 +129,8 @@ class Hit:
 class Rejection:
     """A name the automaton found that is no mention (recorded only when asked): ``reason``
     is ``inside_word`` (part of a longer word), ``arabic_prefix`` (joined to letters that are
-    no Arabic prefix), ``acronym_case`` (an acronym written in another case) or
+    no Arabic prefix), ``acronym_case`` (an acronym written in another case), ``arabizi``
+    (an acronym not in capitals in a field of Arabizi, where its letters are a word),
     ``lower_case`` (a proper noun written in lower case in a field that has capitals) or
     ``in_link`` (inside a web or e-mail address written in the text)."""
 
@@ -487,6 +488,11 @@ class PatternIndex:
             if isinstance(target, PhraseTarget):
                 phrases.append(Hit(target, begin, stop, start, end))
                 continue
+            if target.case_form is not None and not plain[start:end].isupper() and _arabizi(plain):
+                # "Lna l7e9", "5edma lna": Arabic's لنا (to us) written in Latin letters
+                if rejected is not None:
+                    rejected.append(Rejection(target, start, end, "arabizi"))
+                continue
             if target.case_form is not None and acronym_form(plain[start:end]) != target.case_form:
                 if target.one_case and _one_case(plain):
                     # No case in the field to tell an acronym from a word: context decides.
@@ -564,6 +570,24 @@ def _all_lower(plain: str) -> bool:
     Asked about a proper noun or a cased not_names entry written in lower case: once per
     field (cached; a field of many "said Haftar" would read the field once per hit)."""
     return plain == plain.lower() != plain.upper()
+
+
+# A word of Arabic written in Latin letters and digits ("Arabizi", "Franco"): a digit for a
+# sound Latin has no letter for (2 hamza, 3 ayn, 5 kha, 6 ta, 7 ha, 9 qaf) inside a word
+# of lower-case letters: "l7e9", "n3erfo", "5edma", "s7ab", "ysa2lou". Not an ordinal, a
+# time or a unit ("3rd", "5pm", "2km"), a short code ("b2b", "p2p", "g7") or a model
+# ("a320neo").
+_ARABIZI_WORD = re.compile(
+    r"(?<!\w)(?=[a-z]*[235679])(?![a-z0-9]*[0-9]{2})(?![0-9]+(?:st|nd|rd|th|am|pm|[kmcg]m|[km]g|ml|kw|mw|gb|mb|"
+    r"tb|hz|px|bn|mn|yo|s)(?!\w))(?=(?:[0-9]*[a-z]){3})[a-z0-9]*[a-z][a-z0-9]*(?!\w)"
+)
+
+
+@lru_cache(maxsize=8)
+def _arabizi(plain: str) -> bool:
+    """The field holds a word of Arabic written in Latin letters and digits. Asked about an
+    acronym found in another case than its upper case: once per field (cached)."""
+    return _ARABIZI_WORD.search(plain) is not None
 
 
 @lru_cache(maxsize=8)

@@ -64,6 +64,8 @@ LANGUAGES: tuple[str, ...] = (
     *("taq", "taq-tfng", "kr", "tuq", "dje", "ses", "mos", "dyu", "sg", "shu", "mey", "rn"),  # h68
     *("tn", "st", "ts", "ss", "ny", "bem", "ki", "luo", "tpi", "bi", "fj", "to"),  # heldout69
     *("av", "os", "inh", "kbd", "ady", "lez", "xal", "bxr", "sah", "tyv", "kv", "udm"),  # h70
+    *("qu", "ay", "gn", "nah", "quc", "arn", "pap", "lld", "fur", "se", "kl"),  # heldout71
+    *("kab", "rif", "shi", "jbn", "zuw", "siz", "apd", "arz", "ary", "aeb"),  # heldout72
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -208,6 +210,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "sahel-neighbour-presses",  # heldout68: the Sahel and Libya's southern neighbours
     "east-southern-africa-pacific-presses",  # heldout69: East and Southern Africa, Pacific
     "russia-minority-presses",  # heldout70: Russia's minority languages
+    "indigenous-and-alpine-presses",  # heldout71: the Americas, the Alps, the Arctic
+    "amazigh-and-arabic-vernacular-presses",  # heldout72: Amazigh and vernacular Arabic
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits

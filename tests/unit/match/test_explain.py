@@ -127,6 +127,11 @@ def test_names_that_are_no_mentions(libya_matcher: Matcher) -> None:
             "not a mention: 'Tripolit' is part of the longer word 'Tripolitania'",
         ),
         (
+            "Tripolita",  # a derived form of tripoli (Quechua's accusative)
+            "inside_word",
+            "not a mention: 'Tripolita' is part of the longer word 'Tripolitania'",
+        ),
+        (
             "Tripolitan",  # a derived form of tripoli (the city's people)
             "inside_word",
             "not a mention: 'Tripolitan' is part of the longer word 'Tripolitania'",

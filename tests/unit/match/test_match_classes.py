@@ -436,6 +436,46 @@ def test_in_a_one_case_field_acronyms_are_decided_by_context(
     assert [text for _, text in found(write_watchlist(ONE_CASE), **fields)] == expected
 
 
+ARABIZI = """
+entities:
+  - id: lna
+    names: [Libyan National Army]
+    acronyms: [LNA]
+    conditional_acronyms: {acronyms: [Lna], if_in_article: [Libya, Libia]}
+    one_case_acronyms: {if_in_article: [Libya, libya]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # Arabic's لنا (to us, we have) in Latin letters and digits (heldout72)
+        ({"title": "Lna l7e9 n3erfo wach l5edma f Libya mazal kayna"}, []),
+        ({"title": "Famma barcha 5edma lna fi Libya?"}, []),
+        ({"title": "lna 5edma fi libya walla le?"}, []),  # one case: still Arabizi
+        # The acronym in capitals, in Arabizi too; "Lna" in an Italian wire's text
+        ({"title": "El gesh el watany el leeby (LNA) da5al Sirte fi Libya"}, ["LNA"]),
+        ({"title": "Libia, l'Lna avanza verso Sirte"}, ["Lna"]),
+        # Digits that are no Arabizi: an ordinal, a time, a code, a model
+        ({"title": "Libia: la Lna attacca il 3rd battalion alle 5pm, un a320neo a terra"}, ["Lna"]),
+    ],
+)
+def test_an_acronym_not_in_capitals_is_a_word_in_arabizi(
+    write_watchlist: WriteWatchlist, fields: dict[str, str], expected: list[str]
+) -> None:
+    watchlist = write_watchlist(ARABIZI)
+    assert [text for _, text in found(watchlist, **fields)] == expected
+
+
+def test_arabizi_explain_names_the_reason(write_watchlist: WriteWatchlist) -> None:
+    explanation = Matcher([write_watchlist(ARABIZI)]).explain(
+        {"title": "Lna s7abna fi Zwara, Libya"}
+    )
+    assert [(c.text, c.kept, c.decided_by) for c in explanation.candidates] == [
+        ("Lna", False, "arabizi")
+    ]
+
+
 def test_one_case_acronyms_explain_names_the_rule(write_watchlist: WriteWatchlist) -> None:
     explanation = Matcher([write_watchlist(ONE_CASE)]).explain({"title": "an lna for radios"})
     assert [(c.text, c.kept, c.decided_by) for c in explanation.candidates] == [
