@@ -448,7 +448,8 @@ def _print_once(report: OnceReport) -> None:
         else:
             lines.append(
                 f"ok {source}: {plural(poll.entries, 'entry', 'entries')}, "
-                f"{poll.new_articles} new, {plural(poll.matches, 'match', 'matches')}, "
+                f"{poll.new_articles} new{poll.edits_note()}, "
+                f"{plural(poll.matches, 'match', 'matches')}, "
                 f"{plural(poll.deliveries, 'alert')} queued{_not_alerted(poll)}"
             )
     for skipped in report.skipped:

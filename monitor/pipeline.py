@@ -70,6 +70,9 @@ class PollOutcome:
     entries: int = 0
     new_articles: int = 0
     repeats: int = 0  # entries with a new key telling a story already seen: not stored
+    # Entries under a known key whose text or link changed, taken for edits of the stored
+    # articles (not stored, not alerted again; docs/operations.md says when that is wrong).
+    edits: int = 0
     matches: int = 0
     deliveries: int = 0
     # New matching articles that alerted no sink, and why: held back by `first_run`,
@@ -84,6 +87,10 @@ class PollOutcome:
     error: str | None = None
     reason: str | None = None
     source_id: int | None = None
+
+    def edits_note(self) -> str:
+        """ ", 2 edits of stored articles (...)" when the poll took entries for edits."""
+        return f", {edits_note(self.edits)}" if self.edits else ""
 
     def not_alerted(self) -> list[str]:
         """Why new matching articles of this poll alerted nobody, when a rule says so."""
@@ -139,6 +146,7 @@ class Triage:
     new: list[tuple[FeedEntry, tuple[WatchlistMatch, ...]]]
     sightings: tuple[SeenEntry, ...] = ()  # aliases, and known keys to re-date
     repeats: int = 0  # aliases: new keys of known stories
+    edits: int = 0  # known keys whose text or link changed, taken for edits: not stored
     shown_keys: tuple[str, ...] = ()  # every key of the feed, when there are aliases
 
 
@@ -525,10 +533,12 @@ async def _poll(
             )
     if not fresh:
         record(success)
-        log.debug(
-            "polled %s: %s, nothing new",
+        log.log(
+            logging.INFO if triage.edits else logging.DEBUG,
+            "polled %s: %s, nothing new%s",
             shown,
             plural(len(feed.entries), "entry", "entries"),
+            f" ({edits_note(triage.edits)})" if triage.edits else "",
             extra=source_log_fields(source, status="ok", duration_ms=_elapsed_ms(started)),
         )
         return PollOutcome(
@@ -537,6 +547,7 @@ async def _poll(
             "ok",
             entries=len(feed.entries),
             repeats=triage.repeats,
+            edits=triage.edits,
             source_id=source.id,
         )
     records, reasons = records_for(runtime, source, fresh, now)
@@ -562,6 +573,7 @@ async def _poll(
         entries=len(feed.entries),
         new_articles=counts.articles,
         repeats=triage.repeats,
+        edits=triage.edits,
         matches=counts.matches,
         deliveries=counts.deliveries,
         held_first_run=held.count(HELD_FIRST_RUN),
@@ -576,7 +588,7 @@ async def _poll(
     # 0 alerts queued" in the service's log with no reason).
     why = outcome.not_alerted()
     log.info(
-        "polled %s: %s, %d new, %s, %s, %s queued%s",
+        "polled %s: %s, %d new, %s%s, %s, %s queued%s",
         shown,
         plural(outcome.entries, "entry", "entries"),
         outcome.new_articles,
@@ -587,6 +599,7 @@ async def _poll(
             "entry seen before under a new id",
             "entries seen before under a new id",
         ),
+        outcome.edits_note(),
         plural(outcome.matches, "match", "matches"),
         plural(outcome.deliveries, "alert"),
         f"; not alerted: {', '.join(why)}" if why else "",
@@ -615,6 +628,11 @@ async def _poll(
             extra=source_log_fields(source, status="ok", reason=HELD_OVER_HOUR),
         )
     return outcome
+
+
+def edits_note(count: int) -> str:
+    """How a log line or `monitor once` names the entries taken for edits."""
+    return plural(count, "edit", "edits") + " of stored articles (not stored, not alerted)"
 
 
 def _warn_cut(
@@ -786,6 +804,7 @@ async def _triage(
     changed: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
     moved: list[tuple[str, FeedEntry, tuple[WatchlistMatch, ...]]] = []
     repeats = 0
+    edits = 0
     for key, (entry, matches) in unique.items():
         last_seen = known.last_seen.get(key)
         if last_seen is not None:
@@ -842,6 +861,8 @@ async def _triage(
                 if at_link is None and edit is not None and edit not in known.fingerprints:
                     stories.update(entry.fingerprints)
                     new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
+                else:
+                    edits += 1
                 continue
             told = stored.entities | (at_link or frozenset())
             # Another article under a reused key (guids that are positions, a CMS that reset
@@ -870,7 +891,9 @@ async def _triage(
             }
             if reused or named:
                 new.append((replace(entry, key=revision_key(key, entry.fingerprint)), matches))
-    return Triage(new, tuple(sightings), repeats, tuple(unique) if repeats else ())
+            else:
+                edits += 1
+    return Triage(new, tuple(sightings), repeats, edits, tuple(unique) if repeats else ())
 
 
 def failure(

@@ -578,3 +578,28 @@ def test_a_well_formed_feed_read_with_a_note_is_not_called_malformed(tmp_path: P
         "1 entry with a date that is not read as one (e.g. 'sometime in October'): stored as "
         "undated"
     )
+
+
+def test_entries_taken_for_edits_are_counted(tmp_path: Path) -> None:
+    # An outside probe (87 #6) lost new items that the triage took for edits of stored
+    # articles, and `monitor once` said only "0 new": the edits are counted, so an operator
+    # can see what was not stored and why.
+    edited = ("a-1", "Haftar's forces near Tripoli", "<p>Fighting south of Tripoli, updated.</p>")
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss([HAFTAR, QUIET])))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Wire", feeds.url("/f.xml"))],
+            sink_url=None,
+        )
+        first = _once(config, tmp_path)
+        feeds.route("/f.xml", Reply(body=rss([edited, QUIET])))
+        second = _once(config, tmp_path)
+        third = _once(config, tmp_path)
+    assert first.returncode == second.returncode == third.returncode == 0, second.stderr
+    assert (
+        "ok Wire: 2 entries, 0 new, 1 edit of stored articles (not stored, not alerted), "
+        "0 matches, 0 alerts queued"
+    ) in _lines(second)
+    assert "ok Wire: 2 entries, 0 new, 0 matches, 0 alerts queued" in _lines(third)
