@@ -66,6 +66,8 @@ LANGUAGES: tuple[str, ...] = (
     *("av", "os", "inh", "kbd", "ady", "lez", "xal", "bxr", "sah", "tyv", "kv", "udm"),  # h70
     *("qu", "ay", "gn", "nah", "quc", "arn", "pap", "lld", "fur", "se", "kl"),  # heldout71
     *("kab", "rif", "shi", "jbn", "zuw", "siz", "apd", "arz", "ary", "aeb"),  # heldout72
+    *("gag", "crh", "kaa", "bal", "glk", "mzn", "lrc", "zza", "tly", "ab", "xmf", "lzz"),  # h73
+    *("zag", "mls", "fvr", "din", "nus", "bej", "aa", "tig", "fia", "dzg", "sba", "kbl"),  # h74
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -212,6 +214,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "russia-minority-presses",  # heldout70: Russia's minority languages
     "indigenous-and-alpine-presses",  # heldout71: the Americas, the Alps, the Arctic
     "amazigh-and-arabic-vernacular-presses",  # heldout72: Amazigh and vernacular Arabic
+    "caucasus-turkic-iranian-minority-presses",  # heldout73: Caucasus, Black Sea, Iran
+    "sudan-chad-horn-presses",  # heldout74: Sudan, Chad, Darfur, the Horn
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
