@@ -5,11 +5,13 @@ new state (and its sightings) to the caller, which batches them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -395,20 +397,62 @@ def with_stories(
 RecordPoll = Callable[[PollRecord], None]
 
 
+class PollAbandoned(Exception):  # noqa: N818 - what happened, not an error of the feed's
+    """The poll's feed was still being fetched when a stop abandoned it (`Fetches`): nothing
+    of the poll was kept."""
+
+
+class Fetches:
+    """The polls fetching their feed now, so that a stop can abandon them: before its feed
+    has arrived a poll has stored nothing, and its source is polled again later."""
+
+    def __init__(self) -> None:
+        self._fetching: set[asyncio.Task[object]] = set()
+        self._abandoned: set[asyncio.Task[object]] = set()
+
+    @contextmanager
+    def fetching(self) -> Iterator[None]:
+        """Around a poll's fetch: the poll may be abandoned (`PollAbandoned`) meanwhile."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._fetching.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if task not in self._abandoned:
+                raise  # stopped otherwise: the poll is cancelled, as any task
+            self._abandoned.discard(task)
+            task.uncancel()
+            raise PollAbandoned from None
+        finally:
+            self._fetching.discard(task)
+
+    def abandon(self) -> int:
+        """Abandon every fetch in progress; how many there were."""
+        for task in self._fetching:
+            self._abandoned.add(task)
+            task.cancel()
+        return len(self._fetching)
+
+
 async def poll_source(
     runtime: Runtime,
     client: httpx.AsyncClient,
     analyser: Analyser,
     source: SourceRow,
     record: RecordPoll,
+    fetches: Fetches | None = None,
 ) -> PollOutcome:
     """Poll one leased source. New articles are stored here, in one transaction with the
     source's state; a poll that stores nothing (304, nothing new, a failure) hands the
     source's new state to ``record``, which writes it with others later. Never raises,
-    whatever the feed does (a bug of ours is recorded on the source as ``internal_error``)."""
+    whatever the feed does (a bug of ours is recorded on the source as ``internal_error``),
+    but `PollAbandoned` when ``fetches`` abandons its fetch."""
     started = time.monotonic()
     try:
-        return await _poll(runtime, client, analyser, source, record, started)
+        return await _poll(runtime, client, analyser, source, record, started, fetches)
+    except PollAbandoned:
+        raise
     except Exception as error:  # noqa: BLE001 - one feed must never stop the others
         shown = redact_url(source.url)
         if is_outage(error):
@@ -447,15 +491,21 @@ async def _poll(
     source: SourceRow,
     record: RecordPoll,
     started: float,
+    fetches: Fetches | None = None,
 ) -> PollOutcome:
     try:
-        fetched = await fetch_feed(
+        fetching = fetch_feed(
             client,
             source.poll_url,
             etag=source.etag,
             last_modified=source.last_modified,
             options=runtime.http,
         )
+        if fetches is None:
+            fetched = await fetching
+        else:
+            with fetches.fetching():
+                fetched = await fetching
     except FetchError as error:
         return failure(
             runtime,

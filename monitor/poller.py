@@ -19,7 +19,7 @@ from monitor.analysis import Analyser
 from monitor.db.problems import is_conflict, is_outage
 from monitor.db.sources import PollRecord, SourceRow
 from monitor.logs import log_fields
-from monitor.pipeline import PollOutcome, poll_source, source_log_fields
+from monitor.pipeline import Fetches, PollAbandoned, PollOutcome, poll_source, source_log_fields
 from monitor.plural import plural
 from monitor.redact import redact_url
 from monitor.runtime import Runtime
@@ -37,6 +37,10 @@ FLUSH_SIZE = 200
 # Sources claimed ahead of the fetch workers (at least; 4 per worker otherwise). Each waits in
 # the queue far less than its lease (`poll.lease`).
 QUEUE_MIN = 64
+# At a stop, the polls in hand finish, but a feed still being fetched this long after the
+# stop is abandoned (a publisher that drips its bytes or never answers held the stop until
+# the fetch's deadline, a minute: an outside probe); nothing of it was stored yet.
+FETCH_GRACE_SECONDS = 5.0
 # The longest wait between two claims while the database fails (it restarts, fails over).
 TROUBLE_MAX_SECONDS = 30.0
 
@@ -157,6 +161,7 @@ class Poller:
         self.stopping = stopping
         self.on_queued = on_queued
         self.writer = PollWriter(runtime)
+        self.fetches = Fetches()
         # Claimed sources, each with the end of its lease.
         self._queue: asyncio.Queue[tuple[SourceRow, datetime]] = asyncio.Queue()
         self._room = asyncio.Event()
@@ -178,7 +183,7 @@ class Poller:
 
     async def poll_one(self, source: SourceRow) -> PollOutcome:
         outcome = await poll_source(
-            self.runtime, self.client, self.analyser, source, self.writer.add
+            self.runtime, self.client, self.analyser, source, self.writer.add, self.fetches
         )
         metrics.polls.labels(outcome.status).inc()
         metrics.articles_stored.inc(outcome.new_articles)
@@ -249,6 +254,9 @@ class Poller:
                 self.wake()  # claim it again now, if no instance has
             else:
                 await self.poll_one(source)
+        except PollAbandoned:  # a stop: nothing was kept; due again at once
+            with contextlib.suppress(Exception):
+                await self.runtime.store.release_sources([source.id], self.owner)
         except Exception as error:
             self._failed(source, lease_end, error)
             if is_outage(error):
@@ -327,6 +335,7 @@ class Poller:
         concurrency = self.runtime.settings.poll.concurrency
         writer = asyncio.create_task(self.writer.run(self._done))
         workers = [asyncio.create_task(self._worker()) for _ in range(concurrency)]
+        abandoner = asyncio.create_task(self._abandon_slow_fetches())
         try:
             while not self.stopping.is_set():
                 # Claim in batches: refill when the queue is down to half, so one claim (a
@@ -365,9 +374,10 @@ class Poller:
                     await self._database_trouble(error)
             await self._queue.join()
         finally:
+            abandoner.cancel()
             for task in workers:
                 task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(abandoner, *workers, return_exceptions=True)
             self._done.set()
             await writer
             # Sources claimed but not started (stopping): give them back.
@@ -377,6 +387,20 @@ class Poller:
                 left.append(self._queue.get_nowait()[0].id)
             if left:
                 await self.runtime.store.release_sources(left, self.owner)
+
+    async def _abandon_slow_fetches(self) -> None:
+        """At a stop, abandon the fetches still in progress `FETCH_GRACE_SECONDS` later."""
+        await self.stopping.wait()
+        await asyncio.sleep(FETCH_GRACE_SECONDS)
+        if count := self.fetches.abandon():
+            log.warning(
+                "stopping: %s still being fetched %g s after the stop %s abandoned; nothing of "
+                "%s was stored, and each is polled again (the next run, or another instance)",
+                plural(count, "feed"),
+                FETCH_GRACE_SECONDS,
+                "was" if count == 1 else "were",
+                "it" if count == 1 else "them",
+            )
 
     async def _database_trouble(self, error: Exception) -> None:
         """Claiming failed (the database restarted, a connection was cut, a failover): wait

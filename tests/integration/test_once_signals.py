@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.poller import FETCH_GRACE_SECONDS
 from tests.integration.helpers import REPO, rss, write_config
 from tests.support.feed_server import FeedServer, Reply
 from tests.support.webhook_receiver import Reply as Answer
@@ -78,6 +79,41 @@ def test_a_signal_while_polling_lets_the_poll_in_hand_finish(
         code, out, _ = _finish(again)
         assert code == 0, out
         assert "4 enabled: 4 polled ok" in out
+
+
+def test_a_feed_still_being_fetched_after_the_grace_is_abandoned_and_polled_next_time(
+    tmp_path: Path,
+) -> None:
+    # An outside probe (probe88): a feed that drips its bytes, or answers nothing, held the
+    # stop until the fetch's deadline (57 s and 17 s). A fetch still running
+    # FETCH_GRACE_SECONDS after the signal is abandoned (nothing of it was stored), the
+    # quick feed in hand is not, and the next run polls the slow one.
+    with FeedServer() as feeds:
+        body = rss([("d-1", "Haftar's forces near Tripoli", "<p>Fighting.</p>")])
+        feeds.route("/drip.xml", Reply(body=body, drip_interval=0.5, drip_bytes=16))
+        feeds.route("/mute.xml", Reply(body=body, delay=120))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Drip", feeds.url("/drip.xml")), ("Mute", feeds.url("/mute.xml"))],
+            sink_url=None,
+        )
+        command = _start(config)
+        _until(lambda: len(feeds.requests) >= 2)
+        signalled = time.monotonic()
+        command.send_signal(signal.SIGTERM)
+        code, out, err = _finish(command)
+        took = time.monotonic() - signalled
+        assert code == 143
+        assert took < FETCH_GRACE_SECONDS + 8, took  # not the fetch's deadline
+        assert "2 feeds still being fetched 5 s after the stop were abandoned" in err, err
+        assert out.count("not polled: the run was stopped") == 2, out
+        feeds.route("/drip.xml", Reply(body=body))
+        feeds.route("/mute.xml", Reply(body=body))
+        again = _start(config)
+        code, out, _ = _finish(again)
+        assert code == 0, out
+        assert "2 enabled: 2 polled ok" in out
 
 
 def test_sigterm_while_sending_lets_the_send_in_hand_finish_and_sends_nothing_twice(
