@@ -304,8 +304,9 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     Exit 0: every enabled source polled and every alert delivered; 3: a source failed (or
     waits out a back-off after failing); 4: an alert is not delivered (waiting for a retry,
-    or dead); 2: it could not start (config, database); 143 or 130: SIGTERM or SIGINT
-    stopped it (the polls and sends in hand finished; a second signal stops it at once)."""
+    or dead); 2: it could not start (config, database); 143, 130 or 129: SIGTERM, SIGINT
+    or SIGHUP stopped it (the polls and sends in hand finished; a second signal stops it at
+    once)."""
     from monitor.service import StoppedAtOnce, run_once_report
 
     with _document_on_failure(as_json):

@@ -1077,8 +1077,8 @@ class StoppedAtOnce(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def stop_on_signals(service: Service) -> Iterator[list[signal.Signals]]:
-    """While the block runs, the first SIGTERM or SIGINT asks ``service`` to stop (the
-    work in hand finishes) and is added to the list yielded; a second one raises
+    """While the block runs, the first SIGTERM, SIGINT or SIGHUP asks ``service`` to stop
+    (the work in hand finishes) and is added to the list yielded; a second one raises
     KeyboardInterrupt (the work in hand is abandoned: transactions roll back, leases
     expire, an alert whose send was cut short is sent again with the same webhook-id)."""
     received: list[signal.Signals] = []
@@ -1089,7 +1089,12 @@ def stop_on_signals(service: Service) -> Iterator[list[signal.Signals]]:
         received.append(sig)
         service.request_stop(sig)
 
-    with on_signals(on_signal, signal.SIGTERM, signal.SIGINT):
+    sigs = [signal.SIGTERM, signal.SIGINT]
+    # A closed terminal's SIGHUP stops it as SIGTERM does (it killed it outright: a send in
+    # flight was sent again, an outside probe); not under `nohup`, which ignores SIGHUP.
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        sigs.append(signal.SIGHUP)
+    with on_signals(on_signal, *sigs):
         yield received
 
 

@@ -49,7 +49,7 @@ def _finish(command: subprocess.Popen[str]) -> tuple[int, str, str]:
     return command.returncode, out, err
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_while_polling_lets_the_poll_in_hand_finish(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
