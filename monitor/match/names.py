@@ -174,10 +174,20 @@ def is_thaana(char: str) -> bool:
     return 0x0780 <= ord(char) <= 0x07BF
 
 
+# Gilaki writes its genitive as a caron joined to the word ("حفترˇ نیروأن", Haftar's forces).
+GILAKI_GENITIVE = "\u02c7"
+
+
 def may_follow_name(char: str) -> bool:
     """A character that may come right after a name in the same word: a Korean particle's,
-    an Indic, a Dhivehi or a Tibetan ending's."""
-    return is_hangul(char) or is_indic(char) or is_thaana(char) or is_tibetan(char)
+    an Indic, a Dhivehi or a Tibetan ending's, Gilaki's genitive mark."""
+    return (
+        is_hangul(char)
+        or is_indic(char)
+        or is_thaana(char)
+        or is_tibetan(char)
+        or char == GILAKI_GENITIVE
+    )
 
 
 def name_variants(

@@ -314,9 +314,21 @@ class PatternIndex:
                         add_name(phrase_key(name), target)
                         for variant in name_variants(phrase_key(name), abbreviations, optional):
                             add_name(variant, target)
-                if entity.derived_forms is not None:
-                    for word in entity.derived_forms.words():
-                        add_name(phrase_key(word), NameTarget(index, entity.id))
+                if (forms := entity.derived_forms) is not None:
+                    # A namesake's surname with a case ending ("Daniel Hafter ... Hafterniñ")
+                    # is a bare surname too, for the namesakes rule.
+                    of_surnames = tuple(
+                        stem for stem in forms.stems if phrase_key(stem) in surnames
+                    )
+                    surname_words = set(forms.words(of_surnames)) if of_surnames else set()
+                    derived_target = NameTarget(index, entity.id)
+                    for word in forms.words():
+                        add_name(
+                            phrase_key(word),
+                            replace(derived_target, bare_surname=True)
+                            if word in surname_words
+                            else derived_target,
+                        )
                 full_names = set(entity.namesakes.full_names if entity.namesakes else ())
                 for name in entity.not_names:
                     key = phrase_key(name)

@@ -113,17 +113,18 @@ class DerivedForms:
     suffixes: tuple[tuple[str, tuple[str, ...]], ...]  # (language, suffixes)
     prefixes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (language, prefixes)
 
-    def words(self) -> tuple[str, ...]:
-        """Every derived word: stem + suffix, and prefix + stem (+ suffix), each part joined
-        only to a part of its script."""
+    def words(self, stems: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """Every derived word (of ``stems`` only, when given): stem + suffix, and prefix +
+        stem (+ suffix), each part joined only to a part of its script."""
         found: dict[str, None] = {}
-        for stem in self.stems:
+        stems = self.stems if stems is None else stems
+        for stem in stems:
             for _, suffixes in self.suffixes:
                 for suffix in suffixes:
                     if same_script(stem[-1:], suffix[:1]):
                         found[stem + suffix] = None
         for prefix in (p for _, prefixes in self.prefixes for p in prefixes):
-            for word in [*self.stems, *found]:
+            for word in [*stems, *found]:
                 if same_script(prefix[-1:], word[:1]):
                     found[prefix + word.lower()] = None
         return tuple(found)

