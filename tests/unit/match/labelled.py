@@ -68,6 +68,8 @@ LANGUAGES: tuple[str, ...] = (
     *("kab", "rif", "shi", "jbn", "zuw", "siz", "apd", "arz", "ary", "aeb"),  # heldout72
     *("gag", "crh", "kaa", "bal", "glk", "mzn", "lrc", "zza", "tly", "ab", "xmf", "lzz"),  # h73
     *("zag", "mls", "fvr", "din", "nus", "bej", "aa", "tig", "fia", "dzg", "sba", "kbl"),  # h74
+    *("hmn", "kar", "shn", "mnw", "tet", "ch", "mh", "pau", "pam", "hil", "min", "ace"),  # h75
+    *("mai", "bho", "sat", "gom", "doi", "ks", "mni", "brx", "tcy", "syl", "ctg", "dz"),  # h76
 )
 # What a line of the multilingual set tests (its optional "class").
 CLASSES: tuple[str, ...] = (
@@ -216,6 +218,8 @@ LATER_CLASSES: tuple[str, ...] = (
     "amazigh-and-arabic-vernacular-presses",  # heldout72: Amazigh and vernacular Arabic
     "caucasus-turkic-iranian-minority-presses",  # heldout73: Caucasus, Black Sea, Iran
     "sudan-chad-horn-presses",  # heldout74: Sudan, Chad, Darfur, the Horn
+    "southeast-asia-pacific-minority-presses",  # heldout75: Southeast Asia and the Pacific
+    "south-asia-regional-presses",  # heldout76: South Asia's regional languages
     "asian-english-press",  # heldout43: Asian and Middle Eastern English-language outlets
     "legal-sanctions",  # heldout42: court, sanctions-list, arbitration and compliance items
     "wire-desk-formats",  # heldout41: slugs, URGENT lines, update notes, captions, credits
