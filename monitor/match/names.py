@@ -155,11 +155,18 @@ def is_hangul(char: str) -> bool:
 
 
 def is_indic(char: str) -> bool:
-    """A letter or sign of the scripts of India and Sri Lanka (Devanagari to Sinhala). Their
-    languages join case endings and postpositions to the name (Tamil திரிபோலியில் "in
-    Tripoli", Gujarati હફ્તારના "Haftar's", Malayalam ഹഫ്താറിന്റെ): a name may be followed
-    by them, as by Korean particles (heldout61)."""
-    return 0x0900 <= ord(char) <= 0x0DFF
+    """A letter or sign of the scripts of India and Sri Lanka (Devanagari to Sinhala; Ol
+    Chiki, Meetei Mayek, Syloti Nagri). Their languages join case endings and postpositions
+    to the name (Tamil திரிபோலியில் "in Tripoli", Gujarati હફ્તારના "Haftar's", Santali
+    ᱴᱨᱤᱯᱚᱞᱤᱨᱮ, Manipuri ꯇ꯭ꯔꯤꯄꯣꯂꯤꯗꯒꯤ): a name may be followed by them, as by Korean particles
+    (heldout61, heldout76)."""
+    code = ord(char)
+    return (
+        0x0900 <= code <= 0x0DFF
+        or 0x1C50 <= code <= 0x1C7F  # Ol Chiki (Santali)
+        or 0xABC0 <= code <= 0xABFF  # Meetei Mayek (Manipuri)
+        or 0xA800 <= code <= 0xA82F  # Syloti Nagri (Sylheti)
+    )
 
 
 def is_tibetan(char: str) -> bool:

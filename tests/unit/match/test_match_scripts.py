@@ -339,6 +339,28 @@ def test_dhivehi_endings_join_the_name(write_watchlist: WriteWatchlist) -> None:
     ]
 
 
+def test_santali_manipuri_and_sylheti_endings_join_the_name(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A blind set (heldout76): Ol Chiki, Meetei Mayek and Syloti Nagri join case endings to
+    # a name as the scripts of India do ("in Tripoli", "from Tripoli", "Haftar's").
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [ᱴᱨᱤᱯᱚᱞᱤ, ꯇ꯭ꯔꯤꯄꯣꯂꯤ, ꠔ꠆ꠞꠤꠙꠟꠤ]
+          - id: haftar
+            names: [ᱦᱟᱯᱷᱛᱟᱨ]
+        """
+    )
+    assert texts(watchlist, "ᱴᱨᱤᱯᱚᱞᱤᱨᱮ ᱦᱟᱯᱷᱛᱟᱨᱟᱜ ᱯᱷᱟᱣᱡᱽ; ꯇ꯭ꯔꯤꯄꯣꯂꯤꯗꯒꯤ; ꠔ꠆ꠞꠤꠙꠟꠤꠔ") == [
+        ("tripoli", "ᱴᱨᱤᱯᱚᱞᱤ"),
+        ("haftar", "ᱦᱟᱯᱷᱛᱟᱨ"),
+        ("tripoli", "ꯇ꯭ꯔꯤꯄꯣꯂꯤ"),
+        ("tripoli", "ꠔ꠆ꠞꠤꠙꠟꠤ"),
+    ]
+
+
 def test_gilakis_genitive_mark_joins_the_name(write_watchlist: WriteWatchlist) -> None:
     # A blind set (heldout73): Gilaki writes its genitive as a caron joined to the word
     # ("خلیفه حفترˇ نیروأن", Haftar's forces; "طرابلسˇ میأن", in Tripoli).
