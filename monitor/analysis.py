@@ -348,8 +348,7 @@ class Analyser:
                 if self._pool is None:
                     self._pool = self._new_pool()
                 pool = self._pool
-                # Submitting raises too when the pool broke since (a worker just died). It
-                # starts a worker when none is free: the process is started here, on the
+                # It starts a worker when none is free: the process is started here, on the
                 # event loop, but only its few-KB arguments are written to it (`WorkerSetup`).
                 work = loop.run_in_executor(
                     pool.executor,
@@ -359,6 +358,13 @@ class Analyser:
                     content_type,
                     self._results_folder(),
                 )
+            except BrokenProcessPool:
+                # The pool broke since the last feed (a worker died between two feeds): the
+                # feed goes to a new pool; it failed as an internal error (an outside probe).
+                self._discard(pool, "a parsing worker died; starting new workers")
+                if attempt == 2:
+                    break
+                continue
             except OSError as error:  # not BrokenProcessPool: no worker could start at all
                 if self._pool is not None:
                     self._discard(self._pool, "the parsing workers could not start")

@@ -72,6 +72,13 @@ CANCEL_ROUNDS = 3
 CANCEL_WAIT_SECONDS = 5.0
 
 
+def longest_stop() -> float:
+    """The most seconds a stop can take after its signal: the grace for the work in hand,
+    the rounds of cancelling, and the wait before the process is ended whatever still runs
+    (a service manager's stop timeout must be longer: systemd's `TimeoutStopSec`)."""
+    return STOP_GRACE_SECONDS + CANCEL_ROUNDS * CANCEL_WAIT_SECONDS + EXIT_AFTER_STOP_SECONDS
+
+
 def end_process_if_stuck(code: Callable[[], int], seconds: float = EXIT_AFTER_STOP_SECONDS) -> None:
     """End the process with ``code()`` in ``seconds`` unless it has ended by then (a daemon
     timer: a process that ends first takes it with it)."""

@@ -20,6 +20,7 @@ import yaml
 from monitor import metrics
 from monitor.db.engine import SCHEMA_REVISION
 from monitor.db.store import Store
+from monitor.service import longest_stop
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "docs" / "monitor.service"
@@ -100,7 +101,7 @@ def test_the_unit_has_the_options_operations_md_names(
     assert _one(service, "Restart") == "on-failure"
     assert _one(service, "ExecReload") == "/bin/kill -HUP $MAINPID"
     assert _one(service, "KillSignal") == "SIGTERM"
-    assert _seconds(_one(service, "TimeoutStopSec")) > 90  # the service's stop grace
+    assert _seconds(_one(service, "TimeoutStopSec")) > longest_stop()  # the longest stop
     assert _one(service, "User") not in ("root", "0") and _one(service, "Group")
     assert _one(service, "NoNewPrivileges") == "yes"
     assert _one(service, "ProtectSystem") == "strict"

@@ -98,3 +98,32 @@ def test_closing_kills_a_worker_still_busy_after_close_seconds() -> None:
         took = time.monotonic() - started
     assert CLOSE_SECONDS <= took < CLOSE_SECONDS + 3
     assert not os.path.exists(f"/proc/{worker}")  # killed and reaped
+
+
+def test_a_worker_that_died_between_two_feeds_costs_the_next_feed_nothing() -> None:
+    # An outside probe (probe88): a worker killed between two feeds left the pool broken, and
+    # the next feeds handed to it failed as internal errors (BrokenProcessPool from the
+    # submit itself), where a worker's death should cost a retry on new workers.
+    import asyncio
+    import signal
+
+    feed = (
+        b'<rss version="2.0"><channel><title>t</title><item><guid>1</guid>'
+        b"<title>Haftar in Tripoli</title></item></channel></rss>"
+    )
+    analyser = Analyser((), excerpt_chars=100, workers=1)
+    try:
+        asyncio.run(analyser.analyse(feed, "https://example.org/a.xml", None))
+        (worker,) = analyser.worker_pids()
+        pool = analyser._pool
+        assert pool is not None
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not getattr(pool.executor, "_broken", False) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert getattr(pool.executor, "_broken", False)  # the pool knows, no feed waited
+        done = asyncio.run(analyser.analyse(feed, "https://example.org/b.xml", None))
+        assert [entry.title for entry in done.feed.entries] == ["Haftar in Tripoli"]
+        assert worker not in analyser.worker_pids()
+    finally:
+        analyser.close()
