@@ -756,6 +756,16 @@ class Service:
         )
         finished.cancel()
         now.cancel()
+        if not self.stop_now.is_set() and (left := [t.get_name() for t in tasks if not t.done()]):
+            # Said, as `once` says it: a long silent stop looked like a hang (an outside probe).
+            log.warning(
+                "stopping: %s did not finish the work in hand within %d s; it is abandoned "
+                "(transactions roll back, leases expire; an alert whose send was cut short is "
+                "sent again with the same webhook-id by the next run)",
+                ", ".join(left),
+                STOP_GRACE_SECONDS,
+                extra=log_fields(instance=self.owner),
+            )
         # A cancelled task may await again while it unwinds (a poller releasing its queued
         # sources): on a database that does not answer, that wait never ends, so each round
         # of cancelling is bounded and repeated (a cancel ends the wait in hand).

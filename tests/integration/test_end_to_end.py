@@ -327,6 +327,49 @@ def test_a_stopped_once_waits_the_stop_grace_not_the_sinks_timeout(
             runtime.db.close()
 
 
+def test_a_stop_of_run_that_runs_out_of_grace_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An outside probe (probe88 M7): `run` stopped silently after its grace ran out, while
+    # `once` said what was abandoned; a long silent stop looked like a hang.
+    import logging
+    import signal
+
+    from monitor import service as service_module
+    from monitor.service import Service
+    from tests.support.webhook_receiver import Reply as HookReply
+
+    monkeypatch.setattr(service_module, "STOP_GRACE_SECONDS", 1.0)
+    with (
+        FeedServer() as feeds,
+        WebhookReceiver(script=[HookReply(200, delay=120)]) as receiver,
+    ):
+        feeds.route("/libya.xml", feed_reply(HAFTAR))
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{tmp_path}/m.db",
+            sources=[("Test Wire", feeds.url("/libya.xml"))],
+            sink_url=receiver.url,
+            first_run="alert_all",
+        )
+        runtime = build(config)
+
+        async def run() -> None:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                task = asyncio.create_task(service.run_forever())
+                await asyncio.to_thread(receiver.wait_for, 1, 30.0)
+                service.request_stop(signal.SIGTERM)
+                await task
+
+        try:
+            with caplog.at_level(logging.WARNING, logger="monitor"):
+                asyncio.run(run())
+            assert "did not finish the work in hand within 1 s; it is abandoned" in caplog.text
+        finally:
+            runtime.db.close()
+
+
 def test_entries_without_watched_names_store_but_send_nothing(tmp_path: Path) -> None:
     tricky = (
         "tricky-1",
