@@ -504,7 +504,7 @@ def _print_once(report: OnceReport) -> None:
     lines.append(summary)
     for start in range(0, len(lines), 500):
         out.print("\n".join(lines[start : start + 500]))
-    if not report.polls and report.skipped:
+    if not report.polls and report.skipped and report.stopped_by is None:
         soonest = min((s.until for s in report.skipped if s.until is not None), default=None)
         when = f", the first until {_short(soonest)}" if soonest is not None else ""
         _hint(

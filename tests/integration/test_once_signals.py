@@ -108,6 +108,7 @@ def test_a_feed_still_being_fetched_after_the_grace_is_abandoned_and_polled_next
         assert took < FETCH_GRACE_SECONDS + 8, took  # not the fetch's deadline
         assert "2 feeds still being fetched 5 s after the stop were abandoned" in err, err
         assert out.count("not polled: the run was stopped") == 2, out
+        assert "held back" not in err  # stopped, not held back (probe88 M6)
         feeds.route("/drip.xml", Reply(body=body))
         feeds.route("/mute.xml", Reply(body=body))
         again = _start(config)
