@@ -421,11 +421,11 @@ class Fetches:
         except asyncio.CancelledError:
             if task not in self._abandoned:
                 raise  # stopped otherwise: the poll is cancelled, as any task
-            self._abandoned.discard(task)
             task.uncancel()
             raise PollAbandoned from None
         finally:
             self._fetching.discard(task)
+            self._abandoned.discard(task)  # also when the fetch ended before the cancel did
 
     def abandon(self) -> int:
         """Abandon every fetch in progress; how many there were."""
@@ -441,7 +441,7 @@ async def poll_source(
     analyser: Analyser,
     source: SourceRow,
     record: RecordPoll,
-    fetches: Fetches | None = None,
+    fetches: Fetches,
 ) -> PollOutcome:
     """Poll one leased source. New articles are stored here, in one transaction with the
     source's state; a poll that stores nothing (304, nothing new, a failure) hands the
@@ -491,21 +491,17 @@ async def _poll(
     source: SourceRow,
     record: RecordPoll,
     started: float,
-    fetches: Fetches | None = None,
+    fetches: Fetches,
 ) -> PollOutcome:
     try:
-        fetching = fetch_feed(
-            client,
-            source.poll_url,
-            etag=source.etag,
-            last_modified=source.last_modified,
-            options=runtime.http,
-        )
-        if fetches is None:
-            fetched = await fetching
-        else:
-            with fetches.fetching():
-                fetched = await fetching
+        with fetches.fetching():
+            fetched = await fetch_feed(
+                client,
+                source.poll_url,
+                etag=source.etag,
+                last_modified=source.last_modified,
+                options=runtime.http,
+            )
     except FetchError as error:
         return failure(
             runtime,
