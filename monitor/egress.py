@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
 
-import anyio
 import httpcore
 import httpx
 
@@ -852,7 +851,7 @@ async def read_limited(response: httpx.Response, options: HttpOptions) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
-        with anyio.fail_after(options.total_timeout):
+        async with asyncio.timeout(options.total_timeout):
             async for chunk in pieces if pieces is not None else response.aiter_bytes():
                 size += len(chunk)
                 if size > limit:

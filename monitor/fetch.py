@@ -4,6 +4,7 @@ size cap, a total deadline and a stable reason code on every failure.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email.utils
 import re
@@ -11,7 +12,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Final
 
-import anyio
 import httpx
 
 from monitor.dates import entry_date
@@ -197,7 +197,7 @@ async def fetch_feed(
     try:
         # One deadline over the whole exchange (redirects, headers, body): httpx's timeouts
         # are per network operation and never trip on a server that drips bytes.
-        with anyio.fail_after(options.total_timeout):
+        async with asyncio.timeout(options.total_timeout):
             request = client.build_request("GET", target, headers=headers)
             # Cookies live for one fetch: one a redirect sets goes with the requests that
             # follow it (a consent or session hop), as far as its domain allows. The jar is
