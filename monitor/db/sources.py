@@ -282,7 +282,10 @@ def unpolled_sources(
     if by_others:
         left = or_(left, sources.c.id.in_(by_others))
     unpolled = select(sources).where(sources.c.enabled, left)
+    # A source this run polled whose poll time was not written (the database locked or
+    # full) is not "not polled": its outcome says what happened.
     rows = [_row(r) for r in conn.execute(unpolled.order_by(sources.c.name)).all()]
+    rows = [row for row in rows if row.id not in polled]
     disabled = conn.execute(select(func.count()).where(~sources.c.enabled)).scalar_one()
     return rows, int(disabled)
 
