@@ -47,7 +47,7 @@ class DeliveryOutcome:
 
     delivery_id: str
     sink: str
-    status: str  # "delivered", "retry", "dead" or "postponed"
+    status: str  # "delivered", "retry", "dead", "postponed" or "interrupted" (nothing recorded)
     error: str | None = None
     next_attempt_at: datetime | None = None
     sink_wait: float | None = None
@@ -136,17 +136,17 @@ async def deliver_one(
             client, sink_target(sink), due.id, due.alert.payload(), now=runtime.clock()
         )
     except DeliveryError as error:
-        return await _record_failure(runtime, sink, due, error, started)
+        if not client.is_closed:
+            return await _record_failure(runtime, sink, due, error, started)
+        # This process closed the connection (it is stopping at once), not the receiver: as
+        # a cancel, nothing is recorded (an outside probe saw it counted as the receiver's
+        # protocol error, an attempt spent).
+        _interrupted(due, started)
+        return DeliveryOutcome(due.id, due.sink, "interrupted", str(error))
     except asyncio.CancelledError:
         # The service stopped (its grace period over) while the receiver had not answered:
         # nothing is recorded, so the alert is sent again, with the same webhook-id.
-        log.warning(
-            "delivery of %s to %s was stopped before the receiver answered; it stays "
-            "pending and is sent again (same webhook-id: the receiver may have it already)",
-            describe_alert(due),
-            due.sink,
-            extra=delivery_log_fields(due, status="interrupted", duration_ms=_ms(started)),
-        )
+        _interrupted(due, started)
         raise
     except Exception as error:  # noqa: BLE001 - a bad row must not stop the other deliveries
         log.exception(
@@ -168,6 +168,16 @@ async def deliver_one(
         ),
     )
     return DeliveryOutcome(due.id, due.sink, "delivered")
+
+
+def _interrupted(due: DueDelivery, started: float) -> None:
+    log.warning(
+        "delivery of %s to %s was stopped before the receiver answered; it stays "
+        "pending and is sent again (same webhook-id: the receiver may have it already)",
+        describe_alert(due),
+        due.sink,
+        extra=delivery_log_fields(due, status="interrupted", duration_ms=_ms(started)),
+    )
 
 
 def _ms(started: float) -> float:
@@ -342,6 +352,7 @@ class Outbox:
         outcomes = [] if outcomes is None else outcomes  # the caller's, to read as it fills
         others = tuple(self.runtime.sinks) if sink is None else ()
         tried: set[str] = set()
+        interrupted = False
         if sink is not None:
             await self._make_digest(sink)
         lease = self._lease(sink)
@@ -377,6 +388,9 @@ class Outbox:
                     outcome = await deliver_one(self.runtime, self.client, due)
                     metrics.deliveries.labels(outcome.status).inc()
                     outcomes.append(outcome)
+                    if outcome.status == "interrupted":
+                        interrupted = True  # the client is closed: the rest are given back
+                        break
                     await self._note_answer(outcome)
                     if outcome.sink_wait and sink is not None:
                         await self._hold(sink, outcome.sink_wait)
@@ -385,8 +399,8 @@ class Outbox:
                 # give back their leases, so that they need not wait for `delivery.lease` to
                 # expire (the sink may be back at once, or another instance may send them).
                 await self._release(sink, [due.id for due in batch[started:]])
-            if sink is None:
-                break  # postponed ones are not due again until later
+            if sink is None or interrupted:
+                break  # postponed ones are not due again until later; nor sends, unsendable
         return outcomes
 
     async def _note_answer(self, outcome: DeliveryOutcome) -> None:

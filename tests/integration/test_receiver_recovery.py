@@ -239,3 +239,35 @@ def test_a_failure_recorded_after_another_instance_delivered_the_alert_leaves_it
             assert len(receiver.requests) == 1
         finally:
             runtime.db.close()
+
+
+@pytest.mark.postgres
+def test_a_send_cut_short_by_this_process_closing_its_client_spends_no_attempt(
+    tmp_path: Path, database_url: str
+) -> None:
+    # An outside probe (a second SIGTERM while the receiver had not answered): the send
+    # ended as the receiver's protocol error, an attempt spent towards `dead`, though this
+    # process had closed the connection.
+    with FeedServer() as feeds, WebhookReceiver(default=Answer(200, delay=30)) as receiver:
+        feeds.route("/f.xml", Reply(body=rss(THREE)))
+        runtime = _runtime(tmp_path, database_url, feeds.url("/f.xml"), receiver.url)
+
+        async def send_then_close() -> list[str]:
+            async with Service(runtime) as service:
+                service.sync_sources()
+                await service.poll_all()
+            client = make_client(runtime.http, follow_redirects=False)
+            outbox = Outbox(runtime, client, owner="once", stopping=asyncio.Event())
+            sending = asyncio.create_task(outbox.deliver_pending())
+            await receiver.wait_for_async(1)
+            await client.aclose()
+            return [outcome.status for outcome in await asyncio.wait_for(sending, 10)]
+
+        try:
+            assert asyncio.run(send_then_close()) == ["interrupted"]
+            rows = runtime.store.list_deliveries()
+            assert len(rows) == 3
+            assert {(row.status, row.attempts) for row in rows} == {("pending", 0)}
+            assert len(receiver.requests) == 1
+        finally:
+            runtime.db.close()
