@@ -4,6 +4,7 @@ GNA as the Ghana News Agency) or keep it only with the context the analyst requi
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -101,6 +102,53 @@ def _words_on_line(plain: str, hit: Hit) -> int:
     return len(line.split()) + sum(1 for char in line if is_unspaced_letter(char)) // 2
 
 
+# The rule named when an exclusion's words stand only in other briefs of a digest.
+OTHER_BRIEFS = "other_briefs"
+# A line of a digest: it starts with a time, a year, a number or a bullet ("18:11",
+# "1911 —", "3.", "•"), or with a label of a few words and a colon or a dash ("Liban :",
+# "Frankfurter Allgemeine:", "The Sahel Hour:").
+_BRIEF = re.compile(
+    r"\s*(?:(?:\d{1,2}[:.h]\d{2}|\d{4}|\d{1,3}[.)]|[-–—•*·▪►])\s+"
+    r"|[^\s:—–][^\n:—–]{0,40}?\s?[:—–]\s)"
+)
+# A field is a digest when it has this many lines or more, nearly all of them briefs.
+DIGEST_LINES = 4
+DIGEST_SHARE = 0.75
+# Exclusion words in fewer than this share of a digest's lines are other briefs' context.
+OTHER_BRIEFS_SHARE = 1 / 2
+
+
+def _in_other_briefs(
+    keys: AbstractSet[str], mention: Hit, scan: FieldScan, scans: Sequence[FieldScan]
+) -> bool:
+    """Whether every occurrence of ``keys`` (an ``exclude_if_in_article`` list's words found
+    in the article) stands in this field, a digest, on lines other than the mention's, and
+    on few of them: a morning briefing or a press review of many countries, whose brief
+    about Beirut says nothing of another brief's Tripoli (heldout80). Words in the title or
+    the summary, on its first line (its subject: "amplifiers (LNA)" over a tender's lots) or
+    on most of its lines (a Lebanese digest) still count."""
+    if not scans or not keys <= scan.phrases_by_key.keys():
+        return False  # in another field: the article's subject
+    if any(key in other.phrases_by_key for other in scans if other is not scan for key in keys):
+        return False
+    lines = [line for line in scan.plain.split("\n") if line.strip()]
+    if len(lines) < DIGEST_LINES:
+        return False
+    briefs = sum(1 for line in lines[1:] if _BRIEF.match(line))  # the first may introduce them
+    if briefs < DIGEST_SHARE * (len(lines) - 1):
+        return False
+    own = scan.plain.count("\n", 0, mention.start)
+    lead = scan.plain.count("\n", 0, len(scan.plain) - len(scan.plain.lstrip()))
+    others = set()
+    for key in keys:
+        for hit in scan.phrases_by_key[key]:
+            line = scan.plain.count("\n", 0, hit.start)
+            if line in (own, lead):
+                return False  # the mention's own brief, or the lead that says what all are
+            others.add(line)
+    return len(others) < OTHER_BRIEFS_SHARE * len(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class EntityContext:
     """The context rules of one entity, with phrases as scan keys."""
@@ -156,10 +204,16 @@ class EntityContext:
             exclude_if_preceded_by=_CompiledProximity.of(entity.exclude_if_preceded_by),
         )
 
-    def verdict(self, mention: Hit, scan: FieldScan, article_phrases: AbstractSet[str]) -> Verdict:
+    def verdict(
+        self,
+        mention: Hit,
+        scan: FieldScan,
+        article_phrases: AbstractSet[str],
+        scans: Sequence[FieldScan] = (),
+    ) -> Verdict:
         """Whether a mention survives, and which rule decided; ``article_phrases`` are the
-        phrase keys found anywhere in the article. ``keep_if_near`` wins over every
-        exclusion ("Tripoli, Libya")."""
+        phrase keys found anywhere in the article, ``scans`` every field of it.
+        ``keep_if_near`` wins over every exclusion ("Tripoli, Libya")."""
         target = mention.target
         if isinstance(target, NameTarget):
             if target.conditional and not self.conditional_in_article & article_phrases:
@@ -188,9 +242,22 @@ class EntityContext:
         if excluding:
             unless = self.unless_in_article & article_phrases
             if not unless:
-                return Verdict(False, "exclude_if_in_article", tuple(sorted(excluding)))
-            # Kept: `explain` says which words would have dropped it and which lifted that.
-            article_lifted = Verdict(True, "unless_in_article", tuple(sorted(excluding | unless)))
+                if _in_other_briefs(excluding, mention, scan, scans):
+                    # Kept: `explain` says the words are another brief's.
+                    article_lifted = Verdict(True, OTHER_BRIEFS, tuple(sorted(excluding)))
+                else:
+                    return Verdict(False, "exclude_if_in_article", tuple(sorted(excluding)))
+            elif _in_other_briefs(unless, mention, scan, scans) and not _in_other_briefs(
+                excluding, mention, scan, scans
+            ):
+                # The words that would lift it are another brief's ("Libya" in a digest's
+                # brief beside "this week's haftarot": heldout80). `explain` says so.
+                return Verdict(False, "exclude_if_in_article", tuple(sorted(excluding | unless)))
+            else:
+                # Kept: `explain` says which words would have dropped it and which lifted that.
+                article_lifted = Verdict(
+                    True, "unless_in_article", tuple(sorted(excluding | unless))
+                )
         if self.require_in_article and not self.require_in_article & article_phrases:
             return Verdict(False, "require_in_article")
         lifted: Verdict | None = None  # an exclusion the article's unless_in_article lifted

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from monitor.match.context import OTHER_BRIEFS
 from monitor.match.limits import MAX_DETAIL_BYTES, MAX_MENTIONS_PER_ENTITY, MIN_DETAIL_BYTES
 from monitor.match.names import phrase_key
 from monitor.match.result import FIELDS, JsonObject, MatchResult, WatchlistMatch
@@ -326,6 +327,12 @@ def _kept(
             f"{_words(phrases, verdict.phrases)} (the exclusion's unless_in_article: the "
             "article says which sense it means)"
         )
+    if verdict.rule == OTHER_BRIEFS:
+        return (
+            f"kept: the article has {_words(entity.exclude_if_in_article, verdict.phrases)} "
+            f"(exclude_if_in_article of {entity.id}), but only in other briefs of this digest, "
+            "which speak of other things"
+        )
     if verdict.rule == "unless_in_article":
         return (
             f"kept: the article has {_words(entity.exclude_if_in_article, verdict.phrases)} "
@@ -408,6 +415,12 @@ def _dropped(entity: Entity, verdict: Verdict, hit: Hit, scan: FieldScan) -> str
         return f"{head}: {shown} overlaps it"
     if rule == "exclude_if_in_article":
         found = _words(entity.exclude_if_in_article, verdict.phrases)
+        lifting = [w for w in entity.unless_in_article if phrase_key(w) in verdict.phrases]
+        if lifting:  # a digest's other briefs have them (`context._in_other_briefs`)
+            return (
+                f"{head}: the article has {found}; its unless_in_article words "
+                f"({_words(lifting)}) stand only in other briefs of this digest"
+            )
         unless = (
             f" and none of unless_in_article ({_words(entity.unless_in_article)})"
             if entity.unless_in_article

@@ -233,7 +233,7 @@ class Matcher:
                     if target.negative:  # a not_names entry: it only consumes its span
                         verdicts.append((hit, None))
                         continue
-                    verdict = contexts[target.entity].verdict(hit, scan, article_phrases)
+                    verdict = contexts[target.entity].verdict(hit, scan, article_phrases, scans)
                     if verdict.kept and (target.case_form is not None or target.uncased):
                         other = defined_otherwise(
                             scan.plain[hit.start : hit.end],

@@ -237,6 +237,7 @@ LATER_CLASSES: tuple[str, ...] = (
     "telegram-dialect",  # heldout29: Telegram and Facebook posts, Libyan dialect, Arabizi
     "aggregator-snippets",  # heldout28: Google News lists, cut snippets, digests, posts
     "namesake-press",  # heldout27: Lebanese, Greek, Ghanaian, US local, Jewish, trade press
+    "digest",  # heldout80: newsletters, briefings, press reviews, round-ups, link lists
 )
 ALL_CLASSES = CLASSES + SCRIPT_CLASSES + SHAPE_CLASSES + LATER_CLASSES
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "content")

@@ -100,6 +100,37 @@ def test_an_article_wide_exclusion_lifted_by_the_article_is_named(
     assert "(exclude_if_in_article of haftar), but also 'Benghazi'" in haftar.reason
 
 
+def test_a_digests_other_briefs_are_named(libya_matcher: Matcher) -> None:
+    briefs = [
+        "18:21 Mali : un convoi attaqué près de Gao.",
+        "17:46 Liban : le Parlement échoue à élire un président.",
+        "17:17 À TRIPOLI, des tirs près de la place des Martyrs.",
+        "16:24 Grèce : les pompiers maîtrisent l'incendie.",
+        "16:02 Chypre : accord sur le câble sous-marin.",
+    ]
+    digest = "<p>" + "</p><p>".join(briefs) + "</p>"
+    explanation = libya_matcher.explain({"title": "En direct", "content": digest})
+    (tripoli,) = [c for c in explanation.candidates if c.entity == "tripoli"]
+    assert (tripoli.kept, tripoli.decided_by) == (True, "other_briefs")
+    assert "but only in other briefs of this digest" in tripoli.reason
+    readings = [
+        "Torah: the portion is Pinchas, and the haftarot of consolation begin.",
+        "Community: a lecture on the Jews of Libya after 1967.",
+        "Youth: a visit to the Jewish museum.",
+        "Candles: 7:58 pm.",
+        "Kiddush: sponsored by the Levi family.",
+    ]
+    explanation = libya_matcher.explain(
+        {"title": "This week", "content": "<p>" + "</p><p>".join(readings) + "</p>"}
+    )
+    (haftar,) = [
+        c
+        for c in explanation.candidates
+        if c.entity == "haftar" and c.kept is False and c.decided_by == "exclude_if_in_article"
+    ]
+    assert "'Libya') stand only in other briefs of this digest" in haftar.reason
+
+
 def test_a_kept_conditional_name_names_the_word_that_met_its_condition(
     libya_matcher: Matcher,
 ) -> None:

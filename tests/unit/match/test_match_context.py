@@ -654,3 +654,56 @@ def test_an_acronym_keeps_one_sense_through_a_field(write_watchlist: WriteWatchl
     # A name keeps a verdict per occurrence within a field.
     name = "Libyan National Army probes it. Then at dawn the Libyan National Army took it."
     assert found(watchlist, content=name) == ["Libyan National Army"]
+
+
+DIGEST_WATCHLIST = """
+    entities:
+      - id: tripoli
+        names: [Tripoli]
+        exclude_if_in_article: [Lebanon, Greece, synagogue]
+        unless_in_article: [Libya]
+      - id: anl
+        acronyms: [ANL]
+    """
+
+
+def test_a_digests_other_briefs_neither_exclude_nor_lift_a_mention(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # A morning briefing of many countries: the brief about Lebanon says nothing of the next
+    # brief's Tripoli (heldout80), and "Libya" in one brief lifts nothing in another.
+    watchlist = write_watchlist(DIGEST_WATCHLIST)
+    briefs = [
+        "18:21 Mali: a convoy attacked near Gao.",
+        "17:46 Lebanon: parliament fails again to elect a president.",
+        "17:17 In TRIPOLI, heavy gunfire near Martyrs' Square; the UN calls for calm.",
+        "16:24 Greece: firefighters contain the Evia blaze.",
+        "16:02 Cyprus: a deal with Athens on the undersea cable.",
+    ]
+    digest = "<p>" + "</p><p>".join(briefs) + "</p>"
+    assert found(watchlist, title="Live: the day", content=digest) == ["TRIPOLI"]
+    # Still excluded: the words in the title, in the mention's own brief, on the digest's
+    # first line (its subject), or on most of its lines (a Lebanese digest).
+    assert found(watchlist, title="Lebanon live", content=digest) == []
+    own = briefs[:2] + ["17:17 Lebanon: in TRIPOLI, gunfire in Bab al-Tabbaneh."] + briefs[3:]
+    assert found(watchlist, title="Live", content="<p>" + "</p><p>".join(own) + "</p>") == []
+    lebanese = [f"{n}:00 Lebanon: item {n}." for n in range(4)] + [briefs[2]]
+    assert found(watchlist, title="Live", content="<p>" + "</p><p>".join(lebanese) + "</p>") == []
+    # Running paragraphs are one story: "Lebanon" anywhere in it excludes.
+    story = (
+        "<p>Heavy gunfire was heard in Tripoli overnight, residents said on Monday.</p>"
+        "<p>The army of Lebanon deployed in the northern districts, officials said.</p>"
+        "<p>Schools stayed closed across the city, the mayor's office said.</p>"
+        "<p>Talks between the armed factions are due to resume on Tuesday afternoon.</p>"
+    )
+    assert found(watchlist, title="Night of clashes", content=story) == []
+    # And "Libya" in another brief lifts no exclusion the mention's own brief makes.
+    shabbat = [
+        "Torah: the portion is Pinchas; the Tripoli synagogue reads the haftarah.",
+        "Community: a lecture on the Jews of Libya after 1967.",
+        "Youth: a visit to the Jewish museum.",
+        "Candles: 7:58 pm.",
+        "Kiddush: sponsored by the Levi family.",
+    ]
+    content = "<p>" + "</p><p>".join(shabbat) + "</p>"
+    assert found(watchlist, title="This week", content=content) == []
