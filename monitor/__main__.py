@@ -19,10 +19,15 @@ def main() -> None:
     # collector, run while they are made, finds nothing (about 40 ms of start-up). Frozen
     # once made, no later collection walks them again.
     gc.disable()
-    from monitor.cli import main as cli_main
+    try:
+        from monitor.cli import main as cli_main
 
-    if "run" in sys.argv[1:] or "once" in sys.argv[1:]:
-        import monitor.service  # noqa: F401  (imported by the command anyway)
+        if "run" in sys.argv[1:] or "once" in sys.argv[1:]:
+            import monitor.service  # noqa: F401  (imported by the command anyway)
+    except KeyboardInterrupt:
+        # Ctrl-C before the command began (its imports take about half a second): nothing
+        # was done; exit as the command does on Ctrl-C, without a traceback (probe88).
+        sys.exit(130)
     gc.freeze()
     gc.enable()
     output = sys.stdout = _Output(sys.stdout)

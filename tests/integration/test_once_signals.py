@@ -184,3 +184,31 @@ def test_a_second_signal_stops_at_once_with_that_signals_code(
         assert code == 0, out
         ids = {r.headers["webhook-id"] for r in receiver.requests}
         assert len(receiver.requests) == 2 and len(ids) == 1
+
+
+def _mapped(pid: int, library: str) -> bool:
+    try:
+        return library in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("library", ["pydantic_core", "_ssl"])
+def test_ctrl_c_while_the_command_starts_exits_130_without_a_traceback(
+    tmp_path: Path, library: str
+) -> None:
+    # An outside probe (probe88): Ctrl-C in the first half second, while the command's
+    # modules were imported, printed a traceback and killed it by the signal. The signal is
+    # sent once the imports have reached a library (pydantic's core: the settings; ssl:
+    # the HTTP client), as early as the command's own code runs.
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/m.db",
+        sources=[("F", "http://127.0.0.1:9/f.xml")],
+        sink_url=None,
+    )
+    command = _start(config)
+    _until(lambda: _mapped(command.pid, library) or command.poll() is not None, timeout=10)
+    command.send_signal(signal.SIGINT)
+    code, _, _ = _finish(command)
+    assert code == 130
