@@ -414,7 +414,8 @@ class Outbox:
             due = await self.runtime.store.due_after_recovery(outcome.sink, self.runtime.clock())
             if due:
                 log.info(
-                    "sink %r accepts alerts again: %s that failed while it was down %s due now",
+                    "sink %r accepts alerts again: %s that failed, or were held behind its "
+                    "pause, while it was down %s due now",
                     outcome.sink,
                     plural(due, "alert"),
                     "is" if due == 1 else "are",

@@ -86,7 +86,8 @@ def end_process_if_stuck(code: Callable[[], int], seconds: float = EXIT_AFTER_ST
     def end() -> None:
         log.warning(
             "the service stopped %g s ago but the process has not ended (a database call "
-            "still waits on a connection that does not answer): ending it now",
+            "still waits: on a lock another program holds, or on a connection that does not "
+            "answer): ending it now",
             seconds,
         )
         for handler in logging.getLogger().handlers:
