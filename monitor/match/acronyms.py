@@ -45,7 +45,8 @@ _APPOSITIVE_AFTER = re.compile(rf"\b({_ACRONYM}),[ \t]+([^\n.;,()]{{3,80}})")
 # Each word capitalised, minor words between them, nothing capitalised around it.
 _WRITTEN = re.compile(r"\b[A-Z]{3,6}\b")
 _BETWEEN = (
-    r"[ \t]+(?:(?:of|and|the|for|on|in|de|des|du|la|le|di|del|della|y|e|et|und|für)[ \t]+){0,2}"
+    r"(?:-|[ \t]+(?:(?:of|and|the|for|on|in|de|des|du|la|le|di|del|della|y|e|et|und|für)[ \t]+)"
+    r"{0,2})"  # or a hyphen: "the Anti-Nazi League ... the ANL" (heldout82)
 )
 _CAPITALISED_BEFORE = re.compile(r"[A-Z][\w'’]*[ \t]+$")
 _CAPITALISED_AFTER = re.compile(r"^[ \t]+[A-Z]")
@@ -112,8 +113,11 @@ def definitions(texts: Iterable[str]) -> dict[str, tuple[Expansion, ...]]:
             acronym = _letters(match.group(1))
             before = text[max(0, match.start() - _LOOK_BACK) : match.start()]
             words = _split(before.rsplit("\n", 1)[-1])[-10:]
-            spelled = _spelled(acronym, words[-8:], from_end=True) or _spelled_before_place(
-                acronym, words
+            spelled = (
+                _spelled(acronym, words[-8:], from_end=True)
+                or _spelled_before_place(acronym, words)
+                or _spelled_with_compound(acronym, words[-8:])
+                or _airport(acronym, words)
             )
             if spelled:
                 found.setdefault(acronym, []).append(Expansion(" ".join(spelled)))
@@ -138,6 +142,45 @@ def _spelled_before_place(acronym: str, words: list[str]) -> list[str] | None:
             spelled = _spelled(acronym, words[:-cut][-8:], from_end=True)
             if spelled:
                 return spelled
+    return None
+
+
+def _spelled_with_compound(acronym: str, words: list[str]) -> list[str] | None:
+    """An expansion whose last word is a compound that gives the acronym two letters or more:
+    "Lawson Army Airfield (LAAF)" (heldout82): the first at its start, the others later in it,
+    in order; the words before it spell the rest by their initials."""
+    if not words or len(acronym) < 3:
+        return None
+    last = words[-1]
+    for tail in range(2, len(acronym)):
+        head, inner = acronym[:-tail], acronym[-tail:]
+        if last[0].upper() != inner[0] or not _in_order(inner[1:], last[1:].upper()):
+            continue
+        spelled = _spelled(head, words[:-1][-7:], from_end=True)
+        if spelled:
+            return [*spelled, last]
+    return None
+
+
+def _in_order(letters: str, word: str) -> bool:
+    at = 0
+    for letter in letters:
+        at = word.find(letter, at) + 1
+        if not at:
+            return False
+    return True
+
+
+# The words an airport's name ends with: "(XYZ)" after it is its code, not an acronym of the
+# words ("Palm Beach County Park Airport (LNA)": heldout82; "Grodno Airport (GNA)").
+_AIRPORT_WORDS = frozenset(
+    "airport airfield aerodrome aéroport aeroporto aeropuerto flughafen havalimanı".split()
+)
+
+
+def _airport(acronym: str, words: list[str]) -> list[str] | None:
+    if len(acronym) == 3 and words and words[-1].casefold() in _AIRPORT_WORDS:
+        return words[-4:]
     return None
 
 
@@ -213,8 +256,11 @@ def defined_otherwise(
 
 def _shares_stem(word: str, own_words: frozenset[str]) -> bool:
     """``word`` is one of ``own_words``, or they share a stem: its first five letters, or
-    all four of a word of four ("Libya's" and "Libyan", the Swedish "armé" and "armée")."""
+    all four of a word of four and at most two more ("Libya's" and "Libyan", the Swedish
+    "armé" and "armée"; not "Nazi" and the Italian "nazionale": heldout82)."""
     if word in own_words:
         return True
     stem = word[:5]
-    return len(stem) >= 4 and any(own.startswith(stem) for own in own_words)
+    if len(stem) == 4:
+        return any(own.startswith(stem) and len(own) <= 6 for own in own_words)
+    return len(stem) == 5 and any(own.startswith(stem) for own in own_words)

@@ -374,8 +374,12 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
     one of its Tripolis), while an acronym keeps one sense through the field too ("LNA
     probes ... LNA bases": the locked nucleic acid throughout). Names of several words are
     not ambiguous that way, and another form of a word may be another place (German
-    "Tripolis" is Libya's, "Tripoli" Lebanon's). Changed in place."""
+    "Tripolis" is Libya's, "Tripoli" Lebanon's). A dateline says where the whole story is
+    ("NEW TRIPOLI, Pa. —" over "Residents of New Tripoli": heldout82): an occurrence dropped
+    there also drops the occurrences of the same word that no rule decided, in every field.
+    Changed in place."""
     dropped: dict[str, list[tuple[str, Hit, str]]] = {}  # entity -> (word, occurrence, field)
+    datelines: set[tuple[str, str]] = set()  # (entity, word) dropped in a dateline
     decided: set[str] = set()  # entities with an occurrence kept by the words around it
     kept_in: dict[tuple[str, str], set[str]] = {}  # (entity, word) -> fields it is kept in
     for scan, verdicts in judged:
@@ -387,6 +391,8 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
             near = verdict.rule in _NEAR_RULES or verdict.rule == "exclude_phrases"
             if near and not verdict.kept and " " not in word:
                 dropped.setdefault(entity, []).append((word, hit, scan.field))
+                if _in_dateline(scan.plain, hit):
+                    datelines.add((entity, word))
             elif verdict.kept:
                 kept_in.setdefault((entity, word), set()).add(scan.field)
                 if verdict.cause is not None:  # kept by a word near it (not article-wide)
@@ -402,12 +408,32 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
                 continue
             word = scan.normalized.text[hit.norm_start : hit.norm_end]
             acronym = _is_acronym(hit)
-            if not acronym and kept_in.get((entity, word), set()) - {scan.field}:
+            dateline = (entity, word) in datelines and not verdict.rule
+            if not acronym and not dateline and kept_in.get((entity, word), set()) - {scan.field}:
                 continue  # the same word is kept in another field too: no one sense to follow
             for other, cause, where in dropped[entity]:
-                if word == other and (where != scan.field or acronym):
+                if word == other and (where != scan.field or acronym or dateline):
                     verdicts[position] = (hit, Verdict(False, ONE_SENSE, (other,), cause))
                     break
+
+
+# A dateline: the first words of a field, in capitals ("NEW TRIPOLI, Pa. —", "TRIPOLI,
+# Lebanon (AP) —"), before a comma.
+_DATELINE_AT_MOST = 30
+
+
+def _in_dateline(plain: str, hit: Hit) -> bool:
+    """Whether ``hit`` opens its field as a dateline does: nothing but capitals before it on
+    the first line, itself in capitals, a comma after the qualifier that dropped it."""
+    before = plain[: hit.start]
+    written = plain[hit.start : hit.end]
+    return (
+        hit.start <= _DATELINE_AT_MOST
+        and not before.strip(" \t\n")[-1:].islower()
+        and "\n" not in before.strip()
+        and all(char.isupper() or not char.isalpha() for char in before)
+        and written.isupper()
+    )
 
 
 def _add_hit(

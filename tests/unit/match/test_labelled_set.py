@@ -514,6 +514,37 @@ HELD_OUT = [
             }
         ),
     ),
+    # English look-alikes of the watched words, written blind: 108 of 120 as written, 9
+    # fixed (acronyms defined with a compound word, an airport's code, a hyphenated name;
+    # a dateline naming another Tripoli); left: "Tripolitan", a small-caps "gna", an article
+    # using LNA in both senses.
+    HeldOutSet(
+        "heldout82",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h82-068", "tripoli", "FP"),
+                ("h82-085", "gna", "FN"),
+                ("h82-097", "lna", "FN"),
+            }
+        ),
+    ),
+    # The Arabic-language press in all its written forms (and Persian, Urdu), written blind:
+    # 110 of 120 as written, 7 fixed ("لصالح حفتر", the nisba, أطرابلس, a Tunisian street, a
+    # ship, a company, Urdu); left: names split after a short line, "الجيش الوطني" alone.
+    HeldOutSet(
+        "heldout81",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h81-033", "lna", "FN"),
+                ("h81-056", "lna", "FN"),
+                ("h81-080", "lna", "FN"),
+            }
+        ),
+    ),
     # Newsletters, digests and round-ups, written blind: 115 of 120 as written, 4 of the 5
     # misses fixed (a digest's other briefs neither exclude nor lift a mention); left: a
     # three-line Shabbat digest's "haftarot" beside "Libya".
@@ -654,13 +685,9 @@ HELD_OUT = [
         known=frozenset({("h59-008", "tripoli", "FN"), ("h59-048", "tripoli", "FN")}),
     ),
     # Notices (vacancies, tenders, advisories, listings), written blind: 114 of 120 as
-    # written, five fixed by class; left: a vessel "TRIPOLI STAR" on a sanctions list.
-    HeldOutSet(
-        "heldout58",
-        120,
-        exact=True,
-        known=frozenset({("h58-033", "tripoli", "FP")}),
-    ),
+    # written, five fixed by class; the sixth, a vessel "TRIPOLI STAR" on a sanctions list,
+    # when heldout81 had a ship of that name too ("Star" after the name, 2026-12-08).
+    HeldOutSet("heldout58", 120, exact=True, known=frozenset()),
     # The press of Libya's southern neighbours and West Africa, written blind: 117 of 120
     # as written, all three fixed by class (a Ghanaian namesake, "Source: GNA", Chad's
     # "gouvernement d'union nationale").

@@ -707,3 +707,60 @@ def test_a_digests_other_briefs_neither_exclude_nor_lift_a_mention(
     ]
     content = "<p>" + "</p><p>".join(shabbat) + "</p>"
     assert found(watchlist, title="This week", content=content) == []
+
+
+def test_more_ways_an_article_defines_an_acronym_as_something_else(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # Blind sets heldout77 and heldout82: an expansion that ends in a place its acronym
+    # leaves out, a compound last word that gives two letters, an airport's code, a name in
+    # capitals joined by a hyphen ("Nazi" is no stem of the Italian "nazionale").
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            names: [Libyan National Army, Esercito nazionale libico, Armée nationale libyenne]
+            acronyms: [LNA, LAAF, ANL]
+        """
+    )
+    tunis = "L'Association nationale des Libyens de Tunisie (ANL) a demandé. L'ANL dit."
+    assert found(watchlist, content=tunis) == []
+    airfield = "Runway work at Lawson Army Airfield (LAAF). Aircraft bound for LAAF divert."
+    assert found(watchlist, content=airfield) == []
+    airport = "Pilots using Palm Beach County Park Airport (LNA) must follow new routes."
+    assert found(watchlist, content=airport) == []
+    league = "Veterans of the Anti-Nazi League met. The ANL, founded in 1977, gave badges."
+    assert found(watchlist, content=league) == []
+    # Spelled out as the entity, with its place or its commander after the name: its own.
+    own = "The Libyan National Army of Khalifa Haftar (LNA) advanced. The LNA said."
+    assert found(watchlist, content=own) == ["Libyan National Army", "LNA", "LNA"]
+
+
+def test_a_dateline_that_names_another_place_speaks_for_the_whole_story(
+    write_watchlist: WriteWatchlist,
+) -> None:
+    # heldout82: "NEW TRIPOLI, Pa. —" dropped the dateline, while the headline's and the
+    # body's bare "New Tripoli" stayed Libya's capital.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: tripoli
+            names: [Tripoli]
+            exclude_if_followed_by: {words: [Pa., Lebanon], within: 2}
+            keep_if_near: {words: [Libya, Libyan], within: 2}
+        """
+    )
+    body = (
+        "<p>NEW TRIPOLI, Pa. — Residents packed the township building on Wednesday.</p>"
+        "<p>Residents of New Tripoli, a village in Lehigh County, fear the trucks.</p>"
+    )
+    assert found(watchlist, title="New Tripoli fights rezoning", content=body) == []
+    # Not a dateline: the same words later in the text leave the other mentions alone.
+    later = (
+        "<p>Militias clashed in Tripoli overnight, residents said on Wednesday.</p>"
+        "<p>A sister city, New Tripoli, Pa., sent a message of support.</p>"
+    )
+    assert found(watchlist, content=later) == ["Tripoli"]
+    # Nor does a dateline drop a mention its own words keep ("Tripoli, Libya").
+    both = "<p>TRIPOLI, Lebanon — Flights to Tripoli, Libya resumed on Monday.</p>"
+    assert found(watchlist, content=both) == ["Tripoli"]
