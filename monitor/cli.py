@@ -33,7 +33,7 @@ from monitor.redact import (
     terminal_json,
     terminal_text,
 )
-from monitor.render import TerminalConsole, print_rows
+from monitor.render import TerminalConsole, print_rows, print_styled
 from monitor.schedule import BACKOFF, GONE, INITIAL, PINNED
 from monitor.settings import LoadedSettings, load_settings, variables_named
 
@@ -434,35 +434,39 @@ def _not_alerted(poll: PollOutcome) -> str:
 
 
 def _print_once(report: OnceReport) -> None:
-    # A print per 500 lines, not per line (rich costs about 0.1 ms a call: 10,000 sources,
-    # 1 s) nor one for all (rich holds every rendered line of it at once: 20 MB for 10,000
-    # sources), with source names and errors escaped so that "[...]" in them is shown, not
-    # read as markup, each on its one line.
-    lines = []
+    # Each line a (style, label, text): source names and errors each on its one line.
+    lines: list[tuple[str, str, str]] = []
     # By name, not in the order the polls ended: two runs' summaries then line up.
     for poll in sorted(report.polls, key=lambda p: (p.source.casefold(), p.source, p.url)):
-        source = escape(terminal_text(poll.source))
+        source = terminal_text(poll.source)
         if poll.status == "error":
-            lines.append(f"[red]error[/red] {source}: {escape(terminal_text(poll.error or ''))}")
+            lines.append(("red", "error", f"{source}: {terminal_text(poll.error or '')}"))
         elif poll.status == "not_modified":
-            lines.append(f"[dim]not modified[/dim] {source}")
+            lines.append(("dim", "not modified", source))
         else:
             lines.append(
-                f"ok {source}: {plural(poll.entries, 'entry', 'entries')}, "
-                f"{poll.new_articles} new{poll.edits_note()}, "
-                f"{plural(poll.matches, 'match', 'matches')}, "
-                f"{plural(poll.deliveries, 'alert')} queued{_not_alerted(poll)}"
+                (
+                    "",
+                    "ok",
+                    f"{source}: {plural(poll.entries, 'entry', 'entries')}, "
+                    f"{poll.new_articles} new{poll.edits_note()}, "
+                    f"{plural(poll.matches, 'match', 'matches')}, "
+                    f"{plural(poll.deliveries, 'alert')} queued{_not_alerted(poll)}",
+                )
             )
     for skipped in report.skipped:
         lines.append(
-            f"[yellow]skipped[/yellow] {escape(terminal_text(skipped.source))}: "
-            f"{_skip_text(skipped)}"
+            ("yellow", "skipped", f"{terminal_text(skipped.source)}: {_skip_text(skipped)}")
         )
     counts = _once_counts(report)
     lines.append(
-        f"sources: {counts['enabled']} enabled: {counts['ok']} polled ok, "
-        f"{counts['not_modified']} not modified, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped; {counts['disabled']} disabled"
+        (
+            "",
+            "sources:",
+            f"{counts['enabled']} enabled: {counts['ok']} polled ok, "
+            f"{counts['not_modified']} not modified, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped; {counts['disabled']} disabled",
+        )
     )
     delivered = sum(d.status == "delivered" for d in report.deliveries)
     dead = sum(d.status == "dead" for d in report.deliveries)
@@ -490,7 +494,7 @@ def _print_once(report: OnceReport) -> None:
         if report.waiting:
             updates = "it updates" if report.waiting == 1 else "they update"
             retrying += f", {report.waiting} waiting for the alert {updates} (`monitor alerts`)"
-    summary = f"alerts: {delivered} delivered, {retrying}, {dead} dead"
+    summary = f"{delivered} delivered, {retrying}, {dead} dead"
     if report.delivered_elsewhere:
         summary += (
             f"; {report.delivered_elsewhere} delivered by another instance meanwhile "
@@ -501,9 +505,8 @@ def _print_once(report: OnceReport) -> None:
             f"; {report.dead_before} dead from earlier runs "
             "(`monitor alerts --status dead`, `monitor alerts retry`)"
         )
-    lines.append(summary)
-    for start in range(0, len(lines), 500):
-        out.print("\n".join(lines[start : start + 500]))
+    lines.append(("", "alerts:", summary))
+    print_styled(lines, out)
     if not report.polls and report.skipped and report.stopped_by is None:
         soonest = min((s.until for s in report.skipped if s.until is not None), default=None)
         when = f", the first until {_short(soonest)}" if soonest is not None else ""

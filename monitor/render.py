@@ -99,6 +99,27 @@ def _print_plain_rows(
     console.print(Text(text), soft_wrap=True)
 
 
+# Lines printed to a terminal per call: rich holds every rendered line of a call at once
+# (20 MB for 10,000 sources), and a call per line costs about 0.1 ms.
+STYLED_CHUNK = 500
+
+
+def print_styled(lines: Sequence[tuple[str, str, str]], console: Console) -> None:
+    """Lines of (style, label, text), the label styled, the text never read as markup (a
+    feed named "[b]" is shown so). Where rich would write no colour (not a terminal, or
+    NO_COLOR), written as they are: rich's rendering cost 40 ms per 1,000 lines, a thirtieth
+    of an all-304 `monitor once`."""
+    if console.color_system is None:
+        console.file.write("".join(f"{label} {terminal_text(text)}\n" for _, label, text in lines))
+        return
+    for start in range(0, len(lines), STYLED_CHUNK):
+        chunk = lines[start : start + STYLED_CHUNK]
+        texts = [
+            Text.assemble((label, style), " ", terminal_text(text)) for style, label, text in chunk
+        ]
+        console.print(Text("\n").join(texts), soft_wrap=True)
+
+
 def print_rows(
     console: Console, columns: Sequence[str | Column], rows: Sequence[Sequence[str]]
 ) -> None:

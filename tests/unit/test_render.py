@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from monitor.redact import terminal_json, terminal_text
-from monitor.render import TerminalConsole, excerpts_to_show, print_alert
+from monitor.render import TerminalConsole, excerpts_to_show, print_alert, print_styled
 
 
 def _printed(alert: dict[str, object]) -> list[str]:
@@ -145,3 +145,26 @@ def test_many_rows_print_plain_a_line_each_never_as_markup() -> None:
     assert lines[0].split() == ["name", "status", "note"]
     assert lines[4] == "Feed 3    [red]x[/red]  طرابلس"
     assert lines[1].index("ok") == lines[0].index("status")
+
+
+def test_styled_lines_show_names_as_written_in_colour_and_without() -> None:
+    lines = [
+        ("dim", "not modified", "feed [b]bold[/b]"),
+        ("red", "error", "evil\x1b[2J feed: timeout"),
+        ("", "sources:", "2 enabled"),
+    ]
+    plain = io.StringIO()
+    print_styled(lines, Console(file=plain, width=80))
+    assert plain.getvalue().splitlines() == [
+        "not modified feed [b]bold[/b]",
+        "error evil\\x1b[2J feed: timeout",  # a control character shown, never sent
+        "sources: 2 enabled",
+    ]
+    coloured = io.StringIO()
+    print_styled(
+        lines, Console(file=coloured, width=80, force_terminal=True, color_system="standard")
+    )
+    text = coloured.getvalue()
+    assert "\x1b[31merror\x1b[0m" in text  # the label in red
+    assert "[b]bold[/b]" in text  # a name is no markup
+    assert "\x1b[2J" not in text
