@@ -304,9 +304,9 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     Exit 0: every enabled source polled and every alert delivered; 3: a source failed (or
     waits out a back-off after failing); 4: an alert is not delivered (waiting for a retry,
-    or dead); 2: it could not start (config, database); 143, 130 or 129: SIGTERM, SIGINT
-    or SIGHUP stopped it (the polls and sends in hand finished; a second signal stops it at
-    once)."""
+    or dead); 2: it could not start (config, database), or its SQLite file was deleted or
+    replaced while it ran; 143, 130 or 129: SIGTERM, SIGINT or SIGHUP stopped it (the polls
+    and sends in hand finished; a second signal stops it at once)."""
     from monitor.service import StoppedAtOnce, run_once_report
 
     with _document_on_failure(as_json):
@@ -327,7 +327,9 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     finally:
         runtime.store.close()
     code = EXIT_OK
-    if report.stopped_by is not None:
+    if report.database_lost is not None:
+        code = EXIT_USAGE  # the database: what this run wrote is lost
+    elif report.stopped_by is not None:
         code = 128 + int(report.stopped_by)  # as a shell reports a command it stopped
     elif report.undelivered:
         code = EXIT_NOT_DELIVERED
@@ -337,6 +339,8 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         _write_json(_once_json(report, code))
         raise typer.Exit(code)
     _print_once(report)
+    if report.database_lost is not None:
+        err.print(f"[red]error:[/red] {escape(report.database_lost)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -370,6 +374,7 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
     outcomes = [d.status for d in report.deliveries]
     return {
         "exit_code": code,
+        **({"errors": [report.database_lost]} if report.database_lost is not None else {}),
         "sources": _once_counts(report),
         "alerts": {
             "delivered": outcomes.count("delivered"),

@@ -179,6 +179,20 @@ class Service:
         if so the service stops, with a non-zero exit."""
         if self._database_file is None:
             return False
+        problem = self.database_file_problem()
+        if problem is None:
+            return self._write_ahead_log_gone(self._database_file[0])
+        self.crashed = problem
+        log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
+        self.stopping.set()
+        return True
+
+    def database_file_problem(self) -> str | None:
+        """What happened to the SQLite file since the start, when it was deleted or replaced
+        (`monitor once` checks it before it exits: an outside probe deleted the file under a
+        `once` that then exited 0, its pending alerts lost with the file); else None."""
+        if self._database_file is None:
+            return None
         path, identity = self._database_file
         companions = f"{path.name}-wal and {path.name}-shm"
         try:
@@ -187,18 +201,15 @@ class Service:
             what = "deleted"
         else:
             if (found.st_dev, found.st_ino) == identity:
-                return self._write_ahead_log_gone(path)
+                return None
             what = "replaced by another file"
-        self.crashed = (
-            f"the database file {path} was {what} while the service ran; what it wrote since "
+        return (
+            f"the database file {path} was {what} while it was in use; what was written since "
             f"is lost with the old file. Before starting again, delete {companions} beside "
             "it if they are there (they belong to the old file, and SQLite would apply them "
             "to the new one and damage it); then restore the file, or start again to begin "
             "a new one"
         )
-        log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
-        self.stopping.set()
-        return True
 
     def _write_ahead_log_gone(self, path: Path) -> bool:
         """Whether the SQLite file's -wal or -shm was deleted while this process has it open
@@ -964,6 +975,9 @@ class OnceReport:
     delivered_elsewhere: int = 0
     finished_at: datetime | None = None
     """When the run's counts were read: a ``next_attempt_at`` before it fell due meanwhile."""
+    database_lost: str | None = None
+    """What happened to the SQLite file when it was deleted or replaced during the run (what
+    the run wrote is lost with it: the counts are the lost file's)."""
 
     @property
     def failed_sources(self) -> int:
@@ -1044,6 +1058,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         async with service:
             with stop_on_signals(service) as stopped:
                 polls, sent = await service.once()
+            database_lost = service.database_file_problem()
         polled = {poll.source_id for poll in polls if poll.source_id is not None}
         unpolled, disabled = await runtime.store.aunpolled_sources(started, polled)
         counts = await runtime.store.acount_deliveries()
@@ -1078,6 +1093,7 @@ async def run_once_report(runtime: Runtime) -> OnceReport:
         finished_at=runtime.clock(),
         dead_before=dead_before,
         stopped_by=stopped[0] if stopped else None,
+        database_lost=database_lost,
         waiting=waiting,
         held=held,
         sending_elsewhere=elsewhere,

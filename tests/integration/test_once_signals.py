@@ -212,3 +212,27 @@ def test_ctrl_c_while_the_command_starts_exits_130_without_a_traceback(
     command.send_signal(signal.SIGINT)
     code, _, _ = _finish(command)
     assert code == 130
+
+
+def test_a_database_file_deleted_while_once_runs_is_an_error_naming_it(tmp_path: Path) -> None:
+    # An outside probe (probe89): the file deleted under `monitor once` went on taking its
+    # writes; the run exited 0 (or 4), and the next one began a new database without a word,
+    # the alerts this run left for a retry lost with the old file.
+    with FeedServer() as feeds:
+        body = rss([("d-1", "Haftar's forces near Tripoli", ITEM.format(day="Monday"))])
+        feeds.route("/slow.xml", Reply(body=body, delay=1.5))
+        database = tmp_path / "m.db"
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{database}",
+            sources=[("Slow", feeds.url("/slow.xml"))],
+            sink_url=None,
+            extra={"poll": {"allow_private_networks": True}},
+        )
+        command = _start(config)
+        _until(lambda: feeds.requests_for("/slow.xml"))
+        database.unlink()
+        code, out, err = _finish(command)
+    assert code == 2, (out, err)
+    assert f"the database file {database} was deleted while it was in use" in err
+    assert not database.exists()  # nothing made a new one behind the operator's back
