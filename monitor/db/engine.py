@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import itertools
 import json
+import logging
 import os
 import threading
 import time
@@ -43,6 +44,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from monitor.db.problems import read_only_postgresql, sqlite_path, unusable
 from monitor.errors import DatabaseError
 from monitor.redact import redact_url
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -353,26 +356,27 @@ def running_instances(engine: Engine, now: datetime) -> list[str]:
     return [f"{pid}@{hostname}" for pid, hostname in rows]
 
 
-def prepare(engine: Engine, *, allow_create: bool = True) -> None:
-    """Create a new database at the current schema; refuse one on an older schema.
+def prepare(engine: Engine, *, allow_create: bool = True) -> bool:
+    """Create a new database at the current schema; refuse one on an older schema. Whether
+    it created one.
 
     An existing database is never changed silently: ``monitor db upgrade`` does that.
     Instances that start together on a new database create it once (`_schema_transaction`).
     """
     try:
         if current_revision(engine) == SCHEMA_REVISION:
-            return  # the usual start: no lock needed
+            return False  # the usual start: no lock needed
         with _schema_transaction(engine) as connection:
             revision = _revision(connection)  # again: another instance may have created it
             if revision == SCHEMA_REVISION:
-                return
+                return False
             if revision is None and not inspect(connection).get_table_names():
                 if not allow_create:
                     raise DatabaseError(
                         "the database is empty; run `monitor db upgrade` to create it"
                     )
                 _migrate(connection, None)
-                return
+                return True
     except DBAPIError as error:
         raise unusable(engine, error) from None
     raise DatabaseError(schema_problem(revision) or f"unknown schema revision {revision}")
@@ -578,12 +582,31 @@ class Database:
                     "check database_url (a relative path is relative to the config file), or "
                     "run `monitor once` or `monitor db upgrade` to create it"
                 )
-        prepare(self.engine, allow_create=allow_create)
+        database = sqlite_path(self.engine)
+        emptied = database is not None and database.is_file() and database.stat().st_size == 0
+        if prepare(self.engine, allow_create=allow_create):
+            _say_created(self.url, database, emptied=emptied)
         if writable:
             check_writable(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _say_created(url: str, database: Path | None, *, emptied: bool) -> None:
+    """One line when a command made a new database (an outside probe: a run on a file that
+    was emptied, or a path that named another folder, began a new database without a word,
+    and with `first_run: store_only` the news since the last run never alerted)."""
+    where = str(database) if database is not None else redact_url(url)
+    if emptied:
+        log.warning(
+            "the database file %s was empty (0 bytes): a new database was created in it; if "
+            "it held this service's data (a failed copy or restore, a disk that filled), stop "
+            "now and restore it: every source's next poll counts as its first",
+            where,
+        )
+    else:
+        log.info("database created at revision %s (%s)", SCHEMA_REVISION, where)
 
 
 def in_list(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:

@@ -236,3 +236,27 @@ def test_a_database_file_deleted_while_once_runs_is_an_error_naming_it(tmp_path:
     assert code == 2, (out, err)
     assert f"the database file {database} was deleted while it was in use" in err
     assert not database.exists()  # nothing made a new one behind the operator's back
+
+
+def test_a_new_database_is_said_so_and_an_emptied_file_warned_of(tmp_path: Path) -> None:
+    # An outside probe (probe89): `monitor.db` emptied between two runs (a failed restore, a
+    # cold start on a full disk) became a new database without a word; with `first_run:
+    # store_only` the news since the last run never alerted.
+    database = tmp_path / "m.db"
+    config = write_config(
+        tmp_path,
+        database_url=f"sqlite:///{database}",
+        sources=[("F", "http://127.0.0.1:9/f.xml")],
+        sink_url=None,
+        extra={"poll": {"allow_private_networks": True}},
+    )
+    _, _, err = _finish(_start(config))
+    assert "database created at revision" in err and str(database) in err
+    _, _, err = _finish(_start(config))
+    assert "database created" not in err  # the usual start says nothing
+    database.write_bytes(b"")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    _, _, err = _finish(_start(config))
+    assert f"the database file {database} was empty (0 bytes)" in err
+    assert "restore it" in err
