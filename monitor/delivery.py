@@ -531,13 +531,15 @@ class Outbox:
             return
         try:
             await self.runtime.store.release_deliveries(delivery_ids, self.owner)
-        except Exception:  # noqa: BLE001 - the leases then expire: nothing is lost
+        except Exception as error:  # noqa: BLE001 - the leases then expire: nothing is lost
+            outage = is_outage(error)  # the database away or full: one line (probe89)
             log.warning(
-                "could not give back the leases of %d claimed deliveries of sink %r; they "
+                "could not give back the leases of %d claimed deliveries of sink %r%s; they "
                 "are due again when their lease expires",
                 len(delivery_ids),
                 sink,
-                exc_info=True,
+                f" ({self.runtime.store.outage_text(error)})" if outage else "",
+                exc_info=not outage,
                 extra=log_fields(sink=sink),
             )
 

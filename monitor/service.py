@@ -897,11 +897,13 @@ async def run_service(
         finally:
             try:
                 runtime.store.instance_stopped(service.owner, runtime.clock())
-            except Exception:  # the database may be what failed; status then sees it stale
+            except Exception as error:  # the database may be what failed; status sees it stale
+                outage = is_outage(error)  # away or full: one line (probe89)
                 log.warning(
-                    "could not record the stop of %s",
+                    "could not record the stop of %s%s",
                     service.owner,
-                    exc_info=True,
+                    f" ({runtime.store.outage_text(error)})" if outage else "",
+                    exc_info=not outage,
                     extra=log_fields(instance=service.owner),
                 )
 

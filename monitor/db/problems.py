@@ -177,12 +177,12 @@ def is_conflict(error: BaseException) -> bool:
     return isinstance(error, IntegrityError)
 
 
-def outage_text(error: BaseException) -> str:
+def outage_text(error: BaseException, path: Path | None = None) -> str:
     """What the database said of an outage, on one line, without the SQL SQLAlchemy adds
-    ("database is locked", "database or disk is full"); for a damaged SQLite file, what to
-    do about it."""
+    ("database is locked", "database or disk is full"); for a damaged SQLite file (at
+    ``path``, when known), what to do about it."""
     said = _said(error)
-    return damaged(None, said) if is_damaged(error) else said
+    return damaged(path, said) if is_damaged(error) else said
 
 
 def _said(error: BaseException) -> str:

@@ -27,7 +27,7 @@ from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts, Stor
 from monitor.db.deliveries import DeliveryRow, DueDelivery, StoredContext
 from monitor.db.engine import Database, instance_lock, is_sqlite
 from monitor.db.instances import InstanceRow
-from monitor.db.problems import outage_text, shown_url, unusable
+from monitor.db.problems import is_damaged, outage_text, shown_url, sqlite_path, unusable
 from monitor.db.seen import KnownEntries, SeenEntry
 from monitor.db.sources import PollRecord, SourceRow, SourceSpec
 from monitor.db.status import Status
@@ -75,7 +75,10 @@ class Store:
         """What the database said of an outage, on one line, naming this database (its
         SQLite path, or its URL with the password masked): an operator with several
         instances or files learns which one is full, locked or away."""
-        return f"{outage_text(error)} ({shown_url(self.database.engine)})"
+        engine = self.database.engine
+        if is_damaged(error):  # the advice names the file (probe89: "sqlite3 FILE .recover")
+            return outage_text(error, sqlite_path(engine))
+        return f"{outage_text(error)} ({shown_url(engine)})"
 
     def prepare(self, *, allow_create: bool = True, writable: bool = True) -> None:
         self.database.prepare(allow_create=allow_create, writable=writable)

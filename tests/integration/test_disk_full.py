@@ -117,3 +117,21 @@ def test_a_poll_on_a_full_disk_logs_one_line_and_stores_it_once_there_is_room(
             assert len(runtime.store.articles_since(None)) == 40
         finally:
             runtime.db.close()
+
+
+def test_a_damaged_file_in_a_poll_or_log_line_is_named_in_the_advice(tmp_path: Path) -> None:
+    # An outside probe (probe89): the per-feed errors and log lines said "sqlite3 FILE
+    # .recover", the path only after the advice; the command's own error named it.
+    import sqlite3
+
+    from sqlalchemy.exc import DatabaseError as DriverDatabaseError
+
+    database = tmp_path / "monitor.db"
+    store = Store(f"sqlite:///{database}")
+    try:
+        said = sqlite3.DatabaseError("database disk image is malformed")
+        text = store.outage_text(DriverDatabaseError("SELECT 1", {}, said))
+    finally:
+        store.close()
+    assert f"`sqlite3 {database} .recover | sqlite3 recovered.db`" in text
+    assert "FILE" not in text
