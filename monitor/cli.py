@@ -304,9 +304,10 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
     Exit 0: every enabled source polled and every alert delivered; 3: a source failed (or
     waits out a back-off after failing); 4: an alert is not delivered (waiting for a retry,
-    or dead); 2: it could not start (config, database), or its SQLite file was deleted or
-    replaced while it ran; 143, 130 or 129: SIGTERM, SIGINT or SIGHUP stopped it (the polls
-    and sends in hand finished; a second signal stops it at once)."""
+    or dead); 2: it could not start (config, database), the database failed during a poll
+    (full, locked, damaged), or its SQLite file was deleted or replaced while it ran; 143,
+    130 or 129: SIGTERM, SIGINT or SIGHUP stopped it (the polls and sends in hand finished;
+    a second signal stops it at once)."""
     from monitor.service import StoppedAtOnce, run_once_report
 
     with _document_on_failure(as_json):
@@ -327,8 +328,9 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     finally:
         runtime.store.close()
     code = EXIT_OK
-    if report.database_lost is not None:
-        code = EXIT_USAGE  # the database: what this run wrote is lost
+    database_failed = _database_failures(report)
+    if report.database_lost is not None or database_failed is not None:
+        code = EXIT_USAGE  # the database, not a feed (probe89: a full disk was "a source failed")
     elif report.stopped_by is not None:
         code = 128 + int(report.stopped_by)  # as a shell reports a command it stopped
     elif report.undelivered:
@@ -339,9 +341,29 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         _write_json(_once_json(report, code))
         raise typer.Exit(code)
     _print_once(report)
-    if report.database_lost is not None:
-        err.print(f"[red]error:[/red] {escape(report.database_lost)}", markup=True, highlight=False)
+    for problem in (report.database_lost, database_failed):
+        if problem is not None:
+            err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
     raise typer.Exit(code)
+
+
+def _once_errors(report: OnceReport) -> list[str]:
+    return [p for p in (report.database_lost, _database_failures(report)) if p is not None]
+
+
+def _database_failures(report: OnceReport) -> str | None:
+    """One line when polls failed because the database did (full, locked, damaged, away):
+    the feeds are not to blame, and `monitor once` exits 2 as for a database that fails
+    between its steps."""
+    from monitor.pipeline import DATABASE_ERROR
+
+    failed = [poll for poll in report.polls if poll.reason == DATABASE_ERROR]
+    if not failed:
+        return None
+    return (
+        f"the database failed during {plural(len(failed), 'poll')} ({failed[0].error}); "
+        "nothing of them was stored, and the next run polls them again"
+    )
 
 
 def _once_counts(report: OnceReport) -> dict[str, int]:
@@ -374,7 +396,7 @@ def _once_json(report: OnceReport, code: int) -> dict[str, object]:
     outcomes = [d.status for d in report.deliveries]
     return {
         "exit_code": code,
-        **({"errors": [report.database_lost]} if report.database_lost is not None else {}),
+        **({"errors": problems} if (problems := _once_errors(report)) else {}),
         "sources": _once_counts(report),
         "alerts": {
             "delivered": outcomes.count("delivered"),

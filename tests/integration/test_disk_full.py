@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,3 +138,64 @@ def test_a_damaged_file_in_a_poll_or_log_line_is_named_in_the_advice(tmp_path: P
         store.close()
     assert f"`sqlite3 {database} .recover | sqlite3 recovered.db`" in text
     assert "FILE" not in text
+
+
+def test_once_on_a_database_that_fills_exits_2_naming_the_database_not_the_feeds(
+    tmp_path: Path,
+) -> None:
+    # An outside probe (probe89): the same full disk made `monitor once` exit 2 or 3 (a
+    # source failed) depending on which write failed: a cron wrapper could not tell a feed
+    # down from a database unusable.
+    import json
+
+    from tests.cli.test_check_command import monitor
+
+    entries = [
+        (f"e{n}", f"Haftar's forces near Tripoli, report {n}", "<p>" + "The LNA said. " * 300)
+        for n in range(40)
+    ]
+    with FeedServer() as feeds:
+        feeds.route("/f.xml", Reply(body=rss(entries[:1])))
+        database = tmp_path / "monitor.db"
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{database}",
+            sources=[("F", feeds.url("/f.xml"))],
+            sink_url=None,
+            extra={"poll": {"allow_private_networks": True}},
+        )
+        first = monitor("once", "--config", str(config), cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        # Every page the file has now is all it may have (as on a full disk).
+        import sqlite3
+
+        with sqlite3.connect(database) as connection:
+            pages = connection.execute("PRAGMA page_count").fetchone()[0]
+            connection.execute("PRAGMA journal_mode = DELETE")
+        connection.close()
+        feeds.route("/f.xml", Reply(body=rss(entries)))
+        limited = tmp_path / "limit.py"
+        limited.write_text(
+            "import sqlite3, sys\n"
+            "real = sqlite3.connect\n"
+            f"def connect(*a, **k):\n    c = real(*a, **k)\n"
+            f"    c.execute('PRAGMA max_page_count = {pages}')\n    return c\n"
+            "sqlite3.connect = sqlite3.dbapi2.connect = connect\n"
+            "if __name__ == '__main__':  # not in the parsing workers it starts\n"
+            "    from monitor.__main__ import main\n"
+            "    sys.argv[0] = 'monitor'\n    main()\n",
+            encoding="utf-8",
+        )
+        second = subprocess.run(
+            [sys.executable, str(limited), "once", "--config", str(config), "--json"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")},
+            timeout=120,
+        )
+    document = json.loads(second.stdout)
+    assert second.returncode == 2, second.stderr
+    assert document["exit_code"] == 2
+    assert "the database failed during 1 poll" in document["errors"][0]
+    assert "full" in document["errors"][0]
