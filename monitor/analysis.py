@@ -40,6 +40,7 @@ __all__ = [
     "Analyser",
     "AnalysisTimeout",
     "WorkerDied",
+    "WorkersCannotStart",
     "analyse",
 ]
 
@@ -62,6 +63,13 @@ class WorkerDied(MonitorError):
     """A parsing worker process died (killed, or out of memory) while reading a feed."""
 
     reason = "worker_died"
+
+
+class WorkersCannotStart(MonitorError):
+    """No parsing worker could start (the interpreter cannot be run, /dev/shm is full): this
+    machine's failure, not the feed's (`pipeline.failure` counts it as ours: no back-off)."""
+
+    reason = "workers_unavailable"
 
 
 def cannot_start(error: OSError) -> str:
@@ -368,7 +376,7 @@ class Analyser:
             except OSError as error:  # not BrokenProcessPool: no worker could start at all
                 if self._pool is not None:
                     self._discard(self._pool, "the parsing workers could not start")
-                raise WorkerDied(f"{redact_url(url)}: {cannot_start(error)}") from error
+                raise WorkersCannotStart(f"{redact_url(url)}: {cannot_start(error)}") from error
             try:
                 deadline = self.deadline_for(body)
                 path = await asyncio.wait_for(work, deadline)

@@ -18,7 +18,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 
-from monitor.analysis import AnalysedFeed, Analyser
+from monitor.analysis import AnalysedFeed, Analyser, WorkersCannotStart
 from monitor.db.articles import (
     ENTRY_KEY_LENGTH,
     FUTURE_TOLERANCE,
@@ -542,7 +542,7 @@ async def _poll(
     # them, and masks them where an entry repeats them (a private feed linking to itself).
     try:
         analysed = await analyser.analyse(fetched.body, fetched.url, fetched.content_type)
-    except MonitorError as error:  # ParseError, WorkerDied
+    except MonitorError as error:  # ParseError, WorkerDied, WorkersCannotStart
         reason = getattr(error, "reason", "parse_error")
         return failure(runtime, source, record, reason, str(error), fetched.status, started=started)
     feed = analysed.feed
@@ -961,11 +961,11 @@ def failure(
     shown = redact_url(source.url)
     # A 410 from the URL a source moved to only ends the move (below), not the source.
     gone = reason == "gone" and source.moved_to is None
-    # The database failed (a full disk): not the feed's failure. It is polled again after
-    # its configured interval, without a back-off that would hold its alerts for hours after
-    # the disk has room again, and without a failure that would call it unhealthy (an
-    # outside probe).
-    ours = reason == DATABASE_ERROR
+    # The database failed (a full disk), or no parsing worker could start (a full /dev/shm:
+    # probe89): not the feed's failure. It is polled again after its configured interval,
+    # without a back-off that would hold its alerts for hours after the disk has room again,
+    # and without a failure that would call it unhealthy (an outside probe).
+    ours = reason in (DATABASE_ERROR, WorkersCannotStart.reason)
     record(
         PollRecord(
             source_id=source.id,

@@ -149,18 +149,20 @@ def test_each_reload_lets_go_of_the_old_workers_once_their_feeds_are_done() -> N
 def test_workers_that_cannot_start_say_so(tmp_path: Path) -> None:
     # An outside probe ran the service as a user that could not run its interpreter again
     # (a virtualenv linked into /root): every poll failed as an internal error,
-    # "BrokenPipeError(32, 'Broken pipe')". The poll fails as worker_died, saying what to
-    # check. (A subprocess: the interpreter the workers start with is process-wide.)
+    # "BrokenPipeError(32, 'Broken pipe')". The poll fails as workers_unavailable, saying
+    # what to check: this machine's failure, not the feed's (no back-off; probe89 filled
+    # /dev/shm and every source was backed off as worker_died). (A subprocess: the
+    # interpreter the workers start with is process-wide.)
     not_runnable = tmp_path / "python"
     not_runnable.write_text("not a program\n", encoding="utf-8")  # no execute bit
     script = (
         "import asyncio, multiprocessing, sys\n"
-        "from monitor.analysis import Analyser, WorkerDied\n"
+        "from monitor.analysis import Analyser, WorkersCannotStart\n"
         f"multiprocessing.set_executable({str(not_runnable)!r})\n"
         "a = Analyser((), excerpt_chars=100, workers=1)\n"
         "try:\n"
         "    asyncio.run(a.analyse(b'<rss/>', 'http://127.0.0.1/feed.xml', None))\n"
-        "except WorkerDied as error:\n"
+        "except WorkersCannotStart as error:\n"
         "    print(error.reason, error, flush=True)\n"
         "finally:\n"
         "    a.close()\n"
@@ -170,5 +172,7 @@ def test_workers_that_cannot_start_say_so(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.startswith("worker_died http://127.0.0.1/feed.xml: the parsing workers")
+    assert done.stdout.startswith(
+        "workers_unavailable http://127.0.0.1/feed.xml: the parsing workers"
+    )
     assert f"started with {not_runnable}" in done.stdout
