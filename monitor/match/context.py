@@ -14,7 +14,7 @@ from monitor.match.scan import FieldScan, Hit, NameTarget
 from monitor.match.watchlist import Entity, Proximity
 from monitor.text import is_wrapped_line
 
-__all__ = ["KEPT", "EntityContext", "Verdict"]
+__all__ = ["KEPT", "OTHER_BRIEFS", "EntityContext", "Verdict", "is_digest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,16 @@ DIGEST_SHARE = 0.75
 OTHER_BRIEFS_SHARE = 1 / 2
 
 
+def is_digest(plain: str) -> bool:
+    """Whether a field's text is a digest: `DIGEST_LINES` lines or more, nearly all of them
+    briefs (the first may introduce them)."""
+    lines = [line for line in plain.split("\n") if line.strip()]
+    if len(lines) < DIGEST_LINES:
+        return False
+    briefs = sum(1 for line in lines[1:] if _BRIEF.match(line))
+    return briefs >= DIGEST_SHARE * (len(lines) - 1)
+
+
 def _in_other_briefs(
     keys: AbstractSet[str], mention: Hit, scan: FieldScan, scans: Sequence[FieldScan]
 ) -> bool:
@@ -131,12 +141,9 @@ def _in_other_briefs(
         return False  # in another field: the article's subject
     if any(key in other.phrases_by_key for other in scans if other is not scan for key in keys):
         return False
+    if not is_digest(scan.plain):
+        return False
     lines = [line for line in scan.plain.split("\n") if line.strip()]
-    if len(lines) < DIGEST_LINES:
-        return False
-    briefs = sum(1 for line in lines[1:] if _BRIEF.match(line))  # the first may introduce them
-    if briefs < DIGEST_SHARE * (len(lines) - 1):
-        return False
     own = scan.plain.count("\n", 0, mention.start)
     lead = scan.plain.count("\n", 0, len(scan.plain) - len(scan.plain.lstrip()))
     others = set()

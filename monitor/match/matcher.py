@@ -15,7 +15,7 @@ from monitor.match.acronyms import (
     definitions,
     name_words,
 )
-from monitor.match.context import EntityContext, Verdict
+from monitor.match.context import EntityContext, Verdict, is_digest
 from monitor.match.excerpts import RuleSpan, build_excerpts
 from monitor.match.explain import Explanation, explain_trace
 from monitor.match.limits import (
@@ -412,9 +412,18 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
             if not acronym and not dateline and kept_in.get((entity, word), set()) - {scan.field}:
                 continue  # the same word is kept in another field too: no one sense to follow
             for other, cause, where in dropped[entity]:
+                if acronym and where == scan.field and _other_brief(scan, hit, cause):
+                    continue  # a digest's briefs are stories of their own (heldout83)
                 if word == other and (where != scan.field or acronym or dateline):
                     verdicts[position] = (hit, Verdict(False, ONE_SENSE, (other,), cause))
                     break
+
+
+def _other_brief(scan: FieldScan, one: Hit, other: Hit) -> bool:
+    """Whether two occurrences stand in different briefs of a digest ("Libia – L'Lna di
+    Haftar ..." over "Hockey – In LNA l'Ambrì-Piotta ...", a Swiss league)."""
+    plain = scan.plain
+    return plain.count("\n", 0, one.start) != plain.count("\n", 0, other.start) and is_digest(plain)
 
 
 # A dateline: the first words of a field, in capitals ("NEW TRIPOLI, Pa. —", "TRIPOLI,

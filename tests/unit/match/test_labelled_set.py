@@ -514,6 +514,24 @@ HELD_OUT = [
             }
         ),
     ),
+    # Turkish, Russian, Greek and German look-alikes, written blind: 115 of 120 as written,
+    # 5 fixed with words; left: the German "Einheitsregierung" as the GNA.
+    HeldOutSet("heldout84", 120, exact=True, known=frozenset({("h84-096", "gna", "FN")})),
+    # French and Italian look-alikes, written blind: 108 of 120 as written, 9 fixed (words;
+    # one sense per brief of a digest); left: a restaurant and a street of the name beside
+    # the city, a three-line bulletin.
+    HeldOutSet(
+        "heldout83",
+        120,
+        exact=True,
+        known=frozenset(
+            {
+                ("h83-063", "tripoli", "FN"),
+                ("h83-088", "tripoli", "FN"),
+                ("h83-093", "lna", "FN"),
+            }
+        ),
+    ),
     # English look-alikes of the watched words, written blind: 108 of 120 as written, 9
     # fixed (acronyms defined with a compound word, an airport's code, a hyphenated name;
     # a dateline naming another Tripoli); left: "Tripolitan", a small-caps "gna", an article

@@ -764,3 +764,31 @@ def test_a_dateline_that_names_another_place_speaks_for_the_whole_story(
     # Nor does a dateline drop a mention its own words keep ("Tripoli, Libya").
     both = "<p>TRIPOLI, Lebanon — Flights to Tripoli, Libya resumed on Monday.</p>"
     assert found(watchlist, content=both) == ["Tripoli"]
+
+
+def test_an_acronym_keeps_one_sense_per_brief_of_a_digest(write_watchlist: WriteWatchlist) -> None:
+    # heldout83: an evening bulletin's brief on Libya ("L'Lna di Haftar ...") lost its army
+    # to the hockey brief below it ("In LNA l'Ambrì-Piotta ...", a Swiss league): one
+    # sense through a field, where each brief is a story of its own.
+    watchlist = write_watchlist(
+        """
+        entities:
+          - id: lna
+            acronyms: [LNA]
+            exclude_if_near: {words: [hockey], within: 12}
+        """
+    )
+    briefs = [
+        "Libia – L'LNA di Haftar ha chiuso il valico di Ras Ajdir.",
+        "Hockey – In LNA l'Ambrì-Piotta batte il Davos 3-2.",
+        "Meteo – Schiarite sul Sottoceneri.",
+        "Borsa – Piazza Affari chiude in rialzo.",
+    ]
+    digest = "<p>" + "</p><p>".join(briefs) + "</p>"
+    assert found(watchlist, title="Il notiziario", content=digest) == ["LNA"]
+    # In running text the field keeps one sense: the hockey league throughout.
+    story = (
+        "<p>Libia e hockey: la LNA di Haftar non c'entra, spiegano al club.</p>"
+        "<p>In hockey la LNA riprende sabato con il derby del Ticino, e il Davos attende.</p>"
+    )
+    assert found(watchlist, title="Sport", content=story) == []
