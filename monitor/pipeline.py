@@ -18,7 +18,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 
-from monitor.analysis import AnalysedFeed, Analyser, WorkersCannotStart
+from monitor.analysis import AnalysedFeed, Analyser
 from monitor.db.articles import (
     ENTRY_KEY_LENGTH,
     FUTURE_TOLERANCE,
@@ -29,6 +29,7 @@ from monitor.db.articles import (
 from monitor.db.problems import is_outage
 from monitor.db.seen import SeenEntry
 from monitor.db.sources import PollRecord, SourceRow
+from monitor.db.status import OURS_REASONS
 from monitor.errors import FetchError, MonitorError
 from monitor.fetch import MAX_RETRY_AFTER, FetchResult, fetch_feed
 from monitor.logs import log_fields
@@ -965,7 +966,7 @@ def failure(
     # probe89): not the feed's failure. It is polled again after its configured interval,
     # without a back-off that would hold its alerts for hours after the disk has room again,
     # and without a failure that would call it unhealthy (an outside probe).
-    ours = reason in (DATABASE_ERROR, WorkersCannotStart.reason)
+    ours = reason in OURS_REASONS
     record(
         PollRecord(
             source_id=source.id,

@@ -41,6 +41,7 @@ PROBLEM_GONE = "gone_sources"
 PROBLEM_DEAD = "dead_letters"
 PROBLEM_STALE = "outbox_stale"
 PROBLEM_LATE = "late_sources"
+PROBLEM_NOT_STORED = "polls_not_stored"
 
 
 def instance_state(row: InstanceRow, now: datetime) -> str:
@@ -87,6 +88,8 @@ def verdict(status: Status) -> Verdict:
         problems.append(PROBLEM_STALE)
     if health.late:
         problems.append(PROBLEM_LATE)
+    if health.not_stored:
+        problems.append(PROBLEM_NOT_STORED)
     if not any(instance_state(row, status.now) == "running" for row in status.instances):
         return Verdict("not_running", tuple(problems), STATUS_NOT_RUNNING)
     if problems:
@@ -444,6 +447,10 @@ _PROBLEM_TEXT = {
     PROBLEM_DEAD: "dead letters",
     PROBLEM_STALE: f"a delivery pending for over {age(OUTBOX_STALE_AFTER)}",
     PROBLEM_LATE: "late sources",
+    PROBLEM_NOT_STORED: (
+        "the last poll of some sources failed on this machine (the database refused to store "
+        "it, or no parsing worker could start): `monitor sources` shows why"
+    ),
 }
 
 

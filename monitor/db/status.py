@@ -13,6 +13,11 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_
 from monitor.db.instances import InstanceRow, list_instances
 from monitor.db.schema import articles, deliveries, sources
 
+# The reasons of a failed poll that are this machine's, not the feed's (`pipeline.failure`):
+# a status whose sources' last polls failed so is degraded (probe89: every poll failed on a
+# full disk while `monitor status` said ok).
+OURS_REASONS = ("database_error", "workers_unavailable")
+
 # The states of a source, as `SourceRow.health` names them (and /metrics labels them).
 SOURCE_STATES = ("healthy", "unhealthy", "gone", "disabled")
 # At most this many problem sources and last failures are listed (`monitor sources` has all).
@@ -46,6 +51,9 @@ class Health:
     oldest_due_at: datetime | None = None
     # Healthy sources whose last poll failed (fewer than unhealthy_after failures in a row).
     failing: int = 0
+    # Sources whose last poll failed on this machine, not the feed's failure (`OURS_REASONS`:
+    # the database refused to store it, no parsing worker could start).
+    not_stored: int = 0
 
     def poll_lag(self, now: datetime) -> timedelta:
         """How far past its planned poll the most overdue source is; zero when none is."""
@@ -98,12 +106,20 @@ def health(
     could still run (`queued_lease_before`), and it waits in its instance's queue."""
     state = _state(unhealthy_after).label("state")
     counts = {name: 0 for name in SOURCE_STATES}
-    failing = 0
+    failing = not_stored = 0
     failed = func.count(case((sources.c.consecutive_failures > 0, 1)))
-    for name, count, failed_last in conn.execute(
-        select(state, func.count(), failed).group_by(state)
+    ours_last = and_(
+        sources.c.last_error_reason.in_(OURS_REASONS),
+        or_(
+            sources.c.last_success_at.is_(None),
+            sources.c.last_success_at < sources.c.last_polled_at,
+        ),
+    )
+    for name, count, failed_last, ours in conn.execute(
+        select(state, func.count(), failed, func.count(case((ours_last, 1)))).group_by(state)
     ).all():
         counts[str(name)] = int(count)
+        not_stored += int(ours)
         if name == "healthy":
             failing = int(failed_last)
     # Due, and no instance holds it (or one has held it in its queue for too long): a
@@ -146,6 +162,7 @@ def health(
         late=int(late),
         oldest_due_at=oldest_due_at,
         failing=failing,
+        not_stored=not_stored,
     )
 
 

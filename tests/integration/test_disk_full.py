@@ -21,6 +21,7 @@ from monitor.errors import DatabaseError
 from monitor.runtime import Runtime
 from monitor.service import run_once
 from monitor.settings import load_settings
+from monitor.status import verdict
 from tests.integration.helpers import rss, write_config
 from tests.support.feed_server import FeedServer, Reply
 
@@ -109,6 +110,14 @@ def test_a_poll_on_a_full_disk_logs_one_line_and_stores_it_once_there_is_room(
             (row,) = runtime.store.list_sources()
             assert row.consecutive_failures == 0 and row.last_error_reason == "database_error"
             assert row.next_poll_at - row.last_polled_at == timedelta(minutes=10)
+            # But the operator's check says so (probe89: `monitor status` said ok, exit 0,
+            # while no poll could be stored).
+            health = runtime.store.status(datetime.now(UTC), unhealthy_after=5).health
+            assert health.not_stored == 1
+            assert (
+                "polls_not_stored"
+                in verdict(runtime.store.status(datetime.now(UTC), unhealthy_after=5)).problems
+            )
         finally:
             runtime.db.close()
         # Room again (a new process, as after the operator freed space): all of it is stored.

@@ -175,4 +175,7 @@ def test_workers_that_cannot_start_say_so(tmp_path: Path) -> None:
     assert done.stdout.startswith(
         "workers_unavailable http://127.0.0.1/feed.xml: the parsing workers"
     )
+    from monitor.db.status import OURS_REASONS
+
+    assert "workers_unavailable" in OURS_REASONS  # not the feed's failure: no back-off
     assert f"started with {not_runnable}" in done.stdout
