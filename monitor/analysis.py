@@ -72,13 +72,18 @@ class WorkersCannotStart(MonitorError):
     reason = "workers_unavailable"
 
 
-def cannot_start(error: OSError) -> str:
-    """Why no parsing worker could start, and what to check."""
+def _worker_executable() -> str:
+    """The interpreter each parsing worker is started with."""
     from multiprocessing import spawn
 
+    return os.fsdecode(spawn.get_executable())
+
+
+def cannot_start(error: OSError) -> str:
+    """Why no parsing worker could start, and what to check."""
     return (
         f"the parsing workers could not start ({type(error).__name__}: {error}); each is "
-        f"started with {os.fsdecode(spawn.get_executable())}, which the service's user "
+        f"started with {_worker_executable()}, which the service's user "
         "must be able to run, and needs a writable /dev/shm (or set poll.workers: 0 to parse "
         "in the service's own process)"
     )
@@ -402,6 +407,12 @@ class Analyser:
                     f"({len(body) / 1e6:.1f} MB); the workers were replaced"
                 ) from None
             return _take_result(path)
+        executable = _worker_executable()
+        if not os.access(executable, os.X_OK):
+            # The workers broke because none could start (the pool may break before its
+            # submit says why): this machine's failure, not the feed's.
+            denied = PermissionError(13, "the interpreter cannot be run", executable)
+            raise WorkersCannotStart(f"{redact_url(url)}: {cannot_start(denied)}")
         raise WorkerDied(f"{redact_url(url)}: the worker process parsing this feed died, twice")
 
     def reload(self, watchlists: Sequence[Watchlist], *, excerpt_chars: int, workers: int) -> None:
