@@ -324,11 +324,41 @@ def _migrate(connection: Connection, before: str | None, revision: str = "head")
         ) from None
 
 
+# Tables every revision of the schema has: a database with tables but none of these is
+# another program's.
+_CORE_TABLES = frozenset({"sources", "articles", "deliveries"})
+
+
+def foreign_schema(connection: Connection, revision: str | None) -> str | None:
+    """Why the database is another program's, when it is (its tables and none of ours, or an
+    alembic revision that is not one of ours, which are numbers); else None. An outside
+    probe (probe89) was told "revision unknown ... run `monitor db upgrade`", which then
+    installed news-monitor's tables among another program's."""
+    own = (
+        "give news-monitor an empty database of its own, or on PostgreSQL a schema of its "
+        "own (database_url ending ?options=-csearch_path%3Dmonitor, the schema created first)"
+    )
+    if revision is not None and not revision.isdigit():
+        return (
+            f"the database's alembic_version holds revision {revision}, not one of "
+            f"news-monitor's (0001 to {SCHEMA_REVISION}): another program's migrations use "
+            f"this database; {own}"
+        )
+    tables = sorted(inspect(connection).get_table_names())
+    if revision is None and tables and not _CORE_TABLES & set(tables):
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        return f"the database holds another program's tables ({shown}); {own}"
+    return None
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Bring the schema to ``revision`` (the newest by default); returns (before, after)."""
     try:
         with _schema_transaction(engine) as connection:
             before = _revision(connection)
+            foreign = foreign_schema(connection, before)
+            if foreign is not None:
+                raise DatabaseError(foreign)
             _migrate(connection, before, revision)
     except DBAPIError as error:
         raise unusable(engine, error) from None
@@ -377,9 +407,12 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> bool:
                     )
                 _migrate(connection, None)
                 return True
+            foreign = foreign_schema(connection, revision)
     except DBAPIError as error:
         raise unusable(engine, error) from None
-    raise DatabaseError(schema_problem(revision) or f"unknown schema revision {revision}")
+    raise DatabaseError(
+        foreign or schema_problem(revision) or f"unknown schema revision {revision}"
+    )
 
 
 def schema_problem(revision: str | None) -> str | None:

@@ -204,3 +204,43 @@ def test_a_database_at_0001_upgrades_and_still_knows_its_articles(
             assert sent == [] and receiver.requests == []
         finally:
             runtime.db.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("made", "said"),
+    [
+        (
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)",
+            "another program's tables (users)",
+        ),
+        (
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL); "
+            "INSERT INTO alembic_version VALUES ('ae1027a6acf')",
+            "alembic_version holds revision ae1027a6acf, not one of news-monitor's",
+        ),
+    ],
+)
+def test_another_programs_database_is_refused_and_left_alone(
+    database_url: str, made: str, said: str
+) -> None:
+    # An outside probe (probe89): "revision unknown ... run `monitor db upgrade`", which then
+    # installed 14 tables among another program's; another program's alembic revision was
+    # "written by a newer news-monitor?".
+    from sqlalchemy import inspect, text
+
+    from monitor.errors import DatabaseError
+
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            for statement in made.split("; "):
+                connection.execute(text(statement))
+        for attempt in (database.prepare, lambda: upgrade(database.engine)):
+            with pytest.raises(DatabaseError) as refused:
+                attempt()
+            assert said in str(refused.value) and "search_path" in str(refused.value)
+        with database.engine.connect() as connection:
+            assert "sources" not in inspect(connection).get_table_names()
+    finally:
+        database.close()
