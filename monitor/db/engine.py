@@ -41,7 +41,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from monitor.db.problems import read_only_postgresql, sqlite_path, unusable
+from monitor.db.problems import (
+    SQLITE_LOCK_WAIT_S,
+    read_only_postgresql,
+    sqlite_path,
+    unusable,
+)
 from monitor.errors import DatabaseError
 from monitor.redact import redact_url
 
@@ -53,7 +58,7 @@ if TYPE_CHECKING:
 # alembic is imported only where the schema is created, checked against files or migrated: it
 # costs a tenth of a second at every start otherwise, and the schema check below needs none.
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = SQLITE_LOCK_WAIT_S * 1000
 # Prepared statements each SQLite connection keeps (the driver's default is 128). Statements
 # with an IN list or a multi-row VALUES differ in text with every length, so the cache fills
 # with large one-off programs: with 128, each of the pool's connections grew by several MB

@@ -93,6 +93,15 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
                 f"full?), and that {folder} is on a local file system"
             )
             return DatabaseError(f"cannot use the SQLite database {path}: {cause} ({detail})")
+        if code.startswith("SQLITE_BUSY") or "database is locked" in detail:
+            # Another process held a write transaction for longer than the busy timeout
+            # (probe89: the message said only "database is locked").
+            return DatabaseError(
+                f"cannot use the SQLite database {path}: {detail} (another process has held "
+                f"a write on it for over {SQLITE_LOCK_WAIT_S} s: a sqlite3 shell, a backup "
+                "tool, another program; `fuser` or `lsof` on the file names it); when it is "
+                "done, run the command again"
+            )
         return DatabaseError(f"cannot use the SQLite database {path}: {detail}")
     # The driver's message may repeat connection parameters: the URL's credentials are
     # masked wherever they appear in it.
@@ -101,6 +110,9 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
         f"cannot use the database {shown_url(engine)}: {detail}; {_postgresql_advice(detail)}"
     )
 
+
+# How long SQLite waits for another process's write (engine.SQLITE_BUSY_TIMEOUT_MS, in s).
+SQLITE_LOCK_WAIT_S = 30
 
 _LOW_SPACE = 4 * 1024 * 1024  # less free room than this: SQLite's journal may not fit
 

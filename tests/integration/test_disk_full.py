@@ -208,3 +208,22 @@ def test_once_on_a_database_that_fills_exits_2_naming_the_database_not_the_feeds
     assert document["exit_code"] == 2
     assert "the database failed during 1 poll" in document["errors"][0]
     assert "full" in document["errors"][0]
+
+
+def test_a_database_locked_by_another_process_says_so(tmp_path: Path) -> None:
+    # An outside probe (probe89): "cannot use the SQLite database ...: database is locked",
+    # with no hint that another process held a write, nor what to do.
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from monitor.db.problems import unusable
+
+    store = Store(f"sqlite:///{tmp_path / 'monitor.db'}")
+    try:
+        said = sqlite3.OperationalError("database is locked")
+        error = unusable(store.database.engine, OperationalError("BEGIN", {}, said))
+    finally:
+        store.close()
+    assert str(tmp_path / "monitor.db") in str(error)
+    assert "another process has held a write on it for over 30 s" in str(error)
