@@ -3,6 +3,7 @@ GNA as the Ghana News Agency) or keep it only with the context the analyst requi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -118,6 +119,7 @@ DIGEST_SHARE = 0.75
 OTHER_BRIEFS_SHARE = 1 / 2
 
 
+@functools.lru_cache(maxsize=64)  # asked for each mention of a field (Tripoli 300 times)
 def is_digest(plain: str) -> bool:
     """Whether a field's text is a digest: `DIGEST_LINES` lines or more, nearly all of them
     briefs (the first may introduce them)."""
@@ -137,7 +139,7 @@ def _in_other_briefs(
     about Beirut says nothing of another brief's Tripoli (heldout80). Words in the title or
     the summary, on its first line (its subject: "amplifiers (LNA)" over a tender's lots) or
     on most of its lines (a Lebanese digest) still count."""
-    if not scans or not keys <= scan.phrases_by_key.keys():
+    if not keys <= scan.phrases_by_key.keys():
         return False  # in another field: the article's subject
     if any(key in other.phrases_by_key for other in scans if other is not scan for key in keys):
         return False
@@ -216,7 +218,7 @@ class EntityContext:
         mention: Hit,
         scan: FieldScan,
         article_phrases: AbstractSet[str],
-        scans: Sequence[FieldScan] = (),
+        scans: Sequence[FieldScan],
     ) -> Verdict:
         """Whether a mention survives, and which rule decided; ``article_phrases`` are the
         phrase keys found anywhere in the article, ``scans`` every field of it.
