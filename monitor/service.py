@@ -148,8 +148,15 @@ class Service:
 
     async def heartbeat(self) -> None:
         """Every `HEARTBEAT`: tell `monitor status` this instance lives, and refresh the
-        health gauges of /metrics; stop the service when its SQLite file is gone."""
+        health gauges of /metrics; stop the service when its SQLite file is gone; lock its
+        lock file again when it was deleted (or stop, when another instance took it)."""
         if self._database_file_gone():
+            return
+        taken = self.runtime.store.keep_instance_lock()
+        if taken is not None:
+            self.crashed = taken
+            log.error("%s: stopping", taken, extra=log_fields(instance=self.owner))
+            self.stopping.set()
             return
         # The gauges first: they only read, and a database that refuses writes (a full disk)
         # still answers reads; they then show the sources falling late, not a frozen picture.

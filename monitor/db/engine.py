@@ -548,19 +548,70 @@ def instance_lock(engine: Engine) -> Iterator[None]:
     lock_path = lock_path_of(str(database))
     handle = _open_lock(lock_path, database)
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DatabaseError(
-                f"another monitor instance is using {database} (lock {lock_path}); "
-                "SQLite supports one instance: stop the other one, or use PostgreSQL "
-                "to run several"
-            ) from None
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.ftruncate(handle, 0)
         os.write(handle, str(os.getpid()).encode())
+    except BlockingIOError:
+        os.close(handle)
+        raise DatabaseError(
+            f"another monitor instance is using {database} (lock {lock_path}); "
+            "SQLite supports one instance: stop the other one, or use PostgreSQL "
+            "to run several"
+        ) from None
+    except BaseException:
+        os.close(handle)
+        raise
+    _held_locks[lock_path] = handle
+    try:
         yield
     finally:
-        os.close(handle)
+        # The descriptor may be another by now (`keep_instance_lock`).
+        os.close(_held_locks.pop(lock_path, handle))
+
+
+# The lock file each `instance_lock` in this process holds, and the descriptor holding it
+# (`keep_instance_lock` may replace it).
+_held_locks: dict[Path, int] = {}
+
+
+def keep_instance_lock(engine: Engine) -> str | None:
+    """Lock the SQLite lock file again when it was deleted or replaced while this instance
+    held it (a tmp cleaner, an operator tidying the folder: probe89 let a `monitor once`
+    start beside `run` that way); None when all is well. A WARNING says it was made again;
+    the problem is returned when another instance has locked the new file meanwhile: two
+    instances on one SQLite file, one must stop."""
+    database = sqlite_path(engine)
+    lock_path = lock_path_of(str(database)) if database is not None else None
+    handle = _held_locks.get(lock_path) if lock_path is not None else None
+    if database is None or lock_path is None or handle is None:
+        return None
+    held = os.fstat(handle)
+    try:
+        found = os.stat(lock_path)
+        if (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino):
+            return None
+    except FileNotFoundError:
+        pass
+    replacement = _open_lock(lock_path, database)
+    try:
+        fcntl.flock(replacement, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(replacement)
+        return (
+            f"the lock file {lock_path} was deleted while this instance used {database}, "
+            "and another instance has started on it since: SQLite supports one instance"
+        )
+    os.ftruncate(replacement, 0)
+    os.write(replacement, str(os.getpid()).encode())
+    _held_locks[lock_path] = replacement
+    os.close(handle)
+    log.warning(
+        "the lock file %s was deleted or replaced while this instance used %s; it is made "
+        "again (while it was gone, another instance could have started: `monitor status`)",
+        lock_path,
+        database,
+    )
+    return None
 
 
 class Database:

@@ -25,7 +25,7 @@ from monitor.db import status as status_queries
 from monitor.db import stories as story_queries
 from monitor.db.articles import ArticleRecord, StoredArticle, StoredCounts, StoredVersions
 from monitor.db.deliveries import DeliveryRow, DueDelivery, StoredContext
-from monitor.db.engine import Database, instance_lock, is_sqlite
+from monitor.db.engine import Database, instance_lock, is_sqlite, keep_instance_lock
 from monitor.db.instances import InstanceRow
 from monitor.db.problems import is_damaged, outage_text, shown_url, sqlite_path, unusable
 from monitor.db.seen import KnownEntries, SeenEntry
@@ -91,6 +91,11 @@ class Store:
         """Refuse a second instance on the same SQLite file (PostgreSQL needs none)."""
         with instance_lock(self.database.engine):
             yield
+
+    def keep_instance_lock(self) -> str | None:
+        """The SQLite lock file locked again if it was deleted (`engine.keep_instance_lock`);
+        the problem when another instance took it meanwhile."""
+        return keep_instance_lock(self.database.engine)
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.to_thread(self.database.run_sync, work)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -584,3 +586,53 @@ async def test_the_health_gauges_follow_the_database_while_it_refuses_writes(
         with pytest.raises(OperationalError):
             await service.heartbeat()
         assert metrics.registry.get_sample_value("monitor_sources_late") == 0
+
+
+async def test_a_lock_file_deleted_under_the_service_is_made_again_or_stops_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An outside probe (probe89) deleted monitor.db.monitor-lock under `monitor run`: a
+    # cron `once` then started beside it on the same file, `status` called the live service
+    # dead and `reload` found none. The heartbeat locks the file again; when another
+    # instance took the new file first, the service stops with the reason.
+    from monitor.db.engine import lock_path_of
+    from monitor.db.store import Store
+    from monitor.errors import DatabaseError
+
+    config = make_config(tmp_path)
+    lock = lock_path_of(str(tmp_path / "monitor.db"))
+    async with service_of(config) as service:
+        with service.runtime.store.instance_lock():
+            lock.unlink()
+            with caplog.at_level(logging.WARNING, logger="monitor"):
+                await service.heartbeat()
+            assert not service.stopping.is_set() and lock.exists()
+            assert any("is made again" in r.getMessage() for r in caplog.records)
+            other = Store(f"sqlite:///{tmp_path / 'monitor.db'}")
+            try:
+                with pytest.raises(DatabaseError, match="another monitor instance"):
+                    with other.instance_lock():
+                        pass
+            finally:
+                other.close()
+            # This time another process locks a new file first (an instance is a process:
+            # the locks of one process are one table).
+            lock.unlink()
+            code = (
+                "import fcntl, os, sys, time\n"
+                "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
+                "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+                "print('locked', flush=True)\n"
+                "time.sleep(30)\n"
+            )
+            holder = subprocess.Popen(  # noqa: ASYNC220 - a helper process, started once
+                [sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True
+            )
+            try:
+                assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+                await service.heartbeat()
+            finally:
+                holder.kill()
+                holder.communicate()
+            assert service.stopping.is_set()
+            assert service.crashed is not None and "another instance has started" in service.crashed
