@@ -28,6 +28,7 @@ from monitor.db.engine import running_instances
 from monitor.db.instances import HEARTBEAT
 from monitor.db.problems import (
     deleted_companions,
+    is_damaged,
     is_outage,
     is_schema_gone,
     sqlite_path,
@@ -166,17 +167,23 @@ class Service:
             finally:
                 await self.runtime.store.instance_beat(self.owner, self.runtime.clock())
         except Exception as error:
-            if not is_schema_gone(error):
+            if is_damaged(error):
+                # A damaged SQLite file does not mend itself: the service logged a WARNING per
+                # job a second, /readyz 503, and never said to act (probe89). The message
+                # names the file and how to get its data back.
+                self.crashed = self.runtime.store.outage_text(error)
+            elif is_schema_gone(error):
+                # The tables are gone (an outside probe dropped and created the database
+                # again): every poll and delivery failed with a traceback every second, and
+                # after a `db upgrade` the service polled nothing, its sources and row gone.
+                self.crashed = (
+                    "the database's tables are gone "
+                    f"({self.runtime.store.outage_text(error)}): it was dropped and created "
+                    "again, or another database is there now; restore it, or run "
+                    "`monitor db upgrade` to begin a new one, then start the service again"
+                )
+            else:
                 raise
-            # The tables are gone (an outside probe dropped and created the database again):
-            # every poll and delivery failed with a traceback every second, and after a
-            # `db upgrade` the service polled nothing, its sources and its row gone too.
-            self.crashed = (
-                "the database's tables are gone "
-                f"({self.runtime.store.outage_text(error)}): it was dropped and created again, "
-                "or another database is there now; restore it, or run "
-                "`monitor db upgrade` to begin a new one, then start the service again"
-            )
             log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
             self.stopping.set()
 

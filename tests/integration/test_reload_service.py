@@ -636,3 +636,30 @@ async def test_a_lock_file_deleted_under_the_service_is_made_again_or_stops_it(
                 holder.communicate()
             assert service.stopping.is_set()
             assert service.crashed is not None and "another instance has started" in service.crashed
+
+
+async def test_a_database_damaged_under_the_service_stops_it_naming_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An outside probe (probe89) overwrote the first page of the file under `monitor run`:
+    # a WARNING per job a second and /readyz 503 for as long as it ran, never an ERROR
+    # telling the operator to act, though a damaged file does not mend itself.
+    import sqlite3
+
+    config = make_config(tmp_path)
+    database = tmp_path / "monitor.db"
+    async with service_of(config) as service:
+        await service.heartbeat()
+        service.runtime.store.database.engine.dispose()  # no connection keeps old pages
+        with sqlite3.connect(database) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+        with database.open("r+b") as file:
+            file.write(b"\xa5" * 4096)  # the header and the first page: not a database
+        with caplog.at_level(logging.ERROR, logger="monitor"):
+            await service.heartbeat()
+        assert service.stopping.is_set()
+        assert service.crashed is not None and f"the SQLite database {database} is damaged" in (
+            service.crashed
+        )
+        assert f"sqlite3 {database} .recover" in service.crashed
