@@ -241,6 +241,15 @@ def _postgresql_advice(detail: str) -> str:
             "another session holds a lock on a table monitor needs (see pg_locks and "
             "pg_stat_activity); try again once it is released"
         )
+    if "statement timeout" in said:
+        # A DBA's statement_timeout (probe89: the advice was the URL and the password).
+        return (
+            "a statement_timeout set for this user or database ended a statement (ALTER ROLE "
+            "or ALTER DATABASE ... SET statement_timeout; see SHOW statement_timeout): set it "
+            "to 0 for monitor's user, or to a minute or more"
+        )
+    if "terminating connection" in said or "server closed the connection" in said:
+        return "the server ended the session (a restart, pg_terminate_backend): try again"
     if "database" in said and "does not exist" in said:
         return "create that database (createdb), or correct the database name in database_url"
     if (

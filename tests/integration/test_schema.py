@@ -244,3 +244,25 @@ def test_another_programs_database_is_refused_and_left_alone(
             assert "sources" not in inspect(connection).get_table_names()
     finally:
         database.close()
+
+
+@pytest.mark.postgres
+def test_a_statement_timeout_is_named_not_the_url(postgres_url: str) -> None:
+    # An outside probe (probe89): a DBA's statement_timeout got "check that the server runs
+    # and that database_url names it, with the right user and password".
+    from sqlalchemy.engine import make_url
+
+    from monitor.errors import DatabaseError
+
+    url = make_url(postgres_url)
+    options = f"{url.query['options']} -cstatement_timeout=1"
+    database = Database(url.update_query_dict({"options": options}).render_as_string(False))
+    try:
+        with pytest.raises(DatabaseError) as refused:
+            for _ in range(20):  # one statement in a few outlasts a millisecond
+                database.prepare()
+                upgrade(database.engine)
+    finally:
+        database.close()
+    assert "statement_timeout" in str(refused.value)
+    assert "password" not in str(refused.value)
