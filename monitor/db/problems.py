@@ -90,7 +90,8 @@ def unusable(engine: Engine, error: DBAPIError) -> DatabaseError:
                 disk_full(path)
                 if _free_bytes(folder) < _LOW_SPACE
                 else "an I/O error: check the disk and the system log (is it failing, or "
-                f"full?), and that {folder} is on a local file system"
+                f"full?), that {folder} is on a local file system, and the process's file-size "
+                "limit (ulimit -f, systemd's LimitFSIZE)"
             )
             return DatabaseError(f"cannot use the SQLite database {path}: {cause} ({detail})")
         if code.startswith("SQLITE_BUSY") or "database is locked" in detail:
@@ -128,7 +129,7 @@ def disk_full(path: Path) -> str:
     """What to say when SQLite finds no room for ``path``: the file system and the fix."""
     return (
         f"the file system of {path.parent} is full; free space there (or move the database), "
-        "then start monitor again: what was stored is kept"
+        "then start monitor again: nothing it stored is lost"
     )
 
 
