@@ -334,6 +334,23 @@ def _migrate(connection: Connection, before: str | None, revision: str = "head")
 _CORE_TABLES = frozenset({"sources", "articles", "deliveries"})
 
 
+def _check_tables(engine: Engine) -> None:
+    """Refuse a database at the current revision that lacks some of its tables (dropped by
+    hand, a partial restore: probe89 saw every poll fail "no such table", alerts queued and
+    never sent, and `db upgrade` say "already at revision"). One catalogue read."""
+    from monitor.db.schema import metadata
+
+    with engine.connect() as connection:
+        found = set(inspect(connection.execution_options(monitor_read_only=True)).get_table_names())
+    missing = sorted(set(metadata.tables) - found)
+    if missing:
+        raise DatabaseError(
+            f"the database is at revision {SCHEMA_REVISION} but lacks its tables "
+            f"{', '.join(missing)}: they were dropped, or only part of it was restored; "
+            "restore a backup, or begin a new database (an empty one: `monitor db upgrade`)"
+        )
+
+
 def foreign_schema(connection: Connection, revision: str | None) -> str | None:
     """Why the database is another program's, when it is (its tables and none of ours, or an
     alembic revision that is not one of ours, which are numbers); else None. An outside
@@ -400,6 +417,7 @@ def prepare(engine: Engine, *, allow_create: bool = True) -> bool:
     """
     try:
         if current_revision(engine) == SCHEMA_REVISION:
+            _check_tables(engine)
             return False  # the usual start: no lock needed
         with _schema_transaction(engine) as connection:
             revision = _revision(connection)  # again: another instance may have created it

@@ -266,3 +266,24 @@ def test_a_statement_timeout_is_named_not_the_url(postgres_url: str) -> None:
         database.close()
     assert "statement_timeout" in str(refused.value)
     assert "password" not in str(refused.value)
+
+
+def test_a_database_at_the_current_revision_missing_a_table_is_refused(
+    database_url: str,
+) -> None:
+    # An outside probe (probe89) dropped story_alerts: every poll failed "no such table",
+    # alerts were queued and never sent, and `db upgrade` said "already at revision".
+    from sqlalchemy import text
+
+    from monitor.errors import DatabaseError
+
+    database = Database(database_url)
+    try:
+        database.prepare()
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP TABLE story_alerts"))
+        with pytest.raises(DatabaseError) as refused:
+            database.prepare()
+        assert "lacks its tables story_alerts" in str(refused.value)
+    finally:
+        database.close()
