@@ -2218,6 +2218,8 @@ def main() -> None:
         problem = _database_failure(error)
         if problem is None:
             raise
+        if "--json" in sys.argv[1:]:  # a script reading stdout gets a document (probe89)
+            _write_json({"exit_code": EXIT_USAGE, "errors": [problem]})
         err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
         raise SystemExit(EXIT_USAGE) from None
 

@@ -548,11 +548,13 @@ class Outbox:
         postponed while it was not configured are due now."""
         try:
             resumed = await self.runtime.store.resume_postponed(sink, now=self.runtime.clock())
-        except Exception:  # noqa: BLE001 - they are looked at again when their postponement ends
+        except Exception as error:  # noqa: BLE001 - looked at again when their postponement ends
+            outage = is_outage(error)  # the database away, full or damaged: one line
             log.warning(
-                "could not resume the postponed deliveries of sink %r",
+                "could not resume the postponed deliveries of sink %r%s",
                 sink,
-                exc_info=True,
+                f" ({self.runtime.store.outage_text(error)})" if outage else "",
+                exc_info=not outage,
                 extra=log_fields(sink=sink),
             )
             return

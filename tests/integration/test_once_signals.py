@@ -260,3 +260,43 @@ def test_a_new_database_is_said_so_and_an_emptied_file_warned_of(tmp_path: Path)
     _, _, err = _finish(_start(config))
     assert f"the database file {database} was empty (0 bytes)" in err
     assert "restore it" in err
+
+
+def test_once_json_prints_a_document_when_the_database_fails_in_the_middle(
+    tmp_path: Path,
+) -> None:
+    # An outside probe (probe89): a database that failed between `once`'s steps left
+    # `--json`'s standard output empty, and stderr held raw tracebacks.
+    import json
+    import sqlite3
+
+    with FeedServer() as feeds:
+        body = rss([("m-1", "Haftar's forces near Tripoli", ITEM.format(day="Tuesday"))])
+        feeds.route("/slow.xml", Reply(body=body, delay=1.5))
+        database = tmp_path / "m.db"
+        config = write_config(
+            tmp_path,
+            database_url=f"sqlite:///{database}",
+            sources=[("Slow", feeds.url("/slow.xml"))],
+            sink_url="http://127.0.0.1:9/hook",
+            first_run="alert_all",
+            extra={"poll": {"allow_private_networks": True}},
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        command = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "once", "--config", str(config), "--json"],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _until(lambda: feeds.requests_for("/slow.xml"))
+        with sqlite3.connect(database) as connection:
+            connection.execute("DROP TABLE deliveries")  # gone while the feed answers
+        connection.close()
+        code, out, err = _finish(command)
+    assert code == 2, err
+    document = json.loads(out)
+    assert document["exit_code"] == 2
+    assert f"the database {database} failed in the middle of the command" in document["errors"][0]
