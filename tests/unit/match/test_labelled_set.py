@@ -514,6 +514,9 @@ HELD_OUT = [
             }
         ),
     ),
+    # Chinese, Japanese and Korean look-alikes, written blind: 108 of 120 as written, all 12
+    # fixed with words (transliteration variants, other unity governments, other senses).
+    HeldOutSet("heldout86", 120, exact=True, known=frozenset()),
     # Turkish, Russian, Greek and German look-alikes, written blind: 115 of 120 as written,
     # 5 fixed with words; left: the German "Einheitsregierung" as the GNA.
     HeldOutSet("heldout84", 120, exact=True, known=frozenset({("h84-096", "gna", "FN")})),
