@@ -514,6 +514,9 @@ HELD_OUT = [
             }
         ),
     ),
+    # Spanish and Portuguese look-alikes, written blind: 115 of 120 as written, 4 fixed with
+    # words; left: "Governo de União Nacional" for Sarraj's government.
+    HeldOutSet("heldout85", 120, exact=True, known=frozenset({("h85-072", "gna", "FN")})),
     # Chinese, Japanese and Korean look-alikes, written blind: 108 of 120 as written, all 12
     # fixed with words (transliteration variants, other unity governments, other senses).
     HeldOutSet("heldout86", 120, exact=True, known=frozenset()),
