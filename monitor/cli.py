@@ -328,8 +328,8 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     finally:
         runtime.store.close()
     code = EXIT_OK
-    database_failed = _database_failures(report)
-    if report.database_lost is not None or database_failed is not None:
+    problems = _once_errors(report)
+    if problems:
         code = EXIT_USAGE  # the database, not a feed (probe89: a full disk was "a source failed")
     elif report.stopped_by is not None:
         code = 128 + int(report.stopped_by)  # as a shell reports a command it stopped
@@ -338,16 +338,16 @@ def once(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     elif report.failed_sources:
         code = EXIT_SOURCE_FAILED
     if as_json:
-        _write_json(_once_json(report, code))
+        _write_json(_once_json(report, code, problems))
         raise typer.Exit(code)
     _print_once(report)
-    for problem in (report.database_lost, database_failed):
-        if problem is not None:
-            err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
+    for problem in problems:
+        err.print(f"[red]error:[/red] {escape(problem)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
 def _once_errors(report: OnceReport) -> list[str]:
+    """The database's problems during the run: they make `monitor once` exit 2."""
     return [p for p in (report.database_lost, _database_failures(report)) if p is not None]
 
 
@@ -392,11 +392,11 @@ def _once_counts(report: OnceReport) -> dict[str, int]:
     }
 
 
-def _once_json(report: OnceReport, code: int) -> dict[str, object]:
+def _once_json(report: OnceReport, code: int, problems: list[str]) -> dict[str, object]:
     outcomes = [d.status for d in report.deliveries]
     return {
         "exit_code": code,
-        **({"errors": problems} if (problems := _once_errors(report)) else {}),
+        **({"errors": problems} if problems else {}),
         "sources": _once_counts(report),
         "alerts": {
             "delivered": outcomes.count("delivered"),
@@ -465,9 +465,9 @@ def _print_once(report: OnceReport) -> None:
     lines: list[tuple[str, str, str]] = []
     # By name, not in the order the polls ended: two runs' summaries then line up.
     for poll in sorted(report.polls, key=lambda p: (p.source.casefold(), p.source, p.url)):
-        source = terminal_text(poll.source)
+        source = poll.source  # `print_styled` makes each line safe for a terminal
         if poll.status == "error":
-            lines.append(("red", "error", f"{source}: {terminal_text(poll.error or '')}"))
+            lines.append(("red", "error", f"{source}: {poll.error or ''}"))
         elif poll.status == "not_modified":
             lines.append(("dim", "not modified", source))
         else:
@@ -482,9 +482,7 @@ def _print_once(report: OnceReport) -> None:
                 )
             )
     for skipped in report.skipped:
-        lines.append(
-            ("yellow", "skipped", f"{terminal_text(skipped.source)}: {_skip_text(skipped)}")
-        )
+        lines.append(("yellow", "skipped", f"{skipped.source}: {_skip_text(skipped)}"))
     counts = _once_counts(report)
     lines.append(
         (

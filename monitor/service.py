@@ -155,9 +155,7 @@ class Service:
             return
         taken = self.runtime.store.keep_instance_lock()
         if taken is not None:
-            self.crashed = taken
-            log.error("%s: stopping", taken, extra=log_fields(instance=self.owner))
-            self.stopping.set()
+            self._stop_for(taken)
             return
         # The gauges first: they only read, and a database that refuses writes (a full disk)
         # still answers reads; they then show the sources falling late, not a frozen picture.
@@ -171,12 +169,12 @@ class Service:
                 # A damaged SQLite file does not mend itself: the service logged a WARNING per
                 # job a second, /readyz 503, and never said to act (probe89). The message
                 # names the file and how to get its data back.
-                self.crashed = self.runtime.store.outage_text(error)
+                self._stop_for(self.runtime.store.outage_text(error))
             elif is_schema_gone(error):
                 # The tables are gone (an outside probe dropped and created the database
                 # again): every poll and delivery failed with a traceback every second, and
                 # after a `db upgrade` the service polled nothing, its sources and row gone.
-                self.crashed = (
+                self._stop_for(
                     "the database's tables are gone "
                     f"({self.runtime.store.outage_text(error)}): it was dropped and created "
                     "again, or another database is there now; restore it, or run "
@@ -184,8 +182,12 @@ class Service:
                 )
             else:
                 raise
-            log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
-            self.stopping.set()
+
+    def _stop_for(self, problem: str) -> None:
+        """Stop the service, with a non-zero exit, for ``problem`` (an ERROR says it)."""
+        self.crashed = problem
+        log.error("%s: stopping", problem, extra=log_fields(instance=self.owner))
+        self.stopping.set()
 
     def _database_file_gone(self) -> bool:
         """Whether the SQLite file was deleted or replaced while the service ran (it would go
@@ -196,9 +198,7 @@ class Service:
         problem = self.database_file_problem()
         if problem is None:
             return self._write_ahead_log_gone(self._database_file[0])
-        self.crashed = problem
-        log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
-        self.stopping.set()
+        self._stop_for(problem)
         return True
 
     def database_file_problem(self) -> str | None:
@@ -233,14 +233,12 @@ class Service:
         deleted = deleted_companions(path)
         if not deleted:
             return False
-        self.crashed = (
+        self._stop_for(
             f"the database's {' and '.join(str(p) for p in deleted)} "
             f"{'was' if len(deleted) == 1 else 'were'} deleted while the service ran; what was "
             f"written since the last checkpoint is only there: the service stops, writing it "
             f"into {path} as it closes; start it again"
         )
-        log.error("%s: stopping", self.crashed, extra=log_fields(instance=self.owner))
-        self.stopping.set()
         return True
 
     async def refresh_health(self) -> None:

@@ -412,9 +412,11 @@ def _one_sense(judged: Sequence[tuple[FieldScan, list[tuple[Hit, Verdict | None]
             if not acronym and not dateline and kept_in.get((entity, word), set()) - {scan.field}:
                 continue  # the same word is kept in another field too: no one sense to follow
             for other, cause, where in dropped[entity]:
+                if word != other:
+                    continue
                 if acronym and where == scan.field and _other_brief(scan, hit, cause):
                     continue  # a digest's briefs are stories of their own (heldout83)
-                if word == other and (where != scan.field or acronym or dateline):
+                if where != scan.field or acronym or dateline:
                     verdicts[position] = (hit, Verdict(False, ONE_SENSE, (other,), cause))
                     break
 
@@ -427,21 +429,19 @@ def _other_brief(scan: FieldScan, one: Hit, other: Hit) -> bool:
 
 
 # A dateline: the first words of a field, in capitals ("NEW TRIPOLI, Pa. —", "TRIPOLI,
-# Lebanon (AP) —"), before a comma.
+# Lebanon (AP) —").
 _DATELINE_AT_MOST = 30
 
 
 def _in_dateline(plain: str, hit: Hit) -> bool:
-    """Whether ``hit`` opens its field as a dateline does: nothing but capitals before it on
-    the first line, itself in capitals, a comma after the qualifier that dropped it."""
+    """Whether ``hit`` opens its field as a dateline does: itself in capitals, within the
+    first `_DATELINE_AT_MOST` characters, nothing but capitals before it on the first line."""
     before = plain[: hit.start]
-    written = plain[hit.start : hit.end]
     return (
         hit.start <= _DATELINE_AT_MOST
-        and not before.strip(" \t\n")[-1:].islower()
         and "\n" not in before.strip()
         and all(char.isupper() or not char.isalpha() for char in before)
-        and written.isupper()
+        and plain[hit.start : hit.end].isupper()
     )
 
 
