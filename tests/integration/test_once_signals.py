@@ -23,10 +23,10 @@ from tests.support.webhook_receiver import WebhookReceiver
 ITEM = "<p>Forces loyal to Khalifa Haftar advanced on Tripoli on {day}.</p>"
 
 
-def _start(config: Path) -> subprocess.Popen[str]:
+def _start(config: Path, *more: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "once", "--config", str(config)],
+        [sys.executable, "-m", "monitor", "once", "--config", str(config), *more],
         cwd=config.parent,
         env={**env, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -282,15 +282,7 @@ def test_once_json_prints_a_document_when_the_database_fails_in_the_middle(
             first_run="alert_all",
             extra={"poll": {"allow_private_networks": True}},
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-        command = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "once", "--config", str(config), "--json"],
-            cwd=tmp_path,
-            env={**env, "PYTHONPATH": str(REPO)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        command = _start(config, "--json")
         _until(lambda: feeds.requests_for("/slow.xml"))
         with sqlite3.connect(database) as connection:
             connection.execute("DROP TABLE deliveries")  # gone while the feed answers
